@@ -1,0 +1,105 @@
+# paced: plain Makefile. `make` builds build/paced; `make run` brings up
+# the embedded stack; `make test` runs every test, then again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2
+
+# Debian packages the build, the tests and `make run` need.
+DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
+	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
+	libicu-dev libcriterion-dev redis-server
+BENCH_PKGS = libjson-c-dev libjansson-dev
+
+PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  += -std=c11 $(OPT) -g $(WARN) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	-Iinclude $(PKG_CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lm
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+DEV_SRCS  = $(wildcard daemon/dev/*.c)
+DEV_BINS  = $(DEV_SRCS:daemon/dev/%.c=$(BUILD)/paced-%)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
+INT_BINS  = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
+INT_HELPER = $(BUILD)/tests/integration/harness.o
+BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
+BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test test-unit test-integration test-san lint bench clean
+
+all: $(BUILD)/paced $(DEV_BINS)
+
+# Installs missing Debian packages; quick when all are present.
+deps:
+	@sh tests/tools/deps.sh $(DEB_PKGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libpaced.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/paced: $(BUILD)/daemon/main.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/paced-%: $(BUILD)/daemon/dev/%.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(INT_HELPER) $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/regress/%: $(BUILD)/tests/regress/%.o $(INT_HELPER) $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs json-c jansson 2>/dev/null)
+
+run: deps all
+	@sh tests/tools/run-stack.sh $(BUILD)
+
+test-unit: all $(UNIT_BINS)
+	@sh tests/tools/run-tests.sh unit $(UNIT_BINS)
+
+test-integration: all $(INT_BINS)
+	@sh tests/tools/run-tests.sh integration $(INT_BINS)
+
+lint:
+	@sh tests/tools/lint.sh
+
+# The same suite, built with clang under ASan and UBSan in its own folder.
+test-san:
+	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
+
+test: deps
+	$(MAKE) lint
+	$(MAKE) test-unit test-integration
+	$(MAKE) test-san
+
+bench: deps
+	@sh tests/tools/deps.sh $(BENCH_PKGS)
+	$(MAKE) all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

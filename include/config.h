@@ -1,0 +1,154 @@
+#ifndef PACED_CONFIG_H
+#define PACED_CONFIG_H
+
+/*
+ * The YAML configuration (config contract v1): parsing with libyaml,
+ * validation with file:line:column errors, secrets through ${ENV} and
+ * *_file, the roster inline or from roster_file. A struct config is
+ * immutable once loaded; reload builds a new one and swaps it in.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caltime.h"
+#include "log.h"
+
+enum kpi_kind { KPI_LEADING, KPI_LAGGING };
+enum kpi_measure { KPI_MEASURE_COUNT, KPI_MEASURE_AMOUNT };
+enum unknown_rep_policy { UNKNOWN_REP_SKIP, UNKNOWN_REP_DLQ };
+
+struct config_kv {
+	char *key;
+	char *value;
+};
+
+struct config_kpi {
+	char *name;
+	enum kpi_kind kind;
+	enum kpi_measure measure;
+	char **events;		/* activity types counted by this KPI */
+	size_t nevents;
+};
+
+struct config_calendar {
+	char *name;
+	unsigned working_days;	/* bit 0 = Monday ... bit 6 = Sunday */
+	int work_start_min;	/* minutes after local midnight */
+	int work_end_min;
+	struct period_rules rules;	/* week start, fiscal year start */
+	int32_t *holidays;	/* sorted day numbers */
+	size_t nholidays;
+};
+
+struct config_target {
+	size_t kpi;			/* index into config.kpis */
+	bool set[PERIOD_COUNT];
+	double value[PERIOD_COUNT];
+};
+
+struct config_role {
+	char *name;
+	struct config_target *targets;
+	size_t ntargets;
+};
+
+struct config_team {
+	char *id;
+	char *timezone;		/* IANA name, validated at load */
+	size_t calendar;	/* index into config.calendars */
+	char *manager;		/* may be NULL */
+};
+
+struct config_rep {
+	char *id;
+	size_t team;		/* index into config.teams */
+	size_t role;		/* index into config.roles */
+	char *manager;		/* the rep's own manager; NULL: the team's */
+};
+
+struct config_alerts {
+	bool periods[PERIOD_COUNT];
+	bool leading_only;	/* kpis: leading */
+	char **kpis;		/* explicit KPI list when not "leading"/"all" */
+	size_t nkpis;
+	double warning_below;
+	double critical_below;
+	double grace;
+	int64_t repeat_interval_ms;
+	int64_t evaluate_every_ms;
+};
+
+struct config {
+	char *path;		/* the file it came from */
+
+	struct {
+		char *brokers;
+		char *group_id;
+		char *topic_activity;
+		char *topic_dlq;
+		char *topic_alerts;
+		struct config_kv *properties;	/* passed to librdkafka as-is */
+		size_t nproperties;
+	} kafka;
+
+	struct {
+		char *url;		/* redis://[user:pass@]host:port/db or unix:///path */
+		char *host;		/* parsed from url; NULL for unix */
+		int port;
+		char *unix_path;	/* NULL for tcp */
+		char *username;		/* may be NULL */
+		char *password;		/* may be NULL; never logged */
+		int db;
+		char *key_prefix;
+		int64_t dedupe_window_ms;
+		int64_t retention_ms[PERIOD_COUNT];	/* counter key lifetime past bucket end */
+		int64_t command_timeout_ms;	/* our watchdog on every call */
+	} redis;
+
+	struct {
+		char *listen;		/* host:port */
+		char *host;
+		int port;
+		char *token;		/* from token_file; NULL: no auth */
+	} http;
+
+	struct {
+		enum log_level level;
+		enum log_format format;
+	} log;
+
+	enum clock_mode clock;
+	enum unknown_rep_policy unknown_rep;
+
+	struct {
+		int max_messages;	/* flush a batch at this many messages */
+		int64_t max_wait_ms;	/* or when the oldest is this old */
+	} batch;
+
+	struct config_kpi *kpis;
+	size_t nkpis;
+	struct config_calendar *calendars;
+	size_t ncalendars;
+	struct config_role *roles;
+	size_t nroles;
+	struct config_team *teams;
+	size_t nteams;
+	struct config_rep *reps;
+	size_t nreps;
+	struct config_alerts alerts;
+};
+
+/*
+ * Loads and validates the file at path. Returns an owned config (free with
+ * config_free) or NULL; on NULL, every error found has been appended to
+ * *errs (owned, free with free()) as "file:line:column: message" lines.
+ */
+struct config *config_load(const char *path, char **errs);
+/* Frees c and everything it owns; NULL does nothing. */
+void config_free(struct config *c);
+/* Borrows c; returns the index of the KPI named name, or -1. */
+int config_kpi_index(const struct config *c, const char *name);
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Whitespace lint over the files git tracks: no trailing blanks, no
+# tab-after-space indentation, a newline at the end of every file.
+set -u
+bad=0
+files=$(git ls-files 2>/dev/null | grep -vE '^tests/fixtures/' || true)
+for f in $files; do
+	[ -f "$f" ] || continue
+	case "$f" in *.png|*.gz) continue;; esac
+	if grep -nE '[[:blank:]]+$' "$f" >/dev/null; then
+		grep -nE '[[:blank:]]+$' "$f" | sed "s|^|$f:|;s|$| trailing whitespace|" | head -5
+		bad=1
+	fi
+	if [ -s "$f" ] && [ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" != '\n' ]; then
+		echo "$f: no newline at end of file"
+		bad=1
+	fi
+done
+[ "$bad" -eq 0 ] && echo "lint: ok"
+exit $bad
