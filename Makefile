@@ -10,7 +10,7 @@ OPT     ?= -O2
 # Debian packages the build, the tests and `make run` need.
 DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
-	libicu-dev libcriterion-dev redis-server
+	libicu-dev libcriterion-dev redis-server python3 tzdata
 BENCH_PKGS = libjson-c-dev libjansson-dev
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n

@@ -153,7 +153,7 @@ static void
 log_vwrite(enum log_level level, const char *func, const char *event,
     const char *fmt, va_list ap, const char *errstr)
 {
-	char msg[2048], ts[40];
+	char msg[2048], ts[96];
 	struct timespec now;
 	struct tm tm;
 	FILE *f = stderr;

@@ -38,6 +38,11 @@ int caltime_parse_rfc3339(const char *s, size_t len, int64_t *ms);
  * into buf (at least 25 bytes). */
 void caltime_format_utc(int64_t ms, char *buf, size_t buflen);
 
+/* Formats ms as local time at the given UTC offset, to the second, with
+ * the offset ("2026-11-23T00:00:00-05:00"), into buf (at least 26 bytes). */
+void caltime_format_local(int64_t ms, int32_t offset_ms, char *buf,
+    size_t buflen);
+
 /* Parses "YYYY-MM-DD" into a day number (days since 1970-01-01, proleptic
  * Gregorian); returns 0 or -1. */
 int caltime_parse_date(const char *s, int32_t *day);
@@ -86,7 +91,8 @@ struct bucket {
 	int64_t end_ms;
 };
 
-/* Computes the bucket of period p that holds local day `day`. */
+/* Computes the bucket of period p that holds local day `day`; borrows r.
+ * Pure: start_ms/end_ms are the days' midnights read as UTC. */
 void caltime_bucket_of_day(const struct period_rules *r, enum period p,
     int32_t day, struct bucket *b);
 /* Computes the bucket of period p holding instant ms in zone z, with the

@@ -1,0 +1,432 @@
+/*
+ * consumer.c: owns the librdkafka consumer handle. The main queue is
+ * forwarded to the consumer queue (rd_kafka_poll_set_consumer) and logs to
+ * the main queue (log.queue), so every librdkafka callback runs on the loop
+ * thread from rd_kafka_consumer_poll. Eager rebalancing (range/roundrobin)
+ * is the default: cooperative-sticky has known bugs in librdkafka 2.0.x.
+ */
+#include "consumer.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define DRAIN_MAX	2000	/* messages per callback: keeps callbacks short */
+
+struct consumer {
+	struct event_base *base;
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;
+	rd_kafka_queue_t *close_queue;
+	struct consumer_handlers h;
+	int pipefd[2];
+	struct event *pipe_ev;
+	struct event *tick_ev;
+	struct event *drain_ev;
+	bool closing;
+	bool closed_reported;
+};
+
+static void
+rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 3)
+		log_warnx("kafka_log", "fac=%s msg=%s", fac, log_quote(buf));
+	else if (level <= 6)
+		log_info("kafka_log", "fac=%s msg=%s", fac, log_quote(buf));
+	else
+		log_debug("kafka_log", "fac=%s msg=%s", fac, log_quote(buf));
+}
+
+static void
+rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct consumer *c = opaque;
+	char fatal[512];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+		log_error("kafka_fatal", "err=%s", log_quote(fatal));
+		c->h.fatal(fatal, c->h.arg);
+		return;
+	}
+	/* Everything else is transient: librdkafka retries by itself. */
+	log_warnx("kafka_error", "code=%s reason=%s",
+	    rd_kafka_err2name((rd_kafka_resp_err_t)err), log_quote(reason));
+}
+
+static void
+rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct consumer *c = opaque;
+
+	log_info("kafka_rebalance", "what=%s partitions=%d lost=%d",
+	    err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign" : "revoke",
+	    parts->cnt, rd_kafka_assignment_lost(rk));
+	if (c->closing) {
+		/* Offsets were stored before closing started. */
+		rd_kafka_assign(rk, NULL);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+		c->h.assign(parts, c->h.arg);
+	else
+		c->h.revoke(parts, rd_kafka_assignment_lost(rk) != 0, c->h.arg);
+}
+
+static void
+drain(struct consumer *c)
+{
+	int n;
+
+	if (c->closing) {
+		rd_kafka_event_t *ev;
+
+		/* Serve the close queue: rebalance events and the end. */
+		while ((ev = rd_kafka_queue_poll(c->close_queue, 0)) != NULL) {
+			if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+				rd_kafka_assign(c->rk, NULL);
+			rd_kafka_event_destroy(ev);
+		}
+		/* Keep serving the consumer queue for logs and errors. */
+		rd_kafka_message_t *m;
+
+		while ((m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
+			rd_kafka_message_destroy(m);
+		if (rd_kafka_consumer_closed(c->rk) && !c->closed_reported) {
+			c->closed_reported = true;
+			c->h.closed(c->h.arg);
+		}
+		return;
+	}
+	for (n = 0; n < DRAIN_MAX; n++) {
+		rd_kafka_message_t *m;
+
+		if (!c->h.accepting(c->h.arg))
+			return;
+		if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL)
+			return;
+		c->h.message(m, c->h.arg);
+		rd_kafka_message_destroy(m);
+		if (c->closing)
+			return;
+	}
+	/* More may be waiting: continue on the next loop turn. */
+	event_active(c->drain_ev, EV_TIMEOUT, 0);
+}
+
+static void
+pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char buf[256];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	drain(arg);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain(arg);
+}
+
+int
+consumer_apply_properties(rd_kafka_conf_t *conf, const struct config *cfg,
+    char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
+		const struct config_kv *kv = &cfg->kafka.properties[i];
+		char e[512];
+
+		if (rd_kafka_conf_set(conf, kv->key, kv->value, e, sizeof(e)) !=
+		    RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "kafka.properties.%s: %s", kv->key, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
+    size_t errlen)
+{
+	char e[512];
+
+	if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errlen, "%s: %s", k, e);
+		return -1;
+	}
+	return 0;
+}
+
+struct consumer *
+consumer_new(struct event_base *base, const struct config *cfg,
+    const struct consumer_handlers *h, char *err, size_t errlen)
+{
+	struct consumer *c = xcalloc(1, sizeof(*c));
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	struct timeval tick = { 0, 100 * 1000 };
+
+	c->base = base;
+	c->h = *h;
+	c->pipefd[0] = c->pipefd[1] = -1;
+	/* Our defaults first, then the user's properties, then what the
+	 * delivery guarantee depends on, which no property may change. */
+	if (conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
+	    err, errlen) != 0 ||
+	    conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
+	    conf_set(conf, "log.queue", "true", err, errlen) != 0 ||
+	    consumer_apply_properties(conf, cfg, err, errlen) != 0 ||
+	    conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != 0 ||
+	    conf_set(conf, "group.id", cfg->kafka.group_id, err, errlen) != 0 ||
+	    conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
+	    conf_set(conf, "enable.auto.commit", "true", err, errlen) != 0 ||
+	    conf_set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
+		rd_kafka_conf_destroy(conf);
+		free(c);
+		return NULL;
+	}
+	rd_kafka_conf_set_opaque(conf, c);
+	rd_kafka_conf_set_log_cb(conf, rk_log_cb);
+	rd_kafka_conf_set_error_cb(conf, rk_error_cb);
+	rd_kafka_conf_set_rebalance_cb(conf, rk_rebalance_cb);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+	if (c->rk == NULL) {
+		rd_kafka_conf_destroy(conf);
+		free(c);
+		return NULL;
+	}
+	rd_kafka_set_log_queue(c->rk, NULL);
+	rd_kafka_poll_set_consumer(c->rk);
+	c->queue = rd_kafka_queue_get_consumer(c->rk);
+	if (pipe(c->pipefd) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		consumer_free(c);
+		return NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(c->pipefd[i], F_SETFL, fcntl(c->pipefd[i], F_GETFL) | O_NONBLOCK);
+		fcntl(c->pipefd[i], F_SETFD, FD_CLOEXEC);
+	}
+	rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
+	c->pipe_ev = event_new(base, c->pipefd[0], EV_READ | EV_PERSIST, pipe_cb, c);
+	c->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, c);
+	c->drain_ev = event_new(base, -1, 0, tick_cb, c);
+	event_add(c->pipe_ev, NULL);
+	event_add(c->tick_ev, &tick);
+	return c;
+}
+
+int
+consumer_start(struct consumer *c, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	rd_kafka_topic_partition_list_add(topics, cfg->kafka.topic_activity,
+	    RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(c->rk, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "subscribe %s: %s", cfg->kafka.topic_activity,
+		    rd_kafka_err2str(e));
+		return -1;
+	}
+	log_info("kafka_subscribed", "topic=%s group=%s brokers=%s",
+	    cfg->kafka.topic_activity, cfg->kafka.group_id, cfg->kafka.brokers);
+	return 0;
+}
+
+void
+consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_resp_err_t e;
+
+	e = rd_kafka_assign(c->rk, parts);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warnx("kafka_assign_failed", "err=%s", rd_kafka_err2str(e));
+	consumer_kick(c);
+}
+
+void
+consumer_unassign(struct consumer *c)
+{
+	rd_kafka_resp_err_t e;
+
+	/* Commit what is stored now; the group may hand these partitions to
+	 * another member at once. */
+	e = rd_kafka_commit(c->rk, NULL, 1);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		log_warnx("kafka_commit_failed", "err=%s", rd_kafka_err2str(e));
+	rd_kafka_assign(c->rk, NULL);
+	consumer_kick(c);
+}
+
+void
+consumer_pause_all(struct consumer *c, bool pause)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (parts->cnt > 0) {
+		if (pause)
+			rd_kafka_pause_partitions(c->rk, parts);
+		else
+			rd_kafka_resume_partitions(c->rk, parts);
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (!pause)
+		consumer_kick(c);
+}
+
+void
+consumer_seek(struct consumer *c, const char *topic, int32_t partition,
+    int64_t offset)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_error_t *e;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+	e = rd_kafka_seek_partitions(c->rk, l, 0);
+	if (e != NULL) {
+		log_warnx("kafka_seek_failed", "partition=%d offset=%lld err=%s",
+		    (int)partition, (long long)offset,
+		    log_quote(rd_kafka_error_string(e)));
+		rd_kafka_error_destroy(e);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+int
+consumer_store(struct consumer *c, const char *topic, int32_t partition,
+    int64_t next_offset)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next_offset;
+	e = rd_kafka_offsets_store(c->rk, l);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err)
+		e = l->elems[0].err;
+	rd_kafka_topic_partition_list_destroy(l);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_debug("kafka_store_skipped", "partition=%d err=%s",
+		    (int)partition, rd_kafka_err2name(e));
+		return -1;
+	}
+	return 0;
+}
+
+void
+consumer_kick(struct consumer *c)
+{
+	event_active(c->drain_ev, EV_TIMEOUT, 0);
+}
+
+void
+consumer_close(struct consumer *c)
+{
+	rd_kafka_error_t *e;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_queue = rd_kafka_queue_new(c->rk);
+	e = rd_kafka_consumer_close_queue(c->rk, c->close_queue);
+	if (e != NULL) {
+		log_warnx("kafka_close_failed", "err=%s",
+		    log_quote(rd_kafka_error_string(e)));
+		rd_kafka_error_destroy(e);
+	}
+	log_info("kafka_closing", "group=%s", "leaving");
+	consumer_kick(c);
+}
+
+int64_t
+consumer_lag(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	int64_t lag = 0;
+
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	rd_kafka_position(c->rk, parts);
+	for (int i = 0; i < parts->cnt; i++) {
+		int64_t lo, hi;
+
+		if (rd_kafka_get_watermark_offsets(c->rk, parts->elems[i].topic,
+		    parts->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0)
+			continue;
+		if (parts->elems[i].offset >= 0)
+			lag += hi - parts->elems[i].offset;
+		else if (lo >= 0)
+			lag += hi - lo;
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	return lag;
+}
+
+int
+consumer_assigned(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	int n;
+
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return 0;
+	n = parts->cnt;
+	rd_kafka_topic_partition_list_destroy(parts);
+	return n;
+}
+
+rd_kafka_t *
+consumer_handle(struct consumer *c)
+{
+	return c->rk;
+}
+
+void
+consumer_free(struct consumer *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pipe_ev != NULL)
+		event_free(c->pipe_ev);
+	if (c->tick_ev != NULL)
+		event_free(c->tick_ev);
+	if (c->drain_ev != NULL)
+		event_free(c->drain_ev);
+	if (c->queue != NULL) {
+		rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+		rd_kafka_queue_destroy(c->queue);
+	}
+	if (c->close_queue != NULL)
+		rd_kafka_queue_destroy(c->close_queue);
+	if (c->rk != NULL) {
+		/* Closed already, or a forced stop: never block on the group. */
+		rd_kafka_destroy_flags(c->rk, c->closed_reported ? 0 :
+		    RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	}
+	for (int i = 0; i < 2; i++)
+		if (c->pipefd[i] >= 0)
+			close(c->pipefd[i]);
+	free(c);
+}

@@ -1,0 +1,309 @@
+/*
+ * http.c: evhttp routes. Health and metrics answer at once; the scorecard
+ * reads the rep's counter hash for the requested bucket with one HGETALL
+ * and answers from the reply. Errors are JSON {"error": "..."} with a 4xx
+ * or 5xx status. When http.token_file is set, /v1/ requires
+ * "Authorization: Bearer <token>".
+ */
+#include "http.h"
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caltime.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_apply.h"
+#include "redis_conn.h"
+#include "xmalloc.h"
+
+struct http {
+	struct evhttp *evh;
+	struct http_deps deps;
+	struct metric *m_requests[3];	/* 2xx, 4xx, 5xx */
+};
+
+static void
+reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
+    struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    ctype);
+	metrics_inc(h->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
+	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ?
+	    "Not Found" : code == 400 ? "Bad Request" : code == 401 ?
+	    "Unauthorized" : code == 405 ? "Method Not Allowed" :
+	    code == 503 ? "Service Unavailable" : "Error", body);
+}
+
+static void
+reply_json(struct http *h, struct evhttp_request *req, int code, cJSON *obj)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *s = cJSON_PrintUnformatted(obj);
+
+	evbuffer_add_printf(b, "%s\n", s);
+	reply(h, req, code, "application/json", b);
+	free(s);
+	evbuffer_free(b);
+}
+
+static void
+reply_error(struct http *h, struct evhttp_request *req, int code,
+    const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "error", msg);
+	reply_json(h, req, code, o);
+	cJSON_Delete(o);
+}
+
+static void
+route_healthz(struct http *h, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add_printf(b, "ok\n");
+	reply(h, req, 200, "text/plain", b);
+	evbuffer_free(b);
+}
+
+static void
+route_readyz(struct http *h, struct evhttp_request *req)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ready = ingest_ready(h->deps.ingest);
+
+	cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
+	cJSON_AddBoolToObject(o, "redis_up", redis_conn_up(h->deps.conn));
+	reply_json(h, req, ready ? 200 : 503, o);
+	cJSON_Delete(o);
+}
+
+static void
+route_metrics(struct http *h, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	metrics_render(b);
+	reply(h, req, 200, "text/plain; version=0.0.4", b);
+	evbuffer_free(b);
+}
+
+/* A scorecard request waiting for Redis. */
+struct scorecard {
+	struct http *h;
+	struct evhttp_request *req;
+	const struct roster_rep *rep;	/* valid: the roster outlives it */
+	const struct config *cfg;
+	enum period period;
+	struct bucket bucket;
+	int32_t start_offset, end_offset;
+};
+
+static void
+scorecard_reply(const redisReply *r, void *arg)
+{
+	struct scorecard *sc = arg;
+	const struct config *cfg = sc->cfg;
+	const struct config_role *role = sc->rep->role;
+	cJSON *o, *kpis;
+	char ts[40];
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		reply_error(sc->h, sc->req, 503, r == NULL ?
+		    "redis unavailable" : "unexpected redis reply");
+		free(sc);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "rep_id", sc->rep->rep->id);
+	cJSON_AddStringToObject(o, "team_id", sc->rep->team->id);
+	cJSON_AddStringToObject(o, "role", role->name);
+	cJSON_AddStringToObject(o, "period", caltime_period_name(sc->period));
+	caltime_format_local(sc->bucket.start_ms, sc->start_offset, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "period_start", ts);
+	caltime_format_local(sc->bucket.end_ms, sc->end_offset, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "period_end", ts);
+	kpis = cJSON_AddArrayToObject(o, "kpis");
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		const struct config_kpi *kpi = &cfg->kpis[k];
+		cJSON *e = cJSON_CreateObject();
+		double actual = 0;
+
+		for (size_t j = 0; j + 1 < r->elements; j += 2) {
+			if (strcmp(r->element[j]->str, kpi->name) == 0)
+				actual = strtod(r->element[j + 1]->str, NULL);
+		}
+		cJSON_AddStringToObject(e, "kpi", kpi->name);
+		cJSON_AddStringToObject(e, "kind",
+		    kpi->kind == KPI_LEADING ? "leading" : "lagging");
+		cJSON_AddStringToObject(e, "measure",
+		    kpi->measure == KPI_MEASURE_AMOUNT ? "amount" : "count");
+		cJSON_AddNumberToObject(e, "actual", actual);
+		cJSON_AddNullToObject(e, "target");
+		for (size_t t = 0; t < role->ntargets; t++) {
+			const struct config_target *tg = &role->targets[t];
+
+			if (tg->kpi == k && tg->set[sc->period]) {
+				cJSON_ReplaceItemInObject(e, "target",
+				    cJSON_CreateNumber(tg->value[sc->period]));
+			}
+		}
+		cJSON_AddItemToArray(kpis, e);
+	}
+	reply_json(sc->h, sc->req, 200, o);
+	cJSON_Delete(o);
+	free(sc);
+}
+
+static void
+route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
+{
+	const struct config *cfg = *h->deps.cfg;
+	const struct roster *roster = *h->deps.roster;
+	struct evkeyvalq q;
+	const char *ps, *at, *qs;
+	struct scorecard *sc;
+	int64_t at_ms;
+	char key[512];
+	const char *argv[2];
+	size_t lens[2];
+
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
+	sc = xcalloc(1, sizeof(*sc));
+	sc->h = h;
+	sc->req = req;
+	sc->cfg = cfg;
+	ps = evhttp_find_header(&q, "period");
+	at = evhttp_find_header(&q, "at");
+	if (ps == NULL)
+		sc->period = PERIOD_DAY;
+	else if (caltime_period_parse(ps, &sc->period) != 0) {
+		reply_error(h, req, 400, "period must be day, week, month or quarter");
+		goto done;
+	}
+	at_ms = clock_now(ingest_clock(h->deps.ingest));
+	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &at_ms) != 0) {
+		reply_error(h, req, 400, "at must be RFC 3339 with an offset");
+		goto done;
+	}
+	if ((sc->rep = roster_rep(roster, rep_id)) == NULL) {
+		reply_error(h, req, 404, "rep not on the roster");
+		goto done;
+	}
+	caltime_bucket(sc->rep->zone, &sc->rep->calendar->rules, sc->period,
+	    at_ms, &sc->bucket);
+	sc->start_offset = tzone_offset_at(sc->rep->zone, sc->bucket.start_ms);
+	sc->end_offset = tzone_offset_at(sc->rep->zone, sc->bucket.end_ms);
+	redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix, rep_id,
+	    sc->period, sc->bucket.start_day);
+	argv[0] = "HGETALL";
+	argv[1] = key;
+	lens[0] = 7;
+	lens[1] = strlen(key);
+	if (redis_conn_command(h->deps.conn, 2, argv, lens, scorecard_reply,
+	    sc) != 0) {
+		reply_error(h, req, 503, "redis unavailable");
+		goto done;
+	}
+	evhttp_clear_headers(&q);
+	return;
+done:
+	evhttp_clear_headers(&q);
+	free(sc);
+}
+
+static bool
+authorized(struct http *h, struct evhttp_request *req)
+{
+	const struct config *cfg = *h->deps.cfg;
+	const char *auth;
+
+	if (cfg->http.token == NULL)
+		return true;
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	return auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
+	    strcmp(auth + 7, cfg->http.token) == 0;
+}
+
+static void
+dispatch(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	char rep[EVENT_REP_MAX + 1];
+
+	if (path == NULL)
+		path = "/";
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		reply_error(h, req, 405, "only GET is served");
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0)
+		route_healthz(h, req);
+	else if (strcmp(path, "/readyz") == 0)
+		route_readyz(h, req);
+	else if (strcmp(path, "/metrics") == 0)
+		route_metrics(h, req);
+	else if (strncmp(path, "/v1/", 4) == 0 && !authorized(h, req))
+		reply_error(h, req, 401, "missing or wrong bearer token");
+	else if (sscanf(path, "/v1/reps/%128[A-Za-z0-9._@-]/scorecard", rep) == 1 &&
+	    strlen(path) == strlen("/v1/reps//scorecard") + strlen(rep))
+		route_scorecard(h, req, rep);
+	else
+		reply_error(h, req, 404, "no such endpoint");
+}
+
+struct http *
+http_new(struct event_base *base, const struct config *cfg,
+    const struct http_deps *deps, char *err, size_t errlen)
+{
+	struct http *h = xcalloc(1, sizeof(*h));
+
+	h->deps = *deps;
+	h->evh = evhttp_new(base);
+	if (h->evh == NULL ||
+	    evhttp_bind_socket(h->evh, cfg->http.host, (ev_uint16_t)cfg->http.port) != 0) {
+		snprintf(err, errlen, "http.listen %s: cannot bind", cfg->http.listen);
+		http_free(h);
+		return NULL;
+	}
+	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_timeout(h->evh, 30);
+	evhttp_set_max_headers_size(h->evh, 16384);
+	evhttp_set_max_body_size(h->evh, 65536);
+	evhttp_set_gencb(h->evh, dispatch, h);
+	h->m_requests[0] = metrics_counter("paced_http_requests_total",
+	    "code=\"2xx\"", "HTTP requests answered, by status class");
+	h->m_requests[1] = metrics_counter("paced_http_requests_total",
+	    "code=\"4xx\"", "HTTP requests answered, by status class");
+	h->m_requests[2] = metrics_counter("paced_http_requests_total",
+	    "code=\"5xx\"", "HTTP requests answered, by status class");
+	log_info("http_listening", "addr=%s", cfg->http.listen);
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->evh != NULL)
+		evhttp_free(h->evh);
+	free(h);
+}

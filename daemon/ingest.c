@@ -1,0 +1,898 @@
+/*
+ * ingest.c: the ingest path's state machine, driven by consumer callbacks
+ * (message, assign, revoke), Redis replies, DLQ delivery reports and the
+ * Redis connection state.
+ *
+ * One batch is in flight at a time while the next one fills (group
+ * commit: an idle stream is written at once, a busy one in large
+ * batches). A batch in flight goes COUNTERS (rep and team scripts) ->
+ * WAIT_DLQ (its bad events delivered) -> WATERMARK (the partitions' next
+ * offsets written to Redis after the counters, so an append-only Redis
+ * that loses its last writes loses the watermark with them) -> offsets
+ * stored in Kafka.
+ *
+ * Any Redis failure enters recovery: epoch++ (late replies of the old
+ * epoch are ignored), batches dropped, partitions paused; when Redis is
+ * usable again each partition seeks to the watermark Redis holds, or to
+ * the first offset we have not seen acknowledged. Assignment waits for
+ * the watermarks in the same way, so a partition always starts where
+ * Redis says it stopped.
+ */
+#include "ingest.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "decode.h"
+#include "dlq.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_apply.h"
+#include "redis_conn.h"
+#include "xmalloc.h"
+
+#define BACKOFF_MIN_MS		200
+#define BACKOFF_MAX_MS		10000
+#define FUTURE_SKEW_MS		(24LL * 3600 * 1000)
+#define DAY_MS			86400000LL
+
+enum flight { FLIGHT_NONE, FLIGHT_COUNTERS, FLIGHT_WAIT_DLQ, FLIGHT_WATERMARK };
+enum assign_state { ASSIGN_NONE, ASSIGN_PENDING, ASSIGN_ACTIVE };
+
+static const char *const flight_names[] = { "none", "counters", "wait_dlq", "watermark" };
+
+struct part_state {
+	int32_t partition;
+	int64_t next_needed;	/* lowest offset Redis may lack; -1 unknown */
+};
+
+struct ticket {
+	struct ingest *i;
+	uint64_t epoch;
+};
+
+enum skip_reason { SKIP_UNKNOWN_REP, SKIP_UNKNOWN_TYPE, SKIP_COUNT };
+enum extra_bad { BAD_TOO_OLD = DECODE_REASON_COUNT, BAD_TOO_FAR_IN_FUTURE,
+    BAD_COUNT };
+
+struct ingest {
+	struct event_base *base;
+	struct redis_conn *conn;
+	struct redis_apply *apply;
+	struct consumer *consumer;
+	struct dlq *dlq;
+	const struct config *cfg;
+	const struct roster *roster;
+	const struct config *retired_cfg;
+	const struct roster *retired_roster;
+	uint64_t retire_seq;
+	bool retired_ready;
+	struct clock clock;
+
+	struct batch *cur, *inflight, *spare;
+	int cur_dlq, inflight_dlq;
+	uint64_t next_seq;
+	uint64_t epoch;
+	enum flight flight;
+
+	enum assign_state assign_state;
+	rd_kafka_topic_partition_list_t *pending_assign;
+	struct part_state *parts;
+	size_t nparts;
+	bool reading_watermarks;
+
+	bool recovering;
+	long backoff_ms;
+	struct event *retry_ev;
+	struct event *flush_ev;
+	struct event *gauge_ev;
+
+	bool revoking, revoke_lost, stopping, closing;
+	void (*stop_cb)(void *);
+	void *stop_arg;
+
+	struct metric *m_events[4];
+	struct metric *m_bad[BAD_COUNT];
+	struct metric *m_skipped[SKIP_COUNT];
+	struct metric *m_batch_msgs, *m_batches_ok, *m_batches_failed;
+	struct metric *m_paused, *m_recoveries, *m_lag, *m_assigned, *m_ready;
+	struct metric *m_kafka_errors, *m_event_delay;
+};
+
+static void maybe_flush(struct ingest *i);
+static void fail(struct ingest *i, const char *why);
+static void resync(struct ingest *i);
+static void read_assign_watermarks(struct ingest *i);
+static void revoke_progress(struct ingest *i);
+static void stop_progress(struct ingest *i);
+
+static struct ticket *
+ticket_new(struct ingest *i)
+{
+	struct ticket *t = xmalloc(sizeof(*t));
+
+	t->i = i;
+	t->epoch = i->epoch;
+	return t;
+}
+
+/* Takes ownership of t; returns the ingest when t is current, else NULL. */
+static struct ingest *
+ticket_use(struct ticket *t)
+{
+	struct ingest *i = t->i;
+	bool current = t->epoch == i->epoch;
+
+	free(t);
+	return current ? i : NULL;
+}
+
+static struct part_state *
+part_find(struct ingest *i, int32_t partition)
+{
+	for (size_t k = 0; k < i->nparts; k++)
+		if (i->parts[k].partition == partition)
+			return &i->parts[k];
+	return NULL;
+}
+
+static void
+set_flight(struct ingest *i, enum flight f)
+{
+	if (i->flight == f)
+		return;
+	log_debug("ingest_flight", "old=%s new=%s", flight_names[i->flight],
+	    flight_names[f]);
+	i->flight = f;
+}
+
+static void
+schedule_retry(struct ingest *i)
+{
+	struct timeval tv = { i->backoff_ms / 1000, (i->backoff_ms % 1000) * 1000 };
+
+	if (evtimer_pending(i->retry_ev, NULL))
+		return;
+	evtimer_add(i->retry_ev, &tv);
+	i->backoff_ms = i->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    i->backoff_ms * 2;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *i = arg;
+
+	(void)fd;
+	(void)what;
+	if (i->assign_state == ASSIGN_PENDING)
+		read_assign_watermarks(i);
+	if (i->recovering)
+		resync(i);
+}
+
+static void
+retire_check(struct ingest *i, uint64_t done_seq)
+{
+	if (i->retired_cfg != NULL && done_seq >= i->retire_seq)
+		i->retired_ready = true;
+}
+
+static void
+batch_discard(struct ingest *i, struct batch **b)
+{
+	if (*b == NULL)
+		return;
+	retire_check(i, (*b)->seq);
+	batch_reset(*b, i->next_seq++, roster_size(i->roster));
+}
+
+/* ---- message path ---- */
+
+static void
+count_bad(struct ingest *i, const rd_kafka_message_t *m, int reason,
+    const char *name)
+{
+	metrics_inc(i->m_events[2]);
+	metrics_inc(i->m_bad[reason]);
+	dlq_send(i->dlq, m, name, i->cur->seq);
+	i->cur_dlq++;
+}
+
+static void
+on_message(const rd_kafka_message_t *m, void *arg)
+{
+	struct ingest *i = arg;
+	struct part_state *ps;
+	struct event ev;
+	enum decode_reason r;
+	const struct roster_rep *rep;
+	const size_t *kpis;
+	size_t nkpis;
+	int64_t now;
+
+	if (m->err) {
+		metrics_inc(i->m_kafka_errors);
+		log_warnx("kafka_consume_error", "err=%s",
+		    log_quote(rd_kafka_message_errstr(m)));
+		return;
+	}
+	ps = part_find(i, m->partition);
+	if (ps == NULL || i->assign_state != ASSIGN_ACTIVE)
+		return;		/* not (yet) ours: the owner will read it */
+	if (ps->next_needed < 0)
+		ps->next_needed = m->offset;
+	if (i->recovering || i->revoking || i->stopping)
+		return;		/* resync or the next owner re-reads it */
+
+	if (i->cur->nmessages == 0)
+		event_active(i->flush_ev, EV_TIMEOUT, 0);
+	batch_note_offset(i->cur, m->partition, m->offset);
+
+	r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
+	if (r != DECODE_OK) {
+		count_bad(i, m, r, decode_reason_name(r));
+		goto out;
+	}
+	now = clock_now(&i->clock);
+	if (ev.occurred_at_ms < now - i->cfg->redis.dedupe_window_ms) {
+		/* Too old to dedupe: counting it could count it twice. */
+		count_bad(i, m, BAD_TOO_OLD, "too_old");
+		goto out;
+	}
+	if (ev.occurred_at_ms > caltime_wall_ms() + FUTURE_SKEW_MS) {
+		count_bad(i, m, BAD_TOO_FAR_IN_FUTURE, "too_far_in_future");
+		goto out;
+	}
+	if ((rep = roster_rep(i->roster, ev.rep_id)) == NULL) {
+		metrics_inc(i->m_events[3]);
+		metrics_inc(i->m_skipped[SKIP_UNKNOWN_REP]);
+		if (i->cfg->unknown_rep == UNKNOWN_REP_DLQ) {
+			dlq_send(i->dlq, m, "unknown_rep", i->cur->seq);
+			i->cur_dlq++;
+		}
+		goto out;
+	}
+	kpis = roster_kpis_for_type(i->roster, ev.type, &nkpis);
+	if (nkpis == 0) {
+		metrics_inc(i->m_events[3]);
+		metrics_inc(i->m_skipped[SKIP_UNKNOWN_TYPE]);
+		goto out;
+	}
+	clock_observe(&i->clock, ev.occurred_at_ms);
+	metrics_observe(i->m_event_delay,
+	    (double)(caltime_wall_ms() - ev.occurred_at_ms) / 1000.0);
+	batch_add(i->cur, rep, kpis, nkpis,
+	    tzone_local_day(rep->zone, ev.occurred_at_ms),
+	    (int32_t)(ev.occurred_at_ms >= 0 ? ev.occurred_at_ms / DAY_MS :
+	    (ev.occurred_at_ms - DAY_MS + 1) / DAY_MS), &ev);
+out:
+	if (i->inflight == NULL &&
+	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages)
+		maybe_flush(i);
+}
+
+static bool
+on_accepting(void *arg)
+{
+	struct ingest *i = arg;
+
+	if (i->revoking || i->stopping)
+		return false;
+	/* Backpressure: the next batch is full while one is in flight. */
+	return !(i->inflight != NULL &&
+	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	maybe_flush(arg);
+}
+
+/* ---- batch lifecycle ---- */
+
+static void
+batch_complete(struct ingest *i)
+{
+	struct batch *b = i->inflight;
+	const char *topic = i->cfg->kafka.topic_activity;
+
+	for (size_t k = 0; k < b->nparts; k++) {
+		struct part_state *ps = part_find(i, b->parts[k].partition);
+
+		if (ps == NULL)
+			continue;
+		ps->next_needed = b->parts[k].last_offset + 1;
+		consumer_store(i->consumer, topic, b->parts[k].partition,
+		    b->parts[k].last_offset + 1);
+	}
+	metrics_inc(i->m_batches_ok);
+	metrics_observe(i->m_batch_msgs, (double)b->nmessages);
+	retire_check(i, b->seq);
+	i->spare = b;
+	i->inflight = NULL;
+	set_flight(i, FLIGHT_NONE);
+	i->backoff_ms = BACKOFF_MIN_MS;
+
+	if (i->revoking)
+		revoke_progress(i);
+	else if (i->stopping)
+		stop_progress(i);
+	else {
+		maybe_flush(i);
+		consumer_kick(i->consumer);
+	}
+}
+
+static void
+watermark_done(int status, const struct apply_stats *st, void *arg)
+{
+	struct ingest *i = ticket_use(arg);
+
+	(void)st;
+	if (i == NULL)
+		return;
+	if (status != 0) {
+		fail(i, "watermark write failed");
+		return;
+	}
+	batch_complete(i);
+}
+
+static void
+progress(struct ingest *i)
+{
+	if (i->flight != FLIGHT_WAIT_DLQ || i->inflight_dlq > 0)
+		return;
+	struct ticket *t = ticket_new(i);
+
+	set_flight(i, FLIGHT_WATERMARK);
+	if (redis_apply_watermarks(i->apply, i->cfg, i->cfg->kafka.topic_activity,
+	    i->inflight, watermark_done, t) != 0) {
+		free(t);
+		fail(i, "redis not usable for the watermark");
+	}
+}
+
+static void
+counters_done(int status, const struct apply_stats *st, void *arg)
+{
+	struct ingest *i = ticket_use(arg);
+
+	if (i == NULL)
+		return;
+	if (status != 0) {
+		fail(i, "counter write failed");
+		return;
+	}
+	metrics_add(i->m_events[0], (double)st->counted);
+	metrics_add(i->m_events[1], (double)st->duplicates);
+	set_flight(i, FLIGHT_WAIT_DLQ);
+	progress(i);
+}
+
+void
+ingest_dlq_delivered(uint64_t seq, void *arg)
+{
+	struct ingest *i = arg;
+
+	if (i->inflight != NULL && i->inflight->seq == seq) {
+		i->inflight_dlq--;
+		progress(i);
+	} else if (i->cur->seq == seq) {
+		i->cur_dlq--;
+	}
+}
+
+static void
+maybe_flush(struct ingest *i)
+{
+	struct batch *b;
+	struct ticket *t;
+
+	if (i->inflight != NULL || i->recovering || i->cur->nmessages == 0 ||
+	    i->assign_state != ASSIGN_ACTIVE || !redis_conn_up(i->conn))
+		return;
+	if (i->revoking && i->revoke_lost)
+		return;
+	b = i->cur;
+	i->cur = i->spare != NULL ? i->spare : batch_new();
+	i->spare = NULL;
+	batch_reset(i->cur, i->next_seq++, roster_size(i->roster));
+	i->inflight = b;
+	i->inflight_dlq = i->cur_dlq;
+	i->cur_dlq = 0;
+	set_flight(i, FLIGHT_COUNTERS);
+	if (b->nreps == 0) {
+		struct apply_stats none = { 0, 0 };
+
+		counters_done(0, &none, ticket_new(i));
+		return;
+	}
+	t = ticket_new(i);
+	if (redis_apply_counters(i->apply, b, i->roster, i->cfg, counters_done,
+	    t) != 0) {
+		free(t);
+		fail(i, "redis not usable");
+	}
+}
+
+/* ---- failure and recovery ---- */
+
+static void
+fail(struct ingest *i, const char *why)
+{
+	if (i->recovering)
+		return;
+	log_warnx("ingest_recovering", "why=%s partitions=%zu flight=%s",
+	    log_quote(why), i->nparts, flight_names[i->flight]);
+	metrics_inc(i->m_recoveries);
+	if (i->inflight != NULL)
+		metrics_inc(i->m_batches_failed);
+	i->recovering = true;
+	i->epoch++;
+	set_flight(i, FLIGHT_NONE);
+	if (i->inflight != NULL) {
+		batch_discard(i, &i->inflight);
+		if (i->spare == NULL)
+			i->spare = i->inflight;
+		else
+			batch_free(i->inflight);
+		i->inflight = NULL;
+	}
+	batch_discard(i, &i->cur);
+	i->cur_dlq = i->inflight_dlq = 0;
+	metrics_set(i->m_paused, 1);
+	if (i->assign_state == ASSIGN_ACTIVE)
+		consumer_pause_all(i->consumer, true);
+	if (redis_conn_up(i->conn))
+		schedule_retry(i);
+	if (i->revoking)
+		revoke_progress(i);
+	else if (i->stopping)
+		stop_progress(i);
+}
+
+static void
+resync_done(int status, const int64_t *offsets, void *arg)
+{
+	struct ingest *i = ticket_use(arg);
+	const char *topic;
+
+	if (i == NULL)
+		return;
+	i->reading_watermarks = false;
+	if (status != 0 || !i->recovering) {
+		schedule_retry(i);
+		return;
+	}
+	topic = i->cfg->kafka.topic_activity;
+	for (size_t k = 0; k < i->nparts; k++) {
+		struct part_state *ps = &i->parts[k];
+		int64_t target = offsets[k] >= 0 ? offsets[k] : ps->next_needed;
+
+		if (target < 0)
+			continue;	/* nothing consumed: position unchanged */
+		log_info("ingest_seek", "partition=%d offset=%" PRId64
+		    " from=%s", (int)ps->partition, target,
+		    offsets[k] >= 0 ? "redis" : "last_acknowledged");
+		consumer_seek(i->consumer, topic, ps->partition, target);
+		ps->next_needed = target;
+	}
+	i->recovering = false;
+	i->backoff_ms = BACKOFF_MIN_MS;
+	metrics_set(i->m_paused, 0);
+	consumer_pause_all(i->consumer, false);
+	log_info("ingest_resumed", "partitions=%zu", i->nparts);
+}
+
+static void
+resync(struct ingest *i)
+{
+	int32_t *pl;
+
+	if (!i->recovering || i->reading_watermarks || !redis_conn_up(i->conn) ||
+	    i->revoking || i->stopping)
+		return;
+	if (i->assign_state != ASSIGN_ACTIVE || i->nparts == 0) {
+		i->recovering = false;
+		metrics_set(i->m_paused, 0);
+		return;
+	}
+	pl = xcalloc(i->nparts, sizeof(int32_t));
+	for (size_t k = 0; k < i->nparts; k++)
+		pl[k] = i->parts[k].partition;
+	i->reading_watermarks = true;
+	{
+		struct ticket *t = ticket_new(i);
+
+		if (redis_apply_read_watermarks(i->apply, i->cfg,
+		    i->cfg->kafka.topic_activity, pl, i->nparts, resync_done,
+		    t) != 0) {
+			free(t);
+			i->reading_watermarks = false;
+			schedule_retry(i);
+		}
+	}
+	free(pl);
+}
+
+void
+ingest_redis_state(bool up, void *arg)
+{
+	struct ingest *i = arg;
+
+	if (!up) {
+		fail(i, "redis connection lost");
+		return;
+	}
+	if (i->assign_state == ASSIGN_PENDING)
+		read_assign_watermarks(i);
+	if (i->recovering)
+		resync(i);
+	maybe_flush(i);
+}
+
+/* ---- rebalance ---- */
+
+static void
+assign_done(int status, const int64_t *offsets, void *arg)
+{
+	struct ingest *i = ticket_use(arg);
+	rd_kafka_topic_partition_list_t *l;
+
+	if (i == NULL)
+		return;
+	i->reading_watermarks = false;
+	if (i->assign_state != ASSIGN_PENDING)
+		return;
+	if (status != 0) {
+		schedule_retry(i);
+		return;
+	}
+	l = i->pending_assign;
+	i->pending_assign = NULL;
+	free(i->parts);
+	i->nparts = (size_t)l->cnt;
+	i->parts = xcalloc(i->nparts ? i->nparts : 1, sizeof(*i->parts));
+	for (int k = 0; k < l->cnt; k++) {
+		l->elems[k].offset = offsets[k] >= 0 ? offsets[k] :
+		    RD_KAFKA_OFFSET_INVALID;
+		i->parts[k].partition = l->elems[k].partition;
+		i->parts[k].next_needed = offsets[k];
+		log_info("ingest_assigned", "partition=%d offset=%" PRId64
+		    " from=%s", (int)l->elems[k].partition, offsets[k],
+		    offsets[k] >= 0 ? "redis" : "committed");
+	}
+	i->assign_state = ASSIGN_ACTIVE;
+	i->recovering = false;
+	i->backoff_ms = BACKOFF_MIN_MS;
+	metrics_set(i->m_paused, 0);
+	consumer_assign(i->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void
+read_assign_watermarks(struct ingest *i)
+{
+	rd_kafka_topic_partition_list_t *l = i->pending_assign;
+	int32_t *pl;
+	struct ticket *t;
+
+	if (l == NULL || i->reading_watermarks || !redis_conn_up(i->conn))
+		return;
+	pl = xcalloc(l->cnt ? (size_t)l->cnt : 1, sizeof(int32_t));
+	for (int k = 0; k < l->cnt; k++)
+		pl[k] = l->elems[k].partition;
+	t = ticket_new(i);
+	i->reading_watermarks = true;
+	if (redis_apply_read_watermarks(i->apply, i->cfg,
+	    i->cfg->kafka.topic_activity, pl, (size_t)l->cnt, assign_done, t) != 0) {
+		free(t);
+		i->reading_watermarks = false;
+		schedule_retry(i);
+	}
+	free(pl);
+}
+
+static void
+on_assign(const rd_kafka_topic_partition_list_t *parts, void *arg)
+{
+	struct ingest *i = arg;
+
+	if (i->pending_assign != NULL)
+		rd_kafka_topic_partition_list_destroy(i->pending_assign);
+	i->pending_assign = rd_kafka_topic_partition_list_copy(parts);
+	i->assign_state = ASSIGN_PENDING;
+	i->epoch++;		/* replies about the old assignment are stale */
+	i->reading_watermarks = false;
+	read_assign_watermarks(i);
+}
+
+static void
+revoke_finish(struct ingest *i)
+{
+	if (i->cur->nmessages > 0)
+		batch_discard(i, &i->cur);
+	i->cur_dlq = 0;
+	i->epoch++;
+	i->assign_state = ASSIGN_NONE;
+	i->nparts = 0;
+	i->revoking = false;
+	i->recovering = false;
+	i->reading_watermarks = false;
+	metrics_set(i->m_paused, 0);
+	consumer_unassign(i->consumer);
+}
+
+static void
+revoke_progress(struct ingest *i)
+{
+	if (i->inflight != NULL)
+		return;		/* batch_complete or fail calls again */
+	if (i->cur->nmessages > 0 && !i->recovering && !i->revoke_lost &&
+	    redis_conn_up(i->conn)) {
+		maybe_flush(i);
+		if (i->inflight != NULL)
+			return;
+	}
+	revoke_finish(i);
+}
+
+static void
+on_revoke(const rd_kafka_topic_partition_list_t *parts, bool lost, void *arg)
+{
+	struct ingest *i = arg;
+
+	(void)parts;
+	if (i->assign_state == ASSIGN_PENDING) {
+		rd_kafka_topic_partition_list_destroy(i->pending_assign);
+		i->pending_assign = NULL;
+		revoke_finish(i);
+		return;
+	}
+	i->revoking = true;
+	i->revoke_lost = lost;
+	revoke_progress(i);
+}
+
+static void
+on_fatal(const char *reason, void *arg)
+{
+	struct ingest *i = arg;
+
+	(void)i;
+	log_error("ingest_fatal", "reason=%s", log_quote(reason));
+	/* A fatal client error means a graceful stop: the same path as
+	 * SIGTERM, whose handler is an event of main's loop. */
+	raise(SIGTERM);
+}
+
+/* ---- stop ---- */
+
+static void
+on_closed(void *arg)
+{
+	struct ingest *i = arg;
+
+	log_info("ingest_stopped", "group=left");
+	if (i->stop_cb != NULL)
+		i->stop_cb(i->stop_arg);
+}
+
+static void
+stop_progress(struct ingest *i)
+{
+	if (i->closing || i->inflight != NULL)
+		return;
+	if (i->cur->nmessages > 0 && !i->recovering && redis_conn_up(i->conn)) {
+		maybe_flush(i);
+		if (i->inflight != NULL)
+			return;
+	}
+	i->closing = true;
+	consumer_close(i->consumer);
+}
+
+void
+ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg)
+{
+	i->stop_cb = done_cb;
+	i->stop_arg = arg;
+	if (i->stopping)
+		return;
+	i->stopping = true;
+	log_info("ingest_stopping", "inflight=%d pending=%zu",
+	    i->inflight != NULL, i->cur->nmessages);
+	stop_progress(i);
+}
+
+/* ---- gauges ---- */
+
+static void
+gauge_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ingest *i = arg;
+	int64_t lag;
+
+	(void)fd;
+	(void)what;
+	if (i->consumer == NULL)
+		return;
+	lag = consumer_lag(i->consumer);
+	if (lag >= 0)
+		metrics_set(i->m_lag, (double)lag);
+	metrics_set(i->m_assigned, (double)i->nparts);
+	metrics_set(i->m_ready, ingest_ready(i) ? 1 : 0);
+}
+
+/* ---- setup ---- */
+
+struct ingest *
+ingest_new(struct event_base *base, struct redis_conn *conn,
+    const struct config *cfg, const struct roster *roster)
+{
+	struct ingest *i = xcalloc(1, sizeof(*i));
+	static const char *const outcomes[] = { "counted", "duplicate", "bad", "skipped" };
+	static const double size_bounds[] = { 1, 10, 100, 500, 1000, 2500, 5000,
+	    10000, 25000, 50000 };
+	static const double delay_bounds[] = { 1, 5, 15, 60, 300, 900, 3600,
+	    21600, 86400, 604800 };
+	char labels[96];
+	struct timeval sec = { 1, 0 };
+
+	i->base = base;
+	i->conn = conn;
+	i->cfg = cfg;
+	i->roster = roster;
+	i->apply = redis_apply_new(conn);
+	i->clock.mode = cfg->clock;
+	i->backoff_ms = BACKOFF_MIN_MS;
+	i->next_seq = 1;
+	i->cur = batch_new();
+	batch_reset(i->cur, i->next_seq++, roster_size(roster));
+	i->retry_ev = evtimer_new(base, retry_cb, i);
+	i->flush_ev = event_new(base, -1, 0, flush_cb, i);
+	i->gauge_ev = event_new(base, -1, EV_PERSIST, gauge_cb, i);
+	event_add(i->gauge_ev, &sec);
+
+	for (int k = 0; k < 4; k++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"", outcomes[k]);
+		i->m_events[k] = metrics_counter("paced_events_total", labels,
+		    "Activity events consumed, by outcome");
+	}
+	for (int k = 1; k < BAD_COUNT; k++) {
+		const char *name = k < DECODE_REASON_COUNT ?
+		    decode_reason_name((enum decode_reason)k) :
+		    k == BAD_TOO_OLD ? "too_old" : "too_far_in_future";
+
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", name);
+		i->m_bad[k] = metrics_counter("paced_bad_events_total", labels,
+		    "Bad events sent to the dead-letter topic, by reason");
+	}
+	i->m_skipped[SKIP_UNKNOWN_REP] = metrics_counter(
+	    "paced_skipped_events_total", "reason=\"unknown_rep\"",
+	    "Events skipped (not errors), by reason");
+	i->m_skipped[SKIP_UNKNOWN_TYPE] = metrics_counter(
+	    "paced_skipped_events_total", "reason=\"unknown_type\"",
+	    "Events skipped (not errors), by reason");
+	i->m_batch_msgs = metrics_histogram("paced_batch_messages", NULL,
+	    "Messages per batch written to Redis", size_bounds,
+	    sizeof(size_bounds) / sizeof(size_bounds[0]));
+	i->m_batches_ok = metrics_counter("paced_batches_total",
+	    "result=\"applied\"", "Batches written to Redis, by result");
+	i->m_batches_failed = metrics_counter("paced_batches_total",
+	    "result=\"failed\"", "Batches written to Redis, by result");
+	i->m_paused = metrics_gauge("paced_paused", NULL,
+	    "1 while partitions are paused waiting for Redis");
+	i->m_recoveries = metrics_counter("paced_recoveries_total", NULL,
+	    "Times the ingest path paused and re-read positions from Redis");
+	i->m_lag = metrics_gauge("paced_consumer_lag", NULL,
+	    "Messages behind the high watermark, summed over assigned partitions");
+	i->m_assigned = metrics_gauge("paced_assigned_partitions", NULL,
+	    "Partitions assigned to this member and positioned");
+	i->m_ready = metrics_gauge("paced_ready", NULL,
+	    "1 when partitions are assigned and Redis is usable");
+	i->m_kafka_errors = metrics_counter("paced_kafka_consume_errors_total",
+	    NULL, "Errors returned by the consumer instead of a message");
+	i->m_event_delay = metrics_histogram("paced_event_delay_seconds", NULL,
+	    "Wall time at consumption minus occurred_at of counted events",
+	    delay_bounds, sizeof(delay_bounds) / sizeof(delay_bounds[0]));
+	return i;
+}
+
+struct consumer_handlers
+ingest_handlers(struct ingest *i)
+{
+	struct consumer_handlers h = {
+		.message = on_message,
+		.assign = on_assign,
+		.revoke = on_revoke,
+		.accepting = on_accepting,
+		.fatal = on_fatal,
+		.closed = on_closed,
+		.arg = i,
+	};
+
+	return h;
+}
+
+void
+ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d)
+{
+	i->consumer = c;
+	i->dlq = d;
+}
+
+void
+ingest_set_config(struct ingest *i, const struct config *cfg,
+    const struct roster *roster)
+{
+	/* Batches made before now point into the old roster. */
+	i->retired_cfg = i->cfg;
+	i->retired_roster = i->roster;
+	i->retire_seq = i->cur->seq;
+	i->retired_ready = i->inflight == NULL && i->cur->nmessages == 0;
+	i->cfg = cfg;
+	i->roster = roster;
+	i->clock.mode = cfg->clock;
+}
+
+bool
+ingest_take_retired(struct ingest *i, const struct config **cfg,
+    const struct roster **roster)
+{
+	if (i->retired_cfg == NULL || !i->retired_ready)
+		return false;
+	*cfg = i->retired_cfg;
+	*roster = i->retired_roster;
+	i->retired_cfg = NULL;
+	i->retired_roster = NULL;
+	i->retired_ready = false;
+	return true;
+}
+
+bool
+ingest_has_retired(const struct ingest *i)
+{
+	return i->retired_cfg != NULL;
+}
+
+bool
+ingest_ready(const struct ingest *i)
+{
+	return redis_conn_up(i->conn) && i->assign_state == ASSIGN_ACTIVE &&
+	    i->nparts > 0 && !i->recovering;
+}
+
+const struct clock *
+ingest_clock(const struct ingest *i)
+{
+	return &i->clock;
+}
+
+void
+ingest_free(struct ingest *i)
+{
+	if (i == NULL)
+		return;
+	event_free(i->retry_ev);
+	event_free(i->flush_ev);
+	event_free(i->gauge_ev);
+	batch_free(i->cur);
+	batch_free(i->inflight);
+	batch_free(i->spare);
+	if (i->pending_assign != NULL)
+		rd_kafka_topic_partition_list_destroy(i->pending_assign);
+	free(i->parts);
+	redis_apply_free(i->apply);
+	free(i);
+}

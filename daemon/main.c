@@ -1,0 +1,362 @@
+/*
+ * main.c: startup and shutdown order, signals, reload.
+ *
+ * Startup: config -> logging -> roster -> event base -> Redis connection
+ * -> ingest -> consumer and DLQ producer -> HTTP -> subscribe -> loop.
+ * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
+ * (finish in-flight writes, store offsets, leave the group) bounded by a
+ * timer; a second one exits at once. SIGHUP loads the file again and swaps
+ * it in only when it is valid and changes no key that needs a restart.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "consumer.h"
+#include "dlq.h"
+#include "http.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "roster.h"
+
+#ifndef PACED_VERSION
+#define PACED_VERSION "0.1.0"
+#endif
+
+#define STOP_TIMEOUT_S	20
+
+struct daemon_state {
+	struct event_base *base;
+	const struct config *cfg;
+	const struct roster *roster;
+	struct redis_conn *conn;
+	struct ingest *ingest;
+	struct consumer *consumer;
+	struct dlq *dlq;
+	struct http *http;
+	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
+	bool stopping;
+	int exit_code;
+	struct metric *m_reloads_ok, *m_reloads_failed;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: paced --config FILE        run the daemon\n"
+	    "       paced --check-config FILE  validate FILE, print every error\n"
+	    "       paced --version | --help\n"
+	    "\n"
+	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
+	    "Redis and serves health, metrics and scorecards over HTTP.\n"
+	    "Signals: TERM/INT stop gracefully, HUP reloads the config.\n");
+}
+
+static void
+redis_state(bool up, void *arg)
+{
+	struct daemon_state *d = arg;
+
+	if (d->ingest != NULL)
+		ingest_redis_state(up, d->ingest);
+}
+
+static void
+stopped(void *arg)
+{
+	struct daemon_state *d = arg;
+
+	log_info("shutdown_complete", "exit=%d", d->exit_code);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+
+	(void)fd;
+	(void)what;
+	log_warnx("shutdown_timeout", "seconds=%d", STOP_TIMEOUT_S);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+	struct timeval tv = { STOP_TIMEOUT_S, 0 };
+
+	(void)what;
+	if (d->stopping) {
+		log_warnx("shutdown_forced", "signal=%d", (int)sig);
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = true;
+	log_info("shutdown_started", "signal=%d", (int)sig);
+	evtimer_add(d->stop_timer, &tv);
+	ingest_stop(d->ingest, stopped, d);
+}
+
+/* Keys that only take effect at start: a reload that changes one is
+ * refused rather than half applied. */
+static const char *
+restart_key_changed(const struct config *a, const struct config *b)
+{
+#define DIFF(field, name) \
+	if ((a->field == NULL) != (b->field == NULL) || \
+	    (a->field != NULL && strcmp(a->field, b->field) != 0)) return name
+	DIFF(kafka.brokers, "kafka.brokers");
+	DIFF(kafka.group_id, "kafka.group_id");
+	DIFF(kafka.topic_activity, "kafka.topics.activity");
+	DIFF(kafka.topic_dlq, "kafka.topics.dlq");
+	DIFF(redis.url, "redis.url");
+	DIFF(redis.key_prefix, "redis.key_prefix");
+	DIFF(redis.password, "redis.password");
+	DIFF(http.listen, "http.listen");
+#undef DIFF
+	if (a->kafka.nproperties != b->kafka.nproperties)
+		return "kafka.properties";
+	for (size_t k = 0; k < a->kafka.nproperties; k++)
+		if (strcmp(a->kafka.properties[k].key, b->kafka.properties[k].key) ||
+		    strcmp(a->kafka.properties[k].value, b->kafka.properties[k].value))
+			return "kafka.properties";
+	return NULL;
+}
+
+static void
+reap_retired(struct daemon_state *d)
+{
+	const struct config *c;
+	const struct roster *r;
+
+	if (ingest_take_retired(d->ingest, &c, &r)) {
+		roster_free((struct roster *)r);
+		config_free((struct config *)c);
+	}
+}
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	reap_retired(arg);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+	struct config *c;
+	struct roster *r;
+	char *errs = NULL, err[512];
+	const char *changed;
+
+	(void)sig;
+	(void)what;
+	reap_retired(d);
+	if (ingest_has_retired(d->ingest)) {
+		/* The previous reload's config is still in use by a batch. */
+		log_warnx("reload_deferred", "reason=%s",
+		    log_quote("previous config still in use; send SIGHUP again"));
+		return;
+	}
+	c = config_load(d->cfg->path, &errs);
+	if (c == NULL) {
+		metrics_inc(d->m_reloads_failed);
+		log_warnx("reload_failed", "file=%s errors=%s keeping=old",
+		    d->cfg->path, log_quote(errs ? errs : "unknown"));
+		free(errs);
+		return;
+	}
+	if ((changed = restart_key_changed(d->cfg, c)) != NULL) {
+		metrics_inc(d->m_reloads_failed);
+		log_warnx("reload_failed", "file=%s key=%s reason=%s keeping=old",
+		    c->path, changed, log_quote("this key needs a restart"));
+		config_free(c);
+		return;
+	}
+	if ((r = roster_new(c, err, sizeof(err))) == NULL) {
+		metrics_inc(d->m_reloads_failed);
+		log_warnx("reload_failed", "file=%s err=%s keeping=old", c->path,
+		    log_quote(err));
+		config_free(c);
+		return;
+	}
+	ingest_set_config(d->ingest, c, r);
+	d->cfg = c;
+	d->roster = r;
+	log_set_level(c->log.level);
+	log_set_format(c->log.format);
+	metrics_inc(d->m_reloads_ok);
+	log_info("reload_done", "file=%s reps=%zu teams=%zu kpis=%zu", c->path,
+	    c->nreps, c->nteams, c->nkpis);
+	reap_retired(d);
+}
+
+static int
+check_config(const char *path)
+{
+	char *errs = NULL, err[512];
+	struct config *c = config_load(path, &errs);
+	struct roster *r;
+
+	if (c == NULL) {
+		fputs(errs ? errs : "unknown error\n", stderr);
+		free(errs);
+		return 1;
+	}
+	if ((r = roster_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		config_free(c);
+		return 1;
+	}
+	printf("%s: ok (%zu kpis, %zu teams, %zu reps)\n", path, c->nkpis,
+	    c->nteams, c->nreps);
+	roster_free(r);
+	config_free(c);
+	return 0;
+}
+
+static int
+run(const char *path)
+{
+	struct daemon_state d = { 0 };
+	struct config *cfg;
+	struct roster *roster;
+	char *errs = NULL, err[512];
+	struct consumer_handlers h;
+	struct redis_conn_opts ro = { 0 };
+	struct http_deps hd;
+	struct timeval sec = { 1, 0 };
+
+	if ((cfg = config_load(path, &errs)) == NULL) {
+		fputs(errs ? errs : "unknown error\n", stderr);
+		free(errs);
+		return 1;
+	}
+	log_set_level(cfg->log.level);
+	log_set_format(cfg->log.format);
+	if ((roster = roster_new(cfg, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "err=%s", log_quote(err));
+	/* hiredis writes with write(): a closed socket must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	log_route_libevent();
+	d.base = event_base_new();
+	d.cfg = cfg;
+	d.roster = roster;
+
+	ro.host = cfg->redis.host;
+	ro.port = cfg->redis.port;
+	ro.unix_path = cfg->redis.unix_path;
+	ro.username = cfg->redis.username;
+	ro.password = cfg->redis.password;
+	ro.db = cfg->redis.db;
+	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
+	ro.name = "main";
+	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
+	d.ingest = ingest_new(d.base, d.conn, cfg, roster);
+	h = ingest_handlers(d.ingest);
+	if ((d.consumer = consumer_new(d.base, cfg, &h, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=kafka_consumer err=%s", log_quote(err));
+	if ((d.dlq = dlq_new(d.base, cfg, ingest_dlq_delivered, d.ingest, err,
+	    sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=kafka_producer err=%s", log_quote(err));
+	ingest_attach(d.ingest, d.consumer, d.dlq);
+	hd.cfg = &d.cfg;
+	hd.roster = &d.roster;
+	hd.ingest = d.ingest;
+	hd.conn = d.conn;
+	if ((d.http = http_new(d.base, cfg, &hd, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=http err=%s", log_quote(err));
+	if (consumer_start(d.consumer, cfg, err, sizeof(err)) != 0)
+		fatalx("startup_failed", "what=subscribe err=%s", log_quote(err));
+
+	d.m_reloads_ok = metrics_counter("paced_config_reloads_total",
+	    "result=\"ok\"", "Config reloads on SIGHUP, by result");
+	d.m_reloads_failed = metrics_counter("paced_config_reloads_total",
+	    "result=\"failed\"", "Config reloads on SIGHUP, by result");
+	metrics_set(metrics_gauge("paced_build_info", "version=\"" PACED_VERSION "\"",
+	    "Build information"), 1);
+	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	d.stop_timer = evtimer_new(d.base, stop_timeout, &d);
+	d.reap_timer = event_new(d.base, -1, EV_PERSIST, reap_cb, &d);
+	event_add(d.sig_term, NULL);
+	event_add(d.sig_int, NULL);
+	event_add(d.sig_hup, NULL);
+	event_add(d.reap_timer, &sec);
+	log_info("started", "version=%s config=%s reps=%zu teams=%zu kpis=%zu "
+	    "redis=%s brokers=%s", PACED_VERSION, path, cfg->nreps, cfg->nteams,
+	    cfg->nkpis, log_quote(cfg->redis.unix_path ? cfg->redis.unix_path :
+	    cfg->redis.host), cfg->kafka.brokers);
+
+	event_base_dispatch(d.base);
+
+	/* Teardown, reverse order. The DLQ gets a bounded flush. */
+	http_free(d.http);
+	consumer_free(d.consumer);
+	dlq_free(d.dlq, 5000);
+	reap_retired(&d);
+	ingest_free(d.ingest);
+	redis_conn_free(d.conn);
+	event_free(d.sig_term);
+	event_free(d.sig_int);
+	event_free(d.sig_hup);
+	event_free(d.stop_timer);
+	event_free(d.reap_timer);
+	roster_free((struct roster *)d.roster);
+	config_free((struct config *)d.cfg);
+	metrics_reset();
+	event_base_free(d.base);
+	return d.exit_code;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'n':
+			return check_config(optarg);
+		case 'V':
+			printf("paced %s\n", PACED_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return run(config);
+}

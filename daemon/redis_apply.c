@@ -1,0 +1,683 @@
+/*
+ * redis_apply.c: turns a pre-aggregated batch into Redis script calls.
+ *
+ * Rep script (KEYS: the rep's dedupe sets, then its counter hashes; all
+ * under {rep:ID}): for every event, SADD its id to the set of its UTC day;
+ * only new ids add their count/amount to the group's totals, which are then
+ * added once per KPI field. It answers [counted, duplicates, value...],
+ * the values being the absolute field values after the call, in the order
+ * of the targets sent. Replaying the same call changes nothing.
+ *
+ * Team script (KEYS: pairs of team totals hash and contributions hash,
+ * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
+ * recorded contribution to that value if higher and adds the difference to
+ * the total. Counters only grow, so taking the maximum is exact and makes
+ * the step idempotent and safe against a stale write from a former owner.
+ */
+#include "redis_apply.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+static const char rep_script[] =
+	"local S = tonumber(ARGV[1])\n"
+	"local C = #KEYS - S\n"
+	"local a = 2\n"
+	"local exp = {}\n"
+	"for k = 1, S + C do exp[k] = ARGV[a]; a = a + 1 end\n"
+	"local G = tonumber(ARGV[a]); a = a + 1\n"
+	"local counted, dups = 0, 0\n"
+	"local tk, tf = {}, {}\n"
+	"for g = 1, G do\n"
+	"  local T = tonumber(ARGV[a]); a = a + 1\n"
+	"  local t0 = a; a = a + 3 * T\n"
+	"  local E = tonumber(ARGV[a]); a = a + 1\n"
+	"  local n, amt = 0, 0\n"
+	"  for e = 1, E do\n"
+	"    if redis.call('SADD', KEYS[tonumber(ARGV[a])], ARGV[a + 1]) == 1 then\n"
+	"      n = n + tonumber(ARGV[a + 2]); amt = amt + tonumber(ARGV[a + 3])\n"
+	"      counted = counted + 1\n"
+	"    else dups = dups + 1 end\n"
+	"    a = a + 4\n"
+	"  end\n"
+	"  for t = 0, T - 1 do\n"
+	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local field = ARGV[t0 + 3 * t + 1]\n"
+	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
+	"      if amt > 0 then redis.call('HINCRBYFLOAT', key, field, amt) end\n"
+	"    elseif n > 0 then redis.call('HINCRBY', key, field, n) end\n"
+	"    tk[#tk + 1] = key; tf[#tf + 1] = field\n"
+	"  end\n"
+	"end\n"
+	"local out = {counted, dups}\n"
+	"for i = 1, #tk do out[#out + 1] = redis.call('HGET', tk[i], tf[i]) or '0' end\n"
+	"for k = 1, S + C do redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
+	"return out\n";
+
+static const char team_script[] =
+	"local P = #KEYS / 2\n"
+	"local a = 1\n"
+	"local exp = {}\n"
+	"for p = 1, P do exp[p] = ARGV[a]; a = a + 1 end\n"
+	"local N = tonumber(ARGV[a]); a = a + 1\n"
+	"for i = 1, N do\n"
+	"  local p = tonumber(ARGV[a]); local kpi = ARGV[a + 1]\n"
+	"  local f = kpi .. '|' .. ARGV[a + 2]\n"
+	"  local v = tonumber(ARGV[a + 3])\n"
+	"  local old = tonumber(redis.call('HGET', KEYS[2 * p], f) or '0')\n"
+	"  if v > old then\n"
+	"    redis.call('HSET', KEYS[2 * p], f, ARGV[a + 3])\n"
+	"    if ARGV[a + 4] == 'a' then\n"
+	"      redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], kpi, v - old)\n"
+	"    else\n"
+	"      redis.call('HINCRBY', KEYS[2 * p - 1], kpi, string.format('%d', v - old))\n"
+	"    end\n"
+	"  end\n"
+	"  a = a + 5\n"
+	"end\n"
+	"for p = 1, P do\n"
+	"  redis.call('EXPIREAT', KEYS[2 * p - 1], exp[p])\n"
+	"  redis.call('EXPIREAT', KEYS[2 * p], exp[p])\n"
+	"end\n"
+	"return N\n";
+
+struct redis_apply {
+	struct redis_conn *conn;
+	int rep_sha, team_sha;
+};
+
+/* Growing argument vector: strings live in one buffer, addressed by
+ * offset until the vector is complete (the buffer may move). */
+struct args {
+	char *buf;
+	size_t len, cap;
+	size_t *offs, *lens;
+	size_t n, ncap;
+	const char **argv;
+};
+
+static void
+args_add(struct args *a, const char *s, size_t len)
+{
+	if (a->len + len > a->cap) {
+		size_t cap = a->cap ? a->cap : 4096;
+
+		while (cap < a->len + len)
+			cap *= 2;
+		a->buf = xrealloc(a->buf, cap);
+		a->cap = cap;
+	}
+	if (a->n == a->ncap) {
+		a->ncap = a->ncap ? a->ncap * 2 : 64;
+		a->offs = xreallocarray(a->offs, a->ncap, sizeof(size_t));
+		a->lens = xreallocarray(a->lens, a->ncap, sizeof(size_t));
+	}
+	memcpy(a->buf + a->len, s, len);
+	a->offs[a->n] = a->len;
+	a->lens[a->n] = len;
+	a->len += len;
+	a->n++;
+}
+
+static void
+args_str(struct args *a, const char *s)
+{
+	args_add(a, s, strlen(s));
+}
+
+static void __attribute__((format(printf, 2, 3)))
+args_fmt(struct args *a, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	args_add(a, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static const char **
+args_argv(struct args *a)
+{
+	a->argv = xreallocarray(a->argv, a->n ? a->n : 1, sizeof(char *));
+	for (size_t i = 0; i < a->n; i++)
+		a->argv[i] = a->buf + a->offs[i];
+	return a->argv;
+}
+
+static void
+args_reset(struct args *a)
+{
+	a->len = a->n = 0;
+}
+
+static void
+args_free(struct args *a)
+{
+	free(a->buf);
+	free(a->offs);
+	free(a->lens);
+	free(a->argv);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+redis_key_rep_counters(char *buf, size_t len, const char *prefix,
+    const char *rep_id, enum period p, int32_t start_day)
+{
+	char date[16];
+
+	caltime_format_date(start_day, date, sizeof(date));
+	return snprintf(buf, len, "%s:{rep:%s}:cnt:%s:%s", prefix, rep_id,
+	    caltime_period_name(p), date);
+}
+
+int
+redis_key_team_counters(char *buf, size_t len, const char *prefix,
+    const char *team_id, enum period p, int32_t start_day)
+{
+	char date[16];
+
+	caltime_format_date(start_day, date, sizeof(date));
+	return snprintf(buf, len, "%s:{team:%s}:cnt:%s:%s", prefix, team_id,
+	    caltime_period_name(p), date);
+}
+
+/* A rep's absolute value of one field after the rep script. */
+struct contrib {
+	const struct config_team *team;
+	enum period period;
+	int32_t start_day;
+	int64_t expire_at;
+	size_t kpi;
+	const char *rep_id;
+	char value[48];
+};
+
+struct apply_op {
+	struct redis_apply *a;
+	const struct config *cfg;
+	apply_done_cb *cb;
+	void *arg;
+	int outstanding;
+	int failed;
+	bool team_phase;
+	struct apply_stats stats;
+	/* per rep call: where its targets start in targets[] */
+	struct contrib *targets;
+	size_t ntargets, targets_cap;
+	size_t *call_first, *call_count;
+	size_t ncalls;
+};
+
+static void op_finish(struct apply_op *op);
+
+static int64_t
+bucket_expire_at(const struct config *cfg, enum period p, int32_t end_day)
+{
+	/* One spare day covers zones ahead of UTC. */
+	return ((int64_t)end_day + 1) * 86400 + cfg->redis.retention_ms[p] / 1000;
+}
+
+struct rep_call {
+	struct apply_op *op;
+	size_t index;
+};
+
+static const char *
+reply_error(const redisReply *r)
+{
+	if (r == NULL)
+		return "no reply (connection lost or timed out)";
+	if (r->type == REDIS_REPLY_ERROR)
+		return r->str;
+	return NULL;
+}
+
+static void
+team_reply(const redisReply *r, void *arg)
+{
+	struct apply_op *op = arg;
+	const char *err = reply_error(r);
+
+	if (err != NULL) {
+		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
+		if (r != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0)
+			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
+		op->failed = 1;
+	}
+	if (--op->outstanding == 0)
+		op_finish(op);
+}
+
+static void
+send_team_calls(struct apply_op *op)
+{
+	struct args args = { 0 };
+	const struct config *cfg = op->cfg;
+	size_t nteams = cfg->nteams;
+
+	/* One call per team: gather that team's contributions. */
+	for (size_t t = 0; t < nteams; t++) {
+		const struct config_team *team = &cfg->teams[t];
+		size_t npairs = 0, nentries = 0;
+		/* distinct (period, day) pairs of this team, small */
+		struct { enum period p; int32_t day; int64_t exp; } *pairs = NULL;
+		size_t pairs_cap = 0;
+		char key[512];
+
+		for (size_t i = 0; i < op->ntargets; i++) {
+			struct contrib *c = &op->targets[i];
+			size_t k;
+
+			if (c->team != team)
+				continue;
+			nentries++;
+			for (k = 0; k < npairs; k++)
+				if (pairs[k].p == c->period && pairs[k].day == c->start_day)
+					break;
+			if (k == npairs) {
+				if (npairs == pairs_cap) {
+					pairs_cap = pairs_cap ? pairs_cap * 2 : 8;
+					pairs = xreallocarray(pairs, pairs_cap, sizeof(*pairs));
+				}
+				pairs[npairs].p = c->period;
+				pairs[npairs].day = c->start_day;
+				pairs[npairs].exp = c->expire_at;
+				npairs++;
+			}
+		}
+		if (nentries == 0) {
+			free(pairs);
+			continue;
+		}
+		args_reset(&args);
+		args_str(&args, "EVALSHA");
+		args_str(&args, redis_conn_script_sha(op->a->conn, op->a->team_sha));
+		args_fmt(&args, "%zu", npairs * 2);
+		for (size_t k = 0; k < npairs; k++) {
+			int n = redis_key_team_counters(key, sizeof(key),
+			    cfg->redis.key_prefix, team->id, pairs[k].p, pairs[k].day);
+			char date[16];
+
+			args_add(&args, key, (size_t)n);
+			caltime_format_date(pairs[k].day, date, sizeof(date));
+			args_fmt(&args, "%s:{team:%s}:contrib:%s:%s",
+			    cfg->redis.key_prefix, team->id,
+			    caltime_period_name(pairs[k].p), date);
+		}
+		for (size_t k = 0; k < npairs; k++)
+			args_fmt(&args, "%" PRId64, pairs[k].exp);
+		args_fmt(&args, "%zu", nentries);
+		for (size_t i = 0; i < op->ntargets; i++) {
+			struct contrib *c = &op->targets[i];
+			size_t k;
+
+			if (c->team != team)
+				continue;
+			for (k = 0; k < npairs; k++)
+				if (pairs[k].p == c->period && pairs[k].day == c->start_day)
+					break;
+			args_fmt(&args, "%zu", k + 1);
+			args_str(&args, cfg->kpis[c->kpi].name);
+			args_str(&args, c->rep_id);
+			args_str(&args, c->value);
+			args_str(&args, cfg->kpis[c->kpi].measure == KPI_MEASURE_AMOUNT
+			    ? "a" : "c");
+		}
+		free(pairs);
+		if (redis_conn_command(op->a->conn, (int)args.n, args_argv(&args),
+		    args.lens, team_reply, op) == 0)
+			op->outstanding++;
+		else
+			op->failed = 1;
+	}
+	args_free(&args);
+}
+
+static void
+rep_reply(const redisReply *r, void *arg)
+{
+	struct rep_call *rc = arg;
+	struct apply_op *op = rc->op;
+	const char *err = reply_error(r);
+
+	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->elements - 2 != op->call_count[rc->index]))
+		err = "unexpected reply shape from the rep script";
+	if (err != NULL) {
+		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
+		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
+		op->failed = 1;
+	} else {
+		size_t first = op->call_first[rc->index];
+
+		op->stats.counted += (uint64_t)r->element[0]->integer;
+		op->stats.duplicates += (uint64_t)r->element[1]->integer;
+		for (size_t i = 2; i < r->elements; i++) {
+			const redisReply *v = r->element[i];
+			struct contrib *c = &op->targets[first + i - 2];
+
+			if (v->type == REDIS_REPLY_STRING)
+				snprintf(c->value, sizeof(c->value), "%.*s",
+				    (int)v->len, v->str);
+			else if (v->type == REDIS_REPLY_INTEGER)
+				snprintf(c->value, sizeof(c->value), "%lld",
+				    (long long)v->integer);
+		}
+	}
+	free(rc);
+	if (--op->outstanding == 0)
+		op_finish(op);
+}
+
+static void
+op_finish(struct apply_op *op)
+{
+	if (!op->failed && !op->team_phase) {
+		op->team_phase = true;
+		send_team_calls(op);
+		if (op->outstanding > 0)
+			return;
+	}
+	op->cb(op->failed ? -1 : 0, &op->stats, op->arg);
+	free(op->targets);
+	free(op->call_first);
+	free(op->call_count);
+	free(op);
+}
+
+static size_t
+day_index(int32_t *days, size_t *n, int32_t day)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (days[i] == day)
+			return i;
+	days[*n] = day;
+	return (*n)++;
+}
+
+/* Builds and sends the rep script call of batch rep br. */
+static int
+send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
+    const struct batch_rep *br, size_t call)
+{
+	const struct config *cfg = op->cfg;
+	const struct roster_rep *rr = br->rep;
+	const struct period_rules *rules = &rr->calendar->rules;
+	const char *prefix = cfg->redis.key_prefix;
+	int32_t *seen = xcalloc(br->nevents, sizeof(int32_t));
+	struct { enum period p; int32_t start, end; } *cnt;
+	size_t nseen = 0, ncnt = 0, ncnt_cap = (size_t)br->ngroups * PERIOD_COUNT;
+	struct rep_call *rc;
+	char key[512], date[16];
+	uint32_t g;
+
+	cnt = xcalloc(ncnt_cap, sizeof(*cnt));
+	/* distinct dedupe days and counter buckets */
+	for (g = br->first_group; g != UINT32_MAX; g = b->groups[g].next) {
+		const struct batch_group *gr = &b->groups[g];
+
+		for (uint32_t e = gr->first; e != UINT32_MAX; e = b->events[e].next)
+			day_index(seen, &nseen, b->events[e].utc_day);
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			struct bucket bk;
+			size_t k;
+
+			caltime_bucket_of_day(rules, (enum period)p, gr->local_day, &bk);
+			for (k = 0; k < ncnt; k++)
+				if (cnt[k].p == (enum period)p && cnt[k].start == bk.start_day)
+					break;
+			if (k == ncnt) {
+				cnt[ncnt].p = (enum period)p;
+				cnt[ncnt].start = bk.start_day;
+				cnt[ncnt].end = bk.end_day;
+				ncnt++;
+			}
+		}
+	}
+
+	args_reset(args);
+	args_str(args, "EVALSHA");
+	args_str(args, redis_conn_script_sha(op->a->conn, op->a->rep_sha));
+	args_fmt(args, "%zu", nseen + ncnt);
+	for (size_t k = 0; k < nseen; k++) {
+		caltime_format_date(seen[k], date, sizeof(date));
+		args_fmt(args, "%s:{rep:%s}:seen:%s", prefix, rr->rep->id, date);
+	}
+	for (size_t k = 0; k < ncnt; k++) {
+		int n = redis_key_rep_counters(key, sizeof(key), prefix,
+		    rr->rep->id, cnt[k].p, cnt[k].start);
+
+		args_add(args, key, (size_t)n);
+	}
+	args_fmt(args, "%zu", nseen);
+	for (size_t k = 0; k < nseen; k++)
+		args_fmt(args, "%" PRId64, ((int64_t)seen[k] + 1) * 86400 +
+		    cfg->redis.dedupe_window_ms / 1000);
+	for (size_t k = 0; k < ncnt; k++)
+		args_fmt(args, "%" PRId64, bucket_expire_at(cfg, cnt[k].p,
+		    cnt[k].end));
+	args_fmt(args, "%" PRIu32, br->ngroups);
+
+	op->call_first[call] = op->ntargets;
+	for (g = br->first_group; g != UINT32_MAX; g = b->groups[g].next) {
+		const struct batch_group *gr = &b->groups[g];
+
+		args_fmt(args, "%u", (unsigned)(gr->nkpis * PERIOD_COUNT));
+		for (uint32_t k = 0; k < gr->nkpis; k++) {
+			size_t kpi = gr->kpis[k];
+
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				struct bucket bk;
+				size_t ci;
+				struct contrib *c;
+
+				caltime_bucket_of_day(rules, (enum period)p,
+				    gr->local_day, &bk);
+				for (ci = 0; ci < ncnt; ci++)
+					if (cnt[ci].p == (enum period)p &&
+					    cnt[ci].start == bk.start_day)
+						break;
+				args_fmt(args, "%zu", ci + 1);
+				args_str(args, cfg->kpis[kpi].name);
+				args_str(args, cfg->kpis[kpi].measure ==
+				    KPI_MEASURE_AMOUNT ? "a" : "c");
+				if (op->ntargets == op->targets_cap) {
+					op->targets_cap = op->targets_cap ?
+					    op->targets_cap * 2 : 256;
+					op->targets = xreallocarray(op->targets,
+					    op->targets_cap, sizeof(*op->targets));
+				}
+				c = &op->targets[op->ntargets++];
+				c->team = rr->team;
+				c->period = (enum period)p;
+				c->start_day = bk.start_day;
+				c->expire_at = bucket_expire_at(cfg, (enum period)p,
+				    bk.end_day);
+				c->kpi = kpi;
+				c->rep_id = rr->rep->id;
+				snprintf(c->value, sizeof(c->value), "0");
+			}
+		}
+		args_fmt(args, "%" PRIu32, gr->nevents);
+		for (uint32_t e = gr->first; e != UINT32_MAX; e = b->events[e].next) {
+			const struct batch_event *ev = &b->events[e];
+			size_t si = day_index(seen, &nseen, ev->utc_day);
+
+			args_fmt(args, "%zu", si + 1);
+			args_add(args, b->ids + ev->id_off, ev->id_len);
+			args_fmt(args, "%" PRId32, ev->count);
+			args_fmt(args, "%.17g", ev->amount);
+		}
+	}
+	op->call_count[call] = op->ntargets - op->call_first[call];
+	free(seen);
+	free(cnt);
+
+	rc = xcalloc(1, sizeof(*rc));
+	rc->op = op;
+	rc->index = call;
+	if (redis_conn_command(op->a->conn, (int)args->n, args_argv(args),
+	    args->lens, rep_reply, rc) != 0) {
+		free(rc);
+		return -1;
+	}
+	op->outstanding++;
+	return 0;
+}
+
+int
+redis_apply_counters(struct redis_apply *a, const struct batch *b,
+    const struct roster *r, const struct config *cfg, apply_done_cb *cb,
+    void *arg)
+{
+	struct apply_op *op;
+	struct args args = { 0 };
+
+	(void)r;
+	if (!redis_conn_up(a->conn))
+		return -1;
+	op = xcalloc(1, sizeof(*op));
+	op->a = a;
+	op->cfg = cfg;
+	op->cb = cb;
+	op->arg = arg;
+	op->ncalls = b->nreps;
+	op->call_first = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
+	op->call_count = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
+	op->outstanding = 1;	/* held until every call is sent */
+	for (size_t i = 0; i < b->nreps; i++) {
+		if (send_rep_call(op, &args, b, &b->reps[i], i) != 0) {
+			op->failed = 1;
+			break;
+		}
+	}
+	args_free(&args);
+	if (--op->outstanding == 0)
+		op_finish(op);
+	return 0;
+}
+
+struct simple_op {
+	apply_done_cb *cb;
+	watermarks_cb *wcb;
+	void *arg;
+	size_t n;
+};
+
+static void
+watermark_write_reply(const redisReply *r, void *arg)
+{
+	struct simple_op *op = arg;
+	const char *err = reply_error(r);
+	struct apply_stats st = { 0, 0 };
+
+	if (err != NULL)
+		log_warnx("redis_apply_failed", "step=watermark err=%s",
+		    log_quote(err));
+	op->cb(err ? -1 : 0, &st, op->arg);
+	free(op);
+}
+
+int
+redis_apply_watermarks(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const struct batch *b, apply_done_cb *cb, void *arg)
+{
+	struct args args = { 0 };
+	struct simple_op *op;
+	int rc;
+
+	args_str(&args, "HSET");
+	args_fmt(&args, "%s:offsets:%s", cfg->redis.key_prefix, topic);
+	for (size_t i = 0; i < b->nparts; i++) {
+		args_fmt(&args, "%" PRId32, b->parts[i].partition);
+		args_fmt(&args, "%" PRId64, b->parts[i].last_offset + 1);
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->cb = cb;
+	op->arg = arg;
+	rc = redis_conn_command(a->conn, (int)args.n, args_argv(&args),
+	    args.lens, watermark_write_reply, op);
+	if (rc != 0)
+		free(op);
+	args_free(&args);
+	return rc;
+}
+
+static void
+watermark_read_reply(const redisReply *r, void *arg)
+{
+	struct simple_op *op = arg;
+	const char *err = reply_error(r);
+	int64_t *offs = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
+
+	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != op->n))
+		err = "unexpected reply shape to HMGET";
+	if (err != NULL) {
+		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
+	} else {
+		for (size_t i = 0; i < op->n; i++) {
+			const redisReply *v = r->element[i];
+
+			offs[i] = -1;
+			if (v->type == REDIS_REPLY_STRING)
+				offs[i] = strtoll(v->str, NULL, 10);
+		}
+	}
+	op->wcb(err ? -1 : 0, offs, op->arg);
+	free(offs);
+	free(op);
+}
+
+int
+redis_apply_read_watermarks(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, watermarks_cb *cb,
+    void *arg)
+{
+	struct args args = { 0 };
+	struct simple_op *op;
+	int rc;
+
+	args_str(&args, "HMGET");
+	args_fmt(&args, "%s:offsets:%s", cfg->redis.key_prefix, topic);
+	for (size_t i = 0; i < n; i++)
+		args_fmt(&args, "%" PRId32, partitions[i]);
+	op = xcalloc(1, sizeof(*op));
+	op->wcb = cb;
+	op->arg = arg;
+	op->n = n;
+	rc = redis_conn_command(a->conn, (int)args.n, args_argv(&args),
+	    args.lens, watermark_read_reply, op);
+	if (rc != 0)
+		free(op);
+	args_free(&args);
+	return rc;
+}
+
+struct redis_apply *
+redis_apply_new(struct redis_conn *conn)
+{
+	struct redis_apply *a = xcalloc(1, sizeof(*a));
+
+	a->conn = conn;
+	a->rep_sha = redis_conn_add_script(conn, rep_script);
+	a->team_sha = redis_conn_add_script(conn, team_script);
+	return a;
+}
+
+void
+redis_apply_free(struct redis_apply *a)
+{
+	free(a);
+}

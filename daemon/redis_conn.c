@@ -1,0 +1,501 @@
+/*
+ * redis_conn.c: owns one hiredis async context and its lifecycle.
+ *
+ * States: DOWN (backoff timer armed) -> CONNECTING -> HANDSHAKE (AUTH,
+ * SELECT, SCRIPT LOAD in flight) -> UP. Any failure goes back to DOWN with
+ * a doubled backoff (100 ms .. 10 s). Every command carries a deadline; a
+ * watchdog timer looks at the oldest in-flight command (Redis answers in
+ * order) and, past its deadline, frees the context, which hands NULL to
+ * every pending callback. hiredis contexts are never freed from inside a
+ * hiredis callback: that work is deferred to a zero-delay timer.
+ */
+#include "redis_conn.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "xmalloc.h"
+
+#define REDIS_MAX_SCRIPTS	8
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		10000
+
+enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_UP };
+
+static const char *const state_names[] = { "down", "connecting", "handshake", "up" };
+
+struct pending {
+	struct redis_conn *conn;
+	redis_reply_cb *cb;
+	void *arg;
+	int64_t deadline_ms;
+	int64_t sent_ms;
+	struct pending *next;
+};
+
+struct redis_conn {
+	struct event_base *base;
+	char *host, *unix_path, *username, *password, *name;
+	int port, db;
+	long timeout_ms;
+	redis_state_cb *state_cb;
+	void *state_arg;
+
+	redisAsyncContext *ac;
+	enum conn_state state;
+	int64_t connect_deadline_ms;
+	long backoff_ms;
+	int handshake_left;
+	bool drop_requested;
+	bool dying;		/* hiredis is tearing the context down */
+	char drop_reason[128];
+
+	struct pending *head, *tail;	/* in-flight, oldest first */
+
+	const char *scripts[REDIS_MAX_SCRIPTS];
+	char shas[REDIS_MAX_SCRIPTS][41];
+	int nscripts;
+
+	struct event *retry_ev;		/* backoff timer */
+	struct event *watchdog_ev;	/* periodic deadline check */
+	struct event *drop_ev;		/* deferred free of the context */
+
+	struct metric *m_up, *m_latency, *m_timeouts, *m_reconnects;
+};
+
+static void conn_connect(struct redis_conn *c);
+static void conn_drop(struct redis_conn *c, const char *why);
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+conn_set_state(struct redis_conn *c, enum conn_state s)
+{
+	if (c->state == s)
+		return;
+	log_info("redis_state", "conn=%s old=%s new=%s", c->name,
+	    state_names[c->state], state_names[s]);
+	c->state = s;
+	metrics_set(c->m_up, s == CONN_UP ? 1 : 0);
+}
+
+static void
+schedule_retry(struct redis_conn *c)
+{
+	struct timeval tv = { c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000 };
+
+	evtimer_add(c->retry_ev, &tv);
+	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    c->backoff_ms * 2;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_connect(arg);
+}
+
+/* Pops the oldest pending entry; hiredis answers in order. */
+static struct pending *
+pending_pop(struct redis_conn *c, struct pending *p)
+{
+	struct pending **pp;
+
+	/* Normally p is the head; search to stay correct if not. */
+	for (pp = &c->head; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			if (c->tail == p) {
+				c->tail = NULL;
+				for (struct pending *q = c->head; q != NULL; q = q->next)
+					c->tail = q;
+			}
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void
+command_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct pending *p = privdata;
+	struct redis_conn *c = p->conn;
+	redisReply *reply = r;
+
+	(void)ac;
+	pending_pop(c, p);
+	if (reply == NULL)
+		c->dying = true;	/* no new commands on this context */
+	else
+		metrics_observe(c->m_latency, (double)(mono_ms() - p->sent_ms) / 1000.0);
+	p->cb(reply, p->arg);
+	free(p);
+}
+
+int
+redis_conn_command(struct redis_conn *c, int argc, const char **argv,
+    const size_t *argvlen, redis_reply_cb *cb, void *arg)
+{
+	struct pending *p;
+
+	if (c->state != CONN_UP || c->ac == NULL || c->dying)
+		return -1;
+	p = xcalloc(1, sizeof(*p));
+	p->conn = c;
+	p->cb = cb;
+	p->arg = arg;
+	p->sent_ms = mono_ms();
+	p->deadline_ms = p->sent_ms + c->timeout_ms;
+	if (redisAsyncCommandArgv(c->ac, command_cb, p, argc, argv, argvlen)
+	    != REDIS_OK) {
+		free(p);
+		return -1;
+	}
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+	return 0;
+}
+
+static void
+handshake_done(struct redis_conn *c)
+{
+	if (--c->handshake_left > 0 || c->state != CONN_HANDSHAKE)
+		return;
+	c->backoff_ms = BACKOFF_MIN_MS;
+	conn_set_state(c, CONN_UP);
+	log_info("redis_connected", "conn=%s addr=%s:%d scripts=%d", c->name,
+	    c->unix_path ? c->unix_path : c->host, c->unix_path ? 0 : c->port,
+	    c->nscripts);
+	c->state_cb(true, c->state_arg);
+}
+
+static void
+handshake_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct pending *p = privdata;
+	struct redis_conn *c = p->conn;
+	redisReply *reply = r;
+	intptr_t step = (intptr_t)p->arg;
+
+	(void)ac;
+	pending_pop(c, p);
+	free(p);
+	if (reply == NULL)
+		return;		/* the disconnect path handles it */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warnx("redis_handshake_failed", "conn=%s step=%ld err=%s",
+		    c->name, (long)step, log_quote(reply->str));
+		conn_drop(c, "handshake error");
+		return;
+	}
+	if (step >= 100 && reply->type == REDIS_REPLY_STRING &&
+	    reply->len == 40) {
+		memcpy(c->shas[step - 100], reply->str, 40);
+		c->shas[step - 100][40] = '\0';
+	}
+	handshake_done(c);
+}
+
+/* Queues one handshake command; the connection is in HANDSHAKE state. */
+static void
+handshake_send(struct redis_conn *c, intptr_t step, int argc,
+    const char **argv)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+	size_t lens[4];
+
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	p->conn = c;
+	p->arg = (void *)step;
+	p->sent_ms = mono_ms();
+	p->deadline_ms = p->sent_ms + c->timeout_ms;
+	if (redisAsyncCommandArgv(c->ac, handshake_reply, p, argc, argv, lens)
+	    != REDIS_OK) {
+		free(p);
+		conn_drop(c, "handshake send failed");
+		return;
+	}
+	c->handshake_left++;
+	if (c->tail != NULL)
+		c->tail->next = p;
+	else
+		c->head = p;
+	c->tail = p;
+}
+
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn *c = ac->data;
+	char dbs[16];
+
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after a failed connect. */
+		log_warnx("redis_connect_failed", "conn=%s err=%s retry_ms=%ld",
+		    c->name, log_quote(ac->errstr), c->backoff_ms);
+		c->ac = NULL;
+		conn_set_state(c, CONN_DOWN);
+		schedule_retry(c);
+		return;
+	}
+	conn_set_state(c, CONN_HANDSHAKE);
+	c->handshake_left = 1;	/* released after queuing all steps */
+	if (c->password != NULL) {
+		const char *argv[3] = { "AUTH", c->username ? c->username : c->password,
+		    c->password };
+
+		handshake_send(c, 1, c->username ? 3 : 2, argv);
+	}
+	if (c->db != 0) {
+		const char *argv[2] = { "SELECT", dbs };
+
+		snprintf(dbs, sizeof(dbs), "%d", c->db);
+		handshake_send(c, 2, 2, argv);
+	}
+	for (int i = 0; i < c->nscripts; i++) {
+		const char *argv[3] = { "SCRIPT", "LOAD", c->scripts[i] };
+
+		handshake_send(c, 100 + i, 3, argv);
+	}
+	handshake_done(c);
+}
+
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct redis_conn *c = ac->data;
+	bool was_up = c->state == CONN_UP;
+
+	(void)status;
+	if (c->ac != ac)
+		return;		/* we dropped it ourselves; already handled */
+	c->ac = NULL;
+	log_warnx("redis_disconnected", "conn=%s err=%s", c->name,
+	    log_quote(ac->errstr[0] ? ac->errstr : "closed"));
+	conn_set_state(c, CONN_DOWN);
+	schedule_retry(c);
+	if (was_up)
+		c->state_cb(false, c->state_arg);
+}
+
+static void
+conn_connect(struct redis_conn *c)
+{
+	redisAsyncContext *ac;
+
+	if (c->ac != NULL)
+		return;
+	metrics_inc(c->m_reconnects);
+	if (c->unix_path != NULL)
+		ac = redisAsyncConnectUnix(c->unix_path);
+	else
+		ac = redisAsyncConnect(c->host, c->port);
+	if (ac == NULL || ac->err) {
+		log_warnx("redis_connect_failed", "conn=%s err=%s", c->name,
+		    log_quote(ac ? ac->errstr : "allocation failed"));
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		schedule_retry(c);
+		return;
+	}
+	ac->data = c;
+	redisLibeventAttach(ac, c->base);
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+	c->ac = ac;
+	c->dying = false;
+	c->connect_deadline_ms = mono_ms() + c->timeout_ms;
+	conn_set_state(c, CONN_CONNECTING);
+}
+
+/* Frees the context now: only ever from a libevent callback of ours. */
+static void
+conn_free_context(struct redis_conn *c)
+{
+	redisAsyncContext *ac = c->ac;
+	bool was_up = c->state == CONN_UP;
+
+	if (ac == NULL)
+		return;
+	c->ac = NULL;			/* disconnect_cb sees a stale context */
+	conn_set_state(c, CONN_DOWN);
+	redisAsyncFree(ac);		/* pending callbacks get NULL */
+	c->head = c->tail = NULL;
+	schedule_retry(c);
+	if (was_up)
+		c->state_cb(false, c->state_arg);
+}
+
+static void
+drop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->drop_requested = false;
+	if (c->ac == NULL)
+		return;
+	log_warnx("redis_dropped", "conn=%s reason=%s", c->name,
+	    log_quote(c->drop_reason));
+	conn_free_context(c);
+}
+
+static void
+conn_drop(struct redis_conn *c, const char *why)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (c->drop_requested)
+		return;
+	c->drop_requested = true;
+	snprintf(c->drop_reason, sizeof(c->drop_reason), "%s", why);
+	evtimer_add(c->drop_ev, &zero);
+}
+
+void
+redis_conn_reset(struct redis_conn *c, const char *why)
+{
+	conn_drop(c, why);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct redis_conn *c = arg;
+	int64_t now = mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (c->ac == NULL)
+		return;
+	if (c->state == CONN_CONNECTING && now > c->connect_deadline_ms) {
+		metrics_inc(c->m_timeouts);
+		snprintf(c->drop_reason, sizeof(c->drop_reason), "connect timeout");
+		log_warnx("redis_timeout", "conn=%s what=connect timeout_ms=%ld",
+		    c->name, c->timeout_ms);
+		conn_free_context(c);
+		return;
+	}
+	if (c->head != NULL && now > c->head->deadline_ms) {
+		metrics_inc(c->m_timeouts);
+		log_warnx("redis_timeout", "conn=%s what=command timeout_ms=%ld",
+		    c->name, c->timeout_ms);
+		conn_free_context(c);
+	}
+}
+
+struct redis_conn *
+redis_conn_new(struct event_base *base, const struct redis_conn_opts *o,
+    redis_state_cb *cb, void *arg)
+{
+	struct redis_conn *c = xcalloc(1, sizeof(*c));
+	struct timeval tick = { 0, 100 * 1000 };
+	static const double lat_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
+	    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+	char labels[64];
+
+	c->base = base;
+	c->host = o->host ? xstrdup(o->host) : NULL;
+	c->unix_path = o->unix_path ? xstrdup(o->unix_path) : NULL;
+	c->username = o->username ? xstrdup(o->username) : NULL;
+	c->password = o->password ? xstrdup(o->password) : NULL;
+	c->name = xstrdup(o->name ? o->name : "main");
+	c->port = o->port;
+	c->db = o->db;
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+	c->state_cb = cb;
+	c->state_arg = arg;
+	c->backoff_ms = BACKOFF_MIN_MS;
+	c->retry_ev = evtimer_new(base, retry_cb, c);
+	c->drop_ev = evtimer_new(base, drop_cb, c);
+	c->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, c);
+	event_add(c->watchdog_ev, &tick);
+
+	snprintf(labels, sizeof(labels), "conn=\"%s\"", c->name);
+	c->m_up = metrics_gauge("paced_redis_up", labels,
+	    "1 when the Redis connection is usable, else 0");
+	c->m_latency = metrics_histogram("paced_redis_latency_seconds", labels,
+	    "Redis command round-trip time", lat_bounds,
+	    sizeof(lat_bounds) / sizeof(lat_bounds[0]));
+	c->m_timeouts = metrics_counter("paced_redis_timeouts_total", labels,
+	    "Redis connects or commands that exceeded redis.command_timeout");
+	c->m_reconnects = metrics_counter("paced_redis_connects_total", labels,
+	    "Redis connection attempts");
+	metrics_set(c->m_up, 0);
+	/* Connect from the loop, so the state callback never runs inside new. */
+	{
+		struct timeval zero = { 0, 0 };
+
+		evtimer_add(c->retry_ev, &zero);
+	}
+	return c;
+}
+
+int
+redis_conn_add_script(struct redis_conn *c, const char *lua)
+{
+	if (c->nscripts == REDIS_MAX_SCRIPTS)
+		return -1;
+	c->scripts[c->nscripts] = lua;
+	c->shas[c->nscripts][0] = '\0';
+	return c->nscripts++;
+}
+
+const char *
+redis_conn_script_sha(const struct redis_conn *c, int i)
+{
+	return c->shas[i];
+}
+
+bool
+redis_conn_up(const struct redis_conn *c)
+{
+	return c->state == CONN_UP;
+}
+
+void
+redis_conn_free(struct redis_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->ac != NULL) {
+		redisAsyncContext *ac = c->ac;
+
+		c->ac = NULL;
+		c->state = CONN_DOWN;
+		redisAsyncFree(ac);
+	}
+	event_free(c->retry_ev);
+	event_free(c->drop_ev);
+	event_free(c->watchdog_ev);
+	free(c->host);
+	free(c->unix_path);
+	free(c->username);
+	free(c->password);
+	free(c->name);
+	free(c);
+}

@@ -1,0 +1,34 @@
+#ifndef PACED_HTTP_H
+#define PACED_HTTP_H
+
+/*
+ * The HTTP endpoint (libevent evhttp): /healthz, /readyz, /metrics and
+ * the read API (/v1/reps/{rep_id}/scorecard). Read-only; answers that
+ * need Redis are asynchronous and bounded by the connection's watchdog.
+ */
+
+#include "config.h"
+#include "roster.h"
+
+struct event_base;
+struct ingest;
+struct redis_conn;
+struct http;
+
+/* What the routes read. The config and roster pointers are read through
+ * on every request, so a reload is seen at once. */
+struct http_deps {
+	const struct config *const *cfg;
+	const struct roster *const *roster;
+	struct ingest *ingest;
+	struct redis_conn *conn;
+};
+
+/* Borrows base and deps' targets. Binds cfg's http.listen; returns owned
+ * (free with http_free) or NULL with the reason in err. */
+struct http *http_new(struct event_base *base, const struct config *cfg,
+    const struct http_deps *deps, char *err, size_t errlen);
+/* Frees h; NULL does nothing. */
+void http_free(struct http *h);
+
+#endif

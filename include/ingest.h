@@ -1,0 +1,61 @@
+#ifndef PACED_INGEST_H
+#define PACED_INGEST_H
+
+/*
+ * The ingest path: Kafka message -> decode -> roster -> batch -> Redis ->
+ * offsets. Owns the batching, the partition positions and the recovery
+ * when Redis fails: partitions are paused, the unacknowledged batches are
+ * dropped, and once Redis is back every partition is moved to the
+ * watermark Redis holds (the next offset whose effects Redis does not
+ * have), so an outage, a timeout or even lost Redis writes cost no count
+ * and double none.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "consumer.h"
+#include "roster.h"
+
+struct event_base;
+struct redis_conn;
+struct dlq;
+struct ingest;
+
+/* Borrows base, conn; cfg and roster are borrowed until replaced with
+ * ingest_set_config. Returns owned (free with ingest_free). */
+struct ingest *ingest_new(struct event_base *base, struct redis_conn *conn,
+    const struct config *cfg, const struct roster *roster);
+/* Frees i; NULL does nothing. */
+void ingest_free(struct ingest *i);
+/* The consumer handlers that feed i (arg set to i). */
+struct consumer_handlers ingest_handlers(struct ingest *i);
+/* Hands i the consumer and DLQ producer (borrowed, must outlive i). */
+void ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d);
+/* redis_state_cb of the main connection (arg: i). */
+void ingest_redis_state(bool up, void *arg);
+/* dlq_delivered_cb (arg: i). */
+void ingest_dlq_delivered(uint64_t seq, void *arg);
+/*
+ * Swaps in a new config and roster (borrowed from now on). The old pair is
+ * handed back by ingest_take_retired once no batch uses it; call only when
+ * ingest_take_retired has nothing left to give.
+ */
+void ingest_set_config(struct ingest *i, const struct config *cfg,
+    const struct roster *roster);
+/* Returns (and forgets) a retired config/roster pair safe to free, or
+ * false when none is ready. */
+bool ingest_take_retired(struct ingest *i, const struct config **cfg,
+    const struct roster **roster);
+/* True while a retired config/roster is still referenced. */
+bool ingest_has_retired(const struct ingest *i);
+/* Starts a graceful stop: stop taking messages, finish in-flight writes,
+ * store offsets, leave the group; done_cb runs when all is settled. */
+void ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg);
+/* Ready: Redis up, partitions assigned and positioned, not recovering. */
+bool ingest_ready(const struct ingest *i);
+/* The clock events are judged by (event or wall). */
+const struct clock *ingest_clock(const struct ingest *i);
+
+#endif

@@ -1,0 +1,63 @@
+#ifndef PACED_REDIS_APPLY_H
+#define PACED_REDIS_APPLY_H
+
+/*
+ * Applies a batch to Redis, idempotently: one script call per rep (dedupe
+ * every event_id with SADD and increment the rep's counters in the same
+ * atomic step, all keys under the rep's hash tag), then one script call per
+ * team that raises the team totals to the sum of the reps' absolute values
+ * (so a replay never inflates them). Also reads and writes the partition
+ * watermarks (next offset to consume) kept in Redis.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "config.h"
+#include "redis_conn.h"
+#include "roster.h"
+
+struct redis_apply;
+
+struct apply_stats {
+	uint64_t counted;	/* events counted now */
+	uint64_t duplicates;	/* events whose event_id was already seen */
+};
+
+/* status 0: every command acknowledged; -1: failed or outcome unknown. */
+typedef void apply_done_cb(int status, const struct apply_stats *st,
+    void *arg);
+/* offsets[i] is the stored next offset of partitions[i], or -1 when Redis
+ * holds none. status -1: the read failed. */
+typedef void watermarks_cb(int status, const int64_t *offsets, void *arg);
+
+/* Borrows conn; registers the scripts with it. Returns owned; free with
+ * redis_apply_free. */
+struct redis_apply *redis_apply_new(struct redis_conn *conn);
+/* Frees a; in-flight operations still call back with -1. NULL: nothing. */
+void redis_apply_free(struct redis_apply *a);
+/*
+ * Applies the counters of b (borrowed until cb) with roster r and cfg
+ * (borrowed until cb). Returns 0 (cb will be called once) or -1 (Redis not
+ * usable; cb not called).
+ */
+int redis_apply_counters(struct redis_apply *a, const struct batch *b,
+    const struct roster *r, const struct config *cfg, apply_done_cb *cb,
+    void *arg);
+/* Stores next offsets (last_offset + 1) of b's partitions for topic. */
+int redis_apply_watermarks(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const struct batch *b, apply_done_cb *cb, void *arg);
+/* Reads the stored next offsets of n partitions (borrowed) of topic. */
+int redis_apply_read_watermarks(struct redis_apply *a,
+    const struct config *cfg, const char *topic, const int32_t *partitions,
+    size_t n, watermarks_cb *cb, void *arg);
+
+/* Formats the key of a rep's counters for one bucket; returns length. */
+int redis_key_rep_counters(char *buf, size_t len, const char *prefix,
+    const char *rep_id, enum period p, int32_t start_day);
+/* Formats the key of a team's totals for one bucket; returns length. */
+int redis_key_team_counters(char *buf, size_t len, const char *prefix,
+    const char *team_id, enum period p, int32_t start_day);
+
+#endif

@@ -1,0 +1,60 @@
+#ifndef PACED_REDIS_CONN_H
+#define PACED_REDIS_CONN_H
+
+/*
+ * One hiredis async connection on the main event base: connect (TCP or
+ * unix socket), AUTH and SELECT, SCRIPT LOAD of the scripts callers
+ * register, reconnect with capped exponential backoff, and a watchdog that
+ * bounds every command (hiredis 0.14 has no async timeouts of its own).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct redisReply;
+struct redis_conn;
+
+/* reply is borrowed and valid only during the call; NULL means the outcome
+ * is unknown (connection lost or command timed out). */
+typedef void redis_reply_cb(const struct redisReply *reply, void *arg);
+/* Called when the connection becomes usable (up) or is lost (!up). */
+typedef void redis_state_cb(bool up, void *arg);
+
+struct redis_conn_opts {
+	const char *host;	/* or unix_path */
+	int port;
+	const char *unix_path;
+	const char *username;	/* may be NULL */
+	const char *password;	/* may be NULL; never logged */
+	int db;
+	long timeout_ms;	/* bound of connect and of every command */
+	const char *name;	/* for logs and metrics: "main", "http" */
+};
+
+/* Borrows base and opts' strings (copied). Returns an owned connection
+ * (free with redis_conn_free); it starts connecting at once. */
+struct redis_conn *redis_conn_new(struct event_base *base,
+    const struct redis_conn_opts *opts, redis_state_cb *cb, void *arg);
+/* Closes and frees c: pending callbacks get NULL. NULL does nothing. */
+void redis_conn_free(struct redis_conn *c);
+/* Registers a Lua script (borrowed, must be static) loaded on every
+ * connect before the connection is reported up; returns its index. */
+int redis_conn_add_script(struct redis_conn *c, const char *lua);
+/* The SHA1 of script index i as the server reported it. */
+const char *redis_conn_script_sha(const struct redis_conn *c, int i);
+/* True when connected, authenticated and scripts are loaded. */
+bool redis_conn_up(const struct redis_conn *c);
+/*
+ * Sends a command (argv borrowed, copied by hiredis). cb is always called
+ * exactly once unless this returns -1 (not connected), in which case it is
+ * never called.
+ */
+int redis_conn_command(struct redis_conn *c, int argc, const char **argv,
+    const size_t *argvlen, redis_reply_cb *cb, void *arg);
+/* Drops the connection (outcome of pending commands unknown) and
+ * reconnects after backoff: for callers that see a protocol-level error
+ * they cannot recover from on this connection (e.g. NOSCRIPT). */
+void redis_conn_reset(struct redis_conn *c, const char *why);
+
+#endif
