@@ -1,0 +1,490 @@
+/*
+ * alert.c: the alert state machine of one rep x KPI x period bucket, the
+ * string form of its state, its stable id and its human sentence. The
+ * pacing evaluator calls alert_step() on each evaluation (timer or change)
+ * and hands any message to the sinks; the state lives wherever the caller
+ * keeps it (a Redis hash field). Pure: no I/O, no clock, no allocation, no
+ * logging; the caller logs transitions from the action it gets back.
+ * The semantics are documented in alert.h.
+ */
+
+#include "alert.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Version tag of the state string; a new layout gets a new tag and the
+ * parser keeps reading the old one. */
+#define STATE_TAG	"a1:"
+
+#define FNV64_OFFSET	0xcbf29ce484222325ULL
+#define FNV64_PRIME	0x100000001b3ULL
+
+const char *
+alert_level_name(enum alert_level level)
+{
+	switch (level) {
+	case ALERT_LEVEL_NONE:
+		return "none";
+	case ALERT_LEVEL_WARNING:
+		return "warning";
+	case ALERT_LEVEL_CRITICAL:
+		return "critical";
+	}
+	return "unknown";
+}
+
+const char *
+alert_status_name(enum alert_status status)
+{
+	switch (status) {
+	case ALERT_STATUS_FIRING:
+		return "firing";
+	case ALERT_STATUS_RESOLVED:
+		return "resolved";
+	}
+	return "unknown";
+}
+
+const char *
+alert_reason_name(enum alert_reason reason)
+{
+	switch (reason) {
+	case ALERT_REASON_FIRED:
+		return "fired";
+	case ALERT_REASON_ESCALATED:
+		return "escalated";
+	case ALERT_REASON_REPEAT:
+		return "repeat";
+	case ALERT_REASON_RECOVERED:
+		return "recovered";
+	case ALERT_REASON_PERIOD_ENDED:
+		return "period_ended";
+	}
+	return "unknown";
+}
+
+const char *
+alert_pace_name(enum alert_pace status)
+{
+	switch (status) {
+	case ALERT_PACE_NOT_STARTED:
+		return "not_started";
+	case ALERT_PACE_AHEAD:
+		return "ahead";
+	case ALERT_PACE_ON_PACE:
+		return "on_pace";
+	case ALERT_PACE_BEHIND:
+		return "behind";
+	case ALERT_PACE_CRITICAL:
+		return "critical";
+	}
+	return "unknown";
+}
+
+/* The level a rep that pacing calls behind or critical is at. */
+static enum alert_level
+level_of(const struct alert_rules *rules, const struct alert_input *in)
+{
+	if (!isfinite(in->pace))
+		return in->status == ALERT_PACE_CRITICAL ?
+		    ALERT_LEVEL_CRITICAL : ALERT_LEVEL_WARNING;
+	if (in->pace < rules->critical_below)
+		return ALERT_LEVEL_CRITICAL;
+	if (in->pace < rules->warning_below)
+		return ALERT_LEVEL_WARNING;
+	return ALERT_LEVEL_NONE;
+}
+
+static void
+send_resolved(struct alert_state *st, struct alert_action *out,
+    enum alert_reason reason)
+{
+	out->send = true;
+	out->status = ALERT_STATUS_RESOLVED;
+	out->severity = st->level;
+	out->escalate = st->level == ALERT_LEVEL_CRITICAL;
+	out->reason = reason;
+	memset(st, 0, sizeof(*st));
+}
+
+static void
+send_firing(struct alert_state *st, struct alert_action *out,
+    enum alert_level level, int64_t now_ms)
+{
+	out->send = true;
+	out->status = ALERT_STATUS_FIRING;
+	out->severity = level;
+	out->escalate = level == ALERT_LEVEL_CRITICAL;
+	out->supersedes = st->level;
+	out->reason = level == ALERT_LEVEL_CRITICAL ?
+	    ALERT_REASON_ESCALATED : ALERT_REASON_FIRED;
+	st->level = level;
+	st->fired_at_ms = now_ms;
+	st->last_sent_ms = now_ms;
+	st->repeats = 0;
+}
+
+static bool
+repeat_due(const struct alert_rules *rules, const struct alert_state *st,
+    int64_t now_ms)
+{
+	int64_t iv = rules->repeat_interval_ms;
+
+	if (iv <= 0 || now_ms < st->last_sent_ms)
+		return false;
+	/* Subtract the interval from now, guarded, rather than take the
+	 * difference of two times, which could overflow for odd states. */
+	if (now_ms < INT64_MIN + iv)
+		return false;
+	return now_ms - iv >= st->last_sent_ms;
+}
+
+void
+alert_step(const struct alert_rules *rules, struct alert_state *st,
+    const struct alert_input *in, struct alert_action *out)
+{
+	enum alert_level want;
+
+	memset(out, 0, sizeof(*out));
+
+	if (in->period_ended) {
+		if (st->level != ALERT_LEVEL_NONE)
+			send_resolved(st, out, ALERT_REASON_PERIOD_ENDED);
+		return;
+	}
+
+	switch (in->status) {
+	case ALERT_PACE_AHEAD:
+	case ALERT_PACE_ON_PACE:
+		if (st->level != ALERT_LEVEL_NONE)
+			send_resolved(st, out, ALERT_REASON_RECOVERED);
+		return;
+	case ALERT_PACE_BEHIND:
+	case ALERT_PACE_CRITICAL:
+		break;
+	case ALERT_PACE_NOT_STARTED:
+	default:
+		return;
+	}
+
+	/* Written so that a NaN fraction counts as inside the grace. */
+	if (!(in->elapsed >= rules->grace))
+		return;
+
+	want = level_of(rules, in);
+	if (want > st->level) {
+		send_firing(st, out, want, in->now_ms);
+		return;
+	}
+	if (want == st->level && want != ALERT_LEVEL_NONE &&
+	    repeat_due(rules, st, in->now_ms)) {
+		out->send = true;
+		out->status = ALERT_STATUS_FIRING;
+		out->severity = st->level;
+		out->escalate = st->level == ALERT_LEVEL_CRITICAL;
+		out->repeat = true;
+		out->reason = ALERT_REASON_REPEAT;
+		st->last_sent_ms = in->now_ms;
+		if (st->repeats < UINT32_MAX)
+			st->repeats++;
+	}
+	/* Otherwise: nothing new, or a critical alert holding quietly while
+	 * the rep is only at warning level (see alert.h). */
+}
+
+static bool
+state_valid(const struct alert_state *st)
+{
+	switch (st->level) {
+	case ALERT_LEVEL_NONE:
+		return st->fired_at_ms == 0 && st->last_sent_ms == 0 &&
+		    st->repeats == 0;
+	case ALERT_LEVEL_WARNING:
+	case ALERT_LEVEL_CRITICAL:
+		return st->fired_at_ms >= 0 &&
+		    st->last_sent_ms >= st->fired_at_ms;
+	}
+	return false;
+}
+
+int
+alert_state_format(const struct alert_state *st, char *buf, size_t bufsz)
+{
+	static const char levels[] = "nwc";
+	int n;
+
+	if (!state_valid(st))
+		return -1;
+	n = snprintf(buf, bufsz, STATE_TAG "%c:%" PRId64 ":%" PRId64 ":%"
+	    PRIu32, levels[st->level], st->fired_at_ms, st->last_sent_ms,
+	    st->repeats);
+	if (n < 0 || (size_t)n >= bufsz)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads a canonical decimal (no sign, no leading zero unless it is "0")
+ * from *p up to end, not above max; advances *p past it.
+ */
+static int
+parse_decimal(const char **p, const char *end, uint64_t max, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	unsigned d;
+
+	if (s == end || *s < '0' || *s > '9')
+		return -1;
+	if (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9')
+		return -1;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+static int
+expect_colon(const char **p, const char *end)
+{
+	if (*p == end || **p != ':')
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int
+alert_state_parse(const char *buf, size_t len, struct alert_state *st)
+{
+	const char *p, *end;
+	struct alert_state s;
+	uint64_t fired, sent, repeats;
+
+	if (buf == NULL || len < sizeof(STATE_TAG) - 1 ||
+	    memcmp(buf, STATE_TAG, sizeof(STATE_TAG) - 1) != 0)
+		return -1;
+	p = buf + sizeof(STATE_TAG) - 1;
+	end = buf + len;
+
+	memset(&s, 0, sizeof(s));
+	if (p == end)
+		return -1;
+	switch (*p++) {
+	case 'n':
+		s.level = ALERT_LEVEL_NONE;
+		break;
+	case 'w':
+		s.level = ALERT_LEVEL_WARNING;
+		break;
+	case 'c':
+		s.level = ALERT_LEVEL_CRITICAL;
+		break;
+	default:
+		return -1;
+	}
+	if (expect_colon(&p, end) == -1 ||
+	    parse_decimal(&p, end, INT64_MAX, &fired) == -1 ||
+	    expect_colon(&p, end) == -1 ||
+	    parse_decimal(&p, end, INT64_MAX, &sent) == -1 ||
+	    expect_colon(&p, end) == -1 ||
+	    parse_decimal(&p, end, UINT32_MAX, &repeats) == -1 ||
+	    p != end)
+		return -1;
+	s.fired_at_ms = (int64_t)fired;
+	s.last_sent_ms = (int64_t)sent;
+	s.repeats = (uint32_t)repeats;
+	if (!state_valid(&s))
+		return -1;
+	*st = s;
+	return 0;
+}
+
+static uint64_t
+fnv1a(uint64_t h, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+/* Hashes s and a NUL after it, so "ab","c" and "a","bc" differ. */
+static uint64_t
+fnv1a_field(uint64_t h, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	return fnv1a(h, s, strlen(s) + 1);
+}
+
+void
+alert_id(const char *rep, const char *kpi, const char *period,
+    int32_t period_start_day, enum alert_level severity,
+    char id[ALERT_ID_SIZE])
+{
+	char day[16];
+	uint64_t h = FNV64_OFFSET;
+
+	/* The day as decimal text rather than its bytes: no dependence on
+	 * the host's byte order. */
+	snprintf(day, sizeof(day), "%" PRId32, period_start_day);
+	h = fnv1a_field(h, rep);
+	h = fnv1a_field(h, kpi);
+	h = fnv1a_field(h, period);
+	h = fnv1a_field(h, day);
+	h = fnv1a(h, alert_level_name(severity),
+	    strlen(alert_level_name(severity)));
+	snprintf(id, ALERT_ID_SIZE, "%016" PRIx64, h);
+}
+
+/* A bounded appender that remembers whether anything was cut. */
+struct text {
+	char *buf;
+	size_t size;
+	size_t len;
+	bool cut;
+};
+
+static void text_add(struct text *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->cut)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= t->size - t->len) {
+		t->cut = true;
+		t->len = t->size - 1;
+		return;
+	}
+	t->len += (size_t)n;
+}
+
+/*
+ * A quantity for people: whole numbers from 10 up, else one decimal
+ * without a trailing ".0". With up set it rounds up, for "needs N":
+ * rounding a requirement down would promise too little.
+ */
+static void
+quantity(char *buf, size_t size, double v, bool up)
+{
+	double r;
+
+	if (!isfinite(v)) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	if (fabs(v) >= 1e15) {
+		/* Nobody logs this many calls; keep the sentence short. */
+		snprintf(buf, size, "%.3g", v);
+		return;
+	}
+	if (fabs(v) >= 10) {
+		/* The small slack keeps 57.0000000001 from becoming 58. */
+		r = up ? ceil(v - 1e-9) : round(v);
+		snprintf(buf, size, "%.0f", r);
+		return;
+	}
+	r = up ? ceil(v * 10 - 1e-9) / 10 : round(v * 10) / 10;
+	if (r == floor(r))
+		snprintf(buf, size, "%.0f", r);
+	else
+		snprintf(buf, size, "%.1f", r);
+}
+
+/* Whole percent, rounded down so that a pace just under a threshold
+ * never reads as the threshold itself (79.6% is not "80%"). */
+static double
+percent(double ratio)
+{
+	return floor(ratio * 100 + 1e-6);
+}
+
+static void
+period_phrase(char *buf, size_t size, const char *period)
+{
+	if (strcmp(period, "day") == 0)
+		snprintf(buf, size, "today");
+	else
+		snprintf(buf, size, "this %s", period);
+}
+
+int
+alert_message(const struct alert_facts *f, const struct alert_action *a,
+    char *buf, size_t bufsz)
+{
+	struct text t = { buf, bufsz, 0, false };
+	const char *rep = f->rep_id != NULL ? f->rep_id : "";
+	const char *kpi = f->kpi != NULL ? f->kpi : "";
+	const char *period = f->period != NULL ? f->period : "period";
+	char actual[32], expected[32], target[32], need[32], when[64];
+	double left;
+
+	if (bufsz == 0)
+		return -1;
+	buf[0] = '\0';
+	quantity(actual, sizeof(actual), f->actual, false);
+	quantity(expected, sizeof(expected), f->expected, false);
+	quantity(target, sizeof(target), f->target, false);
+	period_phrase(when, sizeof(when), period);
+
+	if (a->status == ALERT_STATUS_RESOLVED &&
+	    a->reason == ALERT_REASON_PERIOD_ENDED) {
+		text_add(&t, "The %s ended with %s at %s of %s %s", period, rep,
+		    actual, target, kpi);
+		if (f->target > 0 && isfinite(f->actual))
+			text_add(&t, " (%.0f%% of target)",
+			    percent(f->actual / f->target));
+		text_add(&t, ".");
+		return t.cut ? -1 : 0;
+	}
+	if (a->status == ALERT_STATUS_RESOLVED) {
+		text_add(&t, "%s is back on pace for %s %s (%s of %s expected "
+		    "by now; target %s).", rep, kpi, when, actual, expected,
+		    target);
+		return t.cut ? -1 : 0;
+	}
+
+	if (isfinite(f->pace))
+		text_add(&t, "%s is %sat %.0f%% of the expected %s for %s", rep,
+		    a->repeat ? "still " : "", percent(f->pace), kpi, when);
+	else
+		text_add(&t, "%s is %sbehind on %s for %s", rep,
+		    a->repeat ? "still " : "", kpi, when);
+	text_add(&t, " (%s of %s expected by now; target %s).", actual,
+	    expected, target);
+
+	/* For a day there is no "per remaining day": say what is left. */
+	if (strcmp(period, "day") == 0) {
+		left = f->target - f->actual;
+		if (isfinite(left) && left > 0) {
+			quantity(need, sizeof(need), left, true);
+			text_add(&t, " Needs %s more today to hit target.",
+			    need);
+		}
+	} else if (isfinite(f->required_rate) && f->required_rate > 0) {
+		quantity(need, sizeof(need), f->required_rate, true);
+		text_add(&t, " Needs %s a day to hit target.", need);
+	}
+	return t.cut ? -1 : 0;
+}
