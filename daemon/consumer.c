@@ -143,14 +143,40 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	drain(arg);
 }
 
+/* Consumer-only properties: kafka.properties is shared by the consumer
+ * and the producers, and a producer warns about each of these. */
+static bool
+consumer_only(const char *key)
+{
+	static const char *const keys[] = {
+		"group.id", "group.instance.id", "partition.assignment.strategy",
+		"session.timeout.ms", "heartbeat.interval.ms",
+		"group.protocol.type", "coordinator.query.interval.ms",
+		"max.poll.interval.ms", "enable.auto.commit",
+		"auto.commit.interval.ms", "enable.auto.offset.store",
+		"queued.min.messages", "queued.max.messages.kbytes",
+		"fetch.wait.max.ms", "fetch.message.max.bytes",
+		"max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes",
+		"fetch.error.backoff.ms", "isolation.level", "enable.partition.eof",
+		"check.crcs", "auto.offset.reset",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 consumer_apply_properties(rd_kafka_conf_t *conf, const struct config *cfg,
-    char *err, size_t errlen)
+    bool for_producer, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
 		const struct config_kv *kv = &cfg->kafka.properties[i];
 		char e[512];
 
+		if (for_producer && consumer_only(kv->key))
+			continue;
 		if (rd_kafka_conf_set(conf, kv->key, kv->value, e, sizeof(e)) !=
 		    RD_KAFKA_CONF_OK) {
 			snprintf(err, errlen, "kafka.properties.%s: %s", kv->key, e);
@@ -190,7 +216,7 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	    err, errlen) != 0 ||
 	    conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
 	    conf_set(conf, "log.queue", "true", err, errlen) != 0 ||
-	    consumer_apply_properties(conf, cfg, err, errlen) != 0 ||
+	    consumer_apply_properties(conf, cfg, false, err, errlen) != 0 ||
 	    conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != 0 ||
 	    conf_set(conf, "group.id", cfg->kafka.group_id, err, errlen) != 0 ||
 	    conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||

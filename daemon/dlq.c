@@ -180,7 +180,7 @@ dlq_new(struct event_base *base, const struct config *cfg,
 	d->arg = arg;
 	d->pipefd[0] = d->pipefd[1] = -1;
 	d->topic = xstrdup(cfg->kafka.topic_dlq);
-	if (consumer_apply_properties(conf, cfg, err, errlen) != 0)
+	if (consumer_apply_properties(conf, cfg, true, err, errlen) != 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], e, sizeof(e))
@@ -194,8 +194,6 @@ dlq_new(struct event_base *base, const struct config *cfg,
 		snprintf(err, errlen, "bootstrap.servers: %s", e);
 		goto fail;
 	}
-	/* Consumer-only properties given in kafka.properties are harmless
-	 * here: librdkafka warns and ignores them for a producer. */
 	rd_kafka_conf_set_opaque(conf, d);
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rd_kafka_conf_set_log_cb(conf, rk_log_cb);
