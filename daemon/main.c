@@ -107,32 +107,6 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	ingest_stop(d->ingest, stopped, d);
 }
 
-/* Keys that only take effect at start: a reload that changes one is
- * refused rather than half applied. */
-static const char *
-restart_key_changed(const struct config *a, const struct config *b)
-{
-#define DIFF(field, name) \
-	if ((a->field == NULL) != (b->field == NULL) || \
-	    (a->field != NULL && strcmp(a->field, b->field) != 0)) return name
-	DIFF(kafka.brokers, "kafka.brokers");
-	DIFF(kafka.group_id, "kafka.group_id");
-	DIFF(kafka.topic_activity, "kafka.topics.activity");
-	DIFF(kafka.topic_dlq, "kafka.topics.dlq");
-	DIFF(redis.url, "redis.url");
-	DIFF(redis.key_prefix, "redis.key_prefix");
-	DIFF(redis.password, "redis.password");
-	DIFF(http.listen, "http.listen");
-#undef DIFF
-	if (a->kafka.nproperties != b->kafka.nproperties)
-		return "kafka.properties";
-	for (size_t k = 0; k < a->kafka.nproperties; k++)
-		if (strcmp(a->kafka.properties[k].key, b->kafka.properties[k].key) ||
-		    strcmp(a->kafka.properties[k].value, b->kafka.properties[k].value))
-			return "kafka.properties";
-	return NULL;
-}
-
 static void
 reap_retired(struct daemon_state *d)
 {
@@ -160,7 +134,6 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	struct config *c;
 	struct roster *r;
 	char *errs = NULL, err[512];
-	const char *changed;
 
 	(void)sig;
 	(void)what;
@@ -179,10 +152,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		free(errs);
 		return;
 	}
-	if ((changed = restart_key_changed(d->cfg, c)) != NULL) {
+	if (config_reloadable(d->cfg, c, err, sizeof(err)) != 0) {
 		metrics_inc(d->m_reloads_failed);
-		log_warnx("reload_failed", "file=%s key=%s reason=%s keeping=old",
-		    c->path, changed, log_quote("this key needs a restart"));
+		log_warnx("reload_failed", "file=%s reason=%s keeping=old",
+		    c->path, log_quote(err));
 		config_free(c);
 		return;
 	}

@@ -71,7 +71,7 @@ struct config_rep {
 struct config_alerts {
 	bool periods[PERIOD_COUNT];
 	bool leading_only;	/* kpis: leading */
-	char **kpis;		/* explicit KPI list when not "leading"/"all" */
+	char **kpis;		/* named KPIs; none and !leading_only: all */
 	size_t nkpis;
 	double warning_below;
 	double critical_below;
@@ -146,6 +146,19 @@ struct config {
  * *errs (owned, free with free()) as "file:line:column: message" lines.
  */
 struct config *config_load(const char *path, char **errs);
+/*
+ * Like config_load on len bytes of YAML at buf (borrowed) that name stands
+ * for: messages start with name, relative paths in the file start from
+ * name's folder.
+ */
+struct config *config_load_buffer(const char *name, const char *buf,
+    size_t len, char **errs);
+/*
+ * Borrows both. Returns 0 when next differs from old only in keys that
+ * SIGHUP may change; else -1 with the keys that need a restart in err.
+ */
+int config_reloadable(const struct config *old, const struct config *next,
+    char *err, size_t errlen);
 /* Frees c and everything it owns; NULL does nothing. */
 void config_free(struct config *c);
 /* Borrows c; returns the index of the KPI named name, or -1. */

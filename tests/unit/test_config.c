@@ -1,0 +1,1029 @@
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FX(name)	"tests/fixtures/config/" name
+
+/* The part of a minimal valid file after the scalar sections. */
+#define TAIL \
+	"kpis:\n" \
+	"  - {name: calls, kind: leading, events: [call, email]}\n" \
+	"roles:\n" \
+	"  sdr: {targets: {calls: {day: 50}}}\n" \
+	"teams:\n" \
+	"  - {id: east, timezone: America/New_York}\n" \
+	"reps:\n" \
+	"  - {id: r001, team: east, role: sdr}\n"
+
+static struct config *
+load_ok(const char *path)
+{
+	char		*errs = NULL;
+	struct config	*c = config_load(path, &errs);
+
+	cr_assert_not_null(c, "%s did not load:\n%s", path,
+	    errs != NULL ? errs : "(no message)");
+	cr_assert_null(errs);
+	return c;
+}
+
+/* Returns the owned error text of a file that must not load. */
+static char *
+load_bad(const char *path)
+{
+	char		*errs = NULL;
+	struct config	*c = config_load(path, &errs);
+
+	cr_assert_null(c, "%s loaded but must not", path);
+	cr_assert_not_null(errs);
+	return errs;
+}
+
+static struct config *
+buf_load(const char *text, char **errs)
+{
+	*errs = NULL;
+	return config_load_buffer(FX("buffer.yaml"), text, strlen(text), errs);
+}
+
+static size_t
+count_lines(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Asserts that line is one whole line of errs. */
+static void
+assert_line(const char *errs, const char *line)
+{
+	size_t		 n = strlen(line);
+	const char	*p = errs;
+
+	while ((p = strstr(p, line)) != NULL) {
+		if ((p == errs || p[-1] == '\n') && p[n] == '\n')
+			return;
+		p++;
+	}
+	cr_assert_fail("missing line:\n%s\nin:\n%s", line, errs);
+}
+
+Test(config, contract_example_loads)
+{
+	struct config	*c = load_ok(FX("contract.yaml"));
+
+	cr_assert_str_eq(c->path, FX("contract.yaml"));
+	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:9092");
+	cr_assert_str_eq(c->kafka.group_id, "paced");
+	cr_assert_str_eq(c->kafka.topic_activity, "sales.activity");
+	cr_assert_str_eq(c->kafka.topic_dlq, "sales.activity.dlq");
+	cr_assert_str_eq(c->kafka.topic_alerts, "sales.alerts");
+	cr_assert_eq(c->kafka.nproperties, 0);
+	cr_assert_str_eq(c->redis.url, "redis://127.0.0.1:6379/0");
+	cr_assert_str_eq(c->redis.host, "127.0.0.1");
+	cr_assert_eq(c->redis.port, 6379);
+	cr_assert_eq(c->redis.db, 0);
+	cr_assert_null(c->redis.unix_path);
+	cr_assert_null(c->redis.password);
+	cr_assert_str_eq(c->redis.key_prefix, "paced");
+	cr_assert_eq(c->redis.dedupe_window_ms, 35LL * 86400 * 1000);
+	cr_assert_str_eq(c->http.listen, "127.0.0.1:9464");
+	cr_assert_str_eq(c->http.host, "127.0.0.1");
+	cr_assert_eq(c->http.port, 9464);
+	cr_assert_null(c->http.token);
+	cr_assert_eq(c->log.level, LOG_LEVEL_INFO);
+	cr_assert_eq(c->log.format, LOG_FORMAT_LOGFMT);
+	cr_assert_eq(c->clock, CLOCK_MODE_WALL);
+	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_SKIP);
+
+	cr_assert_eq(c->nkpis, 5);
+	cr_assert_str_eq(c->kpis[0].name, "calls");
+	cr_assert_eq(c->kpis[0].kind, KPI_LEADING);
+	cr_assert_eq(c->kpis[0].measure, KPI_MEASURE_COUNT);
+	cr_assert_eq(c->kpis[0].nevents, 2);
+	cr_assert_str_eq(c->kpis[0].events[0], "call");
+	cr_assert_str_eq(c->kpis[0].events[1], "email");
+	cr_assert_str_eq(c->kpis[3].name, "sales_accepted_opportunities");
+	cr_assert_eq(c->kpis[3].kind, KPI_LAGGING);
+	cr_assert_str_eq(c->kpis[4].name, "revenue");
+	cr_assert_eq(c->kpis[4].measure, KPI_MEASURE_AMOUNT);
+	cr_assert_eq(config_kpi_index(c, "revenue"), 4);
+	cr_assert_eq(config_kpi_index(c, "nope"), -1);
+
+	cr_assert_eq(c->ncalendars, 1);
+	cr_assert_str_eq(c->calendars[0].name, "default");
+	cr_assert_eq(c->calendars[0].working_days, 0x1f);
+	cr_assert_eq(c->calendars[0].work_start_min, 9 * 60);
+	cr_assert_eq(c->calendars[0].work_end_min, 17 * 60);
+	cr_assert_eq(c->calendars[0].rules.week_start, 0);
+	cr_assert_eq(c->calendars[0].rules.fiscal_year_start, 1);
+	cr_assert_eq(c->calendars[0].nholidays, 2);
+	/* 2026-01-01 is day 20454; Dec 25 is 358 days later. */
+	cr_assert_eq(c->calendars[0].holidays[0], 20454 + 358);
+	cr_assert_eq(c->calendars[0].holidays[1], 20454 + 365);
+
+	cr_assert_eq(c->nroles, 1);
+	cr_assert_str_eq(c->roles[0].name, "sdr");
+	cr_assert_eq(c->roles[0].ntargets, 4);
+	cr_assert_eq(c->roles[0].targets[0].kpi, 0);
+	cr_assert(c->roles[0].targets[0].set[PERIOD_DAY]);
+	cr_assert_float_eq(c->roles[0].targets[0].value[PERIOD_DAY], 50, 1e-9);
+	cr_assert_float_eq(c->roles[0].targets[0].value[PERIOD_WEEK], 250,
+	    1e-9);
+	cr_assert_float_eq(c->roles[0].targets[0].value[PERIOD_MONTH], 1000,
+	    1e-9);
+	cr_assert_not(c->roles[0].targets[0].set[PERIOD_QUARTER]);
+	cr_assert_eq(c->roles[0].targets[2].kpi, 2);
+	cr_assert_not(c->roles[0].targets[2].set[PERIOD_DAY]);
+	cr_assert_float_eq(c->roles[0].targets[2].value[PERIOD_WEEK], 5, 1e-9);
+	cr_assert_eq(c->roles[0].targets[3].kpi, 3);
+	cr_assert_float_eq(c->roles[0].targets[3].value[PERIOD_MONTH], 8,
+	    1e-9);
+
+	cr_assert_eq(c->nteams, 1);
+	cr_assert_str_eq(c->teams[0].id, "east");
+	cr_assert_str_eq(c->teams[0].timezone, "America/New_York");
+	cr_assert_eq(c->teams[0].calendar, 0);
+	cr_assert_str_eq(c->teams[0].manager, "m-east");
+	cr_assert_eq(c->nreps, 1);
+	cr_assert_str_eq(c->reps[0].id, "r001");
+	cr_assert_eq(c->reps[0].team, 0);
+	cr_assert_eq(c->reps[0].role, 0);
+	cr_assert_str_eq(c->reps[0].manager, "m-east");
+
+	cr_assert(c->alerts.periods[PERIOD_DAY]);
+	cr_assert(c->alerts.periods[PERIOD_WEEK]);
+	cr_assert_not(c->alerts.periods[PERIOD_MONTH]);
+	cr_assert(c->alerts.leading_only);
+	cr_assert_float_eq(c->alerts.warning_below, 0.8, 1e-9);
+	cr_assert_float_eq(c->alerts.critical_below, 0.5, 1e-9);
+	cr_assert_float_eq(c->alerts.grace, 0.2, 1e-9);
+	cr_assert_eq(c->alerts.repeat_interval_ms, 4LL * 3600 * 1000);
+	cr_assert_eq(c->alerts.evaluate_every_ms, 60 * 1000);
+	config_free(c);
+}
+
+Test(config, defaults)
+{
+	struct config	*c = load_ok(FX("minimal.yaml"));
+
+	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:9092");
+	cr_assert_str_eq(c->kafka.group_id, "paced");
+	cr_assert_str_eq(c->kafka.topic_activity, "sales.activity");
+	cr_assert_str_eq(c->kafka.topic_dlq, "sales.activity.dlq");
+	cr_assert_str_eq(c->kafka.topic_alerts, "sales.alerts");
+	cr_assert_str_eq(c->redis.url, "redis://127.0.0.1:6379/0");
+	cr_assert_str_eq(c->redis.host, "127.0.0.1");
+	cr_assert_eq(c->redis.port, 6379);
+	cr_assert_null(c->redis.username);
+	cr_assert_null(c->redis.password);
+	cr_assert_str_eq(c->redis.key_prefix, "paced");
+	cr_assert_eq(c->redis.dedupe_window_ms, 3024000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_DAY], 34560000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_WEEK], 69120000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_MONTH], 69120000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_QUARTER], 69120000000LL);
+	cr_assert_eq(c->redis.command_timeout_ms, 5000);
+	cr_assert_str_eq(c->http.listen, "127.0.0.1:9464");
+	cr_assert_eq(c->http.port, 9464);
+	cr_assert_null(c->http.token);
+	cr_assert_eq(c->log.level, LOG_LEVEL_INFO);
+	cr_assert_eq(c->log.format, LOG_FORMAT_LOGFMT);
+	cr_assert_eq(c->clock, CLOCK_MODE_WALL);
+	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_SKIP);
+	cr_assert_eq(c->batch.max_messages, 5000);
+	cr_assert_eq(c->batch.max_wait_ms, 50);
+	cr_assert(c->alerts.periods[PERIOD_DAY]);
+	cr_assert(c->alerts.periods[PERIOD_WEEK]);
+	cr_assert_not(c->alerts.periods[PERIOD_MONTH]);
+	cr_assert_not(c->alerts.periods[PERIOD_QUARTER]);
+	cr_assert(c->alerts.leading_only);
+	cr_assert_eq(c->alerts.nkpis, 0);
+	cr_assert_float_eq(c->alerts.warning_below, 0.8, 1e-9);
+	cr_assert_float_eq(c->alerts.critical_below, 0.5, 1e-9);
+	cr_assert_float_eq(c->alerts.grace, 0.2, 1e-9);
+	cr_assert_eq(c->alerts.repeat_interval_ms, 14400000);
+	cr_assert_eq(c->alerts.evaluate_every_ms, 60000);
+	/* No calendars key: a built-in default, Monday to Friday 9 to 5. */
+	cr_assert_eq(c->ncalendars, 1);
+	cr_assert_str_eq(c->calendars[0].name, "default");
+	cr_assert_eq(c->calendars[0].working_days, 0x1f);
+	cr_assert_eq(c->calendars[0].work_start_min, 540);
+	cr_assert_eq(c->calendars[0].work_end_min, 1020);
+	cr_assert_eq(c->calendars[0].nholidays, 0);
+	cr_assert_eq(c->teams[0].calendar, 0);
+	cr_assert_null(c->teams[0].manager);
+	cr_assert_null(c->reps[0].manager);
+	cr_assert_eq(c->kpis[0].measure, KPI_MEASURE_COUNT);
+	config_free(c);
+}
+
+Test(config, every_key_away_from_default)
+{
+	struct config		*c = load_ok(FX("full.yaml"));
+	struct config_calendar	*emea;
+
+	cr_assert_str_eq(c->kafka.brokers,
+	    "kafka-1.internal:9092,kafka-2.internal:9092");
+	cr_assert_str_eq(c->kafka.group_id, "paced-prod");
+	cr_assert_str_eq(c->kafka.topic_activity, "crm.activity");
+	cr_assert_str_eq(c->kafka.topic_dlq, "crm.activity.dead");
+	cr_assert_str_eq(c->kafka.topic_alerts, "crm.alerts");
+	cr_assert_eq(c->kafka.nproperties, 2);
+	cr_assert_str_eq(c->kafka.properties[0].key, "session.timeout.ms");
+	cr_assert_str_eq(c->kafka.properties[0].value, "6000");
+	cr_assert_str_eq(c->kafka.properties[1].key, "fetch.wait.max.ms");
+	cr_assert_str_eq(c->kafka.properties[1].value, "20");
+	cr_assert_null(c->redis.host);
+	cr_assert_str_eq(c->redis.unix_path, "/run/redis/redis.sock");
+	cr_assert_eq(c->redis.db, 4);
+	cr_assert_str_eq(c->redis.username, "paced");
+	cr_assert_str_eq(c->redis.password, "plain-pass");
+	cr_assert_str_eq(c->redis.key_prefix, "pace.prod");
+	cr_assert_eq(c->redis.dedupe_window_ms, 172800000);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_DAY], 2592000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_WEEK], 7776000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_MONTH], 34560000000LL);
+	cr_assert_eq(c->redis.retention_ms[PERIOD_QUARTER], 86400000000LL);
+	cr_assert_eq(c->redis.command_timeout_ms, 250);
+	cr_assert_str_eq(c->http.host, "::1");
+	cr_assert_eq(c->http.port, 9500);
+	cr_assert_null(c->http.token);
+	cr_assert_eq(c->log.level, LOG_LEVEL_DEBUG);
+	cr_assert_eq(c->log.format, LOG_FORMAT_JSON);
+	cr_assert_eq(c->clock, CLOCK_MODE_EVENT);
+	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_DLQ);
+	cr_assert_eq(c->batch.max_messages, 100);
+	cr_assert_eq(c->batch.max_wait_ms, 2000);
+
+	/* An event type may feed several KPIs. */
+	cr_assert_str_eq(c->kpis[2].events[0], "deal_closed");
+	cr_assert_str_eq(c->kpis[3].events[0], "deal_closed");
+
+	cr_assert_eq(c->ncalendars, 2);
+	emea = &c->calendars[0];
+	cr_assert_str_eq(emea->name, "emea");
+	/* sun mon tue wed thu: bits 6, 0, 1, 2, 3 */
+	cr_assert_eq(emea->working_days, 0x4f);
+	cr_assert_eq(emea->work_start_min, 8 * 60 + 30);
+	cr_assert_eq(emea->work_end_min, 24 * 60);
+	cr_assert_eq(emea->rules.week_start, 6);
+	cr_assert_eq(emea->rules.fiscal_year_start, 2);
+	/* Sorted and deduplicated: 2026-12-24, 2026-12-25, 2027-01-01. */
+	cr_assert_eq(emea->nholidays, 3);
+	cr_assert_eq(emea->holidays[0], 20811);
+	cr_assert_eq(emea->holidays[1], 20812);
+	cr_assert_eq(emea->holidays[2], 20819);
+	cr_assert_str_eq(c->calendars[1].name, "default");
+	cr_assert_eq(c->calendars[1].working_days, 0x1f);
+
+	cr_assert_str_eq(c->roles[0].name, "ae");
+	cr_assert_eq(c->roles[0].ntargets, 2);
+	cr_assert_eq(c->roles[0].targets[0].kpi, 1);
+	cr_assert_float_eq(c->roles[0].targets[0].value[PERIOD_QUARTER], 120,
+	    1e-9);
+	cr_assert_eq(c->roles[0].targets[1].kpi, 3);
+	cr_assert_not(c->roles[0].targets[1].set[PERIOD_DAY]);
+	cr_assert_float_eq(c->roles[0].targets[1].value[PERIOD_QUARTER],
+	    250000.5, 1e-9);
+
+	cr_assert_eq(c->teams[0].calendar, 0);
+	/* No calendar given: the one named default. */
+	cr_assert_eq(c->teams[1].calendar, 1);
+	cr_assert_str_eq(c->reps[1].manager, "m-other");
+
+	cr_assert_not(c->alerts.periods[PERIOD_DAY]);
+	cr_assert(c->alerts.periods[PERIOD_WEEK]);
+	cr_assert(c->alerts.periods[PERIOD_MONTH]);
+	cr_assert(c->alerts.periods[PERIOD_QUARTER]);
+	cr_assert_not(c->alerts.leading_only);
+	cr_assert_eq(c->alerts.nkpis, 2);
+	cr_assert_str_eq(c->alerts.kpis[0], "calls");
+	cr_assert_str_eq(c->alerts.kpis[1], "revenue");
+	cr_assert_float_eq(c->alerts.warning_below, 1, 1e-9);
+	cr_assert_float_eq(c->alerts.critical_below, 0.25, 1e-9);
+	cr_assert_float_eq(c->alerts.grace, 0, 1e-9);
+	cr_assert_eq(c->alerts.repeat_interval_ms, 1800000);
+	cr_assert_eq(c->alerts.evaluate_every_ms, 10000);
+	config_free(c);
+}
+
+Test(config, missing_file_names_os_reason)
+{
+	char	*errs = load_bad(FX("no_such_file.yaml"));
+
+	cr_assert_str_eq(errs, FX("no_such_file.yaml") ": cannot read: "
+	    "No such file or directory\n");
+	free(errs);
+}
+
+Test(config, directory_is_unreadable)
+{
+	char	*errs = load_bad("tests/fixtures/config");
+
+	cr_assert_str_eq(errs, "tests/fixtures/config: cannot read: "
+	    "Is a directory\n");
+	free(errs);
+}
+
+Test(config, yaml_syntax_error_has_position)
+{
+	char	*errs = load_bad(FX("syntax.yaml"));
+
+	/* The flow list opened at 3:13 runs into "redis:" on line 4. */
+	cr_assert_str_eq(errs, FX("syntax.yaml") ":4:6: YAML syntax error: "
+	    "did not find expected ',' or ']' (while parsing a flow sequence "
+	    "at 3:13)\n");
+	free(errs);
+	errs = load_bad(FX("syntax2.yaml"));
+	cr_assert_str_eq(errs, FX("syntax2.yaml") ":3:2: YAML syntax error: "
+	    "did not find expected key (while parsing a block mapping at "
+	    "1:1)\n");
+	free(errs);
+}
+
+Test(config, bad_utf8_and_other_shapes)
+{
+	char	*errs = load_bad(FX("badutf8.yaml"));
+
+	cr_assert_str_eq(errs, FX("badutf8.yaml") ":2:4: invalid input: "
+	    "invalid leading UTF-8 octet\n");
+	free(errs);
+	errs = load_bad(FX("twodocs.yaml"));
+	cr_assert_str_eq(errs, FX("twodocs.yaml") ":4:1: only one YAML "
+	    "document is allowed\n");
+	free(errs);
+	errs = load_bad(FX("notmap.yaml"));
+	cr_assert_str_eq(errs, FX("notmap.yaml") ":1:1: expected a mapping, "
+	    "got a list\n");
+	free(errs);
+	errs = load_bad(FX("empty.yaml"));
+	cr_assert_str_eq(errs,
+	    FX("empty.yaml") ":1:1: kpis: required key is missing\n"
+	    FX("empty.yaml") ":1:1: roles: required key is missing\n"
+	    FX("empty.yaml") ":1:1: teams: required key is missing\n"
+	    FX("empty.yaml") ":1:1: reps: required key is missing (or give "
+	    "roster_file)\n");
+	free(errs);
+}
+
+Test(config, unknown_keys)
+{
+	char	*errs = load_bad(FX("unknown_key.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("unknown_key.yaml") ":3:3: kafka.group: unknown key (valid: "
+	    "brokers, group_id, topics, properties)\n"
+	    FX("unknown_key.yaml") ":5:3: redis.dedupe_windw: unknown key "
+	    "(did you mean \"dedupe_window\"?)\n");
+	free(errs);
+}
+
+Test(config, bad_durations)
+{
+	char	*errs = load_bad(FX("bad_duration.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("bad_duration.yaml") ":2:18: redis.dedupe_window: invalid "
+	    "duration \"35x\" (use 500ms, 30s, 5m, 2h, 35d)\n"
+	    FX("bad_duration.yaml") ":4:13: batch.max_wait: invalid duration "
+	    "\"5\" (use 500ms, 30s, 5m, 2h, 35d)\n"
+	    FX("bad_duration.yaml") ":6:19: alerts.evaluate_every: 500ms is "
+	    "below the minimum 1s\n"
+	    FX("bad_duration.yaml") ":7:20: alerts.repeat_interval: expected "
+	    "a duration, got a list\n");
+	free(errs);
+}
+
+Test(config, unknown_zone_named)
+{
+	char	*errs = load_bad(FX("bad_zone.yaml"));
+
+	cr_assert_str_eq(errs, FX("bad_zone.yaml") ":8:15: teams[1].timezone: "
+	    "unknown time zone \"Mars/Olympus\"\n");
+	free(errs);
+}
+
+Test(config, unknown_kpi_in_targets)
+{
+	char	*errs = load_bad(FX("unknown_kpi.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("unknown_kpi.yaml") ":8:7: roles.sdr.targets.meetings_hled: "
+	    "unknown KPI \"meetings_hled\" (did you mean \"meetings_held\"?)\n"
+	    FX("unknown_kpi.yaml") ":9:7: roles.sdr.targets.revenue: unknown "
+	    "KPI \"revenue\" (valid: calls, meetings_held)\n");
+	free(errs);
+}
+
+Test(config, bad_rep_ids)
+{
+	char	*errs = load_bad(FX("bad_rep_id.yaml"));
+
+	/* reps[4] (an e-mail address) is in the charset and passes. */
+	cr_assert_str_eq(errs,
+	    FX("bad_rep_id.yaml") ":9:10: reps[1].id: invalid rep id "
+	    "\"r 002\" (1 to 128 of A-Z a-z 0-9 . _ @ -)\n"
+	    FX("bad_rep_id.yaml") ":10:10: reps[2].id: empty rep id\n"
+	    FX("bad_rep_id.yaml") ":11:10: reps[3].id: rep id of 129 bytes is "
+	    "too long (at most 128)\n");
+	free(errs);
+}
+
+Test(config, duplicate_reps)
+{
+	char	*errs = load_bad(FX("dup_rep.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("dup_rep.yaml") ":10:10: reps[2].id: duplicate rep id \"r001\" "
+	    "(first at 8:10)\n"
+	    FX("dup_rep.yaml") ":11:10: reps[3].id: duplicate rep id \"r002\" "
+	    "(first at 9:10)\n"
+	    FX("dup_rep.yaml") ":12:10: reps[4].id: duplicate rep id \"r001\" "
+	    "(first at 8:10)\n");
+	free(errs);
+}
+
+Test(config, many_errors_collected_in_file_order)
+{
+	char	*errs = load_bad(FX("multi_errors.yaml"));
+
+	cr_assert_eq(count_lines(errs), 25, "got:\n%s", errs);
+	cr_assert(strncmp(errs, FX("multi_errors.yaml") ":3:22: "
+	    "kafka.topics.activity: invalid topic name \"bad topic!\"",
+	    strlen(FX("multi_errors.yaml") ":3:22: kafka.topics.activity: "
+	    "invalid topic name \"bad topic!\"")) == 0, "%s", errs);
+	assert_line(errs, FX("multi_errors.yaml") ":5:8: redis.url: invalid "
+	    "url: invalid port (1 to 65535)");
+	assert_line(errs, FX("multi_errors.yaml") ":8:20: "
+	    "redis.command_timeout: 10ms is below the minimum 100ms");
+	assert_line(errs, FX("multi_errors.yaml") ":9:14: log.level: invalid "
+	    "value \"verbose\" (use error, warn, info, debug)");
+	assert_line(errs, FX("multi_errors.yaml") ":10:23: "
+	    "batch.max_messages: expected an integer, got a quoted string");
+	assert_line(errs, FX("multi_errors.yaml") ":13:25: kpis[1].kind: "
+	    "invalid value \"sideways\" (use leading, lagging)");
+	assert_line(errs, FX("multi_errors.yaml") ":13:43: kpis[1].events: "
+	    "must not be empty");
+	assert_line(errs, FX("multi_errors.yaml") ":14:12: kpis[2].name: "
+	    "duplicate KPI \"calls\" (first at 12:12)");
+	assert_line(errs, FX("multi_errors.yaml") ":14:50: kpis[2].mesure: "
+	    "unknown key (did you mean \"measure\"?)");
+	assert_line(errs, FX("multi_errors.yaml") ":19:20: "
+	    "roles.sdr.targets.calls.day: a target cannot be negative");
+	assert_line(errs, FX("multi_errors.yaml") ":22:57: teams[1].calendar: "
+	    "unknown calendar \"weekend\" (valid: default)");
+	assert_line(errs, FX("multi_errors.yaml") ":25:22: reps[1].team: "
+	    "unknown team \"north\" (valid: east, west)");
+	assert_line(errs, FX("multi_errors.yaml") ":30:19: "
+	    "alerts.critical_below: must be below alerts.warning_below "
+	    "(0.5 >= 0.4)");
+	assert_line(errs, FX("multi_errors.yaml") ":31:10: alerts.grace: 1 is "
+	    "out of range (must be >= 0 and < 1)");
+	assert_line(errs, FX("multi_errors.yaml") ":32:17: alerts.kpis[1]: "
+	    "unknown KPI \"deals\" (valid: calls)");
+	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
+	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, kpis, "
+	    "calendars, roles, teams, reps, roster_file, alerts)");
+	/* The url's password never shows. */
+	cr_assert_null(strstr(errs, "hunter2"));
+	free(errs);
+}
+
+Test(config, env_expansion)
+{
+	struct config	*c;
+
+	setenv("PACED_TEST_BROKERS", "k1:9092,k2:9092", 1);
+	setenv("PACED_TEST_SUFFIX", "blue", 1);
+	setenv("PACED_TEST_REDIS_USER", "app", 1);
+	setenv("PACED_TEST_REDIS_PW", "p@ss:w0rd", 1);
+	setenv("PACED_TEST_BATCH", "250", 1);
+	c = load_ok(FX("env.yaml"));
+	cr_assert_str_eq(c->kafka.brokers, "k1:9092,k2:9092");
+	/* $${ is a literal ${, never expanded. */
+	cr_assert_str_eq(c->kafka.group_id, "paced-blue-${NOT_EXPANDED}");
+	cr_assert_str_eq(c->redis.host, "redis.internal");
+	cr_assert_eq(c->redis.port, 6380);
+	cr_assert_eq(c->redis.db, 2);
+	cr_assert_str_eq(c->redis.username, "app");
+	cr_assert_str_eq(c->redis.password, "p@ss:w0rd");
+	cr_assert_eq(c->batch.max_messages, 250);
+	config_free(c);
+}
+
+Test(config, env_missing_variable_named)
+{
+	char	*errs;
+
+	unsetenv("PACED_TEST_UNSET_VAR");
+	unsetenv("PACED_TEST_ALSO_UNSET");
+	setenv("PACED_TEST_REDIS_PW", "v3ry-s3cret", 1);
+	errs = load_bad(FX("env_missing.yaml"));
+	cr_assert_str_eq(errs,
+	    FX("env_missing.yaml") ":2:12: kafka.brokers: environment "
+	    "variable PACED_TEST_UNSET_VAR is not set\n"
+	    FX("env_missing.yaml") ":4:13: redis.password: environment "
+	    "variable PACED_TEST_ALSO_UNSET is not set\n"
+	    FX("env_missing.yaml") ":5:15: redis.key_prefix: bad variable "
+	    "name in ${...} (letters, digits and _)\n");
+	cr_assert_null(strstr(errs, "v3ry-s3cret"));
+	free(errs);
+}
+
+Test(config, file_secrets)
+{
+	struct config	*c = load_ok(FX("secrets.yaml"));
+	size_t		 i;
+
+	/* Trailing newlines (and CR) trimmed; relative to the file. */
+	cr_assert_str_eq(c->redis.password, "redis-s3cret");
+	cr_assert_str_eq(c->redis.username, "paced");
+	cr_assert_str_eq(c->http.token, "tok-123");
+	cr_assert_str_eq(c->redis.host, "cache.internal");
+	cr_assert_eq(c->redis.port, 6379);
+	cr_assert_eq(c->redis.db, 3);
+	cr_assert_eq(c->kafka.nproperties, 6);
+	for (i = 0; i < c->kafka.nproperties; i++)
+		if (strcmp(c->kafka.properties[i].key, "sasl.password") == 0)
+			break;
+	cr_assert_lt(i, c->kafka.nproperties, "sasl.password not set");
+	cr_assert_str_eq(c->kafka.properties[i].value, "kafka-s3cret");
+	cr_assert_str_eq(c->kafka.properties[5].key, "enable.partition.eof");
+	cr_assert_str_eq(c->kafka.properties[5].value, "false");
+	config_free(c);
+}
+
+Test(config, file_secret_errors_hide_values)
+{
+	char	*errs = load_bad(FX("secrets_bad.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("secrets_bad.yaml") ":3:28: kafka.properties."
+	    "ssl.key.password_file: " FX("secrets/empty") " is empty\n"
+	    FX("secrets_bad.yaml") ":5:5: kafka.properties.sasl.password_file: "
+	    "duplicate kafka property \"sasl.password\" (first at 4:5)\n"
+	    FX("secrets_bad.yaml") ":8:3: redis.password_file: give "
+	    "redis.password or redis.password_file, not both\n"
+	    FX("secrets_bad.yaml") ":10:15: http.token_file: cannot read "
+	    FX("secrets/nope") ": No such file or directory\n");
+	cr_assert_null(strstr(errs, "redis-inline-s3cret"));
+	cr_assert_null(strstr(errs, "from-yaml"));
+	cr_assert_null(strstr(errs, "kafka-s3cret"));
+	cr_assert_null(strstr(errs, "redis-s3cret"));
+	free(errs);
+}
+
+Test(config, librdkafka_text_surfaced)
+{
+	char	*errs = load_bad(FX("bad_property.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("bad_property.yaml") ":3:25: kafka.properties.session.timeout.ms: "
+	    "Invalid value for configuration property \"session.timeout.ms\"\n"
+	    FX("bad_property.yaml") ":4:5: kafka.properties.no.such.property: "
+	    "No such configuration property: \"no.such.property\"\n"
+	    FX("bad_property.yaml") ":5:23: kafka.properties.compression.type: "
+	    "Invalid value \"zstd-ish\" for configuration property "
+	    "\"compression.codec\"\n"
+	    FX("bad_property.yaml") ":6:5: kafka.properties.bootstrap.servers: "
+	    "set kafka.brokers instead\n"
+	    FX("bad_property.yaml") ":7:5: "
+	    "kafka.properties.enable.auto.offset.store: managed by paced: "
+	    "offsets are stored only once Redis has applied the events\n");
+	free(errs);
+}
+
+Test(config, secret_masked_in_librdkafka_text)
+{
+	char		*errs;
+	struct config	*c = buf_load("kafka: {properties: "
+	    "{compression.type_file: secrets/bogus_codec}}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:45: "
+	    "kafka.properties.compression.type_file: Invalid value \"***\" for "
+	    "configuration property \"compression.codec\"\n");
+	free(errs);
+}
+
+Test(config, roster_file_good)
+{
+	struct config	*c = load_ok(FX("roster.yaml"));
+
+	cr_assert_eq(c->nreps, 3);
+	cr_assert_str_eq(c->reps[0].id, "r001");
+	cr_assert_str_eq(c->reps[0].manager, "m-east");
+	/* Blanks around fields trimmed, CRLF accepted, empty manager. */
+	cr_assert_str_eq(c->reps[1].id, "r002");
+	cr_assert_eq(c->reps[1].team, 0);
+	cr_assert_eq(c->reps[1].role, 1);
+	cr_assert_null(c->reps[1].manager);
+	cr_assert_str_eq(c->reps[2].id, "r003");
+	cr_assert_eq(c->reps[2].team, 1);
+	cr_assert_eq(c->reps[2].role, 0);
+	cr_assert_str_eq(c->reps[2].manager, "m-west");
+	config_free(c);
+}
+
+Test(config, roster_file_many_rows)
+{
+	struct config	*c = load_ok(FX("roster_big.yaml"));
+
+	cr_assert_eq(c->nreps, 200);
+	cr_assert_str_eq(c->reps[0].id, "r001");
+	cr_assert_eq(c->reps[0].team, 0);
+	cr_assert_null(c->reps[0].manager);
+	cr_assert_str_eq(c->reps[199].id, "r200");
+	cr_assert_eq(c->reps[199].team, 1);
+	cr_assert_eq(c->reps[199].role, 1);
+	cr_assert_str_eq(c->reps[199].manager, "m-west");
+	config_free(c);
+}
+
+Test(config, roster_file_errors)
+{
+	char	*errs = load_bad(FX("roster_bad.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("roster_bad.csv") ":3: unknown team \"north\" (valid: east, "
+	    "west)\n"
+	    FX("roster_bad.csv") ":4: invalid rep id \"bad id\" (1 to 128 of "
+	    "A-Z a-z 0-9 . _ @ -)\n"
+	    FX("roster_bad.csv") ":5: duplicate rep id \"r001\" (first at "
+	    "line 2)\n"
+	    FX("roster_bad.csv") ":6: expected 4 fields (rep_id,team,role,"
+	    "manager), got 2\n"
+	    FX("roster_bad.csv") ":7: unknown role \"cfo\" (valid: ae, sdr)\n"
+	    FX("roster_bad.csv") ":7: invalid manager id \"m x\" (1 to 128 of "
+	    "A-Z a-z 0-9 . _ @ -)\n");
+	free(errs);
+	errs = load_bad(FX("roster_header.yaml"));
+	cr_assert_str_eq(errs, FX("roster_header.csv") ":1: the first line "
+	    "must be the header rep_id,team,role,manager\n");
+	free(errs);
+	errs = load_bad(FX("roster_missing.yaml"));
+	cr_assert_str_eq(errs, FX("roster_missing.yaml") ":7:14: roster_file: "
+	    "cannot read " FX("no_such_roster.csv") ": No such file or "
+	    "directory\n");
+	free(errs);
+	errs = load_bad(FX("roster_both.yaml"));
+	cr_assert_str_eq(errs, FX("roster_both.yaml") ":9:1: roster_file: "
+	    "give reps or roster_file, not both\n");
+	free(errs);
+}
+
+Test(config, redis_url_forms)
+{
+	static const struct {
+		const char	*url;
+		const char	*host;
+		int		 port;
+		const char	*unix_path;
+		const char	*user;
+		const char	*pass;
+		int		 db;
+	} ok[] = {
+		{ "redis://h", "h", 6379, NULL, NULL, NULL, 0 },
+		{ "redis://h:7000/15", "h", 7000, NULL, NULL, NULL, 15 },
+		{ "redis://u:p%40ss@h:1/", "h", 1, NULL, "u", "p@ss", 0 },
+		{ "redis://:only-pass@10.0.0.1", "10.0.0.1", 6379, NULL, NULL,
+		    "only-pass", 0 },
+		{ "redis://[::1]:6390/1", "::1", 6390, NULL, NULL, NULL, 1 },
+		{ "unix:///tmp/r.sock", NULL, 0, "/tmp/r.sock", NULL, NULL, 0 },
+		{ "unix:///tmp/r.sock?db=7", NULL, 0, "/tmp/r.sock", NULL, NULL,
+		    7 },
+	};
+	static const char *const bad[] = {
+		"rediss://h", "redis://", "redis://h:0", "redis://h:x",
+		"redis://h/db", "unix://relative.sock", "unix:///s?x=1",
+		"redis://u:%zz@h", "redis://::1:80", "redis://h?x",
+	};
+	char		 buf[1024], *errs;
+	struct config	*c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "redis: {url: \"%s\"}\n" TAIL,
+		    ok[i].url);
+		c = buf_load(buf, &errs);
+		cr_assert_not_null(c, "%s: %s", ok[i].url, errs);
+		if (ok[i].host == NULL)
+			cr_assert_null(c->redis.host);
+		else
+			cr_assert_str_eq(c->redis.host, ok[i].host);
+		cr_assert_eq(c->redis.port, ok[i].port, "%s", ok[i].url);
+		if (ok[i].unix_path == NULL)
+			cr_assert_null(c->redis.unix_path);
+		else
+			cr_assert_str_eq(c->redis.unix_path, ok[i].unix_path);
+		if (ok[i].user == NULL)
+			cr_assert_null(c->redis.username);
+		else
+			cr_assert_str_eq(c->redis.username, ok[i].user);
+		if (ok[i].pass == NULL)
+			cr_assert_null(c->redis.password);
+		else
+			cr_assert_str_eq(c->redis.password, ok[i].pass);
+		cr_assert_eq(c->redis.db, ok[i].db, "%s", ok[i].url);
+		config_free(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "redis: {url: \"%s\"}\n" TAIL,
+		    bad[i]);
+		c = buf_load(buf, &errs);
+		cr_assert_null(c, "%s loaded", bad[i]);
+		cr_assert(strncmp(errs, FX("buffer.yaml") ":1:14: redis.url: "
+		    "invalid url: ", strlen(FX("buffer.yaml") ":1:14: "
+		    "redis.url: invalid url: ")) == 0, "%s", errs);
+		cr_assert_eq(count_lines(errs), 1, "%s", errs);
+		free(errs);
+	}
+}
+
+Test(config, url_credentials_overridden)
+{
+	char		*errs;
+	struct config	*c = buf_load("redis:\n"
+	    "  url: \"redis://urluser:urlpass@h:1/2\"\n"
+	    "  username: other\n"
+	    "  password: better\n" TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->redis.username, "other");
+	cr_assert_str_eq(c->redis.password, "better");
+	config_free(c);
+}
+
+Test(config, http_listen_forms)
+{
+	char		*errs;
+	struct config	*c = buf_load("http: {listen: \"0.0.0.0:0\"}\n" TAIL,
+	    &errs);
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->http.host, "0.0.0.0");
+	cr_assert_eq(c->http.port, 0);
+	config_free(c);
+	c = buf_load("http: {listen: localhost}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:16: http.listen: invalid "
+	    "address \"localhost\": missing :port\n");
+	free(errs);
+	c = buf_load("http: {listen: \"::1:80\"}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:16: http.listen: invalid "
+	    "address \"::1:80\": write an IPv6 address in brackets: "
+	    "[::1]:port\n");
+	free(errs);
+}
+
+Test(config, strict_types)
+{
+	char		*errs;
+	struct config	*c = buf_load("batch: {max_messages: 5000.5}\n"
+	    "alerts: {grace: .nan, warning_below: \"0.9\"}\n"
+	    "log: {level: [info]}\n"
+	    "clock: null\n"
+	    "kafka: {brokers: {a: 1}}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":1:23: batch.max_messages: invalid integer "
+	    "\"5000.5\"\n"
+	    FX("buffer.yaml") ":2:17: alerts.grace: invalid number \".nan\"\n"
+	    FX("buffer.yaml") ":2:38: alerts.warning_below: expected a number, "
+	    "got a quoted string\n"
+	    FX("buffer.yaml") ":3:14: log.level: expected a string, got a "
+	    "list\n"
+	    FX("buffer.yaml") ":4:8: clock: a value is required\n"
+	    FX("buffer.yaml") ":5:18: kafka.brokers: expected a string, got a "
+	    "mapping\n");
+	free(errs);
+}
+
+Test(config, duplicate_keys)
+{
+	char		*errs;
+	struct config	*c = buf_load("kafka:\n"
+	    "  brokers: \"a:1\"\n"
+	    "  brokers: \"b:1\"\n"
+	    "calendars:\n"
+	    "  default: {}\n"
+	    "  default: {}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:3: kafka.brokers: duplicate key (first at "
+	    "2:3)\n"
+	    FX("buffer.yaml") ":6:3: calendars.default: duplicate key "
+	    "\"default\" (first at 5:3)\n");
+	free(errs);
+}
+
+Test(config, calendar_errors)
+{
+	char		*errs;
+	struct config	*c = buf_load("calendars:\n"
+	    "  default:\n"
+	    "    working_days: [mon, tue, mon, funday]\n"
+	    "    working_hours: \"17:00-09:00\"\n"
+	    "    week_start: monday\n"
+	    "    fiscal_year_start: 13\n"
+	    "    holidays: [\"2026-02-30\"]\n"
+	    "  other: {working_hours: \"9-5\", working_days: []}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:30: calendars.default.working_days[2]: "
+	    "\"mon\" is listed twice\n"
+	    FX("buffer.yaml") ":3:35: calendars.default.working_days[3]: "
+	    "invalid value \"funday\" (use mon, tue, wed, thu, fri, sat, sun)\n"
+	    FX("buffer.yaml") ":4:20: calendars.default.working_hours: the "
+	    "start of \"17:00-09:00\" is not before its end\n"
+	    FX("buffer.yaml") ":5:17: calendars.default.week_start: invalid "
+	    "value \"monday\" (use mon, tue, wed, thu, fri, sat, sun)\n"
+	    FX("buffer.yaml") ":6:24: calendars.default.fiscal_year_start: "
+	    "invalid value \"13\" (use jan, feb, mar, apr, may, jun, jul, aug, "
+	    "sep, oct, nov, dec)\n"
+	    FX("buffer.yaml") ":7:16: calendars.default.holidays[0]: invalid "
+	    "date \"2026-02-30\" (use YYYY-MM-DD)\n"
+	    FX("buffer.yaml") ":8:26: calendars.other.working_hours: invalid "
+	    "hours \"9-5\" (use HH:MM-HH:MM, e.g. 09:00-17:00)\n"
+	    FX("buffer.yaml") ":8:47: calendars.other.working_days: must not "
+	    "be empty\n");
+	free(errs);
+}
+
+Test(config, team_without_default_calendar)
+{
+	char		*errs;
+	struct config	*c = buf_load("calendars: {emea: {}}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":7:5: teams[0].calendar: "
+	    "required key is missing (no calendar is named default)\n");
+	free(errs);
+	/* A null calendar is the same as none: the one named default. */
+	c = buf_load("calendars: {x: {}, default: {}}\n"
+	    "kpis: [{name: calls, kind: leading, events: [call]}]\n"
+	    "roles: {sdr: {}}\n"
+	    "teams: [{id: east, timezone: UTC, calendar: null}]\n"
+	    "reps: []\n", &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_eq(c->teams[0].calendar, 1);
+	cr_assert_eq(c->nreps, 0);
+	config_free(c);
+}
+
+Test(config, required_fields_in_items)
+{
+	char		*errs;
+	struct config	*c = buf_load(
+	    "kpis:\n"
+	    "  - {name: calls, events: [call]}\n"
+	    "roles: {sdr: {targets: {calls: {}}}}\n"
+	    "teams:\n"
+	    "  - {id: east}\n"
+	    "reps:\n"
+	    "  - {id: r001, team: east}\n", &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:5: kpis[0].kind: required key is missing\n"
+	    FX("buffer.yaml") ":3:32: roles.sdr.targets.calls: give at least "
+	    "one of day, week, month, quarter\n"
+	    FX("buffer.yaml") ":5:5: teams[0].timezone: required key is "
+	    "missing\n"
+	    FX("buffer.yaml") ":7:5: reps[0].role: required key is missing\n");
+	free(errs);
+}
+
+Test(config, alerts_kpis_forms)
+{
+	char		*errs;
+	struct config	*c = buf_load("alerts: {kpis: all}\n" TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_not(c->alerts.leading_only);
+	cr_assert_eq(c->alerts.nkpis, 0);
+	config_free(c);
+	c = buf_load("alerts: {kpis: some, periods: [day, day, year]}\n" TAIL,
+	    &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":1:16: alerts.kpis: invalid value \"some\" "
+	    "(use leading, all)\n"
+	    FX("buffer.yaml") ":1:37: alerts.periods[1]: \"day\" is listed "
+	    "twice\n"
+	    FX("buffer.yaml") ":1:42: alerts.periods[2]: invalid value "
+	    "\"year\" (use day, week, month, quarter)\n");
+	free(errs);
+}
+
+Test(config, too_many_errors_stop)
+{
+	char		*text, *errs = NULL;
+	size_t		 len = 0;
+	struct config	*c;
+
+	text = malloc(200 * 16 + 1);
+	for (int i = 0; i < 200; i++)
+		len += (size_t)sprintf(text + len, "bogus%03d: 1\n", i);
+	c = config_load_buffer("big.yaml", text, len, &errs);
+	cr_assert_null(c);
+	cr_assert_eq(count_lines(errs), 101);
+	cr_assert(strstr(errs, "big.yaml:100:1: bogus099: unknown key") !=
+	    NULL);
+	cr_assert_null(strstr(errs, "bogus100"));
+	cr_assert(strstr(errs, "\nbig.yaml: too many errors, stopping\n") !=
+	    NULL);
+	free(errs);
+	free(text);
+}
+
+Test(config, errors_append_to_existing_text)
+{
+	char		*errs = strdup("before\n");
+	struct config	*c = config_load(FX("bad_zone.yaml"), &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, "before\n" FX("bad_zone.yaml") ":8:15: "
+	    "teams[1].timezone: unknown time zone \"Mars/Olympus\"\n");
+	free(errs);
+	/* A NULL errs is allowed and simply drops the text. */
+	cr_assert_null(config_load(FX("bad_zone.yaml"), NULL));
+	config_free(NULL);
+}
+
+Test(config, reload_check)
+{
+	char		*errs, err[256];
+	struct config	*a = load_ok(FX("minimal.yaml"));
+	struct config	*b = buf_load("log: {level: debug}\n"
+	    "batch: {max_messages: 10}\n" TAIL, &errs);
+	struct config	*d = buf_load("kafka: {brokers: \"other:9092\", "
+	    "properties: {linger.ms: 5}}\n"
+	    "clock: event\n" TAIL, &errs);
+
+	cr_assert_not_null(b, "%s", errs);
+	cr_assert_not_null(d, "%s", errs);
+	cr_assert_eq(config_reloadable(a, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	cr_assert_eq(config_reloadable(a, d, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "needs a restart to change: kafka.brokers, "
+	    "kafka.properties, clock");
+	config_free(a);
+	config_free(b);
+	config_free(d);
+}
+
+Test(config, shipped_example_loads)
+{
+	struct config	*c = load_ok("config/paced.example.yaml");
+
+	cr_assert_gt(c->nkpis, 0);
+	cr_assert_gt(c->nreps, 0);
+	config_free(c);
+}
+
+Test(config, dev_config_loads)
+{
+	struct config	*c;
+
+	setenv("PACED_BROKERS", "127.0.0.1:39092", 1);
+	setenv("PACED_REDIS_URL", "redis://127.0.0.1:46379/0", 1);
+	setenv("PACED_HTTP_LISTEN", "127.0.0.1:49464", 1);
+	c = load_ok("config/dev.yaml");
+	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:39092");
+	cr_assert_eq(c->redis.port, 46379);
+	cr_assert_eq(c->http.port, 49464);
+	cr_assert_eq(c->nkpis, 8);
+	cr_assert_str_eq(c->kpis[6].name, "deals_closed");
+	cr_assert_eq(c->kpis[6].measure, KPI_MEASURE_COUNT);
+	cr_assert_str_eq(c->kpis[7].name, "revenue");
+	cr_assert_eq(c->kpis[7].measure, KPI_MEASURE_AMOUNT);
+	cr_assert_str_eq(c->kpis[7].events[0], "deal_closed");
+	cr_assert_eq(c->nteams, 5);
+	cr_assert_str_eq(c->teams[4].timezone, "Australia/Sydney");
+	cr_assert_eq(c->nreps, 60);
+	for (size_t i = 0; i < 60; i++) {
+		char	 id[8];
+
+		snprintf(id, sizeof(id), "r%03zu", i + 1);
+		cr_assert_str_eq(c->reps[i].id, id);
+		cr_assert_eq(c->reps[i].team, i / 12, "%s", id);
+	}
+	cr_assert_str_eq(c->teams[0].id, "east");
+	cr_assert_str_eq(c->teams[1].id, "central");
+	cr_assert_str_eq(c->teams[2].id, "west");
+	cr_assert_str_eq(c->teams[3].id, "emea");
+	cr_assert_str_eq(c->teams[4].id, "apac");
+	cr_assert_str_eq(c->teams[0].manager, "m-east");
+	config_free(c);
+}
