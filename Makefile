@@ -39,7 +39,7 @@ INT_HELPER = $(BUILD)/tests/integration/harness.o
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test test-unit test-integration test-san lint bench clean
+.PHONY: all deps run test test-unit test-integration test-san fuzz lint bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -89,10 +89,15 @@ lint:
 test-san:
 	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
 
+# libFuzzer over the decoder and the config loader, bounded runs.
+fuzz:
+	@sh tests/tools/fuzz-smoke.sh build/san
+
 test: deps
 	$(MAKE) lint
 	$(MAKE) test-unit test-integration
 	$(MAKE) test-san
+	$(MAKE) fuzz
 
 bench: deps
 	@sh tests/tools/deps.sh $(BENCH_PKGS)

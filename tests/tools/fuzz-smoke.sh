@@ -69,3 +69,19 @@ EOF
 "$out/fuzz_decode" -runs="$runs" -max_len=4096 -dict="$out/decode.dict" \
 	-artifact_prefix="$out/" -print_final_stats=1 \
 	"$out/corpus-decode" "$root/tests/fuzz/corpus/decode"
+
+# The config loader: any bytes give a config or error text, never a crash.
+mkdir -p "$out/corpus-config"
+# shellcheck disable=SC2046
+$CC -std=c11 -O1 -g -Wall -Wextra -Werror \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer \
+	-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I"$root/include" \
+	$(pkg-config --cflags rdkafka yaml-0.1 icu-i18n libevent) \
+	"$root/tests/fuzz/fuzz_config.c" "$root/daemon/config.c" \
+	"$root/daemon/caltime.c" "$root/daemon/xmalloc.c" "$root/daemon/log.c" \
+	$(pkg-config --libs rdkafka yaml-0.1 icu-i18n libevent) -lm \
+	-o "$out/fuzz_config"
+"$out/fuzz_config" -runs="$((runs / 4))" -max_len=4096 \
+	-artifact_prefix="$out/" -print_final_stats=1 \
+	"$out/corpus-config" "$root/tests/fixtures/config"
