@@ -19,11 +19,13 @@
 #include <string.h>
 
 #include "caltime.h"
+#include "decode.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_apply.h"
 #include "redis_conn.h"
+#include "scorecard.h"
 #include "xmalloc.h"
 
 struct http {
@@ -100,23 +102,33 @@ route_metrics(struct http *h, struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
-/* A scorecard request waiting for Redis. */
-struct scorecard {
+/* A scorecard request waiting for Redis. It keeps the rep's id, not
+ * pointers into the config: a reload may swap the config meanwhile. */
+struct scorecard_req {
 	struct http *h;
 	struct evhttp_request *req;
-	const struct roster_rep *rep;	/* valid: the roster outlives it */
-	const struct config *cfg;
+	char rep_id[EVENT_REP_MAX + 1];
 	enum period period;
-	struct bucket bucket;
-	int32_t start_offset, end_offset;
+	int64_t at_ms;
 };
+
+static void
+add_opt_number(cJSON *o, const char *name, bool has, double v)
+{
+	if (has)
+		cJSON_AddNumberToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
 
 static void
 scorecard_reply(const redisReply *r, void *arg)
 {
-	struct scorecard *sc = arg;
-	const struct config *cfg = sc->cfg;
-	const struct config_role *role = sc->rep->role;
+	struct scorecard_req *sc = arg;
+	const struct config *cfg = *sc->h->deps.cfg;
+	const struct roster_rep *rep = roster_rep(*sc->h->deps.roster, sc->rep_id);
+	struct scorecard card;
+	double *actual;
 	cJSON *o, *kpis;
 	char ts[40];
 
@@ -126,44 +138,71 @@ scorecard_reply(const redisReply *r, void *arg)
 		free(sc);
 		return;
 	}
+	if (rep == NULL) {
+		reply_error(sc->h, sc->req, 404, "rep not on the roster");
+		free(sc);
+		return;
+	}
+	actual = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(double));
+	card.kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*card.kpis));
+	for (size_t j = 0; j + 1 < r->elements; j += 2) {
+		int k = config_kpi_index(cfg, r->element[j]->str);
+
+		if (k >= 0)
+			actual[k] = strtod(r->element[j + 1]->str, NULL);
+	}
+	scorecard_compute(cfg, rep, sc->period, sc->at_ms, actual, &card);
+
 	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "rep_id", sc->rep->rep->id);
-	cJSON_AddStringToObject(o, "team_id", sc->rep->team->id);
-	cJSON_AddStringToObject(o, "role", role->name);
+	cJSON_AddStringToObject(o, "rep_id", rep->rep->id);
+	cJSON_AddStringToObject(o, "team_id", rep->team->id);
+	cJSON_AddStringToObject(o, "role", rep->role->name);
 	cJSON_AddStringToObject(o, "period", caltime_period_name(sc->period));
-	caltime_format_local(sc->bucket.start_ms, sc->start_offset, ts, sizeof(ts));
+	caltime_format_local(card.bucket.start_ms,
+	    tzone_offset_at(rep->zone, card.bucket.start_ms), ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "period_start", ts);
-	caltime_format_local(sc->bucket.end_ms, sc->end_offset, ts, sizeof(ts));
+	caltime_format_local(card.bucket.end_ms,
+	    tzone_offset_at(rep->zone, card.bucket.end_ms), ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "period_end", ts);
+	caltime_format_local(sc->at_ms, tzone_offset_at(rep->zone, sc->at_ms),
+	    ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "at", ts);
+	cJSON_AddNumberToObject(o, "working_days", card.wt.days_period);
+	cJSON_AddNumberToObject(o, "working_days_present", card.wt.days_present);
+	cJSON_AddNumberToObject(o, "elapsed_fraction",
+	    pacing_worktime_fraction(&card.wt));
 	kpis = cJSON_AddArrayToObject(o, "kpis");
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		const struct config_kpi *kpi = &cfg->kpis[k];
+		const struct scorecard_kpi *sk = &card.kpis[k];
 		cJSON *e = cJSON_CreateObject();
-		double actual = 0;
 
-		for (size_t j = 0; j + 1 < r->elements; j += 2) {
-			if (strcmp(r->element[j]->str, kpi->name) == 0)
-				actual = strtod(r->element[j + 1]->str, NULL);
-		}
 		cJSON_AddStringToObject(e, "kpi", kpi->name);
 		cJSON_AddStringToObject(e, "kind",
 		    kpi->kind == KPI_LEADING ? "leading" : "lagging");
 		cJSON_AddStringToObject(e, "measure",
 		    kpi->measure == KPI_MEASURE_AMOUNT ? "amount" : "count");
-		cJSON_AddNumberToObject(e, "actual", actual);
-		cJSON_AddNullToObject(e, "target");
-		for (size_t t = 0; t < role->ntargets; t++) {
-			const struct config_target *tg = &role->targets[t];
-
-			if (tg->kpi == k && tg->set[sc->period]) {
-				cJSON_ReplaceItemInObject(e, "target",
-				    cJSON_CreateNumber(tg->value[sc->period]));
-			}
-		}
+		cJSON_AddNumberToObject(e, "actual", sk->actual);
+		add_opt_number(e, "target", sk->has_target, sk->fig.target);
+		add_opt_number(e, "expected_to_date", sk->has_target,
+		    sk->fig.expected_to_date);
+		add_opt_number(e, "pace", sk->has_target && sk->fig.has_pace,
+		    sk->fig.pace);
+		add_opt_number(e, "projected", sk->has_target &&
+		    sk->fig.has_projected, sk->fig.projected);
+		add_opt_number(e, "required_rate", sk->has_target &&
+		    sk->fig.has_required_rate, sk->fig.required_rate);
+		if (sk->has_target)
+			cJSON_AddStringToObject(e, "status",
+			    pacing_status_name(sk->fig.status));
+		else
+			cJSON_AddNullToObject(e, "status");
 		cJSON_AddItemToArray(kpis, e);
 	}
 	reply_json(sc->h, sc->req, 200, o);
 	cJSON_Delete(o);
+	free(card.kpis);
+	free(actual);
 	free(sc);
 }
 
@@ -174,8 +213,9 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 	const struct roster *roster = *h->deps.roster;
 	struct evkeyvalq q;
 	const char *ps, *at, *qs;
-	struct scorecard *sc;
-	int64_t at_ms;
+	struct scorecard_req *sc;
+	const struct roster_rep *rep;
+	struct bucket bucket;
 	char key[512];
 	const char *argv[2];
 	size_t lens[2];
@@ -185,7 +225,7 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 	sc = xcalloc(1, sizeof(*sc));
 	sc->h = h;
 	sc->req = req;
-	sc->cfg = cfg;
+	snprintf(sc->rep_id, sizeof(sc->rep_id), "%s", rep_id);
 	ps = evhttp_find_header(&q, "period");
 	at = evhttp_find_header(&q, "at");
 	if (ps == NULL)
@@ -194,21 +234,18 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 		reply_error(h, req, 400, "period must be day, week, month or quarter");
 		goto done;
 	}
-	at_ms = clock_now(ingest_clock(h->deps.ingest));
-	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &at_ms) != 0) {
+	sc->at_ms = clock_now(ingest_clock(h->deps.ingest));
+	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &sc->at_ms) != 0) {
 		reply_error(h, req, 400, "at must be RFC 3339 with an offset");
 		goto done;
 	}
-	if ((sc->rep = roster_rep(roster, rep_id)) == NULL) {
+	if ((rep = roster_rep(roster, rep_id)) == NULL) {
 		reply_error(h, req, 404, "rep not on the roster");
 		goto done;
 	}
-	caltime_bucket(sc->rep->zone, &sc->rep->calendar->rules, sc->period,
-	    at_ms, &sc->bucket);
-	sc->start_offset = tzone_offset_at(sc->rep->zone, sc->bucket.start_ms);
-	sc->end_offset = tzone_offset_at(sc->rep->zone, sc->bucket.end_ms);
+	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
 	redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix, rep_id,
-	    sc->period, sc->bucket.start_day);
+	    sc->period, bucket.start_day);
 	argv[0] = "HGETALL";
 	argv[1] = key;
 	lens[0] = 7;

@@ -18,6 +18,7 @@
 enum kpi_kind { KPI_LEADING, KPI_LAGGING };
 enum kpi_measure { KPI_MEASURE_COUNT, KPI_MEASURE_AMOUNT };
 enum unknown_rep_policy { UNKNOWN_REP_SKIP, UNKNOWN_REP_DLQ };
+enum kpi_better { KPI_BETTER_HIGHER, KPI_BETTER_LOWER };
 
 struct config_kv {
 	char *key;
@@ -30,6 +31,7 @@ struct config_kpi {
 	enum kpi_measure measure;
 	char **events;		/* activity types counted by this KPI */
 	size_t nevents;
+	enum kpi_better better;	/* better: higher (default) | lower (a cap) */
 };
 
 struct config_calendar {
@@ -48,10 +50,19 @@ struct config_target {
 	double value[PERIOD_COUNT];
 };
 
+/* Targets in force from a day on (a ramp step, a season). */
+struct config_schedule {
+	int32_t from_day;		/* day number of `from: YYYY-MM-DD` */
+	struct config_target *targets;
+	size_t ntargets;
+};
+
 struct config_role {
 	char *name;
 	struct config_target *targets;
 	size_t ntargets;
+	struct config_schedule *schedule;	/* sorted by from_day */
+	size_t nschedule;
 };
 
 struct config_team {
@@ -66,6 +77,26 @@ struct config_rep {
 	size_t team;		/* index into config.teams */
 	size_t role;		/* index into config.roles */
 	char *manager;		/* the rep's own manager; NULL: the team's */
+	struct config_target *targets;	/* overrides of the role's targets */
+	size_t ntargets;
+	struct config_schedule *schedule;	/* the rep's own ramp, sorted */
+	size_t nschedule;
+	int32_t *out_of_office;	/* sorted, deduplicated day numbers */
+	size_t nout_of_office;
+};
+
+/* A manager's own manager, for escalation of critical alerts. */
+struct config_manager {
+	char *id;
+	char *manager;		/* may be NULL: top of the tree */
+};
+
+struct config_webhook {
+	char *url;		/* http://host[:port]/path (plain HTTP) */
+	char *token;		/* from token_file: sent as a bearer token; may be NULL */
+	int64_t timeout_ms;	/* per attempt, default 5s */
+	int max_retries;	/* default 10; backoff doubles from 1s to 5m */
+	bool digest;		/* one message per manager per evaluation (default true) */
 };
 
 struct config_alerts {
@@ -78,6 +109,11 @@ struct config_alerts {
 	double grace;
 	int64_t repeat_interval_ms;
 	int64_t evaluate_every_ms;
+	double ahead_above;	/* default 1.1 */
+	bool escalate_critical;	/* default true: critical also tells the manager's manager */
+	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */
+	struct config_webhook *webhooks;
+	size_t nwebhooks;
 };
 
 struct config {
@@ -89,6 +125,7 @@ struct config {
 		char *topic_activity;
 		char *topic_dlq;
 		char *topic_alerts;
+		char *partitioner;	/* the producers': murmur2_random (default) | consistent_random */
 		struct config_kv *properties;	/* passed to librdkafka as-is */
 		size_t nproperties;
 	} kafka;
@@ -137,6 +174,8 @@ struct config {
 	size_t nteams;
 	struct config_rep *reps;
 	size_t nreps;
+	struct config_manager *managers;
+	size_t nmanagers;
 	struct config_alerts alerts;
 };
 

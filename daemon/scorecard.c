@@ -1,0 +1,118 @@
+/*
+ * scorecard.c: config and roster to the pure pacing math. The target
+ * sources are built per call from the role's and the rep's targets and
+ * schedules (every schedule entry is kept for every KPI, so an entry that
+ * does not name a KPI still ends the previous entry's value for it).
+ */
+#include "scorecard.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+static void
+fill_targets(const struct config_target *t, size_t n, size_t kpi,
+    struct pacing_targets *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].kpi != kpi)
+			continue;
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			if (t[i].set[p]) {
+				out->set[p] = true;
+				out->value[p] = t[i].value[p];
+			}
+		}
+	}
+}
+
+static bool
+has_kpi(const struct config_target *t, size_t n, size_t kpi)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].kpi == kpi)
+			return true;
+	return false;
+}
+
+static struct pacing_schedule_entry *
+fill_schedule(const struct config_schedule *s, size_t n, size_t kpi)
+{
+	struct pacing_schedule_entry *e;
+
+	if (n == 0)
+		return NULL;
+	e = xcalloc(n, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		e[i].from_day = s[i].from_day;
+		fill_targets(s[i].targets, s[i].ntargets, kpi, &e[i].targets);
+	}
+	return e;
+}
+
+void
+scorecard_bucket(const struct roster_rep *rep, enum period p, int64_t at_ms,
+    struct bucket *b)
+{
+	caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms, b);
+}
+
+void
+scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
+    enum period p, int64_t at_ms, const double *actual, struct scorecard *sc)
+{
+	const struct config_calendar *cc = rep->calendar;
+	const struct config_role *role = rep->role;
+	const struct config_rep *cr = rep->rep;
+	struct pacing_calendar cal = {
+		.working_days = cc->working_days,
+		.work_start_min = cc->work_start_min,
+		.work_end_min = cc->work_end_min,
+		.holidays = cc->holidays,
+		.nholidays = cc->nholidays,
+	};
+	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
+	struct pacing_thresholds th = {
+		.ahead_above = cfg->alerts.ahead_above,
+		.warning_below = cfg->alerts.warning_below,
+		.critical_below = cfg->alerts.critical_below,
+	};
+
+	if (th.ahead_above < th.warning_below)	/* unset: the default */
+		th.ahead_above = PACING_AHEAD_ABOVE;
+	sc->period = p;
+	scorecard_bucket(rep, p, at_ms, &sc->bucket);
+	pacing_worktime(&cal, &ooo, rep->zone, &sc->bucket, at_ms, &sc->wt);
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		struct scorecard_kpi *out = &sc->kpis[k];
+		struct pacing_targets role_t, rep_t;
+		struct pacing_schedule_entry *rs, *ps;
+		struct pacing_target_source src;
+		double target;
+
+		fill_targets(role->targets, role->ntargets, k, &role_t);
+		fill_targets(cr->targets, cr->ntargets, k, &rep_t);
+		rs = fill_schedule(role->schedule, role->nschedule, k);
+		ps = fill_schedule(cr->schedule, cr->nschedule, k);
+		src.role = &role_t;
+		src.role_schedule.entries = rs;
+		src.role_schedule.nentries = role->nschedule;
+		src.rep = has_kpi(cr->targets, cr->ntargets, k) ? &rep_t : NULL;
+		src.rep_schedule.entries = ps;
+		src.rep_schedule.nentries = cr->nschedule;
+		out->actual = actual[k];
+		out->has_target = pacing_target(&src, &sc->bucket, &sc->wt,
+		    &target) == 0;
+		if (out->has_target)
+			pacing_evaluate(actual[k], target,
+			    cfg->kpis[k].better == KPI_BETTER_LOWER ?
+			    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER,
+			    &sc->wt, &th, &out->fig);
+		else
+			memset(&out->fig, 0, sizeof(out->fig));
+		free(rs);
+		free(ps);
+	}
+}

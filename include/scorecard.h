@@ -1,0 +1,45 @@
+#ifndef PACED_SCORECARD_H
+#define PACED_SCORECARD_H
+
+/*
+ * A rep's scorecard for one period bucket at one instant: for every KPI of
+ * the catalogue, the target in force (role, schedules, overrides, prorated
+ * for out-of-office days) and the pace figures against the actual values
+ * the caller read. Pure: the HTTP scorecard, the evaluator and the
+ * backtest all compute it the same way.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caltime.h"
+#include "config.h"
+#include "pacing.h"
+#include "roster.h"
+
+struct scorecard_kpi {
+	bool has_target;		/* false: no target for this period */
+	struct pacing_figures fig;	/* valid when has_target */
+	double actual;
+};
+
+struct scorecard {
+	enum period period;
+	struct bucket bucket;		/* the bucket holding the instant */
+	struct pacing_worktime wt;
+	struct scorecard_kpi *kpis;	/* cfg->nkpis entries, caller's */
+};
+
+/*
+ * Fills sc (its kpis array: cfg->nkpis entries, caller's storage) for rep
+ * (borrowed) and period p at instant at_ms, with actual[k] (borrowed; per
+ * KPI index) the rep's values in that bucket.
+ */
+void scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
+    enum period p, int64_t at_ms, const double *actual, struct scorecard *sc);
+/* Just the bucket of period p holding at_ms in rep's zone and calendar. */
+void scorecard_bucket(const struct roster_rep *rep, enum period p,
+    int64_t at_ms, struct bucket *b);
+
+#endif
