@@ -1,8 +1,9 @@
 /*
  * config.c: the YAML configuration (config contract v1). Scalar keys are
  * rows of one table (path, type, default, bounds, whether SIGHUP may change
- * them); the lists and maps (kpis, calendars, roles, teams, reps, the
- * librdkafka properties) have a small function each, run after the walk in
+ * them); the lists and maps (kpis, calendars, roles, teams, reps,
+ * managers, webhooks, the librdkafka properties) have a small function
+ * each, run after the walk in
  * dependency order so a team may name a calendar written further down.
  * Every problem is collected with file:line:column and key path and the
  * file is rejected only at the end, so one run of --check-config shows all
@@ -11,8 +12,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -22,9 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
+#include "partitioner.h"
 #include "xmalloc.h"
 
 #define CONFIG_MAX_ERRORS	100
@@ -34,6 +39,9 @@
 #define ID_MAX			128	/* the rep_id bound of events */
 #define KPI_NAME_MAX		64
 #define TOPIC_MAX		249	/* Kafka's own limit */
+#define OOO_RANGE_MAX		366	/* days in one out_of_office range */
+#define OOO_MAX_DAYS		3660	/* out_of_office days of one rep */
+#define URL_MAX			2048
 
 struct loader;
 
@@ -49,7 +57,9 @@ enum key_type {
 	KEY_SECTION,		/* a mapping holding further rows */
 	KEY_STRING,
 	KEY_INT,
+	KEY_LONG,
 	KEY_NUMBER,
+	KEY_BOOL,
 	KEY_DURATION,
 	KEY_ENUM,
 	KEY_CUSTOM,		/* a list or map: a function of its own */
@@ -89,6 +99,8 @@ static int check_key_prefix(struct loader *, yaml_node_t *, const char *,
     const char *);
 static int check_listen(struct loader *, yaml_node_t *, const char *,
     const char *);
+static int check_partitioner(struct loader *, yaml_node_t *, const char *,
+    const char *);
 static void load_properties(struct loader *, yaml_node_t *, const char *);
 static void load_password_file(struct loader *, yaml_node_t *, const char *);
 static void load_token_file(struct loader *, yaml_node_t *, const char *);
@@ -100,6 +112,8 @@ static void load_reps(struct loader *, yaml_node_t *, const char *);
 static void load_roster_file(struct loader *, yaml_node_t *, const char *);
 static void load_alert_periods(struct loader *, yaml_node_t *, const char *);
 static void load_alert_kpis(struct loader *, yaml_node_t *, const char *);
+static void load_managers(struct loader *, yaml_node_t *, const char *);
+static void load_webhooks(struct loader *, yaml_node_t *, const char *);
 static bool properties_equal(const struct config *, const struct config *);
 static bool kpis_equal(const struct config *, const struct config *);
 
@@ -111,6 +125,7 @@ static const char *const clock_names[] = { "wall", "event", NULL };
 static const char *const unknown_rep_names[] = { "skip", "dlq", NULL };
 static const char *const kind_names[] = { "leading", "lagging", NULL };
 static const char *const measure_names[] = { "count", "amount", NULL };
+static const char *const better_names[] = { "higher", "lower", NULL };
 static const char *const day_names[] = { "mon", "tue", "wed", "thu", "fri",
     "sat", "sun", NULL };
 static const char *const period_names[] = { "day", "week", "month",
@@ -135,6 +150,12 @@ _Static_assert(LOG_LEVEL_DEBUG == 3 && LOG_FORMAT_JSON == 1 &&
 #define INT(p, f, fl, d, lo, hi) \
 	{ .path = (p), .type = KEY_INT, .flags = (fl), .off = OFF(f), \
 	  .def = (d), .min = (lo), .max = (hi) }
+#define LONG(p, f, fl, d, lo, hi) \
+	{ .path = (p), .type = KEY_LONG, .flags = (fl), .off = OFF(f), \
+	  .def = (d), .min = (lo), .max = (hi) }
+#define BOOL(p, f, fl, d) \
+	{ .path = (p), .type = KEY_BOOL, .flags = (fl), .off = OFF(f), \
+	  .def = (d) }
 #define NUMBER(p, f, fl, d, lo, hi) \
 	{ .path = (p), .type = KEY_NUMBER, .flags = (fl), .off = OFF(f), \
 	  .def = (d), .min = (lo), .max = (hi) }
@@ -166,6 +187,10 @@ static const struct key_row rows[] = {
 	STRING("kafka.topics.alerts", kafka.topic_alerts, 0, "sales.alerts",
 	    check_topic),
 	CUSTOM("kafka.properties", 0, 1, load_properties, properties_equal),
+	/* How the producers upstream pick partitions; not a property of
+	 * paced's own clients. */
+	STRING("kafka.partitioner", kafka.partitioner, 0, "murmur2_random",
+	    check_partitioner),
 
 	SECTION("redis"),
 	STRING("redis.url", redis.url, KEY_SECRET,
@@ -216,6 +241,7 @@ static const struct key_row rows[] = {
 	CUSTOM("teams", KEY_RELOAD | KEY_REQUIRED, 2, load_teams, NULL),
 	CUSTOM("reps", KEY_RELOAD, 3, load_reps, NULL),
 	CUSTOM("roster_file", KEY_RELOAD, 3, load_roster_file, NULL),
+	CUSTOM("managers", KEY_RELOAD, 1, load_managers, NULL),
 
 	SECTION("alerts"),
 	CUSTOM("alerts.periods", KEY_RELOAD, 1, load_alert_periods, NULL),
@@ -230,6 +256,14 @@ static const struct key_row rows[] = {
 	    KEY_RELOAD, "4h", "1s", NULL),
 	DURATION("alerts.evaluate_every", alerts.evaluate_every_ms,
 	    KEY_RELOAD, "1m", "1s", "1d"),
+	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
+	NUMBER("alerts.ahead_above", alerts.ahead_above,
+	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL),
+	BOOL("alerts.escalate_critical", alerts.escalate_critical, KEY_RELOAD,
+	    "true"),
+	LONG("alerts.stream_maxlen", alerts.stream_maxlen, KEY_RELOAD, "10000",
+	    "100", "10000000"),
+	CUSTOM("alerts.webhooks", KEY_RELOAD, 1, load_webhooks, NULL),
 };
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
 
@@ -1141,30 +1175,82 @@ field_at(struct config *c, const struct key_row *r)
 	return (char *)c + r->off;
 }
 
+/*
+ * Parses a duration within min..max (as written in a file; NULL: no
+ * bound) into *v; else reports it at n and returns -1.
+ */
+static int
+duration_in(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *text, const char *min, const char *max, int64_t *v)
+{
+	int64_t	 lim;
+
+	if (caltime_parse_duration(text, v) != 0) {
+		node_error(l, n, path, "invalid duration \"%s\" (use 500ms, "
+		    "30s, 5m, 2h, 35d)", text);
+		return -1;
+	}
+	if (min != NULL && caltime_parse_duration(min, &lim) == 0 &&
+	    *v < lim) {
+		node_error(l, n, path, "%s is below the minimum %s", text, min);
+		return -1;
+	}
+	if (max != NULL && caltime_parse_duration(max, &lim) == 0 &&
+	    *v > lim) {
+		node_error(l, n, path, "%s is above the maximum %s", text, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses an integer within min..max (as written) into *v, or reports. */
+static int
+int_in(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *text, const char *min, const char *max, long long *v)
+{
+	long long	 lo, hi;
+
+	if (parse_int(text, v) != 0) {
+		node_error(l, n, path, "invalid integer \"%s\"", text);
+		return -1;
+	}
+	if (parse_int(min, &lo) != 0 || parse_int(max, &hi) != 0 ||
+	    *v < lo || *v > hi) {
+		node_error(l, n, path, "%s is out of range (%s to %s)", text,
+		    min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* YAML 1.2's core schema booleans; yes/no/on/off are not among them. */
+static int
+bool_value(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *text, bool *v)
+{
+	if (strcmp(text, "true") == 0 || strcmp(text, "True") == 0 ||
+	    strcmp(text, "TRUE") == 0)
+		*v = true;
+	else if (strcmp(text, "false") == 0 || strcmp(text, "False") == 0 ||
+	    strcmp(text, "FALSE") == 0)
+		*v = false;
+	else {
+		node_error(l, n, path, "invalid boolean \"%s\" (use true or "
+		    "false)", text);
+		return -1;
+	}
+	return 0;
+}
+
 /* Parses a duration row's value and checks its bounds. */
 static int
 set_duration(struct loader *l, const struct key_row *r, const yaml_node_t *n,
     const char *path, const char *text)
 {
-	int64_t	 v, lim;
+	int64_t	 v;
 
-	if (caltime_parse_duration(text, &v) != 0) {
-		node_error(l, n, path, "invalid duration \"%s\" (use 500ms, "
-		    "30s, 5m, 2h, 35d)", text);
+	if (duration_in(l, n, path, text, r->min, r->max, &v) != 0)
 		return -1;
-	}
-	if (r->min != NULL && caltime_parse_duration(r->min, &lim) == 0 &&
-	    v < lim) {
-		node_error(l, n, path, "%s is below the minimum %s", text,
-		    r->min);
-		return -1;
-	}
-	if (r->max != NULL && caltime_parse_duration(r->max, &lim) == 0 &&
-	    v > lim) {
-		node_error(l, n, path, "%s is above the maximum %s", text,
-		    r->max);
-		return -1;
-	}
 	memcpy(field_at(l->c, r), &v, sizeof(v));
 	return 0;
 }
@@ -1173,21 +1259,19 @@ static int
 set_int(struct loader *l, const struct key_row *r, const yaml_node_t *n,
     const char *path, const char *text)
 {
-	long long	 v, lo, hi;
+	long long	 v;
 	int		 iv;
+	long		 lv;
 
-	if (parse_int(text, &v) != 0) {
-		node_error(l, n, path, "invalid integer \"%s\"", text);
+	if (int_in(l, n, path, text, r->min, r->max, &v) != 0)
 		return -1;
+	if (r->type == KEY_LONG) {
+		lv = (long)v;
+		memcpy(field_at(l->c, r), &lv, sizeof(lv));
+	} else {
+		iv = (int)v;
+		memcpy(field_at(l->c, r), &iv, sizeof(iv));
 	}
-	if (parse_int(r->min, &lo) != 0 || parse_int(r->max, &hi) != 0 ||
-	    v < lo || v > hi) {
-		node_error(l, n, path, "%s is out of range (%s to %s)", text,
-		    r->min, r->max);
-		return -1;
-	}
-	iv = (int)v;
-	memcpy(field_at(l->c, r), &iv, sizeof(iv));
 	return 0;
 }
 
@@ -1202,11 +1286,18 @@ set_number(struct loader *l, const struct key_row *r, const yaml_node_t *n,
 		node_error(l, n, path, "invalid number \"%s\"", text);
 		return -1;
 	}
-	if (parse_number(r->min, &lo) != 0 || parse_number(r->max, &hi) != 0)
+	if (parse_number(r->min, &lo) != 0 ||
+	    (r->max != NULL && parse_number(r->max, &hi) != 0))
 		bad = true;
 	else
 		bad = ((r->flags & KEY_MIN_EXCL) ? v <= lo : v < lo) ||
-		    ((r->flags & KEY_MAX_EXCL) ? v >= hi : v > hi);
+		    (r->max != NULL &&
+		    ((r->flags & KEY_MAX_EXCL) ? v >= hi : v > hi));
+	if (bad && r->max == NULL) {
+		node_error(l, n, path, "%s is out of range (must be %s %s)",
+		    text, (r->flags & KEY_MIN_EXCL) ? ">" : ">=", r->min);
+		return -1;
+	}
 	if (bad) {
 		node_error(l, n, path, "%s is out of range (must be %s %s and "
 		    "%s %s)", text, (r->flags & KEY_MIN_EXCL) ? ">" : ">=",
@@ -1238,11 +1329,19 @@ row_set(struct loader *l, const struct key_row *r, const yaml_node_t *n,
 		*sp = text;
 		return 0;
 	case KEY_INT:
+	case KEY_LONG:
 		rc = set_int(l, r, n, path, text);
 		break;
 	case KEY_NUMBER:
 		rc = set_number(l, r, n, path, text);
 		break;
+	case KEY_BOOL: {
+		bool	 b;
+
+		if ((rc = bool_value(l, n, path, text, &b)) == 0)
+			memcpy(field_at(l->c, r), &b, sizeof(b));
+		break;
+	}
 	case KEY_DURATION:
 		rc = set_duration(l, r, n, path, text);
 		break;
@@ -1257,6 +1356,25 @@ row_set(struct loader *l, const struct key_row *r, const yaml_node_t *n,
 	}
 	free(text);
 	return rc;
+}
+
+/* What a value of type t is called in a message. */
+static const char *
+row_want(enum key_type t)
+{
+	switch (t) {
+	case KEY_INT:
+	case KEY_LONG:
+		return "an integer";
+	case KEY_NUMBER:
+		return "a number";
+	case KEY_BOOL:
+		return "a boolean";
+	case KEY_DURATION:
+		return "a duration";
+	default:
+		return "a string";
+	}
 }
 
 /* A scalar row from the file. */
@@ -1277,22 +1395,83 @@ row_load(struct loader *l, const struct key_row *r, yaml_node_t *n,
 		return;
 	}
 	if (n->type != YAML_SCALAR_NODE) {
-		type_error(l, n, path, r->type == KEY_STRING ? "a string" :
-		    r->type == KEY_INT ? "an integer" :
-		    r->type == KEY_NUMBER ? "a number" :
-		    r->type == KEY_DURATION ? "a duration" : "a string");
+		type_error(l, n, path, row_want(r->type));
 		return;
 	}
 	/* Quoted "5000" is a string to YAML, so it is one to us too. */
-	if ((r->type == KEY_INT || r->type == KEY_NUMBER) &&
+	if ((r->type == KEY_INT || r->type == KEY_LONG ||
+	    r->type == KEY_NUMBER || r->type == KEY_BOOL) &&
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
 		node_error(l, n, path, "expected %s, got a quoted string",
-		    r->type == KEY_INT ? "an integer" : "a number");
+		    row_want(r->type));
 		return;
 	}
 	if ((text = scalar_text(l, n, path)) == NULL)
 		return;
 	row_set(l, r, n, path, text);
+}
+
+/*
+ * The text of an optional scalar field of type t (KEY_INT, KEY_BOOL,
+ * KEY_DURATION), owned; NULL when absent or null, or with an error
+ * recorded. Like rows, a quoted number or boolean is a string.
+ */
+static char *
+field_scalar(struct loader *l, const yaml_node_t *n, const char *path,
+    enum key_type t)
+{
+	if (n == NULL || node_is_null(n))
+		return NULL;
+	if (n->type != YAML_SCALAR_NODE) {
+		type_error(l, n, path, row_want(t));
+		return NULL;
+	}
+	if (t != KEY_DURATION &&
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+		node_error(l, n, path, "expected %s, got a quoted string",
+		    row_want(t));
+		return NULL;
+	}
+	return scalar_text(l, n, path);
+}
+
+/* An optional duration field within min..max; *v keeps its default
+ * when the field is absent, null or bad. */
+static void
+field_duration(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *min, const char *max, int64_t *v)
+{
+	char	*s = field_scalar(l, n, path, KEY_DURATION);
+	int64_t	 d;
+
+	if (s != NULL && duration_in(l, n, path, s, min, max, &d) == 0)
+		*v = d;
+	free(s);
+}
+
+/* An optional integer field within min..max (as written), as above. */
+static void
+field_int(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *min, const char *max, int *v)
+{
+	char		*s = field_scalar(l, n, path, KEY_INT);
+	long long	 i;
+
+	if (s != NULL && int_in(l, n, path, s, min, max, &i) == 0)
+		*v = (int)i;
+	free(s);
+}
+
+/* An optional boolean field, as above. */
+static void
+field_bool(struct loader *l, const yaml_node_t *n, const char *path, bool *v)
+{
+	char	*s = field_scalar(l, n, path, KEY_BOOL);
+	bool	 b;
+
+	if (s != NULL && bool_value(l, n, path, s, &b) == 0)
+		*v = b;
+	free(s);
 }
 
 static const struct key_row *
@@ -1558,6 +1737,22 @@ check_listen(struct loader *l, yaml_node_t *n, const char *path,
 	free(l->c->http.host);
 	l->c->http.host = host;
 	l->c->http.port = port;
+	return 0;
+}
+
+/* Stored as written: the tools that mirror the producers read it back. */
+static int
+check_partitioner(struct loader *l, yaml_node_t *n, const char *path,
+    const char *s)
+{
+	enum partitioner_kind	 k;
+
+	if (partitioner_parse(s, &k) != 0) {
+		node_error(l, n, path, "invalid value \"%s\" (use "
+		    "murmur2_random, murmur2, consistent_random, "
+		    "consistent)", s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1953,7 +2148,7 @@ static void
 load_kpis(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "name", "kind", "events",
-	    "measure", NULL };
+	    "measure", "better", NULL };
 	struct config	*c = l->c;
 	struct where	*w;
 	char		**paths;
@@ -1973,7 +2168,7 @@ load_kpis(struct loader *l, yaml_node_t *n, const char *path)
 	paths = xcalloc(cnt, sizeof(*paths));
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		struct config_kpi	*k = &c->kpis[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[4];
+		yaml_node_t		*item = seq_at(l, n, i), *v[5];
 		char			*ipath = path_index(path, i), *fp;
 		int			 e;
 
@@ -1997,6 +2192,11 @@ load_kpis(struct loader *l, yaml_node_t *n, const char *path)
 		if ((e = field_enum(l, item, v[3], fp, measure_names,
 		    false)) >= 0)
 			k->measure = (enum kpi_measure)e;
+		free(fp);
+		fp = path_key(ipath, "better");
+		if ((e = field_enum(l, item, v[4], fp, better_names,
+		    false)) >= 0)
+			k->better = (enum kpi_better)e;
 		free(fp);
 		fp = path_key(ipath, "events");
 		if (v[2] == NULL)
@@ -2221,13 +2421,17 @@ default_calendar(struct loader *l)
 	name_index_build(&l->calendar_names, &name, 1);
 }
 
+/*
+ * A mapping of KPI name to {day, week, month, quarter}: a role's targets,
+ * a rep's overrides or a schedule entry's. Fills owned *out and *nout.
+ */
 static void
-load_targets(struct loader *l, struct config_role *role, yaml_node_t *n,
-    const char *path)
+load_targets(struct loader *l, yaml_node_t *n, const char *path,
+    struct config_target **out, size_t *nout)
 {
 	size_t	 cnt;
 
-	if (node_is_null(n))
+	if (n == NULL || node_is_null(n))
 		return;
 	if (n->type != YAML_MAPPING_NODE) {
 		type_error(l, n, path, "a mapping");
@@ -2235,7 +2439,7 @@ load_targets(struct loader *l, struct config_role *role, yaml_node_t *n,
 	}
 	map_dup_keys(l, n, path);
 	cnt = map_len(n);
-	role->targets = xcalloc(cnt + 1, sizeof(*role->targets));
+	*out = xcalloc(cnt + 1, sizeof(**out));
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
 		yaml_node_t		*k = node_get(l, p->key);
@@ -2264,7 +2468,7 @@ load_targets(struct loader *l, struct config_role *role, yaml_node_t *n,
 			free(kpath);
 			continue;
 		}
-		t = &role->targets[role->ntargets++];
+		t = &(*out)[(*nout)++];
 		t->kpi = (size_t)kpi;
 		for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
 		    q < v->data.mapping.pairs.top; q++) {
@@ -2324,10 +2528,83 @@ load_targets(struct loader *l, struct config_role *role, yaml_node_t *n,
 	}
 }
 
+static int
+schedule_cmp(const void *a, const void *b)
+{
+	const struct config_schedule	*x = a, *y = b;
+
+	return (x->from_day > y->from_day) - (x->from_day < y->from_day);
+}
+
+/*
+ * A list of {from: YYYY-MM-DD, targets: ...}: a role's seasons or a rep's
+ * ramp. Fills owned *out (sorted by from day) and *nout; two entries from
+ * the same day are an error, so the order is never a tie.
+ */
+static void
+load_schedule(struct loader *l, yaml_node_t *n, const char *path,
+    struct config_schedule **out, size_t *nout)
+{
+	static const char *const keys[] = { "from", "targets", NULL };
+	struct config_schedule	 *v;
+	char			**dates, **paths;
+	struct where		 *w;
+	size_t			  cnt;
+
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "a list");
+		return;
+	}
+	cnt = seq_len(n);
+	v = *out = xcalloc(cnt + 1, sizeof(*v));
+	*nout = cnt;
+	dates = xcalloc(cnt + 1, sizeof(*dates));
+	paths = xcalloc(cnt + 1, sizeof(*paths));
+	w = xcalloc(cnt + 1, sizeof(*w));
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		yaml_node_t	*item = seq_at(l, n, i), *f[2];
+		char		*ipath = path_index(path, i), *fp, *s;
+		int32_t		 day;
+
+		if (map_fields(l, item, ipath, keys, f) != 0) {
+			free(ipath);
+			continue;
+		}
+		paths[i] = path_key(ipath, "from");
+		if ((s = field_string(l, item, f[0], paths[i], true)) != NULL) {
+			if (caltime_parse_date(s, &day) != 0)
+				node_error(l, f[0], paths[i], "invalid date "
+				    "\"%s\" (use YYYY-MM-DD)", s);
+			else {
+				v[i].from_day = day;
+				dates[i] = xmalloc(11);
+				caltime_format_date(day, dates[i], 11);
+				w[i] = node_where(l, f[0], paths[i]);
+			}
+			free(s);
+		}
+		fp = path_key(ipath, "targets");
+		load_targets(l, f[1], fp, &v[i].targets, &v[i].ntargets);
+		free(fp);
+		free(ipath);
+	}
+	report_dups(l, (const char *const *)dates, w, cnt, "schedule date");
+	qsort(v, cnt, sizeof(*v), schedule_cmp);
+	for (size_t i = 0; i < cnt; i++) {
+		free(dates[i]);
+		free(paths[i]);
+	}
+	free(dates);
+	free(paths);
+	free(w);
+}
+
 static void
 load_roles(struct loader *l, yaml_node_t *n, const char *path)
 {
-	static const char *const keys[] = { "targets", NULL };
+	static const char *const keys[] = { "targets", "schedule", NULL };
 	struct config	 *c = l->c;
 	const char	**names;
 	size_t		  cnt;
@@ -2347,7 +2624,7 @@ load_roles(struct loader *l, yaml_node_t *n, const char *path)
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
 		yaml_node_t		*k = node_get(l, p->key);
-		yaml_node_t		*v = node_get(l, p->value), *f[1];
+		yaml_node_t		*v = node_get(l, p->value), *f[2];
 		const char		*name;
 		char			*rpath, *tpath;
 		struct where		 w;
@@ -2362,11 +2639,19 @@ load_roles(struct loader *l, yaml_node_t *n, const char *path)
 		if (check_id(l, &w, "role name", name) == 0)
 			c->roles[i].name = xstrdup(name);
 		names[i] = c->roles[i].name;
-		if (!node_is_null(v) && map_fields(l, v, rpath, keys, f) == 0 &&
-		    f[0] != NULL) {
+		if (!node_is_null(v) && map_fields(l, v, rpath, keys,
+		    f) == 0) {
+			struct config_role	*r = &c->roles[i];
+
 			tpath = path_key(rpath, "targets");
-			load_targets(l, &c->roles[i], f[0], tpath);
+			load_targets(l, f[0], tpath, &r->targets, &r->ntargets);
 			free(tpath);
+			if (f[1] != NULL) {
+				tpath = path_key(rpath, "schedule");
+				load_schedule(l, f[1], tpath, &r->schedule,
+				    &r->nschedule);
+				free(tpath);
+			}
 		}
 		free(rpath);
 	}
@@ -2504,11 +2789,108 @@ rep_dups(struct loader *l, struct rep_src *src)
 	free(w);
 }
 
+/*
+ * One out_of_office item: "YYYY-MM-DD" or an inclusive range
+ * "YYYY-MM-DD..YYYY-MM-DD". Returns 0 with the first and last day.
+ */
+static int
+ooo_item(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *s, int32_t *first, int32_t *last)
+{
+	const char	*dots = strstr(s, "..");
+	char		*a;
+	int		 rc;
+
+	if (dots == NULL) {
+		if (caltime_parse_date(s, first) == 0) {
+			*last = *first;
+			return 0;
+		}
+		node_error(l, n, path, "invalid date \"%s\" (use YYYY-MM-DD or "
+		    "a range YYYY-MM-DD..YYYY-MM-DD)", s);
+		return -1;
+	}
+	a = xstrndup(s, (size_t)(dots - s));
+	rc = caltime_parse_date(a, first) == 0 &&
+	    caltime_parse_date(dots + 2, last) == 0 ? 0 : -1;
+	free(a);
+	if (rc != 0) {
+		node_error(l, n, path, "invalid range \"%s\" (use "
+		    "YYYY-MM-DD..YYYY-MM-DD)", s);
+		return -1;
+	}
+	if (*last < *first) {
+		node_error(l, n, path, "range \"%s\" ends before it starts",
+		    s);
+		return -1;
+	}
+	if (*last - *first + 1 > OOO_RANGE_MAX) {
+		node_error(l, n, path, "range \"%s\" spans %ld days (at most "
+		    "%d)", s, (long)(*last - *first) + 1, OOO_RANGE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A rep's out_of_office list into sorted, deduplicated day numbers. */
+static void
+load_ooo(struct loader *l, const yaml_node_t *n, const char *path,
+    struct config_rep *r)
+{
+	size_t	 cnt, cap = 16, o = 0;
+	int32_t	*days;
+
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "a list");
+		return;
+	}
+	cnt = seq_len(n);
+	days = xcalloc(cap, sizeof(*days));
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		yaml_node_t	*item = seq_at(l, n, i);
+		char		*ip = path_index(path, i), *s;
+		int32_t		 first, last;
+
+		if ((s = field_string(l, n, item, ip, true)) != NULL &&
+		    ooo_item(l, item, ip, s, &first, &last) == 0) {
+			if (o + (size_t)(last - first) + 1 > OOO_MAX_DAYS) {
+				node_error(l, item, ip, "more than %d "
+				    "out-of-office days", OOO_MAX_DAYS);
+				free(s);
+				free(ip);
+				break;
+			}
+			while (o + (size_t)(last - first) + 1 > cap) {
+				days = xreallocarray(days, cap, 2 *
+				    sizeof(*days));
+				cap *= 2;
+			}
+			for (int32_t d = first; d <= last; d++)
+				days[o++] = d;
+		}
+		free(s);
+		free(ip);
+	}
+	qsort(days, o, sizeof(*days), day_cmp);
+	r->nout_of_office = 0;
+	for (size_t i = 0; i < o; i++)
+		if (r->nout_of_office == 0 || days[i] !=
+		    days[r->nout_of_office - 1])
+			days[r->nout_of_office++] = days[i];
+	if (r->nout_of_office == 0) {
+		free(days);
+		days = NULL;
+	}
+	r->out_of_office = days;
+}
+
 static void
 load_reps(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "id", "team", "role", "manager",
-	    NULL };
+	    "targets", "schedule", "out_of_office", NULL };
 	struct config	*c = l->c;
 	struct rep_src	*src;
 	size_t		 cnt;
@@ -2526,8 +2908,8 @@ load_reps(struct loader *l, yaml_node_t *n, const char *path)
 	src = xcalloc(cnt + 1, sizeof(*src));
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		struct config_rep	*r = &c->reps[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[4];
-		char			*ipath, *fp[4];
+		yaml_node_t		*item = seq_at(l, n, i), *v[7];
+		char			*ipath, *fp[7];
 		char			*team, *role;
 		struct where		 wt, wr;
 
@@ -2536,7 +2918,7 @@ load_reps(struct loader *l, yaml_node_t *n, const char *path)
 			free(ipath);
 			continue;
 		}
-		for (size_t j = 0; j < 4; j++)
+		for (size_t j = 0; j < 7; j++)
 			fp[j] = path_key(ipath, keys[j]);
 		r->id = field_id(l, item, v[0], fp[0], true, "rep id");
 		src[i].path = fp[0];
@@ -2548,9 +2930,15 @@ load_reps(struct loader *l, yaml_node_t *n, const char *path)
 		rep_fill(l, r, &wt, &wr, team, role);
 		r->manager = field_id(l, item, v[3], fp[3], false,
 		    "manager id");
+		load_targets(l, v[4], fp[4], &r->targets, &r->ntargets);
+		if (v[5] != NULL)
+			load_schedule(l, v[5], fp[5], &r->schedule,
+			    &r->nschedule);
+		if (v[6] != NULL)
+			load_ooo(l, v[6], fp[6], r);
 		free(team);
 		free(role);
-		for (size_t j = 1; j < 4; j++)
+		for (size_t j = 1; j < 7; j++)
 			free(fp[j]);
 		free(ipath);
 	}
@@ -2760,6 +3148,267 @@ load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path)
 	}
 	if (a->kpis != NULL)
 		list_dups(l, n, path, a->kpis, cnt, "KPI");
+}
+
+/*
+ * Reports each cycle of the manager-of relation once, at the manager key
+ * of its member written first, listing it from there. up[i] is the index
+ * of manager i's manager, or -1.
+ */
+static void
+manager_cycles(struct loader *l, const ssize_t *up, const struct where *w)
+{
+	struct config	*c = l->c;
+	size_t		*stamp = xcalloc(c->nmanagers + 1, sizeof(*stamp));
+
+	for (size_t i = 0; i < c->nmanagers; i++) {
+		struct sbuf	 b = { NULL, 0, 0 };
+		ssize_t		 j = (ssize_t)i;
+		size_t		 first;
+
+		/* Walk up until the top, an earlier walk, or this one. */
+		while (j >= 0 && stamp[j] == 0) {
+			stamp[j] = i + 1;
+			j = up[j];
+		}
+		if (j < 0 || stamp[j] != i + 1)
+			continue;
+		first = (size_t)j;
+		for (ssize_t k = up[j]; k != j; k = up[k])
+			if ((size_t)k < first)
+				first = (size_t)k;
+		sbuf_printf(&b, "%s", c->managers[first].id);
+		j = (ssize_t)first;
+		do {
+			j = up[j];
+			sbuf_printf(&b, " -> %s", c->managers[j].id);
+		} while ((size_t)j != first);
+		where_error(l, &w[first], "manager cycle: %s", b.s);
+		free(b.s);
+	}
+	free(stamp);
+}
+
+/*
+ * managers: who each manager reports to, for escalation. Every manager
+ * named as a manager's manager must be listed too, so a chain always ends
+ * at someone listed without one; reps and teams may name managers that
+ * are not listed (then nobody is above them).
+ */
+static void
+load_managers(struct loader *l, yaml_node_t *n, const char *path)
+{
+	static const char *const keys[] = { "id", "manager", NULL };
+	struct config		 *c = l->c;
+	struct name_index	  ids = { NULL, 0 };
+	const char		**names;
+	struct where		 *w, *wm;
+	char			**paths;
+	ssize_t			 *up;
+	size_t			  cnt;
+
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "a list");
+		return;
+	}
+	cnt = seq_len(n);
+	c->managers = xcalloc(cnt + 1, sizeof(*c->managers));
+	c->nmanagers = cnt;
+	names = xcalloc(cnt + 1, sizeof(*names));
+	w = xcalloc(cnt + 1, sizeof(*w));
+	wm = xcalloc(cnt + 1, sizeof(*wm));
+	paths = xcalloc(2 * cnt + 1, sizeof(*paths));
+	up = xcalloc(cnt + 1, sizeof(*up));
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		struct config_manager	*m = &c->managers[i];
+		yaml_node_t		*item = seq_at(l, n, i), *v[2];
+		char			*ipath = path_index(path, i);
+
+		if (map_fields(l, item, ipath, keys, v) == 0) {
+			paths[2 * i] = path_key(ipath, "id");
+			paths[2 * i + 1] = path_key(ipath, "manager");
+			m->id = field_id(l, item, v[0], paths[2 * i], true,
+			    "manager id");
+			m->manager = field_id(l, item, v[1], paths[2 * i + 1],
+			    false, "manager id");
+			names[i] = m->id;
+			w[i] = node_where(l, v[0], paths[2 * i]);
+			wm[i] = node_where(l, v[1], paths[2 * i + 1]);
+		}
+		free(ipath);
+	}
+	report_dups(l, names, w, cnt, "manager id");
+	name_index_build(&ids, names, cnt);
+	for (size_t i = 0; i < cnt; i++) {
+		struct sbuf	 hint = { NULL, 0, 0 };
+		const char	*m = c->managers[i].manager;
+
+		up[i] = -1;
+		if (m == NULL || c->managers[i].id == NULL)
+			continue;
+		if ((up[i] = name_index_find(&ids, m)) >= 0)
+			continue;
+		sbuf_add(&hint, "", 0);
+		name_index_suggest(&ids, &hint, m);
+		where_error(l, &wm[i], "manager \"%s\" is not listed in "
+		    "managers%s", m, hint.s);
+		free(hint.s);
+	}
+	manager_cycles(l, up, wm);
+	for (size_t i = 0; i < 2 * cnt; i++)
+		free(paths[i]);
+	free(ids.v);
+	free(paths);
+	free(names);
+	free(w);
+	free(wm);
+	free(up);
+}
+
+static bool
+host_char(char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_');
+}
+
+/*
+ * http://host[:port]/path, host a name, an IPv4 address or [IPv6]. A
+ * webhook url often holds a token in its path, so err never quotes it.
+ */
+static int
+webhook_url_check(const char *url, char *err, size_t errlen)
+{
+	const char	*hp, *path;
+	char		*host;
+	int		 port, rc = 0;
+	unsigned char	 addr[16];
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		snprintf(err, errlen, "https is not supported: paced sends "
+		    "plain HTTP (use http://, through a TLS proxy if "
+		    "needed)");
+		return -1;
+	}
+	if (strncmp(url, "http://", 7) != 0) {
+		snprintf(err, errlen, "unsupported scheme (use "
+		    "http://host[:port]/path)");
+		return -1;
+	}
+	if (strlen(url) > URL_MAX) {
+		snprintf(err, errlen, "longer than %d bytes", URL_MAX);
+		return -1;
+	}
+	hp = url + 7;
+	if ((path = strchr(hp, '/')) == NULL) {
+		snprintf(err, errlen, "missing /path after the host (e.g. "
+		    "http://host:8080/paced)");
+		return -1;
+	}
+	if (memchr(hp, '@', (size_t)(path - hp)) != NULL) {
+		snprintf(err, errlen, "user:password@ is not supported (give "
+		    "a bearer token with token_file)");
+		return -1;
+	}
+	if (split_host_port(hp, (size_t)(path - hp), 80, 1, &host, &port,
+	    err, errlen) != 0)
+		return -1;
+	if (hp[0] == '[') {
+		if (inet_pton(AF_INET6, host, addr) != 1) {
+			snprintf(err, errlen, "invalid IPv6 address");
+			rc = -1;
+		}
+	} else if (strspn(host, "0123456789.") == strlen(host)) {
+		if (inet_pton(AF_INET, host, addr) != 1) {
+			snprintf(err, errlen, "invalid IPv4 address");
+			rc = -1;
+		}
+	} else {
+		for (const char *p = host; *p != '\0'; p++)
+			if (!host_char(*p)) {
+				snprintf(err, errlen, "invalid host name (A-Z "
+				    "a-z 0-9 . - _; an IPv6 address goes in "
+				    "brackets)");
+				rc = -1;
+				break;
+			}
+	}
+	free(host);
+	for (const char *p = path; rc == 0 && *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#') {
+			snprintf(err, errlen, "the path holds a space, a "
+			    "control character or a #");
+			rc = -1;
+		}
+	return rc;
+}
+
+/*
+ * alerts.webhooks: HTTP endpoints told of alerts. Messages name the url's
+ * key, never the url.
+ */
+static void
+load_webhooks(struct loader *l, yaml_node_t *n, const char *path)
+{
+	static const char *const keys[] = { "url", "token_file", "timeout",
+	    "max_retries", "digest", NULL };
+	struct config_alerts	*a = &l->c->alerts;
+	size_t			 cnt;
+
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "a list");
+		return;
+	}
+	cnt = seq_len(n);
+	a->webhooks = xcalloc(cnt + 1, sizeof(*a->webhooks));
+	a->nwebhooks = cnt;
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		struct config_webhook	*h = &a->webhooks[i];
+		yaml_node_t		*item = seq_at(l, n, i), *v[5];
+		char			*ipath = path_index(path, i), *fp;
+		char			 err[160];
+
+		h->timeout_ms = 5000;
+		h->max_retries = 10;
+		h->digest = true;
+		if (map_fields(l, item, ipath, keys, v) != 0) {
+			free(ipath);
+			continue;
+		}
+		fp = path_key(ipath, "url");
+		if ((h->url = field_string(l, item, v[0], fp, true)) != NULL &&
+		    webhook_url_check(h->url, err, sizeof(err)) != 0) {
+			node_error(l, v[0], fp, "invalid url: %s", err);
+			free(h->url);
+			h->url = NULL;
+		}
+		for (size_t j = 0; j < i && h->url != NULL; j++)
+			if (a->webhooks[j].url != NULL &&
+			    strcmp(a->webhooks[j].url, h->url) == 0) {
+				node_error(l, v[0], fp, "the same url as "
+				    "%s[%zu].url", path, j);
+				break;
+			}
+		free(fp);
+		fp = path_key(ipath, "token_file");
+		if (v[1] != NULL && !node_is_null(v[1]))
+			h->token = secret_file(l, v[1], fp);
+		free(fp);
+		fp = path_key(ipath, "timeout");
+		field_duration(l, v[2], fp, "100ms", "60s", &h->timeout_ms);
+		free(fp);
+		fp = path_key(ipath, "max_retries");
+		field_int(l, v[3], fp, "0", "100", &h->max_retries);
+		free(fp);
+		fp = path_key(ipath, "digest");
+		field_bool(l, v[4], fp, &h->digest);
+		free(fp);
+		free(ipath);
+	}
 }
 
 /* Loads defaults into every row that has one. */
@@ -2979,6 +3628,14 @@ config_load(const char *path, char **errs)
 	return c;
 }
 
+static void
+schedule_free(struct config_schedule *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].targets);
+	free(v);
+}
+
 void
 config_free(struct config *c)
 {
@@ -2990,6 +3647,7 @@ config_free(struct config *c)
 	free(c->kafka.topic_activity);
 	free(c->kafka.topic_dlq);
 	free(c->kafka.topic_alerts);
+	free(c->kafka.partitioner);
 	for (size_t i = 0; i < c->kafka.nproperties; i++) {
 		free(c->kafka.properties[i].key);
 		free(c->kafka.properties[i].value);
@@ -3019,6 +3677,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nroles; i++) {
 		free(c->roles[i].name);
 		free(c->roles[i].targets);
+		schedule_free(c->roles[i].schedule, c->roles[i].nschedule);
 	}
 	free(c->roles);
 	for (size_t i = 0; i < c->nteams; i++) {
@@ -3030,11 +3689,24 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nreps; i++) {
 		free(c->reps[i].id);
 		free(c->reps[i].manager);
+		free(c->reps[i].targets);
+		schedule_free(c->reps[i].schedule, c->reps[i].nschedule);
+		free(c->reps[i].out_of_office);
 	}
 	free(c->reps);
+	for (size_t i = 0; i < c->nmanagers; i++) {
+		free(c->managers[i].id);
+		free(c->managers[i].manager);
+	}
+	free(c->managers);
 	for (size_t i = 0; i < c->alerts.nkpis; i++)
 		free(c->alerts.kpis[i]);
 	free(c->alerts.kpis);
+	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
+		free(c->alerts.webhooks[i].url);
+		free(c->alerts.webhooks[i].token);
+	}
+	free(c->alerts.webhooks);
 	free(c);
 }
 
@@ -3070,7 +3742,10 @@ properties_equal(const struct config *a, const struct config *b)
 	return true;
 }
 
-/* KPI indices are held across the daemon: same names in the same order. */
+/*
+ * KPI indices are held across the daemon: same names in the same order.
+ * better only changes how pace reads, so SIGHUP may change it.
+ */
 static bool
 kpis_equal(const struct config *a, const struct config *b)
 {
@@ -3114,6 +3789,12 @@ config_reloadable(const struct config *old, const struct config *next,
 		case KEY_INT:
 		case KEY_ENUM:
 			same = memcmp(a, b, sizeof(int)) == 0;
+			break;
+		case KEY_LONG:
+			same = memcmp(a, b, sizeof(long)) == 0;
+			break;
+		case KEY_BOOL:
+			same = memcmp(a, b, sizeof(bool)) == 0;
 			break;
 		case KEY_NUMBER:
 			same = memcmp(a, b, sizeof(double)) == 0;

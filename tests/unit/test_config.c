@@ -221,6 +221,23 @@ Test(config, defaults)
 	cr_assert_null(c->teams[0].manager);
 	cr_assert_null(c->reps[0].manager);
 	cr_assert_eq(c->kpis[0].measure, KPI_MEASURE_COUNT);
+	/* Everything added with targets v2 is optional. */
+	cr_assert_str_eq(c->kafka.partitioner, "murmur2_random");
+	cr_assert_eq(c->kpis[0].better, KPI_BETTER_HIGHER);
+	cr_assert_eq(c->roles[0].nschedule, 0);
+	cr_assert_null(c->roles[0].schedule);
+	cr_assert_eq(c->reps[0].ntargets, 0);
+	cr_assert_null(c->reps[0].targets);
+	cr_assert_eq(c->reps[0].nschedule, 0);
+	cr_assert_eq(c->reps[0].nout_of_office, 0);
+	cr_assert_null(c->reps[0].out_of_office);
+	cr_assert_eq(c->nmanagers, 0);
+	cr_assert_null(c->managers);
+	cr_assert_float_eq(c->alerts.ahead_above, 1.1, 1e-9);
+	cr_assert(c->alerts.escalate_critical);
+	cr_assert_eq(c->alerts.stream_maxlen, 10000);
+	cr_assert_eq(c->alerts.nwebhooks, 0);
+	cr_assert_null(c->alerts.webhooks);
 	config_free(c);
 }
 
@@ -314,6 +331,524 @@ Test(config, every_key_away_from_default)
 	config_free(c);
 }
 
+Test(config, every_new_key_away_from_default)
+{
+	struct config			*c = load_ok(FX("full.yaml"));
+	const struct config_rep		*r;
+	const struct config_schedule	*s;
+	const struct config_webhook	*h;
+
+	cr_assert_str_eq(c->kafka.partitioner, "consistent_random");
+	cr_assert_eq(c->nkpis, 6);
+	cr_assert_eq(c->kpis[3].better, KPI_BETTER_HIGHER);
+	cr_assert_str_eq(c->kpis[4].name, "no_shows");
+	cr_assert_eq(c->kpis[4].better, KPI_BETTER_LOWER);
+	cr_assert_eq(c->kpis[5].better, KPI_BETTER_HIGHER);
+
+	/* Written 2027-02-01 first, then 2026-11-01 (day 20758). */
+	cr_assert_eq(c->roles[0].nschedule, 2);
+	s = &c->roles[0].schedule[0];
+	cr_assert_eq(s->from_day, 20758);
+	cr_assert_eq(s->ntargets, 2);
+	cr_assert_eq(s->targets[0].kpi, 3);
+	cr_assert(s->targets[0].set[PERIOD_QUARTER]);
+	cr_assert_not(s->targets[0].set[PERIOD_MONTH]);
+	cr_assert_float_eq(s->targets[0].value[PERIOD_QUARTER], 200000, 1e-9);
+	cr_assert_eq(s->targets[1].kpi, 4);
+	cr_assert_float_eq(s->targets[1].value[PERIOD_MONTH], 4, 1e-9);
+	s = &c->roles[0].schedule[1];
+	cr_assert_eq(s->from_day, 20850);
+	cr_assert_eq(s->ntargets, 1);
+	cr_assert_float_eq(s->targets[0].value[PERIOD_QUARTER], 300000, 1e-9);
+	cr_assert_eq(c->roles[1].nschedule, 0);
+
+	cr_assert_eq(c->nreps, 3);
+	cr_assert_eq(c->reps[0].ntargets, 0);
+	r = &c->reps[2];
+	cr_assert_str_eq(r->id, "r003");
+	cr_assert_eq(r->ntargets, 2);
+	cr_assert_eq(r->targets[0].kpi, 0);
+	cr_assert_float_eq(r->targets[0].value[PERIOD_DAY], 30, 1e-9);
+	cr_assert_float_eq(r->targets[0].value[PERIOD_WEEK], 150, 1e-9);
+	cr_assert_not(r->targets[0].set[PERIOD_MONTH]);
+	cr_assert_eq(r->targets[1].kpi, 4);
+	cr_assert_float_eq(r->targets[1].value[PERIOD_WEEK], 2, 1e-9);
+	/* 2026-12-07 (20794) sorts before 2027-01-04 (20822), which sets
+	 * nothing: back to the role. */
+	cr_assert_eq(r->nschedule, 2);
+	cr_assert_eq(r->schedule[0].from_day, 20794);
+	cr_assert_eq(r->schedule[0].ntargets, 1);
+	cr_assert_float_eq(r->schedule[0].targets[0].value[PERIOD_DAY], 20,
+	    1e-9);
+	cr_assert_eq(r->schedule[1].from_day, 20822);
+	cr_assert_eq(r->schedule[1].ntargets, 0);
+	/* 12-31..01-01, 12-24, 12-31 again, 12-30..12-30: four days. */
+	cr_assert_eq(r->nout_of_office, 4);
+	cr_assert_eq(r->out_of_office[0], 20811);
+	cr_assert_eq(r->out_of_office[1], 20817);
+	cr_assert_eq(r->out_of_office[2], 20818);
+	cr_assert_eq(r->out_of_office[3], 20819);
+
+	cr_assert_eq(c->nmanagers, 3);
+	cr_assert_str_eq(c->managers[0].id, "m-emea");
+	cr_assert_str_eq(c->managers[0].manager, "cro");
+	cr_assert_str_eq(c->managers[1].id, "m-other");
+	cr_assert_null(c->managers[1].manager);
+	cr_assert_str_eq(c->managers[2].id, "cro");
+	cr_assert_null(c->managers[2].manager);
+
+	cr_assert_float_eq(c->alerts.ahead_above, 1.5, 1e-9);
+	cr_assert_not(c->alerts.escalate_critical);
+	cr_assert_eq(c->alerts.stream_maxlen, 100);
+	cr_assert_eq(c->alerts.nwebhooks, 3);
+	h = &c->alerts.webhooks[0];
+	cr_assert_str_eq(h->url,
+	    "http://hooks.example.com:8081/paced/alerts?team=all");
+	cr_assert_str_eq(h->token, "tok-123");
+	cr_assert_eq(h->timeout_ms, 100);
+	cr_assert_eq(h->max_retries, 0);
+	cr_assert_not(h->digest);
+	h = &c->alerts.webhooks[1];
+	cr_assert_str_eq(h->url, "http://[::1]/x");
+	cr_assert_null(h->token);
+	cr_assert_eq(h->timeout_ms, 60000);
+	cr_assert_eq(h->max_retries, 100);
+	cr_assert(h->digest);
+	/* Nothing but the url: every default. */
+	h = &c->alerts.webhooks[2];
+	cr_assert_str_eq(h->url, "http://10.0.0.7:80/");
+	cr_assert_null(h->token);
+	cr_assert_eq(h->timeout_ms, 5000);
+	cr_assert_eq(h->max_retries, 10);
+	cr_assert(h->digest);
+	config_free(c);
+}
+
+Test(config, targets_example_loads)
+{
+	struct config			*c = load_ok(FX("targets.yaml"));
+	const struct config_role	*role;
+	const struct config_rep		*r;
+
+	cr_assert_str_eq(c->kafka.partitioner, "murmur2_random");
+	cr_assert_eq(c->nkpis, 3);
+	cr_assert_eq(c->kpis[0].better, KPI_BETTER_HIGHER);
+	cr_assert_eq(c->kpis[1].better, KPI_BETTER_HIGHER);
+	cr_assert_str_eq(c->kpis[2].name, "no_shows");
+	cr_assert_eq(c->kpis[2].better, KPI_BETTER_LOWER);
+
+	role = &c->roles[0];
+	cr_assert_eq(role->ntargets, 1);
+	cr_assert_float_eq(role->targets[0].value[PERIOD_DAY], 50, 1e-9);
+	cr_assert_float_eq(role->targets[0].value[PERIOD_WEEK], 250, 1e-9);
+	/* 2026-12-01: 2026-01-01 (20454) + 334. */
+	cr_assert_eq(role->nschedule, 1);
+	cr_assert_eq(role->schedule[0].from_day, 20788);
+	cr_assert_eq(role->schedule[0].ntargets, 1);
+	cr_assert_eq(role->schedule[0].targets[0].kpi, 0);
+	cr_assert(role->schedule[0].targets[0].set[PERIOD_DAY]);
+	cr_assert_not(role->schedule[0].targets[0].set[PERIOD_WEEK]);
+	cr_assert_float_eq(role->schedule[0].targets[0].value[PERIOD_DAY], 40,
+	    1e-9);
+
+	cr_assert_eq(c->nreps, 2);
+	r = &c->reps[0];
+	cr_assert_str_eq(r->id, "r007");
+	cr_assert_str_eq(r->manager, "m-east");
+	cr_assert_eq(r->ntargets, 1);
+	cr_assert_eq(r->targets[0].kpi, 1);
+	cr_assert(r->targets[0].set[PERIOD_MONTH]);
+	cr_assert_not(r->targets[0].set[PERIOD_DAY]);
+	cr_assert_float_eq(r->targets[0].value[PERIOD_MONTH], 12, 1e-9);
+	/* 09-01 = 20697, 10-01 = 20727, 11-01 = 20758. */
+	cr_assert_eq(r->nschedule, 3);
+	cr_assert_eq(r->schedule[0].from_day, 20697);
+	cr_assert_eq(r->schedule[0].ntargets, 1);
+	cr_assert_eq(r->schedule[0].targets[0].kpi, 1);
+	cr_assert_float_eq(r->schedule[0].targets[0].value[PERIOD_MONTH], 5,
+	    1e-9);
+	cr_assert_eq(r->schedule[1].from_day, 20727);
+	cr_assert_float_eq(r->schedule[1].targets[0].value[PERIOD_MONTH], 10,
+	    1e-9);
+	cr_assert_eq(r->schedule[2].from_day, 20758);
+	cr_assert_eq(r->schedule[2].ntargets, 0);
+	/* 2026-11-26 (20783), then 12-21..12-24 (20808..20811): 4 days. */
+	cr_assert_eq(r->nout_of_office, 5);
+	cr_assert_eq(r->out_of_office[0], 20783);
+	cr_assert_eq(r->out_of_office[1], 20808);
+	cr_assert_eq(r->out_of_office[2], 20809);
+	cr_assert_eq(r->out_of_office[3], 20810);
+	cr_assert_eq(r->out_of_office[4], 20811);
+	cr_assert_eq(c->reps[1].ntargets, 0);
+	cr_assert_eq(c->reps[1].nschedule, 0);
+	cr_assert_eq(c->reps[1].nout_of_office, 0);
+
+	cr_assert_eq(c->nmanagers, 2);
+	cr_assert_str_eq(c->managers[0].id, "m-east");
+	cr_assert_str_eq(c->managers[0].manager, "vp-sales");
+	cr_assert_str_eq(c->managers[1].id, "vp-sales");
+	cr_assert_null(c->managers[1].manager);
+
+	cr_assert_float_eq(c->alerts.ahead_above, 1.1, 1e-9);
+	cr_assert(c->alerts.escalate_critical);
+	cr_assert_eq(c->alerts.stream_maxlen, 10000);
+	cr_assert_eq(c->alerts.nwebhooks, 1);
+	cr_assert_str_eq(c->alerts.webhooks[0].url,
+	    "http://127.0.0.1:8080/paced");
+	cr_assert_null(c->alerts.webhooks[0].token);
+	cr_assert_eq(c->alerts.webhooks[0].timeout_ms, 5000);
+	cr_assert_eq(c->alerts.webhooks[0].max_retries, 10);
+	cr_assert(c->alerts.webhooks[0].digest);
+	config_free(c);
+}
+
+Test(config, targets_errors)
+{
+	char	*errs = load_bad(FX("targets_bad.yaml"));
+
+	cr_assert_str_eq(errs,
+	    FX("targets_bad.yaml") ":2:16: kafka.partitioner: invalid value "
+	    "\"murmur3\" (use murmur2_random, murmur2, consistent_random, "
+	    "consistent)\n"
+	    FX("targets_bad.yaml") ":5:64: kpis[1].better: invalid value "
+	    "\"less\" (use higher, lower)\n"
+	    FX("targets_bad.yaml") ":11:16: roles.sdr.schedule[1].from: "
+	    "duplicate schedule date \"2026-12-01\" (first at 10:16)\n"
+	    FX("targets_bad.yaml") ":12:16: roles.sdr.schedule[2].from: "
+	    "invalid date \"2026-13-01\" (use YYYY-MM-DD)\n"
+	    FX("targets_bad.yaml") ":19:15: reps[0].targets.meetings: unknown "
+	    "KPI \"meetings\" (valid: calls, no_shows)\n"
+	    FX("targets_bad.yaml") ":20:21: reps[0].out_of_office[0]: range "
+	    "\"2026-12-24..2026-12-21\" ends before it starts\n"
+	    FX("targets_bad.yaml") ":22:27: managers[0].manager: manager "
+	    "cycle: m-east -> vp-sales -> cro -> m-east\n"
+	    FX("targets_bad.yaml") ":25:27: managers[3].manager: manager "
+	    "\"cfo\" is not listed in managers (did you mean \"cro\"?)\n"
+	    FX("targets_bad.yaml") ":28:13: alerts.webhooks[0].url: invalid "
+	    "url: https is not supported: paced sends plain HTTP (use "
+	    "http://, through a TLS proxy if needed)\n"
+	    FX("targets_bad.yaml") ":29:53: alerts.webhooks[1].timeout: 90s is "
+	    "above the maximum 60s\n");
+	free(errs);
+}
+
+/* The same sdr role and east team under each case of this file. */
+#define TARGETS_HEAD \
+	"kpis:\n" \
+	"  - {name: calls, kind: leading, events: [call]}\n" \
+	"roles: {sdr: {targets: {calls: {day: 50}}}}\n" \
+	"teams: [{id: east, timezone: UTC}]\n"
+
+Test(config, out_of_office_forms)
+{
+	char		*errs;
+	struct config	*c = buf_load(TARGETS_HEAD
+	    "reps:\n"
+	    "  - {id: r1, team: east, role: sdr, out_of_office: []}\n"
+	    "  - {id: r2, team: east, role: sdr, out_of_office: null}\n"
+	    "  - {id: r3, team: east, role: sdr,\n"
+	    "     out_of_office: [2024-02-28..2024-03-01, "
+	    "2025-12-31..2026-01-01]}\n"
+	    "  - {id: r4, team: east, role: sdr,\n"
+	    "     out_of_office: [2026-01-01..2026-12-31, "
+	    "2027-01-01..2028-01-01]}\n",
+	    &errs);
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_eq(c->reps[0].nout_of_office, 0);
+	cr_assert_eq(c->reps[1].nout_of_office, 0);
+	/* A leap day counts: Feb 28, 29, Mar 1 of 2024 (days 19781..19783),
+	 * then a range over a new year (20453, 20454). */
+	cr_assert_eq(c->reps[2].nout_of_office, 5);
+	cr_assert_eq(c->reps[2].out_of_office[0], 19781);
+	cr_assert_eq(c->reps[2].out_of_office[2], 19783);
+	cr_assert_eq(c->reps[2].out_of_office[3], 20453);
+	cr_assert_eq(c->reps[2].out_of_office[4], 20454);
+	/* 365 days, then 366 (2027-01-01..2028-01-01): both at most 366. */
+	cr_assert_eq(c->reps[3].nout_of_office, 365 + 366);
+	cr_assert_eq(c->reps[3].out_of_office[0], 20454);
+	cr_assert_eq(c->reps[3].out_of_office[365 + 365], 20454 + 365 + 365);
+	config_free(c);
+
+	c = buf_load(TARGETS_HEAD
+	    "reps:\n"
+	    "  - id: r1\n"
+	    "    team: east\n"
+	    "    role: sdr\n"
+	    "    out_of_office:\n"
+	    "      - 2026-02-30\n"
+	    "      - 2026-01-01..2027-01-02\n"
+	    "      - 2026-01-01...2026-01-02\n"
+	    "      - 2026-01-01..\n"
+	    "      - [2026-01-01]\n"
+	    "  - {id: r2, team: east, role: sdr, out_of_office: 2026-01-01}\n",
+	    &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":10:9: reps[0].out_of_office[0]: invalid date "
+	    "\"2026-02-30\" (use YYYY-MM-DD or a range "
+	    "YYYY-MM-DD..YYYY-MM-DD)\n"
+	    FX("buffer.yaml") ":11:9: reps[0].out_of_office[1]: range "
+	    "\"2026-01-01..2027-01-02\" spans 367 days (at most 366)\n"
+	    FX("buffer.yaml") ":12:9: reps[0].out_of_office[2]: invalid range "
+	    "\"2026-01-01...2026-01-02\" (use YYYY-MM-DD..YYYY-MM-DD)\n"
+	    FX("buffer.yaml") ":13:9: reps[0].out_of_office[3]: invalid range "
+	    "\"2026-01-01..\" (use YYYY-MM-DD..YYYY-MM-DD)\n"
+	    FX("buffer.yaml") ":14:9: reps[0].out_of_office[4]: expected a "
+	    "string, got a list\n"
+	    FX("buffer.yaml") ":15:52: reps[1].out_of_office: expected a list, "
+	    "got a scalar\n");
+	free(errs);
+}
+
+Test(config, out_of_office_cap)
+{
+	char		*text, *errs = NULL;
+	size_t		 len;
+	struct config	*c;
+
+	/* Ten leap years of 366 days reach the cap of 3660; an eleventh is
+	 * one too many, reported at that item (lines 10 to 20). */
+	text = malloc(4096);
+	len = (size_t)sprintf(text, TARGETS_HEAD
+	    "reps:\n"
+	    "  - id: r1\n"
+	    "    team: east\n"
+	    "    role: sdr\n"
+	    "    out_of_office:\n");
+	for (int i = 0; i < 11; i++)
+		len += (size_t)sprintf(text + len, "      - %d-01-01..%d-12-31\n",
+		    2104 + 4 * i, 2104 + 4 * i);
+	c = config_load_buffer(FX("buffer.yaml"), text, len, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":20:9: "
+	    "reps[0].out_of_office[10]: more than 3660 out-of-office days\n");
+	free(errs);
+	free(text);
+}
+
+Test(config, schedule_and_override_shapes)
+{
+	char		*errs;
+	struct config	*c = buf_load(TARGETS_HEAD
+	    "reps:\n"
+	    "  - id: r1\n"
+	    "    team: east\n"
+	    "    role: sdr\n"
+	    "    targets: {calls: {day: -2}}\n"
+	    "    schedule:\n"
+	    "      - {targets: {calls: {day: 1}}}\n"
+	    "      - {from: \"2026-12-01\", targets: {calls: {}}, to: x}\n"
+	    "      - 2026-12-01\n"
+	    "  - {id: r2, team: east, role: sdr, "
+	    "schedule: {from: 2026-12-01}}\n",
+	    &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":9:28: reps[0].targets.calls.day: a target "
+	    "cannot be negative\n"
+	    FX("buffer.yaml") ":11:9: reps[0].schedule[0].from: required key "
+	    "is missing\n"
+	    FX("buffer.yaml") ":12:47: reps[0].schedule[1].targets.calls: give "
+	    "at least one of day, week, month, quarter\n"
+	    FX("buffer.yaml") ":12:52: reps[0].schedule[1].to: unknown key "
+	    "(valid: from, targets)\n"
+	    FX("buffer.yaml") ":13:9: reps[0].schedule[2]: expected a mapping, "
+	    "got a scalar\n"
+	    FX("buffer.yaml") ":14:47: reps[1].schedule: expected a list, got "
+	    "a mapping\n");
+	free(errs);
+}
+
+Test(config, manager_tree_errors)
+{
+	char		*errs;
+	struct config	*c = buf_load(TARGETS_HEAD
+	    "reps: [{id: r1, team: east, role: sdr, manager: m-unlisted}]\n"
+	    "managers:\n"
+	    "  - {id: solo, manager: solo}\n"
+	    "  - {id: b, manager: a}\n"
+	    "  - {id: a, manager: b}\n"
+	    "  - {id: c, manager: a}\n"
+	    "  - {id: c}\n"
+	    "  - {id: \"bad id\"}\n"
+	    "  - {manager: a}\n", &errs);
+
+	/* A rep's manager need not be listed; a manager's manager must. */
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":7:25: managers[0].manager: manager cycle: "
+	    "solo -> solo\n"
+	    FX("buffer.yaml") ":8:22: managers[1].manager: manager cycle: "
+	    "b -> a -> b\n"
+	    FX("buffer.yaml") ":11:10: managers[4].id: duplicate manager id "
+	    "\"c\" (first at 10:10)\n"
+	    FX("buffer.yaml") ":12:10: managers[5].id: invalid manager id "
+	    "\"bad id\" (1 to 128 of A-Z a-z 0-9 . _ @ -)\n"
+	    FX("buffer.yaml") ":13:5: managers[6].id: required key is "
+	    "missing\n");
+	free(errs);
+	c = buf_load(TARGETS_HEAD
+	    "reps: [{id: r1, team: east, role: sdr}]\n"
+	    "managers: []\n", &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_eq(c->nmanagers, 0);
+	config_free(c);
+}
+
+Test(config, webhook_urls)
+{
+	static const char *const ok[] = {
+		"http://h/", "http://hooks.example.com/a/b?c=d&e=f",
+		"http://10.1.2.3:65535/x", "http://[fe80::1]:8080/p",
+		"http://my_host.local/p", "http://${PACED_TEST_HOOK_HOST}/p",
+	};
+	static const struct {
+		const char	*url;
+		const char	*why;
+	} bad[] = {
+		{ "HTTPS://h/p", "https is not supported: paced sends plain "
+		    "HTTP (use http://, through a TLS proxy if needed)" },
+		{ "ftp://h/p", "unsupported scheme (use "
+		    "http://host[:port]/path)" },
+		{ "h:80/p", "unsupported scheme (use "
+		    "http://host[:port]/path)" },
+		{ "http://h", "missing /path after the host (e.g. "
+		    "http://host:8080/paced)" },
+		{ "http://h:8080", "missing /path after the host (e.g. "
+		    "http://host:8080/paced)" },
+		{ "http:///p", "missing host" },
+		{ "http://h:0/p", "invalid port (1 to 65535)" },
+		{ "http://h:x/p", "invalid port (1 to 65535)" },
+		{ "http://::1/p", "write an IPv6 address in brackets: "
+		    "[::1]:port" },
+		{ "http://[::g]/p", "invalid IPv6 address" },
+		{ "http://[::1/p", "missing ] after an IPv6 address" },
+		{ "http://300.1.1.1/p", "invalid IPv4 address" },
+		{ "http://user:pw@h/p", "user:password@ is not supported "
+		    "(give a bearer token with token_file)" },
+		{ "http://h!/p", "invalid host name (A-Z a-z 0-9 . - _; an "
+		    "IPv6 address goes in brackets)" },
+		{ "http://h/a b", "the path holds a space, a control character "
+		    "or a #" },
+		{ "http://h/a#frag", "the path holds a space, a control "
+		    "character or a #" },
+	};
+	char		 buf[1024], want[512], *errs;
+	struct config	*c;
+
+	setenv("PACED_TEST_HOOK_HOST", "hooks.internal:9000", 1);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "alerts: {webhooks: [{url: \"%s\"}]}"
+		    "\n" TAIL, ok[i]);
+		c = buf_load(buf, &errs);
+		cr_assert_not_null(c, "%s: %s", ok[i], errs);
+		cr_assert_eq(c->alerts.nwebhooks, 1);
+		config_free(c);
+	}
+	c = buf_load("alerts: {webhooks: [{url: \"http://${PACED_TEST_HOOK_"
+	    "HOST}/p\"}]}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->alerts.webhooks[0].url,
+	    "http://hooks.internal:9000/p");
+	config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "alerts: {webhooks: [{url: \"%s\"}]}"
+		    "\n" TAIL, bad[i].url);
+		snprintf(want, sizeof(want), FX("buffer.yaml") ":1:27: "
+		    "alerts.webhooks[0].url: invalid url: %s\n", bad[i].why);
+		c = buf_load(buf, &errs);
+		cr_assert_null(c, "%s loaded", bad[i].url);
+		cr_assert_str_eq(errs, want);
+		free(errs);
+	}
+}
+
+Test(config, webhook_fields)
+{
+	char		*errs;
+	struct config	*c = buf_load("alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"http://h/a\", timeout: 99ms, max_retries: 101}\n"
+	    "    - {url: \"http://h/a\", digest: yes, max_retries: \"3\"}\n"
+	    "    - {token_file: secrets/nope, retries: 3}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:36: alerts.webhooks[0].timeout: 99ms is "
+	    "below the minimum 100ms\n"
+	    FX("buffer.yaml") ":3:55: alerts.webhooks[0].max_retries: 101 is "
+	    "out of range (0 to 100)\n"
+	    FX("buffer.yaml") ":4:13: alerts.webhooks[1].url: the same url as "
+	    "alerts.webhooks[0].url\n"
+	    FX("buffer.yaml") ":4:35: alerts.webhooks[1].digest: invalid "
+	    "boolean \"yes\" (use true or false)\n"
+	    FX("buffer.yaml") ":4:53: alerts.webhooks[1].max_retries: "
+	    "expected an integer, got a quoted string\n"
+	    FX("buffer.yaml") ":5:7: alerts.webhooks[2].url: required key is "
+	    "missing\n"
+	    FX("buffer.yaml") ":5:20: alerts.webhooks[2].token_file: cannot "
+	    "read " FX("secrets/nope") ": No such file or directory\n"
+	    FX("buffer.yaml") ":5:34: alerts.webhooks[2].retries: unknown key "
+	    "(valid: url, token_file, timeout, max_retries, digest)\n");
+	free(errs);
+}
+
+Test(config, new_alert_scalars)
+{
+	char		*errs;
+	struct config	*c = buf_load("alerts:\n"
+	    "  ahead_above: 1\n"
+	    "  escalate_critical: \"true\"\n"
+	    "  stream_maxlen: 99\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:16: alerts.ahead_above: 1 is out of range "
+	    "(must be > 1)\n"
+	    FX("buffer.yaml") ":3:22: alerts.escalate_critical: expected a "
+	    "boolean, got a quoted string\n"
+	    FX("buffer.yaml") ":4:18: alerts.stream_maxlen: 99 is out of range "
+	    "(100 to 10000000)\n");
+	free(errs);
+	c = buf_load("alerts: {ahead_above: 25, escalate_critical: False, "
+	    "stream_maxlen: 10000000}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_float_eq(c->alerts.ahead_above, 25, 1e-9);
+	cr_assert_not(c->alerts.escalate_critical);
+	cr_assert_eq(c->alerts.stream_maxlen, 10000000L);
+	config_free(c);
+	c = buf_load("alerts: {escalate_critical: [true]}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:29: "
+	    "alerts.escalate_critical: expected a boolean, got a list\n");
+	free(errs);
+}
+
+Test(config, partitioner_names)
+{
+	static const char *const names[] = { "murmur2_random", "murmur2",
+	    "consistent_random", "consistent" };
+	char		 buf[512], *errs;
+	struct config	*c;
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(buf, sizeof(buf), "kafka: {partitioner: %s}\n" TAIL,
+		    names[i]);
+		c = buf_load(buf, &errs);
+		cr_assert_not_null(c, "%s: %s", names[i], errs);
+		cr_assert_str_eq(c->kafka.partitioner, names[i]);
+		config_free(c);
+	}
+	c = buf_load("kafka: {partitioner: random}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:22: kafka.partitioner: "
+	    "invalid value \"random\" (use murmur2_random, murmur2, "
+	    "consistent_random, consistent)\n");
+	free(errs);
+}
+
 Test(config, missing_file_names_os_reason)
 {
 	char	*errs = load_bad(FX("no_such_file.yaml"));
@@ -379,7 +914,7 @@ Test(config, unknown_keys)
 
 	cr_assert_str_eq(errs,
 	    FX("unknown_key.yaml") ":3:3: kafka.group: unknown key (valid: "
-	    "brokers, group_id, topics, properties)\n"
+	    "brokers, group_id, topics, properties, partitioner)\n"
 	    FX("unknown_key.yaml") ":5:3: redis.dedupe_windw: unknown key "
 	    "(did you mean \"dedupe_window\"?)\n");
 	free(errs);
@@ -490,7 +1025,7 @@ Test(config, many_errors_collected_in_file_order)
 	    "unknown KPI \"deals\" (valid: calls)");
 	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, kpis, "
-	    "calendars, roles, teams, reps, roster_file, alerts)");
+	    "calendars, roles, teams, reps, roster_file, managers, alerts)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
@@ -629,6 +1164,12 @@ Test(config, roster_file_good)
 	cr_assert_eq(c->reps[2].team, 1);
 	cr_assert_eq(c->reps[2].role, 0);
 	cr_assert_str_eq(c->reps[2].manager, "m-west");
+	/* The CSV has no columns for overrides, ramps or absences. */
+	for (size_t i = 0; i < c->nreps; i++) {
+		cr_assert_eq(c->reps[i].ntargets, 0);
+		cr_assert_eq(c->reps[i].nschedule, 0);
+		cr_assert_eq(c->reps[i].nout_of_office, 0);
+	}
 	config_free(c);
 }
 
@@ -983,6 +1524,59 @@ Test(config, reload_check)
 	config_free(d);
 }
 
+Test(config, reload_new_keys)
+{
+	char		*errs, err[256];
+	struct config	*a = load_ok(FX("targets.yaml"));
+	struct config	*b, *d;
+	char		*text;
+
+	/* Every new key changed but the partitioner: a SIGHUP may do it. */
+	b = buf_load("kpis:\n"
+	    "  - {name: calls, kind: leading, events: [call, email], "
+	    "better: lower}\n"
+	    "  - {name: meetings_scheduled, kind: leading, "
+	    "events: [meeting_scheduled]}\n"
+	    "  - {name: no_shows, kind: leading, events: [no_show]}\n"
+	    "roles: {sdr: {targets: {calls: {day: 1}}, "
+	    "schedule: [{from: 2027-01-01}]}}\n"
+	    "teams: [{id: east, timezone: America/New_York}]\n"
+	    "reps: [{id: r007, team: east, role: sdr, targets: {calls: "
+	    "{day: 2}}, out_of_office: [2027-01-05], schedule: []}]\n"
+	    "managers: [{id: x}]\n"
+	    "alerts: {ahead_above: 2, escalate_critical: false, "
+	    "stream_maxlen: 500, webhooks: [{url: \"http://h/x\"}]}\n",
+	    &errs);
+	cr_assert_not_null(b, "%s", errs);
+	cr_assert_eq(config_reloadable(a, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+
+	/* The same file with another partitioner. */
+	{
+		FILE	*f = fopen(FX("targets.yaml"), "r");
+		size_t	 len;
+		char	*p;
+
+		cr_assert_not_null(f);
+		text = calloc(1, 8192);
+		len = fread(text, 1, 8191, f);
+		fclose(f);
+		cr_assert_gt(len, 0);
+		p = strstr(text, "murmur2_random");
+		cr_assert_not_null(p);
+		memcpy(p, "consistent    ", 14);
+	}
+	d = buf_load(text, &errs);
+	cr_assert_not_null(d, "%s", errs);
+	cr_assert_str_eq(d->kafka.partitioner, "consistent");
+	cr_assert_eq(config_reloadable(a, d, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "needs a restart to change: kafka.partitioner");
+	free(text);
+	config_free(a);
+	config_free(b);
+	config_free(d);
+}
+
 Test(config, shipped_example_loads)
 {
 	struct config	*c = load_ok("config/paced.example.yaml");
@@ -1025,5 +1619,31 @@ Test(config, dev_config_loads)
 	cr_assert_str_eq(c->teams[3].id, "emea");
 	cr_assert_str_eq(c->teams[4].id, "apac");
 	cr_assert_str_eq(c->teams[0].manager, "m-east");
+	cr_assert_eq(c->alerts.evaluate_every_ms, 10000);
+	cr_assert_eq(c->alerts.nwebhooks, 0);
+	/* Every team manager reports to vp-sales, who reports to nobody. */
+	cr_assert_eq(c->nmanagers, 6);
+	for (size_t i = 0; i < 5; i++) {
+		cr_assert_str_eq(c->managers[i].id, c->teams[i].manager);
+		cr_assert_str_eq(c->managers[i].manager, "vp-sales");
+	}
+	cr_assert_str_eq(c->managers[5].id, "vp-sales");
+	cr_assert_null(c->managers[5].manager);
+	/* r002: 2026-11-27 (20784) and 2026-12-21..24 (20808..20811). */
+	cr_assert_eq(c->reps[1].nout_of_office, 5);
+	cr_assert_eq(c->reps[1].out_of_office[0], 20784);
+	cr_assert_eq(c->reps[1].out_of_office[4], 20811);
+	/* r009's ramp: 10, 20, 30 from October, then the role's 40. */
+	cr_assert_eq(c->reps[8].nschedule, 4);
+	cr_assert_eq(c->reps[8].schedule[1].from_day, 20758);
+	cr_assert_eq(c->reps[8].schedule[1].targets[0].kpi, 2);
+	cr_assert_float_eq(c->reps[8].schedule[1].targets[0].value[
+	    PERIOD_MONTH], 20, 1e-9);
+	cr_assert_eq(c->reps[8].schedule[3].ntargets, 0);
+	for (size_t i = 0; i < 60; i++)
+		if (i != 1 && i != 8)
+			cr_assert(c->reps[i].nschedule == 0 &&
+			    c->reps[i].nout_of_office == 0 &&
+			    c->reps[i].ntargets == 0, "r%03zu", i + 1);
 	config_free(c);
 }
