@@ -1,0 +1,315 @@
+/*
+ * evaluate.c: the judgement of one rep at one instant. For each alerting
+ * (KPI, period): a state left from an earlier bucket that still fires is
+ * resolved first ("period_ended", with the figures stored with it); then
+ * the current bucket's figures step the state machine. Every message gets
+ * the contract's JSON here, so the daemon and the backtest send the same
+ * bytes.
+ */
+#include "evaluate.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+_Static_assert((int)ALERT_PACE_NOT_STARTED == (int)PACING_NOT_STARTED &&
+    (int)ALERT_PACE_AHEAD == (int)PACING_AHEAD &&
+    (int)ALERT_PACE_ON_PACE == (int)PACING_ON_PACE &&
+    (int)ALERT_PACE_BEHIND == (int)PACING_BEHIND &&
+    (int)ALERT_PACE_CRITICAL == (int)PACING_CRITICAL,
+    "alert_pace mirrors pacing_status");
+
+bool
+evaluate_alerting(const struct config *cfg, size_t k, enum period p)
+{
+	const struct config_alerts *a = &cfg->alerts;
+
+	if (!a->periods[p])
+		return false;
+	if (a->leading_only)
+		return cfg->kpis[k].kind == KPI_LEADING;
+	if (a->nkpis == 0)
+		return true;
+	for (size_t i = 0; i < a->nkpis; i++)
+		if (strcmp(a->kpis[i], cfg->kpis[k].name) == 0)
+			return true;
+	return false;
+}
+
+void
+evaluate_field(const struct config *cfg, size_t k, enum period p, char *buf,
+    size_t len)
+{
+	snprintf(buf, len, "%s:%s", cfg->kpis[k].name, caltime_period_name(p));
+}
+
+void
+eval_state_format(const struct eval_state *s, char *buf, size_t len)
+{
+	char st[ALERT_STATE_SIZE];
+
+	alert_state_format(&s->alert, st, sizeof(st));
+	snprintf(buf, len, "%" PRId32 "|%s|%.17g|%.17g|%.17g|%.17g|%.17g",
+	    s->start_day, st, s->actual, s->target, s->expected, s->pace,
+	    s->required_rate);
+}
+
+int
+eval_state_parse(const char *buf, size_t len, struct eval_state *s)
+{
+	char tmp[EVAL_STATE_SIZE], *fields[7], *p, *save = NULL;
+	int n = 0;
+	char *end;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, buf, len);
+	tmp[len] = '\0';
+	for (p = strtok_r(tmp, "|", &save); p != NULL && n < 7;
+	    p = strtok_r(NULL, "|", &save))
+		fields[n++] = p;
+	if (n != 7 || p != NULL)
+		return -1;
+	memset(s, 0, sizeof(*s));
+	s->start_day = (int32_t)strtol(fields[0], &end, 10);
+	if (*end != '\0' ||
+	    alert_state_parse(fields[1], strlen(fields[1]), &s->alert) != 0)
+		return -1;
+	s->actual = strtod(fields[2], NULL);
+	s->target = strtod(fields[3], NULL);
+	s->expected = strtod(fields[4], NULL);
+	s->pace = strtod(fields[5], NULL);
+	s->required_rate = strtod(fields[6], NULL);
+	s->present = true;
+	return 0;
+}
+
+static const char *
+manager_of(const struct config *cfg, const char *id)
+{
+	if (id == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nmanagers; i++)
+		if (strcmp(cfg->managers[i].id, id) == 0)
+			return cfg->managers[i].manager;
+	return NULL;
+}
+
+static void
+add_number(cJSON *o, const char *name, bool has, double v)
+{
+	if (has && isfinite(v))
+		cJSON_AddNumberToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static struct eval_alert *
+alert_push(struct eval_result *res)
+{
+	if (res->nalerts == res->alerts_cap) {
+		res->alerts_cap = res->alerts_cap ? res->alerts_cap * 2 : 4;
+		res->alerts = xreallocarray(res->alerts, res->alerts_cap,
+		    sizeof(*res->alerts));
+	}
+	memset(&res->alerts[res->nalerts], 0, sizeof(res->alerts[0]));
+	return &res->alerts[res->nalerts++];
+}
+
+struct figures {
+	double actual, target, expected, pace, projected, required_rate;
+	bool has_pace, has_projected, has_required_rate;
+};
+
+/* Builds message and JSON of one action. */
+static void
+build_alert(const struct config *cfg, const struct roster_rep *rep,
+    size_t k, enum period p, int32_t start_day, int64_t at_ms,
+    const struct alert_action *act, const struct figures *f,
+    struct eval_result *res)
+{
+	struct eval_alert *a = alert_push(res);
+	struct alert_facts facts = {
+		.rep_id = rep->rep->id,
+		.kpi = cfg->kpis[k].name,
+		.period = caltime_period_name(p),
+		.actual = f->actual,
+		.target = f->target,
+		.expected = f->expected,
+		.pace = f->pace,
+		.required_rate = f->required_rate,
+	};
+	struct bucket b;
+	cJSON *o, *notify;
+	char ts[40];
+	int64_t start_ms, end_ms;
+	char *s;
+
+	a->action = *act;
+	a->kpi = k;
+	a->period = p;
+	alert_id(rep->rep->id, cfg->kpis[k].name, caltime_period_name(p),
+	    start_day, act->severity, a->alert_id);
+	if (act->supersedes == ALERT_LEVEL_WARNING)
+		alert_id(rep->rep->id, cfg->kpis[k].name, caltime_period_name(p),
+		    start_day, ALERT_LEVEL_WARNING, a->superseded_id);
+	alert_message(&facts, act, a->message, sizeof(a->message));
+	if (rep->manager != NULL)
+		a->notify[a->nnotify++] = rep->manager;
+	if (act->escalate && cfg->alerts.escalate_critical) {
+		const char *up = manager_of(cfg, rep->manager);
+
+		if (up != NULL)
+			a->notify[a->nnotify++] = up;
+	}
+
+	caltime_bucket_of_day(&rep->calendar->rules, p, start_day, &b);
+	start_ms = tzone_local_to_utc(rep->zone, b.start_day, 0);
+	end_ms = tzone_local_to_utc(rep->zone, b.end_day, 0);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "alert_id", a->alert_id);
+	cJSON_AddStringToObject(o, "status", alert_status_name(act->status));
+	cJSON_AddStringToObject(o, "severity", alert_level_name(act->severity));
+	cJSON_AddStringToObject(o, "reason", alert_reason_name(act->reason));
+	cJSON_AddStringToObject(o, "rep_id", rep->rep->id);
+	cJSON_AddStringToObject(o, "team_id", rep->team->id);
+	if (rep->manager != NULL)
+		cJSON_AddStringToObject(o, "manager_id", rep->manager);
+	else
+		cJSON_AddNullToObject(o, "manager_id");
+	notify = cJSON_AddArrayToObject(o, "notify");
+	for (size_t i = 0; i < a->nnotify; i++)
+		cJSON_AddItemToArray(notify, cJSON_CreateString(a->notify[i]));
+	cJSON_AddStringToObject(o, "kpi", cfg->kpis[k].name);
+	cJSON_AddStringToObject(o, "period", caltime_period_name(p));
+	caltime_format_local(start_ms, tzone_offset_at(rep->zone, start_ms), ts,
+	    sizeof(ts));
+	cJSON_AddStringToObject(o, "period_start", ts);
+	caltime_format_local(end_ms, tzone_offset_at(rep->zone, end_ms), ts,
+	    sizeof(ts));
+	cJSON_AddStringToObject(o, "period_end", ts);
+	cJSON_AddNumberToObject(o, "actual", f->actual);
+	cJSON_AddNumberToObject(o, "target", f->target);
+	cJSON_AddNumberToObject(o, "expected_to_date", f->expected);
+	add_number(o, "pace", f->has_pace, f->pace);
+	add_number(o, "projected", f->has_projected, f->projected);
+	add_number(o, "required_rate", f->has_required_rate, f->required_rate);
+	caltime_format_utc(at_ms, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "evaluated_at", ts);
+	cJSON_AddStringToObject(o, "message", a->message);
+	s = cJSON_PrintUnformatted(o);
+	a->json = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+void
+evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
+    int64_t at_ms, const double *actual, const struct eval_state *prev,
+    struct eval_result *res)
+{
+	struct alert_rules rules = {
+		.warning_below = cfg->alerts.warning_below,
+		.critical_below = cfg->alerts.critical_below,
+		.grace = cfg->alerts.grace,
+		.repeat_interval_ms = cfg->alerts.repeat_interval_ms,
+	};
+	size_t nslots = cfg->nkpis * PERIOD_COUNT;
+
+	res->states = xcalloc(nslots ? nslots : 1, sizeof(*res->states));
+	res->changed = xcalloc(nslots ? nslots : 1, sizeof(bool));
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		res->cards[p].kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1,
+		    sizeof(struct scorecard_kpi));
+		scorecard_compute(cfg, rep, (enum period)p, at_ms,
+		    actual + (size_t)p * cfg->nkpis, &res->cards[p]);
+	}
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		for (int pi = 0; pi < PERIOD_COUNT; pi++) {
+			enum period p = (enum period)pi;
+			size_t slot = k * PERIOD_COUNT + (size_t)p;
+			const struct scorecard *card = &res->cards[p];
+			const struct scorecard_kpi *sk = &card->kpis[k];
+			struct eval_state st = prev[slot];
+			struct alert_action act;
+			struct alert_input in;
+			struct figures f;
+
+			if (!evaluate_alerting(cfg, k, p) || !sk->has_target)
+				continue;
+			if (st.present && st.start_day != card->bucket.start_day) {
+				/* The bucket closed: resolve what still fires. */
+				if (st.alert.level != ALERT_LEVEL_NONE) {
+					memset(&in, 0, sizeof(in));
+					in.now_ms = at_ms;
+					in.period_ended = true;
+					in.elapsed = 1;
+					alert_step(&rules, &st.alert, &in, &act);
+					if (act.send) {
+						memset(&f, 0, sizeof(f));
+						f.actual = st.actual;
+						f.target = st.target;
+						f.expected = st.expected;
+						f.pace = st.pace;
+						f.has_pace = true;
+						f.required_rate = st.required_rate;
+						build_alert(cfg, rep, k, p, st.start_day,
+						    at_ms, &act, &f, res);
+					}
+				}
+				st.present = false;
+			}
+			if (!st.present) {
+				memset(&st, 0, sizeof(st));
+				st.present = true;
+				st.start_day = card->bucket.start_day;
+				res->changed[slot] = true;
+			}
+			memset(&in, 0, sizeof(in));
+			in.status = (enum alert_pace)sk->fig.status;
+			in.pace = sk->fig.has_pace ? sk->fig.pace : NAN;
+			in.elapsed = sk->fig.fraction;
+			in.now_ms = at_ms;
+			alert_step(&rules, &st.alert, &in, &act);
+			st.actual = sk->fig.actual;
+			st.target = sk->fig.target;
+			st.expected = sk->fig.expected_to_date;
+			st.pace = sk->fig.has_pace ? sk->fig.pace : 0;
+			st.required_rate = sk->fig.has_required_rate ?
+			    sk->fig.required_rate : 0;
+			if (act.send) {
+				f.actual = sk->fig.actual;
+				f.target = sk->fig.target;
+				f.expected = sk->fig.expected_to_date;
+				f.pace = sk->fig.pace;
+				f.has_pace = sk->fig.has_pace;
+				f.projected = sk->fig.projected;
+				f.has_projected = sk->fig.has_projected;
+				f.required_rate = sk->fig.required_rate;
+				f.has_required_rate = sk->fig.has_required_rate;
+				build_alert(cfg, rep, k, p, st.start_day, at_ms,
+				    &act, &f, res);
+				res->changed[slot] = true;
+			}
+			res->states[slot] = st;
+		}
+	}
+}
+
+void
+eval_result_clear(struct eval_result *res)
+{
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		free(res->cards[p].kpis);
+	for (size_t i = 0; i < res->nalerts; i++)
+		free(res->alerts[i].json);
+	free(res->alerts);
+	free(res->states);
+	free(res->changed);
+	memset(res, 0, sizeof(*res));
+}

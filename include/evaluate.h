@@ -1,0 +1,80 @@
+#ifndef PACED_EVALUATE_H
+#define PACED_EVALUATE_H
+
+/*
+ * One rep's evaluation at one instant, pure: from the rep's counters in
+ * the buckets holding the instant and the alert state of each alerting
+ * (KPI, period), compute the scorecards, step every alert state machine
+ * and build the alerts to send (alert contract v1 JSON). The daemon reads
+ * and writes the inputs in Redis; the backtest keeps them in memory.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "caltime.h"
+#include "config.h"
+#include "roster.h"
+#include "scorecard.h"
+
+/* The persisted state of one (rep, KPI, period): the bucket it belongs
+ * to, the alert state machine and the last figures (for the message when
+ * the period ends while an alert fires). */
+struct eval_state {
+	bool present;
+	int32_t start_day;
+	struct alert_state alert;
+	double actual, target, expected, pace, required_rate;
+};
+
+/* Longest eval_state_format() output plus NUL. */
+#define EVAL_STATE_SIZE	256
+/* Hash field name of (kpi, period): "<kpi>:<period>". */
+#define EVAL_FIELD_SIZE	96
+
+struct eval_alert {
+	char alert_id[ALERT_ID_SIZE];
+	struct alert_action action;
+	size_t kpi;
+	enum period period;
+	char message[ALERT_MESSAGE_SIZE];
+	const char *notify[2];		/* borrowed from the config */
+	size_t nnotify;
+	char *json;			/* owned: free with eval_result_clear */
+	char superseded_id[ALERT_ID_SIZE];	/* warning id replaced by critical, or "" */
+};
+
+struct eval_result {
+	struct scorecard cards[PERIOD_COUNT];	/* kpis arrays owned */
+	struct eval_alert *alerts;
+	size_t nalerts, alerts_cap;
+	/* states[k * PERIOD_COUNT + p] after the step; changed[] marks the
+	 * ones to store. */
+	struct eval_state *states;
+	bool *changed;
+};
+
+/* True when (kpi k, period p) raises alerts under cfg's alerts block. */
+bool evaluate_alerting(const struct config *cfg, size_t k, enum period p);
+/* Writes "<kpi>:<period>" into buf (EVAL_FIELD_SIZE). */
+void evaluate_field(const struct config *cfg, size_t k, enum period p,
+    char *buf, size_t len);
+/* Formats/parses a persisted state; parse returns 0 or -1. */
+void eval_state_format(const struct eval_state *s, char *buf, size_t len);
+int eval_state_parse(const char *buf, size_t len, struct eval_state *s);
+
+/*
+ * Evaluates rep at at_ms. actual[p * cfg->nkpis + k] is the rep's value of
+ * KPI k in period p's bucket holding at_ms; prev[k * PERIOD_COUNT + p] the
+ * stored states (present false when none). Fills res (caller's; zero it
+ * first, release with eval_result_clear).
+ */
+void evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
+    int64_t at_ms, const double *actual, const struct eval_state *prev,
+    struct eval_result *res);
+/* Frees what res owns and zeroes it. */
+void eval_result_clear(struct eval_result *res);
+
+#endif

@@ -1,0 +1,153 @@
+#include "evaluate.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A UTC team working Mon-Fri 09:00-17:00; r1 must make 40 calls a day.
+ * 2026-11-23 is a Monday. Working fraction at 11:00 = 2/8 = 0.25 (past
+ * the 0.2 grace); at 10:00 = 0.125 (inside it).
+ */
+static const char yaml[] =
+    "kpis:\n"
+    "  - {name: calls, kind: leading, events: [call]}\n"
+    "  - {name: deals, kind: lagging, events: [deal]}\n"
+    "calendars: {default: {working_days: [mon, tue, wed, thu, fri], working_hours: \"09:00-17:00\"}}\n"
+    "roles: {sdr: {targets: {calls: {day: 40}, deals: {day: 1}}}}\n"
+    "teams: [{id: t, timezone: UTC, calendar: default, manager: m1}]\n"
+    "managers: [{id: m1, manager: vp}, {id: vp}]\n"
+    "reps: [{id: r1, team: t, role: sdr}]\n"
+    "alerts: {periods: [day], kpis: leading, warning_below: 0.8, critical_below: 0.5,\n"
+    "         grace: 0.2, repeat_interval: 4h, evaluate_every: 1m}\n";
+
+static struct config *cfg;
+static struct roster *roster;
+static struct eval_state states[2 * PERIOD_COUNT];
+
+static void
+setup(void)
+{
+	char *errs = NULL, err[256];
+
+	cfg = config_load_buffer("eval.yaml", yaml, sizeof(yaml) - 1, &errs);
+	cr_assert_not_null(cfg, "%s", errs ? errs : "");
+	roster = roster_new(cfg, err, sizeof(err));
+	cr_assert_not_null(roster, "%s", err);
+	memset(states, 0, sizeof(states));
+}
+
+static void
+teardown(void)
+{
+	roster_free(roster);
+	config_free(cfg);
+}
+
+/* Evaluates r1 at the given UTC time with calls = actual; keeps states. */
+static void
+run(const char *when, double calls, struct eval_result *res)
+{
+	int64_t at;
+	double actual[2 * PERIOD_COUNT] = { 0 };
+
+	cr_assert_eq(caltime_parse_rfc3339(when, strlen(when), &at), 0);
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		actual[p * 2 + 0] = calls;
+	memset(res, 0, sizeof(*res));
+	evaluate_rep(cfg, roster_rep(roster, "r1"), at, actual, states, res);
+	for (size_t s = 0; s < 2 * PERIOD_COUNT; s++)
+		if (res->states[s].present)
+			states[s] = res->states[s];
+}
+
+TestSuite(evaluate, .init = setup, .fini = teardown);
+
+Test(evaluate, silence_fires_critical_after_grace_only)
+{
+	struct eval_result res;
+
+	run("2026-11-23T08:30:00Z", 0, &res);	/* before work: not started */
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+	run("2026-11-23T10:00:00Z", 0, &res);	/* 0.125 < grace 0.2 */
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+	run("2026-11-23T11:00:00Z", 0, &res);	/* 0.25, pace 0: critical */
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.status, ALERT_STATUS_FIRING);
+	cr_assert_eq(res.alerts[0].action.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(res.alerts[0].nnotify, 2);
+	cr_assert_str_eq(res.alerts[0].notify[0], "m1");
+	cr_assert_str_eq(res.alerts[0].notify[1], "vp");
+	cr_assert_not_null(strstr(res.alerts[0].json, "\"status\":\"firing\""));
+	cr_assert_not_null(strstr(res.alerts[0].json, "\"kpi\":\"calls\""));
+	cr_assert_not_null(strstr(res.alerts[0].json, "\"period\":\"day\""));
+	/* expected_to_date = 40 * 0.25 = 10 */
+	cr_assert_not_null(strstr(res.alerts[0].json, "\"expected_to_date\":10"));
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
+	/* deals is lagging: alerts.kpis is leading, so it never fires */
+	eval_result_clear(&res);
+}
+
+Test(evaluate, no_repeat_inside_interval_then_resolved_on_recovery)
+{
+	struct eval_result res;
+	char id[ALERT_ID_SIZE];
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	strcpy(id, res.alerts[0].alert_id);
+	eval_result_clear(&res);
+	run("2026-11-23T12:00:00Z", 0, &res);	/* 1 h < 4 h repeat interval */
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+	/* 15:00: fraction 6/8, expected 30; 30 calls is pace 1.0: resolved */
+	run("2026-11-23T15:00:00Z", 30, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.status, ALERT_STATUS_RESOLVED);
+	cr_assert_str_eq(res.alerts[0].alert_id, id);
+	eval_result_clear(&res);
+}
+
+Test(evaluate, warning_then_period_end_resolves_old_bucket)
+{
+	struct eval_result res;
+
+	/* 16:00: fraction 7/8, expected 35; 25 calls: pace 0.714 -> warning */
+	run("2026-11-23T16:00:00Z", 25, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.severity, ALERT_LEVEL_WARNING);
+	cr_assert_eq(res.alerts[0].nnotify, 1, "a warning is not escalated");
+	eval_result_clear(&res);
+	/* Tuesday 09:30: Monday's bucket is over, its alert resolves; the new
+	 * day is inside its grace, so nothing fires for it. */
+	run("2026-11-24T09:30:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.status, ALERT_STATUS_RESOLVED);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
+	eval_result_clear(&res);
+}
+
+Test(evaluate, state_round_trips)
+{
+	struct eval_state s = { .present = true, .start_day = 20780,
+	    .actual = 3, .target = 40, .expected = 12.5, .pace = 0.24,
+	    .required_rate = 9 }, t;
+	char buf[EVAL_STATE_SIZE];
+
+	s.alert.level = ALERT_LEVEL_CRITICAL;
+	s.alert.fired_at_ms = 1795000000000;
+	s.alert.last_sent_ms = 1795000060000;
+	eval_state_format(&s, buf, sizeof(buf));
+	cr_assert_eq(eval_state_parse(buf, strlen(buf), &t), 0);
+	cr_assert_eq(t.start_day, 20780);
+	cr_assert_eq(t.alert.level, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(t.alert.last_sent_ms, 1795000060000);
+	cr_assert_float_eq(t.expected, 12.5, 1e-12);
+	cr_assert_eq(eval_state_parse("garbage", 7, &t), -1);
+	cr_assert_eq(eval_state_parse("1|x|1|2|3|4|5", 13, &t), -1);
+}
