@@ -1,0 +1,245 @@
+#ifndef PACED_HARNESS_H
+#define PACED_HARNESS_H
+
+/*
+ * Integration test harness: one run folder per test under build/tmp/, a
+ * loopback redis-server, the dev broker (librdkafka's mock cluster), the
+ * stream generator and oracle (tests/tools/gen_stream.py), paced instances
+ * and the producer, all as child processes that are killed at teardown
+ * (harness_teardown from Criterion's .fini, atexit as a fallback, and
+ * PR_SET_PDEATHSIG should the test process die).
+ *
+ * Binaries are found next to the test executable: build/tests/integration/
+ * test_x uses build/paced, build/san/tests/integration/test_x uses
+ * build/san/paced. Every wait polls every 100 ms up to a bound; nothing
+ * sleeps in place of a condition. Progress and every difference found go
+ * to stderr and to <run folder>/harness.log (Criterion's --quiet hides
+ * the test's stderr).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cJSON.h>
+#include <hiredis/hiredis.h>
+
+/* Generous bound for every wait (sanitizer builds are slower). */
+#define HARNESS_WAIT_MS		60000
+#define HARNESS_PARTITIONS	6
+#define HARNESS_TOPIC		"sales.activity"
+#define HARNESS_TOPIC_DLQ	"sales.activity.dlq"
+#define HARNESS_TOPIC_ALERTS	"sales.alerts"
+
+/* One paced instance: its config file, log file and HTTP port. */
+struct harness_paced {
+	int	 index;
+	int	 http_port;
+	pid_t	 pid;			/* 0 when not running */
+	char	 config[4096];
+	char	 log[4096];
+};
+
+/* A message header read back from the broker; buffers owned. */
+struct harness_header {
+	char	*name;
+	void	*value;			/* NUL-terminated copy; NULL if null */
+	size_t	 len;
+};
+
+/* One Kafka message read back from the broker; all buffers owned. */
+struct harness_msg {
+	int32_t	 partition;
+	int64_t	 offset;
+	void	*key;			/* NULL: no key; else NUL-terminated */
+	size_t	 key_len;
+	void	*value;			/* NULL for a null value */
+	size_t	 value_len;
+	struct harness_header *headers;
+	size_t	 nheaders;
+};
+
+struct harness_msgs {
+	struct harness_msg *v;
+	size_t	 n;
+};
+
+/*
+ * Sets up the run folder build/tmp/<name>-<pid> (older folders of the same
+ * name whose process is gone are removed) and finds the binaries. Borrows
+ * name. Registers the atexit fallback. Returns 0 or -1.
+ */
+int harness_setup(const char *name);
+/* harness_setup, then redis-server, the dev broker and a generated stream
+ * of harness_events() events from seed (PACED_TEST_SEED overrides it).
+ * Returns 0 or -1. */
+int harness_start_stack(const char *name, unsigned seed);
+/* Kills (SIGKILL) every child still running and reaps it; frees clients. */
+void harness_teardown(void);
+
+/* Borrowed paths (run folder, build folder, source tree), valid until
+ * teardown. */
+const char *harness_run_dir(void);
+const char *harness_build_dir(void);
+const char *harness_root_dir(void);
+/* Returns an owned path "<run dir>/<fmt...>"; free with free(). */
+char *harness_path(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Logs a progress line to stderr with the time since setup. */
+void harness_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Milliseconds since setup (monotonic). */
+int64_t harness_elapsed_ms(void);
+
+/* Stream size: PACED_TEST_EVENTS or 20000. */
+int harness_events(void);
+
+/* A loopback TCP port free right now. */
+int harness_free_port(void);
+
+/*
+ * Starts argv[0] (borrowed argv; argv[0] a path, or a name looked up in
+ * PATH) with stdin from /dev/null and stdout and stderr appended to
+ * logpath (borrowed). Returns the pid (tracked for teardown) or -1.
+ */
+pid_t harness_spawn(char *const argv[], const char *logpath);
+/* Sends sig to a tracked child; 0 or -1. */
+int harness_kill(pid_t pid, int sig);
+/* Waits up to timeout_ms for pid to exit; 0 and *status (waitpid form)
+ * when it did, -1 on timeout. */
+int harness_wait_exit(pid_t pid, int timeout_ms, int *status);
+/* True while pid runs (reaps it, and remembers its status, if it ended). */
+bool harness_alive(pid_t pid);
+/* The waitpid status of a child that ended, or -1 if unknown/running. */
+int harness_exit_status(pid_t pid);
+/* Runs argv to completion (bounded by timeout_ms); returns its exit code,
+ * or -1 on a signal, timeout or failure to start. */
+int harness_run(char *const argv[], const char *logpath, int timeout_ms);
+
+/*
+ * Waits until pred(arg) is true, polling every 100 ms, at most timeout_ms.
+ * Returns 0, or -1 after logging "timed out waiting for <what>".
+ */
+int harness_wait_until(bool (*pred)(void *), void *arg, int timeout_ms,
+    const char *what);
+
+/* redis-server on loopback: AOF on (everysec), no RDB, data in the run
+ * folder. The first start picks the port; restarts reuse port and data.
+ * Waits until it answers PING. 0 or -1. */
+int harness_redis_start(void);
+/* Sends sig (SIGKILL, SIGTERM) to redis-server and reaps it. */
+void harness_redis_stop(int sig);
+/* The port redis-server listens on (0 before the first start). */
+int harness_redis_port(void);
+/*
+ * With redis-server stopped, cuts the last bytes (up to a quarter of it, at
+ * most max_cut) off its newest AOF file, as if the writes of the last
+ * moments had never reached the disk (Redis loads the complete prefix).
+ * Returns the number of bytes cut, or -1.
+ */
+int64_t harness_redis_truncate_aof(int64_t max_cut);
+/* A synchronous client for assertions, reconnected when broken; borrowed.
+ * NULL when Redis cannot be reached. */
+redisContext *harness_redis(void);
+/* Runs a command; returns an owned reply (freeReplyObject) or NULL. */
+redisReply *harness_redis_cmd(const char *fmt, ...);
+
+/* Starts the dev broker with the three topics and reads its address.
+ * 0 or -1. */
+int harness_broker_start(void);
+/* Bootstrap address; borrowed. */
+const char *harness_brokers(void);
+/* The file the broker wrote its address to; borrowed. */
+const char *harness_brokers_file(void);
+
+/*
+ * Runs gen_stream.py --seed seed --events events --now <wall clock> into
+ * <run>/gen and loads expected.json. 0 or -1.
+ */
+int harness_gen(unsigned seed, int events);
+/* The loaded expected.json; borrowed. */
+const cJSON *harness_expected(void);
+/* Number of lines of the generated stream. */
+int64_t harness_stream_messages(void);
+
+/*
+ * Writes the config of instance `index` (connection part, then extra if
+ * not NULL, then the generated org.yaml) and fills *p. 0 or -1.
+ */
+int harness_paced_config(struct harness_paced *p, int index,
+    const char *extra);
+/* Starts paced --config p->config, stderr to p->log; 0 or -1. */
+int harness_paced_start(struct harness_paced *p);
+/* Waits until GET /readyz answers 200; 0 or -1. */
+int harness_paced_wait_ready(struct harness_paced *p, int timeout_ms);
+/* Sends sig; with SIGKILL also reaps and clears p->pid. 0 or -1. */
+int harness_paced_kill(struct harness_paced *p, int sig);
+
+/*
+ * GET path on 127.0.0.1:port (HTTP/1.0, plain socket). Sets *status and,
+ * if body is not NULL, *body (owned, NUL-terminated; free()). 0 or -1 on
+ * a connection or protocol failure.
+ */
+int harness_http_get(int port, const char *path, int *status, char **body);
+/*
+ * Finds the sample `series` (e.g. paced_events_total{outcome="bad"}) in a
+ * Prometheus text body; 0 and *v, or -1 when absent. A bare metric name
+ * (no '{') matches its samples with any labels and returns their sum.
+ */
+int harness_metric(const char *body, const char *series, double *v);
+
+/* Runs paced-produce on the generated stream and waits for it to exit;
+ * rate 0 means as fast as possible. Returns its exit code or -1. */
+int harness_produce(int rate);
+/* The same, in the background; returns the pid or -1. */
+pid_t harness_produce_start(int rate);
+
+/* High watermarks of topic's partitions into hi[0..n); returns the
+ * number of partitions, or -1. */
+int harness_watermarks(const char *topic, int64_t *hi, int n);
+/* Sum of the daemon's applied offsets (the P:offsets:<activity> hash);
+ * -1 when Redis is unreachable. */
+int64_t harness_applied(void);
+/* Predicate for harness_wait_until: the offsets hash equals every
+ * partition's high watermark of the activity topic. arg unused. */
+bool harness_caught_up(void *arg);
+/* Waits for harness_caught_up and logs how long it took; 0 or -1. */
+int harness_wait_caught_up(int timeout_ms);
+/* Waits until harness_applied() >= n; 0 or -1. */
+int harness_wait_applied(int64_t n, int timeout_ms);
+
+/* Reads the whole topic (every partition from the start to its high
+ * watermark). Returns 0 and fills *out (free with harness_msgs_free). */
+int harness_read_topic(const char *topic, struct harness_msgs *out);
+/* Frees what m holds (not m itself) and empties it. */
+void harness_msgs_free(struct harness_msgs *m);
+/* Borrowed value of header name in m, or NULL. */
+const struct harness_header *harness_msg_header(const struct harness_msg *m,
+    const char *name);
+
+/*
+ * Compares Redis with expected.json's counters: every expected hash, and
+ * no rep or team counter key that is not expected. Prints the first
+ * max_report differences; returns the number of differences.
+ */
+int harness_compare_redis(int max_report);
+
+/*
+ * Checks the dead-letter topic against expected.json's bad events: each
+ * present exactly once (exact) or at least once, with the original key,
+ * the expected paced.reason, and paced.source.partition/offset naming a
+ * message of the activity topic with the same key and bytes; no other
+ * message. Waits (bounded) for the topic to hold at least the expected
+ * count first. Prints the first max_report problems; returns their count.
+ */
+int harness_check_dlq(bool exact, int max_report);
+
+/*
+ * Compares /metrics of the instance on port with expected.json's totals
+ * (events by outcome, bad events by reason). Returns the number of
+ * differences (printed when report), -1 if the endpoint cannot be read.
+ */
+int harness_check_metrics(int port, bool report);
+
+#endif

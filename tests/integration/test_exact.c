@@ -1,0 +1,140 @@
+/*
+ * The whole generated stream through one daemon, no faults: Redis must
+ * equal the oracle exactly, the dead-letter topic must hold each bad event
+ * exactly once with its reason and source, the event metrics must equal
+ * the oracle's totals, and the scorecard must serve the expected actuals.
+ */
+
+#include "harness.h"
+
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Percent-encodes everything but RFC 3986 unreserved characters. */
+static void
+url_encode(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 4 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* GET the probe's scorecard with the rep id as given (raw or encoded). */
+static int
+check_scorecard(int port, const char *rep)
+{
+	const cJSON *probe, *want, *k, *name, *actual, *w;
+	cJSON *doc;
+	char path[1024], *body = NULL;
+	int status, bad = 0, compared = 0, nonzero = 0;
+
+	probe = cJSON_GetObjectItemCaseSensitive(harness_expected(), "probe");
+	want = cJSON_GetObjectItemCaseSensitive(probe, "actual");
+	snprintf(path, sizeof path, "/v1/reps/%s/scorecard?period=day&at=%s",
+	    rep, cJSON_GetObjectItemCaseSensitive(probe, "at")->valuestring);
+	if (harness_http_get(port, path, &status, &body) == -1) {
+		harness_log("scorecard: GET %s failed", path);
+		return 1;
+	}
+	harness_log("scorecard: GET %s -> %d", path, status);
+	if (status != 200 || (doc = cJSON_Parse(body)) == NULL) {
+		harness_log("scorecard: status %d, body %.300s", status, body);
+		free(body);
+		return 1;
+	}
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(doc, "kpis")) {
+		name = cJSON_GetObjectItemCaseSensitive(k, "kpi");
+		actual = cJSON_GetObjectItemCaseSensitive(k, "actual");
+		if (!cJSON_IsString(name) || !cJSON_IsNumber(actual)) {
+			harness_log("scorecard: kpi entry without kpi/actual");
+			bad++;
+			continue;
+		}
+		w = cJSON_GetObjectItemCaseSensitive(want, name->valuestring);
+		if (w == NULL) {
+			harness_log("scorecard: unknown kpi %s",
+			    name->valuestring);
+			bad++;
+			continue;
+		}
+		compared++;
+		if (w->valuedouble != 0)
+			nonzero++;
+		if (actual->valuedouble - w->valuedouble > 1e-6 ||
+		    w->valuedouble - actual->valuedouble > 1e-6) {
+			harness_log("scorecard: %s actual %.15g, expected "
+			    "%.15g (%s, day %s)", name->valuestring,
+			    actual->valuedouble, w->valuedouble,
+			    cJSON_GetObjectItemCaseSensitive(probe,
+			    "rep")->valuestring,
+			    cJSON_GetObjectItemCaseSensitive(probe,
+			    "date")->valuestring);
+			bad++;
+		}
+	}
+	harness_log("scorecard: %d kpis compared (%d non-zero), %d differ",
+	    compared, nonzero, bad);
+	if (compared == 0 || nonzero == 0) {
+		harness_log("scorecard: body %.300s", body);
+		bad++;
+	}
+	cJSON_Delete(doc);
+	free(body);
+	return bad;
+}
+
+static bool
+metrics_match(void *arg)
+{
+	return harness_check_metrics(*(int *)arg, false) == 0;
+}
+
+Test(exact, whole_stream, .fini = harness_teardown, .timeout = 300)
+{
+	struct harness_paced p;
+	const char *rep;
+	char encoded[512];
+
+	cr_assert_eq(harness_start_stack("exact", 1), 0);
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_produce(0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+
+	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the "
+	    "oracle");
+	cr_expect_eq(harness_check_dlq(true, 20), 0, "dead-letter topic "
+	    "differs");
+	/* Counters may trail the offsets hash by one flush. */
+	harness_wait_until(metrics_match, &p.http_port, 10000,
+	    "metrics to match the totals");
+	cr_expect_eq(harness_check_metrics(p.http_port, true), 0,
+	    "metrics differ from the totals");
+	rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    harness_expected(), "probe"), "rep")->valuestring;
+	cr_expect_eq(check_scorecard(p.http_port, rep), 0,
+	    "scorecard differs");
+	/* A client may percent-encode the id ('@' as %40): same resource. */
+	url_encode(rep, encoded, sizeof encoded);
+	cr_expect_eq(check_scorecard(p.http_port, encoded), 0,
+	    "scorecard differs for the percent-encoded rep id %s", encoded);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}

@@ -1,0 +1,99 @@
+/*
+ * SIGKILL redis-server mid-stream (AOF everysec: the last second of writes
+ * may be lost), keep it down about 3 s, restart it on the same port and
+ * data: the daemon must ride it out without exiting, report not ready
+ * while Redis is down, and end with Redis equal to the oracle exactly.
+ */
+
+#include "harness.h"
+
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <stdlib.h>
+
+struct outage {
+	struct harness_paced *p;
+	bool saw_503;
+	bool saw_redis_down;
+};
+
+static bool
+not_ready(void *arg)
+{
+	struct outage *o = arg;
+	char *body = NULL;
+	double up = 1;
+	int status;
+
+	if (harness_http_get(o->p->http_port, "/metrics", &status,
+	    &body) == 0 && status == 200 &&
+	    harness_metric(body, "paced_redis_up", &up) == 0 && up == 0)
+		o->saw_redis_down = true;
+	free(body);
+	if (harness_http_get(o->p->http_port, "/readyz", &status, NULL) == 0 &&
+	    status == 503)
+		o->saw_503 = true;
+	return o->saw_503 && o->saw_redis_down;
+}
+
+/* Samples the daemon through the outage; true once it has lasted 3 s. */
+struct sample {
+	struct outage *o;
+	int64_t until;
+};
+
+static bool
+outage_over(void *arg)
+{
+	struct sample *s = arg;
+
+	not_ready(s->o);
+	return harness_elapsed_ms() >= s->until;
+}
+
+Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
+    .timeout = 300)
+{
+	struct harness_paced p;
+	struct outage o = { &p, false, false };
+	struct sample s = { &o, 0 };
+	pid_t prod;
+	int64_t total;
+	int st;
+
+	cr_assert_eq(harness_start_stack("redis_kill", 4), 0);
+	total = harness_stream_messages();
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+
+	cr_assert_neq(prod = harness_produce_start((int)(total / 8)), -1);
+	cr_assert_eq(harness_wait_applied(total / 3, HARNESS_WAIT_MS), 0);
+	harness_redis_stop(SIGKILL);
+
+	/* The outage lasts about 3 s; sample readiness all along. */
+	s.until = harness_elapsed_ms() + 3000;
+	harness_wait_until(outage_over, &s, 10000, "the outage to last 3 s");
+	harness_wait_until(not_ready, &o, 10000,
+	    "/readyz 503 and paced_redis_up 0");
+	cr_expect(o.saw_503, "/readyz never answered 503 while Redis was "
+	    "down");
+	cr_expect(o.saw_redis_down, "paced_redis_up never went to 0");
+	cr_assert(harness_alive(p.pid), "paced exited while Redis was down; "
+	    "see %s", p.log);
+	cr_assert_eq(harness_redis_start(), 0);
+
+	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "paced-produce failed");
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+
+	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the "
+	    "oracle");
+	cr_expect_eq(harness_check_dlq(false, 20), 0, "dead-letter topic "
+	    "differs");
+	cr_expect(harness_alive(p.pid), "paced exited (status %d); see %s",
+	    harness_exit_status(p.pid), p.log);
+}
