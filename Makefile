@@ -39,6 +39,8 @@ INT_HELPER = $(BUILD)/tests/integration/harness.o
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+.SECONDARY:
+
 .PHONY: all deps run test test-unit test-integration test-san fuzz lint bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)

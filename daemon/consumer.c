@@ -7,6 +7,7 @@
  */
 #include "consumer.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -32,6 +33,9 @@ struct consumer {
 	struct event *drain_ev;
 	bool closing;
 	bool closed_reported;
+	rd_kafka_message_t *held;	/* offered, not taken yet */
+	char *topic;			/* the activity topic */
+	int partition_count;		/* from statistics; -1 unknown */
 };
 
 static void
@@ -61,6 +65,36 @@ rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	/* Everything else is transient: librdkafka retries by itself. */
 	log_warnx("kafka_error", "code=%s reason=%s",
 	    rd_kafka_err2name((rd_kafka_resp_err_t)err), log_quote(reason));
+}
+
+/* librdkafka's statistics carry the partition count of every topic it
+ * knows: the only way to learn it without a blocking metadata request. */
+static int
+rk_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct consumer *c = opaque;
+	cJSON *root = cJSON_ParseWithLength(json, len);
+	const cJSON *parts;
+	int n = 0;
+
+	(void)rk;
+	parts = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "topics"), c->topic),
+	    "partitions");
+	if (cJSON_IsObject(parts)) {
+		const cJSON *p;
+
+		cJSON_ArrayForEach(p, parts)
+			if (p->string != NULL && strcmp(p->string, "-1") != 0)
+				n++;
+		if (n > 0 && n != c->partition_count) {
+			log_info("kafka_partitions", "topic=%s count=%d", c->topic, n);
+			c->partition_count = n;
+		}
+	}
+	cJSON_Delete(root);
+	return 0;	/* librdkafka frees json */
 }
 
 static void
@@ -113,9 +147,16 @@ drain(struct consumer *c)
 
 		if (!c->h.accepting(c->h.arg))
 			return;
-		if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL)
+		if (c->held != NULL) {
+			m = c->held;
+			c->held = NULL;
+		} else if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL) {
 			return;
-		c->h.message(m, c->h.arg);
+		}
+		if (!c->h.message(m, c->h.arg)) {
+			c->held = m;	/* the owner is not ready for it */
+			return;
+		}
 		rd_kafka_message_destroy(m);
 		if (c->closing)
 			return;
@@ -210,12 +251,15 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	c->base = base;
 	c->h = *h;
 	c->pipefd[0] = c->pipefd[1] = -1;
+	c->partition_count = -1;
+	c->topic = xstrdup(cfg->kafka.topic_activity);
 	/* Our defaults first, then the user's properties, then what the
 	 * delivery guarantee depends on, which no property may change. */
 	if (conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
 	    err, errlen) != 0 ||
 	    conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
 	    conf_set(conf, "log.queue", "true", err, errlen) != 0 ||
+	    conf_set(conf, "statistics.interval.ms", "5000", err, errlen) != 0 ||
 	    consumer_apply_properties(conf, cfg, false, err, errlen) != 0 ||
 	    conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != 0 ||
 	    conf_set(conf, "group.id", cfg->kafka.group_id, err, errlen) != 0 ||
@@ -223,16 +267,19 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	    conf_set(conf, "enable.auto.commit", "true", err, errlen) != 0 ||
 	    conf_set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
 		rd_kafka_conf_destroy(conf);
+		free(c->topic);
 		free(c);
 		return NULL;
 	}
 	rd_kafka_conf_set_opaque(conf, c);
+	rd_kafka_conf_set_stats_cb(conf, rk_stats_cb);
 	rd_kafka_conf_set_log_cb(conf, rk_log_cb);
 	rd_kafka_conf_set_error_cb(conf, rk_error_cb);
 	rd_kafka_conf_set_rebalance_cb(conf, rk_rebalance_cb);
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
 	if (c->rk == NULL) {
 		rd_kafka_conf_destroy(conf);
+		free(c->topic);
 		free(c);
 		return NULL;
 	}
@@ -296,6 +343,7 @@ consumer_unassign(struct consumer *c)
 
 	/* Commit what is stored now; the group may hand these partitions to
 	 * another member at once. */
+	consumer_drop_held(c);	/* it belongs to a partition we give up */
 	e = rd_kafka_commit(c->rk, NULL, 1);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -410,6 +458,21 @@ consumer_lag(struct consumer *c)
 	return lag;
 }
 
+void
+consumer_drop_held(struct consumer *c)
+{
+	if (c->held != NULL) {
+		rd_kafka_message_destroy(c->held);
+		c->held = NULL;
+	}
+}
+
+int
+consumer_partition_count(const struct consumer *c)
+{
+	return c->partition_count;
+}
+
 int
 consumer_assigned(struct consumer *c)
 {
@@ -434,6 +497,7 @@ consumer_free(struct consumer *c)
 {
 	if (c == NULL)
 		return;
+	consumer_drop_held(c);
 	if (c->pipe_ev != NULL)
 		event_free(c->pipe_ev);
 	if (c->tick_ev != NULL)
@@ -454,5 +518,6 @@ consumer_free(struct consumer *c)
 	for (int i = 0; i < 2; i++)
 		if (c->pipefd[i] >= 0)
 			close(c->pipefd[i]);
+	free(c->topic);
 	free(c);
 }

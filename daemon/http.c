@@ -262,6 +262,71 @@ done:
 	free(sc);
 }
 
+/* A /v1/alerts request waiting for Redis. */
+struct alerts_req {
+	struct http *h;
+	struct evhttp_request *req;
+};
+
+static void
+alerts_reply(const redisReply *r, void *arg)
+{
+	struct alerts_req *ar = arg;
+	cJSON *o, *list;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		reply_error(ar->h, ar->req, 503, r == NULL ?
+		    "redis unavailable" : "unexpected redis reply");
+		free(ar);
+		return;
+	}
+	o = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(o, "alerts");
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		cJSON *a = cJSON_ParseWithLength(r->element[i + 1]->str,
+		    r->element[i + 1]->len);
+
+		if (a != NULL)
+			cJSON_AddItemToArray(list, a);
+	}
+	cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(list));
+	reply_json(ar->h, ar->req, 200, o);
+	cJSON_Delete(o);
+	free(ar);
+}
+
+static void
+route_alerts(struct http *h, struct evhttp_request *req)
+{
+	const struct config *cfg = *h->deps.cfg;
+	struct evkeyvalq q;
+	const char *qs, *status;
+	struct alerts_req *ar;
+	char key[256];
+	const char *argv[2] = { "HGETALL", key };
+	size_t lens[2];
+
+	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
+	status = evhttp_find_header(&q, "status");
+	if (status != NULL && strcmp(status, "firing") != 0) {
+		evhttp_clear_headers(&q);
+		reply_error(h, req, 400, "status must be firing");
+		return;
+	}
+	evhttp_clear_headers(&q);
+	snprintf(key, sizeof(key), "%s:alerts:firing", cfg->redis.key_prefix);
+	lens[0] = 7;
+	lens[1] = strlen(key);
+	ar = xcalloc(1, sizeof(*ar));
+	ar->h = h;
+	ar->req = req;
+	if (redis_conn_command(h->deps.conn, 2, argv, lens, alerts_reply, ar) != 0) {
+		free(ar);
+		reply_error(h, req, 503, "redis unavailable");
+	}
+}
+
 static bool
 authorized(struct http *h, struct evhttp_request *req)
 {
@@ -274,6 +339,38 @@ authorized(struct http *h, struct evhttp_request *req)
 	    "Authorization");
 	return auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
 	    strcmp(auth + 7, cfg->http.token) == 0;
+}
+
+/* "/v1/reps/{rep_id}/scorecard" with the id percent-decoded (an id may
+ * hold '@', which clients encode) and checked against the rep_id rule. */
+static int
+rep_from_path(const char *path, char *rep, size_t replen)
+{
+	static const char pre[] = "/v1/reps/", post[] = "/scorecard";
+	size_t plen = strlen(path), seglen;
+	char seg[3 * EVENT_REP_MAX + 1], *dec;
+	size_t declen = 0;
+	int rc = -1;
+
+	if (plen <= sizeof(pre) - 1 + sizeof(post) - 1 ||
+	    strncmp(path, pre, sizeof(pre) - 1) != 0 ||
+	    strcmp(path + plen - (sizeof(post) - 1), post) != 0)
+		return -1;
+	seglen = plen - (sizeof(pre) - 1) - (sizeof(post) - 1);
+	if (seglen >= sizeof(seg))
+		return -1;
+	memcpy(seg, path + sizeof(pre) - 1, seglen);
+	seg[seglen] = '\0';
+	if ((dec = evhttp_uridecode(seg, 0, &declen)) == NULL)
+		return -1;
+	if (declen >= 1 && declen <= EVENT_REP_MAX && declen < replen &&
+	    strspn(dec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._@-") == declen) {
+		memcpy(rep, dec, declen + 1);
+		rc = 0;
+	}
+	free(dec);
+	return rc;
 }
 
 static void
@@ -298,8 +395,9 @@ dispatch(struct evhttp_request *req, void *arg)
 		route_metrics(h, req);
 	else if (strncmp(path, "/v1/", 4) == 0 && !authorized(h, req))
 		reply_error(h, req, 401, "missing or wrong bearer token");
-	else if (sscanf(path, "/v1/reps/%128[A-Za-z0-9._@-]/scorecard", rep) == 1 &&
-	    strlen(path) == strlen("/v1/reps//scorecard") + strlen(rep))
+	else if (strcmp(path, "/v1/alerts") == 0)
+		route_alerts(h, req);
+	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
 		route_scorecard(h, req, rep);
 	else
 		reply_error(h, req, 404, "no such endpoint");

@@ -30,8 +30,10 @@
 #include "batch.h"
 #include "decode.h"
 #include "dlq.h"
+#include "evaluator.h"
 #include "log.h"
 #include "metrics.h"
+#include "partitioner.h"
 #include "redis_apply.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
@@ -66,6 +68,7 @@ struct ingest {
 	struct redis_apply *apply;
 	struct consumer *consumer;
 	struct dlq *dlq;
+	struct evaluator *evaluator;
 	const struct config *cfg;
 	const struct roster *roster;
 	const struct config *retired_cfg;
@@ -93,6 +96,14 @@ struct ingest {
 	struct event *gauge_ev;
 
 	bool revoking, revoke_lost, stopping, closing;
+
+	/* Event clock: every evaluate_every boundary the watermark passes is
+	 * evaluated with exactly the events before it applied. */
+	bool tick_init;
+	int64_t tick_done;	/* boundaries up to this index are evaluated */
+	int64_t tick_target;	/* evaluate up to this one, then go on */
+	bool tick_waiting;	/* waiting for the batches to drain */
+	bool tick_running;
 	void (*stop_cb)(void *);
 	void *stop_arg;
 
@@ -204,7 +215,40 @@ count_bad(struct ingest *i, const rd_kafka_message_t *m, int reason,
 	i->cur_dlq++;
 }
 
-static void
+static void run_ticks(struct ingest *i);
+
+/* Event clock: false while the boundaries before this event's time are
+ * not evaluated yet (the message waits with the consumer). */
+static bool
+ticks_allow(struct ingest *i, const struct event *ev)
+{
+	int64_t every = i->cfg->alerts.evaluate_every_ms;
+	int64_t idx;
+
+	if (i->cfg->clock != CLOCK_MODE_EVENT || i->evaluator == NULL ||
+	    every <= 0)
+		return true;
+	idx = ev->occurred_at_ms >= 0 ? ev->occurred_at_ms / every :
+	    -((-ev->occurred_at_ms + every - 1) / every);
+	if (!i->tick_init) {
+		i->tick_init = true;
+		i->tick_done = idx;
+		return true;
+	}
+	if (idx <= i->tick_done)
+		return true;
+	if (i->tick_running || i->tick_waiting)
+		return false;
+	i->tick_target = idx;
+	i->tick_waiting = true;
+	if (i->inflight == NULL && i->cur->nmessages == 0)
+		run_ticks(i);
+	else
+		maybe_flush(i);
+	return false;
+}
+
+static bool
 on_message(const rd_kafka_message_t *m, void *arg)
 {
 	struct ingest *i = arg;
@@ -220,21 +264,22 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		metrics_inc(i->m_kafka_errors);
 		log_warnx("kafka_consume_error", "err=%s",
 		    log_quote(rd_kafka_message_errstr(m)));
-		return;
+		return true;
 	}
 	ps = part_find(i, m->partition);
 	if (ps == NULL || i->assign_state != ASSIGN_ACTIVE)
-		return;		/* not (yet) ours: the owner will read it */
+		return true;	/* not (yet) ours: the owner will read it */
 	if (ps->next_needed < 0)
 		ps->next_needed = m->offset;
 	if (i->recovering || i->revoking || i->stopping)
-		return;		/* resync or the next owner re-reads it */
+		return true;	/* resync or the next owner re-reads it */
 
+	r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
+	if (r == DECODE_OK && !ticks_allow(i, &ev))
+		return false;
 	if (i->cur->nmessages == 0)
 		event_active(i->flush_ev, EV_TIMEOUT, 0);
 	batch_note_offset(i->cur, m->partition, m->offset);
-
-	r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
 	if (r != DECODE_OK) {
 		count_bad(i, m, r, decode_reason_name(r));
 		goto out;
@@ -275,6 +320,7 @@ out:
 	if (i->inflight == NULL &&
 	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages)
 		maybe_flush(i);
+	return true;
 }
 
 static bool
@@ -316,6 +362,9 @@ batch_complete(struct ingest *i)
 	}
 	metrics_inc(i->m_batches_ok);
 	metrics_observe(i->m_batch_msgs, (double)b->nmessages);
+	if (i->evaluator != NULL)
+		for (size_t k = 0; k < b->nreps; k++)
+			evaluator_rep_changed(i->evaluator, b->reps[k].rep->index);
 	retire_check(i, b->seq);
 	i->spare = b;
 	i->inflight = NULL;
@@ -326,10 +375,45 @@ batch_complete(struct ingest *i)
 		revoke_progress(i);
 	else if (i->stopping)
 		stop_progress(i);
-	else {
+	else if (i->tick_waiting) {
+		if (i->cur->nmessages > 0)
+			maybe_flush(i);
+		else
+			run_ticks(i);
+	} else {
 		maybe_flush(i);
 		consumer_kick(i->consumer);
 	}
+}
+
+static void
+tick_done_cb(void *arg)
+{
+	struct ingest *i = arg;
+
+	i->tick_running = false;
+	i->tick_done++;
+	run_ticks(i);
+}
+
+/* Evaluates the next boundary up to tick_target, one at a time; then
+ * lets the waiting message in. */
+static void
+run_ticks(struct ingest *i)
+{
+	int64_t every = i->cfg->alerts.evaluate_every_ms;
+
+	if (i->tick_running)
+		return;
+	if (i->tick_done >= i->tick_target || i->evaluator == NULL ||
+	    i->recovering || i->stopping || i->revoking) {
+		i->tick_waiting = false;
+		consumer_kick(i->consumer);
+		return;
+	}
+	i->tick_waiting = true;
+	i->tick_running = true;
+	evaluator_tick(i->evaluator, (i->tick_done + 1) * every, tick_done_cb, i);
 }
 
 static void
@@ -830,6 +914,27 @@ ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d)
 {
 	i->consumer = c;
 	i->dlq = d;
+}
+
+void
+ingest_set_evaluator(struct ingest *i, struct evaluator *e)
+{
+	i->evaluator = e;
+}
+
+bool
+ingest_owns(const struct ingest *i, const char *rep_id)
+{
+	enum partitioner_kind kind = PARTITIONER_MURMUR2;
+	int n;
+
+	if (i->consumer == NULL || i->assign_state != ASSIGN_ACTIVE ||
+	    (n = consumer_partition_count(i->consumer)) <= 0)
+		return false;
+	if (i->cfg->kafka.partitioner != NULL)
+		partitioner_parse(i->cfg->kafka.partitioner, &kind);
+	return part_find((struct ingest *)i, partitioner_pick(kind, rep_id,
+	    strlen(rep_id), n)) != NULL;
 }
 
 void

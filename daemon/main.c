@@ -19,12 +19,14 @@
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
+#include "evaluator.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
 #include "roster.h"
+#include "sink.h"
 
 #ifndef PACED_VERSION
 #define PACED_VERSION "0.1.0"
@@ -40,6 +42,8 @@ struct daemon_state {
 	struct ingest *ingest;
 	struct consumer *consumer;
 	struct dlq *dlq;
+	struct sinks *sinks;
+	struct evaluator *evaluator;
 	struct http *http;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
 	bool stopping;
@@ -169,6 +173,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	ingest_set_config(d->ingest, c, r);
 	d->cfg = c;
 	d->roster = r;
+	evaluator_reconfigured(d->evaluator);
+	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
 	log_set_format(c->log.format);
 	metrics_inc(d->m_reloads_ok);
@@ -246,6 +252,21 @@ run(const char *path)
 	    sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_producer err=%s", log_quote(err));
 	ingest_attach(d.ingest, d.consumer, d.dlq);
+	if ((d.sinks = sinks_new(d.base, cfg, d.conn, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=alert_sinks err=%s", log_quote(err));
+	{
+		struct evaluator_deps ed = {
+			.base = d.base,
+			.conn = d.conn,
+			.sinks = d.sinks,
+			.ingest = d.ingest,
+			.cfg = &d.cfg,
+			.roster = &d.roster,
+		};
+
+		d.evaluator = evaluator_new(&ed);
+	}
+	ingest_set_evaluator(d.ingest, d.evaluator);
 	hd.cfg = &d.cfg;
 	hd.roster = &d.roster;
 	hd.ingest = d.ingest;
@@ -279,8 +300,11 @@ run(const char *path)
 
 	/* Teardown, reverse order. The DLQ gets a bounded flush. */
 	http_free(d.http);
+	ingest_set_evaluator(d.ingest, NULL);
+	evaluator_free(d.evaluator);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, 5000);
+	sinks_free(d.sinks, 5000);
 	reap_retired(&d);
 	ingest_free(d.ingest);
 	redis_conn_free(d.conn);

@@ -8,6 +8,9 @@
  * the values being the absolute field values after the call, in the order
  * of the targets sent. Replaying the same call changes nothing.
  *
+ * Expiry is set once, when a key first appears (PTTL -1), so a busy key
+ * does not add an EXPIREAT to the append-only file with every batch.
+ *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
  * recorded contribution to that value if higher and adds the difference to
@@ -57,7 +60,9 @@ static const char rep_script[] =
 	"end\n"
 	"local out = {counted, dups}\n"
 	"for i = 1, #tk do out[#out + 1] = redis.call('HGET', tk[i], tf[i]) or '0' end\n"
-	"for k = 1, S + C do redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
+	"for k = 1, S + C do\n"
+	"  if redis.call('PTTL', KEYS[k]) == -1 then redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
+	"end\n"
 	"return out\n";
 
 static const char team_script[] =
@@ -81,9 +86,10 @@ static const char team_script[] =
 	"  end\n"
 	"  a = a + 5\n"
 	"end\n"
-	"for p = 1, P do\n"
-	"  redis.call('EXPIREAT', KEYS[2 * p - 1], exp[p])\n"
-	"  redis.call('EXPIREAT', KEYS[2 * p], exp[p])\n"
+	"for k = 1, 2 * P do\n"
+	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
+	"    redis.call('EXPIREAT', KEYS[k], exp[math.floor((k + 1) / 2)])\n"
+	"  end\n"
 	"end\n"
 	"return N\n";
 

@@ -21,8 +21,9 @@ struct event_base;
 struct consumer;
 
 struct consumer_handlers {
-	/* A message (borrowed; destroyed after the call). */
-	void (*message)(const rd_kafka_message_t *m, void *arg);
+	/* A message (borrowed). Returns false to leave it with the consumer,
+	 * which stops draining and offers it again after consumer_kick. */
+	bool (*message)(const rd_kafka_message_t *m, void *arg);
 	/* Partitions (borrowed) were assigned: call consumer_assign later. */
 	void (*assign)(const rd_kafka_topic_partition_list_t *parts, void *arg);
 	/* Partitions (borrowed) are revoked (lost when lost is true): call
@@ -70,6 +71,11 @@ void consumer_close(struct consumer *c);
 /* Sum over assigned partitions of high watermark - position (cached
  * values, no network); -1 when unknown. */
 int64_t consumer_lag(struct consumer *c);
+/* Drops a message left with the consumer (after a revoke). */
+void consumer_drop_held(struct consumer *c);
+/* Partition count of the activity topic from librdkafka's statistics;
+ * -1 until the first statistics arrive. */
+int consumer_partition_count(const struct consumer *c);
 /* Number of partitions currently assigned. */
 int consumer_assigned(struct consumer *c);
 /* Borrowed librdkafka handle (for the owner's metrics and tests). */

@@ -21,6 +21,7 @@
 struct event_base;
 struct redis_conn;
 struct dlq;
+struct evaluator;
 struct ingest;
 
 /* Borrows base, conn; cfg and roster are borrowed until replaced with
@@ -33,6 +34,12 @@ void ingest_free(struct ingest *i);
 struct consumer_handlers ingest_handlers(struct ingest *i);
 /* Hands i the consumer and DLQ producer (borrowed, must outlive i). */
 void ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d);
+/* Hands i the evaluator to tell about changed reps and clock ticks
+ * (borrowed; NULL: none). */
+void ingest_set_evaluator(struct ingest *i, struct evaluator *e);
+/* True when rep_id's partition (by the producers' partitioner) is
+ * assigned to this member: the member that evaluates that rep. */
+bool ingest_owns(const struct ingest *i, const char *rep_id);
 /* redis_state_cb of the main connection (arg: i). */
 void ingest_redis_state(bool up, void *arg);
 /* dlq_delivered_cb (arg: i). */

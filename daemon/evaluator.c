@@ -1,0 +1,675 @@
+/*
+ * evaluator.c: drives evaluate_rep() on the loop. A job is one rep at one
+ * instant: read its counters for the four buckets holding the instant and
+ * its alert states (five pipelined commands), evaluate, write the pace
+ * figures for dashboards, publish the alerts, and store the changed states
+ * once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
+ * time and never two for one rep; a config swap bumps a generation that
+ * makes older jobs drop their results.
+ */
+#include "evaluator.h"
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caltime.h"
+#include "evaluate.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_apply.h"
+#include "redis_conn.h"
+#include "sink.h"
+#include "xmalloc.h"
+
+#define MAX_INFLIGHT	64
+#define DIRTY_DELAY_MS	250
+
+struct tick {
+	int64_t at;
+	size_t left;
+	void (*done)(void *);
+	void *arg;
+};
+
+struct queued {
+	size_t rep;
+	int64_t at;		/* 0: now on the clock, when it starts */
+	struct tick *tick;
+};
+
+struct job {
+	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
+	struct job *prev_job, *next_job;	/* the evaluator's live jobs */
+	uint64_t gen;
+	size_t rep;
+	int64_t at;
+	struct tick *tick;
+	int pending;
+	bool failed;
+	double *actual;
+	struct eval_state *prev;
+	struct eval_result res;
+};
+
+struct evaluator {
+	struct evaluator_deps d;
+	uint64_t gen;
+	bool *dirty, *busy, *queued_plain;
+	size_t nslots;
+	struct queued *queue;
+	size_t nqueue, queue_cap;
+	size_t inflight;
+	struct job *jobs;		/* live jobs, for evaluator_free */
+	struct event *wall_ev, *dirty_ev, *pump_ev;
+	struct metric *m_alerts[2][2];	/* [status][severity-1] */
+	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
+};
+
+static void pump(struct evaluator *e);
+
+static const struct config *
+cfg_of(const struct evaluator *e)
+{
+	return *e->d.cfg;
+}
+
+static const struct roster *
+roster_of(const struct evaluator *e)
+{
+	return *e->d.roster;
+}
+
+static void
+resize(struct evaluator *e)
+{
+	size_t n = roster_size(roster_of(e));
+
+	if (n <= e->nslots)
+		return;
+	e->dirty = xreallocarray(e->dirty, n, sizeof(bool));
+	e->busy = xreallocarray(e->busy, n, sizeof(bool));
+	e->queued_plain = xreallocarray(e->queued_plain, n, sizeof(bool));
+	memset(e->dirty + e->nslots, 0, n - e->nslots);
+	memset(e->busy + e->nslots, 0, n - e->nslots);
+	memset(e->queued_plain + e->nslots, 0, n - e->nslots);
+	e->nslots = n;
+}
+
+static void
+enqueue(struct evaluator *e, size_t rep, int64_t at, struct tick *t)
+{
+	if (t == NULL) {
+		if (e->queued_plain[rep])
+			return;
+		e->queued_plain[rep] = true;
+	}
+	if (e->nqueue == e->queue_cap) {
+		e->queue_cap = e->queue_cap ? e->queue_cap * 2 : 256;
+		e->queue = xreallocarray(e->queue, e->queue_cap, sizeof(*e->queue));
+	}
+	e->queue[e->nqueue].rep = rep;
+	e->queue[e->nqueue].at = at;
+	e->queue[e->nqueue].tick = t;
+	e->nqueue++;
+}
+
+static void
+tick_settle(struct tick *t)
+{
+	if (t != NULL && --t->left == 0) {
+		t->done(t->arg);
+		free(t);
+	}
+}
+
+static void
+job_release(struct job *j)
+{
+	eval_result_clear(&j->res);
+	free(j->actual);
+	free(j->prev);
+	free(j);
+}
+
+static void
+job_finish(struct job *j)
+{
+	struct evaluator *e = j->e;
+
+	if (e == NULL) {		/* the evaluator is gone */
+		job_release(j);
+		return;
+	}
+	if (j->prev_job != NULL)
+		j->prev_job->next_job = j->next_job;
+	else
+		e->jobs = j->next_job;
+	if (j->next_job != NULL)
+		j->next_job->prev_job = j->prev_job;
+	if (j->gen == e->gen && j->rep < e->nslots)
+		e->busy[j->rep] = false;
+	if (j->failed) {
+		metrics_inc(e->m_evals_failed);
+		/* Try again soon: nothing was stored. */
+		if (j->gen == e->gen && j->rep < e->nslots && j->tick == NULL)
+			e->dirty[j->rep] = true;
+	} else {
+		metrics_inc(e->m_evals_ok);
+	}
+	e->inflight--;
+	tick_settle(j->tick);
+	job_release(j);
+	event_active(e->pump_ev, EV_TIMEOUT, 0);
+}
+
+static void
+ignore_reply(const redisReply *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+static void
+send_argv(struct evaluator *e, int argc, const char **argv)
+{
+	size_t lens[16];
+
+	for (int i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	redis_conn_command(e->d.conn, argc, argv, lens, ignore_reply, NULL);
+}
+
+/* Stores the changed states and the firing set; after the sinks said yes. */
+static void
+store_states(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	char key[512], field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE], fkey[256];
+
+	snprintf(key, sizeof(key), "%s:{rep:%s}:alerts", cfg->redis.key_prefix,
+	    rr->rep->id);
+	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
+	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
+		const char *argv[4];
+
+		if (!j->res.changed[s])
+			continue;
+		evaluate_field(cfg, s / PERIOD_COUNT,
+		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
+		eval_state_format(&j->res.states[s], val, sizeof(val));
+		argv[0] = "HSET";
+		argv[1] = key;
+		argv[2] = field;
+		argv[3] = val;
+		send_argv(e, 4, argv);
+	}
+	for (size_t i = 0; i < j->res.nalerts; i++) {
+		const struct eval_alert *a = &j->res.alerts[i];
+		const char *argv[4] = { "HSET", fkey, a->alert_id, a->json };
+
+		if (a->superseded_id[0] != '\0') {
+			const char *del[3] = { "HDEL", fkey, a->superseded_id };
+
+			send_argv(e, 3, del);
+		}
+		if (a->action.status == ALERT_STATUS_FIRING)
+			send_argv(e, 4, argv);
+		else {
+			argv[0] = "HDEL";
+			send_argv(e, 3, argv);
+		}
+		metrics_inc(e->m_alerts[a->action.status]
+		    [a->action.severity == ALERT_LEVEL_CRITICAL]);
+		log_info("alert", "id=%s status=%s severity=%s reason=%s rep=%s kpi=%s period=%s",
+		    a->alert_id, alert_status_name(a->action.status),
+		    alert_level_name(a->action.severity),
+		    alert_reason_name(a->action.reason), rr->rep->id,
+		    cfg->kpis[a->kpi].name, caltime_period_name(a->period));
+	}
+}
+
+static void
+published(int status, void *arg)
+{
+	struct job *j = arg;
+
+	if (j->e == NULL)
+		j->failed = true;
+	else if (j->gen != j->e->gen)
+		j->failed = true;
+	else if (status != 0)
+		j->failed = true;
+	else
+		store_states(j);
+	job_finish(j);
+}
+
+/* Pace figures for dashboards: one hash per period bucket. */
+static void
+write_pace(struct job *j, const struct roster_rep *rr)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		const struct scorecard *card = &j->res.cards[p];
+		const char **argv = xcalloc(2 + 2 * cfg->nkpis, sizeof(char *));
+		size_t *lens = xcalloc(2 + 2 * cfg->nkpis, sizeof(size_t));
+		char **vals = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(char *));
+		char key[512], date[16], exp[32];
+		int argc = 2;
+
+		caltime_format_date(card->bucket.start_day, date, sizeof(date));
+		snprintf(key, sizeof(key), "%s:{rep:%s}:pace:%s:%s",
+		    cfg->redis.key_prefix, rr->rep->id,
+		    caltime_period_name((enum period)p), date);
+		argv[0] = "HSET";
+		argv[1] = key;
+		for (size_t k = 0; k < cfg->nkpis; k++) {
+			const struct scorecard_kpi *sk = &card->kpis[k];
+			cJSON *o;
+			char *s;
+
+			if (!sk->has_target)
+				continue;
+			o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "actual", sk->actual);
+			cJSON_AddNumberToObject(o, "target", sk->fig.target);
+			cJSON_AddNumberToObject(o, "expected_to_date",
+			    sk->fig.expected_to_date);
+			if (sk->fig.has_pace)
+				cJSON_AddNumberToObject(o, "pace", sk->fig.pace);
+			if (sk->fig.has_projected)
+				cJSON_AddNumberToObject(o, "projected", sk->fig.projected);
+			if (sk->fig.has_required_rate)
+				cJSON_AddNumberToObject(o, "required_rate",
+				    sk->fig.required_rate);
+			cJSON_AddStringToObject(o, "status",
+			    pacing_status_name(sk->fig.status));
+			s = cJSON_PrintUnformatted(o);
+			vals[k] = xstrdup(s);
+			cJSON_free(s);
+			cJSON_Delete(o);
+			argv[argc++] = cfg->kpis[k].name;
+			argv[argc++] = vals[k];
+		}
+		if (argc > 2) {
+			for (int i = 0; i < argc; i++)
+				lens[i] = strlen(argv[i]);
+			redis_conn_command(e->d.conn, argc, argv, lens, ignore_reply,
+			    NULL);
+			snprintf(exp, sizeof(exp), "%" PRId64,
+			    ((int64_t)card->bucket.end_day + 1) * 86400 +
+			    cfg->redis.retention_ms[p] / 1000);
+			{
+				const char *ea[3] = { "EXPIREAT", key, exp };
+
+				send_argv(e, 3, ea);
+			}
+		}
+		for (size_t k = 0; k < cfg->nkpis; k++)
+			free(vals[k]);
+		free(vals);
+		free(argv);
+		free(lens);
+	}
+}
+
+static void
+evaluate_job(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	struct alert_record *recs;
+
+	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, &j->res);
+	write_pace(j, rr);
+	if (j->res.nalerts == 0) {
+		store_states(j);
+		job_finish(j);
+		return;
+	}
+	recs = xcalloc(j->res.nalerts, sizeof(*recs));
+	for (size_t i = 0; i < j->res.nalerts; i++) {
+		const struct eval_alert *a = &j->res.alerts[i];
+
+		recs[i].alert_id = a->alert_id;
+		recs[i].rep_id = rr->rep->id;
+		recs[i].team_id = rr->team->id;
+		recs[i].manager_id = rr->manager;
+		recs[i].notify = a->notify;
+		recs[i].nnotify = a->nnotify;
+		recs[i].status = alert_status_name(a->action.status);
+		recs[i].severity = alert_level_name(a->action.severity);
+		recs[i].kpi = cfg->kpis[a->kpi].name;
+		recs[i].period = caltime_period_name(a->period);
+		recs[i].message = a->message;
+		recs[i].json = a->json;
+	}
+	sinks_publish(e->d.sinks, recs, j->res.nalerts, published, j);
+	free(recs);
+}
+
+static void
+read_reply(const redisReply *r, void *arg)
+{
+	struct job *j = arg;
+	struct evaluator *e = j->e;
+	intptr_t which = 0;
+	const struct config *cfg;
+
+	if (e == NULL) {
+		if (--j->pending == 0)
+			job_release(j);
+		return;
+	}
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		j->failed = true;
+	} else if (j->gen == e->gen) {
+		cfg = cfg_of(e);
+		/* The reply order is the send order: four counter hashes,
+		 * then the alert states. */
+		which = PERIOD_COUNT + 1 - j->pending;
+		for (size_t i = 0; i + 1 < r->elements; i += 2) {
+			const char *f = r->element[i]->str;
+			const char *v = r->element[i + 1]->str;
+			size_t vl = r->element[i + 1]->len;
+
+			if (which < PERIOD_COUNT) {
+				int k = config_kpi_index(cfg, f);
+
+				if (k >= 0)
+					j->actual[(size_t)which * cfg->nkpis + (size_t)k] =
+					    strtod(v, NULL);
+				continue;
+			}
+			for (size_t k = 0; k < cfg->nkpis; k++) {
+				for (int p = 0; p < PERIOD_COUNT; p++) {
+					char field[EVAL_FIELD_SIZE];
+
+					evaluate_field(cfg, k, (enum period)p, field,
+					    sizeof(field));
+					if (strcmp(field, f) == 0 &&
+					    eval_state_parse(v, vl,
+					    &j->prev[k * PERIOD_COUNT + (size_t)p]) != 0)
+						log_warnx("alert_state_unreadable",
+						    "field=%s", f);
+				}
+			}
+		}
+	}
+	if (--j->pending > 0)
+		return;
+	if (j->failed || j->gen != e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return;
+	}
+	evaluate_job(j);
+}
+
+static void
+job_start(struct evaluator *e, const struct queued *q)
+{
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), q->rep);
+	struct job *j = xcalloc(1, sizeof(*j));
+	char key[512];
+
+	j->e = e;
+	j->gen = e->gen;
+	j->rep = q->rep;
+	j->tick = q->tick;
+	j->at = q->at ? q->at : clock_now(ingest_clock(e->d.ingest));
+	j->actual = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
+	    sizeof(double));
+	j->prev = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
+	    sizeof(struct eval_state));
+	e->busy[q->rep] = true;
+	e->inflight++;
+	j->next_job = e->jobs;
+	if (e->jobs != NULL)
+		e->jobs->prev_job = j;
+	e->jobs = j;
+	for (int p = 0; p < PERIOD_COUNT + 1; p++) {
+		const char *argv[2] = { "HGETALL", key };
+		size_t lens[2];
+
+		if (p < PERIOD_COUNT) {
+			struct bucket b;
+
+			scorecard_bucket(rr, (enum period)p, j->at, &b);
+			redis_key_rep_counters(key, sizeof(key),
+			    cfg->redis.key_prefix, rr->rep->id, (enum period)p,
+			    b.start_day);
+		} else {
+			snprintf(key, sizeof(key), "%s:{rep:%s}:alerts",
+			    cfg->redis.key_prefix, rr->rep->id);
+		}
+		lens[0] = 7;
+		lens[1] = strlen(key);
+		if (redis_conn_command(e->d.conn, 2, argv, lens, read_reply, j) != 0) {
+			j->failed = true;
+			break;
+		}
+		j->pending++;
+	}
+	if (j->pending == 0)
+		job_finish(j);
+}
+
+static void
+pump(struct evaluator *e)
+{
+	size_t w = 0;
+
+	resize(e);
+	for (size_t r = 0; r < e->nqueue; r++) {
+		struct queued q = e->queue[r];
+
+		if (q.rep == SIZE_MAX) {	/* a tick with no owned rep */
+			tick_settle(q.tick);
+			continue;
+		}
+		if (e->inflight >= MAX_INFLIGHT || q.rep >= e->nslots ||
+		    e->busy[q.rep]) {
+			e->queue[w++] = q;
+			continue;
+		}
+		if (q.tick == NULL)
+			e->queued_plain[q.rep] = false;
+		job_start(e, &q);
+	}
+	e->nqueue = w;
+}
+
+static void
+pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+/* Enqueues every owned rep; returns how many. */
+static size_t
+enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
+{
+	const struct roster *r = roster_of(e);
+	size_t n = 0;
+
+	resize(e);
+	for (size_t i = 0; i < roster_size(r); i++) {
+		if (!ingest_owns(e->d.ingest, roster_rep_at(r, i)->rep->id))
+			continue;
+		if (t != NULL)
+			t->left++;
+		enqueue(e, i, at, t);
+		n++;
+	}
+	metrics_set(e->m_owned, (double)n);
+	return n;
+}
+
+static void
+arm_wall(struct evaluator *e)
+{
+	int64_t every = cfg_of(e)->alerts.evaluate_every_ms;
+	int64_t now = caltime_wall_ms();
+	int64_t next = (now / every + 1) * every;
+	struct timeval tv = { (next - now) / 1000, ((next - now) % 1000) * 1000 };
+
+	evtimer_add(e->wall_ev, &tv);
+}
+
+static void
+wall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct evaluator *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (cfg_of(e)->clock == CLOCK_MODE_WALL) {
+		enqueue_owned(e, 0, NULL);
+		pump(e);
+	}
+	arm_wall(e);
+}
+
+static void
+dirty_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct evaluator *e = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < e->nslots; i++) {
+		if (!e->dirty[i])
+			continue;
+		e->dirty[i] = false;
+		if (ingest_owns(e->d.ingest,
+		    roster_rep_at(roster_of(e), i)->rep->id))
+			enqueue(e, i, 0, NULL);
+	}
+	pump(e);
+}
+
+void
+evaluator_rep_changed(struct evaluator *e, size_t rep_index)
+{
+	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
+
+	/* On the event clock only the ticks evaluate: replays stay exact. */
+	if (cfg_of(e)->clock != CLOCK_MODE_WALL)
+		return;
+	resize(e);
+	if (rep_index >= e->nslots)
+		return;
+	e->dirty[rep_index] = true;
+	if (!evtimer_pending(e->dirty_ev, NULL))
+		evtimer_add(e->dirty_ev, &tv);
+}
+
+void
+evaluator_tick(struct evaluator *e, int64_t at_ms, void (*done_cb)(void *),
+    void *arg)
+{
+	struct tick *t = xcalloc(1, sizeof(*t));
+
+	t->at = at_ms;
+	t->done = done_cb;
+	t->arg = arg;
+	t->left = 1;		/* held until every rep is queued */
+	enqueue_owned(e, at_ms, t);
+	event_active(e->pump_ev, EV_TIMEOUT, 0);
+	/* Settle the hold from the loop, never inside this call. */
+	t->left--;
+	if (t->left == 0) {
+		/* no owned rep: report on the next loop turn */
+		t->left = 1;
+		enqueue(e, SIZE_MAX, at_ms, t);
+	}
+}
+
+void
+evaluator_reconfigured(struct evaluator *e)
+{
+	e->gen++;
+	memset(e->busy, 0, e->nslots);
+	resize(e);
+}
+
+size_t
+evaluator_busy(const struct evaluator *e)
+{
+	return e->nqueue + e->inflight;
+}
+
+struct evaluator *
+evaluator_new(const struct evaluator_deps *d)
+{
+	struct evaluator *e = xcalloc(1, sizeof(*e));
+	static const char *const st[] = { "firing", "resolved" };
+	static const char *const sev[] = { "warning", "critical" };
+	char labels[96];
+
+	e->d = *d;
+	e->wall_ev = evtimer_new(d->base, wall_cb, e);
+	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);
+	e->pump_ev = event_new(d->base, -1, 0, pump_cb, e);
+	for (int s = 0; s < 2; s++) {
+		for (int v = 0; v < 2; v++) {
+			snprintf(labels, sizeof(labels),
+			    "status=\"%s\",severity=\"%s\"", st[s], sev[v]);
+			e->m_alerts[s][v] = metrics_counter("paced_alerts_total",
+			    labels, "Alerts accepted by the durable sinks");
+		}
+	}
+	e->m_evals_ok = metrics_counter("paced_evaluations_total",
+	    "result=\"ok\"", "Rep evaluations, by result");
+	e->m_evals_failed = metrics_counter("paced_evaluations_total",
+	    "result=\"failed\"", "Rep evaluations, by result");
+	e->m_owned = metrics_gauge("paced_owned_reps", NULL,
+	    "Reps this member evaluates (their partition is assigned here)");
+	resize(e);
+	arm_wall(e);
+	return e;
+}
+
+void
+evaluator_free(struct evaluator *e)
+{
+	if (e == NULL)
+		return;
+	/* Jobs still waiting on Redis or the sinks free themselves when their
+	 * callbacks run (both hand NULL/-1 to what is pending when freed);
+	 * their ticks are not settled: the owner is going away too. */
+	for (struct job *j = e->jobs, *next; j != NULL; j = next) {
+		next = j->next_job;
+		j->e = NULL;
+		if (j->tick != NULL && --j->tick->left == 0)
+			free(j->tick);
+		j->tick = NULL;
+	}
+	for (size_t q = 0; q < e->nqueue; q++)
+		if (e->queue[q].tick != NULL && --e->queue[q].tick->left == 0)
+			free(e->queue[q].tick);
+	event_free(e->wall_ev);
+	event_free(e->dirty_ev);
+	event_free(e->pump_ev);
+	free(e->dirty);
+	free(e->busy);
+	free(e->queued_plain);
+	free(e->queue);
+	free(e);
+}

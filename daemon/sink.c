@@ -1,0 +1,392 @@
+/*
+ * sink.c: the fan-out behind sinks_publish and its bookkeeping. Each
+ * alert goes to both durable backends (sink_kafka.c, sink_redis.c); a
+ * publish record counts their answers and, once every alert has both,
+ * reports to the caller from a zero-delay timer (a backend may answer from
+ * inside its send call, and the caller must never be called back from
+ * inside sinks_publish).
+ *
+ * Webhooks are told only about alerts the durable sinks accepted: after a
+ * refusal the evaluator publishes the same alerts again at its next
+ * evaluation, and a manager must not be paged once per attempt. The
+ * evaluator publishes rep by rep, so digests are gathered for a short
+ * window and cut per manager at its end: one message per manager per
+ * evaluation, not one per rep.
+ */
+#include "sink.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "xmalloc.h"
+
+/* Digests gather the accepted alerts of this long (from the first). */
+#define DIGEST_WINDOW_MS	1000
+
+/* An alert_record that owns its strings. */
+struct rec_copy {
+	struct alert_record r;
+	char **notify;
+};
+
+struct publish {
+	struct sinks *s;
+	size_t pending;			/* backend answers still due */
+	bool failed;
+	struct rec_copy *recs;		/* for the webhooks; NULL if none */
+	size_t n;
+	sinks_done_cb *cb;
+	void *arg;
+	struct event *done_ev;
+	TAILQ_ENTRY(publish) entry;
+};
+
+TAILQ_HEAD(publish_list, publish);
+
+struct sinks {
+	struct event_base *base;
+	struct sink_kafka *kafka;
+	struct sink_redis *redis;	/* NULL without a Redis connection */
+	struct sink_webhook **webhooks;	/* an entry is NULL if its URL is bad */
+	size_t nwebhooks;
+	struct publish_list publishes;
+
+	struct rec_copy *window;	/* accepted alerts awaiting a digest */
+	size_t nwindow, capwindow;
+	struct event *window_ev;
+
+	struct metric *m_fail_kafka, *m_fail_redis;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+rec_copy(struct rec_copy *dst, const struct alert_record *a)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->r.alert_id = dup_or_null(a->alert_id);
+	dst->r.rep_id = dup_or_null(a->rep_id);
+	dst->r.team_id = dup_or_null(a->team_id);
+	dst->r.manager_id = dup_or_null(a->manager_id);
+	dst->r.status = dup_or_null(a->status);
+	dst->r.severity = dup_or_null(a->severity);
+	dst->r.kpi = dup_or_null(a->kpi);
+	dst->r.period = dup_or_null(a->period);
+	dst->r.message = dup_or_null(a->message);
+	dst->r.json = dup_or_null(a->json);
+	if (a->nnotify > 0) {
+		dst->notify = xcalloc(a->nnotify, sizeof(*dst->notify));
+		for (size_t i = 0; i < a->nnotify; i++)
+			dst->notify[i] = dup_or_null(a->notify[i]);
+	}
+	dst->r.notify = (const char *const *)dst->notify;
+	dst->r.nnotify = a->nnotify;
+}
+
+static void
+rec_clear(struct rec_copy *c)
+{
+	free((char *)c->r.alert_id);
+	free((char *)c->r.rep_id);
+	free((char *)c->r.team_id);
+	free((char *)c->r.manager_id);
+	free((char *)c->r.status);
+	free((char *)c->r.severity);
+	free((char *)c->r.kpi);
+	free((char *)c->r.period);
+	free((char *)c->r.message);
+	free((char *)c->r.json);
+	for (size_t i = 0; i < c->r.nnotify; i++)
+		free(c->notify[i]);
+	free(c->notify);
+}
+
+static bool
+any_digest(const struct sinks *s)
+{
+	for (size_t i = 0; i < s->nwebhooks; i++)
+		if (s->webhooks[i] != NULL && sink_webhook_digest(s->webhooks[i]))
+			return true;
+	return false;
+}
+
+static void
+window_clear(struct sinks *s)
+{
+	for (size_t i = 0; i < s->nwindow; i++)
+		rec_clear(&s->window[i]);
+	s->nwindow = 0;
+}
+
+/* The window closed: one digest per manager to every digest webhook. */
+static void
+window_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sinks *s = arg;
+	struct alert_record *recs;
+	char **bodies;
+	size_t nb;
+
+	(void)fd;
+	(void)what;
+	if (s->nwindow == 0)
+		return;
+	recs = xcalloc(s->nwindow, sizeof(*recs));
+	for (size_t i = 0; i < s->nwindow; i++)
+		recs[i] = s->window[i].r;
+	nb = sink_webhook_digests(recs, s->nwindow, &bodies);
+	for (size_t i = 0; i < s->nwebhooks; i++) {
+		if (s->webhooks[i] == NULL || !sink_webhook_digest(s->webhooks[i]))
+			continue;
+		for (size_t b = 0; b < nb; b++)
+			sink_webhook_enqueue(s->webhooks[i], xstrdup(bodies[b]));
+	}
+	for (size_t b = 0; b < nb; b++)
+		free(bodies[b]);
+	free(bodies);
+	free(recs);
+	window_clear(s);
+}
+
+/* The durable sinks took p's alerts: hand them to the webhooks. */
+static void
+notify_webhooks(struct sinks *s, struct publish *p)
+{
+	bool digest = any_digest(s);
+
+	for (size_t i = 0; i < s->nwebhooks; i++) {
+		if (s->webhooks[i] == NULL || sink_webhook_digest(s->webhooks[i]))
+			continue;
+		for (size_t k = 0; k < p->n; k++)
+			sink_webhook_enqueue(s->webhooks[i],
+			    sink_webhook_single(&p->recs[k].r));
+	}
+	if (!digest || p->n == 0)
+		return;
+	if (s->nwindow + p->n > s->capwindow) {
+		s->capwindow = s->nwindow + p->n > s->capwindow * 2 ?
+		    s->nwindow + p->n : s->capwindow * 2;
+		s->window = xreallocarray(s->window, s->capwindow,
+		    sizeof(*s->window));
+	}
+	/* The copies move into the window. */
+	memcpy(&s->window[s->nwindow], p->recs, p->n * sizeof(*p->recs));
+	s->nwindow += p->n;
+	free(p->recs);
+	p->recs = NULL;
+	p->n = 0;
+	if (!evtimer_pending(s->window_ev, NULL)) {
+		struct timeval tv = { DIGEST_WINDOW_MS / 1000,
+		    (DIGEST_WINDOW_MS % 1000) * 1000 };
+
+		evtimer_add(s->window_ev, &tv);
+	}
+}
+
+static void
+publish_free(struct publish *p)
+{
+	if (p->recs != NULL) {
+		for (size_t i = 0; i < p->n; i++)
+			rec_clear(&p->recs[i]);
+		free(p->recs);
+	}
+	event_free(p->done_ev);
+	free(p);
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct publish *p = arg;
+	struct sinks *s = p->s;
+	int status = p->failed ? -1 : 0;
+
+	(void)fd;
+	(void)what;
+	TAILQ_REMOVE(&s->publishes, p, entry);
+	if (status == 0 && p->recs != NULL)
+		notify_webhooks(s, p);
+	p->cb(status, p->arg);
+	publish_free(p);
+}
+
+static void
+answered(struct publish *p, int status)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (status != 0)
+		p->failed = true;
+	if (--p->pending == 0)
+		evtimer_add(p->done_ev, &zero);
+}
+
+static void
+kafka_result(int status, void *arg)
+{
+	struct publish *p = arg;
+
+	if (status != 0)
+		metrics_inc(p->s->m_fail_kafka);
+	answered(p, status);
+}
+
+static void
+redis_result(int status, void *arg)
+{
+	struct publish *p = arg;
+
+	if (status != 0)
+		metrics_inc(p->s->m_fail_redis);
+	answered(p, status);
+}
+
+static void
+webhooks_free(struct sinks *s)
+{
+	for (size_t i = 0; i < s->nwebhooks; i++)
+		sink_webhook_free(s->webhooks[i]);
+	free(s->webhooks);
+	s->webhooks = NULL;
+	s->nwebhooks = 0;
+}
+
+struct sinks *
+sinks_new(struct event_base *base, const struct config *cfg,
+    struct redis_conn *conn, char *err, size_t errlen)
+{
+	struct sinks *s = xcalloc(1, sizeof(*s));
+	const struct config_alerts *al = &cfg->alerts;
+
+	s->base = base;
+	TAILQ_INIT(&s->publishes);
+	s->window_ev = evtimer_new(base, window_cb, s);
+	s->m_fail_kafka = metrics_counter("paced_sink_failures_total",
+	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
+	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
+	    "sink=\"redis\"", "Alerts a durable sink did not accept");
+	if (al->nwebhooks > 0)
+		s->webhooks = xcalloc(al->nwebhooks, sizeof(*s->webhooks));
+	for (size_t i = 0; i < al->nwebhooks; i++) {
+		s->webhooks[i] = sink_webhook_new(base, (int)i, &al->webhooks[i],
+		    err, errlen);
+		if (s->webhooks[i] == NULL) {
+			s->nwebhooks = i;
+			sinks_free(s, 0);
+			return NULL;
+		}
+		s->nwebhooks = i + 1;
+	}
+	if ((s->kafka = sink_kafka_new(base, cfg, err, errlen)) == NULL) {
+		sinks_free(s, 0);
+		return NULL;
+	}
+	if (conn != NULL)
+		s->redis = sink_redis_new(conn, cfg);
+	return s;
+}
+
+void
+sinks_free(struct sinks *s, int timeout_ms)
+{
+	struct publish *p;
+
+	if (s == NULL)
+		return;
+	/* Backends first: after their free no answer reaches a publish. */
+	sink_kafka_free(s->kafka, timeout_ms);
+	sink_redis_free(s->redis);
+	/* Whatever is still pending is answered "not accepted", so the
+	 * callers can release what they hold for it. */
+	while ((p = TAILQ_FIRST(&s->publishes)) != NULL) {
+		TAILQ_REMOVE(&s->publishes, p, entry);
+		p->cb(-1, p->arg);
+		publish_free(p);
+	}
+	if (s->nwindow > 0)
+		log_warnx("webhook_digests_dropped", "alerts=%zu", s->nwindow);
+	window_clear(s);
+	free(s->window);
+	if (s->window_ev != NULL)
+		event_free(s->window_ev);
+	webhooks_free(s);
+	free(s);
+}
+
+void
+sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
+    sinks_done_cb *cb, void *arg)
+{
+	struct publish *p = xcalloc(1, sizeof(*p));
+	struct timeval zero = { 0, 0 };
+	size_t per = s->redis != NULL ? 2 : 1;
+
+	p->s = s;
+	p->cb = cb;
+	p->arg = arg;
+	p->done_ev = evtimer_new(s->base, done_cb, p);
+	TAILQ_INSERT_TAIL(&s->publishes, p, entry);
+	if (s->nwebhooks > 0 && n > 0) {
+		p->recs = xcalloc(n, sizeof(*p->recs));
+		for (size_t i = 0; i < n; i++)
+			rec_copy(&p->recs[i], &alerts[i]);
+		p->n = n;
+	}
+	if (n == 0) {
+		evtimer_add(p->done_ev, &zero);
+		return;
+	}
+	/* All answers are counted before the first send: a backend may
+	 * answer from inside its send call. */
+	p->pending = n * per;
+	for (size_t i = 0; i < n; i++) {
+		sink_kafka_send(s->kafka, &alerts[i], kafka_result, p);
+		if (s->redis != NULL)
+			sink_redis_send(s->redis, &alerts[i], redis_result, p);
+	}
+}
+
+void
+sinks_set_config(struct sinks *s, const struct config *cfg)
+{
+	const struct config_alerts *al = &cfg->alerts;
+	struct sink_webhook **next;
+	char err[256];
+
+	if (s->redis != NULL)
+		sink_redis_set_config(s->redis, cfg);
+	/* A webhook whose URL is unchanged keeps its queue and connection;
+	 * any other is replaced. */
+	next = xcalloc(al->nwebhooks > 0 ? al->nwebhooks : 1, sizeof(*next));
+	for (size_t i = 0; i < al->nwebhooks; i++) {
+		const struct config_webhook *w = &al->webhooks[i];
+
+		if (i < s->nwebhooks && s->webhooks[i] != NULL && w->url != NULL &&
+		    strcmp(sink_webhook_url(s->webhooks[i]), w->url) == 0) {
+			sink_webhook_set_config(s->webhooks[i], w);
+			next[i] = s->webhooks[i];
+			s->webhooks[i] = NULL;
+			continue;
+		}
+		if ((next[i] = sink_webhook_new(s->base, (int)i, w, err,
+		    sizeof(err))) == NULL)
+			log_warnx("webhook_config_failed", "webhook=%zu err=%s",
+			    i, log_quote(err));
+	}
+	webhooks_free(s);
+	s->webhooks = next;
+	s->nwebhooks = al->nwebhooks;
+	if (s->nwindow > 0 && !any_digest(s))
+		window_clear(s);
+}

@@ -1,0 +1,51 @@
+#ifndef PACED_EVALUATOR_H
+#define PACED_EVALUATOR_H
+
+/*
+ * The pacing evaluator on the loop: on a timer over the whole roster
+ * (silent reps included; each member evaluates only the reps whose
+ * partition it owns), again soon after a rep's counters change, and on
+ * the event clock at every evaluate_every boundary the watermark passes.
+ * Counters and alert state are read from Redis; alerts go to the sinks;
+ * the new state is stored only once the durable sinks accepted the alerts,
+ * so a restart neither re-fires nor forgets one.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "roster.h"
+
+struct event_base;
+struct redis_conn;
+struct sinks;
+struct ingest;
+struct evaluator;
+
+struct evaluator_deps {
+	struct event_base *base;
+	struct redis_conn *conn;
+	struct sinks *sinks;
+	struct ingest *ingest;		/* ownership of reps, the clock */
+	const struct config *const *cfg;	/* read through: reloads */
+	const struct roster *const *roster;
+};
+
+/* Borrows deps' targets. Returns owned (free with evaluator_free). */
+struct evaluator *evaluator_new(const struct evaluator_deps *deps);
+/* Frees e; in-flight work is abandoned. NULL does nothing. */
+void evaluator_free(struct evaluator *e);
+/* The config or roster was swapped: drop work based on the old ones. */
+void evaluator_reconfigured(struct evaluator *e);
+/* Rep (config index) has new counters: evaluate it soon (wall clock). */
+void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
+/* Event clock: evaluates every owned rep at at_ms; done_cb(arg) once all
+ * are settled (never from inside this call). */
+void evaluator_tick(struct evaluator *e, int64_t at_ms,
+    void (*done_cb)(void *), void *arg);
+/* Number of evaluations waiting or in flight (tests, shutdown). */
+size_t evaluator_busy(const struct evaluator *e);
+
+#endif
