@@ -30,6 +30,10 @@
 
 #define MAX_INFLIGHT	64
 #define DIRTY_DELAY_MS	250
+/* In the alert state hash: the instant of the last evaluation. A replay
+ * on the event clock re-evaluates boundaries already judged before a
+ * restart; those are skipped so time never runs backwards for a rep. */
+#define EVALUATED_AT_FIELD "_evaluated_at"
 
 struct tick {
 	int64_t at;
@@ -53,6 +57,7 @@ struct job {
 	struct tick *tick;
 	int pending;
 	bool failed;
+	int64_t last_at;	/* when this rep was last evaluated; 0: never */
 	double *actual;
 	struct eval_state *prev;
 	struct eval_result res;
@@ -198,6 +203,13 @@ store_states(struct job *j)
 	snprintf(key, sizeof(key), "%s:{rep:%s}:alerts", cfg->redis.key_prefix,
 	    rr->rep->id);
 	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
+	{
+		char at[32];
+		const char *argv[4] = { "HSET", key, EVALUATED_AT_FIELD, at };
+
+		snprintf(at, sizeof(at), "%" PRId64, j->at);
+		send_argv(e, 4, argv);
+	}
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
 		const char *argv[4];
 
@@ -332,6 +344,10 @@ evaluate_job(struct job *j)
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
 	struct alert_record *recs;
 
+	if (j->last_at > 0 && j->at < j->last_at) {
+		job_finish(j);		/* already judged later than this */
+		return;
+	}
 	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, &j->res);
 	write_pace(j, rr);
 	if (j->res.nalerts == 0) {
@@ -385,6 +401,11 @@ read_reply(const redisReply *r, void *arg)
 			const char *v = r->element[i + 1]->str;
 			size_t vl = r->element[i + 1]->len;
 
+			if (which == PERIOD_COUNT &&
+			    strcmp(f, EVALUATED_AT_FIELD) == 0) {
+				j->last_at = strtoll(v, NULL, 10);
+				continue;
+			}
 			if (which < PERIOD_COUNT) {
 				int k = config_kpi_index(cfg, f);
 
