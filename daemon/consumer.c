@@ -8,14 +8,12 @@
 #include "consumer.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "kafka_loop.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -27,9 +25,7 @@ struct consumer {
 	rd_kafka_queue_t *queue;
 	rd_kafka_queue_t *close_queue;
 	struct consumer_handlers h;
-	int pipefd[2];
-	struct event *pipe_ev;
-	struct event *tick_ev;
+	struct kafka_wake *wake;
 	struct event *drain_ev;
 	bool closing;
 	bool closed_reported;
@@ -166,78 +162,17 @@ drain(struct consumer *c)
 }
 
 static void
-pipe_cb(evutil_socket_t fd, short what, void *arg)
+wake_cb(void *arg)
 {
-	char buf[256];
-
-	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
 	drain(arg);
 }
 
 static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
+drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	drain(arg);
-}
-
-/* Consumer-only properties: kafka.properties is shared by the consumer
- * and the producers, and a producer warns about each of these. */
-static bool
-consumer_only(const char *key)
-{
-	static const char *const keys[] = {
-		"group.id", "group.instance.id", "partition.assignment.strategy",
-		"session.timeout.ms", "heartbeat.interval.ms",
-		"group.protocol.type", "coordinator.query.interval.ms",
-		"max.poll.interval.ms", "enable.auto.commit",
-		"auto.commit.interval.ms", "enable.auto.offset.store",
-		"queued.min.messages", "queued.max.messages.kbytes",
-		"fetch.wait.max.ms", "fetch.message.max.bytes",
-		"max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes",
-		"fetch.error.backoff.ms", "isolation.level", "enable.partition.eof",
-		"check.crcs", "auto.offset.reset",
-	};
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(key, keys[i]) == 0)
-			return true;
-	return false;
-}
-
-int
-consumer_apply_properties(rd_kafka_conf_t *conf, const struct config *cfg,
-    bool for_producer, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
-		const struct config_kv *kv = &cfg->kafka.properties[i];
-		char e[512];
-
-		if (for_producer && consumer_only(kv->key))
-			continue;
-		if (rd_kafka_conf_set(conf, kv->key, kv->value, e, sizeof(e)) !=
-		    RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "kafka.properties.%s: %s", kv->key, e);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
-    size_t errlen)
-{
-	char e[512];
-
-	if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "%s: %s", k, e);
-		return -1;
-	}
-	return 0;
 }
 
 struct consumer *
@@ -246,26 +181,23 @@ consumer_new(struct event_base *base, const struct config *cfg,
 {
 	struct consumer *c = xcalloc(1, sizeof(*c));
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	struct timeval tick = { 0, 100 * 1000 };
-
 	c->base = base;
 	c->h = *h;
-	c->pipefd[0] = c->pipefd[1] = -1;
 	c->partition_count = -1;
 	c->topic = xstrdup(cfg->kafka.topic_activity);
 	/* Our defaults first, then the user's properties, then what the
 	 * delivery guarantee depends on, which no property may change. */
-	if (conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
+	if (kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
 	    err, errlen) != 0 ||
-	    conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
-	    conf_set(conf, "log.queue", "true", err, errlen) != 0 ||
-	    conf_set(conf, "statistics.interval.ms", "5000", err, errlen) != 0 ||
-	    consumer_apply_properties(conf, cfg, false, err, errlen) != 0 ||
-	    conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != 0 ||
-	    conf_set(conf, "group.id", cfg->kafka.group_id, err, errlen) != 0 ||
-	    conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
-	    conf_set(conf, "enable.auto.commit", "true", err, errlen) != 0 ||
-	    conf_set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
+	    kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) != 0 ||
+	    kafka_conf_set(conf, "log.queue", "true", err, errlen) != 0 ||
+	    kafka_conf_set(conf, "statistics.interval.ms", "5000", err, errlen) != 0 ||
+	    kafka_conf_properties(conf, cfg, false, err, errlen) != 0 ||
+	    kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != 0 ||
+	    kafka_conf_set(conf, "group.id", cfg->kafka.group_id, err, errlen) != 0 ||
+	    kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) != 0 ||
+	    kafka_conf_set(conf, "enable.auto.commit", "true", err, errlen) != 0 ||
+	    kafka_conf_set(conf, "enable.partition.eof", "false", err, errlen) != 0) {
 		rd_kafka_conf_destroy(conf);
 		free(c->topic);
 		free(c);
@@ -286,21 +218,12 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	rd_kafka_set_log_queue(c->rk, NULL);
 	rd_kafka_poll_set_consumer(c->rk);
 	c->queue = rd_kafka_queue_get_consumer(c->rk);
-	if (pipe(c->pipefd) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	c->drain_ev = event_new(base, -1, 0, drain_cb, c);
+	if ((c->wake = kafka_wake_new(base, c->queue, 100, wake_cb, c, err,
+	    errlen)) == NULL) {
 		consumer_free(c);
 		return NULL;
 	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(c->pipefd[i], F_SETFL, fcntl(c->pipefd[i], F_GETFL) | O_NONBLOCK);
-		fcntl(c->pipefd[i], F_SETFD, FD_CLOEXEC);
-	}
-	rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
-	c->pipe_ev = event_new(base, c->pipefd[0], EV_READ | EV_PERSIST, pipe_cb, c);
-	c->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, c);
-	c->drain_ev = event_new(base, -1, 0, tick_cb, c);
-	event_add(c->pipe_ev, NULL);
-	event_add(c->tick_ev, &tick);
 	return c;
 }
 
@@ -498,16 +421,11 @@ consumer_free(struct consumer *c)
 	if (c == NULL)
 		return;
 	consumer_drop_held(c);
-	if (c->pipe_ev != NULL)
-		event_free(c->pipe_ev);
-	if (c->tick_ev != NULL)
-		event_free(c->tick_ev);
+	kafka_wake_free(c->wake);
 	if (c->drain_ev != NULL)
 		event_free(c->drain_ev);
-	if (c->queue != NULL) {
-		rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+	if (c->queue != NULL)
 		rd_kafka_queue_destroy(c->queue);
-	}
 	if (c->close_queue != NULL)
 		rd_kafka_queue_destroy(c->close_queue);
 	if (c->rk != NULL) {
@@ -515,9 +433,6 @@ consumer_free(struct consumer *c)
 		rd_kafka_destroy_flags(c->rk, c->closed_reported ? 0 :
 		    RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	}
-	for (int i = 0; i < 2; i++)
-		if (c->pipefd[i] >= 0)
-			close(c->pipefd[i]);
 	free(c->topic);
 	free(c);
 }

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "consumer.h"
+#include "kafka_loop.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -55,8 +54,8 @@ struct producer {
 	int inflight;
 	int nresend;
 	struct resend_list resends;
-	int pipefd[2];
-	struct event *pipe_ev, *tick_ev, *resend_ev;
+	struct kafka_wake *wake;
+	struct event *resend_ev;
 	int64_t fail_logged_ms;	/* monotonic time of the last failure line */
 	unsigned fail_quiet;	/* failures since then, not logged */
 };
@@ -336,35 +335,9 @@ serve(struct producer *p)
 }
 
 static void
-pipe_cb(evutil_socket_t fd, short what, void *arg)
+wake_cb(void *arg)
 {
-	char buf[256];
-
-	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
 	serve(arg);
-}
-
-static void
-tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	serve(arg);
-}
-
-static int
-conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
-    size_t errlen)
-{
-	char e[512];
-
-	if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "%s: %s", k, e);
-		return -1;
-	}
-	return 0;
 }
 
 struct producer *
@@ -373,14 +346,12 @@ producer_new(struct event_base *base, const struct config *cfg,
 {
 	struct producer *p = xcalloc(1, sizeof(*p));
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	struct timeval tick = { 0, 200 * 1000 };
 	char timeout[32];
 
 	p->name = xstrdup(o->name != NULL ? o->name : "producer");
 	p->resend = o->resend;
 	p->cb = o->cb;
 	p->arg = o->arg;
-	p->pipefd[0] = p->pipefd[1] = -1;
 	TAILQ_INIT(&p->resends);
 	snprintf(timeout, sizeof(timeout), "%" PRId64,
 	    o->message_timeout_ms > 0 ? o->message_timeout_ms : 0);
@@ -389,15 +360,15 @@ producer_new(struct event_base *base, const struct config *cfg,
 	 * delivery guarantee and the key -> partition mapping depend on,
 	 * which no property may change.
 	 */
-	if (conf_set(conf, "linger.ms", "5", err, errlen) != 0 ||
-	    consumer_apply_properties(conf, cfg, true, err, errlen) != 0 ||
-	    conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err,
+	if (kafka_conf_set(conf, "linger.ms", "5", err, errlen) != 0 ||
+	    kafka_conf_properties(conf, cfg, true, err, errlen) != 0 ||
+	    kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err,
 	    errlen) != 0 ||
-	    conf_set(conf, "enable.idempotence", "true", err, errlen) != 0 ||
-	    conf_set(conf, "message.timeout.ms", timeout, err, errlen) != 0 ||
-	    conf_set(conf, "partitioner", cfg->kafka.partitioner != NULL ?
+	    kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) != 0 ||
+	    kafka_conf_set(conf, "message.timeout.ms", timeout, err, errlen) != 0 ||
+	    kafka_conf_set(conf, "partitioner", cfg->kafka.partitioner != NULL ?
 	    cfg->kafka.partitioner : "murmur2_random", err, errlen) != 0 ||
-	    conf_set(conf, "log.queue", "true", err, errlen) != 0)
+	    kafka_conf_set(conf, "log.queue", "true", err, errlen) != 0)
 		goto fail;
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -408,23 +379,12 @@ producer_new(struct event_base *base, const struct config *cfg,
 	conf = NULL;		/* rd_kafka_new took it */
 	rd_kafka_set_log_queue(p->rk, NULL);
 	p->queue = rd_kafka_queue_get_main(p->rk);
-	if (pipe(p->pipefd) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	if ((p->wake = kafka_wake_new(base, p->queue, 200, wake_cb, p, err,
+	    errlen)) == NULL) {
 		producer_free(p, 0);
 		return NULL;
 	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(p->pipefd[i], F_SETFL,
-		    fcntl(p->pipefd[i], F_GETFL) | O_NONBLOCK);
-		fcntl(p->pipefd[i], F_SETFD, FD_CLOEXEC);
-	}
-	rd_kafka_queue_io_event_enable(p->queue, p->pipefd[1], "1", 1);
-	p->pipe_ev = event_new(base, p->pipefd[0], EV_READ | EV_PERSIST,
-	    pipe_cb, p);
-	p->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, p);
 	p->resend_ev = evtimer_new(base, resend_cb, p);
-	event_add(p->pipe_ev, NULL);
-	event_add(p->tick_ev, &tick);
 	return p;
 fail:
 	if (conf != NULL)
@@ -454,16 +414,11 @@ producer_free(struct producer *p, int timeout_ms)
 
 	if (p == NULL)
 		return;
-	if (p->pipe_ev != NULL)
-		event_free(p->pipe_ev);
-	if (p->tick_ev != NULL)
-		event_free(p->tick_ev);
+	kafka_wake_free(p->wake);
 	if (p->resend_ev != NULL)
 		event_free(p->resend_ev);
-	if (p->queue != NULL) {
-		rd_kafka_queue_io_event_enable(p->queue, -1, NULL, 0);
+	if (p->queue != NULL)
 		rd_kafka_queue_destroy(p->queue);
-	}
 	if (p->rk != NULL) {
 		if (timeout_ms > 0)
 			rd_kafka_flush(p->rk, timeout_ms);
@@ -474,9 +429,6 @@ producer_free(struct producer *p, int timeout_ms)
 		TAILQ_REMOVE(&p->resends, r, entry);
 		resend_free(r);
 	}
-	for (int i = 0; i < 2; i++)
-		if (p->pipefd[i] >= 0)
-			close(p->pipefd[i]);
 	free(p->name);
 	free(p);
 }

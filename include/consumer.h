@@ -81,10 +81,4 @@ int consumer_assigned(struct consumer *c);
 /* Borrowed librdkafka handle (for the owner's metrics and tests). */
 rd_kafka_t *consumer_handle(struct consumer *c);
 
-/* Applies cfg's kafka.properties to conf (borrowed), leaving out the
- * consumer-only ones when for_producer; 0 or -1 with librdkafka's text in
- * err. Shared with the producers. */
-int consumer_apply_properties(rd_kafka_conf_t *conf, const struct config *cfg,
-    bool for_producer, char *err, size_t errlen);
-
 #endif

@@ -1,0 +1,38 @@
+#ifndef PACED_KAFKA_LOOP_H
+#define PACED_KAFKA_LOOP_H
+
+/*
+ * librdkafka glue shared by the consumer and the producers: setting
+ * properties with librdkafka's own error text, and a queue that wakes the
+ * libevent loop. rd_kafka_queue_io_event_enable writes its byte only when
+ * the queue goes from empty to non-empty, so the wake-up also polls from a
+ * timer, in case a callback stopped before the queue was empty.
+ */
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct event_base;
+struct kafka_wake;
+
+/* Sets k=v on conf (borrowed); 0 or -1 with "k: librdkafka's text". */
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *k, const char *v,
+    char *err, size_t errlen);
+/* Applies cfg's kafka.properties to conf, leaving out the consumer-only
+ * ones when for_producer (a producer warns about each); 0 or -1 with
+ * "kafka.properties.KEY: librdkafka's text" in err. */
+int kafka_conf_properties(rd_kafka_conf_t *conf, const struct config *cfg,
+    bool for_producer, char *err, size_t errlen);
+
+/* Calls cb(arg) on the loop whenever q (borrowed; must outlive the wake)
+ * turns non-empty, and every tick_ms. Returns owned (free with
+ * kafka_wake_free) or NULL with the reason in err. */
+struct kafka_wake *kafka_wake_new(struct event_base *base, rd_kafka_queue_t *q,
+    int tick_ms, void (*cb)(void *), void *arg, char *err, size_t errlen);
+/* Stops the wake-ups and frees w; NULL does nothing. */
+void kafka_wake_free(struct kafka_wake *w);
+
+#endif
