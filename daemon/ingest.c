@@ -259,6 +259,8 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	const size_t *kpis;
 	size_t nkpis;
 	int64_t now;
+	int bad;
+	const char *bad_name;
 
 	if (m->err) {
 		metrics_inc(i->m_kafka_errors);
@@ -274,26 +276,34 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	if (i->recovering || i->revoking || i->stopping)
 		return true;	/* resync or the next owner re-reads it */
 
+	/* Every check that makes the event bad comes before the clock: a bad
+	 * event's time must not move it (one far in the future would run
+	 * the event clock ahead). */
 	r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
-	if (r == DECODE_OK && !ticks_allow(i, &ev))
+	bad = (int)r;
+	bad_name = r != DECODE_OK ? decode_reason_name(r) : NULL;
+	if (r == DECODE_OK) {
+		now = clock_now(&i->clock);
+		if (ev.occurred_at_ms < now - i->cfg->redis.dedupe_window_ms) {
+			/* Too old to dedupe: counting it could count it twice. */
+			bad = BAD_TOO_OLD;
+			bad_name = "too_old";
+		} else if (ev.occurred_at_ms > caltime_wall_ms() + FUTURE_SKEW_MS) {
+			bad = BAD_TOO_FAR_IN_FUTURE;
+			bad_name = "too_far_in_future";
+		}
+	}
+	if (bad_name == NULL && !ticks_allow(i, &ev))
 		return false;
 	if (i->cur->nmessages == 0)
 		event_active(i->flush_ev, EV_TIMEOUT, 0);
 	batch_note_offset(i->cur, m->partition, m->offset);
-	if (r != DECODE_OK) {
-		count_bad(i, m, r, decode_reason_name(r));
+	if (bad_name != NULL) {
+		count_bad(i, m, bad, bad_name);
 		goto out;
 	}
-	now = clock_now(&i->clock);
-	if (ev.occurred_at_ms < now - i->cfg->redis.dedupe_window_ms) {
-		/* Too old to dedupe: counting it could count it twice. */
-		count_bad(i, m, BAD_TOO_OLD, "too_old");
-		goto out;
-	}
-	if (ev.occurred_at_ms > caltime_wall_ms() + FUTURE_SKEW_MS) {
-		count_bad(i, m, BAD_TOO_FAR_IN_FUTURE, "too_far_in_future");
-		goto out;
-	}
+	/* Any valid event is evidence of the time, counted or skipped. */
+	clock_observe(&i->clock, ev.occurred_at_ms);
 	if ((rep = roster_rep(i->roster, ev.rep_id)) == NULL) {
 		metrics_inc(i->m_events[3]);
 		metrics_inc(i->m_skipped[SKIP_UNKNOWN_REP]);
@@ -309,7 +319,6 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		metrics_inc(i->m_skipped[SKIP_UNKNOWN_TYPE]);
 		goto out;
 	}
-	clock_observe(&i->clock, ev.occurred_at_ms);
 	metrics_observe(i->m_event_delay,
 	    (double)(caltime_wall_ms() - ev.occurred_at_ms) / 1000.0);
 	batch_add(i->cur, rep, kpis, nkpis,
