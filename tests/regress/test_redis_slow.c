@@ -1,0 +1,78 @@
+/*
+ * A Redis that stops answering without closing the connection (here
+ * SIGSTOP for 5 s, as a stuck or swapping server would): hiredis 0.14 has no
+ * command timeout, so the daemon's own watchdog must give up after
+ * redis.command_timeout (2 s in the harness), drop the connection, pause,
+ * and once Redis answers again resume from the Redis watermark with
+ * nothing lost or counted twice.
+ */
+
+#include "../integration/harness.h"
+
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static bool
+stall_over(void *arg)
+{
+	return harness_elapsed_ms() >= *(int64_t *)arg;
+}
+
+static double
+metric(struct harness_paced *p, const char *series)
+{
+	char *body = NULL;
+	double v = -1;
+	int status;
+
+	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
+	    status == 200)
+		harness_metric(body, series, &v);
+	free(body);
+	return v;
+}
+
+Test(redis_slow, stalled_redis_times_out_and_recovers, .fini = harness_teardown,
+    .timeout = 300)
+{
+	struct harness_paced p;
+	redisReply *r;
+	pid_t prod, pid;
+	int64_t total, until;
+	int st;
+
+	cr_assert_eq(harness_start_stack("redis_slow", 11), 0);
+	total = harness_stream_messages();
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+
+	cr_assert_neq(prod = harness_produce_start((int)(total / 8)), -1);
+	cr_assert_eq(harness_wait_applied(total / 4, HARNESS_WAIT_MS), 0);
+	/* Redis answers nobody for 5 s: longer than the 2 s timeout. */
+	r = harness_redis_cmd("INFO server");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO failed");
+	cr_assert_not_null(strstr(r->str, "process_id:"));
+	pid = (pid_t)atol(strstr(r->str, "process_id:") + 11);
+	freeReplyObject(r);
+	cr_assert_eq(kill(pid, SIGSTOP), 0);
+	until = harness_elapsed_ms() + 5000;
+	harness_wait_until(stall_over, &until, 10000, "a 5 s stall");
+	cr_assert_eq(kill(pid, SIGCONT), 0);
+
+	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "paced-produce failed");
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+
+	cr_expect_gt(metric(&p, "paced_redis_timeouts_total{conn=\"main\"}"), 0,
+	    "the watchdog never fired");
+	cr_expect_gt(metric(&p, "paced_recoveries_total"), 0,
+	    "the ingest path never paused and re-read its positions");
+	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the oracle");
+	cr_expect_eq(harness_check_dlq(false, 20), 0, "dead-letter topic differs");
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
