@@ -7,6 +7,17 @@
  * rd_kafka_poll(); at exit it flushes (bounded) and reports failures in its
  * exit status.
  *
+ * The synthetic stream comes in two kinds. By default it is random events
+ * at --rate. With --backfill it follows the targets instead: every rep
+ * works each KPI it has a target for at its profile's share of that target
+ * (steady a little above it, lagging at a third, idle not at all), spread
+ * over the working hours of its team's calendar and zone. The history of
+ * the current week (or of the longest period alerts watch) up to now goes
+ * out first, as fast as the broker takes it; then the same plan goes on
+ * live, each event sent when its time comes. Plan events have ids derived
+ * from what they are, so running the demo again the same day sends the
+ * same events, which paced drops as duplicates: the numbers do not double.
+ *
  * Messages are keyed by rep_id and partitioned with librdkafka's
  * murmur2_random, which places a keyed message where the Java client's
  * default partitioner does, so any tool can tell which partition holds a
@@ -31,6 +42,9 @@
 #include "caltime.h"
 #include "config.h"
 #include "log.h"
+#include "pacing.h"
+#include "roster.h"
+#include "scorecard.h"
 #include "xmalloc.h"
 
 #define PRODUCE_MAX_LINE	(1024 * 1024)	/* bytes, without the newline */
@@ -40,6 +54,21 @@
 #define PRODUCE_DEFAULT_BAD	0.002
 #define PRODUCE_DUP_RATIO	0.01
 #define PRODUCE_RING		32	/* recent events a duplicate may copy */
+#define PRODUCE_LIVE_TICK_MS	250	/* how often the live plan is read */
+#define PRODUCE_BACKFILL_WAIT_MS 60000	/* for the history's delivery reports */
+
+/*
+ * The plan's share of each target. Steady reps round their count up (an
+ * interval's first event comes at its start), so at any instant they have
+ * done at least 1.05 times what is expected by then: on pace, never
+ * behind. Lagging reps round down, so they never reach a third of it:
+ * below critical_below at the default 0.5. For a cap (better: lower) the
+ * roles swap: steady reps stay well under it, lagging ones break it.
+ */
+#define SYNTH_STEADY_SHARE	1.05
+#define SYNTH_LAGGING_SHARE	(1.0 / 3.0)
+#define SYNTH_STEADY_CAP_SHARE	0.7
+#define SYNTH_LAGGING_CAP_SHARE	1.5
 
 static volatile sig_atomic_t produce_stop;
 
@@ -77,7 +106,9 @@ static const char *const synth_profile_names[] = {
  * The activity funnel of a steady rep, as relative frequencies: calls and
  * emails dominate, about one call in six becomes a conversation, one
  * conversation in five books a meeting, and the later stages thin out
- * from there. A lagging rep has the same mix at a third of the rate.
+ * from there. A lagging rep has the same mix at a third of the rate. The
+ * plan of --backfill uses the weights only to pick among the types of one
+ * KPI (a call or an email for calls).
  */
 static const struct {
 	const char *type;
@@ -113,17 +144,62 @@ struct synth_type {
 	uint64_t sent;
 };
 
+/* One working day of a rep, in a week plan. */
+struct sched_day {
+	bool on;		/* a working day the rep is present on */
+	int64_t start_ms;	/* its working hours, UTC instants */
+	int64_t end_ms;
+	double *target;		/* per KPI: the day's target; < 0: none */
+};
+
+/*
+ * One rep's plan for one week bucket, rebuilt when the week changes. A KPI
+ * with a day target is planned day by day; on the days it has none, what
+ * its longer targets ask of those days' working time is spread over them
+ * as one span.
+ */
+struct sched_week {
+	bool built;
+	struct bucket b;
+	struct sched_day *days;	/* b.end_day - b.start_day entries */
+	size_t ndays;
+	double *span_target;	/* per KPI: target over the span; < 0: none */
+	int64_t *span_ms;	/* per KPI: working time of its span days */
+};
+
 struct synth_rep {
 	const char *id;		/* borrowed from the config */
 	const char *team;
-	struct tzone *tz;	/* borrowed from synth.zones; may be NULL */
+	struct tzone *tz;	/* borrowed from the roster */
+	const struct roster_rep *rr;
 	enum synth_profile profile;
 	double cum;		/* cumulative weight, for sampling */
+	struct sched_week week;	/* --backfill only */
+};
+
+/* The event types one KPI's plan draws from. */
+struct sched_kpi {
+	size_t *types;		/* indices into synth.types */
+	double *cum;		/* cumulative funnel weights */
+	size_t ntypes;		/* 0: the KPI generates nothing */
+};
+
+/* One planned event. */
+struct sched_ev {
+	int64_t at;
+	uint32_t rep;		/* index into synth.reps */
+	uint32_t kpi;
+	uint32_t seq;		/* its place in its day or span */
+};
+
+struct sched_evs {
+	struct sched_ev *v;
+	size_t n, cap;
 };
 
 struct synth {
 	struct config *cfg;
-	struct tzone **zones;	/* one per team; NULL where it did not open */
+	struct roster *roster;
 	struct synth_rep *reps;	/* only reps with a non-zero weight */
 	size_t nreps;
 	struct synth_type *types;
@@ -132,6 +208,12 @@ struct synth {
 	char unknown_rep[32];	/* the rep id of the last unknown_rep event */
 	uint64_t rng;		/* choices: deterministic from the seed */
 	uint64_t idrng;		/* event ids: different on every run */
+	char *idle_list;	/* comma-separated rep ids, for logs */
+	char *lag_list;
+
+	bool plan;		/* --backfill: follow the targets */
+	struct sched_kpi *kpis;	/* per config KPI */
+	double *zeros;		/* nkpis zeros: actual values for targets */
 
 	struct {
 		char *key;
@@ -141,6 +223,7 @@ struct synth {
 
 	uint64_t dups;
 	uint64_t bad[SYNTH_BAD_COUNT];
+	uint64_t planned;	/* plan events sent */
 };
 
 static int64_t
@@ -177,6 +260,15 @@ synth_uniform(uint64_t *s)
 	return (double)(synth_next(s) >> 11) * 0x1.0p-53;
 }
 
+static double
+synth_funnel_weight(const char *type)
+{
+	for (size_t i = 0; i < SYNTH_NFUNNEL; i++)
+		if (strcmp(synth_funnel[i].type, type) == 0)
+			return synth_funnel[i].weight;
+	return 1.0;
+}
+
 static bool
 synth_type_configured(const struct config *c, const char *type)
 {
@@ -189,9 +281,43 @@ synth_type_configured(const struct config *c, const char *type)
 	return false;
 }
 
+static size_t
+synth_type_index(const struct synth *s, const char *type)
+{
+	for (size_t t = 0; t < s->ntypes; t++)
+		if (strcmp(s->types[t].name, type) == 0)
+			return t;
+	return SIZE_MAX;
+}
+
+/* Adds every configured event type not in the table yet, weight 1. */
+static void
+synth_add_config_types(struct synth *s)
+{
+	const struct config *c = s->cfg;
+
+	for (size_t k = 0; k < c->nkpis; k++) {
+		for (size_t e = 0; e < c->kpis[k].nevents; e++) {
+			double cum = s->ntypes > 0 ?
+			    s->types[s->ntypes - 1].cum : 0;
+
+			if (synth_type_index(s, c->kpis[k].events[e]) !=
+			    SIZE_MAX)
+				continue;
+			s->types = xreallocarray(s->types, s->ntypes + 1,
+			    sizeof(*s->types));
+			s->types[s->ntypes].name = c->kpis[k].events[e];
+			s->types[s->ntypes].sent = 0;
+			s->types[s->ntypes].cum = cum + 1.0;
+			s->ntypes++;
+		}
+	}
+}
+
 /*
  * Builds the type table: the funnel types the config counts, or, when it
- * counts none of them, every configured event type with equal weight.
+ * counts none of them, every configured event type with equal weight. The
+ * plan also needs the types outside the funnel.
  */
 static void
 synth_build_types(struct synth *s)
@@ -207,26 +333,44 @@ synth_build_types(struct synth *s)
 		s->types[s->ntypes].name = synth_funnel[i].type;
 		s->types[s->ntypes++].cum = cum;
 	}
-	if (s->ntypes > 0)
-		return;
+	if (s->ntypes == 0 || s->plan)
+		synth_add_config_types(s);
+}
 
+/*
+ * Which KPI generates which event types in the plan. Amount KPIs generate
+ * nothing: their events come from the count KPI on the same type (deals
+ * closed carry the revenue). A type goes to the first KPI in config order
+ * that counts it, so a type shared by two KPIs is not sent twice.
+ */
+static void
+sched_build_kpis(struct synth *s)
+{
+	const struct config *c = s->cfg;
+	bool *taken = xcalloc(s->ntypes > 0 ? s->ntypes : 1, sizeof(bool));
+
+	s->kpis = xcalloc(c->nkpis > 0 ? c->nkpis : 1, sizeof(*s->kpis));
+	s->zeros = xcalloc(c->nkpis > 0 ? c->nkpis : 1, sizeof(double));
 	for (size_t k = 0; k < c->nkpis; k++) {
-		for (size_t e = 0; e < c->kpis[k].nevents; e++) {
-			bool dup = false;
+		struct sched_kpi *sk = &s->kpis[k];
+		double cum = 0;
 
-			for (size_t t = 0; t < s->ntypes; t++)
-				dup |= strcmp(s->types[t].name,
-				    c->kpis[k].events[e]) == 0;
-			if (dup)
+		if (c->kpis[k].measure != KPI_MEASURE_COUNT)
+			continue;
+		sk->types = xcalloc(c->kpis[k].nevents, sizeof(*sk->types));
+		sk->cum = xcalloc(c->kpis[k].nevents, sizeof(*sk->cum));
+		for (size_t e = 0; e < c->kpis[k].nevents; e++) {
+			size_t t = synth_type_index(s, c->kpis[k].events[e]);
+
+			if (t == SIZE_MAX || taken[t])
 				continue;
-			s->types = xreallocarray(s->types, s->ntypes + 1,
-			    sizeof(*s->types));
-			s->types[s->ntypes].name = c->kpis[k].events[e];
-			s->types[s->ntypes].sent = 0;
-			s->types[s->ntypes].cum = (double)(s->ntypes + 1);
-			s->ntypes++;
+			taken[t] = true;
+			cum += synth_funnel_weight(s->types[t].name);
+			sk->types[sk->ntypes] = t;
+			sk->cum[sk->ntypes++] = cum;
 		}
 	}
+	free(taken);
 }
 
 /*
@@ -266,6 +410,7 @@ synth_build_reps(struct synth *s)
 
 	s->reps = xcalloc(c->nreps, sizeof(*s->reps));
 	for (size_t i = 0; i < c->nreps; i++) {
+		const struct roster_rep *rr = roster_rep_at(s->roster, i);
 		char *list = prof[i] == SYNTH_IDLE ? idle : lag;
 		size_t len = strlen(list);
 
@@ -277,10 +422,13 @@ synth_build_reps(struct synth *s)
 		cum += prof[i] == SYNTH_LAGGING ? 1.0 / 3.0 : 1.0;
 		s->reps[s->nreps].id = c->reps[i].id;
 		s->reps[s->nreps].team = c->teams[c->reps[i].team].id;
-		s->reps[s->nreps].tz = s->zones[c->reps[i].team];
+		s->reps[s->nreps].tz = rr->zone;
+		s->reps[s->nreps].rr = rr;
 		s->reps[s->nreps].profile = prof[i];
 		s->reps[s->nreps++].cum = cum;
 	}
+	s->idle_list = xstrdup(idle);
+	s->lag_list = xstrdup(lag);
 	log_info("synthetic_profiles", "reps=%zu active=%zu %s=%s %s=%s",
 	    c->nreps, s->nreps, synth_profile_names[SYNTH_IDLE],
 	    log_quote(idle), synth_profile_names[SYNTH_LAGGING],
@@ -291,7 +439,7 @@ synth_build_reps(struct synth *s)
 
 /* Loads the config and builds the generator; exits on error. */
 static struct synth *
-synth_new(const char *path, uint64_t seed, double bad_ratio)
+synth_new(const char *path, uint64_t seed, double bad_ratio, bool plan)
 {
 	struct synth *s = xcalloc(1, sizeof(*s));
 	char *errs = NULL, err[256];
@@ -306,10 +454,13 @@ synth_new(const char *path, uint64_t seed, double bad_ratio)
 	if (s->cfg->nreps == 0 || s->cfg->nkpis == 0)
 		fatalx("config", "path=%s msg=\"no reps or no KPIs\"",
 		    log_quote(path));
+	if ((s->roster = roster_new(s->cfg, err, sizeof(err))) == NULL)
+		fatalx("config", "path=%s msg=\"no roster\" err=%s",
+		    log_quote(path), log_quote(err));
 
 	s->rng = seed;
-	/* Ids must differ between runs, or paced would drop a rerun as
-	 * duplicates of the last one. */
+	/* Random ids must differ between runs, or paced would drop a rerun
+	 * as duplicates of the last one. */
 	if (getentropy(&entropy, sizeof(entropy)) != 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		entropy = (uint64_t)ts.tv_sec * 1000000000ULL +
@@ -318,20 +469,26 @@ synth_new(const char *path, uint64_t seed, double bad_ratio)
 	}
 	s->idrng = entropy;
 	s->bad_ratio = bad_ratio;
+	s->plan = plan;
 
-	s->zones = xcalloc(s->cfg->nteams, sizeof(*s->zones));
-	for (size_t t = 0; t < s->cfg->nteams; t++) {
-		s->zones[t] = tzone_open(s->cfg->teams[t].timezone, err,
-		    sizeof(err));
-		if (s->zones[t] == NULL)
-			log_warnx("timezone", "team=%s msg=\"UTC only\" err=%s",
-			    s->cfg->teams[t].id, log_quote(err));
-	}
 	synth_build_types(s);
 	synth_build_reps(s);
+	if (plan)
+		sched_build_kpis(s);
 	if (s->nreps == 0)
 		log_warnx("synthetic", "msg=\"every rep is idle\"");
 	return s;
+}
+
+static void
+sched_week_clear(struct sched_week *w)
+{
+	for (size_t d = 0; d < w->ndays; d++)
+		free(w->days[d].target);
+	free(w->days);
+	free(w->span_target);
+	free(w->span_ms);
+	memset(w, 0, sizeof(*w));
 }
 
 static void
@@ -343,11 +500,21 @@ synth_free(struct synth *s)
 		free(s->ring[i].key);
 		free(s->ring[i].value);
 	}
-	for (size_t t = 0; t < s->cfg->nteams; t++)
-		tzone_free(s->zones[t]);
-	free(s->zones);
+	for (size_t r = 0; r < s->nreps; r++)
+		sched_week_clear(&s->reps[r].week);
+	if (s->kpis != NULL) {
+		for (size_t k = 0; k < s->cfg->nkpis; k++) {
+			free(s->kpis[k].types);
+			free(s->kpis[k].cum);
+		}
+	}
+	free(s->kpis);
+	free(s->zeros);
 	free(s->reps);
 	free(s->types);
+	free(s->idle_list);
+	free(s->lag_list);
+	roster_free(s->roster);
 	config_free(s->cfg);
 	free(s);
 }
@@ -400,16 +567,59 @@ synth_appendf(char *buf, size_t size, size_t *off, const char *fmt, ...)
 		*off = (size_t)n < size - *off ? *off + (size_t)n : size - 1;
 }
 
-/* A version-4-shaped UUID, unique within the run by construction. */
+/* a and b as a version-4-shaped UUID. */
+static void
+synth_format_uuid(uint64_t a, uint64_t b, char *buf, size_t size)
+{
+	snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx",
+	    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+	    (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+	    (unsigned long long)(b & 0xffffffffffffULL));
+}
+
+/* A random id, unique within the run by construction. */
 static void
 synth_event_id(struct synth *s, char *buf, size_t size)
 {
 	uint64_t a = synth_next(&s->idrng), b = synth_next(&s->idrng);
 
-	snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx",
-	    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-	    (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
-	    (unsigned long long)(b & 0xffffffffffffULL));
+	synth_format_uuid(a, b, buf, size);
+}
+
+static uint64_t
+synth_fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * A plan event's id, the same on every run for the same rep, KPI, instant
+ * and place, and into *bits 64 more bits from the same seed for its other
+ * choices.
+ */
+static void
+sched_event_id(const char *rep, const char *kpi, int64_t at, uint32_t seq,
+    char *buf, size_t size, uint64_t *bits)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, a, b;
+	unsigned char sep = 0;
+
+	h = synth_fnv1a(h, rep, strlen(rep));
+	h = synth_fnv1a(h, &sep, 1);
+	h = synth_fnv1a(h, kpi, strlen(kpi));
+	h = synth_fnv1a(h, &sep, 1);
+	h = synth_fnv1a(h, &at, sizeof(at));
+	h = synth_fnv1a(h, &seq, sizeof(seq));
+	a = synth_next(&h);
+	b = synth_next(&h);
+	*bits = synth_next(&h);
+	synth_format_uuid(a, b, buf, size);
 }
 
 /* occurred_at = ms, in UTC ("Z") or in the zone's local offset. */
@@ -439,19 +649,65 @@ synth_timestamp(struct tzone *tz, bool local, int64_t ms, char *buf,
 }
 
 /*
- * Writes one event object to buf. bad selects a defect (or
- * SYNTH_BAD_COUNT for none). Returns the rep id to key it by, valid
- * until the next call.
+ * Writes one event of rep r, of type, at at_ms, with id to buf. bits
+ * decide the optional parts (local or UTC time, the team hint, a deal's
+ * amount, an email's count when counts is set). bad selects a defect (or
+ * SYNTH_BAD_COUNT for none). Returns the rep id to key it by, valid until
+ * the next call.
+ */
+static const char *
+synth_format(struct synth *s, const struct synth_rep *r, const char *type,
+    int64_t at_ms, const char *id, uint64_t bits, bool counts,
+    enum synth_bad bad, char *buf, size_t size)
+{
+	const char *rep_id = r->id;
+	char ts[48];
+	size_t off = 0;
+
+	if (bad == SYNTH_BAD_UNKNOWN_TYPE)
+		type = "fax_sent";
+	if (bad == SYNTH_BAD_UNKNOWN_REP) {
+		snprintf(s->unknown_rep, sizeof(s->unknown_rep), "zz%03u",
+		    (unsigned)((bits >> 40) % 1000));
+		rep_id = s->unknown_rep;
+	}
+	synth_timestamp(r->tz, (bits & 1) != 0, at_ms, ts, sizeof(ts));
+
+	synth_appendf(buf, size, &off, "{\"event_id\":\"%s\",\"rep_id\":", id);
+	synth_json_str(buf, size, &off, rep_id);
+	synth_appendf(buf, size, &off, ",\"type\":");
+	synth_json_str(buf, size, &off, type);
+	/* The missing field is occurred_at: without it nothing is countable. */
+	if (bad != SYNTH_BAD_MISSING_FIELD)
+		synth_appendf(buf, size, &off, ",\"occurred_at\":\"%s\"", ts);
+	if (strcmp(type, "deal_closed") == 0)
+		synth_appendf(buf, size, &off, ",\"amount\":%.2f",
+		    5000.0 + (double)((bits >> 8) % 1500) * 50.0);
+	if (counts && strcmp(type, "email") == 0 && (bits >> 24) % 20 == 0)
+		synth_appendf(buf, size, &off, ",\"count\":%u",
+		    2 + (unsigned)((bits >> 32) % 3));
+	if ((bits & 2) != 0) {
+		synth_appendf(buf, size, &off, ",\"team_id\":");
+		synth_json_str(buf, size, &off, r->team);
+	}
+	synth_appendf(buf, size, &off, ",\"source\":\"paced-produce\"}");
+	if (bad == SYNTH_BAD_MALFORMED)
+		buf[off / 2] = '\0';	/* cut mid-object */
+	return rep_id;
+}
+
+/*
+ * A random event of the random stream: a rep by weight, a type by the
+ * funnel, now. Returns the rep id to key it by and the type's index.
  */
 static const char *
 synth_event(struct synth *s, char *buf, size_t size, enum synth_bad bad,
     size_t *typeidx)
 {
 	const struct synth_rep *r;
-	const char *type, *rep_id;
-	char id[40], ts[48];
+	char id[40];
 	double x = synth_uniform(&s->rng) * s->reps[s->nreps - 1].cum;
-	size_t lo = 0, hi = s->nreps - 1, off = 0;
+	size_t lo = 0, hi = s->nreps - 1;
 
 	while (lo < hi) {		/* first rep with cum > x */
 		size_t mid = lo + (hi - lo) / 2;
@@ -467,41 +723,9 @@ synth_event(struct synth *s, char *buf, size_t size, enum synth_bad bad,
 	for (*typeidx = 0; *typeidx + 1 < s->ntypes &&
 	    s->types[*typeidx].cum <= x; (*typeidx)++)
 		;
-	type = s->types[*typeidx].name;
-	rep_id = r->id;
-	if (bad == SYNTH_BAD_UNKNOWN_TYPE)
-		type = "fax_sent";
-	if (bad == SYNTH_BAD_UNKNOWN_REP) {
-		snprintf(s->unknown_rep, sizeof(s->unknown_rep), "zz%03u",
-		    (unsigned)(synth_next(&s->rng) % 1000));
-		rep_id = s->unknown_rep;
-	}
-
 	synth_event_id(s, id, sizeof(id));
-	synth_timestamp(r->tz, synth_uniform(&s->rng) < 0.5,
-	    caltime_wall_ms(), ts, sizeof(ts));
-
-	synth_appendf(buf, size, &off, "{\"event_id\":\"%s\",\"rep_id\":", id);
-	synth_json_str(buf, size, &off, rep_id);
-	synth_appendf(buf, size, &off, ",\"type\":");
-	synth_json_str(buf, size, &off, type);
-	/* The missing field is occurred_at: without it nothing is countable. */
-	if (bad != SYNTH_BAD_MISSING_FIELD)
-		synth_appendf(buf, size, &off, ",\"occurred_at\":\"%s\"", ts);
-	if (strcmp(type, "deal_closed") == 0)
-		synth_appendf(buf, size, &off, ",\"amount\":%.2f",
-		    5000.0 + floor(synth_uniform(&s->rng) * 1500.0) * 50.0);
-	if (strcmp(type, "email") == 0 && synth_uniform(&s->rng) < 0.05)
-		synth_appendf(buf, size, &off, ",\"count\":%u",
-		    2 + (unsigned)(synth_next(&s->rng) % 3));
-	if (synth_uniform(&s->rng) < 0.5) {
-		synth_appendf(buf, size, &off, ",\"team_id\":");
-		synth_json_str(buf, size, &off, r->team);
-	}
-	synth_appendf(buf, size, &off, ",\"source\":\"paced-produce\"}");
-	if (bad == SYNTH_BAD_MALFORMED)
-		buf[off / 2] = '\0';	/* cut mid-object */
-	return rep_id;
+	return synth_format(s, r, s->types[*typeidx].name, caltime_wall_ms(),
+	    id, synth_next(&s->rng), true, bad, buf, size);
 }
 
 static void
@@ -517,6 +741,445 @@ synth_remember(struct synth *s, const char *key, const char *value)
 	s->ring[i].key = xstrdup(key);
 	s->ring[i].value = xstrdup(value);
 	s->ring_next = (i + 1) % PRODUCE_RING;
+}
+
+/* ---- the plan (--backfill) ---- */
+
+static void
+sched_calendar(const struct config_calendar *cc, struct pacing_calendar *cal)
+{
+	cal->working_days = cc->working_days;
+	cal->work_start_min = cc->work_start_min;
+	cal->work_end_min = cc->work_end_min;
+	cal->holidays = cc->holidays;
+	cal->nholidays = cc->nholidays;
+}
+
+static bool
+sched_away(const struct config_rep *rep, int32_t day)
+{
+	size_t lo = 0, hi = rep->nout_of_office;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rep->out_of_office[mid] < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < rep->nout_of_office && rep->out_of_office[lo] == day;
+}
+
+/* The share of a target the profile works a KPI at, and which way its
+ * counts round. */
+static void
+sched_share(enum synth_profile prof, enum kpi_better better, double *share,
+    bool *up)
+{
+	if (better == KPI_BETTER_LOWER) {
+		*share = prof == SYNTH_STEADY ? SYNTH_STEADY_CAP_SHARE :
+		    SYNTH_LAGGING_CAP_SHARE;
+		*up = prof != SYNTH_STEADY;
+	} else {
+		*share = prof == SYNTH_STEADY ? SYNTH_STEADY_SHARE :
+		    SYNTH_LAGGING_SHARE;
+		*up = prof == SYNTH_STEADY;
+	}
+}
+
+/*
+ * How many events a stretch with units of target gets, and the offset of
+ * the j-th in a stretch of len ms. Rounding up puts one at the very start,
+ * so the count is ahead of the expected share at every instant; rounding
+ * down puts the first a whole interval in, so it is always behind.
+ */
+static size_t
+sched_count(double units, bool up)
+{
+	if (!(units > 0))
+		return 0;
+	return (size_t)(up ? ceil(units - 1e-9) : floor(units + 1e-9));
+}
+
+static int64_t
+sched_offset(size_t j, double units, int64_t len, bool up)
+{
+	return llround((double)(up ? j : j + 1) * (double)len / units);
+}
+
+/*
+ * What the targets of periods week and longer (cards sc, computed at an
+ * instant of the week) ask of KPI k over ms of the rep's working time:
+ * the largest of target * ms / the period's working time, or -1 when no
+ * such period has a target. The largest, so that a steady rep is on pace
+ * for all of them: in a week with a holiday the week's target falls on
+ * fewer days than the day target assumes.
+ */
+static double
+sched_long_share(const struct scorecard *sc, size_t k, int64_t ms)
+{
+	double best = -1;
+
+	for (int p = PERIOD_WEEK; p < PERIOD_COUNT; p++) {
+		double v;
+
+		if (!sc[p].kpis[k].has_target || sc[p].wt.total_ms <= 0)
+			continue;
+		v = sc[p].kpis[k].fig.target * (double)ms /
+		    (double)sc[p].wt.total_ms;
+		if (v > best)
+			best = v;
+	}
+	return best;
+}
+
+/* Fills rep r's plan of week bucket b. */
+static void
+sched_week_build(struct synth *s, struct synth_rep *r, const struct bucket *b)
+{
+	const struct config *cfg = s->cfg;
+	const struct roster_rep *rr = r->rr;
+	struct sched_week *w = &r->week;
+	struct pacing_calendar cal;
+	struct scorecard sc[PERIOD_COUNT];
+	int64_t inst = -1;
+
+	sched_week_clear(w);
+	sched_calendar(rr->calendar, &cal);
+	w->built = true;
+	w->b = *b;
+	w->ndays = (size_t)(b->end_day - b->start_day);
+	w->days = xcalloc(w->ndays, sizeof(*w->days));
+	w->span_target = xcalloc(cfg->nkpis, sizeof(double));
+	w->span_ms = xcalloc(cfg->nkpis, sizeof(int64_t));
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		sc[p].kpis = xcalloc(cfg->nkpis, sizeof(*sc[p].kpis));
+
+	for (size_t i = 0; i < w->ndays; i++) {
+		struct sched_day *d = &w->days[i];
+		int32_t day = b->start_day + (int32_t)i;
+
+		d->target = xcalloc(cfg->nkpis, sizeof(double));
+		d->start_ms = tzone_local_to_utc(rr->zone, day,
+		    cal.work_start_min);
+		d->end_ms = tzone_local_to_utc(rr->zone, day, cal.work_end_min);
+		d->on = pacing_is_working_day(&cal, day) &&
+		    !sched_away(rr->rep, day) && d->end_ms > d->start_ms;
+		if (d->on && inst < 0)
+			inst = d->start_ms;
+	}
+	if (inst < 0)
+		inst = b->start_ms;
+	for (int p = PERIOD_WEEK; p < PERIOD_COUNT; p++)
+		scorecard_compute(cfg, rr, (enum period)p, inst, s->zeros,
+		    &sc[p]);
+
+	/* A KPI with a day target is planned day by day, at the larger of
+	 * that target and what the longer periods ask of the day. */
+	for (size_t i = 0; i < w->ndays; i++) {
+		struct sched_day *d = &w->days[i];
+
+		if (d->on)
+			scorecard_compute(cfg, rr, PERIOD_DAY, d->start_ms +
+			    (d->end_ms - d->start_ms) / 2, s->zeros, &sc[0]);
+		for (size_t k = 0; k < cfg->nkpis; k++) {
+			double share;
+
+			d->target[k] = -1;
+			if (!d->on || !sc[0].kpis[k].has_target)
+				continue;
+			share = sched_long_share(sc, k,
+			    d->end_ms - d->start_ms);
+			d->target[k] = sc[0].kpis[k].fig.target > share ?
+			    sc[0].kpis[k].fig.target : share;
+		}
+	}
+
+	/* The others over the span of the days without a day target. */
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		for (size_t i = 0; i < w->ndays; i++)
+			if (w->days[i].on && w->days[i].target[k] < 0)
+				w->span_ms[k] += w->days[i].end_ms -
+				    w->days[i].start_ms;
+		w->span_target[k] = sched_long_share(sc, k, w->span_ms[k]);
+	}
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		free(sc[p].kpis);
+}
+
+static void
+sched_push(struct sched_evs *evs, int64_t at, size_t rep, size_t kpi,
+    size_t seq)
+{
+	if (evs->n == evs->cap) {
+		evs->cap = evs->cap > 0 ? evs->cap * 2 : 1024;
+		evs->v = xreallocarray(evs->v, evs->cap, sizeof(*evs->v));
+	}
+	evs->v[evs->n].at = at;
+	evs->v[evs->n].rep = (uint32_t)rep;
+	evs->v[evs->n].kpi = (uint32_t)kpi;
+	evs->v[evs->n].seq = (uint32_t)seq;
+	evs->n++;
+}
+
+/* The events of rep ri's current week plan that fall in [from, to). */
+static void
+sched_week_events(struct synth *s, size_t ri, int64_t from, int64_t to,
+    struct sched_evs *evs)
+{
+	const struct config *cfg = s->cfg;
+	const struct synth_rep *r = &s->reps[ri];
+	const struct sched_week *w = &r->week;
+
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		double share, units;
+		bool up;
+		size_t n;
+
+		if (s->kpis[k].ntypes == 0)
+			continue;
+		sched_share(r->profile, cfg->kpis[k].better, &share, &up);
+		for (size_t i = 0; i < w->ndays; i++) {
+			const struct sched_day *d = &w->days[i];
+			int64_t len = d->end_ms - d->start_ms;
+
+			if (!d->on || d->target[k] <= 0 || d->end_ms <= from ||
+			    d->start_ms >= to)
+				continue;
+			units = share * d->target[k];
+			n = sched_count(units, up);
+			for (size_t j = 0; j < n; j++) {
+				int64_t at = d->start_ms +
+				    sched_offset(j, units, len, up);
+
+				if (at >= from && at < to)
+					sched_push(evs, at, ri, k, j);
+			}
+		}
+		if (!(w->span_target[k] > 0) || w->span_ms[k] <= 0)
+			continue;
+		units = share * w->span_target[k];
+		n = sched_count(units, up);
+		for (size_t j = 0; j < n; j++) {
+			int64_t o = sched_offset(j, units, w->span_ms[k], up);
+
+			/* Working time to an instant, over the span days. */
+			for (size_t i = 0; i < w->ndays; i++) {
+				const struct sched_day *d = &w->days[i];
+				int64_t len = d->end_ms - d->start_ms;
+
+				if (!d->on || d->target[k] >= 0)
+					continue;
+				if (o > len) {
+					o -= len;
+					continue;
+				}
+				if (d->start_ms + o >= from &&
+				    d->start_ms + o < to)
+					sched_push(evs, d->start_ms + o, ri, k,
+					    j);
+				break;
+			}
+		}
+	}
+}
+
+/* Adds rep ri's plan events in [from, to) to evs. */
+static void
+sched_rep_events(struct synth *s, size_t ri, int64_t from, int64_t to,
+    struct sched_evs *evs)
+{
+	struct synth_rep *r = &s->reps[ri];
+	struct bucket b;
+	int64_t t = from;
+
+	while (t < to) {
+		scorecard_bucket(r->rr, PERIOD_WEEK, t, &b);
+		if (!r->week.built || r->week.b.start_day != b.start_day)
+			sched_week_build(s, r, &b);
+		sched_week_events(s, ri, from, to, evs);
+		if (b.end_ms <= t)
+			break;		/* cannot happen; never loop */
+		t = b.end_ms;
+	}
+}
+
+/*
+ * Plan events go out rep by rep, each rep's in time order. paced applies
+ * one rep's events of a batch in one atomic step, and a history that is
+ * contiguous in its partition mostly lands in one batch, so paced rarely
+ * judges a rep on part of its history.
+ */
+static int
+sched_ev_cmp(const void *a, const void *b)
+{
+	const struct sched_ev *x = a, *y = b;
+
+	if (x->rep != y->rep)
+		return x->rep < y->rep ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->kpi != y->kpi)
+		return x->kpi < y->kpi ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/*
+ * The instant a period bucket's elapsed working share reaches grace (the
+ * first working millisecond when grace is 0), or -1 when it has no
+ * working time. For the "what to expect" text.
+ */
+static int64_t
+sched_grace_at(const struct pacing_calendar *cal, struct tzone *z,
+    const struct bucket *b, const struct pacing_worktime *wt, double grace)
+{
+	int64_t goal = (int64_t)ceil(grace * (double)wt->total_ms), done = 0;
+
+	if (wt->total_ms <= 0)
+		return -1;
+	if (goal < 1)
+		goal = 1;
+	for (int32_t day = b->start_day; day < b->end_day; day++) {
+		int64_t s, e;
+
+		if (!pacing_is_working_day(cal, day))
+			continue;
+		s = tzone_local_to_utc(z, day, cal->work_start_min);
+		e = tzone_local_to_utc(z, day, cal->work_end_min);
+		if (e <= s)
+			continue;
+		if (done + (e - s) >= goal)
+			return s + (goal - done);
+		done += e - s;
+	}
+	return -1;
+}
+
+/* "Mon 09:48" in zone z. */
+static void
+sched_local_hm(struct tzone *z, int64_t ms, char *buf, size_t size)
+{
+	static const char *const wd[] = {
+		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+	};
+	int64_t l = ms + tzone_offset_at(z, ms);
+	int64_t day = l >= 0 ? l / 86400000 : -((-l + 86399999) / 86400000);
+	int64_t min = (l - day * 86400000) / 60000;
+
+	snprintf(buf, size, "%s %02d:%02d", wd[caltime_weekday((int32_t)day)],
+	    (int)(min / 60), (int)(min % 60));
+}
+
+/*
+ * Prints what the plan will show at now: per team, its local time and,
+ * for each period alerts watch, whether it alerts now or from when; then
+ * which reps should alert. Returns the number of teams alerting now.
+ */
+static int
+sched_print_expect(struct synth *s, int64_t now, FILE *f)
+{
+	const struct config *cfg = s->cfg;
+	double grace = cfg->alerts.grace;
+	bool *alerting = xcalloc(cfg->nteams, sizeof(bool));
+	int64_t first = -1;
+	int nalerting = 0;
+	char hm[32];
+
+	for (size_t t = 0; t < cfg->nteams; t++) {
+		const struct roster_rep *rr = NULL;
+		struct pacing_calendar cal;
+		char line[512];
+		size_t off = 0;
+
+		for (size_t i = 0; i < cfg->nreps && rr == NULL; i++)
+			if (cfg->reps[i].team == t)
+				rr = roster_rep_at(s->roster, i);
+		if (rr == NULL)
+			continue;
+		sched_calendar(rr->calendar, &cal);
+		sched_local_hm(rr->zone, now, hm, sizeof(hm));
+		synth_appendf(line, sizeof(line), &off, "   %-8s %s  %-20s",
+		    cfg->teams[t].id, hm, cfg->teams[t].timezone);
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			const char *name = caltime_period_name((enum period)p);
+			struct pacing_worktime wt;
+			struct bucket b;
+			double frac;
+			int64_t at;
+			char cell[64];
+
+			if (!cfg->alerts.periods[p])
+				continue;
+			caltime_bucket(rr->zone, &rr->calendar->rules,
+			    (enum period)p, now, &b);
+			pacing_worktime(&cal, NULL, rr->zone, &b, now, &wt);
+			frac = pacing_worktime_fraction(&wt);
+			if (wt.total_ms <= 0) {
+				snprintf(cell, sizeof(cell), p == PERIOD_DAY ?
+				    "%s: not a working day" :
+				    "%s: no working day", name);
+			} else if (frac > 0 && frac >= grace) {
+				alerting[t] = true;
+				if (frac >= 1)
+					snprintf(cell, sizeof(cell),
+					    "%s over: alerting", name);
+				else
+					snprintf(cell, sizeof(cell),
+					    "%s %.0f%%: alerting", name,
+					    floor(frac * 100));
+			} else {
+				at = sched_grace_at(&cal, rr->zone, &b, &wt,
+				    grace);
+				sched_local_hm(rr->zone, at, hm, sizeof(hm));
+				snprintf(cell, sizeof(cell),
+				    "%s %.0f%%: from %s", name,
+				    floor(frac * 100), hm);
+				if (at > now && (first < 0 || at < first))
+					first = at;
+			}
+			synth_appendf(line, sizeof(line), &off, "  %-24s",
+			    cell);
+		}
+		while (off > 0 && line[off - 1] == ' ')
+			line[--off] = '\0';
+		fprintf(f, "%s\n", line);
+		nalerting += alerting[t];
+	}
+
+	if (nalerting > 0) {
+		char idle[1024] = "", lag[1024] = "";
+		size_t ioff = 0, loff = 0;
+
+		for (size_t i = 0; i < cfg->nreps; i++) {
+			bool is_idle = i % 12 == 4, is_lag = false;
+
+			for (size_t r = 0; r < s->nreps; r++)
+				if (s->reps[r].rr->index == i)
+					is_lag = s->reps[r].profile ==
+					    SYNTH_LAGGING;
+			if (!alerting[cfg->reps[i].team])
+				continue;
+			if (is_idle)
+				synth_appendf(idle, sizeof(idle), &ioff, "%s%s",
+				    ioff > 0 ? "," : "", cfg->reps[i].id);
+			if (is_lag)
+				synth_appendf(lag, sizeof(lag), &loff, "%s%s",
+				    loff > 0 ? "," : "", cfg->reps[i].id);
+		}
+		fprintf(f, "   Expect within a minute, in the teams alerting: "
+		    "critical alerts for the idle\n   reps (%s) and alerts for "
+		    "the lagging ones (%s);\n   steady reps stay on pace, "
+		    "no alerts.\n", ioff > 0 ? idle : "none",
+		    loff > 0 ? lag : "none");
+	} else if (first > 0) {
+		caltime_format_utc(first, hm, sizeof(hm));
+		fprintf(f, "   No team is past the grace of a period now: the "
+		    "first alerts come at %s.\n", hm);
+	} else
+		fprintf(f, "   No period has working time now: no alerts.\n");
+	free(alerting);
+	return nalerting;
 }
 
 /* ---- producing ---- */
@@ -586,6 +1249,9 @@ produce_summary(struct produce *p, const char *event)
 			synth_appendf(buf, sizeof(buf), &off, " %s=%llu",
 			    s->types[t].name,
 			    (unsigned long long)s->types[t].sent);
+		if (s->plan)
+			synth_appendf(buf, sizeof(buf), &off, " planned=%llu",
+			    (unsigned long long)s->planned);
 		synth_appendf(buf, sizeof(buf), &off, " duplicate=%llu",
 		    (unsigned long long)s->dups);
 		for (int b = 0; b < SYNTH_BAD_COUNT; b++)
@@ -785,6 +1451,137 @@ produce_synthetic(struct produce *p, double duration)
 	}
 }
 
+
+/*
+ * Sends the plan events in evs (sorted here), each followed now and then
+ * by a deliberately bad event of the same rep or an exact resend of a
+ * recent event, as the random stream does. Returns how many plan events
+ * were handed to librdkafka.
+ */
+static size_t
+produce_plan_send(struct produce *p, struct sched_evs *evs)
+{
+	struct synth *s = p->synth;
+	char buf[2048], id[40];
+	size_t sent = 0;
+
+	qsort(evs->v, evs->n, sizeof(*evs->v), sched_ev_cmp);
+	for (size_t i = 0; i < evs->n && !produce_stop; i++) {
+		const struct sched_ev *e = &evs->v[i];
+		const struct synth_rep *r = &s->reps[e->rep];
+		const struct sched_kpi *sk = &s->kpis[e->kpi];
+		const char *kpi = s->cfg->kpis[e->kpi].name, *key;
+		uint64_t bits;
+		double x;
+		size_t t = 0;
+
+		sched_event_id(r->id, kpi, e->at, e->seq, id, sizeof(id),
+		    &bits);
+		x = (double)(bits >> 11) * 0x1.0p-53 *
+		    sk->cum[sk->ntypes - 1];
+		while (t + 1 < sk->ntypes && sk->cum[t] <= x)
+			t++;
+		t = sk->types[t];
+		key = synth_format(s, r, s->types[t].name, e->at, id, bits,
+		    false, SYNTH_BAD_COUNT, buf, sizeof(buf));
+		if (produce_send(p, key, strlen(key), buf, strlen(buf)) != 0)
+			continue;
+		s->types[t].sent++;
+		s->planned++;
+		sent++;
+		synth_remember(s, key, buf);
+
+		x = synth_uniform(&s->rng);
+		if (x < s->bad_ratio) {
+			enum synth_bad b = (enum synth_bad)(synth_next(&s->rng) %
+			    SYNTH_BAD_COUNT);
+
+			synth_event_id(s, id, sizeof(id));
+			key = synth_format(s, r, s->types[t].name, e->at, id,
+			    synth_next(&s->rng), false, b, buf, sizeof(buf));
+			if (produce_send(p, key, strlen(key), buf,
+			    strlen(buf)) == 0)
+				s->bad[b]++;
+		} else if (x < s->bad_ratio + PRODUCE_DUP_RATIO) {
+			size_t k = (size_t)(synth_next(&s->rng) % s->ring_len);
+
+			if (produce_send(p, s->ring[k].key,
+			    strlen(s->ring[k].key), s->ring[k].value,
+			    strlen(s->ring[k].value)) == 0)
+				s->dups++;
+		}
+	}
+	evs->n = 0;
+	return sent;
+}
+
+/* Where rep r's history starts: the bucket of the longest period alerts
+ * watch (a week at least) holding now, within the dedupe window. */
+static int64_t
+produce_history_start(const struct synth *s, const struct synth_rep *r,
+    int64_t now)
+{
+	const struct config *cfg = s->cfg;
+	enum period longest = PERIOD_WEEK;
+	struct bucket b;
+	int64_t floor_ms = now - cfg->redis.dedupe_window_ms + 3600000;
+
+	for (int p = PERIOD_COUNT - 1; p > PERIOD_WEEK; p--) {
+		if (cfg->alerts.periods[p]) {
+			longest = (enum period)p;
+			break;
+		}
+	}
+	scorecard_bucket(r->rr, longest, now, &b);
+	return b.start_ms > floor_ms ? b.start_ms : floor_ms;
+}
+
+/*
+ * --backfill: every rep's history up to now, as fast as the broker takes
+ * it (or at --rate), waits for its delivery reports, then the plan live:
+ * each event goes out once its time has come.
+ */
+static void
+produce_plan(struct produce *p, double duration)
+{
+	struct synth *s = p->synth;
+	struct sched_evs evs = { NULL, 0, 0 };
+	int64_t end = duration > 0 ?
+	    p->start_ns + (int64_t)(duration * 1e9) : INT64_MAX;
+	int64_t now = caltime_wall_ms(), last = now, t0 = produce_mono_ns();
+	int64_t wait_end;
+	char until[40];
+	size_t n;
+
+	for (size_t r = 0; r < s->nreps; r++)
+		sched_rep_events(s, r, produce_history_start(s, &s->reps[r],
+		    now), now, &evs);
+	n = produce_plan_send(p, &evs);
+	/* From here on an event is due when its time comes. */
+	p->rate = 0;
+	wait_end = produce_mono_ns() + PRODUCE_BACKFILL_WAIT_MS * 1000000LL;
+	while (!produce_stop && p->delivered + p->failed < p->sent &&
+	    produce_mono_ns() < wait_end)
+		produce_poll(p, 100);
+	caltime_format_utc(now, until, sizeof(until));
+	log_info("backfill_done", "events=%zu sent=%llu delivered=%llu "
+	    "delivery_errors=%llu until=%s elapsed_ms=%lld", n,
+	    (unsigned long long)p->sent, (unsigned long long)p->delivered,
+	    (unsigned long long)p->failed, until,
+	    (long long)((produce_mono_ns() - t0) / 1000000));
+
+	while (!produce_stop && produce_mono_ns() < end) {
+		produce_poll(p, PRODUCE_LIVE_TICK_MS);
+		now = caltime_wall_ms();
+		if (now <= last)
+			continue;
+		for (size_t r = 0; r < s->nreps; r++)
+			sched_rep_events(s, r, last, now, &evs);
+		produce_plan_send(p, &evs);
+		last = now;
+	}
+	free(evs.v);
+}
 static void
 produce_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value)
 {
@@ -840,7 +1637,9 @@ produce_usage(FILE *f, int status)
 "usage: paced-produce (--brokers LIST | --brokers-file PATH) [--topic NAME]\n"
 "                     [--rate N] [--property KEY=VALUE]...\n"
 "                     (--file PATH [--keyed] | --synthetic --config FILE\n"
-"                      [--duration SECONDS] [--seed N] [--bad-ratio F])\n"
+"                      [--backfill] [--duration SECONDS] [--seed N]\n"
+"                      [--bad-ratio F])\n"
+"       paced-produce --expect --config FILE [--seed N]\n"
 "\n"
 "Produces activity events to Kafka, keyed by rep_id.\n"
 "\n"
@@ -848,7 +1647,8 @@ produce_usage(FILE *f, int status)
 "  --brokers-file PATH   read the bootstrap list from the first line of PATH\n"
 "  --topic NAME          topic (default sales.activity)\n"
 "  --rate N              messages per second; 0 = as fast as possible\n"
-"                        (default 0 for --file, %g for --synthetic)\n"
+"                        (default 0 for --file and --backfill's history,\n"
+"                        %g for --synthetic)\n"
 "  --property KEY=VALUE  any librdkafka property (repeatable); overrides the\n"
 "                        defaults below\n"
 "  --file PATH           JSON lines, \"-\" for stdin: each line is one value,\n"
@@ -858,9 +1658,13 @@ produce_usage(FILE *f, int status)
 "                        the value is sent byte for byte (NUL bytes and\n"
 "                        invalid UTF-8 included); an empty KEY sends no key\n"
 "  --synthetic           a demo stream for the reps of --config FILE\n"
+"  --backfill            the stream follows the targets: history up to now,\n"
+"                        then live (see below)\n"
+"  --expect              print, per team, which periods can alert now and\n"
+"                        which reps should, for --backfill; then exit\n"
 "  --duration SECONDS    stop after this long (default: until SIGINT/SIGTERM)\n"
-"  --seed N              profile and event choices (default 1); event ids\n"
-"                        are unique on every run whatever the seed\n"
+"  --seed N              profile and event choices (default 1); random\n"
+"                        event ids are unique on every run whatever the seed\n"
 "  --bad-ratio F         share of deliberately bad events (default %g)\n"
 "\n"
 "Lines may be up to 1 MiB. Defaults: enable.idempotence=true, linger.ms=5,\n"
@@ -875,6 +1679,20 @@ produce_usage(FILE *f, int status)
 "5k-80k), only the types the config counts. About 1%% are exact resends\n"
 "and --bad-ratio are malformed JSON, a missing occurred_at, an unknown type\n"
 "or an unknown rep. A summary line goes to stderr every 10 s.\n"
+"\n"
+"With --backfill the events follow the targets instead of --rate: each rep\n"
+"works every count KPI it has a target for (a type goes to the first KPI\n"
+"that counts it; amounts ride on those events), steady reps at 1.05 times\n"
+"the target rounded up, lagging ones at a third rounded down, idle ones not\n"
+"at all, spread evenly over the working hours of the team's calendar and\n"
+"zone, skipping holidays and out-of-office days. A KPI with a day target is\n"
+"planned day by day, others over the week; either way at the largest pace\n"
+"any of its targets asks for. First the history from the start of the\n"
+"current week (or of the longest period in alerts.periods, within the\n"
+"dedupe window) up to now is sent, rep by rep, then \"backfill_done\" is\n"
+"logged and the plan goes on live.\n"
+"Plan events have ids derived from rep, KPI and time, so a second run the\n"
+"same day resends the same events and paced counts them once.\n"
 "\n"
 "Exits non-zero if any message was not delivered or any line not sent.\n",
 	    PRODUCE_DEFAULT_RATE, PRODUCE_DEFAULT_BAD);
@@ -897,6 +1715,8 @@ main(int argc, char **argv)
 		{ "duration",		required_argument, NULL, 'd' },
 		{ "seed",		required_argument, NULL, 'S' },
 		{ "bad-ratio",		required_argument, NULL, 'R' },
+		{ "backfill",		no_argument,	   NULL, 'F' },
+		{ "expect",		no_argument,	   NULL, 'E' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -905,7 +1725,7 @@ main(int argc, char **argv)
 	const char *config = NULL;
 	char **props = NULL, *owned_brokers = NULL, *end, errstr[512];
 	size_t nprops = 0;
-	bool keyed = false, synthetic = false;
+	bool keyed = false, synthetic = false, backfill = false, expect = false;
 	double rate = -1, duration = 0, bad_ratio = PRODUCE_DEFAULT_BAD;
 	unsigned long long seed = 1;
 	rd_kafka_conf_t *conf;
@@ -969,22 +1789,38 @@ main(int argc, char **argv)
 				fatalx("usage", "msg=\"--bad-ratio wants "
 				    "0..1\"");
 			break;
+		case 'F':
+			backfill = true;
+			break;
+		case 'E':
+			expect = true;
+			break;
 		case 'h':
 			produce_usage(stdout, 0);
 		default:
 			produce_usage(stderr, 2);
 		}
 	}
+	if (expect) {
+		if (optind != argc || config == NULL || synthetic ||
+		    file != NULL)
+			produce_usage(stderr, 2);
+		p.synth = synth_new(config, seed, bad_ratio, true);
+		sched_print_expect(p.synth, caltime_wall_ms(), stdout);
+		synth_free(p.synth);
+		return 0;
+	}
 	if (optind != argc || (file == NULL) == !synthetic ||
 	    (brokers == NULL) == (brokers_file == NULL) ||
-	    (keyed && file == NULL) || (synthetic && config == NULL))
+	    (keyed && file == NULL) || (synthetic && config == NULL) ||
+	    (backfill && !synthetic))
 		produce_usage(stderr, 2);
 	if (brokers_file != NULL)
 		brokers = owned_brokers = produce_read_brokers(brokers_file);
 	if (rate < 0)
-		rate = synthetic ? PRODUCE_DEFAULT_RATE : 0;
+		rate = synthetic && !backfill ? PRODUCE_DEFAULT_RATE : 0;
 	if (synthetic)
-		p.synth = synth_new(config, seed, bad_ratio);
+		p.synth = synth_new(config, seed, bad_ratio, backfill);
 
 	/*
 	 * librdkafka's threads inherit the mask while these are blocked, so
@@ -1034,9 +1870,12 @@ main(int argc, char **argv)
 	p.summary_ns = p.start_ns + PRODUCE_SUMMARY_NS;
 	log_info("produce_start", "brokers=%s topic=%s rate=%g mode=%s",
 	    log_quote(brokers), log_quote(p.topic), rate,
-	    synthetic ? "synthetic" : keyed ? "keyed" : "json");
+	    backfill ? "plan" : synthetic ? "synthetic" : keyed ? "keyed" :
+	    "json");
 
-	if (synthetic)
+	if (backfill)
+		produce_plan(&p, duration);
+	else if (synthetic)
 		produce_synthetic(&p, duration);
 	else
 		produce_file(&p, file, keyed);

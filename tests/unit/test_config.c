@@ -1593,6 +1593,7 @@ Test(config, dev_config_loads)
 	setenv("PACED_BROKERS", "127.0.0.1:39092", 1);
 	setenv("PACED_REDIS_URL", "redis://127.0.0.1:46379/0", 1);
 	setenv("PACED_HTTP_LISTEN", "127.0.0.1:49464", 1);
+	setenv("PACED_WEBHOOK_URL", "http://127.0.0.1:49465/paced", 1);
 	c = load_ok("config/dev.yaml");
 	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:39092");
 	cr_assert_eq(c->redis.port, 46379);
@@ -1620,7 +1621,8 @@ Test(config, dev_config_loads)
 	cr_assert_str_eq(c->teams[4].id, "apac");
 	cr_assert_str_eq(c->teams[0].manager, "m-east");
 	cr_assert_eq(c->alerts.evaluate_every_ms, 10000);
-	cr_assert_eq(c->alerts.nwebhooks, 0);
+	cr_assert_eq(c->alerts.nwebhooks, 1);
+	cr_assert_str_eq(c->alerts.webhooks[0].url, "http://127.0.0.1:49465/paced");
 	/* Every team manager reports to vp-sales, who reports to nobody. */
 	cr_assert_eq(c->nmanagers, 6);
 	for (size_t i = 0; i < 5; i++) {
