@@ -396,6 +396,28 @@ consumer_partition_count(const struct consumer *c)
 	return c->partition_count;
 }
 
+int64_t
+consumer_partition_lag(struct consumer *c, int32_t partition, int64_t from)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	int64_t lo, hi, pos, lag = -1;
+
+	rd_kafka_topic_partition_list_add(l, c->topic, partition);
+	rd_kafka_position(c->rk, l);
+	pos = l->elems[0].offset;
+	rd_kafka_topic_partition_list_destroy(l);
+	if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+		return -1;		/* no fetch answer yet */
+	if (pos < 0)
+		pos = from;		/* nothing consumed since assignment */
+	if (pos >= 0)
+		lag = hi > pos ? hi - pos : 0;
+	else if (hi == lo)
+		lag = 0;		/* an empty partition */
+	return lag;
+}
+
 int
 consumer_assigned(struct consumer *c)
 {

@@ -42,6 +42,11 @@
 #define BACKOFF_MAX_MS		10000
 #define FUTURE_SKEW_MS		(24LL * 3600 * 1000)
 #define DAY_MS			86400000LL
+/* A partition is caught up once its lag falls to this; until then its
+ * reps are not judged on the wall clock (a backlog would make steady reps
+ * look behind). After CATCH_UP_MAX_MS they are judged anyway. */
+#define CAUGHT_UP_LAG		100
+#define CATCH_UP_MAX_MS		(10LL * 60 * 1000)
 
 enum flight { FLIGHT_NONE, FLIGHT_COUNTERS, FLIGHT_WAIT_DLQ, FLIGHT_WATERMARK };
 enum assign_state { ASSIGN_NONE, ASSIGN_PENDING, ASSIGN_ACTIVE };
@@ -51,6 +56,8 @@ static const char *const flight_names[] = { "none", "counters", "wait_dlq", "wat
 struct part_state {
 	int32_t partition;
 	int64_t next_needed;	/* lowest offset Redis may lack; -1 unknown */
+	bool caught_up;		/* its backlog was read once since assignment */
+	int64_t assigned_ms;
 };
 
 struct ticket {
@@ -661,6 +668,7 @@ assign_done(int status, const int64_t *offsets, void *arg)
 		    RD_KAFKA_OFFSET_INVALID;
 		i->parts[k].partition = l->elems[k].partition;
 		i->parts[k].next_needed = offsets[k];
+		i->parts[k].assigned_ms = caltime_wall_ms();
 		log_info("ingest_assigned", "partition=%d offset=%" PRId64
 		    " from=%s", (int)l->elems[k].partition, offsets[k],
 		    offsets[k] >= 0 ? "redis" : "committed");
@@ -823,6 +831,21 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 	lag = consumer_lag(i->consumer);
 	if (lag >= 0)
 		metrics_set(i->m_lag, (double)lag);
+	for (size_t k = 0; k < i->nparts && i->assign_state == ASSIGN_ACTIVE; k++) {
+		struct part_state *ps = &i->parts[k];
+		int64_t pl;
+
+		if (ps->caught_up)
+			continue;
+		pl = consumer_partition_lag(i->consumer, ps->partition,
+		    ps->next_needed);
+		if ((pl >= 0 && pl <= CAUGHT_UP_LAG) ||
+		    caltime_wall_ms() - ps->assigned_ms > CATCH_UP_MAX_MS) {
+			ps->caught_up = true;
+			log_info("partition_caught_up", "partition=%d lag=%lld",
+			    (int)ps->partition, (long long)pl);
+		}
+	}
 	metrics_set(i->m_assigned, (double)i->nparts);
 	metrics_set(i->m_ready, ingest_ready(i) ? 1 : 0);
 }
@@ -940,10 +963,16 @@ ingest_owns(const struct ingest *i, const char *rep_id)
 	if (i->consumer == NULL || i->assign_state != ASSIGN_ACTIVE ||
 	    (n = consumer_partition_count(i->consumer)) <= 0)
 		return false;
+	const struct part_state *ps;
+
 	if (i->cfg->kafka.partitioner != NULL)
 		partitioner_parse(i->cfg->kafka.partitioner, &kind);
-	return part_find((struct ingest *)i, partitioner_pick(kind, rep_id,
-	    strlen(rep_id), n)) != NULL;
+	ps = part_find((struct ingest *)i, partitioner_pick(kind, rep_id,
+	    strlen(rep_id), n));
+	/* On the wall clock a rep is judged once its partition's backlog is
+	 * read; the event clock judges each boundary after exactly the events
+	 * before it, backlog or not. */
+	return ps != NULL && (ps->caught_up || i->cfg->clock == CLOCK_MODE_EVENT);
 }
 
 void

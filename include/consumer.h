@@ -76,6 +76,11 @@ void consumer_drop_held(struct consumer *c);
 /* Partition count of the activity topic from librdkafka's statistics;
  * -1 until the first statistics arrive. */
 int consumer_partition_count(const struct consumer *c);
+/* Messages of partition between the consume position (or from, when
+ * nothing was consumed since assignment; -1: unknown) and the cached high
+ * watermark; -1 when unknown. No network. */
+int64_t consumer_partition_lag(struct consumer *c, int32_t partition,
+    int64_t from);
 /* Number of partitions currently assigned. */
 int consumer_assigned(struct consumer *c);
 /* Borrowed librdkafka handle (for the owner's metrics and tests). */
