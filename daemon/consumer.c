@@ -8,6 +8,12 @@
 #include "consumer.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +37,17 @@ struct consumer {
 	bool closed_reported;
 	rd_kafka_message_t *held;	/* offered, not taken yet */
 	char *topic;			/* the activity topic */
-	int partition_count;		/* from statistics; -1 unknown */
+	int partition_count;		/* -1 unknown */
+
+	/* The first partition count comes from a metadata request on a
+	 * thread of its own (rd_kafka_metadata blocks; the statistics that
+	 * keep it current arrive only every 5 s). */
+	pthread_t md_thread;
+	bool md_started;
+	atomic_int md_count;
+	atomic_bool md_stop;
+	int md_pipe[2];
+	struct event *md_ev;
 };
 
 static void
@@ -184,6 +200,9 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	c->base = base;
 	c->h = *h;
 	c->partition_count = -1;
+	c->md_pipe[0] = c->md_pipe[1] = -1;
+	atomic_init(&c->md_count, 0);
+	atomic_init(&c->md_stop, false);
 	c->topic = xstrdup(cfg->kafka.topic_activity);
 	/* Our defaults first, then the user's properties, then what the
 	 * delivery guarantee depends on, which no property may change. */
@@ -227,6 +246,58 @@ consumer_new(struct event_base *base, const struct config *cfg,
 	return c;
 }
 
+/* Runs on its own thread: asks the brokers for the activity topic's
+ * partition count, retrying, then wakes the loop through md_pipe. */
+static void *
+md_main(void *arg)
+{
+	struct consumer *c = arg;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
+	struct timespec pause = { 0, 250 * 1000 * 1000 };
+
+	while (rkt != NULL && !atomic_load(&c->md_stop)) {
+		const struct rd_kafka_metadata *md = NULL;
+		int n = 0;
+
+		if (rd_kafka_metadata(c->rk, 0, rkt, &md, 1000) ==
+		    RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+		    md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+			n = md->topics[0].partition_cnt;
+		if (md != NULL)
+			rd_kafka_metadata_destroy(md);
+		if (n > 0) {
+			atomic_store(&c->md_count, n);
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (rkt != NULL)
+		rd_kafka_topic_destroy(rkt);
+	if (write(c->md_pipe[1], "m", 1) < 0) {
+		/* cannot happen with a one-byte write to a fresh pipe */
+	}
+	return NULL;
+}
+
+static void
+md_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct consumer *c = arg;
+	char buf[16];
+	int n;
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	n = atomic_load(&c->md_count);
+	if (n > 0 && c->partition_count <= 0) {
+		c->partition_count = n;
+		log_info("kafka_partitions", "topic=%s count=%d from=metadata",
+		    c->topic, n);
+		consumer_kick(c);
+	}
+}
+
 int
 consumer_start(struct consumer *c, const struct config *cfg, char *err,
     size_t errlen)
@@ -245,6 +316,18 @@ consumer_start(struct consumer *c, const struct config *cfg, char *err,
 	}
 	log_info("kafka_subscribed", "topic=%s group=%s brokers=%s",
 	    cfg->kafka.topic_activity, cfg->kafka.group_id, cfg->kafka.brokers);
+	if (pipe(c->md_pipe) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fcntl(c->md_pipe[0], F_SETFL, fcntl(c->md_pipe[0], F_GETFL) | O_NONBLOCK);
+	c->md_ev = event_new(c->base, c->md_pipe[0], EV_READ | EV_PERSIST, md_cb, c);
+	event_add(c->md_ev, NULL);
+	if (pthread_create(&c->md_thread, NULL, md_main, c) != 0) {
+		snprintf(err, errlen, "cannot start the metadata thread");
+		return -1;
+	}
+	c->md_started = true;
 	return 0;
 }
 
@@ -442,6 +525,15 @@ consumer_free(struct consumer *c)
 {
 	if (c == NULL)
 		return;
+	if (c->md_started) {
+		atomic_store(&c->md_stop, true);
+		pthread_join(c->md_thread, NULL);
+	}
+	if (c->md_ev != NULL)
+		event_free(c->md_ev);
+	for (int i = 0; i < 2; i++)
+		if (c->md_pipe[i] >= 0)
+			close(c->md_pipe[i]);
 	consumer_drop_held(c);
 	kafka_wake_free(c->wake);
 	if (c->drain_ev != NULL)

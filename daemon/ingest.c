@@ -21,6 +21,8 @@
 #include "ingest.h"
 
 #include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -107,6 +109,8 @@ struct ingest {
 	/* Event clock: every evaluate_every boundary the watermark passes is
 	 * evaluated with exactly the events before it applied. */
 	bool tick_init;
+	bool tick_restored;	/* tick_saved read from Redis at assignment */
+	int64_t tick_saved;	/* the lowest boundary judged, of the partitions */
 	int64_t tick_done;	/* boundaries up to this index are evaluated */
 	int64_t tick_target;	/* evaluate up to this one, then go on */
 	bool tick_waiting;	/* waiting for the batches to drain */
@@ -235,12 +239,22 @@ ticks_allow(struct ingest *i, const struct event *ev)
 	if (i->cfg->clock != CLOCK_MODE_EVENT || i->evaluator == NULL ||
 	    every <= 0)
 		return true;
+	/* Who owns which rep is known only with the partition count; the
+	 * consumer kicks the drain when it arrives. */
+	if (consumer_partition_count(i->consumer) <= 0)
+		return false;
 	idx = ev->occurred_at_ms >= 0 ? ev->occurred_at_ms / every :
 	    -((-ev->occurred_at_ms + every - 1) / every);
 	if (!i->tick_init) {
 		i->tick_init = true;
-		i->tick_done = idx;
-		return true;
+		/* A restart goes on from the last boundary judged before it,
+		 * not from the first event it reads. */
+		if (i->tick_restored && i->tick_saved < idx) {
+			i->tick_done = i->tick_saved;
+		} else {
+			i->tick_done = idx;
+			return true;
+		}
 	}
 	if (idx <= i->tick_done)
 		return true;
@@ -362,6 +376,65 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- batch lifecycle ---- */
 
 static void
+ignore_reply(const redisReply *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/* Event clock: the boundary judged before the batch's events, per
+ * partition, after their watermark (an older value only re-judges). */
+static void
+save_ticks(struct ingest *i, const struct batch *b)
+{
+	const char **argv = xcalloc(2 + 2 * b->nparts, sizeof(char *));
+	size_t *lens = xcalloc(2 + 2 * b->nparts, sizeof(size_t));
+	char (*num)[2][24] = xcalloc(b->nparts ? b->nparts : 1, sizeof(*num));
+	char key[256];
+	int argc = 2;
+
+	snprintf(key, sizeof(key), "%s:evclock:%s", i->cfg->redis.key_prefix,
+	    i->cfg->kafka.topic_activity);
+	argv[0] = "HSET";
+	argv[1] = key;
+	for (size_t k = 0; k < b->nparts; k++) {
+		snprintf(num[k][0], 24, "%" PRId32, b->parts[k].partition);
+		snprintf(num[k][1], 24, "%" PRId64, i->tick_done);
+		argv[argc++] = num[k][0];
+		argv[argc++] = num[k][1];
+	}
+	for (int k = 0; k < argc; k++)
+		lens[k] = strlen(argv[k]);
+	if (b->nparts > 0)
+		redis_conn_command(i->conn, argc, argv, lens, ignore_reply, NULL);
+	free(num);
+	free(lens);
+	free(argv);
+}
+
+static void
+ticks_read(const redisReply *r, void *arg)
+{
+	struct ingest *i = arg;
+
+	if (r == NULL)
+		return;		/* no answer: i may be gone (shutdown) */
+	i->tick_restored = false;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t k = 0; k < r->elements; k++) {
+		int64_t v;
+
+		if (r->element[k]->type != REDIS_REPLY_STRING)
+			continue;
+		v = strtoll(r->element[k]->str, NULL, 10);
+		if (!i->tick_restored || v < i->tick_saved)
+			i->tick_saved = v;
+		i->tick_restored = true;
+	}
+}
+
+static void
 batch_complete(struct ingest *i)
 {
 	struct batch *b = i->inflight;
@@ -376,6 +449,8 @@ batch_complete(struct ingest *i)
 		consumer_store(i->consumer, topic, b->parts[k].partition,
 		    b->parts[k].last_offset + 1);
 	}
+	if (i->cfg->clock == CLOCK_MODE_EVENT && i->tick_init)
+		save_ticks(i, b);
 	metrics_inc(i->m_batches_ok);
 	metrics_observe(i->m_batch_msgs, (double)b->nmessages);
 	if (i->evaluator != NULL)
@@ -693,6 +768,28 @@ read_assign_watermarks(struct ingest *i)
 	pl = xcalloc(l->cnt ? (size_t)l->cnt : 1, sizeof(int32_t));
 	for (int k = 0; k < l->cnt; k++)
 		pl[k] = l->elems[k].partition;
+	if (i->cfg->clock == CLOCK_MODE_EVENT && !i->tick_init) {
+		/* Same connection: the answer comes before the watermarks'. */
+		const char **argv = xcalloc(2 + (size_t)l->cnt, sizeof(char *));
+		size_t *lens = xcalloc(2 + (size_t)l->cnt, sizeof(size_t));
+		char (*num)[24] = xcalloc(l->cnt ? (size_t)l->cnt : 1, 24);
+		char key[256];
+
+		snprintf(key, sizeof(key), "%s:evclock:%s",
+		    i->cfg->redis.key_prefix, i->cfg->kafka.topic_activity);
+		argv[0] = "HMGET";
+		argv[1] = key;
+		for (int k = 0; k < l->cnt; k++) {
+			snprintf(num[k], 24, "%" PRId32, pl[k]);
+			argv[2 + k] = num[k];
+		}
+		for (int k = 0; k < 2 + l->cnt; k++)
+			lens[k] = strlen(argv[k]);
+		redis_conn_command(i->conn, 2 + l->cnt, argv, lens, ticks_read, i);
+		free(num);
+		free(lens);
+		free(argv);
+	}
 	t = ticket_new(i);
 	i->reading_watermarks = true;
 	if (redis_apply_read_watermarks(i->apply, i->cfg,

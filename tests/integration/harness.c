@@ -910,6 +910,69 @@ harness_gen(unsigned seed, int events)
 	return 0;
 }
 
+int
+harness_gen_write(const char *name, const char *data)
+{
+	char *path;
+	int rc;
+
+	snprintf(H.gen_dir, sizeof H.gen_dir, "%s/gen", H.run);
+	if (mkdirs(H.gen_dir) == -1) {
+		harness_log("mkdir %s: %s", H.gen_dir, strerror(errno));
+		return -1;
+	}
+	path = xasprintf("%s/%s", H.gen_dir, name);
+	if ((rc = write_file(path, data)) == -1)
+		harness_log("cannot write %s", path);
+	free(path);
+	return rc;
+}
+
+int
+harness_gen_script(const char *script, char *const args[])
+{
+	char *argv[64], *path, *log, *json;
+	const cJSON *pfx;
+	size_t n = 0, i;
+	int rc;
+
+	snprintf(H.gen_dir, sizeof H.gen_dir, "%s/gen", H.run);
+	path = xasprintf("%s/tests/tools/%s", H.root, script);
+	argv[n++] = "python3";
+	argv[n++] = path;
+	for (i = 0; args != NULL && args[i] != NULL && n < 60; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--out";
+	argv[n++] = H.gen_dir;
+	argv[n] = NULL;
+	log = harness_path("gen.log");
+	rc = harness_run(argv, log, 300000);
+	free(path);
+	free(log);
+	if (rc != 0) {
+		harness_log("%s failed (%d); see gen.log", script, rc);
+		return -1;
+	}
+	path = xasprintf("%s/expected.json", H.gen_dir);
+	json = read_file(path, NULL);
+	free(path);
+	if (json == NULL)
+		return -1;
+	cJSON_Delete(H.expected);
+	H.expected = cJSON_Parse(json);
+	free(json);
+	if (H.expected == NULL) {
+		harness_log("expected.json does not parse");
+		return -1;
+	}
+	pfx = cJSON_GetObjectItemCaseSensitive(H.expected, "prefix");
+	if (cJSON_IsString(pfx))
+		snprintf(H.prefix, sizeof H.prefix, "%s", pfx->valuestring);
+	harness_log("%s: %lld messages", script,
+	    (long long)harness_stream_messages());
+	return 0;
+}
+
 const cJSON *
 harness_expected(void)
 {
@@ -927,15 +990,31 @@ harness_stream_messages(void)
 
 /* ---- paced ---- */
 
+static int paced_config_write(struct harness_paced *p, const char *extra);
+
 int
 harness_paced_config(struct harness_paced *p, int index, const char *extra)
 {
-	char *org, *orgpath, *text, *path, *log;
-
 	memset(p, 0, sizeof *p);
 	p->index = index;
 	if ((p->http_port = harness_free_port()) == -1)
 		return -1;
+	return paced_config_write(p, extra);
+}
+
+int
+harness_paced_rewrite(struct harness_paced *p, const char *extra)
+{
+	return paced_config_write(p, extra);
+}
+
+/* Writes the config of p (index and port set) and its paths. */
+static int
+paced_config_write(struct harness_paced *p, const char *extra)
+{
+	char *org, *orgpath, *text, *path, *log;
+	int index = p->index;
+
 	orgpath = xasprintf("%s/org.yaml", H.gen_dir);
 	org = read_file(orgpath, NULL);
 	free(orgpath);
@@ -1033,6 +1112,46 @@ harness_paced_wait_ready(struct harness_paced *p, int timeout_ms)
 	harness_log("paced #%d ready after %lld ms", p->index,
 	    (long long)(harness_elapsed_ms() - t));
 	return 0;
+}
+
+bool
+harness_paced_logged(const struct harness_paced *p, const char *needle)
+{
+	static const char mark[] = "==== harness: start at ";
+	char *text, *run, *s;
+	bool found;
+
+	if ((text = read_file(p->log, NULL)) == NULL)
+		return false;
+	for (run = text; (s = strstr(run + 1, mark)) != NULL; run = s)
+		;
+	found = strstr(run, needle) != NULL;
+	free(text);
+	return found;
+}
+
+struct log_wait {
+	const struct harness_paced *p;
+	const char *needle;
+};
+
+static bool
+log_has(void *arg)
+{
+	struct log_wait *w = arg;
+
+	return harness_paced_logged(w->p, w->needle);
+}
+
+int
+harness_paced_wait_log(const struct harness_paced *p, const char *needle,
+    int timeout_ms)
+{
+	struct log_wait w = { p, needle };
+	char what[256];
+
+	snprintf(what, sizeof what, "paced #%d to log %s", p->index, needle);
+	return harness_wait_until(log_has, &w, timeout_ms, what);
 }
 
 int
@@ -1177,6 +1296,30 @@ harness_produce_start(int rate)
 		harness_log("producing %lld messages (rate %d/s), pid %ld",
 		    (long long)harness_stream_messages(), rate, (long)pid);
 	return pid;
+}
+
+int
+harness_produce_file(const char *name, int rate)
+{
+	char *bin = xasprintf("%s/paced-produce", H.build);
+	char *file = xasprintf("%s/%s", H.gen_dir, name);
+	char *log = harness_path("produce.log");
+	char srate[32];
+	int rc;
+
+	snprintf(srate, sizeof srate, "%d", rate);
+	{
+		char *argv[] = { bin, "--brokers-file", H.brokers_file,
+		    "--topic", HARNESS_TOPIC, "--keyed", "--file", file,
+		    rate > 0 ? "--rate" : NULL, srate, NULL };
+
+		rc = harness_run(argv, log, 300000);
+	}
+	harness_log("paced-produce %s exited %d", name, rc);
+	free(bin);
+	free(file);
+	free(log);
+	return rc;
 }
 
 int
@@ -1474,7 +1617,8 @@ harness_read_topic(const char *topic, struct harness_msgs *out)
 		}
 		rd_kafka_message_destroy(rkm);
 	}
-	qsort(out->v, out->n, sizeof *out->v, msg_cmp);
+	if (out->n > 1)		/* an empty topic leaves out->v NULL */
+		qsort(out->v, out->n, sizeof *out->v, msg_cmp);
 out:
 	rd_kafka_topic_partition_list_destroy(tl);
 	rd_kafka_consumer_close(rk);

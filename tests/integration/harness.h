@@ -158,6 +158,16 @@ const char *harness_brokers_file(void);
  * <run>/gen and loads expected.json. 0 or -1.
  */
 int harness_gen(unsigned seed, int events);
+/*
+ * Runs python3 tests/tools/<script> args... --out <run>/gen (args: a
+ * NULL-terminated list, borrowed) and loads the expected.json it writes,
+ * taking its "prefix" if any. 0 or -1.
+ */
+int harness_gen_script(const char *script, char *const args[]);
+/* Writes data (borrowed) to <run>/gen/<name>, creating the folder: an
+ * org.yaml for harness_paced_config, or a stream for harness_produce_file,
+ * when no generator runs. 0 or -1. */
+int harness_gen_write(const char *name, const char *data);
 /* The loaded expected.json; borrowed. */
 const cJSON *harness_expected(void);
 /* Number of lines of the generated stream. */
@@ -169,10 +179,19 @@ int64_t harness_stream_messages(void);
  */
 int harness_paced_config(struct harness_paced *p, int index,
     const char *extra);
+/* Writes p's config again (same index, HTTP port and paths) from the
+ * current org.yaml and extra, for a SIGHUP reload. 0 or -1. */
+int harness_paced_rewrite(struct harness_paced *p, const char *extra);
 /* Starts paced --config p->config, stderr to p->log; 0 or -1. */
 int harness_paced_start(struct harness_paced *p);
 /* Waits until GET /readyz answers 200; 0 or -1. */
 int harness_paced_wait_ready(struct harness_paced *p, int timeout_ms);
+/* True when the log of p's current run (after its last start) holds
+ * needle (borrowed). */
+bool harness_paced_logged(const struct harness_paced *p, const char *needle);
+/* Waits until harness_paced_logged(p, needle); 0 or -1. */
+int harness_paced_wait_log(const struct harness_paced *p, const char *needle,
+    int timeout_ms);
 /* Sends sig; with SIGKILL also reaps and clears p->pid. 0 or -1. */
 int harness_paced_kill(struct harness_paced *p, int sig);
 
@@ -194,6 +213,9 @@ int harness_metric(const char *body, const char *series, double *v);
 int harness_produce(int rate);
 /* The same, in the background; returns the pid or -1. */
 pid_t harness_produce_start(int rate);
+/* Runs paced-produce --keyed on <run>/gen/<name> (KEY<TAB>VALUE lines)
+ * and waits for it to exit; returns its exit code or -1. */
+int harness_produce_file(const char *name, int rate);
 
 /* High watermarks of topic's partitions into hi[0..n); returns the
  * number of partitions, or -1. */
