@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backtest.h"
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -57,6 +58,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: paced --config FILE        run the daemon\n"
 	    "       paced --check-config FILE  validate FILE, print every error\n"
+	    "       paced backtest --config FILE [--until RFC3339] [--exhaustive]\n"
+	    "                   EVENTS.jsonl   replay events, print the alerts\n"
 	    "       paced --version | --help\n"
 	    "\n"
 	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
@@ -73,13 +76,30 @@ redis_state(bool up, void *arg)
 		ingest_redis_state(up, d->ingest);
 }
 
+/* The group is left; exit once evaluations in flight have stored their
+ * alert state (else an alert sent but not recorded would go out again
+ * after the restart). The stop timer bounds the wait. */
+static void
+drain_evaluations(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon_state *d = arg;
+	struct timeval tick = { 0, 50 * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (evaluator_busy(d->evaluator) > 0) {
+		event_base_once(d->base, -1, EV_TIMEOUT, drain_evaluations, d,
+		    &tick);
+		return;
+	}
+	log_info("shutdown_complete", "exit=%d", d->exit_code);
+	event_base_loopexit(d->base, NULL);
+}
+
 static void
 stopped(void *arg)
 {
-	struct daemon_state *d = arg;
-
-	log_info("shutdown_complete", "exit=%d", d->exit_code);
-	event_base_loopexit(d->base, NULL);
+	drain_evaluations(-1, 0, arg);
 }
 
 static void
@@ -333,6 +353,8 @@ main(int argc, char **argv)
 	const char *config = NULL;
 	int ch;
 
+	if (argc > 1 && strcmp(argv[1], "backtest") == 0)
+		return backtest_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
