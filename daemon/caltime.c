@@ -504,8 +504,11 @@ tzone_fill(struct tzone *z, int64_t ms)
 
 	off = icu_offset(z, ms);	/* also leaves the calendar at ms */
 	day = floor_div(ms + off, MS_PER_DAY);
-	lo = day * MS_PER_DAY - off;
-	hi = (day + 1) * MS_PER_DAY - off;
+	/* The cache spans the whole stretch between two transitions, not one
+	 * day: a month or quarter bucket's working-time walk then asks ICU
+	 * once, not once per day. The local day is computed from the offset. */
+	lo = INT64_MIN / 2;
+	hi = INT64_MAX / 2;
 
 	/* The offset holds from the last transition up to the next one. */
 	if (ucal_getTimeZoneTransitionDate(z->cal,
@@ -543,7 +546,7 @@ tzone_local_day(struct tzone *z, int64_t ms)
 	ms = clamp_ms(ms);
 	if (ms < z->lo || ms >= z->hi)
 		tzone_fill(z, ms);
-	return z->day;
+	return (int32_t)floor_div(ms + z->off, MS_PER_DAY);
 }
 
 /*
