@@ -852,32 +852,73 @@ report_dups(struct loader *l, const char *const *names,
 	free(ni.v);
 }
 
+/*
+ * The names of a list's items or a mapping's entries and where each was
+ * written, gathered for report_dups. A where points into paths, so both
+ * live until the report is made.
+ */
+struct name_list {
+	const char	**v;	/* NULL: no usable name */
+	struct where	 *w;
+	char		**paths;	/* owned */
+	size_t		  n;
+};
+
+static void
+names_init(struct name_list *nl, size_t n)
+{
+	nl->v = xcalloc(n + 1, sizeof(*nl->v));
+	nl->w = xcalloc(n + 1, sizeof(*nl->w));
+	nl->paths = xcalloc(n + 1, sizeof(*nl->paths));
+	nl->n = n;
+}
+
+/* Records name i, written at node n under path (owned from here on). */
+static void
+names_set(struct loader *l, struct name_list *nl, size_t i, const char *name,
+    const yaml_node_t *n, char *path)
+{
+	nl->v[i] = name;
+	nl->paths[i] = path;
+	nl->w[i] = node_where(l, n, path);
+}
+
+static void
+names_report(struct loader *l, const struct name_list *nl, const char *what)
+{
+	report_dups(l, nl->v, nl->w, nl->n, what);
+}
+
+/* Frees the list but not the names, which belong to their items. */
+static void
+names_free(struct name_list *nl)
+{
+	for (size_t i = 0; i < nl->n; i++)
+		free(nl->paths[i]);
+	free(nl->paths);
+	free(nl->v);
+	free(nl->w);
+}
+
 /* Reports repeated keys of a mapping whose keys are user names. */
 static void
 map_dup_keys(struct loader *l, const yaml_node_t *map, const char *path)
 {
-	size_t		  n = map_len(map);
-	const char	**names = xcalloc(n + 1, sizeof(*names));
-	struct where	 *w = xcalloc(n + 1, sizeof(*w));
-	char		**paths = xcalloc(n + 1, sizeof(*paths));
+	struct name_list	 nl;
 
-	for (size_t i = 0; i < n; i++) {
+	names_init(&nl, map_len(map));
+	for (size_t i = 0; i < nl.n; i++) {
 		yaml_node_t	*k;
+		const char	*name;
 
 		k = node_get(l, map->data.mapping.pairs.start[i].key);
-
 		if (k->type != YAML_SCALAR_NODE)
 			continue;
-		names[i] = (const char *)k->data.scalar.value;
-		paths[i] = path_key(path, names[i]);
-		w[i] = node_where(l, k, paths[i]);
+		name = (const char *)k->data.scalar.value;
+		names_set(l, &nl, i, name, k, path_key(path, name));
 	}
-	report_dups(l, names, w, n, "key");
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-	free(names);
-	free(w);
+	names_report(l, &nl, "key");
+	names_free(&nl);
 }
 
 /*
@@ -927,6 +968,135 @@ map_fields(struct loader *l, const yaml_node_t *n, const char *path,
 		free(kpath);
 	}
 	return 0;
+}
+
+/*
+ * The checks that open a list: n must be a list and, when empty is not
+ * NULL, hold at least one item (empty is then the message). Null passes
+ * silently where null_ok: such keys mean "none". Returns 0 with *cnt when
+ * the items may be walked, -1 when there is nothing to load.
+ */
+static int
+seq_open(struct loader *l, const yaml_node_t *n, const char *path,
+    bool null_ok, const char *empty, size_t *cnt)
+{
+	*cnt = 0;
+	if (null_ok && node_is_null(n))
+		return -1;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "a list");
+		return -1;
+	}
+	if ((*cnt = seq_len(n)) == 0 && empty != NULL) {
+		node_error(l, n, path, "%s", empty);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The same for a mapping keyed by user names, whose repeated keys it
+ * reports as well.
+ */
+static int
+map_open(struct loader *l, const yaml_node_t *n, const char *path,
+    bool null_ok, const char *empty, size_t *cnt)
+{
+	*cnt = 0;
+	if (null_ok && (n == NULL || node_is_null(n)))
+		return -1;
+	if (n->type != YAML_MAPPING_NODE) {
+		type_error(l, n, path, "a mapping");
+		return -1;
+	}
+	if ((*cnt = map_len(n)) == 0 && empty != NULL) {
+		node_error(l, n, path, "%s", empty);
+		return -1;
+	}
+	map_dup_keys(l, n, path);
+	return 0;
+}
+
+/* One entry of a mapping keyed by user names, as each_entry hands it. */
+struct entry {
+	size_t		 i;	/* its place among the pairs */
+	const char	*name;	/* the key */
+	yaml_node_t	*key;
+	yaml_node_t	*value;
+	const char	*path;	/* the mapping's path and the key */
+	struct where	 w;	/* the key's place */
+};
+
+typedef void (*entry_cb)(struct loader *, const struct entry *, void *);
+
+/*
+ * Calls fn on each entry of mapping n in file order, until too many
+ * errors; a key that is not a string is reported and skipped.
+ */
+static void
+each_entry(struct loader *l, const yaml_node_t *n, const char *path,
+    entry_cb fn, void *arg)
+{
+	size_t	 cnt = map_len(n);
+
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
+		struct entry		 e = { .i = i };
+		char			*epath;
+
+		e.key = node_get(l, p->key);
+		if (e.key->type != YAML_SCALAR_NODE) {
+			node_error(l, e.key, path, "keys must be strings");
+			continue;
+		}
+		e.value = node_get(l, p->value);
+		e.name = (const char *)e.key->data.scalar.value;
+		e.path = epath = path_key(path, e.name);
+		e.w = node_where(l, e.key, e.path);
+		fn(l, &e, arg);
+		free(epath);
+	}
+}
+
+#define ITEM_KEYS_MAX	8
+
+/* One item of a list of mappings, as each_item hands it. */
+struct item {
+	size_t		 i;
+	yaml_node_t	*node;
+	const char	*path;	/* the list's path and [i] */
+	yaml_node_t	**v;	/* the value of each key; NULL: absent */
+};
+
+typedef void (*item_cb)(struct loader *, const struct item *, void *);
+
+/*
+ * Calls fn on each item of list n in order, until too many errors, with
+ * the values of keys (NULL-terminated, at most ITEM_KEYS_MAX). An item
+ * that is not a mapping is reported by map_fields and skipped.
+ */
+static void
+each_item(struct loader *l, const yaml_node_t *n, const char *path,
+    const char *const *keys, item_cb fn, void *arg)
+{
+	yaml_node_t	*v[ITEM_KEYS_MAX];
+	size_t		 cnt = seq_len(n), nkeys = 0;
+
+	/* A longer key list is a mistake in this file, not in the input. */
+	while (keys[nkeys] != NULL)
+		nkeys++;
+	if (nkeys > ITEM_KEYS_MAX)
+		abort();
+	for (size_t i = 0; i < cnt && !l->stopped; i++) {
+		struct item	 it = { .i = i, .v = v };
+		char		*ipath = path_index(path, i);
+
+		it.node = seq_at(l, n, i);
+		it.path = ipath;
+		if (map_fields(l, it.node, ipath, keys, v) == 0)
+			fn(l, &it, arg);
+		free(ipath);
+	}
 }
 
 /* The index of s in names (NULL-terminated); else reports it, -1. */
@@ -1949,13 +2119,76 @@ redact(char *s, const char *secret)
  * ending in _file names a file holding the value of the key without it.
  */
 static void
+property_entry(struct loader *l, const struct entry *e, void *arg)
+{
+	struct name_list	*nl = arg;
+	struct config		*c = l->c;
+	yaml_node_t		*k = e->key, *v = e->value;
+	const char		*key = e->name;
+	char			*real, *value, *kpath, err[512];
+	size_t			 klen = strlen(key);
+	bool			 secret;
+	rd_kafka_conf_res_t	 res;
+
+	/* Kept to the end: the duplicate report points into it. */
+	kpath = nl->paths[e->i] = xstrdup(e->path);
+	if (v->type != YAML_SCALAR_NODE || node_is_null(v)) {
+		type_error(l, v, kpath, "a string, number or boolean");
+		return;
+	}
+	if (klen > 5 && strcmp(key + klen - 5, "_file") == 0) {
+		real = xstrndup(key, klen - 5);
+		secret = true;
+		value = secret_file(l, v, kpath);
+	} else {
+		real = xstrdup(key);
+		secret = property_is_secret(real);
+		value = scalar_text(l, v, kpath);
+	}
+	if (value == NULL) {
+		free(real);
+		return;
+	}
+	if (strcmp(real, "bootstrap.servers") == 0 ||
+	    strcmp(real, "metadata.broker.list") == 0 ||
+	    strcmp(real, "group.id") == 0) {
+		node_error(l, k, kpath, "set kafka.%s instead",
+		    strcmp(real, "group.id") == 0 ? "group_id" : "brokers");
+		goto bad;
+	}
+	if (strcmp(real, "enable.auto.offset.store") == 0) {
+		node_error(l, k, kpath, "managed by paced: offsets are stored "
+		    "only once Redis has applied the events");
+		goto bad;
+	}
+	err[0] = '\0';
+	res = rd_kafka_conf_set(l->rk, real, value, err, sizeof(err));
+	if (res != RD_KAFKA_CONF_OK) {
+		size_t	 el = strlen(err);
+
+		while (el > 0 && (err[el - 1] == '\n' || err[el - 1] == ' '))
+			err[--el] = '\0';
+		if (secret)
+			redact(err, value);
+		node_error(l, res == RD_KAFKA_CONF_UNKNOWN ? k : v, kpath,
+		    "%s", err);
+		goto bad;
+	}
+	nl->v[e->i] = real;
+	nl->w[e->i] = node_where(l, k, kpath);
+	c->kafka.properties[c->kafka.nproperties].key = real;
+	c->kafka.properties[c->kafka.nproperties++].value = value;
+	return;
+bad:
+	free(real);
+	free(value);
+}
+
+static void
 load_properties(struct loader *l, yaml_node_t *n, const char *path)
 {
-	struct config	 *c = l->c;
-	size_t		  np, i;
-	const char	**names;
-	struct where	 *w;
-	char		**paths;
+	struct config		*c = l->c;
+	struct name_list	 nl;
 
 	if (node_is_null(n))
 		return;
@@ -1963,87 +2196,12 @@ load_properties(struct loader *l, yaml_node_t *n, const char *path)
 		type_error(l, n, path, "a mapping");
 		return;
 	}
-	np = map_len(n);
-	c->kafka.properties = xcalloc(np + 1, sizeof(*c->kafka.properties));
-	names = xcalloc(np + 1, sizeof(*names));
-	w = xcalloc(np + 1, sizeof(*w));
-	paths = xcalloc(np + 1, sizeof(*paths));
-	for (i = 0; i < np && !l->stopped; i++) {
-		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
-		yaml_node_t		*k = node_get(l, p->key);
-		yaml_node_t		*v = node_get(l, p->value);
-		const char		*key;
-		char			*real, *value, *kpath, err[512];
-		size_t			 klen;
-		bool			 secret;
-		rd_kafka_conf_res_t	 res;
-
-		if (k->type != YAML_SCALAR_NODE) {
-			node_error(l, k, path, "keys must be strings");
-			continue;
-		}
-		key = (const char *)k->data.scalar.value;
-		klen = strlen(key);
-		kpath = paths[i] = path_key(path, key);
-		if (v->type != YAML_SCALAR_NODE || node_is_null(v)) {
-			type_error(l, v, kpath, "a string, number or boolean");
-			continue;
-		}
-		if (klen > 5 && strcmp(key + klen - 5, "_file") == 0) {
-			real = xstrndup(key, klen - 5);
-			secret = true;
-			value = secret_file(l, v, kpath);
-		} else {
-			real = xstrdup(key);
-			secret = property_is_secret(real);
-			value = scalar_text(l, v, kpath);
-		}
-		if (value == NULL) {
-			free(real);
-			continue;
-		}
-		if (strcmp(real, "bootstrap.servers") == 0 ||
-		    strcmp(real, "metadata.broker.list") == 0 ||
-		    strcmp(real, "group.id") == 0) {
-			node_error(l, k, kpath, "set kafka.%s instead",
-			    strcmp(real, "group.id") == 0 ? "group_id" :
-			    "brokers");
-			goto bad;
-		}
-		if (strcmp(real, "enable.auto.offset.store") == 0) {
-			node_error(l, k, kpath, "managed by paced: offsets are "
-			    "stored only once Redis has applied the events");
-			goto bad;
-		}
-		err[0] = '\0';
-		res = rd_kafka_conf_set(l->rk, real, value, err, sizeof(err));
-		if (res != RD_KAFKA_CONF_OK) {
-			size_t	 el = strlen(err);
-
-			while (el > 0 && (err[el - 1] == '\n' ||
-			    err[el - 1] == ' '))
-				err[--el] = '\0';
-			if (secret)
-				redact(err, value);
-			node_error(l, res == RD_KAFKA_CONF_UNKNOWN ? k : v,
-			    kpath, "%s", err);
-			goto bad;
-		}
-		names[i] = real;
-		w[i] = node_where(l, k, kpath);
-		c->kafka.properties[c->kafka.nproperties].key = real;
-		c->kafka.properties[c->kafka.nproperties++].value = value;
-		continue;
-bad:
-		free(real);
-		free(value);
-	}
-	report_dups(l, names, w, np, "kafka property");
-	for (i = 0; i < np; i++)
-		free(paths[i]);
-	free(paths);
-	free(names);
-	free(w);
+	/* Not map_open: a repeated property is reported by its real name. */
+	names_init(&nl, map_len(n));
+	c->kafka.properties = xcalloc(nl.n + 1, sizeof(*c->kafka.properties));
+	each_entry(l, n, path, property_entry, &nl);
+	names_report(l, &nl, "kafka property");
+	names_free(&nl);
 }
 
 static void
@@ -2102,14 +2260,8 @@ string_list(struct loader *l, const yaml_node_t *n, const char *path,
 	char	**v;
 
 	*nout = 0;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
+	if (seq_open(l, n, path, false, "must not be empty", &cnt) != 0)
 		return NULL;
-	}
-	if ((cnt = seq_len(n)) == 0) {
-		node_error(l, n, path, "must not be empty");
-		return NULL;
-	}
 	v = xcalloc(cnt, sizeof(*v));
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		yaml_node_t	*item = seq_at(l, n, i);
@@ -2130,18 +2282,56 @@ static void
 list_dups(struct loader *l, const yaml_node_t *n, const char *path,
     char *const *v, size_t cnt, const char *what)
 {
-	struct where	*w = xcalloc(cnt + 1, sizeof(*w));
-	char		**paths = xcalloc(cnt + 1, sizeof(*paths));
+	struct name_list	 nl;
 
-	for (size_t i = 0; i < cnt; i++) {
-		paths[i] = path_index(path, i);
-		w[i] = node_where(l, seq_at(l, n, i), paths[i]);
-	}
-	report_dups(l, (const char *const *)v, w, cnt, what);
+	names_init(&nl, cnt);
 	for (size_t i = 0; i < cnt; i++)
-		free(paths[i]);
-	free(paths);
-	free(w);
+		names_set(l, &nl, i, v[i], seq_at(l, n, i),
+		    path_index(path, i));
+	names_report(l, &nl, what);
+	names_free(&nl);
+}
+
+static void
+kpi_item(struct loader *l, const struct item *it, void *arg)
+{
+	struct name_list	*nl = arg;
+	struct config_kpi	*k = &l->c->kpis[it->i];
+	yaml_node_t		*item = it->node, **v = it->v;
+	char			*fp;
+	int			 e;
+
+	fp = path_key(it->path, "name");
+	k->name = field_string(l, item, v[0], fp, true);
+	/* The name is recorded once every KPI is in, after this check. */
+	names_set(l, nl, it->i, NULL, v[0], fp);
+	if (k->name != NULL && check_kpi_name(l, &nl->w[it->i], k->name) != 0) {
+		free(k->name);
+		k->name = NULL;
+	}
+	fp = path_key(it->path, "kind");
+	if ((e = field_enum(l, item, v[1], fp, kind_names, true)) >= 0)
+		k->kind = (enum kpi_kind)e;
+	free(fp);
+	fp = path_key(it->path, "measure");
+	if ((e = field_enum(l, item, v[3], fp, measure_names, false)) >= 0)
+		k->measure = (enum kpi_measure)e;
+	free(fp);
+	fp = path_key(it->path, "better");
+	if ((e = field_enum(l, item, v[4], fp, better_names, false)) >= 0)
+		k->better = (enum kpi_better)e;
+	free(fp);
+	fp = path_key(it->path, "events");
+	if (v[2] == NULL)
+		node_error(l, item, fp, "required key is missing");
+	else {
+		k->events = string_list(l, v[2], fp, "event type",
+		    &k->nevents);
+		if (k->events != NULL)
+			list_dups(l, v[2], fp, k->events, k->nevents,
+			    "event type");
+	}
+	free(fp);
 }
 
 static void
@@ -2149,81 +2339,22 @@ load_kpis(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "name", "kind", "events",
 	    "measure", "better", NULL };
-	struct config	*c = l->c;
-	struct where	*w;
-	char		**paths;
-	size_t		  cnt;
+	struct config		*c = l->c;
+	struct name_list	 nl;
+	size_t			 cnt;
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
+	if (seq_open(l, n, path, false, "at least one KPI is required",
+	    &cnt) != 0)
 		return;
-	}
-	if ((cnt = seq_len(n)) == 0) {
-		node_error(l, n, path, "at least one KPI is required");
-		return;
-	}
 	c->kpis = xcalloc(cnt, sizeof(*c->kpis));
 	c->nkpis = cnt;
-	w = xcalloc(cnt, sizeof(*w));
-	paths = xcalloc(cnt, sizeof(*paths));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		struct config_kpi	*k = &c->kpis[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[5];
-		char			*ipath = path_index(path, i), *fp;
-		int			 e;
-
-		if (map_fields(l, item, ipath, keys, v) != 0) {
-			free(ipath);
-			continue;
-		}
-		fp = path_key(ipath, "name");
-		k->name = field_string(l, item, v[0], fp, true);
-		w[i] = node_where(l, v[0], fp);
-		paths[i] = fp;
-		if (k->name != NULL && check_kpi_name(l, &w[i], k->name) != 0) {
-			free(k->name);
-			k->name = NULL;
-		}
-		fp = path_key(ipath, "kind");
-		if ((e = field_enum(l, item, v[1], fp, kind_names, true)) >= 0)
-			k->kind = (enum kpi_kind)e;
-		free(fp);
-		fp = path_key(ipath, "measure");
-		if ((e = field_enum(l, item, v[3], fp, measure_names,
-		    false)) >= 0)
-			k->measure = (enum kpi_measure)e;
-		free(fp);
-		fp = path_key(ipath, "better");
-		if ((e = field_enum(l, item, v[4], fp, better_names,
-		    false)) >= 0)
-			k->better = (enum kpi_better)e;
-		free(fp);
-		fp = path_key(ipath, "events");
-		if (v[2] == NULL)
-			node_error(l, item, fp, "required key is missing");
-		else {
-			k->events = string_list(l, v[2], fp, "event type",
-			    &k->nevents);
-			if (k->events != NULL)
-				list_dups(l, v[2], fp, k->events, k->nevents,
-				    "event type");
-		}
-		free(fp);
-		free(ipath);
-	}
-	{
-		const char	**names = xcalloc(cnt, sizeof(*names));
-
-		for (size_t i = 0; i < cnt; i++)
-			names[i] = c->kpis[i].name;
-		report_dups(l, names, w, cnt, "KPI");
-		name_index_build(&l->kpi_names, names, cnt);
-		free(names);
-	}
+	names_init(&nl, cnt);
+	each_item(l, n, path, keys, kpi_item, &nl);
 	for (size_t i = 0; i < cnt; i++)
-		free(paths[i]);
-	free(paths);
-	free(w);
+		nl.v[i] = c->kpis[i].name;
+	names_report(l, &nl, "KPI");
+	name_index_build(&l->kpi_names, nl.v, cnt);
+	names_free(&nl);
 }
 
 static int
@@ -2271,14 +2402,13 @@ load_calendar(struct loader *l, struct config_calendar *cal,
 		return;
 
 	if (v[0] != NULL) {
+		size_t	 cnt;
+
 		fp = path_key(path, "working_days");
-		if (v[0]->type != YAML_SEQUENCE_NODE)
-			type_error(l, v[0], fp, "a list");
-		else if (seq_len(v[0]) == 0)
-			node_error(l, v[0], fp, "must not be empty");
-		else {
+		if (seq_open(l, v[0], fp, false, "must not be empty",
+		    &cnt) == 0) {
 			cal->working_days = 0;
-			for (size_t i = 0; i < seq_len(v[0]); i++) {
+			for (size_t i = 0; i < cnt; i++) {
 				yaml_node_t	*d = seq_at(l, v[0], i);
 				char		*ip = path_index(fp, i);
 
@@ -2324,13 +2454,11 @@ load_calendar(struct loader *l, struct config_calendar *cal,
 	if ((e = field_enum(l, n, v[3], fp, month_names, false)) >= 0)
 		cal->rules.fiscal_year_start = e + 1;
 	free(fp);
-	if (v[4] != NULL && !node_is_null(v[4])) {
-		fp = path_key(path, "holidays");
-		if (v[4]->type != YAML_SEQUENCE_NODE)
-			type_error(l, v[4], fp, "a list");
-		else {
-			size_t	 cnt = seq_len(v[4]), o = 0;
+	if (v[4] != NULL) {
+		size_t	 cnt, o = 0;
 
+		fp = path_key(path, "holidays");
+		if (seq_open(l, v[4], fp, true, NULL, &cnt) == 0) {
 			cal->holidays = xcalloc(cnt + 1,
 			    sizeof(*cal->holidays));
 			for (size_t i = 0; i < cnt && !l->stopped; i++) {
@@ -2364,45 +2492,31 @@ load_calendar(struct loader *l, struct config_calendar *cal,
 }
 
 static void
+calendar_entry(struct loader *l, const struct entry *e, void *arg)
+{
+	struct config_calendar	*cal = &l->c->calendars[e->i];
+	const char		**names = arg;
+
+	if (check_id(l, &e->w, "calendar name", e->name) == 0)
+		cal->name = xstrdup(e->name);
+	names[e->i] = cal->name;
+	load_calendar(l, cal, e->value, e->path);
+}
+
+static void
 load_calendars(struct loader *l, yaml_node_t *n, const char *path)
 {
 	struct config	 *c = l->c;
 	const char	**names;
 	size_t		  cnt;
 
-	if (n->type != YAML_MAPPING_NODE) {
-		type_error(l, n, path, "a mapping");
+	if (map_open(l, n, path, false, "at least one calendar is required",
+	    &cnt) != 0)
 		return;
-	}
-	if ((cnt = map_len(n)) == 0) {
-		node_error(l, n, path, "at least one calendar is required");
-		return;
-	}
-	map_dup_keys(l, n, path);
 	c->calendars = xcalloc(cnt, sizeof(*c->calendars));
 	c->ncalendars = cnt;
 	names = xcalloc(cnt, sizeof(*names));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
-		yaml_node_t		*k = node_get(l, p->key);
-		char			*cpath;
-		struct where		 w;
-
-		if (k->type != YAML_SCALAR_NODE) {
-			node_error(l, k, path, "keys must be strings");
-			continue;
-		}
-		cpath = path_key(path, (const char *)k->data.scalar.value);
-		w = node_where(l, k, cpath);
-		if (check_id(l, &w, "calendar name",
-		    (const char *)k->data.scalar.value) == 0)
-			c->calendars[i].name = xstrdup(
-			    (const char *)k->data.scalar.value);
-		names[i] = c->calendars[i].name;
-		load_calendar(l, &c->calendars[i], node_get(l, p->value),
-		    cpath);
-		free(cpath);
-	}
+	each_entry(l, n, path, calendar_entry, names);
 	name_index_build(&l->calendar_names, names, cnt);
 	free(names);
 }
@@ -2421,6 +2535,73 @@ default_calendar(struct loader *l)
 	name_index_build(&l->calendar_names, &name, 1);
 }
 
+/* One {day, week, month, quarter} key of a target. */
+static void
+period_entry(struct loader *l, const struct entry *e, void *arg)
+{
+	struct config_target	*t = arg;
+	yaml_node_t		*pv = e->value;
+	enum period		 per;
+	char			*s;
+	double			 d;
+
+	if (caltime_period_parse(e->name, &per) != 0) {
+		struct sbuf	 hint = { NULL, 0, 0 };
+
+		sbuf_add(&hint, "", 0);
+		suggest(&hint, e->name, period_names, PERIOD_COUNT);
+		node_error(l, e->key, e->path, "unknown period%s", hint.s);
+		free(hint.s);
+	} else if (t->set[per])
+		node_error(l, e->key, e->path, "duplicate key");
+	else if (pv->type != YAML_SCALAR_NODE || node_is_null(pv) ||
+	    pv->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		node_error(l, pv, e->path, "expected a number, got %s",
+		    pv->type == YAML_SCALAR_NODE && !node_is_null(pv) ?
+		    "a quoted string" : node_kind(pv));
+	else if ((s = scalar_text(l, pv, e->path)) != NULL) {
+		if (parse_number(s, &d) != 0)
+			node_error(l, pv, e->path, "invalid number \"%s\"", s);
+		else if (d < 0)
+			node_error(l, pv, e->path, "a target cannot be "
+			    "negative");
+		else {
+			t->set[per] = true;
+			t->value[per] = d;
+		}
+		free(s);
+	}
+}
+
+/* Where load_targets puts what it loads. */
+struct target_out {
+	struct config_target	**v;
+	size_t			 *n;
+};
+
+static void
+target_entry(struct loader *l, const struct entry *e, void *arg)
+{
+	struct target_out	*out = arg;
+	struct config_target	*t;
+	ssize_t			 kpi;
+
+	kpi = lookup_name(l, &l->kpi_names, &e->w, "KPI", e->name);
+	if (kpi < 0)
+		return;
+	if (e->value->type != YAML_MAPPING_NODE) {
+		type_error(l, e->value, e->path, "a mapping of day, week, "
+		    "month, quarter");
+		return;
+	}
+	t = &(*out->v)[(*out->n)++];
+	t->kpi = (size_t)kpi;
+	each_entry(l, e->value, e->path, period_entry, t);
+	if (map_len(e->value) == 0)
+		node_error(l, e->value, e->path, "give at least one of day, "
+		    "week, month, quarter");
+}
+
 /*
  * A mapping of KPI name to {day, week, month, quarter}: a role's targets,
  * a rep's overrides or a schedule entry's. Fills owned *out and *nout.
@@ -2429,103 +2610,13 @@ static void
 load_targets(struct loader *l, yaml_node_t *n, const char *path,
     struct config_target **out, size_t *nout)
 {
-	size_t	 cnt;
+	struct target_out	 to = { out, nout };
+	size_t			 cnt;
 
-	if (n == NULL || node_is_null(n))
+	if (map_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	if (n->type != YAML_MAPPING_NODE) {
-		type_error(l, n, path, "a mapping");
-		return;
-	}
-	map_dup_keys(l, n, path);
-	cnt = map_len(n);
 	*out = xcalloc(cnt + 1, sizeof(**out));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
-		yaml_node_t		*k = node_get(l, p->key);
-		yaml_node_t		*v = node_get(l, p->value);
-		struct config_target	*t;
-		char			*kpath;
-		struct where		 w;
-		ssize_t			 kpi;
-		bool			 any = false;
-
-		if (k->type != YAML_SCALAR_NODE) {
-			node_error(l, k, path, "keys must be strings");
-			continue;
-		}
-		kpath = path_key(path, (const char *)k->data.scalar.value);
-		w = node_where(l, k, kpath);
-		kpi = lookup_name(l, &l->kpi_names, &w, "KPI",
-		    (const char *)k->data.scalar.value);
-		if (kpi < 0) {
-			free(kpath);
-			continue;
-		}
-		if (v->type != YAML_MAPPING_NODE) {
-			type_error(l, v, kpath, "a mapping of day, week, "
-			    "month, quarter");
-			free(kpath);
-			continue;
-		}
-		t = &(*out)[(*nout)++];
-		t->kpi = (size_t)kpi;
-		for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
-		    q < v->data.mapping.pairs.top; q++) {
-			yaml_node_t	*pk = node_get(l, q->key);
-			yaml_node_t	*pv = node_get(l, q->value);
-			enum period	 per;
-			char		*ppath, *s;
-			double		 d;
-
-			if (pk->type != YAML_SCALAR_NODE) {
-				node_error(l, pk, kpath, "keys must be "
-				    "strings");
-				continue;
-			}
-			ppath = path_key(kpath,
-			    (const char *)pk->data.scalar.value);
-			if (caltime_period_parse(
-			    (const char *)pk->data.scalar.value, &per) != 0) {
-				struct sbuf	 hint = { NULL, 0, 0 };
-
-				sbuf_add(&hint, "", 0);
-				suggest(&hint,
-				    (const char *)pk->data.scalar.value,
-				    period_names, PERIOD_COUNT);
-				node_error(l, pk, ppath, "unknown period%s",
-				    hint.s);
-				free(hint.s);
-			} else if (t->set[per])
-				node_error(l, pk, ppath, "duplicate key");
-			else if (pv->type != YAML_SCALAR_NODE ||
-			    node_is_null(pv) ||
-			    pv->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-				node_error(l, pv, ppath, "expected a number, "
-				    "got %s", pv->type == YAML_SCALAR_NODE &&
-				    !node_is_null(pv) ? "a quoted string" :
-				    node_kind(pv));
-			else if ((s = scalar_text(l, pv, ppath)) != NULL) {
-				if (parse_number(s, &d) != 0)
-					node_error(l, pv, ppath, "invalid "
-					    "number \"%s\"", s);
-				else if (d < 0)
-					node_error(l, pv, ppath, "a target "
-					    "cannot be negative");
-				else {
-					t->set[per] = true;
-					t->value[per] = d;
-					any = true;
-				}
-				free(s);
-			}
-			free(ppath);
-		}
-		if (!any && map_len(v) == 0)
-			node_error(l, v, kpath, "give at least one of day, "
-			    "week, month, quarter");
-		free(kpath);
-	}
+	each_entry(l, n, path, target_entry, &to);
 }
 
 static int
@@ -2534,6 +2625,39 @@ schedule_cmp(const void *a, const void *b)
 	const struct config_schedule	*x = a, *y = b;
 
 	return (x->from_day > y->from_day) - (x->from_day < y->from_day);
+}
+
+/* What schedule_item fills: the entries and their dates, as text. */
+struct schedule_out {
+	struct config_schedule	*v;
+	struct name_list	 dates;	/* owns the dates */
+};
+
+static void
+schedule_item(struct loader *l, const struct item *it, void *arg)
+{
+	struct schedule_out	*so = arg;
+	struct config_schedule	*e = &so->v[it->i];
+	char			*fp, *s, *date;
+	int32_t			 day;
+
+	fp = so->dates.paths[it->i] = path_key(it->path, "from");
+	if ((s = field_string(l, it->node, it->v[0], fp, true)) != NULL) {
+		if (caltime_parse_date(s, &day) != 0)
+			node_error(l, it->v[0], fp, "invalid date \"%s\" (use "
+			    "YYYY-MM-DD)", s);
+		else {
+			e->from_day = day;
+			date = xmalloc(11);
+			caltime_format_date(day, date, 11);
+			so->dates.v[it->i] = date;
+			so->dates.w[it->i] = node_where(l, it->v[0], fp);
+		}
+		free(s);
+	}
+	fp = path_key(it->path, "targets");
+	load_targets(l, it->v[1], fp, &e->targets, &e->ntargets);
+	free(fp);
 }
 
 /*
@@ -2546,117 +2670,117 @@ load_schedule(struct loader *l, yaml_node_t *n, const char *path,
     struct config_schedule **out, size_t *nout)
 {
 	static const char *const keys[] = { "from", "targets", NULL };
-	struct config_schedule	 *v;
-	char			**dates, **paths;
-	struct where		 *w;
-	size_t			  cnt;
+	struct schedule_out	 so;
+	size_t			 cnt;
 
-	if (node_is_null(n))
+	if (seq_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
-		return;
-	}
-	cnt = seq_len(n);
-	v = *out = xcalloc(cnt + 1, sizeof(*v));
+	so.v = *out = xcalloc(cnt + 1, sizeof(*so.v));
 	*nout = cnt;
-	dates = xcalloc(cnt + 1, sizeof(*dates));
-	paths = xcalloc(cnt + 1, sizeof(*paths));
-	w = xcalloc(cnt + 1, sizeof(*w));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		yaml_node_t	*item = seq_at(l, n, i), *f[2];
-		char		*ipath = path_index(path, i), *fp, *s;
-		int32_t		 day;
+	names_init(&so.dates, cnt);
+	each_item(l, n, path, keys, schedule_item, &so);
+	names_report(l, &so.dates, "schedule date");
+	qsort(so.v, cnt, sizeof(*so.v), schedule_cmp);
+	for (size_t i = 0; i < cnt; i++)
+		free((char *)so.dates.v[i]);
+	names_free(&so.dates);
+}
 
-		if (map_fields(l, item, ipath, keys, f) != 0) {
-			free(ipath);
-			continue;
-		}
-		paths[i] = path_key(ipath, "from");
-		if ((s = field_string(l, item, f[0], paths[i], true)) != NULL) {
-			if (caltime_parse_date(s, &day) != 0)
-				node_error(l, f[0], paths[i], "invalid date "
-				    "\"%s\" (use YYYY-MM-DD)", s);
-			else {
-				v[i].from_day = day;
-				dates[i] = xmalloc(11);
-				caltime_format_date(day, dates[i], 11);
-				w[i] = node_where(l, f[0], paths[i]);
-			}
-			free(s);
-		}
-		fp = path_key(ipath, "targets");
-		load_targets(l, f[1], fp, &v[i].targets, &v[i].ntargets);
-		free(fp);
-		free(ipath);
+static void
+role_entry(struct loader *l, const struct entry *e, void *arg)
+{
+	static const char *const keys[] = { "targets", "schedule", NULL };
+	struct config_role	*r = &l->c->roles[e->i];
+	const char		**names = arg;
+	yaml_node_t		*f[2];
+	char			*tpath;
+
+	if (check_id(l, &e->w, "role name", e->name) == 0)
+		r->name = xstrdup(e->name);
+	names[e->i] = r->name;
+	if (node_is_null(e->value) ||
+	    map_fields(l, e->value, e->path, keys, f) != 0)
+		return;
+	tpath = path_key(e->path, "targets");
+	load_targets(l, f[0], tpath, &r->targets, &r->ntargets);
+	free(tpath);
+	if (f[1] != NULL) {
+		tpath = path_key(e->path, "schedule");
+		load_schedule(l, f[1], tpath, &r->schedule, &r->nschedule);
+		free(tpath);
 	}
-	report_dups(l, (const char *const *)dates, w, cnt, "schedule date");
-	qsort(v, cnt, sizeof(*v), schedule_cmp);
-	for (size_t i = 0; i < cnt; i++) {
-		free(dates[i]);
-		free(paths[i]);
-	}
-	free(dates);
-	free(paths);
-	free(w);
 }
 
 static void
 load_roles(struct loader *l, yaml_node_t *n, const char *path)
 {
-	static const char *const keys[] = { "targets", "schedule", NULL };
 	struct config	 *c = l->c;
 	const char	**names;
 	size_t		  cnt;
 
-	if (n->type != YAML_MAPPING_NODE) {
-		type_error(l, n, path, "a mapping");
+	if (map_open(l, n, path, false, "at least one role is required",
+	    &cnt) != 0)
 		return;
-	}
-	if ((cnt = map_len(n)) == 0) {
-		node_error(l, n, path, "at least one role is required");
-		return;
-	}
-	map_dup_keys(l, n, path);
 	c->roles = xcalloc(cnt, sizeof(*c->roles));
 	c->nroles = cnt;
 	names = xcalloc(cnt, sizeof(*names));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		yaml_node_pair_t	*p = &n->data.mapping.pairs.start[i];
-		yaml_node_t		*k = node_get(l, p->key);
-		yaml_node_t		*v = node_get(l, p->value), *f[2];
-		const char		*name;
-		char			*rpath, *tpath;
-		struct where		 w;
-
-		if (k->type != YAML_SCALAR_NODE) {
-			node_error(l, k, path, "keys must be strings");
-			continue;
-		}
-		name = (const char *)k->data.scalar.value;
-		rpath = path_key(path, name);
-		w = node_where(l, k, rpath);
-		if (check_id(l, &w, "role name", name) == 0)
-			c->roles[i].name = xstrdup(name);
-		names[i] = c->roles[i].name;
-		if (!node_is_null(v) && map_fields(l, v, rpath, keys,
-		    f) == 0) {
-			struct config_role	*r = &c->roles[i];
-
-			tpath = path_key(rpath, "targets");
-			load_targets(l, f[0], tpath, &r->targets, &r->ntargets);
-			free(tpath);
-			if (f[1] != NULL) {
-				tpath = path_key(rpath, "schedule");
-				load_schedule(l, f[1], tpath, &r->schedule,
-				    &r->nschedule);
-				free(tpath);
-			}
-		}
-		free(rpath);
-	}
+	each_entry(l, n, path, role_entry, names);
 	name_index_build(&l->role_names, names, cnt);
 	free(names);
+}
+
+static void
+team_item(struct loader *l, const struct item *it, void *arg)
+{
+	struct name_list	*nl = arg;
+	struct config_team	*t = &l->c->teams[it->i];
+	yaml_node_t		*item = it->node, **v = it->v;
+	char			*fp, *s;
+	char			 err[256];
+	ssize_t			 def;
+
+	names_set(l, nl, it->i, NULL, v[0], path_key(it->path, "id"));
+	t->id = field_id(l, item, v[0], nl->paths[it->i], true, "team id");
+	nl->v[it->i] = t->id;
+
+	fp = path_key(it->path, "timezone");
+	if ((s = field_string(l, item, v[1], fp, true)) != NULL) {
+		struct tzone	*z;
+
+		z = tzone_open(s, err, sizeof(err));
+
+		if (z == NULL) {
+			node_error(l, v[1], fp, "%s", err);
+			free(s);
+		} else
+			t->timezone = s;
+		tzone_free(z);
+	}
+	free(fp);
+
+	fp = path_key(it->path, "calendar");
+	def = name_index_find(&l->calendar_names, "default");
+	if ((s = field_string(l, item, v[2], fp, false)) != NULL) {
+		struct where	 cw = node_where(l, v[2], fp);
+		ssize_t		 ci;
+
+		if ((ci = lookup_name(l, &l->calendar_names, &cw,
+		    "calendar", s)) >= 0)
+			t->calendar = (size_t)ci;
+		free(s);
+	} else if (v[2] != NULL && !node_is_null(v[2])) {
+		/* A bad value, already reported. */
+	} else if (def >= 0)
+		t->calendar = (size_t)def;
+	else
+		node_error(l, v[2] != NULL ? v[2] : item, fp,
+		    "required key is missing (no calendar is named "
+		    "default)");
+	free(fp);
+
+	fp = path_key(it->path, "manager");
+	t->manager = field_id(l, item, v[3], fp, false, "manager id");
+	free(fp);
 }
 
 static void
@@ -2664,89 +2788,20 @@ load_teams(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "id", "timezone", "calendar",
 	    "manager", NULL };
-	struct config	 *c = l->c;
-	const char	**names;
-	struct where	 *w;
-	char		**paths;
-	size_t		  cnt;
-	ssize_t		  def;
+	struct config		*c = l->c;
+	struct name_list	 nl;
+	size_t			 cnt;
 
-	def = name_index_find(&l->calendar_names, "default");
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
+	if (seq_open(l, n, path, false, "at least one team is required",
+	    &cnt) != 0)
 		return;
-	}
-	if ((cnt = seq_len(n)) == 0) {
-		node_error(l, n, path, "at least one team is required");
-		return;
-	}
 	c->teams = xcalloc(cnt, sizeof(*c->teams));
 	c->nteams = cnt;
-	names = xcalloc(cnt, sizeof(*names));
-	w = xcalloc(cnt, sizeof(*w));
-	paths = xcalloc(cnt, sizeof(*paths));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		struct config_team	*t = &c->teams[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[4];
-		char			*ipath, *fp, *s;
-		char			 err[256];
-
-		ipath = path_index(path, i);
-		if (map_fields(l, item, ipath, keys, v) != 0) {
-			free(ipath);
-			continue;
-		}
-		paths[i] = path_key(ipath, "id");
-		w[i] = node_where(l, v[0], paths[i]);
-		t->id = field_id(l, item, v[0], paths[i], true, "team id");
-		names[i] = t->id;
-
-		fp = path_key(ipath, "timezone");
-		if ((s = field_string(l, item, v[1], fp, true)) != NULL) {
-			struct tzone	*z;
-
-			z = tzone_open(s, err, sizeof(err));
-
-			if (z == NULL) {
-				node_error(l, v[1], fp, "%s", err);
-				free(s);
-			} else
-				t->timezone = s;
-			tzone_free(z);
-		}
-		free(fp);
-
-		fp = path_key(ipath, "calendar");
-		if ((s = field_string(l, item, v[2], fp, false)) != NULL) {
-			struct where	 cw = node_where(l, v[2], fp);
-			ssize_t		 ci;
-
-			if ((ci = lookup_name(l, &l->calendar_names, &cw,
-			    "calendar", s)) >= 0)
-				t->calendar = (size_t)ci;
-			free(s);
-		} else if (v[2] != NULL && !node_is_null(v[2])) {
-			/* A bad value, already reported. */
-		} else if (def >= 0)
-			t->calendar = (size_t)def;
-		else
-			node_error(l, v[2] != NULL ? v[2] : item, fp,
-			    "required key is missing (no calendar is named "
-			    "default)");
-		free(fp);
-
-		fp = path_key(ipath, "manager");
-		t->manager = field_id(l, item, v[3], fp, false, "manager id");
-		free(fp);
-		free(ipath);
-	}
-	report_dups(l, names, w, cnt, "team");
-	name_index_build(&l->team_names, names, cnt);
-	for (size_t i = 0; i < cnt; i++)
-		free(paths[i]);
-	free(paths);
-	free(names);
-	free(w);
+	names_init(&nl, cnt);
+	each_item(l, n, path, keys, team_item, &nl);
+	names_report(l, &nl, "team");
+	name_index_build(&l->team_names, nl.v, cnt);
+	names_free(&nl);
 }
 
 /* Where each rep came from, for duplicate reports. */
@@ -2840,13 +2895,8 @@ load_ooo(struct loader *l, const yaml_node_t *n, const char *path,
 	size_t	 cnt, cap = 16, o = 0;
 	int32_t	*days;
 
-	if (node_is_null(n))
+	if (seq_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
-		return;
-	}
-	cnt = seq_len(n);
 	days = xcalloc(cap, sizeof(*days));
 	for (size_t i = 0; i < cnt && !l->stopped; i++) {
 		yaml_node_t	*item = seq_at(l, n, i);
@@ -2886,62 +2936,57 @@ load_ooo(struct loader *l, const yaml_node_t *n, const char *path,
 	r->out_of_office = days;
 }
 
+/* The keys of a rep; rep_item reads its fields in this order. */
+static const char *const rep_keys[] = { "id", "team", "role", "manager",
+    "targets", "schedule", "out_of_office", NULL };
+
+static void
+rep_item(struct loader *l, const struct item *it, void *arg)
+{
+	struct rep_src		*src = &((struct rep_src *)arg)[it->i];
+	struct config_rep	*r = &l->c->reps[it->i];
+	yaml_node_t		*item = it->node, **v = it->v;
+	char			*fp[7], *team, *role;
+	struct where		 wt, wr;
+
+	for (size_t j = 0; j < 7; j++)
+		fp[j] = path_key(it->path, rep_keys[j]);
+	r->id = field_id(l, item, v[0], fp[0], true, "rep id");
+	src->path = fp[0];
+	src->w = node_where(l, v[0], fp[0]);
+	team = field_string(l, item, v[1], fp[1], true);
+	role = field_string(l, item, v[2], fp[2], true);
+	wt = node_where(l, v[1], fp[1]);
+	wr = node_where(l, v[2], fp[2]);
+	rep_fill(l, r, &wt, &wr, team, role);
+	r->manager = field_id(l, item, v[3], fp[3], false, "manager id");
+	load_targets(l, v[4], fp[4], &r->targets, &r->ntargets);
+	if (v[5] != NULL)
+		load_schedule(l, v[5], fp[5], &r->schedule, &r->nschedule);
+	if (v[6] != NULL)
+		load_ooo(l, v[6], fp[6], r);
+	free(team);
+	free(role);
+	for (size_t j = 1; j < 7; j++)
+		free(fp[j]);
+}
+
 static void
 load_reps(struct loader *l, yaml_node_t *n, const char *path)
 {
-	static const char *const keys[] = { "id", "team", "role", "manager",
-	    "targets", "schedule", "out_of_office", NULL };
 	struct config	*c = l->c;
 	struct rep_src	*src;
 	size_t		 cnt;
 
 	/* Both given: load_roster_file says so. */
-	if (seen_node(l, "roster_file") != NULL || node_is_null(n))
+	if (seen_node(l, "roster_file") != NULL)
 		return;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
+	if (seq_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	}
-	cnt = seq_len(n);
 	c->reps = xcalloc(cnt + 1, sizeof(*c->reps));
 	c->nreps = cnt;
 	src = xcalloc(cnt + 1, sizeof(*src));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		struct config_rep	*r = &c->reps[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[7];
-		char			*ipath, *fp[7];
-		char			*team, *role;
-		struct where		 wt, wr;
-
-		ipath = path_index(path, i);
-		if (map_fields(l, item, ipath, keys, v) != 0) {
-			free(ipath);
-			continue;
-		}
-		for (size_t j = 0; j < 7; j++)
-			fp[j] = path_key(ipath, keys[j]);
-		r->id = field_id(l, item, v[0], fp[0], true, "rep id");
-		src[i].path = fp[0];
-		src[i].w = node_where(l, v[0], fp[0]);
-		team = field_string(l, item, v[1], fp[1], true);
-		role = field_string(l, item, v[2], fp[2], true);
-		wt = node_where(l, v[1], fp[1]);
-		wr = node_where(l, v[2], fp[2]);
-		rep_fill(l, r, &wt, &wr, team, role);
-		r->manager = field_id(l, item, v[3], fp[3], false,
-		    "manager id");
-		load_targets(l, v[4], fp[4], &r->targets, &r->ntargets);
-		if (v[5] != NULL)
-			load_schedule(l, v[5], fp[5], &r->schedule,
-			    &r->nschedule);
-		if (v[6] != NULL)
-			load_ooo(l, v[6], fp[6], r);
-		free(team);
-		free(role);
-		for (size_t j = 1; j < 7; j++)
-			free(fp[j]);
-		free(ipath);
-	}
+	each_item(l, n, path, rep_keys, rep_item, src);
 	rep_dups(l, src);
 }
 
@@ -3087,16 +3132,11 @@ load_alert_periods(struct loader *l, yaml_node_t *n, const char *path)
 {
 	struct config_alerts	*a = &l->c->alerts;
 	bool			 set[PERIOD_COUNT] = { false };
+	size_t			 cnt;
 
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
+	if (seq_open(l, n, path, false, "must not be empty", &cnt) != 0)
 		return;
-	}
-	if (seq_len(n) == 0) {
-		node_error(l, n, path, "must not be empty");
-		return;
-	}
-	for (size_t i = 0; i < seq_len(n); i++) {
+	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t	*item = seq_at(l, n, i);
 		char		*ip = path_index(path, i);
 		int		 e;
@@ -3189,6 +3229,28 @@ manager_cycles(struct loader *l, const ssize_t *up, const struct where *w)
 	free(stamp);
 }
 
+/* Each manager's id and its manager's, for the checks of the whole list. */
+struct manager_names {
+	struct name_list	 ids;
+	struct name_list	 ups;
+};
+
+static void
+manager_item(struct loader *l, const struct item *it, void *arg)
+{
+	struct manager_names	*mn = arg;
+	struct config_manager	*m = &l->c->managers[it->i];
+	char			*ipath, *upath;
+
+	ipath = path_key(it->path, "id");
+	upath = path_key(it->path, "manager");
+	m->id = field_id(l, it->node, it->v[0], ipath, true, "manager id");
+	m->manager = field_id(l, it->node, it->v[1], upath, false,
+	    "manager id");
+	names_set(l, &mn->ids, it->i, m->id, it->v[0], ipath);
+	names_set(l, &mn->ups, it->i, m->manager, it->v[1], upath);
+}
+
 /*
  * managers: who each manager reports to, for escalation. Every manager
  * named as a manager's manager must be listed too, so a chain always ends
@@ -3199,48 +3261,22 @@ static void
 load_managers(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "id", "manager", NULL };
-	struct config		 *c = l->c;
-	struct name_index	  ids = { NULL, 0 };
-	const char		**names;
-	struct where		 *w, *wm;
-	char			**paths;
-	ssize_t			 *up;
-	size_t			  cnt;
+	struct config		*c = l->c;
+	struct name_index	 ids = { NULL, 0 };
+	struct manager_names	 mn;
+	ssize_t			*up;
+	size_t			 cnt;
 
-	if (node_is_null(n))
+	if (seq_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
-		return;
-	}
-	cnt = seq_len(n);
 	c->managers = xcalloc(cnt + 1, sizeof(*c->managers));
 	c->nmanagers = cnt;
-	names = xcalloc(cnt + 1, sizeof(*names));
-	w = xcalloc(cnt + 1, sizeof(*w));
-	wm = xcalloc(cnt + 1, sizeof(*wm));
-	paths = xcalloc(2 * cnt + 1, sizeof(*paths));
+	names_init(&mn.ids, cnt);
+	names_init(&mn.ups, cnt);
 	up = xcalloc(cnt + 1, sizeof(*up));
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		struct config_manager	*m = &c->managers[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[2];
-		char			*ipath = path_index(path, i);
-
-		if (map_fields(l, item, ipath, keys, v) == 0) {
-			paths[2 * i] = path_key(ipath, "id");
-			paths[2 * i + 1] = path_key(ipath, "manager");
-			m->id = field_id(l, item, v[0], paths[2 * i], true,
-			    "manager id");
-			m->manager = field_id(l, item, v[1], paths[2 * i + 1],
-			    false, "manager id");
-			names[i] = m->id;
-			w[i] = node_where(l, v[0], paths[2 * i]);
-			wm[i] = node_where(l, v[1], paths[2 * i + 1]);
-		}
-		free(ipath);
-	}
-	report_dups(l, names, w, cnt, "manager id");
-	name_index_build(&ids, names, cnt);
+	each_item(l, n, path, keys, manager_item, &mn);
+	names_report(l, &mn.ids, "manager id");
+	name_index_build(&ids, mn.ids.v, cnt);
 	for (size_t i = 0; i < cnt; i++) {
 		struct sbuf	 hint = { NULL, 0, 0 };
 		const char	*m = c->managers[i].manager;
@@ -3252,18 +3288,14 @@ load_managers(struct loader *l, yaml_node_t *n, const char *path)
 			continue;
 		sbuf_add(&hint, "", 0);
 		name_index_suggest(&ids, &hint, m);
-		where_error(l, &wm[i], "manager \"%s\" is not listed in "
+		where_error(l, &mn.ups.w[i], "manager \"%s\" is not listed in "
 		    "managers%s", m, hint.s);
 		free(hint.s);
 	}
-	manager_cycles(l, up, wm);
-	for (size_t i = 0; i < 2 * cnt; i++)
-		free(paths[i]);
+	manager_cycles(l, up, mn.ups.w);
 	free(ids.v);
-	free(paths);
-	free(names);
-	free(w);
-	free(wm);
+	names_free(&mn.ids);
+	names_free(&mn.ups);
 	free(up);
 }
 
@@ -3345,6 +3377,45 @@ webhook_url_check(const char *url, char *err, size_t errlen)
 	return rc;
 }
 
+static void
+webhook_item(struct loader *l, const struct item *it, void *arg)
+{
+	const char		*path = arg;
+	struct config_alerts	*a = &l->c->alerts;
+	struct config_webhook	*h = &a->webhooks[it->i];
+	yaml_node_t		*item = it->node, **v = it->v;
+	char			*fp, err[160];
+
+	fp = path_key(it->path, "url");
+	if ((h->url = field_string(l, item, v[0], fp, true)) != NULL &&
+	    webhook_url_check(h->url, err, sizeof(err)) != 0) {
+		node_error(l, v[0], fp, "invalid url: %s", err);
+		free(h->url);
+		h->url = NULL;
+	}
+	for (size_t j = 0; j < it->i && h->url != NULL; j++)
+		if (a->webhooks[j].url != NULL &&
+		    strcmp(a->webhooks[j].url, h->url) == 0) {
+			node_error(l, v[0], fp, "the same url as %s[%zu].url",
+			    path, j);
+			break;
+		}
+	free(fp);
+	fp = path_key(it->path, "token_file");
+	if (v[1] != NULL && !node_is_null(v[1]))
+		h->token = secret_file(l, v[1], fp);
+	free(fp);
+	fp = path_key(it->path, "timeout");
+	field_duration(l, v[2], fp, "100ms", "60s", &h->timeout_ms);
+	free(fp);
+	fp = path_key(it->path, "max_retries");
+	field_int(l, v[3], fp, "0", "100", &h->max_retries);
+	free(fp);
+	fp = path_key(it->path, "digest");
+	field_bool(l, v[4], fp, &h->digest);
+	free(fp);
+}
+
 /*
  * alerts.webhooks: HTTP endpoints told of alerts. Messages name the url's
  * key, never the url.
@@ -3357,58 +3428,17 @@ load_webhooks(struct loader *l, yaml_node_t *n, const char *path)
 	struct config_alerts	*a = &l->c->alerts;
 	size_t			 cnt;
 
-	if (node_is_null(n))
+	if (seq_open(l, n, path, true, NULL, &cnt) != 0)
 		return;
-	if (n->type != YAML_SEQUENCE_NODE) {
-		type_error(l, n, path, "a list");
-		return;
-	}
-	cnt = seq_len(n);
 	a->webhooks = xcalloc(cnt + 1, sizeof(*a->webhooks));
 	a->nwebhooks = cnt;
-	for (size_t i = 0; i < cnt && !l->stopped; i++) {
-		struct config_webhook	*h = &a->webhooks[i];
-		yaml_node_t		*item = seq_at(l, n, i), *v[5];
-		char			*ipath = path_index(path, i), *fp;
-		char			 err[160];
-
-		h->timeout_ms = 5000;
-		h->max_retries = 10;
-		h->digest = true;
-		if (map_fields(l, item, ipath, keys, v) != 0) {
-			free(ipath);
-			continue;
-		}
-		fp = path_key(ipath, "url");
-		if ((h->url = field_string(l, item, v[0], fp, true)) != NULL &&
-		    webhook_url_check(h->url, err, sizeof(err)) != 0) {
-			node_error(l, v[0], fp, "invalid url: %s", err);
-			free(h->url);
-			h->url = NULL;
-		}
-		for (size_t j = 0; j < i && h->url != NULL; j++)
-			if (a->webhooks[j].url != NULL &&
-			    strcmp(a->webhooks[j].url, h->url) == 0) {
-				node_error(l, v[0], fp, "the same url as "
-				    "%s[%zu].url", path, j);
-				break;
-			}
-		free(fp);
-		fp = path_key(ipath, "token_file");
-		if (v[1] != NULL && !node_is_null(v[1]))
-			h->token = secret_file(l, v[1], fp);
-		free(fp);
-		fp = path_key(ipath, "timeout");
-		field_duration(l, v[2], fp, "100ms", "60s", &h->timeout_ms);
-		free(fp);
-		fp = path_key(ipath, "max_retries");
-		field_int(l, v[3], fp, "0", "100", &h->max_retries);
-		free(fp);
-		fp = path_key(ipath, "digest");
-		field_bool(l, v[4], fp, &h->digest);
-		free(fp);
-		free(ipath);
+	/* Every item has the defaults, even one that is not a mapping. */
+	for (size_t i = 0; i < cnt; i++) {
+		a->webhooks[i].timeout_ms = 5000;
+		a->webhooks[i].max_retries = 10;
+		a->webhooks[i].digest = true;
 	}
+	each_item(l, n, path, keys, webhook_item, (void *)path);
 }
 
 /* Loads defaults into every row that has one. */
