@@ -38,7 +38,8 @@
 struct tick {
 	int64_t at;
 	size_t left;
-	void (*done)(void *);
+	void (*done)(void *, int);
+	bool failed;		/* an evaluation of this tick failed */
 	void *arg;
 };
 
@@ -129,7 +130,7 @@ static void
 tick_settle(struct tick *t)
 {
 	if (t != NULL && --t->left == 0) {
-		t->done(t->arg);
+		t->done(t->arg, t->failed ? -1 : 0);
 		free(t);
 	}
 }
@@ -169,6 +170,8 @@ job_finish(struct job *j)
 		metrics_inc(e->m_evals_ok);
 	}
 	e->inflight--;
+	if (j->failed && j->tick != NULL)
+		j->tick->failed = true;
 	tick_settle(j->tick);
 	job_release(j);
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
@@ -602,7 +605,7 @@ evaluator_rep_changed(struct evaluator *e, size_t rep_index)
 }
 
 void
-evaluator_tick(struct evaluator *e, int64_t at_ms, void (*done_cb)(void *),
+evaluator_tick(struct evaluator *e, int64_t at_ms, void (*done_cb)(void *, int),
     void *arg)
 {
 	struct tick *t = xcalloc(1, sizeof(*t));

@@ -123,7 +123,7 @@ struct ingest {
 	struct metric *m_skipped[SKIP_COUNT];
 	struct metric *m_batch_msgs, *m_batches_ok, *m_batches_failed;
 	struct metric *m_paused, *m_recoveries, *m_lag, *m_assigned, *m_ready;
-	struct metric *m_kafka_errors, *m_event_delay;
+	struct metric *m_kafka_errors, *m_event_delay, *m_tick_retries;
 };
 
 static void maybe_flush(struct ingest *i);
@@ -478,13 +478,29 @@ batch_complete(struct ingest *i)
 }
 
 static void
-tick_done_cb(void *arg)
+tick_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_ticks(arg);
+}
+
+static void
+tick_done_cb(void *arg, int status)
 {
 	struct ingest *i = arg;
+	struct timeval later = { 0, 200 * 1000 };
 
 	i->tick_running = false;
-	i->tick_done++;
-	run_ticks(i);
+	if (status == 0) {
+		i->tick_done++;
+		run_ticks(i);
+		return;
+	}
+	/* A boundary whose evaluation failed is judged again, never skipped:
+	 * on the event clock it would not come back. */
+	metrics_inc(i->m_tick_retries);
+	event_base_once(i->base, -1, EV_TIMEOUT, tick_retry_cb, i, &later);
 }
 
 /* Evaluates the next boundary up to tick_target, one at a time; then
@@ -1016,6 +1032,8 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	    "1 when partitions are assigned and Redis is usable");
 	i->m_kafka_errors = metrics_counter("paced_kafka_consume_errors_total",
 	    NULL, "Errors returned by the consumer instead of a message");
+	i->m_tick_retries = metrics_counter("paced_event_clock_retries_total",
+	    NULL, "Event-clock boundaries judged again after a failed evaluation");
 	i->m_event_delay = metrics_histogram("paced_event_delay_seconds", NULL,
 	    "Wall time at consumption minus occurred_at of counted events",
 	    delay_bounds, sizeof(delay_bounds) / sizeof(delay_bounds[0]));

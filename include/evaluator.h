@@ -41,10 +41,11 @@ void evaluator_free(struct evaluator *e);
 void evaluator_reconfigured(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
-/* Event clock: evaluates every owned rep at at_ms; done_cb(arg) once all
- * are settled (never from inside this call). */
+/* Event clock: evaluates every owned rep at at_ms; done_cb(arg, status)
+ * once all are settled (never from inside this call), status -1 when an
+ * evaluation failed (nothing was stored for it: judge the tick again). */
 void evaluator_tick(struct evaluator *e, int64_t at_ms,
-    void (*done_cb)(void *), void *arg);
+    void (*done_cb)(void *, int), void *arg);
 /* Number of evaluations waiting or in flight (tests, shutdown). */
 size_t evaluator_busy(const struct evaluator *e);
 

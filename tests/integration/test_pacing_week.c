@@ -308,6 +308,12 @@ compare_at_least_once(cJSON *const *got, char *const *raw, size_t n,
 			}
 		}
 		if (diff != 0) {
+			if (bad == 0 && j < nwant) {
+				int loud = 0;	/* say which fields differ */
+
+				compare_alert(j, cJSON_GetArrayItem(want, (int)j),
+				    got[i], &loud);
+			}
 			bad++;
 			describe(got[i], line, sizeof(line));
 			if (reported++ < MAX_REPORT)
