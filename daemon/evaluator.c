@@ -174,6 +174,9 @@ job_finish(struct job *j)
 		j->tick->failed = true;
 	tick_settle(j->tick);
 	job_release(j);
+	/* Nothing left of this evaluation: one digest per manager for it. */
+	if (e->nqueue == 0 && e->inflight == 0)
+		sinks_digest_flush(e->d.sinks);
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 

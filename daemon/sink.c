@@ -11,7 +11,9 @@
  * evaluation, and a manager must not be paged once per attempt. The
  * evaluator publishes rep by rep, so digests are gathered for a short
  * window and cut per manager at its end: one message per manager per
- * evaluation, not one per rep.
+ * evaluation, not one per rep. The evaluator says when an evaluation is
+ * over (sinks_digest_flush, once it has nothing queued or in flight); the
+ * window's timer is only a bound for an evaluator that never goes idle.
  */
 #include "sink.h"
 
@@ -26,8 +28,9 @@
 #include "redis_conn.h"
 #include "xmalloc.h"
 
-/* Digests gather the accepted alerts of this long (from the first). */
-#define DIGEST_WINDOW_MS	1000
+/* A digest waits at most this long (from its first alert) for the
+ * evaluation to end. */
+#define DIGEST_WINDOW_MS	10000
 
 /* An alert_record that owns its strings. */
 struct rec_copy {
@@ -130,15 +133,14 @@ window_clear(struct sinks *s)
 
 /* The window closed: one digest per manager to every digest webhook. */
 static void
-window_cb(evutil_socket_t fd, short what, void *arg)
+window_close(struct sinks *s)
 {
-	struct sinks *s = arg;
 	struct alert_record *recs;
 	char **bodies;
 	size_t nb;
 
-	(void)fd;
-	(void)what;
+	if (s->window_ev != NULL)
+		evtimer_del(s->window_ev);
 	if (s->nwindow == 0)
 		return;
 	recs = xcalloc(s->nwindow, sizeof(*recs));
@@ -156,6 +158,21 @@ window_cb(evutil_socket_t fd, short what, void *arg)
 	free(bodies);
 	free(recs);
 	window_clear(s);
+}
+
+static void
+window_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	window_close(arg);
+}
+
+void
+sinks_digest_flush(struct sinks *s)
+{
+	if (s != NULL)
+		window_close(s);
 }
 
 /* The durable sinks took p's alerts: hand them to the webhooks. */

@@ -4,9 +4,12 @@
  * at a time, in order, over a kept-alive evhttp connection on the loop. A
  * 2xx answer delivers the head of the queue; anything else, a dropped
  * connection or the attempt timer retries it after a backoff that doubles
- * up to a cap, until max_retries, then it is dropped and counted. Past the
- * queue's cap the oldest waiting body is dropped, so a receiver that is
- * down for long costs bounded memory and gets the newest news when back.
+ * up to a cap. A receiver that is away (no connection, no answer, 408,
+ * 429, 5xx) is waited for however long it takes: the message is not at
+ * fault. A message the receiver refuses (any other status) is retried
+ * max_retries times, then dropped and counted. Past the queue's cap the
+ * oldest waiting body is dropped, so a receiver that is down for long
+ * costs bounded memory and gets the newest news when back.
  *
  * Everything runs from libevent callbacks of ours: a send is started from
  * a timer, never from inside evhttp's own callback or from the caller of
@@ -45,6 +48,7 @@ static size_t queue_max = QUEUE_MAX;
 struct wh_msg {
 	char *body;
 	int failures;			/* failed attempts so far */
+	int refusals;			/* of them, refused by the receiver */
 	TAILQ_ENTRY(wh_msg) entry;
 };
 
@@ -126,6 +130,14 @@ pop_head(struct sink_webhook *wh)
 	update_gauge(wh);
 }
 
+/* The receiver is down, overloaded or unreachable (code 0: no HTTP
+ * answer): no fault of the message, which waits for it to come back. */
+static bool
+receiver_away(int code)
+{
+	return code == 0 || code == 408 || code == 429 || code >= 500;
+}
+
 static void
 attempt_failed(struct sink_webhook *wh, int code, const char *why)
 {
@@ -136,7 +148,8 @@ attempt_failed(struct sink_webhook *wh, int code, const char *why)
 	    wh->backoff_ms * 2;
 	if (m == NULL)
 		return;
-	if (++m->failures > wh->max_retries) {
+	m->failures++;
+	if (!receiver_away(code) && ++m->refusals > wh->max_retries) {
 		metrics_inc(wh->m_dropped);
 		log_warnx("webhook_dropped", "webhook=%d host=%s attempts=%d "
 		    "status=%d why=%s", wh->index, wh->host_header,

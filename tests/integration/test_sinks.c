@@ -644,12 +644,12 @@ Test(sinks, webhook_gives_up_and_drops_oldest, .fini = harness_teardown,
 	sink_webhook_set_backoff(20, 100);
 	port = harness_free_port();
 	receiver_start(port);
-	rx.status = 500;
+	rx.status = 400;
 	hook(0, port, "/hook", NULL, false, 2);
 	s = sinks_start();
 
-	/* A receiver that always fails: 1 attempt + 2 retries, then the
-	 * message is dropped. */
+	/* A receiver that refuses the message: 1 attempt + 2 retries, then
+	 * the message is dropped. */
 	memset(&f, 0, sizeof(f));
 	fixture_add(&f, "m1", notify_m1, 1, "firing", "warning", "one");
 	cr_assert_eq(publish_wait(s, &f), 0);
@@ -659,6 +659,29 @@ Test(sinks, webhook_gives_up_and_drops_oldest, .fini = harness_teardown,
 	    "webhook=\"0\",result=\"retry\""), 2);
 	cr_expect_eq(metrics_value(metrics_gauge("paced_webhook_queue",
 	    "webhook=\"0\"", "test")), 0);
+	fixture_free(&f);
+
+	/* A receiver that is unwell (503) is waited for past max_retries:
+	 * eight failed attempts, then it recovers and gets the message. */
+	receiver_clear();
+	rx.status = 503;
+	memset(&f, 0, sizeof(f));
+	fixture_add(&f, "m1", notify_m1, 1, "firing", "warning", "two");
+	cr_assert_eq(publish_wait(s, &f), 0);
+	{
+		struct want_metric retried = { "paced_webhook_deliveries_total",
+		    "webhook=\"0\",result=\"retry\"", 2 + 8 };
+
+		cr_assert(run_until(metric_at_least, &retried, WAIT_MS),
+		    "no retries");
+	}
+	cr_expect_eq(metric("paced_webhook_deliveries_total",
+	    "webhook=\"0\",result=\"dropped\""), 1);
+	rx.status = 200;
+	cr_expect(wait_delivered(0, 1));
+	cr_expect_str_eq(str(rx.posts[rx.nposts - 1].body, "text"), "two");
+	cr_expect_eq(metric("paced_webhook_deliveries_total",
+	    "webhook=\"0\",result=\"dropped\""), 1);
 	fixture_free(&f);
 
 	/* The queue keeps the newest two of five while the receiver is
@@ -683,7 +706,7 @@ Test(sinks, webhook_gives_up_and_drops_oldest, .fini = harness_teardown,
 	    rx.nposts);
 	cr_expect_str_eq(str(rx.posts[0].body, "text"), "msg 4");
 	cr_expect_str_eq(str(rx.posts[1].body, "text"), "msg 5");
-	cr_expect(wait_delivered(0, 2));
+	cr_expect(wait_delivered(0, 1 + 2));
 	cr_expect_eq(rx.nposts, 2);
 	sink_webhook_set_queue_max(0);
 	fixture_free(&f);
