@@ -85,13 +85,21 @@ alert_pace_name(enum alert_pace status)
 	return "unknown";
 }
 
-/* The level a rep that pacing calls behind or critical is at. */
+/*
+ * The level a rep that pacing calls behind or critical is at. A critical
+ * status is critical whatever the pace: pacing cuts its statuses at the
+ * alert thresholds (scorecard.c), so the two disagree only where the
+ * status does not come from the pace, a broken cap of a lower-is-better
+ * KPI, which no remaining time can mend and which must not wait for the
+ * pace to fall.
+ */
 static enum alert_level
 level_of(const struct alert_rules *rules, const struct alert_input *in)
 {
+	if (in->status == ALERT_PACE_CRITICAL)
+		return ALERT_LEVEL_CRITICAL;
 	if (!isfinite(in->pace))
-		return in->status == ALERT_PACE_CRITICAL ?
-		    ALERT_LEVEL_CRITICAL : ALERT_LEVEL_WARNING;
+		return ALERT_LEVEL_WARNING;
 	if (in->pace < rules->critical_below)
 		return ALERT_LEVEL_CRITICAL;
 	if (in->pace < rules->warning_below)

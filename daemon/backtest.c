@@ -33,10 +33,12 @@
  * evaluate_rep() calls. To find the next boundary that sends it searches
  * (doubling steps, then bisection) for the next boundary where a
  * signature of every alerting slot changes: the status, whether the grace
- * share is reached, and the alert level the pace asks for. Each part only
- * moves one way while working time grows (pace falls for higher-is-better
- * KPIs and rises for lower-is-better ones; status and level are monotone in
- * pace), so a signature equal at both ends of a range is constant over it.
+ * share is reached, and the alert level status and pace ask for. Each part
+ * only moves one way while working time grows (pace falls for
+ * higher-is-better KPIs and rises for lower-is-better ones; status is
+ * monotone in pace, and so is the level, but for a broken cap, critical
+ * whatever the pace, which stays broken while the counters are fixed), so
+ * a signature equal at both ends of a range is constant over it.
  * The wake is the first of: a boundary where the signature changes and the
  * state machine would send, the repeat interval of an alert at the level
  * asked for, and the next bucket boundary of an alerting period.
@@ -725,14 +727,16 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 		team_mismatch(bt, r->team, "bucket working time");
 }
 
-/* The level alert_step() reads from a verdict (level_of in alert.c). */
+/* The level alert_step() reads from a verdict (level_of in alert.c):
+ * status critical is critical whatever the pace (a broken cap). */
 static enum alert_level
 want_level(const struct alert_rules *ru, enum pacing_status status,
     double pace)
 {
+	if (status == PACING_CRITICAL)
+		return ALERT_LEVEL_CRITICAL;
 	if (!isfinite(pace))
-		return status == PACING_CRITICAL ? ALERT_LEVEL_CRITICAL :
-		    ALERT_LEVEL_WARNING;
+		return ALERT_LEVEL_WARNING;
 	if (pace < ru->critical_below)
 		return ALERT_LEVEL_CRITICAL;
 	if (pace < ru->warning_below)

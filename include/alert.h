@@ -14,13 +14,18 @@
  * Semantics of alert_step():
  *
  *  - Severity. The pacing status says whether the rep is behind at all;
- *    the pace (actual / expected_to_date) against the rules says how far:
- *    pace < critical_below is critical, pace < warning_below is warning.
- *    Status behind or critical with a pace at or above warning_below (the
- *    pacing math cut at another point) is "behind, but not alerting": it
- *    fires nothing and resolves nothing. A pace that is not a finite
- *    number falls back on the status (behind: warning, critical: critical).
- *    A rep with no activity at all has pace 0 and fires critical.
+ *    status critical is the critical level, whatever the pace: pacing
+ *    takes its thresholds from the same alerts block, so the two differ
+ *    only for a lower-is-better KPI whose actual is above its cap, which
+ *    pacing calls critical however much of the allowance time has made
+ *    (11 no-shows against a cap of 10 on Friday afternoon, pace 0.85).
+ *    For status behind the pace (actual / expected_to_date) against the
+ *    rules says how far: pace < critical_below is critical, pace <
+ *    warning_below is warning; at or above warning_below (the pacing math
+ *    cut at another point) it is "behind, but not alerting": it fires
+ *    nothing and resolves nothing. A pace that is not a finite number
+ *    reads as warning for status behind. A rep with no activity at all
+ *    has pace 0 and fires critical.
  *  - not_started (no working time elapsed, nothing expected yet) never
  *    fires and changes nothing, not even a firing alert: only recovery or
  *    the period's end resolve.

@@ -68,8 +68,11 @@ daemon/ingest.c):
     actual / expected. Status: not_started while fraction is 0; ahead at
     pace >= 1.1, on_pace >= 0.8, behind >= 0.5, else critical.
   * State machine: on_pace/ahead while firing -> resolved (recovered);
-    behind/critical only once fraction >= grace; level critical below 0.5,
-    warning below 0.8; a higher level fires (critical: reason escalated);
+    behind/critical only once fraction >= grace; level critical for status
+    critical (whatever the pace: a broken cap of a lower-is-better KPI; the
+    week has none, so here that is pace below 0.5), else by pace: critical
+    below 0.5, warning below 0.8; a higher level fires (critical: reason
+    escalated);
     the same level repeats once 8h have passed since the last firing
     message; a critical alert whose rep is only at warning level stays
     quiet; not_started changes nothing.
@@ -356,7 +359,7 @@ def step(st, rep, period, status, pace, fraction, at, emit):
         return
     if not fraction >= GRACE:
         return
-    want = CRIT if pace < CRITICAL_BELOW else WARNING
+    want = CRIT if status == CRITICAL or pace < CRITICAL_BELOW else WARNING
     if want > st.level:
         emit(rep, period, st, "firing", want,
              "escalated" if want == CRIT else "fired", at, figs, st.start)

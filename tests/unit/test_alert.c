@@ -402,6 +402,50 @@ Test(alert, non_finite_pace_follows_the_status)
 	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
 }
 
+/*
+ * A lower-is-better KPI over its cap: pacing says critical whatever the
+ * pace. 11 no-shows against a weekly cap of 10 on Friday at 14:15 (93%
+ * of the week's working time): 9.3 of the allowance may be used by now,
+ * so the pace is 9.3125 / 11 = 0.85, above both lines.
+ */
+Test(alert, broken_cap_is_critical_whatever_the_pace)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	a = step(&st, ALERT_PACE_CRITICAL, 9.3125 / 11, 0.93125, T0);
+	cr_assert(a.send);
+	cr_assert_eq(a.status, ALERT_STATUS_FIRING);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert(a.escalate);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+	assert_state(&st, ALERT_LEVEL_CRITICAL, T0, T0, 0);
+
+	/* The pace keeps rising with time; the alert stays critical and
+	 * repeats at critical level. */
+	a = step(&st, ALERT_PACE_CRITICAL, 0.89, 0.95, T0 + HOUR);
+	assert_nothing(&a);
+	a = step(&st, ALERT_PACE_CRITICAL, 0.95, 0.99, T0 + 4 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+
+	/* A warning already firing escalates when the cap breaks. */
+	memset(&st, 0, sizeof(st));
+	a = step(&st, ALERT_PACE_BEHIND, 0.7, 0.5, T0);
+	cr_assert_eq(a.severity, ALERT_LEVEL_WARNING);
+	a = step(&st, ALERT_PACE_CRITICAL, 0.9, 0.6, T0 + HOUR);
+	cr_assert(a.send);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(a.supersedes, ALERT_LEVEL_WARNING);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+
+	/* Still nothing inside the grace share. */
+	memset(&st, 0, sizeof(st));
+	a = step(&st, ALERT_PACE_CRITICAL, 1.0 / 11, 0.1, T0);
+	assert_nothing(&a);
+}
+
 Test(alert, state_format_parse_round_trip)
 {
 	static const struct {

@@ -353,6 +353,82 @@ Test(backtest, lower_is_better_and_odd_repeat_exhaustive)
 }
 
 /*
+ * A cap broken late in the week. No-shows are lower-is-better with a cap
+ * of 10 a week; rc logs 11 on Friday at 14:10, rd 9 (within the cap). The
+ * week's working time is 5 x 8 h = 40 h; 15-minute ticks, repeat every 2 h.
+ * (The first line, a call, maps to no KPI: it only starts the clock on
+ * Monday, so that the whole week is judged.)
+ *  Friday 14:15: 37.25 of 40 h gone, 9.3125 of the allowance may be used.
+ *      rc: pace 9.3125 / 11 = 0.85, above warning_below, but the cap is
+ *      broken: status critical, so a critical alert (escalated). rd: pace
+ *      9.3125 / 9 = 1.03, on pace: nothing.
+ *  16:15: rc's repeat, 2 h later (pace 9.8125 / 11 = 0.89).
+ * Both modes must give these lines, byte for byte the same.
+ */
+static const char cap_yaml[] =
+    "kpis:\n"
+    "  - {name: no_shows, kind: leading, events: [no_show], better: lower}\n"
+    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+    " working_hours: \"09:00-17:00\"}}\n"
+    "roles: {ae: {targets: {no_shows: {week: 10}}}}\n"
+    "teams: [{id: t, timezone: UTC, calendar: default, manager: m}]\n"
+    "reps: [{id: rc, team: t, role: ae}, {id: rd, team: t, role: ae}]\n"
+    "alerts: {periods: [week], kpis: leading, warning_below: 0.8,"
+    " critical_below: 0.5, grace: 0.2, repeat_interval: 2h,"
+    " evaluate_every: 15m}\n";
+
+static const char cap_events[] =
+    "{\"event_id\":\"1\",\"rep_id\":\"rc\",\"type\":\"call\","
+    "\"occurred_at\":\"2026-11-23T08:00:00Z\"}\n"
+    "{\"event_id\":\"2\",\"rep_id\":\"rc\",\"type\":\"no_show\","
+    "\"occurred_at\":\"2026-11-27T14:10:00Z\",\"count\":11}\n"
+    "{\"event_id\":\"3\",\"rep_id\":\"rd\",\"type\":\"no_show\","
+    "\"occurred_at\":\"2026-11-27T14:10:00Z\",\"count\":9}\n";
+
+static void
+check_cap(bool exhaustive, char **raw, size_t *rawlen)
+{
+	struct config *cfg = load_yaml(cap_yaml);
+	struct backtest_opts o = { .has_until = true,
+	    .exhaustive = exhaustive };
+	const char *until = "2026-11-27T17:00:00Z";
+	FILE *in;
+	struct run r;
+
+	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
+	    0);
+	in = fmemopen((void *)cap_events, strlen(cap_events), "r");
+	cr_assert_not_null(in);
+	replay(cfg, in, &o, &r, raw, rawlen);
+	fclose(in);
+	cr_assert_eq(r.nlines, 2, "%zu lines", r.nlines);
+	expect_line(r.lines[0], "rc", "no_shows", "week", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "escalated", "2026-11-27T14:15:00.000Z");
+	expect_line(r.lines[1], "rc", "no_shows", "week", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-27T16:15:00.000Z");
+	cr_assert_float_eq(number(r.lines[0], "pace"), 9.3125 / 11, 1e-9);
+	cr_assert_float_eq(number(r.lines[0], "actual"), 11, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "pace"), 9.8125 / 11, 1e-9);
+	cr_assert_not_null(strstr(r.lines[0], "\"notify\":[\"m\"]"));
+	cr_assert_eq(r.st.model_mismatches, 0);
+	run_free(&r);
+	config_free(cfg);
+}
+
+Test(backtest, late_cap_break_fast_equals_exhaustive)
+{
+	char *a, *b;
+	size_t la, lb;
+
+	check_cap(false, &a, &la);
+	check_cap(true, &b, &lb);
+	cr_assert_eq(la, lb);
+	cr_assert(memcmp(a, b, la) == 0, "outputs differ");
+	free(a);
+	free(b);
+}
+
+/*
  * Bad lines are counted by reason and skipped; the good ones around them
  * still count. dedupe_window 1h: an event more than an hour older than the
  * newest counted one is too_old (bad), as in the daemon.
