@@ -218,10 +218,13 @@ Test(backtest, fixture_alerts_by_hand)
 }
 
 /*
- * With --until Tuesday 00:00 the clock carries on: r1 is still silent, so
- * its critical alert repeats at 18:45 and 22:45 (all working time is over,
- * pace 0), and midnight ends the day bucket: resolved, period_ended, with
- * the figures last sent (0 of 40).
+ * With --until Tuesday 00:00 the clock carries on: r1 is still silent,
+ * but its critical alert does not repeat again. The repeat interval counts
+ * working time: the 14:45 repeat was sent 345 working minutes into the
+ * day, the next would be due at 585, and the day has 480 (17:00). Wall
+ * time would have repeated "Needs 40 more today" at 18:45 and 22:45.
+ * Midnight ends the day bucket: resolved, period_ended, with the figures
+ * last sent (0 of 40).
  */
 Test(backtest, until_judges_silence_and_period_end)
 {
@@ -233,17 +236,13 @@ Test(backtest, until_judges_silence_and_period_end)
 	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
 	    0);
 	replay_file(cfg, FX("events.jsonl"), &o, &r);
-	cr_assert_eq(r.nlines, 7);
+	cr_assert_eq(r.nlines, 5);
 	check_first_four(&r);
-	expect_line(r.lines[4], "r1", "calls", "day", MONDAY, "firing",
-	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-23T18:45:00.000Z");
-	expect_line(r.lines[5], "r1", "calls", "day", MONDAY, "firing",
-	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-23T22:45:00.000Z");
-	expect_line(r.lines[6], "r1", "calls", "day", MONDAY, "resolved",
+	expect_line(r.lines[4], "r1", "calls", "day", MONDAY, "resolved",
 	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-24T00:00:00.000Z");
-	cr_assert_not_null(strstr(r.lines[6],
+	cr_assert_not_null(strstr(r.lines[4],
 	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
-	cr_assert_not_null(strstr(r.lines[6],
+	cr_assert_not_null(strstr(r.lines[4],
 	    "The day ended with r1 at 0 of 40 calls (0% of target)."));
 	/* 08:15 Monday .. 00:00 Tuesday */
 	cr_assert_eq(r.st.ticks, 64);
@@ -264,8 +263,8 @@ Test(backtest, exhaustive_gives_the_same_bytes_on_the_fixture)
 	ex.exhaustive = true;
 	replay_file(cfg, FX("events.jsonl"), &fast, &a);
 	replay_file(cfg, FX("events.jsonl"), &ex, &b);
-	cr_assert_eq(a.nlines, 7);
-	cr_assert_eq(b.nlines, 7);
+	cr_assert_eq(a.nlines, 5);
+	cr_assert_eq(b.nlines, 5);
 	for (size_t i = 0; i < a.nlines; i++)
 		cr_assert_str_eq(a.lines[i], b.lines[i]);
 	/* 3 reps x 64 ticks */
@@ -287,8 +286,9 @@ Test(backtest, exhaustive_gives_the_same_bytes_on_the_fixture)
  *      finds this boundary. From 12:00 (pace 0.5) the critical alert holds
  *      quietly at warning level; 14:00: 300/480 -> 2.5/3 = 0.83, on pace:
  *      resolved.
- *  rb: critical at 10:45, then a repeat at the first tick at least 50 min
- *      after the last: 11:45, 12:45, 13:45, 14:45.
+ *  rb: critical at 10:45, then a repeat at the first tick at least 50
+ *      working minutes after the last (all inside the hours, so wall time
+ *      would give the same): 11:45, 12:45, 13:45, 14:45.
  */
 static const char lower_yaml[] =
     "kpis:\n"
@@ -362,7 +362,11 @@ Test(backtest, lower_is_better_and_odd_repeat_exhaustive)
  *      rc: pace 9.3125 / 11 = 0.85, above warning_below, but the cap is
  *      broken: status critical, so a critical alert (escalated). rd: pace
  *      9.3125 / 9 = 1.03, on pace: nothing.
- *  16:15: rc's repeat, 2 h later (pace 9.8125 / 11 = 0.89).
+ *  16:15: rc's repeat, 2 h later (pace 9.8125 / 11 = 0.89), 39.25 h in.
+ *      The next would be due at 41.25 working hours; the week has 40, so
+ *      none comes over the weekend (wall time would have sent one every
+ *      2 h from 18:15 Friday to 22:15 Sunday, 27 in all).
+ *  Monday 00:00: the week ends: resolved, period_ended.
  * Both modes must give these lines, byte for byte the same.
  */
 static const char cap_yaml[] =
@@ -391,7 +395,7 @@ check_cap(bool exhaustive, char **raw, size_t *rawlen)
 	struct config *cfg = load_yaml(cap_yaml);
 	struct backtest_opts o = { .has_until = true,
 	    .exhaustive = exhaustive };
-	const char *until = "2026-11-27T17:00:00Z";
+	const char *until = "2026-11-30T00:00:00Z";
 	FILE *in;
 	struct run r;
 
@@ -401,11 +405,13 @@ check_cap(bool exhaustive, char **raw, size_t *rawlen)
 	cr_assert_not_null(in);
 	replay(cfg, in, &o, &r, raw, rawlen);
 	fclose(in);
-	cr_assert_eq(r.nlines, 2, "%zu lines", r.nlines);
+	cr_assert_eq(r.nlines, 3, "%zu lines", r.nlines);
 	expect_line(r.lines[0], "rc", "no_shows", "week", MONDAY, "firing",
 	    ALERT_LEVEL_CRITICAL, "escalated", "2026-11-27T14:15:00.000Z");
 	expect_line(r.lines[1], "rc", "no_shows", "week", MONDAY, "firing",
 	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-27T16:15:00.000Z");
+	expect_line(r.lines[2], "rc", "no_shows", "week", MONDAY, "resolved",
+	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-30T00:00:00.000Z");
 	cr_assert_float_eq(number(r.lines[0], "pace"), 9.3125 / 11, 1e-9);
 	cr_assert_float_eq(number(r.lines[0], "actual"), 11, 1e-9);
 	cr_assert_float_eq(number(r.lines[1], "pace"), 9.8125 / 11, 1e-9);
