@@ -16,9 +16,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Version tag of the state string; a new layout gets a new tag and the
- * parser keeps reading the old one. */
-#define STATE_TAG	"a1:"
+/* Version tags of the state string; a new layout gets a new tag and the
+ * parser keeps reading the old ones. "a2" added the working time at the
+ * last message, at the end so that readers of the first fields by
+ * position are not thrown. */
+#define STATE_TAG	"a2:"
+#define STATE_TAG_A1	"a1:"
+_Static_assert(sizeof(STATE_TAG) == sizeof(STATE_TAG_A1),
+    "the parser reads both tags at one length");
 
 #define FNV64_OFFSET	0xcbf29ce484222325ULL
 #define FNV64_PRIME	0x100000001b3ULL
@@ -85,13 +90,21 @@ alert_pace_name(enum alert_pace status)
 	return "unknown";
 }
 
-/* The level a rep that pacing calls behind or critical is at. */
+/*
+ * The level a rep that pacing calls behind or critical is at. A critical
+ * status is critical whatever the pace: pacing cuts its statuses at the
+ * alert thresholds (scorecard.c), so the two disagree only where the
+ * status does not come from the pace, a broken cap of a lower-is-better
+ * KPI, which no remaining time can mend and which must not wait for the
+ * pace to fall.
+ */
 static enum alert_level
 level_of(const struct alert_rules *rules, const struct alert_input *in)
 {
+	if (in->status == ALERT_PACE_CRITICAL)
+		return ALERT_LEVEL_CRITICAL;
 	if (!isfinite(in->pace))
-		return in->status == ALERT_PACE_CRITICAL ?
-		    ALERT_LEVEL_CRITICAL : ALERT_LEVEL_WARNING;
+		return ALERT_LEVEL_WARNING;
 	if (in->pace < rules->critical_below)
 		return ALERT_LEVEL_CRITICAL;
 	if (in->pace < rules->warning_below)
@@ -111,9 +124,16 @@ send_resolved(struct alert_state *st, struct alert_action *out,
 	memset(st, 0, sizeof(*st));
 }
 
+/* in->worked_ms, never negative: -1 would read as "unknown". */
+static int64_t
+worked_of(const struct alert_input *in)
+{
+	return in->worked_ms > 0 ? in->worked_ms : 0;
+}
+
 static void
 send_firing(struct alert_state *st, struct alert_action *out,
-    enum alert_level level, int64_t now_ms)
+    enum alert_level level, const struct alert_input *in)
 {
 	out->send = true;
 	out->status = ALERT_STATUS_FIRING;
@@ -123,24 +143,39 @@ send_firing(struct alert_state *st, struct alert_action *out,
 	out->reason = level == ALERT_LEVEL_CRITICAL ?
 	    ALERT_REASON_ESCALATED : ALERT_REASON_FIRED;
 	st->level = level;
-	st->fired_at_ms = now_ms;
-	st->last_sent_ms = now_ms;
+	st->fired_at_ms = in->now_ms;
+	st->last_sent_ms = in->now_ms;
+	st->last_sent_worked_ms = worked_of(in);
 	st->repeats = 0;
 }
 
+/*
+ * The interval counts working time, so that repeats stop with the working
+ * day and never page anyone at night; an "a1" state, which does not know
+ * its working time, falls back on wall time (see alert.h).
+ */
 static bool
 repeat_due(const struct alert_rules *rules, const struct alert_state *st,
-    int64_t now_ms)
+    const struct alert_input *in)
 {
-	int64_t iv = rules->repeat_interval_ms;
+	int64_t iv = rules->repeat_interval_ms, worked = worked_of(in);
 
-	if (iv <= 0 || now_ms < st->last_sent_ms)
+	if (iv <= 0)
 		return false;
-	/* Subtract the interval from now, guarded, rather than take the
-	 * difference of two times, which could overflow for odd states. */
-	if (now_ms < INT64_MIN + iv)
+	if (st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN) {
+		if (in->now_ms < st->last_sent_ms)
+			return false;
+		/* Subtract the interval from now, guarded, rather than take
+		 * the difference of two times, which could overflow for odd
+		 * states. */
+		if (in->now_ms < INT64_MIN + iv)
+			return false;
+		return in->now_ms - iv >= st->last_sent_ms;
+	}
+	/* Both are at least 0 here: the difference cannot overflow. */
+	if (worked < st->last_sent_worked_ms)
 		return false;
-	return now_ms - iv >= st->last_sent_ms;
+	return worked - st->last_sent_worked_ms >= iv;
 }
 
 void
@@ -177,11 +212,11 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 
 	want = level_of(rules, in);
 	if (want > st->level) {
-		send_firing(st, out, want, in->now_ms);
+		send_firing(st, out, want, in);
 		return;
 	}
 	if (want == st->level && want != ALERT_LEVEL_NONE &&
-	    repeat_due(rules, st, in->now_ms)) {
+	    repeat_due(rules, st, in)) {
 		out->send = true;
 		out->status = ALERT_STATUS_FIRING;
 		out->severity = st->level;
@@ -189,6 +224,7 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 		out->repeat = true;
 		out->reason = ALERT_REASON_REPEAT;
 		st->last_sent_ms = in->now_ms;
+		st->last_sent_worked_ms = worked_of(in);
 		if (st->repeats < UINT32_MAX)
 			st->repeats++;
 	}
@@ -202,11 +238,13 @@ state_valid(const struct alert_state *st)
 	switch (st->level) {
 	case ALERT_LEVEL_NONE:
 		return st->fired_at_ms == 0 && st->last_sent_ms == 0 &&
-		    st->repeats == 0;
+		    st->repeats == 0 && st->last_sent_worked_ms == 0;
 	case ALERT_LEVEL_WARNING:
 	case ALERT_LEVEL_CRITICAL:
 		return st->fired_at_ms >= 0 &&
-		    st->last_sent_ms >= st->fired_at_ms;
+		    st->last_sent_ms >= st->fired_at_ms &&
+		    (st->last_sent_worked_ms >= 0 ||
+		    st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN);
 	}
 	return false;
 }
@@ -219,9 +257,16 @@ alert_state_format(const struct alert_state *st, char *buf, size_t bufsz)
 
 	if (!state_valid(st))
 		return -1;
-	n = snprintf(buf, bufsz, STATE_TAG "%c:%" PRId64 ":%" PRId64 ":%"
-	    PRIu32, levels[st->level], st->fired_at_ms, st->last_sent_ms,
-	    st->repeats);
+	/* Unknown worked time goes back as it came: "a1" says just that. */
+	if (st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN)
+		n = snprintf(buf, bufsz, STATE_TAG_A1 "%c:%" PRId64 ":%"
+		    PRId64 ":%" PRIu32, levels[st->level], st->fired_at_ms,
+		    st->last_sent_ms, st->repeats);
+	else
+		n = snprintf(buf, bufsz, STATE_TAG "%c:%" PRId64 ":%" PRId64
+		    ":%" PRIu32 ":%" PRId64, levels[st->level],
+		    st->fired_at_ms, st->last_sent_ms, st->repeats,
+		    st->last_sent_worked_ms);
 	if (n < 0 || (size_t)n >= bufsz)
 		return -1;
 	return 0;
@@ -267,10 +312,17 @@ alert_state_parse(const char *buf, size_t len, struct alert_state *st)
 {
 	const char *p, *end;
 	struct alert_state s;
-	uint64_t fired, sent, repeats;
+	uint64_t fired, sent, repeats, worked = 0;
+	bool a1;
 
-	if (buf == NULL || len < sizeof(STATE_TAG) - 1 ||
-	    memcmp(buf, STATE_TAG, sizeof(STATE_TAG) - 1) != 0)
+	/* Both tags are the same length. */
+	if (buf == NULL || len < sizeof(STATE_TAG) - 1)
+		return -1;
+	if (memcmp(buf, STATE_TAG, sizeof(STATE_TAG) - 1) == 0)
+		a1 = false;
+	else if (memcmp(buf, STATE_TAG_A1, sizeof(STATE_TAG_A1) - 1) == 0)
+		a1 = true;
+	else
 		return -1;
 	p = buf + sizeof(STATE_TAG) - 1;
 	end = buf + len;
@@ -296,12 +348,21 @@ alert_state_parse(const char *buf, size_t len, struct alert_state *st)
 	    expect_colon(&p, end) == -1 ||
 	    parse_decimal(&p, end, INT64_MAX, &sent) == -1 ||
 	    expect_colon(&p, end) == -1 ||
-	    parse_decimal(&p, end, UINT32_MAX, &repeats) == -1 ||
-	    p != end)
+	    parse_decimal(&p, end, UINT32_MAX, &repeats) == -1)
+		return -1;
+	if (!a1 && (expect_colon(&p, end) == -1 ||
+	    parse_decimal(&p, end, INT64_MAX, &worked) == -1))
+		return -1;
+	if (p != end)
 		return -1;
 	s.fired_at_ms = (int64_t)fired;
 	s.last_sent_ms = (int64_t)sent;
 	s.repeats = (uint32_t)repeats;
+	s.last_sent_worked_ms = (int64_t)worked;
+	/* An "a1" state that fires does not know its working time; one that
+	 * does not fire has none to know. */
+	if (a1 && s.level != ALERT_LEVEL_NONE)
+		s.last_sent_worked_ms = ALERT_WORKED_UNKNOWN;
 	if (!state_valid(&s))
 		return -1;
 	*st = s;

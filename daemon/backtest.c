@@ -22,9 +22,9 @@
  *
  * Between two evaluations the stored states are fixed, and until an event
  * is counted or a bucket turns over so are the counters and the targets:
- * the input of each state machine (status, pace, elapsed share) is then a
- * function of the elapsed working time alone, and its answer a function
- * of that input and of now (the repeat interval). The scheduler
+ * the input of each state machine (status, pace, elapsed share, and the
+ * working time the repeat interval counts) is then a function of the
+ * elapsed working time alone, and so is its answer. The scheduler
  * computes those inputs for a boundary without evaluate_rep(): working
  * time from a per-team table of the day's working spans (the same zone
  * conversions pacing_worktime() makes), the targets and the period's
@@ -33,13 +33,17 @@
  * evaluate_rep() calls. To find the next boundary that sends it searches
  * (doubling steps, then bisection) for the next boundary where a
  * signature of every alerting slot changes: the status, whether the grace
- * share is reached, and the alert level the pace asks for. Each part only
- * moves one way while working time grows (pace falls for higher-is-better
- * KPIs and rises for lower-is-better ones; status and level are monotone in
- * pace), so a signature equal at both ends of a range is constant over it.
+ * share is reached, and the alert level status and pace ask for. Each part
+ * only moves one way while working time grows (pace falls for
+ * higher-is-better KPIs and rises for lower-is-better ones; status is
+ * monotone in pace, and so is the level, but for a broken cap, critical
+ * whatever the pace, which stays broken while the counters are fixed), so
+ * a signature equal at both ends of a range is constant over it.
  * The wake is the first of: a boundary where the signature changes and the
- * state machine would send, the repeat interval of an alert at the level
- * asked for, and the next bucket boundary of an alerting period.
+ * state machine would send, the boundary where the working time since the
+ * last message of an alert at the level asked for reaches the repeat
+ * interval (found by bisection too: working time never runs backwards),
+ * and the next bucket boundary of an alerting period.
  *
  * A counted event moves the inputs of its rep. More of a higher-is-better
  * KPI can only raise its pace, which takes sends away except the recovery
@@ -725,14 +729,16 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 		team_mismatch(bt, r->team, "bucket working time");
 }
 
-/* The level alert_step() reads from a verdict (level_of in alert.c). */
+/* The level alert_step() reads from a verdict (level_of in alert.c):
+ * status critical is critical whatever the pace (a broken cap). */
 static enum alert_level
 want_level(const struct alert_rules *ru, enum pacing_status status,
     double pace)
 {
+	if (status == PACING_CRITICAL)
+		return ALERT_LEVEL_CRITICAL;
 	if (!isfinite(pace))
-		return status == PACING_CRITICAL ? ALERT_LEVEL_CRITICAL :
-		    ALERT_LEVEL_WARNING;
+		return ALERT_LEVEL_WARNING;
 	if (pace < ru->critical_below)
 		return ALERT_LEVEL_CRITICAL;
 	if (pace < ru->warning_below)
@@ -740,10 +746,11 @@ want_level(const struct alert_rules *ru, enum pacing_status status,
 	return ALERT_LEVEL_NONE;
 }
 
-/* Would evaluate_rep() send for slot (k, p) with these figures at at? */
+/* Would evaluate_rep() send for slot (k, p) with these figures and this
+ * working time gone by in the bucket, at at? */
 static bool
 slot_sends(struct bt *bt, const struct bt_rep *r, size_t k, int p,
-    const struct pacing_figures *fig, int64_t at)
+    const struct pacing_figures *fig, int64_t worked, int64_t at)
 {
 	const struct eval_state *es = &r->states[k * PERIOD_COUNT + (size_t)p];
 	struct alert_state st;
@@ -762,6 +769,7 @@ slot_sends(struct bt *bt, const struct bt_rep *r, size_t k, int p,
 	in.status = (enum alert_pace)fig->status;
 	in.pace = fig->has_pace ? fig->pace : NAN;
 	in.elapsed = fig->fraction;
+	in.worked_ms = worked;
 	in.now_ms = at;
 	alert_step(&bt->rules, &st, &in, &act);
 	return act.send;
@@ -811,18 +819,50 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			    (fig.fraction >= bt->rules.grace ? 8u : 0u) |
 			    want << 4);
 			if (sim && !send)
-				send = slot_sends(bt, r, k, p, &fig, at);
+				send = slot_sends(bt, r, k, p, &fig,
+				    wt.elapsed_ms, at);
 		}
 	}
 	return send;
 }
 
 /*
- * The first boundary where a firing alert's repeat falls due while the
+ * The first boundary in [from, the bucket's end) at which rep r's working
+ * time in its cached bucket of period p reaches worked, or TICK_NEVER.
+ * Working time never falls as time goes on: a bisection over boundaries.
+ */
+static int64_t
+worked_tick(struct bt *bt, const struct bt_rep *r, int p, int64_t from,
+    int64_t worked)
+{
+	const struct bt_bucket *bc = &r->bucket[p];
+	const struct config_rep *cr = r->rr->rep;
+	int64_t lo = from, hi = bc->end_tick - 1, mid;
+
+	if (bc->wt.total_ms <= 0 || worked > bc->wt.total_ms || hi < lo ||
+	    model_elapsed(r->team, cr, bc->start_day, bc->end_day,
+	    hi * bt->every) < worked)
+		return TICK_NEVER;
+	/* The answer lies in [lo, hi]. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (model_elapsed(r->team, cr, bc->start_day, bc->end_day,
+		    mid * bt->every) >= worked)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * The first boundary at or after from where a firing alert's repeat falls
+ * due (repeat_interval of working time since its last message) while the
  * signature sig says the rep is at that alert's level, out of grace.
  */
 static int64_t
-repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig)
+repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig,
+    int64_t from)
 {
 	int64_t best = TICK_NEVER, iv = bt->rules.repeat_interval_ms;
 	size_t n = 0;
@@ -847,7 +887,15 @@ repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig)
 			    status != PACING_CRITICAL) || (s & 8) == 0 ||
 			    (s >> 4) != (unsigned)es->alert.level)
 				continue;
-			t = ceil_div(es->alert.last_sent_ms + iv, bt->every);
+			/* Never met here (evaluate_rep() knows every
+			 * state's working time); early is only slower. */
+			if (es->alert.last_sent_worked_ms ==
+			    ALERT_WORKED_UNKNOWN)
+				return from;
+			if (es->alert.last_sent_worked_ms > INT64_MAX - iv)
+				continue;
+			t = worked_tick(bt, r, p, from,
+			    es->alert.last_sent_worked_ms + iv);
 			if (t < best)
 				best = t;
 		}
@@ -912,7 +960,7 @@ next_send(struct bt *bt, struct bt_rep *r, int64_t from)
 		if (probe(bt, r, t * bt->every, bt->sig0, true))
 			return t;
 		limit = cap;
-		rt = repeat_tick(bt, r, bt->sig0);
+		rt = repeat_tick(bt, r, bt->sig0, t);
 		if (rt < limit)
 			limit = rt > t ? rt : t + 1;
 		t = first_change(bt, r, t, limit);

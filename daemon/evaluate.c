@@ -270,10 +270,27 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 				st.start_day = card->bucket.start_day;
 				res->changed[slot] = true;
 			}
+			if (st.alert.level != ALERT_LEVEL_NONE &&
+			    st.alert.last_sent_worked_ms ==
+			    ALERT_WORKED_UNKNOWN) {
+				/* Stored before repeats counted working time
+				 * ("a1"): the bucket's working time at its
+				 * last message is what pacing counted then.
+				 * Stored in the new form at once, so this is
+				 * worked out once. */
+				struct pacing_worktime then;
+
+				scorecard_worktime(rep, &card->bucket,
+				    st.alert.last_sent_ms, &then);
+				st.alert.last_sent_worked_ms = then.elapsed_ms;
+				res->changed[slot] = true;
+			}
 			memset(&in, 0, sizeof(in));
 			in.status = (enum alert_pace)sk->fig.status;
 			in.pace = sk->fig.has_pace ? sk->fig.pace : NAN;
 			in.elapsed = sk->fig.fraction;
+			/* Repeats count the rep's working time (alert.h). */
+			in.worked_ms = card->wt.elapsed_ms;
 			in.now_ms = at_ms;
 			alert_step(&rules, &st.alert, &in, &act);
 			st.actual = sk->fig.actual;

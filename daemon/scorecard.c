@@ -60,11 +60,10 @@ scorecard_bucket(const struct roster_rep *rep, enum period p, int64_t at_ms,
 }
 
 void
-scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
-    enum period p, int64_t at_ms, const double *actual, struct scorecard *sc)
+scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
+    int64_t at_ms, struct pacing_worktime *wt)
 {
 	const struct config_calendar *cc = rep->calendar;
-	const struct config_role *role = rep->role;
 	const struct config_rep *cr = rep->rep;
 	struct pacing_calendar cal = {
 		.working_days = cc->working_days,
@@ -74,6 +73,16 @@ scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
 		.nholidays = cc->nholidays,
 	};
 	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
+
+	pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
+}
+
+void
+scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
+    enum period p, int64_t at_ms, const double *actual, struct scorecard *sc)
+{
+	const struct config_role *role = rep->role;
+	const struct config_rep *cr = rep->rep;
 	struct pacing_thresholds th = {
 		.ahead_above = cfg->alerts.ahead_above,
 		.warning_below = cfg->alerts.warning_below,
@@ -84,7 +93,7 @@ scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
 		th.ahead_above = PACING_AHEAD_ABOVE;
 	sc->period = p;
 	scorecard_bucket(rep, p, at_ms, &sc->bucket);
-	pacing_worktime(&cal, &ooo, rep->zone, &sc->bucket, at_ms, &sc->wt);
+	scorecard_worktime(rep, &sc->bucket, at_ms, &sc->wt);
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		struct scorecard_kpi *out = &sc->kpis[k];
 		struct pacing_targets role_t, rep_t;

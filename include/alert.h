@@ -4,23 +4,28 @@
 /*
  * The alert state machine (output contract v1: an alert), one instance per
  * rep x KPI x period bucket. Pure: alert_step() reads the pacing verdict
- * and the time it is given and says whether to send a message; it does no
- * I/O and keeps no state of its own, so the caller decides where the state
- * lives (a Redis hash field, through alert_state_format/parse) and when a
- * step counts: step a copy, send, and store the copy only once the sinks
- * have taken the message, so that a failed send is retried on the next
- * evaluation rather than lost.
+ * and the wall and working time it is given and says whether to send a
+ * message; it does no I/O and keeps no state of its own, so the caller
+ * decides where the state lives (a Redis hash field, through
+ * alert_state_format/parse) and when a step counts: step a copy, send,
+ * and store the copy only once the sinks have taken the message, so that
+ * a failed send is retried on the next evaluation rather than lost.
  *
  * Semantics of alert_step():
  *
  *  - Severity. The pacing status says whether the rep is behind at all;
- *    the pace (actual / expected_to_date) against the rules says how far:
- *    pace < critical_below is critical, pace < warning_below is warning.
- *    Status behind or critical with a pace at or above warning_below (the
- *    pacing math cut at another point) is "behind, but not alerting": it
- *    fires nothing and resolves nothing. A pace that is not a finite
- *    number falls back on the status (behind: warning, critical: critical).
- *    A rep with no activity at all has pace 0 and fires critical.
+ *    status critical is the critical level, whatever the pace: pacing
+ *    takes its thresholds from the same alerts block, so the two differ
+ *    only for a lower-is-better KPI whose actual is above its cap, which
+ *    pacing calls critical however much of the allowance time has made
+ *    (11 no-shows against a cap of 10 on Friday afternoon, pace 0.85).
+ *    For status behind the pace (actual / expected_to_date) against the
+ *    rules says how far: pace < critical_below is critical, pace <
+ *    warning_below is warning; at or above warning_below (the pacing math
+ *    cut at another point) it is "behind, but not alerting": it fires
+ *    nothing and resolves nothing. A pace that is not a finite number
+ *    reads as warning for status behind. A rep with no activity at all
+ *    has pace 0 and fires critical.
  *  - not_started (no working time elapsed, nothing expected yet) never
  *    fires and changes nothing, not even a firing alert: only recovery or
  *    the period's end resolve.
@@ -35,10 +40,25 @@
  *    action names the warning alert it supersedes (supersedes = warning),
  *    so a sink that tracks alerts by id can close it.
  *  - Repeat: while the level the rep is at equals the level firing, and
- *    now_ms - last_sent_ms >= rules.repeat_interval_ms, the same alert is
- *    sent again with repeat set. Never before the interval; a
- *    repeat_interval_ms <= 0 disables repeats. A clock that went backwards
- *    repeats nothing.
+ *    in->worked_ms - last_sent_worked_ms >= rules.repeat_interval_ms, the
+ *    same alert is sent again with repeat set. The interval counts the
+ *    rep's working time (the time pacing counts: working days and hours,
+ *    less holidays and out-of-office days), not wall time: a manager is
+ *    not paged at night or on a weekend, and a day alert is not repeated
+ *    after the day's hours, when nothing can be done about it any more.
+ *    Since pace too moves only with working time or with counted events,
+ *    nothing fires outside working time without an event. Never before
+ *    the interval; a repeat_interval_ms <= 0 disables repeats. Working
+ *    time that went backwards (a clock set back, a holiday added to the
+ *    calendar) repeats nothing until it has caught up.
+ *  - A state read from an "a1" string, stored before repeats counted
+ *    working time, has last_sent_worked_ms ALERT_WORKED_UNKNOWN; its
+ *    repeat falls due by the old wall-time rule, now_ms - last_sent_ms >=
+ *    repeat_interval_ms (a clock that went backwards repeats nothing).
+ *    The evaluator never relies on that: it works the missing value out
+ *    from the rep's calendar before stepping and stores the state in the
+ *    new form (evaluate.c), so the working-time rule holds from the first
+ *    evaluation after an upgrade.
  *  - Critical improving to warning: the critical alert stays firing,
  *    quietly; no downgrade message and no repeats while the rep is only at
  *    warning level (repeats resume if it falls back below critical_below).
@@ -64,6 +84,9 @@
 #define ALERT_ID_SIZE		17
 /* alert_state_format(): longest string plus NUL. */
 #define ALERT_STATE_SIZE	80
+/* alert_state.last_sent_worked_ms of a firing state read from an "a1"
+ * string: the working time at its last message is not known. */
+#define ALERT_WORKED_UNKNOWN	INT64_C(-1)
 /* alert_message(): room for any sentence with a rep id and a KPI name of
  * up to 128 bytes each. */
 #define ALERT_MESSAGE_SIZE	640
@@ -111,12 +134,18 @@ struct alert_state {
 	int64_t fired_at_ms;		/* this level's alert first fired */
 	int64_t last_sent_ms;		/* last firing message sent */
 	uint32_t repeats;		/* repeats sent at this level */
+	/* in->worked_ms at the last firing message; ALERT_WORKED_UNKNOWN
+	 * for an "a1" state */
+	int64_t last_sent_worked_ms;
 };
 
 struct alert_input {
 	enum alert_pace status;
 	double pace;			/* actual / expected_to_date */
 	double elapsed;			/* working share of the period */
+	/* working time of the period gone by at now_ms, the rep's own
+	 * (pacing_worktime's elapsed_ms); a negative value reads as 0 */
+	int64_t worked_ms;
 	int64_t now_ms;
 	bool period_ended;
 };
@@ -163,17 +192,20 @@ void alert_step(const struct alert_rules *rules, struct alert_state *st,
     const struct alert_input *in, struct alert_action *out);
 
 /*
- * Writes *st (borrowed) as a short versioned string ("a1:w:<fired_at>:
- * <last_sent>:<repeats>") into buf of bufsz bytes. Returns 0, or -1 if
- * it does not fit or *st is not a valid state.
+ * Writes *st (borrowed) as a short versioned string ("a2:w:<fired_at>:
+ * <last_sent>:<repeats>:<last_sent_worked>") into buf of bufsz bytes; a
+ * state whose worked time is unknown (read from "a1") is written back in
+ * the "a1:w:<fired_at>:<last_sent>:<repeats>" form it came in. Returns 0,
+ * or -1 if it does not fit or *st is not a valid state.
  */
 int alert_state_format(const struct alert_state *st, char *buf,
     size_t bufsz);
 /*
  * Reads len bytes at buf (borrowed, need not be NUL-terminated) into *st.
- * Accepts only what alert_state_format() writes: version tag, canonical
- * decimals, a consistent state, no trailing bytes. Returns 0 or -1 (and
- * leaves *st untouched).
+ * Accepts only what alert_state_format() writes: version tag ("a2", or
+ * "a1", whose firing states get last_sent_worked_ms ALERT_WORKED_UNKNOWN),
+ * canonical decimals, a consistent state, no trailing bytes. Returns 0 or
+ * -1 (and leaves *st untouched).
  */
 int alert_state_parse(const char *buf, size_t len, struct alert_state *st);
 

@@ -38,6 +38,13 @@ struct scorecard {
  */
 void scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
     enum period p, int64_t at_ms, const double *actual, struct scorecard *sc);
+/*
+ * Fills wt (caller's) with rep's working time in bucket b at instant at_ms
+ * (both borrowed), out-of-office days taken out: what scorecard_compute()
+ * puts in sc->wt when at_ms falls in b.
+ */
+void scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
+    int64_t at_ms, struct pacing_worktime *wt);
 /* Just the bucket of period p holding at_ms in rep's zone and calendar. */
 void scorecard_bucket(const struct roster_rep *rep, enum period p,
     int64_t at_ms, struct bucket *b);

@@ -526,8 +526,8 @@ Test(week, alerts_match_model, .fini = harness_teardown, .timeout = 120)
  * everything up to Wednesday is applied (the daemon is then idle: its
  * last event applied, every boundary before it judged). The first event
  * the restarted daemon reads is Thursday's; the boundaries from Wednesday
- * 17:00 to Thursday 09:00 (repeats, the end of Wednesday) must still be
- * judged, as they are without the stop. */
+ * 17:00 to Thursday 09:00 (the end of Wednesday; no repeats, which count
+ * working time) must still be judged, as they are without the stop. */
 static void
 restart_week(const char *name, int sig)
 {

@@ -61,27 +61,35 @@ daemon/ingest.c):
     call, and at each one every rep is judged, in roster order.
   * Per rep, for each (kpi, period) in the order calls/day, calls/week:
     if the stored state belongs to an earlier bucket and still fires, a
-    "resolved" message (reason period_ended) with the figures of its last
-    evaluation; then the current bucket steps the state machine.
+    "resolved" message (reason period_ended) with the figures stored with
+    it; then the current bucket steps the state machine.
   * fraction = working ms elapsed / working ms of the bucket (exact ms,
     9:00-17:00 local, Mon-Fri); expected = target * fraction; pace =
     actual / expected. Status: not_started while fraction is 0; ahead at
     pace >= 1.1, on_pace >= 0.8, behind >= 0.5, else critical.
   * State machine: on_pace/ahead while firing -> resolved (recovered);
-    behind/critical only once fraction >= grace; level critical below 0.5,
-    warning below 0.8; a higher level fires (critical: reason escalated);
-    the same level repeats once 8h have passed since the last firing
-    message; a critical alert whose rep is only at warning level stays
-    quiet; not_started changes nothing.
+    behind/critical only once fraction >= grace; level critical for status
+    critical (whatever the pace: a broken cap of a lower-is-better KPI; the
+    week has none, so here that is pace below 0.5), else by pace: critical
+    below 0.5, warning below 0.8; a higher level fires (critical: reason
+    escalated);
+    the same level repeats once 8h of working time (the bucket's elapsed
+    working ms, as for the fraction) have passed since the last firing
+    message, so never at night or on the weekend, and a day alert never
+    (a day has 8 working hours and nothing fires inside the first 20%);
+    a critical alert whose rep is only at warning level stays quiet;
+    not_started changes nothing.
   * notify: the rep's manager, plus vp-sales on every message of a
     critical alert.
   * Figures of a message: actual, target, expected_to_date, pace,
     projected (actual / fraction; null before any working time),
     required_rate ((target - actual) / remaining working days, 0 once the
     target is met, null when no working time remains); a period_ended
-    message carries the stored figures of the last evaluation: actual,
-    target, expected, pace (0 when there was none), projected and
-    required_rate null.
+    message carries the figures stored with the state, which is stored
+    only when a message is sent: those of its last firing message (not of
+    the last evaluation: since repeats count working time, no evening
+    repeat brings them up to date): actual, target, expected, pace (0
+    when there was none), projected and required_rate null.
 
 The generator refuses a scenario in which a pace lands within 1e-3 of the
 warning or critical threshold where the status matters (past the grace, or
@@ -260,8 +268,9 @@ class State:
     def __init__(self, start):
         self.start = start
         self.level = NONE
-        self.last_sent = 0
+        self.last_sent_worked = 0
         self.figures = None
+        self.stored = None
 
 
 def model(week, calls):
@@ -294,9 +303,10 @@ def model(week, calls):
                 st = states.get((rep, period))
                 if st is not None and st.start != start:
                     if st.level != NONE:
-                        # The figures of the last evaluation, as stored:
-                        # no projection or rate, a missing pace as 0.
-                        a, t, e, pc = st.figures[:4]
+                        # The figures stored with the state (its last
+                        # firing message): no projection or rate, a
+                        # missing pace as 0.
+                        a, t, e, pc = st.stored[:4]
                         emit(rep, period, st, "resolved", st.level,
                              "period_ended", at,
                              (a, t, e, pc if pc is not None else 0.0,
@@ -339,32 +349,36 @@ def model(week, calls):
                 else:
                     rate = None
                 st.figures = (actual, target, expected, pace, projected, rate)
-                step(st, rep, period, status, pace, fraction, at, emit)
+                step(st, rep, period, status, pace, fraction, elapsed, at,
+                     emit)
     return ticks, alerts, ties
 
 
-def step(st, rep, period, status, pace, fraction, at, emit):
+def step(st, rep, period, status, pace, fraction, worked, at, emit):
+    """One alert_step; worked is the bucket's elapsed working ms at at."""
     figs = st.figures
     if status in (AHEAD, ON_PACE):
         if st.level != NONE:
             emit(rep, period, st, "resolved", st.level, "recovered", at,
                  figs, st.start)
             st.level = NONE
-            st.last_sent = 0
+            st.last_sent_worked = 0
         return
     if status not in (BEHIND, CRITICAL):
         return
     if not fraction >= GRACE:
         return
-    want = CRIT if pace < CRITICAL_BELOW else WARNING
+    want = CRIT if status == CRITICAL or pace < CRITICAL_BELOW else WARNING
     if want > st.level:
         emit(rep, period, st, "firing", want,
              "escalated" if want == CRIT else "fired", at, figs, st.start)
         st.level = want
-        st.last_sent = at
-    elif want == st.level and at - REPEAT_MS >= st.last_sent:
+        st.last_sent_worked = worked
+        st.stored = figs
+    elif want == st.level and worked - st.last_sent_worked >= REPEAT_MS:
         emit(rep, period, st, "firing", want, "repeat", at, figs, st.start)
-        st.last_sent = at
+        st.last_sent_worked = worked
+        st.stored = figs
 
 
 def counters(week, calls, prefix):

@@ -15,16 +15,19 @@ static const struct alert_rules rules = {
 };
 
 #define HOUR	(3600 * 1000LL)
+#define MIN	(60 * 1000LL)
 #define T0	1795424400000LL	/* 2026-11-23T09:00:00Z, a Monday */
 
+/* One step with worked_ms given: the working time of the period gone by. */
 static struct alert_action
-step(struct alert_state *st, enum alert_pace status, double pace,
-    double elapsed, int64_t now_ms)
+step_w(struct alert_state *st, enum alert_pace status, double pace,
+    double elapsed, int64_t worked_ms, int64_t now_ms)
 {
 	struct alert_input in = {
 		.status = status,
 		.pace = pace,
 		.elapsed = elapsed,
+		.worked_ms = worked_ms,
 		.now_ms = now_ms,
 		.period_ended = false,
 	};
@@ -32,6 +35,18 @@ step(struct alert_state *st, enum alert_pace status, double pace,
 
 	alert_step(&rules, st, &in, &a);
 	return a;
+}
+
+/*
+ * One step where all the time since T0 is working time (one long working
+ * stretch), so that wall and working time agree; the tests of repeats
+ * outside working hours use step_w.
+ */
+static struct alert_action
+step(struct alert_state *st, enum alert_pace status, double pace,
+    double elapsed, int64_t now_ms)
+{
+	return step_w(st, status, pace, elapsed, now_ms - T0, now_ms);
 }
 
 static struct alert_action
@@ -130,6 +145,7 @@ Test(alert, straight_to_critical_is_an_escalation)
 	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
 }
 
+/* Under step() all time is working time: wall and working time agree. */
 Test(alert, repeats_after_the_interval_and_not_before)
 {
 	struct alert_state st = { 0 };
@@ -160,6 +176,111 @@ Test(alert, repeats_after_the_interval_and_not_before)
 	cr_assert(a.send);
 	cr_assert(a.repeat);
 	assert_state(&st, ALERT_LEVEL_WARNING, T0, T0 + 2 * iv, 2);
+}
+
+/*
+ * The interval counts the rep's working time (09:00-17:00 here), not wall
+ * time. A silent rep's day alert fires critical at Monday 10:45, 105
+ * working minutes in: the repeat falls due at 345 working minutes, 14:45.
+ * The day's hours end at 17:00 with 135 minutes since then, and no more
+ * working time comes before the bucket ends at midnight: no repeat at
+ * 18:45 or 22:45 ("Needs 40 more today" to a manager at night), which
+ * wall time would send.
+ */
+Test(alert, repeats_count_working_time_not_wall_time)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+	const int64_t day = T0 - 9 * HOUR;	/* Monday 00:00 */
+
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 105.0 / 480, 105 * MIN,
+	    day + 10 * HOUR + 45 * MIN);
+	cr_assert(a.send);
+	cr_assert_eq(st.last_sent_worked_ms, 105 * MIN);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 344.0 / 480, 344 * MIN,
+	    day + 14 * HOUR + 44 * MIN);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 345.0 / 480, 345 * MIN,
+	    day + 14 * HOUR + 45 * MIN);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	assert_state(&st, ALERT_LEVEL_CRITICAL, day + 10 * HOUR + 45 * MIN,
+	    day + 14 * HOUR + 45 * MIN, 1);
+	cr_assert_eq(st.last_sent_worked_ms, 345 * MIN);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 1, 480 * MIN, day + 17 * HOUR);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 1, 480 * MIN,
+	    day + 18 * HOUR + 45 * MIN);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 1, 480 * MIN,
+	    day + 22 * HOUR + 45 * MIN);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0, 1, 480 * MIN,
+	    day + 23 * HOUR + 59 * MIN);
+	assert_nothing(&a);
+	assert_state(&st, ALERT_LEVEL_CRITICAL, day + 10 * HOUR + 45 * MIN,
+	    day + 14 * HOUR + 45 * MIN, 1);
+}
+
+/*
+ * A week alert across a night: sent Thursday 15:00, 30 of the week's 40
+ * working hours in. Thursday 17:00 to Friday 09:00 adds nothing, so the
+ * evaluations at 19:00, 23:00, 03:00 and 07:00 (4 h of wall time apart)
+ * send nothing; the repeat falls due at 34 working hours, Friday 11:00.
+ */
+Test(alert, week_repeat_waits_for_the_next_working_morning)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+	const int64_t thu = T0 + 3 * 24 * HOUR;	/* Thursday 09:00 */
+
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.75, 30 * HOUR,
+	    thu + 6 * HOUR);
+	cr_assert(a.send);
+	for (int h = 10; h <= 22; h += 4) {
+		a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.8, 32 * HOUR,
+		    thu + h * HOUR);
+		assert_nothing(&a);
+	}
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.85, 34 * HOUR - 1,
+	    thu + 26 * HOUR - 1);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.85, 34 * HOUR,
+	    thu + 26 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	cr_assert_eq(a.severity, ALERT_LEVEL_WARNING);
+	assert_state(&st, ALERT_LEVEL_WARNING, thu + 6 * HOUR,
+	    thu + 26 * HOUR, 1);
+	cr_assert_eq(st.last_sent_worked_ms, 34 * HOUR);
+}
+
+/*
+ * Working time that went backwards (a holiday or an out-of-office day
+ * added to the calendar for a day already worked) repeats nothing until
+ * it has made up the difference and the interval.
+ */
+Test(alert, worked_time_going_back_repeats_nothing_until_caught_up)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 5 * HOUR, T0);
+	cr_assert(a.send);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 3 * HOUR, T0 + 10 * HOUR);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 9 * HOUR - 1,
+	    T0 + 20 * HOUR);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 9 * HOUR, T0 + 21 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+
+	/* A negative working time reads as 0. */
+	memset(&st, 0, sizeof(st));
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, -5, T0);
+	cr_assert(a.send);
+	cr_assert_eq(st.last_sent_worked_ms, 0);
 }
 
 Test(alert, critical_repeats_keep_escalating)
@@ -402,18 +523,66 @@ Test(alert, non_finite_pace_follows_the_status)
 	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
 }
 
+/*
+ * A lower-is-better KPI over its cap: pacing says critical whatever the
+ * pace. 11 no-shows against a weekly cap of 10 on Friday at 14:15 (93%
+ * of the week's working time): 9.3 of the allowance may be used by now,
+ * so the pace is 9.3125 / 11 = 0.85, above both lines.
+ */
+Test(alert, broken_cap_is_critical_whatever_the_pace)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	a = step(&st, ALERT_PACE_CRITICAL, 9.3125 / 11, 0.93125, T0);
+	cr_assert(a.send);
+	cr_assert_eq(a.status, ALERT_STATUS_FIRING);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert(a.escalate);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+	assert_state(&st, ALERT_LEVEL_CRITICAL, T0, T0, 0);
+
+	/* The pace keeps rising with time; the alert stays critical and
+	 * repeats at critical level. */
+	a = step(&st, ALERT_PACE_CRITICAL, 0.89, 0.95, T0 + HOUR);
+	assert_nothing(&a);
+	a = step(&st, ALERT_PACE_CRITICAL, 0.95, 0.99, T0 + 4 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+
+	/* A warning already firing escalates when the cap breaks. */
+	memset(&st, 0, sizeof(st));
+	a = step(&st, ALERT_PACE_BEHIND, 0.7, 0.5, T0);
+	cr_assert_eq(a.severity, ALERT_LEVEL_WARNING);
+	a = step(&st, ALERT_PACE_CRITICAL, 0.9, 0.6, T0 + HOUR);
+	cr_assert(a.send);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(a.supersedes, ALERT_LEVEL_WARNING);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+
+	/* Still nothing inside the grace share. */
+	memset(&st, 0, sizeof(st));
+	a = step(&st, ALERT_PACE_CRITICAL, 1.0 / 11, 0.1, T0);
+	assert_nothing(&a);
+}
+
 Test(alert, state_format_parse_round_trip)
 {
 	static const struct {
 		struct alert_state st;
 		const char *s;
 	} cases[] = {
-		{ { ALERT_LEVEL_NONE, 0, 0, 0 }, "a1:n:0:0:0" },
-		{ { ALERT_LEVEL_WARNING, 1795438800000LL, 1795453200000LL, 1 },
-		    "a1:w:1795438800000:1795453200000:1" },
-		{ { ALERT_LEVEL_CRITICAL, 0, 0, 0 }, "a1:c:0:0:0" },
-		{ { ALERT_LEVEL_CRITICAL, INT64_MAX, INT64_MAX, UINT32_MAX },
-		    "a1:c:9223372036854775807:9223372036854775807:4294967295" },
+		{ { ALERT_LEVEL_NONE, 0, 0, 0, 0 }, "a2:n:0:0:0:0" },
+		{ { ALERT_LEVEL_WARNING, 1795438800000LL, 1795453200000LL, 1,
+		    5 * HOUR }, "a2:w:1795438800000:1795453200000:1:18000000" },
+		{ { ALERT_LEVEL_CRITICAL, 0, 0, 0, 0 }, "a2:c:0:0:0:0" },
+		{ { ALERT_LEVEL_CRITICAL, INT64_MAX, INT64_MAX, UINT32_MAX,
+		    INT64_MAX }, "a2:c:9223372036854775807:9223372036854775807:"
+		    "4294967295:9223372036854775807" },
+		/* Read from "a1": written back as it came. */
+		{ { ALERT_LEVEL_WARNING, 5, 7, 2, ALERT_WORKED_UNKNOWN },
+		    "a1:w:5:7:2" },
 	};
 	char buf[ALERT_STATE_SIZE];
 	struct alert_state st;
@@ -428,35 +597,98 @@ Test(alert, state_format_parse_round_trip)
 		    "%s", buf);
 		assert_state(&st, cases[i].st.level, cases[i].st.fired_at_ms,
 		    cases[i].st.last_sent_ms, cases[i].st.repeats);
+		cr_assert_eq(st.last_sent_worked_ms,
+		    cases[i].st.last_sent_worked_ms, "%s", buf);
 	}
 
 	/* len bounds the parse: a longer buffer need not be terminated. */
-	cr_assert_eq(alert_state_parse("a1:w:5:7:0XYZ", 10, &st), 0);
+	cr_assert_eq(alert_state_parse("a2:w:5:7:0:3XYZ", 12, &st), 0);
 	assert_state(&st, ALERT_LEVEL_WARNING, 5, 7, 0);
+	cr_assert_eq(st.last_sent_worked_ms, 3);
 
 	/* A state stepped by alert_step survives the trip. */
 	memset(&st, 0, sizeof(st));
-	step(&st, ALERT_PACE_CRITICAL, 0.1, 0.5, T0);
-	step(&st, ALERT_PACE_CRITICAL, 0.1, 0.5, T0 + 4 * HOUR);
+	step(&st, ALERT_PACE_CRITICAL, 0.1, 0.5, T0 + HOUR);
+	step(&st, ALERT_PACE_CRITICAL, 0.1, 0.5, T0 + 5 * HOUR);
 	cr_assert_eq(alert_state_format(&st, buf, sizeof(buf)), 0);
-	cr_assert_str_eq(buf, "a1:c:1795424400000:1795438800000:1");
+	cr_assert_str_eq(buf, "a2:c:1795428000000:1795442400000:1:18000000");
+}
+
+/*
+ * States stored before repeats counted working time ("a1") still load.
+ * One that fires does not know the working time of its last message:
+ * alert_step then repeats by wall time (the evaluator works the value out
+ * from the calendar before it steps, see test_evaluate), and the message
+ * it sends stores it, so from then on the interval counts working time.
+ */
+Test(alert, a1_states_load_and_repeat_by_wall_time_once)
+{
+	struct alert_state st;
+	struct alert_action a;
+	char buf[ALERT_STATE_SIZE];
+
+	cr_assert_eq(alert_state_parse("a1:n:0:0:0", 10, &st), 0);
+	assert_state(&st, ALERT_LEVEL_NONE, 0, 0, 0);
+	cr_assert_eq(st.last_sent_worked_ms, 0, "nothing fires: no unknown");
+	cr_assert_eq(alert_state_format(&st, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "a2:n:0:0:0:0");
+
+	/* A warning last sent at T0 (Monday 09:00). */
+	cr_assert_eq(alert_state_parse("a1:w:1795424400000:1795424400000:0",
+	    34, &st), 0);
+	assert_state(&st, ALERT_LEVEL_WARNING, T0, T0, 0);
+	cr_assert_eq(st.last_sent_worked_ms, ALERT_WORKED_UNKNOWN);
+
+	/* Wall time decides: not at T0 + 4h - 1ms whatever the working time
+	 * says, at T0 + 4h even though little working time has gone by. */
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 8 * HOUR,
+	    T0 + 4 * HOUR - 1);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 10 * MIN, T0 + 4 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	assert_state(&st, ALERT_LEVEL_WARNING, T0, T0 + 4 * HOUR, 1);
+	cr_assert_eq(st.last_sent_worked_ms, 10 * MIN);
+
+	/* From here working time counts: 4h of wall time is not enough. */
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 20 * MIN, T0 + 8 * HOUR);
+	assert_nothing(&a);
+	a = step_w(&st, ALERT_PACE_BEHIND, 0.7, 0.5, 250 * MIN,
+	    T0 + 9 * HOUR);
+	cr_assert(a.send);
+	cr_assert(a.repeat);
+	cr_assert_eq(alert_state_format(&st, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "a2:w:1795424400000:1795456800000:2:15000000");
+
+	/* A clock set back repeats nothing for an "a1" state either. */
+	cr_assert_eq(alert_state_parse("a1:c:1795424400000:1795424400000:0",
+	    34, &st), 0);
+	a = step_w(&st, ALERT_PACE_CRITICAL, 0.1, 0.5, 8 * HOUR, T0 - HOUR);
+	assert_nothing(&a);
 }
 
 Test(alert, state_format_refuses_small_buffers_and_bad_states)
 {
-	struct alert_state st = { ALERT_LEVEL_WARNING, 10, 20, 0 };
-	struct alert_state bad1 = { ALERT_LEVEL_NONE, 5, 5, 0 };
-	struct alert_state bad2 = { ALERT_LEVEL_WARNING, 20, 10, 0 };
-	struct alert_state bad3 = { ALERT_LEVEL_WARNING, -1, 10, 0 };
+	struct alert_state st = { ALERT_LEVEL_WARNING, 10, 20, 0, 30 };
+	struct alert_state bad1 = { ALERT_LEVEL_NONE, 5, 5, 0, 0 };
+	struct alert_state bad2 = { ALERT_LEVEL_WARNING, 20, 10, 0, 0 };
+	struct alert_state bad3 = { ALERT_LEVEL_WARNING, -1, 10, 0, 0 };
+	struct alert_state bad4 = { ALERT_LEVEL_WARNING, 10, 20, 0, -2 };
+	struct alert_state bad5 = { ALERT_LEVEL_NONE, 0, 0, 0, 7 };
+	struct alert_state bad6 = { ALERT_LEVEL_NONE, 0, 0, 0,
+	    ALERT_WORKED_UNKNOWN };
 	char buf[ALERT_STATE_SIZE];
 
-	/* "a1:w:10:20:0" is 12 bytes: 13 fit, 12 do not. */
-	cr_assert_eq(alert_state_format(&st, buf, 13), 0);
-	cr_assert_str_eq(buf, "a1:w:10:20:0");
-	cr_assert_eq(alert_state_format(&st, buf, 12), -1);
+	/* "a2:w:10:20:0:30" is 15 bytes: 16 fit, 15 do not. */
+	cr_assert_eq(alert_state_format(&st, buf, 16), 0);
+	cr_assert_str_eq(buf, "a2:w:10:20:0:30");
+	cr_assert_eq(alert_state_format(&st, buf, 15), -1);
 	cr_assert_eq(alert_state_format(&bad1, buf, sizeof(buf)), -1);
 	cr_assert_eq(alert_state_format(&bad2, buf, sizeof(buf)), -1);
 	cr_assert_eq(alert_state_format(&bad3, buf, sizeof(buf)), -1);
+	cr_assert_eq(alert_state_format(&bad4, buf, sizeof(buf)), -1);
+	cr_assert_eq(alert_state_format(&bad5, buf, sizeof(buf)), -1);
+	cr_assert_eq(alert_state_format(&bad6, buf, sizeof(buf)), -1);
 }
 
 Test(alert, state_parse_rejects_garbage)
@@ -476,9 +708,17 @@ Test(alert, state_parse_rejects_garbage)
 		"a1:w:99999999999999999999:99999999999999999999:0",
 		"a1:w:1:1:4294967296",
 		"{\"level\":\"warning\"}",
+		/* "a2": the same rules, and the working time last. */
+		"a2", "a2:", "a2:w:1:1:0:", "a2:w:1:1:0:1:",
+		"a2:w:1:1:0:1 ", "a2:w:1:1:0:-1", "a2:w:1:1:0:+1",
+		"a2:w:1:1:0:01", "a2:w:1:1:0:1x", "a2:w:1:1:0:1.0",
+		"a2:w:1:1:0:9223372036854775808", "a2:w:2:1:0:0",
+		"a2:n:0:0:0:5",			/* none, yet working time */
+		"a2:n:5:5:0:0", "A2:w:1:1:0:0", "a3:w:1:1:0:0",
+		"a1:w:1:1:0:0",			/* "a1" has no working time */
 	};
 	static const struct alert_state keep = {
-		ALERT_LEVEL_CRITICAL, 3, 4, 5
+		ALERT_LEVEL_CRITICAL, 3, 4, 5, 6
 	};
 	struct alert_state st;
 	size_t i;
@@ -489,6 +729,7 @@ Test(alert, state_parse_rejects_garbage)
 		    "accepted \"%s\"", bad[i]);
 		assert_state(&st, keep.level, keep.fired_at_ms,
 		    keep.last_sent_ms, keep.repeats);
+		cr_assert_eq(st.last_sent_worked_ms, keep.last_sent_worked_ms);
 	}
 
 	/* An embedded NUL, and a length cutting a valid string short. */

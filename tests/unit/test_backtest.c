@@ -218,10 +218,13 @@ Test(backtest, fixture_alerts_by_hand)
 }
 
 /*
- * With --until Tuesday 00:00 the clock carries on: r1 is still silent, so
- * its critical alert repeats at 18:45 and 22:45 (all working time is over,
- * pace 0), and midnight ends the day bucket: resolved, period_ended, with
- * the figures last sent (0 of 40).
+ * With --until Tuesday 00:00 the clock carries on: r1 is still silent,
+ * but its critical alert does not repeat again. The repeat interval counts
+ * working time: the 14:45 repeat was sent 345 working minutes into the
+ * day, the next would be due at 585, and the day has 480 (17:00). Wall
+ * time would have repeated "Needs 40 more today" at 18:45 and 22:45.
+ * Midnight ends the day bucket: resolved, period_ended, with the figures
+ * last sent (0 of 40).
  */
 Test(backtest, until_judges_silence_and_period_end)
 {
@@ -233,17 +236,13 @@ Test(backtest, until_judges_silence_and_period_end)
 	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
 	    0);
 	replay_file(cfg, FX("events.jsonl"), &o, &r);
-	cr_assert_eq(r.nlines, 7);
+	cr_assert_eq(r.nlines, 5);
 	check_first_four(&r);
-	expect_line(r.lines[4], "r1", "calls", "day", MONDAY, "firing",
-	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-23T18:45:00.000Z");
-	expect_line(r.lines[5], "r1", "calls", "day", MONDAY, "firing",
-	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-23T22:45:00.000Z");
-	expect_line(r.lines[6], "r1", "calls", "day", MONDAY, "resolved",
+	expect_line(r.lines[4], "r1", "calls", "day", MONDAY, "resolved",
 	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-24T00:00:00.000Z");
-	cr_assert_not_null(strstr(r.lines[6],
+	cr_assert_not_null(strstr(r.lines[4],
 	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
-	cr_assert_not_null(strstr(r.lines[6],
+	cr_assert_not_null(strstr(r.lines[4],
 	    "The day ended with r1 at 0 of 40 calls (0% of target)."));
 	/* 08:15 Monday .. 00:00 Tuesday */
 	cr_assert_eq(r.st.ticks, 64);
@@ -264,8 +263,8 @@ Test(backtest, exhaustive_gives_the_same_bytes_on_the_fixture)
 	ex.exhaustive = true;
 	replay_file(cfg, FX("events.jsonl"), &fast, &a);
 	replay_file(cfg, FX("events.jsonl"), &ex, &b);
-	cr_assert_eq(a.nlines, 7);
-	cr_assert_eq(b.nlines, 7);
+	cr_assert_eq(a.nlines, 5);
+	cr_assert_eq(b.nlines, 5);
 	for (size_t i = 0; i < a.nlines; i++)
 		cr_assert_str_eq(a.lines[i], b.lines[i]);
 	/* 3 reps x 64 ticks */
@@ -287,8 +286,9 @@ Test(backtest, exhaustive_gives_the_same_bytes_on_the_fixture)
  *      finds this boundary. From 12:00 (pace 0.5) the critical alert holds
  *      quietly at warning level; 14:00: 300/480 -> 2.5/3 = 0.83, on pace:
  *      resolved.
- *  rb: critical at 10:45, then a repeat at the first tick at least 50 min
- *      after the last: 11:45, 12:45, 13:45, 14:45.
+ *  rb: critical at 10:45, then a repeat at the first tick at least 50
+ *      working minutes after the last (all inside the hours, so wall time
+ *      would give the same): 11:45, 12:45, 13:45, 14:45.
  */
 static const char lower_yaml[] =
     "kpis:\n"
@@ -350,6 +350,88 @@ Test(backtest, lower_is_better_and_odd_repeat_fast)
 Test(backtest, lower_is_better_and_odd_repeat_exhaustive)
 {
 	check_lower(true);
+}
+
+/*
+ * A cap broken late in the week. No-shows are lower-is-better with a cap
+ * of 10 a week; rc logs 11 on Friday at 14:10, rd 9 (within the cap). The
+ * week's working time is 5 x 8 h = 40 h; 15-minute ticks, repeat every 2 h.
+ * (The first line, a call, maps to no KPI: it only starts the clock on
+ * Monday, so that the whole week is judged.)
+ *  Friday 14:15: 37.25 of 40 h gone, 9.3125 of the allowance may be used.
+ *      rc: pace 9.3125 / 11 = 0.85, above warning_below, but the cap is
+ *      broken: status critical, so a critical alert (escalated). rd: pace
+ *      9.3125 / 9 = 1.03, on pace: nothing.
+ *  16:15: rc's repeat, 2 h later (pace 9.8125 / 11 = 0.89), 39.25 h in.
+ *      The next would be due at 41.25 working hours; the week has 40, so
+ *      none comes over the weekend (wall time would have sent one every
+ *      2 h from 18:15 Friday to 22:15 Sunday, 27 in all).
+ *  Monday 00:00: the week ends: resolved, period_ended.
+ * Both modes must give these lines, byte for byte the same.
+ */
+static const char cap_yaml[] =
+    "kpis:\n"
+    "  - {name: no_shows, kind: leading, events: [no_show], better: lower}\n"
+    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+    " working_hours: \"09:00-17:00\"}}\n"
+    "roles: {ae: {targets: {no_shows: {week: 10}}}}\n"
+    "teams: [{id: t, timezone: UTC, calendar: default, manager: m}]\n"
+    "reps: [{id: rc, team: t, role: ae}, {id: rd, team: t, role: ae}]\n"
+    "alerts: {periods: [week], kpis: leading, warning_below: 0.8,"
+    " critical_below: 0.5, grace: 0.2, repeat_interval: 2h,"
+    " evaluate_every: 15m}\n";
+
+static const char cap_events[] =
+    "{\"event_id\":\"1\",\"rep_id\":\"rc\",\"type\":\"call\","
+    "\"occurred_at\":\"2026-11-23T08:00:00Z\"}\n"
+    "{\"event_id\":\"2\",\"rep_id\":\"rc\",\"type\":\"no_show\","
+    "\"occurred_at\":\"2026-11-27T14:10:00Z\",\"count\":11}\n"
+    "{\"event_id\":\"3\",\"rep_id\":\"rd\",\"type\":\"no_show\","
+    "\"occurred_at\":\"2026-11-27T14:10:00Z\",\"count\":9}\n";
+
+static void
+check_cap(bool exhaustive, char **raw, size_t *rawlen)
+{
+	struct config *cfg = load_yaml(cap_yaml);
+	struct backtest_opts o = { .has_until = true,
+	    .exhaustive = exhaustive };
+	const char *until = "2026-11-30T00:00:00Z";
+	FILE *in;
+	struct run r;
+
+	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
+	    0);
+	in = fmemopen((void *)cap_events, strlen(cap_events), "r");
+	cr_assert_not_null(in);
+	replay(cfg, in, &o, &r, raw, rawlen);
+	fclose(in);
+	cr_assert_eq(r.nlines, 3, "%zu lines", r.nlines);
+	expect_line(r.lines[0], "rc", "no_shows", "week", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "escalated", "2026-11-27T14:15:00.000Z");
+	expect_line(r.lines[1], "rc", "no_shows", "week", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "repeat", "2026-11-27T16:15:00.000Z");
+	expect_line(r.lines[2], "rc", "no_shows", "week", MONDAY, "resolved",
+	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-30T00:00:00.000Z");
+	cr_assert_float_eq(number(r.lines[0], "pace"), 9.3125 / 11, 1e-9);
+	cr_assert_float_eq(number(r.lines[0], "actual"), 11, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "pace"), 9.8125 / 11, 1e-9);
+	cr_assert_not_null(strstr(r.lines[0], "\"notify\":[\"m\"]"));
+	cr_assert_eq(r.st.model_mismatches, 0);
+	run_free(&r);
+	config_free(cfg);
+}
+
+Test(backtest, late_cap_break_fast_equals_exhaustive)
+{
+	char *a, *b;
+	size_t la, lb;
+
+	check_cap(false, &a, &la);
+	check_cap(true, &b, &lb);
+	cr_assert_eq(la, lb);
+	cr_assert(memcmp(a, b, la) == 0, "outputs differ");
+	free(a);
+	free(b);
 }
 
 /*

@@ -132,6 +132,78 @@ Test(evaluate, warning_then_period_end_resolves_old_bucket)
 	eval_result_clear(&res);
 }
 
+/*
+ * Repeats count working time (09:00-17:00): the critical alert of 11:00
+ * (2 working hours in) repeats at 15:00 (6), and not at 19:00 or 23:00,
+ * 4 and 8 hours of wall time later, when the day's hours are over.
+ */
+Test(evaluate, repeats_count_working_time)
+{
+	struct eval_result res;
+	const struct eval_state *st = &states[0 * PERIOD_COUNT + PERIOD_DAY];
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(st->alert.last_sent_worked_ms, 2 * 3600000LL);
+	eval_result_clear(&res);
+	run("2026-11-23T14:59:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+	run("2026-11-23T15:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_REPEAT);
+	cr_assert_eq(st->alert.last_sent_worked_ms, 6 * 3600000LL);
+	eval_result_clear(&res);
+	run("2026-11-23T19:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+	run("2026-11-23T23:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	eval_result_clear(&res);
+}
+
+/*
+ * A state stored by an older release ("a1": no working time) gets the
+ * working time of its last message from the calendar, and is stored back
+ * in the new form at once. Last sent at 15:00 (6 working hours): the
+ * wall-time rule would repeat at 19:00; working time says 2 hours have
+ * gone by, nothing is sent, and the state reads 6 hours.
+ */
+Test(evaluate, a1_state_gets_its_working_time_from_the_calendar)
+{
+	static const char old[] = "20780|a1:c:1795431600000:1795446000000:1|"
+	    "0|40|30|0|5.333";
+	static const char old2[] = "20780|a1:c:1795431600000:1795431600000:0|"
+	    "0|40|10|0|5";
+	struct eval_state *slot = &states[0 * PERIOD_COUNT + PERIOD_DAY];
+	struct eval_result res;
+	char buf[EVAL_STATE_SIZE];
+
+	cr_assert_eq(eval_state_parse(old, sizeof(old) - 1, slot), 0);
+	cr_assert_eq(slot->alert.last_sent_worked_ms, ALERT_WORKED_UNKNOWN);
+	run("2026-11-23T19:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(res.changed[0 * PERIOD_COUNT + PERIOD_DAY],
+	    "stored in the new form");
+	cr_assert_eq(slot->alert.last_sent_worked_ms, 6 * 3600000LL);
+	eval_state_format(slot, buf, sizeof(buf));
+	cr_assert_not_null(strstr(buf,
+	    "|a2:c:1795431600000:1795446000000:1:21600000|"), "%s", buf);
+	eval_result_clear(&res);
+
+	/* Read at 12:00 (last sent 11:00, 2 working hours in): the repeat
+	 * comes at 15:00, as if the state had been written by this release. */
+	cr_assert_eq(eval_state_parse(old2, sizeof(old2) - 1, slot), 0);
+	run("2026-11-23T12:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert_eq(slot->alert.last_sent_worked_ms, 2 * 3600000LL);
+	eval_result_clear(&res);
+	run("2026-11-23T15:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_REPEAT);
+	eval_result_clear(&res);
+}
+
 Test(evaluate, state_round_trips)
 {
 	struct eval_state s = { .present = true, .start_day = 20780,
