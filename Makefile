@@ -41,7 +41,7 @@ BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integration test-san fuzz lint bench clean
+.PHONY: all deps run test test-unit test-integration test-run test-san fuzz lint bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -84,6 +84,10 @@ test-unit: all $(UNIT_BINS)
 test-integration: all $(INT_BINS)
 	@sh tests/tools/run-tests.sh integration $(INT_BINS)
 
+# `make run` itself, in a scratch folder: alerts within a minute, clean stop.
+test-run: all
+	@sh tests/tools/run-smoke.sh $(BUILD)
+
 lint:
 	@sh tests/tools/lint.sh
 
@@ -98,6 +102,7 @@ fuzz:
 test: deps
 	$(MAKE) lint
 	$(MAKE) test-unit test-integration
+	$(MAKE) test-run
 	$(MAKE) test-san
 	$(MAKE) fuzz
 
