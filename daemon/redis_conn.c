@@ -1,8 +1,11 @@
 /*
  * redis_conn.c: owns one hiredis async context and its lifecycle.
  *
- * States: DOWN (backoff timer armed) -> CONNECTING -> HANDSHAKE (AUTH,
- * SELECT, SCRIPT LOAD in flight) -> UP. Any failure goes back to DOWN with
+ * States: DOWN (backoff timer armed) -> [RESOLVING] -> CONNECTING ->
+ * HANDSHAKE (AUTH, SELECT, SCRIPT LOAD in flight) -> UP. A host name is
+ * resolved with libevent's asynchronous DNS before each connect, because
+ * hiredis would call a blocking getaddrinfo on the loop; an address or a
+ * unix socket goes straight to CONNECTING. Any failure goes back to DOWN with
  * a doubled backoff (100 ms .. 10 s). Every command carries a deadline; a
  * watchdog timer looks at the oldest in-flight command (Redis answers in
  * order) and, past its deadline, frees the context, which hands NULL to
@@ -11,8 +14,13 @@
  */
 #include "redis_conn.h"
 
+#include <arpa/inet.h>
+#include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/util.h>
 #include <hiredis/adapters/libevent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdint.h>
@@ -23,15 +31,18 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
 #define REDIS_MAX_SCRIPTS	8
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		10000
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_UP };
+enum conn_state { CONN_DOWN, CONN_RESOLVING, CONN_CONNECTING, CONN_HANDSHAKE,
+    CONN_UP };
 
-static const char *const state_names[] = { "down", "connecting", "handshake", "up" };
+static const char *const state_names[] = { "down", "resolving", "connecting",
+    "handshake", "up" };
 
 struct pending {
 	struct redis_conn *conn;
@@ -49,6 +60,10 @@ struct redis_conn {
 	long timeout_ms;
 	redis_state_cb *state_cb;
 	void *state_arg;
+
+	struct evdns_base *dns;		/* NULL: host is an address */
+	struct evdns_getaddrinfo_request *dns_req;	/* in flight */
+	char addr[INET6_ADDRSTRLEN];	/* host, resolved */
 
 	redisAsyncContext *ac;
 	enum conn_state state;
@@ -302,17 +317,15 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 }
 
 static void
-conn_connect(struct redis_conn *c)
+conn_open(struct redis_conn *c)
 {
 	redisAsyncContext *ac;
 
-	if (c->ac != NULL)
-		return;
-	metrics_inc(c->m_reconnects);
 	if (c->unix_path != NULL)
 		ac = redisAsyncConnectUnix(c->unix_path);
 	else
-		ac = redisAsyncConnect(c->host, c->port);
+		ac = redisAsyncConnect(c->dns != NULL ? c->addr : c->host,
+		    c->port);
 	if (ac == NULL || ac->err) {
 		log_warnx("redis_connect_failed", "conn=%s err=%s", c->name,
 		    log_quote(ac ? ac->errstr : "allocation failed"));
@@ -329,6 +342,72 @@ conn_connect(struct redis_conn *c)
 	c->dying = false;
 	c->connect_deadline_ms = mono_ms() + c->timeout_ms;
 	conn_set_state(c, CONN_CONNECTING);
+}
+
+/* evdns answered (possibly from inside evdns_getaddrinfo, for a name in
+ * /etc/hosts). The first IPv4 address is the one connected to, else the
+ * first IPv6 one: what hiredis itself prefers ("localhost" often lists
+ * ::1 first, and Redis listens on 127.0.0.1 by default). */
+static void
+resolved_cb(int result, struct evutil_addrinfo *ai, void *arg)
+{
+	struct redis_conn *c = arg;
+	struct evutil_addrinfo *p, *pick = NULL;
+	const void *a = NULL;
+
+	c->dns_req = NULL;
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* redis_conn_free or the watchdog */
+	for (p = result == 0 ? ai : NULL; p != NULL; p = p->ai_next) {
+		if (p->ai_family == AF_INET) {
+			pick = p;
+			break;
+		}
+		if (p->ai_family == AF_INET6 && pick == NULL)
+			pick = p;
+	}
+	if (pick != NULL && pick->ai_family == AF_INET)
+		a = &((struct sockaddr_in *)(void *)pick->ai_addr)->sin_addr;
+	else if (pick != NULL)
+		a = &((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr;
+	if (a == NULL || inet_ntop(pick->ai_family, a, c->addr,
+	    sizeof(c->addr)) == NULL) {
+		log_warnx("redis_resolve_failed", "conn=%s host=%s err=%s",
+		    c->name, c->host, log_quote(result != 0 ?
+		    evutil_gai_strerror(result) : "no address"));
+		if (ai != NULL)
+			evutil_freeaddrinfo(ai);
+		conn_set_state(c, CONN_DOWN);
+		schedule_retry(c);
+		return;
+	}
+	evutil_freeaddrinfo(ai);
+	conn_open(c);
+}
+
+static void
+conn_connect(struct redis_conn *c)
+{
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+
+	if (c->ac != NULL || c->state == CONN_RESOLVING)
+		return;
+	metrics_inc(c->m_reconnects);
+	if (c->dns == NULL) {
+		conn_open(c);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	c->connect_deadline_ms = mono_ms() + c->timeout_ms;
+	conn_set_state(c, CONN_RESOLVING);
+	req = evdns_getaddrinfo(c->dns, c->host, NULL, &hints, resolved_cb, c);
+	/* NULL when resolved_cb already ran (or failed) inside the call. */
+	if (c->state == CONN_RESOLVING)
+		c->dns_req = req;
 }
 
 /* Frees the context now: only ever from a libevent callback of ours. */
@@ -390,6 +469,19 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->state == CONN_RESOLVING && c->dns_req != NULL &&
+	    now > c->connect_deadline_ms) {
+		struct evdns_getaddrinfo_request *req = c->dns_req;
+
+		metrics_inc(c->m_timeouts);
+		log_warnx("redis_timeout", "conn=%s what=resolve timeout_ms=%ld",
+		    c->name, c->timeout_ms);
+		c->dns_req = NULL;
+		evdns_getaddrinfo_cancel(req);
+		conn_set_state(c, CONN_DOWN);
+		schedule_retry(c);
+		return;
+	}
 	if (c->ac == NULL)
 		return;
 	if (c->state == CONN_CONNECTING && now > c->connect_deadline_ms) {
@@ -434,6 +526,14 @@ redis_conn_new(struct event_base *base, const struct redis_conn_opts *o,
 	c->drop_ev = evtimer_new(base, drop_cb, c);
 	c->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, c);
 	event_add(c->watchdog_ev, &tick);
+	if (c->host != NULL && c->unix_path == NULL &&
+	    !netaddr_is_numeric(c->host)) {
+		c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (c->dns == NULL)
+			log_warnx("redis_resolver_missing", "conn=%s host=%s "
+			    "fallback=blocking", c->name, c->host);
+	}
 
 	snprintf(labels, sizeof(labels), "conn=\"%s\"", c->name);
 	c->m_up = metrics_gauge("paced_redis_up", labels,
@@ -482,6 +582,14 @@ redis_conn_free(struct redis_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->dns_req != NULL) {
+		struct evdns_getaddrinfo_request *req = c->dns_req;
+
+		c->dns_req = NULL;
+		evdns_getaddrinfo_cancel(req);	/* resolved_cb: CANCEL */
+	}
+	if (c->dns != NULL)
+		evdns_base_free(c->dns, 0);
 	if (c->ac != NULL) {
 		redisAsyncContext *ac = c->ac;
 

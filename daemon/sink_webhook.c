@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MIN_MS		1000
@@ -295,15 +296,6 @@ out:
 	return rc;
 }
 
-static bool
-numeric_host(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 ||
-	    inet_pton(AF_INET6, host, buf) == 1;
-}
-
 struct sink_webhook *
 sink_webhook_new(struct event_base *base, int index,
     const struct config_webhook *w, char *err, size_t errlen)
@@ -326,7 +318,7 @@ sink_webhook_new(struct event_base *base, int index,
 	TAILQ_INIT(&wh->queue);
 	/* Without a DNS base evhttp resolves a name with a blocking
 	 * getaddrinfo; an address needs no resolving at all. */
-	if (!numeric_host(wh->host)) {
+	if (!netaddr_is_numeric(wh->host)) {
 		wh->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 		    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 		if (wh->dns == NULL) {

@@ -61,6 +61,7 @@ static struct {
 	size_t		 nports;
 
 	int		 redis_port;
+	const char	*redis_host;	/* in paced's redis.url; NULL: address */
 	pid_t		 redis_pid;
 	redisContext	*rc;
 
@@ -82,6 +83,12 @@ sleep_ms(int ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+void
+harness_redis_host(const char *host)
+{
+	H.redis_host = host;
 }
 
 int64_t
@@ -1033,7 +1040,7 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "    heartbeat.interval.ms: \"1000\"\n"
 	    "    auto.offset.reset: earliest\n"
 	    "redis:\n"
-	    "  url: \"redis://127.0.0.1:%d/0\"\n"
+	    "  url: \"redis://%s:%d/0\"\n"
 	    "  key_prefix: %s\n"
 	    "  dedupe_window: 35d\n"
 	    "  command_timeout: 2s\n"
@@ -1043,7 +1050,9 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "%s%s"
 	    "%s",
 	    index, H.brokers, HARNESS_TOPIC, HARNESS_TOPIC_DLQ,
-	    HARNESS_TOPIC_ALERTS, H.redis_port, H.prefix, p->http_port,
+	    HARNESS_TOPIC_ALERTS,
+	    H.redis_host != NULL ? H.redis_host : "127.0.0.1", H.redis_port,
+	    H.prefix, p->http_port,
 	    extra != NULL ? extra : "",
 	    extra != NULL && *extra != '\0' &&
 	    extra[strlen(extra) - 1] != '\n' ? "\n" : "", org);

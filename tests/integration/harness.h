@@ -177,6 +177,9 @@ int64_t harness_stream_messages(void);
  * Writes the config of instance `index` (connection part, then extra if
  * not NULL, then the generated org.yaml) and fills *p. 0 or -1.
  */
+/* The host name daemons configured from now on give in redis.url
+ * (borrowed; static storage): "localhost" has them resolve it. */
+void harness_redis_host(const char *host);
 int harness_paced_config(struct harness_paced *p, int index,
     const char *extra);
 /* Writes p's config again (same index, HTTP port and paths) from the

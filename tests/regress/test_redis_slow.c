@@ -4,7 +4,9 @@
  * command timeout, so the daemon's own watchdog must give up after
  * redis.command_timeout (2 s in the harness), drop the connection, pause,
  * and once Redis answers again resume from the Redis watermark with
- * nothing lost or counted twice.
+ * nothing lost or counted twice. The daemon is given Redis by host name
+ * ("localhost"), so every connect, the reconnects included, goes through
+ * its asynchronous resolver first.
  */
 
 #include "../integration/harness.h"
@@ -20,6 +22,22 @@ static bool
 stall_over(void *arg)
 {
 	return harness_elapsed_ms() >= *(int64_t *)arg;
+}
+
+/* Lines of the file at path that contain needle. */
+static int
+lines_with(const char *path, const char *needle)
+{
+	char line[4096];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
 }
 
 static double
@@ -47,6 +65,7 @@ Test(redis_slow, stalled_redis_times_out_and_recovers, .fini = harness_teardown,
 
 	cr_assert_eq(harness_start_stack("redis_slow", 11), 0);
 	total = harness_stream_messages();
+	harness_redis_host("localhost");
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
@@ -75,4 +94,9 @@ Test(redis_slow, stalled_redis_times_out_and_recovers, .fini = harness_teardown,
 	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the oracle");
 	cr_expect_eq(harness_check_dlq(false, 20), 0, "dead-letter topic differs");
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+	/* The first connect and at least one reconnect resolved the name. */
+	cr_expect_geq(lines_with(p.log, "event=redis_state conn=main "
+	    "old=down new=resolving"), 2, "see %s", p.log);
+	cr_expect_eq(lines_with(p.log, "event=redis_resolve_failed"), 0,
+	    "see %s", p.log);
 }
