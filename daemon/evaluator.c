@@ -573,6 +573,15 @@ wall_cb(evutil_socket_t fd, short what, void *arg)
 	arm_wall(e);
 }
 
+void
+evaluator_owned_grew(struct evaluator *e)
+{
+	if (cfg_of(e)->clock != CLOCK_MODE_WALL)
+		return;
+	enqueue_owned(e, 0, NULL);
+	event_active(e->pump_ev, EV_TIMEOUT, 0);
+}
+
 static void
 dirty_cb(evutil_socket_t fd, short what, void *arg)
 {

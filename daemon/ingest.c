@@ -935,6 +935,7 @@ static void
 gauge_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ingest *i = arg;
+	bool grew = false;
 	int64_t lag;
 
 	(void)fd;
@@ -955,10 +956,13 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 		if ((pl >= 0 && pl <= CAUGHT_UP_LAG) ||
 		    caltime_wall_ms() - ps->assigned_ms > CATCH_UP_MAX_MS) {
 			ps->caught_up = true;
+			grew = true;
 			log_info("partition_caught_up", "partition=%d lag=%lld",
 			    (int)ps->partition, (long long)pl);
 		}
 	}
+	if (grew && i->evaluator != NULL)
+		evaluator_owned_grew(i->evaluator);
 	metrics_set(i->m_assigned, (double)i->nparts);
 	metrics_set(i->m_ready, ingest_ready(i) ? 1 : 0);
 }

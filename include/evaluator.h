@@ -39,6 +39,10 @@ struct evaluator *evaluator_new(const struct evaluator_deps *deps);
 void evaluator_free(struct evaluator *e);
 /* The config or roster was swapped: drop work based on the old ones. */
 void evaluator_reconfigured(struct evaluator *e);
+/* More reps are owned now (a partition's backlog was read): judge every
+ * owned rep now rather than at the next timer (wall clock only). Changes
+ * that came before they were owned are judged with them. */
+void evaluator_owned_grew(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
 /* Event clock: evaluates every owned rep at at_ms; done_cb(arg, status)

@@ -1,0 +1,282 @@
+/*
+ * The wall clock, live: a rep's counters change and the rep is judged
+ * again at once, not at the next timer (evaluate_every is 1 h here, so
+ * only the change, or the judgement of every owned rep once the backlog of
+ * their partitions is read, can explain one within seconds). Ten calls
+ * against a day target of 200 at local noon fire a critical alert; 150
+ * more resolve it (recovered). At each step the scorecard endpoint and the
+ * pace hash in Redis carry the pace figures, checked against their
+ * definitions: expected_to_date = target x elapsed working share, pace =
+ * actual / expected, projected = actual / share, required_rate = what is
+ * left per remaining working day.
+ *
+ * The team's zone is a fixed-offset one picked so that its local time is
+ * between 12:00 and 13:00, and every hour of every day is working time:
+ * the share is about 0.5 and no bucket rolls over during the test.
+ */
+
+#include "harness.h"
+
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xmalloc.h"
+
+#define REP		"r-live"
+#define TARGET		200.0
+#define JUDGED_MS	5000	/* a judgement on change comes within this */
+
+static int http_port;
+
+static const cJSON *
+item(const cJSON *o, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, name);
+}
+
+static double
+num(const cJSON *o, const char *name)
+{
+	const cJSON *v = item(o, name);
+
+	cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
+	return v->valuedouble;
+}
+
+static const char *
+str(const cJSON *o, const char *name)
+{
+	const cJSON *v = item(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static bool
+close_to(double got, double want)
+{
+	return fabs(got - want) <= 1e-6 * fmax(1.0, fabs(want));
+}
+
+/* GET path as JSON (owned), asserting 200. */
+static cJSON *
+get_json(const char *path)
+{
+	char *body = NULL;
+	int status = 0;
+	cJSON *j;
+
+	cr_assert_eq(harness_http_get(http_port, path, &status, &body), 0);
+	cr_assert_eq(status, 200, "GET %s: %d %s", path, status, body);
+	j = cJSON_Parse(body);
+	cr_assert_not_null(j, "GET %s: not JSON: %s", path, body);
+	free(body);
+	return j;
+}
+
+/*
+ * The figures of one KPI (an object with actual, target, expected_to_date,
+ * pace, projected, required_rate, status) against their definitions, for
+ * a day that is all working time: share = expected / target.
+ */
+static void
+check_figures(const cJSON *f, double actual, const char *status,
+    const char *where)
+{
+	double expected = num(f, "expected_to_date"), share;
+
+	cr_expect(close_to(num(f, "actual"), actual), "%s: actual %g", where,
+	    num(f, "actual"));
+	cr_expect(close_to(num(f, "target"), TARGET), "%s: target %g", where,
+	    num(f, "target"));
+	share = expected / TARGET;
+	cr_expect(share > 0.49 && share < 0.56, "%s: share %g is not about "
+	    "noon's", where, share);
+	cr_expect(close_to(num(f, "pace"), actual / expected), "%s: pace %g, "
+	    "want %g", where, num(f, "pace"), actual / expected);
+	cr_expect(close_to(num(f, "projected"), actual / share), "%s: "
+	    "projected %g, want %g", where, num(f, "projected"),
+	    actual / share);
+	if (actual < TARGET)
+		cr_expect(close_to(num(f, "required_rate"),
+		    (TARGET - actual) / (1 - share)), "%s: required_rate %g, "
+		    "want %g", where, num(f, "required_rate"),
+		    (TARGET - actual) / (1 - share));
+	cr_expect_str_eq(str(f, "status"), status, "%s", where);
+}
+
+static void
+check_scorecard(double actual, const char *status)
+{
+	cJSON *sc = get_json("/v1/reps/" REP "/scorecard?period=day");
+	const cJSON *k = cJSON_GetArrayItem(item(sc, "kpis"), 0);
+
+	cr_assert_not_null(k, "no KPI in the scorecard");
+	cr_expect_str_eq(str(k, "kpi"), "calls");
+	cr_expect_str_eq(str(sc, "rep_id"), REP);
+	check_figures(k, actual, status, "scorecard");
+	cJSON_Delete(sc);
+}
+
+/* The pace hash of today's day bucket, written by the last judgement. */
+static void
+check_pace_hash(double actual, const char *status)
+{
+	redisReply *keys, *v;
+	cJSON *f;
+
+	keys = harness_redis_cmd("KEYS paced:{rep:" REP "}:pace:day:*");
+	cr_assert(keys != NULL && keys->type == REDIS_REPLY_ARRAY &&
+	    keys->elements == 1, "want one day pace hash");
+	v = harness_redis_cmd("HGET %s calls", keys->element[0]->str);
+	cr_assert(v != NULL && v->type == REDIS_REPLY_STRING,
+	    "no calls field in %s", keys->element[0]->str);
+	f = cJSON_Parse(v->str);
+	cr_assert_not_null(f, "not JSON: %s", v->str);
+	check_figures(f, actual, status, "pace hash");
+	cJSON_Delete(f);
+	freeReplyObject(v);
+	freeReplyObject(keys);
+}
+
+/* n calls of REP at now, event ids from first, produced and counted. */
+static void
+produce_calls(int first, int n)
+{
+	char when[40], *lines = NULL, *line;
+	size_t len = 0;
+	time_t t = time(NULL);
+	struct tm tm;
+	int64_t applied = harness_applied();
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (int i = first; i < first + n; i++) {
+		line = xasprintf("%s" REP "\t{\"event_id\":\"live-%d\","
+		    "\"rep_id\":\"" REP "\",\"type\":\"call\","
+		    "\"occurred_at\":\"%s\"}\n", lines ? lines : "", i, when);
+		free(lines);
+		lines = line;
+		len++;
+	}
+	cr_assert_eq(harness_gen_write("calls.tsv", lines), 0);
+	free(lines);
+	cr_assert_eq(harness_produce_file("calls.tsv", 0), 0);
+	cr_assert_eq(harness_wait_applied((applied > 0 ? applied : 0) +
+	    (int64_t)len, HARNESS_WAIT_MS), 0);
+}
+
+struct want_firing {
+	size_t n;
+};
+
+static bool
+firing_is(void *arg)
+{
+	char *body = NULL;
+	int status = 0;
+	size_t n = SIZE_MAX;
+	cJSON *j;
+
+	if (harness_http_get(http_port, "/v1/alerts?status=firing", &status,
+	    &body) == 0 && status == 200 && (j = cJSON_Parse(body)) != NULL) {
+		const cJSON *a = item(j, "alerts");
+
+		if (cJSON_IsArray(a))
+			n = (size_t)cJSON_GetArraySize(a);
+		cJSON_Delete(j);
+	}
+	free(body);
+	return n == ((struct want_firing *)arg)->n;
+}
+
+Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
+    .timeout = 120)
+{
+	struct harness_paced p;
+	struct harness_msgs m;
+	struct want_firing w;
+	time_t t = time(NULL);
+	struct tm tm;
+	char zone[32], *org;
+	int64_t t0;
+	cJSON *a;
+
+	/* Etc/GMT-N is UTC+N: N = 12 - the UTC hour puts noon there. */
+	gmtime_r(&t, &tm);
+	snprintf(zone, sizeof(zone), "Etc/GMT%+d", tm.tm_hour - 12);
+	cr_assert_eq(harness_setup("pace_live"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	org = xasprintf(
+	    "clock: wall\n"
+	    "kpis:\n"
+	    "  - {name: calls, kind: leading, events: [call]}\n"
+	    "calendars:\n"
+	    "  default:\n"
+	    "    working_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+	    "    working_hours: \"00:00-24:00\"\n"
+	    "roles:\n"
+	    "  ae: {targets: {calls: {day: %g}}}\n"
+	    "teams:\n"
+	    "  - {id: noon, timezone: \"%s\", manager: m-noon}\n"
+	    "reps:\n"
+	    "  - {id: " REP ", team: noon, role: ae}\n"
+	    "alerts:\n"
+	    "  periods: [day]\n"
+	    "  kpis: leading\n"
+	    "  grace: 0\n"
+	    "  repeat_interval: 4h\n"
+	    "  evaluate_every: 1h\n", TARGET, zone);
+	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
+	free(org);
+	harness_log("team zone %s", zone);
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	http_port = p.http_port;
+
+	/* 10 of about 100 expected: critical, judged because they came. */
+	produce_calls(0, 10);
+	t0 = harness_elapsed_ms();
+	w.n = 1;
+	cr_assert_eq(harness_wait_until(firing_is, &w, JUDGED_MS,
+	    "the alert on change"), 0);
+	harness_log("fired %lld ms after the calls were counted",
+	    (long long)(harness_elapsed_ms() - t0));
+	check_scorecard(10, "critical");
+	check_pace_hash(10, "critical");
+
+	/* 160 of about 100: ahead, and the alert resolves at once. */
+	produce_calls(10, 150);
+	t0 = harness_elapsed_ms();
+	w.n = 0;
+	cr_assert_eq(harness_wait_until(firing_is, &w, JUDGED_MS,
+	    "the resolution on change"), 0);
+	harness_log("resolved %lld ms after the calls were counted",
+	    (long long)(harness_elapsed_ms() - t0));
+	check_scorecard(160, "ahead");
+	check_pace_hash(160, "ahead");
+
+	/* The alerts topic: the critical alert, then its resolution. */
+	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_ALERTS, &m), 0);
+	cr_assert_eq(m.n, 2, "%zu alerts on the topic", m.n);
+	a = cJSON_Parse(m.v[0].value);
+	cr_assert_not_null(a);
+	cr_expect_str_eq(str(a, "status"), "firing");
+	cr_expect_str_eq(str(a, "severity"), "critical");
+	cr_expect(close_to(num(a, "actual"), 10));
+	cJSON_Delete(a);
+	a = cJSON_Parse(m.v[1].value);
+	cr_assert_not_null(a);
+	cr_expect_str_eq(str(a, "status"), "resolved");
+	cr_expect_str_eq(str(a, "reason"), "recovered");
+	cr_expect(close_to(num(a, "actual"), 160));
+	cJSON_Delete(a);
+	harness_msgs_free(&m);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
