@@ -65,13 +65,13 @@ rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 static void
 rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-	struct consumer *c = opaque;
 	char fatal[512];
 
+	(void)opaque;
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		/* The owner of the process stops gracefully. */
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		log_error("kafka_fatal", "err=%s", log_quote(fatal));
-		c->h.fatal(fatal, c->h.arg);
+		kafka_fatal("consumer", fatal);
 		return;
 	}
 	/* Everything else is transient: librdkafka retries by itself. */

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -878,18 +877,6 @@ on_revoke(const rd_kafka_topic_partition_list_t *parts, bool lost, void *arg)
 	revoke_progress(i);
 }
 
-static void
-on_fatal(const char *reason, void *arg)
-{
-	struct ingest *i = arg;
-
-	(void)i;
-	log_error("ingest_fatal", "reason=%s", log_quote(reason));
-	/* A fatal client error means a graceful stop: the same path as
-	 * SIGTERM, whose handler is an event of main's loop. */
-	raise(SIGTERM);
-}
-
 /* ---- stop ---- */
 
 static void
@@ -1048,7 +1035,6 @@ ingest_handlers(struct ingest *i)
 		.assign = on_assign,
 		.revoke = on_revoke,
 		.accepting = on_accepting,
-		.fatal = on_fatal,
 		.closed = on_closed,
 		.arg = i,
 	};

@@ -299,11 +299,9 @@ rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		/* The idempotent producer cannot go on (e.g. a sequence
-		 * gap the broker refused): every later produce fails, and
-		 * with resend waits for a restart. */
+		 * gap the broker refused): every later produce fails. */
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		log_error("kafka_fatal", "producer=%s err=%s", p->name,
-		    log_quote(fatal));
+		kafka_fatal(p->name, fatal);
 		return;
 	}
 	/* Transient: librdkafka reconnects and retries by itself. */

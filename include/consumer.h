@@ -32,8 +32,6 @@ struct consumer_handlers {
 	    void *arg);
 	/* False while the owner cannot take more messages (backpressure). */
 	bool (*accepting)(void *arg);
-	/* A fatal client error: the owner stops gracefully. */
-	void (*fatal)(const char *reason, void *arg);
 	/* After consumer_close: the group was left. */
 	void (*closed)(void *arg);
 	void *arg;
