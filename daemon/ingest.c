@@ -61,8 +61,16 @@ struct part_state {
 	int64_t assigned_ms;
 };
 
+/* What a reply owed to the ingest finds it through: it outlives the ingest
+ * while tickets are out (a forced stop frees the ingest before the Redis
+ * connection hands its pending callbacks a NULL reply). */
+struct anchor {
+	struct ingest *i;	/* NULL once the ingest is freed */
+	unsigned refs;		/* tickets out */
+};
+
 struct ticket {
-	struct ingest *i;
+	struct anchor *a;
 	uint64_t epoch;
 };
 
@@ -85,6 +93,7 @@ struct ingest {
 	bool retired_ready;
 	struct clock clock;
 
+	struct anchor *anchor;		/* found by the tickets */
 	struct batch *cur, *inflight, *spare;
 	int cur_dlq, inflight_dlq;
 	uint64_t next_seq;
@@ -137,19 +146,24 @@ ticket_new(struct ingest *i)
 {
 	struct ticket *t = xmalloc(sizeof(*t));
 
-	t->i = i;
+	t->a = i->anchor;
+	t->a->refs++;
 	t->epoch = i->epoch;
 	return t;
 }
 
-/* Takes ownership of t; returns the ingest when t is current, else NULL. */
+/* Takes ownership of t; returns the ingest when t is current (the ingest
+ * still there, same epoch), else NULL. */
 static struct ingest *
 ticket_use(struct ticket *t)
 {
-	struct ingest *i = t->i;
-	bool current = t->epoch == i->epoch;
+	struct anchor *a = t->a;
+	struct ingest *i = a->i;
+	bool current = i != NULL && t->epoch == i->epoch;
 
 	free(t);
+	if (--a->refs == 0 && a->i == NULL)
+		free(a);
 	return current ? i : NULL;
 }
 
@@ -547,7 +561,7 @@ progress(struct ingest *i)
 	set_flight(i, FLIGHT_WATERMARK);
 	if (redis_apply_watermarks(i->apply, i->cfg, i->cfg->kafka.topic_activity,
 	    i->inflight, watermark_done, t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		fail(i, "redis not usable for the watermark");
 	}
 }
@@ -610,7 +624,7 @@ maybe_flush(struct ingest *i)
 	t = ticket_new(i);
 	if (redis_apply_counters(i->apply, b, i->roster, i->cfg, counters_done,
 	    t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		fail(i, "redis not usable");
 	}
 }
@@ -707,7 +721,7 @@ resync(struct ingest *i)
 		if (redis_apply_read_watermarks(i->apply, i->cfg,
 		    i->cfg->kafka.topic_activity, pl, i->nparts, resync_done,
 		    t) != 0) {
-			free(t);
+			(void)ticket_use(t);
 			i->reading_watermarks = false;
 			schedule_retry(i);
 		}
@@ -809,7 +823,7 @@ read_assign_watermarks(struct ingest *i)
 	i->reading_watermarks = true;
 	if (redis_apply_read_watermarks(i->apply, i->cfg,
 	    i->cfg->kafka.topic_activity, pl, (size_t)l->cnt, assign_done, t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		i->reading_watermarks = false;
 		schedule_retry(i);
 	}
@@ -967,6 +981,8 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 
 	i->base = base;
 	i->conn = conn;
+	i->anchor = xcalloc(1, sizeof(*i->anchor));
+	i->anchor->i = i;
 	i->cfg = cfg;
 	i->roster = roster;
 	i->apply = redis_apply_new(conn);
@@ -1138,5 +1154,8 @@ ingest_free(struct ingest *i)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);
 	free(i->parts);
 	redis_apply_free(i->apply);
+	i->anchor->i = NULL;	/* replies still owed find nobody */
+	if (i->anchor->refs == 0)
+		free(i->anchor);
 	free(i);
 }

@@ -415,6 +415,7 @@ run(const char *path)
 	sinks_free(d.sinks, flush_budget(&d));
 	reap_retired(&d);
 	ingest_free(d.ingest);
+	d.ingest = NULL;	/* redis_state may still be called */
 	redis_conn_free(d.conn);
 	event_free(d.sig_term);
 	event_free(d.sig_int);

@@ -28,7 +28,8 @@ struct ingest;
  * ingest_set_config. Returns owned (free with ingest_free). */
 struct ingest *ingest_new(struct event_base *base, struct redis_conn *conn,
     const struct config *cfg, const struct roster *roster);
-/* Frees i; NULL does nothing. */
+/* Frees i; NULL does nothing. Redis replies still owed to it (a forced
+ * stop leaves some) find nobody when they come. */
 void ingest_free(struct ingest *i);
 /* The consumer handlers that feed i (arg set to i). */
 struct consumer_handlers ingest_handlers(struct ingest *i);
