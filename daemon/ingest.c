@@ -27,6 +27,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "decode.h"
@@ -48,6 +49,9 @@
  * look behind). After CATCH_UP_MAX_MS they are judged anyway. */
 #define CAUGHT_UP_LAG		100
 #define CATCH_UP_MAX_MS		(10LL * 60 * 1000)
+/* A revoke or a stop waits this long for a batch's bad events to reach
+ * the DLQ, then drops the batch without storing its offsets. */
+#define DLQ_GIVE_UP_MS		5000
 
 enum flight { FLIGHT_NONE, FLIGHT_COUNTERS, FLIGHT_WAIT_DLQ, FLIGHT_WATERMARK };
 enum assign_state { ASSIGN_NONE, ASSIGN_PENDING, ASSIGN_ACTIVE };
@@ -99,6 +103,9 @@ struct ingest {
 	uint64_t next_seq;
 	uint64_t epoch;
 	enum flight flight;
+	int64_t cur_started_ms;		/* monotonic: cur's first message */
+	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */
+	bool dlq_stuck;			/* as last logged */
 
 	enum assign_state assign_state;
 	rd_kafka_topic_partition_list_t *pending_assign;
@@ -135,11 +142,21 @@ struct ingest {
 };
 
 static void maybe_flush(struct ingest *i);
+static void update_paused(struct ingest *i);
 static void fail(struct ingest *i, const char *why);
 static void resync(struct ingest *i);
 static void read_assign_watermarks(struct ingest *i);
 static void revoke_progress(struct ingest *i);
 static void stop_progress(struct ingest *i);
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static struct ticket *
 ticket_new(struct ingest *i)
@@ -184,7 +201,10 @@ set_flight(struct ingest *i, enum flight f)
 	log_debug("ingest_flight", "old=%s new=%s", flight_names[i->flight],
 	    flight_names[f]);
 	i->flight = f;
+	if (f == FLIGHT_WAIT_DLQ)
+		i->wait_dlq_since_ms = mono_ms();
 }
+
 
 static void
 schedule_retry(struct ingest *i)
@@ -654,9 +674,9 @@ fail(struct ingest *i, const char *why)
 	}
 	batch_discard(i, &i->cur);
 	i->cur_dlq = i->inflight_dlq = 0;
-	metrics_set(i->m_paused, 1);
 	if (i->assign_state == ASSIGN_ACTIVE)
 		consumer_pause_all(i->consumer, true);
+	update_paused(i);
 	if (redis_conn_up(i->conn))
 		schedule_retry(i);
 	if (i->revoking)
@@ -693,8 +713,8 @@ resync_done(int status, const int64_t *offsets, void *arg)
 	}
 	i->recovering = false;
 	i->backoff_ms = BACKOFF_MIN_MS;
-	metrics_set(i->m_paused, 0);
 	consumer_pause_all(i->consumer, false);
+	update_paused(i);
 	log_info("ingest_resumed", "partitions=%zu", i->nparts);
 }
 
@@ -708,7 +728,8 @@ resync(struct ingest *i)
 		return;
 	if (i->assign_state != ASSIGN_ACTIVE || i->nparts == 0) {
 		i->recovering = false;
-		metrics_set(i->m_paused, 0);
+		consumer_pause_all(i->consumer, false);
+		update_paused(i);
 		return;
 	}
 	pl = xcalloc(i->nparts, sizeof(int32_t));
@@ -780,8 +801,8 @@ assign_done(int status, const int64_t *offsets, void *arg)
 	i->assign_state = ASSIGN_ACTIVE;
 	i->recovering = false;
 	i->backoff_ms = BACKOFF_MIN_MS;
-	metrics_set(i->m_paused, 0);
 	consumer_assign(i->consumer, l);
+	update_paused(i);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -844,6 +865,50 @@ on_assign(const rd_kafka_topic_partition_list_t *parts, void *arg)
 	read_assign_watermarks(i);
 }
 
+/* A revoke or a stop waits no longer for the DLQ: it failed for good,
+ * or the in-flight batch has waited DLQ_GIVE_UP_MS. */
+static bool
+dlq_give_up(const struct ingest *i)
+{
+	return i->inflight != NULL && i->flight == FLIGHT_WAIT_DLQ &&
+	    (i->revoking || i->stopping) && (dlq_failed(i->dlq) ||
+	    mono_ms() - i->wait_dlq_since_ms >= DLQ_GIVE_UP_MS);
+}
+
+/*
+ * Drops the in-flight batch, which waits for the DLQ, and the one filling
+ * behind it, storing no offset: storing the later one's would skip the
+ * earlier one's events. Their counters may be in Redis already; the next
+ * owner (or the restart) reads the events again from the watermark, the
+ * dedupe counts them once, and their bad events go to the DLQ again (at
+ * least once).
+ */
+static void
+abandon(struct ingest *i, const char *why)
+{
+	log_warnx("ingest_abandoned", "why=%s messages=%zu pending=%zu "
+	    "dlq_outstanding=%d", log_quote(why),
+	    i->inflight != NULL ? i->inflight->nmessages : 0,
+	    i->cur->nmessages, dlq_outstanding(i->dlq));
+	i->epoch++;
+	set_flight(i, FLIGHT_NONE);
+	if (i->inflight != NULL) {
+		metrics_inc(i->m_batches_failed);
+		batch_discard(i, &i->inflight);
+		if (i->spare == NULL)
+			i->spare = i->inflight;
+		else
+			batch_free(i->inflight);
+		i->inflight = NULL;
+	}
+	batch_discard(i, &i->cur);
+	i->cur_dlq = i->inflight_dlq = 0;
+	if (i->revoking)
+		revoke_progress(i);
+	else if (i->stopping)
+		stop_progress(i);
+}
+
 static void
 revoke_finish(struct ingest *i)
 {
@@ -856,15 +921,19 @@ revoke_finish(struct ingest *i)
 	i->revoking = false;
 	i->recovering = false;
 	i->reading_watermarks = false;
-	metrics_set(i->m_paused, 0);
 	consumer_unassign(i->consumer);
+	update_paused(i);
 }
 
 static void
 revoke_progress(struct ingest *i)
 {
+	if (dlq_give_up(i)) {
+		abandon(i, "revoked while the dlq holds the batch");
+		return;		/* abandon calls again */
+	}
 	if (i->inflight != NULL)
-		return;		/* batch_complete or fail calls again */
+		return;		/* batch_complete, fail or abandon call again */
 	if (i->cur->nmessages > 0 && !i->recovering && !i->revoke_lost &&
 	    redis_conn_up(i->conn)) {
 		maybe_flush(i);
@@ -906,7 +975,13 @@ on_closed(void *arg)
 static void
 stop_progress(struct ingest *i)
 {
-	if (i->closing || i->inflight != NULL)
+	if (i->closing)
+		return;
+	if (dlq_give_up(i)) {
+		abandon(i, "stopping while the dlq holds the batch");
+		return;		/* abandon calls again */
+	}
+	if (i->inflight != NULL)
 		return;
 	if (i->cur->nmessages > 0 && !i->recovering && redis_conn_up(i->conn)) {
 		maybe_flush(i);
@@ -960,8 +1035,30 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 			    (int)ps->partition, (long long)pl);
 		}
 	}
+	if (dlq_give_up(i))
+		abandon(i, i->revoking ? "revoked while the dlq holds the batch" :
+		    "stopping while the dlq holds the batch");
+	if (ingest_dlq_stuck(i) != i->dlq_stuck) {
+		i->dlq_stuck = !i->dlq_stuck;
+		if (i->dlq_stuck)
+			log_warnx("dlq_stuck", "outstanding=%d oldest_ms=%lld "
+			    "flight=%s", dlq_outstanding(i->dlq),
+			    (long long)dlq_oldest_ms(i->dlq),
+			    flight_names[i->flight]);
+		else
+			log_info("dlq_unstuck", "outstanding=%d",
+			    dlq_outstanding(i->dlq));
+	}
+	update_paused(i);
 	metrics_set(i->m_assigned, (double)i->nparts);
 	metrics_set(i->m_ready, ingest_ready(i) ? 1 : 0);
+}
+
+static void
+update_paused(struct ingest *i)
+{
+	metrics_set(i->m_paused, i->consumer != NULL &&
+	    consumer_paused(i->consumer) ? 1 : 0);
 }
 
 /* ---- setup ---- */
@@ -1024,7 +1121,7 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	i->m_batches_failed = metrics_counter("paced_batches_total",
 	    "result=\"failed\"", "Batches written to Redis, by result");
 	i->m_paused = metrics_gauge("paced_paused", NULL,
-	    "1 while partitions are paused waiting for Redis");
+	    "1 while partitions are paused: waiting for Redis, or held back");
 	i->m_recoveries = metrics_counter("paced_recoveries_total", NULL,
 	    "Times the ingest path paused and re-read positions from Redis");
 	i->m_lag = metrics_gauge("paced_consumer_lag", NULL,
@@ -1130,7 +1227,14 @@ bool
 ingest_ready(const struct ingest *i)
 {
 	return redis_conn_up(i->conn) && i->assign_state == ASSIGN_ACTIVE &&
-	    i->nparts > 0 && !i->recovering;
+	    i->nparts > 0 && !i->recovering && !ingest_dlq_stuck(i);
+}
+
+bool
+ingest_dlq_stuck(const struct ingest *i)
+{
+	return i->dlq != NULL &&
+	    dlq_oldest_ms(i->dlq) > i->cfg->dlq.stuck_after_ms;
 }
 
 const struct clock *
