@@ -17,6 +17,13 @@
  * the first offset we have not seen acknowledged. Assignment waits for
  * the watermarks in the same way, so a partition always starts where
  * Redis says it stopped.
+ *
+ * A batch is flushed when it holds batch.max_messages or its first message
+ * is batch.max_wait old, and at once when an event-clock boundary, a
+ * revoke or a stop waits for it. A batch waiting for the DLQ waits as
+ * long as it takes (the consumer pauses and keeps polling meanwhile),
+ * except that a revoke or a stop gives up on it after DLQ_GIVE_UP_MS:
+ * both batches are dropped unstored, and their events are read again.
  */
 #include "ingest.h"
 
@@ -205,6 +212,14 @@ set_flight(struct ingest *i, enum flight f)
 		i->wait_dlq_since_ms = mono_ms();
 }
 
+/* Runs maybe_flush in ms (at once: 0). */
+static void
+arm_flush(struct ingest *i, int64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(i->flush_ev, &tv);
+}
 
 static void
 schedule_retry(struct ingest *i)
@@ -349,8 +364,10 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	}
 	if (bad_name == NULL && !ticks_allow(i, &ev))
 		return false;
-	if (i->cur->nmessages == 0)
-		event_active(i->flush_ev, EV_TIMEOUT, 0);
+	if (i->cur->nmessages == 0) {
+		i->cur_started_ms = mono_ms();
+		arm_flush(i, i->cfg->batch.max_wait_ms);
+	}
 	batch_note_offset(i->cur, m->partition, m->offset);
 	if (bad_name != NULL) {
 		count_bad(i, m, bad, bad_name);
@@ -616,6 +633,23 @@ ingest_dlq_delivered(uint64_t seq, void *arg)
 	}
 }
 
+/* True when cur is to be written now; else the flush timer is armed for
+ * when it will be. */
+static bool
+batch_due(struct ingest *i)
+{
+	int64_t age;
+
+	if (i->cur->nmessages >= (size_t)i->cfg->batch.max_messages ||
+	    i->tick_waiting || i->revoking || i->stopping)
+		return true;
+	age = mono_ms() - i->cur_started_ms;
+	if (age >= i->cfg->batch.max_wait_ms)
+		return true;
+	arm_flush(i, i->cfg->batch.max_wait_ms - age);
+	return false;
+}
+
 static void
 maybe_flush(struct ingest *i)
 {
@@ -626,6 +660,8 @@ maybe_flush(struct ingest *i)
 	    i->assign_state != ASSIGN_ACTIVE || !redis_conn_up(i->conn))
 		return;
 	if (i->revoking && i->revoke_lost)
+		return;
+	if (!batch_due(i))
 		return;
 	b = i->cur;
 	i->cur = i->spare != NULL ? i->spare : batch_new();
