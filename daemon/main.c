@@ -275,6 +275,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	ingest_set_config(d->ingest, c, r);
 	d->cfg = c;
 	d->roster = r;
+	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
