@@ -235,6 +235,10 @@ static const struct key_row rows[] = {
 	DURATION("batch.max_wait", batch.max_wait_ms, KEY_RELOAD, "50ms",
 	    "1ms", "10s"),
 
+	SECTION("dlq"),
+	DURATION("dlq.stuck_after", dlq.stuck_after_ms, KEY_RELOAD, "30s",
+	    "1s", "1h"),
+
 	CUSTOM("kpis", KEY_REQUIRED, 1, load_kpis, kpis_equal),
 	CUSTOM("calendars", KEY_RELOAD, 1, load_calendars, NULL),
 	CUSTOM("roles", KEY_RELOAD | KEY_REQUIRED, 2, load_roles, NULL),

@@ -4,6 +4,16 @@
  * the main queue (log.queue), so every librdkafka callback runs on the loop
  * thread from rd_kafka_consumer_poll. Eager rebalancing (range/roundrobin)
  * is the default: cooperative-sticky has known bugs in librdkafka 2.0.x.
+ *
+ * Backpressure never stops the polling for long: rebalances and the
+ * max.poll.interval.ms deadline are served from rd_kafka_consumer_poll.
+ * When the owner has held messages back for HOLD_PAUSE_MS (a stuck DLQ, a
+ * slow Redis, an event-clock boundary), every assigned partition is paused
+ * and polling goes on; a message that still arrives waits, in order, with
+ * the held ones. Pausing makes librdkafka drop what it prefetched and
+ * fetch again from the message after the last one polled, so nothing is
+ * skipped. The owner's own pause (consumer_pause_all) and ours are kept
+ * apart and applied together.
  */
 #include "consumer.h"
 
@@ -24,6 +34,7 @@
 #include "xmalloc.h"
 
 #define DRAIN_MAX	2000	/* messages per callback: keeps callbacks short */
+#define HOLD_PAUSE_MS	1000	/* backpressure this long: pause, keep polling */
 
 struct consumer {
 	struct event_base *base;
@@ -35,7 +46,13 @@ struct consumer {
 	struct event *drain_ev;
 	bool closing;
 	bool closed_reported;
-	rd_kafka_message_t *held;	/* offered, not taken yet */
+	/* Polled, not taken yet, oldest first: a ring of nheld from hfirst. */
+	rd_kafka_message_t **held;
+	size_t nheld, hfirst, hcap;
+	bool owner_paused;		/* consumer_pause_all */
+	bool hold_paused;		/* ours: backpressure lasted */
+	bool applied_paused;		/* what librdkafka was told */
+	int64_t hold_since_ms;		/* backpressure began; 0: none */
 	char *topic;			/* the activity topic */
 	int partition_count;		/* -1 unknown */
 
@@ -49,6 +66,132 @@ struct consumer {
 	int md_pipe[2];
 	struct event *md_ev;
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+held_push(struct consumer *c, rd_kafka_message_t *m)
+{
+	if (c->nheld == c->hcap) {
+		size_t ncap = c->hcap ? c->hcap * 2 : 8;
+		rd_kafka_message_t **v = xcalloc(ncap, sizeof(*v));
+
+		for (size_t i = 0; i < c->nheld; i++)
+			v[i] = c->held[(c->hfirst + i) % c->hcap];
+		free(c->held);
+		c->held = v;
+		c->hcap = ncap;
+		c->hfirst = 0;
+	}
+	c->held[(c->hfirst + c->nheld) % c->hcap] = m;
+	c->nheld++;
+}
+
+static rd_kafka_message_t *
+held_first(const struct consumer *c)
+{
+	return c->nheld > 0 ? c->held[c->hfirst] : NULL;
+}
+
+static void
+held_pop(struct consumer *c)
+{
+	c->hfirst = (c->hfirst + 1) % c->hcap;
+	c->nheld--;
+}
+
+/* Drops the held messages of partition, keeping the others' order. */
+static void
+held_drop_partition(struct consumer *c, int32_t partition)
+{
+	size_t n = c->nheld;
+
+	for (size_t i = 0; i < n; i++) {
+		rd_kafka_message_t *m = held_first(c);
+
+		held_pop(c);
+		if (m->partition == partition)
+			rd_kafka_message_destroy(m);
+		else
+			held_push(c, m);
+	}
+}
+
+/* Pauses or resumes every assigned partition. */
+static void
+pause_assigned(struct consumer *c, bool pause)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (parts->cnt > 0) {
+		if (pause)
+			rd_kafka_pause_partitions(c->rk, parts);
+		else
+			rd_kafka_resume_partitions(c->rk, parts);
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Tells librdkafka when the owner's pause or ours changed the sum. */
+static void
+apply_pause(struct consumer *c)
+{
+	bool want = c->owner_paused || c->hold_paused;
+
+	if (want == c->applied_paused)
+		return;
+	pause_assigned(c, want);
+	c->applied_paused = want;
+	log_debug("kafka_pause", "%s paused=%d owner=%d held=%zu", __func__,
+	    want, c->owner_paused, c->nheld);
+	if (!want)
+		consumer_kick(c);
+}
+
+/* The owner takes messages again: our pause ends. */
+static void
+hold_end(struct consumer *c)
+{
+	c->hold_since_ms = 0;
+	if (c->hold_paused) {
+		c->hold_paused = false;
+		log_info("kafka_hold_resumed", "held=%zu", c->nheld);
+		apply_pause(c);
+	}
+}
+
+/* The owner holds messages back: past HOLD_PAUSE_MS, pause and poll on,
+ * so rebalances are served and the group keeps this member. */
+static void
+hold(struct consumer *c)
+{
+	rd_kafka_message_t *m;
+	int64_t now = mono_ms();
+
+	if (c->hold_since_ms == 0)
+		c->hold_since_ms = now;
+	if (!c->hold_paused && now - c->hold_since_ms >= HOLD_PAUSE_MS) {
+		c->hold_paused = true;
+		log_info("kafka_hold_paused", "held=%zu after_ms=%lld", c->nheld,
+		    (long long)(now - c->hold_since_ms));
+		apply_pause(c);
+	}
+	if (!c->hold_paused)
+		return;
+	/* Callbacks (rebalance, errors, logs) run in here; a message
+	 * fetched before the pause took effect waits with the others. */
+	while (!c->closing && (m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
+		held_push(c, m);
+}
 
 static void
 rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -65,13 +208,13 @@ rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 static void
 rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-	struct consumer *c = opaque;
 	char fatal[512];
 
+	(void)opaque;
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		/* The owner of the process stops gracefully. */
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		log_error("kafka_fatal", "err=%s", log_quote(fatal));
-		c->h.fatal(fatal, c->h.arg);
+		kafka_fatal("consumer", fatal);
 		return;
 	}
 	/* Everything else is transient: librdkafka retries by itself. */
@@ -157,16 +300,22 @@ drain(struct consumer *c)
 	for (n = 0; n < DRAIN_MAX; n++) {
 		rd_kafka_message_t *m;
 
-		if (!c->h.accepting(c->h.arg))
-			return;
-		if (c->held != NULL) {
-			m = c->held;
-			c->held = NULL;
-		} else if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL) {
+		if (!c->h.accepting(c->h.arg)) {
+			hold(c);
 			return;
 		}
-		if (!c->h.message(m, c->h.arg)) {
-			c->held = m;	/* the owner is not ready for it */
+		if ((m = held_first(c)) != NULL) {
+			if (!c->h.message(m, c->h.arg)) {
+				hold(c);	/* not ready for it yet */
+				return;
+			}
+			held_pop(c);
+		} else if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL) {
+			hold_end(c);
+			return;
+		} else if (!c->h.message(m, c->h.arg)) {
+			held_push(c, m);	/* offered again, first */
+			hold(c);
 			return;
 		}
 		rd_kafka_message_destroy(m);
@@ -174,6 +323,7 @@ drain(struct consumer *c)
 			return;
 	}
 	/* More may be waiting: continue on the next loop turn. */
+	hold_end(c);
 	event_active(c->drain_ev, EV_TIMEOUT, 0);
 }
 
@@ -339,6 +489,14 @@ consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts
 	e = rd_kafka_assign(c->rk, parts);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		log_warnx("kafka_assign_failed", "err=%s", rd_kafka_err2str(e));
+	/* A pause does not reliably survive unassign and assign: start the
+	 * new partitions from a known state, then apply ours (the owner's
+	 * was about the old assignment). */
+	if (c->applied_paused)
+		pause_assigned(c, false);
+	c->applied_paused = false;
+	c->owner_paused = false;
+	apply_pause(c);
 	consumer_kick(c);
 }
 
@@ -355,25 +513,23 @@ consumer_unassign(struct consumer *c)
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET)
 		log_warnx("kafka_commit_failed", "err=%s", rd_kafka_err2str(e));
 	rd_kafka_assign(c->rk, NULL);
+	c->owner_paused = false;
 	consumer_kick(c);
 }
 
 void
 consumer_pause_all(struct consumer *c, bool pause)
 {
-	rd_kafka_topic_partition_list_t *parts = NULL;
-
-	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	if (parts->cnt > 0) {
-		if (pause)
-			rd_kafka_pause_partitions(c->rk, parts);
-		else
-			rd_kafka_resume_partitions(c->rk, parts);
-	}
-	rd_kafka_topic_partition_list_destroy(parts);
+	c->owner_paused = pause;
+	apply_pause(c);
 	if (!pause)
 		consumer_kick(c);
+}
+
+bool
+consumer_paused(const struct consumer *c)
+{
+	return c->applied_paused;
 }
 
 void
@@ -383,6 +539,8 @@ consumer_seek(struct consumer *c, const char *topic, int32_t partition,
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_error_t *e;
 
+	/* Messages held back are from before the new position. */
+	held_drop_partition(c, partition);
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
 	e = rd_kafka_seek_partitions(c->rk, l, 0);
 	if (e != NULL) {
@@ -467,9 +625,11 @@ consumer_lag(struct consumer *c)
 void
 consumer_drop_held(struct consumer *c)
 {
-	if (c->held != NULL) {
-		rd_kafka_message_destroy(c->held);
-		c->held = NULL;
+	rd_kafka_message_t *m;
+
+	while ((m = held_first(c)) != NULL) {
+		held_pop(c);
+		rd_kafka_message_destroy(m);
 	}
 }
 
@@ -535,6 +695,7 @@ consumer_free(struct consumer *c)
 		if (c->md_pipe[i] >= 0)
 			close(c->md_pipe[i]);
 	consumer_drop_held(c);
+	free(c->held);
 	kafka_wake_free(c->wake);
 	if (c->drain_ev != NULL)
 		event_free(c->drain_ev);

@@ -88,6 +88,7 @@ route_readyz(struct http *h, struct evhttp_request *req)
 
 	cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
 	cJSON_AddBoolToObject(o, "redis_up", redis_conn_up(h->deps.conn));
+	cJSON_AddBoolToObject(o, "dlq_stuck", ingest_dlq_stuck(h->deps.ingest));
 	reply_json(h, req, ready ? 200 : 503, o);
 	cJSON_Delete(o);
 }

@@ -17,6 +17,13 @@
  * the first offset we have not seen acknowledged. Assignment waits for
  * the watermarks in the same way, so a partition always starts where
  * Redis says it stopped.
+ *
+ * A batch is flushed when it holds batch.max_messages or its first message
+ * is batch.max_wait old, and at once when an event-clock boundary, a
+ * revoke or a stop waits for it. A batch waiting for the DLQ waits as
+ * long as it takes (the consumer pauses and keeps polling meanwhile),
+ * except that a revoke or a stop gives up on it after DLQ_GIVE_UP_MS:
+ * both batches are dropped unstored, and their events are read again.
  */
 #include "ingest.h"
 
@@ -25,9 +32,9 @@
 #include <stdio.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "decode.h"
@@ -49,6 +56,9 @@
  * look behind). After CATCH_UP_MAX_MS they are judged anyway. */
 #define CAUGHT_UP_LAG		100
 #define CATCH_UP_MAX_MS		(10LL * 60 * 1000)
+/* A revoke or a stop waits this long for a batch's bad events to reach
+ * the DLQ, then drops the batch without storing its offsets. */
+#define DLQ_GIVE_UP_MS		5000
 
 enum flight { FLIGHT_NONE, FLIGHT_COUNTERS, FLIGHT_WAIT_DLQ, FLIGHT_WATERMARK };
 enum assign_state { ASSIGN_NONE, ASSIGN_PENDING, ASSIGN_ACTIVE };
@@ -62,8 +72,16 @@ struct part_state {
 	int64_t assigned_ms;
 };
 
+/* What a reply owed to the ingest finds it through: it outlives the ingest
+ * while tickets are out (a forced stop frees the ingest before the Redis
+ * connection hands its pending callbacks a NULL reply). */
+struct anchor {
+	struct ingest *i;	/* NULL once the ingest is freed */
+	unsigned refs;		/* tickets out */
+};
+
 struct ticket {
-	struct ingest *i;
+	struct anchor *a;
 	uint64_t epoch;
 };
 
@@ -86,11 +104,15 @@ struct ingest {
 	bool retired_ready;
 	struct clock clock;
 
+	struct anchor *anchor;		/* found by the tickets */
 	struct batch *cur, *inflight, *spare;
 	int cur_dlq, inflight_dlq;
 	uint64_t next_seq;
 	uint64_t epoch;
 	enum flight flight;
+	int64_t cur_started_ms;		/* monotonic: cur's first message */
+	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */
+	bool dlq_stuck;			/* as last logged */
 
 	enum assign_state assign_state;
 	rd_kafka_topic_partition_list_t *pending_assign;
@@ -127,30 +149,45 @@ struct ingest {
 };
 
 static void maybe_flush(struct ingest *i);
+static void update_paused(struct ingest *i);
 static void fail(struct ingest *i, const char *why);
 static void resync(struct ingest *i);
 static void read_assign_watermarks(struct ingest *i);
 static void revoke_progress(struct ingest *i);
 static void stop_progress(struct ingest *i);
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static struct ticket *
 ticket_new(struct ingest *i)
 {
 	struct ticket *t = xmalloc(sizeof(*t));
 
-	t->i = i;
+	t->a = i->anchor;
+	t->a->refs++;
 	t->epoch = i->epoch;
 	return t;
 }
 
-/* Takes ownership of t; returns the ingest when t is current, else NULL. */
+/* Takes ownership of t; returns the ingest when t is current (the ingest
+ * still there, same epoch), else NULL. */
 static struct ingest *
 ticket_use(struct ticket *t)
 {
-	struct ingest *i = t->i;
-	bool current = t->epoch == i->epoch;
+	struct anchor *a = t->a;
+	struct ingest *i = a->i;
+	bool current = i != NULL && t->epoch == i->epoch;
 
 	free(t);
+	if (--a->refs == 0 && a->i == NULL)
+		free(a);
 	return current ? i : NULL;
 }
 
@@ -171,6 +208,17 @@ set_flight(struct ingest *i, enum flight f)
 	log_debug("ingest_flight", "old=%s new=%s", flight_names[i->flight],
 	    flight_names[f]);
 	i->flight = f;
+	if (f == FLIGHT_WAIT_DLQ)
+		i->wait_dlq_since_ms = mono_ms();
+}
+
+/* Runs maybe_flush in ms (at once: 0). */
+static void
+arm_flush(struct ingest *i, int64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(i->flush_ev, &tv);
 }
 
 static void
@@ -316,8 +364,10 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	}
 	if (bad_name == NULL && !ticks_allow(i, &ev))
 		return false;
-	if (i->cur->nmessages == 0)
-		event_active(i->flush_ev, EV_TIMEOUT, 0);
+	if (i->cur->nmessages == 0) {
+		i->cur_started_ms = mono_ms();
+		arm_flush(i, i->cfg->batch.max_wait_ms);
+	}
 	batch_note_offset(i->cur, m->partition, m->offset);
 	if (bad_name != NULL) {
 		count_bad(i, m, bad, bad_name);
@@ -548,7 +598,7 @@ progress(struct ingest *i)
 	set_flight(i, FLIGHT_WATERMARK);
 	if (redis_apply_watermarks(i->apply, i->cfg, i->cfg->kafka.topic_activity,
 	    i->inflight, watermark_done, t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		fail(i, "redis not usable for the watermark");
 	}
 }
@@ -583,6 +633,23 @@ ingest_dlq_delivered(uint64_t seq, void *arg)
 	}
 }
 
+/* True when cur is to be written now; else the flush timer is armed for
+ * when it will be. */
+static bool
+batch_due(struct ingest *i)
+{
+	int64_t age;
+
+	if (i->cur->nmessages >= (size_t)i->cfg->batch.max_messages ||
+	    i->tick_waiting || i->revoking || i->stopping)
+		return true;
+	age = mono_ms() - i->cur_started_ms;
+	if (age >= i->cfg->batch.max_wait_ms)
+		return true;
+	arm_flush(i, i->cfg->batch.max_wait_ms - age);
+	return false;
+}
+
 static void
 maybe_flush(struct ingest *i)
 {
@@ -593,6 +660,8 @@ maybe_flush(struct ingest *i)
 	    i->assign_state != ASSIGN_ACTIVE || !redis_conn_up(i->conn))
 		return;
 	if (i->revoking && i->revoke_lost)
+		return;
+	if (!batch_due(i))
 		return;
 	b = i->cur;
 	i->cur = i->spare != NULL ? i->spare : batch_new();
@@ -611,7 +680,7 @@ maybe_flush(struct ingest *i)
 	t = ticket_new(i);
 	if (redis_apply_counters(i->apply, b, i->roster, i->cfg, counters_done,
 	    t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		fail(i, "redis not usable");
 	}
 }
@@ -641,9 +710,9 @@ fail(struct ingest *i, const char *why)
 	}
 	batch_discard(i, &i->cur);
 	i->cur_dlq = i->inflight_dlq = 0;
-	metrics_set(i->m_paused, 1);
 	if (i->assign_state == ASSIGN_ACTIVE)
 		consumer_pause_all(i->consumer, true);
+	update_paused(i);
 	if (redis_conn_up(i->conn))
 		schedule_retry(i);
 	if (i->revoking)
@@ -680,8 +749,8 @@ resync_done(int status, const int64_t *offsets, void *arg)
 	}
 	i->recovering = false;
 	i->backoff_ms = BACKOFF_MIN_MS;
-	metrics_set(i->m_paused, 0);
 	consumer_pause_all(i->consumer, false);
+	update_paused(i);
 	log_info("ingest_resumed", "partitions=%zu", i->nparts);
 }
 
@@ -695,7 +764,8 @@ resync(struct ingest *i)
 		return;
 	if (i->assign_state != ASSIGN_ACTIVE || i->nparts == 0) {
 		i->recovering = false;
-		metrics_set(i->m_paused, 0);
+		consumer_pause_all(i->consumer, false);
+		update_paused(i);
 		return;
 	}
 	pl = xcalloc(i->nparts, sizeof(int32_t));
@@ -708,7 +778,7 @@ resync(struct ingest *i)
 		if (redis_apply_read_watermarks(i->apply, i->cfg,
 		    i->cfg->kafka.topic_activity, pl, i->nparts, resync_done,
 		    t) != 0) {
-			free(t);
+			(void)ticket_use(t);
 			i->reading_watermarks = false;
 			schedule_retry(i);
 		}
@@ -767,8 +837,8 @@ assign_done(int status, const int64_t *offsets, void *arg)
 	i->assign_state = ASSIGN_ACTIVE;
 	i->recovering = false;
 	i->backoff_ms = BACKOFF_MIN_MS;
-	metrics_set(i->m_paused, 0);
 	consumer_assign(i->consumer, l);
+	update_paused(i);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -810,7 +880,7 @@ read_assign_watermarks(struct ingest *i)
 	i->reading_watermarks = true;
 	if (redis_apply_read_watermarks(i->apply, i->cfg,
 	    i->cfg->kafka.topic_activity, pl, (size_t)l->cnt, assign_done, t) != 0) {
-		free(t);
+		(void)ticket_use(t);
 		i->reading_watermarks = false;
 		schedule_retry(i);
 	}
@@ -831,6 +901,50 @@ on_assign(const rd_kafka_topic_partition_list_t *parts, void *arg)
 	read_assign_watermarks(i);
 }
 
+/* A revoke or a stop waits no longer for the DLQ: it failed for good,
+ * or the in-flight batch has waited DLQ_GIVE_UP_MS. */
+static bool
+dlq_give_up(const struct ingest *i)
+{
+	return i->inflight != NULL && i->flight == FLIGHT_WAIT_DLQ &&
+	    (i->revoking || i->stopping) && (dlq_failed(i->dlq) ||
+	    mono_ms() - i->wait_dlq_since_ms >= DLQ_GIVE_UP_MS);
+}
+
+/*
+ * Drops the in-flight batch, which waits for the DLQ, and the one filling
+ * behind it, storing no offset: storing the later one's would skip the
+ * earlier one's events. Their counters may be in Redis already; the next
+ * owner (or the restart) reads the events again from the watermark, the
+ * dedupe counts them once, and their bad events go to the DLQ again (at
+ * least once).
+ */
+static void
+abandon(struct ingest *i, const char *why)
+{
+	log_warnx("ingest_abandoned", "why=%s messages=%zu pending=%zu "
+	    "dlq_outstanding=%d", log_quote(why),
+	    i->inflight != NULL ? i->inflight->nmessages : 0,
+	    i->cur->nmessages, dlq_outstanding(i->dlq));
+	i->epoch++;
+	set_flight(i, FLIGHT_NONE);
+	if (i->inflight != NULL) {
+		metrics_inc(i->m_batches_failed);
+		batch_discard(i, &i->inflight);
+		if (i->spare == NULL)
+			i->spare = i->inflight;
+		else
+			batch_free(i->inflight);
+		i->inflight = NULL;
+	}
+	batch_discard(i, &i->cur);
+	i->cur_dlq = i->inflight_dlq = 0;
+	if (i->revoking)
+		revoke_progress(i);
+	else if (i->stopping)
+		stop_progress(i);
+}
+
 static void
 revoke_finish(struct ingest *i)
 {
@@ -843,15 +957,19 @@ revoke_finish(struct ingest *i)
 	i->revoking = false;
 	i->recovering = false;
 	i->reading_watermarks = false;
-	metrics_set(i->m_paused, 0);
 	consumer_unassign(i->consumer);
+	update_paused(i);
 }
 
 static void
 revoke_progress(struct ingest *i)
 {
+	if (dlq_give_up(i)) {
+		abandon(i, "revoked while the dlq holds the batch");
+		return;		/* abandon calls again */
+	}
 	if (i->inflight != NULL)
-		return;		/* batch_complete or fail calls again */
+		return;		/* batch_complete, fail or abandon call again */
 	if (i->cur->nmessages > 0 && !i->recovering && !i->revoke_lost &&
 	    redis_conn_up(i->conn)) {
 		maybe_flush(i);
@@ -878,18 +996,6 @@ on_revoke(const rd_kafka_topic_partition_list_t *parts, bool lost, void *arg)
 	revoke_progress(i);
 }
 
-static void
-on_fatal(const char *reason, void *arg)
-{
-	struct ingest *i = arg;
-
-	(void)i;
-	log_error("ingest_fatal", "reason=%s", log_quote(reason));
-	/* A fatal client error means a graceful stop: the same path as
-	 * SIGTERM, whose handler is an event of main's loop. */
-	raise(SIGTERM);
-}
-
 /* ---- stop ---- */
 
 static void
@@ -905,7 +1011,13 @@ on_closed(void *arg)
 static void
 stop_progress(struct ingest *i)
 {
-	if (i->closing || i->inflight != NULL)
+	if (i->closing)
+		return;
+	if (dlq_give_up(i)) {
+		abandon(i, "stopping while the dlq holds the batch");
+		return;		/* abandon calls again */
+	}
+	if (i->inflight != NULL)
 		return;
 	if (i->cur->nmessages > 0 && !i->recovering && redis_conn_up(i->conn)) {
 		maybe_flush(i);
@@ -963,8 +1075,30 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (grew && i->evaluator != NULL)
 		evaluator_owned_grew(i->evaluator);
+	if (dlq_give_up(i))
+		abandon(i, i->revoking ? "revoked while the dlq holds the batch" :
+		    "stopping while the dlq holds the batch");
+	if (ingest_dlq_stuck(i) != i->dlq_stuck) {
+		i->dlq_stuck = !i->dlq_stuck;
+		if (i->dlq_stuck)
+			log_warnx("dlq_stuck", "outstanding=%d oldest_ms=%lld "
+			    "flight=%s", dlq_outstanding(i->dlq),
+			    (long long)dlq_oldest_ms(i->dlq),
+			    flight_names[i->flight]);
+		else
+			log_info("dlq_unstuck", "outstanding=%d",
+			    dlq_outstanding(i->dlq));
+	}
+	update_paused(i);
 	metrics_set(i->m_assigned, (double)i->nparts);
 	metrics_set(i->m_ready, ingest_ready(i) ? 1 : 0);
+}
+
+static void
+update_paused(struct ingest *i)
+{
+	metrics_set(i->m_paused, i->consumer != NULL &&
+	    consumer_paused(i->consumer) ? 1 : 0);
 }
 
 /* ---- setup ---- */
@@ -984,6 +1118,8 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 
 	i->base = base;
 	i->conn = conn;
+	i->anchor = xcalloc(1, sizeof(*i->anchor));
+	i->anchor->i = i;
 	i->cfg = cfg;
 	i->roster = roster;
 	i->apply = redis_apply_new(conn);
@@ -1025,7 +1161,7 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	i->m_batches_failed = metrics_counter("paced_batches_total",
 	    "result=\"failed\"", "Batches written to Redis, by result");
 	i->m_paused = metrics_gauge("paced_paused", NULL,
-	    "1 while partitions are paused waiting for Redis");
+	    "1 while partitions are paused: waiting for Redis, or held back");
 	i->m_recoveries = metrics_counter("paced_recoveries_total", NULL,
 	    "Times the ingest path paused and re-read positions from Redis");
 	i->m_lag = metrics_gauge("paced_consumer_lag", NULL,
@@ -1052,7 +1188,6 @@ ingest_handlers(struct ingest *i)
 		.assign = on_assign,
 		.revoke = on_revoke,
 		.accepting = on_accepting,
-		.fatal = on_fatal,
 		.closed = on_closed,
 		.arg = i,
 	};
@@ -1132,7 +1267,14 @@ bool
 ingest_ready(const struct ingest *i)
 {
 	return redis_conn_up(i->conn) && i->assign_state == ASSIGN_ACTIVE &&
-	    i->nparts > 0 && !i->recovering;
+	    i->nparts > 0 && !i->recovering && !ingest_dlq_stuck(i);
+}
+
+bool
+ingest_dlq_stuck(const struct ingest *i)
+{
+	return i->dlq != NULL &&
+	    dlq_oldest_ms(i->dlq) > i->cfg->dlq.stuck_after_ms;
 }
 
 const struct clock *
@@ -1156,5 +1298,8 @@ ingest_free(struct ingest *i)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);
 	free(i->parts);
 	redis_apply_free(i->apply);
+	i->anchor->i = NULL;	/* replies still owed find nobody */
+	if (i->anchor->refs == 0)
+		free(i->anchor);
 	free(i);
 }

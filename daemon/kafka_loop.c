@@ -1,7 +1,8 @@
 /*
  * kafka_loop.c: the pieces every librdkafka handle of the daemon needs on
  * the loop: a non-blocking pipe that the queue writes into, the libevent
- * read event that drains it, and the poll timer.
+ * read event that drains it, the poll timer, and the one place a fatal
+ * client error is reported to.
  */
 #include "kafka_loop.h"
 
@@ -13,7 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "xmalloc.h"
+
+static kafka_fatal_cb *fatal_cb;
+static void *fatal_arg;
 
 struct kafka_wake {
 	rd_kafka_queue_t *queue;
@@ -137,4 +142,19 @@ kafka_wake_free(struct kafka_wake *w)
 	close(w->pipefd[0]);
 	close(w->pipefd[1]);
 	free(w);
+}
+
+void
+kafka_set_fatal_cb(kafka_fatal_cb *cb, void *arg)
+{
+	fatal_cb = cb;
+	fatal_arg = arg;
+}
+
+void
+kafka_fatal(const char *client, const char *reason)
+{
+	log_error("kafka_fatal", "client=%s err=%s", client, log_quote(reason));
+	if (fatal_cb != NULL)
+		fatal_cb(client, reason, fatal_arg);
 }

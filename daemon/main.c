@@ -4,9 +4,11 @@
  * Startup: config -> logging -> roster -> event base -> Redis connection
  * -> ingest -> consumer and DLQ producer -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
- * (finish in-flight writes, store offsets, leave the group) bounded by a
- * timer; a second one exits at once. SIGHUP loads the file again and swaps
- * it in only when it is valid and changes no key that needs a restart.
+ * (finish in-flight writes, store offsets, leave the group, flush the
+ * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
+ * flushing nothing. A fatal Kafka client error starts the same stop and
+ * makes the exit code EXIT_FATAL. SIGHUP loads the file again and swaps it
+ * in only when it is valid and changes no key that needs a restart.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backtest.h"
 #include "config.h"
@@ -23,6 +26,7 @@
 #include "evaluator.h"
 #include "http.h"
 #include "ingest.h"
+#include "kafka_loop.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
@@ -33,7 +37,13 @@
 #define PACED_VERSION "0.1.0"
 #endif
 
-#define STOP_TIMEOUT_S	20
+#define STOP_TIMEOUT_S	20	/* the whole graceful stop, flushes included */
+#define FLUSH_MAX_MS	5000	/* each producer's share of what is left */
+
+/* Exit codes of the daemon (README, Command line). */
+#define EXIT_CLEAN	0	/* stopped by SIGTERM/SIGINT, all settled */
+#define EXIT_FATAL	3	/* a fatal Kafka client error; stopped gracefully */
+#define EXIT_UNFINISHED	4	/* the stop timed out, or a second signal cut it */
 
 struct daemon_state {
 	struct event_base *base;
@@ -47,7 +57,10 @@ struct daemon_state {
 	struct evaluator *evaluator;
 	struct http *http;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
+	struct event *fatal_ev;
 	bool stopping;
+	bool forced;		/* timed out or cut short: flush nothing */
+	int64_t stop_deadline_ms;	/* monotonic */
 	int exit_code;
 	struct metric *m_reloads_ok, *m_reloads_failed;
 };
@@ -65,6 +78,15 @@ usage(FILE *f)
 	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
 	    "Redis and serves health, metrics and scorecards over HTTP.\n"
 	    "Signals: TERM/INT stop gracefully, HUP reloads the config.\n");
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -102,6 +124,17 @@ stopped(void *arg)
 	drain_evaluations(-1, 0, arg);
 }
 
+/* The stop did not finish: exit without flushing, with a code that says
+ * so (unless a fatal error already set one). */
+static void
+stop_unfinished(struct daemon_state *d)
+{
+	d->forced = true;
+	if (d->exit_code == EXIT_CLEAN)
+		d->exit_code = EXIT_UNFINISHED;
+	event_base_loopbreak(d->base);
+}
+
 static void
 stop_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -109,26 +142,75 @@ stop_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warnx("shutdown_timeout", "seconds=%d", STOP_TIMEOUT_S);
-	event_base_loopexit(d->base, NULL);
+	log_warnx("shutdown_timeout", "seconds=%d exit=%d", STOP_TIMEOUT_S,
+	    d->exit_code == EXIT_CLEAN ? EXIT_UNFINISHED : d->exit_code);
+	stop_unfinished(d);
+}
+
+static void
+start_stop(struct daemon_state *d, const char *why)
+{
+	struct timeval tv = { STOP_TIMEOUT_S, 0 };
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	d->stop_deadline_ms = mono_ms() + STOP_TIMEOUT_S * 1000LL;
+	log_info("shutdown_started", "reason=%s", why);
+	evtimer_add(d->stop_timer, &tv);
+	ingest_stop(d->ingest, stopped, d);
 }
 
 static void
 on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon_state *d = arg;
-	struct timeval tv = { STOP_TIMEOUT_S, 0 };
 
 	(void)what;
 	if (d->stopping) {
-		log_warnx("shutdown_forced", "signal=%d", (int)sig);
-		event_base_loopbreak(d->base);
+		log_warnx("shutdown_forced", "signal=%d exit=%d", (int)sig,
+		    d->exit_code == EXIT_CLEAN ? EXIT_UNFINISHED : d->exit_code);
+		stop_unfinished(d);
 		return;
 	}
-	d->stopping = true;
-	log_info("shutdown_started", "signal=%d", (int)sig);
-	evtimer_add(d->stop_timer, &tv);
-	ingest_stop(d->ingest, stopped, d);
+	start_stop(d, sig == SIGINT ? "sigint" : "sigterm");
+}
+
+/* kafka_fatal_cb: runs inside a librdkafka callback, so it only records
+ * the request; the stop starts on the next loop turn. */
+static void
+on_kafka_fatal(const char *client, const char *reason, void *arg)
+{
+	struct daemon_state *d = arg;
+
+	(void)client;
+	(void)reason;
+	if (d->exit_code == EXIT_CLEAN)
+		d->exit_code = EXIT_FATAL;
+	event_active(d->fatal_ev, EV_TIMEOUT, 0);
+}
+
+static void
+fatal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	start_stop(arg, "kafka_fatal");
+}
+
+/* What a producer may still spend flushing: nothing after a forced stop,
+ * else at most FLUSH_MAX_MS of what is left of the stop's bound. */
+static int
+flush_budget(const struct daemon_state *d)
+{
+	int64_t left;
+
+	if (d->forced)
+		return 0;
+	if (!d->stopping)
+		return FLUSH_MAX_MS;
+	left = d->stop_deadline_ms - mono_ms();
+	return left <= 0 ? 0 : left > FLUSH_MAX_MS ? FLUSH_MAX_MS : (int)left;
 }
 
 static void
@@ -193,6 +275,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	ingest_set_config(d->ingest, c, r);
 	d->cfg = c;
 	d->roster = r;
+	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
@@ -306,6 +389,8 @@ run(const char *path)
 	d.sig_int = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
 	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
 	d.stop_timer = evtimer_new(d.base, stop_timeout, &d);
+	d.fatal_ev = event_new(d.base, -1, 0, fatal_cb, &d);
+	kafka_set_fatal_cb(on_kafka_fatal, &d);
 	d.reap_timer = event_new(d.base, -1, EV_PERSIST, reap_cb, &d);
 	event_add(d.sig_term, NULL);
 	event_add(d.sig_int, NULL);
@@ -318,20 +403,26 @@ run(const char *path)
 
 	event_base_dispatch(d.base);
 
-	/* Teardown, reverse order. The DLQ gets a bounded flush. */
+	/* Teardown, reverse order. The producers flush within what is left
+	 * of the stop's bound (nothing after a forced stop). What the DLQ
+	 * drops is from batches whose offsets were not stored: it is read
+	 * and sent again after the restart. */
+	kafka_set_fatal_cb(NULL, NULL);
 	http_free(d.http);
 	ingest_set_evaluator(d.ingest, NULL);
 	evaluator_free(d.evaluator);
 	consumer_free(d.consumer);
-	dlq_free(d.dlq, 5000);
-	sinks_free(d.sinks, 5000);
+	dlq_free(d.dlq, flush_budget(&d));
+	sinks_free(d.sinks, flush_budget(&d));
 	reap_retired(&d);
 	ingest_free(d.ingest);
+	d.ingest = NULL;	/* redis_state may still be called */
 	redis_conn_free(d.conn);
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_hup);
 	event_free(d.stop_timer);
+	event_free(d.fatal_ev);
 	event_free(d.reap_timer);
 	roster_free((struct roster *)d.roster);
 	config_free((struct config *)d.cfg);

@@ -2,9 +2,15 @@
  * producer.c: owns one librdkafka producer handle and its place on the
  * loop. Reports and logs arrive on librdkafka's main queue, which wakes
  * the loop through a pipe; a 200 ms timer polls as well, because the pipe
- * is written only when the queue goes from empty to non-empty. With
- * resend, a message whose delivery failed is copied out of its report and
- * produced again from a timer, oldest first.
+ * is written only when the queue goes from empty to non-empty.
+ *
+ * Every message sent is tracked from producer_send to its last report, in
+ * send order, so the owner can see how many are outstanding and how long
+ * the oldest has waited. With resend, the producer keeps its own copy of
+ * each message and produces a failed one again from a timer, oldest
+ * first; with a truncation header as well, a message too large for the
+ * producer or the broker is cut to fit and marked instead of failing for
+ * ever.
  */
 #include "producer.h"
 
@@ -25,35 +31,53 @@
 #define RESEND_MS	2000	/* pause before producing a failed message again */
 #define FAIL_LOG_MS	10000	/* at most one failure line per this, per producer */
 #define SERVE_ROUNDS	64	/* polls per wake-up: keeps callbacks short */
+/* librdkafka's bound on one record's framing (RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD)
+ * and on one header's (two varints); plus a margin for what we do not
+ * count exactly. */
+#define RECORD_OVERHEAD	36
+#define HEADER_OVERHEAD	10
+#define CUT_MARGIN	64
+#define NO_CUT		SIZE_MAX
 
-struct resend_header {
+struct copy_header {
 	char *name;
 	void *value;
 	size_t len;
 };
 
-struct resend {
+/* One message from producer_send to its last report. */
+struct pmsg {
+	void *opaque;
+	int64_t first_ms;	/* monotonic time of producer_send */
+	size_t cut;		/* value cut to this many bytes, or NO_CUT */
+	/* With resend, a copy of the message. */
 	char *topic;
 	void *key, *value;
 	size_t keylen, valuelen;
-	struct resend_header *headers;
+	struct copy_header *headers;
 	size_t nheaders;
-	void *opaque;
-	TAILQ_ENTRY(resend) entry;
+	TAILQ_ENTRY(pmsg) all;		/* outstanding, oldest first */
+	TAILQ_ENTRY(pmsg) wait;		/* waiting to be produced again */
 };
 
-TAILQ_HEAD(resend_list, resend);
+TAILQ_HEAD(pmsg_list, pmsg);
 
 struct producer {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
 	char *name;
 	bool resend;
+	char *cut_header;	/* NULL: never cut */
+	size_t max_bytes;	/* message.max.bytes */
 	producer_report_cb *cb;
 	void *arg;
-	int inflight;
-	int nresend;
-	struct resend_list resends;
+	int inflight;		/* handed to librdkafka, not reported */
+	int nwaiting;
+	int npending;
+	uint64_t ncut;
+	bool failed;		/* a fatal error: nothing will be delivered */
+	struct pmsg_list pending;	/* every outstanding message */
+	struct pmsg_list waiting;	/* the resend queue */
 	struct kafka_wake *wake;
 	struct event *resend_ev;
 	int64_t fail_logged_ms;	/* monotonic time of the last failure line */
@@ -87,20 +111,6 @@ log_failure(struct producer *p, const char *what, rd_kafka_resp_err_t err)
 	p->fail_quiet = 0;
 }
 
-static void
-resend_free(struct resend *r)
-{
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	free(r->headers);
-	free(r->topic);
-	free(r->key);
-	free(r->value);
-	free(r);
-}
-
 static void *
 memdup(const void *v, size_t len)
 {
@@ -114,11 +124,61 @@ memdup(const void *v, size_t len)
 	return c;
 }
 
-static void
-resend_push(struct producer *p, struct resend *r)
+static struct pmsg *
+pmsg_new(struct producer *p, void *opaque)
 {
-	TAILQ_INSERT_TAIL(&p->resends, r, entry);
-	p->nresend++;
+	struct pmsg *pm = xcalloc(1, sizeof(*pm));
+
+	pm->opaque = opaque;
+	pm->first_ms = mono_ms();
+	pm->cut = NO_CUT;
+	TAILQ_INSERT_TAIL(&p->pending, pm, all);
+	p->npending++;
+	return pm;
+}
+
+/* Keeps a copy of m (borrowed) in pm, for the resend timer. */
+static void
+pmsg_copy(struct pmsg *pm, const struct producer_msg *m)
+{
+	pm->topic = xstrdup(m->topic);
+	pm->key = memdup(m->key, m->keylen);
+	pm->keylen = m->key != NULL ? m->keylen : 0;
+	pm->value = memdup(m->value, m->valuelen);
+	pm->valuelen = m->value != NULL ? m->valuelen : 0;
+	if (m->nheaders > 0)
+		pm->headers = xcalloc(m->nheaders, sizeof(*pm->headers));
+	for (size_t i = 0; i < m->nheaders; i++) {
+		pm->headers[i].name = xstrdup(m->headers[i].name);
+		pm->headers[i].value = memdup(m->headers[i].value,
+		    m->headers[i].len);
+		pm->headers[i].len = m->headers[i].len;
+	}
+	pm->nheaders = m->nheaders;
+}
+
+/* Forgets pm: its last report came, or the producer is going. */
+static void
+pmsg_free(struct producer *p, struct pmsg *pm)
+{
+	TAILQ_REMOVE(&p->pending, pm, all);
+	p->npending--;
+	for (size_t i = 0; i < pm->nheaders; i++) {
+		free(pm->headers[i].name);
+		free(pm->headers[i].value);
+	}
+	free(pm->headers);
+	free(pm->topic);
+	free(pm->key);
+	free(pm->value);
+	free(pm);
+}
+
+static void
+wait_push(struct producer *p, struct pmsg *pm)
+{
+	TAILQ_INSERT_TAIL(&p->waiting, pm, wait);
+	p->nwaiting++;
 	if (!evtimer_pending(p->resend_ev, NULL)) {
 		struct timeval tv = { RESEND_MS / 1000, (RESEND_MS % 1000) * 1000 };
 
@@ -126,66 +186,10 @@ resend_push(struct producer *p, struct resend *r)
 	}
 }
 
-/* Keeps a copy of m (borrowed) for the resend timer. */
-static void
-resend_keep_msg(struct producer *p, const struct producer_msg *m, void *opaque)
-{
-	struct resend *r = xcalloc(1, sizeof(*r));
-
-	r->topic = xstrdup(m->topic);
-	r->key = memdup(m->key, m->keylen);
-	r->keylen = m->key != NULL ? m->keylen : 0;
-	r->value = memdup(m->value, m->valuelen);
-	r->valuelen = m->value != NULL ? m->valuelen : 0;
-	if (m->nheaders > 0)
-		r->headers = xcalloc(m->nheaders, sizeof(*r->headers));
-	for (size_t i = 0; i < m->nheaders; i++) {
-		r->headers[i].name = xstrdup(m->headers[i].name);
-		r->headers[i].value = memdup(m->headers[i].value,
-		    m->headers[i].len);
-		r->headers[i].len = m->headers[i].len;
-	}
-	r->nheaders = m->nheaders;
-	r->opaque = opaque;
-	resend_push(p, r);
-}
-
-/* Keeps a copy of a failed message from its report (borrowed). */
-static void
-resend_keep_report(struct producer *p, const rd_kafka_message_t *m)
-{
-	struct resend *r = xcalloc(1, sizeof(*r));
-	rd_kafka_headers_t *hdrs = NULL;
-
-	r->topic = xstrdup(rd_kafka_topic_name(m->rkt));
-	r->key = memdup(m->key, m->key_len);
-	r->keylen = m->key != NULL ? m->key_len : 0;
-	r->value = memdup(m->payload, m->len);
-	r->valuelen = m->payload != NULL ? m->len : 0;
-	if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		size_t n = rd_kafka_header_cnt(hdrs);
-		const char *name;
-		const void *v;
-		size_t vl;
-
-		r->headers = xcalloc(n > 0 ? n : 1, sizeof(*r->headers));
-		for (size_t i = 0; i < n; i++) {
-			if (rd_kafka_header_get_all(hdrs, i, &name, &v, &vl) !=
-			    RD_KAFKA_RESP_ERR_NO_ERROR)
-				break;
-			r->headers[i].name = xstrdup(name);
-			r->headers[i].value = memdup(v, vl);
-			r->headers[i].len = v != NULL ? vl : 0;
-			r->nheaders++;
-		}
-	}
-	r->opaque = m->_private;
-	resend_push(p, r);
-}
-
-/* Hands m to librdkafka; returns librdkafka's answer. */
+/* Hands m to librdkafka with pm as its opaque; returns librdkafka's
+ * answer. */
 static rd_kafka_resp_err_t
-produce(struct producer *p, const struct producer_msg *m, void *opaque)
+produce(struct producer *p, const struct producer_msg *m, struct pmsg *pm)
 {
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_resp_err_t e;
@@ -204,7 +208,7 @@ produce(struct producer *p, const struct producer_msg *m, void *opaque)
 	    RD_KAFKA_V_VALUE((void *)m->value, valuelen),
 	    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 	    RD_KAFKA_V_HEADERS(hdrs),
-	    RD_KAFKA_V_OPAQUE(opaque),
+	    RD_KAFKA_V_OPAQUE(pm),
 	    RD_KAFKA_V_END);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		/* librdkafka takes the headers only on success. */
@@ -216,17 +220,99 @@ produce(struct producer *p, const struct producer_msg *m, void *opaque)
 	return e;
 }
 
+/* Produces pm's copy, cut and marked when pm->cut says so. */
+static rd_kafka_resp_err_t
+produce_copy(struct producer *p, struct pmsg *pm)
+{
+	struct producer_header hv[32], *h = hv;
+	struct producer_msg m;
+	char size[24];
+	size_t n = pm->nheaders + 1;
+	rd_kafka_resp_err_t e;
+
+	if (n > sizeof(hv) / sizeof(hv[0]))
+		h = xcalloc(n, sizeof(*h));
+	for (size_t i = 0; i < pm->nheaders; i++) {
+		h[i].name = pm->headers[i].name;
+		h[i].value = pm->headers[i].value;
+		h[i].len = pm->headers[i].len;
+	}
+	m.topic = pm->topic;
+	m.key = pm->key;
+	m.keylen = pm->keylen;
+	m.value = pm->value;
+	m.valuelen = pm->valuelen;
+	m.headers = h;
+	m.nheaders = pm->nheaders;
+	if (pm->cut != NO_CUT && pm->cut < pm->valuelen) {
+		/* The header says how large the value was. */
+		m.valuelen = pm->cut;
+		h[m.nheaders].name = p->cut_header;
+		h[m.nheaders].value = size;
+		h[m.nheaders].len = (size_t)snprintf(size, sizeof(size), "%zu",
+		    pm->valuelen);
+		m.nheaders++;
+	}
+	e = produce(p, &m, pm);
+	if (h != hv)
+		free(h);
+	return e;
+}
+
+/*
+ * Cuts pm's value further after a "too large" answer: to what should fit
+ * message.max.bytes and, when the broker refused it (halve), to at most
+ * half of what was sent. False when there is nothing left to cut.
+ */
+static bool
+cut_more(struct producer *p, struct pmsg *pm, bool halve)
+{
+	size_t cur = pm->cut < pm->valuelen ? pm->cut : pm->valuelen;
+	size_t fixed = RECORD_OVERHEAD + CUT_MARGIN + pm->keylen +
+	    HEADER_OVERHEAD + strlen(p->cut_header) + 20;
+	size_t next;
+
+	for (size_t i = 0; i < pm->nheaders; i++)
+		fixed += HEADER_OVERHEAD + strlen(pm->headers[i].name) +
+		    pm->headers[i].len;
+	next = p->max_bytes > fixed ? p->max_bytes - fixed : 0;
+	if (next > cur)
+		next = cur;
+	if (halve && next > cur / 2)
+		next = cur / 2;
+	if (next >= cur) {
+		if (cur == 0)
+			return false;
+		next = cur / 2;
+	}
+	if (pm->cut == NO_CUT)
+		p->ncut++;
+	pm->cut = next;
+	return true;
+}
+
 int
 producer_send(struct producer *p, const struct producer_msg *m, void *opaque)
 {
+	struct pmsg *pm = pmsg_new(p, opaque);
 	rd_kafka_resp_err_t e;
 
-	if ((e = produce(p, m, opaque)) == RD_KAFKA_RESP_ERR_NO_ERROR)
-		return 0;
-	log_failure(p, "produce", e);
-	if (!p->resend)
+	if (!p->resend) {
+		if ((e = produce(p, m, pm)) == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return 0;
+		log_failure(p, "produce", e);
+		pmsg_free(p, pm);
 		return -1;
-	resend_keep_msg(p, m, opaque);
+	}
+	pmsg_copy(pm, m);
+	e = produce_copy(p, pm);
+	if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && p->cut_header != NULL &&
+	    cut_more(p, pm, false))
+		e = produce_copy(p, pm);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		log_failure(p, "produce", e);
+		wait_push(p, pm);
+	}
 	return 0;
 }
 
@@ -234,32 +320,16 @@ static void
 resend_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct producer *p = arg;
-	struct resend *r;
+	struct pmsg *pm;
 
 	(void)fd;
 	(void)what;
-	while ((r = TAILQ_FIRST(&p->resends)) != NULL) {
-		struct producer_header hv[32], *h = hv;
-		struct producer_msg m;
-		rd_kafka_resp_err_t e;
+	while ((pm = TAILQ_FIRST(&p->waiting)) != NULL) {
+		rd_kafka_resp_err_t e = produce_copy(p, pm);
 
-		if (r->nheaders > sizeof(hv) / sizeof(hv[0]))
-			h = xcalloc(r->nheaders, sizeof(*h));
-		for (size_t i = 0; i < r->nheaders; i++) {
-			h[i].name = r->headers[i].name;
-			h[i].value = r->headers[i].value;
-			h[i].len = r->headers[i].len;
-		}
-		m.topic = r->topic;
-		m.key = r->key;
-		m.keylen = r->keylen;
-		m.value = r->value;
-		m.valuelen = r->valuelen;
-		m.headers = h;
-		m.nheaders = r->nheaders;
-		e = produce(p, &m, r->opaque);
-		if (h != hv)
-			free(h);
+		if (e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
+		    p->cut_header != NULL && cut_more(p, pm, false))
+			e = produce_copy(p, pm);
 		if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			/* Still refused: keep the order, wait again. */
 			struct timeval tv = { RESEND_MS / 1000,
@@ -269,9 +339,8 @@ resend_cb(evutil_socket_t fd, short what, void *arg)
 			evtimer_add(p->resend_ev, &tv);
 			return;
 		}
-		TAILQ_REMOVE(&p->resends, r, entry);
-		p->nresend--;
-		resend_free(r);
+		TAILQ_REMOVE(&p->waiting, pm, wait);
+		p->nwaiting--;
 	}
 }
 
@@ -279,16 +348,26 @@ static void
 dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct producer *p = opaque;
+	struct pmsg *pm = m->_private;
 
 	(void)rk;
 	p->inflight--;
 	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		log_failure(p, "delivery", m->err);
-		if (p->resend)
-			resend_keep_report(p, m);
+		if (p->resend) {
+			/* The broker's own limit may be below ours. */
+			if (m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
+			    p->cut_header != NULL)
+				cut_more(p, pm, true);
+			wait_push(p, pm);
+			if (p->cb != NULL)
+				p->cb(pm->opaque, m->err, p->arg);
+			return;
+		}
 	}
 	if (p->cb != NULL)
-		p->cb(m->_private, m->err, p->arg);
+		p->cb(pm->opaque, m->err, p->arg);
+	pmsg_free(p, pm);
 }
 
 static void
@@ -299,11 +378,10 @@ rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		/* The idempotent producer cannot go on (e.g. a sequence
-		 * gap the broker refused): every later produce fails, and
-		 * with resend waits for a restart. */
+		 * gap the broker refused): every later produce fails. */
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		log_error("kafka_fatal", "producer=%s err=%s", p->name,
-		    log_quote(fatal));
+		p->failed = true;
+		kafka_fatal(p->name, fatal);
 		return;
 	}
 	/* Transient: librdkafka reconnects and retries by itself. */
@@ -346,13 +424,17 @@ producer_new(struct event_base *base, const struct config *cfg,
 {
 	struct producer *p = xcalloc(1, sizeof(*p));
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char timeout[32];
+	char timeout[32], maxb[32];
+	size_t maxblen = sizeof(maxb);
 
 	p->name = xstrdup(o->name != NULL ? o->name : "producer");
 	p->resend = o->resend;
+	p->cut_header = o->resend && o->cut_header != NULL ?
+	    xstrdup(o->cut_header) : NULL;
 	p->cb = o->cb;
 	p->arg = o->arg;
-	TAILQ_INIT(&p->resends);
+	TAILQ_INIT(&p->pending);
+	TAILQ_INIT(&p->waiting);
 	snprintf(timeout, sizeof(timeout), "%" PRId64,
 	    o->message_timeout_ms > 0 ? o->message_timeout_ms : 0);
 	/*
@@ -370,6 +452,9 @@ producer_new(struct event_base *base, const struct config *cfg,
 	    cfg->kafka.partitioner : "murmur2_random", err, errlen) != 0 ||
 	    kafka_conf_set(conf, "log.queue", "true", err, errlen) != 0)
 		goto fail;
+	if (rd_kafka_conf_get(conf, "message.max.bytes", maxb, &maxblen) !=
+	    RD_KAFKA_CONF_OK || (p->max_bytes = strtoul(maxb, NULL, 10)) == 0)
+		p->max_bytes = 1000000;
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rd_kafka_conf_set_error_cb(conf, rk_error_cb);
@@ -389,6 +474,7 @@ producer_new(struct event_base *base, const struct config *cfg,
 fail:
 	if (conf != NULL)
 		rd_kafka_conf_destroy(conf);
+	free(p->cut_header);
 	free(p->name);
 	free(p);
 	return NULL;
@@ -397,7 +483,33 @@ fail:
 int
 producer_outstanding(const struct producer *p)
 {
-	return p->inflight + p->nresend;
+	return p->npending;
+}
+
+int64_t
+producer_oldest_ms(const struct producer *p)
+{
+	const struct pmsg *pm = TAILQ_FIRST(&p->pending);
+
+	return pm != NULL ? mono_ms() - pm->first_ms : 0;
+}
+
+uint64_t
+producer_truncated(const struct producer *p)
+{
+	return p->ncut;
+}
+
+bool
+producer_failed(const struct producer *p)
+{
+	return p->failed;
+}
+
+rd_kafka_t *
+producer_handle(struct producer *p)
+{
+	return p->rk;
 }
 
 void
@@ -410,25 +522,26 @@ producer_set_cb(struct producer *p, producer_report_cb *cb, void *arg)
 void
 producer_free(struct producer *p, int timeout_ms)
 {
-	struct resend *r;
+	struct pmsg *pm;
 
 	if (p == NULL)
 		return;
 	kafka_wake_free(p->wake);
-	if (p->resend_ev != NULL)
-		event_free(p->resend_ev);
 	if (p->queue != NULL)
 		rd_kafka_queue_destroy(p->queue);
 	if (p->rk != NULL) {
+		/* Reports served while it waits may queue a resend: the
+		 * timer is freed after (it never fires: the loop is over). */
 		if (timeout_ms > 0)
 			rd_kafka_flush(p->rk, timeout_ms);
 		/* Purges what is left; its reports are not served. */
 		rd_kafka_destroy(p->rk);
 	}
-	while ((r = TAILQ_FIRST(&p->resends)) != NULL) {
-		TAILQ_REMOVE(&p->resends, r, entry);
-		resend_free(r);
-	}
+	if (p->resend_ev != NULL)
+		event_free(p->resend_ev);
+	while ((pm = TAILQ_FIRST(&p->pending)) != NULL)
+		pmsg_free(p, pm);
+	free(p->cut_header);
 	free(p->name);
 	free(p);
 }

@@ -571,6 +571,16 @@ redis_conn_script_sha(const struct redis_conn *c, int i)
 	return c->shas[i];
 }
 
+void
+redis_conn_set_timeout(struct redis_conn *c, long timeout_ms)
+{
+	if (timeout_ms > 0 && timeout_ms != c->timeout_ms) {
+		log_info("redis_timeout_set", "conn=%s old_ms=%ld new_ms=%ld",
+		    c->name, c->timeout_ms, timeout_ms);
+		c->timeout_ms = timeout_ms;
+	}
+}
+
 bool
 redis_conn_up(const struct redis_conn *c)
 {

@@ -164,6 +164,11 @@ struct config {
 		int64_t max_wait_ms;	/* or when the oldest is this old */
 	} batch;
 
+	struct {
+		/* not ready while a DLQ message waits longer than this */
+		int64_t stuck_after_ms;
+	} dlq;
+
 	struct config_kpi *kpis;
 	size_t nkpis;
 	struct config_calendar *calendars;

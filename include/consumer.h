@@ -8,7 +8,11 @@
  * empty -> non-empty edge, and a consumer that stops polling leaves the
  * group). Rebalances are handed to the owner, which decides when to call
  * consumer_assign/consumer_unassign: assignment waits for the Redis
- * watermarks, revocation waits for in-flight writes.
+ * watermarks, revocation waits for in-flight writes. When the owner holds
+ * messages back for long (handlers.accepting false, or a message
+ * refused), the partitions are paused and polling goes on, so the member
+ * stays in the group. A fatal client error goes to kafka_fatal
+ * (kafka_loop.h).
  */
 
 #include <librdkafka/rdkafka.h>
@@ -22,7 +26,8 @@ struct consumer;
 
 struct consumer_handlers {
 	/* A message (borrowed). Returns false to leave it with the consumer,
-	 * which stops draining and offers it again after consumer_kick. */
+	 * which stops draining and offers it again, first, after
+	 * consumer_kick or at the next poll tick. */
 	bool (*message)(const rd_kafka_message_t *m, void *arg);
 	/* Partitions (borrowed) were assigned: call consumer_assign later. */
 	void (*assign)(const rd_kafka_topic_partition_list_t *parts, void *arg);
@@ -32,8 +37,6 @@ struct consumer_handlers {
 	    void *arg);
 	/* False while the owner cannot take more messages (backpressure). */
 	bool (*accepting)(void *arg);
-	/* A fatal client error: the owner stops gracefully. */
-	void (*fatal)(const char *reason, void *arg);
 	/* After consumer_close: the group was left. */
 	void (*closed)(void *arg);
 	void *arg;
@@ -50,14 +53,18 @@ void consumer_free(struct consumer *c);
 int consumer_start(struct consumer *c, const struct config *cfg, char *err,
     size_t errlen);
 /* Applies an assignment (borrowed; offsets set, or RD_KAFKA_OFFSET_INVALID
- * for the committed one). */
+ * for the committed one), not paused by the owner. */
 void consumer_assign(struct consumer *c,
     const rd_kafka_topic_partition_list_t *parts);
 /* Drops the current assignment after committing stored offsets. */
 void consumer_unassign(struct consumer *c);
-/* Pauses or resumes every assigned partition. */
+/* Pauses or resumes every assigned partition for the owner (kept apart
+ * from the consumer's own backpressure pause; both are applied). */
 void consumer_pause_all(struct consumer *c, bool pause);
-/* Moves a partition's fetch position (asynchronously). */
+/* True while the assigned partitions are paused, for either reason. */
+bool consumer_paused(const struct consumer *c);
+/* Moves a partition's fetch position (asynchronously); its messages held
+ * back are dropped. */
 void consumer_seek(struct consumer *c, const char *topic, int32_t partition,
     int64_t offset);
 /* Stores next_offset of a partition for the next commit; 0 or -1 (the
@@ -71,7 +78,7 @@ void consumer_close(struct consumer *c);
 /* Sum over assigned partitions of high watermark - position (cached
  * values, no network); -1 when unknown. */
 int64_t consumer_lag(struct consumer *c);
-/* Drops a message left with the consumer (after a revoke). */
+/* Drops the messages left with the consumer (after a revoke). */
 void consumer_drop_held(struct consumer *c);
 /* Partition count of the activity topic from librdkafka's statistics;
  * -1 until the first statistics arrive. */

@@ -6,10 +6,13 @@
  * original key and bytes and the headers paced.reason,
  * paced.source.partition and paced.source.offset. Idempotent producer;
  * a delivery that fails is produced again after a pause, so no bad event
- * is dropped. Delivery reports are served on the loop through a queue fd.
+ * is dropped; one too large for the producer or the broker goes as a copy
+ * whose value is cut to fit, with the header paced.truncated (the original
+ * value size). Delivery reports are served on the loop through a queue fd.
  */
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -30,6 +33,10 @@ void dlq_send(struct dlq *d, const rd_kafka_message_t *src,
     const char *reason, uint64_t seq);
 /* Messages produced and not yet delivered. */
 int dlq_outstanding(const struct dlq *d);
+/* How long the oldest undelivered message has waited, in ms; 0: none. */
+int64_t dlq_oldest_ms(const struct dlq *d);
+/* True after a fatal producer error: nothing more will be delivered. */
+bool dlq_failed(const struct dlq *d);
 /* Waits up to timeout_ms for deliveries (blocking: only after the loop
  * has stopped), then frees d. NULL does nothing. */
 void dlq_free(struct dlq *d, int timeout_ms);

@@ -28,7 +28,8 @@ struct ingest;
  * ingest_set_config. Returns owned (free with ingest_free). */
 struct ingest *ingest_new(struct event_base *base, struct redis_conn *conn,
     const struct config *cfg, const struct roster *roster);
-/* Frees i; NULL does nothing. */
+/* Frees i; NULL does nothing. Redis replies still owed to it (a forced
+ * stop leaves some) find nobody when they come. */
 void ingest_free(struct ingest *i);
 /* The consumer handlers that feed i (arg set to i). */
 struct consumer_handlers ingest_handlers(struct ingest *i);
@@ -60,8 +61,11 @@ bool ingest_has_retired(const struct ingest *i);
 /* Starts a graceful stop: stop taking messages, finish in-flight writes,
  * store offsets, leave the group; done_cb runs when all is settled. */
 void ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg);
-/* Ready: Redis up, partitions assigned and positioned, not recovering. */
+/* Ready: Redis up, partitions assigned and positioned, not recovering,
+ * and the DLQ not stuck. */
 bool ingest_ready(const struct ingest *i);
+/* True while a DLQ message has waited longer than dlq.stuck_after. */
+bool ingest_dlq_stuck(const struct ingest *i);
 /* The clock events are judged by (event or wall). */
 const struct clock *ingest_clock(const struct ingest *i);
 

@@ -35,4 +35,18 @@ struct kafka_wake *kafka_wake_new(struct event_base *base, rd_kafka_queue_t *q,
 /* Stops the wake-ups and frees w; NULL does nothing. */
 void kafka_wake_free(struct kafka_wake *w);
 
+/*
+ * A fatal librdkafka error (the client cannot go on, e.g. an idempotent
+ * producer that lost its sequence) is reported here by whichever client
+ * meets it; the daemon answers with a graceful stop. Called on the loop
+ * thread from inside a librdkafka callback: the handler must only record
+ * the request. cb NULL: errors are only logged.
+ */
+typedef void kafka_fatal_cb(const char *client, const char *reason,
+    void *arg);
+/* Sets the process' fatal-error handler (cb and arg borrowed). */
+void kafka_set_fatal_cb(kafka_fatal_cb *cb, void *arg);
+/* Logs a fatal error of client (borrowed strings) and tells the handler. */
+void kafka_fatal(const char *client, const char *reason);
+
 #endif

@@ -7,7 +7,9 @@
  * -> pipe -> libevent, plus a 200 ms poll timer, since the pipe is written
  * only on the queue's empty -> non-empty edge). Optionally, a message whose
  * delivery failed is kept and produced again after a pause, so that it is
- * never dropped. The DLQ and the alert sink each own one.
+ * never dropped, and one too large for the producer or the broker is cut
+ * to fit and marked with a header. A fatal client error goes to
+ * kafka_fatal (kafka_loop.h). The DLQ and the alert sink each own one.
  */
 
 #include <librdkafka/rdkafka.h>
@@ -50,6 +52,11 @@ struct producer_opts {
 	const char *name;		/* "dlq", "alerts": logs and metrics */
 	int64_t message_timeout_ms;	/* 0: librdkafka retries forever */
 	bool resend;			/* produce a failed message again */
+	/* With resend: a message too large (MSG_SIZE_TOO_LARGE, from
+	 * librdkafka's message.max.bytes or from the broker) has its value
+	 * cut to fit and this header added, its value the original value
+	 * size in decimal. NULL: such a message waits for ever. */
+	const char *cut_header;
 	producer_report_cb *cb;		/* may be NULL */
 	void *arg;
 };
@@ -74,6 +81,15 @@ int producer_send(struct producer *p, const struct producer_msg *m,
 /* Messages sent and not yet reported delivered (in flight or waiting to
  * be produced again). */
 int producer_outstanding(const struct producer *p);
+/* How long the oldest outstanding message has waited since
+ * producer_send, in ms; 0 when none is outstanding. */
+int64_t producer_oldest_ms(const struct producer *p);
+/* Messages cut to fit (cut_header) since producer_new. */
+uint64_t producer_truncated(const struct producer *p);
+/* True after a fatal client error: nothing more will be delivered. */
+bool producer_failed(const struct producer *p);
+/* Borrowed librdkafka handle (for tests). */
+rd_kafka_t *producer_handle(struct producer *p);
 /* Replaces the report callback (NULL: none), e.g. before a flush that
  * outlives the owner. */
 void producer_set_cb(struct producer *p, producer_report_cb *cb, void *arg);

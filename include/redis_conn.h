@@ -43,6 +43,9 @@ void redis_conn_free(struct redis_conn *c);
 int redis_conn_add_script(struct redis_conn *c, const char *lua);
 /* The SHA1 of script index i as the server reported it. */
 const char *redis_conn_script_sha(const struct redis_conn *c, int i);
+/* Sets the bound of connects and commands started from now on (a
+ * reload); commands in flight keep theirs. */
+void redis_conn_set_timeout(struct redis_conn *c, long timeout_ms);
 /* True when connected, authenticated and scripts are loaded. */
 bool redis_conn_up(const struct redis_conn *c);
 /*

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include "xmalloc.h"
 
@@ -66,6 +67,9 @@ static struct {
 	redisContext	*rc;
 
 	pid_t		 broker_pid;
+	rd_kafka_t	*mock_rk;	/* hosts the in-process broker */
+	rd_kafka_mock_cluster_t *mock;
+	char		*kafka_props;	/* extra kafka.properties lines */
 	char		 brokers[512];
 	char		 brokers_file[PATH_MAX];
 	rd_kafka_t	*rk_meta;
@@ -619,6 +623,16 @@ harness_teardown(void)
 	for (i = H.nkids; i > 0; i--)
 		kill_and_reap(H.kids[i - 1].pid);
 	reports = sanitizer_reports();
+	if (H.mock != NULL) {
+		rd_kafka_mock_cluster_destroy(H.mock);
+		H.mock = NULL;
+	}
+	if (H.mock_rk != NULL) {
+		rd_kafka_destroy(H.mock_rk);
+		H.mock_rk = NULL;
+	}
+	free(H.kafka_props);
+	H.kafka_props = NULL;
 	cJSON_Delete(H.expected);
 	H.expected = NULL;
 	if (H.logf != NULL) {
@@ -904,6 +918,49 @@ harness_broker_start(void)
 	return H.brokers[0] != '\0' ? 0 : -1;
 }
 
+int
+harness_broker_start_local(void)
+{
+	static const char *const topics[] = { HARNESS_TOPIC,
+	    HARNESS_TOPIC_DLQ, HARNESS_TOPIC_ALERTS };
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512];
+	size_t i;
+
+	snprintf(H.brokers_file, sizeof H.brokers_file, "%s/brokers.addr",
+	    H.run);
+	/* The hosting handle has no bootstrap.servers on purpose. */
+	rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+	if ((H.mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err,
+	    sizeof err)) == NULL) {
+		harness_log("mock broker: %s", err);
+		rd_kafka_conf_destroy(conf);
+		return -1;
+	}
+	if ((H.mock = rd_kafka_mock_cluster_new(H.mock_rk, 1)) == NULL) {
+		harness_log("mock broker: cannot create the cluster");
+		return -1;
+	}
+	for (i = 0; i < sizeof topics / sizeof topics[0]; i++)
+		if (rd_kafka_mock_topic_create(H.mock, topics[i],
+		    HARNESS_PARTITIONS, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			harness_log("mock broker: cannot create %s", topics[i]);
+			return -1;
+		}
+	snprintf(H.brokers, sizeof H.brokers, "%s",
+	    rd_kafka_mock_cluster_bootstraps(H.mock));
+	if (write_file(H.brokers_file, H.brokers) == -1)
+		return -1;
+	harness_log("in-process broker at %s", H.brokers);
+	return 0;
+}
+
+rd_kafka_mock_cluster_t *
+harness_mock(void)
+{
+	return H.mock;
+}
+
 const char *
 harness_brokers(void)
 {
@@ -1059,6 +1116,16 @@ harness_paced_config(struct harness_paced *p, int index, const char *extra)
 	return paced_config_write(p, extra);
 }
 
+void
+harness_kafka_property(const char *key, const char *value)
+{
+	char *line = xasprintf("%s    %s: \"%s\"\n",
+	    H.kafka_props != NULL ? H.kafka_props : "", key, value);
+
+	free(H.kafka_props);
+	H.kafka_props = line;
+}
+
 int
 harness_paced_rewrite(struct harness_paced *p, const char *extra)
 {
@@ -1083,12 +1150,13 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "# paced integration test, instance %d\n"
 	    "kafka:\n"
 	    "  brokers: \"%s\"\n"
-	    "  group_id: paced-it\n"
+	    "  group_id: " HARNESS_GROUP "\n"
 	    "  topics: {activity: %s, dlq: %s, alerts: %s}\n"
 	    "  properties:\n"
 	    "    session.timeout.ms: \"6000\"\n"
 	    "    heartbeat.interval.ms: \"1000\"\n"
 	    "    auto.offset.reset: earliest\n"
+	    "%s"
 	    "redis:\n"
 	    "  url: \"redis://%s:%d/0\"\n"
 	    "  key_prefix: %s\n"
@@ -1100,7 +1168,7 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "%s%s"
 	    "%s",
 	    index, H.brokers, HARNESS_TOPIC, HARNESS_TOPIC_DLQ,
-	    HARNESS_TOPIC_ALERTS,
+	    HARNESS_TOPIC_ALERTS, H.kafka_props != NULL ? H.kafka_props : "",
 	    H.redis_host != NULL ? H.redis_host : "127.0.0.1", H.redis_port,
 	    H.prefix, p->http_port,
 	    extra != NULL ? extra : "",
@@ -1483,6 +1551,40 @@ applied_offsets(int64_t *off, int n)
 	}
 	freeReplyObject(r);
 	return 0;
+}
+
+int
+harness_applied_offsets(int64_t *off, int n)
+{
+	return applied_offsets(off, n);
+}
+
+int
+harness_committed(int64_t *off, int n)
+{
+	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER, HARNESS_GROUP);
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t e;
+	int i, rc = 0;
+
+	if (rk == NULL)
+		return -1;
+	l = rd_kafka_topic_partition_list_new(n);
+	for (i = 0; i < n; i++)
+		rd_kafka_topic_partition_list_add(l, HARNESS_TOPIC, i);
+	/* Asks the group coordinator; joins nothing. */
+	if ((e = rd_kafka_committed(rk, l, 10000)) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR) {
+		harness_log("committed offsets: %s", rd_kafka_err2str(e));
+		rc = -1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		off[i] = l->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR ?
+		    l->elems[i].offset : RD_KAFKA_OFFSET_INVALID;
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+	rd_kafka_destroy(rk);
+	return rc;
 }
 
 int64_t
@@ -2011,14 +2113,74 @@ find_msg(const struct harness_msgs *m, long long part, long long off)
 	return NULL;
 }
 
+/* One event the dead-letter topic must hold. */
+struct dlq_want {
+	const char	*key;
+	const char	*reason;
+	unsigned char	*val;
+	size_t		 vlen;
+};
+
+static int dlq_truncated_seen;
+
+/* True when m carries want's bytes: the same, or a copy cut to fit with
+ * paced.truncated holding the original size. */
+static bool
+dlq_matches(const struct harness_msg *m, const struct dlq_want *w)
+{
+	const struct harness_header *h;
+	long long size;
+
+	if (bytes_eq(m->value, m->value_len, w->val, w->vlen))
+		return true;
+	h = harness_msg_header(m, "paced.truncated");
+	return h != NULL && header_int(h, &size) && size == (long long)w->vlen &&
+	    m->value_len < w->vlen &&
+	    (m->value_len == 0 || memcmp(m->value, w->val, m->value_len) == 0);
+}
+
+/* Appends expected.json's list `name` to *v (n entries, cap *cap). */
+static void
+dlq_want_add(const char *name, const char *reason, struct dlq_want **v,
+    size_t *n, size_t *cap)
+{
+	const cJSON *b, *jv, *jr;
+
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(H.expected,
+	    name)) {
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 128;
+			*v = xreallocarray(*v, *cap, sizeof **v);
+		}
+		jv = cJSON_GetObjectItemCaseSensitive(b, "value_b64");
+		jr = cJSON_GetObjectItemCaseSensitive(b, "reason");
+		(*v)[*n].key = cJSON_GetObjectItemCaseSensitive(b,
+		    "key")->valuestring;
+		(*v)[*n].reason = jr != NULL ? jr->valuestring : reason;
+		(*v)[*n].val = b64_decode(jv->valuestring, &(*v)[*n].vlen);
+		(*n)++;
+	}
+}
+
 int
 harness_check_dlq(bool exact, int max_report)
 {
-	const cJSON *bad, *b, *jv, *jr, *jk;
+	return harness_check_dlq_with(exact, false, max_report);
+}
+
+int
+harness_dlq_truncated(void)
+{
+	return dlq_truncated_seen;
+}
+
+int
+harness_check_dlq_with(bool exact, bool unknown_rep, int max_report)
+{
 	struct harness_msgs dlq, act;
 	struct dlq_wait w;
-	unsigned char *val;
-	size_t vlen, i, nbad;
+	struct dlq_want *want = NULL, *x;
+	size_t nwant = 0, capwant = 0, i, k;
 	bool *used;
 	int problems = 0, reported = 0, hits;
 	long long part, off;
@@ -2029,79 +2191,83 @@ harness_check_dlq(bool exact, int max_report)
 	if (reported++ < max_report)					\
 		harness_log(__VA_ARGS__);				\
 } while (0)
-	bad = cJSON_GetObjectItemCaseSensitive(H.expected, "bad");
-	nbad = (size_t)cJSON_GetArraySize(bad);
-	w.want = (int64_t)nbad;
+	dlq_want_add("bad", NULL, &want, &nwant, &capwant);
+	if (unknown_rep) {
+		size_t before = nwant;
+
+		dlq_want_add("unknown_rep", "unknown_rep", &want, &nwant,
+		    &capwant);
+		if (nwant == before)
+			harness_log("dlq: expected.json lists no unknown_rep "
+			    "events");
+	}
+	dlq_truncated_seen = 0;
+	w.want = (int64_t)nwant;
 	w.have = 0;
 	if (harness_wait_until(dlq_filled, &w, HARNESS_WAIT_MS,
 	    "the dead-letter topic to fill") == -1)
 		harness_log("dlq: %lld messages, %lld expected",
 		    (long long)w.have, (long long)w.want);
 	if (harness_read_topic(HARNESS_TOPIC_DLQ, &dlq) == -1)
-		return 1;
+		goto fail;
 	if (harness_read_topic(HARNESS_TOPIC, &act) == -1) {
 		harness_msgs_free(&dlq);
-		return 1;
+		goto fail;
 	}
-	harness_log("dlq: %zu messages read, %zu bad events expected; "
-	    "activity topic %zu messages", dlq.n, nbad, act.n);
+	harness_log("dlq: %zu messages read, %zu events expected; "
+	    "activity topic %zu messages", dlq.n, nwant, act.n);
 	used = xcalloc(dlq.n + 1, sizeof *used);
-	cJSON_ArrayForEach(b, bad) {
-		jv = cJSON_GetObjectItemCaseSensitive(b, "value_b64");
-		jr = cJSON_GetObjectItemCaseSensitive(b, "reason");
-		jk = cJSON_GetObjectItemCaseSensitive(b, "key");
-		val = b64_decode(jv->valuestring, &vlen);
+	for (k = 0; k < nwant; k++) {
+		x = &want[k];
 		hits = 0;
 		for (i = 0; i < dlq.n; i++) {
 			m = &dlq.v[i];
-			if (!bytes_eq(m->value, m->value_len, val, vlen))
+			if (used[i] || !dlq_matches(m, x))
 				continue;
 			used[i] = true;
 			hits++;
-			if (!bytes_eq(m->key, m->key_len, jk->valuestring,
-			    strlen(jk->valuestring)))
+			if (harness_msg_header(m, "paced.truncated") != NULL)
+				dlq_truncated_seen++;
+			if (!bytes_eq(m->key, m->key_len, x->key,
+			    strlen(x->key)))
 				REPORT("dlq: %s event at %d/%lld: key \"%s\", "
-				    "expected \"%s\"", jr->valuestring,
+				    "expected \"%s\"", x->reason,
 				    m->partition, (long long)m->offset,
-				    show(m->key, m->key_len),
-				    jk->valuestring);
+				    show(m->key, m->key_len), x->key);
 			if (!header_eq(harness_msg_header(m, "paced.reason"),
-			    jr->valuestring)) {
+			    x->reason)) {
 				const struct harness_header *h =
 				    harness_msg_header(m, "paced.reason");
 
 				REPORT("dlq: %s: paced.reason is \"%s\", "
-				    "expected %s (value %s)",
-				    show(val, vlen),
+				    "expected %s", show(x->val, x->vlen),
 				    h != NULL ? show(h->value, h->len) :
-				    "(none)", jr->valuestring,
-				    show(val, vlen));
+				    "(none)", x->reason);
 			}
 			if (!header_int(harness_msg_header(m,
 			    "paced.source.partition"), &part) ||
 			    !header_int(harness_msg_header(m,
 			    "paced.source.offset"), &off)) {
 				REPORT("dlq: %s event: source headers missing "
-				    "or not decimal", jr->valuestring);
+				    "or not decimal", x->reason);
 				continue;
 			}
 			src = find_msg(&act, part, off);
 			if (src == NULL || !bytes_eq(src->value,
-			    src->value_len, val, vlen) ||
+			    src->value_len, x->val, x->vlen) ||
 			    !bytes_eq(src->key, src->key_len, m->key,
 			    m->key_len))
 				REPORT("dlq: %s event: source %lld/%lld is "
-				    "not the original (%s)", jr->valuestring,
+				    "not the original (%s)", x->reason,
 				    part, off, src == NULL ? "no such message" :
 				    show(src->value, src->value_len));
 		}
 		if (hits == 0)
-			REPORT("dlq: missing %s event: %s", jr->valuestring,
-			    show(val, vlen));
+			REPORT("dlq: missing %s event: %s", x->reason,
+			    show(x->val, x->vlen));
 		else if (exact && hits > 1)
 			REPORT("dlq: %s event present %d times: %s",
-			    jr->valuestring, hits, show(val, vlen));
-		free(val);
+			    x->reason, hits, show(x->val, x->vlen));
 	}
 	for (i = 0; i < dlq.n; i++) {
 		const struct harness_header *h;
@@ -2122,8 +2288,17 @@ harness_check_dlq(bool exact, int max_report)
 	free(used);
 	harness_msgs_free(&dlq);
 	harness_msgs_free(&act);
-	harness_log("dlq: %d problems", problems);
+	harness_log("dlq: %d problems (%d truncated copies)", problems,
+	    dlq_truncated_seen);
+	for (k = 0; k < nwant; k++)
+		free(want[k].val);
+	free(want);
 	return problems;
+fail:
+	for (k = 0; k < nwant; k++)
+		free(want[k].val);
+	free(want);
+	return 1;
 }
 
 static int

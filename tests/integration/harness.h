@@ -24,6 +24,8 @@
 
 #include <cJSON.h>
 #include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 /* Generous bound for every wait (sanitizer builds are slower). */
 #define HARNESS_WAIT_MS		60000
@@ -31,6 +33,7 @@
 #define HARNESS_TOPIC		"sales.activity"
 #define HARNESS_TOPIC_DLQ	"sales.activity.dlq"
 #define HARNESS_TOPIC_ALERTS	"sales.alerts"
+#define HARNESS_GROUP		"paced-it"
 
 /* One paced instance: its config file, log file and HTTP port. */
 struct harness_paced {
@@ -148,6 +151,12 @@ redisReply *harness_redis_cmd(const char *fmt, ...);
 /* Starts the dev broker with the three topics and reads its address.
  * 0 or -1. */
 int harness_broker_start(void);
+/* Instead of the dev broker: a mock cluster hosted in the test process
+ * itself, with the three topics, so the test can inject faults through
+ * harness_mock(). 0 or -1. */
+int harness_broker_start_local(void);
+/* The in-process mock cluster (borrowed), or NULL. */
+rd_kafka_mock_cluster_t *harness_mock(void);
 /* Bootstrap address; borrowed. */
 const char *harness_brokers(void);
 /* The file the broker wrote its address to; borrowed. */
@@ -182,6 +191,9 @@ int64_t harness_stream_messages(void);
 void harness_redis_host(const char *host);
 int harness_paced_config(struct harness_paced *p, int index,
     const char *extra);
+/* Adds key: value (borrowed, copied) to the kafka.properties of every
+ * config written from now on. */
+void harness_kafka_property(const char *key, const char *value);
 /* Writes p's config again (same index, HTTP port and paths) from the
  * current org.yaml and extra, for a SIGHUP reload. 0 or -1. */
 int harness_paced_rewrite(struct harness_paced *p, const char *extra);
@@ -226,6 +238,11 @@ int harness_watermarks(const char *topic, int64_t *hi, int n);
 /* Sum of the daemon's applied offsets (the P:offsets:<activity> hash);
  * -1 when Redis is unreachable. */
 int64_t harness_applied(void);
+/* The P:offsets:<activity> hash into off[0..n) (-1: no field); 0 or -1. */
+int harness_applied_offsets(int64_t *off, int n);
+/* The Kafka committed offsets of HARNESS_GROUP for the activity topic's
+ * partitions into off[0..n) (RD_KAFKA_OFFSET_INVALID: none); 0 or -1. */
+int harness_committed(int64_t *off, int n);
 /* Predicate for harness_wait_until: the offsets hash equals every
  * partition's high watermark of the activity topic. arg unused. */
 bool harness_caught_up(void *arg);
@@ -255,10 +272,17 @@ int harness_compare_redis(int max_report);
  * present exactly once (exact) or at least once, with the original key,
  * the expected paced.reason, and paced.source.partition/offset naming a
  * message of the activity topic with the same key and bytes; no other
- * message. Waits (bounded) for the topic to hold at least the expected
- * count first. Prints the first max_report problems; returns their count.
+ * message. A copy with the header paced.truncated matches when its value
+ * is a prefix of the event's and the header holds the event's size.
+ * Waits (bounded) for the topic to hold at least the expected count
+ * first. Prints the first max_report problems; returns their count.
  */
 int harness_check_dlq(bool exact, int max_report);
+/* The same; with unknown_rep, the events of reps not on the roster are
+ * expected too (unknown_rep: dlq), with paced.reason unknown_rep. */
+int harness_check_dlq_with(bool exact, bool unknown_rep, int max_report);
+/* DLQ messages seen with paced.truncated by the last check. */
+int harness_dlq_truncated(void);
 
 /*
  * Compares /metrics of the instance on port with expected.json's totals

@@ -1,8 +1,9 @@
 /*
  * SIGKILL redis-server mid-stream (AOF everysec: the last second of writes
  * may be lost), keep it down about 3 s, restart it on the same port and
- * data: the daemon must ride it out without exiting, report not ready
- * while Redis is down, and end with Redis equal to the oracle exactly.
+ * data: the daemon must ride it out without exiting, report not ready and
+ * paused (paced_paused 1) while Redis is down and unpaused after, and end
+ * with Redis equal to the oracle exactly.
  */
 
 #include "harness.h"
@@ -17,25 +18,50 @@ struct outage {
 	struct harness_paced *p;
 	bool saw_503;
 	bool saw_redis_down;
+	bool saw_paused;
 };
+
+static double
+metric(const struct harness_paced *p, const char *series)
+{
+	char *body = NULL;
+	double v = -1;
+	int status;
+
+	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
+	    status == 200)
+		harness_metric(body, series, &v);
+	free(body);
+	return v;
+}
+
+static bool
+unpaused(void *arg)
+{
+	return metric(arg, "paced_paused") == 0;
+}
 
 static bool
 not_ready(void *arg)
 {
 	struct outage *o = arg;
 	char *body = NULL;
-	double up = 1;
+	double up = 1, paused = 0;
 	int status;
 
 	if (harness_http_get(o->p->http_port, "/metrics", &status,
-	    &body) == 0 && status == 200 &&
-	    harness_metric(body, "paced_redis_up", &up) == 0 && up == 0)
-		o->saw_redis_down = true;
+	    &body) == 0 && status == 200) {
+		if (harness_metric(body, "paced_redis_up", &up) == 0 && up == 0)
+			o->saw_redis_down = true;
+		if (harness_metric(body, "paced_paused", &paused) == 0 &&
+		    paused == 1)
+			o->saw_paused = true;
+	}
 	free(body);
 	if (harness_http_get(o->p->http_port, "/readyz", &status, NULL) == 0 &&
 	    status == 503)
 		o->saw_503 = true;
-	return o->saw_503 && o->saw_redis_down;
+	return o->saw_503 && o->saw_redis_down && o->saw_paused;
 }
 
 /* Samples the daemon through the outage; true once it has lasted 3 s. */
@@ -57,7 +83,7 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
     .timeout = 300)
 {
 	struct harness_paced p;
-	struct outage o = { &p, false, false };
+	struct outage o = { &p, false, false, false };
 	struct sample s = { &o, 0 };
 	pid_t prod;
 	int64_t total;
@@ -77,10 +103,11 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
 	s.until = harness_elapsed_ms() + 3000;
 	harness_wait_until(outage_over, &s, 10000, "the outage to last 3 s");
 	harness_wait_until(not_ready, &o, 10000,
-	    "/readyz 503 and paced_redis_up 0");
+	    "/readyz 503, paced_redis_up 0 and paced_paused 1");
 	cr_expect(o.saw_503, "/readyz never answered 503 while Redis was "
 	    "down");
 	cr_expect(o.saw_redis_down, "paced_redis_up never went to 0");
+	cr_expect(o.saw_paused, "paced_paused never went to 1");
 	cr_assert(harness_alive(p.pid), "paced exited while Redis was down; "
 	    "see %s", p.log);
 	cr_assert_eq(harness_redis_start(), 0);
@@ -94,6 +121,12 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
 	    "oracle");
 	cr_expect_eq(harness_check_dlq(false, 20), 0, "dead-letter topic "
 	    "differs");
+	cr_expect_eq(harness_wait_until(unpaused, &p, 10000,
+	    "paced_paused 0"), 0, "paced_paused stayed 1 after the outage");
+	cr_expect_gt(metric(&p, "paced_redis_latency_seconds_count"), 0,
+	    "no Redis round trip measured");
+	cr_expect_gt(metric(&p, "paced_batch_messages_count"), 0,
+	    "no batch size observed");
 	cr_expect(harness_alive(p.pid), "paced exited (status %d); see %s",
 	    harness_exit_status(p.pid), p.log);
 }

@@ -4,6 +4,8 @@
  * are reported failed, produced again from the resend timer, and land
  * once it is back, with their keys, values and headers intact. The same
  * path keeps the dead-letter producer from ever dropping a bad event.
+ * A message larger than message.max.bytes goes as a copy cut to fit and
+ * marked with the cut header; a fatal client error reaches kafka_fatal.
  */
 
 #include "producer.h"
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "harness.h"
+#include "kafka_loop.h"
 #include "metrics.h"
 
 #define WAIT_MS		60000
@@ -223,6 +226,156 @@ Test(sink_producer, resends_what_failed, .fini = harness_teardown,
 	}
 	for (int i = 0; i < NMSG; i++)
 		cr_expect_eq(seen[i], 1, "message %d seen %d times", i, seen[i]);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	rd_kafka_mock_cluster_destroy(mc);
+	rd_kafka_destroy(mrk);
+	event_base_free(base);
+	metrics_reset();
+}
+
+struct cut_state {
+	int ok, failed;
+	int fatal;
+};
+
+static void
+cut_report(void *opaque, rd_kafka_resp_err_t err, void *arg)
+{
+	struct cut_state *c = arg;
+
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		c->ok++;
+	else
+		c->failed++;
+}
+
+static bool
+two_ok(void *arg)
+{
+	return ((struct cut_state *)arg)->ok == 2;
+}
+
+static bool
+fatal_seen(void *arg)
+{
+	return ((struct cut_state *)arg)->fatal > 0;
+}
+
+static void
+on_fatal(const char *client, const char *reason, void *arg)
+{
+	(void)reason;
+	cr_expect_str_eq(client, "cut");
+	((struct cut_state *)arg)->fatal++;
+}
+
+Test(sink_producer, cuts_what_is_too_large, .fini = harness_teardown,
+    .timeout = 180)
+{
+	rd_kafka_conf_t *mconf = rd_kafka_conf_new();
+	rd_kafka_mock_cluster_t *mc;
+	rd_kafka_t *mrk, *rk;
+	rd_kafka_topic_partition_list_t *tl;
+	struct producer *p;
+	struct config cfg;
+	struct config_kv kv = { "message.max.bytes", "2000" };
+	struct producer_opts o = { 0 };
+	struct cut_state st = { 0, 0, 0 };
+	static char big[10000];
+	char err[512], group[64], buf[64];
+	int seen = 0;
+	int64_t deadline;
+
+	cr_assert_eq(harness_setup("sink_producer_cut"), 0);
+	mrk = rd_kafka_new(RD_KAFKA_PRODUCER, mconf, err, sizeof(err));
+	cr_assert_not_null(mrk, "%s", err);
+	cr_assert_not_null(mc = rd_kafka_mock_cluster_new(mrk, 1));
+	cr_assert_eq(rd_kafka_mock_topic_create(mc, "t.cut", 1, 1), 0);
+	base = event_base_new();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.kafka.brokers = (char *)rd_kafka_mock_cluster_bootstraps(mc);
+	cfg.kafka.properties = &kv;
+	cfg.kafka.nproperties = 1;
+	o.name = "cut";
+	o.resend = true;
+	o.cut_header = "x.truncated";
+	o.cb = cut_report;
+	o.arg = &st;
+	p = producer_new(base, &cfg, &o, err, sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	{
+		struct producer_header h = { "paced.reason", "too_large", 9 };
+		struct producer_msg large = { .topic = "t.cut", .key = "k1",
+		    .keylen = 2, .value = big, .valuelen = sizeof(big),
+		    .headers = &h, .nheaders = 1 };
+		struct producer_msg small = { .topic = "t.cut", .key = "k2",
+		    .keylen = 2, .value = big, .valuelen = 100 };
+
+		cr_assert_eq(producer_send(p, &large, NULL), 0);
+		cr_assert_eq(producer_send(p, &small, NULL), 0);
+	}
+	cr_expect_eq(producer_outstanding(p), 2);
+	cr_expect_eq(producer_truncated(p), 1);
+	cr_assert(run_until(two_ok, &st, WAIT_MS), "never delivered");
+	cr_expect_eq(st.failed, 0);
+	cr_expect_eq(producer_outstanding(p), 0);
+	cr_expect_eq(producer_oldest_ms(p), 0);
+
+	/* A fatal error (as an idempotent producer meets on a sequence gap)
+	 * is handed to the process' handler. */
+	kafka_set_fatal_cb(on_fatal, &st);
+	rd_kafka_test_fatal_error(producer_handle(p),
+	    RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "test");
+	cr_expect(run_until(fatal_seen, &st, WAIT_MS), "no fatal report");
+	cr_expect(producer_failed(p));
+	kafka_set_fatal_cb(NULL, NULL);
+	producer_free(p, 0);
+
+	snprintf(group, sizeof(group), "g%ld", (long)now_ms());
+	{
+		rd_kafka_conf_t *c = rd_kafka_conf_new();
+
+		rd_kafka_conf_set(c, "bootstrap.servers", cfg.kafka.brokers,
+		    err, sizeof(err));
+		rd_kafka_conf_set(c, "group.id", group, err, sizeof(err));
+		rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+		cr_assert_not_null(rk, "%s", err);
+	}
+	tl = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(tl, "t.cut", 0)->offset =
+	    RD_KAFKA_OFFSET_BEGINNING;
+	cr_assert_eq(rd_kafka_assign(rk, tl), 0);
+	rd_kafka_topic_partition_list_destroy(tl);
+	deadline = now_ms() + WAIT_MS;
+	while (seen < 2 && now_ms() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+
+		if (m == NULL)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			seen++;
+			if (memcmp(m->key, "k1", 2) == 0) {
+				cr_expect_lt(m->len, 2000);
+				cr_expect_gt(m->len, 1000);
+				cr_expect(memcmp(m->payload, big, m->len) == 0);
+				cr_expect_str_eq(header(m, "x.truncated", buf,
+				    sizeof(buf)), "10000");
+				cr_expect_str_eq(header(m, "paced.reason", buf,
+				    sizeof(buf)), "too_large");
+			} else {
+				cr_expect_eq(m->len, 100);
+				cr_expect_null(header(m, "x.truncated", buf,
+				    sizeof(buf)));
+			}
+		}
+		rd_kafka_message_destroy(m);
+	}
+	cr_expect_eq(seen, 2);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	rd_kafka_mock_cluster_destroy(mc);

@@ -64,6 +64,8 @@ expected.json:
   now, prefix, activity_messages
   counters  {key: {kpi: number}}      every rep and team counter hash
   bad       [{key, value_b64, reason}] every bad event, in stream order
+  unknown_rep [{key, value_b64}]      every event of a rep not on the
+            roster, in stream order (the DLQ holds them with unknown_rep: dlq)
   totals    {counted, duplicate, bad, skipped: {unknown_rep, unknown_type},
              bad_by_reason: {reason: n}}
   probe     {rep, team, period: "day", at, date, actual: {kpi: number}}
@@ -533,6 +535,7 @@ class Gen:
                   "bad_by_reason": {}}
         repday = {}
         bad_out = []
+        ghost_out = []
         lines = []
         for _pos, kind, p in items:
             lines.append(p["key"] + b"\t" + p["value"] + b"\n")
@@ -546,6 +549,10 @@ class Gen:
                                 "reason": p["reason"]})
             elif kind in ("unknown_rep", "unknown_type"):
                 totals["skipped"][kind] += 1
+                if kind == "unknown_rep":
+                    ghost_out.append({"key": p["key"].decode("latin-1"),
+                                      "value_b64": base64.b64encode(
+                                          p["value"]).decode()})
             elif kind == "dup":
                 totals["duplicate"] += 1
             else:
@@ -559,6 +566,7 @@ class Gen:
         values = [b["value_b64"] for b in bad_out]
         assert len(set(values)) == len(values), "bad events must differ"
         probe = self.probe(repday, counters)
+        self.unknown_rep_out = ghost_out
         return lines, counters, bad_out, totals, probe
 
     def apply(self, counters, repday, ev):
@@ -666,7 +674,8 @@ def main():
            "activity_messages": len(lines),
            "counters": {k: {f: number(v) for f, v in sorted(h.items())}
                         for k, h in sorted(counters.items())},
-           "bad": bad, "totals": totals, "probe": probe}
+           "bad": bad, "unknown_rep": g.unknown_rep_out, "totals": totals,
+           "probe": probe}
     write("expected.json", json.dumps(exp, indent=1, sort_keys=True), "w")
     print("%d messages: %d counted, %d duplicate, %d bad, %d unknown_rep, "
           "%d unknown_type, %d counter keys" % (

@@ -199,6 +199,7 @@ Test(config, defaults)
 	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_SKIP);
 	cr_assert_eq(c->batch.max_messages, 5000);
 	cr_assert_eq(c->batch.max_wait_ms, 50);
+	cr_assert_eq(c->dlq.stuck_after_ms, 30000);
 	cr_assert(c->alerts.periods[PERIOD_DAY]);
 	cr_assert(c->alerts.periods[PERIOD_WEEK]);
 	cr_assert_not(c->alerts.periods[PERIOD_MONTH]);
@@ -278,6 +279,7 @@ Test(config, every_key_away_from_default)
 	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_DLQ);
 	cr_assert_eq(c->batch.max_messages, 100);
 	cr_assert_eq(c->batch.max_wait_ms, 2000);
+	cr_assert_eq(c->dlq.stuck_after_ms, 45000);
 
 	/* An event type may feed several KPIs. */
 	cr_assert_str_eq(c->kpis[2].events[0], "deal_closed");
@@ -1024,8 +1026,9 @@ Test(config, many_errors_collected_in_file_order)
 	assert_line(errs, FX("multi_errors.yaml") ":32:17: alerts.kpis[1]: "
 	    "unknown KPI \"deals\" (valid: calls)");
 	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
-	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, kpis, "
-	    "calendars, roles, teams, reps, roster_file, managers, alerts)");
+	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
+	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
+	    "alerts)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
