@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "caltime.h"
 #include "decode.h"
@@ -28,11 +29,44 @@
 #include "scorecard.h"
 #include "xmalloc.h"
 
+/*
+ * A request waiting for Redis. http_free orphans the ones still waiting
+ * (h and req NULL: evhttp_free frees the requests) before redis_conn_free
+ * hands their callbacks NULL, which then only free what they hold.
+ */
+struct waiting {
+	struct http *h;
+	struct evhttp_request *req;
+	TAILQ_ENTRY(waiting) entry;
+};
+
+TAILQ_HEAD(waiting_list, waiting);
+
 struct http {
 	struct evhttp *evh;
 	struct http_deps deps;
 	struct metric *m_requests[3];	/* 2xx, 4xx, 5xx */
+	struct waiting_list waiting;
 };
+
+static void
+waiting_start(struct http *h, struct waiting *w, struct evhttp_request *req)
+{
+	w->h = h;
+	w->req = req;
+	TAILQ_INSERT_TAIL(&h->waiting, w, entry);
+}
+
+/* The reply came: true when there is still someone to answer (w is then
+ * off the list), false when http_free orphaned w. */
+static bool
+waiting_done(struct waiting *w)
+{
+	if (w->h == NULL)
+		return false;
+	TAILQ_REMOVE(&w->h->waiting, w, entry);
+	return true;
+}
 
 static void
 reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
@@ -106,8 +140,7 @@ route_metrics(struct http *h, struct evhttp_request *req)
 /* A scorecard request waiting for Redis. It keeps the rep's id, not
  * pointers into the config: a reload may swap the config meanwhile. */
 struct scorecard_req {
-	struct http *h;
-	struct evhttp_request *req;
+	struct waiting w;		/* first: h and req */
 	char rep_id[EVENT_REP_MAX + 1];
 	enum period period;
 	int64_t at_ms;
@@ -126,21 +159,27 @@ static void
 scorecard_reply(const redisReply *r, void *arg)
 {
 	struct scorecard_req *sc = arg;
-	const struct config *cfg = *sc->h->deps.cfg;
-	const struct roster_rep *rep = roster_rep(*sc->h->deps.roster, sc->rep_id);
+	const struct config *cfg;
+	const struct roster_rep *rep;
 	struct scorecard card;
 	double *actual;
 	cJSON *o, *kpis;
 	char ts[40];
 
+	if (!waiting_done(&sc->w)) {
+		free(sc);
+		return;
+	}
+	cfg = *sc->w.h->deps.cfg;
+	rep = roster_rep(*sc->w.h->deps.roster, sc->rep_id);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		reply_error(sc->h, sc->req, 503, r == NULL ?
+		reply_error(sc->w.h, sc->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(sc);
 		return;
 	}
 	if (rep == NULL) {
-		reply_error(sc->h, sc->req, 404, "rep not on the roster");
+		reply_error(sc->w.h, sc->w.req, 404, "rep not on the roster");
 		free(sc);
 		return;
 	}
@@ -200,7 +239,7 @@ scorecard_reply(const redisReply *r, void *arg)
 			cJSON_AddNullToObject(e, "status");
 		cJSON_AddItemToArray(kpis, e);
 	}
-	reply_json(sc->h, sc->req, 200, o);
+	reply_json(sc->w.h, sc->w.req, 200, o);
 	cJSON_Delete(o);
 	free(card.kpis);
 	free(actual);
@@ -224,8 +263,6 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
 	sc = xcalloc(1, sizeof(*sc));
-	sc->h = h;
-	sc->req = req;
 	snprintf(sc->rep_id, sizeof(sc->rep_id), "%s", rep_id);
 	ps = evhttp_find_header(&q, "period");
 	at = evhttp_find_header(&q, "at");
@@ -251,8 +288,10 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 	argv[1] = key;
 	lens[0] = 7;
 	lens[1] = strlen(key);
+	waiting_start(h, &sc->w, req);
 	if (redis_conn_command(h->deps.conn, 2, argv, lens, scorecard_reply,
 	    sc) != 0) {
+		waiting_done(&sc->w);
 		reply_error(h, req, 503, "redis unavailable");
 		goto done;
 	}
@@ -265,8 +304,7 @@ done:
 
 /* A /v1/alerts request waiting for Redis. */
 struct alerts_req {
-	struct http *h;
-	struct evhttp_request *req;
+	struct waiting w;
 };
 
 static void
@@ -275,8 +313,12 @@ alerts_reply(const redisReply *r, void *arg)
 	struct alerts_req *ar = arg;
 	cJSON *o, *list;
 
+	if (!waiting_done(&ar->w)) {
+		free(ar);
+		return;
+	}
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		reply_error(ar->h, ar->req, 503, r == NULL ?
+		reply_error(ar->w.h, ar->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(ar);
 		return;
@@ -291,7 +333,7 @@ alerts_reply(const redisReply *r, void *arg)
 			cJSON_AddItemToArray(list, a);
 	}
 	cJSON_AddNumberToObject(o, "count", cJSON_GetArraySize(list));
-	reply_json(ar->h, ar->req, 200, o);
+	reply_json(ar->w.h, ar->w.req, 200, o);
 	cJSON_Delete(o);
 	free(ar);
 }
@@ -320,9 +362,9 @@ route_alerts(struct http *h, struct evhttp_request *req)
 	lens[0] = 7;
 	lens[1] = strlen(key);
 	ar = xcalloc(1, sizeof(*ar));
-	ar->h = h;
-	ar->req = req;
+	waiting_start(h, &ar->w, req);
 	if (redis_conn_command(h->deps.conn, 2, argv, lens, alerts_reply, ar) != 0) {
+		waiting_done(&ar->w);
 		free(ar);
 		reply_error(h, req, 503, "redis unavailable");
 	}
@@ -411,6 +453,7 @@ http_new(struct event_base *base, const struct config *cfg,
 	struct http *h = xcalloc(1, sizeof(*h));
 
 	h->deps = *deps;
+	TAILQ_INIT(&h->waiting);
 	h->evh = evhttp_new(base);
 	if (h->evh == NULL ||
 	    evhttp_bind_socket(h->evh, cfg->http.host, (ev_uint16_t)cfg->http.port) != 0) {
@@ -437,8 +480,15 @@ http_new(struct event_base *base, const struct config *cfg,
 void
 http_free(struct http *h)
 {
+	struct waiting *w;
+
 	if (h == NULL)
 		return;
+	while ((w = TAILQ_FIRST(&h->waiting)) != NULL) {
+		TAILQ_REMOVE(&h->waiting, w, entry);
+		w->h = NULL;
+		w->req = NULL;
+	}
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	free(h);

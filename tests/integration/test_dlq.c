@@ -14,17 +14,22 @@
  *   answered OUT_OF_ORDER_SEQUENCE_NUMBER): the daemon stops gracefully
  *   and exits 3, and a restart finishes the stream with nothing lost.
  *   Then a stop held up by a stalled Redis is cut short by a second
- *   SIGTERM: the daemon exits 4 at once.
+ *   SIGTERM: the daemon exits 4 at once, with API requests waiting on
+ *   Redis whose callbacks must not touch the freed HTTP server.
  */
 
 #include "harness.h"
 
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static double
 metric(const struct harness_paced *p, const char *series)
@@ -166,6 +171,28 @@ Test(dlq, stuck_topic_keeps_the_member, .fini = harness_teardown,
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
 
+/* Sends an HTTP request to 127.0.0.1:port and leaves the answer unread;
+ * returns the socket (the caller closes it) or -1. */
+static int
+request_unread(int port, const char *path)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+	char req[256];
+	int fd, n;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static bool
 time_over(void *arg)
 {
@@ -178,6 +205,7 @@ Test(dlq, fatal_error_and_forced_stop_exit_non_zero,
 	struct harness_paced p;
 	redisReply *r;
 	pid_t redis;
+	int fds[2];
 	int64_t until, t;
 	int st;
 
@@ -220,6 +248,12 @@ Test(dlq, fatal_error_and_forced_stop_exit_non_zero,
 	cr_assert_eq(harness_gen_write("late.tsv", "late-key\tnot json\n"), 0);
 	cr_assert_eq(kill(redis, SIGSTOP), 0);
 	cr_assert_eq(harness_produce_file("late.tsv", 0), 0);
+	/* Two API requests wait on the stalled Redis too: the forced stop
+	 * frees the HTTP server under them, and their callbacks, called
+	 * when the connection goes, must not touch it (ASan checks). */
+	cr_assert_neq(fds[0] = request_unread(p.http_port, "/v1/alerts"), -1);
+	cr_assert_neq(fds[1] = request_unread(p.http_port,
+	    "/v1/alerts?status=firing"), -1);
 	until = harness_elapsed_ms() + 1000;
 	harness_wait_until(time_over, &until, 5000, "the batch to be sent");
 	cr_assert_eq(harness_paced_kill(&p, SIGTERM), 0);
@@ -237,4 +271,6 @@ Test(dlq, fatal_error_and_forced_stop_exit_non_zero,
 	    "paced did not exit 4 (wait status 0x%x); see %s", st, p.log);
 	cr_expect(harness_paced_logged(&p, "event=shutdown_forced"),
 	    "see %s", p.log);
+	close(fds[0]);
+	close(fds[1]);
 }
