@@ -1,10 +1,11 @@
 /*
  * evaluate.c: the judgement of one rep at one instant. For each alerting
  * (KPI, period): a state left from an earlier bucket that still fires is
- * resolved first ("period_ended", with the figures stored with it); then
- * the current bucket's figures step the state machine. Every message gets
- * the contract's JSON here, so the daemon and the backtest send the same
- * bytes.
+ * resolved first ("period_ended", with the figures that bucket ended
+ * with: the rep's final count in it, which the caller reads, against the
+ * target stored with the state); then the current bucket's figures step
+ * the state machine. Every message gets the contract's JSON here, so the
+ * daemon and the backtest send the same bytes.
  */
 #include "evaluate.h"
 
@@ -126,6 +127,56 @@ struct figures {
 	bool has_pace, has_projected, has_required_rate;
 };
 
+static void
+figures_of(const struct pacing_figures *fig, struct figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->actual = fig->actual;
+	f->target = fig->target;
+	f->expected = fig->expected_to_date;
+	f->pace = fig->pace;
+	f->has_pace = fig->has_pace;
+	f->projected = fig->projected;
+	f->has_projected = fig->has_projected;
+	f->required_rate = fig->required_rate;
+	f->has_required_rate = fig->has_required_rate;
+}
+
+/*
+ * The figures the bucket of st (KPI k, period p) ended with: the rep's
+ * final value in it against the target its alert was judged by, all of
+ * the bucket's working time gone by. So expected_to_date is the target,
+ * projected the actual, and required_rate 0 if the target was met, else
+ * null (no time is left), as pacing says at the end of a period. (The
+ * thresholds only set the status, which no message carries.)
+ */
+static void
+ended_figures(const struct config *cfg, const struct roster_rep *rep,
+    size_t k, enum period p, const struct eval_state *st, double actual,
+    struct figures *f)
+{
+	struct pacing_worktime wt;
+	struct pacing_figures fig;
+	struct bucket b;
+
+	caltime_bucket_of_day(&rep->calendar->rules, p, st->start_day, &b);
+	/* Counted at the bucket's end, not at the instant judged: the same
+	 * whenever the resolution comes. */
+	scorecard_worktime(rep, &b, tzone_local_to_utc(rep->zone, b.end_day,
+	    0), &wt);
+	pacing_evaluate(actual, st->target,
+	    cfg->kpis[k].better == KPI_BETTER_LOWER ? PACING_LOWER_IS_BETTER :
+	    PACING_HIGHER_IS_BETTER, &wt, NULL, &fig);
+	figures_of(&fig, f);
+}
+
+bool
+evaluate_ending(const struct eval_state *st, int32_t start_day)
+{
+	return st->present && st->start_day != start_day &&
+	    st->alert.level != ALERT_LEVEL_NONE;
+}
+
 /* Builds message and JSON of one action. */
 static void
 build_alert(const struct config *cfg, const struct roster_rep *rep,
@@ -211,7 +262,7 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 void
 evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
-    struct eval_result *res)
+    const double *ended, struct eval_result *res)
 {
 	struct alert_rules rules = {
 		.warning_below = cfg->alerts.warning_below,
@@ -242,28 +293,23 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 
 			if (!evaluate_alerting(cfg, k, p) || !sk->has_target)
 				continue;
-			if (st.present && st.start_day != card->bucket.start_day) {
-				/* The bucket closed: resolve what still fires. */
-				if (st.alert.level != ALERT_LEVEL_NONE) {
-					memset(&in, 0, sizeof(in));
-					in.now_ms = at_ms;
-					in.period_ended = true;
-					in.elapsed = 1;
-					alert_step(&rules, &st.alert, &in, &act);
-					if (act.send) {
-						memset(&f, 0, sizeof(f));
-						f.actual = st.actual;
-						f.target = st.target;
-						f.expected = st.expected;
-						f.pace = st.pace;
-						f.has_pace = true;
-						f.required_rate = st.required_rate;
-						build_alert(cfg, rep, k, p, st.start_day,
-						    at_ms, &act, &f, res);
-					}
+			if (evaluate_ending(&st, card->bucket.start_day)) {
+				/* The bucket closed: resolve what still fires,
+				 * with the figures it ended with. */
+				memset(&in, 0, sizeof(in));
+				in.now_ms = at_ms;
+				in.period_ended = true;
+				in.elapsed = 1;
+				alert_step(&rules, &st.alert, &in, &act);
+				if (act.send) {
+					ended_figures(cfg, rep, k, p, &st,
+					    ended != NULL ? ended[slot] : 0, &f);
+					build_alert(cfg, rep, k, p, st.start_day,
+					    at_ms, &act, &f, res);
 				}
-				st.present = false;
 			}
+			if (st.present && st.start_day != card->bucket.start_day)
+				st.present = false;
 			if (!st.present) {
 				memset(&st, 0, sizeof(st));
 				st.present = true;
@@ -300,15 +346,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			st.required_rate = sk->fig.has_required_rate ?
 			    sk->fig.required_rate : 0;
 			if (act.send) {
-				f.actual = sk->fig.actual;
-				f.target = sk->fig.target;
-				f.expected = sk->fig.expected_to_date;
-				f.pace = sk->fig.pace;
-				f.has_pace = sk->fig.has_pace;
-				f.projected = sk->fig.projected;
-				f.has_projected = sk->fig.has_projected;
-				f.required_rate = sk->fig.required_rate;
-				f.has_required_rate = sk->fig.has_required_rate;
+				figures_of(&sk->fig, &f);
 				build_alert(cfg, rep, k, p, st.start_day, at_ms,
 				    &act, &f, res);
 				res->changed[slot] = true;

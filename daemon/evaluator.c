@@ -1,9 +1,11 @@
 /*
  * evaluator.c: drives evaluate_rep() on the loop. A job is one rep at one
  * instant: read its counters for the four buckets holding the instant and
- * its alert states (five pipelined commands), evaluate, write the pace
- * figures for dashboards, publish the alerts, and store the changed states
- * once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
+ * its alert states (five pipelined commands); if a state fires in a bucket
+ * that has ended, read that bucket's counter too (a second round trip,
+ * only then: the period_ended message carries the bucket's final count);
+ * evaluate, write the pace figures for dashboards, publish the alerts,
+ * and store the changed states once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
  * time and never two for one rep; a config swap bumps a generation that
  * makes older jobs drop their results.
  */
@@ -49,6 +51,14 @@ struct queued {
 	struct tick *tick;
 };
 
+struct job;
+
+/* The argument of one read of an ended bucket's counter. */
+struct ended_read {
+	struct job *j;
+	size_t slot;			/* k * PERIOD_COUNT + p */
+};
+
 struct job {
 	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
 	struct job *prev_job, *next_job;	/* the evaluator's live jobs */
@@ -61,6 +71,9 @@ struct job {
 	int64_t last_at;	/* when this rep was last evaluated; 0: never */
 	double *actual;
 	struct eval_state *prev;
+	int32_t start[PERIOD_COUNT];	/* the buckets holding at */
+	double *ended;			/* evaluate_rep's ended[] */
+	struct ended_read *ended_reads;
 	struct eval_result res;
 };
 
@@ -141,6 +154,8 @@ job_release(struct job *j)
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
+	free(j->ended);
+	free(j->ended_reads);
 	free(j);
 }
 
@@ -354,7 +369,7 @@ evaluate_job(struct job *j)
 		job_finish(j);		/* already judged later than this */
 		return;
 	}
-	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, &j->res);
+	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, j->ended, &j->res);
 	write_pace(j, rr);
 	if (j->res.nalerts == 0) {
 		store_states(j);
@@ -380,6 +395,83 @@ evaluate_job(struct job *j)
 	}
 	sinks_publish(e->d.sinks, recs, j->res.nalerts, published, j);
 	free(recs);
+}
+
+static void
+ended_reply(const redisReply *r, void *arg)
+{
+	struct ended_read *er = arg;
+	struct job *j = er->j;
+
+	if (j->e == NULL) {
+		if (--j->pending == 0)
+			job_release(j);
+		return;
+	}
+	if (r == NULL)
+		j->failed = true;
+	else if (r->type == REDIS_REPLY_STRING)
+		j->ended[er->slot] = strtod(r->str, NULL);
+	else if (r->type != REDIS_REPLY_NIL)	/* nil: nothing counted */
+		j->failed = true;
+	if (--j->pending > 0)
+		return;
+	if (j->failed || j->gen != j->e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return;
+	}
+	evaluate_job(j);
+}
+
+/*
+ * After the first read: a state that fires in a bucket which has ended is
+ * resolved (period_ended) with that bucket's final figures, so read the
+ * rep's counter of its KPI there. Rare (once per bucket and firing
+ * alert), hence a second round trip rather than a wider first one; the
+ * bucket may be any earlier one (a daemon stopped over a weekend).
+ */
+static void
+read_ended(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	size_t nslots = cfg->nkpis * PERIOD_COUNT;
+	char key[512];
+
+	for (size_t s = 0; s < nslots; s++) {
+		enum period p = (enum period)(s % PERIOD_COUNT);
+		const char *argv[3] = { "HGET", key,
+		    cfg->kpis[s / PERIOD_COUNT].name };
+		size_t lens[3];
+
+		if (!evaluate_ending(&j->prev[s], j->start[p]))
+			continue;
+		if (j->ended == NULL) {
+			j->ended = xcalloc(nslots, sizeof(double));
+			j->ended_reads = xcalloc(nslots,
+			    sizeof(*j->ended_reads));
+		}
+		redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix,
+		    rr->rep->id, p, j->prev[s].start_day);
+		for (int i = 0; i < 3; i++)
+			lens[i] = strlen(argv[i]);
+		j->ended_reads[s].j = j;
+		j->ended_reads[s].slot = s;
+		if (redis_conn_command(e->d.conn, 3, argv, lens, ended_reply,
+		    &j->ended_reads[s]) != 0) {
+			j->failed = true;
+			break;
+		}
+		j->pending++;
+	}
+	if (j->pending > 0)
+		return;
+	if (j->failed)
+		job_finish(j);
+	else
+		evaluate_job(j);
 }
 
 static void
@@ -442,7 +534,7 @@ read_reply(const redisReply *r, void *arg)
 		job_finish(j);
 		return;
 	}
-	evaluate_job(j);
+	read_ended(j);
 }
 
 static void
@@ -476,6 +568,7 @@ job_start(struct evaluator *e, const struct queued *q)
 			struct bucket b;
 
 			scorecard_bucket(rr, (enum period)p, j->at, &b);
+			j->start[p] = b.start_day;
 			redis_key_rep_counters(key, sizeof(key),
 			    cfg->redis.key_prefix, rr->rep->id, (enum period)p,
 			    b.start_day);

@@ -20,8 +20,9 @@
 #include "scorecard.h"
 
 /* The persisted state of one (rep, KPI, period): the bucket it belongs
- * to, the alert state machine and the last figures (for the message when
- * the period ends while an alert fires). */
+ * to, the alert state machine and the figures of its last change (their
+ * target is the one the bucket's alert was judged by: the period_ended
+ * message measures the bucket's final count against it). */
 struct eval_state {
 	bool present;
 	int32_t start_day;
@@ -66,14 +67,26 @@ void eval_state_format(const struct eval_state *s, char *buf, size_t len);
 int eval_state_parse(const char *buf, size_t len, struct eval_state *s);
 
 /*
+ * True when evaluate_rep() resolves st, a stored state of period p
+ * (borrowed), because its bucket ended while it fires (reason
+ * period_ended): start_day is the first day of p's bucket holding the
+ * instant judged. The message carries the ended bucket's final figures,
+ * so the caller passes the rep's value of that KPI in st's bucket
+ * (st->start_day) as ended[] of evaluate_rep().
+ */
+bool evaluate_ending(const struct eval_state *st, int32_t start_day);
+/*
  * Evaluates rep at at_ms. actual[p * cfg->nkpis + k] is the rep's value of
  * KPI k in period p's bucket holding at_ms; prev[k * PERIOD_COUNT + p] the
- * stored states (present false when none). Fills res (caller's; zero it
- * first, release with eval_result_clear).
+ * stored states (present false when none); ended[k * PERIOD_COUNT + p]
+ * the rep's value of KPI k in the bucket of prev[k * PERIOD_COUNT + p],
+ * read only where evaluate_ending() is true (NULL when it is nowhere).
+ * All borrowed. Fills res (caller's; zero it first, release with
+ * eval_result_clear).
  */
 void evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
-    struct eval_result *res);
+    const double *ended, struct eval_result *res);
 /* Frees what res owns and zeroes it. */
 void eval_result_clear(struct eval_result *res);
 

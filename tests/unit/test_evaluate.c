@@ -24,6 +24,8 @@ static const char yaml[] =
 static struct config *cfg;
 static struct roster *roster;
 static struct eval_state states[2 * PERIOD_COUNT];
+/* The rep's calls in the bucket of a state whose bucket has ended. */
+static double ended_calls;
 
 static void
 setup(void)
@@ -35,6 +37,7 @@ setup(void)
 	roster = roster_new(cfg, err, sizeof(err));
 	cr_assert_not_null(roster, "%s", err);
 	memset(states, 0, sizeof(states));
+	ended_calls = 0;
 }
 
 static void
@@ -49,13 +52,16 @@ static void
 run(const char *when, double calls, struct eval_result *res)
 {
 	int64_t at;
-	double actual[2 * PERIOD_COUNT] = { 0 };
+	double actual[2 * PERIOD_COUNT] = { 0 }, ended[2 * PERIOD_COUNT] = { 0 };
 
 	cr_assert_eq(caltime_parse_rfc3339(when, strlen(when), &at), 0);
-	for (int p = 0; p < PERIOD_COUNT; p++)
+	for (int p = 0; p < PERIOD_COUNT; p++) {
 		actual[p * 2 + 0] = calls;
+		ended[0 * PERIOD_COUNT + p] = ended_calls;
+	}
 	memset(res, 0, sizeof(*res));
-	evaluate_rep(cfg, roster_rep(roster, "r1"), at, actual, states, res);
+	evaluate_rep(cfg, roster_rep(roster, "r1"), at, actual, states, ended,
+	    res);
 	for (size_t s = 0; s < 2 * PERIOD_COUNT; s++)
 		if (res->states[s].present)
 			states[s] = res->states[s];
@@ -129,6 +135,56 @@ Test(evaluate, warning_then_period_end_resolves_old_bucket)
 	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
 	cr_assert_not_null(strstr(res.alerts[0].json,
 	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
+	eval_result_clear(&res);
+}
+
+/*
+ * The period_ended message tells how the period really ended. r1 is
+ * silent at 11:00 (critical fires: 0 of 10 expected), then makes 15
+ * calls late in the afternoon, not enough to resolve (15 of 40 by 17:00
+ * is pace 0.375), and no message goes out after 11:00. Tuesday: Monday's
+ * alert resolves with Monday's final count, 15 of 40, not the 0 of its
+ * last message; all of Monday's working time is over, so expected is the
+ * target, projected the actual, and no rate is left to reach it.
+ */
+Test(evaluate, period_end_carries_the_final_figures)
+{
+	struct eval_result res;
+	const struct eval_state *st = &states[0 * PERIOD_COUNT + PERIOD_DAY];
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	cr_assert(evaluate_ending(st, st->start_day + 1));
+	cr_assert_not(evaluate_ending(st, st->start_day));
+	ended_calls = 15;
+	run("2026-11-24T09:30:00Z", 2, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
+	cr_assert_str_eq(res.alerts[0].message,
+	    "The day ended with r1 at 15 of 40 calls (37% of target).");
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":15,\"target\":40,\"expected_to_date\":40,"
+	    "\"pace\":0.375,\"projected\":15,\"required_rate\":null"),
+	    "%s", res.alerts[0].json);
+	cr_assert_not(evaluate_ending(st, st->start_day + 1),
+	    "the new day's state does not fire");
+	eval_result_clear(&res);
+
+	/* Met by the end (a late batch counted after the last judgement):
+	 * pace 1.05, nothing more required. */
+	memset(states, 0, sizeof(states));
+	run("2026-11-23T11:00:00Z", 0, &res);
+	eval_result_clear(&res);
+	ended_calls = 42;
+	run("2026-11-24T09:30:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":42,\"target\":40,\"expected_to_date\":40,"
+	    "\"pace\":1.05,\"projected\":42,\"required_rate\":0"),
+	    "%s", res.alerts[0].json);
+	cr_assert_str_eq(res.alerts[0].message,
+	    "The day ended with r1 at 42 of 40 calls (105% of target).");
 	eval_result_clear(&res);
 }
 
