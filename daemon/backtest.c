@@ -18,8 +18,11 @@
  * judges a rep only at a boundary where one of its alert state machines
  * would send, which yields the same bytes because an evaluation that sends
  * nothing changes nothing that matters: alert_step() changes a state only
- * when it sends, and the only other write, a fresh state for a new bucket
- * with nothing firing, is the same whenever it is made.
+ * when it sends, and the only other writes, a fresh state for a new bucket
+ * with nothing firing and the clearing of a quiet state whose pair has no
+ * target in the new bucket, read the same whenever they are made (a quiet
+ * state of an ended bucket and no state at all both start the next bucket
+ * afresh).
  *
  * Between two evaluations the stored states are fixed, and until an event
  * is counted or a bucket turns over so are the counters and the targets:
@@ -44,7 +47,9 @@
  * state machine would send, the boundary where the working time since the
  * last message of an alert at the level asked for reaches the repeat
  * interval (found by bisection too: working time never runs backwards),
- * and the next bucket boundary of an alerting period.
+ * and the next bucket boundary of an alerting period (where an alert of
+ * the ended bucket resolves, even for a slot without a target in the new
+ * one).
  *
  * A counted event moves the inputs of its rep. More of a higher-is-better
  * KPI can only raise its pace, which takes sends away except the recovery
@@ -838,6 +843,12 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			unsigned want;
 
 			if (!r->has_target[ti]) {
+				/* Judged no more, but an alert of an ended
+				 * bucket still resolves (period_ended). */
+				if (sim && !send && evaluate_ending(
+				    &r->states[k * PERIOD_COUNT + (size_t)p],
+				    bc->start_day))
+					send = true;
 				sig[n++] = SIG_NO_TARGET;
 				continue;
 			}

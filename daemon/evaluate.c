@@ -1,11 +1,14 @@
 /*
- * evaluate.c: the judgement of one rep at one instant. For each alerting
- * (KPI, period): a state left from an earlier bucket that still fires is
+ * evaluate.c: the judgement of one rep at one instant. For each (KPI,
+ * period) with a stored state or judged now (it alerts and the rep has a
+ * target): a state left from an earlier bucket that still fires is
  * resolved first ("period_ended", with the figures that bucket ended
  * with: the rep's final count in it, which the caller reads, against the
- * target stored with the state); then the current bucket's figures step
- * the state machine. Every message gets the contract's JSON here, so the
- * daemon and the backtest send the same bytes.
+ * target stored with the state); a pair no longer judged has its state
+ * resolved if it fires ("not_evaluated") and cleared; then the current
+ * bucket's figures step the state machine. Every message gets the
+ * contract's JSON here, so the daemon and the backtest send the same
+ * bytes.
  */
 #include "evaluate.h"
 
@@ -259,6 +262,45 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	cJSON_Delete(o);
 }
 
+/*
+ * The pair (k, p) is no longer judged for rep: a reload took it out of
+ * the alert rules, or the rep has no target for it now. A state of the
+ * current bucket that still fires is resolved (not_evaluated) with its
+ * figures now: the scorecard's if the rep still has a target, else the
+ * rep's count against the target the alert was judged by (stored with
+ * the state). Otherwise nothing would ever close it.
+ */
+static void
+not_judged(const struct config *cfg, const struct roster_rep *rep, size_t k,
+    enum period p, const struct alert_rules *rules, int64_t at_ms,
+    const struct scorecard *card, struct eval_state *st,
+    struct eval_result *res)
+{
+	const struct scorecard_kpi *sk = &card->kpis[k];
+	struct pacing_figures fig;
+	struct alert_action act;
+	struct alert_input in;
+	struct figures f;
+
+	if (!st->present)
+		return;
+	memset(&in, 0, sizeof(in));
+	in.now_ms = at_ms;
+	in.not_evaluated = true;
+	alert_step(rules, &st->alert, &in, &act);
+	if (!act.send)
+		return;
+	if (sk->has_target)
+		fig = sk->fig;
+	else
+		pacing_evaluate(sk->actual, st->target,
+		    cfg->kpis[k].better == KPI_BETTER_LOWER ?
+		    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER,
+		    &card->wt, NULL, &fig);
+	figures_of(&fig, &f);
+	build_alert(cfg, rep, k, p, st->start_day, at_ms, &act, &f, res);
+}
+
 void
 evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
@@ -291,11 +333,15 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			struct alert_input in;
 			struct figures f;
 
-			if (!evaluate_alerting(cfg, k, p) || !sk->has_target)
+			bool judged = evaluate_alerting(cfg, k, p) &&
+			    sk->has_target;
+
+			if (!judged && !st.present)
 				continue;
 			if (evaluate_ending(&st, card->bucket.start_day)) {
 				/* The bucket closed: resolve what still fires,
-				 * with the figures it ended with. */
+				 * with the figures it ended with, judged now or
+				 * not. */
 				memset(&in, 0, sizeof(in));
 				in.now_ms = at_ms;
 				in.period_ended = true;
@@ -310,6 +356,15 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			}
 			if (st.present && st.start_day != card->bucket.start_day)
 				st.present = false;
+			if (!judged) {
+				not_judged(cfg, rep, k, p, &rules, at_ms, card,
+				    &st, res);
+				/* Cleared: the caller forgets the state. */
+				memset(&res->states[slot], 0,
+				    sizeof(res->states[slot]));
+				res->changed[slot] = true;
+				continue;
+			}
 			if (!st.present) {
 				memset(&st, 0, sizeof(st));
 				st.present = true;

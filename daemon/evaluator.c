@@ -238,10 +238,15 @@ store_states(struct job *j)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		eval_state_format(&j->res.states[s], val, sizeof(val));
-		argv[0] = "HSET";
 		argv[1] = key;
 		argv[2] = field;
+		if (!j->res.states[s].present) {	/* no longer judged */
+			argv[0] = "HDEL";
+			send_argv(e, 3, argv);
+			continue;
+		}
+		eval_state_format(&j->res.states[s], val, sizeof(val));
+		argv[0] = "HSET";
 		argv[3] = val;
 		send_argv(e, 4, argv);
 	}

@@ -52,7 +52,8 @@ struct eval_result {
 	struct eval_alert *alerts;
 	size_t nalerts, alerts_cap;
 	/* states[k * PERIOD_COUNT + p] after the step; changed[] marks the
-	 * ones to store. */
+	 * ones to store, and a changed state that is not present the ones
+	 * to delete (a pair no longer judged). */
 	struct eval_state *states;
 	bool *changed;
 };

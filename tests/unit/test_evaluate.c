@@ -47,9 +47,11 @@ teardown(void)
 	config_free(cfg);
 }
 
-/* Evaluates r1 at the given UTC time with calls = actual; keeps states. */
+/* Evaluates r1 of roster r (config c) at the given UTC time with calls =
+ * actual; keeps the states. */
 static void
-run(const char *when, double calls, struct eval_result *res)
+run_with(const struct config *c, const struct roster *r, const char *when,
+    double calls, struct eval_result *res)
 {
 	int64_t at;
 	double actual[2 * PERIOD_COUNT] = { 0 }, ended[2 * PERIOD_COUNT] = { 0 };
@@ -60,11 +62,16 @@ run(const char *when, double calls, struct eval_result *res)
 		ended[0 * PERIOD_COUNT + p] = ended_calls;
 	}
 	memset(res, 0, sizeof(*res));
-	evaluate_rep(cfg, roster_rep(roster, "r1"), at, actual, states, ended,
-	    res);
+	evaluate_rep(c, roster_rep(r, "r1"), at, actual, states, ended, res);
 	for (size_t s = 0; s < 2 * PERIOD_COUNT; s++)
-		if (res->states[s].present)
+		if (res->changed[s])
 			states[s] = res->states[s];
+}
+
+static void
+run(const char *when, double calls, struct eval_result *res)
+{
+	run_with(cfg, roster, when, calls, res);
 }
 
 TestSuite(evaluate, .init = setup, .fini = teardown);
@@ -278,4 +285,151 @@ Test(evaluate, state_round_trips)
 	cr_assert_float_eq(t.expected, 12.5, 1e-12);
 	cr_assert_eq(eval_state_parse("garbage", 7, &t), -1);
 	cr_assert_eq(eval_state_parse("1|x|1|2|3|4|5", 13, &t), -1);
+}
+
+/* A second config for r1, as a reload would swap in: yaml with the text
+ * from..to replaced. */
+struct reloaded {
+	struct config *cfg;
+	struct roster *roster;
+};
+
+static void
+reload(const char *from, const char *to, struct reloaded *out)
+{
+	char *text, *at, *errs = NULL, err[256];
+	size_t n;
+
+	at = strstr(yaml, from);
+	cr_assert_not_null(at, "%s", from);
+	n = sizeof(yaml) - 1 - strlen(from) + strlen(to);
+	text = calloc(1, n + 1);
+	memcpy(text, yaml, (size_t)(at - yaml));
+	strcat(text, to);
+	strcat(text, at + strlen(from));
+	out->cfg = config_load_buffer("reload.yaml", text, strlen(text), &errs);
+	cr_assert_not_null(out->cfg, "%s", errs ? errs : "");
+	out->roster = roster_new(out->cfg, err, sizeof(err));
+	cr_assert_not_null(out->roster, "%s", err);
+	free(text);
+}
+
+static void
+reloaded_free(struct reloaded *r)
+{
+	roster_free(r->roster);
+	config_free(r->cfg);
+}
+
+/*
+ * A reload takes calls/day out of the alert rules while its critical
+ * alert fires: the next evaluation resolves it (not_evaluated) with the
+ * figures of now (12:00: 3 calls, 15 expected, pace 0.2) and clears the
+ * state, which is then deleted rather than stored; after that, nothing.
+ */
+Test(evaluate, rule_removed_resolves_and_clears)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	reload("periods: [day]", "periods: [week]", &r);
+	cr_assert_not(evaluate_alerting(r.cfg, 0, PERIOD_DAY));
+	run_with(r.cfg, r.roster, "2026-11-23T12:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.status, ALERT_STATUS_RESOLVED);
+	cr_assert_eq(res.alerts[0].action.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_NOT_EVALUATED);
+	cr_assert_eq(res.alerts[0].nnotify, 2, "as the critical alert did");
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"reason\":\"not_evaluated\""));
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":3,\"target\":40,\"expected_to_date\":15,"
+	    "\"pace\":0.2,"), "%s", res.alerts[0].json);
+	cr_assert_str_eq(res.alerts[0].message, "r1 is no longer judged on "
+	    "calls today: alert closed (3 of 15 expected by now; target 40).");
+	cr_assert(res.changed[slot]);
+	cr_assert_not(res.states[slot].present, "deleted, not stored");
+	eval_result_clear(&res);
+	run_with(r.cfg, r.roster, "2026-11-23T13:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert_not(res.changed[slot], "nothing left to delete");
+	eval_result_clear(&res);
+	reloaded_free(&r);
+}
+
+/*
+ * The rep loses its target for calls/day (its role keeps only deals):
+ * the firing alert resolves (not_evaluated) with the rep's count now
+ * against the target it was judged by. A state that does not fire is
+ * only cleared.
+ */
+Test(evaluate, target_removed_resolves_and_clears)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	reload("targets: {calls: {day: 40}, deals: {day: 1}}",
+	    "targets: {deals: {day: 1}}", &r);
+	run_with(r.cfg, r.roster, "2026-11-23T12:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_NOT_EVALUATED);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":3,\"target\":40,\"expected_to_date\":15,"
+	    "\"pace\":0.2,"), "%s", res.alerts[0].json);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+
+	/* Quiet state (on pace at 12:00), then the target goes: cleared
+	 * without a message. */
+	memset(states, 0, sizeof(states));
+	run("2026-11-23T12:00:00Z", 15, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(states[slot].present);
+	eval_result_clear(&res);
+	run_with(r.cfg, r.roster, "2026-11-23T13:00:00Z", 15, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(res.changed[slot]);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+	reloaded_free(&r);
+}
+
+/*
+ * r1's day target ends with Monday (a schedule entry that sets nothing
+ * from Tuesday). Monday's critical alert still resolves at the day's end
+ * (period_ended, with Monday's count and target), though Tuesday has no
+ * target to judge; then the state is gone.
+ */
+Test(evaluate, period_end_into_a_bucket_without_target)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	reload("roles: {sdr: {targets: {calls: {day: 40}, deals: {day: 1}}}}",
+	    "roles: {sdr: {targets: {deals: {day: 1}}, schedule: ["
+	    "{from: \"2026-11-01\", targets: {calls: {day: 40}}},"
+	    "{from: \"2026-11-24\", targets: {}}]}}", &r);
+	run_with(r.cfg, r.roster, "2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	ended_calls = 9;
+	run_with(r.cfg, r.roster, "2026-11-24T11:00:00Z", 0, &res);
+	cr_assert_eq(res.cards[PERIOD_DAY].kpis[0].has_target, false);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":9,\"target\":40,\"expected_to_date\":40,"), "%s",
+	    res.alerts[0].json);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+	reloaded_free(&r);
 }
