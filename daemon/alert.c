@@ -70,6 +70,8 @@ alert_reason_name(enum alert_reason reason)
 		return "period_ended";
 	case ALERT_REASON_NOT_EVALUATED:
 		return "not_evaluated";
+	case ALERT_REASON_REP_REMOVED:
+		return "rep_removed";
 	}
 	return "unknown";
 }
@@ -524,6 +526,14 @@ alert_message(const struct alert_facts *f, const struct alert_action *a,
 			text_add(&t, " (%.0f%% of target)",
 			    percent(f->actual / f->target));
 		text_add(&t, ".");
+		return t.cut ? -1 : 0;
+	}
+	if (a->status == ALERT_STATUS_RESOLVED &&
+	    a->reason == ALERT_REASON_REP_REMOVED) {
+		/* The bucket may be long gone: no "today" here. */
+		text_add(&t, "%s is no longer on the roster: its %s alert on %s "
+		    "for the %s is closed.", rep, alert_level_name(a->severity),
+		    kpi, period);
 		return t.cut ? -1 : 0;
 	}
 	if (a->status == ALERT_STATUS_RESOLVED &&

@@ -423,3 +423,105 @@ eval_result_clear(struct eval_result *res)
 	free(res->changed);
 	memset(res, 0, sizeof(*res));
 }
+
+static char *
+json_string(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static void
+json_set_string(cJSON *o, const char *name, const char *value)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, name) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(o, name,
+		    cJSON_CreateString(value));
+	else
+		cJSON_AddStringToObject(o, name, value);
+}
+
+int
+evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
+    struct eval_removed *out)
+{
+	struct alert_action act = { .send = true,
+	    .status = ALERT_STATUS_RESOLVED,
+	    .reason = ALERT_REASON_REP_REMOVED };
+	struct alert_facts facts;
+	const cJSON *id, *sev, *st, *notify, *n;
+	cJSON *o;
+	char ts[40], *s;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = cJSON_ParseWithLength(json, len)) == NULL)
+		return -1;
+	id = cJSON_GetObjectItemCaseSensitive(o, "alert_id");
+	sev = cJSON_GetObjectItemCaseSensitive(o, "severity");
+	st = cJSON_GetObjectItemCaseSensitive(o, "status");
+	notify = cJSON_GetObjectItemCaseSensitive(o, "notify");
+	if (!cJSON_IsString(id) || strlen(id->valuestring) !=
+	    ALERT_ID_SIZE - 1 || !cJSON_IsString(sev) ||
+	    !cJSON_IsString(st) || strcmp(st->valuestring, "firing") != 0)
+		goto bad;
+	if (strcmp(sev->valuestring, "warning") == 0)
+		act.severity = ALERT_LEVEL_WARNING;
+	else if (strcmp(sev->valuestring, "critical") == 0)
+		act.severity = ALERT_LEVEL_CRITICAL;
+	else
+		goto bad;
+	act.escalate = act.severity == ALERT_LEVEL_CRITICAL;
+	memcpy(out->alert_id, id->valuestring, ALERT_ID_SIZE);
+	out->severity = act.severity;
+	out->rep_id = json_string(o, "rep_id");
+	out->team_id = json_string(o, "team_id");
+	out->manager_id = json_string(o, "manager_id");
+	out->kpi = json_string(o, "kpi");
+	out->period = json_string(o, "period");
+	if (out->rep_id == NULL || out->team_id == NULL || out->kpi == NULL ||
+	    out->period == NULL)
+		goto bad;
+	if (cJSON_IsArray(notify)) {
+		out->notify = xcalloc((size_t)cJSON_GetArraySize(notify) + 1,
+		    sizeof(char *));
+		cJSON_ArrayForEach(n, notify)
+			if (cJSON_IsString(n))
+				out->notify[out->nnotify++] =
+				    xstrdup(n->valuestring);
+	}
+	memset(&facts, 0, sizeof(facts));
+	facts.rep_id = out->rep_id;
+	facts.kpi = out->kpi;
+	facts.period = out->period;
+	alert_message(&facts, &act, out->message, sizeof(out->message));
+	json_set_string(o, "status", alert_status_name(act.status));
+	json_set_string(o, "reason", alert_reason_name(act.reason));
+	caltime_format_utc(at_ms, ts, sizeof(ts));
+	json_set_string(o, "evaluated_at", ts);
+	json_set_string(o, "message", out->message);
+	s = cJSON_PrintUnformatted(o);
+	out->json = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return 0;
+bad:
+	cJSON_Delete(o);
+	eval_removed_clear(out);
+	return -1;
+}
+
+void
+eval_removed_clear(struct eval_removed *r)
+{
+	free(r->rep_id);
+	free(r->team_id);
+	free(r->manager_id);
+	free(r->kpi);
+	free(r->period);
+	for (size_t i = 0; i < r->nnotify; i++)
+		free(r->notify[i]);
+	free(r->notify);
+	free(r->json);
+	memset(r, 0, sizeof(*r));
+}

@@ -124,6 +124,8 @@ enum alert_reason {
 	ALERT_REASON_RECOVERED,		/* back on pace */
 	ALERT_REASON_PERIOD_ENDED,	/* the bucket closed while firing */
 	ALERT_REASON_NOT_EVALUATED,	/* the pair is no longer judged */
+	ALERT_REASON_REP_REMOVED,	/* the rep left the roster (the
+					 * evaluator, not alert_step) */
 };
 
 /* The alerts: config block, as alert_step() needs it. */
@@ -187,7 +189,7 @@ const char *alert_level_name(enum alert_level level);
 /* Returns "firing" | "resolved"; static storage. */
 const char *alert_status_name(enum alert_status status);
 /* Returns "fired" | "escalated" | "repeat" | "recovered" | "period_ended"
- * | "not_evaluated"; static storage. */
+ * | "not_evaluated" | "rep_removed"; static storage. */
 const char *alert_reason_name(enum alert_reason reason);
 /* Returns "not_started" | "ahead" | "on_pace" | "behind" | "critical";
  * static storage. */

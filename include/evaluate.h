@@ -91,4 +91,29 @@ void evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 /* Frees what res owns and zeroes it. */
 void eval_result_clear(struct eval_result *res);
 
+/* The resolution of a firing alert whose rep left the roster. */
+struct eval_removed {
+	char alert_id[ALERT_ID_SIZE];
+	enum alert_level severity;
+	/* owned, from the stored alert; manager_id may be NULL */
+	char *rep_id, *team_id, *manager_id, *kpi, *period;
+	char **notify;
+	size_t nnotify;
+	char message[ALERT_MESSAGE_SIZE];
+	char *json;			/* owned: the message to publish */
+};
+
+/*
+ * Builds into out (caller's; release with eval_removed_clear) the
+ * resolution of json (len bytes, borrowed): the stored alert of a firing
+ * message (P:alerts:firing) whose rep is no longer on the roster. A copy
+ * of it with status resolved, reason rep_removed, evaluated_at at_ms and
+ * a sentence saying so; the rest (ids, notify, figures) as stored.
+ * Returns 0, or -1 (out zeroed) when json is not a firing alert.
+ */
+int evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
+    struct eval_removed *out);
+/* Frees what r owns and zeroes it. */
+void eval_removed_clear(struct eval_removed *r);
+
 #endif

@@ -873,6 +873,11 @@ Test(alert, message_resolved)
 	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r007 is no longer judged on calls this week: "
 	    "alert closed (12 of 30 expected by now; target 250).");
+
+	a.reason = ALERT_REASON_REP_REMOVED;
+	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "r007 is no longer on the roster: its warning "
+	    "alert on calls for the week is closed.");
 }
 
 Test(alert, message_cut_short_is_reported_and_terminated)
@@ -897,6 +902,8 @@ Test(alert, names)
 	    "period_ended");
 	cr_assert_str_eq(alert_reason_name(ALERT_REASON_NOT_EVALUATED),
 	    "not_evaluated");
+	cr_assert_str_eq(alert_reason_name(ALERT_REASON_REP_REMOVED),
+	    "rep_removed");
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_NOT_STARTED),
 	    "not_started");
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_ON_PACE), "on_pace");

@@ -1,6 +1,7 @@
 #include "evaluate.h"
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,4 +433,56 @@ Test(evaluate, period_end_into_a_bucket_without_target)
 	cr_assert_not(res.states[slot].present);
 	eval_result_clear(&res);
 	reloaded_free(&r);
+}
+
+/*
+ * r1 left the roster while its critical alert fires: the stored alert
+ * becomes a resolved copy (reason rep_removed, evaluated_at now, a
+ * sentence saying so), the same id, audience and figures.
+ */
+Test(evaluate, rep_removed_copies_the_stored_alert)
+{
+	struct eval_result res;
+	struct eval_removed rm;
+	int64_t at;
+	cJSON *o;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(caltime_parse_rfc3339("2026-11-24T08:00:00Z", 20, &at), 0);
+	cr_assert_eq(evaluate_rep_removed(res.alerts[0].json,
+	    strlen(res.alerts[0].json), at, &rm), 0);
+	cr_assert_str_eq(rm.alert_id, res.alerts[0].alert_id);
+	cr_assert_eq(rm.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_str_eq(rm.rep_id, "r1");
+	cr_assert_str_eq(rm.team_id, "t");
+	cr_assert_str_eq(rm.manager_id, "m1");
+	cr_assert_str_eq(rm.kpi, "calls");
+	cr_assert_str_eq(rm.period, "day");
+	cr_assert_eq(rm.nnotify, 2);
+	cr_assert_str_eq(rm.notify[1], "vp");
+	cr_assert_str_eq(rm.message, "r1 is no longer on the roster: its "
+	    "critical alert on calls for the day is closed.");
+	o = cJSON_Parse(rm.json);
+	cr_assert_not_null(o);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring,
+	    "resolved");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "reason")->valuestring,
+	    "rep_removed");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "evaluated_at")->valuestring,
+	    "2026-11-24T08:00:00.000Z");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "message")->valuestring,
+	    rm.message);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "period_start")->valuestring,
+	    "2026-11-23T00:00:00+00:00");
+	cr_assert_float_eq(cJSON_GetObjectItem(o, "expected_to_date")->valuedouble,
+	    10, 1e-9);
+	cJSON_Delete(o);
+	eval_removed_clear(&rm);
+
+	/* Not a firing alert: refused. */
+	cr_assert_eq(evaluate_rep_removed("{}", 2, at, &rm), -1);
+	cr_assert_eq(evaluate_rep_removed("nope", 4, at, &rm), -1);
+	cr_assert_eq(evaluate_rep_removed(rm.message, 0, at, &rm), -1);
+	eval_result_clear(&res);
 }
