@@ -68,6 +68,10 @@ alert_reason_name(enum alert_reason reason)
 		return "recovered";
 	case ALERT_REASON_PERIOD_ENDED:
 		return "period_ended";
+	case ALERT_REASON_NOT_EVALUATED:
+		return "not_evaluated";
+	case ALERT_REASON_REP_REMOVED:
+		return "rep_removed";
 	}
 	return "unknown";
 }
@@ -189,6 +193,11 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 	if (in->period_ended) {
 		if (st->level != ALERT_LEVEL_NONE)
 			send_resolved(st, out, ALERT_REASON_PERIOD_ENDED);
+		return;
+	}
+	if (in->not_evaluated) {
+		if (st->level != ALERT_LEVEL_NONE)
+			send_resolved(st, out, ALERT_REASON_NOT_EVALUATED);
 		return;
 	}
 
@@ -517,6 +526,21 @@ alert_message(const struct alert_facts *f, const struct alert_action *a,
 			text_add(&t, " (%.0f%% of target)",
 			    percent(f->actual / f->target));
 		text_add(&t, ".");
+		return t.cut ? -1 : 0;
+	}
+	if (a->status == ALERT_STATUS_RESOLVED &&
+	    a->reason == ALERT_REASON_REP_REMOVED) {
+		/* The bucket may be long gone: no "today" here. */
+		text_add(&t, "%s is no longer on the roster: its %s alert on %s "
+		    "for the %s is closed.", rep, alert_level_name(a->severity),
+		    kpi, period);
+		return t.cut ? -1 : 0;
+	}
+	if (a->status == ALERT_STATUS_RESOLVED &&
+	    a->reason == ALERT_REASON_NOT_EVALUATED) {
+		text_add(&t, "%s is no longer judged on %s %s: alert closed (%s "
+		    "of %s expected by now; target %s).", rep, kpi, when, actual,
+		    expected, target);
 		return t.cut ? -1 : 0;
 	}
 	if (a->status == ALERT_STATUS_RESOLVED) {

@@ -7,8 +7,9 @@
  * memory, and every evaluate_every boundary the watermark passes is judged
  * by evaluate_rep(), the daemon's own code, so the alert lines are the
  * bytes the daemon would send. As in the daemon, only the alert states an
- * evaluation marks changed are stored (their figures feed the message of a
- * later period_ended resolution). Unlike the daemon it has no
+ * evaluation marks changed are stored (their target feeds the message of
+ * a later period_ended resolution, with the ended bucket's final counter
+ * as it stands in memory at that boundary). Unlike the daemon it has no
  * too_far_in_future check: the wall clock means nothing to a replay, and
  * it always runs on the event clock, whatever the file's clock key says.
  *
@@ -17,8 +18,11 @@
  * judges a rep only at a boundary where one of its alert state machines
  * would send, which yields the same bytes because an evaluation that sends
  * nothing changes nothing that matters: alert_step() changes a state only
- * when it sends, and the only other write, a fresh state for a new bucket
- * with nothing firing, is the same whenever it is made.
+ * when it sends, and the only other writes, a fresh state for a new bucket
+ * with nothing firing and the clearing of a quiet state whose pair has no
+ * target in the new bucket, read the same whenever they are made (a quiet
+ * state of an ended bucket and no state at all both start the next bucket
+ * afresh).
  *
  * Between two evaluations the stored states are fixed, and until an event
  * is counted or a bucket turns over so are the counters and the targets:
@@ -43,7 +47,9 @@
  * state machine would send, the boundary where the working time since the
  * last message of an alert at the level asked for reaches the repeat
  * interval (found by bisection too: working time never runs backwards),
- * and the next bucket boundary of an alerting period.
+ * and the next bucket boundary of an alerting period (where an alert of
+ * the ended bucket resolves, even for a slot without a target in the new
+ * one).
  *
  * A counted event moves the inputs of its rep. More of a higher-is-better
  * KPI can only raise its pace, which takes sends away except the recovery
@@ -174,6 +180,8 @@ struct bt {
 	int64_t			 tick_done;	/* judged up to this boundary */
 	int64_t			 cur_tick;	/* the boundary being judged */
 	double			*actual;	/* scratch, [p * nkpis + k] */
+	int32_t			 cur_start[PERIOD_COUNT];	/* its buckets */
+	double			*ended;		/* scratch, [k * PERIOD_COUNT + p] */
 	double			*zeros;
 	struct scorecard_kpi	*scratch;
 	bool			 warned;
@@ -613,6 +621,7 @@ gather_actual(struct bt *bt, size_t ri, int64_t at)
 		uint32_t row;
 
 		scorecard_bucket(rr, (enum period)p, at, &b);
+		bt->cur_start[p] = b.start_day;
 		row = counters_row(bt, ri, (enum period)p, b.start_day, false);
 		if (row == UINT32_MAX)
 			memset(bt->actual + (size_t)p * bt->nkpis, 0,
@@ -620,6 +629,33 @@ gather_actual(struct bt *bt, size_t ri, int64_t at)
 		else
 			memcpy(bt->actual + (size_t)p * bt->nkpis,
 			    counters_vals(bt, row), bt->nkpis * sizeof(double));
+	}
+}
+
+/*
+ * The rep's final counters of the ended buckets whose alerts
+ * evaluate_rep() resolves (period_ended), after gather_actual. Events
+ * are counted only up to the boundary judged, and both modes judge the
+ * boundary at the same line of the file, so they read the same values.
+ */
+static void
+gather_ended(struct bt *bt, size_t ri)
+{
+	const struct eval_state *st = bt->reps[ri].states;
+
+	for (size_t k = 0; k < bt->nkpis; k++) {
+		for (int p = 0; p < PERIOD_COUNT; p++) {
+			size_t slot = k * PERIOD_COUNT + (size_t)p;
+			uint32_t row;
+
+			bt->ended[slot] = 0;
+			if (!evaluate_ending(&st[slot], bt->cur_start[p]))
+				continue;
+			row = counters_row(bt, ri, (enum period)p,
+			    st[slot].start_day, false);
+			if (row != UINT32_MAX)
+				bt->ended[slot] = counters_vals(bt, row)[k];
+		}
 	}
 }
 
@@ -671,8 +707,10 @@ evaluate(struct bt *bt, size_t ri, int64_t tick, bool predicted)
 	struct eval_result res;
 
 	gather_actual(bt, ri, at);
+	gather_ended(bt, ri);
 	memset(&res, 0, sizeof(res));
-	evaluate_rep(bt->cfg, r->rr, at, bt->actual, r->states, &res);
+	evaluate_rep(bt->cfg, r->rr, at, bt->actual, r->states, bt->ended,
+	    &res);
 	bt->st->evaluations++;
 	for (size_t s = 0; s < bt->nkpis * PERIOD_COUNT; s++)
 		if (res.changed[s])
@@ -805,6 +843,12 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			unsigned want;
 
 			if (!r->has_target[ti]) {
+				/* Judged no more, but an alert of an ended
+				 * bucket still resolves (period_ended). */
+				if (sim && !send && evaluate_ending(
+				    &r->states[k * PERIOD_COUNT + (size_t)p],
+				    bc->start_day))
+					send = true;
 				sig[n++] = SIG_NO_TARGET;
 				continue;
 			}
@@ -1171,6 +1215,7 @@ bt_init(struct bt *bt, const struct config *cfg)
 	bt->sig0 = xcalloc(bt->nslots + 1, 1);
 	bt->sig1 = xcalloc(bt->nslots + 1, 1);
 	bt->actual = xcalloc(nk * PERIOD_COUNT, sizeof(double));
+	bt->ended = xcalloc(nk * PERIOD_COUNT, sizeof(double));
 	bt->zeros = xcalloc(nk, sizeof(double));
 	bt->scratch = xcalloc(nk, sizeof(struct scorecard_kpi));
 
@@ -1222,6 +1267,7 @@ bt_free(struct bt *bt)
 	free(bt->sig0);
 	free(bt->sig1);
 	free(bt->actual);
+	free(bt->ended);
 	free(bt->zeros);
 	free(bt->scratch);
 	free(bt->teams);

@@ -1,9 +1,13 @@
 /*
- * evaluate.c: the judgement of one rep at one instant. For each alerting
- * (KPI, period): a state left from an earlier bucket that still fires is
- * resolved first ("period_ended", with the figures stored with it); then
- * the current bucket's figures step the state machine. Every message gets
- * the contract's JSON here, so the daemon and the backtest send the same
+ * evaluate.c: the judgement of one rep at one instant. For each (KPI,
+ * period) with a stored state or judged now (it alerts and the rep has a
+ * target): a state left from an earlier bucket that still fires is
+ * resolved first ("period_ended", with the figures that bucket ended
+ * with: the rep's final count in it, which the caller reads, against the
+ * target stored with the state); a pair no longer judged has its state
+ * resolved if it fires ("not_evaluated") and cleared; then the current
+ * bucket's figures step the state machine. Every message gets the
+ * contract's JSON here, so the daemon and the backtest send the same
  * bytes.
  */
 #include "evaluate.h"
@@ -126,6 +130,56 @@ struct figures {
 	bool has_pace, has_projected, has_required_rate;
 };
 
+static void
+figures_of(const struct pacing_figures *fig, struct figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->actual = fig->actual;
+	f->target = fig->target;
+	f->expected = fig->expected_to_date;
+	f->pace = fig->pace;
+	f->has_pace = fig->has_pace;
+	f->projected = fig->projected;
+	f->has_projected = fig->has_projected;
+	f->required_rate = fig->required_rate;
+	f->has_required_rate = fig->has_required_rate;
+}
+
+/*
+ * The figures the bucket of st (KPI k, period p) ended with: the rep's
+ * final value in it against the target its alert was judged by, all of
+ * the bucket's working time gone by. So expected_to_date is the target,
+ * projected the actual, and required_rate 0 if the target was met, else
+ * null (no time is left), as pacing says at the end of a period. (The
+ * thresholds only set the status, which no message carries.)
+ */
+static void
+ended_figures(const struct config *cfg, const struct roster_rep *rep,
+    size_t k, enum period p, const struct eval_state *st, double actual,
+    struct figures *f)
+{
+	struct pacing_worktime wt;
+	struct pacing_figures fig;
+	struct bucket b;
+
+	caltime_bucket_of_day(&rep->calendar->rules, p, st->start_day, &b);
+	/* Counted at the bucket's end, not at the instant judged: the same
+	 * whenever the resolution comes. */
+	scorecard_worktime(rep, &b, tzone_local_to_utc(rep->zone, b.end_day,
+	    0), &wt);
+	pacing_evaluate(actual, st->target,
+	    cfg->kpis[k].better == KPI_BETTER_LOWER ? PACING_LOWER_IS_BETTER :
+	    PACING_HIGHER_IS_BETTER, &wt, NULL, &fig);
+	figures_of(&fig, f);
+}
+
+bool
+evaluate_ending(const struct eval_state *st, int32_t start_day)
+{
+	return st->present && st->start_day != start_day &&
+	    st->alert.level != ALERT_LEVEL_NONE;
+}
+
 /* Builds message and JSON of one action. */
 static void
 build_alert(const struct config *cfg, const struct roster_rep *rep,
@@ -208,10 +262,49 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	cJSON_Delete(o);
 }
 
+/*
+ * The pair (k, p) is no longer judged for rep: a reload took it out of
+ * the alert rules, or the rep has no target for it now. A state of the
+ * current bucket that still fires is resolved (not_evaluated) with its
+ * figures now: the scorecard's if the rep still has a target, else the
+ * rep's count against the target the alert was judged by (stored with
+ * the state). Otherwise nothing would ever close it.
+ */
+static void
+not_judged(const struct config *cfg, const struct roster_rep *rep, size_t k,
+    enum period p, const struct alert_rules *rules, int64_t at_ms,
+    const struct scorecard *card, struct eval_state *st,
+    struct eval_result *res)
+{
+	const struct scorecard_kpi *sk = &card->kpis[k];
+	struct pacing_figures fig;
+	struct alert_action act;
+	struct alert_input in;
+	struct figures f;
+
+	if (!st->present)
+		return;
+	memset(&in, 0, sizeof(in));
+	in.now_ms = at_ms;
+	in.not_evaluated = true;
+	alert_step(rules, &st->alert, &in, &act);
+	if (!act.send)
+		return;
+	if (sk->has_target)
+		fig = sk->fig;
+	else
+		pacing_evaluate(sk->actual, st->target,
+		    cfg->kpis[k].better == KPI_BETTER_LOWER ?
+		    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER,
+		    &card->wt, NULL, &fig);
+	figures_of(&fig, &f);
+	build_alert(cfg, rep, k, p, st->start_day, at_ms, &act, &f, res);
+}
+
 void
 evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
-    struct eval_result *res)
+    const double *ended, struct eval_result *res)
 {
 	struct alert_rules rules = {
 		.warning_below = cfg->alerts.warning_below,
@@ -240,29 +333,37 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			struct alert_input in;
 			struct figures f;
 
-			if (!evaluate_alerting(cfg, k, p) || !sk->has_target)
+			bool judged = evaluate_alerting(cfg, k, p) &&
+			    sk->has_target;
+
+			if (!judged && !st.present)
 				continue;
-			if (st.present && st.start_day != card->bucket.start_day) {
-				/* The bucket closed: resolve what still fires. */
-				if (st.alert.level != ALERT_LEVEL_NONE) {
-					memset(&in, 0, sizeof(in));
-					in.now_ms = at_ms;
-					in.period_ended = true;
-					in.elapsed = 1;
-					alert_step(&rules, &st.alert, &in, &act);
-					if (act.send) {
-						memset(&f, 0, sizeof(f));
-						f.actual = st.actual;
-						f.target = st.target;
-						f.expected = st.expected;
-						f.pace = st.pace;
-						f.has_pace = true;
-						f.required_rate = st.required_rate;
-						build_alert(cfg, rep, k, p, st.start_day,
-						    at_ms, &act, &f, res);
-					}
+			if (evaluate_ending(&st, card->bucket.start_day)) {
+				/* The bucket closed: resolve what still fires,
+				 * with the figures it ended with, judged now or
+				 * not. */
+				memset(&in, 0, sizeof(in));
+				in.now_ms = at_ms;
+				in.period_ended = true;
+				in.elapsed = 1;
+				alert_step(&rules, &st.alert, &in, &act);
+				if (act.send) {
+					ended_figures(cfg, rep, k, p, &st,
+					    ended != NULL ? ended[slot] : 0, &f);
+					build_alert(cfg, rep, k, p, st.start_day,
+					    at_ms, &act, &f, res);
 				}
+			}
+			if (st.present && st.start_day != card->bucket.start_day)
 				st.present = false;
+			if (!judged) {
+				not_judged(cfg, rep, k, p, &rules, at_ms, card,
+				    &st, res);
+				/* Cleared: the caller forgets the state. */
+				memset(&res->states[slot], 0,
+				    sizeof(res->states[slot]));
+				res->changed[slot] = true;
+				continue;
 			}
 			if (!st.present) {
 				memset(&st, 0, sizeof(st));
@@ -300,15 +401,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			st.required_rate = sk->fig.has_required_rate ?
 			    sk->fig.required_rate : 0;
 			if (act.send) {
-				f.actual = sk->fig.actual;
-				f.target = sk->fig.target;
-				f.expected = sk->fig.expected_to_date;
-				f.pace = sk->fig.pace;
-				f.has_pace = sk->fig.has_pace;
-				f.projected = sk->fig.projected;
-				f.has_projected = sk->fig.has_projected;
-				f.required_rate = sk->fig.required_rate;
-				f.has_required_rate = sk->fig.has_required_rate;
+				figures_of(&sk->fig, &f);
 				build_alert(cfg, rep, k, p, st.start_day, at_ms,
 				    &act, &f, res);
 				res->changed[slot] = true;
@@ -329,4 +422,106 @@ eval_result_clear(struct eval_result *res)
 	free(res->states);
 	free(res->changed);
 	memset(res, 0, sizeof(*res));
+}
+
+static char *
+json_string(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static void
+json_set_string(cJSON *o, const char *name, const char *value)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, name) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(o, name,
+		    cJSON_CreateString(value));
+	else
+		cJSON_AddStringToObject(o, name, value);
+}
+
+int
+evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
+    struct eval_removed *out)
+{
+	struct alert_action act = { .send = true,
+	    .status = ALERT_STATUS_RESOLVED,
+	    .reason = ALERT_REASON_REP_REMOVED };
+	struct alert_facts facts;
+	const cJSON *id, *sev, *st, *notify, *n;
+	cJSON *o;
+	char ts[40], *s;
+
+	memset(out, 0, sizeof(*out));
+	if ((o = cJSON_ParseWithLength(json, len)) == NULL)
+		return -1;
+	id = cJSON_GetObjectItemCaseSensitive(o, "alert_id");
+	sev = cJSON_GetObjectItemCaseSensitive(o, "severity");
+	st = cJSON_GetObjectItemCaseSensitive(o, "status");
+	notify = cJSON_GetObjectItemCaseSensitive(o, "notify");
+	if (!cJSON_IsString(id) || strlen(id->valuestring) !=
+	    ALERT_ID_SIZE - 1 || !cJSON_IsString(sev) ||
+	    !cJSON_IsString(st) || strcmp(st->valuestring, "firing") != 0)
+		goto bad;
+	if (strcmp(sev->valuestring, "warning") == 0)
+		act.severity = ALERT_LEVEL_WARNING;
+	else if (strcmp(sev->valuestring, "critical") == 0)
+		act.severity = ALERT_LEVEL_CRITICAL;
+	else
+		goto bad;
+	act.escalate = act.severity == ALERT_LEVEL_CRITICAL;
+	memcpy(out->alert_id, id->valuestring, ALERT_ID_SIZE);
+	out->severity = act.severity;
+	out->rep_id = json_string(o, "rep_id");
+	out->team_id = json_string(o, "team_id");
+	out->manager_id = json_string(o, "manager_id");
+	out->kpi = json_string(o, "kpi");
+	out->period = json_string(o, "period");
+	if (out->rep_id == NULL || out->team_id == NULL || out->kpi == NULL ||
+	    out->period == NULL)
+		goto bad;
+	if (cJSON_IsArray(notify)) {
+		out->notify = xcalloc((size_t)cJSON_GetArraySize(notify) + 1,
+		    sizeof(char *));
+		cJSON_ArrayForEach(n, notify)
+			if (cJSON_IsString(n))
+				out->notify[out->nnotify++] =
+				    xstrdup(n->valuestring);
+	}
+	memset(&facts, 0, sizeof(facts));
+	facts.rep_id = out->rep_id;
+	facts.kpi = out->kpi;
+	facts.period = out->period;
+	alert_message(&facts, &act, out->message, sizeof(out->message));
+	json_set_string(o, "status", alert_status_name(act.status));
+	json_set_string(o, "reason", alert_reason_name(act.reason));
+	caltime_format_utc(at_ms, ts, sizeof(ts));
+	json_set_string(o, "evaluated_at", ts);
+	json_set_string(o, "message", out->message);
+	s = cJSON_PrintUnformatted(o);
+	out->json = xstrdup(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return 0;
+bad:
+	cJSON_Delete(o);
+	eval_removed_clear(out);
+	return -1;
+}
+
+void
+eval_removed_clear(struct eval_removed *r)
+{
+	free(r->rep_id);
+	free(r->team_id);
+	free(r->manager_id);
+	free(r->kpi);
+	free(r->period);
+	for (size_t i = 0; i < r->nnotify; i++)
+		free(r->notify[i]);
+	free(r->notify);
+	free(r->json);
+	memset(r, 0, sizeof(*r));
 }

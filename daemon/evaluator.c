@@ -1,9 +1,11 @@
 /*
  * evaluator.c: drives evaluate_rep() on the loop. A job is one rep at one
  * instant: read its counters for the four buckets holding the instant and
- * its alert states (five pipelined commands), evaluate, write the pace
- * figures for dashboards, publish the alerts, and store the changed states
- * once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
+ * its alert states (five pipelined commands); if a state fires in a bucket
+ * that has ended, read that bucket's counter too (a second round trip,
+ * only then: the period_ended message carries the bucket's final count);
+ * evaluate, write the pace figures for dashboards, publish the alerts,
+ * and store the changed states once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
  * time and never two for one rep; a config swap bumps a generation that
  * makes older jobs drop their results.
  */
@@ -49,6 +51,14 @@ struct queued {
 	struct tick *tick;
 };
 
+struct job;
+
+/* The argument of one read of an ended bucket's counter. */
+struct ended_read {
+	struct job *j;
+	size_t slot;			/* k * PERIOD_COUNT + p */
+};
+
 struct job {
 	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
 	struct job *prev_job, *next_job;	/* the evaluator's live jobs */
@@ -61,12 +71,27 @@ struct job {
 	int64_t last_at;	/* when this rep was last evaluated; 0: never */
 	double *actual;
 	struct eval_state *prev;
+	int32_t start[PERIOD_COUNT];	/* the buckets holding at */
+	double *ended;			/* evaluate_rep's ended[] */
+	struct ended_read *ended_reads;
 	struct eval_result res;
+};
+
+/* One pass over P:alerts:firing for the alerts of reps no longer on the
+ * roster (see sweep_start). */
+struct sweep {
+	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
+	uint64_t gen;
+	struct eval_removed *rm;	/* being published */
+	size_t nrm;
+	bool foreign;			/* some belong to another member */
 };
 
 struct evaluator {
 	struct evaluator_deps d;
 	uint64_t gen;
+	bool sweep_due;			/* start or reload: look for removed reps */
+	struct sweep *sweep;		/* in flight, or NULL */
 	bool *dirty, *busy, *queued_plain;
 	size_t nslots;
 	struct queued *queue;
@@ -141,6 +166,8 @@ job_release(struct job *j)
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
+	free(j->ended);
+	free(j->ended_reads);
 	free(j);
 }
 
@@ -223,10 +250,15 @@ store_states(struct job *j)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		eval_state_format(&j->res.states[s], val, sizeof(val));
-		argv[0] = "HSET";
 		argv[1] = key;
 		argv[2] = field;
+		if (!j->res.states[s].present) {	/* no longer judged */
+			argv[0] = "HDEL";
+			send_argv(e, 3, argv);
+			continue;
+		}
+		eval_state_format(&j->res.states[s], val, sizeof(val));
+		argv[0] = "HSET";
 		argv[3] = val;
 		send_argv(e, 4, argv);
 	}
@@ -354,7 +386,7 @@ evaluate_job(struct job *j)
 		job_finish(j);		/* already judged later than this */
 		return;
 	}
-	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, &j->res);
+	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, j->ended, &j->res);
 	write_pace(j, rr);
 	if (j->res.nalerts == 0) {
 		store_states(j);
@@ -380,6 +412,83 @@ evaluate_job(struct job *j)
 	}
 	sinks_publish(e->d.sinks, recs, j->res.nalerts, published, j);
 	free(recs);
+}
+
+static void
+ended_reply(const redisReply *r, void *arg)
+{
+	struct ended_read *er = arg;
+	struct job *j = er->j;
+
+	if (j->e == NULL) {
+		if (--j->pending == 0)
+			job_release(j);
+		return;
+	}
+	if (r == NULL)
+		j->failed = true;
+	else if (r->type == REDIS_REPLY_STRING)
+		j->ended[er->slot] = strtod(r->str, NULL);
+	else if (r->type != REDIS_REPLY_NIL)	/* nil: nothing counted */
+		j->failed = true;
+	if (--j->pending > 0)
+		return;
+	if (j->failed || j->gen != j->e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return;
+	}
+	evaluate_job(j);
+}
+
+/*
+ * After the first read: a state that fires in a bucket which has ended is
+ * resolved (period_ended) with that bucket's final figures, so read the
+ * rep's counter of its KPI there. Rare (once per bucket and firing
+ * alert), hence a second round trip rather than a wider first one; the
+ * bucket may be any earlier one (a daemon stopped over a weekend).
+ */
+static void
+read_ended(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	size_t nslots = cfg->nkpis * PERIOD_COUNT;
+	char key[512];
+
+	for (size_t s = 0; s < nslots; s++) {
+		enum period p = (enum period)(s % PERIOD_COUNT);
+		const char *argv[3] = { "HGET", key,
+		    cfg->kpis[s / PERIOD_COUNT].name };
+		size_t lens[3];
+
+		if (!evaluate_ending(&j->prev[s], j->start[p]))
+			continue;
+		if (j->ended == NULL) {
+			j->ended = xcalloc(nslots, sizeof(double));
+			j->ended_reads = xcalloc(nslots,
+			    sizeof(*j->ended_reads));
+		}
+		redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix,
+		    rr->rep->id, p, j->prev[s].start_day);
+		for (int i = 0; i < 3; i++)
+			lens[i] = strlen(argv[i]);
+		j->ended_reads[s].j = j;
+		j->ended_reads[s].slot = s;
+		if (redis_conn_command(e->d.conn, 3, argv, lens, ended_reply,
+		    &j->ended_reads[s]) != 0) {
+			j->failed = true;
+			break;
+		}
+		j->pending++;
+	}
+	if (j->pending > 0)
+		return;
+	if (j->failed)
+		job_finish(j);
+	else
+		evaluate_job(j);
 }
 
 static void
@@ -442,7 +551,7 @@ read_reply(const redisReply *r, void *arg)
 		job_finish(j);
 		return;
 	}
-	evaluate_job(j);
+	read_ended(j);
 }
 
 static void
@@ -476,6 +585,7 @@ job_start(struct evaluator *e, const struct queued *q)
 			struct bucket b;
 
 			scorecard_bucket(rr, (enum period)p, j->at, &b);
+			j->start[p] = b.start_day;
 			redis_key_rep_counters(key, sizeof(key),
 			    cfg->redis.key_prefix, rr->rep->id, (enum period)p,
 			    b.start_day);
@@ -493,6 +603,172 @@ job_start(struct evaluator *e, const struct queued *q)
 	}
 	if (j->pending == 0)
 		job_finish(j);
+}
+
+/*
+ * Reps removed from the roster. Their alerts would stay in
+ * P:alerts:firing (and /v1/alerts) for ever: no evaluation runs for a rep
+ * that is not on the roster. So at start and after every reload the
+ * evaluator reads the firing set once, and for each alert of a rep not on
+ * the roster whose activity partition this member owns (the partitioner
+ * places any rep id), publishes a resolved copy of the stored alert
+ * (reason rep_removed) through the sinks, then, once the durable sinks
+ * accepted it, deletes it from the firing set and deletes the rep's
+ * alert states. The pass is repeated at every evaluate_every tick while
+ * it cannot finish: Redis or a sink is down, this member owns nothing
+ * yet (before the first assignment, or on the wall clock until the
+ * partition is caught up), or an alert of a removed rep belongs to
+ * another member (which resolves it once it has the same roster).
+ */
+static void
+sweep_free(struct sweep *sw)
+{
+	for (size_t i = 0; i < sw->nrm; i++)
+		eval_removed_clear(&sw->rm[i]);
+	free(sw->rm);
+	free(sw);
+}
+
+static void
+sweep_end(struct sweep *sw, bool done)
+{
+	struct evaluator *e = sw->e;
+
+	if (e != NULL) {
+		e->sweep = NULL;
+		/* A reload since the read asks for a pass of its own. */
+		if (done && sw->gen == e->gen)
+			e->sweep_due = false;
+		if (sw->nrm > 0 && e->nqueue == 0 && e->inflight == 0)
+			sinks_digest_flush(e->d.sinks);
+	}
+	sweep_free(sw);
+}
+
+static void
+sweep_published(int status, void *arg)
+{
+	struct sweep *sw = arg;
+	struct evaluator *e = sw->e;
+	const struct config *cfg;
+	char key[512], fkey[256];
+
+	if (e == NULL || status != 0) {
+		sweep_end(sw, false);
+		return;
+	}
+	cfg = cfg_of(e);
+	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
+	for (size_t i = 0; i < sw->nrm; i++) {
+		const struct eval_removed *rm = &sw->rm[i];
+		const char *hdel[3] = { "HDEL", fkey, rm->alert_id };
+
+		metrics_inc(e->m_alerts[ALERT_STATUS_RESOLVED]
+		    [rm->severity == ALERT_LEVEL_CRITICAL]);
+		log_info("alert", "id=%s status=resolved severity=%s reason=%s rep=%s kpi=%s period=%s",
+		    rm->alert_id, alert_level_name(rm->severity),
+		    alert_reason_name(ALERT_REASON_REP_REMOVED), rm->rep_id,
+		    rm->kpi, rm->period);
+		/* Back on the roster since (two reloads in a row): its
+		 * evaluations own the state again; leave it. */
+		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
+			continue;
+		send_argv(e, 3, hdel);
+		snprintf(key, sizeof(key), "%s:{rep:%s}:alerts",
+		    cfg->redis.key_prefix, rm->rep_id);
+		{
+			const char *del[2] = { "DEL", key };
+
+			send_argv(e, 2, del);
+		}
+	}
+	sweep_end(sw, !sw->foreign);
+}
+
+static void
+sweep_reply(const redisReply *r, void *arg)
+{
+	struct sweep *sw = arg;
+	struct evaluator *e = sw->e;
+	struct alert_record *recs;
+	int64_t now;
+
+	if (e == NULL || r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    sw->gen != e->gen) {
+		sweep_end(sw, false);
+		return;
+	}
+	now = clock_now(ingest_clock(e->d.ingest));
+	if (now <= 0)		/* the event clock before any event */
+		now = caltime_wall_ms();
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *v = r->element[i + 1];
+		struct eval_removed rm;
+
+		if (v->type != REDIS_REPLY_STRING ||
+		    evaluate_rep_removed(v->str, v->len, now, &rm) != 0)
+			continue;
+		if (roster_rep(roster_of(e), rm.rep_id) != NULL) {
+			eval_removed_clear(&rm);
+			continue;
+		}
+		if (!ingest_owns(e->d.ingest, rm.rep_id)) {
+			sw->foreign = true;
+			eval_removed_clear(&rm);
+			continue;
+		}
+		sw->rm = xreallocarray(sw->rm, sw->nrm + 1, sizeof(*sw->rm));
+		sw->rm[sw->nrm++] = rm;
+	}
+	if (sw->nrm == 0) {
+		sweep_end(sw, !sw->foreign);
+		return;
+	}
+	recs = xcalloc(sw->nrm, sizeof(*recs));
+	for (size_t i = 0; i < sw->nrm; i++) {
+		const struct eval_removed *rm = &sw->rm[i];
+
+		recs[i].alert_id = rm->alert_id;
+		recs[i].rep_id = rm->rep_id;
+		recs[i].team_id = rm->team_id;
+		recs[i].manager_id = rm->manager_id;
+		recs[i].notify = (const char *const *)rm->notify;
+		recs[i].nnotify = rm->nnotify;
+		recs[i].status = alert_status_name(ALERT_STATUS_RESOLVED);
+		recs[i].severity = alert_level_name(rm->severity);
+		recs[i].kpi = rm->kpi;
+		recs[i].period = rm->period;
+		recs[i].message = rm->message;
+		recs[i].json = rm->json;
+	}
+	sinks_publish(e->d.sinks, recs, sw->nrm, sweep_published, sw);
+	free(recs);
+}
+
+/* Reads the firing set for the alerts of removed reps, if a pass is due
+ * and none is running. */
+static void
+sweep_start(struct evaluator *e)
+{
+	const struct config *cfg = cfg_of(e);
+	struct sweep *sw;
+	char fkey[256];
+	const char *argv[2] = { "HGETALL", fkey };
+	size_t lens[2];
+
+	if (!e->sweep_due || e->sweep != NULL || !redis_conn_up(e->d.conn))
+		return;
+	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
+	lens[0] = strlen(argv[0]);
+	lens[1] = strlen(fkey);
+	sw = xcalloc(1, sizeof(*sw));
+	sw->e = e;
+	sw->gen = e->gen;
+	if (redis_conn_command(e->d.conn, 2, argv, lens, sweep_reply, sw) != 0) {
+		free(sw);
+		return;
+	}
+	e->sweep = sw;
 }
 
 static void
@@ -570,6 +846,7 @@ wall_cb(evutil_socket_t fd, short what, void *arg)
 		enqueue_owned(e, 0, NULL);
 		pump(e);
 	}
+	sweep_start(e);
 	arm_wall(e);
 }
 
@@ -643,6 +920,10 @@ evaluator_reconfigured(struct evaluator *e)
 	e->gen++;
 	memset(e->busy, 0, e->nslots);
 	resize(e);
+	/* A rep may have left the roster: its alerts are resolved here,
+	 * since no evaluation will run for it. */
+	e->sweep_due = true;
+	sweep_start(e);
 }
 
 size_t
@@ -678,6 +959,7 @@ evaluator_new(const struct evaluator_deps *d)
 	e->m_owned = metrics_gauge("paced_owned_reps", NULL,
 	    "Reps this member evaluates (their partition is assigned here)");
 	resize(e);
+	e->sweep_due = true;	/* reps removed while paced was down */
 	arm_wall(e);
 	return e;
 }
@@ -700,6 +982,8 @@ evaluator_free(struct evaluator *e)
 	for (size_t q = 0; q < e->nqueue; q++)
 		if (e->queue[q].tick != NULL && --e->queue[q].tick->left == 0)
 			free(e->queue[q].tick);
+	if (e->sweep != NULL)	/* freed by its pending callback */
+		e->sweep->e = NULL;
 	event_free(e->wall_ev);
 	event_free(e->dirty_ev);
 	event_free(e->pump_ev);

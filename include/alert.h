@@ -71,6 +71,11 @@
  *    same alert id as before.
  *  - Period end: period_ended while firing sends one resolved message
  *    (reason period_ended). Once the period has ended nothing fires.
+ *  - No longer judged: not_evaluated while firing (a reload took the KPI
+ *    or the period out of the alert rules, or the rep has no target for
+ *    it any more) sends one resolved message (reason not_evaluated) and
+ *    clears the state; nothing else happens, so an alert is never left
+ *    open with nothing to close it.
  *
  * A state changes only when the action sends, so out->send is also the
  * "store the state back" flag.
@@ -118,6 +123,9 @@ enum alert_reason {
 	ALERT_REASON_REPEAT,		/* still firing, interval passed */
 	ALERT_REASON_RECOVERED,		/* back on pace */
 	ALERT_REASON_PERIOD_ENDED,	/* the bucket closed while firing */
+	ALERT_REASON_NOT_EVALUATED,	/* the pair is no longer judged */
+	ALERT_REASON_REP_REMOVED,	/* the rep left the roster (the
+					 * evaluator, not alert_step) */
 };
 
 /* The alerts: config block, as alert_step() needs it. */
@@ -148,6 +156,9 @@ struct alert_input {
 	int64_t worked_ms;
 	int64_t now_ms;
 	bool period_ended;
+	/* the (KPI, period) is no longer judged for this rep (the alert
+	 * rules or the rep's target changed): only resolves */
+	bool not_evaluated;
 };
 
 /* What to send; nothing when send is false (other fields then zero). */
@@ -177,8 +188,8 @@ struct alert_facts {
 const char *alert_level_name(enum alert_level level);
 /* Returns "firing" | "resolved"; static storage. */
 const char *alert_status_name(enum alert_status status);
-/* Returns "fired" | "escalated" | "repeat" | "recovered" | "period_ended";
- * static storage. */
+/* Returns "fired" | "escalated" | "repeat" | "recovered" | "period_ended"
+ * | "not_evaluated" | "rep_removed"; static storage. */
 const char *alert_reason_name(enum alert_reason reason);
 /* Returns "not_started" | "ahead" | "on_pace" | "behind" | "critical";
  * static storage. */

@@ -20,8 +20,9 @@
 #include "scorecard.h"
 
 /* The persisted state of one (rep, KPI, period): the bucket it belongs
- * to, the alert state machine and the last figures (for the message when
- * the period ends while an alert fires). */
+ * to, the alert state machine and the figures of its last change (their
+ * target is the one the bucket's alert was judged by: the period_ended
+ * message measures the bucket's final count against it). */
 struct eval_state {
 	bool present;
 	int32_t start_day;
@@ -51,7 +52,8 @@ struct eval_result {
 	struct eval_alert *alerts;
 	size_t nalerts, alerts_cap;
 	/* states[k * PERIOD_COUNT + p] after the step; changed[] marks the
-	 * ones to store. */
+	 * ones to store, and a changed state that is not present the ones
+	 * to delete (a pair no longer judged). */
 	struct eval_state *states;
 	bool *changed;
 };
@@ -66,15 +68,52 @@ void eval_state_format(const struct eval_state *s, char *buf, size_t len);
 int eval_state_parse(const char *buf, size_t len, struct eval_state *s);
 
 /*
+ * True when evaluate_rep() resolves st, a stored state of period p
+ * (borrowed), because its bucket ended while it fires (reason
+ * period_ended): start_day is the first day of p's bucket holding the
+ * instant judged. The message carries the ended bucket's final figures,
+ * so the caller passes the rep's value of that KPI in st's bucket
+ * (st->start_day) as ended[] of evaluate_rep().
+ */
+bool evaluate_ending(const struct eval_state *st, int32_t start_day);
+/*
  * Evaluates rep at at_ms. actual[p * cfg->nkpis + k] is the rep's value of
  * KPI k in period p's bucket holding at_ms; prev[k * PERIOD_COUNT + p] the
- * stored states (present false when none). Fills res (caller's; zero it
- * first, release with eval_result_clear).
+ * stored states (present false when none); ended[k * PERIOD_COUNT + p]
+ * the rep's value of KPI k in the bucket of prev[k * PERIOD_COUNT + p],
+ * read only where evaluate_ending() is true (NULL when it is nowhere).
+ * All borrowed. Fills res (caller's; zero it first, release with
+ * eval_result_clear).
  */
 void evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
-    struct eval_result *res);
+    const double *ended, struct eval_result *res);
 /* Frees what res owns and zeroes it. */
 void eval_result_clear(struct eval_result *res);
+
+/* The resolution of a firing alert whose rep left the roster. */
+struct eval_removed {
+	char alert_id[ALERT_ID_SIZE];
+	enum alert_level severity;
+	/* owned, from the stored alert; manager_id may be NULL */
+	char *rep_id, *team_id, *manager_id, *kpi, *period;
+	char **notify;
+	size_t nnotify;
+	char message[ALERT_MESSAGE_SIZE];
+	char *json;			/* owned: the message to publish */
+};
+
+/*
+ * Builds into out (caller's; release with eval_removed_clear) the
+ * resolution of json (len bytes, borrowed): the stored alert of a firing
+ * message (P:alerts:firing) whose rep is no longer on the roster. A copy
+ * of it with status resolved, reason rep_removed, evaluated_at at_ms and
+ * a sentence saying so; the rest (ids, notify, figures) as stored.
+ * Returns 0, or -1 (out zeroed) when json is not a firing alert.
+ */
+int evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
+    struct eval_removed *out);
+/* Frees what r owns and zeroes it. */
+void eval_removed_clear(struct eval_removed *r);
 
 #endif

@@ -8,7 +8,9 @@
  * the event clock at every evaluate_every boundary the watermark passes.
  * Counters and alert state are read from Redis; alerts go to the sinks;
  * the new state is stored only once the durable sinks accepted the alerts,
- * so a restart neither re-fires nor forgets one.
+ * so a restart neither re-fires nor forgets one. At start and after a
+ * reload it also resolves the firing alerts of reps no longer on the
+ * roster (reason rep_removed), for the reps whose partition it owns.
  */
 
 #include <stdbool.h>
@@ -37,7 +39,8 @@ struct evaluator_deps {
 struct evaluator *evaluator_new(const struct evaluator_deps *deps);
 /* Frees e; in-flight work is abandoned. NULL does nothing. */
 void evaluator_free(struct evaluator *e);
-/* The config or roster was swapped: drop work based on the old ones. */
+/* The config or roster was swapped: drop work based on the old ones, and
+ * look for alerts of reps the new roster lacks. */
 void evaluator_reconfigured(struct evaluator *e);
 /* More reps are owned now (a partition's backlog was read): judge every
  * owned rep now rather than at the next timer (wall clock only). Changes

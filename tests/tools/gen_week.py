@@ -61,8 +61,8 @@ daemon/ingest.c):
     call, and at each one every rep is judged, in roster order.
   * Per rep, for each (kpi, period) in the order calls/day, calls/week:
     if the stored state belongs to an earlier bucket and still fires, a
-    "resolved" message (reason period_ended) with the figures stored with
-    it; then the current bucket steps the state machine.
+    "resolved" message (reason period_ended) with the figures that bucket
+    ended with; then the current bucket steps the state machine.
   * fraction = working ms elapsed / working ms of the bucket (exact ms,
     9:00-17:00 local, Mon-Fri); expected = target * fraction; pace =
     actual / expected. Status: not_started while fraction is 0; ahead at
@@ -85,11 +85,13 @@ daemon/ingest.c):
     projected (actual / fraction; null before any working time),
     required_rate ((target - actual) / remaining working days, 0 once the
     target is met, null when no working time remains); a period_ended
-    message carries the figures stored with the state, which is stored
-    only when a message is sent: those of its last firing message (not of
-    the last evaluation: since repeats count working time, no evening
-    repeat brings them up to date): actual, target, expected, pace (0
-    when there was none), projected and required_rate null.
+    message carries the figures the ended bucket closed with, whatever its
+    last firing message said (since repeats count working time, calls
+    made after it are in no message): actual = every call of the rep in
+    that bucket (all are counted before the boundary that ends it is
+    judged), target, expected = the target (all the working time is
+    over), pace = actual / target, projected = actual, required_rate 0
+    if the target was met, else null.
 
 The generator refuses a scenario in which a pace lands within 1e-3 of the
 warning or critical threshold where the status matters (past the grace, or
@@ -205,6 +207,13 @@ class Week:
             d -= dt.timedelta(days=d.weekday())
         return d
 
+    def bucket_utc(self, period, start):
+        """[start, end) of a bucket in UTC ms."""
+        end = start + dt.timedelta(days=1 if period == "day" else 7)
+        return tuple(to_ms(dt.datetime(d.year, d.month, d.day,
+                                       tzinfo=self.zone))
+                     for d in (start, end))
+
     def bucket_bounds(self, period, start):
         end = start + dt.timedelta(days=1 if period == "day" else 7)
         return (local_text(dt.datetime(start.year, start.month, start.day,
@@ -270,7 +279,6 @@ class State:
         self.level = NONE
         self.last_sent_worked = 0
         self.figures = None
-        self.stored = None
 
 
 def model(week, calls):
@@ -303,14 +311,16 @@ def model(week, calls):
                 st = states.get((rep, period))
                 if st is not None and st.start != start:
                     if st.level != NONE:
-                        # The figures stored with the state (its last
-                        # firing message): no projection or rate, a
-                        # missing pace as 0.
-                        a, t, e, pc = st.stored[:4]
+                        # The figures the bucket ended with: all of its
+                        # calls against its whole target.
+                        lo, hi = week.bucket_utc(period, st.start)
+                        a = float(sum(1 for ms in per_rep[rep]
+                                      if lo <= ms < hi))
+                        t = TARGET[period]
                         emit(rep, period, st, "resolved", st.level,
                              "period_ended", at,
-                             (a, t, e, pc if pc is not None else 0.0,
-                              None, None), st.start)
+                             (a, t, t, a / t, a, 0.0 if a >= t else None),
+                             st.start)
                     st = None
                 if st is None:
                     st = states[(rep, period)] = State(start)
@@ -374,11 +384,9 @@ def step(st, rep, period, status, pace, fraction, worked, at, emit):
              "escalated" if want == CRIT else "fired", at, figs, st.start)
         st.level = want
         st.last_sent_worked = worked
-        st.stored = figs
     elif want == st.level and worked - st.last_sent_worked >= REPEAT_MS:
         emit(rep, period, st, "firing", want, "repeat", at, figs, st.start)
         st.last_sent_worked = worked
-        st.stored = figs
 
 
 def counters(week, calls, prefix):

@@ -397,6 +397,27 @@ Test(alert, period_end_resolves_critical)
 	cr_assert_eq(a.reason, ALERT_REASON_PERIOD_ENDED);
 }
 
+/* A pair no longer judged: a firing alert resolves once, whatever the
+ * pace says; a quiet state sends nothing. */
+Test(alert, not_evaluated_resolves_a_firing_alert)
+{
+	struct alert_state st = { 0 };
+	struct alert_input in = { .status = ALERT_PACE_CRITICAL, .pace = 0.1,
+	    .elapsed = 0.5, .now_ms = T0 + HOUR, .not_evaluated = true };
+	struct alert_action a;
+
+	step(&st, ALERT_PACE_CRITICAL, 0.0, 0.5, T0);
+	alert_step(&rules, &st, &in, &a);
+	cr_assert(a.send);
+	cr_assert_eq(a.status, ALERT_STATUS_RESOLVED);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert(a.escalate);
+	cr_assert_eq(a.reason, ALERT_REASON_NOT_EVALUATED);
+	assert_state(&st, ALERT_LEVEL_NONE, 0, 0, 0);
+	alert_step(&rules, &st, &in, &a);
+	assert_nothing(&a);
+}
+
 Test(alert, nothing_fires_inside_the_grace_share)
 {
 	struct alert_state st = { 0 };
@@ -845,6 +866,18 @@ Test(alert, message_resolved)
 	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "The week ended with r007 at 180 of 250 calls "
 	    "(72% of target).");
+
+	a.reason = ALERT_REASON_NOT_EVALUATED;
+	f.actual = 12;
+	f.expected = 30;
+	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "r007 is no longer judged on calls this week: "
+	    "alert closed (12 of 30 expected by now; target 250).");
+
+	a.reason = ALERT_REASON_REP_REMOVED;
+	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "r007 is no longer on the roster: its warning "
+	    "alert on calls for the week is closed.");
 }
 
 Test(alert, message_cut_short_is_reported_and_terminated)
@@ -867,6 +900,10 @@ Test(alert, names)
 	cr_assert_str_eq(alert_status_name(ALERT_STATUS_RESOLVED), "resolved");
 	cr_assert_str_eq(alert_reason_name(ALERT_REASON_PERIOD_ENDED),
 	    "period_ended");
+	cr_assert_str_eq(alert_reason_name(ALERT_REASON_NOT_EVALUATED),
+	    "not_evaluated");
+	cr_assert_str_eq(alert_reason_name(ALERT_REASON_REP_REMOVED),
+	    "rep_removed");
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_NOT_STARTED),
 	    "not_started");
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_ON_PACE), "on_pace");

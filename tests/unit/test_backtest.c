@@ -435,6 +435,148 @@ Test(backtest, late_cap_break_fast_equals_exhaustive)
 }
 
 /*
+ * A late partial recovery: the period_ended message carries the day's
+ * final count, in both modes. re is silent until 15:20 (critical at
+ * 10:45, pace 0), then logs 15 calls: 15 of 40 is pace 0.375 even at
+ * 17:00, so the alert stays firing, quietly (repeats every 8 h). At
+ * midnight Monday's alert resolves with 15 of 40, not the 0 of its only
+ * message; the 15 are counted into Monday after the last message was
+ * sent, so only the counter can tell. (rz, without targets, starts the
+ * clock.)
+ */
+static const char late_yaml[] =
+    "kpis:\n"
+    "  - {name: calls, kind: leading, events: [call]}\n"
+    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+    " working_hours: \"09:00-17:00\"}}\n"
+    "roles: {sdr: {targets: {calls: {day: 40}}}, observer: {}}\n"
+    "teams: [{id: t, timezone: UTC, calendar: default, manager: m}]\n"
+    "reps: [{id: re, team: t, role: sdr}, {id: rz, team: t, role: observer}]\n"
+    "alerts: {periods: [day], kpis: leading, warning_below: 0.8,"
+    " critical_below: 0.5, grace: 0.2, repeat_interval: 8h,"
+    " evaluate_every: 15m}\n";
+
+static const char late_events[] =
+    "{\"event_id\":\"1\",\"rep_id\":\"rz\",\"type\":\"call\","
+    "\"occurred_at\":\"2026-11-23T08:00:00Z\"}\n"
+    "{\"event_id\":\"2\",\"rep_id\":\"re\",\"type\":\"call\","
+    "\"occurred_at\":\"2026-11-23T15:20:00Z\",\"count\":15}\n";
+
+static void
+check_late(bool exhaustive, char **raw, size_t *rawlen)
+{
+	struct config *cfg = load_yaml(late_yaml);
+	struct backtest_opts o = { .has_until = true,
+	    .exhaustive = exhaustive };
+	const char *until = "2026-11-24T00:00:00Z";
+	cJSON *j;
+	FILE *in;
+	struct run r;
+
+	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
+	    0);
+	in = fmemopen((void *)late_events, strlen(late_events), "r");
+	cr_assert_not_null(in);
+	replay(cfg, in, &o, &r, raw, rawlen);
+	fclose(in);
+	cr_assert_eq(r.nlines, 2, "%zu lines", r.nlines);
+	expect_line(r.lines[0], "re", "calls", "day", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "escalated", "2026-11-23T10:45:00.000Z");
+	cr_assert_float_eq(number(r.lines[0], "actual"), 0, 1e-9);
+	expect_line(r.lines[1], "re", "calls", "day", MONDAY, "resolved",
+	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-24T00:00:00.000Z");
+	cr_assert_float_eq(number(r.lines[1], "actual"), 15, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "target"), 40, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "expected_to_date"), 40, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "pace"), 0.375, 1e-9);
+	cr_assert_float_eq(number(r.lines[1], "projected"), 15, 1e-9);
+	j = cJSON_Parse(r.lines[1]);
+	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j,
+	    "required_rate")), "%s", r.lines[1]);
+	cJSON_Delete(j);
+	cr_assert_not_null(strstr(r.lines[1],
+	    "The day ended with re at 15 of 40 calls (37% of target)."));
+	cr_assert_eq(r.st.model_mismatches, 0);
+	run_free(&r);
+	config_free(cfg);
+}
+
+Test(backtest, period_end_final_count_fast_equals_exhaustive)
+{
+	char *a, *b;
+	size_t la, lb;
+
+	check_late(false, &a, &la);
+	check_late(true, &b, &lb);
+	cr_assert_eq(la, lb);
+	cr_assert(memcmp(a, b, la) == 0, "outputs differ");
+	free(a);
+	free(b);
+}
+
+/*
+ * A target that ends: rf's role sets 40 calls a day through Monday only
+ * (a schedule entry that sets nothing from Tuesday). rf is silent, so
+ * Monday's critical alert fires at 10:45 and, though Tuesday has no
+ * target to judge, resolves at midnight (period_ended); nothing after.
+ * The fast scheduler must wake for it as the exhaustive mode does.
+ */
+static const char ends_yaml[] =
+    "kpis:\n"
+    "  - {name: calls, kind: leading, events: [call]}\n"
+    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+    " working_hours: \"09:00-17:00\"}}\n"
+    "roles: {sdr: {schedule: [{from: \"2026-11-01\", targets: {calls:"
+    " {day: 40}}}, {from: \"2026-11-24\", targets: {}}]}, observer: {}}\n"
+    "teams: [{id: t, timezone: UTC, calendar: default, manager: m}]\n"
+    "reps: [{id: rf, team: t, role: sdr}, {id: rz, team: t, role: observer}]\n"
+    "alerts: {periods: [day], kpis: leading, warning_below: 0.8,"
+    " critical_below: 0.5, grace: 0.2, repeat_interval: 8h,"
+    " evaluate_every: 15m}\n";
+
+static void
+check_ends(bool exhaustive, char **raw, size_t *rawlen)
+{
+	struct config *cfg = load_yaml(ends_yaml);
+	struct backtest_opts o = { .has_until = true,
+	    .exhaustive = exhaustive };
+	const char *until = "2026-11-25T00:00:00Z";
+	FILE *in;
+	struct run r;
+
+	cr_assert_eq(caltime_parse_rfc3339(until, strlen(until), &o.until_ms),
+	    0);
+	/* rz's call only: rf is silent. */
+	in = fmemopen((void *)late_events, strchr(late_events, '\n') + 1 -
+	    late_events, "r");
+	cr_assert_not_null(in);
+	replay(cfg, in, &o, &r, raw, rawlen);
+	fclose(in);
+	cr_assert_eq(r.nlines, 2, "%zu lines", r.nlines);
+	expect_line(r.lines[0], "rf", "calls", "day", MONDAY, "firing",
+	    ALERT_LEVEL_CRITICAL, "escalated", "2026-11-23T10:45:00.000Z");
+	expect_line(r.lines[1], "rf", "calls", "day", MONDAY, "resolved",
+	    ALERT_LEVEL_CRITICAL, "period_ended", "2026-11-24T00:00:00.000Z");
+	cr_assert_float_eq(number(r.lines[1], "target"), 40, 1e-9);
+	cr_assert_eq(r.st.model_mismatches, 0);
+	run_free(&r);
+	config_free(cfg);
+}
+
+Test(backtest, period_end_into_no_target_fast_equals_exhaustive)
+{
+	char *a, *b;
+	size_t la, lb;
+
+	check_ends(false, &a, &la);
+	check_ends(true, &b, &lb);
+	cr_assert_eq(la, lb);
+	cr_assert(memcmp(a, b, la) == 0, "outputs differ");
+	free(a);
+	free(b);
+}
+
+/*
  * Bad lines are counted by reason and skipped; the good ones around them
  * still count. dedupe_window 1h: an event more than an hour older than the
  * newest counted one is too_old (bad), as in the daemon.

@@ -1,6 +1,7 @@
 #include "evaluate.h"
 
 #include <criterion/criterion.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ static const char yaml[] =
 static struct config *cfg;
 static struct roster *roster;
 static struct eval_state states[2 * PERIOD_COUNT];
+/* The rep's calls in the bucket of a state whose bucket has ended. */
+static double ended_calls;
 
 static void
 setup(void)
@@ -35,6 +38,7 @@ setup(void)
 	roster = roster_new(cfg, err, sizeof(err));
 	cr_assert_not_null(roster, "%s", err);
 	memset(states, 0, sizeof(states));
+	ended_calls = 0;
 }
 
 static void
@@ -44,21 +48,31 @@ teardown(void)
 	config_free(cfg);
 }
 
-/* Evaluates r1 at the given UTC time with calls = actual; keeps states. */
+/* Evaluates r1 of roster r (config c) at the given UTC time with calls =
+ * actual; keeps the states. */
+static void
+run_with(const struct config *c, const struct roster *r, const char *when,
+    double calls, struct eval_result *res)
+{
+	int64_t at;
+	double actual[2 * PERIOD_COUNT] = { 0 }, ended[2 * PERIOD_COUNT] = { 0 };
+
+	cr_assert_eq(caltime_parse_rfc3339(when, strlen(when), &at), 0);
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		actual[p * 2 + 0] = calls;
+		ended[0 * PERIOD_COUNT + p] = ended_calls;
+	}
+	memset(res, 0, sizeof(*res));
+	evaluate_rep(c, roster_rep(r, "r1"), at, actual, states, ended, res);
+	for (size_t s = 0; s < 2 * PERIOD_COUNT; s++)
+		if (res->changed[s])
+			states[s] = res->states[s];
+}
+
 static void
 run(const char *when, double calls, struct eval_result *res)
 {
-	int64_t at;
-	double actual[2 * PERIOD_COUNT] = { 0 };
-
-	cr_assert_eq(caltime_parse_rfc3339(when, strlen(when), &at), 0);
-	for (int p = 0; p < PERIOD_COUNT; p++)
-		actual[p * 2 + 0] = calls;
-	memset(res, 0, sizeof(*res));
-	evaluate_rep(cfg, roster_rep(roster, "r1"), at, actual, states, res);
-	for (size_t s = 0; s < 2 * PERIOD_COUNT; s++)
-		if (res->states[s].present)
-			states[s] = res->states[s];
+	run_with(cfg, roster, when, calls, res);
 }
 
 TestSuite(evaluate, .init = setup, .fini = teardown);
@@ -129,6 +143,56 @@ Test(evaluate, warning_then_period_end_resolves_old_bucket)
 	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
 	cr_assert_not_null(strstr(res.alerts[0].json,
 	    "\"period_start\":\"2026-11-23T00:00:00+00:00\""));
+	eval_result_clear(&res);
+}
+
+/*
+ * The period_ended message tells how the period really ended. r1 is
+ * silent at 11:00 (critical fires: 0 of 10 expected), then makes 15
+ * calls late in the afternoon, not enough to resolve (15 of 40 by 17:00
+ * is pace 0.375), and no message goes out after 11:00. Tuesday: Monday's
+ * alert resolves with Monday's final count, 15 of 40, not the 0 of its
+ * last message; all of Monday's working time is over, so expected is the
+ * target, projected the actual, and no rate is left to reach it.
+ */
+Test(evaluate, period_end_carries_the_final_figures)
+{
+	struct eval_result res;
+	const struct eval_state *st = &states[0 * PERIOD_COUNT + PERIOD_DAY];
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	cr_assert(evaluate_ending(st, st->start_day + 1));
+	cr_assert_not(evaluate_ending(st, st->start_day));
+	ended_calls = 15;
+	run("2026-11-24T09:30:00Z", 2, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
+	cr_assert_str_eq(res.alerts[0].message,
+	    "The day ended with r1 at 15 of 40 calls (37% of target).");
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":15,\"target\":40,\"expected_to_date\":40,"
+	    "\"pace\":0.375,\"projected\":15,\"required_rate\":null"),
+	    "%s", res.alerts[0].json);
+	cr_assert_not(evaluate_ending(st, st->start_day + 1),
+	    "the new day's state does not fire");
+	eval_result_clear(&res);
+
+	/* Met by the end (a late batch counted after the last judgement):
+	 * pace 1.05, nothing more required. */
+	memset(states, 0, sizeof(states));
+	run("2026-11-23T11:00:00Z", 0, &res);
+	eval_result_clear(&res);
+	ended_calls = 42;
+	run("2026-11-24T09:30:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":42,\"target\":40,\"expected_to_date\":40,"
+	    "\"pace\":1.05,\"projected\":42,\"required_rate\":0"),
+	    "%s", res.alerts[0].json);
+	cr_assert_str_eq(res.alerts[0].message,
+	    "The day ended with r1 at 42 of 40 calls (105% of target).");
 	eval_result_clear(&res);
 }
 
@@ -222,4 +286,203 @@ Test(evaluate, state_round_trips)
 	cr_assert_float_eq(t.expected, 12.5, 1e-12);
 	cr_assert_eq(eval_state_parse("garbage", 7, &t), -1);
 	cr_assert_eq(eval_state_parse("1|x|1|2|3|4|5", 13, &t), -1);
+}
+
+/* A second config for r1, as a reload would swap in: yaml with the text
+ * from..to replaced. */
+struct reloaded {
+	struct config *cfg;
+	struct roster *roster;
+};
+
+static void
+reload(const char *from, const char *to, struct reloaded *out)
+{
+	char *text, *at, *errs = NULL, err[256];
+	size_t n;
+
+	at = strstr(yaml, from);
+	cr_assert_not_null(at, "%s", from);
+	n = sizeof(yaml) - 1 - strlen(from) + strlen(to);
+	text = calloc(1, n + 1);
+	memcpy(text, yaml, (size_t)(at - yaml));
+	strcat(text, to);
+	strcat(text, at + strlen(from));
+	out->cfg = config_load_buffer("reload.yaml", text, strlen(text), &errs);
+	cr_assert_not_null(out->cfg, "%s", errs ? errs : "");
+	out->roster = roster_new(out->cfg, err, sizeof(err));
+	cr_assert_not_null(out->roster, "%s", err);
+	free(text);
+}
+
+static void
+reloaded_free(struct reloaded *r)
+{
+	roster_free(r->roster);
+	config_free(r->cfg);
+}
+
+/*
+ * A reload takes calls/day out of the alert rules while its critical
+ * alert fires: the next evaluation resolves it (not_evaluated) with the
+ * figures of now (12:00: 3 calls, 15 expected, pace 0.2) and clears the
+ * state, which is then deleted rather than stored; after that, nothing.
+ */
+Test(evaluate, rule_removed_resolves_and_clears)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	reload("periods: [day]", "periods: [week]", &r);
+	cr_assert_not(evaluate_alerting(r.cfg, 0, PERIOD_DAY));
+	run_with(r.cfg, r.roster, "2026-11-23T12:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.status, ALERT_STATUS_RESOLVED);
+	cr_assert_eq(res.alerts[0].action.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_NOT_EVALUATED);
+	cr_assert_eq(res.alerts[0].nnotify, 2, "as the critical alert did");
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"reason\":\"not_evaluated\""));
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":3,\"target\":40,\"expected_to_date\":15,"
+	    "\"pace\":0.2,"), "%s", res.alerts[0].json);
+	cr_assert_str_eq(res.alerts[0].message, "r1 is no longer judged on "
+	    "calls today: alert closed (3 of 15 expected by now; target 40).");
+	cr_assert(res.changed[slot]);
+	cr_assert_not(res.states[slot].present, "deleted, not stored");
+	eval_result_clear(&res);
+	run_with(r.cfg, r.roster, "2026-11-23T13:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert_not(res.changed[slot], "nothing left to delete");
+	eval_result_clear(&res);
+	reloaded_free(&r);
+}
+
+/*
+ * The rep loses its target for calls/day (its role keeps only deals):
+ * the firing alert resolves (not_evaluated) with the rep's count now
+ * against the target it was judged by. A state that does not fire is
+ * only cleared.
+ */
+Test(evaluate, target_removed_resolves_and_clears)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	reload("targets: {calls: {day: 40}, deals: {day: 1}}",
+	    "targets: {deals: {day: 1}}", &r);
+	run_with(r.cfg, r.roster, "2026-11-23T12:00:00Z", 3, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_NOT_EVALUATED);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":3,\"target\":40,\"expected_to_date\":15,"
+	    "\"pace\":0.2,"), "%s", res.alerts[0].json);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+
+	/* Quiet state (on pace at 12:00), then the target goes: cleared
+	 * without a message. */
+	memset(states, 0, sizeof(states));
+	run("2026-11-23T12:00:00Z", 15, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(states[slot].present);
+	eval_result_clear(&res);
+	run_with(r.cfg, r.roster, "2026-11-23T13:00:00Z", 15, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(res.changed[slot]);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+	reloaded_free(&r);
+}
+
+/*
+ * r1's day target ends with Monday (a schedule entry that sets nothing
+ * from Tuesday). Monday's critical alert still resolves at the day's end
+ * (period_ended, with Monday's count and target), though Tuesday has no
+ * target to judge; then the state is gone.
+ */
+Test(evaluate, period_end_into_a_bucket_without_target)
+{
+	const size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+	struct eval_result res;
+	struct reloaded r;
+
+	reload("roles: {sdr: {targets: {calls: {day: 40}, deals: {day: 1}}}}",
+	    "roles: {sdr: {targets: {deals: {day: 1}}, schedule: ["
+	    "{from: \"2026-11-01\", targets: {calls: {day: 40}}},"
+	    "{from: \"2026-11-24\", targets: {}}]}}", &r);
+	run_with(r.cfg, r.roster, "2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	eval_result_clear(&res);
+	ended_calls = 9;
+	run_with(r.cfg, r.roster, "2026-11-24T11:00:00Z", 0, &res);
+	cr_assert_eq(res.cards[PERIOD_DAY].kpis[0].has_target, false);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.reason, ALERT_REASON_PERIOD_ENDED);
+	cr_assert_not_null(strstr(res.alerts[0].json,
+	    "\"actual\":9,\"target\":40,\"expected_to_date\":40,"), "%s",
+	    res.alerts[0].json);
+	cr_assert_not(res.states[slot].present);
+	eval_result_clear(&res);
+	reloaded_free(&r);
+}
+
+/*
+ * r1 left the roster while its critical alert fires: the stored alert
+ * becomes a resolved copy (reason rep_removed, evaluated_at now, a
+ * sentence saying so), the same id, audience and figures.
+ */
+Test(evaluate, rep_removed_copies_the_stored_alert)
+{
+	struct eval_result res;
+	struct eval_removed rm;
+	int64_t at;
+	cJSON *o;
+
+	run("2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(caltime_parse_rfc3339("2026-11-24T08:00:00Z", 20, &at), 0);
+	cr_assert_eq(evaluate_rep_removed(res.alerts[0].json,
+	    strlen(res.alerts[0].json), at, &rm), 0);
+	cr_assert_str_eq(rm.alert_id, res.alerts[0].alert_id);
+	cr_assert_eq(rm.severity, ALERT_LEVEL_CRITICAL);
+	cr_assert_str_eq(rm.rep_id, "r1");
+	cr_assert_str_eq(rm.team_id, "t");
+	cr_assert_str_eq(rm.manager_id, "m1");
+	cr_assert_str_eq(rm.kpi, "calls");
+	cr_assert_str_eq(rm.period, "day");
+	cr_assert_eq(rm.nnotify, 2);
+	cr_assert_str_eq(rm.notify[1], "vp");
+	cr_assert_str_eq(rm.message, "r1 is no longer on the roster: its "
+	    "critical alert on calls for the day is closed.");
+	o = cJSON_Parse(rm.json);
+	cr_assert_not_null(o);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring,
+	    "resolved");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "reason")->valuestring,
+	    "rep_removed");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "evaluated_at")->valuestring,
+	    "2026-11-24T08:00:00.000Z");
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "message")->valuestring,
+	    rm.message);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "period_start")->valuestring,
+	    "2026-11-23T00:00:00+00:00");
+	cr_assert_float_eq(cJSON_GetObjectItem(o, "expected_to_date")->valuedouble,
+	    10, 1e-9);
+	cJSON_Delete(o);
+	eval_removed_clear(&rm);
+
+	/* Not a firing alert: refused. */
+	cr_assert_eq(evaluate_rep_removed("{}", 2, at, &rm), -1);
+	cr_assert_eq(evaluate_rep_removed("nope", 4, at, &rm), -1);
+	cr_assert_eq(evaluate_rep_removed(rm.message, 0, at, &rm), -1);
+	eval_result_clear(&res);
 }
