@@ -203,7 +203,7 @@ job_finish(struct job *j)
 	job_release(j);
 	/* Nothing left of this evaluation: one digest per manager for it. */
 	if (e->nqueue == 0 && e->inflight == 0)
-		sinks_digest_flush(e->d.sinks);
+		sinks_evaluating(e->d.sinks, false);
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 
@@ -572,7 +572,8 @@ job_start(struct evaluator *e, const struct queued *q)
 	j->prev = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
 	    sizeof(struct eval_state));
 	e->busy[q->rep] = true;
-	e->inflight++;
+	if (e->inflight++ == 0)
+		sinks_evaluating(e->d.sinks, true);
 	j->next_job = e->jobs;
 	if (e->jobs != NULL)
 		e->jobs->prev_job = j;
@@ -640,7 +641,7 @@ sweep_end(struct sweep *sw, bool done)
 		if (done && sw->gen == e->gen)
 			e->sweep_due = false;
 		if (sw->nrm > 0 && e->nqueue == 0 && e->inflight == 0)
-			sinks_digest_flush(e->d.sinks);
+			sinks_evaluating(e->d.sinks, false);
 	}
 	sweep_free(sw);
 }
@@ -853,10 +854,13 @@ wall_cb(evutil_socket_t fd, short what, void *arg)
 void
 evaluator_owned_grew(struct evaluator *e)
 {
+	sweep_start(e);
 	if (cfg_of(e)->clock != CLOCK_MODE_WALL)
 		return;
 	enqueue_owned(e, 0, NULL);
-	event_active(e->pump_ev, EV_TIMEOUT, 0);
+	/* At once, not from the pump event: the sinks must hear that the
+	 * evaluator is busy before a digest window that is due closes. */
+	pump(e);
 }
 
 static void

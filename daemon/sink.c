@@ -9,28 +9,37 @@
  * Webhooks are told only about alerts the durable sinks accepted: after a
  * refusal the evaluator publishes the same alerts again at its next
  * evaluation, and a manager must not be paged once per attempt. The
- * evaluator publishes rep by rep, so digests are gathered for a short
- * window and cut per manager at its end: one message per manager per
- * evaluation, not one per rep. The evaluator says when an evaluation is
- * over (sinks_digest_flush, once it has nothing queued or in flight); the
- * window's timer is only a bound for an evaluator that never goes idle.
+ * evaluator publishes rep by rep, so digests are gathered in a window
+ * and cut per manager at its end: one message per manager per
+ * evaluation, not one per rep. The evaluator says when it is busy and
+ * when it is idle again (sinks_evaluating); a window closes once it is at
+ * least DIGEST_MIN_MS old and the evaluator is idle, so one evaluation is
+ * never cut in two however long it takes, and evaluations that follow
+ * each other within a second (the members of a group at start, partitions
+ * whose backlog is read one after the other) make one digest. An
+ * evaluator that never rests still gets its digests at DIGEST_MAX_MS.
  */
 #include "sink.h"
 
 #include <event2/event.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
 
-/* A digest waits at most this long (from its first alert) for the
- * evaluation to end. */
-#define DIGEST_WINDOW_MS	10000
+/* A digest window, from its first alert: open at least this long, and
+ * at most this long while the evaluator stays busy. */
+#define DIGEST_MIN_MS		1000
+#define DIGEST_MAX_MS		10000
+/* While busy past the minimum, the window looks again this often. */
+#define DIGEST_RECHECK_MS	100
 
 /* An alert_record that owns its strings. */
 struct rec_copy {
@@ -63,6 +72,8 @@ struct sinks {
 	struct rec_copy *window;	/* accepted alerts awaiting a digest */
 	size_t nwindow, capwindow;
 	struct event *window_ev;
+	int64_t window_opened_ms;	/* monotonic: its first alert */
+	bool evaluating;		/* the evaluator has work */
 
 	struct metric *m_fail_kafka, *m_fail_redis;
 };
@@ -160,18 +171,45 @@ window_close(struct sinks *s)
 	window_clear(s);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+window_arm(struct sinks *s, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(s->window_ev, &tv);
+}
+
 static void
 window_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct sinks *s = arg;
+	int64_t age = mono_ms() - s->window_opened_ms;
+
 	(void)fd;
 	(void)what;
-	window_close(arg);
+	if (!s->evaluating || age >= DIGEST_MAX_MS)
+		window_close(s);
+	else
+		window_arm(s, DIGEST_RECHECK_MS);
 }
 
 void
-sinks_digest_flush(struct sinks *s)
+sinks_evaluating(struct sinks *s, bool busy)
 {
-	if (s != NULL)
+	if (s == NULL)
+		return;
+	s->evaluating = busy;
+	if (!busy && s->nwindow > 0 &&
+	    mono_ms() - s->window_opened_ms >= DIGEST_MIN_MS)
 		window_close(s);
 }
 
@@ -203,10 +241,8 @@ notify_webhooks(struct sinks *s, struct publish *p)
 	p->recs = NULL;
 	p->n = 0;
 	if (!evtimer_pending(s->window_ev, NULL)) {
-		struct timeval tv = { DIGEST_WINDOW_MS / 1000,
-		    (DIGEST_WINDOW_MS % 1000) * 1000 };
-
-		evtimer_add(s->window_ev, &tv);
+		s->window_opened_ms = mono_ms();
+		window_arm(s, DIGEST_MIN_MS);
 	}
 }
 

@@ -55,11 +55,10 @@ void sinks_free(struct sinks *s, int timeout_ms);
  * later, never from inside this call. */
 void sinks_publish(struct sinks *s, const struct alert_record *alerts,
     size_t n, sinks_done_cb *cb, void *arg);
-/* The evaluation is over (the evaluator has nothing queued or in
- * flight): sends the digests of the alerts accepted since the last one,
- * one per manager. Without this call a digest goes out 10 s after its
- * first alert. */
-void sinks_digest_flush(struct sinks *s);
+/* The evaluator has work (busy) or has nothing queued or in flight any
+ * more: a digest goes out once its first alert is 1 s old and the
+ * evaluator is idle, or 10 s after its first alert. NULL does nothing. */
+void sinks_evaluating(struct sinks *s, bool busy);
 /* Takes the reloadable parts of cfg (webhooks, stream cap). */
 void sinks_set_config(struct sinks *s, const struct config *cfg);
 
@@ -69,8 +68,9 @@ void sinks_set_config(struct sinks *s, const struct config *cfg);
  * send call; sink.c does the bookkeeping and never answers its own caller
  * synchronously. Webhooks hear only of alerts both durable sinks accepted
  * (a refused publish comes again at the next evaluation), and digests
- * gather the accepted alerts until sinks_digest_flush, so a manager gets
- * one per evaluation even though the evaluator publishes rep by rep.
+ * gather the accepted alerts until the evaluator rests (sinks_evaluating),
+ * so a manager gets one per evaluation even though the evaluator
+ * publishes rep by rep.
  */
 
 /* 0: the backend accepted the alert; -1: it did not. */
