@@ -325,6 +325,15 @@ caltime_wall_ms(void)
 }
 
 int64_t
+caltime_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
 clock_now(const struct clock *c)
 {
 	if (c->mode == CLOCK_MODE_EVENT)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caltime.h"
 #include "kafka_loop.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -66,15 +67,6 @@ struct consumer {
 	int md_pipe[2];
 	struct event *md_ev;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 held_push(struct consumer *c, rd_kafka_message_t *m)
@@ -175,7 +167,7 @@ static void
 hold(struct consumer *c)
 {
 	rd_kafka_message_t *m;
-	int64_t now = mono_ms();
+	int64_t now = caltime_mono_ms();
 
 	if (c->hold_since_ms == 0)
 		c->hold_since_ms = now;

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "caltime.h"
 #include "decode.h"
 #include "dlq.h"
 #include "evaluator.h"
@@ -156,15 +157,6 @@ static void read_assign_watermarks(struct ingest *i);
 static void revoke_progress(struct ingest *i);
 static void stop_progress(struct ingest *i);
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct ticket *
 ticket_new(struct ingest *i)
 {
@@ -209,7 +201,7 @@ set_flight(struct ingest *i, enum flight f)
 	    flight_names[f]);
 	i->flight = f;
 	if (f == FLIGHT_WAIT_DLQ)
-		i->wait_dlq_since_ms = mono_ms();
+		i->wait_dlq_since_ms = caltime_mono_ms();
 }
 
 /* Runs maybe_flush in ms (at once: 0). */
@@ -365,7 +357,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	if (bad_name == NULL && !ticks_allow(i, &ev))
 		return false;
 	if (i->cur->nmessages == 0) {
-		i->cur_started_ms = mono_ms();
+		i->cur_started_ms = caltime_mono_ms();
 		arm_flush(i, i->cfg->batch.max_wait_ms);
 	}
 	batch_note_offset(i->cur, m->partition, m->offset);
@@ -643,7 +635,7 @@ batch_due(struct ingest *i)
 	if (i->cur->nmessages >= (size_t)i->cfg->batch.max_messages ||
 	    i->tick_waiting || i->revoking || i->stopping)
 		return true;
-	age = mono_ms() - i->cur_started_ms;
+	age = caltime_mono_ms() - i->cur_started_ms;
 	if (age >= i->cfg->batch.max_wait_ms)
 		return true;
 	arm_flush(i, i->cfg->batch.max_wait_ms - age);
@@ -908,7 +900,7 @@ dlq_give_up(const struct ingest *i)
 {
 	return i->inflight != NULL && i->flight == FLIGHT_WAIT_DLQ &&
 	    (i->revoking || i->stopping) && (dlq_failed(i->dlq) ||
-	    mono_ms() - i->wait_dlq_since_ms >= DLQ_GIVE_UP_MS);
+	    caltime_mono_ms() - i->wait_dlq_since_ms >= DLQ_GIVE_UP_MS);
 }
 
 /*

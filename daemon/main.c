@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "backtest.h"
+#include "caltime.h"
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -78,15 +79,6 @@ usage(FILE *f)
 	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
 	    "Redis and serves health, metrics and scorecards over HTTP.\n"
 	    "Signals: TERM/INT stop gracefully, HUP reloads the config.\n");
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -155,7 +147,7 @@ start_stop(struct daemon_state *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	d->stop_deadline_ms = mono_ms() + STOP_TIMEOUT_S * 1000LL;
+	d->stop_deadline_ms = caltime_mono_ms() + STOP_TIMEOUT_S * 1000LL;
 	log_info("shutdown_started", "reason=%s", why);
 	evtimer_add(d->stop_timer, &tv);
 	ingest_stop(d->ingest, stopped, d);
@@ -209,7 +201,7 @@ flush_budget(const struct daemon_state *d)
 		return 0;
 	if (!d->stopping)
 		return FLUSH_MAX_MS;
-	left = d->stop_deadline_ms - mono_ms();
+	left = d->stop_deadline_ms - caltime_mono_ms();
 	return left <= 0 ? 0 : left > FLUSH_MAX_MS ? FLUSH_MAX_MS : (int)left;
 }
 

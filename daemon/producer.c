@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caltime.h"
 #include "kafka_loop.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -84,21 +85,12 @@ struct producer {
 	unsigned fail_quiet;	/* failures since then, not logged */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Logs a failure at most every FAIL_LOG_MS, with the count it held back:
  * a broker outage fails every message, and lines are not per message. */
 static void
 log_failure(struct producer *p, const char *what, rd_kafka_resp_err_t err)
 {
-	int64_t now = mono_ms();
+	int64_t now = caltime_mono_ms();
 
 	if (p->fail_logged_ms != 0 && now - p->fail_logged_ms < FAIL_LOG_MS) {
 		p->fail_quiet++;
@@ -130,7 +122,7 @@ pmsg_new(struct producer *p, void *opaque)
 	struct pmsg *pm = xcalloc(1, sizeof(*pm));
 
 	pm->opaque = opaque;
-	pm->first_ms = mono_ms();
+	pm->first_ms = caltime_mono_ms();
 	pm->cut = NO_CUT;
 	TAILQ_INSERT_TAIL(&p->pending, pm, all);
 	p->npending++;
@@ -491,7 +483,7 @@ producer_oldest_ms(const struct producer *p)
 {
 	const struct pmsg *pm = TAILQ_FIRST(&p->pending);
 
-	return pm != NULL ? mono_ms() - pm->first_ms : 0;
+	return pm != NULL ? caltime_mono_ms() - pm->first_ms : 0;
 }
 
 uint64_t

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "caltime.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -89,15 +90,6 @@ struct redis_conn {
 
 static void conn_connect(struct redis_conn *c);
 static void conn_drop(struct redis_conn *c, const char *why);
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 conn_set_state(struct redis_conn *c, enum conn_state s)
@@ -161,7 +153,7 @@ command_cb(redisAsyncContext *ac, void *r, void *privdata)
 	if (reply == NULL)
 		c->dying = true;	/* no new commands on this context */
 	else
-		metrics_observe(c->m_latency, (double)(mono_ms() - p->sent_ms) / 1000.0);
+		metrics_observe(c->m_latency, (double)(caltime_mono_ms() - p->sent_ms) / 1000.0);
 	p->cb(reply, p->arg);
 	free(p);
 }
@@ -178,7 +170,7 @@ redis_conn_command(struct redis_conn *c, int argc, const char **argv,
 	p->conn = c;
 	p->cb = cb;
 	p->arg = arg;
-	p->sent_ms = mono_ms();
+	p->sent_ms = caltime_mono_ms();
 	p->deadline_ms = p->sent_ms + c->timeout_ms;
 	if (redisAsyncCommandArgv(c->ac, command_cb, p, argc, argv, argvlen)
 	    != REDIS_OK) {
@@ -245,7 +237,7 @@ handshake_send(struct redis_conn *c, intptr_t step, int argc,
 		lens[i] = strlen(argv[i]);
 	p->conn = c;
 	p->arg = (void *)step;
-	p->sent_ms = mono_ms();
+	p->sent_ms = caltime_mono_ms();
 	p->deadline_ms = p->sent_ms + c->timeout_ms;
 	if (redisAsyncCommandArgv(c->ac, handshake_reply, p, argc, argv, lens)
 	    != REDIS_OK) {
@@ -340,7 +332,7 @@ conn_open(struct redis_conn *c)
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 	c->ac = ac;
 	c->dying = false;
-	c->connect_deadline_ms = mono_ms() + c->timeout_ms;
+	c->connect_deadline_ms = caltime_mono_ms() + c->timeout_ms;
 	conn_set_state(c, CONN_CONNECTING);
 }
 
@@ -402,7 +394,7 @@ conn_connect(struct redis_conn *c)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	c->connect_deadline_ms = mono_ms() + c->timeout_ms;
+	c->connect_deadline_ms = caltime_mono_ms() + c->timeout_ms;
 	conn_set_state(c, CONN_RESOLVING);
 	req = evdns_getaddrinfo(c->dns, c->host, NULL, &hints, resolved_cb, c);
 	/* NULL when resolved_cb already ran (or failed) inside the call. */
@@ -465,7 +457,7 @@ static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct redis_conn *c = arg;
-	int64_t now = mono_ms();
+	int64_t now = caltime_mono_ms();
 
 	(void)fd;
 	(void)what;

@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "caltime.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
@@ -171,15 +172,6 @@ window_close(struct sinks *s)
 	window_clear(s);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 window_arm(struct sinks *s, long ms)
 {
@@ -192,7 +184,7 @@ static void
 window_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sinks *s = arg;
-	int64_t age = mono_ms() - s->window_opened_ms;
+	int64_t age = caltime_mono_ms() - s->window_opened_ms;
 
 	(void)fd;
 	(void)what;
@@ -209,7 +201,7 @@ sinks_evaluating(struct sinks *s, bool busy)
 		return;
 	s->evaluating = busy;
 	if (!busy && s->nwindow > 0 &&
-	    mono_ms() - s->window_opened_ms >= DIGEST_MIN_MS)
+	    caltime_mono_ms() - s->window_opened_ms >= DIGEST_MIN_MS)
 		window_close(s);
 }
 
@@ -241,7 +233,7 @@ notify_webhooks(struct sinks *s, struct publish *p)
 	p->recs = NULL;
 	p->n = 0;
 	if (!evtimer_pending(s->window_ev, NULL)) {
-		s->window_opened_ms = mono_ms();
+		s->window_opened_ms = caltime_mono_ms();
 		window_arm(s, DIGEST_MIN_MS);
 	}
 }

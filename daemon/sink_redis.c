@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "caltime.h"
 #include "log.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
@@ -41,15 +42,6 @@ struct sink_redis {
 	bool dying;			/* freed by its owner; last reply frees */
 	int64_t err_logged_ms;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct sink_redis *
 sink_redis_new(struct redis_conn *conn, const struct config *cfg)
@@ -83,7 +75,7 @@ reply_cb(const struct redisReply *reply, void *arg)
 	else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
 		/* A reply we cannot fix by retrying here (a wrong type at
 		 * the key, OOM): log it now and then. */
-		int64_t now = mono_ms();
+		int64_t now = caltime_mono_ms();
 
 		if (r->err_logged_ms == 0 || now - r->err_logged_ms >= ERR_LOG_MS) {
 			log_warnx("sink_redis_error", "key=%s err=%s", r->key,

@@ -117,6 +117,8 @@ struct clock {
 
 /* Returns the wall time now in ms. */
 int64_t caltime_wall_ms(void);
+/* Returns a monotonic time in ms (deadlines, ages; not a date). */
+int64_t caltime_mono_ms(void);
 /* Returns the clock's current time in ms. */
 int64_t clock_now(const struct clock *c);
 /* Feeds an event time; moves the watermark forward in event mode. */

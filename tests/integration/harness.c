@@ -95,6 +95,12 @@ harness_redis_host(const char *host)
 	H.redis_host = host;
 }
 
+pid_t
+harness_redis_pid(void)
+{
+	return H.redis_pid > 0 ? H.redis_pid : -1;
+}
+
 int64_t
 harness_elapsed_ms(void)
 {

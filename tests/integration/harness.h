@@ -135,6 +135,8 @@ int harness_redis_start(void);
 void harness_redis_stop(int sig);
 /* The port redis-server listens on (0 before the first start). */
 int harness_redis_port(void);
+/* The running redis-server's pid (to SIGSTOP it, say), or -1. */
+pid_t harness_redis_pid(void);
 /*
  * With redis-server stopped, cuts the last bytes (up to a quarter of it, at
  * most max_cut) off its newest AOF file, as if the writes of the last

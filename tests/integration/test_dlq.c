@@ -203,7 +203,6 @@ Test(dlq, fatal_error_and_forced_stop_exit_non_zero,
     .fini = harness_teardown, .timeout = 300)
 {
 	struct harness_paced p;
-	redisReply *r;
 	pid_t redis;
 	int fds[2];
 	int64_t until, t;
@@ -240,11 +239,7 @@ Test(dlq, fatal_error_and_forced_stop_exit_non_zero,
 
 	/* A batch in flight to a stalled Redis holds the stop up (until
 	 * the 2 s command timeout); a second SIGTERM ends it at once. */
-	r = harness_redis_cmd("INFO server");
-	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO failed");
-	cr_assert_not_null(strstr(r->str, "process_id:"));
-	redis = (pid_t)atol(strstr(r->str, "process_id:") + 11);
-	freeReplyObject(r);
+	cr_assert_gt(redis = harness_redis_pid(), 0);
 	cr_assert_eq(harness_gen_write("late.tsv", "late-key\tnot json\n"), 0);
 	cr_assert_eq(kill(redis, SIGSTOP), 0);
 	cr_assert_eq(harness_produce_file("late.tsv", 0), 0);

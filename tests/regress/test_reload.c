@@ -176,7 +176,6 @@ Test(reload, command_timeout_and_batch_wait_apply, .fini = harness_teardown,
 	struct want ok = { &p, "paced_config_reloads_total{result=\"ok\"}", 0 };
 	struct want timeouts = { &p,
 	    "paced_redis_timeouts_total{conn=\"main\"}", 0 };
-	redisReply *r;
 	int64_t before, until, t0, waited;
 	pid_t pid;
 
@@ -194,11 +193,7 @@ Test(reload, command_timeout_and_batch_wait_apply, .fini = harness_teardown,
 	/* 1. Redis stalls 4 s with a batch in flight: past the old 2 s
 	 * timeout, within the new 9 s one. */
 	reload_with(&p, "command_timeout: 2s", "command_timeout: 9s", &ok);
-	r = harness_redis_cmd("INFO server");
-	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO failed");
-	cr_assert_not_null(strstr(r->str, "process_id:"));
-	pid = (pid_t)atol(strstr(r->str, "process_id:") + 11);
-	freeReplyObject(r);
+	cr_assert_gt(pid = harness_redis_pid(), 0);
 	write_again("again1.tsv", 20);
 	before = harness_applied();
 	cr_assert_eq(kill(pid, SIGSTOP), 0);
