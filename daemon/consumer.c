@@ -644,8 +644,10 @@ consumer_partition_lag(struct consumer *c, int32_t partition, int64_t from)
 	if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) !=
 	    RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
 		return -1;		/* no fetch answer yet */
-	if (pos < 0)
-		pos = from;		/* nothing consumed since assignment */
+	/* Applied, not merely consumed: a batch still on its way to Redis
+	 * is lag, or a rep judged at catch-up would miss its counts. */
+	if (from >= 0)
+		pos = from;
 	if (pos >= 0)
 		lag = hi > pos ? hi - pos : 0;
 	else if (hi == lo)

@@ -83,9 +83,9 @@ void consumer_drop_held(struct consumer *c);
 /* Partition count of the activity topic from librdkafka's statistics;
  * -1 until the first statistics arrive. */
 int consumer_partition_count(const struct consumer *c);
-/* Messages of partition between the consume position (or from, when
- * nothing was consumed since assignment; -1: unknown) and the cached high
- * watermark; -1 when unknown. No network. */
+/* Messages of partition between from (the first offset the caller has
+ * not finished with; -1: unknown, then the consume position) and the
+ * cached high watermark; -1 when unknown. No network. */
 int64_t consumer_partition_lag(struct consumer *c, int32_t partition,
     int64_t from);
 /* Number of partitions currently assigned. */
