@@ -34,7 +34,11 @@ DEV_BINS  = $(DEV_SRCS:daemon/dev/%.c=$(BUILD)/paced-%)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
-INT_BINS  = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
+INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
+# The longest first, so that two at a time end together.
+INT_LONG  = %/test_pacing_week %/test_dlq %/test_group %/test_kill
+INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
+	$(filter-out $(INT_LONG),$(INT_ALL))
 INT_HELPER = $(BUILD)/tests/integration/harness.o
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -82,7 +86,7 @@ test-unit: all $(UNIT_BINS)
 	@sh tests/tools/run-tests.sh unit $(UNIT_BINS)
 
 test-integration: all $(INT_BINS)
-	@sh tests/tools/run-tests.sh integration $(INT_BINS)
+	@TEST_JOBS=$${TEST_JOBS:-2} sh tests/tools/run-tests.sh integration $(INT_BINS)
 
 # `make run` itself, in a scratch folder: alerts within a minute, clean stop.
 test-run: all
