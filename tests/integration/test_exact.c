@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caltime.h"
+
+#define DAY_S		86400LL
+
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 static void
 url_encode(const char *s, char *out, size_t outlen)
@@ -100,6 +104,93 @@ check_scorecard(int port, const char *rep)
 	return bad;
 }
 
+/*
+ * The key lifetimes README's key table gives, for every key of the kinds
+ * with one: a seen set expires dedupe_window (35 d here) after its UTC day
+ * ends; a counter or contribution hash of a bucket starting on local day
+ * D expires retention (400 d for days, 800 d otherwise) after the UTC
+ * midnight one day past the bucket's end (the spare day covers every
+ * zone); the offsets hash never. Returns the number of keys that differ.
+ */
+static int
+check_lifetimes(void)
+{
+	static const char *const patterns[] = { "*:seen:*", "*:cnt:*",
+	    "*:contrib:*" };
+	int bad = 0, checked = 0;
+	redisReply *keys, *t;
+
+	for (size_t pi = 0; pi < sizeof(patterns) / sizeof(patterns[0]);
+	    pi++) {
+		keys = harness_redis_cmd("KEYS %s", patterns[pi]);
+		cr_assert(keys != NULL && keys->type == REDIS_REPLY_ARRAY);
+		for (size_t k = 0; k < keys->elements; k++) {
+			const char *key = keys->element[k]->str;
+			const char *date = strrchr(key, ':') + 1;
+			long long want;
+			enum period p;
+			int32_t day, end;
+			int y;
+			unsigned m, d;
+
+			cr_assert_eq(caltime_parse_date(date, &day), 0, "%s",
+			    key);
+			if (pi == 0) {
+				want = (day + 1) * DAY_S + 35 * DAY_S;
+			} else {
+				char name[16];
+				const char *pe = date - 1, *ps = pe;
+
+				while (ps > key && ps[-1] != ':')
+					ps--;
+				snprintf(name, sizeof(name), "%.*s",
+				    (int)(pe - ps), ps);
+				cr_assert_eq(caltime_period_parse(name, &p), 0,
+				    "%s", key);
+				caltime_civil_from_days(day, &y, &m, &d);
+				switch (p) {
+				case PERIOD_DAY:
+					end = day + 1;
+					break;
+				case PERIOD_WEEK:
+					end = day + 7;
+					break;
+				case PERIOD_MONTH:
+					end = caltime_days_from_civil(y + (m == 12),
+					    m % 12 + 1, 1);
+					break;
+				default:
+					end = caltime_days_from_civil(y + (m > 9),
+					    (m + 2) % 12 + 1, 1);
+					break;
+				}
+				want = (end + 1) * DAY_S + (p == PERIOD_DAY ?
+				    400 : 800) * DAY_S;
+			}
+			t = harness_redis_cmd("EXPIRETIME %s", key);
+			cr_assert(t != NULL && t->type == REDIS_REPLY_INTEGER);
+			if (t->integer != want && bad++ < 5)
+				harness_log("lifetime: %s expires at %lld, want "
+				    "%lld", key, t->integer, want);
+			checked++;
+			freeReplyObject(t);
+		}
+		freeReplyObject(keys);
+	}
+	t = harness_redis_cmd("KEYS *:offsets:*");
+	cr_assert(t != NULL && t->type == REDIS_REPLY_ARRAY && t->elements == 1);
+	keys = harness_redis_cmd("TTL %s", t->element[0]->str);
+	cr_assert(keys != NULL && keys->type == REDIS_REPLY_INTEGER);
+	if (keys->integer != -1) {
+		harness_log("lifetime: %s has a TTL", t->element[0]->str);
+		bad++;
+	}
+	freeReplyObject(keys);
+	freeReplyObject(t);
+	harness_log("lifetimes: %d keys checked, %d differ", checked, bad);
+	return checked > 0 ? bad : 1;
+}
+
 static bool
 metrics_match(void *arg)
 {
@@ -123,6 +214,7 @@ Test(exact, whole_stream, .fini = harness_teardown, .timeout = 300)
 	    "oracle");
 	cr_expect_eq(harness_check_dlq(true, 20), 0, "dead-letter topic "
 	    "differs");
+	cr_expect_eq(check_lifetimes(), 0, "key lifetimes differ from README");
 	/* Counters may trail the offsets hash by one flush. */
 	harness_wait_until(metrics_match, &p.http_port, 10000,
 	    "metrics to match the totals");
