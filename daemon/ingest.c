@@ -679,20 +679,16 @@ maybe_flush(struct ingest *i)
 
 /* ---- failure and recovery ---- */
 
+/* Forgets the batch in flight and the one being filled, offsets
+ * unstored: their events are read again. A reply still owed for the old
+ * batch finds another epoch and is ignored. */
 static void
-fail(struct ingest *i, const char *why)
+drop_batches(struct ingest *i)
 {
-	if (i->recovering)
-		return;
-	log_warnx("ingest_recovering", "why=%s partitions=%zu flight=%s",
-	    log_quote(why), i->nparts, flight_names[i->flight]);
-	metrics_inc(i->m_recoveries);
-	if (i->inflight != NULL)
-		metrics_inc(i->m_batches_failed);
-	i->recovering = true;
 	i->epoch++;
 	set_flight(i, FLIGHT_NONE);
 	if (i->inflight != NULL) {
+		metrics_inc(i->m_batches_failed);
 		batch_discard(i, &i->inflight);
 		if (i->spare == NULL)
 			i->spare = i->inflight;
@@ -702,6 +698,18 @@ fail(struct ingest *i, const char *why)
 	}
 	batch_discard(i, &i->cur);
 	i->cur_dlq = i->inflight_dlq = 0;
+}
+
+static void
+fail(struct ingest *i, const char *why)
+{
+	if (i->recovering)
+		return;
+	log_warnx("ingest_recovering", "why=%s partitions=%zu flight=%s",
+	    log_quote(why), i->nparts, flight_names[i->flight]);
+	metrics_inc(i->m_recoveries);
+	i->recovering = true;
+	drop_batches(i);
 	if (i->assign_state == ASSIGN_ACTIVE)
 		consumer_pause_all(i->consumer, true);
 	update_paused(i);
@@ -918,19 +926,7 @@ abandon(struct ingest *i, const char *why)
 	    "dlq_outstanding=%d", log_quote(why),
 	    i->inflight != NULL ? i->inflight->nmessages : 0,
 	    i->cur->nmessages, dlq_outstanding(i->dlq));
-	i->epoch++;
-	set_flight(i, FLIGHT_NONE);
-	if (i->inflight != NULL) {
-		metrics_inc(i->m_batches_failed);
-		batch_discard(i, &i->inflight);
-		if (i->spare == NULL)
-			i->spare = i->inflight;
-		else
-			batch_free(i->inflight);
-		i->inflight = NULL;
-	}
-	batch_discard(i, &i->cur);
-	i->cur_dlq = i->inflight_dlq = 0;
+	drop_batches(i);
 	if (i->revoking)
 		revoke_progress(i);
 	else if (i->stopping)

@@ -95,6 +95,32 @@ harness_redis_host(const char *host)
 	H.redis_host = host;
 }
 
+double
+harness_paced_metric(const struct harness_paced *p, const char *series)
+{
+	char *body = NULL;
+	double v = -1;
+	int status;
+
+	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
+	    status == 200 && harness_metric(body, series, &v) == -1)
+		v = -1;
+	free(body);
+	return v;
+}
+
+const char *
+harness_week_start_3d_ago(void)
+{
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu",
+	    "fri", "sat" };
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return names[(tm.tm_wday + 7 - 3) % 7];
+}
+
 pid_t
 harness_redis_pid(void)
 {

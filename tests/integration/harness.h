@@ -218,6 +218,14 @@ int harness_paced_kill(struct harness_paced *p, int sig);
  * a connection or protocol failure.
  */
 int harness_http_get(int port, const char *path, int *status, char **body);
+/* A sample of paced p's /metrics (series as for harness_metric); -1 when
+ * absent or unreadable. */
+double harness_paced_metric(const struct harness_paced *p,
+    const char *series);
+/* The weekday ("mon".."sun") three days before today (UTC): a week that
+ * starts then holds now well inside it, so no week bucket ends during a
+ * test. Static storage. */
+const char *harness_week_start_3d_ago(void);
 /*
  * Finds the sample `series` (e.g. paced_events_total{outcome="bad"}) in a
  * Prometheus text body; 0 and *v, or -1 when absent. A bare metric name

@@ -24,18 +24,6 @@
 #define NOBSERVERS	6
 #define EVENTS_EACH	10
 
-static const char *
-week_start_name(void)
-{
-	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu",
-	    "fri", "sat" };
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return names[(tm.tm_wday + 7 - 3) % 7];
-}
-
 static void
 silent_id(int i, char *buf, size_t len)
 {
@@ -84,7 +72,7 @@ write_org(void)
 	    "  kpis: leading\n"
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
-	    "  evaluate_every: 1s\n", week_start_name(), reps);
+	    "  evaluate_every: 1s\n", harness_week_start_3d_ago(), reps);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	free(reps);
@@ -114,20 +102,6 @@ write_stream(void)
 	}
 	cr_assert_eq(harness_gen_write("stream.tsv", text), 0);
 	free(text);
-}
-
-static double
-metric(const struct harness_paced *p, const char *series)
-{
-	char *body = NULL;
-	int status;
-	double v = -1;
-
-	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
-	    status == 200 && harness_metric(body, series, &v) == -1)
-		v = -1;
-	free(body);
-	return v;
 }
 
 static bool
@@ -171,7 +145,8 @@ more_rounds(void *arg)
 	struct rounds *r = arg;
 
 	for (int i = 0; i < 2; i++)
-		if (metric(&r->p[i], "paced_evaluations_total{result=\"ok\"}") <
+		if (harness_paced_metric(&r->p[i],
+		    "paced_evaluations_total{result=\"ok\"}") <
 		    r->from[i] + r->want[i])
 			return false;
 	return true;
@@ -305,9 +280,9 @@ Test(owner, silent_reps_alerted_once, .fini = harness_teardown,
 	/* Two more rounds each: a second alert for a rep would come now. */
 	rounds.p = p;
 	for (int i = 0; i < 2; i++) {
-		double n = metric(&p[i], "paced_owned_reps");
+		double n = harness_paced_metric(&p[i], "paced_owned_reps");
 
-		rounds.from[i] = metric(&p[i],
+		rounds.from[i] = harness_paced_metric(&p[i],
 		    "paced_evaluations_total{result=\"ok\"}");
 		rounds.want[i] = 2 * (n > 1 ? n : 1);
 	}
@@ -332,9 +307,9 @@ Test(owner, silent_reps_alerted_once, .fini = harness_teardown,
 	/* Each rep owned by one member, the one holding its partition. */
 	for (int i = 0; i < 2; i++) {
 		mask[i] = assigned_mask(&p[i]);
-		owned[i] = metric(&p[i], "paced_owned_reps");
-		alerts[i] = metric(&p[i], "paced_alerts_total");
-		counted[i] = metric(&p[i],
+		owned[i] = harness_paced_metric(&p[i], "paced_owned_reps");
+		alerts[i] = harness_paced_metric(&p[i], "paced_alerts_total");
+		counted[i] = harness_paced_metric(&p[i],
 		    "paced_events_total{outcome=\"counted\"}");
 		harness_log("paced #%d: partitions 0x%02x, %g reps owned, %g "
 		    "alerts, %g events counted", i, mask[i], owned[i],

@@ -31,20 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static double
-metric(const struct harness_paced *p, const char *series)
-{
-	char *body = NULL;
-	double v = -1;
-	int status;
-
-	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
-	    status == 200)
-		harness_metric(body, series, &v);
-	free(body);
-	return v;
-}
-
 /* True when /readyz answers 503 and says the DLQ is stuck. */
 static bool
 dlq_stuck(void *arg)
@@ -76,9 +62,11 @@ stall_sample(void *arg)
 
 	s->samples++;
 	s->not_ready += dlq_stuck((void *)s->p);
-	s->paused += metric(s->p, "paced_paused") == 1;
-	s->outstanding += metric(s->p, "paced_dlq_outstanding") > 0;
-	s->assigned += metric(s->p, "paced_assigned_partitions") ==
+	s->paused += harness_paced_metric(s->p, "paced_paused") == 1;
+	s->outstanding += harness_paced_metric(s->p,
+	    "paced_dlq_outstanding") > 0;
+	s->assigned += harness_paced_metric(s->p,
+	    "paced_assigned_partitions") ==
 	    HARNESS_PARTITIONS;
 	return harness_elapsed_ms() >= s->until;
 }
@@ -92,7 +80,7 @@ metrics_match(void *arg)
 static bool
 dlq_drained(void *arg)
 {
-	return metric(arg, "paced_dlq_outstanding") == 0;
+	return harness_paced_metric(arg, "paced_dlq_outstanding") == 0;
 }
 
 Test(dlq, stuck_topic_keeps_the_member, .fini = harness_teardown,
@@ -142,7 +130,7 @@ Test(dlq, stuck_topic_keeps_the_member, .fini = harness_teardown,
 	    "the consumer stopped polling; see %s", p.log);
 	cr_expect(!harness_paced_logged(&p, "what=revoke"),
 	    "the member left the group; see %s", p.log);
-	cr_expect_gt(metric(&p, "paced_dlq_oldest_seconds"), 2);
+	cr_expect_gt(harness_paced_metric(&p, "paced_dlq_oldest_seconds"), 2);
 
 	rd_kafka_mock_topic_set_error(harness_mock(), HARNESS_TOPIC_DLQ,
 	    RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -160,7 +148,7 @@ Test(dlq, stuck_topic_keeps_the_member, .fini = harness_teardown,
 	    "metrics differ from the totals");
 	cr_expect_eq(harness_wait_until(dlq_drained, &p, 10000,
 	    "paced_dlq_outstanding 0"), 0);
-	cr_expect_eq(metric(&p,
+	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_dlq_messages_total{result=\"truncated\"}"), 1);
 	/* librdkafka reports a missed poll deadline, and the revoke that
 	 * follows, only once it is polled again: look again now. */

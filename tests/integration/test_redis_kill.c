@@ -21,24 +21,10 @@ struct outage {
 	bool saw_paused;
 };
 
-static double
-metric(const struct harness_paced *p, const char *series)
-{
-	char *body = NULL;
-	double v = -1;
-	int status;
-
-	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
-	    status == 200)
-		harness_metric(body, series, &v);
-	free(body);
-	return v;
-}
-
 static bool
 unpaused(void *arg)
 {
-	return metric(arg, "paced_paused") == 0;
+	return harness_paced_metric(arg, "paced_paused") == 0;
 }
 
 static bool
@@ -123,9 +109,10 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
 	    "differs");
 	cr_expect_eq(harness_wait_until(unpaused, &p, 10000,
 	    "paced_paused 0"), 0, "paced_paused stayed 1 after the outage");
-	cr_expect_gt(metric(&p, "paced_redis_latency_seconds_count"), 0,
+	cr_expect_gt(harness_paced_metric(&p,
+	    "paced_redis_latency_seconds_count"), 0,
 	    "no Redis round trip measured");
-	cr_expect_gt(metric(&p, "paced_batch_messages_count"), 0,
+	cr_expect_gt(harness_paced_metric(&p, "paced_batch_messages_count"), 0,
 	    "no batch size observed");
 	cr_expect(harness_alive(p.pid), "paced exited (status %d); see %s",
 	    harness_exit_status(p.pid), p.log);

@@ -148,21 +148,6 @@ posts_at_least(void *arg)
 	return nposts >= *(size_t *)arg;
 }
 
-/* A sample of paced's /metrics; -1 when absent or unreadable. */
-static double
-metric(const struct harness_paced *p, const char *series)
-{
-	char *body = NULL;
-	int status;
-	double v = -1;
-
-	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
-	    status == 200 && harness_metric(body, series, &v) == -1)
-		v = -1;
-	free(body);
-	return v;
-}
-
 struct want_metric {
 	const struct harness_paced *p;
 	const char *series;
@@ -174,7 +159,7 @@ metric_at_least(void *arg)
 {
 	struct want_metric *w = arg;
 
-	return metric(w->p, w->series) >= w->min;
+	return harness_paced_metric(w->p, w->series) >= w->min;
 }
 
 static bool
@@ -270,20 +255,6 @@ check_digest(size_t from, const char *manager, const char *const *reps,
 	}
 }
 
-/* The weekday three days before today (UTC): a week starting then holds
- * now well inside it, so no bucket rolls over during the test. */
-static const char *
-week_start_name(void)
-{
-	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu",
-	    "fri", "sat" };
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return names[(tm.tm_wday + 7 - 3) % 7];
-}
-
 /* The org: every hour of every day is working time, so a rep with no
  * activity is critical at any moment (grace 0). */
 static void
@@ -320,7 +291,7 @@ write_org(int port, const char *token_file, bool grown)
 	    "  webhooks:\n"
 	    "    - {url: \"http://127.0.0.1:%d/hook\", token_file: \"%s\", "
 	    "timeout: 5s, max_retries: 0, digest: true}\n",
-	    week_start_name(),
+	    harness_week_start_3d_ago(),
 	    grown ? "  - {id: n-silent-3, team: north, role: ae}\n"
 	    "  - {id: s-silent-2, team: south, role: ae}\n" : "",
 	    port, token_file);
@@ -410,7 +381,8 @@ Test(webhook, digests_per_manager_and_catch_up, .fini = cleanup,
 	check_digest(0, "m-south", south, 1);
 
 	/* Later evaluations change nothing: no more digests. */
-	evals = metric(&p, "paced_evaluations_total{result=\"ok\"}");
+	evals = harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"ok\"}");
 	w.p = &p;
 	w.series = "paced_evaluations_total{result=\"ok\"}";
 	w.min = evals + 3 * 3;
@@ -460,14 +432,16 @@ Test(webhook, digests_per_manager_and_catch_up, .fini = cleanup,
 	w.series = DELIVERED;
 	w.min = 6;
 	cr_assert(run_until(metric_at_least, &w, WAIT_MS, "6 deliveries"));
-	evals = metric(&p, "paced_evaluations_total{result=\"ok\"}");
+	evals = harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"ok\"}");
 	w.series = "paced_evaluations_total{result=\"ok\"}";
 	w.min = evals + 2 * 5;
 	cr_assert(run_until(metric_at_least, &w, WAIT_MS,
 	    "two more evaluations"));
 	cr_expect_eq(nposts, 6, "%zu posts in all", nposts);
-	cr_expect_eq(metric(&p, "paced_webhook_queue{webhook=\"0\"}"), 0);
-	cr_expect_eq(metric(&p, DROPPED), 0);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_webhook_queue{webhook=\"0\"}"), 0);
+	cr_expect_eq(harness_paced_metric(&p, DROPPED), 0);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 	free(token);
 }

@@ -40,20 +40,6 @@ lines_with(const char *path, const char *needle)
 	return n;
 }
 
-static double
-metric(struct harness_paced *p, const char *series)
-{
-	char *body = NULL;
-	double v = -1;
-	int status;
-
-	if (harness_http_get(p->http_port, "/metrics", &status, &body) == 0 &&
-	    status == 200)
-		harness_metric(body, series, &v);
-	free(body);
-	return v;
-}
-
 Test(redis_slow, stalled_redis_times_out_and_recovers, .fini = harness_teardown,
     .timeout = 300)
 {
@@ -82,9 +68,10 @@ Test(redis_slow, stalled_redis_times_out_and_recovers, .fini = harness_teardown,
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "paced-produce failed");
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
 
-	cr_expect_gt(metric(&p, "paced_redis_timeouts_total{conn=\"main\"}"), 0,
+	cr_expect_gt(harness_paced_metric(&p,
+	    "paced_redis_timeouts_total{conn=\"main\"}"), 0,
 	    "the watchdog never fired");
-	cr_expect_gt(metric(&p, "paced_recoveries_total"), 0,
+	cr_expect_gt(harness_paced_metric(&p, "paced_recoveries_total"), 0,
 	    "the ingest path never paused and re-read its positions");
 	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the oracle");
 	cr_expect_eq(harness_check_dlq(false, 20), 0, "dead-letter topic differs");

@@ -25,18 +25,6 @@
 
 #define NOBSERVERS	3
 
-static const char *
-week_start_name(void)
-{
-	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu",
-	    "fri", "sat" };
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return names[(tm.tm_wday + 7 - 3) % 7];
-}
-
 /* Every hour of every day is working time and the week started three
  * days ago: a silent rep is critical at once, and no bucket ends during
  * the test. reps: the YAML lines of the alerted reps; kpis: alerts.kpis. */
@@ -74,7 +62,8 @@ write_org(const char *reps, const char *kpis)
 	    "  kpis: %s\n"
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
-	    "  evaluate_every: 1s\n", week_start_name(), reps, obs, kpis);
+	    "  evaluate_every: 1s\n",
+	    harness_week_start_3d_ago(), reps, obs, kpis);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	free(obs);
