@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsontext.h"
 #include "xmalloc.h"
 
 _Static_assert((int)ALERT_PACE_NOT_STARTED == (int)PACING_NOT_STARTED &&
@@ -202,7 +203,6 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	cJSON *o, *notify;
 	char ts[40];
 	int64_t start_ms, end_ms;
-	char *s;
 
 	a->action = *act;
 	a->kpi = k;
@@ -256,10 +256,7 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	caltime_format_utc(at_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "evaluated_at", ts);
 	cJSON_AddStringToObject(o, "message", a->message);
-	s = cJSON_PrintUnformatted(o);
-	a->json = xstrdup(s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	a->json = jsontext_take(o);
 }
 
 /*
@@ -452,7 +449,7 @@ evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
 	struct alert_facts facts;
 	const cJSON *id, *sev, *st, *notify, *n;
 	cJSON *o;
-	char ts[40], *s;
+	char ts[40];
 
 	memset(out, 0, sizeof(*out));
 	if ((o = cJSON_ParseWithLength(json, len)) == NULL)
@@ -500,10 +497,7 @@ evaluate_rep_removed(const char *json, size_t len, int64_t at_ms,
 	caltime_format_utc(at_ms, ts, sizeof(ts));
 	json_set_string(o, "evaluated_at", ts);
 	json_set_string(o, "message", out->message);
-	s = cJSON_PrintUnformatted(o);
-	out->json = xstrdup(s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	out->json = jsontext_take(o);
 	return 0;
 bad:
 	cJSON_Delete(o);

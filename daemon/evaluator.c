@@ -23,6 +23,7 @@
 #include "caltime.h"
 #include "evaluate.h"
 #include "ingest.h"
+#include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_apply.h"
@@ -327,7 +328,6 @@ write_pace(struct job *j, const struct roster_rep *rr)
 		for (size_t k = 0; k < cfg->nkpis; k++) {
 			const struct scorecard_kpi *sk = &card->kpis[k];
 			cJSON *o;
-			char *s;
 
 			if (!sk->has_target)
 				continue;
@@ -345,10 +345,7 @@ write_pace(struct job *j, const struct roster_rep *rr)
 				    sk->fig.required_rate);
 			cJSON_AddStringToObject(o, "status",
 			    pacing_status_name(sk->fig.status));
-			s = cJSON_PrintUnformatted(o);
-			vals[k] = xstrdup(s);
-			cJSON_free(s);
-			cJSON_Delete(o);
+			vals[k] = jsontext_take(o);
 			argv[argc++] = cfg->kpis[k].name;
 			argv[argc++] = vals[k];
 		}

@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -507,17 +508,6 @@ alert_item(const char *json)
 	return o;
 }
 
-static char *
-print_owned(cJSON *o)
-{
-	char *p = cJSON_PrintUnformatted(o);
-	char *s = xstrdup(p != NULL ? p : "null");
-
-	cJSON_free(p);
-	cJSON_Delete(o);
-	return s;
-}
-
 char *
 sink_webhook_single(const struct alert_record *a)
 {
@@ -531,7 +521,7 @@ sink_webhook_single(const struct alert_record *a)
 	cJSON_AddStringToObject(o, "text", text);
 	free(text);
 	cJSON_AddItemToObject(o, "alert", alert_item(a->json));
-	return print_owned(o);
+	return jsontext_take(o);
 }
 
 /* One digest: idx[0..n) index alerts; manager may be NULL. */
@@ -575,7 +565,7 @@ digest_body(const char *manager, const struct alert_record *alerts,
 	arr = cJSON_AddArrayToObject(o, "alerts");
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, alert_item(alerts[idx[i]].json));
-	return print_owned(o);
+	return jsontext_take(o);
 }
 
 static bool
