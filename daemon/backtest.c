@@ -16,9 +16,10 @@
  * Speed. Judging every rep at every boundary (--exhaustive) is exact but
  * slow: a quarter at one minute is 130,000 boundaries a rep. The default
  * judges a rep only at a boundary where one of its alert state machines
- * would send, which yields the same bytes because an evaluation that sends
- * nothing changes nothing that matters: alert_step() changes a state only
- * when it sends, and the only other writes, a fresh state for a new bucket
+ * would send or change (a breach under way counts its evaluations, see
+ * alert.h), which yields the same bytes because an evaluation that leaves
+ * every state machine as it was changes nothing that matters: the only
+ * other writes, a fresh state for a new bucket
  * with nothing firing and the clearing of a quiet state whose pair has no
  * target in the new bucket, read the same whenever they are made (a quiet
  * state of an ended bucket and no state at all both start the next bucket
@@ -43,10 +44,15 @@
  * monotone in pace, and so is the level, but for a broken cap, critical
  * whatever the pace, which stays broken while the counters are fixed), so
  * a signature equal at both ends of a range is constant over it.
+ * The signature also holds whether the pace is at the recovery threshold
+ * (warning_below + resolve_margin) and whether the bucket's working time
+ * is all gone, both one-way too.
  * The wake is the first of: a boundary where the signature changes and the
- * state machine would send, the boundary where the working time since the
- * last message of an alert at the level asked for reaches the repeat
- * interval (found by bisection too: working time never runs backwards),
+ * state machine would send or change, the boundary where the working time
+ * since the last message of an alert at the level asked for reaches the
+ * repeat interval, the boundary where a breach under way that has counted
+ * its evaluations has lasted alerts.min_breach of working time (both found
+ * by bisection too: working time never runs backwards),
  * and the next bucket boundary of an alerting period (where an alert of
  * the ended bucket resolves, even for a slot without a target in the new
  * one).
@@ -784,45 +790,58 @@ want_level(const struct alert_rules *ru, enum pacing_status status,
 	return ALERT_LEVEL_NONE;
 }
 
-/* Would evaluate_rep() send for slot (k, p) with these figures and this
- * working time gone by in the bucket, at at? */
-static bool
+/* What an evaluation would do to a slot, or to a rep: the most of them. */
+enum {
+	PROBE_NONE,		/* nothing: the state stays as stored */
+	PROBE_QUIET,		/* the state changes, nothing is sent */
+	PROBE_SEND,		/* a message is sent */
+};
+
+/* What evaluate_rep() would do to slot (k, p) with these figures and this
+ * working time wt gone by in the bucket, at at. */
+static int
 slot_sends(struct bt *bt, const struct bt_rep *r, size_t k, int p,
-    const struct pacing_figures *fig, int64_t worked, int64_t at)
+    const struct pacing_figures *fig, const struct pacing_worktime *wt,
+    int64_t at)
 {
 	const struct eval_state *es = &r->states[k * PERIOD_COUNT + (size_t)p];
-	struct alert_state st;
+	struct alert_state st, before;
 	struct alert_input in;
 	struct alert_action act;
 
 	if (es->present && es->start_day != r->bucket[p].start_day) {
 		if (es->alert.level != ALERT_LEVEL_NONE)
-			return true;	/* resolved: period_ended */
+			return PROBE_SEND;	/* resolved: period_ended */
 		memset(&st, 0, sizeof(st));
 	} else if (es->present)
 		st = es->alert;
 	else
 		memset(&st, 0, sizeof(st));
+	before = st;
 	memset(&in, 0, sizeof(in));
 	in.status = (enum alert_pace)fig->status;
 	in.pace = fig->has_pace ? fig->pace : NAN;
 	in.elapsed = fig->fraction;
-	in.worked_ms = worked;
+	in.worked_ms = wt->elapsed_ms;
 	in.now_ms = at;
+	in.no_time_left = wt->total_ms > 0 && wt->elapsed_ms >= wt->total_ms;
 	alert_step(&bt->rules, &st, &in, &act);
-	return act.send;
+	if (act.send)
+		return PROBE_SEND;
+	return alert_state_equal(&before, &st) ? PROBE_NONE : PROBE_QUIET;
 }
 
 /*
  * The inputs of every alerting slot of rep r at instant at, from the
  * cached buckets (which must hold at): fills the signature sig and, with
- * sim, returns whether some state machine would send.
+ * sim, returns what the state machines would do (PROBE_*, the most).
  */
-static bool
+static int
 probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 {
 	const struct config_rep *cr = r->rr->rep;
-	bool send = false;
+	double resolve_at = alert_resolve_at(&bt->rules);
+	int send = PROBE_NONE, s;
 	size_t n = 0;
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
@@ -845,10 +864,10 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			if (!r->has_target[ti]) {
 				/* Judged no more, but an alert of an ended
 				 * bucket still resolves (period_ended). */
-				if (sim && !send && evaluate_ending(
+				if (sim && send < PROBE_SEND && evaluate_ending(
 				    &r->states[k * PERIOD_COUNT + (size_t)p],
 				    bc->start_day))
-					send = true;
+					send = PROBE_SEND;
 				sig[n++] = SIG_NO_TARGET;
 				continue;
 			}
@@ -859,12 +878,21 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			want = fig.status == PACING_NOT_STARTED ? SIG_WANT_NS :
 			    (unsigned)want_level(&bt->rules, fig.status,
 			    fig.has_pace ? fig.pace : NAN);
+			/* Every part moves one way as working time grows:
+			 * the recovery margin with the pace, and the end of
+			 * the working time once reached stays. */
 			sig[n++] = (uint8_t)((unsigned)fig.status |
 			    (fig.fraction >= bt->rules.grace ? 8u : 0u) |
-			    want << 4);
-			if (sim && !send)
-				send = slot_sends(bt, r, k, p, &fig,
-				    wt.elapsed_ms, at);
+			    want << 4 |
+			    (!fig.has_pace || fig.pace >= resolve_at ? 64u :
+			    0u) |
+			    (wt.total_ms > 0 && wt.elapsed_ms >= wt.total_ms ?
+			    128u : 0u));
+			if (sim && send < PROBE_SEND) {
+				s = slot_sends(bt, r, k, p, &fig, &wt, at);
+				if (s > send)
+					send = s;
+			}
 		}
 	}
 	return send;
@@ -929,7 +957,7 @@ repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig,
 				continue;
 			if ((status != PACING_BEHIND &&
 			    status != PACING_CRITICAL) || (s & 8) == 0 ||
-			    (s >> 4) != (unsigned)es->alert.level)
+			    ((s >> 4) & 3) != (unsigned)es->alert.level)
 				continue;
 			/* Never met here (evaluate_rep() knows every
 			 * state's working time); early is only slower. */
@@ -940,6 +968,48 @@ repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig,
 				continue;
 			t = worked_tick(bt, r, p, from,
 			    es->alert.last_sent_worked_ms + iv);
+			if (t < best)
+				best = t;
+		}
+	}
+	return best;
+}
+
+/*
+ * The first boundary at or after from where a breach under way (see
+ * alert.h) that only waits for its working time has lasted
+ * alerts.min_breach, or TICK_NEVER. Until then, with the signature
+ * unchanged, its evaluations change nothing.
+ */
+static int64_t
+pending_tick(struct bt *bt, const struct bt_rep *r, int64_t from)
+{
+	int64_t best = TICK_NEVER, need = bt->rules.min_breach_ms;
+	uint32_t evals = bt->rules.min_breach_evals > 1 ?
+	    bt->rules.min_breach_evals : 1;
+
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		if (!bt->aperiod[p])
+			continue;
+		for (size_t j = 0; j < bt->nakpi[p]; j++) {
+			size_t k = bt->akpi[p][j];
+			const struct eval_state *es =
+			    &r->states[k * PERIOD_COUNT + (size_t)p];
+			int64_t t;
+
+			if (!es->present ||
+			    es->start_day != r->bucket[p].start_day ||
+			    es->alert.pending == ALERT_PENDING_NONE)
+				continue;
+			/* Still counting evaluations: the next one
+			 * changes the state (probe() sees it). */
+			if (es->alert.pending_count < evals)
+				return from;
+			if (need <= 0 || es->alert.pending_since_worked_ms >
+			    INT64_MAX - need)
+				continue;
+			t = worked_tick(bt, r, p, from,
+			    es->alert.pending_since_worked_ms + need);
 			if (t < best)
 				best = t;
 		}
@@ -1001,10 +1071,13 @@ next_send(struct bt *bt, struct bt_rep *r, int64_t from)
 		if (bt->aperiod[p] && r->bucket[p].end_tick < cap)
 			cap = r->bucket[p].end_tick;
 	while (t < cap) {
-		if (probe(bt, r, t * bt->every, bt->sig0, true))
+		if (probe(bt, r, t * bt->every, bt->sig0, true) != PROBE_NONE)
 			return t;
 		limit = cap;
 		rt = repeat_tick(bt, r, bt->sig0, t);
+		if (rt < limit)
+			limit = rt > t ? rt : t + 1;
+		rt = pending_tick(bt, r, t);
 		if (rt < limit)
 			limit = rt > t ? rt : t + 1;
 		t = first_change(bt, r, t, limit);
@@ -1018,14 +1091,16 @@ wake(struct bt *bt, size_t ri, int64_t tick)
 {
 	struct bt_rep *r = &bt->reps[ri];
 	int64_t at = tick * bt->every;
+	int what;
 
 	bt->cur_tick = tick;
 	bt->st->wakes++;
 	for (int p = 0; p < PERIOD_COUNT && !r->team->unsafe; p++)
 		if (bt->aperiod[p])
 			refresh(bt, ri, (enum period)p, at);
-	if (!r->team->unsafe && probe(bt, r, at, bt->sig0, true))
-		evaluate(bt, ri, tick, true);
+	if (!r->team->unsafe && (what = probe(bt, r, at, bt->sig0, true)) !=
+	    PROBE_NONE)
+		evaluate(bt, ri, tick, what == PROBE_SEND);
 	else if (r->team->unsafe)
 		evaluate(bt, ri, tick, false);
 	if (r->team->unsafe) {
@@ -1091,12 +1166,14 @@ counted(struct bt *bt, size_t ri, const size_t *kpis, size_t nkpis)
 				return;
 			}
 			if (r->states[slot].present &&
-			    r->states[slot].alert.level != ALERT_LEVEL_NONE)
+			    (r->states[slot].alert.level != ALERT_LEVEL_NONE ||
+			    r->states[slot].alert.pending !=
+			    ALERT_PENDING_NONE))
 				firing = true;
 		}
 	}
 	if (firing && probe(bt, r, (bt->tick_done + 1) * bt->every, bt->sig1,
-	    true))
+	    true) != PROBE_NONE)
 		schedule(bt, ri, bt->tick_done + 1);
 }
 
@@ -1192,6 +1269,9 @@ bt_init(struct bt *bt, const struct config *cfg)
 	bt->rules.critical_below = cfg->alerts.critical_below;
 	bt->rules.grace = cfg->alerts.grace;
 	bt->rules.repeat_interval_ms = cfg->alerts.repeat_interval_ms;
+	bt->rules.min_breach_evals = (uint32_t)cfg->alerts.min_breach_evals;
+	bt->rules.min_breach_ms = cfg->alerts.min_breach_ms;
+	bt->rules.resolve_margin = cfg->alerts.resolve_margin;
 	/* As scorecard_compute() sets them. */
 	bt->th.ahead_above = cfg->alerts.ahead_above;
 	bt->th.warning_below = cfg->alerts.warning_below;

@@ -260,6 +260,12 @@ static const struct key_row rows[] = {
 	    KEY_RELOAD, "4h", "1s", NULL),
 	DURATION("alerts.evaluate_every", alerts.evaluate_every_ms,
 	    KEY_RELOAD, "1m", "1s", "1d"),
+	DURATION("alerts.min_breach", alerts.min_breach_ms, KEY_RELOAD, "15m",
+	    "0s", "1d"),
+	LONG("alerts.min_breach_evaluations", alerts.min_breach_evals,
+	    KEY_RELOAD, "2", "1", "100"),
+	NUMBER("alerts.resolve_margin", alerts.resolve_margin, KEY_RELOAD,
+	    "0.05", "0", "1"),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL),

@@ -308,6 +308,9 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 		.critical_below = cfg->alerts.critical_below,
 		.grace = cfg->alerts.grace,
 		.repeat_interval_ms = cfg->alerts.repeat_interval_ms,
+		.min_breach_evals = (uint32_t)cfg->alerts.min_breach_evals,
+		.min_breach_ms = cfg->alerts.min_breach_ms,
+		.resolve_margin = cfg->alerts.resolve_margin,
 	};
 	size_t nslots = cfg->nkpis * PERIOD_COUNT;
 
@@ -326,6 +329,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			const struct scorecard *card = &res->cards[p];
 			const struct scorecard_kpi *sk = &card->kpis[k];
 			struct eval_state st = prev[slot];
+			struct alert_state before;
 			struct alert_action act;
 			struct alert_input in;
 			struct figures f;
@@ -390,7 +394,13 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			/* Repeats count the rep's working time (alert.h). */
 			in.worked_ms = card->wt.elapsed_ms;
 			in.now_ms = at_ms;
+			in.no_time_left = card->wt.total_ms > 0 &&
+			    card->wt.elapsed_ms >= card->wt.total_ms;
+			before = st.alert;
 			alert_step(&rules, &st.alert, &in, &act);
+			/* A breach under way changes the state quietly. */
+			if (!alert_state_equal(&before, &st.alert))
+				res->changed[slot] = true;
 			st.actual = sk->fig.actual;
 			st.target = sk->fig.target;
 			st.expected = sk->fig.expected_to_date;

@@ -443,6 +443,9 @@ alerts:
   grace: 0.2
   repeat_interval: 8h
   evaluate_every: 30m
+  min_breach: 0s
+  min_breach_evaluations: 1
+  resolve_margin: 0
 """ % (week.monday.isoformat(), MANAGER, MANAGER_UP, MANAGER_UP, TEAM, ZONE,
        MANAGER, reps)
 

@@ -20,7 +20,8 @@ static const char yaml[] =
     "managers: [{id: m1, manager: vp}, {id: vp}]\n"
     "reps: [{id: r1, team: t, role: sdr}]\n"
     "alerts: {periods: [day], kpis: leading, warning_below: 0.8, critical_below: 0.5,\n"
-    "         grace: 0.2, repeat_interval: 4h, evaluate_every: 1m}\n";
+    "         grace: 0.2, repeat_interval: 4h, evaluate_every: 1m,\n"
+    "         min_breach: 0s, min_breach_evaluations: 1, resolve_margin: 0}\n";
 
 static struct config *cfg;
 static struct roster *roster;
