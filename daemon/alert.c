@@ -714,7 +714,7 @@ alert_message(const struct alert_facts *f, const struct alert_action *a,
 		}
 	} else if (isfinite(f->required_rate) && f->required_rate > 0) {
 		quantity(need, sizeof(need), f->required_rate, true);
-		text_add(&t, " Needs %s a day to hit target.", need);
+		text_add(&t, " Needs %s a working day to hit target.", need);
 	}
 	return t.cut ? -1 : 0;
 }

@@ -181,6 +181,16 @@ evaluate_ending(const struct eval_state *st, int32_t start_day)
 	    st->alert.level != ALERT_LEVEL_NONE;
 }
 
+/* What is still needed to hit target (a cap: what may still be used),
+ * never below 0. */
+static double
+remaining_of(const struct figures *f)
+{
+	double left = f->target - f->actual;
+
+	return isfinite(left) && left > 0 ? left : 0;
+}
+
 /* Builds message and JSON of one action. */
 static void
 build_alert(const struct config *cfg, const struct roster_rep *rep,
@@ -252,7 +262,12 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	cJSON_AddNumberToObject(o, "expected_to_date", f->expected);
 	add_number(o, "pace", f->has_pace, f->pace);
 	add_number(o, "projected", f->has_projected, f->projected);
-	add_number(o, "required_rate", f->has_required_rate, f->required_rate);
+	/* One unit a message (README, alert rules): a day alert says what
+	 * is left today, and a rate per working day would say the same in
+	 * another unit, so it is null there. */
+	add_number(o, "required_rate", f->has_required_rate &&
+	    p != PERIOD_DAY, f->required_rate);
+	cJSON_AddNumberToObject(o, "remaining", remaining_of(f));
 	caltime_format_utc(at_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "evaluated_at", ts);
 	cJSON_AddStringToObject(o, "message", a->message);

@@ -262,7 +262,7 @@ void alert_id(const char *rep, const char *kpi, const char *period,
 /*
  * Writes the alert's human sentence for *f and *a (borrowed) into buf of
  * bufsz bytes, e.g. "r007 is at 42% of the expected calls for this week
- * (21 of 50 expected by now; target 250). Needs 57 a day to hit target."
+ * (21 of 50 expected by now; target 250). Needs 57 a working day to hit target."
  * Returns 0, or -1 if it was cut short (buf still holds a terminated
  * prefix when bufsz > 0).
  */

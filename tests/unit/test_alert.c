@@ -819,14 +819,14 @@ Test(alert, message_firing)
 
 	cr_assert_eq(alert_message(&week_facts, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r007 is at 42% of the expected calls for this "
-	    "week (21 of 50 expected by now; target 250). Needs 57 a day to "
-	    "hit target.");
+	    "week (21 of 50 expected by now; target 250). Needs 57 a working "
+	    "day to hit target.");
 
 	a.repeat = true;
 	cr_assert_eq(alert_message(&week_facts, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r007 is still at 42% of the expected calls for "
-	    "this week (21 of 50 expected by now; target 250). Needs 57 a day "
-	    "to hit target.");
+	    "this week (21 of 50 expected by now; target 250). Needs 57 a "
+	    "working day to hit target.");
 }
 
 Test(alert, message_day_fractions_and_rounding)
@@ -855,7 +855,7 @@ Test(alert, message_day_fractions_and_rounding)
 	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r001 is at 79% of the expected "
 	    "meetings_scheduled for this month (1235 of 1543 expected by now; "
-	    "target 20000). Needs 0.4 a day to hit target.");
+	    "target 20000). Needs 0.4 a working day to hit target.");
 }
 
 Test(alert, message_resolved)
