@@ -144,6 +144,7 @@ struct bt_bucket {
 	int64_t		 start_ms, end_ms;
 	int64_t		 end_tick;	/* first boundary in the next bucket */
 	struct pacing_worktime wt;	/* all but elapsed_ms */
+	int64_t		 gone;		/* working ms before the data began */
 	uint32_t	 row;		/* its counters */
 };
 
@@ -165,6 +166,8 @@ struct bt {
 	struct backtest_stats	*st;
 	FILE			*out;
 	int64_t			 every;
+	/* the first event's instant: the data began (INT64_MIN before) */
+	int64_t			 since_ms;
 	size_t			 nkpis;
 	size_t			 nreps;
 	struct alert_rules	 rules;
@@ -533,6 +536,22 @@ model_elapsed(const struct bt_team *t, const struct config_rep *cr,
 
 /* ---- the schedule: an indexed binary heap of reps by (wake, index) ---- */
 
+/* The working time of rep r in its cached bucket of period p before at,
+ * counted from when the data began (scorecard_since), as evaluate_rep()
+ * reads it. */
+static int64_t
+bucket_worked(const struct bt *bt, const struct bt_rep *r, int p, int64_t at)
+{
+	const struct bt_bucket *bc = &r->bucket[p];
+	int64_t e;
+
+	(void)bt;
+	if (bc->wt.total_ms <= 0)
+		return 0;
+	e = model_elapsed(r->team, r->rr->rep, bc->start_day, bc->end_day, at);
+	return e > bc->gone ? e - bc->gone : 0;
+}
+
 static bool
 heap_less(const struct bt *bt, size_t a, size_t b)
 {
@@ -670,8 +689,6 @@ static void
 verify_eval(struct bt *bt, struct bt_rep *r, int64_t at,
     const struct eval_result *res)
 {
-	const struct config_rep *cr = r->rr->rep;
-
 	if (res->nalerts == 0) {
 		team_mismatch(bt, r->team, "predicted alert not sent");
 		return;
@@ -684,9 +701,7 @@ verify_eval(struct bt *bt, struct bt_rep *r, int64_t at,
 			continue;
 		if (card->bucket.start_day != bc->start_day ||
 		    card->wt.total_ms != bc->wt.total_ms ||
-		    card->wt.elapsed_ms != (bc->wt.total_ms > 0 ?
-		    model_elapsed(r->team, cr, bc->start_day, bc->end_day, at) :
-		    0)) {
+		    card->wt.elapsed_ms != bucket_worked(bt, r, p, at)) {
 			team_mismatch(bt, r->team, "working time");
 			return;
 		}
@@ -715,8 +730,8 @@ evaluate(struct bt *bt, size_t ri, int64_t tick, bool predicted)
 	gather_actual(bt, ri, at);
 	gather_ended(bt, ri);
 	memset(&res, 0, sizeof(res));
-	evaluate_rep(bt->cfg, r->rr, at, bt->actual, r->states, bt->ended,
-	    &res);
+	evaluate_rep_since(bt->cfg, r->rr, at, bt->since_ms, bt->actual,
+	    r->states, bt->ended, &res);
 	bt->st->evaluations++;
 	for (size_t s = 0; s < bt->nkpis * PERIOD_COUNT; s++)
 		if (res.changed[s])
@@ -745,6 +760,14 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 	memset(&sc, 0, sizeof(sc));
 	sc.kpis = bt->scratch;
 	scorecard_compute(bt->cfg, r->rr, p, at, bt->zeros, &sc);
+	bc->gone = 0;
+	if (sc.wt.total_ms > 0) {
+		bc->gone = scorecard_since_gone(r->rr, &sc.bucket,
+		    bt->since_ms);
+		if (bc->gone > sc.wt.total_ms)
+			bc->gone = sc.wt.total_ms;
+	}
+	scorecard_since(bt->cfg, r->rr, bt->since_ms, &sc);
 	bc->valid = true;
 	bc->start_day = sc.bucket.start_day;
 	bc->end_day = sc.bucket.end_day;
@@ -767,9 +790,8 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 		return;
 	}
 	if (sc.wt.total_ms > 0 && (model_elapsed(r->team, cr, bc->start_day,
-	    bc->end_day, INT64_MAX) != sc.wt.total_ms ||
-	    model_elapsed(r->team, cr, bc->start_day, bc->end_day, at) !=
-	    sc.wt.elapsed_ms))
+	    bc->end_day, INT64_MAX) - bc->gone != sc.wt.total_ms ||
+	    bucket_worked(bt, r, p, at) != sc.wt.elapsed_ms))
 		team_mismatch(bt, r->team, "bucket working time");
 }
 
@@ -839,7 +861,6 @@ slot_sends(struct bt *bt, const struct bt_rep *r, size_t k, int p,
 static int
 probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 {
-	const struct config_rep *cr = r->rr->rep;
 	double resolve_at = alert_resolve_at(&bt->rules);
 	int send = PROBE_NONE, s;
 	size_t n = 0;
@@ -852,8 +873,7 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 		if (!bt->aperiod[p])
 			continue;
 		wt = bc->wt;
-		wt.elapsed_ms = wt.total_ms > 0 ? model_elapsed(r->team, cr,
-		    bc->start_day, bc->end_day, at) : 0;
+		wt.elapsed_ms = bucket_worked(bt, r, p, at);
 		vals = counters_vals(bt, bc->row);
 		for (size_t j = 0; j < bt->nakpi[p]; j++) {
 			size_t k = bt->akpi[p][j];
@@ -908,18 +928,15 @@ worked_tick(struct bt *bt, const struct bt_rep *r, int p, int64_t from,
     int64_t worked)
 {
 	const struct bt_bucket *bc = &r->bucket[p];
-	const struct config_rep *cr = r->rr->rep;
 	int64_t lo = from, hi = bc->end_tick - 1, mid;
 
 	if (bc->wt.total_ms <= 0 || worked > bc->wt.total_ms || hi < lo ||
-	    model_elapsed(r->team, cr, bc->start_day, bc->end_day,
-	    hi * bt->every) < worked)
+	    bucket_worked(bt, r, p, hi * bt->every) < worked)
 		return TICK_NEVER;
 	/* The answer lies in [lo, hi]. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (model_elapsed(r->team, cr, bc->start_day, bc->end_day,
-		    mid * bt->every) >= worked)
+		if (bucket_worked(bt, r, p, mid * bt->every) >= worked)
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -1210,6 +1227,9 @@ take_line(struct bt *bt, const char *line, size_t len)
 	if (!bt->tick_init) {
 		bt->tick_init = true;
 		bt->tick_done = idx;
+		/* The data begins with the replay (scorecard_since), at the
+		 * boundary the first event sets the clock to. */
+		bt->since_ms = idx * bt->every;
 		if (!bt->opts->exhaustive)
 			for (ri = 0; ri < bt->nreps; ri++)
 				schedule(bt, ri, idx + 1);
@@ -1262,6 +1282,7 @@ bt_init(struct bt *bt, const struct config *cfg)
 	size_t nk = cfg->nkpis ? cfg->nkpis : 1;
 
 	bt->nkpis = cfg->nkpis;
+	bt->since_ms = INT64_MIN;
 	bt->nreps = roster_size(bt->roster);
 	bt->every = cfg->alerts.evaluate_every_ms > 0 ?
 	    cfg->alerts.evaluate_every_ms : 60000;

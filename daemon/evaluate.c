@@ -318,6 +318,16 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
     const double *ended, struct eval_result *res)
 {
+	evaluate_rep_since(cfg, rep, at_ms, INT64_MIN, actual, prev, ended,
+	    res);
+}
+
+void
+evaluate_rep_since(const struct config *cfg, const struct roster_rep *rep,
+    int64_t at_ms, int64_t since_ms, const double *actual,
+    const struct eval_state *prev, const double *ended,
+    struct eval_result *res)
+{
 	struct alert_rules rules = {
 		.warning_below = cfg->alerts.warning_below,
 		.critical_below = cfg->alerts.critical_below,
@@ -336,6 +346,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 		    sizeof(struct scorecard_kpi));
 		scorecard_compute(cfg, rep, (enum period)p, at_ms,
 		    actual + (size_t)p * cfg->nkpis, &res->cards[p]);
+		scorecard_since(cfg, rep, since_ms, &res->cards[p]);
 	}
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		for (int pi = 0; pi < PERIOD_COUNT; pi++) {
@@ -397,9 +408,14 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 				 * worked out once. */
 				struct pacing_worktime then;
 
+				int64_t gone = scorecard_since_gone(rep,
+				    &card->bucket, since_ms);
+
 				scorecard_worktime(rep, &card->bucket,
 				    st.alert.last_sent_ms, &then);
-				st.alert.last_sent_worked_ms = then.elapsed_ms;
+				st.alert.last_sent_worked_ms =
+				    then.elapsed_ms > gone ?
+				    then.elapsed_ms - gone : 0;
 				res->changed[slot] = true;
 			}
 			memset(&in, 0, sizeof(in));
