@@ -266,6 +266,8 @@ static const struct key_row rows[] = {
 	    KEY_RELOAD, "2", "1", "100"),
 	NUMBER("alerts.resolve_margin", alerts.resolve_margin, KEY_RELOAD,
 	    "0.05", "0", "1"),
+	LONG("alerts.max_per_manager_per_day",
+	    alerts.max_per_manager_per_day, KEY_RELOAD, "20", "0", "100000"),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL),

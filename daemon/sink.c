@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "budget.h"
 #include "caltime.h"
 #include "log.h"
 #include "metrics.h"
@@ -76,8 +77,65 @@ struct sinks {
 	int64_t window_opened_ms;	/* monotonic: its first alert */
 	bool evaluating;		/* the evaluator has work */
 
+	/* alerts.max_per_manager_per_day, counted on the local day of the
+	 * alert's team */
+	struct budget *budget;
+	long max_per_day;
+	char **team_ids;		/* owned, with their zones */
+	struct tzone **team_zones;
+	size_t nteams;
+
 	struct metric *m_fail_kafka, *m_fail_redis;
 };
+
+static void
+teams_free(struct sinks *s)
+{
+	for (size_t i = 0; i < s->nteams; i++) {
+		free(s->team_ids[i]);
+		tzone_free(s->team_zones[i]);
+	}
+	free(s->team_ids);
+	free(s->team_zones);
+	s->team_ids = NULL;
+	s->team_zones = NULL;
+	s->nteams = 0;
+}
+
+/* The budget's rules and the teams' zones from cfg (borrowed). */
+static void
+budget_config(struct sinks *s, const struct config *cfg)
+{
+	char err[128];
+
+	teams_free(s);
+	s->max_per_day = cfg->alerts.max_per_manager_per_day;
+	s->team_ids = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_ids));
+	s->team_zones = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_zones));
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		s->team_ids[i] = xstrdup(cfg->teams[i].id);
+		/* Validated at load; a zone that fails here counts in UTC. */
+		s->team_zones[i] = tzone_open(cfg->teams[i].timezone, err,
+		    sizeof(err));
+	}
+	s->nteams = cfg->nteams;
+}
+
+/* Today in the zone of a's team (UTC for a team not known). */
+static int32_t
+budget_day(void *ctx, const struct alert_record *a)
+{
+	struct sinks *s = ctx;
+	int64_t now = caltime_wall_ms();
+
+	for (size_t i = 0; i < s->nteams; i++)
+		if (a->team_id != NULL && s->team_zones[i] != NULL &&
+		    strcmp(s->team_ids[i], a->team_id) == 0)
+			return tzone_local_day(s->team_zones[i], now);
+	return (int32_t)(now / 86400000);
+}
 
 static char *
 dup_or_null(const char *s)
@@ -158,7 +216,13 @@ window_close(struct sinks *s)
 	recs = xcalloc(s->nwindow, sizeof(*recs));
 	for (size_t i = 0; i < s->nwindow; i++)
 		recs[i] = s->window[i].r;
-	nb = sink_webhook_digests(recs, s->nwindow, &bodies);
+	{
+		struct sink_budget bud = { s->budget, s->max_per_day,
+		    budget_day, s };
+
+		nb = sink_webhook_digests_budget(recs, s->nwindow, &bud,
+		    &bodies);
+	}
 	for (size_t i = 0; i < s->nwebhooks; i++) {
 		if (s->webhooks[i] == NULL || !sink_webhook_digest(s->webhooks[i]))
 			continue;
@@ -317,6 +381,8 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	s->base = base;
 	TAILQ_INIT(&s->publishes);
 	s->window_ev = evtimer_new(base, window_cb, s);
+	s->budget = budget_new();
+	budget_config(s, cfg);
 	s->m_fail_kafka = metrics_counter("paced_sink_failures_total",
 	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
 	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
@@ -366,6 +432,8 @@ sinks_free(struct sinks *s, int timeout_ms)
 	if (s->window_ev != NULL)
 		event_free(s->window_ev);
 	webhooks_free(s);
+	budget_free(s->budget);
+	teams_free(s);
 	free(s);
 }
 
@@ -411,6 +479,7 @@ sinks_set_config(struct sinks *s, const struct config *cfg)
 
 	if (s->redis != NULL)
 		sink_redis_set_config(s->redis, cfg);
+	budget_config(s, cfg);
 	/* A webhook whose URL is unchanged keeps its queue and connection;
 	 * any other is replaced. */
 	next = xcalloc(al->nwebhooks > 0 ? al->nwebhooks : 1, sizeof(*next));

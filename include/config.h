@@ -112,6 +112,7 @@ struct config_alerts {
 	int64_t min_breach_ms;	/* working time a change must last, 15m */
 	long min_breach_evals;	/* evaluations it must last, default 2 */
 	double resolve_margin;	/* recovery at warning_below + this, 0.05 */
+	long max_per_manager_per_day;	/* digest lines; 0: no limit; 20 */
 	double ahead_above;	/* default 1.1 */
 	bool escalate_critical;	/* default true: critical also tells the manager's manager */
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */
