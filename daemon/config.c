@@ -112,6 +112,7 @@ static void load_reps(struct loader *, yaml_node_t *, const char *);
 static void load_roster_file(struct loader *, yaml_node_t *, const char *);
 static void load_alert_periods(struct loader *, yaml_node_t *, const char *);
 static void load_alert_kpis(struct loader *, yaml_node_t *, const char *);
+static void load_quiet_hours(struct loader *, yaml_node_t *, const char *);
 static void load_managers(struct loader *, yaml_node_t *, const char *);
 static void load_webhooks(struct loader *, yaml_node_t *, const char *);
 static bool properties_equal(const struct config *, const struct config *);
@@ -268,6 +269,7 @@ static const struct key_row rows[] = {
 	    "0.05", "0", "1"),
 	LONG("alerts.max_per_manager_per_day",
 	    alerts.max_per_manager_per_day, KEY_RELOAD, "20", "0", "100000"),
+	CUSTOM("alerts.quiet_hours", KEY_RELOAD, 3, load_quiet_hours, NULL),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL),
@@ -3202,6 +3204,43 @@ load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path)
 		list_dups(l, n, path, a->kpis, cnt, "KPI");
 }
 
+/* alerts.quiet_hours: all (default), none, or a list of team ids. */
+static void
+load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config_alerts	*a = &l->c->alerts;
+	size_t			 cnt;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		static const char *const modes[] = { "all", "none", NULL };
+		int			 e;
+
+		if ((e = field_enum(l, n, n, path, modes, true)) >= 0)
+			a->quiet_mode = e == 0 ? QUIET_ALL : QUIET_NONE;
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "all, none or a list of team ids");
+		return;
+	}
+	a->quiet_mode = QUIET_LISTED;
+	a->quiet_teams = string_list(l, n, path, NULL, &cnt);
+	a->nquiet_teams = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		char		*ip;
+		struct where	 w;
+
+		if (a->quiet_teams[i] == NULL)
+			continue;
+		ip = path_index(path, i);
+		w = node_where(l, seq_at(l, n, i), ip);
+		lookup_name(l, &l->team_names, &w, "team", a->quiet_teams[i]);
+		free(ip);
+	}
+	if (a->quiet_teams != NULL)
+		list_dups(l, n, path, a->quiet_teams, cnt, "team");
+}
+
 /*
  * Reports each cycle of the manager-of relation once, at the manager key
  * of its member written first, listing it from there. up[i] is the index
@@ -3744,6 +3783,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->alerts.nkpis; i++)
 		free(c->alerts.kpis[i]);
 	free(c->alerts.kpis);
+	for (size_t i = 0; i < c->alerts.nquiet_teams; i++)
+		free(c->alerts.quiet_teams[i]);
+	free(c->alerts.quiet_teams);
 	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
 		free(c->alerts.webhooks[i].url);
 		free(c->alerts.webhooks[i].token);

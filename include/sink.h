@@ -38,6 +38,8 @@ struct alert_record {
 	const char *period;
 	const char *message;		/* one human sentence */
 	const char *json;		/* the whole alert object, one line */
+	const char *superseded_id;	/* the warning a critical replaces;
+					 * NULL or "": none */
 };
 
 /* status 0: every durable sink accepted every alert; -1: at least one did

@@ -291,6 +291,7 @@ write_org(int port, const char *token_file, bool grown)
 	    "  min_breach: 0s\n"
 	    "  min_breach_evaluations: 1\n"
 	    "  resolve_margin: 0\n"
+	    "  quiet_hours: none\n"
 	    "  webhooks:\n"
 	    "    - {url: \"http://127.0.0.1:%d/hook\", token_file: \"%s\", "
 	    "timeout: 5s, max_retries: 0, digest: true}\n",
