@@ -39,7 +39,9 @@ INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
 INT_LONG  = %/test_pacing_week %/test_dlq %/test_group %/test_kill
 INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 	$(filter-out $(INT_LONG),$(INT_ALL))
-INT_HELPER = $(BUILD)/tests/integration/harness.o
+# The harness, one file per concern, linked into every integration test.
+HARNESS_SRCS = $(wildcard tests/integration/harness*.c)
+INT_HELPER = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
