@@ -29,8 +29,8 @@ endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-DEV_SRCS  = $(wildcard daemon/dev/*.c)
-DEV_BINS  = $(DEV_SRCS:daemon/dev/%.c=$(BUILD)/paced-%)
+DEV_SRCS  = $(wildcard tools/*.c)
+DEV_BINS  = $(DEV_SRCS:tools/%.c=$(BUILD)/paced-%)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
@@ -66,7 +66,7 @@ $(BUILD)/libpaced.a: $(LIB_OBJS)
 $(BUILD)/paced: $(BUILD)/daemon/main.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/paced-%: $(BUILD)/daemon/dev/%.o $(BUILD)/libpaced.a
+$(BUILD)/paced-%: $(BUILD)/tools/%.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpaced.a
