@@ -29,8 +29,9 @@ endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-DEV_SRCS  = $(wildcard tools/*.c)
-DEV_BINS  = $(DEV_SRCS:tools/%.c=$(BUILD)/paced-%)
+# tools/<name>.c is build/paced-<name>; synth.c is part of paced-produce.
+TOOLS     = devbroker produce webhook
+DEV_BINS  = $(TOOLS:%=$(BUILD)/paced-%)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
@@ -67,6 +68,10 @@ $(BUILD)/paced: $(BUILD)/daemon/main.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/paced-%: $(BUILD)/tools/%.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/paced-produce: $(BUILD)/tools/produce.o $(BUILD)/tools/synth.o \
+	$(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpaced.a
