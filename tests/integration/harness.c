@@ -311,7 +311,8 @@ harness_setup(const char *name)
 	}
 	clean_old_runs(base);
 	if (snprintf(H.run, sizeof H.run, "%s/%s-%ld", base, name,
-	    (long)getpid()) >= (int)sizeof H.run || harness_mkdirs(H.run) == -1) {
+	    (long)getpid()) >= (int)sizeof H.run ||
+	    harness_mkdirs(H.run) == -1) {
 		harness_log("mkdir %s: %s", H.run, strerror(errno));
 		return -1;
 	}
