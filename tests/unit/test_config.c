@@ -1118,6 +1118,50 @@ Test(config, file_secret_errors_hide_values)
 	free(errs);
 }
 
+/*
+ * A secret with a CR or LF inside would go out in an AUTH command or an
+ * Authorization header as two lines. A file's trailing newlines are
+ * trimmed first (http_token ends in two), so only an inner one counts.
+ */
+Test(config, secret_line_break_refused)
+{
+	struct config	*c;
+	char		*errs;
+
+	setenv("PACED_TEST_PW_CRLF", "pw-part1\r\npw-part2", 1);
+	setenv("PACED_TEST_SASL_LF", "sasl-part1\nsasl-part2", 1);
+	c = buf_load(
+	    "kafka:\n"
+	    "  properties: {sasl.password: \"${PACED_TEST_SASL_LF}\"}\n"
+	    "redis:\n"
+	    "  password: \"${PACED_TEST_PW_CRLF}\"\n"
+	    "http:\n"
+	    "  token_file: secrets/inner_lf\n"
+	    "alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"http://h/p\", token_file: secrets/inner_cr}\n"
+	    "    - {url: \"http://h/q\", token_file: secrets/http_token}\n"
+	    TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:31: kafka.properties.sasl.password: the "
+	    "secret holds a line break (CR or LF): a secret is one line\n"
+	    FX("buffer.yaml") ":4:13: redis.password: the secret holds a "
+	    "line break (CR or LF): a secret is one line\n"
+	    FX("buffer.yaml") ":6:15: http.token_file: "
+	    FX("secrets/inner_lf") " holds a line break (CR or LF) before "
+	    "its end: a secret is one line\n"
+	    FX("buffer.yaml") ":9:39: alerts.webhooks[0].token_file: "
+	    FX("secrets/inner_cr") " holds a line break (CR or LF) before "
+	    "its end: a secret is one line\n");
+	cr_assert_null(strstr(errs, "part"));
+	cr_assert_null(strstr(errs, "tok\n"));
+	cr_assert_null(strstr(errs, "pa\r"));
+	free(errs);
+	unsetenv("PACED_TEST_PW_CRLF");
+	unsetenv("PACED_TEST_SASL_LF");
+}
+
 Test(config, librdkafka_text_surfaced)
 {
 	char	*errs = load_bad(FX("bad_property.yaml"));
