@@ -26,6 +26,7 @@
 
 #define CONFIG_MAX_ERRORS	100
 #define SECRET_MAX_BYTES	(64 * 1024)
+#define ID_MAX			128	/* the rep_id bound of events */
 
 void
 sbuf_add(struct sbuf *b, const char *s, size_t n)

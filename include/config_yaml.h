@@ -23,7 +23,6 @@
 #include "config.h"
 #include "netaddr.h"
 
-#define ID_MAX		128	/* the rep_id bound of events */
 #define ITEM_KEYS_MAX	8	/* keys of one list item, for each_item */
 
 /* A growing string. */
