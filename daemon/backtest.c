@@ -81,6 +81,7 @@
 #include <time.h>
 
 #include "alert.h"
+#include "bt_store.h"
 #include "caltime.h"
 #include "evaluate.h"
 #include "pacing.h"
@@ -96,32 +97,6 @@
 #define SIG_NO_TARGET	0xff
 /* Signature's level part while nothing has started (no pace yet). */
 #define SIG_WANT_NS	3
-
-#define FNV64_OFFSET	0xcbf29ce484222325ULL
-#define FNV64_PRIME	0x100000001b3ULL
-
-/*
- * Dedupe set: 64-bit hashes of (rep, UTC day, event_id). Two distinct ids
- * collide with odds of about n^2 / 2^65: for 2.5 million events (a quarter
- * of a 1,000-rep org) about 2 in 10 million, when one event would be taken
- * for a duplicate. Full ids would cost some 100 MB for that quarter.
- */
-struct idset {
-	uint64_t	*keys;		/* 0: empty */
-	size_t		 cap;		/* power of two */
-	size_t		 n;
-};
-
-/* Counters: (rep, period, bucket start day) -> one row of nkpis values. */
-#define COUNTER_EMPTY	UINT64_MAX
-struct counters {
-	uint64_t	*keys;
-	uint32_t	*rows;
-	size_t		 cap;		/* power of two */
-	size_t		 n;
-	double		*vals;		/* n rows of nkpis */
-	size_t		 vals_rows;	/* rows allocated */
-};
 
 /* A team's working spans per local day, the working-time model. */
 struct bt_team {
@@ -221,147 +196,14 @@ seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A bijective finaliser: spreads FNV's low bits over the table index. */
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-static uint64_t
-fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV64_PRIME;
-	}
-	return h;
-}
-
-/* ---- dedupe set ---- */
-
-static void
-idset_grow(struct idset *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 1024, m = ncap - 1;
-	uint64_t *nk = xcalloc(ncap, sizeof(*nk));
-
-	for (size_t i = 0; i < s->cap; i++) {
-		uint64_t h = s->keys[i];
-		size_t j;
-
-		if (h == 0)
-			continue;
-		for (j = (size_t)h & m; nk[j] != 0; j = (j + 1) & m)
-			;
-		nk[j] = h;
-	}
-	free(s->keys);
-	s->keys = nk;
-	s->cap = ncap;
-}
-
-/* Adds h; false when it was there already. */
-static bool
-idset_add(struct idset *s, uint64_t h)
-{
-	size_t m, i;
-
-	if (h == 0)
-		h = 1;
-	if ((s->n + 1) * 2 > s->cap)
-		idset_grow(s);
-	m = s->cap - 1;
-	for (i = (size_t)h & m; s->keys[i] != 0; i = (i + 1) & m)
-		if (s->keys[i] == h)
-			return false;
-	s->keys[i] = h;
-	s->n++;
-	return true;
-}
-
-/* ---- counters ---- */
-
-static uint64_t
-counter_key(size_t rep, enum period p, int32_t start_day)
-{
-	return (uint64_t)rep << 34 | (uint64_t)p << 32 | (uint32_t)start_day;
-}
-
-static void
-counters_grow(struct counters *c)
-{
-	size_t ncap = c->cap ? c->cap * 2 : 4096, m = ncap - 1;
-	uint64_t *nk = xmalloc(ncap * sizeof(*nk));
-	uint32_t *nr = xmalloc(ncap * sizeof(*nr));
-
-	for (size_t i = 0; i < ncap; i++)
-		nk[i] = COUNTER_EMPTY;
-	for (size_t i = 0; i < c->cap; i++) {
-		size_t j;
-
-		if (c->keys[i] == COUNTER_EMPTY)
-			continue;
-		for (j = (size_t)mix64(c->keys[i]) & m; nk[j] != COUNTER_EMPTY;
-		    j = (j + 1) & m)
-			;
-		nk[j] = c->keys[i];
-		nr[j] = c->rows[i];
-	}
-	free(c->keys);
-	free(c->rows);
-	c->keys = nk;
-	c->rows = nr;
-	c->cap = ncap;
-}
-
-/* The row of (rep, p, start_day); UINT32_MAX when absent and !create. */
+/* The row of (rep, p, start_day) in bt's counters; UINT32_MAX when
+ * absent and !create. */
 static uint32_t
 counters_row(struct bt *bt, size_t rep, enum period p, int32_t start_day,
     bool create)
 {
-	struct counters *c = &bt->cnt;
-	uint64_t key = counter_key(rep, p, start_day);
-	size_t m, i;
-	uint32_t row;
-
-	if (c->cap == 0) {
-		if (!create)
-			return UINT32_MAX;
-		counters_grow(c);
-	}
-	m = c->cap - 1;
-	for (i = (size_t)mix64(key) & m; c->keys[i] != COUNTER_EMPTY;
-	    i = (i + 1) & m)
-		if (c->keys[i] == key)
-			return c->rows[i];
-	if (!create)
-		return UINT32_MAX;
-	if ((c->n + 1) * 2 > c->cap) {
-		counters_grow(c);
-		m = c->cap - 1;
-		for (i = (size_t)mix64(key) & m; c->keys[i] != COUNTER_EMPTY;
-		    i = (i + 1) & m)
-			;
-	}
-	if (c->n == c->vals_rows) {
-		c->vals_rows = c->vals_rows ? c->vals_rows * 2 : 4096;
-		c->vals = xreallocarray(c->vals, c->vals_rows,
-		    (bt->nkpis ? bt->nkpis : 1) * sizeof(double));
-	}
-	row = (uint32_t)c->n++;
-	memset(c->vals + (size_t)row * bt->nkpis, 0,
-	    bt->nkpis * sizeof(double));
-	c->keys[i] = key;
-	c->rows[i] = row;
-	return row;
+	return counters_find(&bt->cnt, bt->nkpis, counter_key(rep, p,
+	    start_day), create);
 }
 
 static double *
@@ -1251,9 +1093,9 @@ take_line(struct bt *bt, const char *line, size_t len)
 	}
 	ri = rr->index;
 	utc_day = floor_div(ev.occurred_at_ms, DAY_MS);
-	h = fnv1a(FNV64_OFFSET, &ri, sizeof(ri));
-	h = fnv1a(h, &utc_day, sizeof(utc_day));
-	h = mix64(fnv1a(h, ev.event_id, strlen(ev.event_id)));
+	h = bt_fnv1a(BT_FNV64_OFFSET, &ri, sizeof(ri));
+	h = bt_fnv1a(h, &utc_day, sizeof(utc_day));
+	h = bt_mix64(bt_fnv1a(h, ev.event_id, strlen(ev.event_id)));
 	if (!idset_add(&bt->ids, h)) {
 		st->duplicates++;
 		return;
@@ -1374,10 +1216,8 @@ bt_free(struct bt *bt)
 	free(bt->teams);
 	free(bt->reps);
 	free(bt->heap);
-	free(bt->cnt.keys);
-	free(bt->cnt.rows);
-	free(bt->cnt.vals);
-	free(bt->ids.keys);
+	counters_free(&bt->cnt);
+	idset_free(&bt->ids);
 	roster_free(bt->roster);
 }
 

@@ -67,17 +67,9 @@ entry_of(struct budget *b, const char *manager, int32_t day)
 	return e;
 }
 
-static bool
-critical_firing(const struct alert_record *a)
-{
-	return a->severity != NULL && strcmp(a->severity, "critical") == 0 &&
-	    a->status != NULL && strcmp(a->status, "firing") == 0;
-}
-
 size_t
 budget_take(struct budget *b, const char *manager, int32_t day, long max,
-    const struct alert_record *alerts, size_t *idx, size_t n,
-    struct budget_note *note)
+    const bool *critical, size_t *idx, size_t n, struct budget_note *note)
 {
 	struct entry *e = entry_of(b, manager, day);
 	size_t *tmp, k = 0, keep;
@@ -98,10 +90,10 @@ budget_take(struct budget *b, const char *manager, int32_t day, long max,
 		/* Critical firing first, each part in its order. */
 		tmp = xcalloc(n > 0 ? n : 1, sizeof(*tmp));
 		for (size_t i = 0; i < n; i++)
-			if (critical_firing(&alerts[idx[i]]))
+			if (critical[idx[i]])
 				tmp[k++] = idx[i];
 		for (size_t i = 0; i < n; i++)
-			if (!critical_firing(&alerts[idx[i]]))
+			if (!critical[idx[i]])
 				tmp[k++] = idx[i];
 		memcpy(idx, tmp, n * sizeof(*idx));
 		free(tmp);

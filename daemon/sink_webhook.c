@@ -608,6 +608,7 @@ sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
 	 * (by index) that name it; an alert names each manager once. */
 	const char **mgr = NULL;
 	size_t **idx = NULL, *nidx = NULL, nmgr = 0, cap = 0, nout = 0;
+	bool *crit;
 	char **out;
 
 	for (size_t i = 0; i < n; i++) {
@@ -649,6 +650,12 @@ sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
 		}
 	}
 	out = xcalloc(nmgr > 0 ? nmgr : 1, sizeof(*out));
+	crit = xcalloc(n > 0 ? n : 1, sizeof(*crit));
+	for (size_t i = 0; i < n; i++)
+		crit[i] = alerts[i].severity != NULL &&
+		    strcmp(alerts[i].severity, "critical") == 0 &&
+		    alerts[i].status != NULL &&
+		    strcmp(alerts[i].status, "firing") == 0;
 	for (size_t m = 0; m < nmgr; m++) {
 		struct budget_note note;
 		size_t keep = nidx[m];
@@ -656,7 +663,7 @@ sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
 		if (bud != NULL) {
 			keep = budget_take(bud->budget, mgr[m],
 			    bud->day_of(bud->ctx, &alerts[idx[m][0]]), bud->max,
-			    alerts, idx[m], nidx[m], &note);
+			    crit, idx[m], nidx[m], &note);
 			if (keep > 0)
 				out[nout++] = digest_body(mgr[m], alerts,
 				    idx[m], keep, &note);
@@ -665,6 +672,7 @@ sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
 			    NULL);
 		free(idx[m]);
 	}
+	free(crit);
 	free(mgr);
 	free(idx);
 	free(nidx);

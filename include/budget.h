@@ -21,10 +21,9 @@
  *  - max <= 0 is no limit.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "sink.h"
 
 struct budget;
 
@@ -40,13 +39,13 @@ struct budget *budget_new(void);
 void budget_free(struct budget *b);
 /*
  * Manager (borrowed; NULL is a manager too) is about to get the n alerts
- * alerts[idx[0..n)] (borrowed) on its local day `day`. Reorders idx so
- * that the ones that go come first (critical firing first), returns
- * their number and fills *note (caller's). 0 with nothing in *note to say
- * means: send nothing.
+ * idx[0..n) on its local day `day`; critical[idx[i]] (borrowed) says
+ * which are critical and firing. Reorders idx so that the ones that go
+ * come first (critical firing first), returns their number and fills
+ * *note (caller's). 0 means: send nothing.
  */
 size_t budget_take(struct budget *b, const char *manager, int32_t day,
-    long max, const struct alert_record *alerts, size_t *idx, size_t n,
+    long max, const bool *critical, size_t *idx, size_t n,
     struct budget_note *note);
 
 #endif
