@@ -594,6 +594,9 @@ plan_new(const struct config *cfg, const struct plan_input *in, char *err,
 	p = xcalloc(1, sizeof(*p));
 	p->cfg = cfg;
 	p->in = in;
+	/* The calendar first: it also checks the team's name. */
+	if (in->team != NULL && plan_calendar(p, err, errlen) != 0)
+		goto fail;
 	if (plan_roles(p, err, errlen) != 0)
 		goto fail;
 	p->nkpis = in->nsteps + 1;
