@@ -133,7 +133,7 @@ history(const struct config *cfg, const struct plan_opts *o,
 	long months = HISTORY_MONTHS_DEFAULT, minv = MIN_VOLUME_DEFAULT;
 	int32_t at, first;
 	size_t n;
-	int y, rc;
+	int y, mi, rc;
 	unsigned m, d;
 
 	if (o->months != NULL && whole(o->months, 1, HISTORY_MONTHS_MAX,
@@ -158,12 +158,9 @@ history(const struct config *cfg, const struct plan_opts *o,
 		at = (int32_t)(caltime_wall_ms() / 86400000);
 	/* The months before the one holding --at: whole months only. */
 	caltime_civil_from_days(at, &y, &m, &d);
-	y -= (int)(months / 12);
-	m -= (unsigned)(months % 12);
-	if ((int)m < 1) {
-		m += 12;
-		y--;
-	}
+	mi = y * 12 + (int)m - 1 - (int)months;
+	y = mi / 12;
+	m = (unsigned)(mi % 12) + 1;
 	first = caltime_days_from_civil(y, m, 1);
 	ids = plan_rep_ids(p, &n);
 	totals = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*totals));
