@@ -431,8 +431,8 @@ plan_calendar(struct plan *p, char *err, size_t errlen)
 }
 
 /* The roles: --reps, else the roster's reps per role (in the team). */
-static int
-plan_roles(struct plan *p, char *err, size_t errlen)
+static void
+plan_roles(struct plan *p)
 {
 	const struct config *cfg = p->cfg;
 	const struct plan_input *in = p->in;
@@ -442,7 +442,7 @@ plan_roles(struct plan *p, char *err, size_t errlen)
 		p->roles = xcalloc(in->nroles, sizeof(*p->roles));
 		memcpy(p->roles, in->roles, in->nroles * sizeof(*p->roles));
 		p->nroles = in->nroles;
-		return 0;
+		return;
 	}
 	p->roles = xcalloc(cfg->nroles ? cfg->nroles : 1, sizeof(*p->roles));
 	for (i = 0; i < cfg->nroles; i++)
@@ -454,9 +454,6 @@ plan_roles(struct plan *p, char *err, size_t errlen)
 			continue;
 		p->roles[cfg->reps[i].role].reps++;
 	}
-	(void)err;
-	(void)errlen;
-	return 0;
 }
 
 static bool
@@ -597,8 +594,7 @@ plan_new(const struct config *cfg, const struct plan_input *in, char *err,
 	/* The calendar first: it also checks the team's name. */
 	if (in->team != NULL && plan_calendar(p, err, errlen) != 0)
 		goto fail;
-	if (plan_roles(p, err, errlen) != 0)
-		goto fail;
+	plan_roles(p);
 	p->nkpis = in->nsteps + 1;
 	p->kpis = xcalloc(p->nkpis, sizeof(*p->kpis));
 	for (i = 0; i < p->nkpis; i++) {
@@ -626,9 +622,9 @@ plan_new(const struct config *cfg, const struct plan_input *in, char *err,
 	}
 	/* Keep only the roles that carry a KPI, in funnel order. */
 	{
+		struct plan_role *keep = xcalloc(p->nkpis, sizeof(*keep));
 		size_t n = 0, j;
 
-		struct plan_role *keep = xcalloc(p->nkpis, sizeof(*keep));
 		for (i = 0; i < p->nkpis; i++) {
 			for (j = 0; j < n; j++)
 				if (keep[j].role == p->kpis[i].role)
