@@ -285,6 +285,13 @@ Test(plan, reps_counted_on_the_roster_and_fiscal_year)
 	/* The fiscal calendar's year starts in April. */
 	cr_assert_eq(p->start_day, caltime_days_from_civil(2027, 4, 1));
 	cr_assert_eq(p->end_day, caltime_days_from_civil(2028, 4, 1));
+	/* 1 Apr 2027 is a Thursday: 262 weekdays to 31 Mar 2028, in 53
+	 * week buckets (the first, from Mon 29 Mar, cut by the year's
+	 * start, still holds two working days of it). */
+	cr_assert_eq(p->buckets[PERIOD_DAY], 262);
+	cr_assert_eq(p->buckets[PERIOD_WEEK], 53);
+	cr_assert_eq(p->buckets[PERIOD_MONTH], 12);
+	cr_assert_eq(p->buckets[PERIOD_QUARTER], 4);
 	plan_free(p);
 	/* No team: two calendars, no way to choose. */
 	plan_input_free(&in);
