@@ -1108,7 +1108,7 @@ take_line(struct bt *bt, const char *line, size_t len)
 	const struct config *cfg = bt->cfg;
 	const struct roster_rep *rr;
 	const size_t *kpis;
-	struct event ev;
+	struct activity ev;
 	enum decode_reason why;
 	int64_t idx, utc_day;
 	int32_t local_day;

@@ -271,7 +271,7 @@ static void run_ticks(struct ingest *i);
 /* Event clock: false while the boundaries before this event's time are
  * not evaluated yet (the message waits with the consumer). */
 static bool
-ticks_allow(struct ingest *i, const struct event *ev)
+ticks_allow(struct ingest *i, const struct activity *ev)
 {
 	int64_t every = i->cfg->alerts.evaluate_every_ms;
 	int64_t idx;
@@ -314,7 +314,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 {
 	struct ingest *i = arg;
 	struct part_state *ps;
-	struct event ev;
+	struct activity ev;
 	enum decode_reason r;
 	const struct roster_rep *rep;
 	const size_t *kpis;
