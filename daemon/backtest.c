@@ -77,6 +77,7 @@
 #include "alert.h"
 #include "caltime.h"
 #include "evaluate.h"
+#include "hash.h"
 #include "pacing.h"
 #include "roster.h"
 #include "scorecard.h"
@@ -90,9 +91,6 @@
 #define SIG_NO_TARGET	0xff
 /* Signature's level part while nothing has started (no pace yet). */
 #define SIG_WANT_NS	3
-
-#define FNV64_OFFSET	0xcbf29ce484222325ULL
-#define FNV64_PRIME	0x100000001b3ULL
 
 /*
  * Dedupe set: 64-bit hashes of (rep, UTC day, event_id). Two distinct ids
@@ -188,19 +186,9 @@ struct bt {
 };
 
 static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if (a % b != 0 && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-static int64_t
 ceil_div(int64_t a, int64_t b)
 {
-	return -floor_div(-a, b);
+	return -caltime_floor_div(-a, b);
 }
 
 static double
@@ -222,18 +210,6 @@ mix64(uint64_t x)
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
 	return x;
-}
-
-static uint64_t
-fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV64_PRIME;
-	}
-	return h;
 }
 
 /* ---- dedupe set ---- */
@@ -1129,7 +1105,7 @@ take_line(struct bt *bt, const char *line, size_t len)
 		return;
 	}
 	/* The event clock (ticks_allow() in ingest.c). */
-	idx = floor_div(ev.occurred_at_ms, bt->every);
+	idx = caltime_floor_div(ev.occurred_at_ms, bt->every);
 	if (!bt->tick_init) {
 		bt->tick_init = true;
 		bt->tick_done = idx;
@@ -1153,10 +1129,10 @@ take_line(struct bt *bt, const char *line, size_t len)
 		return;
 	}
 	ri = rr->index;
-	utc_day = floor_div(ev.occurred_at_ms, DAY_MS);
-	h = fnv1a(FNV64_OFFSET, &ri, sizeof(ri));
-	h = fnv1a(h, &utc_day, sizeof(utc_day));
-	h = mix64(fnv1a(h, ev.event_id, strlen(ev.event_id)));
+	utc_day = caltime_floor_div(ev.occurred_at_ms, DAY_MS);
+	h = hash_fnv1a(HASH_FNV1A_INIT, &ri, sizeof(ri));
+	h = hash_fnv1a(h, &utc_day, sizeof(utc_day));
+	h = mix64(hash_fnv1a(h, ev.event_id, strlen(ev.event_id)));
 	if (!idset_add(&bt->ids, h)) {
 		st->duplicates++;
 		return;
@@ -1317,7 +1293,7 @@ backtest_run(const struct config *cfg, FILE *in, FILE *out,
 		snprintf(err, errlen, "reading events: %s", strerror(errno));
 		rc = -1;
 	} else if (opts->has_until && bt.tick_init)
-		advance(&bt, floor_div(opts->until_ms, bt.every));
+		advance(&bt, caltime_floor_div(opts->until_ms, bt.every));
 	if (fflush(out) != 0 || ferror(out)) {
 		if (rc == 0)
 			snprintf(err, errlen, "writing alerts: %s",

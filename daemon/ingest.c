@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "batch.h"
 #include "caltime.h"
 #include "decode.h"
@@ -122,7 +123,7 @@ struct ingest {
 	bool reading_watermarks;
 
 	bool recovering;
-	long backoff_ms;
+	struct backoff backoff;
 	struct event *retry_ev;
 	struct event *flush_ev;
 	struct event *gauge_ev;
@@ -216,13 +217,7 @@ arm_flush(struct ingest *i, int64_t ms)
 static void
 schedule_retry(struct ingest *i)
 {
-	struct timeval tv = { i->backoff_ms / 1000, (i->backoff_ms % 1000) * 1000 };
-
-	if (evtimer_pending(i->retry_ev, NULL))
-		return;
-	evtimer_add(i->retry_ev, &tv);
-	i->backoff_ms = i->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    i->backoff_ms * 2;
+	backoff_arm(&i->backoff, i->retry_ev, false);
 }
 
 static void
@@ -283,8 +278,7 @@ ticks_allow(struct ingest *i, const struct activity *ev)
 	 * consumer kicks the drain when it arrives. */
 	if (consumer_partition_count(i->consumer) <= 0)
 		return false;
-	idx = ev->occurred_at_ms >= 0 ? ev->occurred_at_ms / every :
-	    -((-ev->occurred_at_ms + every - 1) / every);
+	idx = caltime_floor_div(ev->occurred_at_ms, every);
 	if (!i->tick_init) {
 		i->tick_init = true;
 		/* A restart goes on from the last boundary judged before it,
@@ -386,8 +380,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	    (double)(caltime_wall_ms() - ev.occurred_at_ms) / 1000.0);
 	batch_add(i->cur, rep, kpis, nkpis,
 	    tzone_local_day(rep->zone, ev.occurred_at_ms),
-	    (int32_t)(ev.occurred_at_ms >= 0 ? ev.occurred_at_ms / DAY_MS :
-	    (ev.occurred_at_ms - DAY_MS + 1) / DAY_MS), &ev);
+	    (int32_t)caltime_floor_div(ev.occurred_at_ms, DAY_MS), &ev);
 out:
 	if (i->inflight == NULL &&
 	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages)
@@ -502,7 +495,7 @@ batch_complete(struct ingest *i)
 	i->spare = b;
 	i->inflight = NULL;
 	set_flight(i, FLIGHT_NONE);
-	i->backoff_ms = BACKOFF_MIN_MS;
+	backoff_reset(&i->backoff);
 
 	if (i->revoking)
 		revoke_progress(i);
@@ -748,7 +741,7 @@ resync_done(int status, const int64_t *offsets, void *arg)
 		ps->next_needed = target;
 	}
 	i->recovering = false;
-	i->backoff_ms = BACKOFF_MIN_MS;
+	backoff_reset(&i->backoff);
 	consumer_pause_all(i->consumer, false);
 	update_paused(i);
 	log_info("ingest_resumed", "partitions=%zu", i->nparts);
@@ -836,7 +829,7 @@ assign_done(int status, const int64_t *offsets, void *arg)
 	}
 	i->assign_state = ASSIGN_ACTIVE;
 	i->recovering = false;
-	i->backoff_ms = BACKOFF_MIN_MS;
+	backoff_reset(&i->backoff);
 	consumer_assign(i->consumer, l);
 	update_paused(i);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -1112,7 +1105,7 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	i->roster = roster;
 	i->apply = redis_apply_new(conn);
 	i->clock.mode = cfg->clock;
-	i->backoff_ms = BACKOFF_MIN_MS;
+	backoff_init(&i->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	i->next_seq = 1;
 	i->cur = batch_new();
 	batch_reset(i->cur, i->next_seq++, roster_size(roster));
