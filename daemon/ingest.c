@@ -41,10 +41,9 @@
 #include "caltime.h"
 #include "decode.h"
 #include "dlq.h"
-#include "evaluator.h"
 #include "log.h"
 #include "metrics.h"
-#include "partitioner.h"
+#include "owner.h"
 #include "redis_apply.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
@@ -70,7 +69,6 @@ static const char *const flight_names[] = { "none", "counters", "wait_dlq", "wat
 struct part_state {
 	int32_t partition;
 	int64_t next_needed;	/* lowest offset Redis may lack; -1 unknown */
-	bool caught_up;		/* its backlog was read once since assignment */
 	int64_t assigned_ms;
 };
 
@@ -97,14 +95,14 @@ struct ingest {
 	struct redis_apply *apply;
 	struct consumer *consumer;
 	struct dlq *dlq;
-	struct evaluator *evaluator;
+	struct owner *owner;
+	struct ingest_hooks hooks;
 	const struct config *cfg;
 	const struct roster *roster;
 	const struct config *retired_cfg;
 	const struct roster *retired_roster;
 	uint64_t retire_seq;
 	bool retired_ready;
-	struct clock clock;
 
 	struct anchor *anchor;		/* found by the tickets */
 	struct batch *cur, *inflight, *spare;
@@ -271,12 +269,12 @@ ticks_allow(struct ingest *i, const struct activity *ev)
 	int64_t every = i->cfg->alerts.evaluate_every_ms;
 	int64_t idx;
 
-	if (i->cfg->clock != CLOCK_MODE_EVENT || i->evaluator == NULL ||
+	if (i->cfg->clock != CLOCK_MODE_EVENT || i->hooks.tick == NULL ||
 	    every <= 0)
 		return true;
 	/* Who owns which rep is known only with the partition count; the
 	 * consumer kicks the drain when it arrives. */
-	if (consumer_partition_count(i->consumer) <= 0)
+	if (owner_partition_count(i->owner) <= 0)
 		return false;
 	idx = caltime_floor_div(ev->occurred_at_ms, every);
 	if (!i->tick_init) {
@@ -338,7 +336,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	bad = (int)r;
 	bad_name = r != DECODE_OK ? decode_reason_name(r) : NULL;
 	if (r == DECODE_OK) {
-		now = clock_now(&i->clock);
+		now = clock_now(owner_clock(i->owner));
 		if (ev.occurred_at_ms < now - i->cfg->redis.dedupe_window_ms) {
 			/* Too old to dedupe: counting it could count it twice. */
 			bad = BAD_TOO_OLD;
@@ -360,7 +358,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		goto out;
 	}
 	/* Any valid event is evidence of the time, counted or skipped. */
-	clock_observe(&i->clock, ev.occurred_at_ms);
+	owner_observe(i->owner, ev.occurred_at_ms);
 	if ((rep = roster_rep(i->roster, ev.rep_id)) == NULL) {
 		metrics_inc(i->m_events[3]);
 		metrics_inc(i->m_skipped[SKIP_UNKNOWN_REP]);
@@ -488,9 +486,9 @@ batch_complete(struct ingest *i)
 		save_ticks(i, b);
 	metrics_inc(i->m_batches_ok);
 	metrics_observe(i->m_batch_msgs, (double)b->nmessages);
-	if (i->evaluator != NULL)
+	if (i->hooks.rep_changed != NULL)
 		for (size_t k = 0; k < b->nreps; k++)
-			evaluator_rep_changed(i->evaluator, b->reps[k].rep->index);
+			i->hooks.rep_changed(b->reps[k].rep->index, i->hooks.arg);
 	retire_check(i, b->seq);
 	i->spare = b;
 	i->inflight = NULL;
@@ -547,7 +545,7 @@ run_ticks(struct ingest *i)
 
 	if (i->tick_running)
 		return;
-	if (i->tick_done >= i->tick_target || i->evaluator == NULL ||
+	if (i->tick_done >= i->tick_target || i->hooks.tick == NULL ||
 	    i->recovering || i->stopping || i->revoking) {
 		i->tick_waiting = false;
 		consumer_kick(i->consumer);
@@ -555,7 +553,7 @@ run_ticks(struct ingest *i)
 	}
 	i->tick_waiting = true;
 	i->tick_running = true;
-	evaluator_tick(i->evaluator, (i->tick_done + 1) * every, tick_done_cb, i);
+	i->hooks.tick((i->tick_done + 1) * every, tick_done_cb, i, i->hooks.arg);
 }
 
 static void
@@ -802,6 +800,7 @@ assign_done(int status, const int64_t *offsets, void *arg)
 {
 	struct ingest *i = ticket_use(arg);
 	rd_kafka_topic_partition_list_t *l;
+	int32_t *pl;
 
 	if (i == NULL)
 		return;
@@ -817,7 +816,9 @@ assign_done(int status, const int64_t *offsets, void *arg)
 	free(i->parts);
 	i->nparts = (size_t)l->cnt;
 	i->parts = xcalloc(i->nparts ? i->nparts : 1, sizeof(*i->parts));
+	pl = xcalloc(i->nparts ? i->nparts : 1, sizeof(*pl));
 	for (int k = 0; k < l->cnt; k++) {
+		pl[k] = l->elems[k].partition;
 		l->elems[k].offset = offsets[k] >= 0 ? offsets[k] :
 		    RD_KAFKA_OFFSET_INVALID;
 		i->parts[k].partition = l->elems[k].partition;
@@ -827,6 +828,8 @@ assign_done(int status, const int64_t *offsets, void *arg)
 		    " from=%s", (int)l->elems[k].partition, offsets[k],
 		    offsets[k] >= 0 ? "redis" : "committed");
 	}
+	owner_assign(i->owner, pl, i->nparts);
+	free(pl);
 	i->assign_state = ASSIGN_ACTIVE;
 	i->recovering = false;
 	backoff_reset(&i->backoff);
@@ -889,6 +892,7 @@ on_assign(const rd_kafka_topic_partition_list_t *parts, void *arg)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);
 	i->pending_assign = rd_kafka_topic_partition_list_copy(parts);
 	i->assign_state = ASSIGN_PENDING;
+	owner_unassign(i->owner);
 	i->epoch++;		/* replies about the old assignment are stale */
 	i->reading_watermarks = false;
 	read_assign_watermarks(i);
@@ -935,6 +939,7 @@ revoke_finish(struct ingest *i)
 	i->epoch++;
 	i->assign_state = ASSIGN_NONE;
 	i->nparts = 0;
+	owner_unassign(i->owner);
 	i->revoking = false;
 	i->recovering = false;
 	i->reading_watermarks = false;
@@ -975,6 +980,14 @@ on_revoke(const rd_kafka_topic_partition_list_t *parts, bool lost, void *arg)
 	i->revoking = true;
 	i->revoke_lost = lost;
 	revoke_progress(i);
+}
+
+static void
+on_partitions(int count, void *arg)
+{
+	struct ingest *i = arg;
+
+	owner_set_partition_count(i->owner, count);
 }
 
 /* ---- stop ---- */
@@ -1042,20 +1055,19 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 		struct part_state *ps = &i->parts[k];
 		int64_t pl;
 
-		if (ps->caught_up)
+		if (owner_caught_up(i->owner, ps->partition))
 			continue;
 		pl = consumer_partition_lag(i->consumer, ps->partition,
 		    ps->next_needed);
 		if ((pl >= 0 && pl <= CAUGHT_UP_LAG) ||
 		    caltime_wall_ms() - ps->assigned_ms > CATCH_UP_MAX_MS) {
-			ps->caught_up = true;
-			grew = true;
+			grew |= owner_set_caught_up(i->owner, ps->partition);
 			log_info("partition_caught_up", "partition=%d lag=%lld",
 			    (int)ps->partition, (long long)pl);
 		}
 	}
-	if (grew && i->evaluator != NULL)
-		evaluator_owned_grew(i->evaluator);
+	if (grew && i->hooks.owned_grew != NULL)
+		i->hooks.owned_grew(i->hooks.arg);
 	if (dlq_give_up(i))
 		abandon(i, i->revoking ? "revoked while the dlq holds the batch" :
 		    "stopping while the dlq holds the batch");
@@ -1086,7 +1098,7 @@ update_paused(struct ingest *i)
 
 struct ingest *
 ingest_new(struct event_base *base, struct redis_conn *conn,
-    const struct config *cfg, const struct roster *roster)
+    struct owner *own, const struct config *cfg, const struct roster *roster)
 {
 	struct ingest *i = xcalloc(1, sizeof(*i));
 	static const char *const outcomes[] = { "counted", "duplicate", "bad", "skipped" };
@@ -1103,8 +1115,8 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	i->anchor->i = i;
 	i->cfg = cfg;
 	i->roster = roster;
+	i->owner = own;
 	i->apply = redis_apply_new(conn);
-	i->clock.mode = cfg->clock;
 	backoff_init(&i->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	i->next_seq = 1;
 	i->cur = batch_new();
@@ -1170,6 +1182,7 @@ ingest_handlers(struct ingest *i)
 		.revoke = on_revoke,
 		.accepting = on_accepting,
 		.closed = on_closed,
+		.partitions = on_partitions,
 		.arg = i,
 	};
 
@@ -1184,30 +1197,11 @@ ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d)
 }
 
 void
-ingest_set_evaluator(struct ingest *i, struct evaluator *e)
+ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h)
 {
-	i->evaluator = e;
-}
+	static const struct ingest_hooks none = { 0 };
 
-bool
-ingest_owns(const struct ingest *i, const char *rep_id)
-{
-	enum partitioner_kind kind = PARTITIONER_MURMUR2;
-	int n;
-
-	if (i->consumer == NULL || i->assign_state != ASSIGN_ACTIVE ||
-	    (n = consumer_partition_count(i->consumer)) <= 0)
-		return false;
-	const struct part_state *ps;
-
-	if (i->cfg->kafka.partitioner != NULL)
-		partitioner_parse(i->cfg->kafka.partitioner, &kind);
-	ps = part_find((struct ingest *)i, partitioner_pick(kind, rep_id,
-	    strlen(rep_id), n));
-	/* On the wall clock a rep is judged once its partition's backlog is
-	 * read; the event clock judges each boundary after exactly the events
-	 * before it, backlog or not. */
-	return ps != NULL && (ps->caught_up || i->cfg->clock == CLOCK_MODE_EVENT);
+	i->hooks = h != NULL ? *h : none;
 }
 
 void
@@ -1221,7 +1215,6 @@ ingest_set_config(struct ingest *i, const struct config *cfg,
 	i->retired_ready = i->inflight == NULL && i->cur->nmessages == 0;
 	i->cfg = cfg;
 	i->roster = roster;
-	i->clock.mode = cfg->clock;
 }
 
 bool
@@ -1256,12 +1249,6 @@ ingest_dlq_stuck(const struct ingest *i)
 {
 	return i->dlq != NULL &&
 	    dlq_oldest_ms(i->dlq) > i->cfg->dlq.stuck_after_ms;
-}
-
-const struct clock *
-ingest_clock(const struct ingest *i)
-{
-	return &i->clock;
 }
 
 void
