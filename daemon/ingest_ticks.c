@@ -12,18 +12,15 @@
 #include "ingest_int.h"
 
 #include <event2/event.h>
-#include <hiredis/hiredis.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "batch.h"
 #include "consumer.h"
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
-#include "redis_conn.h"
+#include "redis_apply.h"
 #include "xmalloc.h"
 
 static const char *const ticks_names[] = { "idle", "waiting", "running" };
@@ -107,90 +104,42 @@ ingest_ticks_run(struct ingest *i)
 	    tick_done_cb, i, i->hooks.arg);
 }
 
-static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
 /* The boundary judged before the batch's events, per partition, after
  * their watermark (an older value only re-judges). */
 void
 ingest_ticks_save(struct ingest *i, const struct batch *b)
 {
-	const char **argv = xcalloc(2 + 2 * b->nparts, sizeof(char *));
-	size_t *lens = xcalloc(2 + 2 * b->nparts, sizeof(size_t));
-	char (*num)[2][24] = xcalloc(b->nparts ? b->nparts : 1, sizeof(*num));
-	char key[256];
-	int argc = 2;
-
-	snprintf(key, sizeof(key), "%s:evclock:%s", i->cfg->redis.key_prefix,
-	    i->cfg->kafka.topic_activity);
-	argv[0] = "HSET";
-	argv[1] = key;
-	for (size_t k = 0; k < b->nparts; k++) {
-		snprintf(num[k][0], 24, "%" PRId32, b->parts[k].partition);
-		snprintf(num[k][1], 24, "%" PRId64, i->evclock.done);
-		argv[argc++] = num[k][0];
-		argv[argc++] = num[k][1];
-	}
-	for (int k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
-	if (b->nparts > 0)
-		redis_conn_command(i->conn, argc, argv, lens, ignore_reply, NULL);
-	free(num);
-	free(lens);
-	free(argv);
+	redis_apply_save_evclock(i->apply, i->cfg, i->cfg->kafka.topic_activity,
+	    b, i->evclock.done);
 }
 
+/* Not called without an answer: i may be gone then (shutdown). */
 static void
-ticks_read(const redisReply *r, void *arg)
+ticks_read(int status, const int64_t *ticks, const bool *present, size_t n,
+    void *arg)
 {
 	struct ingest *i = arg;
 	int64_t *saved;
-	size_t n = 0;
+	size_t m = 0;
 
-	if (r == NULL)
-		return;		/* no answer: i may be gone (shutdown) */
-	if (r->type != REDIS_REPLY_ARRAY) {
+	if (status != 0) {
 		evclock_restore(&i->evclock, NULL, 0);
 		return;
 	}
-	saved = xcalloc(r->elements ? r->elements : 1, sizeof(*saved));
-	for (size_t k = 0; k < r->elements; k++)
-		if (r->element[k]->type == REDIS_REPLY_STRING)
-			saved[n++] = strtoll(r->element[k]->str, NULL, 10);
-	evclock_restore(&i->evclock, saved, n);
+	saved = xcalloc(n ? n : 1, sizeof(*saved));
+	for (size_t k = 0; k < n; k++)
+		if (present[k])
+			saved[m++] = ticks[k];
+	evclock_restore(&i->evclock, saved, m);
 	free(saved);
 }
 
 void
 ingest_ticks_restore(struct ingest *i, const int32_t *partitions, size_t n)
 {
-	const char **argv;
-	size_t *lens;
-	char (*num)[24];
-	char key[256];
-
 	if (i->cfg->clock != CLOCK_MODE_EVENT || i->evclock.started)
 		return;
 	/* Same connection as the watermarks: this answer comes first. */
-	argv = xcalloc(2 + n, sizeof(char *));
-	lens = xcalloc(2 + n, sizeof(size_t));
-	num = xcalloc(n ? n : 1, 24);
-	snprintf(key, sizeof(key), "%s:evclock:%s", i->cfg->redis.key_prefix,
-	    i->cfg->kafka.topic_activity);
-	argv[0] = "HMGET";
-	argv[1] = key;
-	for (size_t k = 0; k < n; k++) {
-		snprintf(num[k], 24, "%" PRId32, partitions[k]);
-		argv[2 + k] = num[k];
-	}
-	for (size_t k = 0; k < 2 + n; k++)
-		lens[k] = strlen(argv[k]);
-	redis_conn_command(i->conn, (int)(2 + n), argv, lens, ticks_read, i);
-	free(num);
-	free(lens);
-	free(argv);
+	redis_apply_read_evclock(i->apply, i->cfg, i->cfg->kafka.topic_activity,
+	    partitions, n, ticks_read, i);
 }
