@@ -2,13 +2,15 @@
 #define PACED_INGEST_H
 
 /*
- * The ingest path: Kafka message -> decode -> roster -> batch -> Redis ->
- * offsets. Owns the batching, the partition positions and the recovery
- * when Redis fails: partitions are paused, the unacknowledged batches are
- * dropped, and once Redis is back every partition is moved to the
- * watermark Redis holds (the next offset whose effects Redis does not
- * have), so an outage, a timeout or even lost Redis writes cost no count
- * and double none.
+ * The ingest path: Kafka message -> classify (decode, roster) -> batch ->
+ * Redis -> offsets. It writes who owns which rep and the event times
+ * seen into the owner (owner.h), and tells the stage after it (the
+ * evaluator) through struct ingest_hooks. Owns the batching, the
+ * partition positions and the recovery when Redis fails: partitions are
+ * paused, the unacknowledged batches are dropped, and once Redis is back
+ * every partition is moved to the watermark Redis holds (the next offset
+ * whose effects Redis does not have), so an outage, a timeout or even
+ * lost Redis writes cost no count and double none.
  */
 
 #include <stdbool.h>

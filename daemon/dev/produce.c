@@ -1053,7 +1053,7 @@ sched_local_hm(struct tzone *z, int64_t ms, char *buf, size_t size)
 		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
 	};
 	int64_t l = ms + tzone_offset_at(z, ms);
-	int64_t day = l >= 0 ? l / 86400000 : -((-l + 86399999) / 86400000);
+	int64_t day = caltime_floor_div(l, 86400000);
 	int64_t min = (l - day * 86400000) / 60000;
 
 	snprintf(buf, size, "%s %02d:%02d", wd[caltime_weekday((int32_t)day)],
