@@ -20,18 +20,6 @@ bt_mix64(uint64_t x)
 	return x;
 }
 
-uint64_t
-bt_fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= BT_FNV64_PRIME;
-	}
-	return h;
-}
-
 static void
 idset_grow(struct idset *s)
 {

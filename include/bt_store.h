@@ -14,9 +14,6 @@
 
 #include "caltime.h"
 
-#define BT_FNV64_OFFSET	0xcbf29ce484222325ULL
-#define BT_FNV64_PRIME	0x100000001b3ULL
-
 /*
  * Dedupe set: 64-bit hashes of (rep, UTC day, event_id). Two distinct ids
  * collide with odds of about n^2 / 2^65: for 2.5 million events (a quarter
@@ -42,8 +39,6 @@ struct counters {
 
 /* A bijective finaliser: spreads FNV's low bits over a table index. */
 uint64_t bt_mix64(uint64_t x);
-/* 64-bit FNV-1a of len bytes at buf (borrowed), from h. */
-uint64_t bt_fnv1a(uint64_t h, const void *buf, size_t len);
 /* Adds h to s; false when it was there already. */
 bool idset_add(struct idset *s, uint64_t h);
 /* Frees what s holds and empties it. */
