@@ -222,6 +222,10 @@ static const struct key_row rows[] = {
 	STRING("http.listen", http.listen, 0, "127.0.0.1:9464", check_listen),
 	CUSTOM("http.token_file", KEY_NULL | KEY_SECRET | KEY_RELOAD, 1,
 	    load_token_file, NULL),
+	INT("http.max_connections", http.max_connections, 0, "256", "1",
+	    "65536"),
+	DURATION("http.idle_timeout", http.idle_timeout_ms, 0, "10s", "1s",
+	    "1h"),
 
 	SECTION("log"),
 	ENUM("log.level", log.level, KEY_RELOAD, "info", level_names),
