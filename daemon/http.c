@@ -682,10 +682,12 @@ adopt_cb(evutil_socket_t fd, short what, void *arg)
 		    evhttp_connection_get_bufferevent(evcon) == bev) {
 			evhttp_connection_set_closecb(evcon, connection_closed, h);
 		} else {
-			/* Not seen closing: do not count it open. */
+			/* evhttp gave up on it already (its callbacks are
+			 * cleared when it frees it): not open. */
 			h->open--;
 			metrics_set(h->m_open, h->open);
 		}
+		bufferevent_decref(bev);
 	}
 	h->nfresh = 0;
 }
@@ -705,6 +707,9 @@ new_connection(struct event_base *base, void *arg)
 		h->fresh = xreallocarray(h->fresh, h->fresh_cap,
 		    sizeof(*h->fresh));
 	}
+	/* Our reference keeps bev valid until adopt_cb, even if evhttp
+	 * fails to set the connection up and frees it meanwhile. */
+	bufferevent_incref(bev);
 	h->fresh[h->nfresh++] = bev;
 	event_active(h->adopt_ev, EV_TIMEOUT, 1);
 	h->open++;
@@ -856,9 +861,11 @@ http_free(struct http *h)
 			break;
 		}
 	}
-	/* Connections not hooked yet are freed by evhttp_free below. */
-	h->nfresh = 0;
 	h->freeing = true;
+	/* Connections not hooked yet are freed by evhttp_free below. */
+	for (size_t i = 0; i < h->nfresh; i++)
+		bufferevent_decref(h->fresh[i]);
+	h->nfresh = 0;
 	while ((w = TAILQ_FIRST(&h->queue)) != NULL) {
 		/* Never sent: no callback will come. */
 		TAILQ_REMOVE(&h->queue, w, qentry);
