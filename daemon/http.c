@@ -52,6 +52,7 @@
 #define READS_INFLIGHT		8	/* commands on the read connection */
 #define ACCEPT_BACKOFF_MIN_MS	50
 #define ACCEPT_BACKOFF_MAX_MS	2000
+#define ACCEPT_LOG_EVERY_MS	10000
 
 /*
  * A request waiting for Redis: queued (sent false) or sent. http_free
@@ -93,6 +94,8 @@ struct http {
 	long backoff_ms;
 	int64_t error_since_ms;		/* first accept error of a run; 0 none */
 	int error_pauses;
+	bool error_logged;		/* this run's pause was logged */
+	int64_t error_log_ms;		/* when a pause was last logged */
 	bool replying;			/* inside reply(): our own response */
 	bool freeing;
 	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
@@ -654,8 +657,15 @@ connection_closed(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 	h->open--;
 	metrics_set(h->m_open, h->open);
-	if (!h->freeing && h->accept_state == PAUSED_FULL &&
-	    h->open < h->max_conns) {
+	if (h->freeing || h->open >= h->max_conns)
+		return;
+	if (h->accept_state == PAUSED_FULL) {
+		set_accept_state(h, ACCEPTING);
+		evconnlistener_enable(h->lev);
+	} else if (h->accept_state == PAUSED_ERROR) {
+		/* A descriptor was freed: try now rather than after the
+		 * backoff. One try per close cannot spin. */
+		evtimer_del(h->resume_ev);
 		set_accept_state(h, ACCEPTING);
 		evconnlistener_enable(h->lev);
 	}
@@ -715,9 +725,10 @@ new_connection(struct event_base *base, void *arg)
 	h->open++;
 	metrics_set(h->m_open, h->open);
 	if (h->error_since_ms != 0) {
-		log_info("http_accept_resumed", "paused_ms=%lld pauses=%d open=%d",
-		    (long long)(caltime_mono_ms() - h->error_since_ms),
-		    h->error_pauses, h->open);
+		if (h->error_logged)
+			log_info("http_accept_resumed", "paused_ms=%lld "
+			    "pauses=%d open=%d", (long long)(caltime_mono_ms() -
+			    h->error_since_ms), h->error_pauses, h->open);
 		h->error_since_ms = 0;
 		h->error_pauses = 0;
 		h->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
@@ -767,9 +778,19 @@ accept_error(struct evconnlistener *lev, void *arg)
 	set_accept_state(h, PAUSED_ERROR);
 	metrics_inc(h->m_pauses_error);
 	if (h->error_since_ms == 0) {
+		/* A run ends at the next accept. While connections come and
+		 * go with descriptors still short, runs are short and many:
+		 * log at most one every ACCEPT_LOG_EVERY_MS (the metric counts
+		 * every pause). */
 		h->error_since_ms = caltime_mono_ms();
-		log_warnx("http_accept_paused", "reason=%s open=%d retry_ms=%ld",
-		    log_quote(strerror(err)), h->open, h->backoff_ms);
+		h->error_logged = h->error_log_ms == 0 ||
+		    h->error_since_ms - h->error_log_ms >= ACCEPT_LOG_EVERY_MS;
+		if (h->error_logged) {
+			h->error_log_ms = h->error_since_ms;
+			log_warnx("http_accept_paused", "reason=%s open=%d "
+			    "retry_ms=%ld", log_quote(strerror(err)), h->open,
+			    h->backoff_ms);
+		}
 	}
 	h->error_pauses++;
 	tv.tv_sec = h->backoff_ms / 1000;
