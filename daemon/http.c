@@ -42,9 +42,9 @@
 #include "caltime.h"
 #include "decode.h"
 #include "ingest.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
-#include "redis_apply.h"
 #include "redis_conn.h"
 #include "scorecard.h"
 #include "xmalloc.h"
@@ -65,7 +65,7 @@ struct waiting {
 	struct evhttp_request *req;
 	redis_reply_cb *done;		/* frees the request's struct */
 	bool sent;
-	char key[512];			/* HGETALL key */
+	char *key;			/* HGETALL key; owned until sent */
 	TAILQ_ENTRY(waiting) entry;	/* h->waiting: every one */
 	TAILQ_ENTRY(waiting) qentry;	/* h->queue: not sent yet */
 };
@@ -159,13 +159,17 @@ read_pump(struct http *h)
 
 	while (h->inflight < READS_INFLIGHT &&
 	    (w = TAILQ_FIRST(&h->queue)) != NULL) {
-		const char *argv[2] = { "HGETALL", w->key };
-		size_t lens[2] = { 7, strlen(w->key) };
+		struct redis_argv *v = redis_argv_new();
+		int rc;
 
 		TAILQ_REMOVE(&h->queue, w, qentry);
 		w->sent = true;
-		if (redis_conn_command(h->deps.reads, 2, argv, lens, read_reply,
-		    w) != 0) {
+		redis_argv_str(v, "HGETALL");
+		redis_argv_take(v, w->key);
+		w->key = NULL;
+		rc = redis_conn_send(h->deps.reads, v, read_reply, w);
+		redis_argv_free(v);
+		if (rc != 0) {
 			w->done(NULL, w);
 			continue;
 		}
@@ -451,8 +455,8 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 		goto done;
 	}
 	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
-	redis_key_rep_counters(sc->w.key, sizeof(sc->w.key),
-	    cfg->redis.key_prefix, rep_id, sc->period, bucket.start_day);
+	sc->w.key = keys_rep_counters(cfg, rep_id, sc->period,
+	    bucket.start_day);
 	evhttp_clear_headers(&q);
 	waiting_start(h, &sc->w, req, scorecard_reply);
 	return;
@@ -520,8 +524,7 @@ route_alerts(struct http *h, struct evhttp_request *req)
 	}
 	evhttp_clear_headers(&q);
 	ar = xcalloc(1, sizeof(*ar));
-	snprintf(ar->w.key, sizeof(ar->w.key), "%s:alerts:firing",
-	    cfg->redis.key_prefix);
+	ar->w.key = keys_alerts_firing(cfg);
 	waiting_start(h, &ar->w, req, alerts_reply);
 }
 
@@ -893,6 +896,8 @@ http_free(struct http *h)
 		TAILQ_REMOVE(&h->waiting, w, entry);
 		w->h = NULL;
 		w->req = NULL;
+		free(w->key);
+		w->key = NULL;
 		w->done(NULL, w);
 	}
 	while ((w = TAILQ_FIRST(&h->waiting)) != NULL) {
