@@ -88,7 +88,9 @@ struct ticket {
 
 enum skip_reason { SKIP_UNKNOWN_REP, SKIP_UNKNOWN_TYPE, SKIP_COUNT };
 enum extra_bad { BAD_TOO_OLD = DECODE_REASON_COUNT, BAD_TOO_FAR_IN_FUTURE,
-    BAD_COUNT };
+    BAD_COUNTER_REFUSED, BAD_COUNT };
+static const char *const extra_bad_names[] = { "too_old", "too_far_in_future",
+    "counter_refused" };
 
 struct ingest {
 	struct event_base *base;
@@ -106,6 +108,10 @@ struct ingest {
 	struct clock clock;
 
 	struct anchor *anchor;		/* found by the tickets */
+	/* Messages whose counts Redis refused (a field holds no number):
+	 * when read again they go to the DLQ (counter_refused). */
+	struct apply_refused *refused;
+	size_t nrefused, refused_cap;
 	struct batch *cur, *inflight, *spare;
 	int cur_dlq, inflight_dlq;
 	uint64_t next_seq;
@@ -268,6 +274,37 @@ count_bad(struct ingest *i, const rd_kafka_message_t *m, int reason,
 
 static void run_ticks(struct ingest *i);
 
+/* True (and forgotten) when Redis refused the counts of this message. */
+static bool
+refused_take(struct ingest *i, int32_t partition, int64_t offset)
+{
+	for (size_t k = 0; k < i->nrefused; k++) {
+		if (i->refused[k].partition == partition &&
+		    i->refused[k].offset == offset) {
+			i->refused[k] = i->refused[--i->nrefused];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remembers the messages of st->refused, to be sent to the DLQ when the
+ * recovery reads them again: the calls that refused wrote nothing, so
+ * the other events of the batch are counted then, and these are not lost
+ * (nor marked seen without their counts). */
+static void
+refused_add(struct ingest *i, const struct apply_stats *st)
+{
+	for (size_t k = 0; k < st->nrefused; k++) {
+		if (i->nrefused == i->refused_cap) {
+			i->refused_cap = i->refused_cap ? i->refused_cap * 2 : 16;
+			i->refused = xreallocarray(i->refused, i->refused_cap,
+			    sizeof(*i->refused));
+		}
+		i->refused[i->nrefused++] = st->refused[k];
+	}
+}
+
 /* Event clock: false while the boundaries before this event's time are
  * not evaluated yet (the message waits with the consumer). */
 static bool
@@ -340,10 +377,16 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	/* Every check that makes the event bad comes before the clock: a bad
 	 * event's time must not move it (one far in the future would run
 	 * the event clock ahead). */
-	r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
-	bad = (int)r;
-	bad_name = r != DECODE_OK ? decode_reason_name(r) : NULL;
-	if (r == DECODE_OK) {
+	if (refused_take(i, m->partition, m->offset)) {
+		r = DECODE_OK;
+		bad = BAD_COUNTER_REFUSED;
+		bad_name = extra_bad_names[bad - BAD_TOO_OLD];
+	} else {
+		r = decode_event(m->payload, m->payload ? m->len : 0, &ev);
+		bad = (int)r;
+		bad_name = r != DECODE_OK ? decode_reason_name(r) : NULL;
+	}
+	if (bad_name == NULL) {
 		now = clock_now(&i->clock);
 		if (ev.occurred_at_ms < now - i->cfg->redis.dedupe_window_ms) {
 			/* Too old to dedupe: counting it could count it twice. */
@@ -603,7 +646,12 @@ counters_done(int status, const struct apply_stats *st, void *arg)
 	if (i == NULL)
 		return;
 	if (status != 0) {
-		fail(i, "counter write failed");
+		if (st != NULL && st->nrefused > 0) {
+			refused_add(i, st);
+			fail(i, "counts refused: a counter holds no number");
+		} else {
+			fail(i, "counter write failed");
+		}
 		return;
 	}
 	metrics_add(i->m_events[0], (double)st->counted);
@@ -664,7 +712,7 @@ maybe_flush(struct ingest *i)
 	i->cur_dlq = 0;
 	set_flight(i, FLIGHT_COUNTERS);
 	if (b->nreps == 0) {
-		struct apply_stats none = { 0, 0 };
+		struct apply_stats none = { 0 };
 
 		counters_done(0, &none, ticket_new(i));
 		return;
@@ -942,6 +990,7 @@ revoke_finish(struct ingest *i)
 	i->epoch++;
 	i->assign_state = ASSIGN_NONE;
 	i->nparts = 0;
+	i->nrefused = 0;	/* the next owner finds them refused too */
 	i->revoking = false;
 	i->recovering = false;
 	i->reading_watermarks = false;
@@ -1129,7 +1178,7 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	for (int k = 1; k < BAD_COUNT; k++) {
 		const char *name = k < DECODE_REASON_COUNT ?
 		    decode_reason_name((enum decode_reason)k) :
-		    k == BAD_TOO_OLD ? "too_old" : "too_far_in_future";
+		    extra_bad_names[k - BAD_TOO_OLD];
 
 		snprintf(labels, sizeof(labels), "reason=\"%s\"", name);
 		i->m_bad[k] = metrics_counter("paced_bad_events_total", labels,
@@ -1285,6 +1334,7 @@ ingest_free(struct ingest *i)
 	if (i->pending_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);
 	free(i->parts);
+	free(i->refused);
 	redis_apply_free(i->apply);
 	i->anchor->i = NULL;	/* replies still owed find nobody */
 	if (i->anchor->refs == 0)
