@@ -11,7 +11,8 @@
  * script checks every field before its first write: a call that cannot
  * add all its counts writes nothing, and the events it refused go to the
  * DLQ (counter_refused) when the batch is read again, while the rep's
- * other events are counted.
+ * other events are counted. Also guarded: a count that would pass 2^63 - 1
+ * and an amount field holding text.
  */
 
 #include "../integration/harness.h"
@@ -167,7 +168,7 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
-	char key[256], *lines[3];
+	char key[256], *lines[7];
 	size_t want_dlq;
 
 	set_now();
@@ -188,6 +189,8 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	    "reps:\n"
 	    "  - {id: r-huge, team: utc, role: ae}\n"
 	    "  - {id: r-float, team: utc, role: ae}\n"
+	    "  - {id: r-wrap, team: utc, role: ae}\n"
+	    "  - {id: r-text, team: utc, role: ae}\n"
 	    "alerts: {periods: [day], evaluate_every: 1h}\n"), 0);
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
 
@@ -195,6 +198,13 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	 * batch: r-float's day counter of deals_closed. */
 	snprintf(key, sizeof(key), "paced:{rep:r-float}:cnt:day:%s", day);
 	freeReplyObject(harness_redis_cmd("HSET %s deals_closed 1.5", key));
+	/* A count one more deal would take past 2^63 - 1 (HINCRBY fails). */
+	snprintf(key, sizeof(key), "paced:{rep:r-wrap}:cnt:day:%s", day);
+	freeReplyObject(harness_redis_cmd("HSET %s deals_closed "
+	    "9223372036854775800", key));
+	/* An amount that is no number (HINCRBYFLOAT fails). */
+	snprintf(key, sizeof(key), "paced:{rep:r-text}:cnt:day:%s", day);
+	freeReplyObject(harness_redis_cmd("HSET %s revenue n/a", key));
 
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
@@ -205,16 +215,20 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	lines[2] = event("r-huge", "h3", "deal_closed", "100");
 	produce("huge.tsv", lines, 3);
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	/* 2. Two deals onto the float field, and a call of the same rep. */
+	/* 2. Two deals onto the float field, and a call of the same rep;
+	 * deals onto the full count and onto the text, in the same batch. */
 	lines[0] = event("r-float", "f1", "deal_closed", "200");
 	lines[1] = event("r-float", "f2", "deal_closed", "300");
 	lines[2] = event("r-float", "f3", "call", NULL);
-	produce("float.tsv", lines, 3);
+	lines[3] = event("r-wrap", "w1", "deal_closed", "10");
+	lines[4] = event("r-text", "x1", "deal_closed", "10");
+	lines[5] = event("r-text", "x2", "call", NULL);
+	produce("float.tsv", lines, 6);
 
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	want_dlq = 4;
+	want_dlq = 6;
 	cr_assert_eq(harness_wait_until(dlq_holds, &want_dlq, HARNESS_WAIT_MS,
-	    "four messages on the DLQ"), 0);
+	    "six messages on the DLQ"), 0);
 
 	/* The $100 deal is counted; the two huge amounts are bad. */
 	snprintf(key, sizeof(key), "paced:{rep:r-huge}:cnt:day:%s", day);
@@ -239,13 +253,27 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	cr_expect_eq(dlq_count("f2", "counter_refused"), 1);
 	cr_expect_eq(dlq_count("f3", "counter_refused"), 0);
 
+	snprintf(key, sizeof(key), "paced:{rep:r-wrap}:cnt:day:%s", day);
+	expect_field(key, "deals_closed", "9223372036854775800");
+	expect_no_field("r-wrap", "revenue");
+	cr_expect(!seen_has("r-wrap", "w1"), "w1 marked seen");
+	cr_expect_eq(dlq_count("w1", "counter_refused"), 1);
+	snprintf(key, sizeof(key), "paced:{rep:r-text}:cnt:day:%s", day);
+	expect_field(key, "revenue", "n/a");
+	expect_no_field("r-text", "deals_closed");
+	expect_field(key, "calls", "1");
+	cr_expect(!seen_has("r-text", "x1"), "x1 marked seen");
+	cr_expect(seen_has("r-text", "x2"));
+	cr_expect_eq(dlq_count("x1", "counter_refused"), 1);
+
 	cr_expect_eq(metric(&p, "paced_bad_events_total{reason=\"bad_amount\"}"), 2);
 	cr_expect_eq(metric(&p,
-	    "paced_bad_events_total{reason=\"counter_refused\"}"), 2);
-	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 2);
+	    "paced_bad_events_total{reason=\"counter_refused\"}"), 4);
+	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 3);
 
 	/* Once the field is mended, the refused deals replayed from the DLQ
 	 * count: they were never marked seen. */
+	snprintf(key, sizeof(key), "paced:{rep:r-float}:cnt:day:%s", day);
 	freeReplyObject(harness_redis_cmd("HSET %s deals_closed 1", key));
 	lines[0] = event("r-float", "f1", "deal_closed", "200");
 	lines[1] = event("r-float", "f2", "deal_closed", "300");
@@ -255,7 +283,7 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	expect_field(key, "revenue", "500");
 	cr_expect(seen_has("r-float", "f1"));
 	cr_expect(seen_has("r-float", "f2"));
-	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 4);
+	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 5);
 	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"duplicate\"}"), 0);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
