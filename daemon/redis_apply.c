@@ -2,14 +2,19 @@
  * redis_apply.c: turns a pre-aggregated batch into Redis script calls.
  *
  * Rep script (KEYS: the rep's dedupe sets, then its counter hashes; all
- * under {rep:ID}): for every event, SADD its id to the set of its UTC day;
- * only new ids add their count/amount to the group's totals, which are then
- * added once per KPI field. It answers [counted, duplicates, value...],
- * the values being the absolute field values after the call, in the order
- * of the targets sent. Replaying the same call changes nothing.
+ * under {rep:ID}): only events whose id is new to the set of its UTC day
+ * add their count/amount to the group's totals, which are then added once
+ * per KPI field, and their ids are added to the sets. Every value is
+ * checked before the first write (see rep_script). It answers [counted,
+ * duplicates, refused, value...]: refused lists the events it could not
+ * count (and then nothing was written, nor any value follows), the values
+ * are the absolute field values after the call, in the order of the
+ * targets sent. Replaying the same call changes nothing.
  *
- * Expiry is set once, when a key first appears (PTTL -1), so a busy key
- * does not add an EXPIREAT to the append-only file with every batch.
+ * Expiry is set when a key first appears (PTTL -1), so a busy key does
+ * not add an EXPIREAT to the append-only file with every batch; a dedupe
+ * set's is also pushed back when it falls over a day short (see
+ * seen_expire_at).
  *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
@@ -117,7 +122,7 @@ static const char rep_script[] =
 	"  pos = pos + E; total = total + E\n"
 	"end\n"
 	"if #bad > 0 then return {0, 0, bad} end\n"
-	"local counted = 0\n"
+	"local counted, got = 0, {}\n"
 	"for _, gr in ipairs(groups) do\n"
 	"  local t0, T, e0, new, n, amt = gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]\n"
 	"  for _, e in ipairs(new) do\n"
@@ -128,15 +133,19 @@ static const char rep_script[] =
 	"  for t = 0, T - 1 do\n"
 	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
+	"    local ck = key .. '|' .. field\n"
 	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
-	"      if amt > 0 then redis.call('HINCRBYFLOAT', key, field, amt) end\n"
-	"    elseif n > 0 then redis.call('HINCRBY', key, field, n) end\n"
+	"      if amt > 0 then got[ck] = redis.call('HINCRBYFLOAT', key, field, amt) end\n"
+	"    elseif n > 0 then got[ck] = redis.call('HINCRBY', key, field, n) end\n"
 	"  end\n"
 	"end\n"
 	"local out = {counted, total - counted, {}}\n"
 	"for i = 1, #tk do\n"
-	"  local v = redis.pcall('HGET', tk[i], tf[i])\n"
-	"  if type(v) == 'table' then v = '' end\n"
+	"  local v = got[tk[i] .. '|' .. tf[i]]\n"
+	"  if v == nil then\n"
+	"    v = redis.pcall('HGET', tk[i], tf[i])\n"
+	"    if type(v) == 'table' then v = '' end\n"
+	"  end\n"
 	"  out[#out + 1] = v or '0'\n"
 	"end\n"
 	"for k = 1, S + C do\n"
