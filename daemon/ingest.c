@@ -18,6 +18,11 @@
  * the watermarks in the same way, so a partition always starts where
  * Redis says it stopped.
  *
+ * When a rep script refuses events (a counter field holds no number; the
+ * call then wrote nothing), the batch fails the same way and those
+ * messages, remembered by partition and offset, go to the DLQ as
+ * counter_refused when the recovery reads them again.
+ *
  * A batch is flushed when it holds batch.max_messages or its first message
  * is batch.max_wait old, and at once when an event-clock boundary, a
  * revoke or a stop waits for it. A batch waiting for the DLQ waits as
