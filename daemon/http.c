@@ -21,6 +21,7 @@
 
 #include "caltime.h"
 #include "decode.h"
+#include "http_boards.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -47,6 +48,7 @@ struct http {
 	struct http_deps deps;
 	struct metric *m_requests[3];	/* 2xx, 4xx, 5xx */
 	struct waiting_list waiting;
+	struct http_boards *boards;	/* leaderboards, teams, managers */
 };
 
 static void
@@ -441,7 +443,7 @@ dispatch(struct evhttp_request *req, void *arg)
 		route_alerts(h, req);
 	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
 		route_scorecard(h, req, rep);
-	else
+	else if (!http_boards_route(h->boards, req, path))
 		reply_error(h, req, 404, "no such endpoint");
 }
 
@@ -453,6 +455,7 @@ http_new(struct event_base *base, const struct config *cfg,
 
 	h->deps = *deps;
 	TAILQ_INIT(&h->waiting);
+	h->boards = http_boards_new(deps);
 	h->evh = evhttp_new(base);
 	if (h->evh == NULL ||
 	    evhttp_bind_socket(h->evh, cfg->http.host, (ev_uint16_t)cfg->http.port) != 0) {
@@ -488,6 +491,7 @@ http_free(struct http *h)
 		w->h = NULL;
 		w->req = NULL;
 	}
+	http_boards_free(h->boards);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	free(h);

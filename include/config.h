@@ -116,6 +116,15 @@ struct config_alerts {
 	size_t nwebhooks;
 };
 
+/* Roster groupings that get boards of their own (org and team always do). */
+enum board_grouping { BOARD_GROUP_ROLE, BOARD_GROUP_MANAGER, BOARD_GROUP_COUNT };
+
+struct config_boards {
+	bool grouping[BOARD_GROUP_COUNT];	/* default: all */
+	double score_cap;		/* percent of target counted at most */
+	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
+};
+
 struct config {
 	char *path;		/* the file it came from */
 
@@ -182,6 +191,7 @@ struct config {
 	struct config_manager *managers;
 	size_t nmanagers;
 	struct config_alerts alerts;
+	struct config_boards boards;
 };
 
 /*

@@ -1,0 +1,29 @@
+#ifndef PACED_HTTP_BOARDS_H
+#define PACED_HTTP_BOARDS_H
+
+/*
+ * The leaderboard and team routes of the read API:
+ * GET /v1/leaderboards/{scope}/{kpi}, GET /v1/leaderboards/{kpi} (read
+ * contract v1's form), GET /v1/teams/{team_id}/scorecard and
+ * GET /v1/managers/{id}/reps. Answers are asynchronous (Redis) and JSON;
+ * errors are {"error": "..."} with a 4xx or 5xx status.
+ */
+
+#include <stdbool.h>
+
+#include "http.h"
+
+struct evhttp_request;
+struct http_boards;
+
+/* Borrows deps' targets. Returns owned; free with http_boards_free. */
+struct http_boards *http_boards_new(const struct http_deps *deps);
+/* Frees b; requests still waiting for Redis are dropped (evhttp frees
+ * them). NULL does nothing. */
+void http_boards_free(struct http_boards *b);
+/* Answers req when path (borrowed) is one of these routes and returns
+ * true; else returns false and leaves req alone. */
+bool http_boards_route(struct http_boards *b, struct evhttp_request *req,
+    const char *path);
+
+#endif
