@@ -11,6 +11,9 @@
  * Expiry is set once, when a key first appears (PTTL -1), so a busy key
  * does not add an EXPIREAT to the append-only file with every batch.
  *
+ * Leaderboards (board_redis.c): with the team calls, one call per board
+ * the batch touches, from the same absolute values.
+ *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
  * recorded contribution to that value if higher and adds the difference to

@@ -6,7 +6,8 @@
  * every event_id with SADD and increment the rep's counters in the same
  * atomic step, all keys under the rep's hash tag), then one script call per
  * team that raises the team totals to the sum of the reps' absolute values
- * (so a replay never inflates them). Also reads and writes the partition
+ * (so a replay never inflates them), and one per leaderboard touched
+ * (board_redis.h). Also reads and writes the partition
  * watermarks (next offset to consume) kept in Redis.
  */
 
