@@ -115,8 +115,8 @@ board_in_scope(const struct config *cfg, const struct roster_rep *rep,
 	return false;
 }
 
-static bool sort_lower_better;
-
+/* Best first: keys high to low (the caller negates them when lower is
+ * better), entries without a key last, equal keys by rep_id. */
 static int
 entry_cmp(const void *a, const void *b)
 {
@@ -124,11 +124,8 @@ entry_cmp(const void *a, const void *b)
 
 	if (x->has_key != y->has_key)
 		return x->has_key ? -1 : 1;
-	if (x->has_key && x->key != y->key) {
-		if (sort_lower_better)
-			return x->key < y->key ? -1 : 1;
+	if (x->has_key && x->key != y->key)
 		return x->key > y->key ? -1 : 1;
-	}
 	return strcmp(x->rep_id, y->rep_id);
 }
 
@@ -141,9 +138,9 @@ same_key(const struct board_entry *x, const struct board_entry *y)
 void
 board_rank(struct board_entry *e, size_t n, bool lower_better)
 {
-	/* qsort has no argument for the comparator; all on the one loop
-	 * thread, so a file-scope flag is enough. */
-	sort_lower_better = lower_better;
+	if (lower_better)
+		for (size_t i = 0; i < n; i++)
+			e[i].key = -e[i].key;
 	if (n > 1)
 		qsort(e, n, sizeof(*e), entry_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -152,6 +149,9 @@ board_rank(struct board_entry *e, size_t n, bool lower_better)
 		e[i].tied = (i > 0 && same_key(&e[i], &e[i - 1])) ||
 		    (i + 1 < n && same_key(&e[i], &e[i + 1]));
 	}
+	if (lower_better)
+		for (size_t i = 0; i < n; i++)
+			e[i].key = -e[i].key;
 }
 
 double

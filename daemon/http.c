@@ -455,7 +455,8 @@ http_new(struct event_base *base, const struct config *cfg,
 
 	h->deps = *deps;
 	TAILQ_INIT(&h->waiting);
-	h->boards = http_boards_new(deps);
+	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
+	    deps->roster, deps->ingest, deps->conn });
 	h->evh = evhttp_new(base);
 	if (h->evh == NULL ||
 	    evhttp_bind_socket(h->evh, cfg->http.host, (ev_uint16_t)cfg->http.port) != 0) {

@@ -81,7 +81,7 @@ struct breq {
 TAILQ_HEAD(breq_list, breq);
 
 struct http_boards {
-	struct http_deps deps;
+	struct http_boards_deps deps;
 	struct metric *m_requests[3];
 	struct breq_list waiting;
 };
@@ -960,7 +960,7 @@ http_boards_route(struct http_boards *b, struct evhttp_request *req,
 }
 
 struct http_boards *
-http_boards_new(const struct http_deps *deps)
+http_boards_new(const struct http_boards_deps *deps)
 {
 	struct http_boards *b = xcalloc(1, sizeof(*b));
 

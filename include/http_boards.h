@@ -11,13 +11,25 @@
 
 #include <stdbool.h>
 
-#include "http.h"
+#include "config.h"
+#include "roster.h"
 
 struct evhttp_request;
 struct http_boards;
+struct ingest;
+struct redis_conn;
+
+/* What the routes read; http.c hands on its own. The config and roster
+ * are read through on every request, so a reload is seen at once. */
+struct http_boards_deps {
+	const struct config *const *cfg;
+	const struct roster *const *roster;
+	struct ingest *ingest;
+	struct redis_conn *conn;
+};
 
 /* Borrows deps' targets. Returns owned; free with http_boards_free. */
-struct http_boards *http_boards_new(const struct http_deps *deps);
+struct http_boards *http_boards_new(const struct http_boards_deps *deps);
 /* Frees b; requests still waiting for Redis are dropped (evhttp frees
  * them). NULL does nothing. */
 void http_boards_free(struct http_boards *b);
