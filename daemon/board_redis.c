@@ -5,10 +5,14 @@
  * board gets one call however many reps of the batch it holds: the cost
  * is per board and batch, never per event.
  *
- * Board script (KEYS[1]: one board): ZADD GT each (value, rep) pair, then
- * EXPIREAT ARGV[1] when the key has no expiry yet. GT keeps the highest
- * value: counters only grow, so a stale write from a former owner of the
- * partition cannot lower a rep's score.
+ * A rep whose batch spans several days of one week has several values
+ * for the week's boards: only the highest (the last) is sent.
+ *
+ * Board script (KEYS[1]: one board): one ZADD GT of all (value, rep)
+ * pairs (in slices, for Lua's unpack limit), then EXPIREAT ARGV[1] when
+ * the key has no expiry yet. GT keeps the highest value: counters only
+ * grow, so a stale write from a former owner of the partition cannot
+ * lower a rep's score.
  */
 #include "board_redis.h"
 
@@ -21,8 +25,8 @@
 #include "xmalloc.h"
 
 static const char script[] =
-	"for i = 2, #ARGV, 2 do\n"
-	"  redis.call('ZADD', KEYS[1], 'GT', ARGV[i], ARGV[i + 1])\n"
+	"for i = 2, #ARGV, 2000 do\n"
+	"  redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, i, math.min(i + 1999, #ARGV)))\n"
 	"end\n"
 	"if redis.call('PTTL', KEYS[1]) == -1 then\n"
 	"  redis.call('EXPIREAT', KEYS[1], ARGV[1])\n"
@@ -63,12 +67,21 @@ add_scope(const char *scope, void *arg)
 	g->n++;
 }
 
+/* By key, then rep, the highest value first. */
 static int
 line_cmp(const void *a, const void *b)
 {
 	const struct line *x = a, *y = b;
+	double vx, vy;
+	int c;
 
-	return strcmp(x->key, y->key);
+	if ((c = strcmp(x->key, y->key)) != 0)
+		return c;
+	if ((c = strcmp(x->w->rep->rep->id, y->w->rep->rep->id)) != 0)
+		return c;
+	vx = strtod(x->w->value, NULL);
+	vy = strtod(y->w->value, NULL);
+	return vx > vy ? -1 : vx < vy ? 1 : 0;
 }
 
 size_t
@@ -97,6 +110,8 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, g.v[i].key);
 		redis_argv_fmt(args, "%" PRId64, g.v[i].w->expire_at);
 		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
+			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
+				continue;	/* a lower value of the same rep */
 			redis_argv_str(args, g.v[j].w->value);
 			redis_argv_str(args, g.v[j].w->rep->rep->id);
 		}
