@@ -39,14 +39,40 @@ board_rep_scopes(const struct config *cfg, const struct roster_rep *rep,
 		snprintf(name, sizeof(name), "role:%s", rep->role->name);
 		fn(name, arg);
 	}
-	if (!cfg->boards.grouping[BOARD_GROUP_MANAGER])
-		return;
 	/* The config refuses cycles; the bound is for safety only. */
-	for (m = rep->manager; m != NULL && depth <= cfg->nmanagers;
+	for (m = rep->manager; cfg->boards.grouping[BOARD_GROUP_MANAGER] &&
+	    m != NULL && depth <= cfg->nmanagers;
 	    m = manager_up(cfg, m), depth++) {
 		snprintf(name, sizeof(name), "manager:%s", m);
 		fn(name, arg);
 	}
+	for (size_t g = 0; g < cfg->boards.ncustom; g++) {
+		const char *v = board_rep_group(rep->rep,
+		    cfg->boards.custom[g]);
+
+		if (v == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s:%s", cfg->boards.custom[g], v);
+		fn(name, arg);
+	}
+}
+
+const char *
+board_rep_group(const struct config_rep *r, const char *name)
+{
+	for (size_t i = 0; i < r->ngroups; i++)
+		if (strcmp(r->groups[i].key, name) == 0)
+			return r->groups[i].value;
+	return NULL;
+}
+
+bool
+board_grouping_listed(const struct config *cfg, const char *name)
+{
+	for (size_t g = 0; g < cfg->boards.ncustom; g++)
+		if (strcmp(cfg->boards.custom[g], name) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -62,17 +88,21 @@ board_scope_parse(const char *s, struct board_scope *out)
 		out->kind = BOARD_ORG;
 		return 0;
 	}
-	for (size_t k = 1; k < sizeof(kind_names) / sizeof(kind_names[0]); k++) {
-		if (strlen(kind_names[k]) != klen ||
-		    strncmp(s, kind_names[k], klen) != 0)
-			continue;
-		if (colon[1] == '\0' || strlen(colon + 1) >= sizeof(out->id))
-			return -1;
-		out->kind = (enum board_scope_kind)k;
-		snprintf(out->id, sizeof(out->id), "%s", colon + 1);
-		return 0;
+	if (klen == 0 || klen > 32 || strncmp(s, "org:", 4) == 0 || klen >= sizeof(out->group) ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") < klen ||
+	    colon[1] == '\0' || strlen(colon + 1) >= sizeof(out->id))
+		return -1;
+	out->kind = BOARD_GROUP;
+	for (size_t k = 1; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
+		if (strlen(kind_names[k]) == klen &&
+		    strncmp(s, kind_names[k], klen) == 0)
+			out->kind = (enum board_scope_kind)k;
+	if (out->kind == BOARD_GROUP) {
+		memcpy(out->group, s, klen);
+		out->group[klen] = '\0';
 	}
-	return -1;
+	snprintf(out->id, sizeof(out->id), "%s", colon + 1);
+	return 0;
 }
 
 void
@@ -80,6 +110,8 @@ board_scope_name(const struct board_scope *sc, char *buf, size_t len)
 {
 	if (sc->kind == BOARD_ORG)
 		snprintf(buf, len, "org");
+	else if (sc->kind == BOARD_GROUP)
+		snprintf(buf, len, "%s:%s", sc->group, sc->id);
 	else
 		snprintf(buf, len, "%s:%s", kind_names[sc->kind], sc->id);
 }
@@ -111,6 +143,11 @@ board_in_scope(const struct config *cfg, const struct roster_rep *rep,
 	case BOARD_MANAGER:
 		return rep->manager != NULL &&
 		    board_manager_under(cfg, rep->manager, sc->id);
+	case BOARD_GROUP: {
+		const char *v = board_rep_group(rep->rep, sc->group);
+
+		return v != NULL && strcmp(v, sc->id) == 0;
+	}
 	}
 	return false;
 }

@@ -262,7 +262,8 @@ static const struct key_row rows[] = {
 
 	SECTION("leaderboards", "leaderboards and the activity score"),
 	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
-	    NULL, "roster groupings with boards of their own: role, manager"),
+	    NULL, "roster groupings with boards of their own: role, manager, "
+	    "or a name of the reps' groups"),
 	SECTION("leaderboards.activity_score", "the weighted composite score"),
 	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
 	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,
@@ -1019,6 +1020,11 @@ config_free(struct config *c)
 		free(c->reps[i].targets);
 		schedule_free(c->reps[i].schedule, c->reps[i].nschedule);
 		free(c->reps[i].out_of_office);
+		for (size_t j = 0; j < c->reps[i].ngroups; j++) {
+			free(c->reps[i].groups[j].key);
+			free(c->reps[i].groups[j].value);
+		}
+		free(c->reps[i].groups);
 	}
 	free(c->reps);
 	for (size_t i = 0; i < c->nmanagers; i++) {
@@ -1035,6 +1041,9 @@ config_free(struct config *c)
 	}
 	free(c->alerts.webhooks);
 	free(c->boards.score_weights);
+	for (size_t i = 0; i < c->boards.ncustom; i++)
+		free(c->boards.custom[i]);
+	free(c->boards.custom);
 	free(c);
 }
 

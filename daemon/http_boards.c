@@ -765,6 +765,21 @@ scope_check(struct http_boards *b, struct evhttp_request *req,
 			return -1;
 		}
 		return 0;
+	case BOARD_GROUP:
+		if (!board_grouping_listed(cfg, sc->group)) {
+			reply_error(b, req, 404, "unknown grouping: "
+			    "leaderboards.groupings does not name it");
+			return -1;
+		}
+		for (size_t i = 0; i < cfg->nreps; i++) {
+			const char *v = board_rep_group(&cfg->reps[i],
+			    sc->group);
+
+			if (v != NULL && strcmp(v, sc->id) == 0)
+				return 0;
+		}
+		reply_error(b, req, 404, "no rep on the roster is in that group");
+		return -1;
 	}
 	return -1;
 }
@@ -792,8 +807,8 @@ route_board(struct http_boards *b, struct evhttp_request *req,
 	if (v1 && (s = evhttp_find_header(&qs, "scope")) != NULL)
 		scope = s;
 	if (board_scope_parse(scope, &sc) != 0) {
-		reply_error(b, req, 400, "scope must be org, team:ID, role:NAME "
-		    "or manager:ID");
+		reply_error(b, req, 400, "scope must be org, team:ID, role:NAME, "
+		    "manager:ID or GROUPING:VALUE");
 		goto bad;
 	}
 	if (scope_check(b, req, cfg, &sc) != 0)

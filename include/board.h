@@ -13,16 +13,19 @@
 #include "config.h"
 #include "roster.h"
 
-enum board_scope_kind { BOARD_ORG, BOARD_TEAM, BOARD_ROLE, BOARD_MANAGER };
+enum board_scope_kind { BOARD_ORG, BOARD_TEAM, BOARD_ROLE, BOARD_MANAGER,
+    BOARD_GROUP };
 
-/* A scope as a reader names it: "org", "team:T", "role:R", "manager:M". */
+/* A scope as a reader names it: "org", "team:T", "role:R", "manager:M", or
+ * "<grouping>:<value>" for a grouping of the reps' groups (region:emea). */
 struct board_scope {
 	enum board_scope_kind kind;
+	char group[40];		/* BOARD_GROUP: the grouping's name */
 	char id[160];		/* empty for org */
 };
 
 /* The longest scope name, NUL included. */
-#define BOARD_SCOPE_MAX	(sizeof(((struct board_scope *)0)->id) + 16)
+#define BOARD_SCOPE_MAX	(sizeof(((struct board_scope *)0)->id) + 48)
 
 /* Called with each scope name (borrowed; valid during the call). */
 typedef void board_scope_cb(const char *scope, void *arg);
@@ -30,12 +33,14 @@ typedef void board_scope_cb(const char *scope, void *arg);
 /*
  * The boards rep's values go to, by scope name: org, its team, its role
  * and every manager above it (its manager, that manager's manager, ...)
- * when cfg's groupings hold role and manager. Borrows all.
+ * when cfg's groupings hold role and manager, and <grouping>:<value> for
+ * each further grouping the rep's groups give a value. Borrows all.
  */
 void board_rep_scopes(const struct config *cfg, const struct roster_rep *rep,
     board_scope_cb *fn, void *arg);
-/* Parses s (borrowed) into *out; 0, or -1 when s names no kind of scope
- * or an empty or too long id. */
+/* Parses s (borrowed) into *out; 0, or -1 when s is not "org" nor
+ * "<kind>:<id>" with a kind of 1 to 32 of a-z 0-9 _ and an id. A kind
+ * other than team, role and manager is a BOARD_GROUP. */
 int board_scope_parse(const char *s, struct board_scope *out);
 /* The scope's name into buf (caller's, BOARD_SCOPE_MAX bytes). */
 void board_scope_name(const struct board_scope *sc, char *buf, size_t len);
@@ -43,6 +48,10 @@ void board_scope_name(const struct board_scope *sc, char *buf, size_t len);
  * managers hierarchy. Borrows all. */
 bool board_in_scope(const struct config *cfg, const struct roster_rep *rep,
     const struct board_scope *sc);
+/* The value rep r has for grouping name in its groups, or NULL. */
+const char *board_rep_group(const struct config_rep *r, const char *name);
+/* True when cfg's leaderboards.groupings names further grouping name. */
+bool board_grouping_listed(const struct config *cfg, const char *name);
 /* True when manager id has manager up above it, at any depth (or is it).
  * Borrows all. */
 bool board_manager_under(const struct config *cfg, const char *id,

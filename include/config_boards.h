@@ -13,6 +13,9 @@
 /* leaderboards.groupings (stage 1). */
 void load_board_groupings(struct loader *l, yaml_node_t *n,
     const char *path);
+/* A rep's groups: {grouping: value}, into r (called by the reps loader). */
+void load_rep_groups(struct loader *l, yaml_node_t *n, const char *path,
+    struct config_rep *r);
 /* leaderboards.activity_score.weights (stage 3: names roles and KPIs). */
 void load_score_weights(struct loader *l, yaml_node_t *n, const char *path);
 

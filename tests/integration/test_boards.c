@@ -7,11 +7,11 @@
  * (W-7) is the previous bucket. Readings are at Wednesday 13:00 of week W:
  * 20 of the week's 40 working hours are gone, an elapsed share of 0.5.
  *
- *   rep  team  role  manager  calls (W-7, W)  meetings (W)
- *   a1   east  sdr   m-east      100, 60         5
- *   a2   east  sdr   m-east       20, 60         2
+ *   rep  team  role  manager  calls (W-7, W)  meetings (W)  region
+ *   a1   east  sdr   m-east      100, 60         5            emea
+ *   a2   east  sdr   m-east       20, 60         2            apac
  *   a3   east  ae    m-ae         80, 40        12     (m-ae reports to m-east)
- *   b1   west  sdr   m-west      150, 90         0
+ *   b1   west  sdr   m-west      150, 90         0            emea
  *   b2   west  ae    m-west       10, 10        40
  *   b3   west  sdr   m-west        -,  -         -     (no activity at all)
  *
@@ -253,6 +253,12 @@ check_redis_boards(void)
 	    "%s a3", key);
 	zscore(key, "a1", &present);
 	cr_expect(!present, "a1 is no ae: not in %s", key);
+	snprintf(key, sizeof(key), "paced:{board:region:emea:calls:week:%s}",
+	    week_date);
+	cr_expect(close_to(zscore(key, "a1", &present), 60) && present,
+	    "%s a1", key);
+	zscore(key, "a2", &present);
+	cr_expect(!present, "a2 is in apac: not in %s", key);
 	snprintf(key, sizeof(key), "paced:{board:team:west:calls:week:%s}",
 	    week_date);
 	cr_expect(close_to(zscore(key, "b2", &present), 10) && present,
@@ -289,6 +295,9 @@ check_boards(void)
 		{ "a1", 1, true, 60 }, { "a2", 1, true, 60 },
 		{ "a3", 3, false, 40 },
 	};
+	static const struct want emea[] = {
+		{ "b1", 1, false, 90 }, { "a1", 2, false, 60 },
+	};
 	static const struct want m_east[] = {
 		{ "a3", 1, false, 80 }, { "a1", 2, true, 60 },
 		{ "a2", 2, true, 60 },
@@ -324,6 +333,9 @@ check_boards(void)
 	cJSON_Delete(b);
 	b = get_ok("/v1/leaderboards/team:east/calls?period=week&%s", at_q);
 	check_board(b, "value", team_east, 3, 3, "team east calls");
+	cJSON_Delete(b);
+	b = get_ok("/v1/leaderboards/region:emea/calls?period=week&%s", at_q);
+	check_board(b, "value", emea, 2, 2, "region emea calls");
 	cJSON_Delete(b);
 	b = get_ok("/v1/leaderboards/manager:m-east/calls?period=week&%s"
 	    "&by=percent", at_q);
@@ -434,7 +446,10 @@ check_bad_requests(void)
 		{ "/v1/leaderboards/org/activity_score?by=percent", 400 },
 		{ "/v1/leaderboards/team:nope/calls", 404 },
 		{ "/v1/leaderboards/team:/calls", 400 },
-		{ "/v1/leaderboards/galaxy:far/calls", 400 },
+		{ "/v1/leaderboards/galaxy:far/calls", 404 },
+		{ "/v1/leaderboards/Galaxy:far/calls", 400 },
+		{ "/v1/leaderboards/region:mars/calls", 404 },
+		{ "/v1/leaderboards/org:x/calls", 400 },
 		{ "/v1/leaderboards/role:cto/calls", 404 },
 		{ "/v1/leaderboards/manager:nobody/calls", 404 },
 		{ "/v1/leaderboards/%ZZ/calls", 404 },
@@ -510,14 +525,14 @@ Test(boards, ranks_scorecards_and_replay, .fini = harness_teardown,
 	    "  - {id: m-west, manager: vp}\n"
 	    "  - {id: vp}\n"
 	    "reps:\n"
-	    "  - {id: a1, team: east, role: sdr}\n"
-	    "  - {id: a2, team: east, role: sdr}\n"
+	    "  - {id: a1, team: east, role: sdr, groups: {region: emea}}\n"
+	    "  - {id: a2, team: east, role: sdr, groups: {region: apac}}\n"
 	    "  - {id: a3, team: east, role: ae, manager: m-ae}\n"
-	    "  - {id: b1, team: west, role: sdr}\n"
+	    "  - {id: b1, team: west, role: sdr, groups: {region: emea}}\n"
 	    "  - {id: b2, team: west, role: ae}\n"
 	    "  - {id: b3, team: west, role: sdr}\n"
 	    "leaderboards:\n"
-	    "  groupings: [role, manager]\n"
+	    "  groupings: [role, manager, region]\n"
 	    "  activity_score:\n"
 	    "    cap: 150\n"
 	    "    weights:\n"

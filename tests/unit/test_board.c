@@ -27,8 +27,9 @@ static const char org[] =
 	"  - {id: m-east, manager: vp}\n"
 	"  - {id: vp}\n"
 	"reps:\n"
-	"  - {id: r1, team: east, role: sdr}\n"
-	"  - {id: r2, team: east, role: ae, manager: m-sub}\n";
+	"  - {id: r1, team: east, role: sdr, groups: {region: emea}}\n"
+	"  - {id: r2, team: east, role: ae, manager: m-sub,\n"
+	"     groups: {region: apac, segment: smb}}\n";
 
 static struct config *
 load(const char *extra, char **errs)
@@ -112,6 +113,64 @@ Test(board, groupings_none)
 	config_free(c);
 }
 
+Test(board, groupings_of_the_reps_groups)
+{
+	char *errs, err[128];
+	struct config *c = load("leaderboards: {groupings: [region, "
+	    "segment]}\n", &errs);
+	struct roster *r;
+	struct names nm = { .n = 0 };
+	struct board_scope sc;
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_expect_not(c->boards.grouping[BOARD_GROUP_ROLE]);
+	cr_assert_eq(c->boards.ncustom, 2);
+	cr_expect(board_grouping_listed(c, "region"));
+	cr_expect_not(board_grouping_listed(c, "zone"));
+	r = roster_new(c, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	board_rep_scopes(c, roster_rep(r, "r2"), collect, &nm);
+	cr_assert_eq(nm.n, 4);
+	cr_expect_str_eq(nm.v[2], "region:apac");
+	cr_expect_str_eq(nm.v[3], "segment:smb");
+	nm.n = 0;
+	/* r1 has no segment: no segment board. */
+	board_rep_scopes(c, roster_rep(r, "r1"), collect, &nm);
+	cr_assert_eq(nm.n, 3);
+	cr_expect_str_eq(nm.v[2], "region:emea");
+	cr_assert_eq(board_scope_parse("region:emea", &sc), 0);
+	cr_expect(board_in_scope(c, roster_rep(r, "r1"), &sc));
+	cr_expect_not(board_in_scope(c, roster_rep(r, "r2"), &sc));
+	roster_free(r);
+	config_free(c);
+}
+
+Test(board, rep_groups_errors)
+{
+	static const char y[] =
+	    "kpis: [{name: calls, kind: leading, events: [call]}]\n"
+	    "roles: {sdr: {targets: {calls: {day: 1}}}}\n"
+	    "teams: [{id: east, timezone: UTC}]\n"
+	    "reps:\n"
+	    "  - {id: r1, team: east, role: sdr, groups: {Region: x, role: y}}\n"
+	    "  - {id: r2, team: east, role: sdr, groups: {region: \"a b\"}}\n"
+	    "  - {id: r3, team: east, role: sdr, groups: [emea]}\n";
+	char *errs = NULL;
+	struct config *c;
+
+	c = config_load_buffer("g.yaml", y, strlen(y), &errs);
+	cr_assert_null(c);
+	cr_assert_not_null(errs);
+	cr_expect_not_null(strstr(errs, "reps[0].groups.Region: invalid "
+	    "grouping name"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "reps[0].groups.role: invalid "
+	    "grouping name"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "reps[1].groups.region: invalid "
+	    "group value \"a b\""), "%s", errs);
+	cr_expect_not_null(strstr(errs, "reps[2].groups"), "%s", errs);
+	free(errs);
+}
+
 Test(board, scope_parse)
 {
 	struct board_scope sc;
@@ -125,10 +184,16 @@ Test(board, scope_parse)
 	board_scope_name(&sc, name, sizeof(name));
 	cr_expect_str_eq(name, "team:east");
 	cr_expect_eq(board_scope_parse("team:", &sc), -1);
-	cr_expect_eq(board_scope_parse("teams:east", &sc), -1);
 	cr_expect_eq(board_scope_parse("org:x", &sc), -1);
 	cr_expect_eq(board_scope_parse("", &sc), -1);
-	cr_expect_eq(board_scope_parse("region:emea", &sc), -1);
+	cr_expect_eq(board_scope_parse(":x", &sc), -1);
+	cr_expect_eq(board_scope_parse("Region:emea", &sc), -1);
+	cr_expect_eq(board_scope_parse("region:emea", &sc), 0);
+	cr_expect_eq(sc.kind, BOARD_GROUP);
+	cr_expect_str_eq(sc.group, "region");
+	cr_expect_str_eq(sc.id, "emea");
+	board_scope_name(&sc, name, sizeof(name));
+	cr_expect_str_eq(name, "region:emea");
 }
 
 Test(board, ranks_share_ties_in_rep_order)
@@ -197,7 +262,7 @@ Test(board, config_errors)
 	char *errs;
 	struct config *c = load(
 	    "leaderboards:\n"
-	    "  groupings: [role, region]\n"
+	    "  groupings: [role, Region, team]\n"
 	    "  activity_score:\n"
 	    "    cap: 0\n"
 	    "    weights:\n"
@@ -207,7 +272,9 @@ Test(board, config_errors)
 	cr_assert_null(c);
 	cr_assert_not_null(errs);
 	cr_expect_not_null(strstr(errs, "leaderboards.groupings[1]: invalid "
-	    "value \"region\""), "%s", errs);
+	    "grouping name \"Region\""), "%s", errs);
+	cr_expect_not_null(strstr(errs, "leaderboards.groupings[2]: team "
+	    "always has boards"), "%s", errs);
 	cr_expect_not_null(strstr(errs, "leaderboards.activity_score.cap"),
 	    "%s", errs);
 	cr_expect_not_null(strstr(errs, "weights.sdr.calls: weight \"-1\""),
