@@ -840,6 +840,11 @@ route_board(struct http_boards *b, struct evhttp_request *req,
 	if (strcmp(kpi, ACTIVITY_SCORE) == 0 &&
 	    config_kpi_index(cfg, kpi) < 0) {
 		q->kpi = -1;
+		if (cfg->boards.score_weights == NULL) {
+			reply_error(b, req, 404, "no activity score: "
+			    "leaderboards.activity_score.weights is not set");
+			goto bad;
+		}
 		if (q->by != BY_VALUE) {
 			reply_error(b, req, 400, "the activity score is "
 			    "ranked by value only");
