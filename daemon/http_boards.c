@@ -28,9 +28,8 @@
 #include "board.h"
 #include "caltime.h"
 #include "decode.h"
-#include "ingest.h"
+#include "owner.h"
 #include "keys.h"
-#include "metrics.h"
 #include "redis_conn.h"
 #include "scorecard.h"
 #include "xmalloc.h"
@@ -82,7 +81,6 @@ TAILQ_HEAD(breq_list, breq);
 
 struct http_boards {
 	struct http_boards_deps deps;
-	struct metric *m_requests[3];
 	struct breq_list waiting;
 };
 
@@ -94,12 +92,7 @@ reply_json(struct http_boards *b, struct evhttp_request *req, int code,
 	char *s = cJSON_PrintUnformatted(obj);
 
 	evbuffer_add_printf(buf, "%s\n", s);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	metrics_inc(b->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
-	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ?
-	    "Not Found" : code == 400 ? "Bad Request" :
-	    code == 503 ? "Service Unavailable" : "Error", buf);
+	b->deps.reply(req, code, buf, b->deps.reply_arg);
 	free(s);
 	evbuffer_free(buf);
 }
@@ -721,7 +714,7 @@ parse_common(struct http_boards *b, struct evhttp_request *req,
 		    "period must be day, week, month or quarter");
 		return -1;
 	}
-	q->at_ms = clock_now(ingest_clock(b->deps.ingest));
+	q->at_ms = clock_now(owner_clock(b->deps.owner));
 	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &q->at_ms) !=
 	    0) {
 		reply_error(b, req, 400, "at must be RFC 3339 with an offset");
@@ -986,12 +979,6 @@ http_boards_new(const struct http_boards_deps *deps)
 
 	b->deps = *deps;
 	TAILQ_INIT(&b->waiting);
-	b->m_requests[0] = metrics_counter("paced_http_requests_total",
-	    "code=\"2xx\"", "HTTP requests answered, by status class");
-	b->m_requests[1] = metrics_counter("paced_http_requests_total",
-	    "code=\"4xx\"", "HTTP requests answered, by status class");
-	b->m_requests[2] = metrics_counter("paced_http_requests_total",
-	    "code=\"5xx\"", "HTTP requests answered, by status class");
 	return b;
 }
 

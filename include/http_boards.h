@@ -14,9 +14,15 @@
 #include "config.h"
 #include "roster.h"
 
+struct evbuffer;
 struct evhttp_request;
 struct http_boards;
-struct ingest;
+
+/* Sends the answer to req: status code, JSON body (borrowed). http.c's,
+ * so that every answer is counted and sent one way. */
+typedef void http_boards_reply_cb(struct evhttp_request *req, int code,
+    struct evbuffer *body, void *arg);
+struct owner;
 struct redis_conn;
 
 /* What the routes read; http.c hands on its own. The config and roster
@@ -24,8 +30,10 @@ struct redis_conn;
 struct http_boards_deps {
 	const struct config *const *cfg;
 	const struct roster *const *roster;
-	struct ingest *ingest;
-	struct redis_conn *conn;
+	const struct owner *owner;	/* the clock */
+	struct redis_conn *conn;	/* the API's reads */
+	http_boards_reply_cb *reply;
+	void *reply_arg;
 };
 
 /* Borrows deps' targets. Returns owned; free with http_boards_free. */
