@@ -12,6 +12,12 @@
  *
  * A reload may swap the config and roster while a request waits: the
  * request then answers 503 (retry) rather than mix two rosters.
+ *
+ * Commands go to the API's read connection. TODO: they do not wait in
+ * http.c's queue of at most READS_INFLIGHT reads, which holds one HGETALL
+ * per request; a request of these routes sends one command per board date
+ * or team (one to three for a team or a floor), so the queue needs entries
+ * of several commands first.
  */
 #include "http_boards.h"
 

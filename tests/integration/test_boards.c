@@ -427,7 +427,8 @@ check_team_and_manager(void)
 	cJSON_Delete(m);
 }
 
-static void
+/* Returns the number of requests made. */
+static size_t
 check_bad_requests(void)
 {
 	static const struct {
@@ -478,6 +479,7 @@ check_bad_requests(void)
 		    "GET %s: no error text", bad[i].path);
 		cJSON_Delete(j);
 	}
+	return sizeof(bad) / sizeof(bad[0]);
 }
 
 Test(boards, ranks_scorecards_and_replay, .fini = harness_teardown,
@@ -494,6 +496,7 @@ Test(boards, ranks_scorecards_and_replay, .fini = harness_teardown,
 	int64_t today = (int64_t)time(NULL) / 86400, week;
 	char *lines = NULL, *before, *after, wed[16];
 	int iseq = 0;
+	size_t nbad;
 
 	/* Day 0 was a Thursday: (day + 3) % 7 is 0 on Mondays. */
 	week = today - (today + 3) % 7 - 14;
@@ -563,7 +566,11 @@ Test(boards, ranks_scorecards_and_replay, .fini = harness_teardown,
 	check_redis_boards();
 	check_boards();
 	check_team_and_manager();
-	check_bad_requests();
+	nbad = check_bad_requests();
+	/* Each counted once, as the daemon's own answer. */
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_http_requests_total{code=\"4xx\"}"), (double)nbad);
+	cr_expect_eq(harness_paced_metric(&p, "paced_http_refused_total"), 0);
 
 	/* The same stream again: every event a duplicate, every board as
 	 * it was (absolute scores, never increments). */
