@@ -17,6 +17,7 @@
 #include "board_redis.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +43,13 @@ board_redis_script(void)
 struct line {
 	char *key;			/* owned */
 	const struct board_write *w;
+	double num;			/* w's value */
 };
 
 struct gather {
 	const struct config *cfg;
 	const struct board_write *w;
+	double num;
 	struct line *v;
 	size_t n, cap;
 };
@@ -64,6 +67,7 @@ add_scope(const char *scope, void *arg)
 	g->v[g->n].key = keys_board(g->cfg, scope, g->cfg->kpis[w->kpi].name,
 	    w->period, w->start_day);
 	g->v[g->n].w = w;
+	g->v[g->n].num = g->num;
 	g->n++;
 }
 
@@ -72,16 +76,13 @@ static int
 line_cmp(const void *a, const void *b)
 {
 	const struct line *x = a, *y = b;
-	double vx, vy;
 	int c;
 
 	if ((c = strcmp(x->key, y->key)) != 0)
 		return c;
 	if ((c = strcmp(x->w->rep->rep->id, y->w->rep->rep->id)) != 0)
 		return c;
-	vx = strtod(x->w->value, NULL);
-	vy = strtod(y->w->value, NULL);
-	return vx > vy ? -1 : vx < vy ? 1 : 0;
+	return x->num > y->num ? -1 : x->num < y->num ? 1 : 0;
 }
 
 size_t
@@ -89,12 +90,18 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
     const struct board_write *w, size_t n, redis_reply_cb *cb, void *arg,
     int *failed)
 {
-	struct gather g = { cfg, NULL, NULL, 0, 0 };
+	struct gather g = { cfg, NULL, 0, NULL, 0, 0 };
 	struct redis_argv *args;
 	size_t sent = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		char text[64];
+
+		/* Values are Redis's text of a number, never this long. */
+		snprintf(text, sizeof(text), "%.*s", (int)w[i].value_len,
+		    w[i].value);
 		g.w = &w[i];
+		g.num = strtod(text, NULL);
 		board_rep_scopes(cfg, w[i].rep, add_scope, &g);
 	}
 	if (g.n > 1)
@@ -112,7 +119,8 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */
-			redis_argv_str(args, g.v[j].w->value);
+			redis_argv_add(args, g.v[j].w->value,
+			    g.v[j].w->value_len);
 			redis_argv_str(args, g.v[j].w->rep->rep->id);
 		}
 		if (redis_conn_send(conn, args, cb, arg) == 0)

@@ -24,7 +24,8 @@ struct board_write {
 	enum period period;
 	int32_t start_day;
 	int64_t expire_at;
-	const char *value;	/* as Redis answered it */
+	const char *value;	/* as Redis answered it: value_len bytes */
+	size_t value_len;
 };
 
 /* The board script, for redis_conn_add_script. Static. */
