@@ -221,10 +221,15 @@ def check_dockerfile(build):
     for instr, args in bsteps + rsteps:
         if instr != "COPY" or args.startswith("--from"):
             continue
-        for src in args.split()[:-1]:
+        for src in [w for w in args.split() if not w.startswith("--")][:-1]:
             expect(src.rstrip("/") in allowed,
                    "%s: COPY %s is excluded by Dockerfile.dockerignore" % (path, src))
             expect(os.path.exists(src), "%s: COPY %s: no such file" % (path, src))
+
+    hc = [a for i, a in rsteps if i == "COPY" and "healthcheck" in a]
+    expect(hc and "--chmod=0755" in hc[0] and
+           os.access("deploy/docker/healthcheck.sh", os.X_OK),
+           "%s: the health probe is not copied executable" % path)
 
     info = {"steps": rsteps}
     for instr, args in rsteps:
@@ -472,7 +477,7 @@ def image_etc(img, out_dir):
     os.makedirs(d, exist_ok=True)
     got = []
     for instr, args in img["steps"]:
-        words = args.split()
+        words = [w for w in args.split() if not w.startswith("--")]
         if instr == "COPY" and not args.startswith("--from") and \
                 words[-1].startswith("/etc/paced/"):
             shutil.copyfile(words[0], os.path.join(d, os.path.basename(words[-1])))
