@@ -391,8 +391,10 @@ def check_k8s(img, out_dir):
         elif key.endswith("_file") and key != "roster_file" and isinstance(node, str):
             files.append(node)
     walk(cfg)
+    env_vals = {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}
     if expect(sec_mount, "Deployment: Secret %s is not mounted" % sec["metadata"]["name"]):
         for f in files:
+            f = re.sub(r"\$\{(\w+)\}", lambda m: env_vals.get(m.group(1), m.group(0)), f)
             d, b = os.path.split(f)
             expect(d == sec_mount[0] and b in sec.get("stringData", sec.get("data", {})),
                    "ConfigMap: %s is not a key of Secret %s mounted at %s"
@@ -412,14 +414,19 @@ def check_k8s(img, out_dir):
         os.makedirs(os.path.join(d, "secrets"), exist_ok=True)
         for k, p in items.items():
             text = data[k]
-            if p == cfg_name:
-                text = text.replace(sec_mount[0] + "/", os.path.abspath(d) + "/secrets/")
             with open(os.path.join(d, p), "w", encoding="utf-8") as f:
                 f.write(text)
         for k in sec.get("stringData", {}):
             with open(os.path.join(d, "secrets", k), "w", encoding="utf-8") as f:
                 f.write("placeholder\n")
-        env = {e["name"]: "kafka-0.kafka:9093" for e in c.get("env", [])}
+        env = dict(env_vals)
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("configMapKeyRef")
+            if ref and ref.get("key") in data:
+                env[e["name"]] = data[ref["key"]]
+        # The Secret's files: placeholders here, in a folder of our own.
+        if env.get("CREDENTIALS_DIRECTORY") == sec_mount[0]:
+            env["CREDENTIALS_DIRECTORY"] = os.path.abspath(os.path.join(d, "secrets"))
         print("config: k8s %s %s" % (os.path.join(d, cfg_name),
                                      " ".join("%s=%s" % kv for kv in env.items())))
     return True
