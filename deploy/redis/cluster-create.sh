@@ -42,6 +42,7 @@ for n in $REDIS_CLUSTER_NODES; do
 	done
 done
 
+# shellcheck disable=SC2086
 set -- $REDIS_CLUSTER_NODES
 first=$1
 if cli "$first" cluster info | grep -q '^cluster_state:ok'; then

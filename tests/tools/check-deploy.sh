@@ -55,7 +55,10 @@ if ! cmp -s tests/tools/k8s-schema/package-lock.json "$SCHEMA/package-lock.json"
 	(cd "$SCHEMA" && npm ci --no-audit --no-fund --loglevel=error) || no "npm ci"
 fi
 cp tests/tools/k8s-schema/validate.mjs "$SCHEMA/"
-manifests=$(ls deploy/k8s/*.yaml | grep -v '/kustomization.yaml$')
+manifests=""
+for f in deploy/k8s/*.yaml; do
+	[ "$f" = deploy/k8s/kustomization.yaml ] || manifests="$manifests $f"
+done
 # shellcheck disable=SC2086
 node "$SCHEMA/validate.mjs" $manifests || no "Kubernetes schemas"
 
@@ -128,8 +131,9 @@ first=${nodes# }
 first=${first%% *}
 masters=$(redis-cli -p "${first##*:}" cluster nodes 2>/dev/null | grep -c master)
 state=$(redis-cli -p "${first##*:}" cluster info 2>/dev/null | tr -d '\r' | grep '^cluster_state:')
-[ "$masters" = 3 ] && [ "$state" = "cluster_state:ok" ] ||
-    no "cluster-create.sh: $masters primaries, $state"
+if [ "$masters" != 3 ] || [ "$state" != "cluster_state:ok" ]; then
+	no "cluster-create.sh: $masters primaries, $state"
+fi
 REDIS_CLUSTER_NODES=$nodes sh deploy/redis/cluster-create.sh 2>&1 |
     grep -q 'up already' || no "cluster-create.sh: a second run did not leave the cluster alone"
 # shellcheck disable=SC2086
