@@ -85,6 +85,7 @@ batch_note_offset(struct batch *b, int32_t partition, int64_t offset)
 	b->parts[b->nparts].partition = partition;
 	b->parts[b->nparts].first_offset = offset;
 	b->parts[b->nparts].last_offset = offset;
+	b->parts[b->nparts].first_event_ms = INT64_MAX;
 	b->nparts++;
 }
 
@@ -198,6 +199,10 @@ batch_add(struct batch *b, const struct roster_rep *rep, const size_t *kpis,
 	e->next = NONE;
 	e->partition = b->note_partition;
 	e->offset = b->note_offset;
+	for (size_t i = 0; i < b->nparts; i++)
+		if (b->parts[i].partition == b->note_partition &&
+		    ev->occurred_at_ms < b->parts[i].first_event_ms)
+			b->parts[i].first_event_ms = ev->occurred_at_ms;
 	b->ids_len += idlen;
 
 	gr = &b->groups[g];

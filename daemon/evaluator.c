@@ -355,6 +355,21 @@ write_pace(struct job *j, const struct roster_rep *rr)
 	}
 }
 
+/* When rr's data began, for evaluate_rep_since(): the start of the local
+ * day (the rep's team zone) of its partition's first event, so that the
+ * days before the data are not read as zero activity and the first day is
+ * judged whole; INT64_MIN while it is not known (every bucket whole). */
+static int64_t
+data_since(const struct evaluator *e, const struct roster_rep *rr)
+{
+	int64_t began = owner_data_since(e->d.owner, rr->rep->id);
+
+	if (began == INT64_MIN || rr->zone == NULL)
+		return INT64_MIN;
+	return tzone_local_to_utc(rr->zone, tzone_local_day(rr->zone, began),
+	    0);
+}
+
 static void
 evaluate_job(struct job *j)
 {
@@ -367,7 +382,8 @@ evaluate_job(struct job *j)
 		job_finish(j);		/* already judged later than this */
 		return;
 	}
-	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, j->ended, &j->res);
+	evaluate_rep_since(cfg, rr, j->at, data_since(e, rr), j->actual,
+	    j->prev, j->ended, &j->res);
 	write_pace(j, rr);
 	if (j->res.nalerts == 0) {
 		store_states(j);

@@ -343,6 +343,10 @@ progress(struct ingest *i)
 
 	if (i->flight != FLIGHT_WAIT_DLQ || i->inflight_dlq > 0)
 		return;
+	for (size_t k = 0; k < i->inflight->nparts; k++)
+		if (i->inflight->parts[k].first_event_ms != INT64_MAX)
+			ingest_began_note(i, i->inflight->parts[k].partition,
+			    i->inflight->parts[k].first_event_ms);
 	t = ingest_ticket_new(i);
 	ingest_flight_enter(i, FLIGHT_WATERMARK);
 	if (redis_apply_watermarks(i->apply, i->cfg, i->cfg->kafka.topic_activity,

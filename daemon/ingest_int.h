@@ -187,6 +187,8 @@ struct part_state *ingest_part_find(struct ingest *i, int32_t partition);
 void ingest_fail(struct ingest *i, const char *why);
 void ingest_revoke_progress(struct ingest *i);
 void ingest_catch_up(struct ingest *i);
+/* Notes began_ms as the start of partition's data unless known (owner.h). */
+void ingest_began_note(struct ingest *i, int32_t partition, int64_t began_ms);
 void ingest_retry_cb(evutil_socket_t fd, short what, void *arg);
 void ingest_on_assign(const rd_kafka_topic_partition_list_t *parts,
     void *arg);

@@ -211,6 +211,29 @@ ingest_redis_state(bool up, void *arg)
 
 /* ---- rebalance ---- */
 
+/* Not called without an answer: i may be gone then (shutdown). */
+static void
+began_known(int32_t partition, int64_t began_ms, void *arg)
+{
+	struct ingest *i = arg;
+
+	owner_set_began(i->owner, partition, began_ms);
+}
+
+/* When each partition's data began (keys_began): read on assignment;
+ * noted by the first batch that counts events from a partition, before
+ * its watermark is written (same connection, so a stored watermark means
+ * a stored start), or as 0 (judge every bucket whole) for a partition
+ * consumed before the start was recorded. */
+void
+ingest_began_note(struct ingest *i, int32_t partition, int64_t began_ms)
+{
+	if (owner_began_known(i->owner, partition))
+		return;
+	(void)redis_apply_note_began(i->apply, i->cfg,
+	    i->cfg->kafka.topic_activity, partition, began_ms, began_known, i);
+}
+
 static void
 assign_done(int status, const int64_t *offsets, void *arg)
 {
@@ -238,6 +261,8 @@ assign_done(int status, const int64_t *offsets, void *arg)
 		i->parts[k].partition = l->elems[k].partition;
 		i->parts[k].next_needed = offsets[k];
 		i->parts[k].assigned_ms = caltime_wall_ms();
+		if (offsets[k] >= 0)
+			ingest_began_note(i, l->elems[k].partition, 0);
 		log_info("ingest_assigned", "partition=%d offset=%" PRId64
 		    " from=%s", (int)l->elems[k].partition, offsets[k],
 		    offsets[k] >= 0 ? "redis" : "committed");
@@ -264,6 +289,9 @@ read_assign_watermarks(struct ingest *i)
 	for (int k = 0; k < l->cnt; k++)
 		pl[k] = l->elems[k].partition;
 	ingest_ticks_restore(i, pl, (size_t)l->cnt);
+	/* Same connection: known before the watermarks' answer. */
+	(void)redis_apply_read_began(i->apply, i->cfg,
+	    i->cfg->kafka.topic_activity, pl, (size_t)l->cnt, began_known, i);
 	t = ingest_ticket_new(i);
 	ingest_pos_enter(i, POS_ASSIGN_READING);
 	if (redis_apply_read_watermarks(i->apply, i->cfg,

@@ -95,6 +95,12 @@ keys_evclock(const struct config *cfg, const char *topic)
 }
 
 char *
+keys_began(const struct config *cfg, const char *topic)
+{
+	return xasprintf("%s:began:%s", prefix(cfg), topic);
+}
+
+char *
 keys_alerts_firing(const struct config *cfg)
 {
 	return xasprintf("%s:alerts:firing", prefix(cfg));

@@ -26,6 +26,10 @@ struct owner {
 	struct owned_part *parts;
 	size_t nparts;
 	struct clock clock;
+	/* began[p] (known[p]): when partition p's data began */
+	int64_t *began;
+	bool *known;
+	size_t nbegan;
 };
 
 static struct owned_part *
@@ -53,6 +57,8 @@ owner_free(struct owner *o)
 	if (o == NULL)
 		return;
 	free(o->parts);
+	free(o->began);
+	free(o->known);
 	free(o);
 }
 
@@ -140,6 +146,41 @@ owner_owns(const struct owner *o, const char *rep_id)
 	 * read; the event clock judges each boundary after exactly the events
 	 * before it, backlog or not. */
 	return p->caught_up || o->clock.mode == CLOCK_MODE_EVENT;
+}
+
+void
+owner_set_began(struct owner *o, int32_t partition, int64_t began_ms)
+{
+	if (partition < 0)
+		return;
+	if ((size_t)partition >= o->nbegan) {
+		size_t n = (size_t)partition + 1;
+
+		o->began = xrealloc(o->began, n * sizeof(*o->began));
+		o->known = xrealloc(o->known, n * sizeof(*o->known));
+		for (size_t k = o->nbegan; k < n; k++)
+			o->known[k] = false;
+		o->nbegan = n;
+	}
+	o->began[partition] = began_ms;
+	o->known[partition] = true;
+}
+
+bool
+owner_began_known(const struct owner *o, int32_t partition)
+{
+	return partition >= 0 && (size_t)partition < o->nbegan &&
+	    o->known[partition];
+}
+
+int64_t
+owner_data_since(const struct owner *o, const char *rep_id)
+{
+	int32_t partition = owner_partition_of(o, rep_id);
+
+	if (!owner_began_known(o, partition))
+		return INT64_MIN;
+	return o->began[partition];
 }
 
 void

@@ -879,6 +879,100 @@ redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
 	return rc;
 }
 
+struct began_op {
+	began_cb *cb;
+	void *arg;
+	int32_t partition;
+	int32_t *partitions;	/* owned: the partitions of a read */
+	size_t n;
+};
+
+static void
+began_read_reply(const redisReply *r, void *arg)
+{
+	struct began_op *op = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == op->n)
+		for (size_t k = 0; k < op->n; k++)
+			if (r->element[k]->type == REDIS_REPLY_STRING)
+				op->cb(op->partitions[k],
+				    strtoll(r->element[k]->str, NULL, 10),
+				    op->arg);
+	free(op->partitions);
+	free(op);
+}
+
+int
+redis_apply_read_began(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, began_cb *cb,
+    void *arg)
+{
+	struct redis_argv *args = redis_argv_new();
+	struct began_op *op = xcalloc(1, sizeof(*op));
+	int rc;
+
+	redis_argv_str(args, "HMGET");
+	redis_argv_take(args, keys_began(cfg, topic));
+	for (size_t k = 0; k < n; k++)
+		redis_argv_fmt(args, "%" PRId32, partitions[k]);
+	op->cb = cb;
+	op->arg = arg;
+	op->n = n;
+	op->partitions = xcalloc(n ? n : 1, sizeof(*op->partitions));
+	if (n > 0)
+		memcpy(op->partitions, partitions, n * sizeof(*partitions));
+	rc = redis_conn_send(a->conn, args, began_read_reply, op);
+	if (rc != 0) {
+		free(op->partitions);
+		free(op);
+	}
+	redis_argv_free(args);
+	return rc;
+}
+
+static void
+began_reply(const redisReply *r, void *arg)
+{
+	struct began_op *op = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		op->cb(op->partition, strtoll(r->str, NULL, 10), op->arg);
+	free(op);
+}
+
+int
+redis_apply_note_began(struct redis_apply *a, const struct config *cfg,
+    const char *topic, int32_t partition, int64_t began_ms, began_cb *cb,
+    void *arg)
+{
+	struct redis_argv *args = redis_argv_new();
+	struct began_op *op;
+	int rc;
+
+	redis_argv_str(args, "HSETNX");
+	redis_argv_take(args, keys_began(cfg, topic));
+	redis_argv_fmt(args, "%" PRId32, partition);
+	redis_argv_fmt(args, "%" PRId64, began_ms);
+	rc = redis_conn_send(a->conn, args, ignore_reply, NULL);
+	redis_argv_free(args);
+	if (rc != 0)
+		return rc;
+	/* Pipelined: the value kept, ours or an earlier one. */
+	args = redis_argv_new();
+	redis_argv_str(args, "HGET");
+	redis_argv_take(args, keys_began(cfg, topic));
+	redis_argv_fmt(args, "%" PRId32, partition);
+	op = xcalloc(1, sizeof(*op));
+	op->cb = cb;
+	op->arg = arg;
+	op->partition = partition;
+	rc = redis_conn_send(a->conn, args, began_reply, op);
+	if (rc != 0)
+		free(op);
+	redis_argv_free(args);
+	return rc;
+}
+
 struct redis_apply *
 redis_apply_new(struct redis_conn *conn)
 {

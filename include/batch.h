@@ -48,6 +48,7 @@ struct batch_partition {
 	int32_t partition;
 	int64_t first_offset;
 	int64_t last_offset;
+	int64_t first_event_ms;	/* earliest occurred_at counted; INT64_MAX: none */
 };
 
 struct batch {

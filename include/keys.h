@@ -51,6 +51,11 @@ char *keys_offsets(const struct config *cfg, const char *topic);
 /* P:evclock:<topic>, the last evaluate_every boundary judged per
  * partition (clock: event). Borrows cfg and topic. */
 char *keys_evclock(const struct config *cfg, const char *topic);
+/* P:began:<topic>, when the data began per partition: the earliest
+ * occurred_at (ms) of the first batch that counted events from it, or 0
+ * when paced consumed it before this was recorded. Written once
+ * (HSETNX). Borrows cfg and topic. */
+char *keys_began(const struct config *cfg, const char *topic);
 /* P:alerts:firing, the alerts firing now. Borrows cfg. */
 char *keys_alerts_firing(const struct config *cfg);
 /* P:alerts, the stream of every alert message. Borrows cfg. */

@@ -55,6 +55,18 @@ int32_t owner_partition_of(const struct owner *o, const char *rep_id);
  * assigned here and, on the wall clock, caught up. */
 bool owner_owns(const struct owner *o, const char *rep_id);
 
+/* When partition's data began (keys_began): a bucket that began before
+ * it is judged on the working time since then. Kept across assignments
+ * (it never changes); read from Redis on assignment, written by the
+ * ingest path the first time a partition counts events. */
+void owner_set_began(struct owner *o, int32_t partition, int64_t began_ms);
+/* True when partition's start is known here. */
+bool owner_began_known(const struct owner *o, int32_t partition);
+/* When the data of rep_id's partition (borrowed) began, for
+ * evaluate_rep_since(); INT64_MIN (every bucket judged whole) while it
+ * is not known. */
+int64_t owner_data_since(const struct owner *o, const char *rep_id);
+
 /* A valid event's time: moves the event watermark forward. */
 void owner_observe(struct owner *o, int64_t event_ms);
 /* The clock events and evaluations are judged by (borrowed from o). */

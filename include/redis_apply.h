@@ -88,4 +88,18 @@ int redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
     const char *topic, const int32_t *partitions, size_t n, evclock_cb *cb,
     void *arg);
 
+/* When partition's data began (keys_began), as stored; called only for
+ * a value Redis answered (never without an answer: arg may be gone). */
+typedef void began_cb(int32_t partition, int64_t began_ms, void *arg);
+/* Reads the starts of n partitions (borrowed): cb once per partition that
+ * has one. Returns 0, or -1 (cb not called). */
+int redis_apply_read_began(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, began_cb *cb,
+    void *arg);
+/* Records began_ms as partition's start unless one is stored (HSETNX),
+ * then reads the start kept into cb. Returns 0, or -1 (cb not called). */
+int redis_apply_note_began(struct redis_apply *a, const struct config *cfg,
+    const char *topic, int32_t partition, int64_t began_ms, began_cb *cb,
+    void *arg);
+
 #endif

@@ -118,3 +118,26 @@ Test(batch, free_null_is_a_noop)
 	batch_free(NULL);
 	cr_assert(true);
 }
+
+Test(batch, earliest_counted_event_per_partition)
+{
+	struct batch *b = batch_new();
+	struct roster_rep r = { .index = 0 };
+	size_t calls[1] = { 0 };
+	struct activity e;
+
+	batch_reset(b, 1, 1);
+	batch_note_offset(b, 3, 10);
+	e = mkevent("a", 1, 0);
+	e.occurred_at_ms = 5000;
+	batch_add(b, &r, calls, 1, 0, 0, &e);
+	batch_note_offset(b, 3, 11);
+	e = mkevent("b", 1, 0);
+	e.occurred_at_ms = 2000;		/* older, later in the log */
+	batch_add(b, &r, calls, 1, 0, 0, &e);
+	batch_note_offset(b, 1, 7);		/* nothing counted */
+	cr_assert_eq(b->nparts, 2);
+	cr_assert_eq(b->parts[0].first_event_ms, 2000);
+	cr_assert_eq(b->parts[1].first_event_ms, INT64_MAX);
+	batch_free(b);
+}

@@ -115,6 +115,7 @@ Test(keys, untagged_keys_follow_the_table)
 
 	is(keys_offsets(&c, "activity"), "paced:offsets:activity");
 	is(keys_evclock(&c, "activity"), "paced:evclock:activity");
+	is(keys_began(&c, "activity"), "paced:began:activity");
 	is(keys_alerts_firing(&c), "paced:alerts:firing");
 	is(keys_alerts_stream(&c), "paced:alerts");
 }
@@ -169,6 +170,7 @@ Test(keys, one_hash_tag_per_rep_and_per_team)
 	char *none[] = {
 		keys_offsets(&c, "activity"),
 		keys_evclock(&c, "activity"),
+		keys_began(&c, "activity"),
 		keys_alerts_firing(&c),
 		keys_alerts_stream(&c),
 	};

@@ -118,3 +118,30 @@ Test(owner, clock_follows_events_in_event_mode)
 	config_free(c);
 	config_free(w);
 }
+
+Test(owner, data_since_follows_the_rep_partition)
+{
+	struct config *c = load("");
+	struct owner *o = owner_new(c);
+	const int32_t parts[] = { 3 };
+
+	/* Unknown partition count or start: every bucket whole. */
+	cr_assert_eq(owner_data_since(o, "r007"), INT64_MIN);
+	owner_set_partition_count(o, 7);
+	cr_assert_eq(owner_data_since(o, "r007"), INT64_MIN);
+	cr_assert_not(owner_began_known(o, 3));
+	owner_set_began(o, 3, 1796500000000);
+	cr_assert(owner_began_known(o, 3));
+	cr_assert_eq(owner_data_since(o, "r007"), 1796500000000);
+	cr_assert_eq(owner_data_since(o, "r001"), INT64_MIN, "partition 6");
+	owner_set_began(o, 6, 0);
+	cr_assert_eq(owner_data_since(o, "r001"), 0);
+	/* A start never changes with the assignment. */
+	owner_assign(o, parts, 1);
+	owner_unassign(o);
+	cr_assert_eq(owner_data_since(o, "r007"), 1796500000000);
+	cr_assert_not(owner_began_known(o, -1));
+	cr_assert_not(owner_began_known(o, 100));
+	owner_free(o);
+	config_free(c);
+}
