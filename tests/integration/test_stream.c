@@ -392,7 +392,7 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 	struct sse *a, *b;
 	struct sse_event ev;
 	int status = 0, seq = 0;
-	int64_t t0, took;
+	int64_t t0, took, a_opened;
 	char last[64] = "";
 	bool got_status = false, got_beat = false;
 	const cJSON *m;
@@ -423,7 +423,10 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 	    "  periods: [day]\n"
 	    "  evaluate_every: 1h\n"), 0);
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
-	set_heartbeat(p.config, "stream_heartbeat: 300ms");
+	/* Streams outlive the idle timeout (1s, under the heartbeat: the
+	 * heartbeat alone does not keep them); at most 3 at once. */
+	set_heartbeat(p.config, "stream_heartbeat: 1200ms, idle_timeout: 1s, "
+	    "max_streams: 3");
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
 	cr_assert_eq(harness_paced_wait_log(&p, "stream_subscribed",
@@ -443,6 +446,7 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 
 	a = sse_open(p.http_port, "/v1/stream?team=east", NULL, &status, NULL);
 	cr_assert_eq(status, 200);
+	a_opened = now_ms();
 
 	/* a2 passes a1 on east's board. */
 	produce("e2.tsv", "a2", 3, &seq);
@@ -497,11 +501,12 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 		cJSON_Delete(d);
 		free(ev.data);
 	}
-	/* Heartbeats meanwhile. */
-	while (!got_beat) {
-		cr_assert_eq(sse_next(a, 2000, &ev), 0, "no heartbeat");
-		got_beat = strcmp(ev.type, "comment") == 0;
-		if (!got_beat && strcmp(ev.type, "comment") != 0 && ev.id[0])
+	/* Heartbeats, and the stream still open past the idle timeout (1s):
+	 * the client has sent nothing since its request. */
+	while (!got_beat || now_ms() - a_opened < 2500) {
+		cr_assert_eq(sse_next(a, 3000, &ev), 0, "no heartbeat");
+		got_beat = got_beat || strcmp(ev.type, "comment") == 0;
+		if (strcmp(ev.type, "comment") != 0 && ev.id[0])
 			snprintf(last, sizeof(last), "%s", ev.id);
 		free(ev.data);
 	}
@@ -553,6 +558,37 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 	cr_expect_str_eq(ev.type, "reset");
 	free(ev.data);
 	sse_close(b);
+
+	/* The cap: a fourth is refused; a closed one frees its place. */
+	{
+		struct sse *open3[3];
+		int64_t deadline;
+
+		for (int i = 0; i < 3; i++) {
+			open3[i] = sse_open(p.http_port, "/v1/stream", NULL,
+			    &status, NULL);
+			cr_assert_eq(status, 200, "stream %d: %d", i, status);
+		}
+		check_refused(p.http_port, "/v1/stream", NULL, 503);
+		cr_expect_eq(harness_paced_metric(&p, "paced_stream_clients"), 3);
+		sse_close(open3[0]);
+		deadline = now_ms() + 3000;
+		for (;;) {
+			char *body = NULL;
+
+			open3[0] = sse_open(p.http_port, "/v1/stream", NULL,
+			    &status, &body);
+			free(body);
+			if (status == 200)
+				break;
+			sse_close(open3[0]);
+			cr_assert(now_ms() < deadline, "a closed stream kept "
+			    "its place");
+			usleep(50000);
+		}
+		for (int i = 0; i < 3; i++)
+			sse_close(open3[i]);
+	}
 
 	check_refused(p.http_port, "/v1/stream?team=nope", NULL, 404);
 	check_refused(p.http_port, "/v1/stream?color=red", NULL, 400);
