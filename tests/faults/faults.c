@@ -373,38 +373,22 @@ fault_report(const char *scenario, int copies, bool dlq_exact)
 }
 
 int
-fault_commit_zero(void)
+fault_regroup(struct harness_paced *p, const char *group)
 {
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_topic_partition_list_t *l;
-	rd_kafka_resp_err_t e;
-	rd_kafka_t *rk;
-	char err[512];
-	int i;
+	char *text = harness_read_file(p->config, NULL), *at, *out;
+	const char *from = "group_id: " HARNESS_GROUP "\n";
+	int rc;
 
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", harness_brokers(),
-	    err, sizeof err) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "group.id", HARNESS_GROUP, err,
-	    sizeof err) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
-	    sizeof err) != RD_KAFKA_CONF_OK ||
-	    (rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
-	    sizeof err)) == NULL) {
-		harness_log("commit consumer: %s", err);
-		rd_kafka_conf_destroy(conf);
+	if (text == NULL || (at = strstr(text, from)) == NULL) {
+		free(text);
 		return -1;
 	}
-	l = rd_kafka_topic_partition_list_new(HARNESS_PARTITIONS);
-	for (i = 0; i < HARNESS_PARTITIONS; i++)
-		rd_kafka_topic_partition_list_add(l, HARNESS_TOPIC, i)->offset =
-		    0;
-	/* A commit without joining: the group has no member now. */
-	if ((e = rd_kafka_commit(rk, l, 0)) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		harness_log("commit offset 0: %s", rd_kafka_err2str(e));
-	rd_kafka_topic_partition_list_destroy(l);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+	out = xasprintf("%.*sgroup_id: %s\n%s", (int)(at - text), text, group,
+	    at + strlen(from));
+	rc = harness_write_file(p->config, out);
+	free(text);
+	free(out);
+	return rc;
 }
 
 long

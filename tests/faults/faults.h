@@ -54,9 +54,9 @@ int fault_finish(pid_t prod);
  * and prints the scenario's line. Returns the mismatches.
  */
 int fault_report(const char *scenario, int copies, bool dlq_exact);
-/* Commits offset 0 on every activity partition for the consumer group
- * (no member may be running). 0 or -1. */
-int fault_commit_zero(void);
+/* Rewrites p's config for consumer group `group` (borrowed): a group
+ * without committed offsets, which starts at offset 0. 0 or -1. */
+int fault_regroup(struct harness_paced *p, const char *group);
 /* The resident set (kB) and the open descriptors of pid; -1 if gone. */
 long fault_rss_kb(pid_t pid);
 long fault_fds(pid_t pid);
