@@ -104,6 +104,8 @@ fault_stack(const char *name, unsigned seed, int events, int flags)
 	fault_seed = seed;
 	if (harness_setup(name) == -1 || harness_redis_start() == -1)
 		return -1;
+	if (flags & FAULT_12_PARTITIONS)
+		harness_set_partitions(12);
 	if ((flags & FAULT_LOCAL_BROKER) ? harness_broker_start_local() == -1 :
 	    harness_broker_start() == -1)
 		return -1;
@@ -268,14 +270,14 @@ alerts_read(long long *distinct, long long *twice, size_t *total)
 static void
 alerts_settle(void)
 {
-	int64_t hi[HARNESS_PARTITIONS], sum, last = -1, since = 0;
+	int64_t hi[HARNESS_MAX_PARTITIONS], sum, last = -1, since = 0;
 	int i;
 
 	while (harness_elapsed_ms() - since < 3000 || last <= 0) {
 		if (harness_watermarks(HARNESS_TOPIC_ALERTS, hi,
-		    HARNESS_PARTITIONS) == -1)
+		    harness_partitions()) == -1)
 			return;
-		for (sum = 0, i = 0; i < HARNESS_PARTITIONS; i++)
+		for (sum = 0, i = 0; i < harness_partitions(); i++)
 			sum += hi[i];
 		if (sum != last) {
 			last = sum;
@@ -302,7 +304,7 @@ expected_ll(const char *a, const char *b)
 int
 fault_report(const char *scenario, int copies, bool dlq_exact)
 {
-	int64_t hi[HARNESS_PARTITIONS];
+	int64_t hi[HARNESS_MAX_PARTITIONS];
 	long long produced = 0, counted, bad, dlq_msgs = 0, alerts = 0;
 	long long twice = 0, skipped, dups;
 	size_t alert_msgs = 0;
@@ -310,9 +312,9 @@ fault_report(const char *scenario, int copies, bool dlq_exact)
 	FILE *f;
 	char *path;
 
-	if (harness_watermarks(HARNESS_TOPIC, hi, HARNESS_PARTITIONS) == -1)
+	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) == -1)
 		mismatches++;
-	for (i = 0; i < HARNESS_PARTITIONS; i++)
+	for (i = 0; i < harness_partitions(); i++)
 		produced += hi[i];
 	if (produced != (long long)copies * harness_stream_messages()) {
 		harness_log("produced %lld, the stream holds %lld x %d",

@@ -29,6 +29,7 @@
 #include "harness.h"
 
 #define FAULT_LOCAL_BROKER	0x1	/* the mock in-process, for injection */
+#define FAULT_12_PARTITIONS	0x2	/* 12 partitions a topic, not 6 */
 
 /* Stream size for a scenario: PACED_FAULT_EVENTS or def. */
 int fault_events(int def);

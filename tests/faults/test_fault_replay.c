@@ -18,13 +18,13 @@
 static int64_t
 alerts_on_topic(void)
 {
-	int64_t hi[HARNESS_PARTITIONS], sum = 0;
+	int64_t hi[HARNESS_MAX_PARTITIONS], sum = 0;
 	int i;
 
 	if (harness_watermarks(HARNESS_TOPIC_ALERTS, hi,
-	    HARNESS_PARTITIONS) == -1)
+	    harness_partitions()) == -1)
 		return -1;
-	for (i = 0; i < HARNESS_PARTITIONS; i++)
+	for (i = 0; i < harness_partitions(); i++)
 		sum += hi[i];
 	return sum;
 }
