@@ -1,8 +1,10 @@
 /*
  * main.c: startup and shutdown order, signals, reload.
  *
- * Startup: config -> logging -> roster -> event base -> Redis connection
- * -> ingest -> consumer and DLQ producer -> HTTP -> subscribe -> loop.
+ * Startup: config -> logging -> roster -> event base -> Redis connections
+ * (ingest's; the HTTP reads') -> owner -> ingest -> consumer and DLQ
+ * producer -> sinks -> evaluator (told by the ingest through its hooks)
+ * -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
  * (finish in-flight writes, store offsets, leave the group, flush the
  * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
@@ -30,6 +32,8 @@
 #include "kafka_loop.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
+#include "plan_cmd.h"
 #include "redis_conn.h"
 #include "roster.h"
 #include "sink.h"
@@ -51,6 +55,8 @@ struct daemon_state {
 	const struct config *cfg;
 	const struct roster *roster;
 	struct redis_conn *conn;
+	struct redis_conn *reads_conn;	/* the HTTP API's reads */
+	struct owner *owner;
 	struct ingest *ingest;
 	struct consumer *consumer;
 	struct dlq *dlq;
@@ -74,6 +80,8 @@ usage(FILE *f)
 	    "       paced --check-config FILE  validate FILE, print every error\n"
 	    "       paced backtest --config FILE [--until RFC3339] [--exhaustive]\n"
 	    "                   EVENTS.jsonl   replay events, print the alerts\n"
+	    "       paced plan --config FILE --revenue N --deal-size N\n"
+	    "                   --funnel ...   targets from a revenue goal\n"
 	    "       paced --version | --help\n"
 	    "\n"
 	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
@@ -88,6 +96,34 @@ redis_state(bool up, void *arg)
 
 	if (d->ingest != NULL)
 		ingest_redis_state(up, d->ingest);
+}
+
+/* The read connection's state only shows in metrics and /readyz. */
+static void
+reads_state(bool up, void *arg)
+{
+	(void)up;
+	(void)arg;
+}
+
+/* The ingest's hooks: what it tells the evaluator. */
+static void
+hook_rep_changed(size_t rep_index, void *arg)
+{
+	evaluator_rep_changed(arg, rep_index);
+}
+
+static void
+hook_owned_grew(void *arg)
+{
+	evaluator_owned_grew(arg);
+}
+
+static void
+hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
+    void *arg)
+{
+	evaluator_tick(arg, at_ms, done_cb, done_arg);
 }
 
 /* The group is left; exit once evaluations in flight have stored their
@@ -265,9 +301,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	ingest_set_config(d->ingest, c, r);
+	owner_set_config(d->owner, c);
 	d->cfg = c;
 	d->roster = r;
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
+	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
@@ -339,7 +377,12 @@ run(const char *path)
 	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
 	ro.name = "main";
 	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
-	d.ingest = ingest_new(d.base, d.conn, cfg, roster);
+	/* The API's reads on a connection of their own: a burst of them, or
+	 * one slow one, times out there without dropping ingest's. */
+	ro.name = "http";
+	d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
+	d.owner = owner_new(cfg);
+	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
 	h = ingest_handlers(d.ingest);
 	if ((d.consumer = consumer_new(d.base, cfg, &h, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_consumer err=%s", log_quote(err));
@@ -354,18 +397,29 @@ run(const char *path)
 			.base = d.base,
 			.conn = d.conn,
 			.sinks = d.sinks,
-			.ingest = d.ingest,
+			.owner = d.owner,
 			.cfg = &d.cfg,
 			.roster = &d.roster,
 		};
 
 		d.evaluator = evaluator_new(&ed);
 	}
-	ingest_set_evaluator(d.ingest, d.evaluator);
+	{
+		struct ingest_hooks ih = {
+			.rep_changed = hook_rep_changed,
+			.owned_grew = hook_owned_grew,
+			.tick = hook_tick,
+			.arg = d.evaluator,
+		};
+
+		ingest_set_hooks(d.ingest, &ih);
+	}
 	hd.cfg = &d.cfg;
 	hd.roster = &d.roster;
 	hd.ingest = d.ingest;
+	hd.owner = d.owner;
 	hd.conn = d.conn;
+	hd.reads = d.reads_conn;
 	if ((d.http = http_new(d.base, cfg, &hd, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=http err=%s", log_quote(err));
 	if (consumer_start(d.consumer, cfg, err, sizeof(err)) != 0)
@@ -401,7 +455,7 @@ run(const char *path)
 	 * and sent again after the restart. */
 	kafka_set_fatal_cb(NULL, NULL);
 	http_free(d.http);
-	ingest_set_evaluator(d.ingest, NULL);
+	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));
@@ -409,7 +463,9 @@ run(const char *path)
 	reap_retired(&d);
 	ingest_free(d.ingest);
 	d.ingest = NULL;	/* redis_state may still be called */
+	redis_conn_free(d.reads_conn);
 	redis_conn_free(d.conn);
+	owner_free(d.owner);
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_hup);
@@ -418,8 +474,8 @@ run(const char *path)
 	event_free(d.reap_timer);
 	roster_free((struct roster *)d.roster);
 	config_free((struct config *)d.cfg);
-	metrics_reset();
 	event_base_free(d.base);
+	metrics_reset();	/* last: libevent's log callback counts in one */
 	return d.exit_code;
 }
 
@@ -438,6 +494,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "backtest") == 0)
 		return backtest_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
