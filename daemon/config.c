@@ -18,6 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config_boards.h"
 #include "config_org.h"
 #include "config_roster.h"
 #include "config_yaml.h"
@@ -252,6 +253,18 @@ static const struct key_row rows[] = {
 	    "working time before an unchanged alert is repeated"),
 	DURATION("alerts.evaluate_every", alerts.evaluate_every_ms,
 	    KEY_RELOAD, "1m", "1s", "1d", "pacing timer"),
+	DURATION("alerts.min_breach", alerts.min_breach_ms, KEY_RELOAD, "15m",
+	    "0s", "1d", "working time a change of level must be asked for"),
+	LONG("alerts.min_breach_evaluations", alerts.min_breach_evals,
+	    KEY_RELOAD, "2", "1", "100",
+	    "consecutive evaluations a change of level must be asked for"),
+	NUMBER("alerts.resolve_margin", alerts.resolve_margin, KEY_RELOAD,
+	    "0.05", "0", "1", "recovery at a pace of warning_below + this"),
+	LONG("alerts.max_per_manager_per_day",
+	    alerts.max_per_manager_per_day, KEY_RELOAD, "20", "0", "100000",
+	    "alert lines a manager gets a day through digest webhooks"),
+	CUSTOM("alerts.quiet_hours", KEY_RELOAD, 3, load_quiet_hours, NULL,
+	    "teams whose digests wait for working time"),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL,
@@ -262,6 +275,17 @@ static const struct key_row rows[] = {
 	    "100", "10000000", "approximate cap of the Redis alert stream"),
 	CUSTOM("alerts.webhooks", KEY_RELOAD, 1, load_webhooks, NULL,
 	    "HTTP endpoints that receive alerts"),
+
+	SECTION("leaderboards", "leaderboards and the activity score"),
+	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
+	    NULL, "roster groupings with boards of their own: role, manager, "
+	    "or a name of the reps' groups"),
+	SECTION("leaderboards.activity_score", "the weighted composite score"),
+	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
+	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,
+	    "percent of target a KPI counts for at most"),
+	CUSTOM("leaderboards.activity_score.weights", KEY_RELOAD, 3,
+	    load_score_weights, NULL, "per role: the weight of each KPI"),
 };
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
 
@@ -799,6 +823,8 @@ set_defaults(struct loader *l)
 	c->alerts.periods[PERIOD_DAY] = true;
 	c->alerts.periods[PERIOD_WEEK] = true;
 	c->alerts.leading_only = true;
+	for (int g = 0; g < BOARD_GROUP_COUNT; g++)
+		c->boards.grouping[g] = true;
 }
 
 /* Checks that span several keys, once every key is in. */
@@ -1010,6 +1036,11 @@ config_free(struct config *c)
 		free(c->reps[i].targets);
 		schedule_free(c->reps[i].schedule, c->reps[i].nschedule);
 		free(c->reps[i].out_of_office);
+		for (size_t j = 0; j < c->reps[i].ngroups; j++) {
+			free(c->reps[i].groups[j].key);
+			free(c->reps[i].groups[j].value);
+		}
+		free(c->reps[i].groups);
 	}
 	free(c->reps);
 	for (size_t i = 0; i < c->nmanagers; i++) {
@@ -1020,11 +1051,18 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->alerts.nkpis; i++)
 		free(c->alerts.kpis[i]);
 	free(c->alerts.kpis);
+	for (size_t i = 0; i < c->alerts.nquiet_teams; i++)
+		free(c->alerts.quiet_teams[i]);
+	free(c->alerts.quiet_teams);
 	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
 		free(c->alerts.webhooks[i].url);
 		free(c->alerts.webhooks[i].token);
 	}
 	free(c->alerts.webhooks);
+	free(c->boards.score_weights);
+	for (size_t i = 0; i < c->boards.ncustom; i++)
+		free(c->boards.custom[i]);
+	free(c->boards.custom);
 	free(c);
 }
 

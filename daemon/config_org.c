@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_boards.h"
 #include "xmalloc.h"
 
 #define KPI_NAME_MAX		64
@@ -729,7 +730,7 @@ load_ooo(struct loader *l, const yaml_node_t *n, const char *path,
 
 /* The keys of a rep; rep_item reads its fields in this order. */
 static const char *const rep_keys[] = { "id", "team", "role", "manager",
-    "targets", "schedule", "out_of_office", NULL };
+    "targets", "schedule", "out_of_office", "groups", NULL };
 
 static void
 rep_item(struct loader *l, const struct item *it, void *arg)
@@ -737,10 +738,10 @@ rep_item(struct loader *l, const struct item *it, void *arg)
 	struct rep_src		*src = &((struct rep_src *)arg)[it->i];
 	struct config_rep	*r = &l->c->reps[it->i];
 	yaml_node_t		*item = it->node, **v = it->v;
-	char			*fp[7], *team, *role;
+	char			*fp[8], *team, *role;
 	struct where		 wt, wr;
 
-	for (size_t j = 0; j < 7; j++)
+	for (size_t j = 0; j < 8; j++)
 		fp[j] = path_key(it->path, rep_keys[j]);
 	r->id = field_id(l, item, v[0], fp[0], true, "rep id");
 	src->path = fp[0];
@@ -756,9 +757,11 @@ rep_item(struct loader *l, const struct item *it, void *arg)
 		load_schedule(l, v[5], fp[5], &r->schedule, &r->nschedule);
 	if (v[6] != NULL)
 		load_ooo(l, v[6], fp[6], r);
+	if (v[7] != NULL)
+		load_rep_groups(l, v[7], fp[7], r);
 	free(team);
 	free(role);
-	for (size_t j = 1; j < 7; j++)
+	for (size_t j = 1; j < 8; j++)
 		free(fp[j]);
 }
 
@@ -843,6 +846,43 @@ load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path)
 	}
 	if (a->kpis != NULL)
 		list_dups(l, n, path, a->kpis, cnt, "KPI");
+}
+
+/* alerts.quiet_hours: all (default), none, or a list of team ids. */
+void
+load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config_alerts	*a = &l->c->alerts;
+	size_t			 cnt;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		static const char *const modes[] = { "all", "none", NULL };
+		int			 e;
+
+		if ((e = field_enum(l, n, n, path, modes, true)) >= 0)
+			a->quiet_mode = e == 0 ? QUIET_ALL : QUIET_NONE;
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "all, none or a list of team ids");
+		return;
+	}
+	a->quiet_mode = QUIET_LISTED;
+	a->quiet_teams = string_list(l, n, path, NULL, &cnt);
+	a->nquiet_teams = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		char		*ip;
+		struct where	 w;
+
+		if (a->quiet_teams[i] == NULL)
+			continue;
+		ip = path_index(path, i);
+		w = node_where(l, seq_at(l, n, i), ip);
+		lookup_name(l, &l->team_names, &w, "team", a->quiet_teams[i]);
+		free(ip);
+	}
+	if (a->quiet_teams != NULL)
+		list_dups(l, n, path, a->quiet_teams, cnt, "team");
 }
 
 /*

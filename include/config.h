@@ -83,6 +83,8 @@ struct config_rep {
 	size_t nschedule;
 	int32_t *out_of_office;	/* sorted, deduplicated day numbers */
 	size_t nout_of_office;
+	struct config_kv *groups;	/* roster groupings: region -> emea */
+	size_t ngroups;
 };
 
 /* A manager's own manager, for escalation of critical alerts. */
@@ -109,11 +111,31 @@ struct config_alerts {
 	double grace;
 	int64_t repeat_interval_ms;
 	int64_t evaluate_every_ms;
+	int64_t min_breach_ms;	/* working time a change must last, 15m */
+	long min_breach_evals;	/* evaluations it must last, default 2 */
+	double resolve_margin;	/* recovery at warning_below + this, 0.05 */
+	long max_per_manager_per_day;	/* digest lines; 0: no limit; 20 */
+	/* quiet hours for digest webhooks: every team (the default), none,
+	 * or the teams named */
+	enum { QUIET_ALL, QUIET_NONE, QUIET_LISTED } quiet_mode;
+	char **quiet_teams;
+	size_t nquiet_teams;
 	double ahead_above;	/* default 1.1 */
 	bool escalate_critical;	/* default true: critical also tells the manager's manager */
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */
 	struct config_webhook *webhooks;
 	size_t nwebhooks;
+};
+
+/* Roster groupings that get boards of their own (org and team always do). */
+enum board_grouping { BOARD_GROUP_ROLE, BOARD_GROUP_MANAGER, BOARD_GROUP_COUNT };
+
+struct config_boards {
+	bool grouping[BOARD_GROUP_COUNT];	/* default: all */
+	char **custom;			/* further groupings, from reps' groups */
+	size_t ncustom;
+	double score_cap;		/* percent of target counted at most */
+	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
 struct config {
@@ -184,6 +206,7 @@ struct config {
 	struct config_manager *managers;
 	size_t nmanagers;
 	struct config_alerts alerts;
+	struct config_boards boards;
 };
 
 /*
