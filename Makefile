@@ -55,7 +55,7 @@ FAULT_SOAK = $(BUILD)/tests/faults/soak
 FAULT_OBJS = $(BUILD)/tests/faults/faults.o $(INT_HELPER)
 # The bounded form `make test` runs: the quickest scenarios.
 FAULT_BOUNDED = $(addprefix $(BUILD)/tests/faults/test_fault_,\
-	script_flush client_kill request_errors)
+	script_flush request_errors lost_assignment)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 

@@ -63,8 +63,9 @@ replace_all(char **s, const char *from, const char *to)
 }
 
 /*
- * Every day and hour is working time and alerts are judged every second:
- * the reps behind their targets alert during the run. The counters do not
+ * Every day and hour is working time and alerts are judged every second,
+ * one evaluation deciding a change of level: the reps behind their
+ * targets alert during the run. The counters do not
  * depend on working time, so the oracle stands.
  */
 static int
@@ -86,6 +87,8 @@ alerting_org(void)
 	    "  periods: [day, week]\n"
 	    "  kpis: leading\n"
 	    "  grace: 0\n"
+	    "  min_breach: 0s\n"
+	    "  min_breach_evaluations: 1\n"
 	    "  repeat_interval: 4h\n"
 	    "  evaluate_every: 1s\n", org);
 	rc = harness_gen_write("org.yaml", out);
