@@ -11,7 +11,7 @@ OPT     ?= -O2
 DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
 	libicu-dev libcriterion-dev redis-server python3 tzdata
-BENCH_PKGS = libjson-c-dev libjansson-dev
+BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,6 +42,8 @@ INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 INT_HELPER = $(BUILD)/tests/integration/harness.o
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+# The end-to-end bench (tests/bench/e2e.py) and its C consumer.
+BENCH_E2E = $(BUILD)/tests/bench/rawcount
 
 .SECONDARY:
 
@@ -112,8 +114,9 @@ test: deps
 
 bench: deps
 	@sh tests/tools/deps.sh $(BENCH_PKGS)
-	$(MAKE) all $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS) $(BENCH_E2E)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@echo "== tests/bench/e2e.py"; /usr/bin/python3 tests/bench/e2e.py $(BUILD)
 
 clean:
 	rm -rf build
