@@ -284,6 +284,8 @@ class Redis:
         cpu = self.r.info("cpu")
         mem = self.r.info("memory")
         return {"calls": calls,
+                "by_cmd": {k[len("cmdstat_"):]: v["calls"] for k, v in cs.items()
+                           if k != "cmdstat_info"},
                 "cpu": cpu["used_cpu_sys"] + cpu["used_cpu_user"],
                 "mem": mem["used_memory"], "aof": self.aof_bytes()}
 
@@ -292,7 +294,10 @@ class Redis:
 
 
 def per_event(a, b, n):
+    by = {k: (v - a["by_cmd"].get(k, 0)) / n for k, v in b["by_cmd"].items()}
     return {"commands": (b["calls"] - a["calls"]) / n,
+            "by_cmd": sorted(((v, k) for k, v in by.items() if v > 0),
+                             reverse=True),
             "cpu_us": (b["cpu"] - a["cpu"]) * 1e6 / n,
             "mem": (b["mem"] - a["mem"]) / n,
             "aof": (b["aof"] - a["aof"]) / n}
@@ -673,14 +678,15 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     target = before + total
     end = time.monotonic() + 300
     while time.monotonic() < end and outcome(paced.metrics(), "counted") < target:
-        time.sleep(0.2)
+        time.sleep(0.1)
+    caught = time.time() - (start + spent)
     time.sleep(1.0)
     open(stop, "w").close()
     sub.wait(60)
     seen = json.load(open(out))
     lat = sorted(seen[k] - t for k, t in produced.items() if k in seen)
     return {"rate": rate, "secs": secs, "produced": total,
-            "achieved": total / spent if spent > 0 else 0,
+            "achieved": total / spent if spent > 0 else 0, "caught_up": caught,
             "visible": len(lat), "p50": pct(lat, 0.50), "p99": pct(lat, 0.99),
             "max": lat[-1] if lat else float("nan")}, day0 + ndays
 
@@ -783,6 +789,9 @@ def table(ctx):
     if ctx.get("raw"):
         a("%-40s %12.2f" % ("raw consumer CPU (us)", ctx["raw"]["own_cpu_us"]))
     if ctx.get("paced"):
+        a("paced Redis commands per event: " + ", ".join(
+            "%s %.2f" % (k, v) for v, k in ctx["paced"]["per"]["by_cmd"][:8]))
+    if ctx.get("paced"):
         a("paced window: %.1f s, %s evaluations ran in it (startup pass, "
           "on-change and timer evaluations)"
           % (ctx["paced"]["seconds"], fmt_rate(ctx["paced"]["evaluations"])))
@@ -790,13 +799,17 @@ def table(ctx):
     if ctx.get("latency"):
         a("produce-to-visible, paced (keyspace notification of the rep's day "
           "counter key)")
-        a("%-12s %10s %10s %10s %10s %10s %10s" % (
-            "rate/s", "seconds", "achieved", "visible", "p50", "p99", "max"))
+        a("%-8s %8s %9s %15s %9s %9s %9s %10s" % (
+            "rate/s", "seconds", "achieved", "visible", "p50", "p99", "max",
+            "caught up"))
         for x in ctx["latency"]:
-            a("%-12s %10d %10s %10s %10s %10s %10s" % (
+            a("%-8s %8d %9s %15s %9s %9s %9s %10s" % (
                 fmt_rate(x["rate"]), x["secs"], fmt_rate(x["achieved"]),
                 "%d/%d" % (x["visible"], x["produced"]),
-                fmt_dur(x["p50"]), fmt_dur(x["p99"]), fmt_dur(x["max"])))
+                fmt_dur(x["p50"]), fmt_dur(x["p99"]), fmt_dur(x["max"]),
+                fmt_dur(x["caught_up"])))
+        a("(caught up: from the last event produced until paced had counted "
+          "them all)")
         a("")
     if ctx.get("eval"):
         e = ctx["eval"]
