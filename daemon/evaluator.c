@@ -24,9 +24,9 @@
 #include "evaluate.h"
 #include "ingest.h"
 #include "jsontext.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
-#include "redis_apply.h"
 #include "redis_conn.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -215,14 +215,12 @@ ignore_reply(const redisReply *r, void *arg)
 	(void)arg;
 }
 
+/* Sends v, nothing waiting for the answer, and empties it. */
 static void
-send_argv(struct evaluator *e, int argc, const char **argv)
+send_argv(struct evaluator *e, struct redis_argv *v)
 {
-	size_t lens[16];
-
-	for (int i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-	redis_conn_command(e->d.conn, argc, argv, lens, ignore_reply, NULL);
+	redis_conn_send(e->d.conn, v, ignore_reply, NULL);
+	redis_argv_reset(v);
 }
 
 /* Stores the changed states and the firing set; after the sinks said yes. */
@@ -232,52 +230,51 @@ store_states(struct job *j)
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
-	char key[512], field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE], fkey[256];
+	char field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE];
+	char *key = keys_rep_alerts(cfg, rr->rep->id);
+	char *fkey = keys_alerts_firing(cfg);
+	struct redis_argv *v = redis_argv_new();
 
-	snprintf(key, sizeof(key), "%s:{rep:%s}:alerts", cfg->redis.key_prefix,
-	    rr->rep->id);
-	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
-	{
-		char at[32];
-		const char *argv[4] = { "HSET", key, EVALUATED_AT_FIELD, at };
-
-		snprintf(at, sizeof(at), "%" PRId64, j->at);
-		send_argv(e, 4, argv);
-	}
+	redis_argv_str(v, "HSET");
+	redis_argv_str(v, key);
+	redis_argv_str(v, EVALUATED_AT_FIELD);
+	redis_argv_fmt(v, "%" PRId64, j->at);
+	send_argv(e, v);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
-		const char *argv[4];
-
 		if (!j->res.changed[s])
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		argv[1] = key;
-		argv[2] = field;
 		if (!j->res.states[s].present) {	/* no longer judged */
-			argv[0] = "HDEL";
-			send_argv(e, 3, argv);
+			redis_argv_str(v, "HDEL");
+			redis_argv_str(v, key);
+			redis_argv_str(v, field);
+			send_argv(e, v);
 			continue;
 		}
 		eval_state_format(&j->res.states[s], val, sizeof(val));
-		argv[0] = "HSET";
-		argv[3] = val;
-		send_argv(e, 4, argv);
+		redis_argv_str(v, "HSET");
+		redis_argv_str(v, key);
+		redis_argv_str(v, field);
+		redis_argv_str(v, val);
+		send_argv(e, v);
 	}
 	for (size_t i = 0; i < j->res.nalerts; i++) {
 		const struct eval_alert *a = &j->res.alerts[i];
-		const char *argv[4] = { "HSET", fkey, a->alert_id, a->json };
 
 		if (a->superseded_id[0] != '\0') {
-			const char *del[3] = { "HDEL", fkey, a->superseded_id };
-
-			send_argv(e, 3, del);
+			redis_argv_str(v, "HDEL");
+			redis_argv_str(v, fkey);
+			redis_argv_str(v, a->superseded_id);
+			send_argv(e, v);
 		}
+		redis_argv_str(v, a->action.status == ALERT_STATUS_FIRING ?
+		    "HSET" : "HDEL");
+		redis_argv_str(v, fkey);
+		redis_argv_str(v, a->alert_id);
 		if (a->action.status == ALERT_STATUS_FIRING)
-			send_argv(e, 4, argv);
-		else {
-			argv[0] = "HDEL";
-			send_argv(e, 3, argv);
-		}
+			redis_argv_str(v, a->json);
+		send_argv(e, v);
 		metrics_inc(e->m_alerts[a->action.status]
 		    [a->action.severity == ALERT_LEVEL_CRITICAL]);
 		log_info("alert", "id=%s status=%s severity=%s reason=%s rep=%s kpi=%s period=%s",
@@ -286,6 +283,9 @@ store_states(struct job *j)
 		    alert_reason_name(a->action.reason), rr->rep->id,
 		    cfg->kpis[a->kpi].name, caltime_period_name(a->period));
 	}
+	redis_argv_free(v);
+	free(fkey);
+	free(key);
 }
 
 static void
@@ -313,18 +313,12 @@ write_pace(struct job *j, const struct roster_rep *rr)
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		const struct scorecard *card = &j->res.cards[p];
-		const char **argv = xcalloc(2 + 2 * cfg->nkpis, sizeof(char *));
-		size_t *lens = xcalloc(2 + 2 * cfg->nkpis, sizeof(size_t));
-		char **vals = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(char *));
-		char key[512], date[16], exp[32];
-		int argc = 2;
+		struct redis_argv *v = redis_argv_new();
+		char *key = keys_rep_pace(cfg, rr->rep->id, (enum period)p,
+		    card->bucket.start_day);
 
-		caltime_format_date(card->bucket.start_day, date, sizeof(date));
-		snprintf(key, sizeof(key), "%s:{rep:%s}:pace:%s:%s",
-		    cfg->redis.key_prefix, rr->rep->id,
-		    caltime_period_name((enum period)p), date);
-		argv[0] = "HSET";
-		argv[1] = key;
+		redis_argv_str(v, "HSET");
+		redis_argv_str(v, key);
 		for (size_t k = 0; k < cfg->nkpis; k++) {
 			const struct scorecard_kpi *sk = &card->kpis[k];
 			cJSON *o;
@@ -345,29 +339,19 @@ write_pace(struct job *j, const struct roster_rep *rr)
 				    sk->fig.required_rate);
 			cJSON_AddStringToObject(o, "status",
 			    pacing_status_name(sk->fig.status));
-			vals[k] = jsontext_take(o);
-			argv[argc++] = cfg->kpis[k].name;
-			argv[argc++] = vals[k];
+			redis_argv_str(v, cfg->kpis[k].name);
+			redis_argv_take(v, jsontext_take(o));
 		}
-		if (argc > 2) {
-			for (int i = 0; i < argc; i++)
-				lens[i] = strlen(argv[i]);
-			redis_conn_command(e->d.conn, argc, argv, lens, ignore_reply,
-			    NULL);
-			snprintf(exp, sizeof(exp), "%" PRId64,
-			    ((int64_t)card->bucket.end_day + 1) * 86400 +
-			    cfg->redis.retention_ms[p] / 1000);
-			{
-				const char *ea[3] = { "EXPIREAT", key, exp };
-
-				send_argv(e, 3, ea);
-			}
+		if (redis_argv_count(v) > 2) {
+			send_argv(e, v);
+			redis_argv_str(v, "EXPIREAT");
+			redis_argv_str(v, key);
+			redis_argv_fmt(v, "%" PRId64, keys_bucket_expire_at(cfg,
+			    (enum period)p, card->bucket.end_day));
+			send_argv(e, v);
 		}
-		for (size_t k = 0; k < cfg->nkpis; k++)
-			free(vals[k]);
-		free(vals);
-		free(argv);
-		free(lens);
+		redis_argv_free(v);
+		free(key);
 	}
 }
 
@@ -452,13 +436,10 @@ read_ended(struct job *j)
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
 	size_t nslots = cfg->nkpis * PERIOD_COUNT;
-	char key[512];
+	struct redis_argv *v = redis_argv_new();
 
 	for (size_t s = 0; s < nslots; s++) {
 		enum period p = (enum period)(s % PERIOD_COUNT);
-		const char *argv[3] = { "HGET", key,
-		    cfg->kpis[s / PERIOD_COUNT].name };
-		size_t lens[3];
 
 		if (!evaluate_ending(&j->prev[s], j->start[p]))
 			continue;
@@ -467,19 +448,21 @@ read_ended(struct job *j)
 			j->ended_reads = xcalloc(nslots,
 			    sizeof(*j->ended_reads));
 		}
-		redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix,
-		    rr->rep->id, p, j->prev[s].start_day);
-		for (int i = 0; i < 3; i++)
-			lens[i] = strlen(argv[i]);
+		redis_argv_reset(v);
+		redis_argv_str(v, "HGET");
+		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id, p,
+		    j->prev[s].start_day));
+		redis_argv_str(v, cfg->kpis[s / PERIOD_COUNT].name);
 		j->ended_reads[s].j = j;
 		j->ended_reads[s].slot = s;
-		if (redis_conn_command(e->d.conn, 3, argv, lens, ended_reply,
+		if (redis_conn_send(e->d.conn, v, ended_reply,
 		    &j->ended_reads[s]) != 0) {
 			j->failed = true;
 			break;
 		}
 		j->pending++;
 	}
+	redis_argv_free(v);
 	if (j->pending > 0)
 		return;
 	if (j->failed)
@@ -557,7 +540,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), q->rep);
 	struct job *j = xcalloc(1, sizeof(*j));
-	char key[512];
+	struct redis_argv *v = redis_argv_new();
 
 	j->e = e;
 	j->gen = e->gen;
@@ -576,29 +559,25 @@ job_start(struct evaluator *e, const struct queued *q)
 		e->jobs->prev_job = j;
 	e->jobs = j;
 	for (int p = 0; p < PERIOD_COUNT + 1; p++) {
-		const char *argv[2] = { "HGETALL", key };
-		size_t lens[2];
-
+		redis_argv_reset(v);
+		redis_argv_str(v, "HGETALL");
 		if (p < PERIOD_COUNT) {
 			struct bucket b;
 
 			scorecard_bucket(rr, (enum period)p, j->at, &b);
 			j->start[p] = b.start_day;
-			redis_key_rep_counters(key, sizeof(key),
-			    cfg->redis.key_prefix, rr->rep->id, (enum period)p,
-			    b.start_day);
+			redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
+			    (enum period)p, b.start_day));
 		} else {
-			snprintf(key, sizeof(key), "%s:{rep:%s}:alerts",
-			    cfg->redis.key_prefix, rr->rep->id);
+			redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
 		}
-		lens[0] = 7;
-		lens[1] = strlen(key);
-		if (redis_conn_command(e->d.conn, 2, argv, lens, read_reply, j) != 0) {
+		if (redis_conn_send(e->d.conn, v, read_reply, j) != 0) {
 			j->failed = true;
 			break;
 		}
 		j->pending++;
 	}
+	redis_argv_free(v);
 	if (j->pending == 0)
 		job_finish(j);
 }
@@ -649,17 +628,16 @@ sweep_published(int status, void *arg)
 	struct sweep *sw = arg;
 	struct evaluator *e = sw->e;
 	const struct config *cfg;
-	char key[512], fkey[256];
+	struct redis_argv *v;
 
 	if (e == NULL || status != 0) {
 		sweep_end(sw, false);
 		return;
 	}
 	cfg = cfg_of(e);
-	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
+	v = redis_argv_new();
 	for (size_t i = 0; i < sw->nrm; i++) {
 		const struct eval_removed *rm = &sw->rm[i];
-		const char *hdel[3] = { "HDEL", fkey, rm->alert_id };
 
 		metrics_inc(e->m_alerts[ALERT_STATUS_RESOLVED]
 		    [rm->severity == ALERT_LEVEL_CRITICAL]);
@@ -671,15 +649,15 @@ sweep_published(int status, void *arg)
 		 * evaluations own the state again; leave it. */
 		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
 			continue;
-		send_argv(e, 3, hdel);
-		snprintf(key, sizeof(key), "%s:{rep:%s}:alerts",
-		    cfg->redis.key_prefix, rm->rep_id);
-		{
-			const char *del[2] = { "DEL", key };
-
-			send_argv(e, 2, del);
-		}
+		redis_argv_str(v, "HDEL");
+		redis_argv_take(v, keys_alerts_firing(cfg));
+		redis_argv_str(v, rm->alert_id);
+		send_argv(e, v);
+		redis_argv_str(v, "DEL");
+		redis_argv_take(v, keys_rep_alerts(cfg, rm->rep_id));
+		send_argv(e, v);
 	}
+	redis_argv_free(v);
 	sweep_end(sw, !sw->foreign);
 }
 
@@ -750,19 +728,20 @@ sweep_start(struct evaluator *e)
 {
 	const struct config *cfg = cfg_of(e);
 	struct sweep *sw;
-	char fkey[256];
-	const char *argv[2] = { "HGETALL", fkey };
-	size_t lens[2];
+	struct redis_argv *v;
+	int rc;
 
 	if (!e->sweep_due || e->sweep != NULL || !redis_conn_up(e->d.conn))
 		return;
-	snprintf(fkey, sizeof(fkey), "%s:alerts:firing", cfg->redis.key_prefix);
-	lens[0] = strlen(argv[0]);
-	lens[1] = strlen(fkey);
+	v = redis_argv_new();
+	redis_argv_str(v, "HGETALL");
+	redis_argv_take(v, keys_alerts_firing(cfg));
 	sw = xcalloc(1, sizeof(*sw));
 	sw->e = e;
 	sw->gen = e->gen;
-	if (redis_conn_command(e->d.conn, 2, argv, lens, sweep_reply, sw) != 0) {
+	rc = redis_conn_send(e->d.conn, v, sweep_reply, sw);
+	redis_argv_free(v);
+	if (rc != 0) {
 		free(sw);
 		return;
 	}

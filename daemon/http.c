@@ -22,9 +22,9 @@
 #include "caltime.h"
 #include "decode.h"
 #include "ingest.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
-#include "redis_apply.h"
 #include "redis_conn.h"
 #include "scorecard.h"
 #include "xmalloc.h"
@@ -256,9 +256,8 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 	struct scorecard_req *sc;
 	const struct roster_rep *rep;
 	struct bucket bucket;
-	char key[512];
-	const char *argv[2];
-	size_t lens[2];
+	struct redis_argv *v;
+	int rc;
 
 	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
@@ -282,15 +281,14 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 		goto done;
 	}
 	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
-	redis_key_rep_counters(key, sizeof(key), cfg->redis.key_prefix, rep_id,
-	    sc->period, bucket.start_day);
-	argv[0] = "HGETALL";
-	argv[1] = key;
-	lens[0] = 7;
-	lens[1] = strlen(key);
+	v = redis_argv_new();
+	redis_argv_str(v, "HGETALL");
+	redis_argv_take(v, keys_rep_counters(cfg, rep_id, sc->period,
+	    bucket.start_day));
 	waiting_start(h, &sc->w, req);
-	if (redis_conn_command(h->deps.conn, 2, argv, lens, scorecard_reply,
-	    sc) != 0) {
+	rc = redis_conn_send(h->deps.conn, v, scorecard_reply, sc);
+	redis_argv_free(v);
+	if (rc != 0) {
 		waiting_done(&sc->w);
 		reply_error(h, req, 503, "redis unavailable");
 		goto done;
@@ -345,9 +343,8 @@ route_alerts(struct http *h, struct evhttp_request *req)
 	struct evkeyvalq q;
 	const char *qs, *status;
 	struct alerts_req *ar;
-	char key[256];
-	const char *argv[2] = { "HGETALL", key };
-	size_t lens[2];
+	struct redis_argv *v;
+	int rc;
 
 	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
@@ -358,12 +355,14 @@ route_alerts(struct http *h, struct evhttp_request *req)
 		return;
 	}
 	evhttp_clear_headers(&q);
-	snprintf(key, sizeof(key), "%s:alerts:firing", cfg->redis.key_prefix);
-	lens[0] = 7;
-	lens[1] = strlen(key);
+	v = redis_argv_new();
+	redis_argv_str(v, "HGETALL");
+	redis_argv_take(v, keys_alerts_firing(cfg));
 	ar = xcalloc(1, sizeof(*ar));
 	waiting_start(h, &ar->w, req);
-	if (redis_conn_command(h->deps.conn, 2, argv, lens, alerts_reply, ar) != 0) {
+	rc = redis_conn_send(h->deps.conn, v, alerts_reply, ar);
+	redis_argv_free(v);
+	if (rc != 0) {
 		waiting_done(&ar->w);
 		free(ar);
 		reply_error(h, req, 503, "redis unavailable");

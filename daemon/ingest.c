@@ -417,59 +417,31 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- batch lifecycle ---- */
 
-static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
 /* Event clock: the boundary judged before the batch's events, per
  * partition, after their watermark (an older value only re-judges). */
 static void
 save_ticks(struct ingest *i, const struct batch *b)
 {
-	const char **argv = xcalloc(2 + 2 * b->nparts, sizeof(char *));
-	size_t *lens = xcalloc(2 + 2 * b->nparts, sizeof(size_t));
-	char (*num)[2][24] = xcalloc(b->nparts ? b->nparts : 1, sizeof(*num));
-	char key[256];
-	int argc = 2;
-
-	snprintf(key, sizeof(key), "%s:evclock:%s", i->cfg->redis.key_prefix,
-	    i->cfg->kafka.topic_activity);
-	argv[0] = "HSET";
-	argv[1] = key;
-	for (size_t k = 0; k < b->nparts; k++) {
-		snprintf(num[k][0], 24, "%" PRId32, b->parts[k].partition);
-		snprintf(num[k][1], 24, "%" PRId64, i->tick_done);
-		argv[argc++] = num[k][0];
-		argv[argc++] = num[k][1];
-	}
-	for (int k = 0; k < argc; k++)
-		lens[k] = strlen(argv[k]);
-	if (b->nparts > 0)
-		redis_conn_command(i->conn, argc, argv, lens, ignore_reply, NULL);
-	free(num);
-	free(lens);
-	free(argv);
+	redis_apply_save_evclock(i->apply, i->cfg, i->cfg->kafka.topic_activity,
+	    b, i->tick_done);
 }
 
+/* Not called without an answer: i may be gone then (shutdown). */
 static void
-ticks_read(const redisReply *r, void *arg)
+ticks_read(int status, const int64_t *ticks, const bool *present, size_t n,
+    void *arg)
 {
 	struct ingest *i = arg;
 
-	if (r == NULL)
-		return;		/* no answer: i may be gone (shutdown) */
 	i->tick_restored = false;
-	if (r->type != REDIS_REPLY_ARRAY)
+	if (status != 0)
 		return;
-	for (size_t k = 0; k < r->elements; k++) {
+	for (size_t k = 0; k < n; k++) {
 		int64_t v;
 
-		if (r->element[k]->type != REDIS_REPLY_STRING)
+		if (!present[k])
 			continue;
-		v = strtoll(r->element[k]->str, NULL, 10);
+		v = ticks[k];
 		if (!i->tick_restored || v < i->tick_saved)
 			i->tick_saved = v;
 		i->tick_restored = true;
@@ -856,25 +828,9 @@ read_assign_watermarks(struct ingest *i)
 		pl[k] = l->elems[k].partition;
 	if (i->cfg->clock == CLOCK_MODE_EVENT && !i->tick_init) {
 		/* Same connection: the answer comes before the watermarks'. */
-		const char **argv = xcalloc(2 + (size_t)l->cnt, sizeof(char *));
-		size_t *lens = xcalloc(2 + (size_t)l->cnt, sizeof(size_t));
-		char (*num)[24] = xcalloc(l->cnt ? (size_t)l->cnt : 1, 24);
-		char key[256];
-
-		snprintf(key, sizeof(key), "%s:evclock:%s",
-		    i->cfg->redis.key_prefix, i->cfg->kafka.topic_activity);
-		argv[0] = "HMGET";
-		argv[1] = key;
-		for (int k = 0; k < l->cnt; k++) {
-			snprintf(num[k], 24, "%" PRId32, pl[k]);
-			argv[2 + k] = num[k];
-		}
-		for (int k = 0; k < 2 + l->cnt; k++)
-			lens[k] = strlen(argv[k]);
-		redis_conn_command(i->conn, 2 + l->cnt, argv, lens, ticks_read, i);
-		free(num);
-		free(lens);
-		free(argv);
+		redis_apply_read_evclock(i->apply, i->cfg,
+		    i->cfg->kafka.topic_activity, pl, (size_t)l->cnt, ticks_read,
+		    i);
 	}
 	t = ticket_new(i);
 	i->reading_watermarks = true;

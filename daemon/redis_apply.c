@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -98,105 +99,6 @@ struct redis_apply {
 	int rep_sha, team_sha;
 };
 
-/* Growing argument vector: strings live in one buffer, addressed by
- * offset until the vector is complete (the buffer may move). */
-struct args {
-	char *buf;
-	size_t len, cap;
-	size_t *offs, *lens;
-	size_t n, ncap;
-	const char **argv;
-};
-
-static void
-args_add(struct args *a, const char *s, size_t len)
-{
-	if (a->len + len > a->cap) {
-		size_t cap = a->cap ? a->cap : 4096;
-
-		while (cap < a->len + len)
-			cap *= 2;
-		a->buf = xrealloc(a->buf, cap);
-		a->cap = cap;
-	}
-	if (a->n == a->ncap) {
-		a->ncap = a->ncap ? a->ncap * 2 : 64;
-		a->offs = xreallocarray(a->offs, a->ncap, sizeof(size_t));
-		a->lens = xreallocarray(a->lens, a->ncap, sizeof(size_t));
-	}
-	memcpy(a->buf + a->len, s, len);
-	a->offs[a->n] = a->len;
-	a->lens[a->n] = len;
-	a->len += len;
-	a->n++;
-}
-
-static void
-args_str(struct args *a, const char *s)
-{
-	args_add(a, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-args_fmt(struct args *a, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	args_add(a, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static const char **
-args_argv(struct args *a)
-{
-	a->argv = xreallocarray(a->argv, a->n ? a->n : 1, sizeof(char *));
-	for (size_t i = 0; i < a->n; i++)
-		a->argv[i] = a->buf + a->offs[i];
-	return a->argv;
-}
-
-static void
-args_reset(struct args *a)
-{
-	a->len = a->n = 0;
-}
-
-static void
-args_free(struct args *a)
-{
-	free(a->buf);
-	free(a->offs);
-	free(a->lens);
-	free(a->argv);
-	memset(a, 0, sizeof(*a));
-}
-
-int
-redis_key_rep_counters(char *buf, size_t len, const char *prefix,
-    const char *rep_id, enum period p, int32_t start_day)
-{
-	char date[16];
-
-	caltime_format_date(start_day, date, sizeof(date));
-	return snprintf(buf, len, "%s:{rep:%s}:cnt:%s:%s", prefix, rep_id,
-	    caltime_period_name(p), date);
-}
-
-int
-redis_key_team_counters(char *buf, size_t len, const char *prefix,
-    const char *team_id, enum period p, int32_t start_day)
-{
-	char date[16];
-
-	caltime_format_date(start_day, date, sizeof(date));
-	return snprintf(buf, len, "%s:{team:%s}:cnt:%s:%s", prefix, team_id,
-	    caltime_period_name(p), date);
-}
-
 /* A rep's absolute value of one field after the rep script. */
 struct contrib {
 	const struct config_team *team;
@@ -225,13 +127,6 @@ struct apply_op {
 };
 
 static void op_finish(struct apply_op *op);
-
-static int64_t
-bucket_expire_at(const struct config *cfg, enum period p, int32_t end_day)
-{
-	/* One spare day covers zones ahead of UTC. */
-	return ((int64_t)end_day + 1) * 86400 + cfg->redis.retention_ms[p] / 1000;
-}
 
 struct rep_call {
 	struct apply_op *op;
@@ -267,7 +162,7 @@ team_reply(const redisReply *r, void *arg)
 static void
 send_team_calls(struct apply_op *op)
 {
-	struct args args = { 0 };
+	struct redis_argv *args = redis_argv_new();
 	const struct config *cfg = op->cfg;
 	size_t nteams = cfg->nteams;
 
@@ -278,7 +173,6 @@ send_team_calls(struct apply_op *op)
 		/* distinct (period, day) pairs of this team, small */
 		struct { enum period p; int32_t day; int64_t exp; } *pairs = NULL;
 		size_t pairs_cap = 0;
-		char key[512];
 
 		for (size_t i = 0; i < op->ntargets; i++) {
 			struct contrib *c = &op->targets[i];
@@ -305,24 +199,20 @@ send_team_calls(struct apply_op *op)
 			free(pairs);
 			continue;
 		}
-		args_reset(&args);
-		args_str(&args, "EVALSHA");
-		args_str(&args, redis_conn_script_sha(op->a->conn, op->a->team_sha));
-		args_fmt(&args, "%zu", npairs * 2);
+		redis_argv_reset(args);
+		redis_argv_str(args, "EVALSHA");
+		redis_argv_str(args, redis_conn_script_sha(op->a->conn,
+		    op->a->team_sha));
+		redis_argv_fmt(args, "%zu", npairs * 2);
 		for (size_t k = 0; k < npairs; k++) {
-			int n = redis_key_team_counters(key, sizeof(key),
-			    cfg->redis.key_prefix, team->id, pairs[k].p, pairs[k].day);
-			char date[16];
-
-			args_add(&args, key, (size_t)n);
-			caltime_format_date(pairs[k].day, date, sizeof(date));
-			args_fmt(&args, "%s:{team:%s}:contrib:%s:%s",
-			    cfg->redis.key_prefix, team->id,
-			    caltime_period_name(pairs[k].p), date);
+			redis_argv_take(args, keys_team_counters(cfg, team->id,
+			    pairs[k].p, pairs[k].day));
+			redis_argv_take(args, keys_team_contrib(cfg, team->id,
+			    pairs[k].p, pairs[k].day));
 		}
 		for (size_t k = 0; k < npairs; k++)
-			args_fmt(&args, "%" PRId64, pairs[k].exp);
-		args_fmt(&args, "%zu", nentries);
+			redis_argv_fmt(args, "%" PRId64, pairs[k].exp);
+		redis_argv_fmt(args, "%zu", nentries);
 		for (size_t i = 0; i < op->ntargets; i++) {
 			struct contrib *c = &op->targets[i];
 			size_t k;
@@ -332,21 +222,20 @@ send_team_calls(struct apply_op *op)
 			for (k = 0; k < npairs; k++)
 				if (pairs[k].p == c->period && pairs[k].day == c->start_day)
 					break;
-			args_fmt(&args, "%zu", k + 1);
-			args_str(&args, cfg->kpis[c->kpi].name);
-			args_str(&args, c->rep_id);
-			args_str(&args, c->value);
-			args_str(&args, cfg->kpis[c->kpi].measure == KPI_MEASURE_AMOUNT
-			    ? "a" : "c");
+			redis_argv_fmt(args, "%zu", k + 1);
+			redis_argv_str(args, cfg->kpis[c->kpi].name);
+			redis_argv_str(args, c->rep_id);
+			redis_argv_str(args, c->value);
+			redis_argv_str(args, cfg->kpis[c->kpi].measure ==
+			    KPI_MEASURE_AMOUNT ? "a" : "c");
 		}
 		free(pairs);
-		if (redis_conn_command(op->a->conn, (int)args.n, args_argv(&args),
-		    args.lens, team_reply, op) == 0)
+		if (redis_conn_send(op->a->conn, args, team_reply, op) == 0)
 			op->outstanding++;
 		else
 			op->failed = 1;
 	}
-	args_free(&args);
+	redis_argv_free(args);
 }
 
 static void
@@ -415,18 +304,17 @@ day_index(int32_t *days, size_t *n, int32_t day)
 
 /* Builds and sends the rep script call of batch rep br. */
 static int
-send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
+send_rep_call(struct apply_op *op, struct redis_argv *args,
+    const struct batch *b,
     const struct batch_rep *br, size_t call)
 {
 	const struct config *cfg = op->cfg;
 	const struct roster_rep *rr = br->rep;
 	const struct period_rules *rules = &rr->calendar->rules;
-	const char *prefix = cfg->redis.key_prefix;
 	int32_t *seen = xcalloc(br->nevents, sizeof(int32_t));
 	struct { enum period p; int32_t start, end; } *cnt;
 	size_t nseen = 0, ncnt = 0, ncnt_cap = (size_t)br->ngroups * PERIOD_COUNT;
 	struct rep_call *rc;
-	char key[512], date[16];
 	uint32_t g;
 
 	cnt = xcalloc(ncnt_cap, sizeof(*cnt));
@@ -453,34 +341,29 @@ send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
 		}
 	}
 
-	args_reset(args);
-	args_str(args, "EVALSHA");
-	args_str(args, redis_conn_script_sha(op->a->conn, op->a->rep_sha));
-	args_fmt(args, "%zu", nseen + ncnt);
-	for (size_t k = 0; k < nseen; k++) {
-		caltime_format_date(seen[k], date, sizeof(date));
-		args_fmt(args, "%s:{rep:%s}:seen:%s", prefix, rr->rep->id, date);
-	}
-	for (size_t k = 0; k < ncnt; k++) {
-		int n = redis_key_rep_counters(key, sizeof(key), prefix,
-		    rr->rep->id, cnt[k].p, cnt[k].start);
-
-		args_add(args, key, (size_t)n);
-	}
-	args_fmt(args, "%zu", nseen);
+	redis_argv_reset(args);
+	redis_argv_str(args, "EVALSHA");
+	redis_argv_str(args, redis_conn_script_sha(op->a->conn, op->a->rep_sha));
+	redis_argv_fmt(args, "%zu", nseen + ncnt);
 	for (size_t k = 0; k < nseen; k++)
-		args_fmt(args, "%" PRId64, ((int64_t)seen[k] + 1) * 86400 +
-		    cfg->redis.dedupe_window_ms / 1000);
+		redis_argv_take(args, keys_rep_seen(cfg, rr->rep->id, seen[k]));
 	for (size_t k = 0; k < ncnt; k++)
-		args_fmt(args, "%" PRId64, bucket_expire_at(cfg, cnt[k].p,
-		    cnt[k].end));
-	args_fmt(args, "%" PRIu32, br->ngroups);
+		redis_argv_take(args, keys_rep_counters(cfg, rr->rep->id,
+		    cnt[k].p, cnt[k].start));
+	redis_argv_fmt(args, "%zu", nseen);
+	for (size_t k = 0; k < nseen; k++)
+		redis_argv_fmt(args, "%" PRId64,
+		    keys_seen_expire_at(cfg, seen[k]));
+	for (size_t k = 0; k < ncnt; k++)
+		redis_argv_fmt(args, "%" PRId64,
+		    keys_bucket_expire_at(cfg, cnt[k].p, cnt[k].end));
+	redis_argv_fmt(args, "%" PRIu32, br->ngroups);
 
 	op->call_first[call] = op->ntargets;
 	for (g = br->first_group; g != UINT32_MAX; g = b->groups[g].next) {
 		const struct batch_group *gr = &b->groups[g];
 
-		args_fmt(args, "%u", (unsigned)(gr->nkpis * PERIOD_COUNT));
+		redis_argv_fmt(args, "%u", (unsigned)(gr->nkpis * PERIOD_COUNT));
 		for (uint32_t k = 0; k < gr->nkpis; k++) {
 			size_t kpi = gr->kpis[k];
 
@@ -495,9 +378,9 @@ send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
 					if (cnt[ci].p == (enum period)p &&
 					    cnt[ci].start == bk.start_day)
 						break;
-				args_fmt(args, "%zu", ci + 1);
-				args_str(args, cfg->kpis[kpi].name);
-				args_str(args, cfg->kpis[kpi].measure ==
+				redis_argv_fmt(args, "%zu", ci + 1);
+				redis_argv_str(args, cfg->kpis[kpi].name);
+				redis_argv_str(args, cfg->kpis[kpi].measure ==
 				    KPI_MEASURE_AMOUNT ? "a" : "c");
 				if (op->ntargets == op->targets_cap) {
 					op->targets_cap = op->targets_cap ?
@@ -509,22 +392,22 @@ send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
 				c->team = rr->team;
 				c->period = (enum period)p;
 				c->start_day = bk.start_day;
-				c->expire_at = bucket_expire_at(cfg, (enum period)p,
-				    bk.end_day);
+				c->expire_at = keys_bucket_expire_at(cfg,
+				    (enum period)p, bk.end_day);
 				c->kpi = kpi;
 				c->rep_id = rr->rep->id;
 				snprintf(c->value, sizeof(c->value), "0");
 			}
 		}
-		args_fmt(args, "%" PRIu32, gr->nevents);
+		redis_argv_fmt(args, "%" PRIu32, gr->nevents);
 		for (uint32_t e = gr->first; e != UINT32_MAX; e = b->events[e].next) {
 			const struct batch_event *ev = &b->events[e];
 			size_t si = day_index(seen, &nseen, ev->utc_day);
 
-			args_fmt(args, "%zu", si + 1);
-			args_add(args, b->ids + ev->id_off, ev->id_len);
-			args_fmt(args, "%" PRId32, ev->count);
-			args_fmt(args, "%.17g", ev->amount);
+			redis_argv_fmt(args, "%zu", si + 1);
+			redis_argv_add(args, b->ids + ev->id_off, ev->id_len);
+			redis_argv_fmt(args, "%" PRId32, ev->count);
+			redis_argv_fmt(args, "%.17g", ev->amount);
 		}
 	}
 	op->call_count[call] = op->ntargets - op->call_first[call];
@@ -534,8 +417,7 @@ send_rep_call(struct apply_op *op, struct args *args, const struct batch *b,
 	rc = xcalloc(1, sizeof(*rc));
 	rc->op = op;
 	rc->index = call;
-	if (redis_conn_command(op->a->conn, (int)args->n, args_argv(args),
-	    args->lens, rep_reply, rc) != 0) {
+	if (redis_conn_send(op->a->conn, args, rep_reply, rc) != 0) {
 		free(rc);
 		return -1;
 	}
@@ -549,7 +431,7 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
     void *arg)
 {
 	struct apply_op *op;
-	struct args args = { 0 };
+	struct redis_argv *args;
 
 	(void)r;
 	if (!redis_conn_up(a->conn))
@@ -563,13 +445,14 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->call_first = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
 	op->call_count = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
 	op->outstanding = 1;	/* held until every call is sent */
+	args = redis_argv_new();
 	for (size_t i = 0; i < b->nreps; i++) {
-		if (send_rep_call(op, &args, b, &b->reps[i], i) != 0) {
+		if (send_rep_call(op, args, b, &b->reps[i], i) != 0) {
 			op->failed = 1;
 			break;
 		}
 	}
-	args_free(&args);
+	redis_argv_free(args);
 	if (--op->outstanding == 0)
 		op_finish(op);
 	return 0;
@@ -600,24 +483,23 @@ int
 redis_apply_watermarks(struct redis_apply *a, const struct config *cfg,
     const char *topic, const struct batch *b, apply_done_cb *cb, void *arg)
 {
-	struct args args = { 0 };
+	struct redis_argv *args = redis_argv_new();
 	struct simple_op *op;
 	int rc;
 
-	args_str(&args, "HSET");
-	args_fmt(&args, "%s:offsets:%s", cfg->redis.key_prefix, topic);
+	redis_argv_str(args, "HSET");
+	redis_argv_take(args, keys_offsets(cfg, topic));
 	for (size_t i = 0; i < b->nparts; i++) {
-		args_fmt(&args, "%" PRId32, b->parts[i].partition);
-		args_fmt(&args, "%" PRId64, b->parts[i].last_offset + 1);
+		redis_argv_fmt(args, "%" PRId32, b->parts[i].partition);
+		redis_argv_fmt(args, "%" PRId64, b->parts[i].last_offset + 1);
 	}
 	op = xcalloc(1, sizeof(*op));
 	op->cb = cb;
 	op->arg = arg;
-	rc = redis_conn_command(a->conn, (int)args.n, args_argv(&args),
-	    args.lens, watermark_write_reply, op);
+	rc = redis_conn_send(a->conn, args, watermark_write_reply, op);
 	if (rc != 0)
 		free(op);
-	args_free(&args);
+	redis_argv_free(args);
 	return rc;
 }
 
@@ -651,23 +533,107 @@ redis_apply_read_watermarks(struct redis_apply *a, const struct config *cfg,
     const char *topic, const int32_t *partitions, size_t n, watermarks_cb *cb,
     void *arg)
 {
-	struct args args = { 0 };
+	struct redis_argv *args = redis_argv_new();
 	struct simple_op *op;
 	int rc;
 
-	args_str(&args, "HMGET");
-	args_fmt(&args, "%s:offsets:%s", cfg->redis.key_prefix, topic);
+	redis_argv_str(args, "HMGET");
+	redis_argv_take(args, keys_offsets(cfg, topic));
 	for (size_t i = 0; i < n; i++)
-		args_fmt(&args, "%" PRId32, partitions[i]);
+		redis_argv_fmt(args, "%" PRId32, partitions[i]);
 	op = xcalloc(1, sizeof(*op));
 	op->wcb = cb;
 	op->arg = arg;
 	op->n = n;
-	rc = redis_conn_command(a->conn, (int)args.n, args_argv(&args),
-	    args.lens, watermark_read_reply, op);
+	rc = redis_conn_send(a->conn, args, watermark_read_reply, op);
 	if (rc != 0)
 		free(op);
-	args_free(&args);
+	redis_argv_free(args);
+	return rc;
+}
+
+static void
+ignore_reply(const redisReply *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+void
+redis_apply_save_evclock(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const struct batch *b, int64_t tick)
+{
+	struct redis_argv *args;
+
+	if (b->nparts == 0)
+		return;
+	args = redis_argv_new();
+	redis_argv_str(args, "HSET");
+	redis_argv_take(args, keys_evclock(cfg, topic));
+	for (size_t k = 0; k < b->nparts; k++) {
+		redis_argv_fmt(args, "%" PRId32, b->parts[k].partition);
+		redis_argv_fmt(args, "%" PRId64, tick);
+	}
+	redis_conn_send(a->conn, args, ignore_reply, NULL);
+	redis_argv_free(args);
+}
+
+struct evclock_op {
+	evclock_cb *cb;
+	void *arg;
+};
+
+static void
+evclock_read_reply(const redisReply *r, void *arg)
+{
+	struct evclock_op *op = arg;
+	int64_t *ticks;
+	bool *present;
+	size_t n;
+
+	if (r == NULL) {		/* no answer: op->arg may be gone */
+		free(op);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		op->cb(-1, NULL, NULL, 0, op->arg);
+		free(op);
+		return;
+	}
+	n = r->elements;
+	ticks = xcalloc(n ? n : 1, sizeof(*ticks));
+	present = xcalloc(n ? n : 1, sizeof(*present));
+	for (size_t k = 0; k < n; k++) {
+		if (r->element[k]->type != REDIS_REPLY_STRING)
+			continue;
+		ticks[k] = strtoll(r->element[k]->str, NULL, 10);
+		present[k] = true;
+	}
+	op->cb(0, ticks, present, n, op->arg);
+	free(present);
+	free(ticks);
+	free(op);
+}
+
+int
+redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, evclock_cb *cb,
+    void *arg)
+{
+	struct redis_argv *args = redis_argv_new();
+	struct evclock_op *op = xcalloc(1, sizeof(*op));
+	int rc;
+
+	redis_argv_str(args, "HMGET");
+	redis_argv_take(args, keys_evclock(cfg, topic));
+	for (size_t k = 0; k < n; k++)
+		redis_argv_fmt(args, "%" PRId32, partitions[k]);
+	op->cb = cb;
+	op->arg = arg;
+	rc = redis_conn_send(a->conn, args, evclock_read_reply, op);
+	if (rc != 0)
+		free(op);
+	redis_argv_free(args);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -608,4 +609,134 @@ redis_conn_free(struct redis_conn *c)
 	free(c->password);
 	free(c->name);
 	free(c);
+}
+
+/* ---- argument vectors ---- */
+
+/* The strings live in one buffer, addressed by offset until the vector is
+ * sent (the buffer may move as it grows). */
+struct redis_argv {
+	char *buf;
+	size_t len, cap;
+	size_t *offs, *lens;
+	size_t n, ncap;
+	const char **argv;	/* built for sending */
+};
+
+struct redis_argv *
+redis_argv_new(void)
+{
+	return xcalloc(1, sizeof(struct redis_argv));
+}
+
+void
+redis_argv_free(struct redis_argv *v)
+{
+	if (v == NULL)
+		return;
+	free(v->buf);
+	free(v->offs);
+	free(v->lens);
+	free(v->argv);
+	free(v);
+}
+
+void
+redis_argv_reset(struct redis_argv *v)
+{
+	v->len = v->n = 0;
+}
+
+/* Room for len more bytes (and a NUL) and one more argument. */
+static void
+argv_grow(struct redis_argv *v, size_t len)
+{
+	if (v->len + len + 1 > v->cap) {
+		size_t cap = v->cap ? v->cap : 4096;
+
+		while (cap < v->len + len + 1)
+			cap *= 2;
+		v->buf = xrealloc(v->buf, cap);
+		v->cap = cap;
+	}
+	if (v->n == v->ncap) {
+		v->ncap = v->ncap ? v->ncap * 2 : 64;
+		v->offs = xreallocarray(v->offs, v->ncap, sizeof(size_t));
+		v->lens = xreallocarray(v->lens, v->ncap, sizeof(size_t));
+	}
+}
+
+/* Records the len bytes just written at the end of the buffer. */
+static void
+argv_push(struct redis_argv *v, size_t len)
+{
+	v->offs[v->n] = v->len;
+	v->lens[v->n] = len;
+	v->buf[v->len + len] = '\0';
+	v->len += len + 1;
+	v->n++;
+}
+
+void
+redis_argv_add(struct redis_argv *v, const char *s, size_t len)
+{
+	argv_grow(v, len);
+	memcpy(v->buf + v->len, s, len);
+	argv_push(v, len);
+}
+
+void
+redis_argv_str(struct redis_argv *v, const char *s)
+{
+	redis_argv_add(v, s, strlen(s));
+}
+
+void
+redis_argv_take(struct redis_argv *v, char *s)
+{
+	redis_argv_str(v, s);
+	free(s);
+}
+
+void
+redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)		/* only a malformed format (a bug) */
+		n = 0;
+	argv_grow(v, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(v->buf + v->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	argv_push(v, (size_t)n);
+}
+
+size_t
+redis_argv_count(const struct redis_argv *v)
+{
+	return v->n;
+}
+
+const char *
+redis_argv_at(const struct redis_argv *v, size_t i, size_t *len)
+{
+	if (len != NULL)
+		*len = v->lens[i];
+	return v->buf + v->offs[i];
+}
+
+int
+redis_conn_send(struct redis_conn *c, struct redis_argv *v,
+    redis_reply_cb *cb, void *arg)
+{
+	/* The pointers are built now: the buffer no longer moves. */
+	v->argv = xreallocarray(v->argv, v->n ? v->n : 1, sizeof(char *));
+	for (size_t i = 0; i < v->n; i++)
+		v->argv[i] = v->buf + v->offs[i];
+	return redis_conn_command(c, (int)v->n, v->argv, v->lens, cb, arg);
 }

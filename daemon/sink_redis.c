@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "caltime.h"
+#include "keys.h"
 #include "log.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
@@ -49,8 +50,7 @@ sink_redis_new(struct redis_conn *conn, const struct config *cfg)
 	struct sink_redis *r = xcalloc(1, sizeof(*r));
 
 	r->conn = conn;
-	r->key = xasprintf("%s:alerts", cfg->redis.key_prefix != NULL ?
-	    cfg->redis.key_prefix : "paced");
+	r->key = keys_alerts_stream(cfg);
 	TAILQ_INIT(&r->reqs);
 	sink_redis_set_config(r, cfg);
 	return r;
@@ -96,24 +96,17 @@ void
 sink_redis_send(struct sink_redis *r, const struct alert_record *a,
     sink_result_cb *cb, void *arg)
 {
-	char maxlen[32];
-	const char *argv[16];
-	size_t lens[16];
-	int argc = 0;
+	struct redis_argv *v = redis_argv_new();
 	struct redis_req *q;
+	int rc;
 
-#define ARG(s) do {							\
-	argv[argc] = (s) != NULL ? (s) : "";				\
-	lens[argc] = strlen(argv[argc]);				\
-	argc++;								\
-} while (0)
+#define ARG(s) redis_argv_str(v, (s) != NULL ? (s) : "")
 	ARG("XADD");
 	ARG(r->key);
 	if (r->maxlen > 0) {
-		snprintf(maxlen, sizeof(maxlen), "%ld", r->maxlen);
 		ARG("MAXLEN");
 		ARG("~");
-		ARG(maxlen);
+		redis_argv_fmt(v, "%ld", r->maxlen);
 	}
 	ARG("*");
 	ARG("alert_id");
@@ -133,7 +126,9 @@ sink_redis_send(struct sink_redis *r, const struct alert_record *a,
 	q->cb = cb;
 	q->arg = arg;
 	TAILQ_INSERT_TAIL(&r->reqs, q, entry);
-	if (redis_conn_command(r->conn, argc, argv, lens, reply_cb, q) != 0) {
+	rc = redis_conn_send(r->conn, v, reply_cb, q);
+	redis_argv_free(v);
+	if (rc != 0) {
 		/* Not connected: no reply will come. */
 		TAILQ_REMOVE(&r->reqs, q, entry);
 		free(q);

@@ -10,6 +10,7 @@
  * watermarks (next offset to consume) kept in Redis.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,11 +54,22 @@ int redis_apply_read_watermarks(struct redis_apply *a,
     const struct config *cfg, const char *topic, const int32_t *partitions,
     size_t n, watermarks_cb *cb, void *arg);
 
-/* Formats the key of a rep's counters for one bucket; returns length. */
-int redis_key_rep_counters(char *buf, size_t len, const char *prefix,
-    const char *rep_id, enum period p, int32_t start_day);
-/* Formats the key of a team's totals for one bucket; returns length. */
-int redis_key_team_counters(char *buf, size_t len, const char *prefix,
-    const char *team_id, enum period p, int32_t start_day);
+/*
+ * The event clock (clock: event): the last evaluate_every boundary judged,
+ * per partition. ticks[i] is partition i's when present[i]; n counts the
+ * values Redis answered. status -1: Redis answered with an error. Not
+ * called when no answer came (connection lost or freed): arg may be gone.
+ */
+typedef void evclock_cb(int status, const int64_t *ticks, const bool *present,
+    size_t n, void *arg);
+/* Stores tick as the boundary judged of every partition of b (borrowed);
+ * nothing waits for the answer. No partition: nothing sent. */
+void redis_apply_save_evclock(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const struct batch *b, int64_t tick);
+/* Reads the boundaries judged of n partitions (borrowed) of topic.
+ * Returns 0, or -1 (Redis not usable; cb not called). */
+int redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, evclock_cb *cb,
+    void *arg);
 
 #endif

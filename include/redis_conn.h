@@ -14,6 +14,7 @@
 struct event_base;
 struct redisReply;
 struct redis_conn;
+struct redis_argv;
 
 /* reply is borrowed and valid only during the call; NULL means the outcome
  * is unknown (connection lost or command timed out). */
@@ -55,9 +56,37 @@ bool redis_conn_up(const struct redis_conn *c);
  */
 int redis_conn_command(struct redis_conn *c, int argc, const char **argv,
     const size_t *argvlen, redis_reply_cb *cb, void *arg);
+/* Sends the command v holds (borrowed; hiredis copies it), as
+ * redis_conn_command does. */
+int redis_conn_send(struct redis_conn *c, struct redis_argv *v,
+    redis_reply_cb *cb, void *arg);
 /* Drops the connection (outcome of pending commands unknown) and
  * reconnects after backoff: for callers that see a protocol-level error
  * they cannot recover from on this connection (e.g. NOSCRIPT). */
 void redis_conn_reset(struct redis_conn *c, const char *why);
+
+/*
+ * The arguments of one command, built one at a time with no bound on
+ * their number or size (a batch's script call has thousands).
+ */
+/* Returns owned and empty; free with redis_argv_free. */
+struct redis_argv *redis_argv_new(void);
+/* Frees v. NULL does nothing. */
+void redis_argv_free(struct redis_argv *v);
+/* Empties v, keeping its memory for the next command. */
+void redis_argv_reset(struct redis_argv *v);
+/* Appends len bytes of s (borrowed, copied). */
+void redis_argv_add(struct redis_argv *v, const char *s, size_t len);
+/* Appends the string s (borrowed, copied). */
+void redis_argv_str(struct redis_argv *v, const char *s);
+/* Appends the string s and frees it: takes ownership of s. */
+void redis_argv_take(struct redis_argv *v, char *s);
+/* Appends a formatted argument, whatever its length. */
+void redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The number of arguments in v. */
+size_t redis_argv_count(const struct redis_argv *v);
+/* Argument i of v (borrowed, valid until v changes) and its length. */
+const char *redis_argv_at(const struct redis_argv *v, size_t i, size_t *len);
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Whitespace lint over the files git tracks: no trailing blanks, no
-# tab-after-space indentation, a newline at the end of every file.
+# tab-after-space indentation, a newline at the end of every file. Then
+# lint-keys.sh: Redis keys are built in daemon/keys.c only.
 set -u
 bad=0
 files=$(git ls-files 2>/dev/null | grep -vE '^tests/fixtures/' || true)
@@ -17,4 +18,5 @@ for f in $files; do
 	fi
 done
 [ "$bad" -eq 0 ] && echo "lint: ok"
+sh "$(dirname "$0")/lint-keys.sh" || bad=1
 exit $bad

@@ -1,0 +1,66 @@
+#ifndef PACED_KEYS_H
+#define PACED_KEYS_H
+
+/*
+ * The Redis key layout, a public interface (README.md, "Redis keys"):
+ * every key paced reads or writes is named here, and nowhere else, and so
+ * is every key's expiry. P is redis.key_prefix. Every key of one rep
+ * carries the hash tag {rep:R}, every key of one team {team:T}; the keys
+ * of one topic and the alert set and stream carry none.
+ *
+ * Each key function returns an owned string; free with free().
+ */
+
+#include <stdint.h>
+
+#include "caltime.h"
+#include "config.h"
+
+/* P:{rep:R}:cnt:<period>:<date>, the rep's counters of one bucket
+ * (start_day: the bucket's first local day). Borrows cfg and rep_id. */
+char *keys_rep_counters(const struct config *cfg, const char *rep_id,
+    enum period p, int32_t start_day);
+/* P:{rep:R}:seen:<YYYY-MM-DD>, the event ids counted for the rep whose
+ * occurred_at falls on UTC day utc_day. Borrows cfg and rep_id. */
+char *keys_rep_seen(const struct config *cfg, const char *rep_id,
+    int32_t utc_day);
+/* P:{rep:R}:pace:<period>:<date>, the rep's last pace figures in one
+ * bucket. Borrows cfg and rep_id. */
+char *keys_rep_pace(const struct config *cfg, const char *rep_id,
+    enum period p, int32_t start_day);
+/* P:{rep:R}:alerts, the rep's alert states. Borrows cfg and rep_id. */
+char *keys_rep_alerts(const struct config *cfg, const char *rep_id);
+/* P:{team:T}:cnt:<period>:<date>, the team's totals of one bucket.
+ * Borrows cfg and team_id. */
+char *keys_team_counters(const struct config *cfg, const char *team_id,
+    enum period p, int32_t start_day);
+/* P:{team:T}:contrib:<period>:<date>, each rep's part of those totals.
+ * Borrows cfg and team_id. */
+char *keys_team_contrib(const struct config *cfg, const char *team_id,
+    enum period p, int32_t start_day);
+/* P:offsets:<topic>, the next offset to consume per partition. Borrows
+ * cfg and topic. */
+char *keys_offsets(const struct config *cfg, const char *topic);
+/* P:evclock:<topic>, the last evaluate_every boundary judged per
+ * partition (clock: event). Borrows cfg and topic. */
+char *keys_evclock(const struct config *cfg, const char *topic);
+/* P:alerts:firing, the alerts firing now. Borrows cfg. */
+char *keys_alerts_firing(const struct config *cfg);
+/* P:alerts, the stream of every alert message. Borrows cfg. */
+char *keys_alerts_stream(const struct config *cfg);
+
+/* The expiry arithmetic of every key that has one: the UTC midnight that
+ * ends day (days since 1970-01-01) plus keep_ms (whole seconds), in
+ * seconds since the epoch (for EXPIREAT). */
+int64_t keys_expire_at(int32_t day, int64_t keep_ms);
+/* EXPIREAT of a bucket's keys (rep counters, team totals and
+ * contributions, pace figures): redis.retention.<period> after the UTC
+ * midnight one day past end_day, the bucket's last local day (a spare
+ * day, so that no zone loses a bucket early). Borrows cfg. */
+int64_t keys_bucket_expire_at(const struct config *cfg, enum period p,
+    int32_t end_day);
+/* EXPIREAT of a dedupe set: redis.dedupe_window after its UTC day ends.
+ * Borrows cfg. */
+int64_t keys_seen_expire_at(const struct config *cfg, int32_t utc_day);
+
+#endif

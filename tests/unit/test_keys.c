@@ -1,0 +1,229 @@
+/*
+ * The Redis key layout against README.md's key table, written out by hand:
+ * every key's name, its hash tag, and the expiry rules with their edges
+ * (the spare day, zones ahead of UTC, days before 1970, a window that is
+ * not a whole number of seconds). Pure.
+ */
+
+#include "keys.h"
+
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS	(86400 * INT64_C(1000))
+
+/* 2026-11-23, a Monday; 2026-11-29, the Sunday after; 2026-10-01, the
+ * first day of a fiscal quarter; 1969-12-31, the day before the epoch. */
+#define D_2026_11_23	20780
+#define D_2026_11_29	20786
+#define D_2026_10_01	20727
+#define D_1969_12_31	(-1)
+
+static struct config
+cfg_with(char *prefix)
+{
+	struct config c;
+
+	memset(&c, 0, sizeof(c));
+	c.redis.key_prefix = prefix;
+	c.redis.dedupe_window_ms = 35 * DAY_MS;
+	c.redis.retention_ms[PERIOD_DAY] = 400 * DAY_MS;
+	c.redis.retention_ms[PERIOD_WEEK] = 800 * DAY_MS;
+	c.redis.retention_ms[PERIOD_MONTH] = 800 * DAY_MS;
+	c.redis.retention_ms[PERIOD_QUARTER] = 800 * DAY_MS;
+	return c;
+}
+
+/* Checks k (owned) and frees it. */
+static void
+is(char *k, const char *want)
+{
+	cr_assert_not_null(k);
+	cr_expect_str_eq(k, want);
+	free(k);
+}
+
+/* The hash tag of k (owned): what lies between its first { and }, or ""
+ * when it has none. Frees k. */
+static char *
+tag_of(char *k)
+{
+	const char *o = strchr(k, '{'), *e = o != NULL ? strchr(o, '}') : NULL;
+	char *t;
+
+	if (o == NULL || e == NULL)
+		t = strdup("");
+	else
+		t = strndup(o + 1, (size_t)(e - o - 1));
+	free(k);
+	return t;
+}
+
+Test(keys, rep_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	/* README: redis-cli hgetall 'paced:{rep:r001}:cnt:week:2026-11-23' */
+	is(keys_rep_counters(&c, "r001", PERIOD_WEEK, D_2026_11_23),
+	    "paced:{rep:r001}:cnt:week:2026-11-23");
+	is(keys_rep_counters(&c, "r001", PERIOD_DAY, D_2026_11_29),
+	    "paced:{rep:r001}:cnt:day:2026-11-29");
+	is(keys_rep_counters(&c, "r001", PERIOD_QUARTER, D_2026_10_01),
+	    "paced:{rep:r001}:cnt:quarter:2026-10-01");
+	is(keys_rep_seen(&c, "r001", D_2026_11_29),
+	    "paced:{rep:r001}:seen:2026-11-29");
+	is(keys_rep_pace(&c, "r001", PERIOD_MONTH, D_2026_10_01),
+	    "paced:{rep:r001}:pace:month:2026-10-01");
+	is(keys_rep_alerts(&c, "r001"), "paced:{rep:r001}:alerts");
+}
+
+Test(keys, team_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_team_counters(&c, "t1", PERIOD_WEEK, D_2026_11_23),
+	    "paced:{team:t1}:cnt:week:2026-11-23");
+	is(keys_team_contrib(&c, "t1", PERIOD_WEEK, D_2026_11_23),
+	    "paced:{team:t1}:contrib:week:2026-11-23");
+	is(keys_team_contrib(&c, "t1", PERIOD_DAY, D_2026_11_29),
+	    "paced:{team:t1}:contrib:day:2026-11-29");
+}
+
+Test(keys, untagged_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_offsets(&c, "activity"), "paced:offsets:activity");
+	is(keys_evclock(&c, "activity"), "paced:evclock:activity");
+	is(keys_alerts_firing(&c), "paced:alerts:firing");
+	is(keys_alerts_stream(&c), "paced:alerts");
+}
+
+Test(keys, prefix_is_redis_key_prefix)
+{
+	char prefix[] = "pace.prod";
+	struct config c = cfg_with(prefix);
+
+	is(keys_rep_counters(&c, "r-9", PERIOD_DAY, D_2026_11_23),
+	    "pace.prod:{rep:r-9}:cnt:day:2026-11-23");
+	is(keys_team_counters(&c, "west", PERIOD_MONTH, D_2026_10_01),
+	    "pace.prod:{team:west}:cnt:month:2026-10-01");
+	is(keys_offsets(&c, "sales.activity.v1"),
+	    "pace.prod:offsets:sales.activity.v1");
+	is(keys_alerts_firing(&c), "pace.prod:alerts:firing");
+	is(keys_alerts_stream(&c), "pace.prod:alerts");
+}
+
+Test(keys, long_ids_are_not_cut)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+	char id[1001], want[1100];
+	char *k;
+
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	snprintf(want, sizeof(want), "paced:{rep:%s}:alerts", id);
+	k = keys_rep_alerts(&c, id);
+	cr_expect_eq(strlen(k), strlen("paced:{rep:}:alerts") + 1000);
+	is(k, want);
+}
+
+Test(keys, one_hash_tag_per_rep_and_per_team)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+	char *t;
+
+	/* Every key of one script call shares one tag. */
+	char *rep[] = {
+		keys_rep_counters(&c, "r001", PERIOD_DAY, D_2026_11_23),
+		keys_rep_seen(&c, "r001", D_2026_11_23),
+		keys_rep_pace(&c, "r001", PERIOD_WEEK, D_2026_11_23),
+		keys_rep_alerts(&c, "r001"),
+	};
+	char *team[] = {
+		keys_team_counters(&c, "t1", PERIOD_DAY, D_2026_11_23),
+		keys_team_contrib(&c, "t1", PERIOD_DAY, D_2026_11_23),
+	};
+	char *none[] = {
+		keys_offsets(&c, "activity"),
+		keys_evclock(&c, "activity"),
+		keys_alerts_firing(&c),
+		keys_alerts_stream(&c),
+	};
+
+	for (size_t i = 0; i < sizeof(rep) / sizeof(rep[0]); i++) {
+		t = tag_of(rep[i]);
+		cr_expect_str_eq(t, "rep:r001");
+		free(t);
+	}
+	for (size_t i = 0; i < sizeof(team) / sizeof(team[0]); i++) {
+		t = tag_of(team[i]);
+		cr_expect_str_eq(t, "team:t1");
+		free(t);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		t = tag_of(none[i]);
+		cr_expect_str_eq(t, "");
+		free(t);
+	}
+}
+
+Test(keys, expire_at_is_the_midnight_ending_the_day_plus_keep)
+{
+	/* 1970-01-01 ends at 86400. */
+	cr_expect_eq(keys_expire_at(0, 0), 86400);
+	/* The day before the epoch ends at the epoch. */
+	cr_expect_eq(keys_expire_at(D_1969_12_31, 0), 0);
+	cr_expect_eq(keys_expire_at(-2, 0), -86400);
+	/* Whole seconds: a part of a second is dropped. */
+	cr_expect_eq(keys_expire_at(0, 1999), 86401);
+	cr_expect_eq(keys_expire_at(0, 999), 86400);
+	/* 2026-11-29 ends at 2026-11-30T00:00:00Z = 1795996800. */
+	cr_expect_eq(keys_expire_at(D_2026_11_29, 0), INT64_C(1795996800));
+	/* Far days do not overflow. */
+	cr_expect_eq(keys_expire_at(INT32_MAX, 0), INT64_C(185542587187200));
+}
+
+Test(keys, bucket_expiry_is_retention_past_the_spare_day)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	/* The week of 2026-11-23 ends 2026-11-29: 800d after
+	 * 2026-11-30T00:00:00Z is 2029-02-07T00:00:00Z. */
+	cr_expect_eq(keys_bucket_expire_at(&c, PERIOD_WEEK, D_2026_11_29),
+	    INT64_C(1865116800));
+	/* Day 2026-11-23: 400d after 2026-11-24T00:00:00Z is
+	 * 2027-12-29T00:00:00Z. */
+	cr_expect_eq(keys_bucket_expire_at(&c, PERIOD_DAY, D_2026_11_23),
+	    INT64_C(1830038400));
+	/* Each period its own retention. */
+	c.redis.retention_ms[PERIOD_MONTH] = DAY_MS;
+	cr_expect_eq(keys_bucket_expire_at(&c, PERIOD_MONTH, D_2026_11_29),
+	    INT64_C(1795996800) + 86400);
+	cr_expect_eq(keys_bucket_expire_at(&c, PERIOD_QUARTER, D_2026_11_29),
+	    INT64_C(1865116800));
+}
+
+Test(keys, seen_expiry_is_the_dedupe_window_after_the_utc_day)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	/* 35d after 2026-11-30T00:00:00Z is 2027-01-04T00:00:00Z. */
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29),
+	    INT64_C(1795996800) + 35 * 86400);
+	c.redis.dedupe_window_ms = 1500;
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29),
+	    INT64_C(1795996800) + 1);
+	c.redis.dedupe_window_ms = 0;
+	cr_expect_eq(keys_seen_expire_at(&c, D_1969_12_31), 0);
+}
