@@ -792,8 +792,8 @@ def table(ctx):
         a("paced Redis commands per event: " + ", ".join(
             "%s %.2f" % (k, v) for v, k in ctx["paced"]["per"]["by_cmd"][:8]))
     if ctx.get("paced"):
-        a("paced window: %.1f s, %s evaluations ran in it (startup pass, "
-          "on-change and timer evaluations)"
+        a("paced window (first counted event to last): %.1f s; rep "
+          "evaluations that ran in it: %s"
           % (ctx["paced"]["seconds"], fmt_rate(ctx["paced"]["evaluations"])))
     a("")
     if ctx.get("latency"):
