@@ -207,5 +207,11 @@ int config_reloadable(const struct config *old, const struct config *next,
 void config_free(struct config *c);
 /* Borrows c; returns the index of the KPI named name, or -1. */
 int config_kpi_index(const struct config *c, const char *name);
+/*
+ * Key i of the file (0-based, in table order) and its one line of doc,
+ * both static. Returns 1 for a section (a mapping of further keys), 0 for
+ * a key that holds a value, -1 when i is past the last key.
+ */
+int config_key(size_t i, const char **path, const char **doc);
 
 #endif

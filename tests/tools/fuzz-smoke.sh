@@ -78,7 +78,10 @@ $CC -std=c11 -O1 -g -Wall -Wextra -Werror \
 	-fno-omit-frame-pointer \
 	-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I"$root/include" \
 	$(pkg-config --cflags rdkafka yaml-0.1 icu-i18n libevent) \
-	"$root/tests/fuzz/fuzz_config.c" "$root/daemon/config.c" "$root/daemon/partitioner.c" \
+	"$root/tests/fuzz/fuzz_config.c" "$root/daemon/config.c" \
+	"$root/daemon/config_yaml.c" "$root/daemon/config_org.c" \
+	"$root/daemon/config_roster.c" "$root/daemon/netaddr.c" \
+	"$root/daemon/partitioner.c" \
 	"$root/daemon/caltime.c" "$root/daemon/xmalloc.c" "$root/daemon/log.c" \
 	$(pkg-config --libs rdkafka yaml-0.1 icu-i18n libevent) -lm \
 	-o "$out/fuzz_config"

@@ -1118,6 +1118,50 @@ Test(config, file_secret_errors_hide_values)
 	free(errs);
 }
 
+/*
+ * A secret with a CR or LF inside would go out in an AUTH command or an
+ * Authorization header as two lines. A file's trailing newlines are
+ * trimmed first (http_token ends in two), so only an inner one counts.
+ */
+Test(config, secret_line_break_refused)
+{
+	struct config	*c;
+	char		*errs;
+
+	setenv("PACED_TEST_PW_CRLF", "pw-part1\r\npw-part2", 1);
+	setenv("PACED_TEST_SASL_LF", "sasl-part1\nsasl-part2", 1);
+	c = buf_load(
+	    "kafka:\n"
+	    "  properties: {sasl.password: \"${PACED_TEST_SASL_LF}\"}\n"
+	    "redis:\n"
+	    "  password: \"${PACED_TEST_PW_CRLF}\"\n"
+	    "http:\n"
+	    "  token_file: secrets/inner_lf\n"
+	    "alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"http://h/p\", token_file: secrets/inner_cr}\n"
+	    "    - {url: \"http://h/q\", token_file: secrets/http_token}\n"
+	    TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:31: kafka.properties.sasl.password: the "
+	    "secret holds a line break (CR or LF): a secret is one line\n"
+	    FX("buffer.yaml") ":4:13: redis.password: the secret holds a "
+	    "line break (CR or LF): a secret is one line\n"
+	    FX("buffer.yaml") ":6:15: http.token_file: "
+	    FX("secrets/inner_lf") " holds a line break (CR or LF) before "
+	    "its end: a secret is one line\n"
+	    FX("buffer.yaml") ":9:39: alerts.webhooks[0].token_file: "
+	    FX("secrets/inner_cr") " holds a line break (CR or LF) before "
+	    "its end: a secret is one line\n");
+	cr_assert_null(strstr(errs, "part"));
+	cr_assert_null(strstr(errs, "tok\n"));
+	cr_assert_null(strstr(errs, "pa\r"));
+	free(errs);
+	unsetenv("PACED_TEST_PW_CRLF");
+	unsetenv("PACED_TEST_SASL_LF");
+}
+
 Test(config, librdkafka_text_surfaced)
 {
 	char	*errs = load_bad(FX("bad_property.yaml"));
@@ -1651,4 +1695,99 @@ Test(config, dev_config_loads)
 			    c->reps[i].nout_of_office == 0 &&
 			    c->reps[i].ntargets == 0, "r%03zu", i + 1);
 	config_free(c);
+}
+
+/*
+ * The keys docs/config.md documents: the first cell, `in backquotes`, of
+ * each row of a table whose header starts "| key |", in its "## Keys"
+ * part. Field tables ("| field |") describe items of a list, not keys.
+ */
+static size_t
+doc_keys(char ***out)
+{
+	FILE	*f = fopen("docs/config.md", "r");
+	char	 line[4096], **v = NULL;
+	size_t	 n = 0, lineno = 0;
+	bool	 in_keys = false, in_table = false;
+
+	cr_assert_not_null(f, "cannot open docs/config.md");
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char	*p, *end;
+
+		lineno++;
+		if (strncmp(line, "## ", 3) == 0) {
+			in_keys = strcmp(line, "## Keys\n") == 0;
+			in_table = false;
+			continue;
+		}
+		if (!in_keys)
+			continue;
+		if (line[0] != '|') {
+			in_table = false;
+			continue;
+		}
+		if (strncmp(line, "| key |", 7) == 0) {
+			in_table = true;
+			continue;
+		}
+		if (!in_table || strncmp(line, "|---", 4) == 0)
+			continue;
+		p = line + 1 + strspn(line + 1, " ");
+		end = *p == '`' ? strchr(p + 1, '`') : NULL;
+		cr_assert(end != NULL && end[1 + strspn(end + 1, " ")] == '|',
+		    "docs/config.md:%zu: a key row starts with `key`", lineno);
+		v = realloc(v, (n + 1) * sizeof(*v));
+		cr_assert_not_null(v);
+		v[n] = strndup(p + 1, (size_t)(end - p - 1));
+		cr_assert_not_null(v[n]);
+		n++;
+	}
+	fclose(f);
+	*out = v;
+	return n;
+}
+
+/* docs/config.md and the key table name the same keys. */
+Test(config, docs_name_every_key)
+{
+	char		**docs;
+	size_t		  ndocs = doc_keys(&docs), nkeys = 0;
+	const char	 *path, *doc;
+	int		  rc;
+
+	cr_assert_gt(ndocs, 0, "docs/config.md: no key tables found");
+	for (size_t i = 0; (rc = config_key(i, &path, &doc)) >= 0; i++) {
+		size_t	 plen = strlen(path), j;
+
+		nkeys++;
+		cr_expect(doc != NULL && *doc != '\0' &&
+		    strchr(doc, '\n') == NULL, "%s has no line of doc", path);
+		for (j = 0; j < ndocs; j++) {
+			if (rc == 0 && strcmp(docs[j], path) == 0)
+				break;
+			/* A section is documented by the keys under it. */
+			if (rc == 1 && strncmp(docs[j], path, plen) == 0 &&
+			    docs[j][plen] == '.')
+				break;
+		}
+		cr_expect_lt(j, ndocs, "%s %s is not in docs/config.md",
+		    rc == 1 ? "section" : "key", path);
+	}
+	cr_assert_gt(nkeys, 0);
+	for (size_t j = 0; j < ndocs; j++) {
+		bool	 found = false;
+
+		for (size_t i = 0; config_key(i, &path, &doc) >= 0; i++)
+			if (strcmp(docs[j], path) == 0 &&
+			    config_key(i, &path, &doc) == 0)
+				found = true;
+		cr_expect(found, "docs/config.md documents %s, which is not a "
+		    "key", docs[j]);
+		for (size_t k = 0; k < j; k++)
+			cr_expect_str_neq(docs[k], docs[j], "docs/config.md "
+			    "documents %s twice", docs[j]);
+	}
+	for (size_t j = 0; j < ndocs; j++)
+		free(docs[j]);
+	free(docs);
 }
