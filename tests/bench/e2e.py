@@ -15,7 +15,8 @@ and prints one table:
     deltas, script-internal commands included, the bench's own INFO calls
     left out), redis-server CPU (INFO cpu used_cpu_sys + used_cpu_user),
     Redis memory (INFO memory used_memory), AOF bytes (the size of the
-    files in appendonlydir; automatic rewrites off) and the consumer's own
+    files in the server's folder, which holds only the append-only files:
+    no RDB snapshots, automatic rewrites off) and the consumer's own
     CPU; for paced these cover the whole window from its first counted
     event to its last, with whatever evaluations ran in it (their number
     is printed);
