@@ -29,8 +29,9 @@ endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-DEV_SRCS  = $(wildcard daemon/dev/*.c)
-DEV_BINS  = $(DEV_SRCS:daemon/dev/%.c=$(BUILD)/paced-%)
+# tools/<name>.c is build/paced-<name>; synth.c is part of paced-produce.
+TOOLS     = devbroker produce webhook
+DEV_BINS  = $(TOOLS:%=$(BUILD)/paced-%)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
@@ -39,7 +40,9 @@ INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
 INT_LONG  = %/test_pacing_week %/test_dlq %/test_group %/test_kill
 INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 	$(filter-out $(INT_LONG),$(INT_ALL))
-INT_HELPER = $(BUILD)/tests/integration/harness.o
+# The harness, one file per concern, linked into every integration test.
+HARNESS_SRCS = $(wildcard tests/integration/harness*.c)
+INT_HELPER = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 # The end-to-end bench (tests/bench/e2e.py) and its C consumer.
@@ -66,7 +69,11 @@ $(BUILD)/libpaced.a: $(LIB_OBJS)
 $(BUILD)/paced: $(BUILD)/daemon/main.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/paced-%: $(BUILD)/daemon/dev/%.o $(BUILD)/libpaced.a
+$(BUILD)/paced-%: $(BUILD)/tools/%.o $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/paced-produce: $(BUILD)/tools/produce.o $(BUILD)/tools/synth.o \
+	$(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpaced.a

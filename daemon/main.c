@@ -30,6 +30,7 @@
 #include "kafka_loop.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan_cmd.h"
 #include "redis_conn.h"
 #include "roster.h"
 #include "sink.h"
@@ -74,6 +75,8 @@ usage(FILE *f)
 	    "       paced --check-config FILE  validate FILE, print every error\n"
 	    "       paced backtest --config FILE [--until RFC3339] [--exhaustive]\n"
 	    "                   EVENTS.jsonl   replay events, print the alerts\n"
+	    "       paced plan --config FILE --revenue N --deal-size N\n"
+	    "                   --funnel ...   targets from a revenue goal\n"
 	    "       paced --version | --help\n"
 	    "\n"
 	    "Consumes sales activity events from Kafka, keeps per-rep counters in\n"
@@ -438,6 +441,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "backtest") == 0)
 		return backtest_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:n:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -15,6 +15,9 @@
  * sleeps in place of a condition. Progress and every difference found go
  * to stderr and to <run folder>/harness.log (Criterion's --quiet hides
  * the test's stderr).
+ *
+ * The functions below live in one file per concern (harness_impl.h lists
+ * them); every integration and regression test links them all.
  */
 
 #include <stdbool.h>

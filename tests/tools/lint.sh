@@ -1,7 +1,9 @@
 #!/bin/sh
 # Whitespace lint over the files git tracks: no trailing blanks, no
 # tab-after-space indentation, a newline at the end of every file. Then
-# lint-keys.sh: Redis keys are built in daemon/keys.c only.
+# the structure lint (lint-structure.py): no include cycle between daemon
+# modules, no source file over 1,500 lines; and lint-keys.sh: Redis keys
+# are built in daemon/keys.c only.
 set -u
 bad=0
 files=$(git ls-files 2>/dev/null | grep -vE '^tests/fixtures/' || true)
@@ -17,6 +19,7 @@ for f in $files; do
 		bad=1
 	fi
 done
+python3 tests/tools/lint-structure.py || bad=1
 [ "$bad" -eq 0 ] && echo "lint: ok"
 sh "$(dirname "$0")/lint-keys.sh" || bad=1
 exit $bad

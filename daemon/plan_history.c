@@ -1,0 +1,155 @@
+/*
+ * plan_history.c: the measured funnel of `paced plan --from-history`.
+ *
+ * Called once by plan_cmd.c: connects to the config's Redis with a
+ * blocking hiredis context (a command line run, no event loop to block),
+ * pipelines one HGETALL per rep and month counter key and sums the fields
+ * that name a KPI of the catalogue. The keys are read as README's key
+ * table documents them, named by keys.c.
+ */
+#include "plan_history.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "caltime.h"
+#include "keys.h"
+#include "plan.h"
+#include "xmalloc.h"
+
+#define HISTORY_TIMEOUT_S	10
+
+/* Sends AUTH and SELECT as the daemon does; 0 or -1 with err. */
+static int
+handshake(redisContext *c, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	redisReply *r;
+	char db[16];
+
+	if (cfg->redis.password != NULL) {
+		if (cfg->redis.username != NULL)
+			r = redisCommand(c, "AUTH %s %s", cfg->redis.username,
+			    cfg->redis.password);
+		else
+			r = redisCommand(c, "AUTH %s", cfg->redis.password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis: AUTH refused%s%s",
+			    r ? ": " : "", r ? r->str : "");
+			freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	if (cfg->redis.db != 0) {
+		snprintf(db, sizeof(db), "%d", cfg->redis.db);
+		r = redisCommand(c, "SELECT %s", db);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errlen, "redis: SELECT %s refused", db);
+			freeReplyObject(r);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	return 0;
+}
+
+/* Adds one HGETALL reply's KPI fields to totals; 0 or -1 with err. */
+static int
+add_reply(const struct config *cfg, const char *key, const redisReply *r,
+    double *totals, char *err, size_t errlen)
+{
+	size_t i;
+	double v;
+	int k;
+
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, errlen, "redis: %s: %s", key, r->str);
+		return -1;
+	}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		snprintf(err, errlen, "redis: %s: not a hash", key);
+		return -1;
+	}
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *f = r->element[i], *val = r->element[i + 1];
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    val->type != REDIS_REPLY_STRING)
+			continue;
+		if ((k = config_kpi_index(cfg, f->str)) < 0)
+			continue;
+		if (plan_parse_number(val->str, &v) != 0 || v < 0) {
+			snprintf(err, errlen, "redis: %s: field %s holds "
+			    "\"%s\", not a count", key, f->str, val->str);
+			return -1;
+		}
+		totals[k] += v;
+	}
+	return 0;
+}
+
+int
+plan_history_read(const struct config *cfg, const char *const *reps,
+    size_t nreps, int32_t first_month, int nmonths, double *totals,
+    char *err, size_t errlen)
+{
+	struct timeval tv = { HISTORY_TIMEOUT_S, 0 };
+	redisContext *c;
+	redisReply *r;
+	char **keys;
+	size_t i, n = 0, nkeys = nreps * (size_t)nmonths;
+	int32_t month;
+	int m, y, rc = 0;
+	unsigned mo, d;
+
+	if (cfg->redis.unix_path != NULL)
+		c = redisConnectUnixWithTimeout(cfg->redis.unix_path, tv);
+	else
+		c = redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "redis: cannot connect to %s: %s",
+		    cfg->redis.unix_path ? cfg->redis.unix_path :
+		    cfg->redis.host, c ? c->errstr : "out of memory");
+		redisFree(c);
+		return -1;
+	}
+	redisSetTimeout(c, tv);
+	if (handshake(c, cfg, err, errlen) != 0) {
+		redisFree(c);
+		return -1;
+	}
+	keys = xcalloc(nkeys ? nkeys : 1, sizeof(*keys));
+	month = first_month;
+	for (m = 0; m < nmonths; m++) {
+		for (i = 0; i < nreps; i++) {
+			keys[n] = keys_rep_counters(cfg, reps[i], PERIOD_MONTH,
+			    month);
+			redisAppendCommand(c, "HGETALL %s", keys[n]);
+			n++;
+		}
+		caltime_civil_from_days(month, &y, &mo, &d);
+		month = mo == 12 ? caltime_days_from_civil(y + 1, 1, 1) :
+		    caltime_days_from_civil(y, mo + 1, 1);
+	}
+	for (i = 0; i < n; i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
+			if (rc == 0)
+				snprintf(err, errlen, "redis: %s", c->errstr);
+			rc = -1;
+			break;
+		}
+		if (rc == 0 && add_reply(cfg, keys[i], r, totals, err,
+		    errlen) != 0)
+			rc = -1;
+		freeReplyObject(r);
+	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	redisFree(c);
+	return rc;
+}
