@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
+
 /* Version tags of the state string; a new layout gets a new tag and the
  * parser keeps reading the old ones. "a2" added the working time at the
  * last message, at the end so that readers of the first fields by
@@ -25,8 +27,6 @@
 _Static_assert(sizeof(STATE_TAG) == sizeof(STATE_TAG_A1),
     "the parser reads both tags at one length");
 
-#define FNV64_OFFSET	0xcbf29ce484222325ULL
-#define FNV64_PRIME	0x100000001b3ULL
 
 const char *
 alert_level_name(enum alert_level level)
@@ -378,26 +378,13 @@ alert_state_parse(const char *buf, size_t len, struct alert_state *st)
 	return 0;
 }
 
-static uint64_t
-fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV64_PRIME;
-	}
-	return h;
-}
-
 /* Hashes s and a NUL after it, so "ab","c" and "a","bc" differ. */
 static uint64_t
 fnv1a_field(uint64_t h, const char *s)
 {
 	if (s == NULL)
 		s = "";
-	return fnv1a(h, s, strlen(s) + 1);
+	return hash_fnv1a(h, s, strlen(s) + 1);
 }
 
 void
@@ -406,7 +393,7 @@ alert_id(const char *rep, const char *kpi, const char *period,
     char id[ALERT_ID_SIZE])
 {
 	char day[16];
-	uint64_t h = FNV64_OFFSET;
+	uint64_t h = HASH_FNV1A_INIT;
 
 	/* The day as decimal text rather than its bytes: no dependence on
 	 * the host's byte order. */
@@ -415,7 +402,7 @@ alert_id(const char *rep, const char *kpi, const char *period,
 	h = fnv1a_field(h, kpi);
 	h = fnv1a_field(h, period);
 	h = fnv1a_field(h, day);
-	h = fnv1a(h, alert_level_name(severity),
+	h = hash_fnv1a(h, alert_level_name(severity),
 	    strlen(alert_level_name(severity)));
 	snprintf(id, ALERT_ID_SIZE, "%016" PRIx64, h);
 }

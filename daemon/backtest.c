@@ -1,10 +1,10 @@
 /*
  * backtest.c: `paced backtest`, the engine replayed from a file. Each line
- * goes through what the ingest path does (decode_event, too_old past the
- * dedupe window, the event clock, the roster, the KPIs of the activity
- * type, the buckets of the event's local day in the team's zone, dedupe by
- * rep, UTC day and event_id as the rep script does) into counters kept in
- * memory, and every evaluate_every boundary the watermark passes is judged
+ * goes through what the ingest path does (classify(): decode, too_old past
+ * the dedupe window, the roster, the KPIs of the activity type; the
+ * event-clock gate of evclock.c; the buckets of the event's local day in
+ * the team's zone, dedupe by rep, UTC day and event_id as the rep script
+ * does) into counters kept in memory, and every evaluate_every boundary the watermark passes is judged
  * by evaluate_rep(), the daemon's own code, so the alert lines are the
  * bytes the daemon would send. As in the daemon, only the alert states an
  * evaluation marks changed are stored (their target feeds the message of
@@ -76,7 +76,10 @@
 
 #include "alert.h"
 #include "caltime.h"
+#include "classify.h"
 #include "evaluate.h"
+#include "evclock.h"
+#include "hash.h"
 #include "pacing.h"
 #include "roster.h"
 #include "scorecard.h"
@@ -90,9 +93,6 @@
 #define SIG_NO_TARGET	0xff
 /* Signature's level part while nothing has started (no pace yet). */
 #define SIG_WANT_NS	3
-
-#define FNV64_OFFSET	0xcbf29ce484222325ULL
-#define FNV64_PRIME	0x100000001b3ULL
 
 /*
  * Dedupe set: 64-bit hashes of (rep, UTC day, event_id). Two distinct ids
@@ -176,8 +176,7 @@ struct bt {
 	struct counters		 cnt;
 	struct idset		 ids;
 	struct clock		 clock;
-	bool			 tick_init;
-	int64_t			 tick_done;	/* judged up to this boundary */
+	struct evclock		 ec;		/* ec.done: judged up to there */
 	int64_t			 cur_tick;	/* the boundary being judged */
 	double			*actual;	/* scratch, [p * nkpis + k] */
 	int32_t			 cur_start[PERIOD_COUNT];	/* its buckets */
@@ -188,19 +187,9 @@ struct bt {
 };
 
 static int64_t
-floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-
-	if (a % b != 0 && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-static int64_t
 ceil_div(int64_t a, int64_t b)
 {
-	return -floor_div(-a, b);
+	return -caltime_floor_div(-a, b);
 }
 
 static double
@@ -222,18 +211,6 @@ mix64(uint64_t x)
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
 	return x;
-}
-
-static uint64_t
-fnv1a(uint64_t h, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= FNV64_PRIME;
-	}
-	return h;
 }
 
 /* ---- dedupe set ---- */
@@ -1035,14 +1012,14 @@ wake(struct bt *bt, size_t ri, int64_t tick)
 	schedule(bt, ri, next_send(bt, r, tick + 1));
 }
 
-/* Judges every boundary after tick_done up to index target. */
+/* Judges every boundary after ec.done up to index target. */
 static void
 advance(struct bt *bt, int64_t target)
 {
-	if (target <= bt->tick_done)
+	if (target <= bt->ec.done)
 		return;
 	if (bt->opts->exhaustive) {
-		for (int64_t t = bt->tick_done + 1; t <= target; t++)
+		for (int64_t t = bt->ec.done + 1; t <= target; t++)
 			for (size_t ri = 0; ri < bt->nreps; ri++)
 				evaluate(bt, ri, t, false);
 	} else {
@@ -1054,8 +1031,8 @@ advance(struct bt *bt, int64_t target)
 			wake(bt, ri, t);
 		}
 	}
-	bt->st->ticks += (uint64_t)(target - bt->tick_done);
-	bt->tick_done = target;
+	bt->st->ticks += (uint64_t)(target - bt->ec.done);
+	evclock_judged(&bt->ec, target);
 }
 
 /*
@@ -1076,7 +1053,7 @@ counted(struct bt *bt, size_t ri, const size_t *kpis, size_t nkpis)
 	struct bt_rep *r = &bt->reps[ri];
 	bool firing = false;
 
-	if (r->wake <= bt->tick_done + 1)
+	if (r->wake <= bt->ec.done + 1)
 		return;
 	for (size_t i = 0; i < nkpis; i++) {
 		size_t k = kpis[i];
@@ -1087,7 +1064,7 @@ counted(struct bt *bt, size_t ri, const size_t *kpis, size_t nkpis)
 			if (!bt->alerting[slot])
 				continue;
 			if (bt->cfg->kpis[k].better == KPI_BETTER_LOWER) {
-				schedule(bt, ri, bt->tick_done + 1);
+				schedule(bt, ri, bt->ec.done + 1);
 				return;
 			}
 			if (r->states[slot].present &&
@@ -1095,88 +1072,79 @@ counted(struct bt *bt, size_t ri, const size_t *kpis, size_t nkpis)
 				firing = true;
 		}
 	}
-	if (firing && probe(bt, r, (bt->tick_done + 1) * bt->every, bt->sig1,
+	if (firing && probe(bt, r, (bt->ec.done + 1) * bt->every, bt->sig1,
 	    true))
-		schedule(bt, ri, bt->tick_done + 1);
+		schedule(bt, ri, bt->ec.done + 1);
 }
 
-/* One line of the file, as the ingest path takes a message. */
+/* One line of the file, classified as the ingest path classifies a
+ * message (classify.c), through the same event-clock gate (evclock.c). */
 static void
 take_line(struct bt *bt, const char *line, size_t len)
 {
 	struct backtest_stats *st = bt->st;
 	const struct config *cfg = bt->cfg;
-	const struct roster_rep *rr;
-	const size_t *kpis;
-	struct event ev;
-	enum decode_reason why;
-	int64_t idx, utc_day;
-	int32_t local_day;
-	size_t nkpis, ri;
+	struct classified c;
+	int64_t target, utc_day;
+	bool first;
+	size_t ri;
 	uint64_t h;
 
-	/* As on_message() in ingest.c: a bad event never moves the clock. */
-	why = decode_event(line, len, &ev);
-	if (why != DECODE_OK) {
+	/* No too_far_in_future: the wall clock means nothing to a replay. */
+	classify(bt->roster, line, len, clock_now(&bt->clock) -
+	    cfg->redis.dedupe_window_ms, INT64_MAX, &c);
+	/* A bad event never moves the clock. */
+	if (c.outcome == CLASSIFY_BAD) {
 		st->bad++;
-		st->bad_reason[why]++;
+		if (c.bad == CLASSIFY_BAD_TOO_OLD)
+			st->too_old++;
+		else
+			st->bad_reason[c.bad]++;
 		return;
 	}
-	if (ev.occurred_at_ms < clock_now(&bt->clock) -
-	    cfg->redis.dedupe_window_ms) {
-		st->bad++;
-		st->too_old++;
-		return;
+	first = !bt->ec.started;
+	if (!evclock_admit(&bt->ec, c.ev.occurred_at_ms, &target)) {
+		advance(bt, target);
+		evclock_admit(&bt->ec, c.ev.occurred_at_ms, &target);
 	}
-	/* The event clock (ticks_allow() in ingest.c). */
-	idx = floor_div(ev.occurred_at_ms, bt->every);
-	if (!bt->tick_init) {
-		bt->tick_init = true;
-		bt->tick_done = idx;
-		if (!bt->opts->exhaustive)
-			for (ri = 0; ri < bt->nreps; ri++)
-				schedule(bt, ri, idx + 1);
-	} else if (idx > bt->tick_done)
-		advance(bt, idx);
+	if (first && !bt->opts->exhaustive)
+		for (ri = 0; ri < bt->nreps; ri++)
+			schedule(bt, ri, bt->ec.done + 1);
 	/* Any valid event is evidence of the time, counted or skipped. */
-	clock_observe(&bt->clock, ev.occurred_at_ms);
+	clock_observe(&bt->clock, c.ev.occurred_at_ms);
 
-	if ((rr = roster_rep(bt->roster, ev.rep_id)) == NULL) {
+	if (c.outcome == CLASSIFY_SKIPPED) {
 		st->skipped++;
-		st->unknown_rep++;
+		if (c.skip == CLASSIFY_SKIP_UNKNOWN_REP)
+			st->unknown_rep++;
+		else
+			st->unknown_type++;
 		return;
 	}
-	kpis = roster_kpis_for_type(bt->roster, ev.type, &nkpis);
-	if (nkpis == 0) {
-		st->skipped++;
-		st->unknown_type++;
-		return;
-	}
-	ri = rr->index;
-	utc_day = floor_div(ev.occurred_at_ms, DAY_MS);
-	h = fnv1a(FNV64_OFFSET, &ri, sizeof(ri));
-	h = fnv1a(h, &utc_day, sizeof(utc_day));
-	h = mix64(fnv1a(h, ev.event_id, strlen(ev.event_id)));
+	ri = c.rep->index;
+	utc_day = c.utc_day;
+	h = hash_fnv1a(HASH_FNV1A_INIT, &ri, sizeof(ri));
+	h = hash_fnv1a(h, &utc_day, sizeof(utc_day));
+	h = mix64(hash_fnv1a(h, c.ev.event_id, strlen(c.ev.event_id)));
 	if (!idset_add(&bt->ids, h)) {
 		st->duplicates++;
 		return;
 	}
 	st->counted++;
-	local_day = tzone_local_day(rr->zone, ev.occurred_at_ms);
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		struct bucket b;
 		double *v;
 
-		caltime_bucket_of_day(&rr->calendar->rules, (enum period)p,
-		    local_day, &b);
+		caltime_bucket_of_day(&c.rep->calendar->rules, (enum period)p,
+		    c.local_day, &b);
 		v = counters_vals(bt, counters_row(bt, ri, (enum period)p,
 		    b.start_day, true));
-		for (size_t i = 0; i < nkpis; i++)
-			v[kpis[i]] += cfg->kpis[kpis[i]].measure ==
-			    KPI_MEASURE_AMOUNT ? ev.amount : (double)ev.count;
+		for (size_t i = 0; i < c.nkpis; i++)
+			v[c.kpis[i]] += cfg->kpis[c.kpis[i]].measure ==
+			    KPI_MEASURE_AMOUNT ? c.ev.amount : (double)c.ev.count;
 	}
 	if (!bt->opts->exhaustive)
-		counted(bt, ri, kpis, nkpis);
+		counted(bt, ri, c.kpis, c.nkpis);
 }
 
 static void
@@ -1199,6 +1167,7 @@ bt_init(struct bt *bt, const struct config *cfg)
 	if (bt->th.ahead_above < bt->th.warning_below)
 		bt->th.ahead_above = PACING_AHEAD_ABOVE;
 	bt->clock.mode = CLOCK_MODE_EVENT;
+	evclock_init(&bt->ec, bt->every);
 
 	bt->alerting = xcalloc(nk * PERIOD_COUNT, sizeof(bool));
 	for (int p = 0; p < PERIOD_COUNT; p++) {
@@ -1316,8 +1285,8 @@ backtest_run(const struct config *cfg, FILE *in, FILE *out,
 	if (ferror(in)) {
 		snprintf(err, errlen, "reading events: %s", strerror(errno));
 		rc = -1;
-	} else if (opts->has_until && bt.tick_init)
-		advance(&bt, floor_div(opts->until_ms, bt.every));
+	} else if (opts->has_until && bt.ec.started)
+		advance(&bt, evclock_index(&bt.ec, opts->until_ms));
 	if (fflush(out) != 0 || ferror(out)) {
 		if (rc == 0)
 			snprintf(err, errlen, "writing alerts: %s",

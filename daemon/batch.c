@@ -175,7 +175,7 @@ group_find(struct batch *b, uint32_t rep, const size_t *kpis, size_t nkpis,
 
 void
 batch_add(struct batch *b, const struct roster_rep *rep, const size_t *kpis,
-    size_t nkpis, int32_t local_day, int32_t utc_day, const struct event *ev)
+    size_t nkpis, int32_t local_day, int32_t utc_day, const struct activity *ev)
 {
 	uint32_t slot = rep_slot(b, rep);
 	uint32_t g = group_find(b, slot, kpis, nkpis, local_day);

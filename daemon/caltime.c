@@ -215,9 +215,8 @@ caltime_parse_rfc3339(const char *s, size_t len, int64_t *ms)
 	return 0;
 }
 
-/* Floor division and modulo for instants before 1970. */
-static int64_t
-floor_div(int64_t a, int64_t b)
+int64_t
+caltime_floor_div(int64_t a, int64_t b)
 {
 	int64_t	q = a / b;
 
@@ -233,7 +232,7 @@ caltime_format_utc(int64_t ms, char *buf, size_t buflen)
 	int		 y;
 	unsigned	 m, d;
 
-	day = floor_div(ms, MS_PER_DAY);
+	day = caltime_floor_div(ms, MS_PER_DAY);
 	rem = ms - day * MS_PER_DAY;
 	caltime_civil_from_days((int32_t)day, &y, &m, &d);
 	snprintf(buf, buflen, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
@@ -248,7 +247,7 @@ caltime_format_local(int64_t ms, int32_t offset_ms, char *buf, size_t buflen)
 	int		 y, off_min = offset_ms / 60000;
 	unsigned	 m, d;
 
-	day = floor_div(local, MS_PER_DAY);
+	day = caltime_floor_div(local, MS_PER_DAY);
 	rem = local - day * MS_PER_DAY;
 	caltime_civil_from_days((int32_t)day, &y, &m, &d);
 	snprintf(buf, buflen, "%04d-%02u-%02uT%02d:%02d:%02d%c%02d:%02d", y, m,
@@ -512,7 +511,7 @@ tzone_fill(struct tzone *z, int64_t ms)
 	int32_t		 off;
 
 	off = icu_offset(z, ms);	/* also leaves the calendar at ms */
-	day = floor_div(ms + off, MS_PER_DAY);
+	day = caltime_floor_div(ms + off, MS_PER_DAY);
 	/* The cache spans the whole stretch between two transitions, not one
 	 * day: a month or quarter bucket's working-time walk then asks ICU
 	 * once, not once per day. The local day is computed from the offset. */
@@ -555,7 +554,7 @@ tzone_local_day(struct tzone *z, int64_t ms)
 	ms = clamp_ms(ms);
 	if (ms < z->lo || ms >= z->hi)
 		tzone_fill(z, ms);
-	return (int32_t)floor_div(ms + z->off, MS_PER_DAY);
+	return (int32_t)caltime_floor_div(ms + z->off, MS_PER_DAY);
 }
 
 /*

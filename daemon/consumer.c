@@ -238,6 +238,8 @@ rk_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 		if (n > 0 && n != c->partition_count) {
 			log_info("kafka_partitions", "topic=%s count=%d", c->topic, n);
 			c->partition_count = n;
+			if (c->h.partitions != NULL)
+				c->h.partitions(n, c->h.arg);
 		}
 	}
 	cJSON_Delete(root);
@@ -436,6 +438,8 @@ md_cb(evutil_socket_t fd, short what, void *arg)
 		c->partition_count = n;
 		log_info("kafka_partitions", "topic=%s count=%d from=metadata",
 		    c->topic, n);
+		if (c->h.partitions != NULL)
+			c->h.partitions(n, c->h.arg);
 		consumer_kick(c);
 	}
 }

@@ -1,5 +1,5 @@
 /*
- * decode.c: one Kafka message value to a validated struct event (input
+ * decode.c: one Kafka message value to a validated struct activity (input
  * contract v1). Called once per consumed message, on the loop thread; pure
  * but for cJSON's own allocations, which are freed before returning.
  *
@@ -505,7 +505,7 @@ decode_hint(const cJSON *it, char *dst)
 
 /* Checks the members of the top object in the order of the enum. */
 static enum decode_reason
-decode_fields(const cJSON *root, struct event *ev)
+decode_fields(const cJSON *root, struct activity *ev)
 {
 	const cJSON *f[F_NFIELDS];
 	enum decode_reason r;
@@ -571,7 +571,7 @@ decode_fields(const cJSON *root, struct event *ev)
 }
 
 enum decode_reason
-decode_event(const void *buf, size_t len, struct event *ev)
+decode_event(const void *buf, size_t len, struct activity *ev)
 {
 	const unsigned char *b = buf, *end;
 	struct json_shape shape;

@@ -22,11 +22,11 @@
 
 #include "caltime.h"
 #include "evaluate.h"
-#include "ingest.h"
 #include "jsontext.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
 #include "redis_conn.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -546,7 +546,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	j->gen = e->gen;
 	j->rep = q->rep;
 	j->tick = q->tick;
-	j->at = q->at ? q->at : clock_now(ingest_clock(e->d.ingest));
+	j->at = q->at ? q->at : clock_now(owner_clock(e->d.owner));
 	j->actual = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
 	    sizeof(double));
 	j->prev = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
@@ -674,7 +674,7 @@ sweep_reply(const redisReply *r, void *arg)
 		sweep_end(sw, false);
 		return;
 	}
-	now = clock_now(ingest_clock(e->d.ingest));
+	now = clock_now(owner_clock(e->d.owner));
 	if (now <= 0)		/* the event clock before any event */
 		now = caltime_wall_ms();
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -688,7 +688,7 @@ sweep_reply(const redisReply *r, void *arg)
 			eval_removed_clear(&rm);
 			continue;
 		}
-		if (!ingest_owns(e->d.ingest, rm.rep_id)) {
+		if (!owner_owns(e->d.owner, rm.rep_id)) {
 			sw->foreign = true;
 			eval_removed_clear(&rm);
 			continue;
@@ -790,7 +790,7 @@ enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
 
 	resize(e);
 	for (size_t i = 0; i < roster_size(r); i++) {
-		if (!ingest_owns(e->d.ingest, roster_rep_at(r, i)->rep->id))
+		if (!owner_owns(e->d.owner, roster_rep_at(r, i)->rep->id))
 			continue;
 		if (t != NULL)
 			t->left++;
@@ -850,7 +850,7 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 		if (!e->dirty[i])
 			continue;
 		e->dirty[i] = false;
-		if (ingest_owns(e->d.ingest,
+		if (owner_owns(e->d.owner,
 		    roster_rep_at(roster_of(e), i)->rep->id))
 			enqueue(e, i, 0, NULL);
 	}
@@ -951,7 +951,7 @@ evaluator_free(struct evaluator *e)
 		return;
 	/* Jobs still waiting on Redis or the sinks free themselves when their
 	 * callbacks run (both hand NULL/-1 to what is pending when freed);
-	 * their ticks are not settled: the owner is going away too. */
+	 * their ticks are not settled: whoever asked is going away too. */
 	for (struct job *j = e->jobs, *next; j != NULL; j = next) {
 		next = j->next_job;
 		j->e = NULL;

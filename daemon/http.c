@@ -25,6 +25,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
 #include "redis_conn.h"
 #include "scorecard.h"
 #include "xmalloc.h"
@@ -271,7 +272,7 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 		reply_error(h, req, 400, "period must be day, week, month or quarter");
 		goto done;
 	}
-	sc->at_ms = clock_now(ingest_clock(h->deps.ingest));
+	sc->at_ms = clock_now(owner_clock(h->deps.owner));
 	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &sc->at_ms) != 0) {
 		reply_error(h, req, 400, "at must be RFC 3339 with an offset");
 		goto done;

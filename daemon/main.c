@@ -2,7 +2,8 @@
  * main.c: startup and shutdown order, signals, reload.
  *
  * Startup: config -> logging -> roster -> event base -> Redis connection
- * -> ingest -> consumer and DLQ producer -> HTTP -> subscribe -> loop.
+ * -> owner -> ingest -> consumer and DLQ producer -> sinks -> evaluator
+ * (told by the ingest through its hooks) -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
  * (finish in-flight writes, store offsets, leave the group, flush the
  * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
@@ -30,6 +31,7 @@
 #include "kafka_loop.h"
 #include "log.h"
 #include "metrics.h"
+#include "owner.h"
 #include "plan_cmd.h"
 #include "redis_conn.h"
 #include "roster.h"
@@ -52,6 +54,7 @@ struct daemon_state {
 	const struct config *cfg;
 	const struct roster *roster;
 	struct redis_conn *conn;
+	struct owner *owner;
 	struct ingest *ingest;
 	struct consumer *consumer;
 	struct dlq *dlq;
@@ -91,6 +94,26 @@ redis_state(bool up, void *arg)
 
 	if (d->ingest != NULL)
 		ingest_redis_state(up, d->ingest);
+}
+
+/* The ingest's hooks: what it tells the evaluator. */
+static void
+hook_rep_changed(size_t rep_index, void *arg)
+{
+	evaluator_rep_changed(arg, rep_index);
+}
+
+static void
+hook_owned_grew(void *arg)
+{
+	evaluator_owned_grew(arg);
+}
+
+static void
+hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
+    void *arg)
+{
+	evaluator_tick(arg, at_ms, done_cb, done_arg);
 }
 
 /* The group is left; exit once evaluations in flight have stored their
@@ -268,6 +291,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	ingest_set_config(d->ingest, c, r);
+	owner_set_config(d->owner, c);
 	d->cfg = c;
 	d->roster = r;
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
@@ -342,7 +366,8 @@ run(const char *path)
 	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
 	ro.name = "main";
 	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
-	d.ingest = ingest_new(d.base, d.conn, cfg, roster);
+	d.owner = owner_new(cfg);
+	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
 	h = ingest_handlers(d.ingest);
 	if ((d.consumer = consumer_new(d.base, cfg, &h, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_consumer err=%s", log_quote(err));
@@ -357,17 +382,27 @@ run(const char *path)
 			.base = d.base,
 			.conn = d.conn,
 			.sinks = d.sinks,
-			.ingest = d.ingest,
+			.owner = d.owner,
 			.cfg = &d.cfg,
 			.roster = &d.roster,
 		};
 
 		d.evaluator = evaluator_new(&ed);
 	}
-	ingest_set_evaluator(d.ingest, d.evaluator);
+	{
+		struct ingest_hooks ih = {
+			.rep_changed = hook_rep_changed,
+			.owned_grew = hook_owned_grew,
+			.tick = hook_tick,
+			.arg = d.evaluator,
+		};
+
+		ingest_set_hooks(d.ingest, &ih);
+	}
 	hd.cfg = &d.cfg;
 	hd.roster = &d.roster;
 	hd.ingest = d.ingest;
+	hd.owner = d.owner;
 	hd.conn = d.conn;
 	if ((d.http = http_new(d.base, cfg, &hd, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=http err=%s", log_quote(err));
@@ -404,7 +439,7 @@ run(const char *path)
 	 * and sent again after the restart. */
 	kafka_set_fatal_cb(NULL, NULL);
 	http_free(d.http);
-	ingest_set_evaluator(d.ingest, NULL);
+	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));
@@ -413,6 +448,7 @@ run(const char *path)
 	ingest_free(d.ingest);
 	d.ingest = NULL;	/* redis_state may still be called */
 	redis_conn_free(d.conn);
+	owner_free(d.owner);
 	event_free(d.sig_term);
 	event_free(d.sig_int);
 	event_free(d.sig_hup);

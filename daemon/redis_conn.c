@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "caltime.h"
 #include "log.h"
 #include "metrics.h"
@@ -70,7 +71,7 @@ struct redis_conn {
 	redisAsyncContext *ac;
 	enum conn_state state;
 	int64_t connect_deadline_ms;
-	long backoff_ms;
+	struct backoff backoff;
 	int handshake_left;
 	bool drop_requested;
 	bool dying;		/* hiredis is tearing the context down */
@@ -106,11 +107,7 @@ conn_set_state(struct redis_conn *c, enum conn_state s)
 static void
 schedule_retry(struct redis_conn *c)
 {
-	struct timeval tv = { c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000 };
-
-	evtimer_add(c->retry_ev, &tv);
-	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	backoff_arm(&c->backoff, c->retry_ev, true);
 }
 
 static void
@@ -191,7 +188,7 @@ handshake_done(struct redis_conn *c)
 {
 	if (--c->handshake_left > 0 || c->state != CONN_HANDSHAKE)
 		return;
-	c->backoff_ms = BACKOFF_MIN_MS;
+	backoff_reset(&c->backoff);
 	conn_set_state(c, CONN_UP);
 	log_info("redis_connected", "conn=%s addr=%s:%d scripts=%d", c->name,
 	    c->unix_path ? c->unix_path : c->host, c->unix_path ? 0 : c->port,
@@ -263,7 +260,7 @@ connect_cb(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK) {
 		/* hiredis frees the context after a failed connect. */
 		log_warnx("redis_connect_failed", "conn=%s err=%s retry_ms=%ld",
-		    c->name, log_quote(ac->errstr), c->backoff_ms);
+		    c->name, log_quote(ac->errstr), c->backoff.next_ms);
 		c->ac = NULL;
 		conn_set_state(c, CONN_DOWN);
 		schedule_retry(c);
@@ -514,7 +511,7 @@ redis_conn_new(struct event_base *base, const struct redis_conn_opts *o,
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	c->state_cb = cb;
 	c->state_arg = arg;
-	c->backoff_ms = BACKOFF_MIN_MS;
+	backoff_init(&c->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	c->retry_ev = evtimer_new(base, retry_cb, c);
 	c->drop_ev = evtimer_new(base, drop_cb, c);
 	c->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, c);

@@ -32,6 +32,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "backoff.h"
 #include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
@@ -74,7 +75,7 @@ struct sink_webhook {
 	struct evhttp_request *req;	/* the attempt in flight, or NULL */
 	struct wh_queue queue;		/* head: in flight or next */
 	size_t nqueue;
-	long backoff_ms;		/* the next pause after a failure */
+	struct backoff backoff;		/* the pauses after failures */
 
 	struct event *send_ev;		/* starts the next attempt */
 	struct event *deadline_ev;	/* bounds the attempt in flight */
@@ -144,10 +145,8 @@ static void
 attempt_failed(struct sink_webhook *wh, int code, const char *why)
 {
 	struct wh_msg *m = TAILQ_FIRST(&wh->queue);
-	long delay = wh->backoff_ms;
+	long delay = backoff_next(&wh->backoff);
 
-	wh->backoff_ms = wh->backoff_ms > backoff_max_ms / 2 ? backoff_max_ms :
-	    wh->backoff_ms * 2;
 	if (m == NULL)
 		return;
 	m->failures++;
@@ -183,7 +182,7 @@ request_done(struct evhttp_request *req, void *arg)
 	evtimer_del(wh->deadline_ev);
 	if (code >= 200 && code < 300) {
 		metrics_inc(wh->m_ok);
-		wh->backoff_ms = backoff_min_ms;
+		backoff_reset(&wh->backoff);
 		pop_head(wh);
 		schedule_send(wh, 0);
 		return;
@@ -340,7 +339,7 @@ sink_webhook_new(struct event_base *base, int index,
 	evhttp_connection_set_retries(wh->evcon, 0);	/* we retry */
 	wh->send_ev = evtimer_new(base, send_cb, wh);
 	wh->deadline_ev = evtimer_new(base, deadline_cb, wh);
-	wh->backoff_ms = backoff_min_ms;
+	backoff_init(&wh->backoff, backoff_min_ms, backoff_max_ms);
 	sink_webhook_set_config(wh, w);
 
 	snprintf(labels, sizeof(labels), "webhook=\"%d\",result=\"ok\"", index);

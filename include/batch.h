@@ -88,6 +88,6 @@ void batch_note_offset(struct batch *b, int32_t partition, int64_t offset);
  * on local day local_day. */
 void batch_add(struct batch *b, const struct roster_rep *rep,
     const size_t *kpis, size_t nkpis, int32_t local_day, int32_t utc_day,
-    const struct event *ev);
+    const struct activity *ev);
 
 #endif

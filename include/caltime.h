@@ -34,6 +34,10 @@ int caltime_period_parse(const char *s, enum period *out);
  */
 int caltime_parse_rfc3339(const char *s, size_t len, int64_t *ms);
 
+/* a / b rounded toward minus infinity (b > 0 or b < 0, never 0): the day
+ * or boundary index of an instant before 1970 too. */
+int64_t caltime_floor_div(int64_t a, int64_t b);
+
 /* Formats ms as UTC RFC 3339 with milliseconds ("2026-11-23T14:05:00.000Z")
  * into buf (at least 25 bytes). */
 void caltime_format_utc(int64_t ms, char *buf, size_t buflen);

@@ -39,6 +39,9 @@ struct consumer_handlers {
 	bool (*accepting)(void *arg);
 	/* After consumer_close: the group was left. */
 	void (*closed)(void *arg);
+	/* The activity topic's partition count became known or changed
+	 * (may be NULL). */
+	void (*partitions)(int count, void *arg);
 	void *arg;
 };
 

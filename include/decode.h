@@ -3,7 +3,7 @@
 
 /*
  * Decoding of an activity event (input contract v1): bytes to a validated
- * struct event. Pure: no I/O, no allocation that outlives the call, no
+ * struct activity. Pure: no I/O, no allocation that outlives the call, no
  * global state but the reason names.
  */
 
@@ -44,8 +44,9 @@ enum decode_reason {
 	DECODE_REASON_COUNT
 };
 
-/* A decoded event. Fixed buffers: decoding allocates nothing per event. */
-struct event {
+/* A decoded activity event (not libevent's struct event: both headers may
+ * meet in one file). Fixed buffers: decoding allocates nothing per event. */
+struct activity {
 	char event_id[EVENT_ID_MAX + 1];
 	char rep_id[EVENT_REP_MAX + 1];
 	char type[EVENT_TYPE_MAX + 1];
@@ -65,6 +66,6 @@ const char *decode_reason_name(enum decode_reason r);
  * Decodes and validates len bytes at buf (borrowed) into *ev (caller's
  * storage). Returns DECODE_OK or the first rule broken.
  */
-enum decode_reason decode_event(const void *buf, size_t len, struct event *ev);
+enum decode_reason decode_event(const void *buf, size_t len, struct activity *ev);
 
 #endif

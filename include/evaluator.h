@@ -23,14 +23,14 @@
 struct event_base;
 struct redis_conn;
 struct sinks;
-struct ingest;
+struct owner;
 struct evaluator;
 
 struct evaluator_deps {
 	struct event_base *base;
 	struct redis_conn *conn;
 	struct sinks *sinks;
-	struct ingest *ingest;		/* ownership of reps, the clock */
+	const struct owner *owner;	/* ownership of reps, the clock */
 	const struct config *const *cfg;	/* read through: reloads */
 	const struct roster *const *roster;
 };

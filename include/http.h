@@ -12,6 +12,7 @@
 
 struct event_base;
 struct ingest;
+struct owner;
 struct redis_conn;
 struct http;
 
@@ -20,7 +21,8 @@ struct http;
 struct http_deps {
 	const struct config *const *cfg;
 	const struct roster *const *roster;
-	struct ingest *ingest;
+	struct ingest *ingest;		/* readiness */
+	const struct owner *owner;	/* the clock */
 	struct redis_conn *conn;
 };
 

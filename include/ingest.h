@@ -2,16 +2,19 @@
 #define PACED_INGEST_H
 
 /*
- * The ingest path: Kafka message -> decode -> roster -> batch -> Redis ->
- * offsets. Owns the batching, the partition positions and the recovery
- * when Redis fails: partitions are paused, the unacknowledged batches are
- * dropped, and once Redis is back every partition is moved to the
- * watermark Redis holds (the next offset whose effects Redis does not
- * have), so an outage, a timeout or even lost Redis writes cost no count
- * and double none.
+ * The ingest path: Kafka message -> classify (decode, roster) -> batch ->
+ * Redis -> offsets. It writes who owns which rep and the event times
+ * seen into the owner (owner.h), and tells the stage after it (the
+ * evaluator) through struct ingest_hooks. Owns the batching, the
+ * partition positions and the recovery when Redis fails: partitions are
+ * paused, the unacknowledged batches are dropped, and once Redis is back
+ * every partition is moved to the watermark Redis holds (the next offset
+ * whose effects Redis does not have), so an outage, a timeout or even
+ * lost Redis writes cost no count and double none.
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -21,13 +24,32 @@
 struct event_base;
 struct redis_conn;
 struct dlq;
-struct evaluator;
+struct owner;
 struct ingest;
 
-/* Borrows base, conn; cfg and roster are borrowed until replaced with
- * ingest_set_config. Returns owned (free with ingest_free). */
+/*
+ * What the ingest tells the stage after it (the evaluator). main.c fills
+ * it in, as it does struct consumer_handlers, so that neither stage
+ * knows the other's header. Any member may be NULL.
+ */
+struct ingest_hooks {
+	/* Rep (roster index) has new counters in Redis. */
+	void (*rep_changed)(size_t rep_index, void *arg);
+	/* More reps are owned now (a partition's backlog was read). */
+	void (*owned_grew)(void *arg);
+	/* Event clock: judge every owned rep at at_ms, then call
+	 * done_cb(done_arg, status) (never from inside this call); status -1
+	 * when an evaluation failed and the boundary must be judged again. */
+	void (*tick)(int64_t at_ms, void (*done_cb)(void *, int),
+	    void *done_arg, void *arg);
+	void *arg;
+};
+
+/* Borrows base, conn and own (written here: assignment, caught-up
+ * partitions, event times); cfg and roster are borrowed until replaced
+ * with ingest_set_config. Returns owned (free with ingest_free). */
 struct ingest *ingest_new(struct event_base *base, struct redis_conn *conn,
-    const struct config *cfg, const struct roster *roster);
+    struct owner *own, const struct config *cfg, const struct roster *roster);
 /* Frees i; NULL does nothing. Redis replies still owed to it (a forced
  * stop leaves some) find nobody when they come. */
 void ingest_free(struct ingest *i);
@@ -35,12 +57,9 @@ void ingest_free(struct ingest *i);
 struct consumer_handlers ingest_handlers(struct ingest *i);
 /* Hands i the consumer and DLQ producer (borrowed, must outlive i). */
 void ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d);
-/* Hands i the evaluator to tell about changed reps and clock ticks
- * (borrowed; NULL: none). */
-void ingest_set_evaluator(struct ingest *i, struct evaluator *e);
-/* True when rep_id's partition (by the producers' partitioner) is
- * assigned to this member: the member that evaluates that rep. */
-bool ingest_owns(const struct ingest *i, const char *rep_id);
+/* Sets whom i tells about changed reps and clock ticks (copied; NULL:
+ * nobody). */
+void ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h);
 /* redis_state_cb of the main connection (arg: i). */
 void ingest_redis_state(bool up, void *arg);
 /* dlq_delivered_cb (arg: i). */
@@ -66,7 +85,5 @@ void ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg);
 bool ingest_ready(const struct ingest *i);
 /* True while a DLQ message has waited longer than dlq.stuck_after. */
 bool ingest_dlq_stuck(const struct ingest *i);
-/* The clock events are judged by (event or wall). */
-const struct clock *ingest_clock(const struct ingest *i);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include "caltime.h"
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "pacing.h"
 #include "roster.h"
@@ -421,18 +422,6 @@ synth_event_id(struct synth *s, char *buf, size_t size)
 	synth_format_uuid(a, b, buf, size);
 }
 
-static uint64_t
-synth_fnv1a(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= c[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /*
  * A plan event's id, the same on every run for the same rep, KPI, instant
  * and place, and into *bits 64 more bits from the same seed for its other
@@ -442,15 +431,15 @@ void
 sched_event_id(const char *rep, const char *kpi, int64_t at, uint32_t seq,
     char *buf, size_t size, uint64_t *bits)
 {
-	uint64_t h = 0xcbf29ce484222325ULL, a, b;
+	uint64_t h = HASH_FNV1A_INIT, a, b;
 	unsigned char sep = 0;
 
-	h = synth_fnv1a(h, rep, strlen(rep));
-	h = synth_fnv1a(h, &sep, 1);
-	h = synth_fnv1a(h, kpi, strlen(kpi));
-	h = synth_fnv1a(h, &sep, 1);
-	h = synth_fnv1a(h, &at, sizeof(at));
-	h = synth_fnv1a(h, &seq, sizeof(seq));
+	h = hash_fnv1a(h, rep, strlen(rep));
+	h = hash_fnv1a(h, &sep, 1);
+	h = hash_fnv1a(h, kpi, strlen(kpi));
+	h = hash_fnv1a(h, &sep, 1);
+	h = hash_fnv1a(h, &at, sizeof(at));
+	h = hash_fnv1a(h, &seq, sizeof(seq));
 	a = synth_next(&h);
 	b = synth_next(&h);
 	*bits = synth_next(&h);
@@ -899,7 +888,7 @@ sched_local_hm(struct tzone *z, int64_t ms, char *buf, size_t size)
 		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
 	};
 	int64_t l = ms + tzone_offset_at(z, ms);
-	int64_t day = l >= 0 ? l / 86400000 : -((-l + 86399999) / 86400000);
+	int64_t day = caltime_floor_div(l, 86400000);
 	int64_t min = (l - day * 86400000) / 60000;
 
 	snprintf(buf, size, "%s %02d:%02d", wd[caltime_weekday((int32_t)day)],

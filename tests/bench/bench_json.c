@@ -262,7 +262,7 @@ run_jansson(const struct corpus *c, struct fields *f)
 static int
 run_decode(const struct corpus *c, struct fields *f)
 {
-	struct event ev;
+	struct activity ev;
 	enum decode_reason r;
 	size_t i;
 

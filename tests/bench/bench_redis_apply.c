@@ -108,7 +108,7 @@ main(void)
 	struct redis_conn_opts o = { 0 };
 	bool up = false;
 	redisContext *rc = NULL;
-	static struct event evs[NEVENTS];
+	static struct activity evs[NEVENTS];
 	static const struct roster_rep *reps[NEVENTS];
 	static const size_t *kp[NEVENTS];
 	static size_t nk[NEVENTS];

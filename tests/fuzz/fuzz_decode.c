@@ -32,7 +32,7 @@ field_len(const char *s, size_t cap)
 }
 
 static void
-check_event(const struct event *ev)
+check_event(const struct activity *ev)
 {
 	size_t n, i;
 	unsigned char c;
@@ -72,7 +72,7 @@ check_event(const struct event *ev)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct event ev, again;
+	struct activity ev, again;
 	enum decode_reason r;
 	cJSON *root;
 

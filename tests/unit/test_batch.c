@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct event
+static struct activity
 mkevent(const char *id, int count, double amount)
 {
-	struct event ev;
+	struct activity ev;
 
 	memset(&ev, 0, sizeof(ev));
 	snprintf(ev.event_id, sizeof(ev.event_id), "%s", id);
@@ -22,7 +22,7 @@ Test(batch, groups_by_rep_type_and_day)
 	struct batch *b = batch_new();
 	struct roster_rep r1 = { .index = 0 }, r2 = { .index = 1 };
 	size_t calls[1] = { 0 }, deals[2] = { 1, 2 };
-	struct event e;
+	struct activity e;
 
 	batch_reset(b, 1, 2);
 	e = mkevent("a", 1, 0);
@@ -91,7 +91,7 @@ Test(batch, reset_reuses_storage_and_forgets_groups)
 	batch_reset(b, 1, 1);
 	/* Enough groups to force the table to grow a few times. */
 	for (int d = 0; d < 5000; d++) {
-		struct event e;
+		struct activity e;
 
 		snprintf(id, sizeof(id), "id%d", d);
 		e = mkevent(id, 1, 0);
@@ -103,7 +103,7 @@ Test(batch, reset_reuses_storage_and_forgets_groups)
 	cr_assert_eq(b->nreps, 0);
 	cr_assert_eq(b->ngroups, 0);
 	{
-		struct event e = mkevent("x", 1, 0);
+		struct activity e = mkevent("x", 1, 0);
 
 		batch_add(b, &r, k, 1, 7, 7, &e);
 	}

@@ -18,7 +18,7 @@
 #define TAIL		"\"type\":\"t\","				\
 			"\"occurred_at\":\"2026-11-23T14:05:00Z\"}"
 
-static struct event ev;
+static struct activity ev;
 static char text[2 * EVENT_BYTES_MAX];
 
 static enum decode_reason
