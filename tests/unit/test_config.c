@@ -1028,7 +1028,7 @@ Test(config, many_errors_collected_in_file_order)
 	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
 	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
-	    "alerts)");
+	    "alerts, leaderboards)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
@@ -1695,6 +1695,34 @@ Test(config, dev_config_loads)
 			    c->reps[i].nout_of_office == 0 &&
 			    c->reps[i].ntargets == 0, "r%03zu", i + 1);
 	config_free(c);
+}
+
+Test(config, http_connection_limits)
+{
+	char		*errs, err[256];
+	struct config	*a = buf_load(TAIL, &errs);
+	struct config	*b, *bad;
+
+	cr_assert_not_null(a, "%s", errs);
+	cr_assert_eq(a->http.max_connections, 256);
+	cr_assert_eq(a->http.idle_timeout_ms, 10000);
+	b = buf_load("http: {max_connections: 8, idle_timeout: 1500ms}\n" TAIL,
+	    &errs);
+	cr_assert_not_null(b, "%s", errs);
+	cr_assert_eq(b->http.max_connections, 8);
+	cr_assert_eq(b->http.idle_timeout_ms, 1500);
+	cr_assert_eq(config_reloadable(a, b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "needs a restart to change: http.max_connections, "
+	    "http.idle_timeout");
+	bad = buf_load("http: {max_connections: 0, idle_timeout: 10ms}\n" TAIL,
+	    &errs);
+	cr_assert_null(bad);
+	cr_assert_not_null(strstr(errs, "http.max_connections"), "%s", errs);
+	cr_assert_not_null(strstr(errs, "http.idle_timeout: 10ms is below the "
+	    "minimum 1s"), "%s", errs);
+	free(errs);
+	config_free(a);
+	config_free(b);
 }
 
 /*
