@@ -5,6 +5,7 @@
 #include "jsontext.h"
 
 #include <float.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,43 +30,42 @@ jsontext_take(cJSON *o)
 }
 
 /*
- * A fast path for what the pace figures hold (magnitudes 1e-4..1e15):
- * the 15 significant digits as an integer, rounded in long double, kept
- * only when they read back exactly as d; anything else (and every tie a
- * long double could round otherwise) goes the way cJSON goes, printf and
- * a read back. Either way the text is cJSON's and reads back as d.
+ * A fast path for what the pace figures hold (magnitudes 1e-4..1e15),
+ * giving cJSON's text without printf: d's 15 (else 17) significant
+ * digits as an integer, from a long double product (exact powers of 10,
+ * a relative error below 1e-19, so the rounding is right away from a
+ * tie). cJSON keeps the 15 digits when they read back within its
+ * tolerance (one unit in the last place or so), which is decided here in
+ * units of d's last place. Whatever is near a tie, a binade edge or that
+ * tolerance returns 0: cJSON's own way (printf, read back) then decides.
  */
 static const long double pow10l_tab[] = {
 	1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L,
-	1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L,
+	1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
 };
 
-static size_t
-number_fast(char *buf, double d)
+/* round(a * 10^k) when that has exactly `digits` digits and is not near
+ * a tie; 0 otherwise. */
+static uint64_t
+digits_of(double a, int k, int digits, long double *exact)
 {
-	double a = fabs(d);
-	int e10, k;
-	long double scaled;
-	uint64_t m;
+	long double scaled = (long double)a * pow10l_tab[k];
+	uint64_t m = (uint64_t)(scaled + 0.5L);
+	uint64_t lo = digits == 15 ? 100000000000000ULL : 10000000000000000ULL;
+
+	if (m < lo || m >= lo * 10 || fabsl(scaled - (long double)m) > 0.49L)
+		return 0;
+	*exact = (long double)m / pow10l_tab[k];
+	return m;
+}
+
+/* Writes m / 10^k the way %g writes it (no exponent, no trailing zeros). */
+static size_t
+write_fixed(char *buf, bool neg, uint64_t m, int k)
+{
 	char digits[24];
 	int nd = 0, point, len = 0;
 
-	if (!(a >= 1e-4 && a < 1e15))
-		return 0;
-	e10 = (int)floor(log10(a));	/* off by one near a power of 10: */
-	if (e10 < -4 || e10 > 14)	/* then m is out of range below */
-		return 0;
-	k = 14 - e10;		/* decimal places of 15 significant digits */
-	if (k > 18)
-		return 0;
-	scaled = (long double)a * pow10l_tab[k];
-	m = (uint64_t)(scaled + 0.5L);
-	if (m < 100000000000000ULL || m >= 1000000000000000ULL)
-		return 0;	/* log10 was off by one: leave it to printf */
-	if (fabsl(scaled - (long double)m) > 0.4999L)
-		return 0;	/* near a tie: the product's rounding could decide */
-	if ((double)((long double)m / pow10l_tab[k]) != a)
-		return 0;	/* 15 digits do not read back */
 	while (k > 0 && m % 10 == 0) {
 		m /= 10;
 		k--;
@@ -74,7 +74,7 @@ number_fast(char *buf, double d)
 		digits[nd++] = (char)('0' + m % 10);
 		m /= 10;
 	}
-	if (d < 0)
+	if (neg)
 		buf[len++] = '-';
 	point = nd - k;		/* digits before the decimal point */
 	if (point <= 0) {
@@ -93,6 +93,38 @@ number_fast(char *buf, double d)
 	}
 	buf[len] = '\0';
 	return (size_t)len;
+}
+
+static size_t
+number_fast(char *buf, double d)
+{
+	double a = fabs(d), frac;
+	int e10, e2;
+	long double v15, v17, ulps, off;
+	uint64_t m15, m17;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	frac = frexp(a, &e2);
+	if (frac < 0.5 + 1e-9 || frac > 1 - 1e-9)
+		return 0;	/* a binade edge: the tolerance changes there */
+	e10 = (int)floor(log10(a));	/* off by one near a power of 10: */
+	if (e10 < -4 || e10 > 14)	/* then m is out of range below */
+		return 0;
+	if ((m15 = digits_of(a, 14 - e10, 15, &v15)) == 0)
+		return 0;
+	/* Where the 15 digits read back, in units of a's last place. */
+	ulps = fabsl(v15 - (long double)a) / ldexpl(1.0L, e2 - 53);
+	off = ulps - floorl(ulps);
+	if (off > 0.49L && off < 0.51L)
+		return 0;	/* reading back could round either way */
+	if (ulps < 1.5L)	/* read back as a, or one place off: kept */
+		return write_fixed(buf, d < 0, m15, 14 - e10);
+	if (ulps < 2.5L)
+		return 0;	/* two places: cJSON's tolerance decides */
+	if ((m17 = digits_of(a, 16 - e10, 17, &v17)) == 0)
+		return 0;
+	return write_fixed(buf, d < 0, m17, 16 - e10);
 }
 
 size_t
