@@ -129,6 +129,7 @@ struct evaluator {
 	/* Per partition: caught up when owned_grew last looked (wall). */
 	bool *part_seen;
 	size_t nparts;
+	uint64_t epoch_seen;		/* owner_epoch when part_seen was set */
 	bool stopping;			/* evaluator_stop: take no more work */
 	size_t inflight;
 	struct job *jobs;		/* live jobs, for evaluator_free */
@@ -1032,8 +1033,13 @@ part_resize(struct evaluator *e)
 	if ((size_t)np != e->nparts) {
 		e->part_seen = xreallocarray(e->part_seen, (size_t)np,
 		    sizeof(bool));
-		memset(e->part_seen, 0, (size_t)np);
 		e->nparts = (size_t)np;
+		e->epoch_seen = owner_epoch(e->d.owner) + 1;	/* unseen */
+	}
+	if (e->epoch_seen != owner_epoch(e->d.owner)) {
+		/* A rebalance since: every partition catches up anew. */
+		memset(e->part_seen, 0, e->nparts);
+		e->epoch_seen = owner_epoch(e->d.owner);
 	}
 	return true;
 }
