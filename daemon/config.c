@@ -195,6 +195,10 @@ static const struct key_row rows[] = {
 	    "health, metrics and read API"),
 	CUSTOM("http.token_file", KEY_NULL | KEY_SECRET | KEY_RELOAD, 1,
 	    load_token_file, NULL, "a bearer token the API requires"),
+	INT("http.max_connections", http.max_connections, 0, "256", "1",
+	    "65536", "connections open at once; then accepting waits"),
+	DURATION("http.idle_timeout", http.idle_timeout_ms, 0, "10s", "1s",
+	    "1h", "an idle or stalled connection is closed after this"),
 
 	SECTION("log", "log lines"),
 	ENUM("log.level", log.level, KEY_RELOAD, "info", level_names,

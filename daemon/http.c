@@ -4,16 +4,36 @@
  * and answers from the reply. Errors are JSON {"error": "..."} with a 4xx
  * or 5xx status. When http.token_file is set, /v1/ requires
  * "Authorization: Bearer <token>".
+ *
+ * Reads go to their own Redis connection, at most READS_INFLIGHT at a
+ * time (the rest wait in order), so a burst of API requests neither
+ * delays ingest's commands on a shared connection nor fills Redis with
+ * a long pipeline of ours.
+ *
+ * Connections: evhttp 2.1 has no connection limit and spins on accept()
+ * when descriptors run out. Each accepted connection gets a bufferevent
+ * made here (evhttp_set_bevcb), counted open; its close is hooked with
+ * evhttp_connection_set_closecb on the same loop turn. At
+ * http.max_connections the listener stops accepting (the kernel's backlog
+ * holds the rest) until one closes; an accept() error (EMFILE, ENFILE,
+ * ENOBUFS) pauses it with a backoff. Idle connections close after
+ * http.idle_timeout. The output buffer's callback sees each response's
+ * status line, which is how requests evhttp refuses by itself (400, 413,
+ * 501) are counted.
  */
 #include "http.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,32 +50,79 @@
 #include "scorecard.h"
 #include "xmalloc.h"
 
+#define READS_INFLIGHT		8	/* commands on the read connection */
+#define ACCEPT_BACKOFF_MIN_MS	50
+#define ACCEPT_BACKOFF_MAX_MS	2000
+#define ACCEPT_LOG_EVERY_MS	10000
+
 /*
- * A request waiting for Redis. http_free orphans the ones still waiting
- * (h and req NULL: evhttp_free frees the requests) before redis_conn_free
- * hands their callbacks NULL, which then only free what they hold.
+ * A request waiting for Redis: queued (sent false) or sent. http_free
+ * frees the queued ones and orphans the sent ones (h and req NULL:
+ * evhttp_free frees the requests) before redis_conn_free hands their
+ * callbacks NULL, which then only free what they hold.
  */
 struct waiting {
 	struct http *h;
 	struct evhttp_request *req;
-	TAILQ_ENTRY(waiting) entry;
+	redis_reply_cb *done;		/* frees the request's struct */
+	bool sent;
+	char *key;			/* HGETALL key; owned until sent */
+	TAILQ_ENTRY(waiting) entry;	/* h->waiting: every one */
+	TAILQ_ENTRY(waiting) qentry;	/* h->queue: not sent yet */
 };
 
 TAILQ_HEAD(waiting_list, waiting);
 
+enum accept_state { ACCEPTING, PAUSED_FULL, PAUSED_ERROR };
+
 struct http {
 	struct evhttp *evh;
+	struct evconnlistener *lev;	/* evhttp's; borrowed */
 	struct http_deps deps;
 	struct metric *m_requests[3];	/* 2xx, 4xx, 5xx */
+	struct metric *m_refused;	/* answered by evhttp itself */
 	struct waiting_list waiting;
+	struct waiting_list queue;
+	int inflight;
+
+	int max_conns;
+	int open;			/* connections open */
+	struct bufferevent **fresh;	/* accepted; close not hooked yet */
+	size_t nfresh, fresh_cap;
+	struct event *adopt_ev;
+	enum accept_state accept_state;
+	struct event *resume_ev;
+	long backoff_ms;
+	int64_t error_since_ms;		/* first accept error of a run; 0 none */
+	int error_pauses;
+	bool error_logged;		/* this run's pause was logged */
+	int64_t error_log_ms;		/* when a pause was last logged */
+	bool replying;			/* inside reply(): our own response */
+	bool freeing;
+	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
+	struct http *next;		/* every http, for the listener's errorcb */
 };
 
+/* The listener's error callback gets evhttp as its argument: this list
+ * finds the http that owns the listener. */
+static struct http *all_http;
+
+static void read_pump(struct http *h);
+
+/* Registers a request to answer from the HGETALL of w->key: sent at once
+ * when fewer than READS_INFLIGHT are in flight, else queued. done gets
+ * the reply (NULL: unknown) and frees w. */
 static void
-waiting_start(struct http *h, struct waiting *w, struct evhttp_request *req)
+waiting_start(struct http *h, struct waiting *w, struct evhttp_request *req,
+    redis_reply_cb *done)
 {
 	w->h = h;
 	w->req = req;
+	w->done = done;
+	w->sent = false;
 	TAILQ_INSERT_TAIL(&h->waiting, w, entry);
+	TAILQ_INSERT_TAIL(&h->queue, w, qentry);
+	read_pump(h);
 }
 
 /* The reply came: true when there is still someone to answer (w is then
@@ -65,8 +132,50 @@ waiting_done(struct waiting *w)
 {
 	if (w->h == NULL)
 		return false;
+	if (!w->sent)
+		TAILQ_REMOVE(&w->h->queue, w, qentry);
 	TAILQ_REMOVE(&w->h->waiting, w, entry);
 	return true;
+}
+
+static void
+read_reply(const redisReply *r, void *arg)
+{
+	struct waiting *w = arg;
+	struct http *h = w->h;
+
+	if (h != NULL)
+		h->inflight--;
+	w->done(r, w);		/* frees w */
+	if (h != NULL)
+		read_pump(h);
+}
+
+/* Sends queued reads while there is room; with the connection down the
+ * queued ones are answered 503 (their done sees NULL). */
+static void
+read_pump(struct http *h)
+{
+	struct waiting *w;
+
+	while (h->inflight < READS_INFLIGHT &&
+	    (w = TAILQ_FIRST(&h->queue)) != NULL) {
+		struct redis_argv *v = redis_argv_new();
+		int rc;
+
+		TAILQ_REMOVE(&h->queue, w, qentry);
+		w->sent = true;
+		redis_argv_str(v, "HGETALL");
+		redis_argv_take(v, w->key);
+		w->key = NULL;
+		rc = redis_conn_send(h->deps.reads, v, read_reply, w);
+		redis_argv_free(v);
+		if (rc != 0) {
+			w->done(NULL, w);
+			continue;
+		}
+		h->inflight++;
+	}
 }
 
 static void
@@ -76,10 +185,12 @@ reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    ctype);
 	metrics_inc(h->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
+	h->replying = true;	/* output_cb: this status line is counted */
 	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ?
 	    "Not Found" : code == 400 ? "Bad Request" : code == 401 ?
 	    "Unauthorized" : code == 405 ? "Method Not Allowed" :
 	    code == 503 ? "Service Unavailable" : "Error", body);
+	h->replying = false;
 }
 
 static void
@@ -123,6 +234,8 @@ route_readyz(struct http *h, struct evhttp_request *req)
 
 	cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
 	cJSON_AddBoolToObject(o, "redis_up", redis_conn_up(h->deps.conn));
+	cJSON_AddBoolToObject(o, "redis_reads_up",
+	    redis_conn_up(h->deps.reads));
 	cJSON_AddBoolToObject(o, "dlq_stuck", ingest_dlq_stuck(h->deps.ingest));
 	reply_json(h, req, ready ? 200 : 503, o);
 	cJSON_Delete(o);
@@ -247,22 +360,83 @@ scorecard_reply(const redisReply *r, void *arg)
 	free(sc);
 }
 
+/*
+ * Parses the query string into q (cleared by the caller, also on error):
+ * every part must be name=value with a name from allowed (NULL-ended),
+ * each at most once. -1 with the reason in err.
+ */
+static int
+parse_query(struct evhttp_request *req, struct evkeyvalq *q,
+    const char *const *allowed, char *err, size_t errlen)
+{
+	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyval *kv, *kv2;
+
+	TAILQ_INIT(q);
+	if (qs == NULL || *qs == '\0')
+		return 0;
+	/* evhttp skips a part without '=' and still answers 0 or -1
+	 * inconsistently across versions: check every part here. */
+	for (const char *p = qs; *p != '\0';) {
+		size_t n = strcspn(p, "&");
+
+		if (n == 0 || memchr(p, '=', n) == NULL || *p == '=') {
+			snprintf(err, errlen, "malformed query string: every "
+			    "part must be name=value");
+			return -1;
+		}
+		p += n;
+		if (*p != '\0' && *++p == '\0') {
+			snprintf(err, errlen, "malformed query string: every "
+			    "part must be name=value");
+			return -1;
+		}
+	}
+	if (evhttp_parse_query_str(qs, q) != 0) {
+		snprintf(err, errlen, "malformed query string");
+		return -1;
+	}
+	TAILQ_FOREACH(kv, q, next) {
+		size_t i;
+
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(kv->key, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(err, errlen, "unknown query parameter %.64s",
+			    kv->key);
+			return -1;
+		}
+		for (kv2 = TAILQ_NEXT(kv, next); kv2 != NULL;
+		    kv2 = TAILQ_NEXT(kv2, next)) {
+			if (strcmp(kv->key, kv2->key) == 0) {
+				snprintf(err, errlen, "query parameter %s "
+				    "given twice", kv->key);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static void
 route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 {
+	static const char *const allowed[] = { "period", "at", NULL };
 	const struct config *cfg = *h->deps.cfg;
 	const struct roster *roster = *h->deps.roster;
 	struct evkeyvalq q;
-	const char *ps, *at, *qs;
+	const char *ps, *at;
 	struct scorecard_req *sc;
 	const struct roster_rep *rep;
 	struct bucket bucket;
-	struct redis_argv *v;
-	int rc;
+	char err[160];
 
-	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
 	sc = xcalloc(1, sizeof(*sc));
+	if (parse_query(req, &q, allowed, err, sizeof(err)) != 0) {
+		reply_error(h, req, 400, err);
+		goto done;
+	}
 	snprintf(sc->rep_id, sizeof(sc->rep_id), "%s", rep_id);
 	ps = evhttp_find_header(&q, "period");
 	at = evhttp_find_header(&q, "at");
@@ -282,19 +456,10 @@ route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
 		goto done;
 	}
 	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
-	v = redis_argv_new();
-	redis_argv_str(v, "HGETALL");
-	redis_argv_take(v, keys_rep_counters(cfg, rep_id, sc->period,
-	    bucket.start_day));
-	waiting_start(h, &sc->w, req);
-	rc = redis_conn_send(h->deps.conn, v, scorecard_reply, sc);
-	redis_argv_free(v);
-	if (rc != 0) {
-		waiting_done(&sc->w);
-		reply_error(h, req, 503, "redis unavailable");
-		goto done;
-	}
+	sc->w.key = keys_rep_counters(cfg, rep_id, sc->period,
+	    bucket.start_day);
 	evhttp_clear_headers(&q);
+	waiting_start(h, &sc->w, req, scorecard_reply);
 	return;
 done:
 	evhttp_clear_headers(&q);
@@ -340,15 +505,18 @@ alerts_reply(const redisReply *r, void *arg)
 static void
 route_alerts(struct http *h, struct evhttp_request *req)
 {
+	static const char *const allowed[] = { "status", NULL };
 	const struct config *cfg = *h->deps.cfg;
 	struct evkeyvalq q;
-	const char *qs, *status;
+	const char *status;
 	struct alerts_req *ar;
-	struct redis_argv *v;
-	int rc;
+	char err[160];
 
-	qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	evhttp_parse_query_str(qs != NULL ? qs : "", &q);
+	if (parse_query(req, &q, allowed, err, sizeof(err)) != 0) {
+		evhttp_clear_headers(&q);
+		reply_error(h, req, 400, err);
+		return;
+	}
 	status = evhttp_find_header(&q, "status");
 	if (status != NULL && strcmp(status, "firing") != 0) {
 		evhttp_clear_headers(&q);
@@ -356,18 +524,22 @@ route_alerts(struct http *h, struct evhttp_request *req)
 		return;
 	}
 	evhttp_clear_headers(&q);
-	v = redis_argv_new();
-	redis_argv_str(v, "HGETALL");
-	redis_argv_take(v, keys_alerts_firing(cfg));
 	ar = xcalloc(1, sizeof(*ar));
-	waiting_start(h, &ar->w, req);
-	rc = redis_conn_send(h->deps.conn, v, alerts_reply, ar);
-	redis_argv_free(v);
-	if (rc != 0) {
-		waiting_done(&ar->w);
-		free(ar);
-		reply_error(h, req, 503, "redis unavailable");
-	}
+	ar->w.key = keys_alerts_firing(cfg);
+	waiting_start(h, &ar->w, req, alerts_reply);
+}
+
+/* Compares in time that depends on the length of the expected token
+ * only, not on where the given one first differs. */
+static bool
+token_equal(const char *given, const char *want)
+{
+	size_t glen = strlen(given), wlen = strlen(want);
+	volatile unsigned char diff = glen != wlen;
+
+	for (size_t i = 0; i < wlen; i++)
+		diff |= (unsigned char)(want[i] ^ (i < glen ? given[i] : 0));
+	return diff == 0;
 }
 
 static bool
@@ -381,7 +553,7 @@ authorized(struct http *h, struct evhttp_request *req)
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	return auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
-	    strcmp(auth + 7, cfg->http.token) == 0;
+	    token_equal(auth + 7, cfg->http.token);
 }
 
 /* "/v1/reps/{rep_id}/scorecard" with the id percent-decoded (an id may
@@ -446,24 +618,230 @@ dispatch(struct evhttp_request *req, void *arg)
 		reply_error(h, req, 404, "no such endpoint");
 }
 
+static void
+set_accept_state(struct http *h, enum accept_state st)
+{
+	h->accept_state = st;
+	metrics_set(h->m_paused, st == ACCEPTING ? 0 : 1);
+}
+
+/* The response about to go out starts with its status line, added in one
+ * piece; a status line added outside reply() is evhttp's own answer (a
+ * request it refused: 400, 413, 501, ...), counted here. */
+static void
+output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct http *h = arg;
+	struct evbuffer_ptr pos;
+	char line[13];
+	int code;
+
+	if (h->replying || info->n_added < 12 ||
+	    evbuffer_ptr_set(buf, &pos, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &pos, line, 12) != 12)
+		return;
+	line[12] = '\0';
+	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||
+	    strspn(line + 9, "0123456789") != 3)
+		return;
+	code = atoi(line + 9);
+	metrics_inc(h->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
+	metrics_inc(h->m_refused);
+	log_debug("http_refused", "code=%d", code);
+}
+
+/* evhttp closes a connection: one fewer open; accept again if the limit
+ * had stopped it. Also called from evhttp_free. */
+static void
+connection_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct http *h = arg;
+
+	(void)evcon;
+	h->open--;
+	metrics_set(h->m_open, h->open);
+	if (h->freeing || h->open >= h->max_conns)
+		return;
+	if (h->accept_state == PAUSED_FULL) {
+		set_accept_state(h, ACCEPTING);
+		evconnlistener_enable(h->lev);
+	} else if (h->accept_state == PAUSED_ERROR) {
+		/* A descriptor was freed: try now rather than after the
+		 * backoff. One try per close cannot spin. */
+		evtimer_del(h->resume_ev);
+		set_accept_state(h, ACCEPTING);
+		evconnlistener_enable(h->lev);
+	}
+}
+
+/* Runs on the loop turn of the accepts, once evhttp has wrapped each new
+ * bufferevent in its connection (the bufferevent's callback argument):
+ * hooks the connection's close. */
+static void
+adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < h->nfresh; i++) {
+		struct bufferevent *bev = h->fresh[i];
+		void *cbarg = NULL;
+		struct evhttp_connection *evcon;
+
+		bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
+		evcon = cbarg;
+		if (evcon != NULL &&
+		    evhttp_connection_get_bufferevent(evcon) == bev) {
+			evhttp_connection_set_closecb(evcon, connection_closed, h);
+		} else {
+			/* evhttp gave up on it already (its callbacks are
+			 * cleared when it frees it): not open. */
+			h->open--;
+			metrics_set(h->m_open, h->open);
+		}
+		bufferevent_decref(bev);
+	}
+	h->nfresh = 0;
+}
+
+/* evhttp_set_bevcb: a connection was accepted. */
+static struct bufferevent *
+new_connection(struct event_base *base, void *arg)
+{
+	struct http *h = arg;
+	struct bufferevent *bev;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;	/* evhttp makes its own; not counted */
+	evbuffer_add_cb(bufferevent_get_output(bev), output_cb, h);
+	if (h->nfresh == h->fresh_cap) {
+		h->fresh_cap = h->fresh_cap ? h->fresh_cap * 2 : 16;
+		h->fresh = xreallocarray(h->fresh, h->fresh_cap,
+		    sizeof(*h->fresh));
+	}
+	/* Our reference keeps bev valid until adopt_cb, even if evhttp
+	 * fails to set the connection up and frees it meanwhile. */
+	bufferevent_incref(bev);
+	h->fresh[h->nfresh++] = bev;
+	event_active(h->adopt_ev, EV_TIMEOUT, 1);
+	h->open++;
+	metrics_set(h->m_open, h->open);
+	if (h->error_since_ms != 0) {
+		if (h->error_logged)
+			log_info("http_accept_resumed", "paused_ms=%lld "
+			    "pauses=%d open=%d", (long long)(caltime_mono_ms() -
+			    h->error_since_ms), h->error_pauses, h->open);
+		h->error_since_ms = 0;
+		h->error_pauses = 0;
+		h->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+	}
+	if (h->open >= h->max_conns && h->accept_state == ACCEPTING) {
+		/* The listener checks this after each accept and stops. */
+		evconnlistener_disable(h->lev);
+		set_accept_state(h, PAUSED_FULL);
+		metrics_inc(h->m_pauses_full);
+		log_debug("http_accept_paused", "reason=max_connections open=%d",
+		    h->open);
+	}
+	return bev;
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->open >= h->max_conns) {
+		set_accept_state(h, PAUSED_FULL);
+		return;
+	}
+	set_accept_state(h, ACCEPTING);
+	evconnlistener_enable(h->lev);
+}
+
+/* accept() failed with something other than EAGAIN or ECONNABORTED:
+ * most often EMFILE. The listening socket stays readable, so accepting
+ * again at once would spin: stop, and try again after a backoff. */
+static void
+accept_error(struct evconnlistener *lev, void *arg)
+{
+	int err = errno;
+	struct http *h;
+	struct timeval tv;
+
+	(void)arg;		/* evhttp's */
+	for (h = all_http; h != NULL && h->lev != lev; h = h->next)
+		;
+	if (h == NULL)
+		return;
+	evconnlistener_disable(lev);
+	set_accept_state(h, PAUSED_ERROR);
+	metrics_inc(h->m_pauses_error);
+	if (h->error_since_ms == 0) {
+		/* A run ends at the next accept. While connections come and
+		 * go with descriptors still short, runs are short and many:
+		 * log at most one every ACCEPT_LOG_EVERY_MS (the metric counts
+		 * every pause). */
+		h->error_since_ms = caltime_mono_ms();
+		h->error_logged = h->error_log_ms == 0 ||
+		    h->error_since_ms - h->error_log_ms >= ACCEPT_LOG_EVERY_MS;
+		if (h->error_logged) {
+			h->error_log_ms = h->error_since_ms;
+			log_warnx("http_accept_paused", "reason=%s open=%d "
+			    "retry_ms=%ld", log_quote(strerror(err)), h->open,
+			    h->backoff_ms);
+		}
+	}
+	h->error_pauses++;
+	tv.tv_sec = h->backoff_ms / 1000;
+	tv.tv_usec = (h->backoff_ms % 1000) * 1000;
+	evtimer_add(h->resume_ev, &tv);
+	h->backoff_ms = h->backoff_ms * 2 > ACCEPT_BACKOFF_MAX_MS ?
+	    ACCEPT_BACKOFF_MAX_MS : h->backoff_ms * 2;
+}
+
 struct http *
 http_new(struct event_base *base, const struct config *cfg,
     const struct http_deps *deps, char *err, size_t errlen)
 {
 	struct http *h = xcalloc(1, sizeof(*h));
+	struct evhttp_bound_socket *bound = NULL;
 
 	h->deps = *deps;
+	if (h->deps.reads == NULL)
+		h->deps.reads = h->deps.conn;
 	TAILQ_INIT(&h->waiting);
+	TAILQ_INIT(&h->queue);
+	h->max_conns = cfg->http.max_connections;
+	h->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+	h->adopt_ev = evtimer_new(base, adopt_cb, h);
+	h->resume_ev = evtimer_new(base, resume_cb, h);
+	h->next = all_http;
+	all_http = h;
 	h->evh = evhttp_new(base);
-	if (h->evh == NULL ||
-	    evhttp_bind_socket(h->evh, cfg->http.host, (ev_uint16_t)cfg->http.port) != 0) {
+	if (h->evh != NULL)
+		bound = evhttp_bind_socket_with_handle(h->evh, cfg->http.host,
+		    (ev_uint16_t)cfg->http.port);
+	if (bound == NULL) {
 		snprintf(err, errlen, "http.listen %s: cannot bind", cfg->http.listen);
 		http_free(h);
 		return NULL;
 	}
+	h->lev = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(h->lev, accept_error);
+	evhttp_set_bevcb(h->evh, new_connection, h);
 	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_timeout(h->evh, 30);
+	{
+		struct timeval idle = { cfg->http.idle_timeout_ms / 1000,
+		    (cfg->http.idle_timeout_ms % 1000) * 1000 };
+
+		evhttp_set_timeout_tv(h->evh, &idle);
+	}
 	evhttp_set_max_headers_size(h->evh, 16384);
 	evhttp_set_max_body_size(h->evh, 65536);
 	evhttp_set_gencb(h->evh, dispatch, h);
@@ -473,7 +851,24 @@ http_new(struct event_base *base, const struct config *cfg,
 	    "code=\"4xx\"", "HTTP requests answered, by status class");
 	h->m_requests[2] = metrics_counter("paced_http_requests_total",
 	    "code=\"5xx\"", "HTTP requests answered, by status class");
-	log_info("http_listening", "addr=%s", cfg->http.listen);
+	h->m_refused = metrics_counter("paced_http_refused_total", NULL,
+	    "HTTP requests answered by the HTTP layer itself (malformed, "
+	    "too large, unknown method); also in paced_http_requests_total");
+	h->m_open = metrics_gauge("paced_http_connections", NULL,
+	    "HTTP connections open");
+	h->m_paused = metrics_gauge("paced_http_accept_paused", NULL,
+	    "1 while the HTTP listener does not accept new connections");
+	h->m_pauses_full = metrics_counter("paced_http_accept_pauses_total",
+	    "reason=\"max_connections\"",
+	    "Times the HTTP listener stopped accepting, by reason");
+	h->m_pauses_error = metrics_counter("paced_http_accept_pauses_total",
+	    "reason=\"accept_error\"",
+	    "Times the HTTP listener stopped accepting, by reason");
+	metrics_set(h->m_open, 0);
+	metrics_set(h->m_paused, 0);
+	log_info("http_listening", "addr=%s max_connections=%d idle_timeout_ms=%lld",
+	    cfg->http.listen, h->max_conns,
+	    (long long)cfg->http.idle_timeout_ms);
 	return h;
 }
 
@@ -481,9 +876,31 @@ void
 http_free(struct http *h)
 {
 	struct waiting *w;
+	struct http **pp;
 
 	if (h == NULL)
 		return;
+	for (pp = &all_http; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	h->freeing = true;
+	/* Connections not hooked yet are freed by evhttp_free below. */
+	for (size_t i = 0; i < h->nfresh; i++)
+		bufferevent_decref(h->fresh[i]);
+	h->nfresh = 0;
+	while ((w = TAILQ_FIRST(&h->queue)) != NULL) {
+		/* Never sent: no callback will come. */
+		TAILQ_REMOVE(&h->queue, w, qentry);
+		TAILQ_REMOVE(&h->waiting, w, entry);
+		w->h = NULL;
+		w->req = NULL;
+		free(w->key);
+		w->key = NULL;
+		w->done(NULL, w);
+	}
 	while ((w = TAILQ_FIRST(&h->waiting)) != NULL) {
 		TAILQ_REMOVE(&h->waiting, w, entry);
 		w->h = NULL;
@@ -491,5 +908,10 @@ http_free(struct http *h)
 	}
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
+	if (h->adopt_ev != NULL)
+		event_free(h->adopt_ev);
+	if (h->resume_ev != NULL)
+		event_free(h->resume_ev);
+	free(h->fresh);
 	free(h);
 }

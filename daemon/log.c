@@ -8,11 +8,14 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "metrics.h"
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 static enum log_format log_format = LOG_FORMAT_LOGFMT;
@@ -248,14 +251,64 @@ fatalx(const char *event, const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * libevent's own lines pass a token bucket: LIBEVENT_BURST at once, then
+ * LIBEVENT_PER_SEC a second. A library that logs in a loop (accept()
+ * failing on EMFILE, say) must not flood the journal or starve the loop
+ * on writes; what is dropped is counted, and said in the next line
+ * that passes.
+ */
+#define LIBEVENT_BURST		20
+#define LIBEVENT_PER_SEC	10
+
+static double libevent_tokens = LIBEVENT_BURST;
+static int64_t libevent_last_ms;
+static uint64_t libevent_dropped;	/* since the last line that passed */
+static struct metric *m_libevent_suppressed;
+
+static bool
+libevent_allow(void)
+{
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (libevent_last_ms != 0) {
+		libevent_tokens += (double)(now - libevent_last_ms) *
+		    LIBEVENT_PER_SEC / 1000.0;
+		if (libevent_tokens > LIBEVENT_BURST)
+			libevent_tokens = LIBEVENT_BURST;
+	}
+	libevent_last_ms = now;
+	if (libevent_tokens < 1) {
+		libevent_dropped++;
+		if (m_libevent_suppressed != NULL)
+			metrics_inc(m_libevent_suppressed);
+		return false;
+	}
+	libevent_tokens -= 1;
+	return true;
+}
+
 static void
 libevent_log_cb(int severity, const char *msg)
 {
-	switch (severity) {
-	case EVENT_LOG_DEBUG:
+	enum log_level level = severity == EVENT_LOG_DEBUG ? LOG_LEVEL_DEBUG :
+	    severity == EVENT_LOG_MSG ? LOG_LEVEL_INFO : LOG_LEVEL_WARN;
+
+	if (!log_enabled(level) || !libevent_allow())
+		return;
+	if (libevent_dropped > 0) {
+		log_warnx("libevent_suppressed", "lines=%llu",
+		    (unsigned long long)libevent_dropped);
+		libevent_dropped = 0;
+	}
+	switch (level) {
+	case LOG_LEVEL_DEBUG:
 		log_debug("libevent", "msg=%s", log_quote(msg));
 		break;
-	case EVENT_LOG_MSG:
+	case LOG_LEVEL_INFO:
 		log_info("libevent", "msg=%s", log_quote(msg));
 		break;
 	default:
@@ -267,5 +320,8 @@ libevent_log_cb(int severity, const char *msg)
 void
 log_route_libevent(void)
 {
+	m_libevent_suppressed = metrics_counter("paced_log_suppressed_total",
+	    "source=\"libevent\"",
+	    "Log lines of a library dropped by the rate limit");
 	event_set_log_callback(libevent_log_cb);
 }

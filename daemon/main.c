@@ -1,9 +1,10 @@
 /*
  * main.c: startup and shutdown order, signals, reload.
  *
- * Startup: config -> logging -> roster -> event base -> Redis connection
- * -> owner -> ingest -> consumer and DLQ producer -> sinks -> evaluator
- * (told by the ingest through its hooks) -> HTTP -> subscribe -> loop.
+ * Startup: config -> logging -> roster -> event base -> Redis connections
+ * (ingest's; the HTTP reads') -> owner -> ingest -> consumer and DLQ
+ * producer -> sinks -> evaluator (told by the ingest through its hooks)
+ * -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
  * (finish in-flight writes, store offsets, leave the group, flush the
  * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
@@ -54,6 +55,7 @@ struct daemon_state {
 	const struct config *cfg;
 	const struct roster *roster;
 	struct redis_conn *conn;
+	struct redis_conn *reads_conn;	/* the HTTP API's reads */
 	struct owner *owner;
 	struct ingest *ingest;
 	struct consumer *consumer;
@@ -94,6 +96,14 @@ redis_state(bool up, void *arg)
 
 	if (d->ingest != NULL)
 		ingest_redis_state(up, d->ingest);
+}
+
+/* The read connection's state only shows in metrics and /readyz. */
+static void
+reads_state(bool up, void *arg)
+{
+	(void)up;
+	(void)arg;
 }
 
 /* The ingest's hooks: what it tells the evaluator. */
@@ -296,6 +306,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->cfg = c;
 	d->roster = r;
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
+	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
@@ -367,6 +378,10 @@ run(const char *path)
 	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
 	ro.name = "main";
 	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
+	/* The API's reads on a connection of their own: a burst of them, or
+	 * one slow one, times out there without dropping ingest's. */
+	ro.name = "http";
+	d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
 	d.owner = owner_new(cfg);
 	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
 	h = ingest_handlers(d.ingest);
@@ -405,6 +420,7 @@ run(const char *path)
 	hd.ingest = d.ingest;
 	hd.owner = d.owner;
 	hd.conn = d.conn;
+	hd.reads = d.reads_conn;
 	if ((d.http = http_new(d.base, cfg, &hd, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=http err=%s", log_quote(err));
 	if (consumer_start(d.consumer, cfg, err, sizeof(err)) != 0)
@@ -448,6 +464,7 @@ run(const char *path)
 	reap_retired(&d);
 	ingest_free(d.ingest);
 	d.ingest = NULL;	/* redis_state may still be called */
+	redis_conn_free(d.reads_conn);
 	redis_conn_free(d.conn);
 	owner_free(d.owner);
 	event_free(d.sig_term);
@@ -458,8 +475,8 @@ run(const char *path)
 	event_free(d.reap_timer);
 	roster_free((struct roster *)d.roster);
 	config_free((struct config *)d.cfg);
-	metrics_reset();
 	event_base_free(d.base);
+	metrics_reset();	/* last: libevent's log callback counts in one */
 	return d.exit_code;
 }
 

@@ -149,6 +149,8 @@ struct config {
 		char *host;
 		int port;
 		char *token;		/* from token_file; NULL: no auth */
+		int max_connections;	/* open at once; then stop accepting */
+		int64_t idle_timeout_ms;	/* idle or stalled connection */
 	} http;
 
 	struct {

@@ -4,7 +4,10 @@
 /*
  * The HTTP endpoint (libevent evhttp): /healthz, /readyz, /metrics and
  * the read API (/v1/reps/{rep_id}/scorecard). Read-only; answers that
- * need Redis are asynchronous and bounded by the connection's watchdog.
+ * need Redis are asynchronous, go through their own connection (a few at
+ * a time) and are bounded by its watchdog. Connections are capped
+ * (http.max_connections), idle ones closed (http.idle_timeout), and
+ * accept() errors such as EMFILE pause the listener with a backoff.
  */
 
 #include "config.h"
@@ -23,7 +26,8 @@ struct http_deps {
 	const struct roster *const *roster;
 	struct ingest *ingest;		/* readiness */
 	const struct owner *owner;	/* the clock */
-	struct redis_conn *conn;
+	struct redis_conn *conn;	/* ingest's: /readyz reports it */
+	struct redis_conn *reads;	/* the API's reads; NULL: conn */
 };
 
 /* Borrows base and deps' targets. Binds cfg's http.listen; returns owned

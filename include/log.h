@@ -32,7 +32,10 @@ int log_level_parse(const char *s, enum log_level *out);
 int log_format_parse(const char *s, enum log_format *out);
 /* True when lines of this level are written (check before costly work). */
 bool log_enabled(enum log_level level);
-/* Routes libevent's internal messages into this module. */
+/* Routes libevent's internal messages into this module, at most 20 at
+ * once and 10 a second (the rest counted in
+ * paced_log_suppressed_total{source="libevent"}). Registers that metric:
+ * call again after metrics_reset(). */
 void log_route_libevent(void);
 
 /* event: short snake_case name; fmt: key=value pairs. */

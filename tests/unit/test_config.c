@@ -1697,6 +1697,34 @@ Test(config, dev_config_loads)
 	config_free(c);
 }
 
+Test(config, http_connection_limits)
+{
+	char		*errs, err[256];
+	struct config	*a = buf_load(TAIL, &errs);
+	struct config	*b, *bad;
+
+	cr_assert_not_null(a, "%s", errs);
+	cr_assert_eq(a->http.max_connections, 256);
+	cr_assert_eq(a->http.idle_timeout_ms, 10000);
+	b = buf_load("http: {max_connections: 8, idle_timeout: 1500ms}\n" TAIL,
+	    &errs);
+	cr_assert_not_null(b, "%s", errs);
+	cr_assert_eq(b->http.max_connections, 8);
+	cr_assert_eq(b->http.idle_timeout_ms, 1500);
+	cr_assert_eq(config_reloadable(a, b, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "needs a restart to change: http.max_connections, "
+	    "http.idle_timeout");
+	bad = buf_load("http: {max_connections: 0, idle_timeout: 10ms}\n" TAIL,
+	    &errs);
+	cr_assert_null(bad);
+	cr_assert_not_null(strstr(errs, "http.max_connections"), "%s", errs);
+	cr_assert_not_null(strstr(errs, "http.idle_timeout: 10ms is below the "
+	    "minimum 1s"), "%s", errs);
+	free(errs);
+	config_free(a);
+	config_free(b);
+}
+
 /*
  * The keys docs/config.md documents: the first cell, `in backquotes`, of
  * each row of a table whose header starts "| key |", in its "## Keys"
