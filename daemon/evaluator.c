@@ -1,13 +1,16 @@
 /*
  * evaluator.c: drives evaluate_rep() on the loop. A job is one rep at one
  * instant: read its counters for the four buckets holding the instant and
- * its alert states (five pipelined commands); if a state fires in a bucket
+ * its alert states (one script call); if a state fires in a bucket
  * that has ended, read that bucket's counter too (a second round trip,
  * only then: the period_ended message carries the bucket's final count);
- * evaluate, write the pace figures for dashboards, publish the alerts,
- * and store the changed states once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
- * time and never two for one rep; a config swap bumps a generation that
- * makes older jobs drop their results.
+ * evaluate, write the pace figures for dashboards (one script call),
+ * publish the alerts, and store the changed states once the durable sinks
+ * accepted them. At most MAX_INFLIGHT jobs run at a time and never two
+ * for one rep; a config swap bumps a generation that makes older jobs drop
+ * their results. Waiting jobs sit in a FIFO ring, a rep queued once
+ * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
+ * loop turn at most.
  */
 #include "evaluator.h"
 
