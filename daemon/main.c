@@ -23,6 +23,7 @@
 
 #include "backtest.h"
 #include "caltime.h"
+#include "changes.h"
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -62,6 +63,7 @@ struct daemon_state {
 	struct dlq *dlq;
 	struct sinks *sinks;
 	struct evaluator *evaluator;
+	struct changes *changes;	/* pace status changes seen */
 	struct http *http;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
 	struct event *fatal_ev;
@@ -186,6 +188,7 @@ start_stop(struct daemon_state *d, const char *why)
 	d->stop_deadline_ms = caltime_mono_ms() + STOP_TIMEOUT_S * 1000LL;
 	log_info("shutdown_started", "reason=%s", why);
 	evtimer_add(d->stop_timer, &tv);
+	evaluator_stop(d->evaluator);	/* waiting ones are judged after the restart */
 	ingest_stop(d->ingest, stopped, d);
 }
 
@@ -400,6 +403,7 @@ run(const char *path)
 			.owner = d.owner,
 			.cfg = &d.cfg,
 			.roster = &d.roster,
+			.changes = d.changes = changes_new(),
 		};
 
 		d.evaluator = evaluator_new(&ed);
@@ -457,6 +461,7 @@ run(const char *path)
 	http_free(d.http);
 	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
+	changes_free(d.changes);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));
 	sinks_free(d.sinks, flush_budget(&d));

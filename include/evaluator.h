@@ -23,6 +23,7 @@
 struct event_base;
 struct redis_conn;
 struct sinks;
+struct changes;
 struct owner;
 struct evaluator;
 
@@ -33,6 +34,7 @@ struct evaluator_deps {
 	const struct owner *owner;	/* ownership of reps, the clock */
 	const struct config *const *cfg;	/* read through: reloads */
 	const struct roster *const *roster;
+	struct changes *changes;	/* pace status changes; may be NULL */
 };
 
 /* Borrows deps' targets. Returns owned (free with evaluator_free). */
@@ -42,9 +44,10 @@ void evaluator_free(struct evaluator *e);
 /* The config or roster was swapped: drop work based on the old ones, and
  * look for alerts of reps the new roster lacks. */
 void evaluator_reconfigured(struct evaluator *e);
-/* More reps are owned now (a partition's backlog was read): judge every
- * owned rep now rather than at the next timer (wall clock only). Changes
- * that came before they were owned are judged with them. */
+/* More reps are owned now (a partition's backlog was read): judge the
+ * reps of the partitions caught up since the last call (or the last
+ * timer) now rather than at the next timer, each once (wall clock only).
+ * Changes that came before they were owned are judged with them. */
 void evaluator_owned_grew(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
@@ -55,5 +58,9 @@ void evaluator_tick(struct evaluator *e, int64_t at_ms,
     void (*done_cb)(void *, int), void *arg);
 /* Number of evaluations waiting or in flight (tests, shutdown). */
 size_t evaluator_busy(const struct evaluator *e);
+/* A stop: evaluations waiting are dropped (their ticks report -1, so
+ * nothing is recorded as judged), on the next loop turn; no new work is
+ * taken; those in flight finish. */
+void evaluator_stop(struct evaluator *e);
 
 #endif
