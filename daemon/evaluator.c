@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
 
@@ -491,38 +492,11 @@ read_reply(const redisReply *r, void *arg)
 		/* The reply order is the send order: four counter hashes,
 		 * then the alert states. */
 		which = PERIOD_COUNT + 1 - j->pending;
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *f = r->element[i]->str;
-			const char *v = r->element[i + 1]->str;
-			size_t vl = r->element[i + 1]->len;
-
-			if (which == PERIOD_COUNT &&
-			    strcmp(f, EVALUATED_AT_FIELD) == 0) {
-				j->last_at = strtoll(v, NULL, 10);
-				continue;
-			}
-			if (which < PERIOD_COUNT) {
-				int k = config_kpi_index(cfg, f);
-
-				if (k >= 0)
-					j->actual[(size_t)which * cfg->nkpis + (size_t)k] =
-					    strtod(v, NULL);
-				continue;
-			}
-			for (size_t k = 0; k < cfg->nkpis; k++) {
-				for (int p = 0; p < PERIOD_COUNT; p++) {
-					char field[EVAL_FIELD_SIZE];
-
-					evaluate_field(cfg, k, (enum period)p, field,
-					    sizeof(field));
-					if (strcmp(field, f) == 0 &&
-					    eval_state_parse(v, vl,
-					    &j->prev[k * PERIOD_COUNT + (size_t)p]) != 0)
-						log_warnx("alert_state_unreadable",
-						    "field=%s", f);
-				}
-			}
-		}
+		if (which < PERIOD_COUNT ? reply_counters(cfg, r,
+		    j->actual + (size_t)which * cfg->nkpis) != 0 :
+		    reply_eval_states(cfg, r, EVALUATED_AT_FIELD, j->prev,
+		    &j->last_at) != 0)
+			j->failed = true;
 	}
 	if (--j->pending > 0)
 		return;

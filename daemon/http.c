@@ -48,6 +48,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "reply.h"
 #include "scorecard.h"
 #include "xmalloc.h"
 
@@ -287,7 +288,7 @@ scorecard_reply(const redisReply *r, void *arg)
 	}
 	cfg = *sc->w.h->deps.cfg;
 	rep = roster_rep(*sc->w.h->deps.roster, sc->rep_id);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (reply_hash(r) != 0) {
 		reply_error(sc->w.h, sc->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(sc);
@@ -300,12 +301,7 @@ scorecard_reply(const redisReply *r, void *arg)
 	}
 	actual = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(double));
 	card.kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*card.kpis));
-	for (size_t j = 0; j + 1 < r->elements; j += 2) {
-		int k = config_kpi_index(cfg, r->element[j]->str);
-
-		if (k >= 0)
-			actual[k] = strtod(r->element[j + 1]->str, NULL);
-	}
+	reply_counters(cfg, r, actual);
 	scorecard_compute(cfg, rep, sc->period, sc->at_ms, actual, &card);
 
 	o = cJSON_CreateObject();
@@ -401,7 +397,7 @@ alerts_reply(const redisReply *r, void *arg)
 		free(ar);
 		return;
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (reply_hash(r) != 0) {
 		reply_error(ar->w.h, ar->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(ar);

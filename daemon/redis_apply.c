@@ -27,6 +27,7 @@
 
 #include "keys.h"
 #include "log.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 static const char rep_script[] =
@@ -133,25 +134,15 @@ struct rep_call {
 	size_t index;
 };
 
-static const char *
-reply_error(const redisReply *r)
-{
-	if (r == NULL)
-		return "no reply (connection lost or timed out)";
-	if (r->type == REDIS_REPLY_ERROR)
-		return r->str;
-	return NULL;
-}
-
 static void
 team_reply(const redisReply *r, void *arg)
 {
 	struct apply_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
-		if (r != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	}
@@ -243,15 +234,13 @@ rep_reply(const redisReply *r, void *arg)
 {
 	struct rep_call *rc = arg;
 	struct apply_op *op = rc->op;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->elements - 2 != op->call_count[rc->index]))
+	if (err == NULL && reply_rep_script(r, op->call_count[rc->index]) != 0)
 		err = "unexpected reply shape from the rep script";
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	} else {
@@ -469,7 +458,7 @@ static void
 watermark_write_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	struct apply_stats st = { 0, 0 };
 
 	if (err != NULL)
@@ -507,22 +496,15 @@ static void
 watermark_read_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	int64_t *offs = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != op->n))
+	for (size_t i = 0; i < op->n; i++)
+		offs[i] = -1;
+	if (err == NULL && reply_int64s(r, op->n, offs, NULL) != 0)
 		err = "unexpected reply shape to HMGET";
-	if (err != NULL) {
+	if (err != NULL)
 		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
-	} else {
-		for (size_t i = 0; i < op->n; i++) {
-			const redisReply *v = r->element[i];
-
-			offs[i] = -1;
-			if (v->type == REDIS_REPLY_STRING)
-				offs[i] = strtoll(v->str, NULL, 10);
-		}
-	}
 	op->wcb(err ? -1 : 0, offs, op->arg);
 	free(offs);
 	free(op);
@@ -603,12 +585,7 @@ evclock_read_reply(const redisReply *r, void *arg)
 	n = r->elements;
 	ticks = xcalloc(n ? n : 1, sizeof(*ticks));
 	present = xcalloc(n ? n : 1, sizeof(*present));
-	for (size_t k = 0; k < n; k++) {
-		if (r->element[k]->type != REDIS_REPLY_STRING)
-			continue;
-		ticks[k] = strtoll(r->element[k]->str, NULL, 10);
-		present[k] = true;
-	}
+	reply_int64s(r, n, ticks, present);
 	op->cb(0, ticks, present, n, op->arg);
 	free(present);
 	free(ticks);
