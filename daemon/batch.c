@@ -73,6 +73,8 @@ void
 batch_note_offset(struct batch *b, int32_t partition, int64_t offset)
 {
 	b->nmessages++;
+	b->note_partition = partition;
+	b->note_offset = offset;
 	for (size_t i = 0; i < b->nparts; i++) {
 		if (b->parts[i].partition == partition) {
 			b->parts[i].last_offset = offset;
@@ -194,6 +196,8 @@ batch_add(struct batch *b, const struct roster_rep *rep, const size_t *kpis,
 	e->count = ev->count;
 	e->amount = ev->has_amount ? ev->amount : 0;
 	e->next = NONE;
+	e->partition = b->note_partition;
+	e->offset = b->note_offset;
 	b->ids_len += idlen;
 
 	gr = &b->groups[g];

@@ -16,6 +16,8 @@ classify_bad_name(int bad)
 		return "too_old";
 	if (bad == CLASSIFY_BAD_TOO_FAR_IN_FUTURE)
 		return "too_far_in_future";
+	if (bad == CLASSIFY_BAD_COUNTER_REFUSED)
+		return "counter_refused";
 	return decode_reason_name((enum decode_reason)bad);
 }
 

@@ -36,8 +36,10 @@
  *  - A JSON null in any field counts as absent: for a required field that
  *    gives missing_*, for an optional one its default.
  *  - count: any JSON number whose value is integral and in 1..10000, so
- *    1e3 and 10.0 count, 1.5 and "3" do not. amount: a number, finite
- *    (1e400 overflows to infinity and is bad), >= 0; -0 reads as 0.
+ *    1e3 and 10.0 count, 1.5 and "3" do not. amount: a number in
+ *    0..1e15 (EVENT_AMOUNT_MAX; 1e400 overflows to infinity and is bad
+ *    too); -0 reads as 0. The bound tightens the contract's "finite":
+ *    two amounts of 1e308 summed to infinity in Redis.
  *  - type: no C0 or C1 control characters and no DEL, beyond 1..64 bytes.
  *
  * cJSON writes a process-wide error position on every parse, so
@@ -557,7 +559,8 @@ decode_fields(const cJSON *root, struct activity *ev)
 		if (!cJSON_IsNumber(f[F_AMOUNT]))
 			return DECODE_BAD_AMOUNT;
 		v = f[F_AMOUNT]->valuedouble;
-		if (!isfinite(v) || v < 0)
+		/* The range test also refuses NaN and infinities. */
+		if (!(v >= 0 && v <= EVENT_AMOUNT_MAX))
 			return DECODE_BAD_AMOUNT;
 		ev->has_amount = true;
 		ev->amount = v == 0 ? 0 : v;	/* -0 becomes 0 */

@@ -14,6 +14,11 @@
  * stored in Kafka. Any Redis failure drops both batches (see
  * ingest_positions.c); their events are read again.
  *
+ * When a rep script refuses events (a counter field holds no number; the
+ * call then wrote nothing), the batch fails the same way and those
+ * messages, remembered by partition and offset, go to the DLQ as
+ * counter_refused when the recovery reads them again.
+ *
  * A batch is flushed when it holds batch.max_messages or its first message
  * is batch.max_wait old, and at once when an event-clock boundary, a
  * revoke or a stop waits for it. A batch waiting for the DLQ waits as
@@ -142,6 +147,37 @@ count_bad(struct ingest *i, const rd_kafka_message_t *m, int reason)
 	i->cur_dlq++;
 }
 
+/* True (and forgotten) when Redis refused the counts of this message. */
+static bool
+refused_take(struct ingest *i, int32_t partition, int64_t offset)
+{
+	for (size_t k = 0; k < i->nrefused; k++) {
+		if (i->refused[k].partition == partition &&
+		    i->refused[k].offset == offset) {
+			i->refused[k] = i->refused[--i->nrefused];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remembers the messages of st->refused, to be sent to the DLQ when the
+ * recovery reads them again: the calls that refused wrote nothing, so
+ * the other events of the batch are counted then, and these are not lost
+ * (nor marked seen without their counts). */
+static void
+refused_add(struct ingest *i, const struct apply_stats *st)
+{
+	for (size_t k = 0; k < st->nrefused; k++) {
+		if (i->nrefused == i->refused_cap) {
+			i->refused_cap = i->refused_cap ? i->refused_cap * 2 : 16;
+			i->refused = xreallocarray(i->refused, i->refused_cap,
+			    sizeof(*i->refused));
+		}
+		i->refused[i->nrefused++] = st->refused[k];
+	}
+}
+
 static bool
 on_message(const rd_kafka_message_t *m, void *arg)
 {
@@ -163,9 +199,15 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	if (i->pos != POS_ACTIVE || i->life != LIFE_RUNNING)
 		return true;	/* resync or the next owner re-reads it */
 
-	classify(i->roster, m->payload, m->payload ? m->len : 0,
-	    clock_now(owner_clock(i->owner)) - i->cfg->redis.dedupe_window_ms,
-	    caltime_wall_ms() + FUTURE_SKEW_MS, &c);
+	if (refused_take(i, m->partition, m->offset)) {
+		c.outcome = CLASSIFY_BAD;
+		c.bad = CLASSIFY_BAD_COUNTER_REFUSED;
+	} else {
+		classify(i->roster, m->payload, m->payload ? m->len : 0,
+		    clock_now(owner_clock(i->owner)) -
+		    i->cfg->redis.dedupe_window_ms,
+		    caltime_wall_ms() + FUTURE_SKEW_MS, &c);
+	}
 	/* Every check that makes the event bad comes before the clock: a bad
 	 * event's time must not move it (one far in the future would run
 	 * the event clock ahead). */
@@ -318,7 +360,12 @@ counters_done(int status, const struct apply_stats *st, void *arg)
 	if (i == NULL)
 		return;
 	if (status != 0) {
-		ingest_fail(i, "counter write failed");
+		if (st != NULL && st->nrefused > 0) {
+			refused_add(i, st);
+			ingest_fail(i, "counts refused: a counter holds no number");
+		} else {
+			ingest_fail(i, "counter write failed");
+		}
 		return;
 	}
 	metrics_add(i->m.counted, (double)st->counted);
@@ -381,7 +428,7 @@ ingest_maybe_flush(struct ingest *i)
 	i->cur_dlq = 0;
 	ingest_flight_enter(i, FLIGHT_COUNTERS);
 	if (b->nreps == 0) {
-		struct apply_stats none = { 0, 0 };
+		struct apply_stats none = { 0 };
 
 		counters_done(0, &none, ingest_ticket_new(i));
 		return;
@@ -719,6 +766,7 @@ ingest_free(struct ingest *i)
 	if (i->pending_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);
 	free(i->parts);
+	free(i->refused);
 	redis_apply_free(i->apply);
 	i->anchor->i = NULL;	/* replies still owed find nobody */
 	if (i->anchor->refs == 0)

@@ -137,6 +137,10 @@ struct ingest {
 	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */
 	bool dlq_stuck;			/* as last logged */
 	struct event *flush_ev;
+	/* Messages whose counts Redis refused (a field holds no number):
+	 * when read again they go to the DLQ (counter_refused). */
+	struct apply_refused *refused;
+	size_t nrefused, refused_cap;
 
 	/* The positions (ingest_positions.c). */
 	enum pos pos;

@@ -297,6 +297,7 @@ revoke_finish(struct ingest *i)
 	i->epoch++;
 	ingest_pos_enter(i, POS_UNASSIGNED);
 	i->nparts = 0;
+	i->nrefused = 0;	/* the next owner finds them refused too */
 	owner_unassign(i->owner);
 	consumer_unassign(i->consumer);
 	ingest_update_paused(i);

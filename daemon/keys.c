@@ -109,8 +109,17 @@ keys_bucket_expire_at(const struct config *cfg, enum period p,
 	return keys_expire_at(end_day, cfg->redis.retention_ms[p]);
 }
 
+/*
+ * The later of the day's end and now: the first alone would do on the
+ * wall clock, where too_old refuses what is older than the window; but on
+ * the event clock history older than the window (by the wall) is
+ * accepted, and its set would expire the moment it was created.
+ */
 int64_t
-keys_seen_expire_at(const struct config *cfg, int32_t utc_day)
+keys_seen_expire_at(const struct config *cfg, int32_t utc_day, int64_t now)
 {
-	return keys_expire_at(utc_day, cfg->redis.dedupe_window_ms);
+	int64_t at = keys_expire_at(utc_day, cfg->redis.dedupe_window_ms);
+	int64_t floor = now + cfg->redis.dedupe_window_ms / 1000;
+
+	return at > floor ? at : floor;
 }

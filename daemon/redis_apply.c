@@ -2,14 +2,19 @@
  * redis_apply.c: turns a pre-aggregated batch into Redis script calls.
  *
  * Rep script (KEYS: the rep's dedupe sets, then its counter hashes; all
- * under {rep:ID}): for every event, SADD its id to the set of its UTC day;
- * only new ids add their count/amount to the group's totals, which are then
- * added once per KPI field. It answers [counted, duplicates, value...],
- * the values being the absolute field values after the call, in the order
- * of the targets sent. Replaying the same call changes nothing.
+ * under {rep:ID}): only events whose id is new to the set of its UTC day
+ * add their count/amount to the group's totals, which are then added once
+ * per KPI field, and their ids are added to the sets. Every value is
+ * checked before the first write (see rep_script). It answers [counted,
+ * duplicates, refused, value...]: refused lists the events it could not
+ * count (and then nothing was written, nor any value follows), the values
+ * are the absolute field values after the call, in the order of the
+ * targets sent. Replaying the same call changes nothing.
  *
- * Expiry is set once, when a key first appears (PTTL -1), so a busy key
- * does not add an EXPIREAT to the append-only file with every batch.
+ * Expiry is set when a key first appears (PTTL -1), so a busy key does
+ * not add an EXPIREAT to the append-only file with every batch; a dedupe
+ * set's is also pushed back when it falls over a day short (see
+ * keys_seen_expire_at).
  *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
@@ -30,62 +35,164 @@
 #include "reply.h"
 #include "xmalloc.h"
 
+/* Lua: a field's text as a number Redis can add to, or nil. 'c': an
+ * integer as HINCRBY reads it, at most 18 digits (so adding a batch can
+ * never overflow); 'a': a decimal HINCRBYFLOAT reads, finite as a double.
+ * A missing field (false) is 0. */
+#define LUA_NUM \
+	"local function num(v, kd)\n" \
+	"  if v == false or v == nil then return 0 end\n" \
+	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 or v:find('%s') then return nil end\n" \
+	"  if kd == 'c' then\n" \
+	"    if v == '0' then return 0 end\n" \
+	"    local d = v:match('^%-?([1-9]%d*)$')\n" \
+	"    if d == nil or #d > 18 then return nil end\n" \
+	"    return tonumber(v)\n" \
+	"  end\n" \
+	"  local x = tonumber(v)\n" \
+	"  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end\n" \
+	"  return x\n" \
+	"end\n" \
+	"local function fits(x, kd)\n" \
+	"  if kd == 'c' then return x < 1e18 end\n" \
+	"  return x == x and x < math.huge and x > -math.huge\n" \
+	"end\n"
+
+/*
+ * Two passes. The first only reads: which ids are new (SISMEMBER, and
+ * ids met earlier in the call), and whether every field a group adds to
+ * holds a number that stays one after the addition. A group that fails
+ * refuses its new events; if any is refused the call writes nothing and
+ * answers their positions (1-based, in the order sent), so that no id is
+ * ever marked seen without its counts. Only then the second pass writes,
+ * with commands that can no longer fail.
+ */
 static const char rep_script[] =
+	LUA_NUM
 	"local S = tonumber(ARGV[1])\n"
+	"local now = tonumber(ARGV[2])\n"
 	"local C = #KEYS - S\n"
-	"local a = 2\n"
+	"local a = 3\n"
 	"local exp = {}\n"
-	"for k = 1, S + C do exp[k] = ARGV[a]; a = a + 1 end\n"
+	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
-	"local counted, dups = 0, 0\n"
+	"local cur, pend, groups, bad = {}, {}, {}, {}\n"
 	"local tk, tf = {}, {}\n"
+	"local pos, total = 0, 0\n"
 	"for g = 1, G do\n"
 	"  local T = tonumber(ARGV[a]); a = a + 1\n"
 	"  local t0 = a; a = a + 3 * T\n"
 	"  local E = tonumber(ARGV[a]); a = a + 1\n"
-	"  local n, amt = 0, 0\n"
-	"  for e = 1, E do\n"
-	"    if redis.call('SADD', KEYS[tonumber(ARGV[a])], ARGV[a + 1]) == 1 then\n"
-	"      n = n + tonumber(ARGV[a + 2]); amt = amt + tonumber(ARGV[a + 3])\n"
-	"      counted = counted + 1\n"
-	"    else dups = dups + 1 end\n"
-	"    a = a + 4\n"
+	"  local e0 = a; a = a + 4 * E\n"
+	"  local n, amt, new, ok = 0, 0, {}, true\n"
+	"  for e = 0, E - 1 do\n"
+	"    local i = e0 + 4 * e\n"
+	"    local pk = ARGV[i] .. '|' .. ARGV[i + 1]\n"
+	"    local m = redis.pcall('SISMEMBER', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+	"    if type(m) == 'table' then ok = false end\n"
+	"    if m ~= 1 and not pend[pk] then\n"
+	"      pend[pk] = true; new[#new + 1] = e\n"
+	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
+	"    end\n"
 	"  end\n"
+	"  local plan = {}\n"
 	"  for t = 0, T - 1 do\n"
 	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
-	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
-	"      if amt > 0 then redis.call('HINCRBYFLOAT', key, field, amt) end\n"
-	"    elseif n > 0 then redis.call('HINCRBY', key, field, n) end\n"
+	"    local kd = ARGV[t0 + 3 * t + 2]\n"
+	"    local add = n\n"
+	"    if kd == 'a' then add = amt end\n"
 	"    tk[#tk + 1] = key; tf[#tf + 1] = field\n"
+	"    if add > 0 then\n"
+	"      local ck = key .. '|' .. field\n"
+	"      local v = cur[ck]\n"
+	"      if v == nil then\n"
+	"        local r = redis.pcall('HGET', key, field)\n"
+	"        v = type(r) ~= 'table' and num(r, kd) or false\n"
+	"        cur[ck] = v\n"
+	"      end\n"
+	"      if v == false or not fits(v + add, kd) then ok = false\n"
+	"      else plan[#plan + 1] = {ck, v + add} end\n"
+	"    end\n"
+	"  end\n"
+	"  if ok then\n"
+	"    for _, pl in ipairs(plan) do cur[pl[1]] = pl[2] end\n"
+	"    groups[#groups + 1] = {t0, T, e0, new, n, amt}\n"
+	"  else\n"
+	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
+	"  end\n"
+	"  pos = pos + E; total = total + E\n"
+	"end\n"
+	"if #bad > 0 then return {0, 0, bad} end\n"
+	"local counted, got = 0, {}\n"
+	"for _, gr in ipairs(groups) do\n"
+	"  local t0, T, e0, new, n, amt = gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]\n"
+	"  for _, e in ipairs(new) do\n"
+	"    local i = e0 + 4 * e\n"
+	"    redis.call('SADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+	"  end\n"
+	"  counted = counted + #new\n"
+	"  for t = 0, T - 1 do\n"
+	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local field = ARGV[t0 + 3 * t + 1]\n"
+	"    local ck = key .. '|' .. field\n"
+	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
+	"      if amt > 0 then got[ck] = redis.call('HINCRBYFLOAT', key, field, amt) end\n"
+	"    elseif n > 0 then got[ck] = redis.call('HINCRBY', key, field, n) end\n"
 	"  end\n"
 	"end\n"
-	"local out = {counted, dups}\n"
-	"for i = 1, #tk do out[#out + 1] = redis.call('HGET', tk[i], tf[i]) or '0' end\n"
+	"local out = {counted, total - counted, {}}\n"
+	"for i = 1, #tk do\n"
+	"  local v = got[tk[i] .. '|' .. tf[i]]\n"
+	"  if v == nil then\n"
+	"    v = redis.pcall('HGET', tk[i], tf[i])\n"
+	"    if type(v) == 'table' then v = '' end\n"
+	"  end\n"
+	"  out[#out + 1] = v or '0'\n"
+	"end\n"
 	"for k = 1, S + C do\n"
-	"  if redis.call('PTTL', KEYS[k]) == -1 then redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
+	"  local t = redis.call('PTTL', KEYS[k])\n"
+	"  if t == -1 or (k <= S and t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
+	"    redis.call('EXPIREAT', KEYS[k], exp[k])\n"
+	"  end\n"
 	"end\n"
 	"return out\n";
 
+/*
+ * Each entry is checked before its writes (the rep's value and recorded
+ * contribution are numbers, the total stays one); an entry that fails is
+ * left out and counted in the answer {entries, left_out}. Entries are
+ * independent, so writing the others is safe.
+ */
 static const char team_script[] =
+	LUA_NUM
 	"local P = #KEYS / 2\n"
 	"local a = 1\n"
 	"local exp = {}\n"
 	"for p = 1, P do exp[p] = ARGV[a]; a = a + 1 end\n"
 	"local N = tonumber(ARGV[a]); a = a + 1\n"
+	"local skipped = 0\n"
 	"for i = 1, N do\n"
 	"  local p = tonumber(ARGV[a]); local kpi = ARGV[a + 1]\n"
 	"  local f = kpi .. '|' .. ARGV[a + 2]\n"
-	"  local v = tonumber(ARGV[a + 3])\n"
-	"  local old = tonumber(redis.call('HGET', KEYS[2 * p], f) or '0')\n"
-	"  if v > old then\n"
-	"    redis.call('HSET', KEYS[2 * p], f, ARGV[a + 3])\n"
-	"    if ARGV[a + 4] == 'a' then\n"
-	"      redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], kpi, v - old)\n"
-	"    else\n"
-	"      redis.call('HINCRBY', KEYS[2 * p - 1], kpi, string.format('%d', v - old))\n"
-	"    end\n"
+	"  local kd = ARGV[a + 4]\n"
+	"  local v = num(ARGV[a + 3], kd)\n"
+	"  local r = redis.pcall('HGET', KEYS[2 * p], f)\n"
+	"  local old = type(r) ~= 'table' and num(r, kd)\n"
+	"  local ok = v and old\n"
+	"  if ok and v > old then\n"
+	"    local t = redis.pcall('HGET', KEYS[2 * p - 1], kpi)\n"
+	"    local tot = type(t) ~= 'table' and num(t, kd)\n"
+	"    if tot and fits(tot + (v - old), kd) then\n"
+	"      redis.call('HSET', KEYS[2 * p], f, ARGV[a + 3])\n"
+	"      if kd == 'a' then\n"
+	"        redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], kpi, v - old)\n"
+	"      else\n"
+	"        redis.call('HINCRBY', KEYS[2 * p - 1], kpi, string.format('%d', v - old))\n"
+	"      end\n"
+	"    else ok = false end\n"
 	"  end\n"
+	"  if not ok then skipped = skipped + 1 end\n"
 	"  a = a + 5\n"
 	"end\n"
 	"for k = 1, 2 * P do\n"
@@ -93,7 +200,7 @@ static const char team_script[] =
 	"    redis.call('EXPIREAT', KEYS[k], exp[math.floor((k + 1) / 2)])\n"
 	"  end\n"
 	"end\n"
-	"return N\n";
+	"return {N, skipped}\n";
 
 struct redis_apply {
 	struct redis_conn *conn;
@@ -108,7 +215,7 @@ struct contrib {
 	int64_t expire_at;
 	size_t kpi;
 	const char *rep_id;
-	char value[48];
+	size_t val_off, val_len;	/* its text in apply_op.vals */
 };
 
 struct apply_op {
@@ -120,6 +227,14 @@ struct apply_op {
 	int failed;
 	bool team_phase;
 	struct apply_stats stats;
+	const struct batch *b;
+	/* events a rep script refused (their fields hold no number) */
+	struct apply_refused *refused;
+	size_t nrefused, refused_cap;
+	/* the values' text, exactly as Redis answered it (no cut: a
+	 * decimal of 10^60 is 61 digits long) */
+	char *vals;
+	size_t vals_len, vals_cap;
 	/* per rep call: where its targets start in targets[] */
 	struct contrib *targets;
 	size_t ntargets, targets_cap;
@@ -128,6 +243,24 @@ struct apply_op {
 };
 
 static void op_finish(struct apply_op *op);
+
+/* Sets the text of target c to s (len bytes). */
+static void
+contrib_set(struct apply_op *op, struct contrib *c, const char *s, size_t len)
+{
+	if (op->vals_len + len > op->vals_cap) {
+		size_t cap = op->vals_cap ? op->vals_cap : 4096;
+
+		while (cap < op->vals_len + len)
+			cap *= 2;
+		op->vals = xrealloc(op->vals, cap);
+		op->vals_cap = cap;
+	}
+	memcpy(op->vals + op->vals_len, s, len);
+	c->val_off = op->vals_len;
+	c->val_len = len;
+	op->vals_len += len;
+}
 
 struct rep_call {
 	struct apply_op *op;
@@ -140,6 +273,12 @@ team_reply(const redisReply *r, void *arg)
 	struct apply_op *op = arg;
 	const char *err = reply_error_text(r);
 
+	if (err == NULL && reply_team_script(r) != 0)
+		err = "unexpected reply shape from the team script";
+	if (err == NULL && r->element[1]->integer > 0)
+		log_warnx("redis_team_totals_left_out", "entries=%lld err=%s",
+		    (long long)r->element[1]->integer, log_quote("a team total "
+		    "or contribution field holds no number; fix or delete it"));
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
 		if (reply_noscript(r))
@@ -216,7 +355,7 @@ send_team_calls(struct apply_op *op)
 			redis_argv_fmt(args, "%zu", k + 1);
 			redis_argv_str(args, cfg->kpis[c->kpi].name);
 			redis_argv_str(args, c->rep_id);
-			redis_argv_str(args, c->value);
+			redis_argv_add(args, op->vals + c->val_off, c->val_len);
 			redis_argv_str(args, cfg->kpis[c->kpi].measure ==
 			    KPI_MEASURE_AMOUNT ? "a" : "c");
 		}
@@ -229,35 +368,78 @@ send_team_calls(struct apply_op *op)
 	redis_argv_free(args);
 }
 
+/* Records the refused event at position pos (1-based, in the order the
+ * rep call of batch rep br sent its events). */
+static void
+note_refused(struct apply_op *op, const struct batch_rep *br, long long pos)
+{
+	const struct batch *b = op->b;
+	long long k = 0;
+
+	for (uint32_t g = br->first_group; g != UINT32_MAX; g = b->groups[g].next)
+		for (uint32_t e = b->groups[g].first; e != UINT32_MAX;
+		    e = b->events[e].next) {
+			if (++k != pos)
+				continue;
+			if (op->nrefused == op->refused_cap) {
+				op->refused_cap = op->refused_cap ?
+				    op->refused_cap * 2 : 16;
+				op->refused = xreallocarray(op->refused,
+				    op->refused_cap, sizeof(*op->refused));
+			}
+			op->refused[op->nrefused].partition = b->events[e].partition;
+			op->refused[op->nrefused].offset = b->events[e].offset;
+			op->nrefused++;
+			return;
+		}
+}
+
 static void
 rep_reply(const redisReply *r, void *arg)
 {
 	struct rep_call *rc = arg;
 	struct apply_op *op = rc->op;
 	const char *err = reply_error_text(r);
+	const redisReply *bad = NULL;
 
 	if (err == NULL && reply_rep_script(r, op->call_count[rc->index]) != 0)
 		err = "unexpected reply shape from the rep script";
+	if (err == NULL)
+		bad = r->element[2];
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
 		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
+		op->failed = 1;
+	} else if (bad->elements > 0) {
+		/* Nothing of this call was written. */
+		const struct batch_rep *br = &op->b->reps[rc->index];
+
+		log_warnx("redis_counts_refused", "rep=%s events=%zu err=%s",
+		    br->rep->rep->id, bad->elements, log_quote("a counter or "
+		    "dedupe key holds a value no count can be added to"));
+		for (size_t i = 0; i < bad->elements; i++)
+			if (bad->element[i]->type == REDIS_REPLY_INTEGER)
+				note_refused(op, br, bad->element[i]->integer);
 		op->failed = 1;
 	} else {
 		size_t first = op->call_first[rc->index];
 
 		op->stats.counted += (uint64_t)r->element[0]->integer;
 		op->stats.duplicates += (uint64_t)r->element[1]->integer;
-		for (size_t i = 2; i < r->elements; i++) {
+		for (size_t i = 3; i < r->elements; i++) {
 			const redisReply *v = r->element[i];
-			struct contrib *c = &op->targets[first + i - 2];
+			struct contrib *c = &op->targets[first + i - 3];
+			char num[32];
+			int n;
 
-			if (v->type == REDIS_REPLY_STRING)
-				snprintf(c->value, sizeof(c->value), "%.*s",
-				    (int)v->len, v->str);
-			else if (v->type == REDIS_REPLY_INTEGER)
-				snprintf(c->value, sizeof(c->value), "%lld",
+			if (v->type == REDIS_REPLY_STRING) {
+				contrib_set(op, c, v->str, v->len);
+			} else if (v->type == REDIS_REPLY_INTEGER) {
+				n = snprintf(num, sizeof(num), "%lld",
 				    (long long)v->integer);
+				contrib_set(op, c, num, (size_t)n);
+			}
 		}
 	}
 	free(rc);
@@ -274,7 +456,11 @@ op_finish(struct apply_op *op)
 		if (op->outstanding > 0)
 			return;
 	}
+	op->stats.refused = op->refused;
+	op->stats.nrefused = op->nrefused;
 	op->cb(op->failed ? -1 : 0, &op->stats, op->arg);
+	free(op->refused);
+	free(op->vals);
 	free(op->targets);
 	free(op->call_first);
 	free(op->call_count);
@@ -301,6 +487,7 @@ send_rep_call(struct apply_op *op, struct redis_argv *args,
 	const struct roster_rep *rr = br->rep;
 	const struct period_rules *rules = &rr->calendar->rules;
 	int32_t *seen = xcalloc(br->nevents, sizeof(int32_t));
+	int64_t now = caltime_wall_ms() / 1000;
 	struct { enum period p; int32_t start, end; } *cnt;
 	size_t nseen = 0, ncnt = 0, ncnt_cap = (size_t)br->ngroups * PERIOD_COUNT;
 	struct rep_call *rc;
@@ -340,9 +527,10 @@ send_rep_call(struct apply_op *op, struct redis_argv *args,
 		redis_argv_take(args, keys_rep_counters(cfg, rr->rep->id,
 		    cnt[k].p, cnt[k].start));
 	redis_argv_fmt(args, "%zu", nseen);
+	redis_argv_fmt(args, "%" PRId64, now);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_fmt(args, "%" PRId64,
-		    keys_seen_expire_at(cfg, seen[k]));
+		    keys_seen_expire_at(cfg, seen[k], now));
 	for (size_t k = 0; k < ncnt; k++)
 		redis_argv_fmt(args, "%" PRId64,
 		    keys_bucket_expire_at(cfg, cnt[k].p, cnt[k].end));
@@ -385,7 +573,7 @@ send_rep_call(struct apply_op *op, struct redis_argv *args,
 				    (enum period)p, bk.end_day);
 				c->kpi = kpi;
 				c->rep_id = rr->rep->id;
-				snprintf(c->value, sizeof(c->value), "0");
+				contrib_set(op, c, "0", 1);
 			}
 		}
 		redis_argv_fmt(args, "%" PRIu32, gr->nevents);
@@ -433,6 +621,7 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->ncalls = b->nreps;
 	op->call_first = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
 	op->call_count = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
+	op->b = b;
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
 	for (size_t i = 0; i < b->nreps; i++) {
@@ -459,7 +648,7 @@ watermark_write_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
 	const char *err = reply_error_text(r);
-	struct apply_stats st = { 0, 0 };
+	struct apply_stats st = { 0 };
 
 	if (err != NULL)
 		log_warnx("redis_apply_failed", "step=watermark err=%s",

@@ -108,22 +108,47 @@ reply_int64s(const redisReply *r, size_t n, int64_t *out, bool *present)
 	return 0;
 }
 
+static bool
+is_integer(const redisReply *v)
+{
+	return v != NULL && v->type == REDIS_REPLY_INTEGER;
+}
+
 int
 reply_rep_script(const redisReply *r, size_t n)
 {
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->elements - 2 != n)
+	const redisReply *bad;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
 		return -1;
-	for (size_t i = 0; i < r->elements; i++) {
+	bad = r->element[2];
+	if (bad == NULL || bad->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (size_t i = 0; i < bad->elements; i++)
+		if (!is_integer(bad->element[i]))
+			return -1;
+	if (bad->elements > 0)
+		return 0;
+	if (r->elements - 3 != n)
+		return -1;
+	for (size_t i = 3; i < r->elements; i++) {
 		const redisReply *v = r->element[i];
 
-		if (v == NULL)
-			return -1;
-		if (i < 2 ? v->type != REDIS_REPLY_INTEGER :
-		    v->type != REDIS_REPLY_INTEGER && v->type != REDIS_REPLY_NIL &&
-		    (v->type != REDIS_REPLY_STRING || v->str == NULL))
+		if (v == NULL || (v->type != REDIS_REPLY_INTEGER &&
+		    v->type != REDIS_REPLY_NIL &&
+		    (v->type != REDIS_REPLY_STRING || v->str == NULL)))
 			return -1;
 	}
+	return 0;
+}
+
+int
+reply_team_script(const redisReply *r)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
+		return -1;
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct batch_event {
 	int32_t count;
 	double amount;
 	uint32_t next;		/* next event of the group, UINT32_MAX ends */
+	int32_t partition;	/* the message it came from: the last one */
+	int64_t offset;		/* batch_note_offset recorded */
 };
 
 struct batch_group {
@@ -62,6 +64,8 @@ struct batch {
 	size_t ids_len, ids_cap;
 	struct batch_partition *parts;
 	size_t nparts, parts_cap;
+	int32_t note_partition;	/* the message last noted */
+	int64_t note_offset;
 
 	/* rep index in config -> slot in reps + 1 (0: absent), stamped */
 	uint32_t *rep_slot;
@@ -85,7 +89,8 @@ void batch_note_offset(struct batch *b, int32_t partition, int64_t offset);
 /* Adds a counted event (borrowed; its id is copied) for rep (borrowed,
  * must outlive the batch) whose activity type counts toward the nkpis KPI
  * indices at kpis (the roster's array, borrowed: it identifies the type),
- * on local day local_day. */
+ * on local day local_day. The event is taken to come from the message
+ * batch_note_offset noted last. */
 void batch_add(struct batch *b, const struct roster_rep *rep,
     const size_t *kpis, size_t nkpis, int32_t local_day, int32_t utc_day,
     const struct activity *ev);

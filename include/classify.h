@@ -26,6 +26,10 @@ enum classify_outcome {
 enum {
 	CLASSIFY_BAD_TOO_OLD = DECODE_REASON_COUNT,	/* "too_old" */
 	CLASSIFY_BAD_TOO_FAR_IN_FUTURE,		/* "too_far_in_future" */
+	/* "counter_refused": never from classify(); the ingest path's, for
+	 * an event whose counts the rep script refused (a counter field
+	 * holds no number), when it is read again */
+	CLASSIFY_BAD_COUNTER_REFUSED,
 	CLASSIFY_BAD_COUNT
 };
 

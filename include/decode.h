@@ -16,6 +16,10 @@
 #define EVENT_TYPE_MAX	64
 #define EVENT_HINT_MAX	128
 #define EVENT_COUNT_MAX	10000
+/* Largest amount accepted (bad_amount past it). Past 10^15 a double no
+ * longer holds cents exactly, and the bound keeps every sum paced and
+ * Redis keep (a bucket, a team total) far from overflowing. */
+#define EVENT_AMOUNT_MAX	1e15
 /* Largest message accepted; a bigger one is a bad event (too_large). */
 #define EVENT_BYTES_MAX	65536
 
@@ -39,7 +43,7 @@ enum decode_reason {
 	DECODE_MISSING_OCCURRED_AT,	/* "missing_occurred_at" */
 	DECODE_BAD_OCCURRED_AT,		/* "bad_occurred_at": not RFC 3339 with offset */
 	DECODE_BAD_COUNT,		/* "bad_count": not an integer 1..10000 */
-	DECODE_BAD_AMOUNT,		/* "bad_amount": not a finite number >= 0 */
+	DECODE_BAD_AMOUNT,		/* "bad_amount": not a number in 0..1e15 */
 	DECODE_BAD_HINT,		/* "bad_hint": team_id/manager_id/role not a string 1..128 */
 	DECODE_REASON_COUNT
 };
@@ -53,7 +57,7 @@ struct activity {
 	int64_t occurred_at_ms;		/* UTC */
 	int32_t count;			/* 1..10000, default 1 */
 	bool has_amount;
-	double amount;			/* finite, >= 0 */
+	double amount;			/* 0..EVENT_AMOUNT_MAX */
 	char team_id[EVENT_HINT_MAX + 1];	/* "" when absent */
 	char manager_id[EVENT_HINT_MAX + 1];
 	char role[EVENT_HINT_MAX + 1];

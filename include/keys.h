@@ -59,8 +59,12 @@ int64_t keys_expire_at(int32_t day, int64_t keep_ms);
  * day, so that no zone loses a bucket early). Borrows cfg. */
 int64_t keys_bucket_expire_at(const struct config *cfg, enum period p,
     int32_t end_day);
-/* EXPIREAT of a dedupe set: redis.dedupe_window after its UTC day ends.
- * Borrows cfg. */
-int64_t keys_seen_expire_at(const struct config *cfg, int32_t utc_day);
+/* EXPIREAT of a dedupe set written at now (seconds since the epoch, wall
+ * clock): redis.dedupe_window after the later of its UTC day's end and
+ * now, so that it outlives the window its ids are accepted in on either
+ * clock. The rep script also pushes an expiry back that falls over a
+ * day short of this. Borrows cfg. */
+int64_t keys_seen_expire_at(const struct config *cfg, int32_t utc_day,
+    int64_t now);
 
 #endif

@@ -4,7 +4,9 @@
 /*
  * Applies a batch to Redis, idempotently: one script call per rep (dedupe
  * every event_id with SADD and increment the rep's counters in the same
- * atomic step, all keys under the rep's hash tag), then one script call per
+ * atomic step, all keys under the rep's hash tag; every value checked
+ * before the first write, so a call that cannot add all its counts writes
+ * nothing and names the events it refused), then one script call per
  * team that raises the team totals to the sum of the reps' absolute values
  * (so a replay never inflates them). Also reads and writes the partition
  * watermarks (next offset to consume) kept in Redis.
@@ -21,12 +23,25 @@
 
 struct redis_apply;
 
+/* The message an event came from. */
+struct apply_refused {
+	int32_t partition;
+	int64_t offset;
+};
+
 struct apply_stats {
 	uint64_t counted;	/* events counted now */
 	uint64_t duplicates;	/* events whose event_id was already seen */
+	/* Events a rep script refused because a field they add to (or
+	 * their dedupe set) holds no value a count can be added to; the
+	 * status is then -1 and the calls that refused wrote nothing. The
+	 * array is borrowed until the callback returns. */
+	const struct apply_refused *refused;
+	size_t nrefused;
 };
 
-/* status 0: every command acknowledged; -1: failed or outcome unknown. */
+/* status 0: every command acknowledged; -1: failed, outcome unknown, or
+ * events refused (st->nrefused > 0). */
 typedef void apply_done_cb(int status, const struct apply_stats *st,
     void *arg);
 /* offsets[i] is the stored next offset of partitions[i], or -1 when Redis

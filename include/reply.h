@@ -42,9 +42,14 @@ int reply_eval_states(const struct config *cfg, const struct redisReply *r,
  * was. -1 when r is not an array of n elements. */
 int reply_int64s(const struct redisReply *r, size_t n, int64_t *out,
     bool *present);
-/* The rep script's answer: counted and duplicates (integers), then n
- * values (strings, integers or nil). 0 when r has that shape, else -1. */
+/* The rep script's answer: counted and duplicates (integers), the
+ * positions of the events it refused (an array of integers), then, when
+ * it refused none, the n values it wrote (strings, integers or nil). 0
+ * when r has that shape, else -1. */
 int reply_rep_script(const struct redisReply *r, size_t n);
+/* The team script's answer: the entries added and those left out
+ * (integers). 0 when r has that shape, else -1. */
+int reply_team_script(const struct redisReply *r);
 /* SCRIPT LOAD's answer: 40 hex digits into sha (41 bytes); else -1. */
 int reply_sha1(const struct redisReply *r, char *sha);
 

@@ -5,7 +5,7 @@
  * depth up to 5), fed to every parser of a reply: the shape checks and
  * parsers of reply.c the callbacks use (HGETALL of counters and of
  * alert states, HMGET of watermarks and event clocks, the rep script's
- * answer, SCRIPT LOAD, errors and NOSCRIPT) and plan_history's HGETALL
+ * and the team script's answers, SCRIPT LOAD, errors and NOSCRIPT) and plan_history's HGETALL
  * reader. A shape a parser does not expect must give its error, never a
  * crash or a read out of bounds.
  *
@@ -151,10 +151,15 @@ feed(redisReply *r, size_t n)
 		reply_int64s(r, r->elements, ints, present);
 
 	if (reply_rep_script(r, n) == 0) {
-		check(r->elements == n + 2);
+		check(r->elements >= 3);
 		check(r->element[0]->type == REDIS_REPLY_INTEGER &&
-		    r->element[1]->type == REDIS_REPLY_INTEGER);
+		    r->element[1]->type == REDIS_REPLY_INTEGER &&
+		    r->element[2]->type == REDIS_REPLY_ARRAY);
+		check(r->element[2]->elements > 0 || r->elements == n + 3);
 	}
+	if (reply_team_script(r) == 0)
+		check(r->elements == 2 &&
+		    r->element[1]->type == REDIS_REPLY_INTEGER);
 	if (reply_sha1(r, sha) == 0)
 		check(strlen(sha) == 40);
 

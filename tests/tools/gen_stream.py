@@ -452,7 +452,8 @@ class Gen:
             add("bad_occurred_at", obj("at-%d" % i, put=[("occurred_at", s)]))
         for i, s in enumerate(("0", "10001", "1.5", '"3"', "-2", "true")):
             add("bad_count", obj("count-%d" % i, extra=[("count", s)]))
-        for i, s in enumerate(("-1", '"12"', "-0.01")):
+        for i, s in enumerate(("-1", '"12"', "-0.01", "1000000000000000.5",
+                               "1e308")):
             f = ok_fields("amount-%d" % i)
             f[2] = ("type", jstr("deal_closed"))
             add("bad_amount", encode(f + [("amount", s)], 0))

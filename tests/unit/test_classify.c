@@ -97,6 +97,9 @@ Test(classify, bad_reasons)
 	cr_assert_eq(c.outcome, CLASSIFY_BAD);
 	cr_assert_eq(c.bad, CLASSIFY_BAD_TOO_FAR_IN_FUTURE);
 	cr_assert_str_eq(classify_bad_name(c.bad), "too_far_in_future");
+	/* The ingest path's own reason, named alike. */
+	cr_assert_str_eq(classify_bad_name(CLASSIFY_BAD_COUNTER_REFUSED),
+	    "counter_refused");
 
 	/* On the limits themselves: not bad. */
 	run("r001", "call", "2026-11-23T20:00:00Z", at("2026-11-23T20:00:00Z"),

@@ -370,8 +370,15 @@ Test(decode, amount)
 	cr_assert(!signbit(ev.amount), "-0 must read as +0");
 	assert_reason(dec_with(",\"amount\":35000.25"), DECODE_OK);
 	cr_assert_eq(ev.amount, 35000.25);
-	assert_reason(dec_with(",\"amount\":1e308"), DECODE_OK);
-	cr_assert_eq(ev.amount, 1e308);
+	/* Bounded at 1e15: two 1e308 deals summed to infinity in Redis. */
+	assert_reason(dec_with(",\"amount\":1e308"), DECODE_BAD_AMOUNT);
+	assert_reason(dec_with(",\"amount\":1e60"), DECODE_BAD_AMOUNT);
+	assert_reason(dec_with(",\"amount\":1000000000000000.5"),
+	    DECODE_BAD_AMOUNT);
+	assert_reason(dec_with(",\"amount\":1e15"), DECODE_OK);
+	cr_assert_eq(ev.amount, 1e15);
+	assert_reason(dec_with(",\"amount\":999999999999999.9"), DECODE_OK);
+	cr_assert_eq(ev.amount, 999999999999999.9);
 	assert_reason(dec_with(",\"amount\":null"), DECODE_OK);
 	cr_assert_eq(ev.has_amount, false);
 }

@@ -217,13 +217,31 @@ Test(keys, seen_expiry_is_the_dedupe_window_after_the_utc_day)
 {
 	char prefix[] = "paced";
 	struct config c = cfg_with(prefix);
+	int64_t before = INT64_C(1795996800) - 3600;	/* 2026-11-29T23:00Z */
 
 	/* 35d after 2026-11-30T00:00:00Z is 2027-01-04T00:00:00Z. */
-	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29),
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29, before),
 	    INT64_C(1795996800) + 35 * 86400);
 	c.redis.dedupe_window_ms = 1500;
-	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29),
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29, before),
 	    INT64_C(1795996800) + 1);
 	c.redis.dedupe_window_ms = 0;
-	cr_expect_eq(keys_seen_expire_at(&c, D_1969_12_31), 0);
+	cr_expect_eq(keys_seen_expire_at(&c, D_1969_12_31, -86400), 0);
+}
+
+Test(keys, seen_expiry_is_never_before_now_plus_the_window)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+	int64_t now = INT64_C(1795996800) + 100 * 86400 + 7;
+
+	/* History 100 days old on the event clock: its set lives 35 days
+	 * from now, not 65 days in the past. */
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29, now),
+	    now + 35 * 86400);
+	/* The day's end still rules when it is later. */
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29,
+	    INT64_C(1795996800) - 1), INT64_C(1795996800) + 35 * 86400);
+	cr_expect_eq(keys_seen_expire_at(&c, D_2026_11_29,
+	    INT64_C(1795996800)), INT64_C(1795996800) + 35 * 86400);
 }
