@@ -57,8 +57,10 @@ for t in $targets; do
 	fi
 	# New inputs go to the first folder; the seeds in the tree stay as
 	# they are.
-	seeds=$root/tests/fuzz/corpus/$t
-	[ "$t" = config ] && seeds="$seeds $root/tests/fixtures/config"
+	seeds=
+	for d in "$root/tests/fuzz/corpus/$t" "$root/tests/fixtures/$t"; do
+		[ -d "$d" ] && seeds="$seeds $d"
+	done
 	# shellcheck disable=SC2086
 	"$out/fuzz_$t" "$@" -max_total_time="$secs" -max_len="$(max_len "$t")" \
 		-timeout=10 -artifact_prefix="$build/fuzz/$t-" -print_final_stats=1 \
