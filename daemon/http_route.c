@@ -201,6 +201,10 @@ http_route(bool get, const char *path, const char *query,
 		route_alerts(query, out);
 	else if (rep_from_path(path, out->rep_id, sizeof(out->rep_id)) == 0)
 		route_scorecard(query, out);
+	else if (strncmp(path, "/v1/leaderboards/", 17) == 0 ||
+	    strncmp(path, "/v1/teams/", 10) == 0 ||
+	    strncmp(path, "/v1/managers/", 13) == 0)
+		out->route = HTTP_ROUTE_BOARDS;
 	else
 		route_error(out, 404, "no such endpoint");
 }

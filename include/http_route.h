@@ -24,6 +24,9 @@ enum http_route {
 	HTTP_ROUTE_METRICS,
 	HTTP_ROUTE_ALERTS,		/* /v1/alerts[?status=firing] */
 	HTTP_ROUTE_SCORECARD,		/* /v1/reps/{rep_id}/scorecard */
+	/* /v1/leaderboards/, /v1/teams/, /v1/managers/: the rest of the
+	 * path and the query are http_boards.c's */
+	HTTP_ROUTE_BOARDS,
 };
 
 struct http_request_route {

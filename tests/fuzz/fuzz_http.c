@@ -73,6 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(rt.period >= 0 && rt.period < PERIOD_COUNT);
 	}
 		/* FALLTHROUGH */
+	case HTTP_ROUTE_BOARDS:
 	case HTTP_ROUTE_ALERTS:
 		check(get);
 		check(token == NULL || (auth != NULL &&
