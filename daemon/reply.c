@@ -91,6 +91,22 @@ reply_eval_states(const struct config *cfg, const redisReply *r,
 }
 
 int
+reply_eval_read(const struct config *cfg, const redisReply *r,
+    const char *evaluated_at, double *actual, struct eval_state *prev,
+    int64_t *last_at)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != PERIOD_COUNT + 1)
+		return -1;
+	for (size_t p = 0; p < PERIOD_COUNT; p++)
+		if (reply_counters(cfg, r->element[p], actual +
+		    p * cfg->nkpis) != 0)
+			return -1;
+	return reply_eval_states(cfg, r->element[PERIOD_COUNT], evaluated_at,
+	    prev, last_at);
+}
+
+int
 reply_int64s(const redisReply *r, size_t n, int64_t *out, bool *present)
 {
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != n)

@@ -37,6 +37,14 @@ int reply_counters(const struct config *cfg, const struct redisReply *r,
  * r is not a hash. */
 int reply_eval_states(const struct config *cfg, const struct redisReply *r,
     const char *evaluated_at, struct eval_state *prev, int64_t *last_at);
+/* The evaluator's read script's answer: PERIOD_COUNT counter hashes (a
+ * rep's buckets, day to quarter) into actual[p * cfg->nkpis + k], then
+ * its alert states as reply_eval_states. -1 when r is not an array of
+ * PERIOD_COUNT + 1 hashes (what was read before the first bad one
+ * stays). */
+int reply_eval_read(const struct config *cfg, const struct redisReply *r,
+    const char *evaluated_at, double *actual, struct eval_state *prev,
+    int64_t *last_at);
 /* HMGET of n integers: out[i] for each string element (present[i] true
  * when present is not NULL); other elements (nil) leave out[i] as it
  * was. -1 when r is not an array of n elements. */

@@ -4,7 +4,7 @@
  * with their len and a NUL after, integers, nil, arrays nested to any
  * depth up to 5), fed to every parser of a reply: the shape checks and
  * parsers of reply.c the callbacks use (HGETALL of counters and of
- * alert states, HMGET of watermarks and event clocks, the rep script's
+ * alert states, the evaluator's read script, HMGET of watermarks and event clocks, the rep script's
  * and the team script's answers, SCRIPT LOAD, errors and NOSCRIPT) and plan_history's HGETALL
  * reader. A shape a parser does not expect must give its error, never a
  * crash or a read out of bounds.
@@ -121,7 +121,7 @@ static struct config *cfg;
 static void
 feed(redisReply *r, size_t n)
 {
-	double actual[8], totals[8];
+	double actual[8], totals[8], all[8 * PERIOD_COUNT];
 	struct eval_state prev[8 * PERIOD_COUNT];
 	int64_t last_at = 0, ints[8];
 	bool present[8];
@@ -143,6 +143,11 @@ feed(redisReply *r, size_t n)
 	memset(prev, 0, sizeof(prev));
 	check((reply_eval_states(cfg, r, "_evaluated_at", prev, &last_at) ==
 	    0) == (reply_hash(r) == 0));
+
+	memset(all, 0, sizeof(all));
+	if (reply_eval_read(cfg, r, "_evaluated_at", all, prev, &last_at) == 0)
+		check(r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == PERIOD_COUNT + 1);
 
 	memset(present, 0, sizeof(present));
 	if (reply_int64s(r, n, ints, present) == 0)

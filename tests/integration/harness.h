@@ -189,7 +189,8 @@ int64_t harness_stream_messages(void);
 
 /*
  * Writes the config of instance `index` (connection part, then extra if
- * not NULL, then the generated org.yaml) and fills *p. 0 or -1.
+ * not NULL, then the generated org.yaml) and fills *p. 0 or -1. A
+ * `batch:` in extra replaces the default batch settings.
  */
 /* The host name daemons configured from now on give in redis.url
  * (borrowed; static storage): "localhost" has them resolve it. */

@@ -161,6 +161,37 @@ Test(reply, alert_states_read)
 	config_free(c);
 }
 
+Test(reply, evaluator_read)
+{
+	struct config *c = two_kpis();
+	struct eval_state prev[2 * PERIOD_COUNT];
+	double actual[2 * PERIOD_COUNT];
+	int64_t last_at = 0;
+	redisReply *r;
+
+	memset(prev, 0, sizeof(prev));
+	memset(actual, 0, sizeof(actual));
+	r = array(5, array(2, str("calls"), str("3")), array(0),
+	    array(2, str("revenue"), str("250")), array(0),
+	    array(2, str("_evaluated_at"), str("1764000600000")));
+	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
+	    &last_at), 0);
+	cr_assert_eq(actual[PERIOD_DAY * 2 + 0], 3);
+	cr_assert_eq(actual[PERIOD_MONTH * 2 + 1], 250);
+	cr_assert_eq(last_at, INT64_C(1764000600000));
+	tree_free(r);
+
+	r = array(5, array(0), nil(), array(0), array(0), array(0));
+	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
+	    &last_at), -1, "a bucket that is not a hash");
+	tree_free(r);
+	r = array(4, array(0), array(0), array(0), array(0));
+	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
+	    &last_at), -1);
+	tree_free(r);
+	config_free(c);
+}
+
 Test(reply, hmget_integers)
 {
 	int64_t v[3] = { -1, -1, -1 };
