@@ -11,9 +11,9 @@
  * are the absolute field values after the call, in the order of the
  * targets sent. Replaying the same call changes nothing.
  *
- * Expiry is set when a key first appears (PTTL -1), so a busy key does
- * not add an EXPIREAT to the append-only file with every batch; a dedupe
- * set's is also pushed back when it falls over a day short (see
+ * Expiry is set when a key first appears, so a busy key does not add an
+ * EXPIREAT to the append-only file with every batch; a dedupe set's is
+ * also pushed back when it falls over a day short (see
  * keys_seen_expire_at).
  *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
@@ -58,13 +58,20 @@
 	"end\n"
 
 /*
- * Two passes. The first only reads: which ids are new (SISMEMBER, and
- * ids met earlier in the call), and whether every field a group adds to
- * holds a number that stays one after the addition. A group that fails
- * refuses its new events; if any is refused the call writes nothing and
- * answers their positions (1-based, in the order sent), so that no id is
- * ever marked seen without its counts. Only then the second pass writes,
- * with commands that can no longer fail.
+ * Two passes. The first only reads, one command per key: which ids are
+ * new (SMISMEMBER on each dedupe set, and ids met earlier in the call),
+ * the text of every counter field the call names (HMGET on each counter
+ * hash), and from these whether every field a group adds to holds a
+ * number that stays one after the addition. A group that fails refuses
+ * its new events; if any is refused the call writes nothing and answers
+ * their positions (1-based, in the order sent), so that no id is ever
+ * marked seen without its counts. Only then the second pass writes, with
+ * commands that can no longer fail: one SADD per dedupe set, one
+ * increment per field, whose answer is the value sent back (a field not
+ * written answers the text read). A counter hash gets its expiry when
+ * none of the fields the call names existed (it may be new; a hash gets
+ * its expiry when created, so one holding any of them has it already);
+ * a dedupe set's is checked with PTTL.
  */
 static const char rep_script[] =
 	LUA_NUM
@@ -75,39 +82,84 @@ static const char rep_script[] =
 	"local exp = {}\n"
 	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
-	"local cur, pend, groups, bad = {}, {}, {}, {}\n"
+	"local function sliced(call, cmd, key, list)\n"
+	"  local out = {}\n"
+	"  for s = 1, #list, 1000 do\n"
+	"    local r = call(cmd, key, unpack(list, s, math.min(#list, s + 999)))\n"
+	"    if type(r) == 'table' and r.err then return nil end\n"
+	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
+	"  end\n"
+	"  return out\n"
+	"end\n"
+	"local groups, ids, fl, fi = {}, {}, {}, {}\n"
 	"local tk, tf = {}, {}\n"
-	"local pos, total = 0, 0\n"
 	"for g = 1, G do\n"
 	"  local T = tonumber(ARGV[a]); a = a + 1\n"
 	"  local t0 = a; a = a + 3 * T\n"
 	"  local E = tonumber(ARGV[a]); a = a + 1\n"
 	"  local e0 = a; a = a + 4 * E\n"
+	"  groups[g] = {t0, T, e0, E}\n"
+	"  for e = 0, E - 1 do\n"
+	"    local k = tonumber(ARGV[e0 + 4 * e])\n"
+	"    local l = ids[k] or {}; ids[k] = l; l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
+	"  end\n"
+	"  for t = 0, T - 1 do\n"
+	"    local k, f = S + tonumber(ARGV[t0 + 3 * t]), ARGV[t0 + 3 * t + 1]\n"
+	"    tk[#tk + 1] = k; tf[#tf + 1] = f\n"
+	"    local m = fi[k] or {}; fi[k] = m\n"
+	"    if m[f] == nil then\n"
+	"      local l = fl[k] or {}; fl[k] = l; l[#l + 1] = f; m[f] = true\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"local member, text, existed = {}, {}, {}\n"
+	"for k = 1, S do\n"
+	"  if ids[k] then\n"
+	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k])\n"
+	"    if r then\n"
+	"      local m = {}\n"
+	"      for j, v in ipairs(r) do if v == 1 then m[ids[k][j]] = true end end\n"
+	"      member[k] = m\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"for k = S + 1, S + C do\n"
+	"  if fl[k] then\n"
+	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k])\n"
+	"    if r then\n"
+	"      local m = {}\n"
+	"      for j, v in ipairs(r) do m[fl[k][j]] = v; if v then existed[k] = true end end\n"
+	"      text[k] = m\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"local cur, pend, okg, bad = {}, {}, {}, {}\n"
+	"local pos, total = 0, 0\n"
+	"for g = 1, G do\n"
+	"  local t0, T, e0, E = groups[g][1], groups[g][2], groups[g][3], groups[g][4]\n"
 	"  local n, amt, new, ok = 0, 0, {}, true\n"
 	"  for e = 0, E - 1 do\n"
 	"    local i = e0 + 4 * e\n"
+	"    local k = tonumber(ARGV[i])\n"
 	"    local pk = ARGV[i] .. '|' .. ARGV[i + 1]\n"
-	"    local m = redis.pcall('SISMEMBER', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
-	"    if type(m) == 'table' then ok = false end\n"
-	"    if m ~= 1 and not pend[pk] then\n"
+	"    if member[k] == nil then ok = false end\n"
+	"    if not (member[k] and member[k][ARGV[i + 1]]) and not pend[pk] then\n"
 	"      pend[pk] = true; new[#new + 1] = e\n"
 	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
 	"    end\n"
 	"  end\n"
 	"  local plan = {}\n"
 	"  for t = 0, T - 1 do\n"
-	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
 	"    local kd = ARGV[t0 + 3 * t + 2]\n"
 	"    local add = n\n"
 	"    if kd == 'a' then add = amt end\n"
-	"    tk[#tk + 1] = key; tf[#tf + 1] = field\n"
 	"    if add > 0 then\n"
-	"      local ck = key .. '|' .. field\n"
+	"      local ck = k .. '|' .. field\n"
 	"      local v = cur[ck]\n"
 	"      if v == nil then\n"
-	"        local r = redis.pcall('HGET', key, field)\n"
-	"        v = type(r) ~= 'table' and num(r, kd) or false\n"
+	"        v = text[k] ~= nil and num(text[k][field], kd) or false\n"
 	"        cur[ck] = v\n"
 	"      end\n"
 	"      if v == false or not fits(v + add, kd) then ok = false\n"
@@ -116,44 +168,56 @@ static const char rep_script[] =
 	"  end\n"
 	"  if ok then\n"
 	"    for _, pl in ipairs(plan) do cur[pl[1]] = pl[2] end\n"
-	"    groups[#groups + 1] = {t0, T, e0, new, n, amt}\n"
+	"    okg[#okg + 1] = {t0, T, e0, new, n, amt}\n"
 	"  else\n"
 	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
 	"  end\n"
 	"  pos = pos + E; total = total + E\n"
 	"end\n"
 	"if #bad > 0 then return {0, 0, bad} end\n"
-	"local counted, got = 0, {}\n"
-	"for _, gr in ipairs(groups) do\n"
-	"  local t0, T, e0, new, n, amt = gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]\n"
-	"  for _, e in ipairs(new) do\n"
-	"    local i = e0 + 4 * e\n"
-	"    redis.call('SADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+	"local counted, got, adds, wrote = 0, {}, {}, {}\n"
+	"for _, gr in ipairs(okg) do\n"
+	"  for _, e in ipairs(gr[4]) do\n"
+	"    local i = gr[3] + 4 * e\n"
+	"    local k = tonumber(ARGV[i])\n"
+	"    local l = adds[k] or {}; adds[k] = l; l[#l + 1] = ARGV[i + 1]\n"
 	"  end\n"
-	"  counted = counted + #new\n"
+	"  counted = counted + #gr[4]\n"
+	"end\n"
+	"for k = 1, S do\n"
+	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k]) end\n"
+	"end\n"
+	"for _, gr in ipairs(okg) do\n"
+	"  local t0, T, n, amt = gr[1], gr[2], gr[5], gr[6]\n"
 	"  for t = 0, T - 1 do\n"
-	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
-	"    local ck = key .. '|' .. field\n"
+	"    local ck = k .. '|' .. field\n"
 	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
-	"      if amt > 0 then got[ck] = redis.call('HINCRBYFLOAT', key, field, amt) end\n"
-	"    elseif n > 0 then got[ck] = redis.call('HINCRBY', key, field, n) end\n"
+	"      if amt > 0 then\n"
+	"        got[ck] = redis.call('HINCRBYFLOAT', KEYS[k], field, amt); wrote[k] = true\n"
+	"      end\n"
+	"    elseif n > 0 then\n"
+	"      got[ck] = redis.call('HINCRBY', KEYS[k], field, n); wrote[k] = true\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
 	"local out = {counted, total - counted, {}}\n"
 	"for i = 1, #tk do\n"
 	"  local v = got[tk[i] .. '|' .. tf[i]]\n"
 	"  if v == nil then\n"
-	"    v = redis.pcall('HGET', tk[i], tf[i])\n"
-	"    if type(v) == 'table' then v = '' end\n"
+	"    if text[tk[i]] == nil then v = '' else v = text[tk[i]][tf[i]] or '0' end\n"
 	"  end\n"
-	"  out[#out + 1] = v or '0'\n"
+	"  out[#out + 1] = v\n"
 	"end\n"
-	"for k = 1, S + C do\n"
+	"for k = 1, S do\n"
 	"  local t = redis.call('PTTL', KEYS[k])\n"
-	"  if t == -1 or (k <= S and t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
+	"  if t == -1 or (t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
 	"    redis.call('EXPIREAT', KEYS[k], exp[k])\n"
 	"  end\n"
+	"end\n"
+	"for k = S + 1, S + C do\n"
+	"  if wrote[k] and not existed[k] then redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
 	"end\n"
 	"return out\n";
 

@@ -172,12 +172,16 @@ commands_per_event(redisContext *rc, double events)
 	struct { char name[48]; long long calls; } c[64];
 	int n = 0;
 	double total = 0;
+	long long script_usec = 0;
 
 	for (line = s ? strtok_r(s, "\r\n", &save) : NULL; line != NULL;
 	    line = strtok_r(NULL, "\r\n", &save)) {
 		char name[48];
-		long long calls;
+		long long calls, usec;
 
+		if (sscanf(line, "cmdstat_%47[^:]:calls=%lld,usec=%lld", name,
+		    &calls, &usec) == 3 && strcmp(name, "evalsha") == 0)
+			script_usec = usec;
 		if (sscanf(line, "cmdstat_%47[^:]:calls=%lld", name, &calls) != 2 ||
 		    strcmp(name, "info") == 0 || strncmp(name, "config", 6) == 0 ||
 		    n == 64)
@@ -199,7 +203,8 @@ commands_per_event(redisContext *rc, double events)
 	printf("    commands:");
 	for (int i = 0; i < n; i++)
 		printf(" %s %.2f", c[i].name, (double)c[i].calls / events);
-	printf("\n");
+	printf("\n    inside the scripts: %.1f us per event\n",
+	    (double)script_usec / events);
 	return total / events;
 }
 
