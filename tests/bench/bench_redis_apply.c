@@ -13,7 +13,8 @@
  * writes them): Redis commands (INFO commandstats, the scripts' own
  * commands included), redis-server CPU (INFO cpu), memory (used_memory)
  * and append-only file bytes, each as a delta over the run divided by the
- * events counted. BENCH_COST_EVENTS overrides the number of events.
+ * events counted. BENCH_COST_EVENTS, BENCH_COST_REPS, BENCH_COST_TEAMS
+ * and BENCH_COST_DAYS override the spread.
  */
 #include "redis_apply.h"
 
@@ -208,6 +209,14 @@ commands_per_event(redisContext *rc, double events)
 	return total / events;
 }
 
+static int
+env_int(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && atoi(v) > 0 ? atoi(v) : dflt;
+}
+
 static const char *cost_zones[] = { "America/New_York", "Europe/Berlin",
     "Asia/Tokyo", "America/Los_Angeles", "Australia/Sydney" };
 
@@ -217,8 +226,10 @@ cost_run(const char *dir, int port, redisContext *rc)
 {
 	static const char *types[] = { "call", "email", "conversation",
 	    "meeting_scheduled", "deal_won" };
-	const char *env = getenv("BENCH_COST_EVENTS");
-	int nevents = env != NULL ? atoi(env) : COST_EVENTS;
+	int nevents = env_int("BENCH_COST_EVENTS", COST_EVENTS);
+	int nreps = env_int("BENCH_COST_REPS", COST_REPS);
+	int nteams = env_int("BENCH_COST_TEAMS", COST_TEAMS);
+	int ndays = env_int("BENCH_COST_DAYS", 5);
 	char path[512], url[64], err[256], *errs = NULL;
 	struct config *cfg;
 	struct roster *roster;
@@ -246,13 +257,13 @@ cost_run(const char *dir, int port, redisContext *rc)
 	    "  - {name: revenue, kind: lagging, measure: amount, events: [deal_won]}\n"
 	    "calendars: {default: {working_days: [mon, tue, wed, thu, fri]}}\n"
 	    "roles: {sdr: {targets: {calls: {day: 50}}}}\nteams:\n", url);
-	for (int t = 0; t < COST_TEAMS; t++)
+	for (int t = 0; t < nteams; t++)
 		fprintf(f, "  - {id: t%02d, timezone: %s, calendar: default}\n", t,
 		    cost_zones[t % 5]);
 	fprintf(f, "reps:\n");
-	for (int i = 0; i < COST_REPS; i++)
+	for (int i = 0; i < nreps; i++)
 		fprintf(f, "  - {id: r%06d, team: t%02d, role: sdr}\n", i,
-		    i % COST_TEAMS);
+		    i % nteams);
 	fclose(f);
 	if ((cfg = config_load(path, &errs)) == NULL) {
 		fprintf(stderr, "bench: %s", errs);
@@ -281,14 +292,14 @@ cost_run(const char *dir, int port, redisContext *rc)
 	memset(&ev, 0, sizeof(ev));
 	t0 = now_s();
 	for (int c = 0; c < nevents; c += CHUNK) {
-		batch_reset(b, (uint64_t)c + 1, COST_REPS);
+		batch_reset(b, (uint64_t)c + 1, (size_t)nreps);
 		for (int e = c; e < c + CHUNK && e < nevents; e++) {
 			int type = rand() % 20 == 0 ? 4 : rand() % 4;
 			const struct roster_rep *rep =
-			    roster_rep_at(roster, (size_t)(rand() % COST_REPS));
+			    roster_rep_at(roster, (size_t)(rand() % nreps));
 			const size_t *kp;
 			size_t nk;
-			int32_t day = today - rand() % 5;
+			int32_t day = today - rand() % ndays;
 
 			snprintf(ev.event_id, sizeof(ev.event_id),
 			    "%08x-%04x-%04x-cost-%08d", rand(), rand() & 0xffff,
@@ -317,9 +328,9 @@ cost_run(const char *dir, int port, redisContext *rc)
 	cpu = server_cpu(rc) - cpu0;
 	mem = info_num(rc, "memory", "used_memory") - mem0;
 	aof = aof_bytes(dir) - aof0;
-	printf("bench_redis_apply cost: %d events, %d reps, %d teams, 5 days, "
+	printf("bench_redis_apply cost: %d events, %d reps, %d teams, %d days, "
 	    "batches of %d with their watermark; redis-server appendonly, "
-	    "fsync everysec\n", nevents, COST_REPS, COST_TEAMS, CHUNK);
+	    "fsync everysec\n", nevents, nreps, nteams, ndays, CHUNK);
 	printf("  %.0f events/s applied\n", nevents / secs);
 	cmds = commands_per_event(rc, nevents);
 	printf("  per event: %.1f Redis commands, %.1f us redis-server CPU, "
