@@ -7,10 +7,15 @@ BUILD   ?= build
 SAN     ?=
 OPT     ?= -O2
 
-# Debian packages the build, the tests and `make run` need.
-DEB_PKGS = build-essential pkg-config clang libclang-rt-14-dev \
+# Debian packages the build, the tests and `make run` need. BUILD_PKGS
+# build build/paced and are what deploy/docker/Dockerfile installs
+# (tests/tools/check-deploy.sh compares them).
+BUILD_PKGS = build-essential pkg-config \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
-	libicu-dev libcriterion-dev redis-server python3 tzdata
+	libicu-dev
+DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
+	libcriterion-dev redis-server python3 tzdata \
+	yamllint docker-compose python3-yaml nodejs
 BENCH_PKGS = libjson-c-dev libjansson-dev
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
@@ -48,7 +53,8 @@ BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integration test-run test-san fuzz lint bench clean
+.PHONY: all deps run test test-unit test-integration test-run test-san fuzz lint test-deploy \
+	bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -102,6 +108,11 @@ test-run: all
 lint:
 	@sh tests/tools/lint.sh
 
+# deploy/ checked without Kafka or a container engine: yamllint, compose
+# and Kubernetes schemas, the image recipe against this Makefile and ldd.
+test-deploy: $(BUILD)/paced
+	@sh tests/tools/check-deploy.sh $(BUILD)
+
 # The same suite, built with clang under ASan and UBSan in its own folder.
 test-san:
 	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
@@ -112,6 +123,7 @@ fuzz:
 
 test: deps
 	$(MAKE) lint
+	$(MAKE) test-deploy
 	$(MAKE) test-unit test-integration
 	$(MAKE) test-run
 	$(MAKE) test-san

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config_boards.h"
 #include "config_org.h"
 #include "config_roster.h"
 #include "config_yaml.h"
@@ -262,6 +263,17 @@ static const struct key_row rows[] = {
 	    "100", "10000000", "approximate cap of the Redis alert stream"),
 	CUSTOM("alerts.webhooks", KEY_RELOAD, 1, load_webhooks, NULL,
 	    "HTTP endpoints that receive alerts"),
+
+	SECTION("leaderboards", "leaderboards and the activity score"),
+	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
+	    NULL, "roster groupings with boards of their own: role, manager, "
+	    "or a name of the reps' groups"),
+	SECTION("leaderboards.activity_score", "the weighted composite score"),
+	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
+	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,
+	    "percent of target a KPI counts for at most"),
+	CUSTOM("leaderboards.activity_score.weights", KEY_RELOAD, 3,
+	    load_score_weights, NULL, "per role: the weight of each KPI"),
 };
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
 
@@ -799,6 +811,8 @@ set_defaults(struct loader *l)
 	c->alerts.periods[PERIOD_DAY] = true;
 	c->alerts.periods[PERIOD_WEEK] = true;
 	c->alerts.leading_only = true;
+	for (int g = 0; g < BOARD_GROUP_COUNT; g++)
+		c->boards.grouping[g] = true;
 }
 
 /* Checks that span several keys, once every key is in. */
@@ -1010,6 +1024,11 @@ config_free(struct config *c)
 		free(c->reps[i].targets);
 		schedule_free(c->reps[i].schedule, c->reps[i].nschedule);
 		free(c->reps[i].out_of_office);
+		for (size_t j = 0; j < c->reps[i].ngroups; j++) {
+			free(c->reps[i].groups[j].key);
+			free(c->reps[i].groups[j].value);
+		}
+		free(c->reps[i].groups);
 	}
 	free(c->reps);
 	for (size_t i = 0; i < c->nmanagers; i++) {
@@ -1025,6 +1044,10 @@ config_free(struct config *c)
 		free(c->alerts.webhooks[i].token);
 	}
 	free(c->alerts.webhooks);
+	free(c->boards.score_weights);
+	for (size_t i = 0; i < c->boards.ncustom; i++)
+		free(c->boards.custom[i]);
+	free(c->boards.custom);
 	free(c);
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_boards.h"
 #include "xmalloc.h"
 
 #define KPI_NAME_MAX		64
@@ -729,7 +730,7 @@ load_ooo(struct loader *l, const yaml_node_t *n, const char *path,
 
 /* The keys of a rep; rep_item reads its fields in this order. */
 static const char *const rep_keys[] = { "id", "team", "role", "manager",
-    "targets", "schedule", "out_of_office", NULL };
+    "targets", "schedule", "out_of_office", "groups", NULL };
 
 static void
 rep_item(struct loader *l, const struct item *it, void *arg)
@@ -737,10 +738,10 @@ rep_item(struct loader *l, const struct item *it, void *arg)
 	struct rep_src		*src = &((struct rep_src *)arg)[it->i];
 	struct config_rep	*r = &l->c->reps[it->i];
 	yaml_node_t		*item = it->node, **v = it->v;
-	char			*fp[7], *team, *role;
+	char			*fp[8], *team, *role;
 	struct where		 wt, wr;
 
-	for (size_t j = 0; j < 7; j++)
+	for (size_t j = 0; j < 8; j++)
 		fp[j] = path_key(it->path, rep_keys[j]);
 	r->id = field_id(l, item, v[0], fp[0], true, "rep id");
 	src->path = fp[0];
@@ -756,9 +757,11 @@ rep_item(struct loader *l, const struct item *it, void *arg)
 		load_schedule(l, v[5], fp[5], &r->schedule, &r->nschedule);
 	if (v[6] != NULL)
 		load_ooo(l, v[6], fp[6], r);
+	if (v[7] != NULL)
+		load_rep_groups(l, v[7], fp[7], r);
 	free(team);
 	free(role);
-	for (size_t j = 1; j < 7; j++)
+	for (size_t j = 1; j < 8; j++)
 		free(fp[j]);
 }
 

@@ -423,7 +423,7 @@ suggest(struct sbuf *b, const char *word, const char *const *cands, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (cands[i] == NULL)
 			continue;
-		if (shown == 16) {
+		if (shown == 24) {
 			sbuf_add(b, ", ...", 5);
 			break;
 		}

@@ -41,6 +41,7 @@
 
 #include "caltime.h"
 #include "decode.h"
+#include "http_boards.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -101,6 +102,7 @@ struct http {
 	bool freeing;
 	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
 	struct http *next;		/* every http, for the listener's errorcb */
+	struct http_boards *boards;	/* leaderboards, teams, managers */
 };
 
 /* The listener's error callback gets evhttp as its argument: this list
@@ -191,6 +193,13 @@ reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
 	    "Unauthorized" : code == 405 ? "Method Not Allowed" :
 	    code == 503 ? "Service Unavailable" : "Error", body);
 	h->replying = false;
+}
+
+static void
+boards_reply(struct evhttp_request *req, int code, struct evbuffer *body,
+    void *arg)
+{
+	reply(arg, req, code, "application/json", body);
 }
 
 static void
@@ -614,7 +623,7 @@ dispatch(struct evhttp_request *req, void *arg)
 		route_alerts(h, req);
 	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
 		route_scorecard(h, req, rep);
-	else
+	else if (!http_boards_route(h->boards, req, path))
 		reply_error(h, req, 404, "no such endpoint");
 }
 
@@ -822,6 +831,8 @@ http_new(struct event_base *base, const struct config *cfg,
 	h->resume_ev = evtimer_new(base, resume_cb, h);
 	h->next = all_http;
 	all_http = h;
+	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
+	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
 	h->evh = evhttp_new(base);
 	if (h->evh != NULL)
 		bound = evhttp_bind_socket_with_handle(h->evh, cfg->http.host,
@@ -906,6 +917,7 @@ http_free(struct http *h)
 		w->h = NULL;
 		w->req = NULL;
 	}
+	http_boards_free(h->boards);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	if (h->adopt_ev != NULL)

@@ -72,6 +72,17 @@ keys_team_contrib(const struct config *cfg, const char *team_id,
 }
 
 char *
+keys_board(const struct config *cfg, const char *scope, const char *kpi,
+    enum period p, int32_t start_day)
+{
+	char date[16];
+
+	caltime_format_date(start_day, date, sizeof(date));
+	return xasprintf("%s:{board:%s:%s:%s:%s}", prefix(cfg), scope, kpi,
+	    caltime_period_name(p), date);
+}
+
+char *
 keys_offsets(const struct config *cfg, const char *topic)
 {
 	return xasprintf("%s:offsets:%s", prefix(cfg), topic);

@@ -16,6 +16,9 @@
  * also pushed back when it falls over a day short (see
  * keys_seen_expire_at).
  *
+ * Leaderboards (board_redis.c): with the team calls, one call per board
+ * the batch touches, from the same absolute values.
+ *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
  * recorded contribution to that value if higher and adds the difference to
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board_redis.h"
 #include "keys.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -313,7 +317,7 @@ static const char team_script[] =
 
 struct redis_apply {
 	struct redis_conn *conn;
-	int rep_sha, team_sha;
+	int rep_sha, team_sha, board_sha;
 };
 
 /* A rep's absolute value of one field after the rep script. */
@@ -324,6 +328,7 @@ struct contrib {
 	int64_t expire_at;
 	size_t kpi;
 	const char *rep_id;
+	const struct roster_rep *rr;	/* for the boards */
 	size_t val_off, val_len;	/* its text in apply_op.vals */
 };
 
@@ -516,6 +521,49 @@ note_refused(struct apply_op *op, const struct batch_rep *br, long long pos)
 }
 
 static void
+board_reply(const redisReply *r, void *arg)
+{
+	struct apply_op *op = arg;
+	const char *err = reply_error(r);
+
+	if (err != NULL) {
+		log_warnx("redis_apply_failed", "step=board err=%s",
+		    log_quote(err));
+		if (r != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0)
+			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
+		op->failed = 1;
+	}
+	if (--op->outstanding == 0)
+		op_finish(op);
+}
+
+/* The leaderboards, from the absolute values the rep script answered. */
+static void
+send_board_calls(struct apply_op *op)
+{
+	struct board_write *w;
+
+	if (op->ntargets == 0)
+		return;
+	w = xcalloc(op->ntargets, sizeof(*w));
+	for (size_t i = 0; i < op->ntargets; i++) {
+		const struct contrib *c = &op->targets[i];
+
+		w[i].rep = c->rr;
+		w[i].kpi = c->kpi;
+		w[i].period = c->period;
+		w[i].start_day = c->start_day;
+		w[i].expire_at = c->expire_at;
+		w[i].value = op->vals + c->val_off;
+		w[i].value_len = c->val_len;
+	}
+	op->outstanding += (int)board_redis_write(op->a->conn,
+	    op->a->board_sha, op->cfg, w, op->ntargets, board_reply, op,
+	    &op->failed);
+	free(w);
+}
+
+static void
 rep_reply(const redisReply *r, void *arg)
 {
 	struct rep_call *rc = arg;
@@ -577,6 +625,7 @@ op_finish(struct apply_op *op)
 	if (!op->failed && !op->team_phase) {
 		op->team_phase = true;
 		send_team_calls(op);
+		send_board_calls(op);
 		if (op->outstanding > 0)
 			return;
 	}
@@ -697,6 +746,7 @@ send_rep_call(struct apply_op *op, struct redis_argv *args,
 				    (enum period)p, bk.end_day);
 				c->kpi = kpi;
 				c->rep_id = rr->rep->id;
+				c->rr = rr;
 				contrib_set(op, c, "0", 1);
 			}
 		}
@@ -947,6 +997,7 @@ redis_apply_new(struct redis_conn *conn)
 	a->conn = conn;
 	a->rep_sha = redis_conn_add_script(conn, rep_script);
 	a->team_sha = redis_conn_add_script(conn, team_script);
+	a->board_sha = redis_conn_add_script(conn, board_redis_script());
 	return a;
 }
 

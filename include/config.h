@@ -83,6 +83,8 @@ struct config_rep {
 	size_t nschedule;
 	int32_t *out_of_office;	/* sorted, deduplicated day numbers */
 	size_t nout_of_office;
+	struct config_kv *groups;	/* roster groupings: region -> emea */
+	size_t ngroups;
 };
 
 /* A manager's own manager, for escalation of critical alerts. */
@@ -114,6 +116,17 @@ struct config_alerts {
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */
 	struct config_webhook *webhooks;
 	size_t nwebhooks;
+};
+
+/* Roster groupings that get boards of their own (org and team always do). */
+enum board_grouping { BOARD_GROUP_ROLE, BOARD_GROUP_MANAGER, BOARD_GROUP_COUNT };
+
+struct config_boards {
+	bool grouping[BOARD_GROUP_COUNT];	/* default: all */
+	char **custom;			/* further groupings, from reps' groups */
+	size_t ncustom;
+	double score_cap;		/* percent of target counted at most */
+	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
 struct config {
@@ -184,6 +197,7 @@ struct config {
 	struct config_manager *managers;
 	size_t nmanagers;
 	struct config_alerts alerts;
+	struct config_boards boards;
 };
 
 /*

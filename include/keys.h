@@ -5,7 +5,8 @@
  * The Redis key layout, a public interface (README.md, "Redis keys"):
  * every key paced reads or writes is named here, and nowhere else, and so
  * is every key's expiry. P is redis.key_prefix. Every key of one rep
- * carries the hash tag {rep:R}, every key of one team {team:T}; the keys
+ * carries the hash tag {rep:R}, every key of one team {team:T}, each
+ * leaderboard a tag of its own {board:...}; the keys
  * of one topic and the alert set and stream carry none.
  *
  * Each key function returns an owned string; free with free().
@@ -38,6 +39,12 @@ char *keys_team_counters(const struct config *cfg, const char *team_id,
  * Borrows cfg and team_id. */
 char *keys_team_contrib(const struct config *cfg, const char *team_id,
     enum period p, int32_t start_day);
+/* P:{board:<scope>:<kpi>:<period>:<date>}, a leaderboard: a sorted set
+ * of rep ids scored by their absolute value of kpi in one bucket. scope is
+ * org, team:T, role:R or manager:M; the whole name is the hash tag, so each
+ * board has a slot of its own. Borrows all. */
+char *keys_board(const struct config *cfg, const char *scope,
+    const char *kpi, enum period p, int32_t start_day);
 /* P:offsets:<topic>, the next offset to consume per partition. Borrows
  * cfg and topic. */
 char *keys_offsets(const struct config *cfg, const char *topic);
@@ -54,9 +61,9 @@ char *keys_alerts_stream(const struct config *cfg);
  * seconds since the epoch (for EXPIREAT). */
 int64_t keys_expire_at(int32_t day, int64_t keep_ms);
 /* EXPIREAT of a bucket's keys (rep counters, team totals and
- * contributions, pace figures): redis.retention.<period> after the UTC
- * midnight one day past end_day, the bucket's last local day (a spare
- * day, so that no zone loses a bucket early). Borrows cfg. */
+ * contributions, pace figures, leaderboards): redis.retention.<period>
+ * after the UTC midnight one day past end_day, the bucket's last local
+ * day (a spare day, so that no zone loses a bucket early). Borrows cfg. */
 int64_t keys_bucket_expire_at(const struct config *cfg, enum period p,
     int32_t end_day);
 /* EXPIREAT of a dedupe set written at now (seconds since the epoch, wall

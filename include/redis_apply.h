@@ -8,7 +8,8 @@
  * before the first write, so a call that cannot add all its counts writes
  * nothing and names the events it refused), then one script call per
  * team that raises the team totals to the sum of the reps' absolute values
- * (so a replay never inflates them). Also reads and writes the partition
+ * (so a replay never inflates them), and one per leaderboard touched
+ * (board_redis.h). Also reads and writes the partition
  * watermarks (next offset to consume) kept in Redis.
  */
 

@@ -94,6 +94,20 @@ Test(keys, team_keys_follow_the_table)
 	    "paced:{team:t1}:contrib:day:2026-11-29");
 }
 
+/* A board is its own hash tag: one slot per scope, KPI and bucket. */
+Test(keys, board_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_board(&c, "org", "calls", PERIOD_WEEK, D_2026_11_23),
+	    "paced:{board:org:calls:week:2026-11-23}");
+	is(keys_board(&c, "team:t1", "calls", PERIOD_DAY, D_2026_11_29),
+	    "paced:{board:team:t1:calls:day:2026-11-29}");
+	is(keys_board(&c, "manager:m-east", "revenue", PERIOD_WEEK,
+	    D_2026_11_23), "paced:{board:manager:m-east:revenue:week:2026-11-23}");
+}
+
 Test(keys, untagged_keys_follow_the_table)
 {
 	char prefix[] = "paced";

@@ -1,0 +1,137 @@
+/*
+ * board_redis.c: the leaderboard writes of an applied batch, called by
+ * redis_apply.c once the rep script has answered the absolute values.
+ * The (board key, rep, value) triples are sorted by key so that each
+ * board gets one call however many reps of the batch it holds: the cost
+ * is per board and batch, never per event.
+ *
+ * A rep whose batch spans several days of one week has several values
+ * for the week's boards: only the highest (the last) is sent.
+ *
+ * Board script (KEYS[1]: one board): one ZADD GT of all (value, rep)
+ * pairs (in slices, for Lua's unpack limit), then EXPIREAT ARGV[1] when
+ * the key has no expiry yet. GT keeps the highest value: counters only
+ * grow, so a stale write from a former owner of the partition cannot
+ * lower a rep's score.
+ */
+#include "board_redis.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "keys.h"
+#include "xmalloc.h"
+
+static const char script[] =
+	"for i = 2, #ARGV, 2000 do\n"
+	"  redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, i, math.min(i + 1999, #ARGV)))\n"
+	"end\n"
+	"if redis.call('PTTL', KEYS[1]) == -1 then\n"
+	"  redis.call('EXPIREAT', KEYS[1], ARGV[1])\n"
+	"end\n"
+	"return (#ARGV - 1) / 2\n";
+
+const char *
+board_redis_script(void)
+{
+	return script;
+}
+
+struct line {
+	char *key;			/* owned */
+	const struct board_write *w;
+	double num;			/* w's value */
+};
+
+struct gather {
+	const struct config *cfg;
+	const struct board_write *w;
+	double num;
+	struct line *v;
+	size_t n, cap;
+};
+
+static void
+add_scope(const char *scope, void *arg)
+{
+	struct gather *g = arg;
+	const struct board_write *w = g->w;
+
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 64;
+		g->v = xreallocarray(g->v, g->cap, sizeof(*g->v));
+	}
+	g->v[g->n].key = keys_board(g->cfg, scope, g->cfg->kpis[w->kpi].name,
+	    w->period, w->start_day);
+	g->v[g->n].w = w;
+	g->v[g->n].num = g->num;
+	g->n++;
+}
+
+/* By key, then rep, the highest value first. */
+static int
+line_cmp(const void *a, const void *b)
+{
+	const struct line *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->key, y->key)) != 0)
+		return c;
+	if ((c = strcmp(x->w->rep->rep->id, y->w->rep->rep->id)) != 0)
+		return c;
+	return x->num > y->num ? -1 : x->num < y->num ? 1 : 0;
+}
+
+size_t
+board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
+    const struct board_write *w, size_t n, redis_reply_cb *cb, void *arg,
+    int *failed)
+{
+	struct gather g = { cfg, NULL, 0, NULL, 0, 0 };
+	struct redis_argv *args;
+	size_t sent = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char text[64];
+
+		/* Values are Redis's text of a number, never this long. */
+		snprintf(text, sizeof(text), "%.*s", (int)w[i].value_len,
+		    w[i].value);
+		g.w = &w[i];
+		g.num = strtod(text, NULL);
+		board_rep_scopes(cfg, w[i].rep, add_scope, &g);
+	}
+	if (g.n > 1)
+		qsort(g.v, g.n, sizeof(*g.v), line_cmp);
+	args = redis_argv_new();
+	for (size_t i = 0; i < g.n;) {
+		size_t j = i;
+
+		redis_argv_reset(args);
+		redis_argv_str(args, "EVALSHA");
+		redis_argv_str(args, redis_conn_script_sha(conn, sha));
+		redis_argv_str(args, "1");
+		redis_argv_str(args, g.v[i].key);
+		redis_argv_fmt(args, "%" PRId64, g.v[i].w->expire_at);
+		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
+			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
+				continue;	/* a lower value of the same rep */
+			redis_argv_add(args, g.v[j].w->value,
+			    g.v[j].w->value_len);
+			redis_argv_str(args, g.v[j].w->rep->rep->id);
+		}
+		if (redis_conn_send(conn, args, cb, arg) == 0)
+			sent++;
+		else
+			*failed = 1;
+		i = j;
+	}
+	redis_argv_free(args);
+	for (size_t i = 0; i < g.n; i++)
+		free(g.v[i].key);
+	free(g.v);
+	return sent;
+}
