@@ -16,7 +16,7 @@ BUILD_PKGS = build-essential pkg-config \
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 	libcriterion-dev redis-server python3 tzdata \
 	yamllint docker-compose python3-yaml nodejs
-BENCH_PKGS = libjson-c-dev libjansson-dev
+BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -50,6 +50,8 @@ HARNESS_SRCS = $(wildcard tests/integration/harness*.c)
 INT_HELPER = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+# The end-to-end bench (tests/bench/e2e.py) and its C consumer.
+BENCH_E2E = $(BUILD)/tests/bench/rawcount
 
 .SECONDARY:
 
@@ -131,8 +133,9 @@ test: deps
 
 bench: deps
 	@sh tests/tools/deps.sh $(BENCH_PKGS)
-	$(MAKE) all $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS) $(BENCH_E2E)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@echo "== tests/bench/e2e.py"; /usr/bin/python3 tests/bench/e2e.py $(BUILD)
 
 clean:
 	rm -rf build
