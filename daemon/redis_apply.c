@@ -11,9 +11,9 @@
  * are the absolute field values after the call, in the order of the
  * targets sent. Replaying the same call changes nothing.
  *
- * Expiry is set when a key first appears (PTTL -1), so a busy key does
- * not add an EXPIREAT to the append-only file with every batch; a dedupe
- * set's is also pushed back when it falls over a day short (see
+ * Expiry is set when a key first appears, so a busy key does not add an
+ * EXPIREAT to the append-only file with every batch; a dedupe set's is
+ * also pushed back when it falls over a day short (see
  * keys_seen_expire_at).
  *
  * Leaderboards (board_redis.c): with the team calls, one call per board
@@ -36,6 +36,7 @@
 #include "board_redis.h"
 #include "keys.h"
 #include "log.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 /* Lua: a field's text as a number Redis can add to, or nil. 'c': an
@@ -62,13 +63,20 @@
 	"end\n"
 
 /*
- * Two passes. The first only reads: which ids are new (SISMEMBER, and
- * ids met earlier in the call), and whether every field a group adds to
- * holds a number that stays one after the addition. A group that fails
- * refuses its new events; if any is refused the call writes nothing and
- * answers their positions (1-based, in the order sent), so that no id is
- * ever marked seen without its counts. Only then the second pass writes,
- * with commands that can no longer fail.
+ * Two passes. The first only reads, one command per key: which ids are
+ * new (SMISMEMBER on each dedupe set, and ids met earlier in the call),
+ * the text of every counter field the call names (HMGET on each counter
+ * hash), and from these whether every field a group adds to holds a
+ * number that stays one after the addition. A group that fails refuses
+ * its new events; if any is refused the call writes nothing and answers
+ * their positions (1-based, in the order sent), so that no id is ever
+ * marked seen without its counts. Only then the second pass writes, with
+ * commands that can no longer fail: one SADD per dedupe set, one
+ * increment per field, whose answer is the value sent back (a field not
+ * written answers the text read). A counter hash gets its expiry when
+ * none of the fields the call names existed (it may be new; a hash gets
+ * its expiry when created, so one holding any of them has it already);
+ * a dedupe set's is checked with PTTL.
  */
 static const char rep_script[] =
 	LUA_NUM
@@ -79,39 +87,84 @@ static const char rep_script[] =
 	"local exp = {}\n"
 	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
-	"local cur, pend, groups, bad = {}, {}, {}, {}\n"
+	"local function sliced(call, cmd, key, list)\n"
+	"  local out = {}\n"
+	"  for s = 1, #list, 1000 do\n"
+	"    local r = call(cmd, key, unpack(list, s, math.min(#list, s + 999)))\n"
+	"    if type(r) == 'table' and r.err then return nil end\n"
+	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
+	"  end\n"
+	"  return out\n"
+	"end\n"
+	"local groups, ids, fl, fi = {}, {}, {}, {}\n"
 	"local tk, tf = {}, {}\n"
-	"local pos, total = 0, 0\n"
 	"for g = 1, G do\n"
 	"  local T = tonumber(ARGV[a]); a = a + 1\n"
 	"  local t0 = a; a = a + 3 * T\n"
 	"  local E = tonumber(ARGV[a]); a = a + 1\n"
 	"  local e0 = a; a = a + 4 * E\n"
+	"  groups[g] = {t0, T, e0, E}\n"
+	"  for e = 0, E - 1 do\n"
+	"    local k = tonumber(ARGV[e0 + 4 * e])\n"
+	"    local l = ids[k] or {}; ids[k] = l; l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
+	"  end\n"
+	"  for t = 0, T - 1 do\n"
+	"    local k, f = S + tonumber(ARGV[t0 + 3 * t]), ARGV[t0 + 3 * t + 1]\n"
+	"    tk[#tk + 1] = k; tf[#tf + 1] = f\n"
+	"    local m = fi[k] or {}; fi[k] = m\n"
+	"    if m[f] == nil then\n"
+	"      local l = fl[k] or {}; fl[k] = l; l[#l + 1] = f; m[f] = true\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"local member, text, existed = {}, {}, {}\n"
+	"for k = 1, S do\n"
+	"  if ids[k] then\n"
+	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k])\n"
+	"    if r then\n"
+	"      local m = {}\n"
+	"      for j, v in ipairs(r) do if v == 1 then m[ids[k][j]] = true end end\n"
+	"      member[k] = m\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"for k = S + 1, S + C do\n"
+	"  if fl[k] then\n"
+	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k])\n"
+	"    if r then\n"
+	"      local m = {}\n"
+	"      for j, v in ipairs(r) do m[fl[k][j]] = v; if v then existed[k] = true end end\n"
+	"      text[k] = m\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"local cur, pend, okg, bad = {}, {}, {}, {}\n"
+	"local pos, total = 0, 0\n"
+	"for g = 1, G do\n"
+	"  local t0, T, e0, E = groups[g][1], groups[g][2], groups[g][3], groups[g][4]\n"
 	"  local n, amt, new, ok = 0, 0, {}, true\n"
 	"  for e = 0, E - 1 do\n"
 	"    local i = e0 + 4 * e\n"
+	"    local k = tonumber(ARGV[i])\n"
 	"    local pk = ARGV[i] .. '|' .. ARGV[i + 1]\n"
-	"    local m = redis.pcall('SISMEMBER', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
-	"    if type(m) == 'table' then ok = false end\n"
-	"    if m ~= 1 and not pend[pk] then\n"
+	"    if member[k] == nil then ok = false end\n"
+	"    if not (member[k] and member[k][ARGV[i + 1]]) and not pend[pk] then\n"
 	"      pend[pk] = true; new[#new + 1] = e\n"
 	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
 	"    end\n"
 	"  end\n"
 	"  local plan = {}\n"
 	"  for t = 0, T - 1 do\n"
-	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
 	"    local kd = ARGV[t0 + 3 * t + 2]\n"
 	"    local add = n\n"
 	"    if kd == 'a' then add = amt end\n"
-	"    tk[#tk + 1] = key; tf[#tf + 1] = field\n"
 	"    if add > 0 then\n"
-	"      local ck = key .. '|' .. field\n"
+	"      local ck = k .. '|' .. field\n"
 	"      local v = cur[ck]\n"
 	"      if v == nil then\n"
-	"        local r = redis.pcall('HGET', key, field)\n"
-	"        v = type(r) ~= 'table' and num(r, kd) or false\n"
+	"        v = text[k] ~= nil and num(text[k][field], kd) or false\n"
 	"        cur[ck] = v\n"
 	"      end\n"
 	"      if v == false or not fits(v + add, kd) then ok = false\n"
@@ -120,44 +173,56 @@ static const char rep_script[] =
 	"  end\n"
 	"  if ok then\n"
 	"    for _, pl in ipairs(plan) do cur[pl[1]] = pl[2] end\n"
-	"    groups[#groups + 1] = {t0, T, e0, new, n, amt}\n"
+	"    okg[#okg + 1] = {t0, T, e0, new, n, amt}\n"
 	"  else\n"
 	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
 	"  end\n"
 	"  pos = pos + E; total = total + E\n"
 	"end\n"
 	"if #bad > 0 then return {0, 0, bad} end\n"
-	"local counted, got = 0, {}\n"
-	"for _, gr in ipairs(groups) do\n"
-	"  local t0, T, e0, new, n, amt = gr[1], gr[2], gr[3], gr[4], gr[5], gr[6]\n"
-	"  for _, e in ipairs(new) do\n"
-	"    local i = e0 + 4 * e\n"
-	"    redis.call('SADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+	"local counted, got, adds, wrote = 0, {}, {}, {}\n"
+	"for _, gr in ipairs(okg) do\n"
+	"  for _, e in ipairs(gr[4]) do\n"
+	"    local i = gr[3] + 4 * e\n"
+	"    local k = tonumber(ARGV[i])\n"
+	"    local l = adds[k] or {}; adds[k] = l; l[#l + 1] = ARGV[i + 1]\n"
 	"  end\n"
-	"  counted = counted + #new\n"
+	"  counted = counted + #gr[4]\n"
+	"end\n"
+	"for k = 1, S do\n"
+	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k]) end\n"
+	"end\n"
+	"for _, gr in ipairs(okg) do\n"
+	"  local t0, T, n, amt = gr[1], gr[2], gr[5], gr[6]\n"
 	"  for t = 0, T - 1 do\n"
-	"    local key = KEYS[S + tonumber(ARGV[t0 + 3 * t])]\n"
+	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
 	"    local field = ARGV[t0 + 3 * t + 1]\n"
-	"    local ck = key .. '|' .. field\n"
+	"    local ck = k .. '|' .. field\n"
 	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
-	"      if amt > 0 then got[ck] = redis.call('HINCRBYFLOAT', key, field, amt) end\n"
-	"    elseif n > 0 then got[ck] = redis.call('HINCRBY', key, field, n) end\n"
+	"      if amt > 0 then\n"
+	"        got[ck] = redis.call('HINCRBYFLOAT', KEYS[k], field, amt); wrote[k] = true\n"
+	"      end\n"
+	"    elseif n > 0 then\n"
+	"      got[ck] = redis.call('HINCRBY', KEYS[k], field, n); wrote[k] = true\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
 	"local out = {counted, total - counted, {}}\n"
 	"for i = 1, #tk do\n"
 	"  local v = got[tk[i] .. '|' .. tf[i]]\n"
 	"  if v == nil then\n"
-	"    v = redis.pcall('HGET', tk[i], tf[i])\n"
-	"    if type(v) == 'table' then v = '' end\n"
+	"    if text[tk[i]] == nil then v = '' else v = text[tk[i]][tf[i]] or '0' end\n"
 	"  end\n"
-	"  out[#out + 1] = v or '0'\n"
+	"  out[#out + 1] = v\n"
 	"end\n"
-	"for k = 1, S + C do\n"
+	"for k = 1, S do\n"
 	"  local t = redis.call('PTTL', KEYS[k])\n"
-	"  if t == -1 or (k <= S and t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
+	"  if t == -1 or (t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
 	"    redis.call('EXPIREAT', KEYS[k], exp[k])\n"
 	"  end\n"
+	"end\n"
+	"for k = S + 1, S + C do\n"
+	"  if wrote[k] and not existed[k] then redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
 	"end\n"
 	"return out\n";
 
@@ -166,6 +231,13 @@ static const char rep_script[] =
  * contribution are numbers, the total stays one); an entry that fails is
  * left out and counted in the answer {entries, left_out}. Entries are
  * independent, so writing the others is safe.
+ *
+ * The commands are per key, not per entry: for each (period, day) pair
+ * one HMGET of the contributions it names and one HSET of those that
+ * rise; for each KPI of the pair one HGET of the total and one increment
+ * by the sum of its rises. A rep named twice for one field (two groups of
+ * the rep in one bucket) counts once, at its larger value. Lists are
+ * sent in slices, as unpack() has a bounded stack.
  */
 static const char team_script[] =
 	LUA_NUM
@@ -174,29 +246,68 @@ static const char team_script[] =
 	"local exp = {}\n"
 	"for p = 1, P do exp[p] = ARGV[a]; a = a + 1 end\n"
 	"local N = tonumber(ARGV[a]); a = a + 1\n"
-	"local skipped = 0\n"
+	"local by, idx = {}, {}\n"
 	"for i = 1, N do\n"
-	"  local p = tonumber(ARGV[a]); local kpi = ARGV[a + 1]\n"
-	"  local f = kpi .. '|' .. ARGV[a + 2]\n"
-	"  local kd = ARGV[a + 4]\n"
-	"  local v = num(ARGV[a + 3], kd)\n"
-	"  local r = redis.pcall('HGET', KEYS[2 * p], f)\n"
-	"  local old = type(r) ~= 'table' and num(r, kd)\n"
-	"  local ok = v and old\n"
-	"  if ok and v > old then\n"
-	"    local t = redis.pcall('HGET', KEYS[2 * p - 1], kpi)\n"
-	"    local tot = type(t) ~= 'table' and num(t, kd)\n"
-	"    if tot and fits(tot + (v - old), kd) then\n"
-	"      redis.call('HSET', KEYS[2 * p], f, ARGV[a + 3])\n"
-	"      if kd == 'a' then\n"
-	"        redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], kpi, v - old)\n"
-	"      else\n"
-	"        redis.call('HINCRBY', KEYS[2 * p - 1], kpi, string.format('%d', v - old))\n"
-	"      end\n"
-	"    else ok = false end\n"
+	"  local p = tonumber(ARGV[a])\n"
+	"  local f = ARGV[a + 1] .. '|' .. ARGV[a + 2]\n"
+	"  local ix = idx[p] or {}; idx[p] = ix\n"
+	"  local l = by[p] or {}; by[p] = l\n"
+	"  local j = ix[f]\n"
+	"  if j == nil then\n"
+	"    l[#l + 1] = {f, ARGV[a + 1], ARGV[a + 3], ARGV[a + 4]}; ix[f] = #l\n"
+	"  else\n"
+	"    local e = l[j]\n"
+	"    local v, w = num(e[3], e[4]), num(ARGV[a + 3], ARGV[a + 4])\n"
+	"    if w and (not v or w > v) then e[3] = ARGV[a + 3] end\n"
 	"  end\n"
-	"  if not ok then skipped = skipped + 1 end\n"
 	"  a = a + 5\n"
+	"end\n"
+	"local function slices(cmd, key, list, per, fn)\n"
+	"  local out = {}\n"
+	"  for s = 1, #list, per do\n"
+	"    local args = {}\n"
+	"    for j = s, math.min(#list, s + per - 1) do fn(args, list[j]) end\n"
+	"    local r = redis.pcall(cmd, key, unpack(args))\n"
+	"    if type(r) == 'table' and r.err then return nil end\n"
+	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
+	"  end\n"
+	"  return out\n"
+	"end\n"
+	"local skipped = 0\n"
+	"for p = 1, P do\n"
+	"  local l = by[p] or {}\n"
+	"  local old = #l > 0 and slices('HMGET', KEYS[2 * p], l, 1000,\n"
+	"    function(args, e) args[#args + 1] = e[1] end)\n"
+	"  local rise, kinds, order = {}, {}, {}\n"
+	"  for j, e in ipairs(l) do\n"
+	"    local v = num(e[3], e[4])\n"
+	"    local o = old and num(old[j], e[4])\n"
+	"    if not (v and o) then skipped = skipped + 1\n"
+	"    elseif v > o then\n"
+	"      local k = e[2]\n"
+	"      if rise[k] == nil then rise[k] = {0, {}}; kinds[k] = e[4]; order[#order + 1] = k end\n"
+	"      rise[k][1] = rise[k][1] + (v - o)\n"
+	"      table.insert(rise[k][2], e)\n"
+	"    end\n"
+	"  end\n"
+	"  local sets = {}\n"
+	"  for _, k in ipairs(order) do\n"
+	"    local kd, d, es = kinds[k], rise[k][1], rise[k][2]\n"
+	"    local t = redis.pcall('HGET', KEYS[2 * p - 1], k)\n"
+	"    local tot = type(t) ~= 'table' and num(t, kd)\n"
+	"    if tot and fits(tot + d, kd) then\n"
+	"      if kd == 'a' then\n"
+	"        redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], k, d)\n"
+	"      else\n"
+	"        redis.call('HINCRBY', KEYS[2 * p - 1], k, string.format('%d', d))\n"
+	"      end\n"
+	"      for _, e in ipairs(es) do sets[#sets + 1] = e end\n"
+	"    else skipped = skipped + #es end\n"
+	"  end\n"
+	"  if #sets > 0 then\n"
+	"    slices('HSET', KEYS[2 * p], sets, 500,\n"
+	"      function(args, e) args[#args + 1] = e[1]; args[#args + 1] = e[3] end)\n"
+	"  end\n"
 	"end\n"
 	"for k = 1, 2 * P do\n"
 	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
@@ -271,24 +382,13 @@ struct rep_call {
 	size_t index;
 };
 
-static const char *
-reply_error(const redisReply *r)
-{
-	if (r == NULL)
-		return "no reply (connection lost or timed out)";
-	if (r->type == REDIS_REPLY_ERROR)
-		return r->str;
-	return NULL;
-}
-
 static void
 team_reply(const redisReply *r, void *arg)
 {
 	struct apply_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER))
+	if (err == NULL && reply_team_script(r) != 0)
 		err = "unexpected reply shape from the team script";
 	if (err == NULL && r->element[1]->integer > 0)
 		log_warnx("redis_team_totals_left_out", "entries=%lld err=%s",
@@ -296,8 +396,7 @@ team_reply(const redisReply *r, void *arg)
 		    "or contribution field holds no number; fix or delete it"));
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	}
@@ -414,12 +513,12 @@ static void
 board_reply(const redisReply *r, void *arg)
 {
 	struct apply_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=board err=%s",
 		    log_quote(err));
-		if (r != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	}
@@ -458,19 +557,16 @@ rep_reply(const redisReply *r, void *arg)
 {
 	struct rep_call *rc = arg;
 	struct apply_op *op = rc->op;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	const redisReply *bad = NULL;
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[2]->type != REDIS_REPLY_ARRAY))
+	if (err == NULL && reply_rep_script(r, op->call_count[rc->index]) != 0)
 		err = "unexpected reply shape from the rep script";
-	if (err == NULL && (bad = r->element[2])->elements == 0 &&
-	    r->elements - 3 != op->call_count[rc->index])
-		err = "unexpected reply shape from the rep script";
+	if (err == NULL)
+		bad = r->element[2];
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	} else if (bad->elements > 0) {
@@ -711,7 +807,7 @@ static void
 watermark_write_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	struct apply_stats st = { 0 };
 
 	if (err != NULL)
@@ -749,22 +845,15 @@ static void
 watermark_read_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	int64_t *offs = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != op->n))
+	for (size_t i = 0; i < op->n; i++)
+		offs[i] = -1;
+	if (err == NULL && reply_int64s(r, op->n, offs, NULL) != 0)
 		err = "unexpected reply shape to HMGET";
-	if (err != NULL) {
+	if (err != NULL)
 		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
-	} else {
-		for (size_t i = 0; i < op->n; i++) {
-			const redisReply *v = r->element[i];
-
-			offs[i] = -1;
-			if (v->type == REDIS_REPLY_STRING)
-				offs[i] = strtoll(v->str, NULL, 10);
-		}
-	}
 	op->wcb(err ? -1 : 0, offs, op->arg);
 	free(offs);
 	free(op);
@@ -845,12 +934,7 @@ evclock_read_reply(const redisReply *r, void *arg)
 	n = r->elements;
 	ticks = xcalloc(n ? n : 1, sizeof(*ticks));
 	present = xcalloc(n ? n : 1, sizeof(*present));
-	for (size_t k = 0; k < n; k++) {
-		if (r->element[k]->type != REDIS_REPLY_STRING)
-			continue;
-		ticks[k] = strtoll(r->element[k]->str, NULL, 10);
-		present[k] = true;
-	}
+	reply_int64s(r, n, ticks, present);
 	op->cb(0, ticks, present, n, op->arg);
 	free(present);
 	free(ticks);

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <yaml.h>
 
-#include "config.h"
+#include "config_types.h"
 #include "netaddr.h"
 
 #define ITEM_KEYS_MAX	8	/* keys of one list item, for each_item */
