@@ -33,7 +33,10 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The dashboard's files, built into the binary (tools/embed-assets.sh).
+DASH_ASSETS = $(sort $(wildcard daemon/dash/*.html daemon/dash/*.js \
+	daemon/dash/*.css daemon/dash/*.svg))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/dash_assets.o
 # tools/<name>.c is build/paced-<name>; synth.c is part of paced-produce.
 TOOLS     = devbroker produce webhook
 DEV_BINS  = $(TOOLS:%=$(BUILD)/paced-%)
@@ -64,6 +67,13 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/dash_assets.c: $(DASH_ASSETS) tools/embed-assets.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed-assets.sh $@ $(DASH_ASSETS)
+
+$(BUILD)/gen/dash_assets.o: $(BUILD)/gen/dash_assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libpaced.a: $(LIB_OBJS)

@@ -42,6 +42,7 @@
 #include "caltime.h"
 #include "decode.h"
 #include "http_boards.h"
+#include "http_dash.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
@@ -103,6 +104,7 @@ struct http {
 	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
 	struct http *next;		/* every http, for the listener's errorcb */
 	struct http_boards *boards;	/* leaderboards, teams, managers */
+	struct http_dash *dash;		/* the dashboard page, /v1/org */
 };
 
 /* The listener's error callback gets evhttp as its argument: this list
@@ -188,7 +190,8 @@ reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
 	    ctype);
 	metrics_inc(h->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
 	h->replying = true;	/* output_cb: this status line is counted */
-	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ?
+	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 304 ?
+	    "Not Modified" : code == 404 ?
 	    "Not Found" : code == 400 ? "Bad Request" : code == 401 ?
 	    "Unauthorized" : code == 405 ? "Method Not Allowed" :
 	    code == 503 ? "Service Unavailable" : "Error", body);
@@ -200,6 +203,13 @@ boards_reply(struct evhttp_request *req, int code, struct evbuffer *body,
     void *arg)
 {
 	reply(arg, req, code, "application/json", body);
+}
+
+static void
+dash_reply(struct evhttp_request *req, int code, const char *ctype,
+    struct evbuffer *body, void *arg)
+{
+	reply(arg, req, code, ctype, body);
 }
 
 static void
@@ -617,10 +627,14 @@ dispatch(struct evhttp_request *req, void *arg)
 		route_readyz(h, req);
 	else if (strcmp(path, "/metrics") == 0)
 		route_metrics(h, req);
+	else if (http_dash_route(h->dash, req, path))
+		;	/* the page and its assets: no token */
 	else if (strncmp(path, "/v1/", 4) == 0 && !authorized(h, req))
 		reply_error(h, req, 401, "missing or wrong bearer token");
 	else if (strcmp(path, "/v1/alerts") == 0)
 		route_alerts(h, req);
+	else if (strcmp(path, "/v1/org") == 0)
+		http_dash_org(h->dash, req);
 	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
 		route_scorecard(h, req, rep);
 	else if (!http_boards_route(h->boards, req, path))
@@ -833,6 +847,8 @@ http_new(struct event_base *base, const struct config *cfg,
 	all_http = h;
 	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
 	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
+	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
+	    deps->roster, dash_reply, h });
 	h->evh = evhttp_new(base);
 	if (h->evh != NULL)
 		bound = evhttp_bind_socket_with_handle(h->evh, cfg->http.host,
@@ -918,6 +934,7 @@ http_free(struct http *h)
 		w->req = NULL;
 	}
 	http_boards_free(h->boards);
+	http_dash_free(h->dash);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	if (h->adopt_ev != NULL)
