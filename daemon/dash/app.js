@@ -299,11 +299,12 @@
     row.appendChild(paceBar(k));
     const foot = el('div', 'kpi-foot');
     foot.appendChild(el('span', 'status ' + statusClass(k.status), STATUS_TEXT[k.status] || 'no target'));
+    if (k.target === 0) foot.appendChild(el('span', null, 'no target in this period'));
     if (k.pace !== null && k.pace !== undefined) {
       foot.appendChild(el('span', null, 'pace ' + whole.format(k.pace * 100) + '%'));
     }
     if (k.projected !== null && k.projected !== undefined) {
-      foot.appendChild(el('span', null, 'proj. ' + fmt(k.projected, k.kpi)));
+      foot.appendChild(el('span', 'proj', 'projected ' + fmt(k.projected, k.kpi)));
     }
     row.appendChild(foot);
     return row;
