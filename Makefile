@@ -15,7 +15,7 @@ BUILD_PKGS = build-essential pkg-config \
 	libicu-dev
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 	libcriterion-dev redis-server python3 tzdata \
-	yamllint docker-compose python3-yaml nodejs
+	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
 BENCH_PKGS = libjson-c-dev libjansson-dev
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
@@ -56,8 +56,8 @@ BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integration test-run test-san fuzz lint test-deploy \
-	bench clean
+.PHONY: all deps run test test-unit test-integration test-browser test-run test-san fuzz \
+	lint test-deploy bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -110,6 +110,12 @@ test-unit: all $(UNIT_BINS)
 
 test-integration: all $(INT_BINS)
 	@TEST_JOBS=$${TEST_JOBS:-2} sh tests/tools/run-tests.sh integration $(INT_BINS)
+
+# The dashboard in headless Chromium (tests/browser/dash_check.py, started
+# by test_dashboard, which test-integration runs too); its screenshots stay
+# in the test's run folder, build/tmp/dashboard-<pid>/.
+test-browser: all $(BUILD)/tests/integration/test_dashboard
+	@sh tests/tools/run-tests.sh integration $(BUILD)/tests/integration/test_dashboard
 
 # `make run` itself, in a scratch folder: alerts within a minute, clean stop.
 test-run: all
