@@ -415,7 +415,8 @@
     slides.push('reps');
     const same = slides.length === state.slides.length && slides.every((s, i) => s === state.slides[i]);
     if (!same) {
-      const cur = state.slides[state.slide % Math.max(1, state.slides.length)];
+      // At the start, the board picked; later, the one on screen.
+      const cur = state.slides.length ? state.slides[state.slide % state.slides.length] : state.kpi;
       state.slides = slides;
       const i = slides.indexOf(cur);
       state.slide = i >= 0 ? i : 0;
