@@ -24,9 +24,12 @@
  * position are not thrown. */
 #define STATE_TAG	"a2:"
 #define STATE_TAG_A1	"a1:"
-_Static_assert(sizeof(STATE_TAG) == sizeof(STATE_TAG_A1),
-    "the parser reads both tags at one length");
-
+/* "a3" is "a2" with the breach under way appended; written only while
+ * one is, so a state with none reads the same in every release. */
+#define STATE_TAG_A3	"a3:"
+_Static_assert(sizeof(STATE_TAG) == sizeof(STATE_TAG_A1) &&
+    sizeof(STATE_TAG) == sizeof(STATE_TAG_A3),
+    "the parser reads every tag at one length");
 
 const char *
 alert_level_name(enum alert_level level)
@@ -128,6 +131,14 @@ send_resolved(struct alert_state *st, struct alert_action *out,
 	memset(st, 0, sizeof(*st));
 }
 
+static void
+pending_clear(struct alert_state *st)
+{
+	st->pending = ALERT_PENDING_NONE;
+	st->pending_count = 0;
+	st->pending_since_worked_ms = 0;
+}
+
 /* in->worked_ms, never negative: -1 would read as "unknown". */
 static int64_t
 worked_of(const struct alert_input *in)
@@ -151,6 +162,58 @@ send_firing(struct alert_state *st, struct alert_action *out,
 	st->last_sent_ms = in->now_ms;
 	st->last_sent_worked_ms = worked_of(in);
 	st->repeats = 0;
+	pending_clear(st);
+}
+
+/*
+ * One more evaluation asking for a change in direction dir: true once the
+ * breach has lasted rules.min_breach_evals evaluations and
+ * rules.min_breach_ms of working time. The count stops at what the rule
+ * needs, so that a breach waiting only for its working time changes no
+ * state (the backtest relies on a state that does not change).
+ */
+static bool
+breach(const struct alert_rules *rules, struct alert_state *st,
+    const struct alert_input *in, enum alert_pending dir)
+{
+	uint32_t need = rules->min_breach_evals > 1 ? rules->min_breach_evals :
+	    1;
+	int64_t worked = worked_of(in);
+
+	if (st->pending != dir) {
+		st->pending = dir;
+		st->pending_count = 0;
+		st->pending_since_worked_ms = worked;
+	}
+	if (st->pending_count < need)
+		st->pending_count++;
+	if (st->pending_count < need)
+		return false;
+	if (rules->min_breach_ms <= 0)
+		return true;
+	/* Working time that went backwards waits until it caught up. */
+	if (worked < st->pending_since_worked_ms)
+		return false;
+	return worked - st->pending_since_worked_ms >= rules->min_breach_ms;
+}
+
+double
+alert_resolve_at(const struct alert_rules *rules)
+{
+	double margin = rules->resolve_margin > 0 ? rules->resolve_margin : 0;
+
+	/* The slack keeps 0.8 + 0.05 (0.8500000000000001) at 0.85. */
+	return rules->warning_below + margin - (margin > 0 ? 1e-9 : 0);
+}
+
+/* Is the rep far enough above the warning threshold to resolve? */
+static bool
+recovered(const struct alert_rules *rules, const struct alert_input *in)
+{
+	/* A null pace on pace (a target of 0) cannot be missed. */
+	if (!isfinite(in->pace))
+		return true;
+	return in->pace >= alert_resolve_at(rules);
 }
 
 /*
@@ -193,19 +256,27 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 	if (in->period_ended) {
 		if (st->level != ALERT_LEVEL_NONE)
 			send_resolved(st, out, ALERT_REASON_PERIOD_ENDED);
+		else
+			pending_clear(st);
 		return;
 	}
 	if (in->not_evaluated) {
 		if (st->level != ALERT_LEVEL_NONE)
 			send_resolved(st, out, ALERT_REASON_NOT_EVALUATED);
+		else
+			pending_clear(st);
 		return;
 	}
 
 	switch (in->status) {
 	case ALERT_PACE_AHEAD:
 	case ALERT_PACE_ON_PACE:
-		if (st->level != ALERT_LEVEL_NONE)
-			send_resolved(st, out, ALERT_REASON_RECOVERED);
+		if (st->level != ALERT_LEVEL_NONE && recovered(rules, in)) {
+			if (breach(rules, st, in, ALERT_PENDING_DOWN))
+				send_resolved(st, out, ALERT_REASON_RECOVERED);
+			return;
+		}
+		pending_clear(st);
 		return;
 	case ALERT_PACE_BEHIND:
 	case ALERT_PACE_CRITICAL:
@@ -215,15 +286,21 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 		return;
 	}
 
-	/* Written so that a NaN fraction counts as inside the grace. */
-	if (!(in->elapsed >= rules->grace))
+	/* Written so that a NaN fraction counts as inside the grace. Once
+	 * no working time is left nothing can be mended: the period_ended
+	 * resolution is the summary. */
+	if (!(in->elapsed >= rules->grace) || in->no_time_left) {
+		pending_clear(st);
 		return;
+	}
 
 	want = level_of(rules, in);
 	if (want > st->level) {
-		send_firing(st, out, want, in);
+		if (breach(rules, st, in, ALERT_PENDING_UP))
+			send_firing(st, out, want, in);
 		return;
 	}
+	pending_clear(st);
 	if (want == st->level && want != ALERT_LEVEL_NONE &&
 	    repeat_due(rules, st, in)) {
 		out->send = true;
@@ -242,8 +319,34 @@ alert_step(const struct alert_rules *rules, struct alert_state *st,
 }
 
 static bool
+pending_valid(const struct alert_state *st)
+{
+	switch (st->pending) {
+	case ALERT_PENDING_NONE:
+		return st->pending_count == 0 &&
+		    st->pending_since_worked_ms == 0;
+	case ALERT_PENDING_UP:
+		/* Nothing is above critical. */
+		if (st->level == ALERT_LEVEL_CRITICAL)
+			return false;
+		break;
+	case ALERT_PENDING_DOWN:
+		/* Only a firing alert resolves. */
+		if (st->level == ALERT_LEVEL_NONE)
+			return false;
+		break;
+	default:
+		return false;
+	}
+	return st->pending_count >= 1 && st->pending_since_worked_ms >= 0 &&
+	    st->last_sent_worked_ms != ALERT_WORKED_UNKNOWN;
+}
+
+static bool
 state_valid(const struct alert_state *st)
 {
+	if (!pending_valid(st))
+		return false;
 	switch (st->level) {
 	case ALERT_LEVEL_NONE:
 		return st->fired_at_ms == 0 && st->last_sent_ms == 0 &&
@@ -258,16 +361,34 @@ state_valid(const struct alert_state *st)
 	return false;
 }
 
+bool
+alert_state_equal(const struct alert_state *a, const struct alert_state *b)
+{
+	return a->level == b->level && a->fired_at_ms == b->fired_at_ms &&
+	    a->last_sent_ms == b->last_sent_ms && a->repeats == b->repeats &&
+	    a->last_sent_worked_ms == b->last_sent_worked_ms &&
+	    a->pending == b->pending &&
+	    a->pending_count == b->pending_count &&
+	    a->pending_since_worked_ms == b->pending_since_worked_ms;
+}
+
 int
 alert_state_format(const struct alert_state *st, char *buf, size_t bufsz)
 {
-	static const char levels[] = "nwc";
+	static const char levels[] = "nwc", pendings[] = "nud";
 	int n;
 
 	if (!state_valid(st))
 		return -1;
 	/* Unknown worked time goes back as it came: "a1" says just that. */
-	if (st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN)
+	if (st->pending != ALERT_PENDING_NONE)
+		n = snprintf(buf, bufsz, STATE_TAG_A3 "%c:%" PRId64 ":%" PRId64
+		    ":%" PRIu32 ":%" PRId64 ":%c:%" PRIu32 ":%" PRId64,
+		    levels[st->level], st->fired_at_ms, st->last_sent_ms,
+		    st->repeats, st->last_sent_worked_ms,
+		    pendings[st->pending], st->pending_count,
+		    st->pending_since_worked_ms);
+	else if (st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN)
 		n = snprintf(buf, bufsz, STATE_TAG_A1 "%c:%" PRId64 ":%"
 		    PRId64 ":%" PRIu32, levels[st->level], st->fired_at_ms,
 		    st->last_sent_ms, st->repeats);
@@ -321,16 +442,18 @@ alert_state_parse(const char *buf, size_t len, struct alert_state *st)
 {
 	const char *p, *end;
 	struct alert_state s;
-	uint64_t fired, sent, repeats, worked = 0;
-	bool a1;
+	uint64_t fired, sent, repeats, worked = 0, pcount = 0, psince = 0;
+	bool a1 = false, a3 = false;
 
-	/* Both tags are the same length. */
+	/* Every tag is the same length. */
 	if (buf == NULL || len < sizeof(STATE_TAG) - 1)
 		return -1;
 	if (memcmp(buf, STATE_TAG, sizeof(STATE_TAG) - 1) == 0)
-		a1 = false;
+		;
 	else if (memcmp(buf, STATE_TAG_A1, sizeof(STATE_TAG_A1) - 1) == 0)
 		a1 = true;
+	else if (memcmp(buf, STATE_TAG_A3, sizeof(STATE_TAG_A3) - 1) == 0)
+		a3 = true;
 	else
 		return -1;
 	p = buf + sizeof(STATE_TAG) - 1;
@@ -362,8 +485,29 @@ alert_state_parse(const char *buf, size_t len, struct alert_state *st)
 	if (!a1 && (expect_colon(&p, end) == -1 ||
 	    parse_decimal(&p, end, INT64_MAX, &worked) == -1))
 		return -1;
+	if (a3) {
+		if (expect_colon(&p, end) == -1 || p == end)
+			return -1;
+		switch (*p++) {
+		case 'u':
+			s.pending = ALERT_PENDING_UP;
+			break;
+		case 'd':
+			s.pending = ALERT_PENDING_DOWN;
+			break;
+		default:	/* "a3" is written only with a breach */
+			return -1;
+		}
+		if (expect_colon(&p, end) == -1 ||
+		    parse_decimal(&p, end, UINT32_MAX, &pcount) == -1 ||
+		    expect_colon(&p, end) == -1 ||
+		    parse_decimal(&p, end, INT64_MAX, &psince) == -1)
+			return -1;
+	}
 	if (p != end)
 		return -1;
+	s.pending_count = (uint32_t)pcount;
+	s.pending_since_worked_ms = (int64_t)psince;
 	s.fired_at_ms = (int64_t)fired;
 	s.last_sent_ms = (int64_t)sent;
 	s.repeats = (uint32_t)repeats;
@@ -556,7 +700,7 @@ alert_message(const struct alert_facts *f, const struct alert_action *a,
 		}
 	} else if (isfinite(f->required_rate) && f->required_rate > 0) {
 		quantity(need, sizeof(need), f->required_rate, true);
-		text_add(&t, " Needs %s a day to hit target.", need);
+		text_add(&t, " Needs %s a working day to hit target.", need);
 	}
 	return t.cut ? -1 : 0;
 }

@@ -16,9 +16,10 @@
  * Speed. Judging every rep at every boundary (--exhaustive) is exact but
  * slow: a quarter at one minute is 130,000 boundaries a rep. The default
  * judges a rep only at a boundary where one of its alert state machines
- * would send, which yields the same bytes because an evaluation that sends
- * nothing changes nothing that matters: alert_step() changes a state only
- * when it sends, and the only other writes, a fresh state for a new bucket
+ * would send or change (a breach under way counts its evaluations, see
+ * alert.h), which yields the same bytes because an evaluation that leaves
+ * every state machine as it was changes nothing that matters: the only
+ * other writes, a fresh state for a new bucket
  * with nothing firing and the clearing of a quiet state whose pair has no
  * target in the new bucket, read the same whenever they are made (a quiet
  * state of an ended bucket and no state at all both start the next bucket
@@ -43,10 +44,15 @@
  * monotone in pace, and so is the level, but for a broken cap, critical
  * whatever the pace, which stays broken while the counters are fixed), so
  * a signature equal at both ends of a range is constant over it.
+ * The signature also holds whether the pace is at the recovery threshold
+ * (warning_below + resolve_margin) and whether the bucket's working time
+ * is all gone, both one-way too.
  * The wake is the first of: a boundary where the signature changes and the
- * state machine would send, the boundary where the working time since the
- * last message of an alert at the level asked for reaches the repeat
- * interval (found by bisection too: working time never runs backwards),
+ * state machine would send or change, the boundary where the working time
+ * since the last message of an alert at the level asked for reaches the
+ * repeat interval, the boundary where a breach under way that has counted
+ * its evaluations has lasted alerts.min_breach of working time (both found
+ * by bisection too: working time never runs backwards),
  * and the next bucket boundary of an alerting period (where an alert of
  * the ended bucket resolves, even for a slot without a target in the new
  * one).
@@ -75,6 +81,7 @@
 #include <time.h>
 
 #include "alert.h"
+#include "bt_store.h"
 #include "caltime.h"
 #include "classify.h"
 #include "evaluate.h"
@@ -93,29 +100,6 @@
 #define SIG_NO_TARGET	0xff
 /* Signature's level part while nothing has started (no pace yet). */
 #define SIG_WANT_NS	3
-
-/*
- * Dedupe set: 64-bit hashes of (rep, UTC day, event_id). Two distinct ids
- * collide with odds of about n^2 / 2^65: for 2.5 million events (a quarter
- * of a 1,000-rep org) about 2 in 10 million, when one event would be taken
- * for a duplicate. Full ids would cost some 100 MB for that quarter.
- */
-struct idset {
-	uint64_t	*keys;		/* 0: empty */
-	size_t		 cap;		/* power of two */
-	size_t		 n;
-};
-
-/* Counters: (rep, period, bucket start day) -> one row of nkpis values. */
-#define COUNTER_EMPTY	UINT64_MAX
-struct counters {
-	uint64_t	*keys;
-	uint32_t	*rows;
-	size_t		 cap;		/* power of two */
-	size_t		 n;
-	double		*vals;		/* n rows of nkpis */
-	size_t		 vals_rows;	/* rows allocated */
-};
 
 /* A team's working spans per local day, the working-time model. */
 struct bt_team {
@@ -138,6 +122,7 @@ struct bt_bucket {
 	int64_t		 start_ms, end_ms;
 	int64_t		 end_tick;	/* first boundary in the next bucket */
 	struct pacing_worktime wt;	/* all but elapsed_ms */
+	int64_t		 gone;		/* working ms before the data began */
 	uint32_t	 row;		/* its counters */
 };
 
@@ -159,6 +144,8 @@ struct bt {
 	struct backtest_stats	*st;
 	FILE			*out;
 	int64_t			 every;
+	/* the first event's instant: the data began (INT64_MIN before) */
+	int64_t			 since_ms;
 	size_t			 nkpis;
 	size_t			 nreps;
 	struct alert_rules	 rules;
@@ -201,135 +188,14 @@ seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A bijective finaliser: spreads FNV's low bits over the table index. */
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-/* ---- dedupe set ---- */
-
-static void
-idset_grow(struct idset *s)
-{
-	size_t ncap = s->cap ? s->cap * 2 : 1024, m = ncap - 1;
-	uint64_t *nk = xcalloc(ncap, sizeof(*nk));
-
-	for (size_t i = 0; i < s->cap; i++) {
-		uint64_t h = s->keys[i];
-		size_t j;
-
-		if (h == 0)
-			continue;
-		for (j = (size_t)h & m; nk[j] != 0; j = (j + 1) & m)
-			;
-		nk[j] = h;
-	}
-	free(s->keys);
-	s->keys = nk;
-	s->cap = ncap;
-}
-
-/* Adds h; false when it was there already. */
-static bool
-idset_add(struct idset *s, uint64_t h)
-{
-	size_t m, i;
-
-	if (h == 0)
-		h = 1;
-	if ((s->n + 1) * 2 > s->cap)
-		idset_grow(s);
-	m = s->cap - 1;
-	for (i = (size_t)h & m; s->keys[i] != 0; i = (i + 1) & m)
-		if (s->keys[i] == h)
-			return false;
-	s->keys[i] = h;
-	s->n++;
-	return true;
-}
-
-/* ---- counters ---- */
-
-static uint64_t
-counter_key(size_t rep, enum period p, int32_t start_day)
-{
-	return (uint64_t)rep << 34 | (uint64_t)p << 32 | (uint32_t)start_day;
-}
-
-static void
-counters_grow(struct counters *c)
-{
-	size_t ncap = c->cap ? c->cap * 2 : 4096, m = ncap - 1;
-	uint64_t *nk = xmalloc(ncap * sizeof(*nk));
-	uint32_t *nr = xmalloc(ncap * sizeof(*nr));
-
-	for (size_t i = 0; i < ncap; i++)
-		nk[i] = COUNTER_EMPTY;
-	for (size_t i = 0; i < c->cap; i++) {
-		size_t j;
-
-		if (c->keys[i] == COUNTER_EMPTY)
-			continue;
-		for (j = (size_t)mix64(c->keys[i]) & m; nk[j] != COUNTER_EMPTY;
-		    j = (j + 1) & m)
-			;
-		nk[j] = c->keys[i];
-		nr[j] = c->rows[i];
-	}
-	free(c->keys);
-	free(c->rows);
-	c->keys = nk;
-	c->rows = nr;
-	c->cap = ncap;
-}
-
-/* The row of (rep, p, start_day); UINT32_MAX when absent and !create. */
+/* The row of (rep, p, start_day) in bt's counters; UINT32_MAX when
+ * absent and !create. */
 static uint32_t
 counters_row(struct bt *bt, size_t rep, enum period p, int32_t start_day,
     bool create)
 {
-	struct counters *c = &bt->cnt;
-	uint64_t key = counter_key(rep, p, start_day);
-	size_t m, i;
-	uint32_t row;
-
-	if (c->cap == 0) {
-		if (!create)
-			return UINT32_MAX;
-		counters_grow(c);
-	}
-	m = c->cap - 1;
-	for (i = (size_t)mix64(key) & m; c->keys[i] != COUNTER_EMPTY;
-	    i = (i + 1) & m)
-		if (c->keys[i] == key)
-			return c->rows[i];
-	if (!create)
-		return UINT32_MAX;
-	if ((c->n + 1) * 2 > c->cap) {
-		counters_grow(c);
-		m = c->cap - 1;
-		for (i = (size_t)mix64(key) & m; c->keys[i] != COUNTER_EMPTY;
-		    i = (i + 1) & m)
-			;
-	}
-	if (c->n == c->vals_rows) {
-		c->vals_rows = c->vals_rows ? c->vals_rows * 2 : 4096;
-		c->vals = xreallocarray(c->vals, c->vals_rows,
-		    (bt->nkpis ? bt->nkpis : 1) * sizeof(double));
-	}
-	row = (uint32_t)c->n++;
-	memset(c->vals + (size_t)row * bt->nkpis, 0,
-	    bt->nkpis * sizeof(double));
-	c->keys[i] = key;
-	c->rows[i] = row;
-	return row;
+	return counters_find(&bt->cnt, bt->nkpis, counter_key(rep, p,
+	    start_day), create);
 }
 
 static double *
@@ -504,6 +370,22 @@ model_elapsed(const struct bt_team *t, const struct config_rep *cr,
 
 /* ---- the schedule: an indexed binary heap of reps by (wake, index) ---- */
 
+/* The working time of rep r in its cached bucket of period p before at,
+ * counted from when the data began (scorecard_since), as evaluate_rep()
+ * reads it. */
+static int64_t
+bucket_worked(const struct bt *bt, const struct bt_rep *r, int p, int64_t at)
+{
+	const struct bt_bucket *bc = &r->bucket[p];
+	int64_t e;
+
+	(void)bt;
+	if (bc->wt.total_ms <= 0)
+		return 0;
+	e = model_elapsed(r->team, r->rr->rep, bc->start_day, bc->end_day, at);
+	return e > bc->gone ? e - bc->gone : 0;
+}
+
 static bool
 heap_less(const struct bt *bt, size_t a, size_t b)
 {
@@ -641,8 +523,6 @@ static void
 verify_eval(struct bt *bt, struct bt_rep *r, int64_t at,
     const struct eval_result *res)
 {
-	const struct config_rep *cr = r->rr->rep;
-
 	if (res->nalerts == 0) {
 		team_mismatch(bt, r->team, "predicted alert not sent");
 		return;
@@ -655,9 +535,7 @@ verify_eval(struct bt *bt, struct bt_rep *r, int64_t at,
 			continue;
 		if (card->bucket.start_day != bc->start_day ||
 		    card->wt.total_ms != bc->wt.total_ms ||
-		    card->wt.elapsed_ms != (bc->wt.total_ms > 0 ?
-		    model_elapsed(r->team, cr, bc->start_day, bc->end_day, at) :
-		    0)) {
+		    card->wt.elapsed_ms != bucket_worked(bt, r, p, at)) {
 			team_mismatch(bt, r->team, "working time");
 			return;
 		}
@@ -686,8 +564,8 @@ evaluate(struct bt *bt, size_t ri, int64_t tick, bool predicted)
 	gather_actual(bt, ri, at);
 	gather_ended(bt, ri);
 	memset(&res, 0, sizeof(res));
-	evaluate_rep(bt->cfg, r->rr, at, bt->actual, r->states, bt->ended,
-	    &res);
+	evaluate_rep_since(bt->cfg, r->rr, at, bt->since_ms, bt->actual,
+	    r->states, bt->ended, &res);
 	bt->st->evaluations++;
 	for (size_t s = 0; s < bt->nkpis * PERIOD_COUNT; s++)
 		if (res.changed[s])
@@ -716,6 +594,14 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 	memset(&sc, 0, sizeof(sc));
 	sc.kpis = bt->scratch;
 	scorecard_compute(bt->cfg, r->rr, p, at, bt->zeros, &sc);
+	bc->gone = 0;
+	if (sc.wt.total_ms > 0) {
+		bc->gone = scorecard_since_gone(r->rr, &sc.bucket,
+		    bt->since_ms);
+		if (bc->gone > sc.wt.total_ms)
+			bc->gone = sc.wt.total_ms;
+	}
+	scorecard_since(bt->cfg, r->rr, bt->since_ms, &sc);
 	bc->valid = true;
 	bc->start_day = sc.bucket.start_day;
 	bc->end_day = sc.bucket.end_day;
@@ -738,9 +624,8 @@ refresh(struct bt *bt, size_t ri, enum period p, int64_t at)
 		return;
 	}
 	if (sc.wt.total_ms > 0 && (model_elapsed(r->team, cr, bc->start_day,
-	    bc->end_day, INT64_MAX) != sc.wt.total_ms ||
-	    model_elapsed(r->team, cr, bc->start_day, bc->end_day, at) !=
-	    sc.wt.elapsed_ms))
+	    bc->end_day, INT64_MAX) - bc->gone != sc.wt.total_ms ||
+	    bucket_worked(bt, r, p, at) != sc.wt.elapsed_ms))
 		team_mismatch(bt, r->team, "bucket working time");
 }
 
@@ -761,45 +646,57 @@ want_level(const struct alert_rules *ru, enum pacing_status status,
 	return ALERT_LEVEL_NONE;
 }
 
-/* Would evaluate_rep() send for slot (k, p) with these figures and this
- * working time gone by in the bucket, at at? */
-static bool
+/* What an evaluation would do to a slot, or to a rep: the most of them. */
+enum {
+	PROBE_NONE,		/* nothing: the state stays as stored */
+	PROBE_QUIET,		/* the state changes, nothing is sent */
+	PROBE_SEND,		/* a message is sent */
+};
+
+/* What evaluate_rep() would do to slot (k, p) with these figures and this
+ * working time wt gone by in the bucket, at at. */
+static int
 slot_sends(struct bt *bt, const struct bt_rep *r, size_t k, int p,
-    const struct pacing_figures *fig, int64_t worked, int64_t at)
+    const struct pacing_figures *fig, const struct pacing_worktime *wt,
+    int64_t at)
 {
 	const struct eval_state *es = &r->states[k * PERIOD_COUNT + (size_t)p];
-	struct alert_state st;
+	struct alert_state st, before;
 	struct alert_input in;
 	struct alert_action act;
 
 	if (es->present && es->start_day != r->bucket[p].start_day) {
 		if (es->alert.level != ALERT_LEVEL_NONE)
-			return true;	/* resolved: period_ended */
+			return PROBE_SEND;	/* resolved: period_ended */
 		memset(&st, 0, sizeof(st));
 	} else if (es->present)
 		st = es->alert;
 	else
 		memset(&st, 0, sizeof(st));
+	before = st;
 	memset(&in, 0, sizeof(in));
 	in.status = (enum alert_pace)fig->status;
 	in.pace = fig->has_pace ? fig->pace : NAN;
 	in.elapsed = fig->fraction;
-	in.worked_ms = worked;
+	in.worked_ms = wt->elapsed_ms;
 	in.now_ms = at;
+	in.no_time_left = wt->total_ms > 0 && wt->elapsed_ms >= wt->total_ms;
 	alert_step(&bt->rules, &st, &in, &act);
-	return act.send;
+	if (act.send)
+		return PROBE_SEND;
+	return alert_state_equal(&before, &st) ? PROBE_NONE : PROBE_QUIET;
 }
 
 /*
  * The inputs of every alerting slot of rep r at instant at, from the
  * cached buckets (which must hold at): fills the signature sig and, with
- * sim, returns whether some state machine would send.
+ * sim, returns what the state machines would do (PROBE_*, the most).
  */
-static bool
+static int
 probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 {
-	const struct config_rep *cr = r->rr->rep;
-	bool send = false;
+	double resolve_at = alert_resolve_at(&bt->rules);
+	int send = PROBE_NONE, s;
 	size_t n = 0;
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
@@ -810,8 +707,7 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 		if (!bt->aperiod[p])
 			continue;
 		wt = bc->wt;
-		wt.elapsed_ms = wt.total_ms > 0 ? model_elapsed(r->team, cr,
-		    bc->start_day, bc->end_day, at) : 0;
+		wt.elapsed_ms = bucket_worked(bt, r, p, at);
 		vals = counters_vals(bt, bc->row);
 		for (size_t j = 0; j < bt->nakpi[p]; j++) {
 			size_t k = bt->akpi[p][j];
@@ -822,10 +718,10 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			if (!r->has_target[ti]) {
 				/* Judged no more, but an alert of an ended
 				 * bucket still resolves (period_ended). */
-				if (sim && !send && evaluate_ending(
+				if (sim && send < PROBE_SEND && evaluate_ending(
 				    &r->states[k * PERIOD_COUNT + (size_t)p],
 				    bc->start_day))
-					send = true;
+					send = PROBE_SEND;
 				sig[n++] = SIG_NO_TARGET;
 				continue;
 			}
@@ -836,12 +732,21 @@ probe(struct bt *bt, struct bt_rep *r, int64_t at, uint8_t *sig, bool sim)
 			want = fig.status == PACING_NOT_STARTED ? SIG_WANT_NS :
 			    (unsigned)want_level(&bt->rules, fig.status,
 			    fig.has_pace ? fig.pace : NAN);
+			/* Every part moves one way as working time grows:
+			 * the recovery margin with the pace, and the end of
+			 * the working time once reached stays. */
 			sig[n++] = (uint8_t)((unsigned)fig.status |
 			    (fig.fraction >= bt->rules.grace ? 8u : 0u) |
-			    want << 4);
-			if (sim && !send)
-				send = slot_sends(bt, r, k, p, &fig,
-				    wt.elapsed_ms, at);
+			    want << 4 |
+			    (!fig.has_pace || fig.pace >= resolve_at ? 64u :
+			    0u) |
+			    (wt.total_ms > 0 && wt.elapsed_ms >= wt.total_ms ?
+			    128u : 0u));
+			if (sim && send < PROBE_SEND) {
+				s = slot_sends(bt, r, k, p, &fig, &wt, at);
+				if (s > send)
+					send = s;
+			}
 		}
 	}
 	return send;
@@ -857,18 +762,15 @@ worked_tick(struct bt *bt, const struct bt_rep *r, int p, int64_t from,
     int64_t worked)
 {
 	const struct bt_bucket *bc = &r->bucket[p];
-	const struct config_rep *cr = r->rr->rep;
 	int64_t lo = from, hi = bc->end_tick - 1, mid;
 
 	if (bc->wt.total_ms <= 0 || worked > bc->wt.total_ms || hi < lo ||
-	    model_elapsed(r->team, cr, bc->start_day, bc->end_day,
-	    hi * bt->every) < worked)
+	    bucket_worked(bt, r, p, hi * bt->every) < worked)
 		return TICK_NEVER;
 	/* The answer lies in [lo, hi]. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (model_elapsed(r->team, cr, bc->start_day, bc->end_day,
-		    mid * bt->every) >= worked)
+		if (bucket_worked(bt, r, p, mid * bt->every) >= worked)
 			hi = mid;
 		else
 			lo = mid + 1;
@@ -906,7 +808,7 @@ repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig,
 				continue;
 			if ((status != PACING_BEHIND &&
 			    status != PACING_CRITICAL) || (s & 8) == 0 ||
-			    (s >> 4) != (unsigned)es->alert.level)
+			    ((s >> 4) & 3) != (unsigned)es->alert.level)
 				continue;
 			/* Never met here (evaluate_rep() knows every
 			 * state's working time); early is only slower. */
@@ -917,6 +819,48 @@ repeat_tick(struct bt *bt, const struct bt_rep *r, const uint8_t *sig,
 				continue;
 			t = worked_tick(bt, r, p, from,
 			    es->alert.last_sent_worked_ms + iv);
+			if (t < best)
+				best = t;
+		}
+	}
+	return best;
+}
+
+/*
+ * The first boundary at or after from where a breach under way (see
+ * alert.h) that only waits for its working time has lasted
+ * alerts.min_breach, or TICK_NEVER. Until then, with the signature
+ * unchanged, its evaluations change nothing.
+ */
+static int64_t
+pending_tick(struct bt *bt, const struct bt_rep *r, int64_t from)
+{
+	int64_t best = TICK_NEVER, need = bt->rules.min_breach_ms;
+	uint32_t evals = bt->rules.min_breach_evals > 1 ?
+	    bt->rules.min_breach_evals : 1;
+
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		if (!bt->aperiod[p])
+			continue;
+		for (size_t j = 0; j < bt->nakpi[p]; j++) {
+			size_t k = bt->akpi[p][j];
+			const struct eval_state *es =
+			    &r->states[k * PERIOD_COUNT + (size_t)p];
+			int64_t t;
+
+			if (!es->present ||
+			    es->start_day != r->bucket[p].start_day ||
+			    es->alert.pending == ALERT_PENDING_NONE)
+				continue;
+			/* Still counting evaluations: the next one
+			 * changes the state (probe() sees it). */
+			if (es->alert.pending_count < evals)
+				return from;
+			if (need <= 0 || es->alert.pending_since_worked_ms >
+			    INT64_MAX - need)
+				continue;
+			t = worked_tick(bt, r, p, from,
+			    es->alert.pending_since_worked_ms + need);
 			if (t < best)
 				best = t;
 		}
@@ -978,10 +922,13 @@ next_send(struct bt *bt, struct bt_rep *r, int64_t from)
 		if (bt->aperiod[p] && r->bucket[p].end_tick < cap)
 			cap = r->bucket[p].end_tick;
 	while (t < cap) {
-		if (probe(bt, r, t * bt->every, bt->sig0, true))
+		if (probe(bt, r, t * bt->every, bt->sig0, true) != PROBE_NONE)
 			return t;
 		limit = cap;
 		rt = repeat_tick(bt, r, bt->sig0, t);
+		if (rt < limit)
+			limit = rt > t ? rt : t + 1;
+		rt = pending_tick(bt, r, t);
 		if (rt < limit)
 			limit = rt > t ? rt : t + 1;
 		t = first_change(bt, r, t, limit);
@@ -995,14 +942,16 @@ wake(struct bt *bt, size_t ri, int64_t tick)
 {
 	struct bt_rep *r = &bt->reps[ri];
 	int64_t at = tick * bt->every;
+	int what;
 
 	bt->cur_tick = tick;
 	bt->st->wakes++;
 	for (int p = 0; p < PERIOD_COUNT && !r->team->unsafe; p++)
 		if (bt->aperiod[p])
 			refresh(bt, ri, (enum period)p, at);
-	if (!r->team->unsafe && probe(bt, r, at, bt->sig0, true))
-		evaluate(bt, ri, tick, true);
+	if (!r->team->unsafe && (what = probe(bt, r, at, bt->sig0, true)) !=
+	    PROBE_NONE)
+		evaluate(bt, ri, tick, what == PROBE_SEND);
 	else if (r->team->unsafe)
 		evaluate(bt, ri, tick, false);
 	if (r->team->unsafe) {
@@ -1068,12 +1017,14 @@ counted(struct bt *bt, size_t ri, const size_t *kpis, size_t nkpis)
 				return;
 			}
 			if (r->states[slot].present &&
-			    r->states[slot].alert.level != ALERT_LEVEL_NONE)
+			    (r->states[slot].alert.level != ALERT_LEVEL_NONE ||
+			    r->states[slot].alert.pending !=
+			    ALERT_PENDING_NONE))
 				firing = true;
 		}
 	}
 	if (firing && probe(bt, r, (bt->ec.done + 1) * bt->every, bt->sig1,
-	    true))
+	    true) != PROBE_NONE)
 		schedule(bt, ri, bt->ec.done + 1);
 }
 
@@ -1107,6 +1058,10 @@ take_line(struct bt *bt, const char *line, size_t len)
 		advance(bt, target);
 		evclock_admit(&bt->ec, c.ev.occurred_at_ms, &target);
 	}
+	/* The data begins with the replay (scorecard_since), at the
+	 * boundary the first event sets the clock to. */
+	if (first)
+		bt->since_ms = bt->ec.done * bt->every;
 	if (first && !bt->opts->exhaustive)
 		for (ri = 0; ri < bt->nreps; ri++)
 			schedule(bt, ri, bt->ec.done + 1);
@@ -1125,7 +1080,7 @@ take_line(struct bt *bt, const char *line, size_t len)
 	utc_day = c.utc_day;
 	h = hash_fnv1a(HASH_FNV1A_INIT, &ri, sizeof(ri));
 	h = hash_fnv1a(h, &utc_day, sizeof(utc_day));
-	h = mix64(hash_fnv1a(h, c.ev.event_id, strlen(c.ev.event_id)));
+	h = bt_mix64(hash_fnv1a(h, c.ev.event_id, strlen(c.ev.event_id)));
 	if (!idset_add(&bt->ids, h)) {
 		st->duplicates++;
 		return;
@@ -1153,6 +1108,7 @@ bt_init(struct bt *bt, const struct config *cfg)
 	size_t nk = cfg->nkpis ? cfg->nkpis : 1;
 
 	bt->nkpis = cfg->nkpis;
+	bt->since_ms = INT64_MIN;
 	bt->nreps = roster_size(bt->roster);
 	bt->every = cfg->alerts.evaluate_every_ms > 0 ?
 	    cfg->alerts.evaluate_every_ms : 60000;
@@ -1160,6 +1116,9 @@ bt_init(struct bt *bt, const struct config *cfg)
 	bt->rules.critical_below = cfg->alerts.critical_below;
 	bt->rules.grace = cfg->alerts.grace;
 	bt->rules.repeat_interval_ms = cfg->alerts.repeat_interval_ms;
+	bt->rules.min_breach_evals = (uint32_t)cfg->alerts.min_breach_evals;
+	bt->rules.min_breach_ms = cfg->alerts.min_breach_ms;
+	bt->rules.resolve_margin = cfg->alerts.resolve_margin;
 	/* As scorecard_compute() sets them. */
 	bt->th.ahead_above = cfg->alerts.ahead_above;
 	bt->th.warning_below = cfg->alerts.warning_below;
@@ -1242,10 +1201,8 @@ bt_free(struct bt *bt)
 	free(bt->teams);
 	free(bt->reps);
 	free(bt->heap);
-	free(bt->cnt.keys);
-	free(bt->cnt.rows);
-	free(bt->cnt.vals);
-	free(bt->ids.keys);
+	counters_free(&bt->cnt);
+	idset_free(&bt->ids);
 	roster_free(bt->roster);
 }
 

@@ -253,6 +253,18 @@ static const struct key_row rows[] = {
 	    "working time before an unchanged alert is repeated"),
 	DURATION("alerts.evaluate_every", alerts.evaluate_every_ms,
 	    KEY_RELOAD, "1m", "1s", "1d", "pacing timer"),
+	DURATION("alerts.min_breach", alerts.min_breach_ms, KEY_RELOAD, "15m",
+	    "0s", "1d", "working time a change of level must be asked for"),
+	LONG("alerts.min_breach_evaluations", alerts.min_breach_evals,
+	    KEY_RELOAD, "2", "1", "100",
+	    "consecutive evaluations a change of level must be asked for"),
+	NUMBER("alerts.resolve_margin", alerts.resolve_margin, KEY_RELOAD,
+	    "0.05", "0", "1", "recovery at a pace of warning_below + this"),
+	LONG("alerts.max_per_manager_per_day",
+	    alerts.max_per_manager_per_day, KEY_RELOAD, "20", "0", "100000",
+	    "alert lines a manager gets a day through digest webhooks"),
+	CUSTOM("alerts.quiet_hours", KEY_RELOAD, 3, load_quiet_hours, NULL,
+	    "teams whose digests wait for working time"),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL,
@@ -1039,6 +1051,9 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->alerts.nkpis; i++)
 		free(c->alerts.kpis[i]);
 	free(c->alerts.kpis);
+	for (size_t i = 0; i < c->alerts.nquiet_teams; i++)
+		free(c->alerts.quiet_teams[i]);
+	free(c->alerts.quiet_teams);
 	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
 		free(c->alerts.webhooks[i].url);
 		free(c->alerts.webhooks[i].token);

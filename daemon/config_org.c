@@ -848,6 +848,43 @@ load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path)
 		list_dups(l, n, path, a->kpis, cnt, "KPI");
 }
 
+/* alerts.quiet_hours: all (default), none, or a list of team ids. */
+void
+load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config_alerts	*a = &l->c->alerts;
+	size_t			 cnt;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		static const char *const modes[] = { "all", "none", NULL };
+		int			 e;
+
+		if ((e = field_enum(l, n, n, path, modes, true)) >= 0)
+			a->quiet_mode = e == 0 ? QUIET_ALL : QUIET_NONE;
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "all, none or a list of team ids");
+		return;
+	}
+	a->quiet_mode = QUIET_LISTED;
+	a->quiet_teams = string_list(l, n, path, NULL, &cnt);
+	a->nquiet_teams = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		char		*ip;
+		struct where	 w;
+
+		if (a->quiet_teams[i] == NULL)
+			continue;
+		ip = path_index(path, i);
+		w = node_where(l, seq_at(l, n, i), ip);
+		lookup_name(l, &l->team_names, &w, "team", a->quiet_teams[i]);
+		free(ip);
+	}
+	if (a->quiet_teams != NULL)
+		list_dups(l, n, path, a->quiet_teams, cnt, "team");
+}
+
 /*
  * Reports each cycle of the manager-of relation once, at the manager key
  * of its member written first, listing it from there. up[i] is the index

@@ -181,6 +181,16 @@ evaluate_ending(const struct eval_state *st, int32_t start_day)
 	    st->alert.level != ALERT_LEVEL_NONE;
 }
 
+/* What is still needed to hit target (a cap: what may still be used),
+ * never below 0. */
+static double
+remaining_of(const struct figures *f)
+{
+	double left = f->target - f->actual;
+
+	return isfinite(left) && left > 0 ? left : 0;
+}
+
 /* Builds message and JSON of one action. */
 static void
 build_alert(const struct config *cfg, const struct roster_rep *rep,
@@ -252,7 +262,12 @@ build_alert(const struct config *cfg, const struct roster_rep *rep,
 	cJSON_AddNumberToObject(o, "expected_to_date", f->expected);
 	add_number(o, "pace", f->has_pace, f->pace);
 	add_number(o, "projected", f->has_projected, f->projected);
-	add_number(o, "required_rate", f->has_required_rate, f->required_rate);
+	/* One unit a message (README, alert rules): a day alert says what
+	 * is left today, and a rate per working day would say the same in
+	 * another unit, so it is null there. */
+	add_number(o, "required_rate", f->has_required_rate &&
+	    p != PERIOD_DAY, f->required_rate);
+	cJSON_AddNumberToObject(o, "remaining", remaining_of(f));
 	caltime_format_utc(at_ms, ts, sizeof(ts));
 	cJSON_AddStringToObject(o, "evaluated_at", ts);
 	cJSON_AddStringToObject(o, "message", a->message);
@@ -303,11 +318,24 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
     const double *ended, struct eval_result *res)
 {
+	evaluate_rep_since(cfg, rep, at_ms, INT64_MIN, actual, prev, ended,
+	    res);
+}
+
+void
+evaluate_rep_since(const struct config *cfg, const struct roster_rep *rep,
+    int64_t at_ms, int64_t since_ms, const double *actual,
+    const struct eval_state *prev, const double *ended,
+    struct eval_result *res)
+{
 	struct alert_rules rules = {
 		.warning_below = cfg->alerts.warning_below,
 		.critical_below = cfg->alerts.critical_below,
 		.grace = cfg->alerts.grace,
 		.repeat_interval_ms = cfg->alerts.repeat_interval_ms,
+		.min_breach_evals = (uint32_t)cfg->alerts.min_breach_evals,
+		.min_breach_ms = cfg->alerts.min_breach_ms,
+		.resolve_margin = cfg->alerts.resolve_margin,
 	};
 	size_t nslots = cfg->nkpis * PERIOD_COUNT;
 
@@ -318,6 +346,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 		    sizeof(struct scorecard_kpi));
 		scorecard_compute(cfg, rep, (enum period)p, at_ms,
 		    actual + (size_t)p * cfg->nkpis, &res->cards[p]);
+		scorecard_since(cfg, rep, since_ms, &res->cards[p]);
 	}
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		for (int pi = 0; pi < PERIOD_COUNT; pi++) {
@@ -326,6 +355,7 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			const struct scorecard *card = &res->cards[p];
 			const struct scorecard_kpi *sk = &card->kpis[k];
 			struct eval_state st = prev[slot];
+			struct alert_state before;
 			struct alert_action act;
 			struct alert_input in;
 			struct figures f;
@@ -378,9 +408,14 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 				 * worked out once. */
 				struct pacing_worktime then;
 
+				int64_t gone = scorecard_since_gone(rep,
+				    &card->bucket, since_ms);
+
 				scorecard_worktime(rep, &card->bucket,
 				    st.alert.last_sent_ms, &then);
-				st.alert.last_sent_worked_ms = then.elapsed_ms;
+				st.alert.last_sent_worked_ms =
+				    then.elapsed_ms > gone ?
+				    then.elapsed_ms - gone : 0;
 				res->changed[slot] = true;
 			}
 			memset(&in, 0, sizeof(in));
@@ -390,7 +425,13 @@ evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
 			/* Repeats count the rep's working time (alert.h). */
 			in.worked_ms = card->wt.elapsed_ms;
 			in.now_ms = at_ms;
+			in.no_time_left = card->wt.total_ms > 0 &&
+			    card->wt.elapsed_ms >= card->wt.total_ms;
+			before = st.alert;
 			alert_step(&rules, &st.alert, &in, &act);
+			/* A breach under way changes the state quietly. */
+			if (!alert_state_equal(&before, &st.alert))
+				res->changed[slot] = true;
 			st.actual = sk->fig.actual;
 			st.target = sk->fig.target;
 			st.expected = sk->fig.expected_to_date;

@@ -390,6 +390,7 @@ evaluate_job(struct job *j)
 		recs[i].period = caltime_period_name(a->period);
 		recs[i].message = a->message;
 		recs[i].json = a->json;
+		recs[i].superseded_id = a->superseded_id;
 	}
 	sinks_publish(e->d.sinks, recs, j->res.nalerts, published, j);
 	free(recs);

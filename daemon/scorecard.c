@@ -77,20 +77,73 @@ scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
 	pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
 }
 
+static void
+thresholds_of(const struct config *cfg, struct pacing_thresholds *th)
+{
+	th->ahead_above = cfg->alerts.ahead_above;
+	th->warning_below = cfg->alerts.warning_below;
+	th->critical_below = cfg->alerts.critical_below;
+	if (th->ahead_above < th->warning_below)	/* unset: the default */
+		th->ahead_above = PACING_AHEAD_ABOVE;
+}
+
+static enum pacing_direction
+direction_of(const struct config *cfg, size_t k)
+{
+	return cfg->kpis[k].better == KPI_BETTER_LOWER ?
+	    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER;
+}
+
+int64_t
+scorecard_since_gone(const struct roster_rep *rep, const struct bucket *b,
+    int64_t since_ms)
+{
+	struct pacing_worktime before;
+
+	if (since_ms <= b->start_ms)
+		return 0;
+	scorecard_worktime(rep, b, since_ms, &before);
+	return before.elapsed_ms > 0 ? before.elapsed_ms : 0;
+}
+
+void
+scorecard_since(const struct config *cfg, const struct roster_rep *rep,
+    int64_t since_ms, struct scorecard *sc)
+{
+	struct pacing_thresholds th;
+	int64_t gone = scorecard_since_gone(rep, &sc->bucket, since_ms);
+	int64_t total = sc->wt.total_ms;
+
+	if (gone <= 0 || total <= 0)
+		return;
+	if (gone > total)
+		gone = total;
+	thresholds_of(cfg, &th);
+	sc->wt.total_ms = total - gone;
+	sc->wt.elapsed_ms = sc->wt.elapsed_ms > gone ?
+	    sc->wt.elapsed_ms - gone : 0;
+	for (size_t k = 0; k < cfg->nkpis; k++) {
+		struct scorecard_kpi *out = &sc->kpis[k];
+
+		if (!out->has_target)
+			continue;
+		/* The share of the target that the working time since
+		 * the data began holds. */
+		pacing_evaluate(out->actual, out->fig.target *
+		    (double)sc->wt.total_ms / (double)total, direction_of(cfg,
+		    k), &sc->wt, &th, &out->fig);
+	}
+}
+
 void
 scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
     enum period p, int64_t at_ms, const double *actual, struct scorecard *sc)
 {
 	const struct config_role *role = rep->role;
 	const struct config_rep *cr = rep->rep;
-	struct pacing_thresholds th = {
-		.ahead_above = cfg->alerts.ahead_above,
-		.warning_below = cfg->alerts.warning_below,
-		.critical_below = cfg->alerts.critical_below,
-	};
+	struct pacing_thresholds th;
 
-	if (th.ahead_above < th.warning_below)	/* unset: the default */
-		th.ahead_above = PACING_AHEAD_ABOVE;
+	thresholds_of(cfg, &th);
 	sc->period = p;
 	scorecard_bucket(rep, p, at_ms, &sc->bucket);
 	scorecard_worktime(rep, &sc->bucket, at_ms, &sc->wt);
@@ -115,9 +168,7 @@ scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
 		out->has_target = pacing_target(&src, &sc->bucket, &sc->wt,
 		    &target) == 0;
 		if (out->has_target)
-			pacing_evaluate(actual[k], target,
-			    cfg->kpis[k].better == KPI_BETTER_LOWER ?
-			    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER,
+			pacing_evaluate(actual[k], target, direction_of(cfg, k),
 			    &sc->wt, &th, &out->fig);
 		else
 			memset(&out->fig, 0, sizeof(out->fig));

@@ -29,9 +29,12 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "budget.h"
 #include "caltime.h"
 #include "log.h"
 #include "metrics.h"
+#include "pacing.h"
+#include "quiet.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
 
@@ -41,6 +44,8 @@
 #define DIGEST_MAX_MS		10000
 /* While busy past the minimum, the window looks again this often. */
 #define DIGEST_RECHECK_MS	100
+/* Held digests (quiet hours) look for a team at work this often. */
+#define QUIET_CHECK_MS		30000
 
 /* An alert_record that owns its strings. */
 struct rec_copy {
@@ -76,8 +81,140 @@ struct sinks {
 	int64_t window_opened_ms;	/* monotonic: its first alert */
 	bool evaluating;		/* the evaluator has work */
 
+	/* alerts.max_per_manager_per_day, counted on the local day of the
+	 * alert's team */
+	struct budget *budget;
+	long max_per_day;
+	char **team_ids;		/* owned, with their zones */
+	struct tzone **team_zones;
+	size_t nteams;
+	/* alerts.quiet_hours: per team, whether it has them and its
+	 * calendar (holidays owned); the digests held meanwhile */
+	bool *team_quiet;
+	struct pacing_calendar *team_cals;
+	struct quiet *held;
+	struct event *quiet_ev;
+
 	struct metric *m_fail_kafka, *m_fail_redis;
 };
+
+static void
+teams_free(struct sinks *s)
+{
+	for (size_t i = 0; i < s->nteams; i++) {
+		free(s->team_ids[i]);
+		tzone_free(s->team_zones[i]);
+		free((int32_t *)s->team_cals[i].holidays);
+	}
+	free(s->team_ids);
+	free(s->team_zones);
+	free(s->team_quiet);
+	free(s->team_cals);
+	s->team_ids = NULL;
+	s->team_zones = NULL;
+	s->team_quiet = NULL;
+	s->team_cals = NULL;
+	s->nteams = 0;
+}
+
+static bool
+quiet_named(const struct config_alerts *al, const char *team)
+{
+	switch (al->quiet_mode) {
+	case QUIET_ALL:
+		return true;
+	case QUIET_NONE:
+		return false;
+	case QUIET_LISTED:
+		for (size_t i = 0; i < al->nquiet_teams; i++)
+			if (al->quiet_teams[i] != NULL &&
+			    strcmp(al->quiet_teams[i], team) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/* The budget's rules and the teams' zones from cfg (borrowed). */
+static void
+budget_config(struct sinks *s, const struct config *cfg)
+{
+	char err[128];
+
+	teams_free(s);
+	s->max_per_day = cfg->alerts.max_per_manager_per_day;
+	s->team_ids = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_ids));
+	s->team_zones = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_zones));
+	s->team_quiet = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_quiet));
+	s->team_cals = xcalloc(cfg->nteams ? cfg->nteams : 1,
+	    sizeof(*s->team_cals));
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		const struct config_calendar *cc =
+		    &cfg->calendars[cfg->teams[i].calendar];
+		struct pacing_calendar *pc = &s->team_cals[i];
+		int32_t *hol = NULL;
+
+		s->team_ids[i] = xstrdup(cfg->teams[i].id);
+		/* Validated at load; a zone that fails here counts in UTC
+		 * and has no quiet hours. */
+		s->team_zones[i] = tzone_open(cfg->teams[i].timezone, err,
+		    sizeof(err));
+		s->team_quiet[i] = s->team_zones[i] != NULL &&
+		    quiet_named(&cfg->alerts, cfg->teams[i].id);
+		pc->working_days = cc->working_days;
+		pc->work_start_min = cc->work_start_min;
+		pc->work_end_min = cc->work_end_min;
+		if (cc->nholidays > 0) {
+			hol = xcalloc(cc->nholidays, sizeof(*hol));
+			memcpy(hol, cc->holidays, cc->nholidays * sizeof(*hol));
+		}
+		pc->holidays = hol;
+		pc->nholidays = cc->nholidays;
+	}
+	s->nteams = cfg->nteams;
+}
+
+static ssize_t
+team_index(const struct sinks *s, const char *team)
+{
+	if (team == NULL)
+		return -1;
+	for (size_t i = 0; i < s->nteams; i++)
+		if (strcmp(s->team_ids[i], team) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* May a digest about team go out now? Yes outside quiet hours (a team
+ * without them, or one not known, is always at work). */
+static bool
+team_at_work(void *ctx, const char *team)
+{
+	struct sinks *s = ctx;
+	ssize_t i = team_index(s, team);
+
+	if (i < 0 || !s->team_quiet[i])
+		return true;
+	return quiet_working(&s->team_cals[i], s->team_zones[i],
+	    caltime_wall_ms());
+}
+
+/* Today in the zone of a's team (UTC for a team not known). */
+static int32_t
+budget_day(void *ctx, const struct alert_record *a)
+{
+	struct sinks *s = ctx;
+	int64_t now = caltime_wall_ms();
+
+	for (size_t i = 0; i < s->nteams; i++)
+		if (a->team_id != NULL && s->team_zones[i] != NULL &&
+		    strcmp(s->team_ids[i], a->team_id) == 0)
+			return tzone_local_day(s->team_zones[i], now);
+	return (int32_t)(now / 86400000);
+}
 
 static char *
 dup_or_null(const char *s)
@@ -99,6 +236,7 @@ rec_copy(struct rec_copy *dst, const struct alert_record *a)
 	dst->r.period = dup_or_null(a->period);
 	dst->r.message = dup_or_null(a->message);
 	dst->r.json = dup_or_null(a->json);
+	dst->r.superseded_id = dup_or_null(a->superseded_id);
 	if (a->nnotify > 0) {
 		dst->notify = xcalloc(a->nnotify, sizeof(*dst->notify));
 		for (size_t i = 0; i < a->nnotify; i++)
@@ -121,6 +259,7 @@ rec_clear(struct rec_copy *c)
 	free((char *)c->r.period);
 	free((char *)c->r.message);
 	free((char *)c->r.json);
+	free((char *)c->r.superseded_id);
 	for (size_t i = 0; i < c->r.nnotify; i++)
 		free(c->notify[i]);
 	free(c->notify);
@@ -143,22 +282,17 @@ window_clear(struct sinks *s)
 	s->nwindow = 0;
 }
 
-/* The window closed: one digest per manager to every digest webhook. */
+/* One digest per manager of the n alerts to every digest webhook. */
 static void
-window_close(struct sinks *s)
+send_digests(struct sinks *s, const struct alert_record *recs, size_t n)
 {
-	struct alert_record *recs;
+	struct sink_budget bud = { s->budget, s->max_per_day, budget_day, s };
 	char **bodies;
 	size_t nb;
 
-	if (s->window_ev != NULL)
-		evtimer_del(s->window_ev);
-	if (s->nwindow == 0)
+	if (n == 0)
 		return;
-	recs = xcalloc(s->nwindow, sizeof(*recs));
-	for (size_t i = 0; i < s->nwindow; i++)
-		recs[i] = s->window[i].r;
-	nb = sink_webhook_digests(recs, s->nwindow, &bodies);
+	nb = sink_webhook_digests_budget(recs, n, &bud, &bodies);
 	for (size_t i = 0; i < s->nwebhooks; i++) {
 		if (s->webhooks[i] == NULL || !sink_webhook_digest(s->webhooks[i]))
 			continue;
@@ -168,8 +302,72 @@ window_close(struct sinks *s)
 	for (size_t b = 0; b < nb; b++)
 		free(bodies[b]);
 	free(bodies);
+}
+
+static void
+rec_free(void *p)
+{
+	rec_clear(p);
+	free(p);
+}
+
+/*
+ * The window closed: the alerts of teams in quiet hours are held (quiet.c
+ * merges them), the others go out as one digest per manager.
+ */
+static void
+window_close(struct sinks *s)
+{
+	struct alert_record *recs;
+	size_t n = 0;
+
+	if (s->window_ev != NULL)
+		evtimer_del(s->window_ev);
+	if (s->nwindow == 0)
+		return;
+	recs = xcalloc(s->nwindow, sizeof(*recs));
+	for (size_t i = 0; i < s->nwindow; i++) {
+		struct rec_copy *c;
+
+		if (team_at_work(s, s->window[i].r.team_id)) {
+			recs[n++] = s->window[i].r;
+			continue;
+		}
+		c = xcalloc(1, sizeof(*c));
+		*c = s->window[i];
+		memset(&s->window[i], 0, sizeof(s->window[i]));
+		quiet_hold(s->held, c->r.alert_id, c->r.team_id,
+		    c->r.status != NULL && strcmp(c->r.status, "firing") == 0,
+		    c->r.superseded_id, c);
+	}
+	send_digests(s, recs, n);
 	free(recs);
 	window_clear(s);
+}
+
+/* Quiet hours over for some team: what it held goes out, merged. */
+static void
+quiet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sinks *s = arg;
+	struct timeval tv = { QUIET_CHECK_MS / 1000, 0 };
+	struct alert_record *recs;
+	void **items;
+	size_t n;
+
+	(void)fd;
+	(void)what;
+	evtimer_add(s->quiet_ev, &tv);
+	if ((n = quiet_release(s->held, team_at_work, s, &items)) == 0)
+		return;
+	recs = xcalloc(n, sizeof(*recs));
+	for (size_t i = 0; i < n; i++)
+		recs[i] = ((struct rec_copy *)items[i])->r;
+	send_digests(s, recs, n);
+	for (size_t i = 0; i < n; i++)
+		rec_free(items[i]);
+	free(items);
+	free(recs);
 }
 
 static void
@@ -317,6 +515,15 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	s->base = base;
 	TAILQ_INIT(&s->publishes);
 	s->window_ev = evtimer_new(base, window_cb, s);
+	s->budget = budget_new();
+	budget_config(s, cfg);
+	s->held = quiet_new(rec_free);
+	s->quiet_ev = evtimer_new(base, quiet_cb, s);
+	{
+		struct timeval tv = { QUIET_CHECK_MS / 1000, 0 };
+
+		evtimer_add(s->quiet_ev, &tv);
+	}
 	s->m_fail_kafka = metrics_counter("paced_sink_failures_total",
 	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
 	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
@@ -366,6 +573,14 @@ sinks_free(struct sinks *s, int timeout_ms)
 	if (s->window_ev != NULL)
 		event_free(s->window_ev);
 	webhooks_free(s);
+	budget_free(s->budget);
+	if (s->held != NULL && quiet_count(s->held) > 0)
+		log_warnx("webhook_quiet_dropped", "alerts=%zu",
+		    quiet_count(s->held));
+	quiet_free(s->held);
+	if (s->quiet_ev != NULL)
+		event_free(s->quiet_ev);
+	teams_free(s);
 	free(s);
 }
 
@@ -411,6 +626,7 @@ sinks_set_config(struct sinks *s, const struct config *cfg)
 
 	if (s->redis != NULL)
 		sink_redis_set_config(s->redis, cfg);
+	budget_config(s, cfg);
 	/* A webhook whose URL is unchanged keeps its queue and connection;
 	 * any other is replaced. */
 	next = xcalloc(al->nwebhooks > 0 ? al->nwebhooks : 1, sizeof(*next));

@@ -33,6 +33,7 @@
 #include <sys/queue.h>
 
 #include "backoff.h"
+#include "budget.h"
 #include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
@@ -523,10 +524,11 @@ sink_webhook_single(const struct alert_record *a)
 	return jsontext_take(o);
 }
 
-/* One digest: idx[0..n) index alerts; manager may be NULL. */
+/* One digest: idx[0..n) index alerts; manager may be NULL; note (NULL:
+ * none) what the budget held. */
 static char *
 digest_body(const char *manager, const struct alert_record *alerts,
-    const size_t *idx, size_t n)
+    const size_t *idx, size_t n, const struct budget_note *note)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
 	struct evbuffer *b = evbuffer_new();
@@ -553,6 +555,16 @@ digest_body(const char *manager, const struct alert_record *alerts,
 	if (n > DIGEST_TEXT_LINES)
 		evbuffer_add_printf(b, "\n\xe2\x80\xa2 ... and %zu more",
 		    n - DIGEST_TEXT_LINES);
+	if (note != NULL && note->held_before > 0)
+		evbuffer_add_printf(b, "\n\xe2\x80\xa2 %ld more alert%s held "
+		    "on the previous day (limit: %ld a day).",
+		    note->held_before, note->held_before == 1 ? " was" : "s were",
+		    note->max);
+	if (note != NULL && note->held_now > 0)
+		evbuffer_add_printf(b, "\n\xe2\x80\xa2 %ld more alert%s held: "
+		    "the limit of %ld a day is reached; the rest of today's "
+		    "are on the alerts API.", note->held_now,
+		    note->held_now == 1 ? " is" : "s are", note->max);
 	text = buffer_string(b);
 	evbuffer_free(b);
 	cJSON_AddStringToObject(o, "text", text);
@@ -564,6 +576,11 @@ digest_body(const char *manager, const struct alert_record *alerts,
 	arr = cJSON_AddArrayToObject(o, "alerts");
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, alert_item(alerts[idx[i]].json));
+	if (note != NULL && (note->held_now > 0 || note->held_before > 0)) {
+		cJSON_AddNumberToObject(o, "held", (double)note->held_now);
+		cJSON_AddNumberToObject(o, "held_before",
+		    (double)note->held_before);
+	}
 	return jsontext_take(o);
 }
 
@@ -579,10 +596,18 @@ size_t
 sink_webhook_digests(const struct alert_record *alerts, size_t n,
     char ***bodies)
 {
+	return sink_webhook_digests_budget(alerts, n, NULL, bodies);
+}
+
+size_t
+sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
+    const struct sink_budget *bud, char ***bodies)
+{
 	/* Managers in order of first mention, and per manager the alerts
 	 * (by index) that name it; an alert names each manager once. */
 	const char **mgr = NULL;
-	size_t **idx = NULL, *nidx = NULL, nmgr = 0, cap = 0;
+	size_t **idx = NULL, *nidx = NULL, nmgr = 0, cap = 0, nout = 0;
+	bool *crit;
 	char **out;
 
 	for (size_t i = 0; i < n; i++) {
@@ -624,13 +649,32 @@ sink_webhook_digests(const struct alert_record *alerts, size_t n,
 		}
 	}
 	out = xcalloc(nmgr > 0 ? nmgr : 1, sizeof(*out));
+	crit = xcalloc(n > 0 ? n : 1, sizeof(*crit));
+	for (size_t i = 0; i < n; i++)
+		crit[i] = alerts[i].severity != NULL &&
+		    strcmp(alerts[i].severity, "critical") == 0 &&
+		    alerts[i].status != NULL &&
+		    strcmp(alerts[i].status, "firing") == 0;
 	for (size_t m = 0; m < nmgr; m++) {
-		out[m] = digest_body(mgr[m], alerts, idx[m], nidx[m]);
+		struct budget_note note;
+		size_t keep = nidx[m];
+
+		if (bud != NULL) {
+			keep = budget_take(bud->budget, mgr[m],
+			    bud->day_of(bud->ctx, &alerts[idx[m][0]]), bud->max,
+			    crit, idx[m], nidx[m], &note);
+			if (keep > 0)
+				out[nout++] = digest_body(mgr[m], alerts,
+				    idx[m], keep, &note);
+		} else
+			out[nout++] = digest_body(mgr[m], alerts, idx[m], keep,
+			    NULL);
 		free(idx[m]);
 	}
+	free(crit);
 	free(mgr);
 	free(idx);
 	free(nidx);
 	*bodies = out;
-	return nmgr;
+	return nout;
 }

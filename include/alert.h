@@ -88,7 +88,7 @@
 /* alert_id(): 16 lower-case hex digits plus NUL. */
 #define ALERT_ID_SIZE		17
 /* alert_state_format(): longest string plus NUL. */
-#define ALERT_STATE_SIZE	80
+#define ALERT_STATE_SIZE	128
 /* alert_state.last_sent_worked_ms of a firing state read from an "a1"
  * string: the working time at its last message is not known. */
 #define ALERT_WORKED_UNKNOWN	INT64_C(-1)
@@ -134,6 +134,20 @@ struct alert_rules {
 	double critical_below;		/* pace, below warning_below */
 	double grace;			/* share of the working time */
 	int64_t repeat_interval_ms;
+	/* a change of level (fire, escalate, resolve) needs this many
+	 * consecutive evaluations asking for it (0 and 1: one) ... */
+	uint32_t min_breach_evals;
+	/* ... spanning at least this much working time (0: none) */
+	int64_t min_breach_ms;
+	/* recovery needs pace >= warning_below + resolve_margin */
+	double resolve_margin;
+};
+
+/* A change of level asked for but not yet made (see min_breach). */
+enum alert_pending {
+	ALERT_PENDING_NONE,
+	ALERT_PENDING_UP,		/* fire or escalate */
+	ALERT_PENDING_DOWN,		/* resolve */
 };
 
 /* Per rep x KPI x bucket. All zero is the initial state (nothing firing). */
@@ -145,6 +159,12 @@ struct alert_state {
 	/* in->worked_ms at the last firing message; ALERT_WORKED_UNKNOWN
 	 * for an "a1" state */
 	int64_t last_sent_worked_ms;
+	/* the breach under way: its direction, the consecutive evaluations
+	 * it has lasted (at most rules.min_breach_evals) and in->worked_ms
+	 * at its first; all zero when none */
+	enum alert_pending pending;
+	uint32_t pending_count;
+	int64_t pending_since_worked_ms;
 };
 
 struct alert_input {
@@ -156,6 +176,9 @@ struct alert_input {
 	int64_t worked_ms;
 	int64_t now_ms;
 	bool period_ended;
+	/* no working time of the period is left: nothing can be mended, so
+	 * nothing fires, escalates or repeats (resolving still does) */
+	bool no_time_left;
 	/* the (KPI, period) is no longer judged for this rep (the alert
 	 * rules or the rep's target changed): only resolves */
 	bool not_evaluated;
@@ -211,6 +234,12 @@ void alert_step(const struct alert_rules *rules, struct alert_state *st,
  */
 int alert_state_format(const struct alert_state *st, char *buf,
     size_t bufsz);
+/* The pace at or above which a firing alert recovers under rules:
+ * warning_below + resolve_margin. */
+double alert_resolve_at(const struct alert_rules *rules);
+/* True when a and b (borrowed) are the same state, field by field. */
+bool alert_state_equal(const struct alert_state *a,
+    const struct alert_state *b);
 /*
  * Reads len bytes at buf (borrowed, need not be NUL-terminated) into *st.
  * Accepts only what alert_state_format() writes: version tag ("a2", or
@@ -233,7 +262,7 @@ void alert_id(const char *rep, const char *kpi, const char *period,
 /*
  * Writes the alert's human sentence for *f and *a (borrowed) into buf of
  * bufsz bytes, e.g. "r007 is at 42% of the expected calls for this week
- * (21 of 50 expected by now; target 250). Needs 57 a day to hit target."
+ * (21 of 50 expected by now; target 250). Needs 57 a working day to hit target."
  * Returns 0, or -1 if it was cut short (buf still holds a terminated
  * prefix when bufsz > 0).
  */

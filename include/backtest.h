@@ -14,6 +14,11 @@
  * the events before it counted. With an until instant the clock goes on
  * after the last event, so that silence at the end is judged too.
  *
+ * The data begins with the replay: a bucket that began before the
+ * boundary of the first event (a replay that starts mid-week) is judged
+ * on the working time since then (scorecard_since), not on days the file
+ * does not hold.
+ *
  * By default only the reps whose alerts could change at a boundary are
  * evaluated (see backtest.c); the exhaustive mode evaluates every rep at
  * every boundary and must write the same bytes.

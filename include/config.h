@@ -111,6 +111,15 @@ struct config_alerts {
 	double grace;
 	int64_t repeat_interval_ms;
 	int64_t evaluate_every_ms;
+	int64_t min_breach_ms;	/* working time a change must last, 15m */
+	long min_breach_evals;	/* evaluations it must last, default 2 */
+	double resolve_margin;	/* recovery at warning_below + this, 0.05 */
+	long max_per_manager_per_day;	/* digest lines; 0: no limit; 20 */
+	/* quiet hours for digest webhooks: every team (the default), none,
+	 * or the teams named */
+	enum { QUIET_ALL, QUIET_NONE, QUIET_LISTED } quiet_mode;
+	char **quiet_teams;
+	size_t nquiet_teams;
 	double ahead_above;	/* default 1.1 */
 	bool escalate_critical;	/* default true: critical also tells the manager's manager */
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */

@@ -36,6 +36,8 @@ void load_managers(struct loader *l, yaml_node_t *n, const char *path);
 void load_alert_periods(struct loader *l, yaml_node_t *n, const char *path);
 /* alerts.kpis (stage 2: names KPIs). */
 void load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path);
+/* alerts.quiet_hours (stage 3: names teams). */
+void load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path);
 /* alerts.webhooks (stage 1); messages name the url's key, never the url. */
 void load_webhooks(struct loader *l, yaml_node_t *n, const char *path);
 

@@ -88,6 +88,17 @@ bool evaluate_ending(const struct eval_state *st, int32_t start_day);
 void evaluate_rep(const struct config *cfg, const struct roster_rep *rep,
     int64_t at_ms, const double *actual, const struct eval_state *prev,
     const double *ended, struct eval_result *res);
+/*
+ * evaluate_rep() for a rep whose data began at since_ms (INT64_MIN: as
+ * far back as any bucket): a bucket that began before it is judged on the
+ * working time since then, its target shrunk by the same share
+ * (scorecard_since), so that days paced has no data for do not read as
+ * zero activity.
+ */
+void evaluate_rep_since(const struct config *cfg,
+    const struct roster_rep *rep, int64_t at_ms, int64_t since_ms,
+    const double *actual, const struct eval_state *prev, const double *ended,
+    struct eval_result *res);
 /* Frees what res owns and zeroes it. */
 void eval_result_clear(struct eval_result *res);
 

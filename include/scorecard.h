@@ -45,6 +45,22 @@ void scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
  */
 void scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
     int64_t at_ms, struct pacing_worktime *wt);
+/*
+ * The rule for a bucket that began before paced had any data for the rep
+ * (a first deployment on a Wednesday, a replay that starts mid-week):
+ * the days before the data began are not read as zero activity. With
+ * since_ms the instant the data began, the working time of sc's bucket
+ * before it is taken out of the bucket (total and elapsed), the targets
+ * shrink by the same share, and the figures are computed again: the rep
+ * is judged on the working time since the data began. A bucket that began
+ * at or after since_ms is left as it is. Borrows all but sc (updated).
+ */
+void scorecard_since(const struct config *cfg, const struct roster_rep *rep,
+    int64_t since_ms, struct scorecard *sc);
+/* The rep's working time in bucket b (borrowed) before since_ms, what
+ * scorecard_since() takes out; 0 when b began at or after it. */
+int64_t scorecard_since_gone(const struct roster_rep *rep,
+    const struct bucket *b, int64_t since_ms);
 /* Just the bucket of period p holding at_ms in rep's zone and calendar. */
 void scorecard_bucket(const struct roster_rep *rep, enum period p,
     int64_t at_ms, struct bucket *b);

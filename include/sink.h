@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -37,6 +38,8 @@ struct alert_record {
 	const char *period;
 	const char *message;		/* one human sentence */
 	const char *json;		/* the whole alert object, one line */
+	const char *superseded_id;	/* the warning a critical replaces;
+					 * NULL or "": none */
 };
 
 /* status 0: every durable sink accepted every alert; -1: at least one did
@@ -131,6 +134,22 @@ void sink_webhook_free(struct sink_webhook *wh);
  */
 size_t sink_webhook_digests(const struct alert_record *alerts, size_t n,
     char ***bodies);
+/*
+ * The same under a per-manager daily budget (budget.h): each manager's
+ * digest keeps what budget_take() lets through, with a line (and the
+ * fields "held", "held_before") saying what it held; a manager past the
+ * limit gets no digest. day_of gives the manager's local day for the
+ * first of its alerts. Borrows bud.
+ */
+struct budget;
+struct sink_budget {
+	struct budget *budget;
+	long max;
+	int32_t (*day_of)(void *ctx, const struct alert_record *a);
+	void *ctx;
+};
+size_t sink_webhook_digests_budget(const struct alert_record *alerts,
+    size_t n, const struct sink_budget *bud, char ***bodies);
 /* One alert's body {"text", "alert"}; borrows a, returns owned. */
 char *sink_webhook_single(const struct alert_record *a);
 /* Tests only: the retry backoff bounds (default 1 s .. 5 min) and the

@@ -72,7 +72,10 @@ write_org(void)
 	    "  kpis: leading\n"
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
-	    "  evaluate_every: 1s\n", harness_week_start_3d_ago(), reps);
+	    "  evaluate_every: 1s\n"
+	    "  min_breach: 0s\n"
+	    "  min_breach_evaluations: 1\n"
+	    "  resolve_margin: 0\n", harness_week_start_3d_ago(), reps);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	free(reps);

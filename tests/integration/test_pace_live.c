@@ -234,7 +234,10 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	    "  kpis: leading\n"
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
-	    "  evaluate_every: 1h\n", TARGET, zone);
+	    "  evaluate_every: 1h\n"
+	    "  min_breach: 0s\n"
+	    "  min_breach_evaluations: 1\n"
+	    "  resolve_margin: 0\n", TARGET, zone);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	harness_log("team zone %s", zone);

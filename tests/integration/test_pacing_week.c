@@ -106,7 +106,7 @@ compare_alert(size_t i, const cJSON *want, const cJSON *got, int *reported)
 	    "status", "severity", "reason", "evaluated_at", "period_start",
 	    "period_end" };
 	static const char *const figures[] = { "expected_to_date", "pace",
-	    "projected", "required_rate" };
+	    "projected", "required_rate", "remaining" };
 	const cJSON *wn, *gn;
 	int bad = 0;
 	double w, g;

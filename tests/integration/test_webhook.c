@@ -288,6 +288,10 @@ write_org(int port, const char *token_file, bool grown)
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
 	    "  evaluate_every: 1s\n"
+	    "  min_breach: 0s\n"
+	    "  min_breach_evaluations: 1\n"
+	    "  resolve_margin: 0\n"
+	    "  quiet_hours: none\n"
 	    "  webhooks:\n"
 	    "    - {url: \"http://127.0.0.1:%d/hook\", token_file: \"%s\", "
 	    "timeout: 5s, max_retries: 0, digest: true}\n",

@@ -62,7 +62,10 @@ write_org(const char *reps, const char *kpis)
 	    "  kpis: %s\n"
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
-	    "  evaluate_every: 1s\n",
+	    "  evaluate_every: 1s\n"
+	    "  min_breach: 0s\n"
+	    "  min_breach_evaluations: 1\n"
+	    "  resolve_margin: 0\n",
 	    harness_week_start_3d_ago(), reps, obs, kpis);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);

@@ -91,7 +91,9 @@ daemon/ingest.c):
     that bucket (all are counted before the boundary that ends it is
     judged), target, expected = the target (all the working time is
     over), pace = actual / target, projected = actual, required_rate 0
-    if the target was met, else null.
+    if the target was met, else null. A day alert carries required_rate
+    null (its message says what is left today), and every alert remaining
+    = max(target - actual, 0).
 
 The generator refuses a scenario in which a pace lands within 1e-3 of the
 warning or critical threshold where the status matters (past the grace, or
@@ -301,7 +303,10 @@ def model(week, calls):
             "reason": reason, "evaluated_at": utc_text(at),
             "period_start": ps, "period_end": pe,
             "actual": figs[0], "target": figs[1], "expected_to_date": figs[2],
-            "pace": figs[3], "projected": figs[4], "required_rate": figs[5],
+            "pace": figs[3], "projected": figs[4],
+            # A day alert speaks of what is left today, not of a rate.
+            "required_rate": None if period == "day" else figs[5],
+            "remaining": max(figs[1] - figs[0], 0),
             "notify": notify, "bucket": start.isoformat()})
 
     for at in ticks:
@@ -443,6 +448,9 @@ alerts:
   grace: 0.2
   repeat_interval: 8h
   evaluate_every: 30m
+  min_breach: 0s
+  min_breach_evaluations: 1
+  resolve_margin: 0
 """ % (week.monday.isoformat(), MANAGER, MANAGER_UP, MANAGER_UP, TEAM, ZONE,
        MANAGER, reps)
 

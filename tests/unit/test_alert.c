@@ -594,15 +594,20 @@ Test(alert, state_format_parse_round_trip)
 		struct alert_state st;
 		const char *s;
 	} cases[] = {
-		{ { ALERT_LEVEL_NONE, 0, 0, 0, 0 }, "a2:n:0:0:0:0" },
+		{ { ALERT_LEVEL_NONE, 0, 0, 0, 0,
+	    ALERT_PENDING_NONE, 0, 0 }, "a2:n:0:0:0:0" },
 		{ { ALERT_LEVEL_WARNING, 1795438800000LL, 1795453200000LL, 1,
-		    5 * HOUR }, "a2:w:1795438800000:1795453200000:1:18000000" },
-		{ { ALERT_LEVEL_CRITICAL, 0, 0, 0, 0 }, "a2:c:0:0:0:0" },
+		    5 * HOUR,
+	    ALERT_PENDING_NONE, 0, 0 }, "a2:w:1795438800000:1795453200000:1:18000000" },
+		{ { ALERT_LEVEL_CRITICAL, 0, 0, 0, 0,
+	    ALERT_PENDING_NONE, 0, 0 }, "a2:c:0:0:0:0" },
 		{ { ALERT_LEVEL_CRITICAL, INT64_MAX, INT64_MAX, UINT32_MAX,
-		    INT64_MAX }, "a2:c:9223372036854775807:9223372036854775807:"
+		    INT64_MAX,
+	    ALERT_PENDING_NONE, 0, 0 }, "a2:c:9223372036854775807:9223372036854775807:"
 		    "4294967295:9223372036854775807" },
 		/* Read from "a1": written back as it came. */
-		{ { ALERT_LEVEL_WARNING, 5, 7, 2, ALERT_WORKED_UNKNOWN },
+		{ { ALERT_LEVEL_WARNING, 5, 7, 2, ALERT_WORKED_UNKNOWN,
+	    ALERT_PENDING_NONE, 0, 0 },
 		    "a1:w:5:7:2" },
 	};
 	char buf[ALERT_STATE_SIZE];
@@ -690,14 +695,21 @@ Test(alert, a1_states_load_and_repeat_by_wall_time_once)
 
 Test(alert, state_format_refuses_small_buffers_and_bad_states)
 {
-	struct alert_state st = { ALERT_LEVEL_WARNING, 10, 20, 0, 30 };
-	struct alert_state bad1 = { ALERT_LEVEL_NONE, 5, 5, 0, 0 };
-	struct alert_state bad2 = { ALERT_LEVEL_WARNING, 20, 10, 0, 0 };
-	struct alert_state bad3 = { ALERT_LEVEL_WARNING, -1, 10, 0, 0 };
-	struct alert_state bad4 = { ALERT_LEVEL_WARNING, 10, 20, 0, -2 };
-	struct alert_state bad5 = { ALERT_LEVEL_NONE, 0, 0, 0, 7 };
+	struct alert_state st = { ALERT_LEVEL_WARNING, 10, 20, 0, 30,
+	    ALERT_PENDING_NONE, 0, 0 };
+	struct alert_state bad1 = { ALERT_LEVEL_NONE, 5, 5, 0, 0,
+	    ALERT_PENDING_NONE, 0, 0 };
+	struct alert_state bad2 = { ALERT_LEVEL_WARNING, 20, 10, 0, 0,
+	    ALERT_PENDING_NONE, 0, 0 };
+	struct alert_state bad3 = { ALERT_LEVEL_WARNING, -1, 10, 0, 0,
+	    ALERT_PENDING_NONE, 0, 0 };
+	struct alert_state bad4 = { ALERT_LEVEL_WARNING, 10, 20, 0, -2,
+	    ALERT_PENDING_NONE, 0, 0 };
+	struct alert_state bad5 = { ALERT_LEVEL_NONE, 0, 0, 0, 7,
+	    ALERT_PENDING_NONE, 0, 0 };
 	struct alert_state bad6 = { ALERT_LEVEL_NONE, 0, 0, 0,
-	    ALERT_WORKED_UNKNOWN };
+	    ALERT_WORKED_UNKNOWN,
+	    ALERT_PENDING_NONE, 0, 0 };
 	char buf[ALERT_STATE_SIZE];
 
 	/* "a2:w:10:20:0:30" is 15 bytes: 16 fit, 15 do not. */
@@ -739,7 +751,7 @@ Test(alert, state_parse_rejects_garbage)
 		"a1:w:1:1:0:0",			/* "a1" has no working time */
 	};
 	static const struct alert_state keep = {
-		ALERT_LEVEL_CRITICAL, 3, 4, 5, 6
+		ALERT_LEVEL_CRITICAL, 3, 4, 5, 6, ALERT_PENDING_NONE, 0, 0
 	};
 	struct alert_state st;
 	size_t i;
@@ -807,14 +819,14 @@ Test(alert, message_firing)
 
 	cr_assert_eq(alert_message(&week_facts, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r007 is at 42% of the expected calls for this "
-	    "week (21 of 50 expected by now; target 250). Needs 57 a day to "
-	    "hit target.");
+	    "week (21 of 50 expected by now; target 250). Needs 57 a working "
+	    "day to hit target.");
 
 	a.repeat = true;
 	cr_assert_eq(alert_message(&week_facts, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r007 is still at 42% of the expected calls for "
-	    "this week (21 of 50 expected by now; target 250). Needs 57 a day "
-	    "to hit target.");
+	    "this week (21 of 50 expected by now; target 250). Needs 57 a "
+	    "working day to hit target.");
 }
 
 Test(alert, message_day_fractions_and_rounding)
@@ -843,7 +855,7 @@ Test(alert, message_day_fractions_and_rounding)
 	cr_assert_eq(alert_message(&f, &a, buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "r001 is at 79% of the expected "
 	    "meetings_scheduled for this month (1235 of 1543 expected by now; "
-	    "target 20000). Needs 0.4 a day to hit target.");
+	    "target 20000). Needs 0.4 a working day to hit target.");
 }
 
 Test(alert, message_resolved)
@@ -907,4 +919,231 @@ Test(alert, names)
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_NOT_STARTED),
 	    "not_started");
 	cr_assert_str_eq(alert_pace_name(ALERT_PACE_ON_PACE), "on_pace");
+}
+
+/* The defaults: two evaluations spanning 15 min of working time, and
+ * recovery at 0.85. */
+static const struct alert_rules trust = {
+	.warning_below = 0.8,
+	.critical_below = 0.5,
+	.grace = 0.2,
+	.repeat_interval_ms = 4 * HOUR,
+	.min_breach_evals = 2,
+	.min_breach_ms = 15 * MIN,
+	.resolve_margin = 0.05,
+};
+
+/* One step under trust, worked time = minutes since T0. */
+static struct alert_action
+tstep(struct alert_state *st, enum alert_pace status, double pace,
+    int64_t minutes)
+{
+	struct alert_input in = {
+		.status = status,
+		.pace = pace,
+		.elapsed = 0.5,
+		.worked_ms = minutes * MIN,
+		.now_ms = T0 + minutes * MIN,
+	};
+	struct alert_action a;
+
+	alert_step(&trust, st, &in, &a);
+	return a;
+}
+
+Test(alert, fires_only_after_the_minimum_breach)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	/* Every 5 minutes: 100, 105, 110 pend; 115 is 15 min on. */
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 100);
+	assert_nothing(&a);
+	cr_assert_eq(st.level, ALERT_LEVEL_NONE);
+	cr_assert_eq(st.pending, ALERT_PENDING_UP);
+	cr_assert_eq(st.pending_count, 1);
+	cr_assert_eq(st.pending_since_worked_ms, 100 * MIN);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 105);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending_count, 2);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 110);
+	assert_nothing(&a);
+	/* The count stops at what the rule needs. */
+	cr_assert_eq(st.pending_count, 2);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 115);
+	cr_assert(a.send);
+	cr_assert_eq(a.reason, ALERT_REASON_FIRED);
+	cr_assert_eq(a.severity, ALERT_LEVEL_WARNING);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+	cr_assert_eq(st.pending_count, 0);
+	cr_assert_eq(st.fired_at_ms, T0 + 115 * MIN);
+}
+
+Test(alert, a_breach_that_breaks_starts_again)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	tstep(&st, ALERT_PACE_BEHIND, 0.75, 100);
+	tstep(&st, ALERT_PACE_BEHIND, 0.75, 110);
+	/* Back at 0.8 (on pace) for one evaluation: the breach is over. */
+	a = tstep(&st, ALERT_PACE_ON_PACE, 0.8, 114);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.79, 116);
+	assert_nothing(&a);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.79, 130);
+	assert_nothing(&a);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.79, 131);
+	cr_assert(a.send);
+	cr_assert_eq(st.fired_at_ms, T0 + 131 * MIN);
+}
+
+Test(alert, two_evaluations_even_when_the_time_is_long)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	/* evaluate_every 30m: the first evaluation alone never fires. */
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0, 100);
+	assert_nothing(&a);
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0, 130);
+	cr_assert(a.send);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+	cr_assert_eq(a.severity, ALERT_LEVEL_CRITICAL);
+}
+
+Test(alert, resolves_only_above_the_margin_and_after_the_breach)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	tstep(&st, ALERT_PACE_BEHIND, 0.7, 100);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 115);
+	cr_assert(a.send);
+	/* 0.8 to 0.849: on pace, but inside the margin: nothing, and no
+	 * breach either way. */
+	a = tstep(&st, ALERT_PACE_ON_PACE, 0.84, 120);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+	cr_assert_eq(st.level, ALERT_LEVEL_WARNING);
+	a = tstep(&st, ALERT_PACE_ON_PACE, 0.85, 125);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_DOWN);
+	a = tstep(&st, ALERT_PACE_ON_PACE, 0.9, 135);
+	assert_nothing(&a);
+	a = tstep(&st, ALERT_PACE_AHEAD, 1.2, 140);
+	cr_assert(a.send);
+	cr_assert_eq(a.status, ALERT_STATUS_RESOLVED);
+	cr_assert_eq(a.reason, ALERT_REASON_RECOVERED);
+	cr_assert_eq(st.level, ALERT_LEVEL_NONE);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+}
+
+Test(alert, escalation_waits_for_its_own_breach)
+{
+	struct alert_state st = { 0 };
+	struct alert_action a;
+
+	tstep(&st, ALERT_PACE_BEHIND, 0.7, 100);
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.7, 115);
+	cr_assert_eq(a.severity, ALERT_LEVEL_WARNING);
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0.45, 120);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_UP);
+	/* Back to warning level: the escalation is off. */
+	a = tstep(&st, ALERT_PACE_BEHIND, 0.55, 125);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+	tstep(&st, ALERT_PACE_CRITICAL, 0.45, 130);
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0.45, 145);
+	cr_assert(a.send);
+	cr_assert_eq(a.reason, ALERT_REASON_ESCALATED);
+	cr_assert_eq(a.supersedes, ALERT_LEVEL_WARNING);
+}
+
+Test(alert, nothing_fires_once_no_working_time_is_left)
+{
+	struct alert_state st = { 0 };
+	struct alert_input in = {
+		.status = ALERT_PACE_CRITICAL,
+		.pace = 0,
+		.elapsed = 1.0,
+		.worked_ms = 480 * MIN,
+		.now_ms = T0 + 14 * HOUR,
+		.no_time_left = true,
+	};
+	struct alert_action a;
+
+	/* The week that ends at midnight, judged at 22:45: nothing. */
+	alert_step(&trust, &st, &in, &a);
+	assert_nothing(&a);
+	alert_step(&trust, &st, &in, &a);
+	assert_nothing(&a);
+	cr_assert_eq(st.level, ALERT_LEVEL_NONE);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
+
+	/* A firing one neither repeats nor escalates, and still resolves
+	 * at the period's end. */
+	st.level = ALERT_LEVEL_WARNING;
+	st.fired_at_ms = st.last_sent_ms = T0;
+	st.last_sent_worked_ms = 0;
+	alert_step(&trust, &st, &in, &a);
+	assert_nothing(&a);
+	alert_step(&trust, &st, &in, &a);
+	assert_nothing(&a);
+	cr_assert_eq(st.level, ALERT_LEVEL_WARNING);
+	in.period_ended = true;
+	alert_step(&trust, &st, &in, &a);
+	cr_assert(a.send);
+	cr_assert_eq(a.reason, ALERT_REASON_PERIOD_ENDED);
+}
+
+Test(alert, a3_state_round_trip_and_older_forms)
+{
+	struct alert_state st = { ALERT_LEVEL_WARNING, 5, 7, 0, 60000,
+	    ALERT_PENDING_DOWN, 2, 90000 }, back;
+	struct alert_state up = { ALERT_LEVEL_NONE, 0, 0, 0, 0,
+	    ALERT_PENDING_UP, 1, 120000 };
+	char buf[ALERT_STATE_SIZE];
+
+	cr_assert_eq(alert_state_format(&st, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "a3:w:5:7:0:60000:d:2:90000");
+	cr_assert_eq(alert_state_parse(buf, strlen(buf), &back), 0);
+	cr_assert(alert_state_equal(&st, &back));
+	cr_assert_eq(alert_state_format(&up, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "a3:n:0:0:0:0:u:1:120000");
+	cr_assert_eq(alert_state_parse(buf, strlen(buf), &back), 0);
+	cr_assert(alert_state_equal(&up, &back));
+	/* No breach: still "a2", what every earlier release reads. */
+	st.pending = ALERT_PENDING_NONE;
+	st.pending_count = 0;
+	st.pending_since_worked_ms = 0;
+	cr_assert_eq(alert_state_format(&st, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "a2:w:5:7:0:60000");
+	/* A stored "a2" firing state reads with no breach under way: a
+	 * restart across the upgrade does not fire it again. */
+	cr_assert_eq(alert_state_parse("a2:c:5:7:1:60000", 16, &back), 0);
+	cr_assert_eq(back.level, ALERT_LEVEL_CRITICAL);
+	cr_assert_eq(back.pending, ALERT_PENDING_NONE);
+	/* Refused: "a3" without a breach, a breach that cannot be. */
+	cr_assert_eq(alert_state_parse("a3:w:5:7:0:1:n:0:0", 18, &back), -1);
+	cr_assert_eq(alert_state_parse("a3:n:0:0:0:0:d:1:0", 18, &back), -1);
+	cr_assert_eq(alert_state_parse("a3:c:5:7:0:1:u:1:0", 18, &back), -1);
+	cr_assert_eq(alert_state_parse("a3:w:5:7:0:1:u:0:0", 18, &back), -1);
+	cr_assert_eq(alert_state_parse("a3:w:5:7:0:1:u:1:", 17, &back), -1);
+}
+
+Test(alert, restart_across_the_upgrade_does_not_fire_again)
+{
+	struct alert_state st;
+	struct alert_action a;
+
+	/* Stored by the release before: critical, still behind. */
+	cr_assert_eq(alert_state_parse("a2:c:5:7:0:6000000", 18, &st), 0);
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0.2, 110);
+	assert_nothing(&a);
+	a = tstep(&st, ALERT_PACE_CRITICAL, 0.2, 130);
+	assert_nothing(&a);
+	cr_assert_eq(st.pending, ALERT_PENDING_NONE);
 }

@@ -301,7 +301,8 @@ static const char lower_yaml[] =
     "reps: [{id: ra, team: t, role: sdr}, {id: rb, team: t, role: sdr}]\n"
     "alerts: {periods: [day], kpis: leading, warning_below: 0.8,"
     " critical_below: 0.5, grace: 0.2, repeat_interval: 50m,"
-    " evaluate_every: 15m}\n";
+    " evaluate_every: 15m, min_breach: 0s, min_breach_evaluations: 1,"
+    " resolve_margin: 0}\n";
 
 static const char lower_events[] =
     "{\"event_id\":\"1\",\"rep_id\":\"ra\",\"type\":\"call\","
@@ -379,7 +380,8 @@ static const char cap_yaml[] =
     "reps: [{id: rc, team: t, role: ae}, {id: rd, team: t, role: ae}]\n"
     "alerts: {periods: [week], kpis: leading, warning_below: 0.8,"
     " critical_below: 0.5, grace: 0.2, repeat_interval: 2h,"
-    " evaluate_every: 15m}\n";
+    " evaluate_every: 15m, min_breach: 0s, min_breach_evaluations: 1,"
+    " resolve_margin: 0}\n";
 
 static const char cap_events[] =
     "{\"event_id\":\"1\",\"rep_id\":\"rc\",\"type\":\"call\","
@@ -454,7 +456,8 @@ static const char late_yaml[] =
     "reps: [{id: re, team: t, role: sdr}, {id: rz, team: t, role: observer}]\n"
     "alerts: {periods: [day], kpis: leading, warning_below: 0.8,"
     " critical_below: 0.5, grace: 0.2, repeat_interval: 8h,"
-    " evaluate_every: 15m}\n";
+    " evaluate_every: 15m, min_breach: 0s, min_breach_evaluations: 1,"
+    " resolve_margin: 0}\n";
 
 static const char late_events[] =
     "{\"event_id\":\"1\",\"rep_id\":\"rz\",\"type\":\"call\","
@@ -532,7 +535,8 @@ static const char ends_yaml[] =
     "reps: [{id: rf, team: t, role: sdr}, {id: rz, team: t, role: observer}]\n"
     "alerts: {periods: [day], kpis: leading, warning_below: 0.8,"
     " critical_below: 0.5, grace: 0.2, repeat_interval: 8h,"
-    " evaluate_every: 15m}\n";
+    " evaluate_every: 15m, min_breach: 0s, min_breach_evaluations: 1,"
+    " resolve_margin: 0}\n";
 
 static void
 check_ends(bool exhaustive, char **raw, size_t *rawlen)
@@ -589,7 +593,8 @@ Test(backtest, bad_lines_counted_and_skipped)
 	    "roles: {sdr: {targets: {calls: {day: 40}}}}\n"
 	    "teams: [{id: t, timezone: UTC}]\n"
 	    "reps: [{id: r1, team: t, role: sdr}]\n"
-	    "alerts: {periods: [day], evaluate_every: 15m}\n";
+	    "alerts: {periods: [day], evaluate_every: 15m, min_breach: 0s,"
+	    " min_breach_evaluations: 1, resolve_margin: 0}\n";
 	static const char text[] =
 	    "{\"event_id\":\"1\",\"rep_id\":\"r1\",\"type\":\"call\","
 	    "\"occurred_at\":\"2026-11-23T12:00:00Z\"}\n"

@@ -1697,6 +1697,44 @@ Test(config, dev_config_loads)
 	config_free(c);
 }
 
+/* The alert trust keys: defaults, values, and what is refused. */
+Test(config, alert_trust_keys)
+{
+	char		*errs = NULL;
+	struct config	*c = buf_load(TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(c->alerts.min_breach_ms, 15 * 60000);
+	cr_expect_eq(c->alerts.min_breach_evals, 2);
+	cr_expect_float_eq(c->alerts.resolve_margin, 0.05, 1e-12);
+	cr_expect_eq(c->alerts.max_per_manager_per_day, 20);
+	cr_expect_eq(c->alerts.quiet_mode, QUIET_ALL);
+	config_free(c);
+
+	c = buf_load(TAIL "alerts: {min_breach: 0s, min_breach_evaluations: 1,"
+	    " resolve_margin: 0, max_per_manager_per_day: 0,"
+	    " quiet_hours: [east]}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(c->alerts.min_breach_ms, 0);
+	cr_expect_eq(c->alerts.quiet_mode, QUIET_LISTED);
+	cr_assert_eq(c->alerts.nquiet_teams, 1);
+	cr_expect_str_eq(c->alerts.quiet_teams[0], "east");
+	config_free(c);
+
+	c = buf_load(TAIL "alerts: {quiet_hours: none}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(c->alerts.quiet_mode, QUIET_NONE);
+	config_free(c);
+
+	cr_assert_null(buf_load(TAIL "alerts: {quiet_hours: [west],"
+	    " min_breach_evaluations: 0}\n", &errs));
+	cr_expect_not_null(strstr(errs, "alerts.quiet_hours[0]: unknown team "
+	    "\"west\" (did you mean \"east\"?)"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "alerts.min_breach_evaluations"), "%s",
+	    errs);
+	free(errs);
+}
+
 Test(config, http_connection_limits)
 {
 	char		*errs, err[256];

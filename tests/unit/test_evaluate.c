@@ -2,6 +2,7 @@
 
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,8 @@ static const char yaml[] =
     "managers: [{id: m1, manager: vp}, {id: vp}]\n"
     "reps: [{id: r1, team: t, role: sdr}]\n"
     "alerts: {periods: [day], kpis: leading, warning_below: 0.8, critical_below: 0.5,\n"
-    "         grace: 0.2, repeat_interval: 4h, evaluate_every: 1m}\n";
+    "         grace: 0.2, repeat_interval: 4h, evaluate_every: 1m,\n"
+    "         min_breach: 0s, min_breach_evaluations: 1, resolve_margin: 0}\n";
 
 static struct config *cfg;
 static struct roster *roster;
@@ -173,7 +175,8 @@ Test(evaluate, period_end_carries_the_final_figures)
 	    "The day ended with r1 at 15 of 40 calls (37% of target).");
 	cr_assert_not_null(strstr(res.alerts[0].json,
 	    "\"actual\":15,\"target\":40,\"expected_to_date\":40,"
-	    "\"pace\":0.375,\"projected\":15,\"required_rate\":null"),
+	    "\"pace\":0.375,\"projected\":15,\"required_rate\":null,"
+	    "\"remaining\":25"),
 	    "%s", res.alerts[0].json);
 	cr_assert_not(evaluate_ending(st, st->start_day + 1),
 	    "the new day's state does not fire");
@@ -189,7 +192,8 @@ Test(evaluate, period_end_carries_the_final_figures)
 	cr_assert_eq(res.nalerts, 1);
 	cr_assert_not_null(strstr(res.alerts[0].json,
 	    "\"actual\":42,\"target\":40,\"expected_to_date\":40,"
-	    "\"pace\":1.05,\"projected\":42,\"required_rate\":0"),
+	    "\"pace\":1.05,\"projected\":42,\"required_rate\":null,"
+	    "\"remaining\":0"),
 	    "%s", res.alerts[0].json);
 	cr_assert_str_eq(res.alerts[0].message,
 	    "The day ended with r1 at 42 of 40 calls (105% of target).");
@@ -485,4 +489,128 @@ Test(evaluate, rep_removed_copies_the_stored_alert)
 	cr_assert_eq(evaluate_rep_removed("nope", 4, at, &rm), -1);
 	cr_assert_eq(evaluate_rep_removed(rm.message, 0, at, &rm), -1);
 	eval_result_clear(&res);
+}
+
+/* The first number after "Needs " in a message. */
+static double
+needs_of(const char *msg)
+{
+	const char *p = strstr(msg, "Needs ");
+
+	cr_assert_not_null(p, "%s", msg);
+	return strtod(p + 6, NULL);
+}
+
+/*
+ * One unit a message: a day alert at 11:00 (6 of 40 calls, 6 hours left)
+ * says "Needs 34 more today", carries remaining 34 and no rate per
+ * working day (which would be 45.3, another unit); a week alert's
+ * "Needs N a working day" is its required_rate rounded up (194 calls
+ * over 3.75 working days: 52).
+ */
+Test(evaluate, a_message_and_its_figures_speak_one_unit)
+{
+	static const char wyaml[] =
+	    "kpis: [{name: calls, kind: leading, events: [call]},\n"
+	    "       {name: deals, kind: lagging, events: [deal]}]\n"
+	    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+	    " working_hours: \"09:00-17:00\"}}\n"
+	    "roles: {sdr: {targets: {calls: {day: 40, week: 200}}}}\n"
+	    "teams: [{id: t, timezone: UTC, calendar: default, manager: m1}]\n"
+	    "managers: [{id: m1}]\n"
+	    "reps: [{id: r1, team: t, role: sdr}]\n"
+	    "alerts: {periods: [day, week], kpis: leading, min_breach: 0s,"
+	    " min_breach_evaluations: 1}\n";
+	char *errs = NULL, err[256];
+	struct config *c = config_load_buffer("w.yaml", wyaml,
+	    sizeof(wyaml) - 1, &errs);
+	struct roster *r;
+	struct eval_result res;
+	cJSON *j;
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	r = roster_new(c, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	/* Tuesday 11:00: the week has 10 of 40 hours gone. */
+	run_with(c, r, "2026-11-24T11:00:00Z", 6, &res);
+	cr_assert_eq(res.nalerts, 2);
+	for (size_t i = 0; i < res.nalerts; i++) {
+		const struct eval_alert *a = &res.alerts[i];
+		const cJSON *rate, *left;
+
+		j = cJSON_Parse(a->json);
+		rate = cJSON_GetObjectItemCaseSensitive(j, "required_rate");
+		left = cJSON_GetObjectItemCaseSensitive(j, "remaining");
+		cr_assert(cJSON_IsNumber(left), "%s", a->json);
+		if (a->period == PERIOD_DAY) {
+			cr_assert(cJSON_IsNull(rate), "%s", a->json);
+			cr_assert_float_eq(left->valuedouble, 34, 1e-9);
+			cr_assert_not_null(strstr(a->message,
+			    "Needs 34 more today"), "%s", a->message);
+			cr_assert_float_eq(needs_of(a->message),
+			    left->valuedouble, 1e-9);
+		} else {
+			cr_assert(cJSON_IsNumber(rate), "%s", a->json);
+			cr_assert_float_eq(left->valuedouble, 194, 1e-9);
+			cr_assert_not_null(strstr(a->message,
+			    "Needs 52 a working day to hit target"), "%s",
+			    a->message);
+			cr_assert_float_eq(needs_of(a->message),
+			    ceil(rate->valuedouble - 1e-9), 1e-9);
+		}
+		cJSON_Delete(j);
+	}
+	eval_result_clear(&res);
+	roster_free(r);
+	config_free(c);
+}
+
+/* A breach under way changes the state without a message: it is marked
+ * to be stored, so that the next evaluation, in whatever process, goes
+ * on counting. */
+Test(evaluate, a_breach_under_way_is_stored)
+{
+	static const char byaml[] =
+	    "kpis: [{name: calls, kind: leading, events: [call]},\n"
+	    "       {name: deals, kind: lagging, events: [deal]}]\n"
+	    "calendars: {default: {working_days: [mon, tue, wed, thu, fri],"
+	    " working_hours: \"09:00-17:00\"}}\n"
+	    "roles: {sdr: {targets: {calls: {day: 40}}}}\n"
+	    "teams: [{id: t, timezone: UTC, calendar: default, manager: m1}]\n"
+	    "managers: [{id: m1}]\n"
+	    "reps: [{id: r1, team: t, role: sdr}]\n"
+	    "alerts: {periods: [day], kpis: leading}\n";
+	char *errs = NULL, err[256], buf[EVAL_STATE_SIZE];
+	struct config *c = config_load_buffer("b.yaml", byaml,
+	    sizeof(byaml) - 1, &errs);
+	struct roster *r;
+	struct eval_result res;
+	size_t slot = 0 * PERIOD_COUNT + PERIOD_DAY;
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	r = roster_new(c, err, sizeof(err));
+	cr_assert_not_null(r, "%s", err);
+	run_with(c, r, "2026-11-23T11:00:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(res.changed[slot]);
+	cr_assert_eq(res.states[slot].alert.pending, ALERT_PENDING_UP);
+	eval_state_format(&res.states[slot], buf, sizeof(buf));
+	cr_assert_not_null(strstr(buf, "|a3:n:0:0:0:0:u:1:7200000|"), "%s",
+	    buf);
+	eval_result_clear(&res);
+	/* Ten minutes on: two evaluations, but not 15 minutes. */
+	run_with(c, r, "2026-11-23T11:10:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert(res.changed[slot]);
+	eval_result_clear(&res);
+	run_with(c, r, "2026-11-23T11:14:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 0);
+	cr_assert_not(res.changed[slot], "nothing new to store");
+	eval_result_clear(&res);
+	run_with(c, r, "2026-11-23T11:15:00Z", 0, &res);
+	cr_assert_eq(res.nalerts, 1);
+	cr_assert_eq(res.alerts[0].action.severity, ALERT_LEVEL_CRITICAL);
+	eval_result_clear(&res);
+	roster_free(r);
+	config_free(c);
 }

@@ -168,3 +168,45 @@ Test(scorecard, figures_follow_the_actual)
 	cr_expect_eq(sc.bucket.end_ms - sc.bucket.start_ms, 86400000LL);
 	cr_expect_eq(sc.bucket.start_ms % 86400000LL, 5 * 3600000LL);
 }
+
+/*
+ * The data began on Wednesday 2026-11-18 at 09:00 New York (a first
+ * deployment, a replay that starts mid-week). r008's week (calls 250,
+ * Mon-Fri 09:00-17:00, 40 working hours) judged on Wednesday at 13:00
+ * with 12 calls: the 16 hours before the data are out, 24 remain, of
+ * which 4 have gone by. Target 250 * 24 / 40 = 150, expected 150 * 4 /
+ * 24 = 25, pace 12 / 25 = 0.48. Without the rule: expected 250 * 20 / 40
+ * = 125, pace 0.096. A bucket that began after the data is unchanged.
+ */
+Test(scorecard, a_bucket_that_began_before_the_data)
+{
+	const struct roster_rep *r = roster_rep(roster, "r008");
+	double actual[2] = { 12, 0 };
+	struct scorecard_kpi k1[2], k2[2];
+	struct scorecard sc = { .kpis = k1 }, day = { .kpis = k2 };
+	int32_t wed;
+	int64_t since, at;
+
+	cr_assert_eq(caltime_parse_date("2026-11-18", &wed), 0);
+	since = tzone_local_to_utc(r->zone, wed, 9 * 60);
+	at = tzone_local_to_utc(r->zone, wed, 13 * 60);
+	scorecard_compute(cfg, r, PERIOD_WEEK, at, actual, &sc);
+	cr_assert_float_eq(sc.kpis[0].fig.expected_to_date, 125, 1e-9);
+	cr_assert_eq(scorecard_since_gone(r, &sc.bucket, since),
+	    16 * 3600000LL);
+	scorecard_since(cfg, r, since, &sc);
+	cr_assert_eq(sc.wt.total_ms, 24 * 3600000LL);
+	cr_assert_eq(sc.wt.elapsed_ms, 4 * 3600000LL);
+	cr_assert_float_eq(sc.kpis[0].fig.target, 150, 1e-9);
+	cr_assert_float_eq(sc.kpis[0].fig.expected_to_date, 25, 1e-9);
+	cr_assert_float_eq(sc.kpis[0].fig.pace, 0.48, 1e-9);
+	cr_assert_eq(sc.kpis[0].fig.status, PACING_CRITICAL);
+
+	/* Wednesday's day bucket began at midnight, before 09:00, but no
+	 * working time lies between: unchanged. */
+	scorecard_compute(cfg, r, PERIOD_DAY, at, actual, &day);
+	cr_assert_eq(scorecard_since_gone(r, &day.bucket, since), 0);
+	scorecard_since(cfg, r, since, &day);
+	cr_assert_float_eq(day.kpis[0].fig.target, 50, 1e-9);
+	cr_assert_eq(day.wt.total_ms, 8 * 3600000LL);
+}

@@ -6,6 +6,7 @@
  */
 
 #include "sink.h"
+#include "budget.h"
 
 #include <criterion/criterion.h>
 
@@ -211,4 +212,97 @@ Test(sink_webhook, long_digest_text_is_capped_but_alerts_are_not)
 	cr_expect(strstr(text, "m50") == NULL);
 	cJSON_Delete(d);
 	free_bodies(b, 1);
+}
+
+/* The manager's day, as the test sets it. */
+static int32_t test_day;
+
+static int32_t
+day_of_test(void *ctx, const struct alert_record *a)
+{
+	(void)ctx;
+	(void)a;
+	return test_day;
+}
+
+static double
+num_of(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/*
+ * The budget, by hand: a limit of 3 lines a day for m1.
+ *  day 1, digest 1: A, B (warnings): both go, 1 left.
+ *  day 1, digest 2: C (warning), D (critical firing), E (resolved): D
+ *      first, the only one that fits; "2 more alerts are held".
+ *  day 1, digest 3: F: nothing is sent to m1 (F held, 3 in all); m2,
+ *      on its own budget, gets its digest.
+ *  day 2, digest 4: G goes, with "3 more alerts were held on the
+ *      previous day".
+ */
+Test(sink_webhook, budget_per_manager_per_day)
+{
+	static const char *const n1[] = { "m1" };
+	static const char *const n2[] = { "m2" };
+	struct budget *bu = budget_new();
+	struct sink_budget bud = { bu, 3, day_of_test, NULL };
+	struct alert_record a[3];
+	char **b;
+	cJSON *d;
+	const char *text;
+	size_t n;
+
+	test_day = 1;
+	a[0] = rec("A", "m1", n1, 1, "firing", "a", "{\"alert_id\":\"A\"}");
+	a[1] = rec("B", "m1", n1, 1, "firing", "b", "{\"alert_id\":\"B\"}");
+	n = sink_webhook_digests_budget(a, 2, &bud, &b);
+	cr_assert_eq(n, 1);
+	cr_assert_not_null(d = cJSON_Parse(b[0]));
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "alerts")), 2);
+	cr_expect_null(strstr(str(d, "text"), "held"));
+	cJSON_Delete(d);
+	free_bodies(b, n);
+
+	a[0] = rec("C", "m1", n1, 1, "firing", "c", "{\"alert_id\":\"C\"}");
+	a[1] = rec("D", "m1", n1, 1, "firing", "d", "{\"alert_id\":\"D\"}");
+	a[1].severity = "critical";
+	a[2] = rec("E", "m1", n1, 1, "resolved", "e", "{\"alert_id\":\"E\"}");
+	n = sink_webhook_digests_budget(a, 3, &bud, &b);
+	cr_assert_eq(n, 1);
+	cr_assert_not_null(d = cJSON_Parse(b[0]));
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "alerts")), 1);
+	cr_expect_str_eq(alert_id_at(d, 0), "D");
+	text = str(d, "text");
+	cr_expect_not_null(strstr(text, "2 more alerts are held: the limit "
+	    "of 3 a day is reached"), "%s", text);
+	cr_expect_eq(num_of(d, "held"), 2);
+	cJSON_Delete(d);
+	free_bodies(b, n);
+
+	a[0] = rec("F", "m1", n1, 1, "firing", "f", "{\"alert_id\":\"F\"}");
+	a[1] = rec("X", "m2", n2, 1, "firing", "x", "{\"alert_id\":\"X\"}");
+	n = sink_webhook_digests_budget(a, 2, &bud, &b);
+	cr_assert_eq(n, 1, "m1 gets nothing more today");
+	cr_assert_not_null(d = cJSON_Parse(b[0]));
+	cr_expect_str_eq(str(d, "manager_id"), "m2");
+	cJSON_Delete(d);
+	free_bodies(b, n);
+
+	test_day = 2;
+	a[0] = rec("G", "m1", n1, 1, "firing", "g", "{\"alert_id\":\"G\"}");
+	n = sink_webhook_digests_budget(a, 1, &bud, &b);
+	cr_assert_eq(n, 1);
+	cr_assert_not_null(d = cJSON_Parse(b[0]));
+	cr_expect_str_eq(alert_id_at(d, 0), "G");
+	text = str(d, "text");
+	cr_expect_not_null(strstr(text, "3 more alerts were held on the "
+	    "previous day (limit: 3 a day)."), "%s", text);
+	cr_expect_eq(num_of(d, "held_before"), 3);
+	cr_expect_eq(num_of(d, "held"), 0);
+	cJSON_Delete(d);
+	free_bodies(b, n);
+	budget_free(bu);
 }
