@@ -16,7 +16,7 @@ BUILD_PKGS = build-essential pkg-config \
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 	libcriterion-dev redis-server python3 tzdata \
 	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
-BENCH_PKGS = libjson-c-dev libjansson-dev
+BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -51,13 +51,23 @@ INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 # The harness, one file per concern, linked into every integration test.
 HARNESS_SRCS = $(wildcard tests/integration/harness*.c)
 INT_HELPER = $(HARNESS_SRCS:%.c=$(BUILD)/%.o)
+# The fault suite (tests/faults/): one scenario a binary, plus the soak.
+FAULT_SRCS = $(wildcard tests/faults/test_fault_*.c)
+FAULT_BINS = $(FAULT_SRCS:tests/%.c=$(BUILD)/tests/%)
+FAULT_SOAK = $(BUILD)/tests/faults/soak
+FAULT_OBJS = $(BUILD)/tests/faults/faults.o $(INT_HELPER)
+# The bounded form `make test` runs: the quickest scenarios.
+FAULT_BOUNDED = $(addprefix $(BUILD)/tests/faults/test_fault_,\
+	script_flush request_errors lost_assignment)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
+# The end-to-end bench (tests/bench/e2e.py) and its C consumer.
+BENCH_E2E = $(BUILD)/tests/bench/rawcount
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integration test-browser test-run test-san fuzz \
-	lint test-deploy bench clean
+.PHONY: all deps run test test-unit test-integration test-browser test-faults \
+	test-faults-bounded test-run test-san fuzz lint test-deploy bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -99,6 +109,13 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(INT_HELPER) $(BUI
 $(BUILD)/tests/regress/%: $(BUILD)/tests/regress/%.o $(INT_HELPER) $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+$(BUILD)/tests/faults/%.o: tests/faults/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/integration -c -o $@ $<
+
+$(BUILD)/tests/faults/%: $(BUILD)/tests/faults/%.o $(FAULT_OBJS) $(BUILD)/libpaced.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
 $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs json-c jansson 2>/dev/null)
 
@@ -116,6 +133,18 @@ test-integration: all $(INT_BINS)
 # in the test's run folder, build/tmp/dashboard-<pid>/.
 test-browser: all $(BUILD)/tests/integration/test_dashboard
 	@sh tests/tools/run-tests.sh integration $(BUILD)/tests/integration/test_dashboard
+
+# Every fault scenario, then the soak (PACED_SOAK_SECONDS, default 600).
+test-faults: all $(FAULT_BINS) $(FAULT_SOAK)
+	@rm -f $(BUILD)/tmp/faults.txt
+	@TEST_JOBS=1 sh tests/tools/run-tests.sh faults $(FAULT_BINS) $(FAULT_SOAK); \
+	rc=$$?; cat $(BUILD)/tmp/faults.txt 2>/dev/null; exit $$rc
+
+# The bounded form of the fault suite, part of `make test`.
+test-faults-bounded: all $(FAULT_BOUNDED)
+	@rm -f $(BUILD)/tmp/faults.txt
+	@TEST_JOBS=$${TEST_JOBS:-2} sh tests/tools/run-tests.sh faults $(FAULT_BOUNDED); \
+	rc=$$?; cat $(BUILD)/tmp/faults.txt 2>/dev/null; exit $$rc
 
 # `make run` itself, in a scratch folder: alerts within a minute, clean stop.
 test-run: all
@@ -141,14 +170,16 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) test-deploy
 	$(MAKE) test-unit test-integration
+	$(MAKE) test-faults-bounded
 	$(MAKE) test-run
 	$(MAKE) test-san
 	$(MAKE) fuzz
 
 bench: deps
 	@sh tests/tools/deps.sh $(BENCH_PKGS)
-	$(MAKE) all $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS) $(BENCH_E2E)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@echo "== tests/bench/e2e.py"; /usr/bin/python3 tests/bench/e2e.py $(BUILD)
 
 clean:
 	rm -rf build

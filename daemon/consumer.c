@@ -485,11 +485,13 @@ consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts
 	e = rd_kafka_assign(c->rk, parts);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		log_warnx("kafka_assign_failed", "err=%s", rd_kafka_err2str(e));
-	/* A pause does not reliably survive unassign and assign: start the
-	 * new partitions from a known state, then apply ours (the owner's
-	 * was about the old assignment). */
-	if (c->applied_paused)
-		pause_assigned(c, false);
+	/* A pause does not reliably survive unassign and assign, and one
+	 * that does (librdkafka keeps a partition's pause flag across them;
+	 * a pause applied before an unassign that a resume, seeing no
+	 * assignment, never reached) stops fetching for good: start the new
+	 * partitions resumed, then apply ours (the owner's was about the old
+	 * assignment). */
+	pause_assigned(c, false);
 	c->applied_paused = false;
 	c->owner_paused = false;
 	apply_pause(c);

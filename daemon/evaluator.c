@@ -1,13 +1,16 @@
 /*
  * evaluator.c: drives evaluate_rep() on the loop. A job is one rep at one
  * instant: read its counters for the four buckets holding the instant and
- * its alert states (five pipelined commands); if a state fires in a bucket
+ * its alert states (one script call); if a state fires in a bucket
  * that has ended, read that bucket's counter too (a second round trip,
  * only then: the period_ended message carries the bucket's final count);
- * evaluate, write the pace figures for dashboards, publish the alerts,
- * and store the changed states once the durable sinks accepted them. At most MAX_INFLIGHT jobs run at a
- * time and never two for one rep; a config swap bumps a generation that
- * makes older jobs drop their results.
+ * evaluate, write the pace figures for dashboards (one script call),
+ * publish the alerts, and store the changed states once the durable sinks
+ * accepted them. At most MAX_INFLIGHT jobs run at a time and never two
+ * for one rep; a config swap bumps a generation that makes older jobs drop
+ * their results. Waiting jobs sit in a FIFO ring, a rep queued once
+ * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
+ * loop turn at most.
  */
 #include "evaluator.h"
 
@@ -33,10 +36,34 @@
 
 #define MAX_INFLIGHT	64
 #define DIRTY_DELAY_MS	250
+/* Queue entries one pump takes per loop turn at most; the rest wait for
+ * the next turn, so that ingest's I/O is served in between. */
+#define PUMP_BUDGET	256
 /* In the alert state hash: the instant of the last evaluation. A replay
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
+
+/* KEYS: hashes of one rep (one hash tag); returns each one's HGETALL. */
+static const char read_script[] =
+	"local out = {}\n"
+	"for k = 1, #KEYS do out[k] = redis.call('HGETALL', KEYS[k]) end\n"
+	"return out\n";
+
+/* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
+ * number of fields, then field, value pairs. Expiry is set once, when a
+ * key first appears (PTTL -1), as for the counters. */
+static const char pace_script[] =
+	"local a = 1\n"
+	"for k = 1, #KEYS do\n"
+	"  local n = tonumber(ARGV[a + 1])\n"
+	"  redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n))\n"
+	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
+	"    redis.call('EXPIREAT', KEYS[k], ARGV[a])\n"
+	"  end\n"
+	"  a = a + 2 + 2 * n\n"
+	"end\n"
+	"return 0\n";
 
 struct tick {
 	int64_t at;
@@ -95,13 +122,24 @@ struct evaluator {
 	struct sweep *sweep;		/* in flight, or NULL */
 	bool *dirty, *busy, *queued_plain;
 	size_t nslots;
+	/* A ring of waiting evaluations, FIFO: O(1) per push and pop. */
 	struct queued *queue;
-	size_t nqueue, queue_cap;
+	size_t qhead, nqueue, queue_cap;
+	/* Taken from the queue while their rep was busy; back at the head
+	 * of the queue, in order, when that rep's job ends. */
+	struct queued *parked;
+	size_t nparked, parked_cap;
+	/* Per partition: caught up when owned_grew last looked (wall). */
+	bool *part_seen;
+	size_t nparts;
+	uint64_t epoch_seen;		/* owner_epoch when part_seen was set */
+	bool stopping;			/* evaluator_stop: take no more work */
 	size_t inflight;
 	struct job *jobs;		/* live jobs, for evaluator_free */
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
+	int read_sha, pace_sha;		/* redis_conn script indices */
 };
 
 static void pump(struct evaluator *e);
@@ -134,22 +172,60 @@ resize(struct evaluator *e)
 	e->nslots = n;
 }
 
+/* Room for one more entry in the ring, its order kept. */
+static void
+queue_grow(struct evaluator *e)
+{
+	size_t cap = e->queue_cap ? e->queue_cap * 2 : 256;
+	struct queued *q;
+
+	if (e->nqueue < e->queue_cap)
+		return;
+	q = xreallocarray(NULL, cap, sizeof(*q));
+	for (size_t i = 0; i < e->nqueue; i++)
+		q[i] = e->queue[(e->qhead + i) % e->queue_cap];
+	free(e->queue);
+	e->queue = q;
+	e->queue_cap = cap;
+	e->qhead = 0;
+}
+
+static void
+queue_push(struct evaluator *e, const struct queued *q, bool front)
+{
+	queue_grow(e);
+	if (front) {
+		e->qhead = (e->qhead + e->queue_cap - 1) % e->queue_cap;
+		e->queue[e->qhead] = *q;
+	} else {
+		e->queue[(e->qhead + e->nqueue) % e->queue_cap] = *q;
+	}
+	e->nqueue++;
+}
+
+static struct queued
+queue_pop(struct evaluator *e)
+{
+	struct queued q = e->queue[e->qhead];
+
+	e->qhead = (e->qhead + 1) % e->queue_cap;
+	e->nqueue--;
+	return q;
+}
+
+/* Queues one evaluation; a rep already waiting without a tick is queued
+ * once however often it changes (coalesced). */
 static void
 enqueue(struct evaluator *e, size_t rep, int64_t at, struct tick *t)
 {
+	struct queued q = { rep, at, t };
+
 	if (t == NULL) {
-		if (e->queued_plain[rep])
+		if (e->stopping || e->queued_plain[rep])
 			return;
 		e->queued_plain[rep] = true;
 	}
-	if (e->nqueue == e->queue_cap) {
-		e->queue_cap = e->queue_cap ? e->queue_cap * 2 : 256;
-		e->queue = xreallocarray(e->queue, e->queue_cap, sizeof(*e->queue));
-	}
-	e->queue[e->nqueue].rep = rep;
-	e->queue[e->nqueue].at = at;
-	e->queue[e->nqueue].tick = t;
-	e->nqueue++;
+	queue_push(e, &q, false);
 }
 
 static void
@@ -159,6 +235,43 @@ tick_settle(struct tick *t)
 		t->done(t->arg, t->failed ? -1 : 0);
 		free(t);
 	}
+}
+
+/* Puts the parked entries of rep back at the head of the queue, in the
+ * order they were parked. */
+static void
+unpark(struct evaluator *e, size_t rep)
+{
+	size_t w = 0, n = 0;
+	struct queued *mine;
+
+	for (size_t i = 0; i < e->nparked; i++)
+		n += e->parked[i].rep == rep;
+	if (n == 0)
+		return;
+	mine = xreallocarray(NULL, n, sizeof(*mine));
+	n = 0;
+	for (size_t i = 0; i < e->nparked; i++) {
+		if (e->parked[i].rep == rep)
+			mine[n++] = e->parked[i];
+		else
+			e->parked[w++] = e->parked[i];
+	}
+	e->nparked = w;
+	while (n > 0)		/* front pushes: the last one first */
+		queue_push(e, &mine[--n], true);
+	free(mine);
+}
+
+static void
+park(struct evaluator *e, const struct queued *q)
+{
+	if (e->nparked == e->parked_cap) {
+		e->parked_cap = e->parked_cap ? e->parked_cap * 2 : 64;
+		e->parked = xreallocarray(e->parked, e->parked_cap,
+		    sizeof(*e->parked));
+	}
+	e->parked[e->nparked++] = *q;
 }
 
 static void
@@ -187,8 +300,10 @@ job_finish(struct job *j)
 		e->jobs = j->next_job;
 	if (j->next_job != NULL)
 		j->next_job->prev_job = j->prev_job;
-	if (j->gen == e->gen && j->rep < e->nslots)
+	if (j->gen == e->gen && j->rep < e->nslots) {
 		e->busy[j->rep] = false;
+		unpark(e, j->rep);
+	}
 	if (j->failed) {
 		metrics_inc(e->m_evals_failed);
 		/* Try again soon: nothing was stored. */
@@ -203,7 +318,7 @@ job_finish(struct job *j)
 	tick_settle(j->tick);
 	job_release(j);
 	/* Nothing left of this evaluation: one digest per manager for it. */
-	if (e->nqueue == 0 && e->inflight == 0)
+	if (e->nqueue == 0 && e->nparked == 0 && e->inflight == 0)
 		sinks_evaluating(e->d.sinks, false);
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
@@ -304,55 +419,108 @@ published(int status, void *arg)
 	job_finish(j);
 }
 
-/* Pace figures for dashboards: one hash per period bucket. */
+static void
+pace_reply(const redisReply *r, void *arg)
+{
+	struct redis_conn *conn = arg;
+
+	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		redis_conn_reset(conn, "script missing (NOSCRIPT)");
+}
+
+/* Appends "<name>":<number> to a pace figure's JSON text. */
+static char *
+pace_number(char *o, const char *name, double d)
+{
+	*o++ = ',';
+	*o++ = '"';
+	o = stpcpy(o, name);
+	*o++ = '"';
+	*o++ = ':';
+	return o + jsontext_number(o, d);
+}
+
+/* One KPI's pace figures as JSON (cJSON's text: same keys, same order,
+ * same numbers), written straight into buf. */
+static size_t
+pace_json(const struct scorecard_kpi *sk, char *buf)
+{
+	char *o = buf;
+
+	o = stpcpy(o, "{\"actual\":");
+	o += jsontext_number(o, sk->actual);
+	o = pace_number(o, "target", sk->fig.target);
+	o = pace_number(o, "expected_to_date", sk->fig.expected_to_date);
+	if (sk->fig.has_pace)
+		o = pace_number(o, "pace", sk->fig.pace);
+	if (sk->fig.has_projected)
+		o = pace_number(o, "projected", sk->fig.projected);
+	if (sk->fig.has_required_rate)
+		o = pace_number(o, "required_rate", sk->fig.required_rate);
+	o = stpcpy(o, ",\"status\":\"");
+	o = stpcpy(o, pacing_status_name(sk->fig.status));
+	o = stpcpy(o, "\"}");
+	return (size_t)(o - buf);
+}
+
+#define PACE_JSON_SIZE	(6 * (JSONTEXT_NUMBER_SIZE + 24) + 64)
+
+/* Pace figures for dashboards: one hash per period bucket, all four in
+ * one script call. */
 static void
 write_pace(struct job *j, const struct roster_rep *rr)
 {
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
+	struct redis_argv *keys = redis_argv_new(), *args = redis_argv_new();
+	struct redis_argv *v;
+	char json[PACE_JSON_SIZE];
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		const struct scorecard *card = &j->res.cards[p];
-		struct redis_argv *v = redis_argv_new();
-		char *key = keys_rep_pace(cfg, rr->rep->id, (enum period)p,
-		    card->bucket.start_day);
+		size_t n = 0;
 
-		redis_argv_str(v, "HSET");
-		redis_argv_str(v, key);
+		for (size_t k = 0; k < cfg->nkpis; k++)
+			n += card->kpis[k].has_target;
+		if (n == 0)
+			continue;
+		redis_argv_take(keys, keys_rep_pace(cfg, rr->rep->id,
+		    (enum period)p, card->bucket.start_day));
+		redis_argv_fmt(args, "%" PRId64, keys_bucket_expire_at(cfg,
+		    (enum period)p, card->bucket.end_day));
+		redis_argv_fmt(args, "%zu", n);
 		for (size_t k = 0; k < cfg->nkpis; k++) {
 			const struct scorecard_kpi *sk = &card->kpis[k];
-			cJSON *o;
 
 			if (!sk->has_target)
 				continue;
-			o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "actual", sk->actual);
-			cJSON_AddNumberToObject(o, "target", sk->fig.target);
-			cJSON_AddNumberToObject(o, "expected_to_date",
-			    sk->fig.expected_to_date);
-			if (sk->fig.has_pace)
-				cJSON_AddNumberToObject(o, "pace", sk->fig.pace);
-			if (sk->fig.has_projected)
-				cJSON_AddNumberToObject(o, "projected", sk->fig.projected);
-			if (sk->fig.has_required_rate)
-				cJSON_AddNumberToObject(o, "required_rate",
-				    sk->fig.required_rate);
-			cJSON_AddStringToObject(o, "status",
-			    pacing_status_name(sk->fig.status));
-			redis_argv_str(v, cfg->kpis[k].name);
-			redis_argv_take(v, jsontext_take(o));
+			redis_argv_str(args, cfg->kpis[k].name);
+			redis_argv_add(args, json, pace_json(sk, json));
 		}
-		if (redis_argv_count(v) > 2) {
-			send_argv(e, v);
-			redis_argv_str(v, "EXPIREAT");
-			redis_argv_str(v, key);
-			redis_argv_fmt(v, "%" PRId64, keys_bucket_expire_at(cfg,
-			    (enum period)p, card->bucket.end_day));
-			send_argv(e, v);
-		}
-		redis_argv_free(v);
-		free(key);
 	}
+	if (redis_argv_count(keys) > 0) {
+		v = redis_argv_new();
+		redis_argv_str(v, "EVALSHA");
+		redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->pace_sha));
+		redis_argv_fmt(v, "%zu", redis_argv_count(keys));
+		for (size_t i = 0; i < redis_argv_count(keys); i++) {
+			size_t len;
+			const char *s = redis_argv_at(keys, i, &len);
+
+			redis_argv_add(v, s, len);
+		}
+		for (size_t i = 0; i < redis_argv_count(args); i++) {
+			size_t len;
+			const char *s = redis_argv_at(args, i, &len);
+
+			redis_argv_add(v, s, len);
+		}
+		redis_conn_send(e->d.conn, v, pace_reply, e->d.conn);
+		redis_argv_free(v);
+	}
+	redis_argv_free(keys);
+	redis_argv_free(args);
 }
 
 static void
@@ -485,17 +653,23 @@ read_reply(const redisReply *r, void *arg)
 			job_release(j);
 		return;
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != PERIOD_COUNT + 1) {
 		j->failed = true;
+		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
+		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+			redis_conn_reset(e->d.conn, "script missing (NOSCRIPT)");
 	} else if (j->gen == e->gen) {
 		cfg = cfg_of(e);
-		/* The reply order is the send order: four counter hashes,
+		/* One hash per element, in KEYS order: four counter hashes,
 		 * then the alert states. */
-		which = PERIOD_COUNT + 1 - j->pending;
-		for (size_t i = 0; i + 1 < r->elements; i += 2) {
-			const char *f = r->element[i]->str;
-			const char *v = r->element[i + 1]->str;
-			size_t vl = r->element[i + 1]->len;
+		for (which = 0; which <= PERIOD_COUNT; which++)
+		for (size_t i = 0; r->element[which]->type == REDIS_REPLY_ARRAY &&
+		    i + 1 < r->element[which]->elements; i += 2) {
+			const redisReply *h = r->element[which];
+			const char *f = h->element[i]->str;
+			const char *v = h->element[i + 1]->str;
+			size_t vl = h->element[i + 1]->len;
 
 			if (which == PERIOD_COUNT &&
 			    strcmp(f, EVALUATED_AT_FIELD) == 0) {
@@ -559,25 +733,23 @@ job_start(struct evaluator *e, const struct queued *q)
 	if (e->jobs != NULL)
 		e->jobs->prev_job = j;
 	e->jobs = j;
-	for (int p = 0; p < PERIOD_COUNT + 1; p++) {
-		redis_argv_reset(v);
-		redis_argv_str(v, "HGETALL");
-		if (p < PERIOD_COUNT) {
-			struct bucket b;
+	/* One command: the four counter hashes and the alert states. */
+	redis_argv_str(v, "EVALSHA");
+	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->read_sha));
+	redis_argv_fmt(v, "%d", PERIOD_COUNT + 1);
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		struct bucket b;
 
-			scorecard_bucket(rr, (enum period)p, j->at, &b);
-			j->start[p] = b.start_day;
-			redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
-			    (enum period)p, b.start_day));
-		} else {
-			redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
-		}
-		if (redis_conn_send(e->d.conn, v, read_reply, j) != 0) {
-			j->failed = true;
-			break;
-		}
-		j->pending++;
+		scorecard_bucket(rr, (enum period)p, j->at, &b);
+		j->start[p] = b.start_day;
+		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
+		    (enum period)p, b.start_day));
 	}
+	redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
+	if (redis_conn_send(e->d.conn, v, read_reply, j) != 0)
+		j->failed = true;
+	else
+		j->pending++;
 	redis_argv_free(v);
 	if (j->pending == 0)
 		job_finish(j);
@@ -749,29 +921,64 @@ sweep_start(struct evaluator *e)
 	e->sweep = sw;
 }
 
+/* Settles a queued entry that will not run: its tick (if any) failed, so
+ * nothing of it is recorded as judged. */
+static void
+drop_queued(struct evaluator *e, const struct queued *q)
+{
+	if (q->tick == NULL) {
+		if (q->rep < e->nslots)
+			e->queued_plain[q->rep] = false;
+		return;
+	}
+	if (q->rep != SIZE_MAX)
+		q->tick->failed = true;
+	tick_settle(q->tick);
+}
+
+/* Starts queued evaluations: at most MAX_INFLIGHT at a time and
+ * PUMP_BUDGET entries per loop turn, O(1) each. */
 static void
 pump(struct evaluator *e)
 {
-	size_t w = 0;
+	size_t budget = PUMP_BUDGET;
+	size_t nreps = roster_size(roster_of(e));
 
 	resize(e);
-	for (size_t r = 0; r < e->nqueue; r++) {
-		struct queued q = e->queue[r];
+	if (e->stopping) {	/* all of it at once: no I/O, O(1) each */
+		while (e->nparked > 0)
+			drop_queued(e, &e->parked[--e->nparked]);
+		while (e->nqueue > 0) {
+			struct queued q = queue_pop(e);
 
+			drop_queued(e, &q);
+		}
+		return;
+	}
+	while (e->nqueue > 0 && e->inflight < MAX_INFLIGHT) {
+		struct queued q;
+
+		if (budget-- == 0) {	/* the rest on the next loop turn */
+			event_active(e->pump_ev, EV_TIMEOUT, 0);
+			return;
+		}
+		q = queue_pop(e);
 		if (q.rep == SIZE_MAX) {	/* a tick with no owned rep */
 			tick_settle(q.tick);
 			continue;
 		}
-		if (e->inflight >= MAX_INFLIGHT || q.rep >= e->nslots ||
-		    e->busy[q.rep]) {
-			e->queue[w++] = q;
+		if (q.rep >= nreps) {	/* the roster shrank */
+			drop_queued(e, &q);
+			continue;
+		}
+		if (e->busy[q.rep]) {
+			park(e, &q);
 			continue;
 		}
 		if (q.tick == NULL)
 			e->queued_plain[q.rep] = false;
 		job_start(e, &q);
 	}
-	e->nqueue = w;
 }
 
 static void
@@ -802,6 +1009,85 @@ enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
 	return n;
 }
 
+/* The partitions caught up now that were not when last looked at; marks
+ * them seen. Returns how many. */
+static size_t
+newly_caught_up(struct evaluator *e, bool *fresh)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < e->nparts; p++) {
+		bool now = owner_caught_up(e->d.owner, (int32_t)p);
+
+		fresh[p] = now && !e->part_seen[p];
+		e->part_seen[p] = now;
+		n += fresh[p];
+	}
+	return n;
+}
+
+/* Follows the partition count; false while it is unknown. */
+static bool
+part_resize(struct evaluator *e)
+{
+	int np = owner_partition_count(e->d.owner);
+
+	if (np <= 0)
+		return false;
+	if ((size_t)np != e->nparts) {
+		e->part_seen = xreallocarray(e->part_seen, (size_t)np,
+		    sizeof(bool));
+		e->nparts = (size_t)np;
+		e->epoch_seen = owner_epoch(e->d.owner) + 1;	/* unseen */
+	}
+	if (e->epoch_seen != owner_epoch(e->d.owner)) {
+		/* A rebalance since: every partition catches up anew. */
+		memset(e->part_seen, 0, e->nparts);
+		e->epoch_seen = owner_epoch(e->d.owner);
+	}
+	return true;
+}
+
+/* Partitions caught up as of now, without queuing anything for them. */
+static void
+note_caught_up(struct evaluator *e)
+{
+	if (!part_resize(e))
+		return;
+	for (size_t p = 0; p < e->nparts; p++)
+		e->part_seen[p] = owner_caught_up(e->d.owner, (int32_t)p);
+}
+
+/* Queues the owned reps of the partitions caught up since the last look:
+ * each rep once however many partitions catch up, one by one or together. */
+static void
+enqueue_newly_owned(struct evaluator *e)
+{
+	const struct roster *r = roster_of(e);
+	bool *fresh;
+	size_t owned = 0;
+
+	if (!part_resize(e))
+		return;
+	fresh = xcalloc(e->nparts, sizeof(bool));
+	if (newly_caught_up(e, fresh) > 0) {
+		resize(e);
+		for (size_t i = 0; i < roster_size(r); i++) {
+			const char *id = roster_rep_at(r, i)->rep->id;
+			int32_t p;
+
+			if (!owner_owns(e->d.owner, id))
+				continue;
+			owned++;
+			p = owner_partition_of(e->d.owner, id);
+			if (p >= 0 && (size_t)p < e->nparts && fresh[p])
+				enqueue(e, i, 0, NULL);
+		}
+		metrics_set(e->m_owned, (double)owned);
+	}
+	free(fresh);
+}
+
 static void
 arm_wall(struct evaluator *e)
 {
@@ -820,7 +1106,8 @@ wall_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (cfg_of(e)->clock == CLOCK_MODE_WALL) {
+	if (cfg_of(e)->clock == CLOCK_MODE_WALL && !e->stopping) {
+		note_caught_up(e);
 		enqueue_owned(e, 0, NULL);
 		pump(e);
 	}
@@ -832,9 +1119,9 @@ void
 evaluator_owned_grew(struct evaluator *e)
 {
 	sweep_start(e);
-	if (cfg_of(e)->clock != CLOCK_MODE_WALL)
+	if (cfg_of(e)->clock != CLOCK_MODE_WALL || e->stopping)
 		return;
-	enqueue_owned(e, 0, NULL);
+	enqueue_newly_owned(e);
 	/* At once, not from the pump event: the sinks must hear that the
 	 * evaluator is busy before a digest window that is due closes. */
 	pump(e);
@@ -884,7 +1171,10 @@ evaluator_tick(struct evaluator *e, int64_t at_ms, void (*done_cb)(void *, int),
 	t->done = done_cb;
 	t->arg = arg;
 	t->left = 1;		/* held until every rep is queued */
-	enqueue_owned(e, at_ms, t);
+	if (e->stopping)
+		t->failed = true;	/* judged again after the restart */
+	else
+		enqueue_owned(e, at_ms, t);
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 	/* Settle the hold from the loop, never inside this call. */
 	t->left--;
@@ -900,6 +1190,9 @@ evaluator_reconfigured(struct evaluator *e)
 {
 	e->gen++;
 	memset(e->busy, 0, e->nslots);
+	/* Their jobs no longer count: back to the queue, in order. */
+	while (e->nparked > 0)
+		queue_push(e, &e->parked[--e->nparked], true);
 	resize(e);
 	/* A rep may have left the roster: its alerts are resolved here,
 	 * since no evaluation will run for it. */
@@ -910,7 +1203,15 @@ evaluator_reconfigured(struct evaluator *e)
 size_t
 evaluator_busy(const struct evaluator *e)
 {
-	return e->nqueue + e->inflight;
+	return e->nqueue + e->nparked + e->inflight;
+}
+
+void
+evaluator_stop(struct evaluator *e)
+{
+	e->stopping = true;
+	/* Settled from the loop, never inside this call. */
+	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 
 struct evaluator *
@@ -922,6 +1223,10 @@ evaluator_new(const struct evaluator_deps *d)
 	char labels[96];
 
 	e->d = *d;
+	e->read_sha = redis_conn_add_script(d->conn, read_script);
+	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
+	if (e->read_sha < 0 || e->pace_sha < 0)
+		fatalx("startup_failed", "what=redis_scripts");
 	e->wall_ev = evtimer_new(d->base, wall_cb, e);
 	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);
 	e->pump_ev = event_new(d->base, -1, 0, pump_cb, e);
@@ -960,9 +1265,14 @@ evaluator_free(struct evaluator *e)
 			free(j->tick);
 		j->tick = NULL;
 	}
-	for (size_t q = 0; q < e->nqueue; q++)
-		if (e->queue[q].tick != NULL && --e->queue[q].tick->left == 0)
-			free(e->queue[q].tick);
+	while (e->nparked > 0)
+		queue_push(e, &e->parked[--e->nparked], true);
+	while (e->nqueue > 0) {
+		struct queued q = queue_pop(e);
+
+		if (q.tick != NULL && --q.tick->left == 0)
+			free(q.tick);
+	}
 	if (e->sweep != NULL)	/* freed by its pending callback */
 		e->sweep->e = NULL;
 	event_free(e->wall_ev);
@@ -972,5 +1282,7 @@ evaluator_free(struct evaluator *e)
 	free(e->busy);
 	free(e->queued_plain);
 	free(e->queue);
+	free(e->parked);
+	free(e->part_seen);
 	free(e);
 }

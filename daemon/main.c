@@ -186,6 +186,7 @@ start_stop(struct daemon_state *d, const char *why)
 	d->stop_deadline_ms = caltime_mono_ms() + STOP_TIMEOUT_S * 1000LL;
 	log_info("shutdown_started", "reason=%s", why);
 	evtimer_add(d->stop_timer, &tv);
+	evaluator_stop(d->evaluator);	/* waiting ones are judged after the restart */
 	ingest_stop(d->ingest, stopped, d);
 }
 

@@ -25,6 +25,7 @@ struct owner {
 	int count;			/* partitions of the topic; <= 0 unknown */
 	struct owned_part *parts;
 	size_t nparts;
+	uint64_t epoch;			/* assignments and unassignments */
 	struct clock clock;
 };
 
@@ -87,12 +88,20 @@ owner_assign(struct owner *o, const int32_t *partitions, size_t n)
 	for (size_t k = 0; k < n; k++)
 		o->parts[k].partition = partitions[k];
 	o->nparts = n;
+	o->epoch++;
 }
 
 void
 owner_unassign(struct owner *o)
 {
 	o->nparts = 0;
+	o->epoch++;
+}
+
+uint64_t
+owner_epoch(const struct owner *o)
+{
+	return o->epoch;
 }
 
 size_t

@@ -42,9 +42,10 @@ void evaluator_free(struct evaluator *e);
 /* The config or roster was swapped: drop work based on the old ones, and
  * look for alerts of reps the new roster lacks. */
 void evaluator_reconfigured(struct evaluator *e);
-/* More reps are owned now (a partition's backlog was read): judge every
- * owned rep now rather than at the next timer (wall clock only). Changes
- * that came before they were owned are judged with them. */
+/* More reps are owned now (a partition's backlog was read): judge the
+ * reps of the partitions caught up since the last call (or the last
+ * timer) now rather than at the next timer, each once (wall clock only).
+ * Changes that came before they were owned are judged with them. */
 void evaluator_owned_grew(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
@@ -55,5 +56,9 @@ void evaluator_tick(struct evaluator *e, int64_t at_ms,
     void (*done_cb)(void *, int), void *arg);
 /* Number of evaluations waiting or in flight (tests, shutdown). */
 size_t evaluator_busy(const struct evaluator *e);
+/* A stop: evaluations waiting are dropped (their ticks report -1, so
+ * nothing is recorded as judged), on the next loop turn; no new work is
+ * taken; those in flight finish. */
+void evaluator_stop(struct evaluator *e);
 
 #endif

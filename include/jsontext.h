@@ -11,5 +11,11 @@
 /* Takes ownership of o (deleted); returns its one-line text, owned: free
  * with free(). */
 char *jsontext_take(cJSON *o);
+/* Writes d as cJSON prints it (an integral value in int's range as an
+ * integer, else 15 significant digits when they read back as d, else 17;
+ * NaN and infinities as null) into buf (at least JSONTEXT_NUMBER_SIZE
+ * bytes), with no locale and mostly without printf; returns the length. */
+#define JSONTEXT_NUMBER_SIZE	32
+size_t jsontext_number(char *buf, double d);
 
 #endif

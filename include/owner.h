@@ -43,6 +43,9 @@ void owner_assign(struct owner *o, const int32_t *partitions, size_t n);
 void owner_unassign(struct owner *o);
 /* Number of partitions assigned. */
 size_t owner_assigned(const struct owner *o);
+/* Changes with every owner_assign and owner_unassign: a partition caught
+ * up under another epoch was caught up again since. */
+uint64_t owner_epoch(const struct owner *o);
 /* Marks an assigned partition's backlog read; returns true when that is
  * news (it was assigned and not caught up before). */
 bool owner_set_caught_up(struct owner *o, int32_t partition);

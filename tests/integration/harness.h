@@ -32,7 +32,8 @@
 
 /* Generous bound for every wait (sanitizer builds are slower). */
 #define HARNESS_WAIT_MS		60000
-#define HARNESS_PARTITIONS	6
+#define HARNESS_PARTITIONS	6	/* per topic, unless set otherwise */
+#define HARNESS_MAX_PARTITIONS	64
 #define HARNESS_TOPIC		"sales.activity"
 #define HARNESS_TOPIC_DLQ	"sales.activity.dlq"
 #define HARNESS_TOPIC_ALERTS	"sales.alerts"
@@ -160,6 +161,12 @@ int harness_broker_start(void);
  * itself, with the three topics, so the test can inject faults through
  * harness_mock(). 0 or -1. */
 int harness_broker_start_local(void);
+/* Partitions per topic for the broker started next (after
+ * harness_setup, which sets HARNESS_PARTITIONS back): 1..
+ * HARNESS_MAX_PARTITIONS. */
+void harness_set_partitions(int n);
+/* Partitions per topic of the broker. */
+int harness_partitions(void);
 /* The in-process mock cluster (borrowed), or NULL. */
 rd_kafka_mock_cluster_t *harness_mock(void);
 /* Bootstrap address; borrowed. */
@@ -189,7 +196,8 @@ int64_t harness_stream_messages(void);
 
 /*
  * Writes the config of instance `index` (connection part, then extra if
- * not NULL, then the generated org.yaml) and fills *p. 0 or -1.
+ * not NULL, then the generated org.yaml) and fills *p. 0 or -1. A
+ * `batch:` in extra replaces the default batch settings.
  */
 /* The host name daemons configured from now on give in redis.url
  * (borrowed; static storage): "localhost" has them resolve it. */

@@ -24,6 +24,7 @@ static struct {
 	rd_kafka_mock_cluster_t *mock;
 	char		 brokers[512];
 	char		 brokers_file[PATH_MAX];
+	int		 partitions;	/* 0: HARNESS_PARTITIONS */
 } H;
 
 void
@@ -54,7 +55,7 @@ harness_broker_start(void)
 
 	snprintf(H.brokers_file, sizeof H.brokers_file, "%s/brokers.addr",
 	    harness_run_dir());
-	snprintf(parts, sizeof parts, "%d", HARNESS_PARTITIONS);
+	snprintf(parts, sizeof parts, "%d", harness_partitions());
 	bin = xasprintf("%s/paced-devbroker", harness_build_dir());
 	log = harness_path("broker.log");
 	{
@@ -111,7 +112,7 @@ harness_broker_start_local(void)
 	}
 	for (i = 0; i < sizeof topics / sizeof topics[0]; i++)
 		if (rd_kafka_mock_topic_create(H.mock, topics[i],
-		    HARNESS_PARTITIONS, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		    harness_partitions(), 1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 			harness_log("mock broker: cannot create %s", topics[i]);
 			return -1;
 		}
@@ -121,6 +122,18 @@ harness_broker_start_local(void)
 		return -1;
 	harness_log("in-process broker at %s", H.brokers);
 	return 0;
+}
+
+void
+harness_set_partitions(int n)
+{
+	H.partitions = n > 0 && n <= HARNESS_MAX_PARTITIONS ? n : 0;
+}
+
+int
+harness_partitions(void)
+{
+	return H.partitions > 0 ? H.partitions : HARNESS_PARTITIONS;
 }
 
 rd_kafka_mock_cluster_t *

@@ -144,12 +144,12 @@ harness_committed(int64_t *off, int n)
 int64_t
 harness_applied(void)
 {
-	int64_t off[HARNESS_PARTITIONS], sum = 0;
+	int64_t off[HARNESS_MAX_PARTITIONS], sum = 0;
 	int i;
 
-	if (applied_offsets(off, HARNESS_PARTITIONS) == -1)
+	if (applied_offsets(off, harness_partitions()) == -1)
 		return -1;
-	for (i = 0; i < HARNESS_PARTITIONS; i++)
+	for (i = 0; i < harness_partitions(); i++)
 		if (off[i] > 0)
 			sum += off[i];
 	return sum;
@@ -158,14 +158,14 @@ harness_applied(void)
 bool
 harness_caught_up(void *arg)
 {
-	int64_t hi[HARNESS_PARTITIONS], off[HARNESS_PARTITIONS];
+	int64_t hi[HARNESS_MAX_PARTITIONS], off[HARNESS_MAX_PARTITIONS];
 	int i;
 
 	(void)arg;
-	if (harness_watermarks(HARNESS_TOPIC, hi, HARNESS_PARTITIONS) == -1 ||
-	    applied_offsets(off, HARNESS_PARTITIONS) == -1)
+	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) == -1 ||
+	    applied_offsets(off, harness_partitions()) == -1)
 		return false;
-	for (i = 0; i < HARNESS_PARTITIONS; i++) {
+	for (i = 0; i < harness_partitions(); i++) {
 		/* An empty partition needs no field. */
 		if (off[i] == -1 && hi[i] == 0)
 			continue;
@@ -178,7 +178,7 @@ harness_caught_up(void *arg)
 int
 harness_wait_caught_up(int timeout_ms)
 {
-	int64_t hi[HARNESS_PARTITIONS], off[HARNESS_PARTITIONS];
+	int64_t hi[HARNESS_MAX_PARTITIONS], off[HARNESS_MAX_PARTITIONS];
 	int64_t t = harness_elapsed_ms();
 	int i;
 
@@ -188,9 +188,9 @@ harness_wait_caught_up(int timeout_ms)
 		    (long long)(harness_elapsed_ms() - t));
 		return 0;
 	}
-	if (harness_watermarks(HARNESS_TOPIC, hi, HARNESS_PARTITIONS) != -1 &&
-	    applied_offsets(off, HARNESS_PARTITIONS) != -1)
-		for (i = 0; i < HARNESS_PARTITIONS; i++)
+	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) != -1 &&
+	    applied_offsets(off, harness_partitions()) != -1)
+		for (i = 0; i < harness_partitions(); i++)
 			harness_log("  partition %d: applied %lld, high "
 			    "watermark %lld", i, (long long)off[i],
 			    (long long)hi[i]);
@@ -274,7 +274,7 @@ harness_read_topic(const char *topic, struct harness_msgs *out)
 	int64_t hi[64], lo[64], next[64];
 	char group[64];
 	size_t cap = 0;
-	int np = HARNESS_PARTITIONS, i, left = 0, rc = 0;
+	int np = harness_partitions(), i, left = 0, rc = 0;
 	int64_t deadline = harness_elapsed_ms() + HARNESS_WAIT_MS;
 
 	memset(out, 0, sizeof *out);

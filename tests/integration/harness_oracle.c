@@ -279,13 +279,14 @@ static bool
 dlq_filled(void *arg)
 {
 	struct dlq_wait *w = arg;
-	int64_t hi[HARNESS_PARTITIONS];
+	int64_t hi[HARNESS_MAX_PARTITIONS];
 	int i;
 
-	if (harness_watermarks(HARNESS_TOPIC_DLQ, hi, HARNESS_PARTITIONS) == -1)
+	if (harness_watermarks(HARNESS_TOPIC_DLQ, hi,
+	    harness_partitions()) == -1)
 		return false;
 	w->have = 0;
-	for (i = 0; i < HARNESS_PARTITIONS; i++)
+	for (i = 0; i < harness_partitions(); i++)
 		w->have += hi[i];
 	return w->have >= w->want;
 }

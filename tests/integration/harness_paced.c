@@ -105,13 +105,15 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "  command_timeout: 2s\n"
 	    "http: {listen: \"127.0.0.1:%d\"}\n"
 	    "log: {level: info, format: logfmt}\n"
-	    "batch: {max_messages: 500, max_wait: 20ms}\n"
+	    "%s"		/* batch, unless extra has its own */
 	    "%s%s"
 	    "%s",
 	    index, harness_brokers(), HARNESS_TOPIC, HARNESS_TOPIC_DLQ,
 	    HARNESS_TOPIC_ALERTS, H.kafka_props != NULL ? H.kafka_props : "",
 	    H.redis_host != NULL ? H.redis_host : "127.0.0.1",
 	    harness_redis_port(), harness_prefix(), p->http_port,
+	    extra != NULL && strstr(extra, "batch:") != NULL ? "" :
+	    "batch: {max_messages: 500, max_wait: 20ms}\n",
 	    extra != NULL ? extra : "",
 	    extra != NULL && *extra != '\0' &&
 	    extra[strlen(extra) - 1] != '\n' ? "\n" : "", org);

@@ -118,3 +118,26 @@ Test(owner, clock_follows_events_in_event_mode)
 	config_free(c);
 	config_free(w);
 }
+
+Test(owner, epoch_moves_with_every_assignment)
+{
+	struct config *c = load("clock: wall\n");
+	struct owner *o = owner_new(c);
+	int32_t parts[] = { 0, 1 };
+	uint64_t e0 = owner_epoch(o), e1, e2;
+
+	owner_set_partition_count(o, 2);
+	owner_assign(o, parts, 2);
+	e1 = owner_epoch(o);
+	cr_assert_neq(e1, e0, "an assignment moves the epoch");
+	cr_assert(owner_set_caught_up(o, 0));
+	cr_assert_eq(owner_epoch(o), e1, "a catch-up does not");
+	owner_unassign(o);
+	e2 = owner_epoch(o);
+	cr_assert_neq(e2, e1, "an unassignment moves it");
+	owner_assign(o, parts, 2);
+	cr_assert_neq(owner_epoch(o), e2, "the same partitions again move it");
+	cr_assert(!owner_caught_up(o, 0), "caught up anew after it");
+	owner_free(o);
+	config_free(c);
+}

@@ -1,0 +1,173 @@
+/*
+ * Start-up after a backlog on the wall clock: the six partitions catch up
+ * at different moments (one holds a large backlog, read one message a batch,
+ * the rest little or nothing), and each catch-up tells the evaluator that more reps are
+ * owned. Every rep must be judged once for it, not once per partition
+ * that catches up: paced_evaluations_total ends at the number of reps
+ * (plus at most one more for each rep whose events were still being
+ * counted when its partition caught up). The timer (evaluate_every: 1d)
+ * does not fire meanwhile.
+ */
+
+#include "harness.h"
+
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xmalloc.h"
+
+#define NSILENT		300
+#define NBUSY		6
+#define HEAVY_EVENTS	40000	/* for busy-1: its partition catches up last */
+#define LIGHT_EVENTS	20
+
+static void
+write_org(void)
+{
+	char *reps = xstrdup(""), *org, *next;
+
+	for (int i = 0; i < NSILENT; i++) {
+		next = xasprintf("%s  - {id: quiet-%03d, team: core, role: ae}\n",
+		    reps, i + 1);
+		free(reps);
+		reps = next;
+	}
+	for (int i = 0; i < NBUSY; i++) {
+		next = xasprintf("%s  - {id: busy-%d, team: core, role: ae}\n",
+		    reps, i + 1);
+		free(reps);
+		reps = next;
+	}
+	org = xasprintf(
+	    "clock: wall\n"
+	    "kpis:\n"
+	    "  - {name: calls, kind: leading, events: [call]}\n"
+	    "calendars:\n"
+	    "  default:\n"
+	    "    working_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+	    "    working_hours: \"00:00-24:00\"\n"
+	    "roles:\n"
+	    "  ae: {targets: {calls: {week: 1000000}}}\n"
+	    "teams:\n"
+	    "  - {id: core, timezone: Etc/UTC, manager: m-core}\n"
+	    "reps:\n"
+	    "%s"
+	    "alerts:\n"
+	    "  periods: [week]\n"
+	    "  grace: 0.99\n"
+	    "  evaluate_every: 1d\n", reps);
+	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
+	free(org);
+	free(reps);
+}
+
+/* Calls of the busy reps over the last hour, busy-1 by far the most. */
+static void
+write_stream(void)
+{
+	size_t cap = (size_t)(HEAVY_EVENTS + NBUSY * LIGHT_EVENTS) * 200, len = 0;
+	char *text = xmalloc(cap), ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	for (int i = 0; i < NBUSY; i++) {
+		int n = i == 0 ? HEAVY_EVENTS : LIGHT_EVENTS;
+
+		for (int k = 0; k < n; k++) {
+			time_t t = now - 3600 + (time_t)(k % 3000);
+
+			gmtime_r(&t, &tm);
+			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			len += (size_t)snprintf(text + len, cap - len,
+			    "busy-%d\t{\"event_id\":\"b%d-%d\",\"rep_id\":\"busy-%d\","
+			    "\"type\":\"call\",\"occurred_at\":\"%s\"}\n", i + 1,
+			    i + 1, k, i + 1, ts);
+			cr_assert_lt(len, cap);
+		}
+	}
+	cr_assert_eq(harness_gen_write("stream.tsv", text), 0);
+	free(text);
+}
+
+struct owned_all {
+	struct harness_paced *p;
+	double want;
+};
+
+static bool
+owns_all(void *arg)
+{
+	struct owned_all *o = arg;
+
+	return harness_paced_metric(o->p, "paced_owned_reps") >= o->want;
+}
+
+/* Distinct seconds in which the log records a partition caught up. */
+static int
+catch_up_moments(const struct harness_paced *p)
+{
+	FILE *f = fopen(p->log, "r");
+	char line[1024], last[32] = "", *s;
+	int n = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, "event=partition_caught_up") == NULL ||
+		    (s = strstr(line, "ts=")) == NULL)
+			continue;
+		/* ts=YYYY-MM-DDTHH:MM:SS: the whole second */
+		if (strncmp(s + 3, last, 19) != 0) {
+			snprintf(last, sizeof(last), "%.19s", s + 3);
+			n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+Test(eval_catchup, each_rep_judged_once, .fini = harness_teardown,
+    .timeout = 180)
+{
+	struct harness_paced p;
+	struct owned_all o;
+	double evals, before;
+
+	cr_assert_eq(harness_setup("eval_catchup"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	write_org();
+	write_stream();
+	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
+	/* One message a batch: the heavy partition is read over several
+	 * seconds, the others at once. */
+	cr_assert_eq(harness_paced_config(&p, 0,
+	    "batch: {max_messages: 1}\n"), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	o.p = &p;
+	o.want = NSILENT + NBUSY;
+	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
+	    "every rep owned"), 0);
+	/* Settled: no evaluation for two seconds. */
+	evals = harness_paced_metric(&p, "paced_evaluations_total");
+	do {
+		before = evals;
+		sleep(2);
+		evals = harness_paced_metric(&p, "paced_evaluations_total");
+	} while (evals != before);
+	harness_log("%g evaluations for %d reps; partitions caught up in %d "
+	    "distinct seconds", evals, NSILENT + NBUSY, catch_up_moments(&p));
+	cr_expect_geq(evals, NSILENT + NBUSY, "a rep was not judged");
+	cr_expect_leq(evals, NSILENT + 2 * NBUSY,
+	    "%g evaluations for %d reps: judged once per partition caught up?",
+	    evals, NSILENT + NBUSY);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"failed\"}"), 0);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}

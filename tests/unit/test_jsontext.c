@@ -1,0 +1,111 @@
+/*
+ * jsontext_number against cJSON's own number printing, which the pace
+ * figures used to go through: the same text for integers, ratios,
+ * magnitudes from 1e-9 to 1e20, near ties and the special values, and
+ * text that reads back as the number. Pure.
+ */
+
+#include "jsontext.h"
+
+#include <criterion/criterion.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* cJSON's text for d, as a JSON value on its own. */
+static char *
+cjson_text(double d)
+{
+	cJSON *o = cJSON_CreateNumber(d);
+	char *s = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	return s;
+}
+
+static void
+same_as_cjson(double d)
+{
+	char buf[JSONTEXT_NUMBER_SIZE];
+	size_t n = jsontext_number(buf, d);
+	char *want = cjson_text(d);
+
+	cr_assert_str_eq(buf, want, "d=%.17g", d);
+	cr_assert_eq(n, strlen(want), "d=%.17g", d);
+	if (isfinite(d)) {
+		double back = strtod(buf, NULL);
+
+		cr_assert(fabs(back - d) <= fmax(fabs(back), fabs(d)) * DBL_EPSILON,
+		    "d=%.17g text=%s", d, buf);
+	}
+	cJSON_free(want);
+}
+
+/* A deterministic generator (no libc rand: same numbers everywhere). */
+static uint64_t
+next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+Test(jsontext, specials_and_integers)
+{
+	static const double v[] = {
+		0.0, -0.0, 1, -1, 42, 2147483647.0, -2147483648.0, 2147483648.0,
+		-2147483649.0, 3e9, 1e15, 1e16, 123456789012345678.0, 1e300,
+		0.5, -0.5, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 0.0001, 0.00009999,
+		0.000123456789, 999999999999999.9, 99999999999999.99, 1e-5, 1e-9,
+		5e-324, DBL_MAX, -DBL_MAX, 1.5, 2.675, 1.005, 0.045, 100.125,
+		NAN, INFINITY, -INFINITY,
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		same_as_cjson(v[i]);
+}
+
+Test(jsontext, ratios_like_pace_figures)
+{
+	/* pace, expected_to_date, projected, required_rate: quotients of
+	 * counts and targets, working minutes and shares. */
+	for (int a = 0; a <= 400; a++)
+		for (int b = 1; b <= 120; b++) {
+			same_as_cjson((double)a / b);
+			same_as_cjson((double)a * 50.0 / (b * 7.0));
+		}
+}
+
+Test(jsontext, random_magnitudes)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < 200000; i++) {
+		double mant = (double)(next(&s) >> 11) / 9007199254740992.0;
+		int ex = (int)(next(&s) % 30) - 10;
+		double d = mant * pow(10, ex);
+
+		same_as_cjson(next(&s) & 1 ? -d : d);
+	}
+}
+
+Test(jsontext, near_ties_of_the_fifteenth_digit)
+{
+	/* d.ddddddddddddd5 at several magnitudes, and their neighbours. */
+	uint64_t s = 12345;
+
+	for (int i = 0; i < 20000; i++) {
+		uint64_t m = 100000000000000ULL + next(&s) % 900000000000000ULL;
+		int ex = (int)(next(&s) % 19) - 18;
+		double d = ((double)m + 0.5) * pow(10, ex);
+
+		same_as_cjson(d);
+		same_as_cjson(nextafter(d, 0));
+		same_as_cjson(nextafter(d, INFINITY));
+	}
+}
