@@ -687,7 +687,7 @@
     applySlide();
     restartRotation();
     await refresh();
-    openStream();
+    tick();   // opens the stream unless a recent try failed
   }
 
   function onPick() {
