@@ -13,6 +13,16 @@
  * the key has no expiry yet. GT keeps the highest value: counters only
  * grow, so a stale write from a former owner of the partition cannot
  * lower a rep's score.
+ *
+ * The change stream: around the ZADD the script reads the position of
+ * each rep of the call (ZREVRANK, ZRANK for a KPI with better: lower)
+ * and, when any moved, PUBLISHes on ARGV[2] one rank message: ARGV[3]
+ * (its opening, changes.c) with "moves" [{rep, old_rank, new_rank,
+ * value}] added. Two O(log n) reads per rep of the batch on the board,
+ * inside the call already made: no round trip more.
+ *
+ * ARGV: expire_at, channel, message opening, "asc" | "desc", then the
+ * (value, rep) pairs.
  */
 #include "board_redis.h"
 
@@ -22,17 +32,41 @@
 #include <string.h>
 
 #include "board.h"
+#include "changes.h"
 #include "keys.h"
 #include "xmalloc.h"
 
 static const char script[] =
-	"for i = 2, #ARGV, 2000 do\n"
+	"local rank = ARGV[4] == 'asc' and 'ZRANK' or 'ZREVRANK'\n"
+	"local old = {}\n"
+	"if ARGV[2] ~= '' then\n"
+	"  for i = 5, #ARGV, 2 do\n"
+	"    old[#old + 1] = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
+	"  end\n"
+	"end\n"
+	"for i = 5, #ARGV, 2000 do\n"
 	"  redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, i, math.min(i + 1999, #ARGV)))\n"
 	"end\n"
 	"if redis.call('PTTL', KEYS[1]) == -1 then\n"
 	"  redis.call('EXPIREAT', KEYS[1], ARGV[1])\n"
 	"end\n"
-	"return (#ARGV - 1) / 2\n";
+	"if ARGV[2] ~= '' then\n"
+	"  local moves, n = {}, 0\n"
+	"  for i = 5, #ARGV, 2 do\n"
+	"    n = n + 1\n"
+	"    local new = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
+	"    if new ~= old[n] then\n"
+	"      moves[#moves + 1] = '{\"rep\":' .. cjson.encode(ARGV[i + 1]) ..\n"
+	"        ',\"old_rank\":' .. (old[n] and tostring(old[n] + 1) or 'null') ..\n"
+	"        ',\"new_rank\":' .. tostring(new + 1) .. ',\"value\":' .. ARGV[i] .. '}'\n"
+	"    end\n"
+	"  end\n"
+	"  if #moves > 0 then\n"
+	"    redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',\"moves\":[' ..\n"
+	"      table.concat(moves, ',') .. ']}')\n"
+	"  end\n"
+	"end\n"
+	"return (#ARGV - 4) / 2\n";
 
 const char *
 board_redis_script(void)
@@ -42,6 +76,7 @@ board_redis_script(void)
 
 struct line {
 	char *key;			/* owned */
+	char *scope;			/* owned */
 	const struct board_write *w;
 	double num;			/* w's value */
 };
@@ -66,6 +101,7 @@ add_scope(const char *scope, void *arg)
 	}
 	g->v[g->n].key = keys_board(g->cfg, scope, g->cfg->kpis[w->kpi].name,
 	    w->period, w->start_day);
+	g->v[g->n].scope = xstrdup(scope);
 	g->v[g->n].w = w;
 	g->v[g->n].num = g->num;
 	g->n++;
@@ -92,6 +128,7 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 {
 	struct gather g = { cfg, NULL, 0, NULL, 0, 0 };
 	struct redis_argv *args;
+	char *channel = keys_changes_channel(cfg);
 	size_t sent = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -116,6 +153,12 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, "1");
 		redis_argv_str(args, g.v[i].key);
 		redis_argv_fmt(args, "%" PRId64, g.v[i].w->expire_at);
+		redis_argv_str(args, channel);
+		redis_argv_take(args, changes_rank_head(g.v[i].scope,
+		    cfg->kpis[g.v[i].w->kpi].name, g.v[i].w->period,
+		    g.v[i].w->start_day));
+		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
+		    KPI_BETTER_LOWER ? "asc" : "desc");
 		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */
@@ -130,8 +173,11 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		i = j;
 	}
 	redis_argv_free(args);
-	for (size_t i = 0; i < g.n; i++)
+	for (size_t i = 0; i < g.n; i++) {
 		free(g.v[i].key);
+		free(g.v[i].scope);
+	}
 	free(g.v);
+	free(channel);
 	return sent;
 }

@@ -200,6 +200,10 @@ static const struct key_row rows[] = {
 	    "65536", "connections open at once; then accepting waits"),
 	DURATION("http.idle_timeout", http.idle_timeout_ms, 0, "10s", "1s",
 	    "1h", "an idle or stalled connection is closed after this"),
+	INT("http.max_streams", http.max_streams, 0, "128", "0", "65536",
+	    "change streams (GET /v1/stream) open at once; then 503"),
+	DURATION("http.stream_heartbeat", http.stream_heartbeat_ms, 0, "15s",
+	    "100ms", "1h", "a comment line on every change stream this often"),
 
 	SECTION("log", "log lines"),
 	ENUM("log.level", log.level, KEY_RELOAD, "info", level_names,

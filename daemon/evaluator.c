@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "caltime.h"
+#include "changes.h"
 #include "evaluate.h"
 #include "jsontext.h"
 #include "keys.h"
@@ -537,6 +538,8 @@ evaluate_job(struct job *j)
 	}
 	evaluate_rep(cfg, rr, j->at, j->actual, j->prev, j->ended, &j->res);
 	write_pace(j, rr);
+	if (e->d.changes != NULL)
+		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
 	if (j->res.nalerts == 0) {
 		store_states(j);
 		job_finish(j);

@@ -50,6 +50,7 @@
 #include "owner.h"
 #include "redis_conn.h"
 #include "scorecard.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 #define READS_INFLIGHT		8	/* commands on the read connection */
@@ -105,6 +106,7 @@ struct http {
 	struct http *next;		/* every http, for the listener's errorcb */
 	struct http_boards *boards;	/* leaderboards, teams, managers */
 	struct http_dash *dash;		/* the dashboard page, /v1/org */
+	struct stream *stream;		/* GET /v1/stream */
 };
 
 /* The listener's error callback gets evhttp as its argument: this list
@@ -575,6 +577,23 @@ authorized(struct http *h, struct evhttp_request *req)
 	    token_equal(auth + 7, cfg->http.token);
 }
 
+/* The event stream's status line is ours: counted here, not by
+ * output_cb. */
+static void
+route_stream(struct http *h, struct evhttp_request *req)
+{
+	char msg[160];
+	int code;
+
+	h->replying = true;
+	code = stream_open(h->stream, req, msg, sizeof(msg));
+	h->replying = false;
+	if (code == 200)
+		metrics_inc(h->m_requests[0]);
+	else
+		reply_error(h, req, code, msg);
+}
+
 /* "/v1/reps/{rep_id}/scorecard" with the id percent-decoded (an id may
  * hold '@', which clients encode) and checked against the rep_id rule. */
 static int
@@ -635,6 +654,8 @@ dispatch(struct evhttp_request *req, void *arg)
 		route_alerts(h, req);
 	else if (strcmp(path, "/v1/org") == 0)
 		http_dash_org(h->dash, req);
+	else if (strcmp(path, "/v1/stream") == 0)
+		route_stream(h, req);
 	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
 		route_scorecard(h, req, rep);
 	else if (!http_boards_route(h->boards, req, path))
@@ -681,7 +702,7 @@ connection_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct http *h = arg;
 
-	(void)evcon;
+	stream_conn_closed(h->stream, evcon);
 	h->open--;
 	metrics_set(h->m_open, h->open);
 	if (h->freeing || h->open >= h->max_conns)
@@ -849,6 +870,7 @@ http_new(struct event_base *base, const struct config *cfg,
 	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
 	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
 	    deps->roster, dash_reply, h });
+	h->stream = stream_new(base, cfg, deps->cfg);
 	h->evh = evhttp_new(base);
 	if (h->evh != NULL)
 		bound = evhttp_bind_socket_with_handle(h->evh, cfg->http.host,
@@ -937,6 +959,7 @@ http_free(struct http *h)
 	http_dash_free(h->dash);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
+	stream_free(h->stream);		/* its streams closed with evhttp */
 	if (h->adopt_ev != NULL)
 		event_free(h->adopt_ev);
 	if (h->resume_ev != NULL)

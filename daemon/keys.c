@@ -106,6 +106,12 @@ keys_alerts_stream(const struct config *cfg)
 	return xasprintf("%s:alerts", prefix(cfg));
 }
 
+char *
+keys_changes_channel(const struct config *cfg)
+{
+	return xasprintf("%s:changes", prefix(cfg));
+}
+
 int64_t
 keys_expire_at(int32_t day, int64_t keep_ms)
 {

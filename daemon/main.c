@@ -23,6 +23,7 @@
 
 #include "backtest.h"
 #include "caltime.h"
+#include "changes.h"
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
@@ -62,6 +63,7 @@ struct daemon_state {
 	struct dlq *dlq;
 	struct sinks *sinks;
 	struct evaluator *evaluator;
+	struct changes *changes;	/* pace status changes seen */
 	struct http *http;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
 	struct event *fatal_ev;
@@ -401,6 +403,7 @@ run(const char *path)
 			.owner = d.owner,
 			.cfg = &d.cfg,
 			.roster = &d.roster,
+			.changes = d.changes = changes_new(),
 		};
 
 		d.evaluator = evaluator_new(&ed);
@@ -458,6 +461,7 @@ run(const char *path)
 	http_free(d.http);
 	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
+	changes_free(d.changes);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));
 	sinks_free(d.sinks, flush_budget(&d));

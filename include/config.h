@@ -173,6 +173,8 @@ struct config {
 		char *token;		/* from token_file; NULL: no auth */
 		int max_connections;	/* open at once; then stop accepting */
 		int64_t idle_timeout_ms;	/* idle or stalled connection */
+		int max_streams;	/* GET /v1/stream open at once */
+		int64_t stream_heartbeat_ms;	/* comment line this often */
 	} http;
 
 	struct {

@@ -23,6 +23,7 @@
 struct event_base;
 struct redis_conn;
 struct sinks;
+struct changes;
 struct owner;
 struct evaluator;
 
@@ -33,6 +34,7 @@ struct evaluator_deps {
 	const struct owner *owner;	/* ownership of reps, the clock */
 	const struct config *const *cfg;	/* read through: reloads */
 	const struct roster *const *roster;
+	struct changes *changes;	/* pace status changes; may be NULL */
 };
 
 /* Borrows deps' targets. Returns owned (free with evaluator_free). */

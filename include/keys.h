@@ -55,6 +55,8 @@ char *keys_evclock(const struct config *cfg, const char *topic);
 char *keys_alerts_firing(const struct config *cfg);
 /* P:alerts, the stream of every alert message. Borrows cfg. */
 char *keys_alerts_stream(const struct config *cfg);
+/* The pub/sub channel of rank and pace status changes (not a key). */
+char *keys_changes_channel(const struct config *cfg);
 
 /* The expiry arithmetic of every key that has one: the UTC midnight that
  * ends day (days since 1970-01-01) plus keep_ms (whole seconds), in

@@ -117,6 +117,7 @@ Test(keys, untagged_keys_follow_the_table)
 	is(keys_evclock(&c, "activity"), "paced:evclock:activity");
 	is(keys_alerts_firing(&c), "paced:alerts:firing");
 	is(keys_alerts_stream(&c), "paced:alerts");
+	is(keys_changes_channel(&c), "paced:changes");
 }
 
 Test(keys, prefix_is_redis_key_prefix)
@@ -132,6 +133,7 @@ Test(keys, prefix_is_redis_key_prefix)
 	    "pace.prod:offsets:sales.activity.v1");
 	is(keys_alerts_firing(&c), "pace.prod:alerts:firing");
 	is(keys_alerts_stream(&c), "pace.prod:alerts");
+	is(keys_changes_channel(&c), "pace.prod:changes");
 }
 
 Test(keys, long_ids_are_not_cut)
