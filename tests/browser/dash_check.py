@@ -10,10 +10,13 @@ hand against `make run` too. Steps, each bounded in time:
    ask for the token (the API answers 401 without it); the token is typed
    into the dialog and the page goes on with it.
 3. The leaderboard shows the reps in the order --first; the rep
-   scorecards and the live indicator are there.
+   scorecards and the live indicator are there. With --expect-stream, the
+   page must be reading the change stream (/v1/stream).
 4. READY_FILE is written: the caller now produces events that change the
    ranks. The board must show the order --then without a reload (a marker
-   set in the page before must still be there), within --timeout.
+   set in the page before must still be there), within --timeout; with
+   --expect-stream, the stream still open (without new events the page
+   reads again only every 30 s: the change came by the stream).
 5. Screenshots into --out: dashboard.png (laptop, the whole page) and
    dashboard-tv.png (TV mode, 1920x1080: larger type, rotation bar).
 6. No JavaScript exception, console error or error log entry (a refused
@@ -130,6 +133,13 @@ def run_page(b, args, failures):
     if args.token and b.evaluate(
             "sessionStorage.getItem('paced.token')") != args.token:
         failures.append("the token is not in session storage")
+    if args.expect_stream:
+        # The page reads everything again every 30 s even with the stream
+        # up, and polls only without it: with the stream up before and
+        # after, a new order within --timeout (< 30 s) came by the stream.
+        b.wait_for("document.getElementById('live').classList.contains('up')",
+                   args.timeout, "the change stream (live)")
+        say("change stream open")
     b.evaluate("window.__pacedNoReload = 1")
     b.screenshot(os.path.join(args.out, "dashboard-before.png"))
     with open(args.ready_file, "w") as f:
@@ -138,6 +148,9 @@ def run_page(b, args, failures):
     got = b.wait_for(f"{ROWS} === {args.then!r} && {ROWS}",
                      args.timeout, f"the board {args.then}")
     say(f"board after the events: {got} ({time.time() - t0:.1f} s)")
+    if args.expect_stream and not b.evaluate(
+            "document.getElementById('live').classList.contains('up')"):
+        failures.append("the change stream closed")
     if b.evaluate("window.__pacedNoReload") != 1:
         failures.append("the page was reloaded")
     moved = b.evaluate("[...document.querySelectorAll('#board tbody "
@@ -177,7 +190,12 @@ def main():
     ap.add_argument("--ready-file", required=True)
     ap.add_argument("--out", required=True, help="folder for screenshots")
     ap.add_argument("--token")
-    ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--timeout", type=float, default=20,
+                    help="seconds for each wait; under 30 with "
+                    "--expect-stream")
+    ap.add_argument("--expect-stream", action="store_true",
+                    help="the page must be on /v1/stream, and the new "
+                    "order must come by it")
     args = ap.parse_args()
 
     base = args.url.split("/?")[0].rstrip("/")

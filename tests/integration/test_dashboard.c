@@ -3,8 +3,9 @@
  * and Redis; tests/browser/dash_check.py drives headless Chromium (Debian's
  * chromium package) over the DevTools protocol. The page must ask for the
  * token, show team east's calls board in the order of the first events,
- * then, once events that change the ranks are produced, the new order
- * without a reload; no JavaScript or console error; screenshots.
+ * read the change stream (GET /v1/stream), then, once events that change
+ * the ranks are produced, show the new order without a reload, brought by
+ * the stream; no JavaScript or console error; screenshots.
  *
  * Artifacts: dashboard-before.png, dashboard.png (laptop, whole page),
  * dashboard-tv.png (TV mode), and on a failure dashboard-failed.png, in the
@@ -205,7 +206,7 @@ Test(dashboard, browser_sees_ranks_change, .fini = harness_teardown,
 		char *argv[] = { "python3", script, "--url", url,
 		    "--first", "a1,a2,a3,a4", "--then", "a3,a1,a2,a4",
 		    "--token", TOKEN, "--ready-file", ready, "--out", out,
-		    "--timeout", "25", NULL };
+		    "--timeout", "25", "--expect-stream", NULL };
 
 		br = harness_spawn(argv, log);
 		free(script);
