@@ -31,6 +31,12 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# The library the fuzzers link (tests/tools/fuzz.sh): clang, coverage for
+# libFuzzer, and decode.c's extra self-check.
+ifeq ($(SAN),fuzz)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 # The dashboard's files, built into the binary (tools/embed-assets.sh).
@@ -67,7 +73,8 @@ BENCH_E2E = $(BUILD)/tests/bench/rawcount
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-integration test-browser test-faults \
-	test-faults-bounded test-run test-san fuzz lint test-deploy bench clean
+	test-faults-bounded test-run test-san fuzz fuzz-long lint test-deploy bench \
+	clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -162,9 +169,15 @@ test-deploy: $(BUILD)/paced
 test-san:
 	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
 
-# libFuzzer over the decoder and the config loader, bounded runs.
+# libFuzzer targets (tests/fuzz/fuzz_*.c): replays tests/fuzz/regress/,
+# then runs each for FUZZ_SECONDS (a few by default; hours with fuzz-long).
+FUZZ_SECONDS ?= 8
 fuzz:
-	@sh tests/tools/fuzz-smoke.sh build/san
+	@sh tests/tools/fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+fuzz-long: FUZZ_SECONDS = 3600
+fuzz-long:
+	@sh tests/tools/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 test: deps
 	$(MAKE) lint

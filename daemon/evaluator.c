@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
 
@@ -648,7 +649,6 @@ read_reply(const redisReply *r, void *arg)
 {
 	struct job *j = arg;
 	struct evaluator *e = j->e;
-	intptr_t which = 0;
 	const struct config *cfg;
 
 	if (e == NULL) {
@@ -659,48 +659,15 @@ read_reply(const redisReply *r, void *arg)
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 	    r->elements != PERIOD_COUNT + 1) {
 		j->failed = true;
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(e->d.conn, "script missing (NOSCRIPT)");
 	} else if (j->gen == e->gen) {
 		cfg = cfg_of(e);
 		/* One hash per element, in KEYS order: four counter hashes,
 		 * then the alert states. */
-		for (which = 0; which <= PERIOD_COUNT; which++)
-		for (size_t i = 0; r->element[which]->type == REDIS_REPLY_ARRAY &&
-		    i + 1 < r->element[which]->elements; i += 2) {
-			const redisReply *h = r->element[which];
-			const char *f = h->element[i]->str;
-			const char *v = h->element[i + 1]->str;
-			size_t vl = h->element[i + 1]->len;
-
-			if (which == PERIOD_COUNT &&
-			    strcmp(f, EVALUATED_AT_FIELD) == 0) {
-				j->last_at = strtoll(v, NULL, 10);
-				continue;
-			}
-			if (which < PERIOD_COUNT) {
-				int k = config_kpi_index(cfg, f);
-
-				if (k >= 0)
-					j->actual[(size_t)which * cfg->nkpis + (size_t)k] =
-					    strtod(v, NULL);
-				continue;
-			}
-			for (size_t k = 0; k < cfg->nkpis; k++) {
-				for (int p = 0; p < PERIOD_COUNT; p++) {
-					char field[EVAL_FIELD_SIZE];
-
-					evaluate_field(cfg, k, (enum period)p, field,
-					    sizeof(field));
-					if (strcmp(field, f) == 0 &&
-					    eval_state_parse(v, vl,
-					    &j->prev[k * PERIOD_COUNT + (size_t)p]) != 0)
-						log_warnx("alert_state_unreadable",
-						    "field=%s", f);
-				}
-			}
-		}
+		if (reply_eval_read(cfg, r, EVALUATED_AT_FIELD, j->actual, j->prev,
+		    &j->last_at) != 0)
+			j->failed = true;
 	}
 	if (--j->pending > 0)
 		return;

@@ -43,12 +43,14 @@
 #include "decode.h"
 #include "http_boards.h"
 #include "http_dash.h"
+#include "http_route.h"
 #include "ingest.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "reply.h"
 #include "scorecard.h"
 #include "stream.h"
 #include "xmalloc.h"
@@ -307,7 +309,7 @@ scorecard_reply(const redisReply *r, void *arg)
 	}
 	cfg = *sc->w.h->deps.cfg;
 	rep = roster_rep(*sc->w.h->deps.roster, sc->rep_id);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (reply_hash(r) != 0) {
 		reply_error(sc->w.h, sc->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(sc);
@@ -320,12 +322,7 @@ scorecard_reply(const redisReply *r, void *arg)
 	}
 	actual = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(double));
 	card.kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*card.kpis));
-	for (size_t j = 0; j + 1 < r->elements; j += 2) {
-		int k = config_kpi_index(cfg, r->element[j]->str);
-
-		if (k >= 0)
-			actual[k] = strtod(r->element[j + 1]->str, NULL);
-	}
+	reply_counters(cfg, r, actual);
 	scorecard_compute(cfg, rep, sc->period, sc->at_ms, actual, &card);
 
 	o = cJSON_CreateObject();
@@ -381,110 +378,29 @@ scorecard_reply(const redisReply *r, void *arg)
 	free(sc);
 }
 
-/*
- * Parses the query string into q (cleared by the caller, also on error):
- * every part must be name=value with a name from allowed (NULL-ended),
- * each at most once. -1 with the reason in err.
- */
-static int
-parse_query(struct evhttp_request *req, struct evkeyvalq *q,
-    const char *const *allowed, char *err, size_t errlen)
-{
-	const char *qs = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyval *kv, *kv2;
-
-	TAILQ_INIT(q);
-	if (qs == NULL || *qs == '\0')
-		return 0;
-	/* evhttp skips a part without '=' and still answers 0 or -1
-	 * inconsistently across versions: check every part here. */
-	for (const char *p = qs; *p != '\0';) {
-		size_t n = strcspn(p, "&");
-
-		if (n == 0 || memchr(p, '=', n) == NULL || *p == '=') {
-			snprintf(err, errlen, "malformed query string: every "
-			    "part must be name=value");
-			return -1;
-		}
-		p += n;
-		if (*p != '\0' && *++p == '\0') {
-			snprintf(err, errlen, "malformed query string: every "
-			    "part must be name=value");
-			return -1;
-		}
-	}
-	if (evhttp_parse_query_str(qs, q) != 0) {
-		snprintf(err, errlen, "malformed query string");
-		return -1;
-	}
-	TAILQ_FOREACH(kv, q, next) {
-		size_t i;
-
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(kv->key, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(err, errlen, "unknown query parameter %.64s",
-			    kv->key);
-			return -1;
-		}
-		for (kv2 = TAILQ_NEXT(kv, next); kv2 != NULL;
-		    kv2 = TAILQ_NEXT(kv2, next)) {
-			if (strcmp(kv->key, kv2->key) == 0) {
-				snprintf(err, errlen, "query parameter %s "
-				    "given twice", kv->key);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static void
-route_scorecard(struct http *h, struct evhttp_request *req, const char *rep_id)
+route_scorecard(struct http *h, struct evhttp_request *req,
+    const struct http_request_route *rt)
 {
-	static const char *const allowed[] = { "period", "at", NULL };
 	const struct config *cfg = *h->deps.cfg;
 	const struct roster *roster = *h->deps.roster;
-	struct evkeyvalq q;
-	const char *ps, *at;
 	struct scorecard_req *sc;
 	const struct roster_rep *rep;
 	struct bucket bucket;
-	char err[160];
 
 	sc = xcalloc(1, sizeof(*sc));
-	if (parse_query(req, &q, allowed, err, sizeof(err)) != 0) {
-		reply_error(h, req, 400, err);
-		goto done;
-	}
-	snprintf(sc->rep_id, sizeof(sc->rep_id), "%s", rep_id);
-	ps = evhttp_find_header(&q, "period");
-	at = evhttp_find_header(&q, "at");
-	if (ps == NULL)
-		sc->period = PERIOD_DAY;
-	else if (caltime_period_parse(ps, &sc->period) != 0) {
-		reply_error(h, req, 400, "period must be day, week, month or quarter");
-		goto done;
-	}
-	sc->at_ms = clock_now(owner_clock(h->deps.owner));
-	if (at != NULL && caltime_parse_rfc3339(at, strlen(at), &sc->at_ms) != 0) {
-		reply_error(h, req, 400, "at must be RFC 3339 with an offset");
-		goto done;
-	}
-	if ((rep = roster_rep(roster, rep_id)) == NULL) {
+	snprintf(sc->rep_id, sizeof(sc->rep_id), "%s", rt->rep_id);
+	sc->period = rt->period;
+	sc->at_ms = rt->has_at ? rt->at_ms : clock_now(owner_clock(h->deps.owner));
+	if ((rep = roster_rep(roster, sc->rep_id)) == NULL) {
 		reply_error(h, req, 404, "rep not on the roster");
-		goto done;
+		free(sc);
+		return;
 	}
 	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
-	sc->w.key = keys_rep_counters(cfg, rep_id, sc->period,
+	sc->w.key = keys_rep_counters(cfg, sc->rep_id, sc->period,
 	    bucket.start_day);
-	evhttp_clear_headers(&q);
 	waiting_start(h, &sc->w, req, scorecard_reply);
-	return;
-done:
-	evhttp_clear_headers(&q);
-	free(sc);
 }
 
 /* A /v1/alerts request waiting for Redis. */
@@ -502,7 +418,7 @@ alerts_reply(const redisReply *r, void *arg)
 		free(ar);
 		return;
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (reply_hash(r) != 0) {
 		reply_error(ar->w.h, ar->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
 		free(ar);
@@ -526,55 +442,12 @@ alerts_reply(const redisReply *r, void *arg)
 static void
 route_alerts(struct http *h, struct evhttp_request *req)
 {
-	static const char *const allowed[] = { "status", NULL };
 	const struct config *cfg = *h->deps.cfg;
-	struct evkeyvalq q;
-	const char *status;
 	struct alerts_req *ar;
-	char err[160];
 
-	if (parse_query(req, &q, allowed, err, sizeof(err)) != 0) {
-		evhttp_clear_headers(&q);
-		reply_error(h, req, 400, err);
-		return;
-	}
-	status = evhttp_find_header(&q, "status");
-	if (status != NULL && strcmp(status, "firing") != 0) {
-		evhttp_clear_headers(&q);
-		reply_error(h, req, 400, "status must be firing");
-		return;
-	}
-	evhttp_clear_headers(&q);
 	ar = xcalloc(1, sizeof(*ar));
 	ar->w.key = keys_alerts_firing(cfg);
 	waiting_start(h, &ar->w, req, alerts_reply);
-}
-
-/* Compares in time that depends on the length of the expected token
- * only, not on where the given one first differs. */
-static bool
-token_equal(const char *given, const char *want)
-{
-	size_t glen = strlen(given), wlen = strlen(want);
-	volatile unsigned char diff = glen != wlen;
-
-	for (size_t i = 0; i < wlen; i++)
-		diff |= (unsigned char)(want[i] ^ (i < glen ? given[i] : 0));
-	return diff == 0;
-}
-
-static bool
-authorized(struct http *h, struct evhttp_request *req)
-{
-	const struct config *cfg = *h->deps.cfg;
-	const char *auth;
-
-	if (cfg->http.token == NULL)
-		return true;
-	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
-	return auth != NULL && strncmp(auth, "Bearer ", 7) == 0 &&
-	    token_equal(auth + 7, cfg->http.token);
 }
 
 /* The event stream's status line is ours: counted here, not by
@@ -594,72 +467,57 @@ route_stream(struct http *h, struct evhttp_request *req)
 		reply_error(h, req, code, msg);
 }
 
-/* "/v1/reps/{rep_id}/scorecard" with the id percent-decoded (an id may
- * hold '@', which clients encode) and checked against the rep_id rule. */
-static int
-rep_from_path(const char *path, char *rep, size_t replen)
-{
-	static const char pre[] = "/v1/reps/", post[] = "/scorecard";
-	size_t plen = strlen(path), seglen;
-	char seg[3 * EVENT_REP_MAX + 1], *dec;
-	size_t declen = 0;
-	int rc = -1;
-
-	if (plen <= sizeof(pre) - 1 + sizeof(post) - 1 ||
-	    strncmp(path, pre, sizeof(pre) - 1) != 0 ||
-	    strcmp(path + plen - (sizeof(post) - 1), post) != 0)
-		return -1;
-	seglen = plen - (sizeof(pre) - 1) - (sizeof(post) - 1);
-	if (seglen >= sizeof(seg))
-		return -1;
-	memcpy(seg, path + sizeof(pre) - 1, seglen);
-	seg[seglen] = '\0';
-	if ((dec = evhttp_uridecode(seg, 0, &declen)) == NULL)
-		return -1;
-	if (declen >= 1 && declen <= EVENT_REP_MAX && declen < replen &&
-	    strspn(dec, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._@-") == declen) {
-		memcpy(rep, dec, declen + 1);
-		rc = 0;
-	}
-	free(dec);
-	return rc;
-}
-
+/* The route and its parameters come from http_route(), which the HTTP
+ * fuzzer drives with any bytes. */
 static void
 dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	char rep[EVENT_REP_MAX + 1];
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct http_request_route rt;
 
-	if (path == NULL)
-		path = "/";
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		reply_error(h, req, 405, "only GET is served");
-		return;
-	}
-	if (strcmp(path, "/healthz") == 0)
+	http_route(cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD,
+	    evhttp_uri_get_path(uri), evhttp_uri_get_query(uri),
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization"), (*h->deps.cfg)->http.token, &rt);
+	switch (rt.route) {
+	case HTTP_ROUTE_ERROR:
+		reply_error(h, req, rt.code, rt.err);
+		break;
+	case HTTP_ROUTE_HEALTHZ:
 		route_healthz(h, req);
-	else if (strcmp(path, "/readyz") == 0)
+		break;
+	case HTTP_ROUTE_READYZ:
 		route_readyz(h, req);
-	else if (strcmp(path, "/metrics") == 0)
+		break;
+	case HTTP_ROUTE_METRICS:
 		route_metrics(h, req);
-	else if (http_dash_route(h->dash, req, path))
-		;	/* the page and its assets: no token */
-	else if (strncmp(path, "/v1/", 4) == 0 && !authorized(h, req))
-		reply_error(h, req, 401, "missing or wrong bearer token");
-	else if (strcmp(path, "/v1/alerts") == 0)
+		break;
+	case HTTP_ROUTE_ALERTS:
 		route_alerts(h, req);
-	else if (strcmp(path, "/v1/org") == 0)
-		http_dash_org(h->dash, req);
-	else if (strcmp(path, "/v1/stream") == 0)
+		break;
+	case HTTP_ROUTE_STREAM:
 		route_stream(h, req);
-	else if (rep_from_path(path, rep, sizeof(rep)) == 0)
-		route_scorecard(h, req, rep);
-	else if (!http_boards_route(h->boards, req, path))
-		reply_error(h, req, 404, "no such endpoint");
+		break;
+	case HTTP_ROUTE_SCORECARD:
+		route_scorecard(h, req, &rt);
+		break;
+	case HTTP_ROUTE_BOARDS:
+		/* Its own paths and parameters: http_boards.c. */
+		if (!http_boards_route(h->boards, req,
+		    evhttp_uri_get_path(uri)))
+			reply_error(h, req, 404, "no such endpoint");
+		break;
+	case HTTP_ROUTE_DASH:
+		/* The page and its assets, no token: http_dash.c. */
+		if (!http_dash_route(h->dash, req, evhttp_uri_get_path(uri)))
+			reply_error(h, req, 404, "no such endpoint");
+		break;
+	case HTTP_ROUTE_ORG:
+		http_dash_org(h->dash, req);
+		break;
+	}
 }
 
 static void

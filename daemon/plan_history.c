@@ -18,6 +18,7 @@
 #include "caltime.h"
 #include "keys.h"
 #include "plan.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 #define HISTORY_TIMEOUT_S	10
@@ -57,17 +58,17 @@ handshake(redisContext *c, const struct config *cfg, char *err,
 	return 0;
 }
 
-/* Adds one HGETALL reply's KPI fields to totals; 0 or -1 with err. */
-static int
-add_reply(const struct config *cfg, const char *key, const redisReply *r,
-    double *totals, char *err, size_t errlen)
+int
+plan_history_add_reply(const struct config *cfg, const char *key,
+    const redisReply *r, double *totals, char *err, size_t errlen)
 {
 	size_t i;
 	double v;
 	int k;
 
 	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "redis: %s: %s", key, r->str);
+		snprintf(err, errlen, "redis: %s: %s", key,
+		    reply_error_text(r));
 		return -1;
 	}
 	if (r->type != REDIS_REPLY_ARRAY) {
@@ -142,8 +143,8 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 			rc = -1;
 			break;
 		}
-		if (rc == 0 && add_reply(cfg, keys[i], r, totals, err,
-		    errlen) != 0)
+		if (rc == 0 && plan_history_add_reply(cfg, keys[i], r, totals,
+		    err, errlen) != 0)
 			rc = -1;
 		freeReplyObject(r);
 	}

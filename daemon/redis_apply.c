@@ -36,6 +36,7 @@
 #include "board_redis.h"
 #include "keys.h"
 #include "log.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 /* Lua: a field's text as a number Redis can add to, or nil. 'c': an
@@ -271,24 +272,13 @@ struct rep_call {
 	size_t index;
 };
 
-static const char *
-reply_error(const redisReply *r)
-{
-	if (r == NULL)
-		return "no reply (connection lost or timed out)";
-	if (r->type == REDIS_REPLY_ERROR)
-		return r->str;
-	return NULL;
-}
-
 static void
 team_reply(const redisReply *r, void *arg)
 {
 	struct apply_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER))
+	if (err == NULL && reply_team_script(r) != 0)
 		err = "unexpected reply shape from the team script";
 	if (err == NULL && r->element[1]->integer > 0)
 		log_warnx("redis_team_totals_left_out", "entries=%lld err=%s",
@@ -296,8 +286,7 @@ team_reply(const redisReply *r, void *arg)
 		    "or contribution field holds no number; fix or delete it"));
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	}
@@ -414,12 +403,12 @@ static void
 board_reply(const redisReply *r, void *arg)
 {
 	struct apply_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=board err=%s",
 		    log_quote(err));
-		if (r != NULL && strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	}
@@ -458,19 +447,16 @@ rep_reply(const redisReply *r, void *arg)
 {
 	struct rep_call *rc = arg;
 	struct apply_op *op = rc->op;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	const redisReply *bad = NULL;
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[2]->type != REDIS_REPLY_ARRAY))
+	if (err == NULL && reply_rep_script(r, op->call_count[rc->index]) != 0)
 		err = "unexpected reply shape from the rep script";
-	if (err == NULL && (bad = r->element[2])->elements == 0 &&
-	    r->elements - 3 != op->call_count[rc->index])
-		err = "unexpected reply shape from the rep script";
+	if (err == NULL)
+		bad = r->element[2];
 	if (err != NULL) {
 		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
-		if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-		    strncmp(r->str, "NOSCRIPT", 8) == 0)
+		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	} else if (bad->elements > 0) {
@@ -711,7 +697,7 @@ static void
 watermark_write_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	struct apply_stats st = { 0 };
 
 	if (err != NULL)
@@ -749,22 +735,15 @@ static void
 watermark_read_reply(const redisReply *r, void *arg)
 {
 	struct simple_op *op = arg;
-	const char *err = reply_error(r);
+	const char *err = reply_error_text(r);
 	int64_t *offs = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
 
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != op->n))
+	for (size_t i = 0; i < op->n; i++)
+		offs[i] = -1;
+	if (err == NULL && reply_int64s(r, op->n, offs, NULL) != 0)
 		err = "unexpected reply shape to HMGET";
-	if (err != NULL) {
+	if (err != NULL)
 		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
-	} else {
-		for (size_t i = 0; i < op->n; i++) {
-			const redisReply *v = r->element[i];
-
-			offs[i] = -1;
-			if (v->type == REDIS_REPLY_STRING)
-				offs[i] = strtoll(v->str, NULL, 10);
-		}
-	}
 	op->wcb(err ? -1 : 0, offs, op->arg);
 	free(offs);
 	free(op);
@@ -845,12 +824,7 @@ evclock_read_reply(const redisReply *r, void *arg)
 	n = r->elements;
 	ticks = xcalloc(n ? n : 1, sizeof(*ticks));
 	present = xcalloc(n ? n : 1, sizeof(*present));
-	for (size_t k = 0; k < n; k++) {
-		if (r->element[k]->type != REDIS_REPLY_STRING)
-			continue;
-		ticks[k] = strtoll(r->element[k]->str, NULL, 10);
-		present[k] = true;
-	}
+	reply_int64s(r, n, ticks, present);
 	op->cb(0, ticks, present, n, op->arg);
 	free(present);
 	free(ticks);

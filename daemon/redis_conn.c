@@ -35,6 +35,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 #define REDIS_MAX_SCRIPTS	8
@@ -215,11 +216,8 @@ handshake_reply(redisAsyncContext *ac, void *r, void *privdata)
 		conn_drop(c, "handshake error");
 		return;
 	}
-	if (step >= 100 && reply->type == REDIS_REPLY_STRING &&
-	    reply->len == 40) {
-		memcpy(c->shas[step - 100], reply->str, 40);
-		c->shas[step - 100][40] = '\0';
-	}
+	if (step >= 100)
+		reply_sha1(reply, c->shas[step - 100]);
 	handshake_done(c);
 }
 

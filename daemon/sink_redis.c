@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "redis_conn.h"
+#include "reply.h"
 #include "xmalloc.h"
 
 #define ERR_LOG_MS	10000	/* at most one error line per this */
@@ -79,7 +80,7 @@ reply_cb(const struct redisReply *reply, void *arg)
 
 		if (r->err_logged_ms == 0 || now - r->err_logged_ms >= ERR_LOG_MS) {
 			log_warnx("sink_redis_error", "key=%s err=%s", r->key,
-			    log_quote(reply->str));
+			    log_quote(reply_error_text(reply)));
 			r->err_logged_ms = now;
 		}
 	}

@@ -6,7 +6,7 @@
 # are built in daemon/keys.c only.
 set -u
 bad=0
-files=$(git ls-files 2>/dev/null | grep -vE '^tests/fixtures/' || true)
+files=$(git ls-files 2>/dev/null | grep -vE '^tests/(fixtures|fuzz/corpus|fuzz/regress)/' || true)
 for f in $files; do
 	[ -f "$f" ] || continue
 	case "$f" in *.png|*.gz) continue;; esac

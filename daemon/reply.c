@@ -1,0 +1,180 @@
+/*
+ * reply.c: shape checks and parsers of the Redis replies the daemon reads
+ * (see reply.h). hiredis gives every string, status and error reply a
+ * NUL-terminated str with its len, and every array its elements; nothing
+ * else about a reply is taken for granted here.
+ */
+#include "reply.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "evaluate.h"
+#include "log.h"
+
+const char *
+reply_error_text(const redisReply *r)
+{
+	if (r == NULL)
+		return "no reply (connection lost or timed out)";
+	if (r->type == REDIS_REPLY_ERROR)
+		return r->str != NULL ? r->str : "error";
+	return NULL;
+}
+
+bool
+reply_noscript(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+	    strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+int
+reply_hash(const redisReply *r)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0)
+		return -1;
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i] == NULL ||
+		    r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i]->str == NULL)
+			return -1;
+	return 0;
+}
+
+int
+reply_counters(const struct config *cfg, const redisReply *r, double *actual)
+{
+	if (reply_hash(r) != 0)
+		return -1;
+	for (size_t i = 0; i < r->elements; i += 2) {
+		int k = config_kpi_index(cfg, r->element[i]->str);
+
+		if (k >= 0)
+			actual[k] = strtod(r->element[i + 1]->str, NULL);
+	}
+	return 0;
+}
+
+int
+reply_eval_states(const struct config *cfg, const redisReply *r,
+    const char *evaluated_at, struct eval_state *prev, int64_t *last_at)
+{
+	if (reply_hash(r) != 0)
+		return -1;
+	for (size_t i = 0; i < r->elements; i += 2) {
+		const char *f = r->element[i]->str;
+		const char *v = r->element[i + 1]->str;
+		size_t vl = r->element[i + 1]->len;
+
+		if (strcmp(f, evaluated_at) == 0) {
+			*last_at = strtoll(v, NULL, 10);
+			continue;
+		}
+		for (size_t k = 0; k < cfg->nkpis; k++) {
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				char field[EVAL_FIELD_SIZE];
+
+				evaluate_field(cfg, k, (enum period)p, field,
+				    sizeof(field));
+				if (strcmp(field, f) == 0 &&
+				    eval_state_parse(v, vl,
+				    &prev[k * PERIOD_COUNT + (size_t)p]) != 0)
+					log_warnx("alert_state_unreadable",
+					    "field=%s", log_quote(f));
+			}
+		}
+	}
+	return 0;
+}
+
+int
+reply_eval_read(const struct config *cfg, const redisReply *r,
+    const char *evaluated_at, double *actual, struct eval_state *prev,
+    int64_t *last_at)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != PERIOD_COUNT + 1)
+		return -1;
+	for (size_t p = 0; p < PERIOD_COUNT; p++)
+		if (reply_counters(cfg, r->element[p], actual +
+		    p * cfg->nkpis) != 0)
+			return -1;
+	return reply_eval_states(cfg, r->element[PERIOD_COUNT], evaluated_at,
+	    prev, last_at);
+}
+
+int
+reply_int64s(const redisReply *r, size_t n, int64_t *out, bool *present)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *v = r->element[i];
+
+		if (v == NULL || v->type != REDIS_REPLY_STRING ||
+		    v->str == NULL)
+			continue;
+		out[i] = strtoll(v->str, NULL, 10);
+		if (present != NULL)
+			present[i] = true;
+	}
+	return 0;
+}
+
+static bool
+is_integer(const redisReply *v)
+{
+	return v != NULL && v->type == REDIS_REPLY_INTEGER;
+}
+
+int
+reply_rep_script(const redisReply *r, size_t n)
+{
+	const redisReply *bad;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
+		return -1;
+	bad = r->element[2];
+	if (bad == NULL || bad->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (size_t i = 0; i < bad->elements; i++)
+		if (!is_integer(bad->element[i]))
+			return -1;
+	if (bad->elements > 0)
+		return 0;
+	if (r->elements - 3 != n)
+		return -1;
+	for (size_t i = 3; i < r->elements; i++) {
+		const redisReply *v = r->element[i];
+
+		if (v == NULL || (v->type != REDIS_REPLY_INTEGER &&
+		    v->type != REDIS_REPLY_NIL &&
+		    (v->type != REDIS_REPLY_STRING || v->str == NULL)))
+			return -1;
+	}
+	return 0;
+}
+
+int
+reply_team_script(const redisReply *r)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
+		return -1;
+	return 0;
+}
+
+int
+reply_sha1(const redisReply *r, char *sha)
+{
+	if (r == NULL || r->type != REDIS_REPLY_STRING || r->str == NULL ||
+	    r->len != 40 || strspn(r->str, "0123456789abcdef") != 40)
+		return -1;
+	memcpy(sha, r->str, 40);
+	sha[40] = '\0';
+	return 0;
+}
