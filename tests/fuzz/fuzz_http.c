@@ -76,6 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTP_ROUTE_BOARDS:
 	case HTTP_ROUTE_ALERTS:
 	case HTTP_ROUTE_ORG:
+	case HTTP_ROUTE_STREAM:
 		check(get);
 		check(token == NULL || (auth != NULL &&
 		    strcmp(auth, "Bearer " TOKEN) == 0));
