@@ -15,7 +15,7 @@ BUILD_PKGS = build-essential pkg-config \
 	libicu-dev
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 	libcriterion-dev redis-server python3 tzdata \
-	yamllint docker-compose python3-yaml nodejs
+	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
 BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
@@ -39,7 +39,10 @@ CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 endif
 
 LIB_SRCS  = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The dashboard's files, built into the binary (tools/embed-assets.sh).
+DASH_ASSETS = $(sort $(wildcard daemon/dash/*.html daemon/dash/*.js \
+	daemon/dash/*.css daemon/dash/*.svg))
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/dash_assets.o
 # tools/<name>.c is build/paced-<name>; synth.c is part of paced-produce.
 TOOLS     = devbroker produce webhook
 DEV_BINS  = $(TOOLS:%=$(BUILD)/paced-%)
@@ -69,7 +72,7 @@ BENCH_E2E = $(BUILD)/tests/bench/rawcount
 
 .SECONDARY:
 
-.PHONY: all deps run test test-unit test-integration test-faults \
+.PHONY: all deps run test test-unit test-integration test-browser test-faults \
 	test-faults-bounded test-run test-san fuzz fuzz-long lint test-deploy bench \
 	clean
 
@@ -81,6 +84,13 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/dash_assets.c: $(DASH_ASSETS) tools/embed-assets.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed-assets.sh $@ $(DASH_ASSETS)
+
+$(BUILD)/gen/dash_assets.o: $(BUILD)/gen/dash_assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libpaced.a: $(LIB_OBJS)
@@ -124,6 +134,12 @@ test-unit: all $(UNIT_BINS)
 
 test-integration: all $(INT_BINS)
 	@TEST_JOBS=$${TEST_JOBS:-2} sh tests/tools/run-tests.sh integration $(INT_BINS)
+
+# The dashboard in headless Chromium (tests/browser/dash_check.py, started
+# by test_dashboard, which test-integration runs too); its screenshots stay
+# in the test's run folder, build/tmp/dashboard-<pid>/.
+test-browser: all $(BUILD)/tests/integration/test_dashboard
+	@sh tests/tools/run-tests.sh integration $(BUILD)/tests/integration/test_dashboard
 
 # Every fault scenario, then the soak (PACED_SOAK_SECONDS, default 600).
 test-faults: all $(FAULT_BINS) $(FAULT_SOAK)

@@ -42,6 +42,7 @@
 #include "caltime.h"
 #include "decode.h"
 #include "http_boards.h"
+#include "http_dash.h"
 #include "http_route.h"
 #include "ingest.h"
 #include "keys.h"
@@ -106,6 +107,7 @@ struct http {
 	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
 	struct http *next;		/* every http, for the listener's errorcb */
 	struct http_boards *boards;	/* leaderboards, teams, managers */
+	struct http_dash *dash;		/* the dashboard page, /v1/org */
 	struct stream *stream;		/* GET /v1/stream */
 };
 
@@ -192,7 +194,8 @@ reply(struct http *h, struct evhttp_request *req, int code, const char *ctype,
 	    ctype);
 	metrics_inc(h->m_requests[code >= 500 ? 2 : code >= 400 ? 1 : 0]);
 	h->replying = true;	/* output_cb: this status line is counted */
-	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 404 ?
+	evhttp_send_reply(req, code, code == 200 ? "OK" : code == 304 ?
+	    "Not Modified" : code == 404 ?
 	    "Not Found" : code == 400 ? "Bad Request" : code == 401 ?
 	    "Unauthorized" : code == 405 ? "Method Not Allowed" :
 	    code == 503 ? "Service Unavailable" : "Error", body);
@@ -204,6 +207,13 @@ boards_reply(struct evhttp_request *req, int code, struct evbuffer *body,
     void *arg)
 {
 	reply(arg, req, code, "application/json", body);
+}
+
+static void
+dash_reply(struct evhttp_request *req, int code, const char *ctype,
+    struct evbuffer *body, void *arg)
+{
+	reply(arg, req, code, ctype, body);
 }
 
 static void
@@ -499,6 +509,14 @@ dispatch(struct evhttp_request *req, void *arg)
 		    evhttp_uri_get_path(uri)))
 			reply_error(h, req, 404, "no such endpoint");
 		break;
+	case HTTP_ROUTE_DASH:
+		/* The page and its assets, no token: http_dash.c. */
+		if (!http_dash_route(h->dash, req, evhttp_uri_get_path(uri)))
+			reply_error(h, req, 404, "no such endpoint");
+		break;
+	case HTTP_ROUTE_ORG:
+		http_dash_org(h->dash, req);
+		break;
 	}
 }
 
@@ -708,6 +726,8 @@ http_new(struct event_base *base, const struct config *cfg,
 	all_http = h;
 	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
 	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
+	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
+	    deps->roster, dash_reply, h });
 	h->stream = stream_new(base, cfg, deps->cfg);
 	h->evh = evhttp_new(base);
 	if (h->evh != NULL)
@@ -794,6 +814,7 @@ http_free(struct http *h)
 		w->req = NULL;
 	}
 	http_boards_free(h->boards);
+	http_dash_free(h->dash);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	stream_free(h->stream);		/* its streams closed with evhttp */

@@ -195,12 +195,21 @@ http_route(bool get, const char *path, const char *query,
 		out->route = HTTP_ROUTE_READYZ;
 	else if (strcmp(path, "/metrics") == 0)
 		out->route = HTTP_ROUTE_METRICS;
+	else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+	    strncmp(path, "/assets/", 8) == 0)
+		out->route = HTTP_ROUTE_DASH;	/* the page's query is its own */
 	else if (strncmp(path, "/v1/", 4) == 0 && !authorized(auth, token))
 		route_error(out, 401, "missing or wrong bearer token");
 	else if (strcmp(path, "/v1/alerts") == 0)
 		route_alerts(query, out);
 	else if (strcmp(path, "/v1/stream") == 0)
 		out->route = HTTP_ROUTE_STREAM;
+	else if (strcmp(path, "/v1/org") == 0) {
+		if (query != NULL && *query != '\0')
+			route_error(out, 400, "/v1/org takes no query parameter");
+		else
+			out->route = HTTP_ROUTE_ORG;
+	}
 	else if (rep_from_path(path, out->rep_id, sizeof(out->rep_id)) == 0)
 		route_scorecard(query, out);
 	else if (strncmp(path, "/v1/leaderboards/", 17) == 0 ||

@@ -28,6 +28,8 @@ enum http_route {
 	/* /v1/leaderboards/, /v1/teams/, /v1/managers/: the rest of the
 	 * path and the query are http_boards.c's */
 	HTTP_ROUTE_BOARDS,
+	HTTP_ROUTE_DASH,		/* /, /index.html, /assets/{file}: no token */
+	HTTP_ROUTE_ORG,			/* /v1/org, no query */
 };
 
 struct http_request_route {

@@ -943,15 +943,14 @@ sched_print_expect(struct synth *s, int64_t now, FILE *f)
 				snprintf(cell, sizeof(cell), p == PERIOD_DAY ?
 				    "%s: not a working day" :
 				    "%s: no working day", name);
+			} else if (frac >= 1) {
+				/* No working time left: nothing to mend, no
+				 * alert (its end resolves what fired). */
+				snprintf(cell, sizeof(cell), "%s over", name);
 			} else if (frac > 0 && frac >= grace) {
 				alerting[t] = true;
-				if (frac >= 1)
-					snprintf(cell, sizeof(cell),
-					    "%s over: alerting", name);
-				else
-					snprintf(cell, sizeof(cell),
-					    "%s %.0f%%: alerting", name,
-					    floor(frac * 100));
+				snprintf(cell, sizeof(cell), "%s %.0f%%: alerting",
+				    name, floor(frac * 100));
 			} else {
 				at = sched_grace_at(&cal, rr->zone, &b, &wt,
 				    grace);

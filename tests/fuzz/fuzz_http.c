@@ -75,6 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* FALLTHROUGH */
 	case HTTP_ROUTE_BOARDS:
 	case HTTP_ROUTE_ALERTS:
+	case HTTP_ROUTE_ORG:
+	case HTTP_ROUTE_STREAM:
 		check(get);
 		check(token == NULL || (auth != NULL &&
 		    strcmp(auth, "Bearer " TOKEN) == 0));
@@ -82,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTP_ROUTE_HEALTHZ:
 	case HTTP_ROUTE_READYZ:
 	case HTTP_ROUTE_METRICS:
+	case HTTP_ROUTE_DASH:		/* the page: no token */
 		check(get);
 		break;
 	}

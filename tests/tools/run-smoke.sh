@@ -1,9 +1,10 @@
 #!/bin/sh
 # `make run`, checked: starts tests/tools/run-stack.sh (the whole local
-# stack with the demo data) in a scratch run folder, requires the banner,
-# then, for the teams the banner says can alert at this hour, firing
-# alerts in the daemon's log and a manager digest at the webhook receiver
-# within a minute of the banner; then SIGTERM (what Ctrl-C does; a
+# stack with the demo data) in a scratch run folder, requires the banner
+# and the dashboard page at the address it gives, then, for the teams the
+# banner says can alert at this hour, firing alerts in the daemon's log
+# and a manager digest at the webhook receiver within a minute of the
+# banner; then SIGTERM (what Ctrl-C does; a
 # background job of a script ignores SIGINT) must stop it all
 # cleanly, the daemon with exit=0.
 #
@@ -59,6 +60,14 @@ counted() { grep -q 'event=partition_caught_up' "$RUN/paced.log" 2>/dev/null; }
 
 wait_for "$WAIT_BANNER" banner || finish "no banner within ${WAIT_BANNER}s" 1
 say "stack up; run folder $RUN"
+# The dashboard the banner names answers with the page and its script.
+DASH=$(sed -n 's/^ Dashboard *\(http:[^ ]*\).*/\1/p' "$OUT" | head -n 1)
+[ -n "$DASH" ] || finish "no dashboard address in the banner" 1
+curl -fsS "$DASH" 2>/dev/null | grep -q '<script src="/assets/app.js"' ||
+	finish "$DASH does not answer with the dashboard page" 1
+curl -fsS -o /dev/null "${DASH}assets/app.js" 2>/dev/null ||
+	finish "${DASH}assets/app.js does not answer" 1
+say "dashboard at $DASH"
 wait_for 30 counted || finish "the daemon never caught up with the demo history" 1
 
 if grep -q ': alerting' "$OUT"; then

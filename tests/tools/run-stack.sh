@@ -309,6 +309,8 @@ EXPECT=""
 cat <<EOF
 
 ================================================================ paced stack
+ Dashboard http://$HTTP/   (a team's board, scorecards and alerts, live;
+           TV mode: http://$HTTP/?tv=1)
  HTTP      http://$HTTP
              curl -s http://$HTTP/healthz
              curl -s http://$HTTP/readyz
