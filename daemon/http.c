@@ -46,6 +46,7 @@
 #include "http_route.h"
 #include "ingest.h"
 #include "keys.h"
+#include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
@@ -219,12 +220,9 @@ dash_reply(struct evhttp_request *req, int code, const char *ctype,
 static void
 reply_json(struct http *h, struct evhttp_request *req, int code, cJSON *obj)
 {
-	struct evbuffer *b = evbuffer_new();
-	char *s = cJSON_PrintUnformatted(obj);
+	struct evbuffer *b = jsontext_body(obj);
 
-	evbuffer_add_printf(b, "%s\n", s);
 	reply(h, req, code, "application/json", b);
-	free(s);
 	evbuffer_free(b);
 }
 
@@ -232,11 +230,10 @@ static void
 reply_error(struct http *h, struct evhttp_request *req, int code,
     const char *msg)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct evbuffer *b = jsontext_error_body(msg);
 
-	cJSON_AddStringToObject(o, "error", msg);
-	reply_json(h, req, code, o);
-	cJSON_Delete(o);
+	reply(h, req, code, "application/json", b);
+	evbuffer_free(b);
 }
 
 static void

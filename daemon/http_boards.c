@@ -34,6 +34,7 @@
 #include "board.h"
 #include "caltime.h"
 #include "decode.h"
+#include "jsontext.h"
 #include "owner.h"
 #include "keys.h"
 #include "redis_conn.h"
@@ -94,12 +95,9 @@ static void
 reply_json(struct http_boards *b, struct evhttp_request *req, int code,
     cJSON *obj)
 {
-	struct evbuffer *buf = evbuffer_new();
-	char *s = cJSON_PrintUnformatted(obj);
+	struct evbuffer *buf = jsontext_body(obj);
 
-	evbuffer_add_printf(buf, "%s\n", s);
 	b->deps.reply(req, code, buf, b->deps.reply_arg);
-	free(s);
 	evbuffer_free(buf);
 }
 
@@ -107,11 +105,10 @@ static void
 reply_error(struct http_boards *b, struct evhttp_request *req, int code,
     const char *msg)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct evbuffer *buf = jsontext_error_body(msg);
 
-	cJSON_AddStringToObject(o, "error", msg);
-	reply_json(b, req, code, o);
-	cJSON_Delete(o);
+	b->deps.reply(req, code, buf, b->deps.reply_arg);
+	evbuffer_free(buf);
 }
 
 static void
@@ -729,6 +726,19 @@ parse_common(struct http_boards *b, struct evhttp_request *req,
 	return 0;
 }
 
+/* A role or manager scope: 404 with unknown when the id is not known,
+ * with off when its grouping has no boards; else 0. */
+static int
+grouping_check(struct http_boards *b, struct evhttp_request *req,
+    bool known, const char *unknown, bool on, const char *off)
+{
+	if (!known || !on) {
+		reply_error(b, req, 404, !known ? unknown : off);
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks scope sc against cfg; answers 4xx and returns -1 when bad. */
 static int
 scope_check(struct http_boards *b, struct evhttp_request *req,
@@ -743,27 +753,14 @@ scope_check(struct http_boards *b, struct evhttp_request *req,
 		reply_error(b, req, 404, "unknown team");
 		return -1;
 	case BOARD_ROLE:
-		if (role_index(cfg, sc->id) < 0) {
-			reply_error(b, req, 404, "unknown role");
-			return -1;
-		}
-		if (!cfg->boards.grouping[BOARD_GROUP_ROLE]) {
-			reply_error(b, req, 404, "no role boards: "
-			    "leaderboards.groupings leaves out role");
-			return -1;
-		}
-		return 0;
+		return grouping_check(b, req, role_index(cfg, sc->id) >= 0,
+		    "unknown role", cfg->boards.grouping[BOARD_GROUP_ROLE],
+		    "no role boards: leaderboards.groupings leaves out role");
 	case BOARD_MANAGER:
-		if (!manager_known(cfg, sc->id)) {
-			reply_error(b, req, 404, "unknown manager");
-			return -1;
-		}
-		if (!cfg->boards.grouping[BOARD_GROUP_MANAGER]) {
-			reply_error(b, req, 404, "no manager boards: "
-			    "leaderboards.groupings leaves out manager");
-			return -1;
-		}
-		return 0;
+		return grouping_check(b, req, manager_known(cfg, sc->id),
+		    "unknown manager", cfg->boards.grouping[BOARD_GROUP_MANAGER],
+		    "no manager boards: leaderboards.groupings leaves out "
+		    "manager");
 	case BOARD_GROUP:
 		if (!board_grouping_listed(cfg, sc->group)) {
 			reply_error(b, req, 404, "unknown grouping: "

@@ -31,6 +31,7 @@
 #include "caltime.h"
 #include "dash_assets.h"
 #include "hash.h"
+#include "jsontext.h"
 #include "xmalloc.h"
 
 #define ASSETS_PREFIX	"/assets/"
@@ -72,12 +73,9 @@ static void
 reply_json(struct http_dash *d, struct evhttp_request *req, int code,
     cJSON *obj)
 {
-	struct evbuffer *buf = evbuffer_new();
-	char *s = cJSON_PrintUnformatted(obj);
+	struct evbuffer *buf = jsontext_body(obj);
 
-	evbuffer_add_printf(buf, "%s\n", s);
 	d->deps.reply(req, code, "application/json", buf, d->deps.reply_arg);
-	free(s);
 	evbuffer_free(buf);
 }
 
@@ -85,11 +83,10 @@ static void
 reply_error(struct http_dash *d, struct evhttp_request *req, int code,
     const char *msg)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct evbuffer *buf = jsontext_error_body(msg);
 
-	cJSON_AddStringToObject(o, "error", msg);
-	reply_json(d, req, code, o);
-	cJSON_Delete(o);
+	d->deps.reply(req, code, "application/json", buf, d->deps.reply_arg);
+	evbuffer_free(buf);
 }
 
 /* True when If-None-Match (a list of tags, maybe weak, or "*") names

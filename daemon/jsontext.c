@@ -4,6 +4,7 @@
  */
 #include "jsontext.h"
 
+#include <event2/buffer.h>
 #include <float.h>
 #include <stdbool.h>
 #include <math.h>
@@ -14,6 +15,33 @@
 
 #include "log.h"
 #include "xmalloc.h"
+
+struct evbuffer *
+jsontext_body(const cJSON *obj)
+{
+	struct evbuffer *buf = evbuffer_new();
+	char *p = cJSON_PrintUnformatted(obj);
+
+	if (buf == NULL || p == NULL)
+		fatalx("out_of_memory", "what=json_body");
+	evbuffer_add(buf, p, strlen(p));
+	evbuffer_add(buf, "\n", 1);
+	cJSON_free(p);
+	return buf;
+}
+
+struct evbuffer *
+jsontext_error_body(const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct evbuffer *buf;
+
+	if (o == NULL || cJSON_AddStringToObject(o, "error", msg) == NULL)
+		fatalx("out_of_memory", "what=json_error");
+	buf = jsontext_body(o);
+	cJSON_Delete(o);
+	return buf;
+}
 
 char *
 jsontext_take(cJSON *o)

@@ -941,19 +941,31 @@ evclock_read_reply(const redisReply *r, void *arg)
 	free(op);
 }
 
+/* HMGET of key (taken) with one field per partition: the per-partition
+ * hashes of the event clock and of when the data began. Returns owned
+ * (free with redis_argv_free). */
+static struct redis_argv *
+hmget_partitions(char *key, const int32_t *partitions, size_t n)
+{
+	struct redis_argv *args = redis_argv_new();
+
+	redis_argv_str(args, "HMGET");
+	redis_argv_take(args, key);
+	for (size_t k = 0; k < n; k++)
+		redis_argv_fmt(args, "%" PRId32, partitions[k]);
+	return args;
+}
+
 int
 redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
     const char *topic, const int32_t *partitions, size_t n, evclock_cb *cb,
     void *arg)
 {
-	struct redis_argv *args = redis_argv_new();
+	struct redis_argv *args = hmget_partitions(keys_evclock(cfg, topic),
+	    partitions, n);
 	struct evclock_op *op = xcalloc(1, sizeof(*op));
 	int rc;
 
-	redis_argv_str(args, "HMGET");
-	redis_argv_take(args, keys_evclock(cfg, topic));
-	for (size_t k = 0; k < n; k++)
-		redis_argv_fmt(args, "%" PRId32, partitions[k]);
 	op->cb = cb;
 	op->arg = arg;
 	rc = redis_conn_send(a->conn, args, evclock_read_reply, op);
@@ -975,13 +987,15 @@ static void
 began_read_reply(const redisReply *r, void *arg)
 {
 	struct began_op *op = arg;
+	int64_t *at = xcalloc(op->n ? op->n : 1, sizeof(*at));
+	bool *present = xcalloc(op->n ? op->n : 1, sizeof(*present));
 
-	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == op->n)
+	if (r != NULL && reply_int64s(r, op->n, at, present) == 0)
 		for (size_t k = 0; k < op->n; k++)
-			if (r->element[k]->type == REDIS_REPLY_STRING)
-				op->cb(op->partitions[k],
-				    strtoll(r->element[k]->str, NULL, 10),
-				    op->arg);
+			if (present[k])
+				op->cb(op->partitions[k], at[k], op->arg);
+	free(present);
+	free(at);
 	free(op->partitions);
 	free(op);
 }
@@ -991,14 +1005,11 @@ redis_apply_read_began(struct redis_apply *a, const struct config *cfg,
     const char *topic, const int32_t *partitions, size_t n, began_cb *cb,
     void *arg)
 {
-	struct redis_argv *args = redis_argv_new();
+	struct redis_argv *args = hmget_partitions(keys_began(cfg, topic),
+	    partitions, n);
 	struct began_op *op = xcalloc(1, sizeof(*op));
 	int rc;
 
-	redis_argv_str(args, "HMGET");
-	redis_argv_take(args, keys_began(cfg, topic));
-	for (size_t k = 0; k < n; k++)
-		redis_argv_fmt(args, "%" PRId32, partitions[k]);
 	op->cb = cb;
 	op->arg = arg;
 	op->n = n;

@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+struct evbuffer;
+
 /* Takes ownership of o (deleted); returns its one-line text, owned: free
  * with free(). */
 char *jsontext_take(cJSON *o);
@@ -17,5 +19,10 @@ char *jsontext_take(cJSON *o);
  * bytes), with no locale and mostly without printf; returns the length. */
 #define JSONTEXT_NUMBER_SIZE	32
 size_t jsontext_number(char *buf, double d);
+/* obj (borrowed) as one line of JSON text and a newline in a new buffer:
+ * an HTTP answer's body. Returns owned (free with evbuffer_free). */
+struct evbuffer *jsontext_body(const cJSON *obj);
+/* {"error": msg} (msg borrowed) as jsontext_body makes it. */
+struct evbuffer *jsontext_error_body(const char *msg);
 
 #endif
