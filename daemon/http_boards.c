@@ -511,14 +511,7 @@ answer_team(struct breq *q)
 	cJSON_AddNumberToObject(o, "reps_count", (double)q->nreps);
 	if (q->nreps > 0) {
 		const struct roster_rep *rep = q->reps[0];
-		const struct config_calendar *cc = rep->calendar;
-		struct pacing_calendar cal = {
-			.working_days = cc->working_days,
-			.work_start_min = cc->work_start_min,
-			.work_end_min = cc->work_end_min,
-			.holidays = cc->holidays,
-			.nholidays = cc->nholidays,
-		};
+		struct pacing_calendar cal;
 		struct pacing_absence none = { NULL, 0 };
 		struct pacing_thresholds th = {
 			.ahead_above = cfg->alerts.ahead_above,
@@ -529,6 +522,7 @@ answer_team(struct breq *q)
 
 		if (th.ahead_above < th.warning_below)
 			th.ahead_above = PACING_AHEAD_ABOVE;
+		scorecard_calendar(rep->calendar, &cal);
 		scorecard_bucket(rep, q->period, q->at_ms, &card.bucket);
 		pacing_worktime(&cal, &none, rep->zone, &card.bucket, q->at_ms,
 		    &wt);
@@ -780,23 +774,50 @@ scope_check(struct http_boards *b, struct evhttp_request *req,
 	return -1;
 }
 
+/* A new request of kind for req, its query parsed into qs (clear with
+ * breq_close). Returns owned. */
+static struct breq *
+breq_open(struct http_boards *b, struct evhttp_request *req,
+    enum breq_kind kind, struct evkeyvalq *qs)
+{
+	const char *uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct breq *q = xcalloc(1, sizeof(*q));
+
+	evhttp_parse_query_str(uq != NULL ? uq : "", qs);
+	q->req = req;
+	q->kind = kind;
+	q->cfg = *b->deps.cfg;
+	q->roster = *b->deps.roster;
+	return q;
+}
+
+/* Clears qs; sends q (taken) for the reps of sc, or frees it when sc is
+ * NULL (the request was answered with an error). */
+static void
+breq_close(struct http_boards *b, struct breq *q, struct evkeyvalq *qs,
+    const struct board_scope *sc)
+{
+	evhttp_clear_headers(qs);
+	if (sc == NULL) {
+		breq_free(q);
+		return;
+	}
+	gather_reps(q, sc);
+	q->b = b;
+	breq_send(b, q);
+}
+
 static void
 route_board(struct http_boards *b, struct evhttp_request *req,
     const char *scope, const char *kpi, bool v1)
 {
 	const struct config *cfg = *b->deps.cfg;
 	struct evkeyvalq qs;
-	const char *s, *uq;
+	const char *s;
 	struct board_scope sc;
-	struct breq *q = xcalloc(1, sizeof(*q));
+	struct breq *q = breq_open(b, req, BREQ_BOARD, &qs);
 	char *end;
 
-	uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	evhttp_parse_query_str(uq != NULL ? uq : "", &qs);
-	q->req = req;
-	q->kind = BREQ_BOARD;
-	q->cfg = cfg;
-	q->roster = *b->deps.roster;
 	q->v1 = v1;
 	if (parse_common(b, req, &qs, q) != 0)
 		goto bad;
@@ -850,14 +871,10 @@ route_board(struct http_boards *b, struct evhttp_request *req,
 		reply_error(b, req, 404, "unknown KPI");
 		goto bad;
 	}
-	gather_reps(q, &sc);
-	evhttp_clear_headers(&qs);
-	q->b = b;
-	breq_send(b, q);
+	breq_close(b, q, &qs, &sc);
 	return;
 bad:
-	evhttp_clear_headers(&qs);
-	breq_free(q);
+	breq_close(b, q, &qs, NULL);
 }
 
 static void
@@ -866,16 +883,9 @@ route_people(struct http_boards *b, struct evhttp_request *req,
 {
 	const struct config *cfg = *b->deps.cfg;
 	struct evkeyvalq qs;
-	const char *uq;
 	struct board_scope sc;
-	struct breq *q = xcalloc(1, sizeof(*q));
+	struct breq *q = breq_open(b, req, kind, &qs);
 
-	uq = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	evhttp_parse_query_str(uq != NULL ? uq : "", &qs);
-	q->req = req;
-	q->kind = kind;
-	q->cfg = cfg;
-	q->roster = *b->deps.roster;
 	q->kpi = -1;
 	if (parse_common(b, req, &qs, q) != 0)
 		goto bad;
@@ -891,14 +901,10 @@ route_people(struct http_boards *b, struct evhttp_request *req,
 		reply_error(b, req, 404, "unknown manager");
 		goto bad;
 	}
-	gather_reps(q, &sc);
-	evhttp_clear_headers(&qs);
-	q->b = b;
-	breq_send(b, q);
+	breq_close(b, q, &qs, &sc);
 	return;
 bad:
-	evhttp_clear_headers(&qs);
-	breq_free(q);
+	breq_close(b, q, &qs, NULL);
 }
 
 /*

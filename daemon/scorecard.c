@@ -60,20 +60,25 @@ scorecard_bucket(const struct roster_rep *rep, enum period p, int64_t at_ms,
 }
 
 void
+scorecard_calendar(const struct config_calendar *cc,
+    struct pacing_calendar *cal)
+{
+	cal->working_days = cc->working_days;
+	cal->work_start_min = cc->work_start_min;
+	cal->work_end_min = cc->work_end_min;
+	cal->holidays = cc->holidays;
+	cal->nholidays = cc->nholidays;
+}
+
+void
 scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
     int64_t at_ms, struct pacing_worktime *wt)
 {
-	const struct config_calendar *cc = rep->calendar;
 	const struct config_rep *cr = rep->rep;
-	struct pacing_calendar cal = {
-		.working_days = cc->working_days,
-		.work_start_min = cc->work_start_min,
-		.work_end_min = cc->work_end_min,
-		.holidays = cc->holidays,
-		.nholidays = cc->nholidays,
-	};
+	struct pacing_calendar cal;
 	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
 
+	scorecard_calendar(rep->calendar, &cal);
 	pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
 }
 

@@ -38,6 +38,10 @@ struct scorecard {
  */
 void scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
     enum period p, int64_t at_ms, const double *actual, struct scorecard *sc);
+/* Fills cal (caller's) with the working days, hours and holidays of cc
+ * (borrowed: cal points into it). */
+void scorecard_calendar(const struct config_calendar *cc,
+    struct pacing_calendar *cal);
 /*
  * Fills wt (caller's) with rep's working time in bucket b at instant at_ms
  * (both borrowed), out-of-office days taken out: what scorecard_compute()

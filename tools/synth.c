@@ -569,16 +569,6 @@ synth_remember(struct synth *s, const char *key, const char *value)
 
 /* ---- the plan (--backfill) ---- */
 
-static void
-sched_calendar(const struct config_calendar *cc, struct pacing_calendar *cal)
-{
-	cal->working_days = cc->working_days;
-	cal->work_start_min = cc->work_start_min;
-	cal->work_end_min = cc->work_end_min;
-	cal->holidays = cc->holidays;
-	cal->nholidays = cc->nholidays;
-}
-
 static bool
 sched_away(const struct config_rep *rep, int32_t day)
 {
@@ -670,7 +660,7 @@ sched_week_build(struct synth *s, struct synth_rep *r, const struct bucket *b)
 	int64_t inst = -1;
 
 	sched_week_clear(w);
-	sched_calendar(rr->calendar, &cal);
+	scorecard_calendar(rr->calendar, &cal);
 	w->built = true;
 	w->b = *b;
 	w->ndays = (size_t)(b->end_day - b->start_day);
@@ -921,7 +911,7 @@ sched_print_expect(struct synth *s, int64_t now, FILE *f)
 				rr = roster_rep_at(s->roster, i);
 		if (rr == NULL)
 			continue;
-		sched_calendar(rr->calendar, &cal);
+		scorecard_calendar(rr->calendar, &cal);
 		sched_local_hm(rr->zone, now, hm, sizeof(hm));
 		synth_appendf(line, sizeof(line), &off, "   %-8s %s  %-20s",
 		    cfg->teams[t].id, hm, cfg->teams[t].timezone);
