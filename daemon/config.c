@@ -269,6 +269,15 @@ static const struct key_row rows[] = {
 	    "alert lines a manager gets a day through digest webhooks"),
 	CUSTOM("alerts.quiet_hours", KEY_RELOAD, 3, load_quiet_hours, NULL,
 	    "teams whose digests wait for working time"),
+	SECTION("alerts.digest", "scheduled digests to the digest webhooks"),
+	CUSTOM("alerts.digest.morning", KEY_RELOAD, 1, load_digest_morning,
+	    NULL, "local time (HH:MM) of each manager's morning summary; "
+	    "null: none"),
+	CUSTOM("alerts.digest.weekly", KEY_RELOAD, 1, load_digest_weekly,
+	    NULL, "weekday and local time (fri 16:00) of each manager's "
+	    "end-of-week scorecard; null: none"),
+	BOOL("alerts.digest.positive_news", alerts.positive_news, KEY_RELOAD,
+	    "false", "targets met and recoveries from critical in the digests"),
 	/* No upper bound: a pace of 3 is as possible as one of 1.2. */
 	NUMBER("alerts.ahead_above", alerts.ahead_above,
 	    KEY_RELOAD | KEY_MIN_EXCL, "1.1", "1", NULL,

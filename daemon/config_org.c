@@ -885,6 +885,69 @@ load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path)
 		list_dups(l, n, path, a->quiet_teams, cnt, "team");
 }
 
+/* "HH:MM" at the start of s, 00:00..23:59, then nothing: 0 or -1. */
+static int
+local_time(const char *s, int *min)
+{
+	return strlen(s) == 5 && parse_hhmm(s, false, min) == 0 &&
+	    *min < 1440 ? 0 : -1;
+}
+
+/* alerts.digest.morning: a local time "HH:MM", or null (no digest). */
+void
+load_digest_morning(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config_alerts	*a = &l->c->alerts;
+	char			*s;
+
+	a->digest_morning = false;
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SCALAR_NODE) {
+		type_error(l, n, path, "a local time \"HH:MM\" or null");
+		return;
+	}
+	if ((s = scalar_text(l, n, path)) == NULL)
+		return;
+	if (local_time(s, &a->digest_morning_min) != 0)
+		node_error(l, n, path, "expected a local time \"HH:MM\" "
+		    "(00:00..23:59) or null, got \"%s\"", s);
+	else
+		a->digest_morning = true;
+	free(s);
+}
+
+/* alerts.digest.weekly: "<weekday> HH:MM" (fri 16:00), or null. */
+void
+load_digest_weekly(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config_alerts	*a = &l->c->alerts;
+	char			*s;
+	int			 dow = -1;
+
+	a->digest_weekly = false;
+	if (node_is_null(n))
+		return;
+	if (n->type != YAML_SCALAR_NODE) {
+		type_error(l, n, path, "\"<weekday> HH:MM\" or null");
+		return;
+	}
+	if ((s = scalar_text(l, n, path)) == NULL)
+		return;
+	for (int i = 0; i < 7 && strlen(s) > 4; i++)
+		if (strncmp(s, day_names[i], 3) == 0 && s[3] == ' ')
+			dow = i;
+	if (dow < 0 || local_time(s + 4, &a->digest_weekly_min) != 0)
+		node_error(l, n, path, "expected \"<weekday> HH:MM\" (a "
+		    "weekday mon..sun and a local time, e.g. \"fri 16:00\") "
+		    "or null, got \"%s\"", s);
+	else {
+		a->digest_weekly = true;
+		a->digest_weekly_dow = dow;
+	}
+	free(s);
+}
+
 /*
  * Reports each cycle of the manager-of relation once, at the manager key
  * of its member written first, listing it from there. up[i] is the index

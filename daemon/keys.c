@@ -113,6 +113,42 @@ keys_alerts_stream(const struct config *cfg)
 }
 
 char *
+keys_webhook_held(const struct config *cfg)
+{
+	return xasprintf("%s:webhook:held", prefix(cfg));
+}
+
+char *
+keys_webhook_budget(const struct config *cfg)
+{
+	return xasprintf("%s:webhook:budget", prefix(cfg));
+}
+
+char *
+keys_digest_sent(const struct config *cfg, const char *kind,
+    const char *manager, int32_t day)
+{
+	char date[16];
+
+	caltime_format_date(day, date, sizeof(date));
+	return xasprintf("%s:digest:%s:%s:%s", prefix(cfg), kind,
+	    manager != NULL ? manager : "", date);
+}
+
+char *
+keys_digest_news(const struct config *cfg, const char *manager)
+{
+	return xasprintf("%s:digest:news:%s", prefix(cfg),
+	    manager != NULL ? manager : "");
+}
+
+int64_t
+keys_digest_expire_at(int32_t day)
+{
+	return keys_expire_at(day, 8LL * 86400 * 1000);
+}
+
+char *
 keys_changes_channel(const struct config *cfg)
 {
 	return xasprintf("%s:changes", prefix(cfg));

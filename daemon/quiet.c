@@ -12,6 +12,7 @@
 struct held {
 	char *alert_id;
 	char *team_id;
+	char *rep_id;
 	bool firing;
 	void *item;
 };
@@ -36,6 +37,24 @@ quiet_working(const struct pacing_calendar *cal, struct tzone *z,
 	return now >= start && now < end;
 }
 
+bool
+quiet_out_of_office(const int32_t *days, size_t n, int32_t day)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (days[mid] == day)
+			return true;
+		if (days[mid] < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 struct quiet *
 quiet_new(void (*free_item)(void *))
 {
@@ -50,6 +69,7 @@ held_clear(struct quiet *q, struct held *h)
 {
 	free(h->alert_id);
 	free(h->team_id);
+	free(h->rep_id);
 	if (h->item != NULL && q->free_item != NULL)
 		q->free_item(h->item);
 	memset(h, 0, sizeof(*h));
@@ -84,9 +104,46 @@ find(const struct quiet *q, const char *alert_id)
 	return SIZE_MAX;
 }
 
+static void
+append(struct quiet *q, const char *alert_id, const char *team_id,
+    const char *rep_id, bool firing, void *item)
+{
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 16;
+		q->h = xreallocarray(q->h, q->cap, sizeof(*q->h));
+	}
+	q->h[q->n].alert_id = xstrdup(alert_id);
+	q->h[q->n].team_id = xstrdup(team_id != NULL ? team_id : "");
+	q->h[q->n].rep_id = xstrdup(rep_id != NULL ? rep_id : "");
+	q->h[q->n].firing = firing;
+	q->h[q->n].item = item;
+	q->n++;
+}
+
+bool
+quiet_holds(const struct quiet *q, const char *alert_id)
+{
+	return alert_id != NULL && find(q, alert_id) != SIZE_MAX;
+}
+
+bool
+quiet_hold_earlier(struct quiet *q, const char *alert_id,
+    const char *team_id, const char *rep_id, bool firing, void *item)
+{
+	if (alert_id == NULL)
+		alert_id = "";
+	if (find(q, alert_id) != SIZE_MAX) {
+		if (q->free_item != NULL)
+			q->free_item(item);
+		return false;
+	}
+	append(q, alert_id, team_id, rep_id, firing, item);
+	return true;
+}
+
 void
 quiet_hold(struct quiet *q, const char *alert_id, const char *team_id,
-    bool firing, const char *supersedes, void *item)
+    const char *rep_id, bool firing, const char *supersedes, void *item)
 {
 	size_t i;
 
@@ -110,27 +167,19 @@ quiet_hold(struct quiet *q, const char *alert_id, const char *team_id,
 		q->h[i].firing = firing;
 		return;
 	}
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 16;
-		q->h = xreallocarray(q->h, q->cap, sizeof(*q->h));
-	}
-	q->h[q->n].alert_id = xstrdup(alert_id);
-	q->h[q->n].team_id = xstrdup(team_id != NULL ? team_id : "");
-	q->h[q->n].firing = firing;
-	q->h[q->n].item = item;
-	q->n++;
+	append(q, alert_id, team_id, rep_id, firing, item);
 }
 
 size_t
 quiet_release(struct quiet *q, bool (*working)(void *ctx,
-    const char *team_id), void *ctx, void ***out)
+    const char *team_id, const char *rep_id), void *ctx, void ***out)
 {
 	void **items = NULL;
 	size_t n = 0, i = 0;
 
 	*out = NULL;
 	while (i < q->n) {
-		if (!working(ctx, q->h[i].team_id)) {
+		if (!working(ctx, q->h[i].team_id, q->h[i].rep_id)) {
 			i++;
 			continue;
 		}

@@ -18,6 +18,18 @@
  * each other within a second (the members of a group at start, partitions
  * whose backlog is read one after the other) make one digest. An
  * evaluator that never rests still gets its digests at DIGEST_MAX_MS.
+ *
+ * Quiet hours (quiet.c) hold a digest alert while its team is off work or
+ * its rep out of office. What is held is also written to Redis
+ * (P:webhook:held, merged there by the same rules, in one script call),
+ * so that a restart loses nothing: a new process reads the hash back
+ * (HSCAN, a hundred at a time) and, like every process, sends a held
+ * message only once it claimed it (HGET and HDEL in one script call), so
+ * of several processes that hold the same message one sends it, and what
+ * another process merged away in the meantime is not sent at all.
+ * Redis is never waited for: while it is down the hold lives in memory,
+ * as before. The budget's counts are written to P:webhook:budget and read
+ * back the same way.
  */
 #include "sink.h"
 
@@ -29,8 +41,12 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
 #include "budget.h"
 #include "caltime.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "pacing.h"
@@ -44,8 +60,48 @@
 #define DIGEST_MAX_MS		10000
 /* While busy past the minimum, the window looks again this often. */
 #define DIGEST_RECHECK_MS	100
-/* Held digests (quiet hours) look for a team at work this often. */
+/* Held digests (quiet hours) look for a team at work this often; until
+ * the hold of an earlier run is read back, every RESTORE_MS. */
 #define QUIET_CHECK_MS		30000
+#define RESTORE_MS		1000
+/* Fields of P:webhook:held or P:webhook:budget read per HSCAN. */
+#define RESTORE_COUNT		"100"
+
+/*
+ * P:webhook:held, merged as quiet.c merges (quiet.h): KEYS[1] the hash;
+ * ARGV alert_id, f (firing) or r (resolution), the warning it supersedes
+ * ("" for none), the alert JSON. The value is "f|" or "r|" and the JSON.
+ * 0: merged away (fired and resolved while held), 1: held.
+ */
+static const char HOLD_LUA[] =
+    "local k = KEYS[1]\n"
+    "if ARGV[3] ~= '' then redis.call('HDEL', k, ARGV[3]) end\n"
+    "local cur = redis.call('HGET', k, ARGV[1])\n"
+    "if cur and ARGV[2] == 'r' and string.sub(cur, 1, 1) == 'f' then\n"
+    "  redis.call('HDEL', k, ARGV[1])\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('HSET', k, ARGV[1], ARGV[2] .. '|' .. ARGV[4])\n"
+    "return 1\n";
+/* The claim of a held message: its value (nil: no longer held), gone. */
+static const char CLAIM_LUA[] =
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if v then redis.call('HDEL', KEYS[1], ARGV[1]) end\n"
+    "return v\n";
+
+/* A rep's out-of-office days (sorted; borrowed from nothing: owned). */
+struct rep_ooo {
+	char *rep_id;
+	int32_t *days;
+	size_t n;
+};
+
+/* What Redis callbacks point at: it outlives the sinks until the last
+ * of them answered (s is NULL once the sinks are freed). */
+struct sinks_link {
+	struct sinks *s;
+	size_t refs;
+};
 
 /* An alert_record that owns its strings. */
 struct rec_copy {
@@ -94,8 +150,20 @@ struct sinks {
 	struct pacing_calendar *team_cals;
 	struct quiet *held;
 	struct event *quiet_ev;
+	struct rep_ooo *ooo;		/* sorted by rep_id */
+	size_t nooo;
+
+	/* the hold and the budget in Redis */
+	struct redis_conn *conn;	/* NULL: memory only */
+	const struct config *cfg;	/* borrowed: the config in force */
+	char *held_key, *budget_key;
+	bool restored;			/* the earlier run's hold was read */
+	bool restoring;			/* an HSCAN is under way */
+	bool positive_news;
+	struct sinks_link *link;
 
 	struct metric *m_fail_kafka, *m_fail_redis;
+	struct metric *m_held, *m_restored, *m_claimed_away, *m_persist_fail;
 };
 
 static void
@@ -106,6 +174,13 @@ teams_free(struct sinks *s)
 		tzone_free(s->team_zones[i]);
 		free((int32_t *)s->team_cals[i].holidays);
 	}
+	for (size_t i = 0; i < s->nooo; i++) {
+		free(s->ooo[i].rep_id);
+		free(s->ooo[i].days);
+	}
+	free(s->ooo);
+	s->ooo = NULL;
+	s->nooo = 0;
 	free(s->team_ids);
 	free(s->team_zones);
 	free(s->team_quiet);
@@ -133,6 +208,34 @@ quiet_named(const struct config_alerts *al, const char *team)
 		return false;
 	}
 	return false;
+}
+
+static int
+ooo_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rep_ooo *)a)->rep_id,
+	    ((const struct rep_ooo *)b)->rep_id);
+}
+
+static const struct rep_ooo *
+ooo_of(const struct sinks *s, const char *rep)
+{
+	size_t lo = 0, hi = s->nooo;
+
+	if (rep == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->ooo[mid].rep_id, rep);
+
+		if (c == 0)
+			return &s->ooo[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* The budget's rules and the teams' zones from cfg (borrowed). */
@@ -175,6 +278,31 @@ budget_config(struct sinks *s, const struct config *cfg)
 		pc->nholidays = cc->nholidays;
 	}
 	s->nteams = cfg->nteams;
+	/* The reps with out-of-office days, sorted for a binary search. */
+	for (size_t i = 0; i < cfg->nreps; i++)
+		if (cfg->reps[i].nout_of_office > 0)
+			s->nooo++;
+	if (s->nooo > 0) {
+		size_t k = 0;
+
+		s->ooo = xcalloc(s->nooo, sizeof(*s->ooo));
+		for (size_t i = 0; i < cfg->nreps; i++) {
+			const struct config_rep *r = &cfg->reps[i];
+
+			if (r->nout_of_office == 0)
+				continue;
+			s->ooo[k].rep_id = xstrdup(r->id);
+			s->ooo[k].days = xcalloc(r->nout_of_office,
+			    sizeof(*s->ooo[k].days));
+			memcpy(s->ooo[k].days, r->out_of_office,
+			    r->nout_of_office * sizeof(*s->ooo[k].days));
+			s->ooo[k].n = r->nout_of_office;
+			k++;
+		}
+		qsort(s->ooo, s->nooo, sizeof(*s->ooo), ooo_cmp);
+	}
+	s->cfg = cfg;
+	s->positive_news = cfg->alerts.positive_news;
 }
 
 static ssize_t
@@ -188,18 +316,25 @@ team_index(const struct sinks *s, const char *team)
 	return -1;
 }
 
-/* May a digest about team go out now? Yes outside quiet hours (a team
- * without them, or one not known, is always at work). */
+/* May a digest about rep of team go out now? Yes outside quiet hours (a
+ * team without them, or one not known, is always at work), unless the
+ * rep is out of office on the team's local day. */
 static bool
-team_at_work(void *ctx, const char *team)
+team_at_work(void *ctx, const char *team, const char *rep)
 {
 	struct sinks *s = ctx;
 	ssize_t i = team_index(s, team);
+	int64_t now = caltime_wall_ms();
+	const struct rep_ooo *o;
 
 	if (i < 0 || !s->team_quiet[i])
 		return true;
-	return quiet_working(&s->team_cals[i], s->team_zones[i],
-	    caltime_wall_ms());
+	if (!quiet_working(&s->team_cals[i], s->team_zones[i], now))
+		return false;
+	if ((o = ooo_of(s, rep)) != NULL && quiet_out_of_office(o->days, o->n,
+	    tzone_local_day(s->team_zones[i], now)))
+		return false;
+	return true;
 }
 
 /* Today in the zone of a's team (UTC for a team not known). */
@@ -311,9 +446,311 @@ rec_free(void *p)
 	free(p);
 }
 
+/* A Redis answer to come: a hold command or an HSCAN of the restore. */
+static struct sinks_link *
+link_ref(struct sinks *s)
+{
+	s->link->refs++;
+	return s->link;
+}
+
+/* Drops one reference; returns the sinks, NULL once they are freed. */
+static struct sinks *
+link_unref(struct sinks_link *l)
+{
+	struct sinks *s = l->s;
+
+	if (--l->refs == 0 && s == NULL)
+		free(l);
+	return s;
+}
+
+static bool
+is_firing(const struct alert_record *a)
+{
+	return a->status != NULL && strcmp(a->status, "firing") == 0;
+}
+
+static void
+persist_cb(const struct redisReply *reply, void *arg)
+{
+	struct sinks *s = link_unref(arg);
+
+	if (s != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
+		metrics_inc(s->m_persist_fail);
+}
+
+/* The hold of a (borrowed) as P:webhook:held merges it; Redis down: the
+ * hold stays in memory only (counted). */
+static void
+persist_hold(struct sinks *s, const struct alert_record *a)
+{
+	struct redis_argv *v;
+
+	if (s->conn == NULL || a->alert_id == NULL || a->json == NULL)
+		return;
+	if (!redis_conn_up(s->conn)) {
+		metrics_inc(s->m_persist_fail);
+		return;
+	}
+	v = redis_argv_new();
+	redis_argv_str(v, "EVAL");
+	redis_argv_str(v, HOLD_LUA);
+	redis_argv_str(v, "1");
+	redis_argv_str(v, s->held_key);
+	redis_argv_str(v, a->alert_id);
+	redis_argv_str(v, is_firing(a) ? "f" : "r");
+	redis_argv_str(v, a->superseded_id != NULL ? a->superseded_id : "");
+	redis_argv_str(v, a->json);
+	if (redis_conn_send(s->conn, v, persist_cb, link_ref(s)) != 0) {
+		link_unref(s->link);
+		metrics_inc(s->m_persist_fail);
+	}
+	redis_argv_free(v);
+}
+
+static void
+hold(struct sinks *s, struct rec_copy *c)
+{
+	persist_hold(s, &c->r);
+	quiet_hold(s->held, c->r.alert_id, c->r.team_id, c->r.rep_id,
+	    is_firing(&c->r), c->r.superseded_id, c);
+	metrics_set(s->m_held, (double)quiet_count(s->held));
+}
+
+/* cJSON string member or NULL. */
+static const char *
+jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A held message read back from Redis: "f|" or "r|" and the alert JSON.
+ * Returns owned (free with rec_free) or NULL when it is not one. */
+static struct rec_copy *
+rec_parse(const char *val, size_t len)
+{
+	struct alert_record r;
+	const cJSON *nt, *it;
+	const char **names = NULL;
+	struct rec_copy *c;
+	cJSON *o;
+	size_t n = 0;
+
+	if (len < 3 || (val[0] != 'f' && val[0] != 'r') || val[1] != '|')
+		return NULL;
+	if ((o = cJSON_ParseWithLength(val + 2, len - 2)) == NULL)
+		return NULL;
+	memset(&r, 0, sizeof(r));
+	r.alert_id = jstr(o, "alert_id");
+	r.rep_id = jstr(o, "rep_id");
+	r.team_id = jstr(o, "team_id");
+	r.manager_id = jstr(o, "manager_id");
+	r.status = jstr(o, "status");
+	r.severity = jstr(o, "severity");
+	r.kpi = jstr(o, "kpi");
+	r.period = jstr(o, "period");
+	r.message = jstr(o, "message");
+	if (r.alert_id == NULL || r.status == NULL || r.message == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	nt = cJSON_GetObjectItemCaseSensitive(o, "notify");
+	if (cJSON_IsArray(nt) && cJSON_GetArraySize(nt) > 0) {
+		names = xcalloc((size_t)cJSON_GetArraySize(nt), sizeof(*names));
+		cJSON_ArrayForEach(it, nt)
+			if (cJSON_IsString(it))
+				names[n++] = it->valuestring;
+	}
+	r.notify = names;
+	r.nnotify = n;
+	{
+		char *json = xstrndup(val + 2, len - 2);
+
+		r.json = json;
+		c = xcalloc(1, sizeof(*c));
+		rec_copy(c, &r);
+		free(json);
+	}
+	free(names);
+	cJSON_Delete(o);
+	return c;
+}
+
+/* The earlier run's hold, read back a page at a time. */
+static void restore_next(struct sinks *s, const char *cursor);
+
+static void
+restore_cb(const struct redisReply *reply, void *arg)
+{
+	struct sinks *s = link_unref(arg);
+	const struct redisReply *items;
+	size_t restored = 0;
+
+	if (s == NULL)
+		return;
+	s->restoring = false;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		log_warnx("webhook_held_restore_failed", "why=%s",
+		    reply == NULL ? "no answer" : "unexpected reply");
+		return;		/* tried again at the next check */
+	}
+	items = reply->element[1];
+	for (size_t i = 0; i + 1 < items->elements; i += 2) {
+		const struct redisReply *v = items->element[i + 1];
+		struct rec_copy *c;
+
+		if (v->type != REDIS_REPLY_STRING ||
+		    (c = rec_parse(v->str, v->len)) == NULL) {
+			metrics_inc(s->m_persist_fail);
+			continue;
+		}
+		if (quiet_hold_earlier(s->held, c->r.alert_id, c->r.team_id,
+		    c->r.rep_id, v->str[0] == 'f', c))
+			restored++;
+	}
+	if (restored > 0) {
+		metrics_add(s->m_restored, (double)restored);
+		metrics_set(s->m_held, (double)quiet_count(s->held));
+		log_info("webhook_held_restored", "messages=%zu held=%zu",
+		    restored, quiet_count(s->held));
+	}
+	if (strcmp(reply->element[0]->str, "0") == 0) {
+		s->restored = true;
+		return;
+	}
+	restore_next(s, reply->element[0]->str);
+}
+
+static void
+restore_next(struct sinks *s, const char *cursor)
+{
+	struct redis_argv *v;
+
+	if (s->conn == NULL || s->restoring || !redis_conn_up(s->conn))
+		return;
+	v = redis_argv_new();
+	redis_argv_str(v, "HSCAN");
+	redis_argv_str(v, s->held_key);
+	redis_argv_str(v, cursor);
+	redis_argv_str(v, "COUNT");
+	redis_argv_str(v, RESTORE_COUNT);
+	if (redis_conn_send(s->conn, v, restore_cb, link_ref(s)) == 0)
+		s->restoring = true;
+	else
+		link_unref(s->link);
+	redis_argv_free(v);
+}
+
+/* Released messages waiting for their claims; sent once all answered. */
+struct claim_batch {
+	struct sinks_link *link;
+	struct rec_copy **items;	/* NULL: not to send */
+	size_t n, pending;
+};
+
+struct claim {
+	struct claim_batch *b;
+	size_t i;
+};
+
+static void send_digests(struct sinks *s, const struct alert_record *recs,
+    size_t n);
+
+static void
+claim_batch_done(struct claim_batch *b)
+{
+	struct sinks *s = link_unref(b->link);
+	struct alert_record *recs = xcalloc(b->n ? b->n : 1, sizeof(*recs));
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i] != NULL)
+			recs[n++] = b->items[i]->r;
+	if (s != NULL)
+		send_digests(s, recs, n);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i] != NULL)
+			rec_free(b->items[i]);
+	free(recs);
+	free(b->items);
+	free(b);
+}
+
+static void
+claim_cb(const struct redisReply *reply, void *arg)
+{
+	struct claim *c = arg;
+	struct claim_batch *b = c->b;
+	struct rec_copy **slot = &b->items[c->i];
+
+	free(c);
+	if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+		/* Merged away or sent by another process. */
+		if (b->link->s != NULL)
+			metrics_inc(b->link->s->m_claimed_away);
+		rec_free(*slot);
+		*slot = NULL;
+	} else if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+		/* What Redis held is the latest word on it. */
+		struct rec_copy *fresh = rec_parse(reply->str, reply->len);
+
+		if (fresh != NULL) {
+			rec_free(*slot);
+			*slot = fresh;
+		}
+	}
+	/* No answer, or an error: the message goes out as held here
+	 * (twice at worst, never lost). */
+	if (--b->pending == 0)
+		claim_batch_done(b);
+}
+
+/* Sends the n released items (taken), each once claimed in Redis. */
+static void
+release(struct sinks *s, void **items, size_t n)
+{
+	struct claim_batch *b = xcalloc(1, sizeof(*b));
+
+	b->link = link_ref(s);
+	b->items = (struct rec_copy **)items;
+	b->n = n;
+	b->pending = 1;		/* ours, until every claim is sent */
+	for (size_t i = 0; i < n; i++) {
+		struct redis_argv *v;
+		struct claim *c;
+
+		if (s->conn == NULL || !redis_conn_up(s->conn))
+			continue;
+		c = xcalloc(1, sizeof(*c));
+		c->b = b;
+		c->i = i;
+		v = redis_argv_new();
+		redis_argv_str(v, "EVAL");
+		redis_argv_str(v, CLAIM_LUA);
+		redis_argv_str(v, "1");
+		redis_argv_str(v, s->held_key);
+		redis_argv_str(v, b->items[i]->r.alert_id);
+		if (redis_conn_send(s->conn, v, claim_cb, c) == 0)
+			b->pending++;
+		else
+			free(c);
+		redis_argv_free(v);
+	}
+	if (--b->pending == 0)
+		claim_batch_done(b);
+}
+
 /*
- * The window closed: the alerts of teams in quiet hours are held (quiet.c
- * merges them), the others go out as one digest per manager.
+ * The window closed: the alerts of teams in quiet hours (or of reps out
+ * of office) are held (quiet.c merges them), and so is a message of an
+ * alert held already, to be merged with it; the others go out as one
+ * digest per manager.
  */
 static void
 window_close(struct sinks *s)
@@ -329,45 +766,44 @@ window_close(struct sinks *s)
 	for (size_t i = 0; i < s->nwindow; i++) {
 		struct rec_copy *c;
 
-		if (team_at_work(s, s->window[i].r.team_id)) {
+		if (team_at_work(s, s->window[i].r.team_id,
+		    s->window[i].r.rep_id) &&
+		    !quiet_holds(s->held, s->window[i].r.alert_id)) {
 			recs[n++] = s->window[i].r;
 			continue;
 		}
 		c = xcalloc(1, sizeof(*c));
 		*c = s->window[i];
 		memset(&s->window[i], 0, sizeof(s->window[i]));
-		quiet_hold(s->held, c->r.alert_id, c->r.team_id,
-		    c->r.status != NULL && strcmp(c->r.status, "firing") == 0,
-		    c->r.superseded_id, c);
+		hold(s, c);
 	}
 	send_digests(s, recs, n);
 	free(recs);
 	window_clear(s);
 }
 
-/* Quiet hours over for some team: what it held goes out, merged. */
+/* Quiet hours over for some team: what it held goes out, merged; and
+ * until it is done, the earlier run's hold is read back. */
 static void
 quiet_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sinks *s = arg;
 	struct timeval tv = { QUIET_CHECK_MS / 1000, 0 };
-	struct alert_record *recs;
 	void **items;
 	size_t n;
 
 	(void)fd;
 	(void)what;
+	if (!s->restored && s->conn != NULL) {
+		tv.tv_sec = RESTORE_MS / 1000;
+		tv.tv_usec = (RESTORE_MS % 1000) * 1000;
+		restore_next(s, "0");
+	}
 	evtimer_add(s->quiet_ev, &tv);
 	if ((n = quiet_release(s->held, team_at_work, s, &items)) == 0)
 		return;
-	recs = xcalloc(n, sizeof(*recs));
-	for (size_t i = 0; i < n; i++)
-		recs[i] = ((struct rec_copy *)items[i])->r;
-	send_digests(s, recs, n);
-	for (size_t i = 0; i < n; i++)
-		rec_free(items[i]);
-	free(items);
-	free(recs);
+	metrics_set(s->m_held, (double)quiet_count(s->held));
+	release(s, items, n);
 }
 
 static void
@@ -403,6 +839,8 @@ sinks_evaluating(struct sinks *s, bool busy)
 		window_close(s);
 }
 
+static void note_news(struct sinks *s, const struct alert_record *a);
+
 /* The durable sinks took p's alerts: hand them to the webhooks. */
 static void
 notify_webhooks(struct sinks *s, struct publish *p)
@@ -416,6 +854,8 @@ notify_webhooks(struct sinks *s, struct publish *p)
 			sink_webhook_enqueue(s->webhooks[i],
 			    sink_webhook_single(&p->recs[k].r));
 	}
+	for (size_t k = 0; k < p->n; k++)
+		note_news(s, &p->recs[k].r);
 	if (!digest || p->n == 0)
 		return;
 	if (s->nwindow + p->n > s->capwindow) {
@@ -518,12 +958,32 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	s->budget = budget_new();
 	budget_config(s, cfg);
 	s->held = quiet_new(rec_free);
+	s->link = xcalloc(1, sizeof(*s->link));
+	s->link->s = s;
+	s->conn = conn;
+	s->held_key = keys_webhook_held(cfg);
+	s->budget_key = keys_webhook_budget(cfg);
 	s->quiet_ev = evtimer_new(base, quiet_cb, s);
 	{
-		struct timeval tv = { QUIET_CHECK_MS / 1000, 0 };
+		struct timeval tv = { RESTORE_MS / 1000, 0 };
 
 		evtimer_add(s->quiet_ev, &tv);
 	}
+	s->m_held = metrics_gauge("paced_webhook_held", NULL,
+	    "Digest alerts held by quiet hours or out of office, to be sent "
+	    "at the next working period");
+	s->m_restored = metrics_counter("paced_webhook_held_total",
+	    "outcome=\"restored\"", "Held digest alerts by outcome: restored "
+	    "(read back from Redis after a restart), claimed_away (merged "
+	    "away or sent by another process when released)");
+	s->m_claimed_away = metrics_counter("paced_webhook_held_total",
+	    "outcome=\"claimed_away\"", "Held digest alerts by outcome: "
+	    "restored (read back from Redis after a restart), claimed_away "
+	    "(merged away or sent by another process when released)");
+	s->m_persist_fail = metrics_counter(
+	    "paced_webhook_held_persist_failures_total", NULL,
+	    "Held digest alerts (or budget counts) Redis did not take or gave "
+	    "back unreadable: held in memory only");
 	s->m_fail_kafka = metrics_counter("paced_sink_failures_total",
 	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
 	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
@@ -575,9 +1035,16 @@ sinks_free(struct sinks *s, int timeout_ms)
 	webhooks_free(s);
 	budget_free(s->budget);
 	if (s->held != NULL && quiet_count(s->held) > 0)
-		log_warnx("webhook_quiet_dropped", "alerts=%zu",
-		    quiet_count(s->held));
+		log_info("webhook_quiet_left", "alerts=%zu persisted=%s",
+		    quiet_count(s->held), s->conn != NULL ? "yes" : "no");
 	quiet_free(s->held);
+	free(s->held_key);
+	free(s->budget_key);
+	if (s->link != NULL) {
+		s->link->s = NULL;
+		if (s->link->refs == 0)
+			free(s->link);
+	}
 	if (s->quiet_ev != NULL)
 		event_free(s->quiet_ev);
 	teams_free(s);
@@ -615,6 +1082,90 @@ sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
 		if (s->redis != NULL)
 			sink_redis_send(s->redis, &alerts[i], redis_result, p);
 	}
+}
+
+void
+sinks_post_digest(struct sinks *s, const char *body)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->nwebhooks; i++)
+		if (s->webhooks[i] != NULL && sink_webhook_digest(s->webhooks[i]))
+			sink_webhook_enqueue(s->webhooks[i], xstrdup(body));
+}
+
+bool
+sinks_have_digest(const struct sinks *s)
+{
+	return s != NULL && any_digest(s);
+}
+
+/*
+ * Positive news (alerts.digest.positive_news): a critical alert that
+ * resolved because the rep recovered waits in P:digest:news:<manager>
+ * for the manager's next morning digest.
+ */
+static void
+news_cb(const struct redisReply *reply, void *arg)
+{
+	struct sinks *s = link_unref(arg);
+
+	if (s != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
+		metrics_inc(s->m_persist_fail);
+}
+
+static void
+note_news(struct sinks *s, const struct alert_record *a)
+{
+	struct redis_argv *v;
+	const char *reason;
+	cJSON *o, *n;
+	char *key, *val;
+	int32_t day;
+
+	if (!s->positive_news || s->conn == NULL || a->manager_id == NULL ||
+	    a->status == NULL || strcmp(a->status, "resolved") != 0 ||
+	    a->severity == NULL || strcmp(a->severity, "critical") != 0 ||
+	    a->json == NULL || (o = cJSON_Parse(a->json)) == NULL)
+		return;
+	reason = jstr(o, "reason");
+	if (reason == NULL || strcmp(reason, "recovered") != 0 ||
+	    !redis_conn_up(s->conn)) {
+		cJSON_Delete(o);
+		return;
+	}
+	n = cJSON_CreateObject();
+	cJSON_AddStringToObject(n, "kind", "recovered");
+	cJSON_AddStringToObject(n, "rep_id", a->rep_id != NULL ? a->rep_id : "");
+	cJSON_AddStringToObject(n, "kpi", a->kpi != NULL ? a->kpi : "");
+	cJSON_AddStringToObject(n, "period", a->period != NULL ? a->period : "");
+	cJSON_AddItemToObject(n, "actual", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(o, "actual"), true));
+	cJSON_AddItemToObject(n, "target", cJSON_Duplicate(
+	    cJSON_GetObjectItemCaseSensitive(o, "target"), true));
+	cJSON_AddStringToObject(n, "at", jstr(o, "evaluated_at") != NULL ?
+	    jstr(o, "evaluated_at") : "");
+	val = cJSON_PrintUnformatted(n);
+	cJSON_Delete(n);
+	cJSON_Delete(o);
+	day = budget_day(s, a);
+	key = keys_digest_news(s->cfg, a->manager_id);
+	v = redis_argv_new();
+	redis_argv_str(v, "HSET");
+	redis_argv_str(v, key);
+	redis_argv_str(v, a->alert_id != NULL ? a->alert_id : "");
+	redis_argv_str(v, val);
+	if (redis_conn_send(s->conn, v, news_cb, link_ref(s)) != 0)
+		link_unref(s->link);
+	redis_argv_reset(v);
+	redis_argv_str(v, "EXPIREAT");
+	redis_argv_str(v, key);
+	redis_argv_fmt(v, "%lld", (long long)keys_digest_expire_at(day));
+	if (redis_conn_send(s->conn, v, news_cb, link_ref(s)) != 0)
+		link_unref(s->link);
+	redis_argv_free(v);
+	free(key);
+	free(val);
 }
 
 void

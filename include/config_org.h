@@ -38,6 +38,10 @@ void load_alert_periods(struct loader *l, yaml_node_t *n, const char *path);
 void load_alert_kpis(struct loader *l, yaml_node_t *n, const char *path);
 /* alerts.quiet_hours (stage 3: names teams). */
 void load_quiet_hours(struct loader *l, yaml_node_t *n, const char *path);
+/* alerts.digest.morning: "HH:MM" or null. */
+void load_digest_morning(struct loader *l, yaml_node_t *n, const char *path);
+/* alerts.digest.weekly: "<weekday> HH:MM" or null. */
+void load_digest_weekly(struct loader *l, yaml_node_t *n, const char *path);
 /* alerts.webhooks (stage 1); messages name the url's key, never the url. */
 void load_webhooks(struct loader *l, yaml_node_t *n, const char *path);
 

@@ -121,6 +121,15 @@ struct config_alerts {
 	enum { QUIET_ALL, QUIET_NONE, QUIET_LISTED } quiet_mode;
 	char **quiet_teams;
 	size_t nquiet_teams;
+	/* scheduled digests (alerts.digest): a morning summary at a local
+	 * time of the manager's team, an end-of-week scorecard on a weekday
+	 * at a local time; positive news in them */
+	bool digest_morning;
+	int digest_morning_min;		/* minutes after local midnight */
+	bool digest_weekly;
+	int digest_weekly_dow;		/* 0 = Monday ... 6 = Sunday */
+	int digest_weekly_min;
+	bool positive_news;
 	double ahead_above;	/* default 1.1 */
 	bool escalate_critical;	/* default true: critical also tells the manager's manager */
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */

@@ -60,6 +60,23 @@ char *keys_began(const struct config *cfg, const char *topic);
 char *keys_alerts_firing(const struct config *cfg);
 /* P:alerts, the stream of every alert message. Borrows cfg. */
 char *keys_alerts_stream(const struct config *cfg);
+/* P:webhook:held, the digest webhook messages held by quiet hours, to
+ * survive a restart. Borrows cfg. */
+char *keys_webhook_held(const struct config *cfg);
+/* P:webhook:budget, each manager's day of digest lines (the budget).
+ * Borrows cfg. */
+char *keys_webhook_budget(const struct config *cfg);
+/* P:digest:<kind>:<manager>:<YYYY-MM-DD>, the marker that a scheduled
+ * digest (kind: morning, weekly) of local day `day` went out to manager.
+ * Borrows all. */
+char *keys_digest_sent(const struct config *cfg, const char *kind,
+    const char *manager, int32_t day);
+/* P:digest:news:<manager>, positive news waiting for the manager's next
+ * morning digest. Borrows cfg and manager. */
+char *keys_digest_news(const struct config *cfg, const char *manager);
+/* EXPIREAT of a digest marker of local day `day`, and of a news hash
+ * written on that day: 8 days past the UTC midnight ending it. */
+int64_t keys_digest_expire_at(int32_t day);
 /* The pub/sub channel of rank and pace status changes (not a key). */
 char *keys_changes_channel(const struct config *cfg);
 

@@ -4,10 +4,10 @@
 /*
  * Quiet hours for the webhooks (alerts.quiet_hours): a message for a
  * manager is held while the alert's team is outside its working time (a
- * weekend, a holiday, before or after the hours, in the team's zone) and
- * delivered at the start of the team's next working period, merged with
- * what is still true then. Pure: no clock, no I/O; the caller says what
- * time it is and which teams are working.
+ * weekend, a holiday, before or after the hours, in the team's zone) or
+ * its rep is out of office, and delivered at the start of the next
+ * working period of both, merged with what is still true then. Pure: no
+ * clock, no I/O; the caller says what time it is and who is working.
  *
  * Merging, per alert_id, while held:
  *  - a resolution of a held firing message drops both: an alert that
@@ -33,6 +33,10 @@
 bool quiet_working(const struct pacing_calendar *cal, struct tzone *z,
     int64_t now);
 
+/* True when day is one of the n sorted day numbers days (a rep's
+ * out_of_office list; borrowed, may be NULL when n is 0). */
+bool quiet_out_of_office(const int32_t *days, size_t n, int32_t day);
+
 struct quiet;
 
 /* Returns an owned, empty hold; free_item frees what quiet_hold takes. */
@@ -40,20 +44,30 @@ struct quiet *quiet_new(void (*free_item)(void *));
 /* Frees q and every item it still holds; NULL does nothing. */
 void quiet_free(struct quiet *q);
 /*
- * Holds item (owned from now on) of alert alert_id for team team_id (both
- * borrowed, copied), firing or a resolution, merged as above; supersedes
- * (borrowed, NULL or "": none) is the id of a warning it replaces.
+ * Holds item (owned from now on) of alert alert_id about rep rep_id of
+ * team team_id (all borrowed, copied), firing or a resolution, merged as
+ * above; supersedes (borrowed, NULL or "": none) is the id of a warning
+ * it replaces.
  */
 void quiet_hold(struct quiet *q, const char *alert_id, const char *team_id,
-    bool firing, const char *supersedes, void *item);
+    const char *rep_id, bool firing, const char *supersedes, void *item);
 /*
- * Moves out the items whose team working(ctx, team_id) says is at work
- * now: returns their number and *out (owned array, NULL when none; the
- * items are the caller's).
+ * Adds item (owned from now on), a message held before a restart, as the
+ * earliest message of its alert: when alert_id is held already (a later
+ * message of it came first), item is freed and false returned.
+ */
+bool quiet_hold_earlier(struct quiet *q, const char *alert_id,
+    const char *team_id, const char *rep_id, bool firing, void *item);
+/* True when a message of alert_id (borrowed) is held. */
+bool quiet_holds(const struct quiet *q, const char *alert_id);
+/*
+ * Moves out the items whose team and rep working(ctx, team_id, rep_id)
+ * says are at work now: returns their number and *out (owned array,
+ * NULL when none; the items are the caller's).
  */
 size_t quiet_release(struct quiet *q,
-    bool (*working)(void *ctx, const char *team_id), void *ctx,
-    void ***out);
+    bool (*working)(void *ctx, const char *team_id, const char *rep_id),
+    void *ctx, void ***out);
 /* Items held. */
 size_t quiet_count(const struct quiet *q);
 

@@ -62,7 +62,13 @@ void sinks_publish(struct sinks *s, const struct alert_record *alerts,
  * more: a digest goes out once its first alert is 1 s old and the
  * evaluator is idle, or 10 s after its first alert. NULL does nothing. */
 void sinks_evaluating(struct sinks *s, bool busy);
-/* Takes the reloadable parts of cfg (webhooks, stream cap). */
+/* Queues body (borrowed, copied) to every digest webhook: a scheduled
+ * digest (digest.h). NULL s does nothing. */
+void sinks_post_digest(struct sinks *s, const char *body);
+/* True when some webhook takes digests. */
+bool sinks_have_digest(const struct sinks *s);
+/* Takes the reloadable parts of cfg (webhooks, stream cap); keeps cfg
+ * (borrowed) until the next call. */
 void sinks_set_config(struct sinks *s, const struct config *cfg);
 
 /*
