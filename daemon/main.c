@@ -26,6 +26,7 @@
 #include "changes.h"
 #include "config.h"
 #include "consumer.h"
+#include "digest_run.h"
 #include "dlq.h"
 #include "evaluator.h"
 #include "http.h"
@@ -62,6 +63,7 @@ struct daemon_state {
 	struct consumer *consumer;
 	struct dlq *dlq;
 	struct sinks *sinks;
+	struct digest_run *digests;	/* NULL on the event clock */
 	struct evaluator *evaluator;
 	struct changes *changes;	/* pace status changes seen */
 	struct http *http;
@@ -311,6 +313,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	sinks_set_config(d->sinks, c);
+	if (d->digests != NULL)
+		digest_run_set_config(d->digests, c);
 	log_set_level(c->log.level);
 	log_set_format(c->log.format);
 	metrics_inc(d->m_reloads_ok);
@@ -395,6 +399,9 @@ run(const char *path)
 	ingest_attach(d.ingest, d.consumer, d.dlq);
 	if ((d.sinks = sinks_new(d.base, cfg, d.conn, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=alert_sinks err=%s", log_quote(err));
+	/* Scheduled digests follow the wall clock: a replay sends none. */
+	if (cfg->clock == CLOCK_MODE_WALL)
+		d.digests = digest_run_new(d.base, cfg, d.conn, d.sinks);
 	{
 		struct evaluator_deps ed = {
 			.base = d.base,
@@ -464,6 +471,7 @@ run(const char *path)
 	changes_free(d.changes);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));
+	digest_run_free(d.digests);
 	sinks_free(d.sinks, flush_budget(&d));
 	reap_retired(&d);
 	ingest_free(d.ingest);

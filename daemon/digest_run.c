@@ -1,0 +1,751 @@
+/*
+ * digest_run.c: the scheduled digests on the loop (digest_run.h). One
+ * timer, every TICK_MS: it looks at up to SCAN_PER_TICK managers (a
+ * cursor goes round the roster's managers) and queues those whose
+ * digest is due (digest_due). Jobs run one at a time:
+ *
+ *  1. the claim: P:digest:<kind>:<manager>:<date> is read and, when
+ *     absent, set to "sending" for LEASE_S in one script call. Present
+ *     ("sent", or "sending" by another process): nothing to do (a lease
+ *     whose holder died lapses, and a later pass sends it);
+ *  2. the figures: the pace hashes of the manager's reps, READ_REPS reps
+ *     at a time (and, for a morning with positive news, the manager's
+ *     news hash);
+ *  3. the message (digest.c) goes to every digest webhook, the marker is
+ *     set to "sent" until 8 days past the day, and the news read are
+ *     deleted.
+ *
+ * A reload or a failed read drops the job in hand; its lease lapses and
+ * it is tried again. The cost per tick is bounded by SCAN_PER_TICK and
+ * READ_REPS, whatever the roster's size.
+ */
+#include "digest_run.h"
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "digest.h"
+#include "evaluate.h"
+#include "keys.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "scorecard.h"
+#include "sink.h"
+#include "xmalloc.h"
+
+#define TICK_MS		5000
+#define SCAN_PER_TICK	256
+#define READ_REPS	50
+#define LEASE_S		"300"
+#define QUEUE_MAX	32
+
+/* The claim: the marker's value if any, else nil once set to "sending". */
+static const char CLAIM_LUA[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v then return v end\n"
+    "redis.call('SET', KEYS[1], 'sending', 'EX', ARGV[1])\n"
+    "return false\n";
+
+struct mgr {
+	const char *id;			/* borrowed from the config */
+	size_t team;
+	size_t *reps;			/* indexes into config.reps */
+	size_t nreps;
+	int32_t done[DIGEST_KINDS];	/* the occasion last settled */
+};
+
+struct job {
+	size_t m;
+	enum digest_kind k;
+	int32_t day;
+};
+
+/* What callbacks point at; d is NULL once freed. */
+struct dlink {
+	struct digest_run *d;
+	size_t refs;
+};
+
+struct digest_run {
+	struct event_base *base;
+	const struct config *cfg;
+	struct redis_conn *conn;
+	struct sinks *sinks;
+	struct event *tick_ev;
+	struct dlink *link;
+	uint64_t gen;			/* bumped by a reload: drops replies */
+
+	struct mgr *mgrs;
+	size_t nmgrs, cursor;
+	struct tzone **zones;		/* per team */
+	struct pacing_calendar *cals;
+	size_t nteams;
+
+	struct job queue[QUEUE_MAX];
+	size_t nqueue;
+	bool busy;
+	struct job job;
+	char *marker;
+	size_t next_rep, pending;
+	bool failed;
+	struct digest_line *behind, *card;
+	size_t nbehind, ncard, capb, capc;
+	struct digest_news *news;
+	size_t nnews, capn;
+	char **strs;			/* owned strings the news point at */
+	size_t nstrs, caps;
+	char **news_fields;		/* to delete once sent */
+	size_t nfields, capf;
+
+	struct metric *m_sent[DIGEST_KINDS], *m_already[DIGEST_KINDS],
+	    *m_failed[DIGEST_KINDS];
+};
+
+struct read {
+	struct dlink *link;
+	uint64_t gen;
+	size_t rep;			/* index into config.reps; or SIZE_MAX */
+	enum period p;
+	int32_t start_day;
+	bool ended;
+	bool news_only;
+};
+
+static void job_next(struct digest_run *d);
+static void read_more(struct digest_run *d);
+
+static struct dlink *
+ref(struct digest_run *d)
+{
+	d->link->refs++;
+	return d->link;
+}
+
+static struct digest_run *
+unref(struct dlink *l)
+{
+	struct digest_run *d = l->d;
+
+	if (--l->refs == 0 && d == NULL)
+		free(l);
+	return d;
+}
+
+static char *
+keep(struct digest_run *d, const char *s)
+{
+	if (d->nstrs == d->caps) {
+		d->caps = d->caps ? d->caps * 2 : 16;
+		d->strs = xreallocarray(d->strs, d->caps, sizeof(*d->strs));
+	}
+	return d->strs[d->nstrs++] = xstrdup(s);
+}
+
+static void
+job_clear(struct digest_run *d)
+{
+	for (size_t i = 0; i < d->nstrs; i++)
+		free(d->strs[i]);
+	for (size_t i = 0; i < d->nfields; i++)
+		free(d->news_fields[i]);
+	d->nstrs = d->nfields = d->nbehind = d->ncard = d->nnews = 0;
+	free(d->marker);
+	d->marker = NULL;
+	d->busy = false;
+	d->failed = false;
+	d->pending = 0;
+	d->next_rep = 0;
+}
+
+static void
+mgrs_free(struct digest_run *d)
+{
+	for (size_t i = 0; i < d->nmgrs; i++)
+		free(d->mgrs[i].reps);
+	free(d->mgrs);
+	d->mgrs = NULL;
+	d->nmgrs = 0;
+	for (size_t i = 0; i < d->nteams; i++)
+		tzone_free(d->zones[i]);
+	free(d->zones);
+	free(d->cals);
+	d->zones = NULL;
+	d->cals = NULL;
+	d->nteams = 0;
+}
+
+struct pair {
+	const char *manager;
+	size_t rep;
+};
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	int c = strcmp(x->manager, y->manager);
+
+	if (c != 0)
+		return c;
+	return (x->rep > y->rep) - (x->rep < y->rep);
+}
+
+static const char *
+manager_of(const struct config *cfg, const struct config_rep *r)
+{
+	return r->manager != NULL ? r->manager : cfg->teams[r->team].manager;
+}
+
+/* The managers of the roster's reps (their direct reports), each with
+ * the zone of its team: the first team it manages, else its first rep's. */
+static void
+mgrs_build(struct digest_run *d)
+{
+	const struct config *cfg = d->cfg;
+	struct pair *pairs;
+	size_t n = 0;
+	char err[128];
+
+	mgrs_free(d);
+	d->nteams = cfg->nteams;
+	d->zones = xcalloc(cfg->nteams ? cfg->nteams : 1, sizeof(*d->zones));
+	d->cals = xcalloc(cfg->nteams ? cfg->nteams : 1, sizeof(*d->cals));
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		d->zones[i] = tzone_open(cfg->teams[i].timezone, err,
+		    sizeof(err));
+		scorecard_calendar(&cfg->calendars[cfg->teams[i].calendar],
+		    &d->cals[i]);
+	}
+	pairs = xcalloc(cfg->nreps ? cfg->nreps : 1, sizeof(*pairs));
+	for (size_t i = 0; i < cfg->nreps; i++) {
+		const char *m = manager_of(cfg, &cfg->reps[i]);
+
+		if (m != NULL) {
+			pairs[n].manager = m;
+			pairs[n++].rep = i;
+		}
+	}
+	qsort(pairs, n, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(pairs[i].manager, pairs[i - 1].manager) != 0)
+			d->nmgrs++;
+	d->mgrs = xcalloc(d->nmgrs ? d->nmgrs : 1, sizeof(*d->mgrs));
+	for (size_t i = 0, m = 0; i < n; m++) {
+		struct mgr *g = &d->mgrs[m];
+		size_t j = i;
+
+		while (j < n && strcmp(pairs[j].manager, pairs[i].manager) == 0)
+			j++;
+		g->id = pairs[i].manager;
+		g->reps = xcalloc(j - i, sizeof(*g->reps));
+		for (size_t k = i; k < j; k++)
+			g->reps[g->nreps++] = pairs[k].rep;
+		g->team = cfg->reps[g->reps[0]].team;
+		for (size_t t = 0; t < cfg->nteams; t++)
+			if (cfg->teams[t].manager != NULL &&
+			    strcmp(cfg->teams[t].manager, g->id) == 0) {
+				g->team = t;
+				break;
+			}
+		for (int k = 0; k < DIGEST_KINDS; k++)
+			g->done[k] = INT32_MIN;
+		i = j;
+	}
+	free(pairs);
+	d->cursor = 0;
+}
+
+static void
+tick_arm(struct digest_run *d)
+{
+	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
+
+	evtimer_add(d->tick_ev, &tv);
+}
+
+static bool
+enabled(const struct config *cfg)
+{
+	return cfg->alerts.digest_morning || cfg->alerts.digest_weekly;
+}
+
+/* Up to SCAN_PER_TICK managers: the due ones are queued. */
+static void
+scan(struct digest_run *d, int64_t now)
+{
+	for (size_t i = 0; i < SCAN_PER_TICK && i < d->nmgrs &&
+	    d->nqueue < QUEUE_MAX; i++) {
+		struct mgr *g = &d->mgrs[d->cursor];
+		size_t m = d->cursor;
+
+		d->cursor = (d->cursor + 1) % d->nmgrs;
+		if (d->zones[g->team] == NULL)
+			continue;
+		for (int k = 0; k < DIGEST_KINDS && d->nqueue < QUEUE_MAX;
+		    k++) {
+			int32_t day;
+			bool queued = false;
+
+			if (!digest_due(&d->cfg->alerts, (enum digest_kind)k,
+			    &d->cals[g->team], d->zones[g->team], now, &day) ||
+			    g->done[k] == day)
+				continue;
+			for (size_t q = 0; q < d->nqueue; q++)
+				if (d->queue[q].m == m && d->queue[q].k ==
+				    (enum digest_kind)k && d->queue[q].day == day)
+					queued = true;
+			if (queued || (d->busy && d->job.m == m &&
+			    d->job.k == (enum digest_kind)k))
+				continue;
+			d->queue[d->nqueue].m = m;
+			d->queue[d->nqueue].k = (enum digest_kind)k;
+			d->queue[d->nqueue].day = day;
+			d->nqueue++;
+		}
+	}
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct digest_run *d = arg;
+
+	(void)fd;
+	(void)what;
+	tick_arm(d);
+	if (d->nmgrs == 0 || !enabled(d->cfg) || !sinks_have_digest(d->sinks) ||
+	    !redis_conn_up(d->conn))
+		return;
+	scan(d, caltime_wall_ms());
+	if (!d->busy)
+		job_next(d);
+}
+
+static void
+job_failed(struct digest_run *d, const char *why)
+{
+	metrics_inc(d->m_failed[d->job.k]);
+	log_warnx("digest_failed", "manager=%s kind=%s why=%s",
+	    log_quote(d->mgrs[d->job.m].id), digest_kind_name(d->job.k), why);
+	job_clear(d);
+}
+
+static void
+ignore_cb(const struct redisReply *reply, void *arg)
+{
+	(void)reply;
+	unref(arg);
+}
+
+/* Every figure is in: the message goes out, the marker says so. */
+static void
+job_finish(struct digest_run *d)
+{
+	struct mgr *g = &d->mgrs[d->job.m];
+	struct redis_argv *v;
+	char *body;
+
+	body = digest_body(d->job.k, g->id, d->job.day, d->behind, d->nbehind,
+	    d->card, d->ncard, d->news, d->nnews);
+	sinks_post_digest(d->sinks, body);
+	free(body);
+	v = redis_argv_new();
+	redis_argv_str(v, "SET");
+	redis_argv_str(v, d->marker);
+	redis_argv_str(v, "sent");
+	redis_argv_str(v, "EXAT");
+	redis_argv_fmt(v, "%lld", (long long)keys_digest_expire_at(d->job.day));
+	if (redis_conn_send(d->conn, v, ignore_cb, ref(d)) != 0)
+		unref(d->link);
+	if (d->nfields > 0) {
+		char *key = keys_digest_news(d->cfg, g->id);
+
+		redis_argv_reset(v);
+		redis_argv_str(v, "HDEL");
+		redis_argv_str(v, key);
+		for (size_t i = 0; i < d->nfields; i++)
+			redis_argv_str(v, d->news_fields[i]);
+		if (redis_conn_send(d->conn, v, ignore_cb, ref(d)) != 0)
+			unref(d->link);
+		free(key);
+	}
+	redis_argv_free(v);
+	metrics_inc(d->m_sent[d->job.k]);
+	log_info("digest_sent", "manager=%s kind=%s behind=%zu scorecard=%zu "
+	    "news=%zu", log_quote(g->id), digest_kind_name(d->job.k),
+	    d->nbehind, d->ncard, d->nnews);
+	g->done[d->job.k] = d->job.day;
+	job_clear(d);
+}
+
+static ssize_t
+kpi_index(const struct config *cfg, const char *name, size_t len)
+{
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		if (strlen(cfg->kpis[k].name) == len &&
+		    memcmp(cfg->kpis[k].name, name, len) == 0)
+			return (ssize_t)k;
+	return -1;
+}
+
+static void
+add_line(struct digest_line **arr, size_t *n, size_t *cap,
+    const struct digest_line *l)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*arr = xreallocarray(*arr, *cap, sizeof(**arr));
+	}
+	(*arr)[(*n)++] = *l;
+}
+
+static void
+add_news(struct digest_run *d, const struct digest_news *n)
+{
+	if (d->nnews == d->capn) {
+		d->capn = d->capn ? d->capn * 2 : 16;
+		d->news = xreallocarray(d->news, d->capn, sizeof(*d->news));
+	}
+	d->news[d->nnews++] = *n;
+}
+
+/* One rep's pace hash of one bucket. */
+static void
+take_figures(struct digest_run *d, const struct read *rd,
+    const struct redisReply *r)
+{
+	const struct config *cfg = d->cfg;
+	bool news_on = cfg->alerts.positive_news;
+
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const struct redisReply *f = r->element[i], *v = r->element[i + 1];
+		struct digest_line l;
+		ssize_t k;
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+		    (k = kpi_index(cfg, f->str, f->len)) < 0)
+			continue;
+		memset(&l, 0, sizeof(l));
+		if (digest_parse_figures(v->str, v->len, &l) != 0)
+			continue;
+		l.rep_id = cfg->reps[rd->rep].id;
+		l.kpi = cfg->kpis[k].name;
+		l.period = rd->p;
+		l.start_day = rd->start_day;
+		l.ended = rd->ended;
+		if (news_on && l.target > 0 && l.actual >= l.target &&
+		    (rd->ended || d->job.k == DIGEST_WEEKLY)) {
+			struct digest_news n = { "target_met", l.rep_id, l.kpi,
+			    caltime_period_name(rd->p), rd->start_day, l.actual,
+			    l.target };
+
+			add_news(d, &n);
+		}
+		if (d->job.k == DIGEST_WEEKLY) {
+			add_line(&d->card, &d->ncard, &d->capc, &l);
+			continue;
+		}
+		if (rd->news_only || !evaluate_alerting(cfg, (size_t)k, rd->p))
+			continue;
+		if (strcmp(l.status, "behind") == 0 ||
+		    strcmp(l.status, "critical") == 0)
+			add_line(&d->behind, &d->nbehind, &d->capb, &l);
+	}
+}
+
+/* The manager's waiting news: field alert_id, value its JSON. */
+static void
+take_news(struct digest_run *d, const struct redisReply *r)
+{
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const struct redisReply *f = r->element[i], *v = r->element[i + 1];
+		struct digest_news n;
+		cJSON *o;
+		const cJSON *a, *t;
+		const char *rep, *kpi, *per;
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (d->nfields == d->capf) {
+			d->capf = d->capf ? d->capf * 2 : 16;
+			d->news_fields = xreallocarray(d->news_fields, d->capf,
+			    sizeof(*d->news_fields));
+		}
+		d->news_fields[d->nfields++] = xstrndup(f->str, f->len);
+		if ((o = cJSON_ParseWithLength(v->str, v->len)) == NULL)
+			continue;
+		rep = cJSON_GetStringValue(cJSON_GetObjectItem(o, "rep_id"));
+		kpi = cJSON_GetStringValue(cJSON_GetObjectItem(o, "kpi"));
+		per = cJSON_GetStringValue(cJSON_GetObjectItem(o, "period"));
+		a = cJSON_GetObjectItem(o, "actual");
+		t = cJSON_GetObjectItem(o, "target");
+		if (rep != NULL && kpi != NULL && per != NULL) {
+			n.kind = "recovered";
+			n.rep_id = keep(d, rep);
+			n.kpi = keep(d, kpi);
+			n.period = keep(d, per);
+			n.start_day = -1;
+			n.actual = cJSON_IsNumber(a) ? a->valuedouble : 0;
+			n.target = cJSON_IsNumber(t) ? t->valuedouble : 0;
+			add_news(d, &n);
+		}
+		cJSON_Delete(o);
+	}
+}
+
+static void
+read_cb(const struct redisReply *reply, void *arg)
+{
+	struct read *rd = arg;
+	struct digest_run *d = unref(rd->link);
+
+	if (d == NULL || rd->gen != d->gen || !d->busy) {
+		free(rd);
+		return;
+	}
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		d->failed = true;
+	else if (rd->rep == SIZE_MAX)
+		take_news(d, reply);
+	else
+		take_figures(d, rd, reply);
+	free(rd);
+	if (--d->pending == 0) {
+		if (d->failed)
+			job_failed(d, "a read failed");
+		else
+			read_more(d);
+		if (!d->busy)
+			job_next(d);
+	}
+}
+
+static void
+send_read(struct digest_run *d, char *key, size_t rep, enum period p,
+    int32_t start_day, bool ended, bool news_only)
+{
+	struct read *rd = xcalloc(1, sizeof(*rd));
+	struct redis_argv *v = redis_argv_new();
+
+	rd->gen = d->gen;
+	rd->rep = rep;
+	rd->p = p;
+	rd->start_day = start_day;
+	rd->ended = ended;
+	rd->news_only = news_only;
+	redis_argv_str(v, "HGETALL");
+	redis_argv_take(v, key);
+	rd->link = ref(d);
+	if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
+		d->pending++;
+	else {
+		unref(d->link);
+		free(rd);
+		d->failed = true;
+	}
+	redis_argv_free(v);
+}
+
+/* The reads of one rep for the job in hand. */
+static void
+read_rep(struct digest_run *d, size_t rep)
+{
+	const struct config *cfg = d->cfg;
+	const struct config_rep *r = &cfg->reps[rep];
+	const struct period_rules *rules =
+	    &cfg->calendars[cfg->teams[r->team].calendar].rules;
+	const struct pacing_calendar *cal = &d->cals[r->team];
+	int32_t day = d->job.day, prev = digest_prev_working_day(cal, day);
+	struct bucket now_b, prev_b;
+
+	if (d->job.k == DIGEST_WEEKLY) {
+		caltime_bucket_of_day(rules, PERIOD_WEEK, day, &now_b);
+		send_read(d, keys_rep_pace(cfg, r->id, PERIOD_WEEK,
+		    now_b.start_day), rep, PERIOD_WEEK, now_b.start_day, false,
+		    false);
+		return;
+	}
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		if (!cfg->alerts.periods[p])
+			continue;
+		caltime_bucket_of_day(rules, (enum period)p, prev, &prev_b);
+		if (p == PERIOD_DAY) {
+			send_read(d, keys_rep_pace(cfg, r->id, PERIOD_DAY, prev),
+			    rep, PERIOD_DAY, prev, true, false);
+			continue;
+		}
+		caltime_bucket_of_day(rules, (enum period)p, day, &now_b);
+		send_read(d, keys_rep_pace(cfg, r->id, (enum period)p,
+		    now_b.start_day), rep, (enum period)p, now_b.start_day,
+		    false, false);
+		if (cfg->alerts.positive_news && prev_b.start_day !=
+		    now_b.start_day)
+			send_read(d, keys_rep_pace(cfg, r->id, (enum period)p,
+			    prev_b.start_day), rep, (enum period)p,
+			    prev_b.start_day, true, true);
+	}
+}
+
+/* The next READ_REPS reps' reads, or the end of the job. */
+static void
+read_more(struct digest_run *d)
+{
+	struct mgr *g = &d->mgrs[d->job.m];
+	size_t n = 0;
+
+	while (d->next_rep < g->nreps && n < READ_REPS) {
+		read_rep(d, g->reps[d->next_rep++]);
+		n++;
+	}
+	if (d->failed && d->pending == 0) {
+		job_failed(d, "Redis refused a read");
+		return;
+	}
+	if (d->pending == 0)
+		job_finish(d);
+}
+
+static void
+claim_cb(const struct redisReply *reply, void *arg)
+{
+	struct read *rd = arg;
+	struct digest_run *d = unref(rd->link);
+	uint64_t gen = rd->gen;
+
+	free(rd);
+	if (d == NULL || !d->busy || gen != d->gen)
+		return;
+	d->pending = 0;
+	if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
+		if (d->job.k == DIGEST_MORNING && d->cfg->alerts.positive_news)
+			send_read(d, keys_digest_news(d->cfg,
+			    d->mgrs[d->job.m].id), SIZE_MAX, PERIOD_DAY, -1,
+			    false, true);
+		read_more(d);
+	} else if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
+		/* Sent, or being sent by another process. */
+		if (strcmp(reply->str, "sent") == 0) {
+			d->mgrs[d->job.m].done[d->job.k] = d->job.day;
+			metrics_inc(d->m_already[d->job.k]);
+		}
+		job_clear(d);
+	} else
+		job_failed(d, "the claim failed");
+	if (!d->busy)
+		job_next(d);
+}
+
+/* Starts the next queued job: its claim. */
+static void
+job_next(struct digest_run *d)
+{
+	struct redis_argv *v;
+	struct read *rd;
+
+	while (!d->busy && d->nqueue > 0) {
+		d->job = d->queue[0];
+		memmove(&d->queue[0], &d->queue[1],
+		    (d->nqueue - 1) * sizeof(d->queue[0]));
+		d->nqueue--;
+		if (d->job.m >= d->nmgrs)
+			continue;
+		d->busy = true;
+		d->marker = keys_digest_sent(d->cfg, digest_kind_name(d->job.k),
+		    d->mgrs[d->job.m].id, d->job.day);
+		rd = xcalloc(1, sizeof(*rd));
+		rd->gen = d->gen;
+		rd->link = ref(d);
+		v = redis_argv_new();
+		redis_argv_str(v, "EVAL");
+		redis_argv_str(v, CLAIM_LUA);
+		redis_argv_str(v, "1");
+		redis_argv_str(v, d->marker);
+		redis_argv_str(v, LEASE_S);
+		if (redis_conn_send(d->conn, v, claim_cb, rd) != 0) {
+			unref(d->link);
+			free(rd);
+			job_clear(d);
+			redis_argv_free(v);
+			return;		/* Redis down: the next tick */
+		}
+		redis_argv_free(v);
+	}
+}
+
+struct digest_run *
+digest_run_new(struct event_base *base, const struct config *cfg,
+    struct redis_conn *conn, struct sinks *sinks)
+{
+	struct digest_run *d = xcalloc(1, sizeof(*d));
+
+	d->base = base;
+	d->conn = conn;
+	d->sinks = sinks;
+	d->link = xcalloc(1, sizeof(*d->link));
+	d->link->d = d;
+	for (int k = 0; k < DIGEST_KINDS; k++) {
+		char labels[64];
+
+		snprintf(labels, sizeof(labels), "kind=\"%s\",result=\"sent\"",
+		    digest_kind_name((enum digest_kind)k));
+		d->m_sent[k] = metrics_counter("paced_digests_total", labels,
+		    "Scheduled digests by kind and result: sent, already_sent "
+		    "(by another process or an earlier run), failed (tried "
+		    "again once its claim lapses)");
+		snprintf(labels, sizeof(labels),
+		    "kind=\"%s\",result=\"already_sent\"",
+		    digest_kind_name((enum digest_kind)k));
+		d->m_already[k] = metrics_counter("paced_digests_total", labels,
+		    "Scheduled digests by kind and result: sent, already_sent "
+		    "(by another process or an earlier run), failed (tried "
+		    "again once its claim lapses)");
+		snprintf(labels, sizeof(labels), "kind=\"%s\",result=\"failed\"",
+		    digest_kind_name((enum digest_kind)k));
+		d->m_failed[k] = metrics_counter("paced_digests_total", labels,
+		    "Scheduled digests by kind and result: sent, already_sent "
+		    "(by another process or an earlier run), failed (tried "
+		    "again once its claim lapses)");
+	}
+	d->tick_ev = evtimer_new(base, tick_cb, d);
+	digest_run_set_config(d, cfg);
+	tick_arm(d);
+	return d;
+}
+
+void
+digest_run_set_config(struct digest_run *d, const struct config *cfg)
+{
+	d->gen++;
+	job_clear(d);
+	d->nqueue = 0;
+	d->cfg = cfg;
+	mgrs_build(d);
+}
+
+void
+digest_run_free(struct digest_run *d)
+{
+	if (d == NULL)
+		return;
+	job_clear(d);
+	if (d->tick_ev != NULL)
+		event_free(d->tick_ev);
+	mgrs_free(d);
+	free(d->behind);
+	free(d->card);
+	free(d->news);
+	free(d->strs);
+	free(d->news_fields);
+	d->link->d = NULL;
+	if (d->link->refs == 0)
+		free(d->link);
+	free(d);
+}
