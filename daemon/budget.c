@@ -49,6 +49,15 @@ same(const char *a, const char *b)
 }
 
 static struct entry *
+find_entry(const struct budget *b, const char *manager)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (same(b->e[i].manager, manager))
+			return &b->e[i];
+	return NULL;
+}
+
+static struct entry *
 entry_of(struct budget *b, const char *manager, int32_t day)
 {
 	struct entry *e;
@@ -108,4 +117,49 @@ budget_take(struct budget *b, const char *manager, int32_t day, long max,
 	note->held_before = e->held_before;
 	e->held_before = 0;
 	return keep;
+}
+
+void
+budget_seed(struct budget *b, const char *manager, int32_t day, long used,
+    long held, long held_before)
+{
+	struct entry *e = find_entry(b, manager);
+
+	if (e == NULL) {
+		e = entry_of(b, manager, day);
+		e->used = used;
+		e->held = held;
+		e->held_before = held_before;
+		return;
+	}
+	if (day < e->day)
+		return;
+	if (day > e->day) {
+		e->day = day;
+		e->used = used;
+		e->held = held;
+		e->held_before = held_before;
+		return;
+	}
+	if (used > e->used)
+		e->used = used;
+	if (held > e->held)
+		e->held = held;
+	if (held_before > e->held_before)
+		e->held_before = held_before;
+}
+
+int
+budget_state(const struct budget *b, const char *manager, int32_t *day,
+    long *used, long *held, long *held_before)
+{
+	const struct entry *e = find_entry(b, manager);
+
+	if (e == NULL)
+		return -1;
+	*day = e->day;
+	*used = e->used;
+	*held = e->held;
+	*held_before = e->held_before;
+	return 0;
 }

@@ -159,6 +159,7 @@ struct sinks {
 	char *held_key, *budget_key;
 	bool restored;			/* the earlier run's hold was read */
 	bool restoring;			/* an HSCAN is under way */
+	bool budget_restored;		/* and its budget counts */
 	bool positive_news;
 	struct sinks_link *link;
 
@@ -417,11 +418,14 @@ window_clear(struct sinks *s)
 	s->nwindow = 0;
 }
 
+static void budget_taken(void *ctx, const char *manager);
+
 /* One digest per manager of the n alerts to every digest webhook. */
 static void
 send_digests(struct sinks *s, const struct alert_record *recs, size_t n)
 {
-	struct sink_budget bud = { s->budget, s->max_per_day, budget_day, s };
+	struct sink_budget bud = { s->budget, s->max_per_day, budget_day, s,
+	    budget_taken };
 	char **bodies;
 	size_t nb;
 
@@ -647,6 +651,104 @@ restore_next(struct sinks *s, const char *cursor)
 	redis_argv_free(v);
 }
 
+/* Budget counts live 3 days past their last write. */
+#define BUDGET_TTL_S		"259200"
+
+/* A manager's day of the budget, to P:webhook:budget: field the manager
+ * ("" for the alerts of no manager), value day:used:held:held_before. */
+static void
+budget_taken(void *ctx, const char *manager)
+{
+	struct sinks *s = ctx;
+	struct redis_argv *v;
+	long used, held, before;
+	int32_t day;
+
+	if (s->conn == NULL || !redis_conn_up(s->conn) ||
+	    budget_state(s->budget, manager, &day, &used, &held, &before) != 0)
+		return;
+	v = redis_argv_new();
+	redis_argv_str(v, "HSET");
+	redis_argv_str(v, s->budget_key);
+	redis_argv_str(v, manager != NULL ? manager : "");
+	redis_argv_fmt(v, "%ld:%ld:%ld:%ld", (long)day, used, held, before);
+	if (redis_conn_send(s->conn, v, persist_cb, link_ref(s)) != 0)
+		link_unref(s->link);
+	redis_argv_reset(v);
+	redis_argv_str(v, "EXPIRE");
+	redis_argv_str(v, s->budget_key);
+	redis_argv_str(v, BUDGET_TTL_S);
+	if (redis_conn_send(s->conn, v, persist_cb, link_ref(s)) != 0)
+		link_unref(s->link);
+	redis_argv_free(v);
+}
+
+static void budget_restore_next(struct sinks *s, const char *cursor);
+
+static void
+budget_restore_cb(const struct redisReply *reply, void *arg)
+{
+	struct sinks *s = link_unref(arg);
+	const struct redisReply *items;
+
+	if (s == NULL)
+		return;
+	s->restoring = false;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY)
+		return;		/* tried again at the next check */
+	items = reply->element[1];
+	for (size_t i = 0; i + 1 < items->elements; i += 2) {
+		const struct redisReply *f = items->element[i];
+		const struct redisReply *v = items->element[i + 1];
+		long day, used, held, before;
+		char *m, buf[96];
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING || v->len >= sizeof(buf)) {
+			metrics_inc(s->m_persist_fail);
+			continue;
+		}
+		memcpy(buf, v->str, v->len);
+		buf[v->len] = '\0';
+		if (sscanf(buf, "%ld:%ld:%ld:%ld", &day, &used, &held,
+		    &before) != 4) {
+			metrics_inc(s->m_persist_fail);
+			continue;
+		}
+		m = f->len > 0 ? xstrndup(f->str, f->len) : NULL;
+		budget_seed(s->budget, m, (int32_t)day, used, held, before);
+		free(m);
+	}
+	if (strcmp(reply->element[0]->str, "0") == 0) {
+		s->budget_restored = true;
+		return;
+	}
+	budget_restore_next(s, reply->element[0]->str);
+}
+
+static void
+budget_restore_next(struct sinks *s, const char *cursor)
+{
+	struct redis_argv *v;
+
+	if (s->conn == NULL || s->restoring || !redis_conn_up(s->conn))
+		return;
+	v = redis_argv_new();
+	redis_argv_str(v, "HSCAN");
+	redis_argv_str(v, s->budget_key);
+	redis_argv_str(v, cursor);
+	redis_argv_str(v, "COUNT");
+	redis_argv_str(v, RESTORE_COUNT);
+	if (redis_conn_send(s->conn, v, budget_restore_cb, link_ref(s)) == 0)
+		s->restoring = true;
+	else
+		link_unref(s->link);
+	redis_argv_free(v);
+}
+
 /* Released messages waiting for their claims; sent once all answered. */
 struct claim_batch {
 	struct sinks_link *link;
@@ -794,10 +896,13 @@ quiet_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!s->restored && s->conn != NULL) {
+	if ((!s->restored || !s->budget_restored) && s->conn != NULL) {
 		tv.tv_sec = RESTORE_MS / 1000;
 		tv.tv_usec = (RESTORE_MS % 1000) * 1000;
-		restore_next(s, "0");
+		if (!s->restored)
+			restore_next(s, "0");
+		else
+			budget_restore_next(s, "0");
 	}
 	evtimer_add(s->quiet_ev, &tv);
 	if ((n = quiet_release(s->held, team_at_work, s, &items)) == 0)

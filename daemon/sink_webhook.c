@@ -663,6 +663,8 @@ sink_webhook_digests_budget(const struct alert_record *alerts, size_t n,
 			keep = budget_take(bud->budget, mgr[m],
 			    bud->day_of(bud->ctx, &alerts[idx[m][0]]), bud->max,
 			    crit, idx[m], nidx[m], &note);
+			if (bud->taken != NULL)
+				bud->taken(bud->ctx, mgr[m]);
 			if (keep > 0)
 				out[nout++] = digest_body(mgr[m], alerts,
 				    idx[m], keep, &note);

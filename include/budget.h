@@ -48,4 +48,18 @@ size_t budget_take(struct budget *b, const char *manager, int32_t day,
     long max, const bool *critical, size_t *idx, size_t n,
     struct budget_note *note);
 
+/*
+ * A manager's day as an earlier run left it (read back from Redis):
+ * manager (borrowed; NULL is a manager too) had used lines and held
+ * lines on its local day `day`, held_before still unsaid. Taken when b
+ * knows nothing of that manager yet or knows less of that day (the
+ * larger counts win); an older day is ignored.
+ */
+void budget_seed(struct budget *b, const char *manager, int32_t day,
+    long used, long held, long held_before);
+/* manager's (borrowed) day as it stands: 0, or -1 when b knows nothing
+ * of it. Every out-parameter is the caller's. */
+int budget_state(const struct budget *b, const char *manager, int32_t *day,
+    long *used, long *held, long *held_before);
+
 #endif

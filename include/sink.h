@@ -145,7 +145,8 @@ size_t sink_webhook_digests(const struct alert_record *alerts, size_t n,
  * digest keeps what budget_take() lets through, with a line (and the
  * fields "held", "held_before") saying what it held; a manager past the
  * limit gets no digest. day_of gives the manager's local day for the
- * first of its alerts. Borrows bud.
+ * first of its alerts; taken, if set, hears of each manager's take.
+ * Borrows bud.
  */
 struct budget;
 struct sink_budget {
@@ -153,6 +154,8 @@ struct sink_budget {
 	long max;
 	int32_t (*day_of)(void *ctx, const struct alert_record *a);
 	void *ctx;
+	/* after each budget_take of a manager (borrowed); may be NULL */
+	void (*taken)(void *ctx, const char *manager);
 };
 size_t sink_webhook_digests_budget(const struct alert_record *alerts,
     size_t n, const struct sink_budget *bud, char ***bodies);

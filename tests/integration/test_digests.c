@@ -199,11 +199,12 @@ hhmm(int64_t local_ms, int ahead, char *buf, size_t len)
 static const char *const dows[] = { "mon", "tue", "wed", "thu", "fri", "sat",
     "sun" };
 
+/* One call of rep, age_s seconds ago. */
 static void
-write_stream(const char *rep, const char *id)
+write_stream(const char *rep, const char *id, int age_s)
 {
 	char ts[32], *text;
-	time_t t = time(NULL) - 60;
+	time_t t = time(NULL) - age_s;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -325,7 +326,7 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 
 		cr_assert(run_until(have, w, 60000, "the alert digests"));
 	}
-	write_stream("s-good", "g1");
+	write_stream("s-good", "g1", 60);
 	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
 	cr_assert(run_until(s_good_recovered, NULL, 60000,
 	    "s-good's recovery"));
@@ -355,7 +356,8 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "news")), 0);
 	cr_assert_eq(count("weekly", "m-south", &m), 1);
 	cr_expect_not_null(entry(m, "news", "s-good", "target_met"));
-	cr_expect_eq(cJSON_GetObjectItem(entry(m, "scorecard", "s-good",
+	/* 1 call against a target that the data's start shrank below 1. */
+	cr_expect_geq(cJSON_GetObjectItem(entry(m, "scorecard", "s-good",
 	    NULL), "percent")->valuedouble, 100);
 	cr_expect(redis_int_is("HLEN", "paced:digest:news:m-south", 0),
 	    "the news were not cleared");
@@ -373,6 +375,16 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 		free(cmd);
 	}
 
+	/* Between them the two processes sent each digest once. */
+	for (int k = 0; k < 2; k++) {
+		char *series = xasprintf("paced_digests_total{kind=\"%s\","
+		    "result=\"sent\"}", k == 0 ? "morning" : "weekly");
+
+		cr_expect_eq(harness_paced_metric(&p0, series) +
+		    harness_paced_metric(&p1, series), 2, "%s", series);
+		free(series);
+	}
+
 	/* Killed and started again: nothing is sent twice. */
 	cr_assert_eq(harness_paced_kill(&p0, SIGKILL), 0);
 	cr_assert_eq(harness_paced_start(&p0), 0);
@@ -386,9 +398,6 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 	    "kind=\"morning\",result=\"already_sent\"}"), 2);
 	cr_expect_eq(harness_paced_metric(&p0, "paced_digests_total{"
 	    "kind=\"weekly\",result=\"already_sent\"}"), 2);
-	cr_expect_eq(harness_paced_metric(&p0, "paced_digests_total{"
-	    "kind=\"morning\",result=\"sent\"}") + harness_paced_metric(&p1,
-	    "paced_digests_total{kind=\"morning\",result=\"sent\"}"), 2);
 }
 
 static bool
@@ -434,8 +443,10 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	    "paced_webhook_held_total{outcome=\"restored\"}"), 3);
 
 	/* s-good calls and recovers, still at night: its firing and its
-	 * resolution are merged away. */
-	write_stream("s-good", "g1");
+	 * resolution are merged away. The call is a day old, so that its
+	 * partition's data begins yesterday, whose working time counts
+	 * (today's has not begun: a rep judged on none is not_started). */
+	write_stream("s-good", "g1", 86400);
 	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
 	want = 2;
 	cr_assert(run_until(held_is, &want, 60000, "s-good merged away"));

@@ -248,7 +248,7 @@ Test(sink_webhook, budget_per_manager_per_day)
 	static const char *const n1[] = { "m1" };
 	static const char *const n2[] = { "m2" };
 	struct budget *bu = budget_new();
-	struct sink_budget bud = { bu, 3, day_of_test, NULL };
+	struct sink_budget bud = { bu, 3, day_of_test, NULL, NULL };
 	struct alert_record a[3];
 	char **b;
 	cJSON *d;
@@ -305,4 +305,64 @@ Test(sink_webhook, budget_per_manager_per_day)
 	cJSON_Delete(d);
 	free_bodies(b, n);
 	budget_free(bu);
+}
+
+/* The managers told of, in order, by the taken hook. */
+static char told[64];
+
+static void
+taken(void *ctx, const char *manager)
+{
+	(void)ctx;
+	strncat(told, manager != NULL ? manager : "-", sizeof(told) -
+	    strlen(told) - 1);
+	strncat(told, ",", sizeof(told) - strlen(told) - 1);
+}
+
+/*
+ * A restart in the middle of a day: the counts written by the taken
+ * hook (day:used:held:held_before) seed the new process's budget, which
+ * goes on where the old one stopped; a seed of an older day is ignored
+ * and one of the same day keeps the larger counts.
+ */
+Test(sink_webhook, budget_survives_a_restart_through_its_state)
+{
+	static const char *const n1[] = { "m1" };
+	struct budget *old = budget_new(), *fresh = budget_new();
+	struct sink_budget bud = { old, 3, day_of_test, NULL, taken };
+	struct alert_record a[3];
+	long used, held, before;
+	int32_t day;
+	char **b;
+	size_t n;
+
+	told[0] = '\0';
+	test_day = 7;
+	a[0] = rec("A", "m1", n1, 1, "firing", "a", "{\"alert_id\":\"A\"}");
+	a[1] = rec("B", "m1", n1, 1, "firing", "b", "{\"alert_id\":\"B\"}");
+	n = sink_webhook_digests_budget(a, 2, &bud, &b);
+	free_bodies(b, n);
+	cr_expect_str_eq(told, "m1,");
+	cr_assert_eq(budget_state(old, "m1", &day, &used, &held, &before), 0);
+	cr_expect_eq(day, 7);
+	cr_expect_eq(used, 2);
+	cr_expect_eq(held, 0);
+	cr_expect_eq(budget_state(old, "m2", &day, &used, &held, &before), -1);
+
+	/* The new process: seeded, then an older day and smaller counts. */
+	budget_seed(fresh, "m1", 7, 2, 0, 0);
+	budget_seed(fresh, "m1", 6, 9, 9, 9);
+	budget_seed(fresh, "m1", 7, 1, 0, 0);
+	bud.budget = fresh;
+	a[0] = rec("C", "m1", n1, 1, "firing", "c", "{\"alert_id\":\"C\"}");
+	a[1] = rec("D", "m1", n1, 1, "firing", "d", "{\"alert_id\":\"D\"}");
+	n = sink_webhook_digests_budget(a, 2, &bud, &b);
+	cr_assert_eq(n, 1);
+	cr_expect_not_null(strstr(b[0], "1 more alert is held"), "%s", b[0]);
+	free_bodies(b, n);
+	cr_assert_eq(budget_state(fresh, "m1", &day, &used, &held, &before), 0);
+	cr_expect_eq(used, 3);
+	cr_expect_eq(held, 1);
+	budget_free(old);
+	budget_free(fresh);
 }
