@@ -174,6 +174,8 @@ static const struct key_row rows[] = {
 	    load_password_file, NULL, "the password from a file"),
 	STRING("redis.key_prefix", redis.key_prefix, 0, "paced",
 	    check_key_prefix, "prefix of every key paced writes"),
+	INT("redis.shards", redis.shards, 0, "32", "1", "16384",
+	    "counter shards: the keys one batch call writes share one"),
 	DURATION("redis.dedupe_window", redis.dedupe_window_ms, KEY_RELOAD,
 	    "35d", "1h", NULL, "how long an event_id is remembered"),
 	SECTION("redis.retention", "lifetime of counters past their bucket"),

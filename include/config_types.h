@@ -162,6 +162,7 @@ struct config {
 		char *password;		/* may be NULL; never logged */
 		int db;
 		char *key_prefix;
+		int shards;		/* counter shards (keys_shard_of) */
 		int64_t dedupe_window_ms;
 		int64_t retention_ms[PERIOD_COUNT];	/* counter key lifetime past bucket end */
 		int64_t command_timeout_ms;	/* our watchdog on every call */
