@@ -286,6 +286,9 @@ static const struct key_row rows[] = {
 	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
 	    NULL, "roster groupings with boards of their own: role, manager, "
 	    "or a name of the reps' groups"),
+	INT("leaderboards.stream_top", boards.stream_top, KEY_RELOAD, "25",
+	    "0", "10000", "rank messages cover a board's first positions "
+	    "(0: every rep)"),
 	SECTION("leaderboards.activity_score", "the weighted composite score"),
 	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
 	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,

@@ -136,6 +136,7 @@ struct config_boards {
 	char **custom;			/* further groupings, from reps' groups */
 	size_t ncustom;
 	double score_cap;		/* percent of target counted at most */
+	int stream_top;			/* rank messages: the first positions */
 	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
