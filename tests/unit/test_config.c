@@ -1735,6 +1735,56 @@ Test(config, alert_trust_keys)
 	free(errs);
 }
 
+/* Scheduled digests: off by default; times parsed; bad ones refused
+ * with their place. */
+Test(config, digest_keys)
+{
+	char		*errs = NULL;
+	struct config	*c = buf_load(TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_not(c->alerts.digest_morning);
+	cr_expect_not(c->alerts.digest_weekly);
+	cr_expect_not(c->alerts.positive_news);
+	config_free(c);
+
+	c = buf_load(TAIL "alerts:\n  digest: {morning: \"08:30\", weekly: "
+	    "\"fri 16:05\", positive_news: true}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect(c->alerts.digest_morning);
+	cr_expect_eq(c->alerts.digest_morning_min, 8 * 60 + 30);
+	cr_expect(c->alerts.digest_weekly);
+	cr_expect_eq(c->alerts.digest_weekly_dow, 4);
+	cr_expect_eq(c->alerts.digest_weekly_min, 16 * 60 + 5);
+	cr_expect(c->alerts.positive_news);
+	config_free(c);
+
+	c = buf_load(TAIL "alerts:\n  digest: {morning: null, weekly: ~}\n",
+	    &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_not(c->alerts.digest_morning);
+	cr_expect_not(c->alerts.digest_weekly);
+	config_free(c);
+
+	cr_assert_null(buf_load(TAIL "alerts:\n  digest: {morning: \"24:00\", "
+	    "weekly: \"friday 4pm\", positive_news: 3}\n", &errs));
+	cr_expect_not_null(strstr(errs, "alerts.digest.morning: expected a "
+	    "local time \"HH:MM\" (00:00..23:59) or null, got \"24:00\""),
+	    "%s", errs);
+	cr_expect_not_null(strstr(errs, "alerts.digest.weekly: expected "
+	    "\"<weekday> HH:MM\""), "%s", errs);
+	cr_expect_not_null(strstr(errs, "alerts.digest.positive_news"), "%s",
+	    errs);
+	cr_expect_not_null(strstr(errs, "buffer.yaml:"), "no place in %s", errs);
+	free(errs);
+	errs = NULL;
+	cr_assert_null(buf_load(TAIL "alerts:\n  digest: {weekly: \"fri 7:00\","
+	    " morning: [1]}\n", &errs));
+	cr_expect_not_null(strstr(errs, "\"fri 7:00\""), "%s", errs);
+	cr_expect_not_null(strstr(errs, "alerts.digest.morning"), "%s", errs);
+	free(errs);
+}
+
 Test(config, http_connection_limits)
 {
 	char		*errs, err[256];

@@ -134,6 +134,15 @@ Test(keys, untagged_keys_follow_the_table)
 	is(keys_alerts_firing(&c), "paced:alerts:firing");
 	is(keys_alerts_stream(&c), "paced:alerts");
 	is(keys_changes_channel(&c), "paced:changes");
+	is(keys_webhook_held(&c), "paced:webhook:held");
+	is(keys_webhook_budget(&c), "paced:webhook:budget");
+	is(keys_digest_sent(&c, "morning", "m-east",
+	    caltime_days_from_civil(2026, 11, 24)),
+	    "paced:digest:morning:m-east:2026-11-24");
+	is(keys_digest_news(&c, "m-east"), "paced:digest:news:m-east");
+	/* 8 days past the UTC midnight that ends 2026-11-24. */
+	cr_expect_eq(keys_digest_expire_at(caltime_days_from_civil(2026, 11,
+	    24)), ((int64_t)caltime_days_from_civil(2026, 11, 25) + 8) * 86400);
 }
 
 Test(keys, prefix_is_redis_key_prefix)
