@@ -164,7 +164,8 @@ struct sinks {
 	struct sinks_link *link;
 
 	struct metric *m_fail_kafka, *m_fail_redis;
-	struct metric *m_held, *m_restored, *m_claimed_away, *m_persist_fail;
+	struct metric *m_held, *m_restored, *m_claimed_away, *m_no_longer;
+	struct metric *m_persist_fail;
 };
 
 static void
@@ -759,6 +760,9 @@ struct claim_batch {
 struct claim {
 	struct claim_batch *b;
 	size_t i;
+	int firing;		/* in P:alerts:firing: 1, 0, -1 not known */
+	bool asked;		/* its HEXISTS is on the way */
+	bool orphan;		/* the claim was not sent: firing_cb frees */
 };
 
 static void send_digests(struct sinks *s, const struct alert_record *recs,
@@ -784,18 +788,44 @@ claim_batch_done(struct claim_batch *b)
 	free(b);
 }
 
+/* Is the alert of a held firing message still firing? Asked just
+ * before its claim, on the same connection: the answer comes first. */
+static void
+firing_cb(const struct redisReply *reply, void *arg)
+{
+	struct claim *c = arg;
+
+	if (c->orphan) {
+		free(c);
+		return;
+	}
+	c->asked = false;
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+		c->firing = reply->integer != 0;
+}
+
 static void
 claim_cb(const struct redisReply *reply, void *arg)
 {
 	struct claim *c = arg;
 	struct claim_batch *b = c->b;
 	struct rec_copy **slot = &b->items[c->i];
+	int firing = c->firing;
 
 	free(c);
 	if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
 		/* Merged away or sent by another process. */
 		if (b->link->s != NULL)
 			metrics_inc(b->link->s->m_claimed_away);
+		rec_free(*slot);
+		*slot = NULL;
+	} else if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    reply->len > 0 && reply->str[0] == 'f' && firing == 0) {
+		/* A firing whose alert no longer fires (resolved or
+		 * superseded, its news sent by another process meanwhile):
+		 * not true any more. */
+		if (b->link->s != NULL)
+			metrics_inc(b->link->s->m_no_longer);
 		rec_free(*slot);
 		*slot = NULL;
 	} else if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
@@ -832,7 +862,17 @@ release(struct sinks *s, void **items, size_t n)
 		c = xcalloc(1, sizeof(*c));
 		c->b = b;
 		c->i = i;
+		c->firing = -1;
 		v = redis_argv_new();
+		if (is_firing(&b->items[i]->r)) {
+			redis_argv_str(v, "HEXISTS");
+			redis_argv_take(v, keys_alerts_firing(s->cfg));
+			redis_argv_str(v, b->items[i]->r.alert_id);
+			/* c outlives this answer: the claim's comes after. */
+			c->asked = redis_conn_send(s->conn, v, firing_cb,
+			    c) == 0;
+			redis_argv_reset(v);
+		}
 		redis_argv_str(v, "EVAL");
 		redis_argv_str(v, CLAIM_LUA);
 		redis_argv_str(v, "1");
@@ -840,6 +880,8 @@ release(struct sinks *s, void **items, size_t n)
 		redis_argv_str(v, b->items[i]->r.alert_id);
 		if (redis_conn_send(s->conn, v, claim_cb, c) == 0)
 			b->pending++;
+		else if (c->asked)
+			c->orphan = true;	/* firing_cb frees it */
 		else
 			free(c);
 		redis_argv_free(v);
@@ -1078,13 +1120,20 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	    "Digest alerts held by quiet hours or out of office, to be sent "
 	    "at the next working period");
 	s->m_restored = metrics_counter("paced_webhook_held_total",
-	    "outcome=\"restored\"", "Held digest alerts by outcome: restored "
-	    "(read back from Redis after a restart), claimed_away (merged "
-	    "away or sent by another process when released)");
+	    "outcome=\"restored\"", "Held digest alerts by outcome: "
+	    "restored (read back from Redis after a restart), claimed_away "
+	    "(merged away or sent by another process when released), "
+	    "no_longer_firing (a held firing whose alert no longer fires)");
 	s->m_claimed_away = metrics_counter("paced_webhook_held_total",
 	    "outcome=\"claimed_away\"", "Held digest alerts by outcome: "
 	    "restored (read back from Redis after a restart), claimed_away "
-	    "(merged away or sent by another process when released)");
+	    "(merged away or sent by another process when released), "
+	    "no_longer_firing (a held firing whose alert no longer fires)");
+	s->m_no_longer = metrics_counter("paced_webhook_held_total",
+	    "outcome=\"no_longer_firing\"", "Held digest alerts by outcome: "
+	    "restored (read back from Redis after a restart), claimed_away "
+	    "(merged away or sent by another process when released), "
+	    "no_longer_firing (a held firing whose alert no longer fires)");
 	s->m_persist_fail = metrics_counter(
 	    "paced_webhook_held_persist_failures_total", NULL,
 	    "Held digest alerts (or budget counts) Redis did not take or gave "

@@ -13,8 +13,9 @@
  *  - held_messages_survive_a_restart: the working hours begin a few
  *    minutes ahead; the silent reps' alerts are held (P:webhook:held),
  *    the daemon is SIGKILLed and started again; one held alert resolves
- *    during the night (its rep calls) and is never sent; at the start of
- *    the working hours the other goes out, once.
+ *    during the night (its rep calls) and is never sent; another leaves
+ *    the firing set (as when another process resolved it); at the start
+ *    of the working hours the one still true goes out, once.
  */
 
 #include "harness.h"
@@ -463,7 +464,31 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	cr_assert(run_until(held_is, &want, 60000, "s-good merged away"));
 	cr_expect_eq(nposts, 0, "a post at night");
 
-	/* Morning: m-north's two alerts go out, once; nothing for m-south. */
+	/* n-silent-2's alert leaves the firing set, as when another
+	 * process resolved it: its held firing is no longer true. */
+	{
+		redisReply *r = harness_redis_cmd("HGETALL paced:alerts:firing");
+		bool gone = false;
+
+		cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+		for (size_t i = 0; i + 1 < r->elements; i += 2)
+			if (strstr(r->element[i + 1]->str,
+			    "\"rep_id\":\"n-silent-2\"") != NULL) {
+				redisReply *d = harness_redis_cmd(
+				    "HDEL paced:alerts:firing %s",
+				    r->element[i]->str);
+
+				gone = d != NULL && d->type == REDIS_REPLY_INTEGER &&
+				    d->integer == 1;
+				if (d != NULL)
+					freeReplyObject(d);
+			}
+		freeReplyObject(r);
+		cr_assert(gone, "n-silent-2 is not in the firing set");
+	}
+
+	/* Morning: m-north's one alert still true goes out, once; nothing
+	 * for m-south. */
 	{
 		struct want w[] = { { NULL, "m-north", 1 }, { NULL, NULL, 0 } };
 
@@ -473,8 +498,14 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	cr_assert(run_until(held_is, &want, 10000, "the hold emptied"));
 	drain(5000);	/* anything more */
 	cr_assert_eq(count(NULL, "m-north", &m), 1);
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "alerts")), 2);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "alerts")), 1);
+	cr_expect_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItem(m,
+	    "alerts"), 0), "rep_id"), "n-silent-1");
 	cr_expect_eq(count(NULL, "m-south", NULL), 0, "s-good was sent");
 	cr_expect_eq(nposts, 1);
 	cr_expect_eq(harness_paced_metric(&p, "paced_webhook_held"), 0);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_webhook_held_total{outcome=\"no_longer_firing\"}"), 1);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_webhook_held_total{outcome=\"claimed_away\"}"), 0);
 }
