@@ -348,30 +348,35 @@ store_states(struct job *j)
 	char *fkey = keys_alerts_firing(cfg);
 	struct redis_argv *v = redis_argv_new();
 
+	/* One HSET of the instant and every changed state, one HDEL of the
+	 * states no longer judged. */
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
 	redis_argv_fmt(v, "%" PRId64, j->at);
-	send_argv(e, v);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
-		if (!j->res.changed[s])
+		if (!j->res.changed[s] || !j->res.states[s].present)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		if (!j->res.states[s].present) {	/* no longer judged */
-			redis_argv_str(v, "HDEL");
-			redis_argv_str(v, key);
-			redis_argv_str(v, field);
-			send_argv(e, v);
-			continue;
-		}
 		eval_state_format(&j->res.states[s], val, sizeof(val));
-		redis_argv_str(v, "HSET");
-		redis_argv_str(v, key);
 		redis_argv_str(v, field);
 		redis_argv_str(v, val);
-		send_argv(e, v);
 	}
+	send_argv(e, v);
+	redis_argv_str(v, "HDEL");
+	redis_argv_str(v, key);
+	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
+		if (!j->res.changed[s] || j->res.states[s].present)
+			continue;
+		evaluate_field(cfg, s / PERIOD_COUNT,
+		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
+		redis_argv_str(v, field);
+	}
+	if (redis_argv_count(v) > 2)
+		send_argv(e, v);
+	else
+		redis_argv_reset(v);
 	for (size_t i = 0; i < j->res.nalerts; i++) {
 		const struct eval_alert *a = &j->res.alerts[i];
 
