@@ -12,13 +12,13 @@ OPT     ?= -O2
 # (tests/tools/check-deploy.sh compares them).
 BUILD_PKGS = build-essential pkg-config \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
-	libicu-dev
+	libicu-dev libcurl4-openssl-dev
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 	libcriterion-dev redis-server python3 tzdata \
 	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
 BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
-PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
+PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -1061,6 +1061,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
 		free(c->alerts.webhooks[i].url);
 		free(c->alerts.webhooks[i].token);
+		free(c->alerts.webhooks[i].ca_file);
 	}
 	free(c->alerts.webhooks);
 	free(c->boards.score_weights);

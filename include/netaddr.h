@@ -47,8 +47,8 @@ int netaddr_redis_parse(const char *url, struct netaddr_redis *a, char *err,
 void netaddr_redis_clear(struct netaddr_redis *a);
 
 /*
- * Checks url (borrowed), http://host[:port]/path with host a name, an IPv4
- * address or [IPv6]. Returns -1 with the reason in err, never quoting the
+ * Checks url (borrowed), https://host[:port]/path or http://..., with host
+ * a name, an IPv4 address or [IPv6]. Returns -1 with the reason in err, never quoting the
  * url (its path often holds a token).
  */
 int netaddr_webhook_check(const char *url, char *err, size_t errlen);

@@ -527,8 +527,8 @@ Test(config, targets_errors)
 	    FX("targets_bad.yaml") ":25:27: managers[3].manager: manager "
 	    "\"cfo\" is not listed in managers (did you mean \"cro\"?)\n"
 	    FX("targets_bad.yaml") ":28:13: alerts.webhooks[0].url: invalid "
-	    "url: https is not supported: paced sends plain HTTP (use "
-	    "http://, through a TLS proxy if needed)\n"
+	    "url: unsupported scheme (use https://host[:port]/path or "
+	    "http://host[:port]/path)\n"
 	    FX("targets_bad.yaml") ":29:53: alerts.webhooks[1].timeout: 90s is "
 	    "above the maximum 60s\n");
 	free(errs);
@@ -705,17 +705,21 @@ Test(config, webhook_urls)
 		"http://h/", "http://hooks.example.com/a/b?c=d&e=f",
 		"http://10.1.2.3:65535/x", "http://[fe80::1]:8080/p",
 		"http://my_host.local/p", "http://${PACED_TEST_HOOK_HOST}/p",
+		"https://hooks.slack.com/services/T0/B0/x",
+		"https://[::1]:8443/p",
 	};
 	static const struct {
 		const char	*url;
 		const char	*why;
 	} bad[] = {
-		{ "HTTPS://h/p", "https is not supported: paced sends plain "
-		    "HTTP (use http://, through a TLS proxy if needed)" },
-		{ "ftp://h/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
-		{ "h:80/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
+		{ "HTTPS://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "ftp://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "h:80/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "https://h", "missing /path after the host (e.g. "
+		    "http://host:8080/paced)" },
 		{ "http://h", "missing /path after the host (e.g. "
 		    "http://host:8080/paced)" },
 		{ "http://h:8080", "missing /path after the host (e.g. "
@@ -793,8 +797,46 @@ Test(config, webhook_fields)
 	    FX("buffer.yaml") ":5:20: alerts.webhooks[2].token_file: cannot "
 	    "read " FX("secrets/nope") ": No such file or directory\n"
 	    FX("buffer.yaml") ":5:34: alerts.webhooks[2].retries: unknown key "
-	    "(valid: url, token_file, timeout, max_retries, digest)\n");
+	    "(valid: url, token_file, timeout, max_retries, digest, ca_file, "
+	    "connect_timeout)\n");
 	free(errs);
+}
+
+/* https webhooks: a CA bundle that must hold a certificate, only for an
+ * https url; a connect timeout in bounds. */
+Test(config, webhook_tls_fields)
+{
+	char		*errs;
+	struct config	*c = buf_load("alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"https://h/a\", ca_file: secrets/http_token}\n"
+	    "    - {url: \"http://h/b\", ca_file: ca.pem}\n"
+	    "    - {url: \"https://h/c\", ca_file: nope.pem, "
+	    "connect_timeout: 61s}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:37: alerts.webhooks[0].ca_file: "
+	    FX("secrets/http_token") " holds no PEM certificate "
+	    "(-----BEGIN CERTIFICATE-----)\n"
+	    FX("buffer.yaml") ":4:36: alerts.webhooks[1].ca_file: a CA file "
+	    "for a url that is not https://\n"
+	    FX("buffer.yaml") ":5:37: alerts.webhooks[2].ca_file: cannot read "
+	    FX("nope.pem") ": No such file or directory\n"
+	    FX("buffer.yaml") ":5:64: alerts.webhooks[2].connect_timeout: 61s "
+	    "is above the maximum 60s\n");
+	free(errs);
+	c = buf_load("alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"https://hooks.example.com/T0/B0\", ca_file: ca.pem, "
+	    "connect_timeout: 2s}\n"
+	    "    - {url: \"https://h/d\"}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->alerts.webhooks[0].ca_file, FX("ca.pem"));
+	cr_assert_eq(c->alerts.webhooks[0].connect_timeout_ms, 2000);
+	cr_assert_null(c->alerts.webhooks[1].ca_file);
+	cr_assert_eq(c->alerts.webhooks[1].connect_timeout_ms, 5000);
+	config_free(c);
 }
 
 Test(config, new_alert_scalars)

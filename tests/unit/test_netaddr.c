@@ -106,10 +106,12 @@ Test(netaddr, webhook_url)
 		{ "http://10.0.0.1:8080/paced", NULL },
 		{ "http://[::1]/hook?token=abc", NULL },
 		{ "http://hooks.internal/", NULL },
-		{ "https://h/p", "https is not supported: paced sends plain "
-		    "HTTP (use http://, through a TLS proxy if needed)" },
-		{ "ftp://h/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
+		{ "https://h/p", NULL },
+		{ "https://hooks.example.com:8443/a?b=c", NULL },
+		{ "https://u:p@h/p", "user:password@ is not supported (give "
+		    "a bearer token with token_file)" },
+		{ "ftp://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
 		{ "http://h", "missing /path after the host (e.g. "
 		    "http://host:8080/paced)" },
 		{ "http://u:tok@h/p", "user:password@ is not supported (give "
