@@ -6,7 +6,11 @@
  * only then: the period_ended message carries the bucket's final count);
  * evaluate, write the pace figures for dashboards (one script call),
  * publish the alerts, and store the changed states once the durable sinks
- * accepted them. At most MAX_INFLIGHT jobs run at a time and never two
+ * accepted them. A job that published holds its rep until Redis has
+ * acknowledged every write of those states, sending them again (they are
+ * absolute: HSET, HDEL) after a connection lost or an error: the next
+ * evaluation of the rep must read the states that match what was sent,
+ * or it would send the same messages again. At most MAX_INFLIGHT jobs run at a time and never two
  * for one rep; a config swap bumps a generation that makes older jobs drop
  * their results. Waiting jobs sit in a FIFO ring, a rep queued once
  * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "caltime.h"
 #include "changes.h"
 #include "evaluate.h"
@@ -45,6 +50,9 @@
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
+/* The pauses between attempts to store the states of sent alerts. */
+#define STORE_RETRY_MIN_MS	200
+#define STORE_RETRY_MAX_MS	5000
 
 /* KEYS: hashes of one rep (one hash tag); returns each one's HGETALL. */
 static const char read_script[] =
@@ -105,6 +113,15 @@ struct job {
 	double *ended;			/* evaluate_rep's ended[] */
 	struct ended_read *ended_reads;
 	struct eval_result res;
+	/* After publishing: the writes of the new states (built before,
+	 * under the job's config), until Redis acknowledged them all. */
+	struct redis_argv **store;
+	size_t nstore;
+	int store_pending;		/* replies due */
+	bool store_failed;		/* a reply of this round was not OK */
+	int store_rounds;
+	struct event *store_ev;		/* the next round */
+	struct backoff store_backoff;
 };
 
 /* One pass over P:alerts:firing for the alerts of reps no longer on the
@@ -141,6 +158,7 @@ struct evaluator {
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
+	struct metric *m_store_retries;
 	int read_sha, pace_sha;		/* redis_conn script indices */
 };
 
@@ -279,6 +297,11 @@ park(struct evaluator *e, const struct queued *q)
 static void
 job_release(struct job *j)
 {
+	for (size_t i = 0; i < j->nstore; i++)
+		redis_argv_free(j->store[i]);
+	free(j->store);
+	if (j->store_ev != NULL)
+		event_free(j->store_ev);
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
@@ -340,9 +363,21 @@ send_argv(struct evaluator *e, struct redis_argv *v)
 	redis_argv_reset(v);
 }
 
-/* Stores the changed states and the firing set; after the sinks said yes. */
+/* Appends a command to the job's store list and returns it. */
+static struct redis_argv *
+store_cmd(struct job *j)
+{
+	struct redis_argv *v = redis_argv_new();
+
+	j->store = xreallocarray(j->store, j->nstore + 1, sizeof(*j->store));
+	j->store[j->nstore++] = v;
+	return v;
+}
+
+/* The writes of the changed states and the firing set, built under the
+ * job's config (a reload may come before they are sent). */
 static void
-store_states(struct job *j)
+build_store(struct job *j)
 {
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
@@ -350,23 +385,23 @@ store_states(struct job *j)
 	char field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE];
 	char *key = keys_rep_alerts(cfg, rr->rep->id);
 	char *fkey = keys_alerts_firing(cfg);
-	struct redis_argv *v = redis_argv_new();
+	struct redis_argv *v;
 
+	v = store_cmd(j);
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
 	redis_argv_fmt(v, "%" PRId64, j->at);
-	send_argv(e, v);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
 		if (!j->res.changed[s])
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
+		v = store_cmd(j);
 		if (!j->res.states[s].present) {	/* no longer judged */
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, key);
 			redis_argv_str(v, field);
-			send_argv(e, v);
 			continue;
 		}
 		eval_state_format(&j->res.states[s], val, sizeof(val));
@@ -374,35 +409,133 @@ store_states(struct job *j)
 		redis_argv_str(v, key);
 		redis_argv_str(v, field);
 		redis_argv_str(v, val);
-		send_argv(e, v);
 	}
 	for (size_t i = 0; i < j->res.nalerts; i++) {
 		const struct eval_alert *a = &j->res.alerts[i];
 
 		if (a->superseded_id[0] != '\0') {
+			v = store_cmd(j);
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, fkey);
 			redis_argv_str(v, a->superseded_id);
-			send_argv(e, v);
 		}
+		v = store_cmd(j);
 		redis_argv_str(v, a->action.status == ALERT_STATUS_FIRING ?
 		    "HSET" : "HDEL");
 		redis_argv_str(v, fkey);
 		redis_argv_str(v, a->alert_id);
 		if (a->action.status == ALERT_STATUS_FIRING)
 			redis_argv_str(v, a->json);
-		send_argv(e, v);
+	}
+	free(fkey);
+	free(key);
+}
+
+/* The sinks took the job's alerts: count and log them (once). */
+static void
+alerts_sent(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	bool same = j->gen == e->gen;
+
+	for (size_t i = 0; i < j->res.nalerts; i++) {
+		const struct eval_alert *a = &j->res.alerts[i];
+
 		metrics_inc(e->m_alerts[a->action.status]
 		    [a->action.severity == ALERT_LEVEL_CRITICAL]);
+		/* After a reload the indices may name other reps or KPIs. */
 		log_info("alert", "id=%s status=%s severity=%s reason=%s rep=%s kpi=%s period=%s",
 		    a->alert_id, alert_status_name(a->action.status),
 		    alert_level_name(a->action.severity),
-		    alert_reason_name(a->action.reason), rr->rep->id,
-		    cfg->kpis[a->kpi].name, caltime_period_name(a->period));
+		    alert_reason_name(a->action.reason),
+		    same ? rr->rep->id : "?",
+		    same ? cfg->kpis[a->kpi].name : "?",
+		    caltime_period_name(a->period));
 	}
-	redis_argv_free(v);
-	free(fkey);
-	free(key);
+}
+
+/* Sends the job's store list, nothing waiting for the answers (an
+ * evaluation that sent nothing: a lost write is judged again). */
+static void
+store_forget(struct job *j)
+{
+	for (size_t i = 0; i < j->nstore; i++)
+		redis_conn_send(j->e->d.conn, j->store[i], ignore_reply, NULL);
+}
+
+static void store_send(struct job *j);
+
+static void
+store_done(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct roster_rep *rr;
+
+	if (e == NULL) {		/* the evaluator is gone */
+		job_release(j);
+		return;
+	}
+	if (!j->store_failed) {
+		job_finish(j);
+		return;
+	}
+	metrics_inc(e->m_store_retries);
+	if (j->store_rounds == 1) {
+		rr = j->gen == e->gen ? roster_rep_at(roster_of(e), j->rep) :
+		    NULL;
+		log_warnx("alert_state_store_failed", "rep=%s commands=%zu "
+		    "retry_ms=%ld", rr != NULL ? rr->rep->id : "?", j->nstore,
+		    j->store_backoff.next_ms);
+	}
+	backoff_arm(&j->store_backoff, j->store_ev, true);
+}
+
+static void
+store_reply(const redisReply *r, void *arg)
+{
+	struct job *j = arg;
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		j->store_failed = true;
+	if (--j->store_pending == 0)
+		store_done(j);
+}
+
+static void
+store_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+
+	(void)fd;
+	(void)what;
+	if (j->e == NULL) {
+		job_release(j);
+		return;
+	}
+	store_send(j);
+}
+
+/* One round: every write again (they are absolute), each reply checked. */
+static void
+store_send(struct job *j)
+{
+	j->store_failed = false;
+	j->store_rounds++;
+	/* One extra count while sending: a reply may come from inside a
+	 * send, and the round must not end before the last is sent. */
+	j->store_pending = 1;
+	for (size_t i = 0; i < j->nstore; i++) {
+		if (redis_conn_send(j->e->d.conn, j->store[i], store_reply,
+		    j) != 0) {
+			j->store_failed = true;	/* not connected */
+			break;
+		}
+		j->store_pending++;
+	}
+	if (--j->store_pending == 0)
+		store_done(j);
 }
 
 static void
@@ -410,15 +543,16 @@ published(int status, void *arg)
 {
 	struct job *j = arg;
 
-	if (j->e == NULL)
+	if (j->e == NULL || status != 0) {	/* the sinks were freed */
 		j->failed = true;
-	else if (j->gen != j->e->gen)
-		j->failed = true;
-	else if (status != 0)
-		j->failed = true;
-	else
-		store_states(j);
-	job_finish(j);
+		job_finish(j);
+		return;
+	}
+	alerts_sent(j);
+	backoff_init(&j->store_backoff, STORE_RETRY_MIN_MS,
+	    STORE_RETRY_MAX_MS);
+	j->store_ev = evtimer_new(j->e->d.base, store_retry_cb, j);
+	store_send(j);
 }
 
 static void
@@ -557,8 +691,9 @@ evaluate_job(struct job *j)
 	write_pace(j, rr);
 	if (e->d.changes != NULL)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
+	build_store(j);
 	if (j->res.nalerts == 0) {
-		store_states(j);
+		store_forget(j);
 		job_finish(j);
 		return;
 	}
@@ -1230,6 +1365,9 @@ evaluator_new(const struct evaluator_deps *d)
 	    "result=\"failed\"", "Rep evaluations, by result");
 	e->m_owned = metrics_gauge("paced_owned_reps", NULL,
 	    "Reps this member evaluates (their partition is assigned here)");
+	e->m_store_retries = metrics_counter("paced_alert_state_retries_total",
+	    NULL, "Rounds of storing again the alert states of sent alerts "
+	    "after Redis did not acknowledge them");
 	resize(e);
 	e->sweep_due = true;	/* reps removed while paced was down */
 	arm_wall(e);
@@ -1250,6 +1388,11 @@ evaluator_free(struct evaluator *e)
 		if (j->tick != NULL && --j->tick->left == 0)
 			free(j->tick);
 		j->tick = NULL;
+		/* Waiting for its next store round: nothing else will call
+		 * it back. */
+		if (j->store_ev != NULL && j->store_pending == 0 &&
+		    evtimer_pending(j->store_ev, NULL))
+			job_release(j);
 	}
 	while (e->nparked > 0)
 		queue_push(e, &e->parked[--e->nparked], true);
