@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "config_boards.h"
+#include "config_kafka.h"
 #include "config_org.h"
 #include "config_roster.h"
 #include "config_yaml.h"
@@ -156,6 +157,11 @@ static const struct key_row rows[] = {
 	    check_topic, "alerts out"),
 	CUSTOM("kafka.properties", 0, 1, load_properties, properties_equal,
 	    "librdkafka properties, passed through as strings"),
+	/* After kafka.properties, which it adds to (and is compared
+	 * through). */
+	CUSTOM("kafka.security", KEY_SECRET, 1, load_kafka_security, NULL,
+	    "TLS and SASL: protocol, sasl_mechanism, username, password_file, "
+	    "ca_file"),
 	/* How the producers upstream pick partitions; not a property of
 	 * paced's own clients. */
 	STRING("kafka.partitioner", kafka.partitioner, 0, "murmur2_random",

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <librdkafka/rdkafka.h>
+
+#include "kafka_loop.h"
+
 #define FX(name)	"tests/fixtures/config/" name
 
 /* The part of a minimal valid file after the scalar sections. */
@@ -958,7 +962,7 @@ Test(config, unknown_keys)
 
 	cr_assert_str_eq(errs,
 	    FX("unknown_key.yaml") ":3:3: kafka.group: unknown key (valid: "
-	    "brokers, group_id, topics, properties, partitioner)\n"
+	    "brokers, group_id, topics, properties, security, partitioner)\n"
 	    FX("unknown_key.yaml") ":5:3: redis.dedupe_windw: unknown key "
 	    "(did you mean \"dedupe_window\"?)\n");
 	free(errs);
@@ -1898,4 +1902,130 @@ Test(config, docs_name_every_key)
 	for (size_t j = 0; j < ndocs; j++)
 		free(docs[j]);
 	free(docs);
+}
+
+/* The value of librdkafka property key in c's kafka.properties, or NULL. */
+static const char *
+property(const struct config *c, const char *key)
+{
+	for (size_t i = 0; i < c->kafka.nproperties; i++)
+		if (strcmp(c->kafka.properties[i].key, key) == 0)
+			return c->kafka.properties[i].value;
+	return NULL;
+}
+
+/*
+ * kafka.security becomes librdkafka properties that every Kafka client of
+ * paced gets: checked on the conf the consumer and the producer build.
+ */
+Test(config, kafka_security_reaches_librdkafka)
+{
+	char		*errs, buf[512];
+	size_t		 len = sizeof(buf);
+	struct config	*c = buf_load("kafka:\n"
+	    "  properties: {session.timeout.ms: 6000}\n"
+	    "  security:\n"
+	    "    protocol: sasl_ssl\n"
+	    "    sasl_mechanism: SCRAM-SHA-512\n"
+	    "    username: paced\n"
+	    "    password_file: secrets/kafka_password\n"
+	    "    ca_file: ca.pem\n" TAIL, &errs);
+	rd_kafka_conf_t	*conf;
+	char		 err[256];
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(property(c, "security.protocol"), "sasl_ssl");
+	cr_assert_str_eq(property(c, "sasl.mechanism"), "SCRAM-SHA-512");
+	cr_assert_str_eq(property(c, "sasl.username"), "paced");
+	cr_assert_str_eq(property(c, "sasl.password"), "kafka-s3cret");
+	cr_assert_str_eq(property(c, "ssl.ca.location"), FX("ca.pem"));
+	cr_assert_str_eq(property(c, "session.timeout.ms"), "6000");
+	conf = rd_kafka_conf_new();
+	cr_assert_eq(kafka_conf_properties(conf, c, false, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(rd_kafka_conf_get(conf, "security.protocol", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "sasl_ssl");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "sasl.mechanisms", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "SCRAM-SHA-512");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "sasl.username", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "paced");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "ssl.ca.location", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, FX("ca.pem"));
+	rd_kafka_conf_destroy(conf);
+	config_free(c);
+
+	/* TLS alone, with the system's CAs. */
+	c = buf_load("kafka: {security: {protocol: ssl}}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(property(c, "security.protocol"), "ssl");
+	cr_assert_null(property(c, "sasl.username"));
+	config_free(c);
+}
+
+/* Combinations that cannot work are refused at file:line, and the
+ * password never shows. */
+Test(config, kafka_security_bad_combinations)
+{
+	char		*errs;
+	struct config	*c = buf_load("kafka:\n"
+	    "  properties: {security.protocol: ssl}\n"
+	    "  security:\n"
+	    "    protocol: sasl_ssl\n"
+	    "    sasl_mechanism: GSSAPI\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	/* An invalid mechanism is reported as such, not as missing. */
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: sasl_ssl needs "
+	    "kafka.security.username\n"
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: sasl_ssl needs "
+	    "kafka.security.password_file\n"
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: kafka.properties "
+	    "sets security.protocol too: give it in one place\n"
+	    FX("buffer.yaml") ":5:21: kafka.security.sasl_mechanism: invalid "
+	    "value \"GSSAPI\" (use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)\n");
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security:\n"
+	    "    protocol: ssl\n"
+	    "    username: paced\n"
+	    "    password_file: secrets/kafka_password\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":4:15: kafka.security.username: only with "
+	    "protocol sasl_plaintext or sasl_ssl (kafka.security.protocol is "
+	    "ssl)\n"
+	    FX("buffer.yaml") ":5:20: kafka.security.password_file: only with "
+	    "protocol sasl_plaintext or sasl_ssl (kafka.security.protocol is "
+	    "ssl)\n");
+	cr_assert_null(strstr(errs, "kafka-s3cret"));
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security:\n"
+	    "    ca_file: ca.pem\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:14: kafka.security.ca_file: needs "
+	    "kafka.security.protocol (ssl, sasl_plaintext or sasl_ssl)\n");
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security: {protocol: sasl_plaintext, sasl_mechanism: PLAIN, "
+	    "username: u, password_file: secrets/kafka_password, "
+	    "ca_file: ca.pem}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:124: kafka.security.ca_file: only with "
+	    "protocol ssl or sasl_ssl (kafka.security.protocol is "
+	    "sasl_plaintext)\n");
+	free(errs);
 }
