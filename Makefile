@@ -19,6 +19,13 @@ DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
 BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
 PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n libcurl
+# TLS to Redis (rediss://) when hiredis is 1.x with hiredis_ssl; Debian
+# 12's hiredis 0.14 has none, and such a build refuses rediss:// urls.
+HIREDIS_SSL := $(shell pkg-config --exists 'hiredis_ssl >= 1.0.0' 2>/dev/null && echo 1)
+ifeq ($(HIREDIS_SSL),1)
+PKGS    += hiredis_ssl openssl
+CFLAGS  += -DPACED_HIREDIS_SSL
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -178,7 +178,7 @@ parse_db(const char *s, size_t len, int *db)
 }
 
 /*
- * redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N].
+ * redis[s]://[user[:password]@]host[:port][/db] or unix:///path[?db=N].
  * The url may hold a password, so err never quotes it.
  */
 int
@@ -213,12 +213,16 @@ netaddr_redis_parse(const char *url, struct netaddr_redis *a, char *err,
 		    xstrdup(p);
 		return 0;
 	}
-	if (strncmp(url, "redis://", 8) != 0) {
+	if (strncmp(url, "rediss://", 9) == 0) {
+		a->tls = true;
+		p = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else {
 		snprintf(err, errlen, "unsupported scheme (use redis://host:"
 		    "port/db or unix:///path/redis.sock)");
 		return -1;
 	}
-	p = url + 8;
 	auth_end = p + strcspn(p, "/?#");
 	for (const char *c = p; c < auth_end; c++)
 		if (*c == '@')

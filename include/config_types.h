@@ -160,6 +160,8 @@ struct config {
 		char *host;		/* parsed from url; NULL for unix */
 		int port;
 		char *unix_path;	/* NULL for tcp */
+		bool tls;		/* rediss:// */
+		char *ca_file;		/* for rediss://; NULL: the system's CAs */
 		char *username;		/* may be NULL */
 		char *password;		/* may be NULL; never logged */
 		int db;

@@ -21,6 +21,7 @@ struct netaddr_redis {
 	char	*username;
 	char	*password;
 	int	 db;
+	bool	 tls;		/* rediss:// */
 };
 
 /* True when host (borrowed) is an IPv4 or IPv6 address literal. */
@@ -35,8 +36,8 @@ int netaddr_split_host_port(const char *s, size_t len, int defport,
     int minport, char **host, int *port, char *err, size_t errlen);
 
 /*
- * Parses url (borrowed), redis://[user[:password]@]host[:port][/db] or
- * unix:///path[?db=N], into *a, whose strings are then owned: free with
+ * Parses url (borrowed), redis://[user[:password]@]host[:port][/db] (or
+ * rediss://, the same over TLS) or unix:///path[?db=N], into *a, whose strings are then owned: free with
  * netaddr_redis_clear. Returns -1 with the reason in err (never quoting
  * the password) and *a empty.
  */

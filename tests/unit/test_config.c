@@ -8,6 +8,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kafka_loop.h"
+#include "redis_tls.h"
+#include "xmalloc.h"
 
 #define FX(name)	"tests/fixtures/config/" name
 
@@ -1335,7 +1337,7 @@ Test(config, redis_url_forms)
 		    7 },
 	};
 	static const char *const bad[] = {
-		"rediss://h", "redis://", "redis://h:0", "redis://h:x",
+		"redi://h", "redis://", "redis://h:0", "redis://h:x",
 		"redis://h/db", "unix://relative.sock", "unix:///s?x=1",
 		"redis://u:%zz@h", "redis://::1:80", "redis://h?x",
 	};
@@ -2027,5 +2029,45 @@ Test(config, kafka_security_bad_combinations)
 	    FX("buffer.yaml") ":2:124: kafka.security.ca_file: only with "
 	    "protocol ssl or sasl_ssl (kafka.security.protocol is "
 	    "sasl_plaintext)\n");
+	free(errs);
+}
+
+/*
+ * rediss:// needs a hiredis with TLS: this build (Debian 12's hiredis
+ * 0.14) refuses it at config check, with the reason at file:line; a build
+ * against hiredis 1.x with hiredis_ssl takes it. redis.ca_file goes with
+ * rediss:// only.
+ */
+Test(config, rediss_url)
+{
+	char		*errs;
+	struct config	*c = buf_load("redis:\n"
+	    "  url: \"rediss://redis.internal:6380/0\"\n"
+	    "  ca_file: ca.pem\n" TAIL, &errs);
+
+	if (redis_tls_supported()) {
+		cr_assert_not_null(c, "%s", errs);
+		cr_expect(c->redis.tls);
+		cr_expect_str_eq(c->redis.ca_file, FX("ca.pem"));
+		config_free(c);
+	} else {
+		char	*want = xasprintf(FX("buffer.yaml") ":2:8: redis.url: "
+		    "rediss:// (TLS) needs hiredis 1.0 or later built with TLS "
+		    "(hiredis_ssl); this paced is built against hiredis %s: use "
+		    "redis:// on a private network or a unix socket, or build "
+		    "against hiredis 1.x\n", redis_tls_hiredis_version());
+
+		cr_assert_null(c);
+		cr_assert_str_eq(errs, want);
+		cr_expect_str_eq(redis_tls_hiredis_version(), "0.14");
+		free(want);
+		free(errs);
+	}
+	c = buf_load("redis:\n"
+	    "  url: \"redis://127.0.0.1:6379/0\"\n"
+	    "  ca_file: ca.pem\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":3:12: redis.ca_file: a CA "
+	    "file for a url that is not rediss://\n");
 	free(errs);
 }

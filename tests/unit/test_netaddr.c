@@ -91,7 +91,7 @@ Test(netaddr, redis_url)
 	cr_assert_eq(netaddr_redis_parse("redis://u:hunter2%zz@r1/0", &a,
 	    err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "bad %-escape in the user or password");
-	cr_assert_eq(netaddr_redis_parse("rediss://r1", &a, err,
+	cr_assert_eq(netaddr_redis_parse("redi://r1", &a, err,
 	    sizeof(err)), -1);
 	cr_assert_str_eq(err, "unsupported scheme (use redis://host:port/db "
 	    "or unix:///path/redis.sock)");
@@ -144,4 +144,25 @@ Test(netaddr, numeric)
 	cr_assert(netaddr_is_numeric("::1"));
 	cr_assert_not(netaddr_is_numeric("localhost"));
 	cr_assert_not(netaddr_is_numeric("[::1]"));
+}
+
+Test(netaddr, rediss_url)
+{
+	struct netaddr_redis	 a;
+	char			 err[160] = "";
+
+	cr_assert_eq(netaddr_redis_parse("rediss://u:p%40ss@redis.internal:6380/2",
+	    &a, err, sizeof(err)), 0, "%s", err);
+	cr_expect(a.tls);
+	cr_expect_str_eq(a.host, "redis.internal");
+	cr_expect_eq(a.port, 6380);
+	cr_expect_eq(a.db, 2);
+	cr_expect_str_eq(a.password, "p@ss");
+	netaddr_redis_clear(&a);
+	cr_assert_eq(netaddr_redis_parse("redis://h/0", &a, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_not(a.tls);
+	netaddr_redis_clear(&a);
+	cr_assert_eq(netaddr_redis_parse("redisss://h/0", &a, err,
+	    sizeof(err)), -1);
 }
