@@ -71,7 +71,7 @@ FAULT_SOAK = $(BUILD)/tests/faults/soak
 FAULT_OBJS = $(BUILD)/tests/faults/faults.o $(INT_HELPER)
 # The bounded form `make test` runs: the quickest scenarios.
 FAULT_BOUNDED = $(addprefix $(BUILD)/tests/faults/test_fault_,\
-	script_flush request_errors lost_assignment)
+	script_flush request_errors lost_assignment client_kill)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 # The end-to-end bench (tests/bench/e2e.py) and its C consumer.

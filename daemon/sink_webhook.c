@@ -113,6 +113,7 @@ struct sink_webhook {
 	CURL *easy;
 	struct curl_slist *headers;	/* of the attempt in flight */
 	bool in_flight;			/* the easy handle is in the multi */
+	bool reset;			/* ca_file changed: reset the handle */
 	char errbuf[CURL_ERROR_SIZE];
 	struct wh_socks socks;
 	struct event *timer_ev;		/* curl's timeout */
@@ -273,7 +274,8 @@ transfer_done(struct sink_webhook *wh, CURLcode rc)
 		schedule_send(wh, 0);
 		return;
 	}
-	attempt_failed(wh, code, WH_ERR_STATUS, NULL);
+	snprintf(detail, sizeof(detail), "the receiver answered %ld", code);
+	attempt_failed(wh, code, WH_ERR_STATUS, detail);
 }
 
 static void
@@ -382,6 +384,24 @@ discard_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 static void
+easy_setup(struct sink_webhook *wh)
+{
+	CURL *e = wh->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, wh->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "paced");
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, wh->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, wh);
+}
+
+static void
 send_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sink_webhook *wh = arg;
@@ -393,6 +413,14 @@ send_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (m == NULL || wh->in_flight)
 		return;
+	/* CURLOPT_CAINFO set to NULL would drop curl's default bundle
+	 * rather than restore it: a webhook that stops naming a CA file
+	 * starts from a fresh handle (connections and caches stay). */
+	if (wh->reset) {
+		curl_easy_reset(e);
+		easy_setup(wh);
+		wh->reset = false;
+	}
 	h = curl_slist_append(h, "Content-Type: application/json");
 	/* No "Expect: 100-continue" round trip before a large body. */
 	h = curl_slist_append(h, "Expect:");
@@ -414,7 +442,8 @@ send_cb(evutil_socket_t fd, short what, void *arg)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(wh->connect_timeout_ms < wh->timeout_ms ?
 	    wh->connect_timeout_ms : wh->timeout_ms));
-	curl_easy_setopt(e, CURLOPT_CAINFO, wh->ca_file);
+	if (wh->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, wh->ca_file);
 	wh->in_flight = true;
 	/* curl arms its timer from here (curl_timer_cb); the transfer
 	 * starts from the loop. */
@@ -462,24 +491,6 @@ curl_ready(char *err, size_t errlen)
 	}
 	done = true;
 	return 0;
-}
-
-static void
-easy_setup(struct sink_webhook *wh)
-{
-	CURL *e = wh->easy;
-
-	curl_easy_setopt(e, CURLOPT_URL, wh->url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "paced");
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, wh->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, wh);
 }
 
 struct sink_webhook *
@@ -573,6 +584,8 @@ sink_webhook_set_config(struct sink_webhook *wh,
 	free(wh->token);
 	wh->token = w->token != NULL && *w->token != '\0' ?
 	    xstrdup(w->token) : NULL;
+	if (wh->ca_file != NULL && w->ca_file == NULL)
+		wh->reset = true;
 	free(wh->ca_file);
 	wh->ca_file = w->ca_file != NULL ? xstrdup(w->ca_file) : NULL;
 	wh->timeout_ms = w->timeout_ms > 0 ? w->timeout_ms : 5000;

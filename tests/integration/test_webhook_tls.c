@@ -398,10 +398,19 @@ Test(webhook_tls, refused_with_a_wrong_ca_or_host, .fini = cleanup,
 	cr_expect(run_until(metric_at_least, &(struct want){
 	    "paced_webhook_deliveries_total", "webhook=\"0\",result=\"ok\"",
 	    1 }, WAIT_MS, "the delivery counted"));
+	/* A reload that drops ca_file: back to the system's store, which
+	 * refuses this receiver, kept-alive connection or not. */
+	free(w.ca_file);
+	w.ca_file = NULL;
+	sink_webhook_set_config(wh, &w);
+	sink_webhook_enqueue(wh, xstrdup("{\"text\":\"after reload\"}"));
+	want.min = metric(want.name, want.labels) + 1;
+	cr_assert(run_until(metric_at_least, &want, WAIT_MS,
+	    "a tls error after the reload"));
+	cr_expect_eq(received(path, NULL), 1);
 	sink_webhook_free(wh);
 	free(url);
 	free(path);
-	free(w.ca_file);
 
 	/* The right CA, but the certificate names other.example. */
 	url = xasprintf("https://127.0.0.1:%d/hook", other);
@@ -419,6 +428,18 @@ Test(webhook_tls, refused_with_a_wrong_ca_or_host, .fini = cleanup,
 	sink_webhook_free(wh);
 	free(url);
 	free(path);
+
+	/* No ca_file: the system's store, which does not hold the test's
+	 * CA. Verification is on without being asked for. */
+	url = xasprintf("https://127.0.0.1:%d/hook", good);
+	wh = webhook(url, NULL, 5000);
+	sink_webhook_enqueue(wh, xstrdup("{\"text\":\"system store\"}"));
+	want.min = metric(want.name, want.labels) + 2;
+	cr_assert(run_until(metric_at_least, &want, WAIT_MS,
+	    "two more tls errors"));
+	cr_expect_eq(sink_webhook_queued(wh), 1);
+	sink_webhook_free(wh);
+	free(url);
 	free(log);
 }
 
