@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 #include "caltime.h"
 #include "changes.h"
 #include "evaluate.h"
@@ -37,6 +36,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "redis_writes.h"
 #include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -50,9 +50,6 @@
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
-/* The pauses between attempts to store the states of sent alerts. */
-#define STORE_RETRY_MIN_MS	200
-#define STORE_RETRY_MAX_MS	5000
 
 /* KEYS: hashes of one rep (one hash tag); returns each one's HGETALL. */
 static const char read_script[] =
@@ -113,15 +110,10 @@ struct job {
 	double *ended;			/* evaluate_rep's ended[] */
 	struct ended_read *ended_reads;
 	struct eval_result res;
-	/* After publishing: the writes of the new states (built before,
-	 * under the job's config), until Redis acknowledged them all. */
-	struct redis_argv **store;
-	size_t nstore;
-	int store_pending;		/* replies due */
-	bool store_failed;		/* a reply of this round was not OK */
-	int store_rounds;
-	struct event *store_ev;		/* the next round */
-	struct backoff store_backoff;
+	/* The writes of the new states, built under the job's config;
+	 * after publishing, sent until Redis acknowledged them all. */
+	struct redis_writes *store;
+	bool storing;			/* published: waiting on the store */
 };
 
 /* One pass over P:alerts:firing for the alerts of reps no longer on the
@@ -132,6 +124,7 @@ struct sweep {
 	struct eval_removed *rm;	/* being published */
 	size_t nrm;
 	bool foreign;			/* some belong to another member */
+	struct redis_writes *store;	/* after publishing, until acked */
 };
 
 struct evaluator {
@@ -158,7 +151,6 @@ struct evaluator {
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
-	struct metric *m_store_retries;
 	int read_sha, pace_sha;		/* redis_conn script indices */
 };
 
@@ -297,11 +289,7 @@ park(struct evaluator *e, const struct queued *q)
 static void
 job_release(struct job *j)
 {
-	for (size_t i = 0; i < j->nstore; i++)
-		redis_argv_free(j->store[i]);
-	free(j->store);
-	if (j->store_ev != NULL)
-		event_free(j->store_ev);
+	redis_writes_free(j->store);
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
@@ -348,32 +336,6 @@ job_finish(struct job *j)
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 
-static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
-/* Sends v, nothing waiting for the answer, and empties it. */
-static void
-send_argv(struct evaluator *e, struct redis_argv *v)
-{
-	redis_conn_send(e->d.conn, v, ignore_reply, NULL);
-	redis_argv_reset(v);
-}
-
-/* Appends a command to the job's store list and returns it. */
-static struct redis_argv *
-store_cmd(struct job *j)
-{
-	struct redis_argv *v = redis_argv_new();
-
-	j->store = xreallocarray(j->store, j->nstore + 1, sizeof(*j->store));
-	j->store[j->nstore++] = v;
-	return v;
-}
-
 /* The writes of the changed states and the firing set, built under the
  * job's config (a reload may come before they are sent). */
 static void
@@ -387,7 +349,8 @@ build_store(struct job *j)
 	char *fkey = keys_alerts_firing(cfg);
 	struct redis_argv *v;
 
-	v = store_cmd(j);
+	j->store = redis_writes_new(e->d.base, e->d.conn, rr->rep->id);
+	v = redis_writes_add(j->store);
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
@@ -397,7 +360,7 @@ build_store(struct job *j)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		v = store_cmd(j);
+		v = redis_writes_add(j->store);
 		if (!j->res.states[s].present) {	/* no longer judged */
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, key);
@@ -414,12 +377,12 @@ build_store(struct job *j)
 		const struct eval_alert *a = &j->res.alerts[i];
 
 		if (a->superseded_id[0] != '\0') {
-			v = store_cmd(j);
+			v = redis_writes_add(j->store);
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, fkey);
 			redis_argv_str(v, a->superseded_id);
 		}
-		v = store_cmd(j);
+		v = redis_writes_add(j->store);
 		redis_argv_str(v, a->action.status == ALERT_STATUS_FIRING ?
 		    "HSET" : "HDEL");
 		redis_argv_str(v, fkey);
@@ -456,86 +419,12 @@ alerts_sent(struct job *j)
 	}
 }
 
-/* Sends the job's store list, nothing waiting for the answers (an
- * evaluation that sent nothing: a lost write is judged again). */
+/* Redis acknowledged every write of the states of the sent alerts: the
+ * rep may be judged again. */
 static void
-store_forget(struct job *j)
+stored(void *arg)
 {
-	for (size_t i = 0; i < j->nstore; i++)
-		redis_conn_send(j->e->d.conn, j->store[i], ignore_reply, NULL);
-}
-
-static void store_send(struct job *j);
-
-static void
-store_done(struct job *j)
-{
-	struct evaluator *e = j->e;
-	const struct roster_rep *rr;
-
-	if (e == NULL) {		/* the evaluator is gone */
-		job_release(j);
-		return;
-	}
-	if (!j->store_failed) {
-		job_finish(j);
-		return;
-	}
-	metrics_inc(e->m_store_retries);
-	if (j->store_rounds == 1) {
-		rr = j->gen == e->gen ? roster_rep_at(roster_of(e), j->rep) :
-		    NULL;
-		log_warnx("alert_state_store_failed", "rep=%s commands=%zu "
-		    "retry_ms=%ld", rr != NULL ? rr->rep->id : "?", j->nstore,
-		    j->store_backoff.next_ms);
-	}
-	backoff_arm(&j->store_backoff, j->store_ev, true);
-}
-
-static void
-store_reply(const redisReply *r, void *arg)
-{
-	struct job *j = arg;
-
-	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		j->store_failed = true;
-	if (--j->store_pending == 0)
-		store_done(j);
-}
-
-static void
-store_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct job *j = arg;
-
-	(void)fd;
-	(void)what;
-	if (j->e == NULL) {
-		job_release(j);
-		return;
-	}
-	store_send(j);
-}
-
-/* One round: every write again (they are absolute), each reply checked. */
-static void
-store_send(struct job *j)
-{
-	j->store_failed = false;
-	j->store_rounds++;
-	/* One extra count while sending: a reply may come from inside a
-	 * send, and the round must not end before the last is sent. */
-	j->store_pending = 1;
-	for (size_t i = 0; i < j->nstore; i++) {
-		if (redis_conn_send(j->e->d.conn, j->store[i], store_reply,
-		    j) != 0) {
-			j->store_failed = true;	/* not connected */
-			break;
-		}
-		j->store_pending++;
-	}
-	if (--j->store_pending == 0)
-		store_done(j);
+	job_finish(arg);
 }
 
 static void
@@ -549,10 +438,8 @@ published(int status, void *arg)
 		return;
 	}
 	alerts_sent(j);
-	backoff_init(&j->store_backoff, STORE_RETRY_MIN_MS,
-	    STORE_RETRY_MAX_MS);
-	j->store_ev = evtimer_new(j->e->d.base, store_retry_cb, j);
-	store_send(j);
+	j->storing = true;
+	redis_writes_start(j->store, stored, j);
 }
 
 static void
@@ -693,7 +580,8 @@ evaluate_job(struct job *j)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
 	build_store(j);
 	if (j->res.nalerts == 0) {
-		store_forget(j);
+		/* Nothing sent: a lost write is judged again. */
+		redis_writes_send_once(j->store);
 		job_finish(j);
 		return;
 	}
@@ -897,6 +785,7 @@ sweep_free(struct sweep *sw)
 	for (size_t i = 0; i < sw->nrm; i++)
 		eval_removed_clear(&sw->rm[i]);
 	free(sw->rm);
+	redis_writes_free(sw->store);
 	free(sw);
 }
 
@@ -916,6 +805,15 @@ sweep_end(struct sweep *sw, bool done)
 	sweep_free(sw);
 }
 
+/* Redis acknowledged the deletions: the pass is over. */
+static void
+sweep_stored(void *arg)
+{
+	struct sweep *sw = arg;
+
+	sweep_end(sw, !sw->foreign);
+}
+
 static void
 sweep_published(int status, void *arg)
 {
@@ -929,7 +827,10 @@ sweep_published(int status, void *arg)
 		return;
 	}
 	cfg = cfg_of(e);
-	v = redis_argv_new();
+	/* The resolved messages went out: their deletions must reach Redis
+	 * before another pass reads the firing set, or it would send them
+	 * again. */
+	sw->store = redis_writes_new(e->d.base, e->d.conn, "removed reps");
 	for (size_t i = 0; i < sw->nrm; i++) {
 		const struct eval_removed *rm = &sw->rm[i];
 
@@ -943,16 +844,15 @@ sweep_published(int status, void *arg)
 		 * evaluations own the state again; leave it. */
 		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
 			continue;
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "HDEL");
 		redis_argv_take(v, keys_alerts_firing(cfg));
 		redis_argv_str(v, rm->alert_id);
-		send_argv(e, v);
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "DEL");
 		redis_argv_take(v, keys_rep_alerts(cfg, rm->rep_id));
-		send_argv(e, v);
 	}
-	redis_argv_free(v);
-	sweep_end(sw, !sw->foreign);
+	redis_writes_start(sw->store, sweep_stored, sw);
 }
 
 static void
@@ -1365,9 +1265,6 @@ evaluator_new(const struct evaluator_deps *d)
 	    "result=\"failed\"", "Rep evaluations, by result");
 	e->m_owned = metrics_gauge("paced_owned_reps", NULL,
 	    "Reps this member evaluates (their partition is assigned here)");
-	e->m_store_retries = metrics_counter("paced_alert_state_retries_total",
-	    NULL, "Rounds of storing again the alert states of sent alerts "
-	    "after Redis did not acknowledge them");
 	resize(e);
 	e->sweep_due = true;	/* reps removed while paced was down */
 	arm_wall(e);
@@ -1388,10 +1285,9 @@ evaluator_free(struct evaluator *e)
 		if (j->tick != NULL && --j->tick->left == 0)
 			free(j->tick);
 		j->tick = NULL;
-		/* Waiting for its next store round: nothing else will call
-		 * it back. */
-		if (j->store_ev != NULL && j->store_pending == 0 &&
-		    evtimer_pending(j->store_ev, NULL))
+		/* Storing: its writes are abandoned (they free themselves
+		 * when their replies come), nothing calls it back. */
+		if (j->storing)
 			job_release(j);
 	}
 	while (e->nparked > 0)
@@ -1402,7 +1298,9 @@ evaluator_free(struct evaluator *e)
 		if (q.tick != NULL && --q.tick->left == 0)
 			free(q.tick);
 	}
-	if (e->sweep != NULL)	/* freed by its pending callback */
+	if (e->sweep != NULL && e->sweep->store != NULL)
+		sweep_free(e->sweep);	/* storing: nothing calls it back */
+	else if (e->sweep != NULL)	/* freed by its pending callback */
 		e->sweep->e = NULL;
 	event_free(e->wall_ev);
 	event_free(e->dirty_ev);
