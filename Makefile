@@ -14,7 +14,7 @@ BUILD_PKGS = build-essential pkg-config \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
 	libicu-dev libcurl4-openssl-dev
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
-	libcriterion-dev redis-server python3 tzdata \
+	libcriterion-dev redis-server python3 tzdata openssl ca-certificates \
 	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
 BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
