@@ -57,6 +57,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis_tls.h"
 #include "xmalloc.h"
 
 #define STREAM_RING		1024
@@ -89,6 +90,8 @@ struct stream {
 	char *channel;
 	char *host, *unix_path, *username, *password;
 	int port;
+	bool tls;			/* rediss:// */
+	char *ca_file;
 	int max_streams;
 	struct client_list clients;
 	int nclients;
@@ -323,6 +326,18 @@ connect_to(struct stream *s, const char *addr)
 		schedule_resub(s);
 		return;
 	}
+	if (s->tls) {
+		char err[256];
+
+		if (redis_tls_initiate(&ac->c, s->host, s->ca_file, err,
+		    sizeof(err)) != 0) {
+			log_warnx("stream_tls_failed", "err=%s",
+			    log_quote(err));
+			redisAsyncFree(ac);
+			schedule_resub(s);
+			return;
+		}
+	}
 	ac->data = s;
 	redisLibeventAttach(ac, s->base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
@@ -473,6 +488,8 @@ stream_new(struct event_base *base, const struct config *start,
 	s->username = dup_or_null(start->redis.username);
 	s->password = dup_or_null(start->redis.password);
 	s->port = start->redis.port;
+	s->tls = start->redis.tls && start->redis.unix_path == NULL;
+	s->ca_file = dup_or_null(start->redis.ca_file);
 	s->max_streams = start->http.max_streams;
 	TAILQ_INIT(&s->clients);
 	s->tmp = evbuffer_new();
@@ -523,6 +540,7 @@ stream_free(struct stream *s)
 	free(s->unix_path);
 	free(s->username);
 	free(s->password);
+	free(s->ca_file);
 	free(s);
 }
 
