@@ -18,6 +18,7 @@
 #include "caltime.h"
 #include "keys.h"
 #include "plan.h"
+#include "redis_tls.h"
 #include "reply.h"
 #include "xmalloc.h"
 
@@ -142,6 +143,17 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 		    cfg->redis.host, c ? c->errstr : "out of memory");
 		redisFree(c);
 		return -1;
+	}
+	if (cfg->redis.tls && cfg->redis.unix_path == NULL) {
+		char terr[256];
+
+		if (redis_tls_initiate(c, cfg->redis.host, cfg->redis.ca_file,
+		    terr, sizeof(terr)) != 0) {
+			snprintf(err, errlen, "redis: TLS to %s: %s",
+			    cfg->redis.host, terr);
+			redisFree(c);
+			return -1;
+		}
 	}
 	redisSetTimeout(c, tv);
 	if (handshake(c, cfg, err, errlen) != 0) {
