@@ -52,14 +52,14 @@
 #define EVALUATED_AT_FIELD "_evaluated_at"
 
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
- * number of fields, then field, value pairs. Expiry is set once, when a
- * key first appears (PTTL -1), as for the counters. */
+ * number of fields, then field, value pairs. Expiry is set when a key
+ * first appears: HSET then answers that every field is new (a KPI whose
+ * target appears sets it again, to the same instant). */
 static const char pace_script[] =
 	"local a = 1\n"
 	"for k = 1, #KEYS do\n"
 	"  local n = tonumber(ARGV[a + 1])\n"
-	"  redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n))\n"
-	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
+	"  if redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n)) == n then\n"
 	"    redis.call('EXPIREAT', KEYS[k], ARGV[a])\n"
 	"  end\n"
 	"  a = a + 2 + 2 * n\n"
