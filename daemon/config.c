@@ -957,7 +957,7 @@ finish(struct loader *l, const yaml_node_t *root)
 		node_error(l, seen_node(l, "redis.url"), "redis.url", "Redis "
 		    "Cluster has database 0 only (the url names %d)",
 		    c->redis.db);
-	else if (c->redis.cluster && c->redis.nseeds == 0 &&
+	else if (c->redis.cluster && c->redis.seeds == NULL &&
 	    c->redis.host != NULL) {
 		/* redis.cluster: true: the url is the one seed. */
 		c->redis.seeds = xcalloc(1, sizeof(*c->redis.seeds));
