@@ -93,6 +93,12 @@ Test(cluster, stream_counted_exactly, .fini = harness_teardown,
 	    16384);
 	cr_expect_eq(metric(&p, "paced_redis_cluster_crossslot_total"), 0,
 	    "a call was refused for spanning slots");
+	/* The board script's PUBLISH, from whichever primary ran it, reached
+	 * the change stream's subscription on a seed. */
+	cr_expect_eq(metric(&p, "paced_stream_subscribed"), 1);
+	cr_expect_gt(metric(&p, "paced_stream_messages_total"), 0,
+	    "no change message came through the cluster's pub/sub");
+	cr_expect_eq(metric(&p, "paced_stream_bad_messages_total"), 0);
 }
 
 Test(cluster, reshard_mid_stream, .fini = harness_teardown, .timeout = 400)
