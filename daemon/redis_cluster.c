@@ -766,6 +766,7 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct redis_cluster *cl = arg;
 	struct node **pp = &cl->nodes;
+	char labels[384];
 
 	(void)fd;
 	(void)what;
@@ -780,6 +781,11 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("redis_cluster_node_gone", "conn=%s node=%s:%d",
 		    cl->o.name, n->host, n->port);
 		redis_conn_free(n->conn);	/* its pending get NULL */
+		/* Its series stay in /metrics: say it is not in use. */
+		snprintf(labels, sizeof(labels), "conn=\"%s@%s:%d\"",
+		    cl->o.name, n->host, n->port);
+		metrics_set(metrics_gauge("paced_redis_up", labels,
+		    "1 when the Redis connection is usable, else 0"), 0);
 		free(n->host);
 		free(n);
 	}
