@@ -176,6 +176,8 @@ static const struct key_row rows[] = {
 	    load_password_file, NULL, "the password from a file"),
 	STRING("redis.key_prefix", redis.key_prefix, 0, "paced",
 	    check_key_prefix, "prefix of every key paced writes"),
+	INT("redis.shards", redis.shards, 0, "32", "1", "16384",
+	    "counter shards: the keys one batch call writes share one"),
 	DURATION("redis.dedupe_window", redis.dedupe_window_ms, KEY_RELOAD,
 	    "35d", "1h", NULL, "how long an event_id is remembered"),
 	SECTION("redis.retention", "lifetime of counters past their bucket"),
@@ -289,6 +291,9 @@ static const struct key_row rows[] = {
 	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
 	    NULL, "roster groupings with boards of their own: role, manager, "
 	    "or a name of the reps' groups"),
+	INT("leaderboards.stream_top", boards.stream_top, KEY_RELOAD, "25",
+	    "0", "10000", "rank messages cover a board's first positions "
+	    "(0: every rep)"),
 	SECTION("leaderboards.activity_score", "the weighted composite score"),
 	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
 	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,

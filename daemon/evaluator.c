@@ -46,12 +46,6 @@
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
 
-/* KEYS: hashes of one rep (one hash tag); returns each one's HGETALL. */
-static const char read_script[] =
-	"local out = {}\n"
-	"for k = 1, #KEYS do out[k] = redis.call('HGETALL', KEYS[k]) end\n"
-	"return out\n";
-
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
  * number of fields, then field, value pairs. Expiry is set once, when a
  * key first appears (PTTL -1), as for the counters. */
@@ -83,10 +77,11 @@ struct queued {
 
 struct job;
 
-/* The argument of one read of an ended bucket's counter. */
+/* The argument of one read of a counter bucket (ended: of an ended
+ * bucket's counter). */
 struct ended_read {
 	struct job *j;
-	size_t slot;			/* k * PERIOD_COUNT + p */
+	size_t slot;			/* k * PERIOD_COUNT + p; or the period */
 };
 
 struct job {
@@ -102,6 +97,7 @@ struct job {
 	double *actual;
 	struct eval_state *prev;
 	int32_t start[PERIOD_COUNT];	/* the buckets holding at */
+	struct ended_read reads[PERIOD_COUNT];	/* the first read's */
 	double *ended;			/* evaluate_rep's ended[] */
 	struct ended_read *ended_reads;
 	struct eval_result res;
@@ -141,7 +137,7 @@ struct evaluator {
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
-	int read_sha, pace_sha;		/* redis_conn script indices */
+	int pace_sha;			/* redis_conn script index */
 };
 
 static void pump(struct evaluator *e);
@@ -641,7 +637,8 @@ read_ended(struct job *j)
 		redis_argv_str(v, "HGET");
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id, p,
 		    j->prev[s].start_day));
-		redis_argv_str(v, cfg->kpis[s / PERIOD_COUNT].name);
+		redis_argv_take(v, keys_counter_field(rr->rep->id,
+		    cfg->kpis[s / PERIOD_COUNT].name));
 		j->ended_reads[s].j = j;
 		j->ended_reads[s].slot = s;
 		if (redis_conn_send(e->d.conn, v, ended_reply,
@@ -660,39 +657,55 @@ read_ended(struct job *j)
 		evaluate_job(j);
 }
 
+/* One reply of the first read less to wait for; the last one goes on. */
 static void
-read_reply(const redisReply *r, void *arg)
+read_step(struct job *j)
 {
-	struct job *j = arg;
+	if (--j->pending > 0)
+		return;
+	if (j->failed || j->gen != j->e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return;
+	}
+	read_ended(j);
+}
+
+/* HMGET of the rep's fields in one counter bucket. */
+static void
+counters_reply(const redisReply *r, void *arg)
+{
+	struct ended_read *rd = arg;
+	struct job *j = rd->j;
 	struct evaluator *e = j->e;
-	const struct config *cfg;
 
 	if (e == NULL) {
 		if (--j->pending == 0)
 			job_release(j);
 		return;
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != PERIOD_COUNT + 1) {
+	if (j->gen == e->gen && reply_counter_values(cfg_of(e), r,
+	    j->actual + rd->slot * cfg_of(e)->nkpis) != 0)
 		j->failed = true;
-		if (reply_noscript(r))
-			redis_conn_reset(e->d.conn, "script missing (NOSCRIPT)");
-	} else if (j->gen == e->gen) {
-		cfg = cfg_of(e);
-		/* One hash per element, in KEYS order: four counter hashes,
-		 * then the alert states. */
-		if (reply_eval_read(cfg, r, EVALUATED_AT_FIELD, j->actual, j->prev,
-		    &j->last_at) != 0)
-			j->failed = true;
-	}
-	if (--j->pending > 0)
-		return;
-	if (j->failed || j->gen != e->gen) {
-		j->failed = true;
-		job_finish(j);
+	read_step(j);
+}
+
+/* HGETALL of the rep's alert states. */
+static void
+states_reply(const redisReply *r, void *arg)
+{
+	struct job *j = arg;
+	struct evaluator *e = j->e;
+
+	if (e == NULL) {
+		if (--j->pending == 0)
+			job_release(j);
 		return;
 	}
-	read_ended(j);
+	if (j->gen == e->gen && reply_eval_states(cfg_of(e), r,
+	    EVALUATED_AT_FIELD, j->prev, &j->last_at) != 0)
+		j->failed = true;
+	read_step(j);
 }
 
 static void
@@ -719,23 +732,37 @@ job_start(struct evaluator *e, const struct queued *q)
 	if (e->jobs != NULL)
 		e->jobs->prev_job = j;
 	e->jobs = j;
-	/* One command: the four counter hashes and the alert states. */
-	redis_argv_str(v, "EVALSHA");
-	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->read_sha));
-	redis_argv_fmt(v, "%d", PERIOD_COUNT + 1);
-	for (int p = 0; p < PERIOD_COUNT; p++) {
+	/* The rep's fields in its four counter buckets (its shard's
+	 * hashes), and its alert states: pipelined, one round trip. */
+	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
 		struct bucket b;
 
 		scorecard_bucket(rr, (enum period)p, j->at, &b);
 		j->start[p] = b.start_day;
+		redis_argv_reset(v);
+		redis_argv_str(v, "HMGET");
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
 		    (enum period)p, b.start_day));
+		for (size_t k = 0; k < cfg->nkpis; k++)
+			redis_argv_take(v, keys_counter_field(rr->rep->id,
+			    cfg->kpis[k].name));
+		j->reads[p].j = j;
+		j->reads[p].slot = (size_t)p;
+		if (redis_conn_send(e->d.conn, v, counters_reply,
+		    &j->reads[p]) != 0)
+			j->failed = true;
+		else
+			j->pending++;
 	}
-	redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
-	if (redis_conn_send(e->d.conn, v, read_reply, j) != 0)
-		j->failed = true;
-	else
-		j->pending++;
+	if (!j->failed) {
+		redis_argv_reset(v);
+		redis_argv_str(v, "HGETALL");
+		redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
+		if (redis_conn_send(e->d.conn, v, states_reply, j) != 0)
+			j->failed = true;
+		else
+			j->pending++;
+	}
 	redis_argv_free(v);
 	if (j->pending == 0)
 		job_finish(j);
@@ -1209,9 +1236,8 @@ evaluator_new(const struct evaluator_deps *d)
 	char labels[96];
 
 	e->d = *d;
-	e->read_sha = redis_conn_add_script(d->conn, read_script);
 	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
-	if (e->read_sha < 0 || e->pace_sha < 0)
+	if (e->pace_sha < 0)
 		fatalx("startup_failed", "what=redis_scripts");
 	e->wall_ev = evtimer_new(d->base, wall_cb, e);
 	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);

@@ -7,6 +7,9 @@
 #include "keys.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "hash.h"
 
 #include "xmalloc.h"
 
@@ -28,20 +31,74 @@ bucket_key(const struct config *cfg, const char *tag, const char *id,
 	    caltime_period_name(p), date);
 }
 
-char *
-keys_rep_counters(const struct config *cfg, const char *rep_id,
+int
+keys_shard_of(const struct config *cfg, const char *rep_id)
+{
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT, rep_id, strlen(rep_id));
+	int n = cfg->redis.shards > 0 ? cfg->redis.shards : 1;
+
+	return (int)(h % (uint64_t)n);
+}
+
+/* P:{s:<N>}:<what>:<period>:<date>, a shard's hash of one bucket. */
+static char *
+shard_bucket_key(const struct config *cfg, int shard, const char *what,
     enum period p, int32_t start_day)
 {
-	return bucket_key(cfg, "rep", rep_id, "cnt", p, start_day);
+	char date[16];
+
+	caltime_format_date(start_day, date, sizeof(date));
+	return xasprintf("%s:{s:%d}:%s:%s:%s", prefix(cfg), shard, what,
+	    caltime_period_name(p), date);
 }
 
 char *
-keys_rep_seen(const struct config *cfg, const char *rep_id, int32_t utc_day)
+keys_shard_counters(const struct config *cfg, int shard, enum period p,
+    int32_t start_day)
+{
+	return shard_bucket_key(cfg, shard, "cnt", p, start_day);
+}
+
+char *
+keys_shard_teams(const struct config *cfg, int shard, enum period p,
+    int32_t start_day)
+{
+	return shard_bucket_key(cfg, shard, "team", p, start_day);
+}
+
+char *
+keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day)
 {
 	char date[16];
 
 	caltime_format_date(utc_day, date, sizeof(date));
-	return xasprintf("%s:{rep:%s}:seen:%s", prefix(cfg), rep_id, date);
+	return xasprintf("%s:{s:%d}:seen:%s", prefix(cfg), shard, date);
+}
+
+char *
+keys_rep_counters(const struct config *cfg, const char *rep_id,
+    enum period p, int32_t start_day)
+{
+	return keys_shard_counters(cfg, keys_shard_of(cfg, rep_id), p,
+	    start_day);
+}
+
+char *
+keys_counter_field(const char *rep_id, const char *kpi)
+{
+	return xasprintf("%s|%s", rep_id, kpi);
+}
+
+char *
+keys_team_field(const char *team_id, const char *kpi)
+{
+	return xasprintf("%s|%s", team_id, kpi);
+}
+
+char *
+keys_seen_member(const char *rep_id, const char *event_id, size_t len)
+{
+	return xasprintf("%s|%.*s", rep_id, (int)len, event_id);
 }
 
 char *
@@ -55,20 +112,6 @@ char *
 keys_rep_alerts(const struct config *cfg, const char *rep_id)
 {
 	return xasprintf("%s:{rep:%s}:alerts", prefix(cfg), rep_id);
-}
-
-char *
-keys_team_counters(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day)
-{
-	return bucket_key(cfg, "team", team_id, "cnt", p, start_day);
-}
-
-char *
-keys_team_contrib(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day)
-{
-	return bucket_key(cfg, "team", team_id, "contrib", p, start_day);
 }
 
 char *

@@ -280,42 +280,52 @@ redis_cluster_check_layout(const struct config *cfg, char *err,
     size_t errlen)
 {
 	const char *rep = cfg->nreps > 0 ? cfg->reps[0].id : "r001";
-	const char *team = cfg->nteams > 0 ? cfg->teams[0].id : "t1";
 	int32_t day = 20000;	/* any day: tags do not depend on it */
-	int s, t, other = -1;
+	int shard = keys_shard_of(cfg, rep), s, r, other = -1;
 
-	s = take_slot(keys_rep_alerts(cfg, rep));
-	for (int p = 0; p < PERIOD_COUNT; p++) {
-		if (take_slot(keys_rep_counters(cfg, rep, (enum period)p,
-		    day)) != s || take_slot(keys_rep_pace(cfg, rep,
+	/* One shard call: its dedupe sets, counters and team hashes. */
+	s = take_slot(keys_shard_seen(cfg, shard, day));
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		if (take_slot(keys_shard_counters(cfg, shard, (enum period)p,
+		    day)) != s || take_slot(keys_shard_teams(cfg, shard,
 		    (enum period)p, day)) != s) {
-			snprintf(err, errlen, "the counter or pace keys of rep "
-			    "%s hash to another slot than its alert states: "
-			    "one script call would span slots", rep);
+			snprintf(err, errlen, "the keys of counter shard %d "
+			    "hash to several slots: one script call would span "
+			    "slots", shard);
 			return -1;
 		}
+	/* One pace call: the rep's pace hashes, with its alert states. */
+	r = take_slot(keys_rep_alerts(cfg, rep));
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		if (take_slot(keys_rep_pace(cfg, rep, (enum period)p, day)) !=
+		    r) {
+			snprintf(err, errlen, "the pace keys of rep %s hash to "
+			    "several slots: one script call would span slots",
+			    rep);
+			return -1;
+		}
+	/* Shards, and reps, must spread over slots, or one primary holds
+	 * them all. */
+	for (int i = 0; i < cfg->redis.shards && i < 256 && other == -1; i++) {
+		int o = take_slot(keys_shard_seen(cfg, i, day));
+
+		if (o != s)
+			other = o;
 	}
-	if (take_slot(keys_rep_seen(cfg, rep, day)) != s) {
-		snprintf(err, errlen, "the dedupe keys of rep %s hash to "
-		    "another slot than its counters", rep);
+	if (other == -1) {
+		snprintf(err, errlen, "every counter shard's keys hash to one "
+		    "slot (redis.shards is %d): the layout cannot shard; give "
+		    "redis.shards at least a few times the number of primaries",
+		    cfg->redis.shards);
 		return -1;
 	}
-	t = take_slot(keys_team_counters(cfg, team, PERIOD_DAY, day));
-	for (int p = 0; p < PERIOD_COUNT; p++)
-		if (take_slot(keys_team_counters(cfg, team, (enum period)p,
-		    day)) != t || take_slot(keys_team_contrib(cfg, team,
-		    (enum period)p, day)) != t) {
-			snprintf(err, errlen, "the total and contribution keys "
-			    "of team %s span slots", team);
-			return -1;
-		}
-	/* Reps must spread over slots, or one primary holds them all. */
+	other = -1;
 	for (int i = 0; i < 64 && other == -1; i++) {
 		char id[16];
 		int o;
 
 		snprintf(id, sizeof(id), "shard-%d", i);
-		if ((o = take_slot(keys_rep_alerts(cfg, id))) != s)
+		if ((o = take_slot(keys_rep_alerts(cfg, id))) != r)
 			other = o;
 	}
 	if (other == -1) {

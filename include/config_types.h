@@ -142,6 +142,7 @@ struct config_boards {
 	char **custom;			/* further groupings, from reps' groups */
 	size_t ncustom;
 	double score_cap;		/* percent of target counted at most */
+	int stream_top;			/* rank messages: the first positions */
 	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
@@ -168,6 +169,7 @@ struct config {
 		char *password;		/* may be NULL; never logged */
 		int db;
 		char *key_prefix;
+		int shards;		/* counter shards (keys_shard_of) */
 		int64_t dedupe_window_ms;
 		int64_t retention_ms[PERIOD_COUNT];	/* counter key lifetime past bucket end */
 		int64_t command_timeout_ms;	/* our watchdog on every call */

@@ -59,8 +59,9 @@ int redis_cluster_parse_slots(const struct redisReply *r,
     char *err, size_t errlen);
 
 /* Checks that the key layout of keys.c shards: each script call's keys
- * (one rep's, one team's) in one slot, and different reps in different
- * slots. Borrows cfg. 0, or -1 with the reason in err. */
+ * (one counter shard's; one rep's pace and alert keys) in one slot, and
+ * different shards and reps in different slots. Borrows cfg. 0, or -1
+ * with the reason in err. */
 int redis_cluster_check_layout(const struct config *cfg, char *err,
     size_t errlen);
 

@@ -159,9 +159,9 @@ node_counted(int node)
 	size_t i;
 
 	do {
-		r = node < 0 ? harness_redis_cmd("SCAN %s MATCH %s:{rep:*}:seen:* "
+		r = node < 0 ? harness_redis_cmd("SCAN %s MATCH %s:{s:*}:seen:* "
 		    "COUNT 1000", cursor, "paced") : harness_cluster_node_cmd(node,
-		    "SCAN %s MATCH %s:{rep:*}:seen:* COUNT 1000", cursor, "paced");
+		    "SCAN %s MATCH %s:{s:*}:seen:* COUNT 1000", cursor, "paced");
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2) {
 			if (r != NULL)

@@ -310,10 +310,16 @@ check_format(const cJSON *m)
 	    str(m, "period"));
 	if (strcmp(str(m, "type"), "rank") == 0) {
 		cr_expect(strlen(str(m, "scope")) > 0);
+		cr_expect(cJSON_IsNumber(item(m, "top")) &&
+		    item(m, "top")->valueint == 25, "top: the default "
+		    "leaderboards.stream_top");
 		cr_expect(cJSON_GetArraySize(item(m, "moves")) > 0);
 		cJSON_ArrayForEach(mv, item(m, "moves")) {
 			cr_expect(strlen(str(mv, "rep")) > 0);
 			cr_expect(cJSON_IsNumber(item(mv, "new_rank")));
+			cr_expect(item(mv, "new_rank")->valueint >= 1 &&
+			    item(mv, "new_rank")->valueint <= 25,
+			    "a move among the first 25");
 			cr_expect(cJSON_IsNumber(item(mv, "old_rank")) ||
 			    cJSON_IsNull(item(mv, "old_rank")));
 			cr_expect(cJSON_IsNumber(item(mv, "value")));

@@ -289,6 +289,7 @@ cfg_with(char *prefix)
 
 	memset(&c, 0, sizeof(c));
 	c.redis.key_prefix = prefix;
+	c.redis.shards = 32;
 	c.redis.dedupe_window_ms = 35 * DAY_MS;
 	for (int p = 0; p < PERIOD_COUNT; p++)
 		c.redis.retention_ms[p] = 400 * DAY_MS;
@@ -304,8 +305,8 @@ Test(redis_cluster, the_key_layout_shards)
 	    err);
 }
 
-/* A prefix that is itself a hash tag puts every key in one slot: the
- * check must refuse it. */
+/* A prefix that is itself a hash tag puts every key in one slot, and
+ * one counter shard puts every count there: the check refuses both. */
 Test(redis_cluster, a_layout_in_one_slot_is_refused)
 {
 	struct config c = cfg_with("{paced}");
@@ -313,4 +314,9 @@ Test(redis_cluster, a_layout_in_one_slot_is_refused)
 
 	cr_expect_eq(redis_cluster_check_layout(&c, err, sizeof(err)), -1);
 	cr_expect(strstr(err, "cannot shard") != NULL, "%s", err);
+	c = cfg_with("paced");
+	c.redis.shards = 1;
+	err[0] = '\0';
+	cr_expect_eq(redis_cluster_check_layout(&c, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "redis.shards is 1") != NULL, "%s", err);
 }
