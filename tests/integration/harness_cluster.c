@@ -368,6 +368,100 @@ harness_cluster_reshard(int from, int to, int nslots)
 	return rc;
 }
 
+/* The node that owns slot, by CLUSTER SLOTS on a live node; -1. */
+static int
+slot_owner(int slot)
+{
+	int owner = -1;
+
+	for (int i = 0; i < C.n && owner == -1; i++) {
+		redisReply *r = harness_cluster_node_cmd(i, "CLUSTER SLOTS");
+
+		for (size_t k = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+		    k < r->elements; k++) {
+			const redisReply *e = r->element[k];
+
+			if (e->elements >= 3 && e->element[0]->integer <= slot &&
+			    slot <= e->element[1]->integer)
+				owner = node_index((int)
+				    e->element[2]->element[1]->integer);
+		}
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	return owner;
+}
+
+static bool
+status_ok(redisReply *r)
+{
+	bool ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+
+	if (r != NULL && !ok)
+		harness_log("redis: %s", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "unexpected reply");
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok;
+}
+
+int
+harness_cluster_migrate_slot(int slot, int to, int pause_ms)
+{
+	int from = slot_owner(slot), moved = 0;
+	char *fid, *tid;
+	int rc = -1;
+
+	for (int i = 0; i < C.n && to < 0 && from != -1; i++)
+		if (i != from && C.pid[i] > 0 && node_is_primary(i))
+			to = i;
+	if (from == -1 || to < 0 || from == to)
+		return -1;
+	fid = node_id(from);
+	tid = node_id(to);
+	if (fid == NULL || tid == NULL ||
+	    !status_ok(harness_cluster_node_cmd(to, "CLUSTER SETSLOT %d "
+	    "IMPORTING %s", slot, fid)) ||
+	    !status_ok(harness_cluster_node_cmd(from, "CLUSTER SETSLOT %d "
+	    "MIGRATING %s", slot, tid)))
+		goto out;
+	for (;;) {
+		redisReply *k = harness_cluster_node_cmd(from,
+		    "CLUSTER GETKEYSINSLOT %d 1", slot);
+		char key[512];
+
+		if (k == NULL || k->type != REDIS_REPLY_ARRAY) {
+			if (k != NULL)
+				freeReplyObject(k);
+			goto out;
+		}
+		if (k->elements == 0) {
+			freeReplyObject(k);
+			break;
+		}
+		snprintf(key, sizeof key, "%s", k->element[0]->str);
+		freeReplyObject(k);
+		if (!status_ok(harness_cluster_node_cmd(from, "MIGRATE "
+		    "127.0.0.1 %d %s 0 5000", C.port[to], key)))
+			goto out;
+		moved++;
+		harness_sleep_ms(pause_ms);
+	}
+	/* Every key moved, the slot not yet handed over: calls get ASK. */
+	harness_sleep_ms(pause_ms * 5);
+	for (int i = 0; i < C.n; i++)
+		if (C.pid[i] > 0 && node_is_primary(i))
+			(void)status_ok(harness_cluster_node_cmd(i, "CLUSTER "
+			    "SETSLOT %d NODE %s", slot, tid));
+	rc = moved;
+out:
+	harness_log("slot %d from node %d to node %d: %d keys moved one by "
+	    "one, %s", slot, from, to, moved, rc >= 0 ? "done" : "FAILED");
+	free(fid);
+	free(tid);
+	return rc;
+}
+
 /* True when node i reports itself a primary. */
 static bool
 promoted(void *arg)
