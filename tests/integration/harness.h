@@ -178,9 +178,9 @@ bool harness_cluster_ok(void *arg);
 int harness_cluster_reshard(int from, int to, int nslots);
 /* Moves slot to node to (-1: another primary than its owner) by hand, as
  * redis-cli does but slowly: IMPORTING and MIGRATING, then each key with
- * MIGRATE and a pause of pause_ms, then 5 pauses with every key moved,
- * then SETSLOT NODE on every primary; so that calls meet TRYAGAIN (keys
- * split) and ASK (keys all moved). Returns the keys moved, or -1. */
+ * MIGRATE and a pause of pause_ms, then 2 s with every key moved, then
+ * SETSLOT NODE on every primary; so that calls meet TRYAGAIN (keys split)
+ * and ASK (keys all moved). Returns the keys moved, or -1. */
 int harness_cluster_migrate_slot(int slot, int to, int pause_ms);
 /* A replica of node primary, or -1. */
 int harness_cluster_replica_of(int primary);

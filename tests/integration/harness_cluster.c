@@ -447,8 +447,9 @@ harness_cluster_migrate_slot(int slot, int to, int pause_ms)
 		moved++;
 		harness_sleep_ms(pause_ms);
 	}
-	/* Every key moved, the slot not yet handed over: calls get ASK. */
-	harness_sleep_ms(pause_ms * 5);
+	/* Every key moved, the slot not yet handed over: calls get ASK (2 s:
+	 * longer than a recovery's pause after the TRYAGAIN phase). */
+	harness_sleep_ms(2000);
 	for (int i = 0; i < C.n; i++)
 		if (C.pid[i] > 0 && node_is_primary(i))
 			(void)status_ok(harness_cluster_node_cmd(i, "CLUSTER "
