@@ -107,7 +107,8 @@ fault_stack(const char *name, unsigned seed, int events, int flags)
 	fault_seed = seed;
 	if (harness_setup(name) == -1)
 		return -1;
-	if ((flags & FAULT_CLUSTER) ? harness_cluster_start(3, 0) == -1 :
+	if ((flags & FAULT_CLUSTER) ? harness_cluster_start(3,
+	    (flags & FAULT_REPLICAS) ? 1 : 0) == -1 :
 	    harness_redis_start() == -1)
 		return -1;
 	if (flags & FAULT_12_PARTITIONS)

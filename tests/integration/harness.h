@@ -187,6 +187,8 @@ int harness_cluster_replica_of(int primary);
 /* CLUSTER FAILOVER on node replica; waits until it is primary and the
  * cluster is ok. 0 or -1. */
 int harness_cluster_failover(int replica);
+/* Waits until node replica is a primary and the cluster ok. 0 or -1. */
+int harness_cluster_wait_promoted(int replica);
 /* SIGKILLs node i and reaps it. */
 void harness_cluster_kill(int i);
 

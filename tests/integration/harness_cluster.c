@@ -471,6 +471,18 @@ promoted(void *arg)
 }
 
 int
+harness_cluster_wait_promoted(int replica)
+{
+	if (harness_wait_until(promoted, &replica, HARNESS_WAIT_MS,
+	    "the replica to become primary") == -1)
+		return -1;
+	harness_log("node %d (port %d) is primary now", replica,
+	    C.port[replica]);
+	return harness_wait_until(harness_cluster_ok, NULL, HARNESS_WAIT_MS,
+	    "cluster_state:ok after the failover");
+}
+
+int
 harness_cluster_failover(int replica)
 {
 	redisReply *r = harness_cluster_node_cmd(replica, "CLUSTER FAILOVER");
@@ -482,13 +494,7 @@ harness_cluster_failover(int replica)
 		harness_log("CLUSTER FAILOVER on node %d refused", replica);
 		return -1;
 	}
-	if (harness_wait_until(promoted, &replica, HARNESS_WAIT_MS,
-	    "the replica to become primary") == -1)
-		return -1;
-	harness_log("node %d (port %d) is primary now", replica,
-	    C.port[replica]);
-	return harness_wait_until(harness_cluster_ok, NULL, HARNESS_WAIT_MS,
-	    "cluster_state:ok after the failover");
+	return harness_cluster_wait_promoted(replica);
 }
 
 int

@@ -209,8 +209,8 @@ Test(cluster, failover_mid_stream, .fini = harness_teardown, .timeout = 400)
 	cr_expect_eq(harness_wait_until(saw_down, &p, HARNESS_WAIT_MS,
 	    "paced_redis_up 0"), 0, "the lost primary never showed in "
 	    "paced_redis_up");
-	cr_assert_eq(harness_wait_until(harness_cluster_ok, NULL,
-	    HARNESS_WAIT_MS, "the cluster to promote node 1's replica"), 0);
+	cr_assert_eq(harness_cluster_wait_promoted(rep1), 0,
+	    "the cluster did not promote node 1's replica");
 	cr_expect_eq(harness_wait_until(back_up, &p, HARNESS_WAIT_MS,
 	    "paced_redis_up 1 and paced_paused 0"), 0);
 	harness_log("node %d took over node 1; %lld of %lld applied", rep1,
