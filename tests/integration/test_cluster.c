@@ -5,8 +5,9 @@
  * slots of two counter shards are moved a key at a time (TRYAGAIN while a
  * call's keys are split between two nodes, ASK once all have moved); the
  * same with
- * replicas while a primary is handed to its replica (CLUSTER FAILOVER)
- * and then another primary is SIGKILLed and its replica promoted. Redis
+ * replicas while a primary is handed to its replica (CLUSTER FAILOVER),
+ * another primary is SIGKILLed and its replica promoted, and the first
+ * hand-over is undone. Redis
  * must equal the oracle exactly, the dead-letter topic hold each bad
  * event, and the outage and recovery show in the metrics.
  */
@@ -215,6 +216,11 @@ Test(cluster, failover_mid_stream, .fini = harness_teardown, .timeout = 400)
 	    "paced_redis_up 1 and paced_paused 0"), 0);
 	harness_log("node %d took over node 1; %lld of %lld applied", rep1,
 	    (long long)harness_applied(), (long long)total);
+	/* Hand node 0's slots back: node rep0, found through the map and
+	 * no seed, is a replica again, and paced lets its connection go. */
+	cr_assert_eq(harness_cluster_failover(0), 0);
+	cr_expect_eq(harness_paced_wait_log(&p, "event=redis_cluster_node_gone",
+	    HARNESS_WAIT_MS), 0, "the demoted node's connection was kept");
 
 	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
