@@ -24,8 +24,13 @@
  * holds. With stream_top 0 every rep of the call is followed instead
  * (ZREVRANK before and after each: two reads per rep).
  *
+ * Nobody listening (PUBSUB NUMSUB of the channel is 0), the script reads
+ * no position and publishes nothing: the board write alone. "always"
+ * skips that check, for a deployment whose subscribers a node cannot
+ * count (Redis Cluster counts only its own).
+ *
  * ARGV: expire_at, channel, message opening, "asc" | "desc", stream_top,
- * then the (value, rep) pairs.
+ * "check" | "always", then the (value, rep) pairs.
  */
 #include "board_redis.h"
 
@@ -42,7 +47,8 @@
 static const char script[] =
 	"local asc = ARGV[4] == 'asc'\n"
 	"local top = tonumber(ARGV[5])\n"
-	"local pub = ARGV[2] ~= ''\n"
+	"local pub = ARGV[2] ~= '' and (ARGV[6] == 'always' or\n"
+	"  redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0)\n"
 	"local function head()\n"
 	"  local l = redis.call(asc and 'ZRANGE' or 'ZREVRANGE', KEYS[1], 0, top - 1)\n"
 	"  local at = {}\n"
@@ -55,17 +61,17 @@ static const char script[] =
 	"  local _\n"
 	"  _, before = head()\n"
 	"elseif pub then\n"
-	"  for i = 6, #ARGV, 2 do\n"
+	"  for i = 7, #ARGV, 2 do\n"
 	"    old[#old + 1] = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
 	"  end\n"
 	"end\n"
-	"for i = 6, #ARGV, 2000 do\n"
+	"for i = 7, #ARGV, 2000 do\n"
 	"  redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, i, math.min(i + 1999, #ARGV)))\n"
 	"end\n"
 	"if redis.call('PTTL', KEYS[1]) == -1 then\n"
 	"  redis.call('EXPIREAT', KEYS[1], ARGV[1])\n"
 	"end\n"
-	"if not pub then return (#ARGV - 5) / 2 end\n"
+	"if not pub then return (#ARGV - 6) / 2 end\n"
 	"local moves = {}\n"
 	"local function move(rep, o, n, v)\n"
 	"  moves[#moves + 1] = '{\"rep\":' .. cjson.encode(rep) ..\n"
@@ -74,14 +80,14 @@ static const char script[] =
 	"end\n"
 	"if top > 0 then\n"
 	"  local value = {}\n"
-	"  for i = 6, #ARGV, 2 do value[ARGV[i + 1]] = ARGV[i] end\n"
+	"  for i = 7, #ARGV, 2 do value[ARGV[i + 1]] = ARGV[i] end\n"
 	"  local l = head()\n"
 	"  for i, m in ipairs(l) do\n"
 	"    if value[m] and before[m] ~= i then move(m, before[m], i, value[m]) end\n"
 	"  end\n"
 	"else\n"
 	"  local n = 0\n"
-	"  for i = 6, #ARGV, 2 do\n"
+	"  for i = 7, #ARGV, 2 do\n"
 	"    n = n + 1\n"
 	"    local new = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
 	"    if new ~= old[n] then\n"
@@ -93,7 +99,7 @@ static const char script[] =
 	"  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',\"top\":' .. top ..\n"
 	"    ',\"moves\":[' .. table.concat(moves, ',') .. ']}')\n"
 	"end\n"
-	"return (#ARGV - 5) / 2\n";
+	"return (#ARGV - 6) / 2\n";
 
 const char *
 board_redis_script(void)
@@ -187,6 +193,7 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
 		    KPI_BETTER_LOWER ? "asc" : "desc");
 		redis_argv_fmt(args, "%d", cfg->boards.stream_top);
+		redis_argv_str(args, "check");
 		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */

@@ -6,7 +6,11 @@
  * only then: the period_ended message carries the bucket's final count);
  * evaluate, write the pace figures for dashboards (one script call),
  * publish the alerts, and store the changed states once the durable sinks
- * accepted them. At most MAX_INFLIGHT jobs run at a time and never two
+ * accepted them. A job that published holds its rep until Redis has
+ * acknowledged every write of those states, sending them again (they are
+ * absolute: HSET, HDEL) after a connection lost or an error: the next
+ * evaluation of the rep must read the states that match what was sent,
+ * or it would send the same messages again. At most MAX_INFLIGHT jobs run at a time and never two
  * for one rep; a config swap bumps a generation that makes older jobs drop
  * their results. Waiting jobs sit in a FIFO ring, a rep queued once
  * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
@@ -32,6 +36,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "redis_writes.h"
 #include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -101,6 +106,10 @@ struct job {
 	double *ended;			/* evaluate_rep's ended[] */
 	struct ended_read *ended_reads;
 	struct eval_result res;
+	/* The writes of the new states, built under the job's config;
+	 * after publishing, sent until Redis acknowledged them all. */
+	struct redis_writes *store;
+	bool storing;			/* published: waiting on the store */
 };
 
 /* One pass over P:alerts:firing for the alerts of reps no longer on the
@@ -111,6 +120,7 @@ struct sweep {
 	struct eval_removed *rm;	/* being published */
 	size_t nrm;
 	bool foreign;			/* some belong to another member */
+	struct redis_writes *store;	/* after publishing, until acked */
 };
 
 struct evaluator {
@@ -275,6 +285,7 @@ park(struct evaluator *e, const struct queued *q)
 static void
 job_release(struct job *j)
 {
+	redis_writes_free(j->store);
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
@@ -321,24 +332,10 @@ job_finish(struct job *j)
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 
+/* The writes of the changed states and the firing set, built under the
+ * job's config (a reload may come before they are sent). */
 static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
-/* Sends v, nothing waiting for the answer, and empties it. */
-static void
-send_argv(struct evaluator *e, struct redis_argv *v)
-{
-	redis_conn_send(e->d.conn, v, ignore_reply, NULL);
-	redis_argv_reset(v);
-}
-
-/* Stores the changed states and the firing set; after the sinks said yes. */
-static void
-store_states(struct job *j)
+build_store(struct job *j)
 {
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
@@ -346,59 +343,90 @@ store_states(struct job *j)
 	char field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE];
 	char *key = keys_rep_alerts(cfg, rr->rep->id);
 	char *fkey = keys_alerts_firing(cfg);
-	struct redis_argv *v = redis_argv_new();
+	struct redis_argv *v;
 
+	/* One HSET of the instant and every changed state, one HDEL of the
+	 * states no longer judged. */
+	j->store = redis_writes_new(e->d.base, e->d.conn, rr->rep->id);
+	v = redis_writes_add(j->store);
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
 	redis_argv_fmt(v, "%" PRId64, j->at);
-	send_argv(e, v);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
-		if (!j->res.changed[s])
+		if (!j->res.changed[s] || !j->res.states[s].present)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		if (!j->res.states[s].present) {	/* no longer judged */
-			redis_argv_str(v, "HDEL");
-			redis_argv_str(v, key);
-			redis_argv_str(v, field);
-			send_argv(e, v);
-			continue;
-		}
 		eval_state_format(&j->res.states[s], val, sizeof(val));
-		redis_argv_str(v, "HSET");
-		redis_argv_str(v, key);
 		redis_argv_str(v, field);
 		redis_argv_str(v, val);
-		send_argv(e, v);
+	}
+	v = NULL;
+	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
+		if (!j->res.changed[s] || j->res.states[s].present)
+			continue;
+		if (v == NULL) {	/* no longer judged */
+			v = redis_writes_add(j->store);
+			redis_argv_str(v, "HDEL");
+			redis_argv_str(v, key);
+		}
+		evaluate_field(cfg, s / PERIOD_COUNT,
+		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
+		redis_argv_str(v, field);
 	}
 	for (size_t i = 0; i < j->res.nalerts; i++) {
 		const struct eval_alert *a = &j->res.alerts[i];
 
 		if (a->superseded_id[0] != '\0') {
+			v = redis_writes_add(j->store);
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, fkey);
 			redis_argv_str(v, a->superseded_id);
-			send_argv(e, v);
 		}
+		v = redis_writes_add(j->store);
 		redis_argv_str(v, a->action.status == ALERT_STATUS_FIRING ?
 		    "HSET" : "HDEL");
 		redis_argv_str(v, fkey);
 		redis_argv_str(v, a->alert_id);
 		if (a->action.status == ALERT_STATUS_FIRING)
 			redis_argv_str(v, a->json);
-		send_argv(e, v);
+	}
+	free(fkey);
+	free(key);
+}
+
+/* The sinks took the job's alerts: count and log them (once). */
+static void
+alerts_sent(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	bool same = j->gen == e->gen;
+
+	for (size_t i = 0; i < j->res.nalerts; i++) {
+		const struct eval_alert *a = &j->res.alerts[i];
+
 		metrics_inc(e->m_alerts[a->action.status]
 		    [a->action.severity == ALERT_LEVEL_CRITICAL]);
+		/* After a reload the indices may name other reps or KPIs. */
 		log_info("alert", "id=%s status=%s severity=%s reason=%s rep=%s kpi=%s period=%s",
 		    a->alert_id, alert_status_name(a->action.status),
 		    alert_level_name(a->action.severity),
-		    alert_reason_name(a->action.reason), rr->rep->id,
-		    cfg->kpis[a->kpi].name, caltime_period_name(a->period));
+		    alert_reason_name(a->action.reason),
+		    same ? rr->rep->id : "?",
+		    same ? cfg->kpis[a->kpi].name : "?",
+		    caltime_period_name(a->period));
 	}
-	redis_argv_free(v);
-	free(fkey);
-	free(key);
+}
+
+/* Redis acknowledged every write of the states of the sent alerts: the
+ * rep may be judged again. */
+static void
+stored(void *arg)
+{
+	job_finish(arg);
 }
 
 static void
@@ -406,15 +434,14 @@ published(int status, void *arg)
 {
 	struct job *j = arg;
 
-	if (j->e == NULL)
+	if (j->e == NULL || status != 0) {	/* the sinks were freed */
 		j->failed = true;
-	else if (j->gen != j->e->gen)
-		j->failed = true;
-	else if (status != 0)
-		j->failed = true;
-	else
-		store_states(j);
-	job_finish(j);
+		job_finish(j);
+		return;
+	}
+	alerts_sent(j);
+	j->storing = true;
+	redis_writes_start(j->store, stored, j);
 }
 
 static void
@@ -553,8 +580,10 @@ evaluate_job(struct job *j)
 	write_pace(j, rr);
 	if (e->d.changes != NULL)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
+	build_store(j);
 	if (j->res.nalerts == 0) {
-		store_states(j);
+		/* Nothing sent: a lost write is judged again. */
+		redis_writes_send_once(j->store);
 		job_finish(j);
 		return;
 	}
@@ -789,6 +818,7 @@ sweep_free(struct sweep *sw)
 	for (size_t i = 0; i < sw->nrm; i++)
 		eval_removed_clear(&sw->rm[i]);
 	free(sw->rm);
+	redis_writes_free(sw->store);
 	free(sw);
 }
 
@@ -808,6 +838,15 @@ sweep_end(struct sweep *sw, bool done)
 	sweep_free(sw);
 }
 
+/* Redis acknowledged the deletions: the pass is over. */
+static void
+sweep_stored(void *arg)
+{
+	struct sweep *sw = arg;
+
+	sweep_end(sw, !sw->foreign);
+}
+
 static void
 sweep_published(int status, void *arg)
 {
@@ -821,7 +860,10 @@ sweep_published(int status, void *arg)
 		return;
 	}
 	cfg = cfg_of(e);
-	v = redis_argv_new();
+	/* The resolved messages went out: their deletions must reach Redis
+	 * before another pass reads the firing set, or it would send them
+	 * again. */
+	sw->store = redis_writes_new(e->d.base, e->d.conn, "removed reps");
 	for (size_t i = 0; i < sw->nrm; i++) {
 		const struct eval_removed *rm = &sw->rm[i];
 
@@ -835,16 +877,15 @@ sweep_published(int status, void *arg)
 		 * evaluations own the state again; leave it. */
 		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
 			continue;
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "HDEL");
 		redis_argv_take(v, keys_alerts_firing(cfg));
 		redis_argv_str(v, rm->alert_id);
-		send_argv(e, v);
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "DEL");
 		redis_argv_take(v, keys_rep_alerts(cfg, rm->rep_id));
-		send_argv(e, v);
 	}
-	redis_argv_free(v);
-	sweep_end(sw, !sw->foreign);
+	redis_writes_start(sw->store, sweep_stored, sw);
 }
 
 static void
@@ -1276,6 +1317,10 @@ evaluator_free(struct evaluator *e)
 		if (j->tick != NULL && --j->tick->left == 0)
 			free(j->tick);
 		j->tick = NULL;
+		/* Storing: its writes are abandoned (they free themselves
+		 * when their replies come), nothing calls it back. */
+		if (j->storing)
+			job_release(j);
 	}
 	while (e->nparked > 0)
 		queue_push(e, &e->parked[--e->nparked], true);
@@ -1285,7 +1330,9 @@ evaluator_free(struct evaluator *e)
 		if (q.tick != NULL && --q.tick->left == 0)
 			free(q.tick);
 	}
-	if (e->sweep != NULL)	/* freed by its pending callback */
+	if (e->sweep != NULL && e->sweep->store != NULL)
+		sweep_free(e->sweep);	/* storing: nothing calls it back */
+	else if (e->sweep != NULL)	/* freed by its pending callback */
 		e->sweep->e = NULL;
 	event_free(e->wall_ev);
 	event_free(e->dirty_ev);

@@ -7,11 +7,35 @@
 #include "keys.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hash.h"
 
 #include "xmalloc.h"
+
+#define JOIN_MAX	12
+
+/* The n strings joined, owned: the key builders of the hot paths, without
+ * printf's cost. */
+static char *
+join(size_t n, const char *const *parts)
+{
+	size_t len = 0, lens[JOIN_MAX];
+	char *out, *o;
+
+	if (n > JOIN_MAX)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		len += lens[i] = strlen(parts[i]);
+	o = out = xmalloc(len + 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(o, parts[i], lens[i]);
+		o += lens[i];
+	}
+	*o = '\0';
+	return out;
+}
 
 static const char *
 prefix(const struct config *cfg)
@@ -25,10 +49,11 @@ bucket_key(const struct config *cfg, const char *tag, const char *id,
     const char *what, enum period p, int32_t start_day)
 {
 	char date[16];
+	const char *parts[] = { prefix(cfg), ":{", tag, ":", id, "}:", what,
+	    ":", caltime_period_name(p), ":", date };
 
 	caltime_format_date(start_day, date, sizeof(date));
-	return xasprintf("%s:{%s:%s}:%s:%s:%s", prefix(cfg), tag, id, what,
-	    caltime_period_name(p), date);
+	return join(11, parts);
 }
 
 int
@@ -45,11 +70,13 @@ static char *
 shard_bucket_key(const struct config *cfg, int shard, const char *what,
     enum period p, int32_t start_day)
 {
-	char date[16];
+	char date[16], num[16];
+	const char *parts[] = { prefix(cfg), ":{s:", num, "}:", what, ":",
+	    caltime_period_name(p), ":", date };
 
 	caltime_format_date(start_day, date, sizeof(date));
-	return xasprintf("%s:{s:%d}:%s:%s:%s", prefix(cfg), shard, what,
-	    caltime_period_name(p), date);
+	snprintf(num, sizeof(num), "%d", shard);
+	return join(9, parts);
 }
 
 char *
@@ -86,13 +113,17 @@ keys_rep_counters(const struct config *cfg, const char *rep_id,
 char *
 keys_counter_field(const char *rep_id, const char *kpi)
 {
-	return xasprintf("%s|%s", rep_id, kpi);
+	const char *parts[] = { rep_id, "|", kpi };
+
+	return join(3, parts);
 }
 
 char *
 keys_team_field(const char *team_id, const char *kpi)
 {
-	return xasprintf("%s|%s", team_id, kpi);
+	const char *parts[] = { team_id, "|", kpi };
+
+	return join(3, parts);
 }
 
 char *
@@ -111,7 +142,9 @@ keys_rep_pace(const struct config *cfg, const char *rep_id, enum period p,
 char *
 keys_rep_alerts(const struct config *cfg, const char *rep_id)
 {
-	return xasprintf("%s:{rep:%s}:alerts", prefix(cfg), rep_id);
+	const char *parts[] = { prefix(cfg), ":{rep:", rep_id, "}:alerts" };
+
+	return join(4, parts);
 }
 
 char *

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "plan.h"
 #include "redis_cluster.h"
+#include "redis_tls.h"
 #include "reply.h"
 #include "xmalloc.h"
 
@@ -108,8 +109,26 @@ plan_history_add_reply(const struct config *cfg, const char *key,
 	return 0;
 }
 
+/* TLS on c to host (borrowed) when the config asks for it (rediss://,
+ * not a unix socket); 0 or -1 with err. */
+static int
+start_tls(redisContext *c, const struct config *cfg, const char *host,
+    char *err, size_t errlen)
+{
+	char terr[256];
+
+	if (!cfg->redis.tls || cfg->redis.unix_path != NULL)
+		return 0;
+	if (redis_tls_initiate(c, host, cfg->redis.ca_file, terr,
+	    sizeof(terr)) != 0) {
+		snprintf(err, errlen, "redis: TLS to %s: %s", host, terr);
+		return -1;
+	}
+	return 0;
+}
+
 /* A blocking context to host:port (borrowed) with the config's
- * credentials, kept in nodes; NULL with err. */
+ * credentials (and TLS), kept in nodes; NULL with err. */
 static redisContext *
 node_context(struct history_nodes *nodes, const struct config *cfg,
     const char *host, int port, char *err, size_t errlen)
@@ -130,6 +149,10 @@ node_context(struct history_nodes *nodes, const struct config *cfg,
 	if (c == NULL || c->err) {
 		snprintf(err, errlen, "redis: cannot connect to %s:%d: %s",
 		    host, port, c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	if (start_tls(c, cfg, host, err, errlen) != 0) {
 		redisFree(c);
 		return NULL;
 	}
@@ -252,6 +275,11 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 			snprintf(err, errlen, "redis: cannot connect to %s: %s",
 			    cfg->redis.unix_path ? cfg->redis.unix_path :
 			    cfg->redis.host, c ? c->errstr : "out of memory");
+			redisFree(c);
+			free(nodes);
+			return -1;
+		}
+		if (start_tls(c, cfg, cfg->redis.host, err, errlen) != 0) {
 			redisFree(c);
 			free(nodes);
 			return -1;

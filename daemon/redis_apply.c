@@ -50,13 +50,14 @@
 #define LUA_NUM \
 	"local function num(v, kd)\n" \
 	"  if v == false or v == nil then return 0 end\n" \
-	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 or v:find('%s') then return nil end\n" \
+	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 then return nil end\n" \
 	"  if kd == 'c' then\n" \
 	"    if v == '0' then return 0 end\n" \
 	"    local d = v:match('^%-?([1-9]%d*)$')\n" \
 	"    if d == nil or #d > 15 then return nil end\n" \
 	"    return tonumber(v)\n" \
 	"  end\n" \
+	"  if v:find('%s') then return nil end\n" \
 	"  local x = tonumber(v)\n" \
 	"  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end\n" \
 	"  return x\n" \
@@ -92,17 +93,24 @@
  * a hash gets its expiry when created, so one holding any of them has it
  * already); a dedupe set's is checked with PTTL.
  *
- * ARGV: S (dedupe sets), C (counter hashes), now, the EXPIREAT of each
- * set and counter hash (a team hash has its counter hash's), G, then per
- * group: T, T x (counter key index, field, kind 'c'|'a', team field), E,
- * E x (set index, member, count, amount).
+ * ARGV: S (dedupe sets), C (counter hashes), now, P (periods), the
+ * EXPIREAT of each set and counter hash (a team hash has its counter
+ * hash's), G, then per group: K, K x (rep field, kind 'c'|'a', team
+ * field), the P counter key indices of its buckets (day to quarter), E,
+ * E x (set index, member, count, amount). Its targets, in the order the
+ * values are answered: per KPI, per period.
+ *
+ * State is kept in tables keyed by key index, then field, rather than in
+ * concatenated strings: the script's cost is in its table and string
+ * work, per field, not in Redis commands.
  */
 static const char shard_script[] =
 	LUA_NUM
 	"local S = tonumber(ARGV[1])\n"
 	"local C = tonumber(ARGV[2])\n"
 	"local now = tonumber(ARGV[3])\n"
-	"local a = 4\n"
+	"local PC = tonumber(ARGV[4])\n"
+	"local a = 5\n"
 	"local exp = {}\n"
 	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
@@ -116,28 +124,30 @@ static const char shard_script[] =
 	"  return out\n"
 	"end\n"
 	"local groups, ids, fl, fi = {}, {}, {}, {}\n"
-	"local tk, tf = {}, {}\n"
 	"local function want(k, f)\n"
-	"  local m = fi[k] or {}; fi[k] = m\n"
-	"  if m[f] == nil then\n"
-	"    local l = fl[k] or {}; fl[k] = l; l[#l + 1] = f; m[f] = true\n"
-	"  end\n"
+	"  local m = fi[k]\n"
+	"  if not m then m = {}; fi[k] = m; fl[k] = {} end\n"
+	"  if not m[f] then m[f] = true; local l = fl[k]; l[#l + 1] = f end\n"
 	"end\n"
 	"for g = 1, G do\n"
-	"  local T = tonumber(ARGV[a]); a = a + 1\n"
-	"  local t0 = a; a = a + 4 * T\n"
-	"  local E = tonumber(ARGV[a]); a = a + 1\n"
-	"  local e0 = a; a = a + 4 * E\n"
-	"  groups[g] = {t0, T, e0, E}\n"
+	"  local K = tonumber(ARGV[a])\n"
+	"  local f0 = a + 1\n"
+	"  local b0 = f0 + 3 * K\n"
+	"  local E = tonumber(ARGV[b0 + PC])\n"
+	"  local e0 = b0 + PC + 1\n"
+	"  a = e0 + 4 * E\n"
+	"  local bk = {}\n"
+	"  for p = 1, PC do bk[p] = S + tonumber(ARGV[b0 + p - 1]) end\n"
+	"  groups[g] = {K, f0, bk, E, e0}\n"
 	"  for e = 0, E - 1 do\n"
 	"    local k = tonumber(ARGV[e0 + 4 * e])\n"
-	"    local l = ids[k] or {}; ids[k] = l; l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
+	"    local l = ids[k]\n"
+	"    if not l then l = {}; ids[k] = l end\n"
+	"    l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
 	"  end\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k = S + tonumber(ARGV[t0 + 4 * t])\n"
-	"    tk[#tk + 1] = k; tf[#tf + 1] = ARGV[t0 + 4 * t + 1]\n"
-	"    want(k, ARGV[t0 + 4 * t + 1])\n"
-	"    want(k + C, ARGV[t0 + 4 * t + 3])\n"
+	"  for q = 0, K - 1 do\n"
+	"    local rf, tf = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 2]\n"
+	"    for p = 1, PC do want(bk[p], rf); want(bk[p] + C, tf) end\n"
 	"  end\n"
 	"end\n"
 	"local member, text, existed = {}, {}, {}\n"
@@ -145,8 +155,8 @@ static const char shard_script[] =
 	"  if ids[k] then\n"
 	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k], 1000)\n"
 	"    if r then\n"
-	"      local m = {}\n"
-	"      for j, v in ipairs(r) do if v == 1 then m[ids[k][j]] = true end end\n"
+	"      local m, l = {}, ids[k]\n"
+	"      for j, v in ipairs(r) do if v == 1 then m[l[j]] = true end end\n"
 	"      member[k] = m\n"
 	"    end\n"
 	"  end\n"
@@ -155,119 +165,120 @@ static const char shard_script[] =
 	"  if fl[k] then\n"
 	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k], 1000)\n"
 	"    if r then\n"
-	"      local m = {}\n"
-	"      for j, v in ipairs(r) do m[fl[k][j]] = v; if v then existed[k] = true end end\n"
+	"      local m, l = {}, fl[k]\n"
+	"      for j, v in ipairs(r) do m[l[j]] = v; if v then existed[k] = true end end\n"
 	"      text[k] = m\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local cur, pend, okg, bad = {}, {}, {}, {}\n"
+	"local cur, chg, pend, okg, bad = {}, {}, {}, {}, {}\n"
+	"for k = S + 1, S + C do cur[k] = {}; chg[k] = {} end\n"
+	"for k = 1, S do pend[k] = {} end\n"
 	"local pos = 0\n"
 	"for g = 1, G do\n"
-	"  local t0, T, e0, E = groups[g][1], groups[g][2], groups[g][3], groups[g][4]\n"
+	"  local K, f0, bk, E, e0 = unpack(groups[g])\n"
 	"  local n, amt, new, ok = 0, 0, {}, true\n"
 	"  for e = 0, E - 1 do\n"
 	"    local i = e0 + 4 * e\n"
 	"    local k = tonumber(ARGV[i])\n"
-	"    local pk = ARGV[i] .. '|' .. ARGV[i + 1]\n"
-	"    if member[k] == nil then ok = false end\n"
-	"    if not (member[k] and member[k][ARGV[i + 1]]) and not pend[pk] then\n"
-	"      pend[pk] = true; new[#new + 1] = e\n"
+	"    local mbr, mk, pk = ARGV[i + 1], member[k], pend[k]\n"
+	"    if mk == nil then ok = false end\n"
+	"    if not (mk and mk[mbr]) and not pk[mbr] then\n"
+	"      pk[mbr] = true; new[#new + 1] = e\n"
 	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
 	"    end\n"
 	"  end\n"
 	"  local plan = {}\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k = S + tonumber(ARGV[t0 + 4 * t])\n"
-	"    local field = ARGV[t0 + 4 * t + 1]\n"
-	"    local kd = ARGV[t0 + 4 * t + 2]\n"
-	"    local add = n\n"
-	"    if kd == 'a' then add = amt end\n"
-	"    if add > 0 then\n"
-	"      local ck = k .. '|' .. field\n"
-	"      local v = cur[ck]\n"
-	"      if v == nil then\n"
-	"        v = text[k] ~= nil and num(text[k][field], kd) or false\n"
-	"        cur[ck] = v\n"
+	"  if #new > 0 then\n"
+	"    for q = 0, K - 1 do\n"
+	"      local rf, kd = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 1]\n"
+	"      local add = n\n"
+	"      if kd == 'a' then add = amt end\n"
+	"      if add > 0 then\n"
+	"        for p = 1, PC do\n"
+	"          local k = bk[p]\n"
+	"          local ck = cur[k]\n"
+	"          local v = ck[rf]\n"
+	"          if v == nil then\n"
+	"            v = text[k] ~= nil and num(text[k][rf], kd) or false\n"
+	"            ck[rf] = v\n"
+	"          end\n"
+	"          if v == false or not fits(v + add, kd) then ok = false\n"
+	"          else plan[#plan + 1] = {k, rf, v + add, kd} end\n"
+	"        end\n"
 	"      end\n"
-	"      if v == false or not fits(v + add, kd) then ok = false\n"
-	"      else plan[#plan + 1] = {ck, v + add} end\n"
 	"    end\n"
 	"  end\n"
 	"  if ok then\n"
-	"    for _, pl in ipairs(plan) do cur[pl[1]] = pl[2] end\n"
-	"    okg[#okg + 1] = {t0, T, e0, new, n, amt}\n"
+	"    for _, pl in ipairs(plan) do cur[pl[1]][pl[2]] = pl[3]; chg[pl[1]][pl[2]] = pl[4] end\n"
+	"    if #new > 0 then okg[#okg + 1] = {g, new, n, amt} end\n"
 	"  else\n"
 	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
 	"  end\n"
 	"  pos = pos + E\n"
 	"end\n"
 	"if #bad > 0 then return {0, 0, bad, 0} end\n"
-	"local counted, adds, sets, kinds = 0, {}, {}, {}\n"
-	"local tadd, torder, left = {}, {}, 0\n"
-	"for _, gr in ipairs(okg) do\n"
-	"  for _, e in ipairs(gr[4]) do\n"
-	"    local i = gr[3] + 4 * e\n"
+	"local counted, adds, tadd, tkind, torder = 0, {}, {}, {}, {}\n"
+	"for _, o in ipairs(okg) do\n"
+	"  local K, f0, bk, E, e0 = unpack(groups[o[1]])\n"
+	"  for _, e in ipairs(o[2]) do\n"
+	"    local i = e0 + 4 * e\n"
 	"    local k = tonumber(ARGV[i])\n"
-	"    local l = adds[k] or {}; adds[k] = l; l[#l + 1] = ARGV[i + 1]\n"
+	"    local l = adds[k]\n"
+	"    if not l then l = {}; adds[k] = l end\n"
+	"    l[#l + 1] = ARGV[i + 1]\n"
 	"  end\n"
-	"  counted = counted + #gr[4]\n"
-	"  local t0, T, n, amt = gr[1], gr[2], gr[5], gr[6]\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k = S + tonumber(ARGV[t0 + 4 * t])\n"
-	"    local kd = ARGV[t0 + 4 * t + 2]\n"
-	"    local add = kd == 'a' and amt or n\n"
+	"  counted = counted + #o[2]\n"
+	"  for q = 0, K - 1 do\n"
+	"    local kd, tf = ARGV[f0 + 3 * q + 1], ARGV[f0 + 3 * q + 2]\n"
+	"    local add = o[3]\n"
+	"    if kd == 'a' then add = o[4] end\n"
 	"    if add > 0 then\n"
-	"      local f = ARGV[t0 + 4 * t + 1]\n"
-	"      local ck = k .. '|' .. f\n"
-	"      if not sets[ck] then\n"
-	"        sets[ck] = {k, f, kd}\n"
-	"        local l = adds[k] or {}; adds[k] = l; l[#l + 1] = ck\n"
+	"      for p = 1, PC do\n"
+	"        local tk = bk[p] + C\n"
+	"        local t = tadd[tk]\n"
+	"        if not t then t = {}; tadd[tk] = t; tkind[tk] = {}; torder[tk] = {} end\n"
+	"        if t[tf] == nil then t[tf] = 0; tkind[tk][tf] = kd; local l = torder[tk]; l[#l + 1] = tf end\n"
+	"        t[tf] = t[tf] + add\n"
 	"      end\n"
-	"      local tkk, tff = k + C, ARGV[t0 + 4 * t + 3]\n"
-	"      local tck = tkk .. '|' .. tff\n"
-	"      if tadd[tck] == nil then\n"
-	"        tadd[tck] = 0; kinds[tck] = kd; torder[#torder + 1] = {tkk, tff, tck}\n"
-	"      end\n"
-	"      tadd[tck] = tadd[tck] + add\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local hs = {}\n"
+	"local hs, left = {}, 0\n"
 	"for k = 1, S do\n"
 	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k], 1000) end\n"
 	"end\n"
 	"for k = S + 1, S + C do\n"
-	"  if adds[k] then\n"
-	"    local l = {}\n"
-	"    for _, ck in ipairs(adds[k]) do\n"
-	"      local st = sets[ck]\n"
-	"      l[#l + 1] = st[2]; l[#l + 1] = fmt(cur[ck], st[3])\n"
-	"    end\n"
-	"    hs[k] = true\n"
-	"    sliced(redis.call, 'HSET', KEYS[k], l, 1000)\n"
-	"  end\n"
-	"end\n"
-	"local tl = {}\n"
-	"for _, o in ipairs(torder) do\n"
-	"  local kd = kinds[o[3]]\n"
-	"  local old = text[o[1]] ~= nil and num(text[o[1]][o[2]], kd)\n"
-	"  if old and fits(old + tadd[o[3]], kd) then\n"
-	"    local l = tl[o[1]] or {}; tl[o[1]] = l\n"
-	"    l[#l + 1] = o[2]; l[#l + 1] = fmt(old + tadd[o[3]], kd)\n"
-	"  else left = left + 1 end\n"
+	"  local l = {}\n"
+	"  for f, kd in pairs(chg[k]) do l[#l + 1] = f; l[#l + 1] = fmt(cur[k][f], kd) end\n"
+	"  if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
 	"end\n"
 	"for k = S + C + 1, S + 2 * C do\n"
-	"  if tl[k] then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], tl[k], 1000) end\n"
+	"  if torder[k] then\n"
+	"    local l = {}\n"
+	"    for _, tf in ipairs(torder[k]) do\n"
+	"      local kd = tkind[k][tf]\n"
+	"      local old = text[k] ~= nil and num(text[k][tf], kd)\n"
+	"      if old and fits(old + tadd[k][tf], kd) then\n"
+	"        l[#l + 1] = tf; l[#l + 1] = fmt(old + tadd[k][tf], kd)\n"
+	"      else left = left + 1 end\n"
+	"    end\n"
+	"    if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
+	"  end\n"
 	"end\n"
 	"local out = {counted, pos - counted, {}, left}\n"
-	"for i = 1, #tk do\n"
-	"  local ck = tk[i] .. '|' .. tf[i]\n"
-	"  local v\n"
-	"  if sets[ck] then v = fmt(cur[ck], sets[ck][3])\n"
-	"  elseif text[tk[i]] == nil then v = ''\n"
-	"  else v = text[tk[i]][tf[i]] or '0' end\n"
-	"  out[#out + 1] = v\n"
+	"for g = 1, G do\n"
+	"  local K, f0, bk = groups[g][1], groups[g][2], groups[g][3]\n"
+	"  for q = 0, K - 1 do\n"
+	"    local rf = ARGV[f0 + 3 * q]\n"
+	"    for p = 1, PC do\n"
+	"      local k = bk[p]\n"
+	"      local kd = chg[k][rf]\n"
+	"      if kd then out[#out + 1] = fmt(cur[k][rf], kd)\n"
+	"      elseif text[k] == nil then out[#out + 1] = ''\n"
+	"      else out[#out + 1] = text[k][rf] or '0' end\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
 	"for k = 1, S do\n"
 	"  local t = redis.call('PTTL', KEYS[k])\n"
@@ -559,7 +570,6 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	int32_t *seen;
 	struct bucket_ref *cnt;
 	struct shard_call *sc;
-	char *f;
 
 	for (size_t i = from; i < to; i++) {
 		nevents += b->reps[op->order[i]].nevents;
@@ -605,6 +615,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	redis_argv_fmt(args, "%zu", nseen);
 	redis_argv_fmt(args, "%zu", ncnt);
 	redis_argv_fmt(args, "%" PRId64, now);
+	redis_argv_fmt(args, "%d", PERIOD_COUNT);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_fmt(args, "%" PRId64,
 		    keys_seen_expire_at(cfg, seen[k], now));
@@ -624,35 +635,35 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 		    g = b->groups[g].next) {
 			const struct batch_group *gr = &b->groups[g];
 
-			redis_argv_fmt(args, "%u",
-			    (unsigned)(gr->nkpis * PERIOD_COUNT));
+			struct bucket bks[PERIOD_COUNT];
+
+			redis_argv_fmt(args, "%u", (unsigned)gr->nkpis);
 			for (uint32_t k = 0; k < gr->nkpis; k++) {
 				const struct config_kpi *kpi =
 				    &cfg->kpis[gr->kpis[k]];
 
+				redis_argv_take(args, keys_counter_field(rep_id,
+				    kpi->name));
+				redis_argv_str(args, kpi->measure ==
+				    KPI_MEASURE_AMOUNT ? "a" : "c");
+				redis_argv_take(args, keys_team_field(
+				    rr->team->id, kpi->name));
+			}
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				caltime_bucket_of_day(rules, (enum period)p,
+				    gr->local_day, &bks[p]);
+				redis_argv_fmt(args, "%zu", bucket_index(cnt,
+				    &ncnt, (enum period)p, &bks[p]) + 1);
+			}
+			for (uint32_t k = 0; k < gr->nkpis; k++) {
 				for (int p = 0; p < PERIOD_COUNT; p++) {
-					struct bucket bk;
-					struct contrib *c;
-					size_t ci;
+					struct contrib *c = target_new(op);
 
-					caltime_bucket_of_day(rules,
-					    (enum period)p, gr->local_day, &bk);
-					ci = bucket_index(cnt, &ncnt,
-					    (enum period)p, &bk);
-					redis_argv_fmt(args, "%zu", ci + 1);
-					f = keys_counter_field(rep_id, kpi->name);
-					redis_argv_take(args, f);
-					redis_argv_str(args, kpi->measure ==
-					    KPI_MEASURE_AMOUNT ? "a" : "c");
-					f = keys_team_field(rr->team->id,
-					    kpi->name);
-					redis_argv_take(args, f);
-					c = target_new(op);
 					c->rr = rr;
 					c->period = (enum period)p;
-					c->start_day = bk.start_day;
+					c->start_day = bks[p].start_day;
 					c->expire_at = keys_bucket_expire_at(cfg,
-					    (enum period)p, bk.end_day);
+					    (enum period)p, bks[p].end_day);
 					c->kpi = gr->kpis[k];
 					contrib_set(op, c, "0", 1);
 				}

@@ -995,6 +995,7 @@ cl_free(void *rt)
 	free((char *)(uintptr_t)cl->o.username);
 	free((char *)(uintptr_t)cl->o.password);
 	free((char *)(uintptr_t)cl->o.name);
+	free((char *)(uintptr_t)cl->o.ca_file);
 	free(cl);
 }
 
@@ -1021,6 +1022,8 @@ redis_cluster_conn_new(struct event_base *base,
 	cl->o.username = o->username ? xstrdup(o->username) : NULL;
 	cl->o.password = o->password ? xstrdup(o->password) : NULL;
 	cl->o.name = xstrdup(o->name ? o->name : "main");
+	cl->o.tls = o->tls;	/* every node the same way as redis.url */
+	cl->o.ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	cl->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	cl->state_cb = cb;
 	cl->state_arg = arg;

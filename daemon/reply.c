@@ -79,18 +79,26 @@ reply_eval_states(const struct config *cfg, const redisReply *r,
 			*last_at = strtoll(v, NULL, 10);
 			continue;
 		}
-		for (size_t k = 0; k < cfg->nkpis; k++) {
-			for (int p = 0; p < PERIOD_COUNT; p++) {
-				char field[EVAL_FIELD_SIZE];
+		/* "<kpi>:<period>", as evaluate_field writes it; KPI names
+		 * hold no ':' */
+		{
+			const char *colon = strrchr(f, ':');
+			char name[EVAL_FIELD_SIZE];
+			enum period p;
+			int k;
 
-				evaluate_field(cfg, k, (enum period)p, field,
-				    sizeof(field));
-				if (strcmp(field, f) == 0 &&
-				    eval_state_parse(v, vl,
-				    &prev[k * PERIOD_COUNT + (size_t)p]) != 0)
-					log_warnx("alert_state_unreadable",
-					    "field=%s", log_quote(f));
-			}
+			if (colon == NULL ||
+			    (size_t)(colon - f) >= sizeof(name) ||
+			    caltime_period_parse(colon + 1, &p) != 0)
+				continue;
+			memcpy(name, f, (size_t)(colon - f));
+			name[colon - f] = '\0';
+			if ((k = config_kpi_index(cfg, name)) < 0)
+				continue;
+			if (eval_state_parse(v, vl,
+			    &prev[(size_t)k * PERIOD_COUNT + (size_t)p]) != 0)
+				log_warnx("alert_state_unreadable",
+				    "field=%s", log_quote(f));
 		}
 	}
 	return 0;

@@ -30,6 +30,7 @@ struct config_kv {
 struct config_redis_node {
 	char *host;
 	int port;
+	bool tls;		/* rediss:// */
 };
 
 struct config_kpi {
@@ -101,9 +102,11 @@ struct config_manager {
 };
 
 struct config_webhook {
-	char *url;		/* http://host[:port]/path (plain HTTP) */
+	char *url;		/* https://host[:port]/path or http://... */
 	char *token;		/* from token_file: sent as a bearer token; may be NULL */
+	char *ca_file;		/* CA bundle for https (resolved path); NULL: the system's */
 	int64_t timeout_ms;	/* per attempt, default 5s */
+	int64_t connect_timeout_ms;	/* connect and TLS handshake, default 5s (at most timeout) */
 	int max_retries;	/* default 10; backoff doubles from 1s to 5m */
 	bool digest;		/* one message per manager per evaluation (default true) */
 };
@@ -165,6 +168,8 @@ struct config {
 		char *host;		/* parsed from url; NULL for unix */
 		int port;
 		char *unix_path;	/* NULL for tcp */
+		bool tls;		/* rediss:// */
+		char *ca_file;		/* for rediss://; NULL: the system's CAs */
 		char *username;		/* may be NULL */
 		char *password;		/* may be NULL; never logged */
 		int db;

@@ -16,11 +16,15 @@
 
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "redis_cluster.h"
 
@@ -78,16 +82,47 @@ check_exact(struct harness_paced *p)
 	    harness_exit_status(p->pid), p->log);
 }
 
+/* Opens GET /v1/stream on port and leaves it open (the daemon subscribes
+ * to the changes channel while a stream is open); the socket, or -1. */
+static int
+stream_open(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+	static const char req[] = "GET /v1/stream HTTP/1.0\r\nHost: x\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+subscribed(void *arg)
+{
+	return harness_paced_metric(arg, "paced_stream_subscribed") == 1;
+}
+
 Test(cluster, stream_counted_exactly, .fini = harness_teardown,
     .timeout = 300)
 {
 	struct harness_paced p;
-	int st;
+	int st, sfd;
 
 	cr_assert_eq(start_cluster_stack("cluster_exact", 11, 0), 0);
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	/* A change stream open: paced subscribes on a seed, and the board
+	 * script publishes. */
+	cr_assert_geq(sfd = stream_open(p.http_port), 0);
+	cr_expect_eq(harness_wait_until(subscribed, &p, HARNESS_WAIT_MS,
+	    "paced_stream_subscribed 1"), 0);
 	cr_assert_eq(harness_produce(0), 0);
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
 	check_exact(&p);
@@ -106,6 +141,7 @@ Test(cluster, stream_counted_exactly, .fini = harness_teardown,
 	cr_expect_gt(metric(&p, "paced_stream_messages_total"), 0,
 	    "no change message came through the cluster's pub/sub");
 	cr_expect_eq(metric(&p, "paced_stream_bad_messages_total"), 0);
+	close(sfd);
 
 	/* A clean stop frees every node connection (the sanitizer build
 	 * reports a leak as a failed exit). */
