@@ -788,8 +788,7 @@ struct claim {
 	struct claim_batch *b;
 	size_t i;
 	int firing;		/* in P:alerts:firing: 1, 0, -1 not known */
-	bool asked;		/* its HEXISTS is on the way */
-	bool orphan;		/* the claim was not sent: firing_cb frees */
+	const char *held_key;	/* borrowed from the sinks at release */
 };
 
 static void send_digests(struct sinks *s, const struct alert_record *recs,
@@ -813,22 +812,6 @@ claim_batch_done(struct claim_batch *b)
 	free(recs);
 	free(b->items);
 	free(b);
-}
-
-/* Is the alert of a held firing message still firing? Asked just
- * before its claim, on the same connection: the answer comes first. */
-static void
-firing_cb(const struct redisReply *reply, void *arg)
-{
-	struct claim *c = arg;
-
-	if (c->orphan) {
-		free(c);
-		return;
-	}
-	c->asked = false;
-	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
-		c->firing = reply->integer != 0;
 }
 
 static void
@@ -870,6 +853,45 @@ claim_cb(const struct redisReply *reply, void *arg)
 		claim_batch_done(b);
 }
 
+/* The claim of item c->i (c taken): 0, or -1 when it was not sent. */
+static int
+send_claim(struct redis_conn *conn, struct claim *c)
+{
+	struct redis_argv *v = redis_argv_new();
+	int rc;
+
+	redis_argv_str(v, "EVAL");
+	redis_argv_str(v, CLAIM_LUA);
+	redis_argv_str(v, "1");
+	redis_argv_str(v, c->held_key);
+	redis_argv_str(v, c->b->items[c->i]->r.alert_id);
+	rc = redis_conn_send(conn, v, claim_cb, c);
+	redis_argv_free(v);
+	return rc;
+}
+
+/*
+ * Is the alert of a held firing message still firing? Its claim is sent
+ * only once this is answered (the firing set and the hold may live on
+ * different nodes of a cluster, so no order between them is assumed).
+ */
+static void
+firing_cb(const struct redisReply *reply, void *arg)
+{
+	struct claim *c = arg;
+	struct claim_batch *b = c->b;
+	struct sinks *s = b->link->s;
+
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER)
+		c->firing = reply->integer != 0;
+	if (s != NULL && s->conn != NULL && send_claim(s->conn, c) == 0)
+		return;
+	/* Not claimed: it goes out as held here (never lost). */
+	free(c);
+	if (--b->pending == 0)
+		claim_batch_done(b);
+}
+
 /* Sends the n released items (taken), each once claimed in Redis. */
 static void
 release(struct sinks *s, void **items, size_t n)
@@ -881,8 +903,8 @@ release(struct sinks *s, void **items, size_t n)
 	b->n = n;
 	b->pending = 1;		/* ours, until every claim is sent */
 	for (size_t i = 0; i < n; i++) {
-		struct redis_argv *v;
 		struct claim *c;
+		int rc;
 
 		if (s->conn == NULL || !redis_conn_up(s->conn))
 			continue;
@@ -890,28 +912,21 @@ release(struct sinks *s, void **items, size_t n)
 		c->b = b;
 		c->i = i;
 		c->firing = -1;
-		v = redis_argv_new();
+		c->held_key = s->held_key;
 		if (is_firing(&b->items[i]->r)) {
+			struct redis_argv *v = redis_argv_new();
+
 			redis_argv_str(v, "HEXISTS");
 			redis_argv_take(v, keys_alerts_firing(s->cfg));
 			redis_argv_str(v, b->items[i]->r.alert_id);
-			/* c outlives this answer: the claim's comes after. */
-			c->asked = redis_conn_send(s->conn, v, firing_cb,
-			    c) == 0;
-			redis_argv_reset(v);
-		}
-		redis_argv_str(v, "EVAL");
-		redis_argv_str(v, CLAIM_LUA);
-		redis_argv_str(v, "1");
-		redis_argv_str(v, s->held_key);
-		redis_argv_str(v, b->items[i]->r.alert_id);
-		if (redis_conn_send(s->conn, v, claim_cb, c) == 0)
+			rc = redis_conn_send(s->conn, v, firing_cb, c);
+			redis_argv_free(v);
+		} else
+			rc = send_claim(s->conn, c);
+		if (rc == 0)
 			b->pending++;
-		else if (c->asked)
-			c->orphan = true;	/* firing_cb frees it */
 		else
 			free(c);
-		redis_argv_free(v);
 	}
 	if (--b->pending == 0)
 		claim_batch_done(b);
