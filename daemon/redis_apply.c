@@ -17,7 +17,8 @@
  * keys_seen_expire_at).
  *
  * Leaderboards (board_redis.c): with the team calls, one call per board
- * the batch touches, from the same absolute values.
+ * the batch touches, from the same absolute values; and one per contest
+ * the batch feeds (contest_redis.c).
  *
  * Team script (KEYS: pairs of team totals hash and contributions hash,
  * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
@@ -34,6 +35,7 @@
 #include <string.h>
 
 #include "board_redis.h"
+#include "contest_redis.h"
 #include "keys.h"
 #include "log.h"
 #include "reply.h"
@@ -318,7 +320,7 @@ static const char team_script[] =
 
 struct redis_apply {
 	struct redis_conn *conn;
-	int rep_sha, team_sha, board_sha;
+	int rep_sha, team_sha, board_sha, contest_sha;
 };
 
 /* A rep's absolute value of one field after the rep script. */
@@ -549,6 +551,10 @@ send_board_calls(struct apply_op *op)
 	op->outstanding += (int)board_redis_write(op->a->conn,
 	    op->a->board_sha, op->cfg, w, op->ntargets, board_reply, op,
 	    &op->failed);
+	/* Contests, from the same absolute day values. */
+	op->outstanding += (int)contest_redis_write(op->a->conn,
+	    op->a->contest_sha, op->cfg, w, op->ntargets, caltime_wall_ms(),
+	    board_reply, op, &op->failed);
 	free(w);
 }
 
@@ -1077,6 +1083,7 @@ redis_apply_new(struct redis_conn *conn)
 	a->rep_sha = redis_conn_add_script(conn, rep_script);
 	a->team_sha = redis_conn_add_script(conn, team_script);
 	a->board_sha = redis_conn_add_script(conn, board_redis_script());
+	a->contest_sha = redis_conn_add_script(conn, contest_redis_script());
 	return a;
 }
 

@@ -59,6 +59,7 @@ struct publish {
 	bool failed;
 	struct rec_copy *recs;		/* for the webhooks; NULL if none */
 	size_t n;
+	char *body;			/* sinks_announce: every webhook's */
 	sinks_done_cb *cb;
 	void *arg;
 	struct event *done_ev;
@@ -445,6 +446,7 @@ publish_free(struct publish *p)
 		free(p->recs);
 	}
 	event_free(p->done_ev);
+	free(p->body);
 	free(p);
 }
 
@@ -460,6 +462,10 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_REMOVE(&s->publishes, p, entry);
 	if (status == 0 && p->recs != NULL)
 		notify_webhooks(s, p);
+	for (size_t i = 0; status == 0 && p->body != NULL &&
+	    i < s->nwebhooks; i++)
+		if (s->webhooks[i] != NULL)
+			sink_webhook_enqueue(s->webhooks[i], xstrdup(p->body));
 	p->cb(status, p->arg);
 	publish_free(p);
 }
@@ -615,6 +621,27 @@ sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
 		if (s->redis != NULL)
 			sink_redis_send(s->redis, &alerts[i], redis_result, p);
 	}
+}
+
+void
+sinks_announce(struct sinks *s, const char *id, const char *key,
+    const char *kind, const char *json, const char *webhook_body,
+    sinks_done_cb *cb, void *arg)
+{
+	struct alert_record r = { .alert_id = id, .rep_id = key,
+	    .status = kind, .severity = "", .json = json };
+	struct publish *p = xcalloc(1, sizeof(*p));
+
+	p->s = s;
+	p->cb = cb;
+	p->arg = arg;
+	p->done_ev = evtimer_new(s->base, done_cb, p);
+	p->body = webhook_body != NULL ? xstrdup(webhook_body) : NULL;
+	TAILQ_INSERT_TAIL(&s->publishes, p, entry);
+	p->pending = s->redis != NULL ? 2 : 1;
+	sink_kafka_send(s->kafka, &r, kafka_result, p);
+	if (s->redis != NULL)
+		sink_redis_send(s->redis, &r, redis_result, p);
 }
 
 void

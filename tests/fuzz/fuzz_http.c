@@ -7,7 +7,8 @@
  * line's, then the Authorization header's value. Any bytes must give a
  * route or a 4xx with a reason, never a crash or a leak; a /v1/ route is
  * only given with the right token, and a scorecard only for an id that
- * keeps the rep_id rule.
+ * keeps the rep_id rule, and a contest only for an id of the contest id
+ * rule with a limit in its bounds.
  */
 #include "http_route.h"
 
@@ -73,6 +74,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(rt.period >= 0 && rt.period < PERIOD_COUNT);
 	}
 		/* FALLTHROUGH */
+	case HTTP_ROUTE_CONTEST: {
+		size_t n = strlen(rt.contest_id);
+
+		check(n >= 1 && n <= HTTP_CONTEST_ID_MAX);
+		check(strspn(rt.contest_id, "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789_-") == n);
+		check(rt.limit >= 1 && rt.limit <= HTTP_CONTEST_LIMIT_MAX);
+	}
+		/* FALLTHROUGH */
+	case HTTP_ROUTE_CONTESTS:
 	case HTTP_ROUTE_BOARDS:
 	case HTTP_ROUTE_ALERTS:
 	case HTTP_ROUTE_ORG:
