@@ -1028,7 +1028,7 @@ Test(config, many_errors_collected_in_file_order)
 	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
 	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
-	    "alerts, leaderboards)");
+	    "alerts, leaderboards, contests)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
