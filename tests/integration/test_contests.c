@@ -187,7 +187,7 @@ reached_ms(const cJSON *e)
 	return ms;
 }
 
-/* The contest keys of id, dumped as one text. */
+/* The contest keys of id, dumped as one text (owned). */
 static char *
 contest_dump(const char *id)
 {
@@ -212,6 +212,20 @@ contest_dump(const char *id)
 		freeReplyObject(r);
 	}
 	return out;
+}
+
+/* The keys of the three running contests, as one text (owned). */
+static char *
+contests_dump(void)
+{
+	char *a = contest_dump("race-calls"), *b = contest_dump("top-calls");
+	char *c = contest_dump("team-score"), *all;
+
+	all = xasprintf("%s%s%s", a, b, c);
+	free(a);
+	free(b);
+	free(c);
+	return all;
 }
 
 /* Result messages of contest id in the Redis alert stream. */
@@ -540,13 +554,11 @@ Test(contests, race_highest_score_replay_and_result_once,
 	check_bad_requests();
 
 	/* A replay: every event a duplicate, every contest key as it was. */
-	before = xasprintf("%s%s%s", contest_dump("race-calls"),
-	    contest_dump("top-calls"), contest_dump("team-score"));
+	before = contests_dump();
 	cr_assert_eq(harness_produce_file("phase1.tsv", 0), 0);
 	cr_assert_eq(harness_produce_file("phase2.tsv", 0), 0);
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	after = xasprintf("%s%s%s", contest_dump("race-calls"),
-	    contest_dump("top-calls"), contest_dump("team-score"));
+	after = contests_dump();
 	cr_expect_str_eq(after, before, "a replay changed a contest");
 	cr_expect(strstr(before, "a1") != NULL, "nothing to compare");
 	free(before);
