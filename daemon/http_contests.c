@@ -9,6 +9,11 @@
  * A reload may swap the config while a request waits: the request then
  * answers 503 (retry) rather than rank one config's members with
  * another's.
+ *
+ * TODO: like the board routes' (http_boards.c), these reads do not wait in
+ * http.c's queue of at most READS_INFLIGHT reads, which holds one command
+ * per request; they join it once the queue takes entries of several
+ * commands.
  */
 #include "http_contests.h"
 
