@@ -2,7 +2,7 @@
  * bench_boards: what the leaderboards and the contests cost per applied
  * batch. A redis-server (started here on a free loopback port,
  * append-only on, fsync every second) gets, batch after batch, exactly
- * the calls the daemon sends once a batch's rep scripts have answered:
+ * the calls the daemon sends once a batch's shard scripts have answered:
  * board_redis_write() and contest_redis_write() with the batch's absolute
  * values (each rep x KPI touched, in its four period buckets).
  *
