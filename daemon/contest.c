@@ -344,8 +344,11 @@ contest_result(const struct config *cfg, const struct config_contest *ct,
 	w = winners(cfg, ct, v, n);
 	nw = (size_t)cJSON_GetArraySize(w);
 	cJSON_AddItemToObject(o, "winners", w);
+	/* The first lines only: a message stays far below the topic's
+	 * message size, whatever the number of members. */
+	cJSON_AddNumberToObject(o, "size", (double)n);
 	cJSON_AddItemToObject(o, "standings", contest_standings(cfg, ct, v, n,
-	    n));
+	    CONTEST_RESULT_LINES));
 	jsontext_number(num, ct->goal);
 	if (nw == 0 && ct->kind == CONTEST_RACE)
 		text = xasprintf("Contest \"%s\" ended without a winner: "

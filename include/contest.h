@@ -24,6 +24,8 @@ enum contest_state { CONTEST_UPCOMING, CONTEST_RUNNING, CONTEST_ENDED };
 
 /* The version of the result message (README, "Contest result v1"). */
 #define CONTEST_RESULT_VERSION	1
+/* The standings lines a result message carries at most. */
+#define CONTEST_RESULT_LINES	100
 
 /* ct's state at now_ms: upcoming before its first day begins, running
  * until the midnight after its last day (both in its time zone), then

@@ -573,6 +573,8 @@ Test(contests, race_highest_score_replay_and_result_once,
 	cr_expect_str_eq(str(res, "type"), "contest_result");
 	cr_expect_eq(num(res, "version"), 1);
 	cr_expect_str_eq(str(res, "result_id"), "contest:past-race:result");
+	cr_expect_eq(num(res, "size"), 2);
+	cr_expect_eq(cJSON_GetArraySize(item(res, "standings")), 2);
 	cr_expect_eq(cJSON_GetArraySize(item(res, "winners")), 1);
 	cr_expect_str_eq(cJSON_GetArrayItem(item(res, "winners"), 0)->valuestring,
 	    "a1");

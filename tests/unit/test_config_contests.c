@@ -278,3 +278,59 @@ Test(config_contests, standings_rank_finishers_then_totals)
 	cr_assert_eq(w[3].rank, 3);
 	config_free(c);
 }
+
+/* The result message: versioned, the same bytes for the same standings,
+ * winners only for a real win. */
+Test(config_contests, result_message)
+{
+	char		*errs, *json, *hook, *text, *json2, *hook2, *text2;
+	struct config	*c = load(HEAD
+	    "contests:\n"
+	    "  - {id: h, name: Top callers, metric: calls, kind: highest,\n"
+	    "     from: 2026-12-01, to: 2026-12-02, timezone: UTC,\n"
+	    "     reps: [r1, r2]}\n"
+	    "  - {id: r, metric: calls, kind: race, goal: 10,\n"
+	    "     from: 2026-12-01, to: 2026-12-02, reps: [r1, r2]}\n", &errs);
+	struct contest_line v[2] = {
+		{ .member = 0, .value = 4 }, { .member = 1, .value = 9 },
+	};
+	cJSON *o;
+
+	cr_assert_not_null(c, "%s", errs);
+	contest_rank(c, &c->contests[0], v, 2);
+	contest_result(c, &c->contests[0], v, 2, &json, &hook, &text);
+	o = cJSON_Parse(json);
+	cr_assert_not_null(o);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "type")->valuestring,
+	    "contest_result");
+	cr_expect_eq(cJSON_GetObjectItem(o, "version")->valuedouble, 1);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "ends_at")->valuestring,
+	    "2026-12-03T00:00:00+00:00");
+	cr_expect_null(cJSON_GetObjectItem(o, "state"));
+	cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "winners"),
+	    0)->valuestring, "r2");
+	cr_expect_str_eq(text, "Contest \"Top callers\" ended: r2 won with 9 "
+	    "calls.");
+	cr_expect(strstr(hook, "\"contest_result\":{\"type\"") != NULL, "%s",
+	    hook);
+	cJSON_Delete(o);
+	contest_result(c, &c->contests[0], v, 2, &json2, &hook2, &text2);
+	cr_expect_str_eq(json2, json, "the same standings, other bytes");
+	free(json);
+	free(hook);
+	free(text);
+	free(json2);
+	free(hook2);
+	free(text2);
+
+	/* nobody reached the race's goal: no winner */
+	contest_rank(c, &c->contests[1], v, 2);
+	contest_result(c, &c->contests[1], v, 2, &json, &hook, &text);
+	cr_expect(strstr(json, "\"winners\":[]") != NULL, "%s", json);
+	cr_expect_str_eq(text, "Contest \"r\" ended without a winner: nobody "
+	    "reached 10 calls.");
+	free(json);
+	free(hook);
+	free(text);
+	config_free(c);
+}
