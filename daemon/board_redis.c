@@ -26,8 +26,8 @@
  *
  * Nobody listening (PUBSUB NUMSUB of the channel is 0), the script reads
  * no position and publishes nothing: the board write alone. "always"
- * skips that check, for a deployment whose subscribers a node cannot
- * count (Redis Cluster counts only its own).
+ * skips that check: on Redis Cluster a node counts only its own
+ * subscribers, while PUBLISH reaches every node's.
  *
  * ARGV: expire_at, channel, message opening, "asc" | "desc", stream_top,
  * "check" | "always", then the (value, rep) pairs.
@@ -247,7 +247,8 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
 		    KPI_BETTER_LOWER ? "asc" : "desc");
 		redis_argv_fmt(args, "%d", cfg->boards.stream_top);
-		redis_argv_str(args, "check");
+		/* A cluster node counts its own subscribers only. */
+		redis_argv_str(args, cfg->redis.cluster ? "always" : "check");
 		for (; j < g.n && same_board(&g.v[j], &g.v[i]); j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */
