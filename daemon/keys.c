@@ -103,6 +103,16 @@ keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day)
 }
 
 char *
+keys_shard_watermarks(const struct config *cfg, int shard, const char *topic)
+{
+	char num[16];
+	const char *parts[] = { prefix(cfg), ":{s:", num, "}:wm:", topic };
+
+	snprintf(num, sizeof(num), "%d", shard);
+	return join(5, parts);
+}
+
+char *
 keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day)
 {
@@ -156,6 +166,37 @@ keys_board(const struct config *cfg, const char *scope, const char *kpi,
 	caltime_format_date(start_day, date, sizeof(date));
 	return xasprintf("%s:{board:%s:%s:%s:%s}", prefix(cfg), scope, kpi,
 	    caltime_period_name(p), date);
+}
+
+char *
+keys_contest_board(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:board", prefix(cfg), id);
+}
+
+char *
+keys_contest_days(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:days", prefix(cfg), id);
+}
+
+char *
+keys_contest_reached(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:reached", prefix(cfg), id);
+}
+
+char *
+keys_contest_result(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:result", prefix(cfg), id);
+}
+
+int64_t
+keys_contest_expire_at(const struct config *cfg, int32_t last_day)
+{
+	return keys_expire_at(last_day + 1,
+	    cfg->redis.retention_ms[PERIOD_DAY]);
 }
 
 char *

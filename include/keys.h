@@ -37,6 +37,11 @@ char *keys_shard_teams(const struct config *cfg, int shard, enum period p,
  * occurred_at falls on UTC day utc_day; members are keys_seen_member.
  * Borrows cfg. */
 char *keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day);
+/* P:{s:N}:wm:<topic>, the shard's watermark: per partition, the next
+ * offset such that every earlier event of the shard's reps is counted;
+ * written by the counting script with the counts. Borrows cfg and topic. */
+char *keys_shard_watermarks(const struct config *cfg, int shard,
+    const char *topic);
 /* keys_shard_counters of rep_id's shard. Borrows cfg and rep_id. */
 char *keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day);
@@ -60,6 +65,21 @@ char *keys_rep_alerts(const struct config *cfg, const char *rep_id);
  * board has a slot of its own. Borrows all. */
 char *keys_board(const struct config *cfg, const char *scope,
     const char *kpi, enum period p, int32_t start_day);
+/* The keys of contest id (contests in the config), all under the hash
+ * tag {contest:ID} so that one script call reaches them in one slot:
+ * P:{contest:ID}:board, the standings (sorted set: member = rep or team
+ * id, score = its total); P:{contest:ID}:days, the absolute day values
+ * the totals are summed from (hash); P:{contest:ID}:reached, when each
+ * member reached a race's goal (hash, ms since the epoch);
+ * P:{contest:ID}:result, the result marker (hash: state pending | sent).
+ * Borrow cfg and id. */
+char *keys_contest_board(const struct config *cfg, const char *id);
+char *keys_contest_days(const struct config *cfg, const char *id);
+char *keys_contest_reached(const struct config *cfg, const char *id);
+char *keys_contest_result(const struct config *cfg, const char *id);
+/* EXPIREAT of a contest's keys: redis.retention.day after the UTC
+ * midnight a day past last_day, the contest's last local day. */
+int64_t keys_contest_expire_at(const struct config *cfg, int32_t last_day);
 /* P:offsets:<topic>, the next offset to consume per partition. Borrows
  * cfg and topic. */
 char *keys_offsets(const struct config *cfg, const char *topic);

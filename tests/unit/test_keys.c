@@ -94,6 +94,8 @@ Test(keys, shard_keys_follow_the_table)
 	is(keys_shard_teams(&c, 4, PERIOD_WEEK, D_2026_11_23),
 	    "paced:{s:4}:team:week:2026-11-23");
 	is(keys_shard_seen(&c, 31, D_2026_11_29), "paced:{s:31}:seen:2026-11-29");
+	is(keys_shard_watermarks(&c, 4, "sales.activity"),
+	    "paced:{s:4}:wm:sales.activity");
 	is(keys_counter_field("r001", "calls"), "r001|calls");
 	is(keys_team_field("t1", "revenue"), "t1|revenue");
 	is(keys_seen_member("r001", "ev|7 x", 6), "r001|ev|7 x");
@@ -121,6 +123,23 @@ Test(keys, board_keys_follow_the_table)
 	    "paced:{board:team:t1:calls:day:2026-11-29}");
 	is(keys_board(&c, "manager:m-east", "revenue", PERIOD_WEEK,
 	    D_2026_11_23), "paced:{board:manager:m-east:revenue:week:2026-11-23}");
+}
+
+/* A contest's four keys share one hash tag: one script call, one slot. */
+Test(keys, contest_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_contest_board(&c, "dec-calls"), "paced:{contest:dec-calls}:board");
+	is(keys_contest_days(&c, "dec-calls"), "paced:{contest:dec-calls}:days");
+	is(keys_contest_reached(&c, "dec-calls"),
+	    "paced:{contest:dec-calls}:reached");
+	is(keys_contest_result(&c, "dec-calls"),
+	    "paced:{contest:dec-calls}:result");
+	/* redis.retention.day past the spare day after the last day */
+	cr_assert_eq(keys_contest_expire_at(&c, D_2026_11_23),
+	    (int64_t)(D_2026_11_23 + 2) * 86400 + 400 * 86400);
 }
 
 Test(keys, untagged_keys_follow_the_table)
@@ -192,6 +211,7 @@ Test(keys, one_hash_tag_per_shard_and_per_rep)
 		keys_shard_counters(&c, 4, PERIOD_WEEK, D_2026_11_23),
 		keys_shard_teams(&c, 4, PERIOD_DAY, D_2026_11_23),
 		keys_shard_seen(&c, 4, D_2026_11_23),
+		keys_shard_watermarks(&c, 4, "activity"),
 	};
 	char *none[] = {
 		keys_offsets(&c, "activity"),
