@@ -34,8 +34,8 @@
  * of several processes that hold the same message one sends it, and what
  * another process merged away in the meantime is not sent at all.
  * Redis is never waited for: while it is down the hold lives in memory,
- * as before. The budget's counts are written to P:webhook:budget and read
- * back the same way.
+ * as before. The budget's counts and the positive news are kept in
+ * Redis by sink_store.c.
  */
 #include "sink.h"
 
@@ -185,7 +185,8 @@ struct sinks {
 	/* the hold and the budget in Redis */
 	struct redis_conn *conn;	/* NULL: memory only */
 	const struct config *cfg;	/* borrowed: the config in force */
-	char *held_key, *budget_key;
+	char *held_key;
+	struct sink_store *store;	/* the budget's counts, the news */
 	bool restored;			/* the earlier run's hold was read */
 	bool restoring;			/* an HSCAN is under way */
 	bool budget_restored;		/* and its budget counts */
@@ -333,6 +334,8 @@ budget_config(struct sinks *s, const struct config *cfg)
 		qsort(s->ooo, s->nooo, sizeof(*s->ooo), ooo_cmp);
 	}
 	s->cfg = cfg;
+	if (s->store != NULL)
+		sink_store_set_config(s->store, cfg);
 	s->positive_news = cfg->alerts.positive_news;
 }
 
@@ -448,7 +451,12 @@ window_clear(struct sinks *s)
 	s->nwindow = 0;
 }
 
-static void budget_taken(void *ctx, const char *manager);
+/* A manager's budget day changed: to Redis (sink_store.c). */
+static void
+budget_taken(void *ctx, const char *manager)
+{
+	sink_store_budget_taken(((struct sinks *)ctx)->store, manager);
+}
 
 /* One digest per manager of the n alerts to every digest webhook. */
 static void
@@ -681,104 +689,6 @@ restore_next(struct sinks *s, const char *cursor)
 	redis_argv_free(v);
 }
 
-/* Budget counts live 3 days past their last write. */
-#define BUDGET_TTL_S		"259200"
-
-/* A manager's day of the budget, to P:webhook:budget: field the manager
- * ("" for the alerts of no manager), value day:used:held:held_before. */
-static void
-budget_taken(void *ctx, const char *manager)
-{
-	struct sinks *s = ctx;
-	struct redis_argv *v;
-	long used, held, before;
-	int32_t day;
-
-	if (s->conn == NULL || !redis_conn_up(s->conn) ||
-	    budget_state(s->budget, manager, &day, &used, &held, &before) != 0)
-		return;
-	v = redis_argv_new();
-	redis_argv_str(v, "HSET");
-	redis_argv_str(v, s->budget_key);
-	redis_argv_str(v, manager != NULL ? manager : "");
-	redis_argv_fmt(v, "%ld:%ld:%ld:%ld", (long)day, used, held, before);
-	if (redis_conn_send(s->conn, v, persist_cb, link_ref(s)) != 0)
-		link_unref(s->link);
-	redis_argv_reset(v);
-	redis_argv_str(v, "EXPIRE");
-	redis_argv_str(v, s->budget_key);
-	redis_argv_str(v, BUDGET_TTL_S);
-	if (redis_conn_send(s->conn, v, persist_cb, link_ref(s)) != 0)
-		link_unref(s->link);
-	redis_argv_free(v);
-}
-
-static void budget_restore_next(struct sinks *s, const char *cursor);
-
-static void
-budget_restore_cb(const struct redisReply *reply, void *arg)
-{
-	struct sinks *s = link_unref(arg);
-	const struct redisReply *items;
-
-	if (s == NULL)
-		return;
-	s->restoring = false;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 2 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    reply->element[1]->type != REDIS_REPLY_ARRAY)
-		return;		/* tried again at the next check */
-	items = reply->element[1];
-	for (size_t i = 0; i + 1 < items->elements; i += 2) {
-		const struct redisReply *f = items->element[i];
-		const struct redisReply *v = items->element[i + 1];
-		long day, used, held, before;
-		char *m, buf[96];
-
-		if (f->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING || v->len >= sizeof(buf)) {
-			metrics_inc(s->m_persist_fail);
-			continue;
-		}
-		memcpy(buf, v->str, v->len);
-		buf[v->len] = '\0';
-		if (sscanf(buf, "%ld:%ld:%ld:%ld", &day, &used, &held,
-		    &before) != 4) {
-			metrics_inc(s->m_persist_fail);
-			continue;
-		}
-		m = f->len > 0 ? xstrndup(f->str, f->len) : NULL;
-		budget_seed(s->budget, m, (int32_t)day, used, held, before);
-		free(m);
-	}
-	if (strcmp(reply->element[0]->str, "0") == 0) {
-		s->budget_restored = true;
-		return;
-	}
-	budget_restore_next(s, reply->element[0]->str);
-}
-
-static void
-budget_restore_next(struct sinks *s, const char *cursor)
-{
-	struct redis_argv *v;
-
-	if (s->conn == NULL || s->restoring || !redis_conn_up(s->conn))
-		return;
-	v = redis_argv_new();
-	redis_argv_str(v, "HSCAN");
-	redis_argv_str(v, s->budget_key);
-	redis_argv_str(v, cursor);
-	redis_argv_str(v, "COUNT");
-	redis_argv_str(v, RESTORE_COUNT);
-	if (redis_conn_send(s->conn, v, budget_restore_cb, link_ref(s)) == 0)
-		s->restoring = true;
-	else
-		link_unref(s->link);
-	redis_argv_free(v);
-}
-
 /* Released messages waiting for their claims; sent once all answered. */
 struct claim_batch {
 	struct sinks_link *link;
@@ -988,7 +898,8 @@ quiet_cb(evutil_socket_t fd, short what, void *arg)
 		if (!s->restored)
 			restore_next(s, "0");
 		else
-			budget_restore_next(s, "0");
+			s->budget_restored =
+			    sink_store_budget_restore(s->store);
 	}
 	evtimer_add(s->quiet_ev, &tv);
 	if ((n = quiet_release(s->held, team_at_work, s, &items)) == 0)
@@ -1030,8 +941,6 @@ sinks_evaluating(struct sinks *s, bool busy)
 		window_close(s);
 }
 
-static void note_news(struct sinks *s, const struct alert_record *a);
-
 /* The durable sinks took p's alerts: hand them to the webhooks. */
 static void
 notify_webhooks(struct sinks *s, struct publish *p)
@@ -1045,8 +954,9 @@ notify_webhooks(struct sinks *s, struct publish *p)
 			sink_webhook_enqueue(s->webhooks[i],
 			    sink_webhook_single(&p->recs[k].r));
 	}
-	for (size_t k = 0; k < p->n; k++)
-		note_news(s, &p->recs[k].r);
+	for (size_t k = 0; k < p->n && s->positive_news; k++)
+		sink_store_news(s->store, &p->recs[k].r,
+		    budget_day(s, &p->recs[k].r));
 	if (!digest || p->n == 0)
 		return;
 	if (s->nwindow + p->n > s->capwindow) {
@@ -1213,7 +1123,6 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	s->link->s = s;
 	s->conn = conn;
 	s->held_key = keys_webhook_held(cfg);
-	s->budget_key = keys_webhook_budget(cfg);
 	s->quiet_ev = evtimer_new(base, quiet_cb, s);
 	{
 		struct timeval tv = { RESTORE_MS / 1000, 0 };
@@ -1242,6 +1151,7 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	    "paced_webhook_held_persist_failures_total", NULL,
 	    "Held digest alerts (or budget counts) Redis did not take or gave "
 	    "back unreadable: held in memory only");
+	s->store = sink_store_new(conn, s->budget, cfg, s->m_persist_fail);
 	s->m_fail_kafka = metrics_counter("paced_sink_failures_total",
 	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
 	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
@@ -1300,7 +1210,7 @@ sinks_free(struct sinks *s, int timeout_ms)
 		    quiet_count(s->held), s->conn != NULL ? "yes" : "no");
 	quiet_free(s->held);
 	free(s->held_key);
-	free(s->budget_key);
+	sink_store_free(s->store);
 	if (s->link != NULL) {
 		s->link->s = NULL;
 		if (s->link->refs == 0)
@@ -1369,74 +1279,6 @@ bool
 sinks_have_digest(const struct sinks *s)
 {
 	return s != NULL && any_digest(s);
-}
-
-/*
- * Positive news (alerts.digest.positive_news): a critical alert that
- * resolved because the rep recovered waits in P:digest:news:<manager>
- * for the manager's next morning digest.
- */
-static void
-news_cb(const struct redisReply *reply, void *arg)
-{
-	struct sinks *s = link_unref(arg);
-
-	if (s != NULL && (reply == NULL || reply->type == REDIS_REPLY_ERROR))
-		metrics_inc(s->m_persist_fail);
-}
-
-static void
-note_news(struct sinks *s, const struct alert_record *a)
-{
-	struct redis_argv *v;
-	const char *reason;
-	cJSON *o, *n;
-	char *key, *val;
-	int32_t day;
-
-	if (!s->positive_news || s->conn == NULL || a->manager_id == NULL ||
-	    a->status == NULL || strcmp(a->status, "resolved") != 0 ||
-	    a->severity == NULL || strcmp(a->severity, "critical") != 0 ||
-	    a->json == NULL || (o = cJSON_Parse(a->json)) == NULL)
-		return;
-	reason = jstr(o, "reason");
-	if (reason == NULL || strcmp(reason, "recovered") != 0 ||
-	    !redis_conn_up(s->conn)) {
-		cJSON_Delete(o);
-		return;
-	}
-	n = cJSON_CreateObject();
-	cJSON_AddStringToObject(n, "kind", "recovered");
-	cJSON_AddStringToObject(n, "rep_id", a->rep_id != NULL ? a->rep_id : "");
-	cJSON_AddStringToObject(n, "kpi", a->kpi != NULL ? a->kpi : "");
-	cJSON_AddStringToObject(n, "period", a->period != NULL ? a->period : "");
-	cJSON_AddItemToObject(n, "actual", cJSON_Duplicate(
-	    cJSON_GetObjectItemCaseSensitive(o, "actual"), true));
-	cJSON_AddItemToObject(n, "target", cJSON_Duplicate(
-	    cJSON_GetObjectItemCaseSensitive(o, "target"), true));
-	cJSON_AddStringToObject(n, "at", jstr(o, "evaluated_at") != NULL ?
-	    jstr(o, "evaluated_at") : "");
-	val = cJSON_PrintUnformatted(n);
-	cJSON_Delete(n);
-	cJSON_Delete(o);
-	day = budget_day(s, a);
-	key = keys_digest_news(s->cfg, a->manager_id);
-	v = redis_argv_new();
-	redis_argv_str(v, "HSET");
-	redis_argv_str(v, key);
-	redis_argv_str(v, a->alert_id != NULL ? a->alert_id : "");
-	redis_argv_str(v, val);
-	if (redis_conn_send(s->conn, v, news_cb, link_ref(s)) != 0)
-		link_unref(s->link);
-	redis_argv_reset(v);
-	redis_argv_str(v, "EXPIREAT");
-	redis_argv_str(v, key);
-	redis_argv_fmt(v, "%lld", (long long)keys_digest_expire_at(day));
-	if (redis_conn_send(s->conn, v, news_cb, link_ref(s)) != 0)
-		link_unref(s->link);
-	redis_argv_free(v);
-	free(key);
-	free(val);
 }
 
 void

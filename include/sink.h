@@ -145,6 +145,35 @@ size_t sink_webhook_queued(const struct sink_webhook *wh);
 void sink_webhook_free(struct sink_webhook *wh);
 
 /*
+ * sink_store.c: what the sinks keep in Redis besides the held digests:
+ * the budget's counts (P:webhook:budget) and the positive news
+ * (P:digest:news:<manager>). Never waits for Redis: down, it counts in
+ * m_fail and keeps nothing.
+ */
+struct budget;
+struct metric;
+struct sink_store;
+/* Borrows conn (NULL: nothing is kept), bud, cfg (until the next
+ * sink_store_set_config) and m_fail. Returns owned; free with
+ * sink_store_free. */
+struct sink_store *sink_store_new(struct redis_conn *conn, struct budget *bud,
+    const struct config *cfg, struct metric *m_fail);
+/* Takes the config in force (borrowed). */
+void sink_store_set_config(struct sink_store *st, const struct config *cfg);
+/* Frees st; answers still due are dropped. NULL does nothing. */
+void sink_store_free(struct sink_store *st);
+/* Writes manager's (borrowed) budget day as the budget holds it now. */
+void sink_store_budget_taken(struct sink_store *st, const char *manager);
+/* Reads the counts an earlier run wrote back into the budget, a page
+ * per call; true once every page was read. */
+bool sink_store_budget_restore(struct sink_store *st);
+/* A critical alert a (borrowed) that resolved as recovered waits for
+ * its manager's morning digest; day: the manager's local day now. Any
+ * other alert: nothing. */
+void sink_store_news(struct sink_store *st, const struct alert_record *a,
+    int32_t day);
+
+/*
  * The digest bodies of n alerts (borrowed): one per manager named in the
  * alerts' notify lists (the rep's manager_id when notify is empty), in
  * order of first mention: {"text", "manager_id", "alerts"}. Returns their
