@@ -27,6 +27,7 @@
 #include "config.h"
 #include "consumer.h"
 #include "dlq.h"
+#include "enriched.h"
 #include "evaluator.h"
 #include "http.h"
 #include "ingest.h"
@@ -61,6 +62,7 @@ struct daemon_state {
 	struct ingest *ingest;
 	struct consumer *consumer;
 	struct dlq *dlq;
+	struct enriched *enriched;	/* NULL: analytics.enriched off */
 	struct sinks *sinks;
 	struct evaluator *evaluator;
 	struct changes *changes;	/* pace status changes seen */
@@ -126,6 +128,26 @@ hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
     void *arg)
 {
 	evaluator_tick(arg, at_ms, done_cb, done_arg);
+}
+
+/* The ingest's output: the enriched events topic. */
+static void
+out_event(uint64_t seq, const struct enriched_event *ev, void *arg)
+{
+	enriched_add(arg, seq, ev);
+}
+
+static bool
+out_applied(uint64_t seq, void (*done_cb)(void *, int), void *done_arg,
+    void *arg)
+{
+	return enriched_release(arg, seq, done_cb, done_arg);
+}
+
+static void
+out_dropped(uint64_t seq, void *arg)
+{
+	enriched_forget(arg, seq);
 }
 
 /* The group is left; exit once evaluations in flight have stored their
@@ -393,6 +415,20 @@ run(const char *path)
 	    sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_producer err=%s", log_quote(err));
 	ingest_attach(d.ingest, d.consumer, d.dlq);
+	if (cfg->analytics.enriched) {
+		struct ingest_output io = {
+			.event = out_event,
+			.applied = out_applied,
+			.dropped = out_dropped,
+		};
+
+		if ((d.enriched = enriched_new(d.base, cfg, err,
+		    sizeof(err))) == NULL)
+			fatalx("startup_failed", "what=enriched_producer err=%s",
+			    log_quote(err));
+		io.arg = d.enriched;
+		ingest_set_output(d.ingest, &io);
+	}
 	if ((d.sinks = sinks_new(d.base, cfg, d.conn, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=alert_sinks err=%s", log_quote(err));
 	{
@@ -468,6 +504,9 @@ run(const char *path)
 	reap_retired(&d);
 	ingest_free(d.ingest);
 	d.ingest = NULL;	/* redis_state may still be called */
+	/* After the ingest: releases it still waits for find it gone. What
+	 * is dropped here is from batches whose offsets were not stored. */
+	enriched_free(d.enriched, flush_budget(&d));
 	redis_conn_free(d.reads_conn);
 	redis_conn_free(d.conn);
 	owner_free(d.owner);

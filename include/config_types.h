@@ -148,6 +148,7 @@ struct config {
 		char *topic_activity;
 		char *topic_dlq;
 		char *topic_alerts;
+		char *topic_enriched;	/* counted events, normalized (analytics) */
 		char *partitioner;	/* the producers': murmur2_random (default) | consistent_random */
 		struct config_kv *properties;	/* passed to librdkafka as-is */
 		size_t nproperties;
@@ -195,6 +196,10 @@ struct config {
 		/* not ready while a DLQ message waits longer than this */
 		int64_t stuck_after_ms;
 	} dlq;
+
+	struct {
+		bool enriched;		/* produce to kafka.topic_enriched */
+	} analytics;
 
 	struct config_kpi *kpis;
 	size_t nkpis;
