@@ -306,6 +306,11 @@ TODAY=$(TZ=${TZ_EAST:-UTC} date +%F)
 EXPECT=""
 [ "$BACKFILL" = 1 ] && EXPECT=$("$BUILD/paced-produce" --expect --config "$CONFIG" 2>/dev/null)
 
+# What the analytics topics have received so far (the backfill is read by
+# now): counted from the daemon's metrics, as no Kafka CLI client ships.
+ENRICHED=$(curl -fsS "http://$HTTP/metrics" 2>/dev/null |
+	sed -n 's/^paced_enriched_messages_total{result="delivered"} \([0-9]*\).*/\1/p')
+
 cat <<EOF
 
 ================================================================ paced stack
@@ -321,6 +326,8 @@ cat <<EOF
              redis-cli -p $REDIS_PORT hgetall '$PREFIX:{rep:r001}:cnt:day:$TODAY'
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +
  Kafka     $BROKERS   (mock broker, in memory; also in $RUN/broker.addr)
+ Analytics sales.activity.enriched: ${ENRICHED:-0} enriched events acknowledged so far
+             curl -s http://$HTTP/metrics | grep '^paced_enriched'
  Producer  $STREAM, from $CONFIG
  Webhook   $WEBHOOK_URL: digests per manager printed in
            $RUN/webhook.log (shown here after "==> $RUN/webhook.log <==")
