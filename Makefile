@@ -12,13 +12,20 @@ OPT     ?= -O2
 # (tests/tools/check-deploy.sh compares them).
 BUILD_PKGS = build-essential pkg-config \
 	librdkafka-dev libevent-dev libhiredis-dev libyaml-dev libcjson-dev \
-	libicu-dev
+	libicu-dev libcurl4-openssl-dev
 DEB_PKGS = $(BUILD_PKGS) clang libclang-rt-14-dev \
-	libcriterion-dev redis-server python3 tzdata \
+	libcriterion-dev redis-server python3 tzdata openssl ca-certificates \
 	yamllint docker-compose python3-yaml nodejs chromium fonts-dejavu-core
 BENCH_PKGS = libjson-c-dev libjansson-dev python3-confluent-kafka python3-redis
 
-PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n
+PKGS     = rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n libcurl
+# TLS to Redis (rediss://) when hiredis is 1.x with hiredis_ssl; Debian
+# 12's hiredis 0.14 has none, and such a build refuses rediss:// urls.
+HIREDIS_SSL := $(shell pkg-config --exists 'hiredis_ssl >= 1.0.0' 2>/dev/null && echo 1)
+ifeq ($(HIREDIS_SSL),1)
+PKGS    += hiredis_ssl openssl
+CFLAGS  += -DPACED_HIREDIS_SSL
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -64,7 +71,7 @@ FAULT_SOAK = $(BUILD)/tests/faults/soak
 FAULT_OBJS = $(BUILD)/tests/faults/faults.o $(INT_HELPER)
 # The bounded form `make test` runs: the quickest scenarios.
 FAULT_BOUNDED = $(addprefix $(BUILD)/tests/faults/test_fault_,\
-	script_flush request_errors lost_assignment)
+	script_flush request_errors lost_assignment client_kill)
 BENCH_SRCS = $(wildcard tests/bench/bench_*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/%.c=$(BUILD)/tests/%)
 # The end-to-end bench (tests/bench/e2e.py) and its C consumer.

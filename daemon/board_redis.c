@@ -14,15 +14,23 @@
  * grow, so a stale write from a former owner of the partition cannot
  * lower a rep's score.
  *
- * The change stream: around the ZADD the script reads the position of
- * each rep of the call (ZREVRANK, ZRANK for a KPI with better: lower)
- * and, when any moved, PUBLISHes on ARGV[2] one rank message: ARGV[3]
- * (its opening, changes.c) with "moves" [{rep, old_rank, new_rank,
- * value}] added. Two O(log n) reads per rep of the batch on the board,
- * inside the call already made: no round trip more.
+ * The change stream, for a board's first stream_top positions
+ * (leaderboards.stream_top): before and after the ZADD the script reads
+ * those positions (one ZREVRANGE each, ZRANGE for a KPI with better:
+ * lower) and, when a rep of the call moved among them, PUBLISHes on
+ * ARGV[2] one rank message: ARGV[3] (its opening, changes.c) with "top"
+ * and "moves" [{rep, old_rank, new_rank, value}] added. Two reads of at
+ * most stream_top entries per board and batch, however many reps the call
+ * holds. With stream_top 0 every rep of the call is followed instead
+ * (ZREVRANK before and after each: two reads per rep).
  *
- * ARGV: expire_at, channel, message opening, "asc" | "desc", then the
- * (value, rep) pairs.
+ * Nobody listening (PUBSUB NUMSUB of the channel is 0), the script reads
+ * no position and publishes nothing: the board write alone. "always"
+ * skips that check, for a deployment whose subscribers a node cannot
+ * count (Redis Cluster counts only its own).
+ *
+ * ARGV: expire_at, channel, message opening, "asc" | "desc", stream_top,
+ * "check" | "always", then the (value, rep) pairs.
  */
 #include "board_redis.h"
 
@@ -37,36 +45,61 @@
 #include "xmalloc.h"
 
 static const char script[] =
-	"local rank = ARGV[4] == 'asc' and 'ZRANK' or 'ZREVRANK'\n"
-	"local old = {}\n"
-	"if ARGV[2] ~= '' then\n"
-	"  for i = 5, #ARGV, 2 do\n"
+	"local asc = ARGV[4] == 'asc'\n"
+	"local top = tonumber(ARGV[5])\n"
+	"local pub = ARGV[2] ~= '' and (ARGV[6] == 'always' or\n"
+	"  redis.call('PUBSUB', 'NUMSUB', ARGV[2])[2] > 0)\n"
+	"local function head()\n"
+	"  local l = redis.call(asc and 'ZRANGE' or 'ZREVRANGE', KEYS[1], 0, top - 1)\n"
+	"  local at = {}\n"
+	"  for i, m in ipairs(l) do at[m] = i end\n"
+	"  return l, at\n"
+	"end\n"
+	"local rank = asc and 'ZRANK' or 'ZREVRANK'\n"
+	"local before, old = {}, {}\n"
+	"if pub and top > 0 then\n"
+	"  local _\n"
+	"  _, before = head()\n"
+	"elseif pub then\n"
+	"  for i = 7, #ARGV, 2 do\n"
 	"    old[#old + 1] = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
 	"  end\n"
 	"end\n"
-	"for i = 5, #ARGV, 2000 do\n"
+	"for i = 7, #ARGV, 2000 do\n"
 	"  redis.call('ZADD', KEYS[1], 'GT', unpack(ARGV, i, math.min(i + 1999, #ARGV)))\n"
 	"end\n"
 	"if redis.call('PTTL', KEYS[1]) == -1 then\n"
 	"  redis.call('EXPIREAT', KEYS[1], ARGV[1])\n"
 	"end\n"
-	"if ARGV[2] ~= '' then\n"
-	"  local moves, n = {}, 0\n"
-	"  for i = 5, #ARGV, 2 do\n"
+	"if not pub then return (#ARGV - 6) / 2 end\n"
+	"local moves = {}\n"
+	"local function move(rep, o, n, v)\n"
+	"  moves[#moves + 1] = '{\"rep\":' .. cjson.encode(rep) ..\n"
+	"    ',\"old_rank\":' .. (o and tostring(o) or 'null') ..\n"
+	"    ',\"new_rank\":' .. tostring(n) .. ',\"value\":' .. v .. '}'\n"
+	"end\n"
+	"if top > 0 then\n"
+	"  local value = {}\n"
+	"  for i = 7, #ARGV, 2 do value[ARGV[i + 1]] = ARGV[i] end\n"
+	"  local l = head()\n"
+	"  for i, m in ipairs(l) do\n"
+	"    if value[m] and before[m] ~= i then move(m, before[m], i, value[m]) end\n"
+	"  end\n"
+	"else\n"
+	"  local n = 0\n"
+	"  for i = 7, #ARGV, 2 do\n"
 	"    n = n + 1\n"
 	"    local new = redis.call(rank, KEYS[1], ARGV[i + 1])\n"
 	"    if new ~= old[n] then\n"
-	"      moves[#moves + 1] = '{\"rep\":' .. cjson.encode(ARGV[i + 1]) ..\n"
-	"        ',\"old_rank\":' .. (old[n] and tostring(old[n] + 1) or 'null') ..\n"
-	"        ',\"new_rank\":' .. tostring(new + 1) .. ',\"value\":' .. ARGV[i] .. '}'\n"
+	"      move(ARGV[i + 1], old[n] and old[n] + 1, new + 1, ARGV[i])\n"
 	"    end\n"
 	"  end\n"
-	"  if #moves > 0 then\n"
-	"    redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',\"moves\":[' ..\n"
-	"      table.concat(moves, ',') .. ']}')\n"
-	"  end\n"
 	"end\n"
-	"return (#ARGV - 4) / 2\n";
+	"if #moves > 0 then\n"
+	"  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ',\"top\":' .. top ..\n"
+	"    ',\"moves\":[' .. table.concat(moves, ',') .. ']}')\n"
+	"end\n"
+	"return (#ARGV - 6) / 2\n";
 
 const char *
 board_redis_script(void)
@@ -159,6 +192,8 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		    g.v[i].w->start_day));
 		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
 		    KPI_BETTER_LOWER ? "asc" : "desc");
+		redis_argv_fmt(args, "%d", cfg->boards.stream_top);
+		redis_argv_str(args, "check");
 		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */

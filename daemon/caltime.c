@@ -275,6 +275,20 @@ caltime_format_date(int32_t day, char *buf, size_t buflen)
 	unsigned	 m, d;
 
 	caltime_civil_from_days(day, &y, &m, &d);
+	if (y >= 0 && y <= 9999 && buflen >= 11) {	/* printf's output */
+		buf[0] = (char)('0' + y / 1000);
+		buf[1] = (char)('0' + y / 100 % 10);
+		buf[2] = (char)('0' + y / 10 % 10);
+		buf[3] = (char)('0' + y % 10);
+		buf[4] = '-';
+		buf[5] = (char)('0' + m / 10);
+		buf[6] = (char)('0' + m % 10);
+		buf[7] = '-';
+		buf[8] = (char)('0' + d / 10);
+		buf[9] = (char)('0' + d % 10);
+		buf[10] = '\0';
+		return;
+	}
 	snprintf(buf, buflen, "%04d-%02u-%02u", y, m, d);
 }
 
@@ -366,6 +380,7 @@ clock_observe(struct clock *c, int64_t event_ms)
 
 /* Local midnights cached per zone, indexed by day number modulo this. */
 #define MIDNIGHT_SLOTS	16
+#define SPAN_SLOTS	4
 
 struct tzone {
 	char		*name;
@@ -388,6 +403,15 @@ struct tzone {
 		int32_t	 day;
 		int64_t	 ms;
 	} midnight[MIDNIGHT_SLOTS];
+
+	/* The stretches between transitions looked up last, so that a walk
+	 * over a quarter that holds a transition (or two zones' worth of
+	 * probes) does not ask ICU again each time it crosses one. */
+	struct {
+		int64_t	 lo, hi;
+		int32_t	 off;
+	} spans[SPAN_SLOTS];
+	unsigned	 nspans, next_span;
 };
 
 static int64_t
@@ -510,6 +534,16 @@ tzone_fill(struct tzone *z, int64_t ms)
 	int64_t		 lo, hi, day;
 	int32_t		 off;
 
+	for (unsigned i = 0; i < z->nspans; i++) {
+		if (ms >= z->spans[i].lo && ms < z->spans[i].hi) {
+			z->lo = z->spans[i].lo;
+			z->hi = z->spans[i].hi;
+			z->off = z->spans[i].off;
+			z->day = (int32_t)caltime_floor_div(ms + z->off,
+			    MS_PER_DAY);
+			return;
+		}
+	}
 	off = icu_offset(z, ms);	/* also leaves the calendar at ms */
 	day = caltime_floor_div(ms + off, MS_PER_DAY);
 	/* The cache spans the whole stretch between two transitions, not one
@@ -537,6 +571,12 @@ tzone_fill(struct tzone *z, int64_t ms)
 	z->hi = hi;
 	z->off = off;
 	z->day = (int32_t)day;
+	z->spans[z->next_span].lo = lo;
+	z->spans[z->next_span].hi = hi;
+	z->spans[z->next_span].off = off;
+	z->next_span = (z->next_span + 1) % SPAN_SLOTS;
+	if (z->nspans < SPAN_SLOTS)
+		z->nspans++;
 }
 
 int32_t

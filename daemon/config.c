@@ -19,10 +19,12 @@
 #include <yaml.h>
 
 #include "config_boards.h"
+#include "config_kafka.h"
 #include "config_org.h"
 #include "config_roster.h"
 #include "config_yaml.h"
 #include "netaddr.h"
+#include "redis_tls.h"
 #include "partitioner.h"
 #include "xmalloc.h"
 
@@ -88,8 +90,10 @@ static int check_partitioner(struct loader *, yaml_node_t *, const char *,
     const char *);
 static void load_properties(struct loader *, yaml_node_t *, const char *);
 static void load_password_file(struct loader *, yaml_node_t *, const char *);
+static void load_redis_ca_file(struct loader *, yaml_node_t *, const char *);
 static void load_token_file(struct loader *, yaml_node_t *, const char *);
 static bool properties_equal(const struct config *, const struct config *);
+static bool redis_ca_equal(const struct config *, const struct config *);
 static bool kpis_equal(const struct config *, const struct config *);
 
 /* Enum rows store the index of the name; these lists follow the enums. */
@@ -159,6 +163,11 @@ static const struct key_row rows[] = {
 	    "counted events out, normalized (analytics.enriched)"),
 	CUSTOM("kafka.properties", 0, 1, load_properties, properties_equal,
 	    "librdkafka properties, passed through as strings"),
+	/* After kafka.properties, which it adds to (and is compared
+	 * through). */
+	CUSTOM("kafka.security", KEY_SECRET, 1, load_kafka_security, NULL,
+	    "TLS and SASL: protocol, sasl_mechanism, username, password_file, "
+	    "ca_file"),
 	/* How the producers upstream pick partitions; not a property of
 	 * paced's own clients. */
 	STRING("kafka.partitioner", kafka.partitioner, 0, "murmur2_random",
@@ -175,8 +184,12 @@ static const struct key_row rows[] = {
 	/* Compared through redis.password, which it fills. */
 	CUSTOM("redis.password_file", KEY_NULL | KEY_SECRET, 1,
 	    load_password_file, NULL, "the password from a file"),
+	CUSTOM("redis.ca_file", KEY_NULL, 1, load_redis_ca_file,
+	    redis_ca_equal, "CA certificates for a rediss:// url"),
 	STRING("redis.key_prefix", redis.key_prefix, 0, "paced",
 	    check_key_prefix, "prefix of every key paced writes"),
+	INT("redis.shards", redis.shards, 0, "32", "1", "16384",
+	    "counter shards: the keys one batch call writes share one"),
 	DURATION("redis.dedupe_window", redis.dedupe_window_ms, KEY_RELOAD,
 	    "35d", "1h", NULL, "how long an event_id is remembered"),
 	SECTION("redis.retention", "lifetime of counters past their bucket"),
@@ -291,6 +304,9 @@ static const struct key_row rows[] = {
 	CUSTOM("leaderboards.groupings", KEY_RELOAD, 1, load_board_groupings,
 	    NULL, "roster groupings with boards of their own: role, manager, "
 	    "or a name of the reps' groups"),
+	INT("leaderboards.stream_top", boards.stream_top, KEY_RELOAD, "25",
+	    "0", "10000", "rank messages cover a board's first positions "
+	    "(0: every rep)"),
 	SECTION("leaderboards.activity_score", "the weighted composite score"),
 	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
 	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,
@@ -667,6 +683,14 @@ check_redis_url(struct loader *l, yaml_node_t *n, const char *path,
 		node_error(l, n, path, "invalid url: %s", err);
 		return -1;
 	}
+	if (l->url.tls && !redis_tls_supported()) {
+		node_error(l, n, path, "rediss:// (TLS) needs hiredis 1.0 or "
+		    "later built with TLS (hiredis_ssl); this paced is built "
+		    "against hiredis %s: use redis:// on a private network or "
+		    "a unix socket, or build against hiredis 1.x",
+		    redis_tls_hiredis_version());
+		return -1;
+	}
 	return 0;
 }
 
@@ -789,6 +813,15 @@ load_properties(struct loader *l, yaml_node_t *n, const char *path)
 }
 
 static void
+load_redis_ca_file(struct loader *l, yaml_node_t *n, const char *path)
+{
+	if (node_is_null(n))
+		return;
+	free(l->c->redis.ca_file);
+	l->c->redis.ca_file = pem_file(l, n, path);
+}
+
+static void
 load_password_file(struct loader *l, yaml_node_t *n, const char *path)
 {
 	char	*s;
@@ -865,6 +898,13 @@ finish(struct loader *l, const yaml_node_t *root)
 	c->redis.port = l->url.port;
 	c->redis.unix_path = l->url.unix_path;
 	c->redis.db = l->url.db;
+	c->redis.tls = l->url.tls;
+	if (c->redis.ca_file != NULL && !c->redis.tls) {
+		yaml_node_t	*cn = seen_node(l, "redis.ca_file");
+
+		node_error(l, cn, "redis.ca_file", "a CA file for a url that "
+		    "is not rediss://");
+	}
 	l->url.host = l->url.unix_path = NULL;
 	if (c->redis.username == NULL) {
 		c->redis.username = l->url.username;
@@ -1012,6 +1052,7 @@ config_free(struct config *c)
 	free(c->redis.url);
 	free(c->redis.host);
 	free(c->redis.unix_path);
+	free(c->redis.ca_file);
 	free(c->redis.username);
 	free(c->redis.password);
 	free(c->redis.key_prefix);
@@ -1069,6 +1110,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->alerts.nwebhooks; i++) {
 		free(c->alerts.webhooks[i].url);
 		free(c->alerts.webhooks[i].token);
+		free(c->alerts.webhooks[i].ca_file);
 	}
 	free(c->alerts.webhooks);
 	free(c->boards.score_weights);
@@ -1114,6 +1156,12 @@ properties_equal(const struct config *a, const struct config *b)
  * KPI indices are held across the daemon: same names in the same order.
  * better only changes how pace reads, so SIGHUP may change it.
  */
+static bool
+redis_ca_equal(const struct config *a, const struct config *b)
+{
+	return str_equal(a->redis.ca_file, b->redis.ca_file);
+}
+
 static bool
 kpis_equal(const struct config *a, const struct config *b)
 {

@@ -1031,17 +1031,29 @@ webhook_item(struct loader *l, const struct item *it, void *arg)
 	fp = path_key(it->path, "digest");
 	field_bool(l, v[4], fp, &h->digest);
 	free(fp);
+	fp = path_key(it->path, "ca_file");
+	if (v[5] != NULL && !node_is_null(v[5])) {
+		h->ca_file = pem_file(l, v[5], fp);
+		if (h->ca_file != NULL && h->url != NULL &&
+		    strncmp(h->url, "https://", 8) != 0)
+			node_error(l, v[5], fp, "a CA file for a url that is "
+			    "not https://");
+	}
+	free(fp);
+	fp = path_key(it->path, "connect_timeout");
+	field_duration(l, v[6], fp, "100ms", "60s", &h->connect_timeout_ms);
+	free(fp);
 }
 
 /*
- * alerts.webhooks: HTTP endpoints told of alerts. Messages name the url's
+ * alerts.webhooks: HTTP(S) endpoints told of alerts. Messages name the url's
  * key, never the url.
  */
 void
 load_webhooks(struct loader *l, yaml_node_t *n, const char *path)
 {
 	static const char *const keys[] = { "url", "token_file", "timeout",
-	    "max_retries", "digest", NULL };
+	    "max_retries", "digest", "ca_file", "connect_timeout", NULL };
 	struct config_alerts	*a = &l->c->alerts;
 	size_t			 cnt;
 
@@ -1052,6 +1064,7 @@ load_webhooks(struct loader *l, yaml_node_t *n, const char *path)
 	/* Every item has the defaults, even one that is not a mapping. */
 	for (size_t i = 0; i < cnt; i++) {
 		a->webhooks[i].timeout_ms = 5000;
+		a->webhooks[i].connect_timeout_ms = 5000;
 		a->webhooks[i].max_retries = 10;
 		a->webhooks[i].digest = true;
 	}

@@ -988,6 +988,38 @@ secret_file(struct loader *l, const yaml_node_t *n, const char *path)
 	return s;
 }
 
+/*
+ * The PEM file of certificates named by node n (CA bundles for TLS
+ * clients): resolved against the config's folder, readable, a regular
+ * file of at most 4 MiB holding at least one certificate. Returns the
+ * resolved path (owned) or NULL after an error.
+ */
+char *
+pem_file(struct loader *l, const yaml_node_t *n, const char *path)
+{
+	char	*file, *full, *s, err[128];
+	size_t	 len;
+
+	if ((file = scalar_text(l, n, path)) == NULL)
+		return NULL;
+	full = resolve(l, file);
+	free(file);
+	if (read_all(full, true, 4 * 1024 * 1024, &s, &len, err,
+	    sizeof(err)) != 0) {
+		node_error(l, n, path, "cannot read %s: %s", full, err);
+		free(full);
+		return NULL;
+	}
+	if (strstr(s, "-----BEGIN CERTIFICATE-----") == NULL) {
+		node_error(l, n, path, "%s holds no PEM certificate "
+		    "(-----BEGIN CERTIFICATE-----)", full);
+		free(full);
+		full = NULL;
+	}
+	free(s);
+	return full;
+}
+
 int
 parse_int(const char *s, long long *v)
 {

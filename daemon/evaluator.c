@@ -6,7 +6,11 @@
  * only then: the period_ended message carries the bucket's final count);
  * evaluate, write the pace figures for dashboards (one script call),
  * publish the alerts, and store the changed states once the durable sinks
- * accepted them. At most MAX_INFLIGHT jobs run at a time and never two
+ * accepted them. A job that published holds its rep until Redis has
+ * acknowledged every write of those states, sending them again (they are
+ * absolute: HSET, HDEL) after a connection lost or an error: the next
+ * evaluation of the rep must read the states that match what was sent,
+ * or it would send the same messages again. At most MAX_INFLIGHT jobs run at a time and never two
  * for one rep; a config swap bumps a generation that makes older jobs drop
  * their results. Waiting jobs sit in a FIFO ring, a rep queued once
  * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
@@ -32,6 +36,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "redis_conn.h"
+#include "redis_writes.h"
 #include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -45,12 +50,6 @@
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
-
-/* KEYS: hashes of one rep (one hash tag); returns each one's HGETALL. */
-static const char read_script[] =
-	"local out = {}\n"
-	"for k = 1, #KEYS do out[k] = redis.call('HGETALL', KEYS[k]) end\n"
-	"return out\n";
 
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
  * number of fields, then field, value pairs. Expiry is set once, when a
@@ -83,10 +82,11 @@ struct queued {
 
 struct job;
 
-/* The argument of one read of an ended bucket's counter. */
+/* The argument of one read of a counter bucket (ended: of an ended
+ * bucket's counter). */
 struct ended_read {
 	struct job *j;
-	size_t slot;			/* k * PERIOD_COUNT + p */
+	size_t slot;			/* k * PERIOD_COUNT + p; or the period */
 };
 
 struct job {
@@ -102,9 +102,14 @@ struct job {
 	double *actual;
 	struct eval_state *prev;
 	int32_t start[PERIOD_COUNT];	/* the buckets holding at */
+	struct ended_read reads[PERIOD_COUNT];	/* the first read's */
 	double *ended;			/* evaluate_rep's ended[] */
 	struct ended_read *ended_reads;
 	struct eval_result res;
+	/* The writes of the new states, built under the job's config;
+	 * after publishing, sent until Redis acknowledged them all. */
+	struct redis_writes *store;
+	bool storing;			/* published: waiting on the store */
 };
 
 /* One pass over P:alerts:firing for the alerts of reps no longer on the
@@ -115,6 +120,7 @@ struct sweep {
 	struct eval_removed *rm;	/* being published */
 	size_t nrm;
 	bool foreign;			/* some belong to another member */
+	struct redis_writes *store;	/* after publishing, until acked */
 };
 
 struct evaluator {
@@ -141,7 +147,7 @@ struct evaluator {
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
-	int read_sha, pace_sha;		/* redis_conn script indices */
+	int pace_sha;			/* redis_conn script index */
 };
 
 static void pump(struct evaluator *e);
@@ -279,6 +285,7 @@ park(struct evaluator *e, const struct queued *q)
 static void
 job_release(struct job *j)
 {
+	redis_writes_free(j->store);
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
@@ -325,24 +332,10 @@ job_finish(struct job *j)
 	event_active(e->pump_ev, EV_TIMEOUT, 0);
 }
 
+/* The writes of the changed states and the firing set, built under the
+ * job's config (a reload may come before they are sent). */
 static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
-/* Sends v, nothing waiting for the answer, and empties it. */
-static void
-send_argv(struct evaluator *e, struct redis_argv *v)
-{
-	redis_conn_send(e->d.conn, v, ignore_reply, NULL);
-	redis_argv_reset(v);
-}
-
-/* Stores the changed states and the firing set; after the sinks said yes. */
-static void
-store_states(struct job *j)
+build_store(struct job *j)
 {
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
@@ -350,59 +343,90 @@ store_states(struct job *j)
 	char field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE];
 	char *key = keys_rep_alerts(cfg, rr->rep->id);
 	char *fkey = keys_alerts_firing(cfg);
-	struct redis_argv *v = redis_argv_new();
+	struct redis_argv *v;
 
+	/* One HSET of the instant and every changed state, one HDEL of the
+	 * states no longer judged. */
+	j->store = redis_writes_new(e->d.base, e->d.conn, rr->rep->id);
+	v = redis_writes_add(j->store);
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
 	redis_argv_fmt(v, "%" PRId64, j->at);
-	send_argv(e, v);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
-		if (!j->res.changed[s])
+		if (!j->res.changed[s] || !j->res.states[s].present)
 			continue;
 		evaluate_field(cfg, s / PERIOD_COUNT,
 		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
-		if (!j->res.states[s].present) {	/* no longer judged */
-			redis_argv_str(v, "HDEL");
-			redis_argv_str(v, key);
-			redis_argv_str(v, field);
-			send_argv(e, v);
-			continue;
-		}
 		eval_state_format(&j->res.states[s], val, sizeof(val));
-		redis_argv_str(v, "HSET");
-		redis_argv_str(v, key);
 		redis_argv_str(v, field);
 		redis_argv_str(v, val);
-		send_argv(e, v);
+	}
+	v = NULL;
+	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
+		if (!j->res.changed[s] || j->res.states[s].present)
+			continue;
+		if (v == NULL) {	/* no longer judged */
+			v = redis_writes_add(j->store);
+			redis_argv_str(v, "HDEL");
+			redis_argv_str(v, key);
+		}
+		evaluate_field(cfg, s / PERIOD_COUNT,
+		    (enum period)(s % PERIOD_COUNT), field, sizeof(field));
+		redis_argv_str(v, field);
 	}
 	for (size_t i = 0; i < j->res.nalerts; i++) {
 		const struct eval_alert *a = &j->res.alerts[i];
 
 		if (a->superseded_id[0] != '\0') {
+			v = redis_writes_add(j->store);
 			redis_argv_str(v, "HDEL");
 			redis_argv_str(v, fkey);
 			redis_argv_str(v, a->superseded_id);
-			send_argv(e, v);
 		}
+		v = redis_writes_add(j->store);
 		redis_argv_str(v, a->action.status == ALERT_STATUS_FIRING ?
 		    "HSET" : "HDEL");
 		redis_argv_str(v, fkey);
 		redis_argv_str(v, a->alert_id);
 		if (a->action.status == ALERT_STATUS_FIRING)
 			redis_argv_str(v, a->json);
-		send_argv(e, v);
+	}
+	free(fkey);
+	free(key);
+}
+
+/* The sinks took the job's alerts: count and log them (once). */
+static void
+alerts_sent(struct job *j)
+{
+	struct evaluator *e = j->e;
+	const struct config *cfg = cfg_of(e);
+	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
+	bool same = j->gen == e->gen;
+
+	for (size_t i = 0; i < j->res.nalerts; i++) {
+		const struct eval_alert *a = &j->res.alerts[i];
+
 		metrics_inc(e->m_alerts[a->action.status]
 		    [a->action.severity == ALERT_LEVEL_CRITICAL]);
+		/* After a reload the indices may name other reps or KPIs. */
 		log_info("alert", "id=%s status=%s severity=%s reason=%s rep=%s kpi=%s period=%s",
 		    a->alert_id, alert_status_name(a->action.status),
 		    alert_level_name(a->action.severity),
-		    alert_reason_name(a->action.reason), rr->rep->id,
-		    cfg->kpis[a->kpi].name, caltime_period_name(a->period));
+		    alert_reason_name(a->action.reason),
+		    same ? rr->rep->id : "?",
+		    same ? cfg->kpis[a->kpi].name : "?",
+		    caltime_period_name(a->period));
 	}
-	redis_argv_free(v);
-	free(fkey);
-	free(key);
+}
+
+/* Redis acknowledged every write of the states of the sent alerts: the
+ * rep may be judged again. */
+static void
+stored(void *arg)
+{
+	job_finish(arg);
 }
 
 static void
@@ -410,15 +434,14 @@ published(int status, void *arg)
 {
 	struct job *j = arg;
 
-	if (j->e == NULL)
+	if (j->e == NULL || status != 0) {	/* the sinks were freed */
 		j->failed = true;
-	else if (j->gen != j->e->gen)
-		j->failed = true;
-	else if (status != 0)
-		j->failed = true;
-	else
-		store_states(j);
-	job_finish(j);
+		job_finish(j);
+		return;
+	}
+	alerts_sent(j);
+	j->storing = true;
+	redis_writes_start(j->store, stored, j);
 }
 
 static void
@@ -557,8 +580,10 @@ evaluate_job(struct job *j)
 	write_pace(j, rr);
 	if (e->d.changes != NULL)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
+	build_store(j);
 	if (j->res.nalerts == 0) {
-		store_states(j);
+		/* Nothing sent: a lost write is judged again. */
+		redis_writes_send_once(j->store);
 		job_finish(j);
 		return;
 	}
@@ -641,7 +666,8 @@ read_ended(struct job *j)
 		redis_argv_str(v, "HGET");
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id, p,
 		    j->prev[s].start_day));
-		redis_argv_str(v, cfg->kpis[s / PERIOD_COUNT].name);
+		redis_argv_take(v, keys_counter_field(rr->rep->id,
+		    cfg->kpis[s / PERIOD_COUNT].name));
 		j->ended_reads[s].j = j;
 		j->ended_reads[s].slot = s;
 		if (redis_conn_send(e->d.conn, v, ended_reply,
@@ -660,39 +686,55 @@ read_ended(struct job *j)
 		evaluate_job(j);
 }
 
+/* One reply of the first read less to wait for; the last one goes on. */
 static void
-read_reply(const redisReply *r, void *arg)
+read_step(struct job *j)
 {
-	struct job *j = arg;
+	if (--j->pending > 0)
+		return;
+	if (j->failed || j->gen != j->e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return;
+	}
+	read_ended(j);
+}
+
+/* HMGET of the rep's fields in one counter bucket. */
+static void
+counters_reply(const redisReply *r, void *arg)
+{
+	struct ended_read *rd = arg;
+	struct job *j = rd->j;
 	struct evaluator *e = j->e;
-	const struct config *cfg;
 
 	if (e == NULL) {
 		if (--j->pending == 0)
 			job_release(j);
 		return;
 	}
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != PERIOD_COUNT + 1) {
+	if (j->gen == e->gen && reply_counter_values(cfg_of(e), r,
+	    j->actual + rd->slot * cfg_of(e)->nkpis) != 0)
 		j->failed = true;
-		if (reply_noscript(r))
-			redis_conn_reset(e->d.conn, "script missing (NOSCRIPT)");
-	} else if (j->gen == e->gen) {
-		cfg = cfg_of(e);
-		/* One hash per element, in KEYS order: four counter hashes,
-		 * then the alert states. */
-		if (reply_eval_read(cfg, r, EVALUATED_AT_FIELD, j->actual, j->prev,
-		    &j->last_at) != 0)
-			j->failed = true;
-	}
-	if (--j->pending > 0)
-		return;
-	if (j->failed || j->gen != e->gen) {
-		j->failed = true;
-		job_finish(j);
+	read_step(j);
+}
+
+/* HGETALL of the rep's alert states. */
+static void
+states_reply(const redisReply *r, void *arg)
+{
+	struct job *j = arg;
+	struct evaluator *e = j->e;
+
+	if (e == NULL) {
+		if (--j->pending == 0)
+			job_release(j);
 		return;
 	}
-	read_ended(j);
+	if (j->gen == e->gen && reply_eval_states(cfg_of(e), r,
+	    EVALUATED_AT_FIELD, j->prev, &j->last_at) != 0)
+		j->failed = true;
+	read_step(j);
 }
 
 static void
@@ -719,23 +761,37 @@ job_start(struct evaluator *e, const struct queued *q)
 	if (e->jobs != NULL)
 		e->jobs->prev_job = j;
 	e->jobs = j;
-	/* One command: the four counter hashes and the alert states. */
-	redis_argv_str(v, "EVALSHA");
-	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->read_sha));
-	redis_argv_fmt(v, "%d", PERIOD_COUNT + 1);
-	for (int p = 0; p < PERIOD_COUNT; p++) {
+	/* The rep's fields in its four counter buckets (its shard's
+	 * hashes), and its alert states: pipelined, one round trip. */
+	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
 		struct bucket b;
 
 		scorecard_bucket(rr, (enum period)p, j->at, &b);
 		j->start[p] = b.start_day;
+		redis_argv_reset(v);
+		redis_argv_str(v, "HMGET");
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
 		    (enum period)p, b.start_day));
+		for (size_t k = 0; k < cfg->nkpis; k++)
+			redis_argv_take(v, keys_counter_field(rr->rep->id,
+			    cfg->kpis[k].name));
+		j->reads[p].j = j;
+		j->reads[p].slot = (size_t)p;
+		if (redis_conn_send(e->d.conn, v, counters_reply,
+		    &j->reads[p]) != 0)
+			j->failed = true;
+		else
+			j->pending++;
 	}
-	redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
-	if (redis_conn_send(e->d.conn, v, read_reply, j) != 0)
-		j->failed = true;
-	else
-		j->pending++;
+	if (!j->failed) {
+		redis_argv_reset(v);
+		redis_argv_str(v, "HGETALL");
+		redis_argv_take(v, keys_rep_alerts(cfg, rr->rep->id));
+		if (redis_conn_send(e->d.conn, v, states_reply, j) != 0)
+			j->failed = true;
+		else
+			j->pending++;
+	}
 	redis_argv_free(v);
 	if (j->pending == 0)
 		job_finish(j);
@@ -762,6 +818,7 @@ sweep_free(struct sweep *sw)
 	for (size_t i = 0; i < sw->nrm; i++)
 		eval_removed_clear(&sw->rm[i]);
 	free(sw->rm);
+	redis_writes_free(sw->store);
 	free(sw);
 }
 
@@ -781,6 +838,15 @@ sweep_end(struct sweep *sw, bool done)
 	sweep_free(sw);
 }
 
+/* Redis acknowledged the deletions: the pass is over. */
+static void
+sweep_stored(void *arg)
+{
+	struct sweep *sw = arg;
+
+	sweep_end(sw, !sw->foreign);
+}
+
 static void
 sweep_published(int status, void *arg)
 {
@@ -794,7 +860,10 @@ sweep_published(int status, void *arg)
 		return;
 	}
 	cfg = cfg_of(e);
-	v = redis_argv_new();
+	/* The resolved messages went out: their deletions must reach Redis
+	 * before another pass reads the firing set, or it would send them
+	 * again. */
+	sw->store = redis_writes_new(e->d.base, e->d.conn, "removed reps");
 	for (size_t i = 0; i < sw->nrm; i++) {
 		const struct eval_removed *rm = &sw->rm[i];
 
@@ -808,16 +877,15 @@ sweep_published(int status, void *arg)
 		 * evaluations own the state again; leave it. */
 		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
 			continue;
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "HDEL");
 		redis_argv_take(v, keys_alerts_firing(cfg));
 		redis_argv_str(v, rm->alert_id);
-		send_argv(e, v);
+		v = redis_writes_add(sw->store);
 		redis_argv_str(v, "DEL");
 		redis_argv_take(v, keys_rep_alerts(cfg, rm->rep_id));
-		send_argv(e, v);
 	}
-	redis_argv_free(v);
-	sweep_end(sw, !sw->foreign);
+	redis_writes_start(sw->store, sweep_stored, sw);
 }
 
 static void
@@ -1209,9 +1277,8 @@ evaluator_new(const struct evaluator_deps *d)
 	char labels[96];
 
 	e->d = *d;
-	e->read_sha = redis_conn_add_script(d->conn, read_script);
 	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
-	if (e->read_sha < 0 || e->pace_sha < 0)
+	if (e->pace_sha < 0)
 		fatalx("startup_failed", "what=redis_scripts");
 	e->wall_ev = evtimer_new(d->base, wall_cb, e);
 	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);
@@ -1250,6 +1317,10 @@ evaluator_free(struct evaluator *e)
 		if (j->tick != NULL && --j->tick->left == 0)
 			free(j->tick);
 		j->tick = NULL;
+		/* Storing: its writes are abandoned (they free themselves
+		 * when their replies come), nothing calls it back. */
+		if (j->storing)
+			job_release(j);
 	}
 	while (e->nparked > 0)
 		queue_push(e, &e->parked[--e->nparked], true);
@@ -1259,7 +1330,9 @@ evaluator_free(struct evaluator *e)
 		if (q.tick != NULL && --q.tick->left == 0)
 			free(q.tick);
 	}
-	if (e->sweep != NULL)	/* freed by its pending callback */
+	if (e->sweep != NULL && e->sweep->store != NULL)
+		sweep_free(e->sweep);	/* storing: nothing calls it back */
+	else if (e->sweep != NULL)	/* freed by its pending callback */
 		e->sweep->e = NULL;
 	event_free(e->wall_ev);
 	event_free(e->dirty_ev);

@@ -72,7 +72,7 @@ struct waiting {
 	struct evhttp_request *req;
 	redis_reply_cb *done;		/* frees the request's struct */
 	bool sent;
-	char *key;			/* HGETALL key; owned until sent */
+	struct redis_argv *cmd;		/* the read; owned until sent */
 	TAILQ_ENTRY(waiting) entry;	/* h->waiting: every one */
 	TAILQ_ENTRY(waiting) qentry;	/* h->queue: not sent yet */
 };
@@ -118,7 +118,7 @@ static struct http *all_http;
 
 static void read_pump(struct http *h);
 
-/* Registers a request to answer from the HGETALL of w->key: sent at once
+/* Registers a request to answer from the reply of w->cmd: sent at once
  * when fewer than READS_INFLIGHT are in flight, else queued. done gets
  * the reply (NULL: unknown) and frees w. */
 static void
@@ -169,16 +169,13 @@ read_pump(struct http *h)
 
 	while (h->inflight < READS_INFLIGHT &&
 	    (w = TAILQ_FIRST(&h->queue)) != NULL) {
-		struct redis_argv *v = redis_argv_new();
 		int rc;
 
 		TAILQ_REMOVE(&h->queue, w, qentry);
 		w->sent = true;
-		redis_argv_str(v, "HGETALL");
-		redis_argv_take(v, w->key);
-		w->key = NULL;
-		rc = redis_conn_send(h->deps.reads, v, read_reply, w);
-		redis_argv_free(v);
+		rc = redis_conn_send(h->deps.reads, w->cmd, read_reply, w);
+		redis_argv_free(w->cmd);
+		w->cmd = NULL;
 		if (rc != 0) {
 			w->done(NULL, w);
 			continue;
@@ -306,20 +303,21 @@ scorecard_reply(const redisReply *r, void *arg)
 	}
 	cfg = *sc->w.h->deps.cfg;
 	rep = roster_rep(*sc->w.h->deps.roster, sc->rep_id);
-	if (reply_hash(r) != 0) {
+	actual = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(double));
+	if (reply_counter_values(cfg, r, actual) != 0) {
 		reply_error(sc->w.h, sc->w.req, 503, r == NULL ?
 		    "redis unavailable" : "unexpected redis reply");
+		free(actual);
 		free(sc);
 		return;
 	}
 	if (rep == NULL) {
 		reply_error(sc->w.h, sc->w.req, 404, "rep not on the roster");
+		free(actual);
 		free(sc);
 		return;
 	}
-	actual = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(double));
 	card.kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*card.kpis));
-	reply_counters(cfg, r, actual);
 	scorecard_compute(cfg, rep, sc->period, sc->at_ms, actual, &card);
 
 	o = cJSON_CreateObject();
@@ -395,8 +393,13 @@ route_scorecard(struct http *h, struct evhttp_request *req,
 		return;
 	}
 	scorecard_bucket(rep, sc->period, sc->at_ms, &bucket);
-	sc->w.key = keys_rep_counters(cfg, sc->rep_id, sc->period,
-	    bucket.start_day);
+	sc->w.cmd = redis_argv_new();
+	redis_argv_str(sc->w.cmd, "HMGET");
+	redis_argv_take(sc->w.cmd, keys_rep_counters(cfg, sc->rep_id,
+	    sc->period, bucket.start_day));
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		redis_argv_take(sc->w.cmd, keys_counter_field(sc->rep_id,
+		    cfg->kpis[k].name));
 	waiting_start(h, &sc->w, req, scorecard_reply);
 }
 
@@ -443,7 +446,9 @@ route_alerts(struct http *h, struct evhttp_request *req)
 	struct alerts_req *ar;
 
 	ar = xcalloc(1, sizeof(*ar));
-	ar->w.key = keys_alerts_firing(cfg);
+	ar->w.cmd = redis_argv_new();
+	redis_argv_str(ar->w.cmd, "HGETALL");
+	redis_argv_take(ar->w.cmd, keys_alerts_firing(cfg));
 	waiting_start(h, &ar->w, req, alerts_reply);
 }
 
@@ -801,8 +806,8 @@ http_free(struct http *h)
 		TAILQ_REMOVE(&h->waiting, w, entry);
 		w->h = NULL;
 		w->req = NULL;
-		free(w->key);
-		w->key = NULL;
+		redis_argv_free(w->cmd);
+		w->cmd = NULL;
 		w->done(NULL, w);
 	}
 	while ((w = TAILQ_FIRST(&h->waiting)) != NULL) {

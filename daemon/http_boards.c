@@ -2,7 +2,8 @@
  * http_boards.c: leaderboards, team scorecards and a manager's reps over
  * HTTP. A request names its scope and bucket; the routes work out which
  * keys hold the figures (the scope's boards of each bucket its reps are in,
- * or the teams' contribution hashes), send one command per key, and answer
+ * or its reps' fields in their shards' counter hashes), send one command
+ * per key, and answer
  * once every reply is in. The roster is the truth about who is on a board:
  * a rep of the scope missing from Redis has 0, a rep no longer on the
  * roster is left out. Percent of target, the activity score and "most
@@ -51,11 +52,11 @@ enum board_by { BY_VALUE, BY_PERCENT, BY_IMPROVED };
 /* One command of a request and how its reply is read. */
 struct bcmd {
 	struct breq *q;
-	bool zset;		/* ZRANGE WITHSCORES, else HGETALL contrib */
+	bool zset;		/* ZRANGE WITHSCORES, else HMGET counters */
 	size_t kpi;		/* zset: the KPI of the board */
 	int which;		/* zset: 0 current bucket, 1 previous */
 	int32_t day;		/* the bucket's first day */
-	size_t team;		/* contrib: the team */
+	size_t shard;		/* counters: the shard; its reps' fields */
 };
 
 struct breq {
@@ -76,6 +77,7 @@ struct breq {
 	/* the reps, with the first day of their current and previous bucket */
 	const struct roster_rep **reps;
 	int32_t (*day)[2];
+	int *shard;			/* each rep's counter shard */
 	size_t nreps;
 	double *val[2];			/* nreps x nkpis, current and previous */
 	struct bcmd *cmds;
@@ -116,6 +118,7 @@ breq_free(struct breq *q)
 {
 	free(q->reps);
 	free(q->day);
+	free(q->shard);
 	free(q->val[0]);
 	free(q->val[1]);
 	free(q->cmds);
@@ -155,17 +158,17 @@ rep_find(const struct breq *q, const char *id, size_t len)
 
 static void
 add_cmd(struct breq *q, bool zset, size_t kpi, int which, int32_t day,
-    size_t team)
+    size_t shard)
 {
 	for (size_t i = 0; i < q->ncmds; i++) {
 		struct bcmd *c = &q->cmds[i];
 
 		if (c->zset == zset && c->kpi == kpi && c->which == which &&
-		    c->day == day && c->team == team)
+		    c->day == day && c->shard == shard)
 			return;
 	}
 	q->cmds = xreallocarray(q->cmds, q->ncmds + 1, sizeof(*q->cmds));
-	q->cmds[q->ncmds] = (struct bcmd){ q, zset, kpi, which, day, team };
+	q->cmds[q->ncmds] = (struct bcmd){ q, zset, kpi, which, day, shard };
 	q->ncmds++;
 }
 
@@ -179,6 +182,14 @@ reply_number(const redisReply *r)
 	return 0;
 }
 
+/* True when rep m's field is in counters command c (HMGET order: the
+ * request's reps in order, each with every KPI). */
+static bool
+cmd_holds(const struct bcmd *c, size_t m)
+{
+	return c->q->shard[m] == (int)c->shard && c->q->day[m][0] == c->day;
+}
+
 /* A reply into q's values. */
 static void
 cmd_read(struct bcmd *c, const redisReply *r)
@@ -186,36 +197,30 @@ cmd_read(struct bcmd *c, const redisReply *r)
 	struct breq *q = c->q;
 	size_t nk = q->cfg->nkpis;
 
+	if (!c->zset) {
+		size_t j = 0;
+
+		for (size_t m = 0; m < q->nreps; m++) {
+			if (!cmd_holds(c, m))
+				continue;
+			for (size_t k = 0; k < nk && j < r->elements; k++, j++)
+				if (r->element[j]->type == REDIS_REPLY_STRING)
+					q->val[0][m * nk + k] =
+					    reply_number(r->element[j]);
+		}
+		return;
+	}
 	for (size_t j = 0; j + 1 < r->elements; j += 2) {
 		const redisReply *f = r->element[j], *v = r->element[j + 1];
-		const char *id = f->str, *bar;
-		size_t kpi = c->kpi, len = f->len;
 		ssize_t m;
-		int which = c->zset ? c->which : 0;
 
 		if (f->type != REDIS_REPLY_STRING)
 			continue;
-		if (!c->zset) {		/* contrib field: kpi|rep */
-			int k;
-			char name[128];
-
-			if ((bar = memchr(f->str, '|', f->len)) == NULL ||
-			    (size_t)(bar - f->str) >= sizeof(name))
-				continue;
-			memcpy(name, f->str, (size_t)(bar - f->str));
-			name[bar - f->str] = '\0';
-			if ((k = config_kpi_index(q->cfg, name)) < 0)
-				continue;
-			kpi = (size_t)k;
-			id = bar + 1;
-			len = f->len - (size_t)(bar - f->str) - 1;
-		}
-		if ((m = rep_find(q, id, len)) < 0 ||
-		    q->day[m][which] != c->day)
+		if ((m = rep_find(q, f->str, f->len)) < 0 ||
+		    q->day[m][c->which] != c->day)
 			continue;
-		if (!c->zset && q->reps[m]->rep->team != c->team)
-			continue;
-		q->val[which][(size_t)m * nk + kpi] = reply_number(v);
+		q->val[c->which][(size_t)m * c->q->cfg->nkpis + c->kpi] =
+		    reply_number(v);
 	}
 }
 
@@ -294,9 +299,17 @@ breq_send(struct http_boards *b, struct breq *q)
 			redis_argv_str(v, "-1");
 			redis_argv_str(v, "WITHSCORES");
 		} else {
-			redis_argv_str(v, "HGETALL");
-			redis_argv_take(v, keys_team_contrib(q->cfg,
-			    q->cfg->teams[c->team].id, q->period, c->day));
+			redis_argv_str(v, "HMGET");
+			redis_argv_take(v, keys_shard_counters(q->cfg,
+			    (int)c->shard, q->period, c->day));
+			for (size_t m = 0; m < q->nreps; m++) {
+				if (!cmd_holds(c, m))
+					continue;
+				for (size_t k = 0; k < q->cfg->nkpis; k++)
+					redis_argv_take(v, keys_counter_field(
+					    q->reps[m]->rep->id,
+					    q->cfg->kpis[k].name));
+			}
 		}
 		if (redis_conn_send(b->deps.conn, v, cmd_reply, c) == 0)
 			q->outstanding++;
@@ -634,6 +647,9 @@ gather_reps(struct breq *q, const struct board_scope *sc)
 	if (q->nreps > 1)
 		qsort(q->reps, q->nreps, sizeof(*q->reps), rep_cmp);
 	q->day = xcalloc(q->nreps + 1, sizeof(*q->day));
+	q->shard = xcalloc(q->nreps + 1, sizeof(*q->shard));
+	for (size_t m = 0; m < q->nreps; m++)
+		q->shard[m] = keys_shard_of(cfg, q->reps[m]->rep->id);
 	q->val[0] = xcalloc(q->nreps * nk + 1, sizeof(double));
 	q->val[1] = xcalloc(q->nreps * nk + 1, sizeof(double));
 	for (size_t m = 0; m < q->nreps; m++) {
@@ -646,7 +662,8 @@ gather_reps(struct breq *q, const struct board_scope *sc)
 		q->day[m][0] = cur.start_day;
 		q->day[m][1] = prev.start_day;
 		if (q->kind != BREQ_BOARD) {
-			add_cmd(q, false, 0, 0, cur.start_day, rep->rep->team);
+			add_cmd(q, false, 0, 0, cur.start_day,
+			    (size_t)q->shard[m]);
 			continue;
 		}
 		for (size_t k = 0; k < nk; k++) {

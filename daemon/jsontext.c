@@ -171,8 +171,23 @@ jsontext_number(char *buf, double d)
 		return 2;
 	}
 	if (d >= -2147483648.0 && d < 2147483648.0 && d == (double)(int)d) {
-		len = snprintf(buf, JSONTEXT_NUMBER_SIZE, "%d", (int)d);
-		return (size_t)len;
+		/* "%d", without printf's cost */
+		long long v = (long long)d;
+		char tmp[16];
+		size_t k = 0, o = 0;
+
+		if (v < 0) {
+			buf[o++] = '-';
+			v = -v;
+		}
+		do {
+			tmp[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		while (k > 0)
+			buf[o++] = tmp[--k];
+		buf[o] = '\0';
+		return o;
 	}
 	if ((n = number_fast(buf, d)) > 0)
 		return n;

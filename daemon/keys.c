@@ -7,8 +7,35 @@
 #include "keys.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
 
 #include "xmalloc.h"
+
+#define JOIN_MAX	12
+
+/* The n strings joined, owned: the key builders of the hot paths, without
+ * printf's cost. */
+static char *
+join(size_t n, const char *const *parts)
+{
+	size_t len = 0, lens[JOIN_MAX];
+	char *out, *o;
+
+	if (n > JOIN_MAX)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		len += lens[i] = strlen(parts[i]);
+	o = out = xmalloc(len + 1);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(o, parts[i], lens[i]);
+		o += lens[i];
+	}
+	*o = '\0';
+	return out;
+}
 
 static const char *
 prefix(const struct config *cfg)
@@ -22,26 +49,87 @@ bucket_key(const struct config *cfg, const char *tag, const char *id,
     const char *what, enum period p, int32_t start_day)
 {
 	char date[16];
+	const char *parts[] = { prefix(cfg), ":{", tag, ":", id, "}:", what,
+	    ":", caltime_period_name(p), ":", date };
 
 	caltime_format_date(start_day, date, sizeof(date));
-	return xasprintf("%s:{%s:%s}:%s:%s:%s", prefix(cfg), tag, id, what,
-	    caltime_period_name(p), date);
+	return join(11, parts);
+}
+
+int
+keys_shard_of(const struct config *cfg, const char *rep_id)
+{
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT, rep_id, strlen(rep_id));
+	int n = cfg->redis.shards > 0 ? cfg->redis.shards : 1;
+
+	return (int)(h % (uint64_t)n);
+}
+
+/* P:{s:<N>}:<what>:<period>:<date>, a shard's hash of one bucket. */
+static char *
+shard_bucket_key(const struct config *cfg, int shard, const char *what,
+    enum period p, int32_t start_day)
+{
+	char date[16], num[16];
+	const char *parts[] = { prefix(cfg), ":{s:", num, "}:", what, ":",
+	    caltime_period_name(p), ":", date };
+
+	caltime_format_date(start_day, date, sizeof(date));
+	snprintf(num, sizeof(num), "%d", shard);
+	return join(9, parts);
+}
+
+char *
+keys_shard_counters(const struct config *cfg, int shard, enum period p,
+    int32_t start_day)
+{
+	return shard_bucket_key(cfg, shard, "cnt", p, start_day);
+}
+
+char *
+keys_shard_teams(const struct config *cfg, int shard, enum period p,
+    int32_t start_day)
+{
+	return shard_bucket_key(cfg, shard, "team", p, start_day);
+}
+
+char *
+keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day)
+{
+	char date[16];
+
+	caltime_format_date(utc_day, date, sizeof(date));
+	return xasprintf("%s:{s:%d}:seen:%s", prefix(cfg), shard, date);
 }
 
 char *
 keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day)
 {
-	return bucket_key(cfg, "rep", rep_id, "cnt", p, start_day);
+	return keys_shard_counters(cfg, keys_shard_of(cfg, rep_id), p,
+	    start_day);
 }
 
 char *
-keys_rep_seen(const struct config *cfg, const char *rep_id, int32_t utc_day)
+keys_counter_field(const char *rep_id, const char *kpi)
 {
-	char date[16];
+	const char *parts[] = { rep_id, "|", kpi };
 
-	caltime_format_date(utc_day, date, sizeof(date));
-	return xasprintf("%s:{rep:%s}:seen:%s", prefix(cfg), rep_id, date);
+	return join(3, parts);
+}
+
+char *
+keys_team_field(const char *team_id, const char *kpi)
+{
+	const char *parts[] = { team_id, "|", kpi };
+
+	return join(3, parts);
+}
+
+char *
+keys_seen_member(const char *rep_id, const char *event_id, size_t len)
+{
+	return xasprintf("%s|%.*s", rep_id, (int)len, event_id);
 }
 
 char *
@@ -54,21 +142,9 @@ keys_rep_pace(const struct config *cfg, const char *rep_id, enum period p,
 char *
 keys_rep_alerts(const struct config *cfg, const char *rep_id)
 {
-	return xasprintf("%s:{rep:%s}:alerts", prefix(cfg), rep_id);
-}
+	const char *parts[] = { prefix(cfg), ":{rep:", rep_id, "}:alerts" };
 
-char *
-keys_team_counters(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day)
-{
-	return bucket_key(cfg, "team", team_id, "cnt", p, start_day);
-}
-
-char *
-keys_team_contrib(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day)
-{
-	return bucket_key(cfg, "team", team_id, "contrib", p, start_day);
+	return join(4, parts);
 }
 
 char *

@@ -399,6 +399,8 @@ run(const char *path)
 	ro.username = cfg->redis.username;
 	ro.password = cfg->redis.password;
 	ro.db = cfg->redis.db;
+	ro.tls = cfg->redis.tls;
+	ro.ca_file = cfg->redis.ca_file;
 	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
 	ro.name = "main";
 	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);

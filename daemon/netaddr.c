@@ -178,7 +178,7 @@ parse_db(const char *s, size_t len, int *db)
 }
 
 /*
- * redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N].
+ * redis[s]://[user[:password]@]host[:port][/db] or unix:///path[?db=N].
  * The url may hold a password, so err never quotes it.
  */
 int
@@ -213,12 +213,16 @@ netaddr_redis_parse(const char *url, struct netaddr_redis *a, char *err,
 		    xstrdup(p);
 		return 0;
 	}
-	if (strncmp(url, "redis://", 8) != 0) {
+	if (strncmp(url, "rediss://", 9) == 0) {
+		a->tls = true;
+		p = url + 9;
+	} else if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else {
 		snprintf(err, errlen, "unsupported scheme (use redis://host:"
 		    "port/db or unix:///path/redis.sock)");
 		return -1;
 	}
-	p = url + 8;
 	auth_end = p + strcspn(p, "/?#");
 	for (const char *c = p; c < auth_end; c++)
 		if (*c == '@')
@@ -269,7 +273,7 @@ host_char(char c)
 }
 
 /*
- * http://host[:port]/path, host a name, an IPv4 address or [IPv6]. A
+ * http[s]://host[:port]/path, host a name, an IPv4 address or [IPv6]. A
  * webhook url often holds a token in its path, so err never quotes it.
  */
 int
@@ -277,25 +281,24 @@ netaddr_webhook_check(const char *url, char *err, size_t errlen)
 {
 	const char	*hp, *path;
 	char		*host;
-	int		 port, rc = 0;
+	int		 port, rc = 0, defport;
 	unsigned char	 addr[16];
 
-	if (strncasecmp(url, "https://", 8) == 0) {
-		snprintf(err, errlen, "https is not supported: paced sends "
-		    "plain HTTP (use http://, through a TLS proxy if "
-		    "needed)");
-		return -1;
-	}
-	if (strncmp(url, "http://", 7) != 0) {
+	if (strncmp(url, "https://", 8) == 0) {
+		hp = url + 8;
+		defport = 443;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		hp = url + 7;
+		defport = 80;
+	} else {
 		snprintf(err, errlen, "unsupported scheme (use "
-		    "http://host[:port]/path)");
+		    "https://host[:port]/path or http://host[:port]/path)");
 		return -1;
 	}
 	if (strlen(url) > URL_MAX) {
 		snprintf(err, errlen, "longer than %d bytes", URL_MAX);
 		return -1;
 	}
-	hp = url + 7;
 	if ((path = strchr(hp, '/')) == NULL) {
 		snprintf(err, errlen, "missing /path after the host (e.g. "
 		    "http://host:8080/paced)");
@@ -306,7 +309,7 @@ netaddr_webhook_check(const char *url, char *err, size_t errlen)
 		    "a bearer token with token_file)");
 		return -1;
 	}
-	if (netaddr_split_host_port(hp, (size_t)(path - hp), 80, 1, &host,
+	if (netaddr_split_host_port(hp, (size_t)(path - hp), defport, 1, &host,
 	    &port, err, errlen) != 0)
 		return -1;
 	if (hp[0] == '[') {

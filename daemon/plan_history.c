@@ -3,8 +3,8 @@
  *
  * Called once by plan_cmd.c: connects to the config's Redis with a
  * blocking hiredis context (a command line run, no event loop to block),
- * pipelines one HGETALL per rep and month counter key and sums the fields
- * that name a KPI of the catalogue. The keys are read as README's key
+ * pipelines one HMGET of each rep's fields per month counter key and sums
+ * them per KPI of the catalogue. The keys are read as README's key
  * table documents them, named by keys.c.
  */
 #include "plan_history.h"
@@ -18,6 +18,7 @@
 #include "caltime.h"
 #include "keys.h"
 #include "plan.h"
+#include "redis_tls.h"
 #include "reply.h"
 #include "xmalloc.h"
 
@@ -75,22 +76,47 @@ plan_history_add_reply(const struct config *cfg, const char *key,
 		snprintf(err, errlen, "redis: %s: not a hash", key);
 		return -1;
 	}
-	for (i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *f = r->element[i], *val = r->element[i + 1];
+	/* HMGET of the rep's fields: one element per KPI, in order */
+	for (i = 0; i < r->elements && i < cfg->nkpis; i++) {
+		const redisReply *val = r->element[i];
 
-		if (f->type != REDIS_REPLY_STRING ||
-		    val->type != REDIS_REPLY_STRING)
+		if (val->type != REDIS_REPLY_STRING)
 			continue;
-		if ((k = config_kpi_index(cfg, f->str)) < 0)
-			continue;
+		k = (int)i;
 		if (plan_parse_number(val->str, &v) != 0 || v < 0) {
-			snprintf(err, errlen, "redis: %s: field %s holds "
-			    "\"%s\", not a count", key, f->str, val->str);
+			snprintf(err, errlen, "redis: %s: field of %s holds "
+			    "\"%s\", not a count", key, cfg->kpis[k].name,
+			    val->str);
 			return -1;
 		}
 		totals[k] += v;
 	}
 	return 0;
+}
+
+/* Appends HMGET key <rep>|<kpi>... (every KPI of cfg, in order). */
+static void
+append_hmget(redisContext *c, const struct config *cfg, const char *key,
+    const char *rep)
+{
+	size_t n = cfg->nkpis + 2;
+	const char **argv = xcalloc(n, sizeof(*argv));
+	size_t *lens = xcalloc(n, sizeof(*lens));
+	char **fields = xcalloc(n, sizeof(*fields));
+
+	argv[0] = "HMGET";
+	argv[1] = key;
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		argv[k + 2] = fields[k] = keys_counter_field(rep,
+		    cfg->kpis[k].name);
+	for (size_t i = 0; i < n; i++)
+		lens[i] = strlen(argv[i]);
+	redisAppendCommandArgv(c, (int)n, argv, lens);
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		free(fields[k]);
+	free(fields);
+	free(lens);
+	free(argv);
 }
 
 int
@@ -118,6 +144,17 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 		redisFree(c);
 		return -1;
 	}
+	if (cfg->redis.tls && cfg->redis.unix_path == NULL) {
+		char terr[256];
+
+		if (redis_tls_initiate(c, cfg->redis.host, cfg->redis.ca_file,
+		    terr, sizeof(terr)) != 0) {
+			snprintf(err, errlen, "redis: TLS to %s: %s",
+			    cfg->redis.host, terr);
+			redisFree(c);
+			return -1;
+		}
+	}
 	redisSetTimeout(c, tv);
 	if (handshake(c, cfg, err, errlen) != 0) {
 		redisFree(c);
@@ -129,7 +166,7 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 		for (i = 0; i < nreps; i++) {
 			keys[n] = keys_rep_counters(cfg, reps[i], PERIOD_MONTH,
 			    month);
-			redisAppendCommand(c, "HGETALL %s", keys[n]);
+			append_hmget(c, cfg, keys[n], reps[i]);
 			n++;
 		}
 		caltime_civil_from_days(month, &y, &mo, &d);

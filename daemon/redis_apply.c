@@ -1,29 +1,32 @@
 /*
  * redis_apply.c: turns a pre-aggregated batch into Redis script calls.
  *
- * Rep script (KEYS: the rep's dedupe sets, then its counter hashes; all
- * under {rep:ID}): only events whose id is new to the set of its UTC day
- * add their count/amount to the group's totals, which are then added once
- * per KPI field, and their ids are added to the sets. Every value is
- * checked before the first write (see rep_script). It answers [counted,
- * duplicates, refused, value...]: refused lists the events it could not
- * count (and then nothing was written, nor any value follows), the values
- * are the absolute field values after the call, in the order of the
- * targets sent. Replaying the same call changes nothing.
+ * Counters are sharded (keys.h, keys_shard_of): a rep's counters, the ids
+ * counted for it and its team's share live in its shard's keys, all under
+ * the hash tag {s:N}. One script call per shard the batch touches writes
+ * them all, so the cost is per shard and batch, not per rep or event.
+ *
+ * Shard script (KEYS: the shard's dedupe sets, then its counter hashes,
+ * then its team hashes, one per counter hash and in the same order): only
+ * events whose "rep|id" is new to the set of its UTC day add their
+ * count/amount to the group's totals, which are then added once per KPI
+ * field, to the rep's field and to its team's; the ids join the sets.
+ * Every value is checked before the first write (see shard_script). It
+ * answers [counted, duplicates, refused, left_out, value...]: refused
+ * lists the events it could not count (and then nothing was written, nor
+ * any value follows); left_out counts team fields that hold no number
+ * (those team totals are not written; the reps' counts are); the values
+ * are the reps' absolute field values after the call, in the order of the
+ * targets sent. Replaying the same call changes nothing: a team share
+ * grows only by events new to the dedupe set, in the same atomic step.
  *
  * Expiry is set when a key first appears, so a busy key does not add an
  * EXPIREAT to the append-only file with every batch; a dedupe set's is
  * also pushed back when it falls over a day short (see
  * keys_seen_expire_at).
  *
- * Leaderboards (board_redis.c): with the team calls, one call per board
- * the batch touches, from the same absolute values.
- *
- * Team script (KEYS: pairs of team totals hash and contributions hash,
- * under {team:ID}): for each (kpi, rep, absolute value) it raises the rep's
- * recorded contribution to that value if higher and adds the difference to
- * the total. Counters only grow, so taking the maximum is exact and makes
- * the step idempotent and safe against a stale write from a former owner.
+ * Leaderboards (board_redis.c): after the shard calls, one call per board
+ * the batch touches, from the absolute values the shard calls answered.
  */
 #include "redis_apply.h"
 
@@ -39,181 +42,243 @@
 #include "reply.h"
 #include "xmalloc.h"
 
-/* Lua: a field's text as a number Redis can add to, or nil. 'c': an
- * integer as HINCRBY reads it, at most 18 digits (so adding a batch can
- * never overflow); 'a': a decimal HINCRBYFLOAT reads, finite as a double.
- * A missing field (false) is 0. */
+/* Lua: a field's text as a number, or nil. 'c': an integer of at most 15
+ * digits (Lua's numbers are doubles: exact below 2^53, and adding a batch
+ * stays below it); 'a': a decimal, finite as a double. A missing field
+ * (false) is 0. fmt() writes a value back: an integer in full, a decimal
+ * in the fewest digits that read back the same double. */
 #define LUA_NUM \
 	"local function num(v, kd)\n" \
 	"  if v == false or v == nil then return 0 end\n" \
-	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 or v:find('%s') then return nil end\n" \
+	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 then return nil end\n" \
 	"  if kd == 'c' then\n" \
 	"    if v == '0' then return 0 end\n" \
 	"    local d = v:match('^%-?([1-9]%d*)$')\n" \
-	"    if d == nil or #d > 18 then return nil end\n" \
+	"    if d == nil or #d > 15 then return nil end\n" \
 	"    return tonumber(v)\n" \
 	"  end\n" \
+	"  if v:find('%s') then return nil end\n" \
 	"  local x = tonumber(v)\n" \
 	"  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end\n" \
 	"  return x\n" \
 	"end\n" \
 	"local function fits(x, kd)\n" \
-	"  if kd == 'c' then return x < 1e18 end\n" \
+	"  if kd == 'c' then return x < 1e15 and x > -1e15 end\n" \
 	"  return x == x and x < math.huge and x > -math.huge\n" \
+	"end\n" \
+	"local function fmt(x, kd)\n" \
+	"  if kd == 'c' or (x == math.floor(x) and x < 1e15 and x > -1e15) then\n" \
+	"    return string.format('%.0f', x)\n" \
+	"  end\n" \
+	"  for _, f in ipairs({'%.15g', '%.16g'}) do\n" \
+	"    local s = string.format(f, x)\n" \
+	"    if tonumber(s) == x then return s end\n" \
+	"  end\n" \
+	"  return string.format('%.17g', x)\n" \
 	"end\n"
 
 /*
  * Two passes. The first only reads, one command per key: which ids are
  * new (SMISMEMBER on each dedupe set, and ids met earlier in the call),
- * the text of every counter field the call names (HMGET on each counter
- * hash), and from these whether every field a group adds to holds a
+ * the text of every counter and team field the call names (HMGET on each
+ * hash), and from these whether every rep field a group adds to holds a
  * number that stays one after the addition. A group that fails refuses
  * its new events; if any is refused the call writes nothing and answers
  * their positions (1-based, in the order sent), so that no id is ever
  * marked seen without its counts. Only then the second pass writes, with
- * commands that can no longer fail: one SADD per dedupe set, one
- * increment per field, whose answer is the value sent back (a field not
- * written answers the text read). A counter hash gets its expiry when
- * none of the fields the call names existed (it may be new; a hash gets
- * its expiry when created, so one holding any of them has it already);
- * a dedupe set's is checked with PTTL.
+ * commands that can no longer fail: one SADD per dedupe set and one HSET
+ * per hash of every value that changed. A team field holding no number
+ * is left out (and counted); the others are written. A hash gets its
+ * expiry when none of the fields the call names existed (it may be new;
+ * a hash gets its expiry when created, so one holding any of them has it
+ * already); a dedupe set's is checked with PTTL.
+ *
+ * ARGV: S (dedupe sets), C (counter hashes), now, P (periods), the
+ * EXPIREAT of each set and counter hash (a team hash has its counter
+ * hash's), G, then per group: K, K x (rep field, kind 'c'|'a', team
+ * field), the P counter key indices of its buckets (day to quarter), E,
+ * E x (set index, member, count, amount). Its targets, in the order the
+ * values are answered: per KPI, per period.
+ *
+ * State is kept in tables keyed by key index, then field, rather than in
+ * concatenated strings: the script's cost is in its table and string
+ * work, per field, not in Redis commands.
  */
-static const char rep_script[] =
+static const char shard_script[] =
 	LUA_NUM
 	"local S = tonumber(ARGV[1])\n"
-	"local now = tonumber(ARGV[2])\n"
-	"local C = #KEYS - S\n"
-	"local a = 3\n"
+	"local C = tonumber(ARGV[2])\n"
+	"local now = tonumber(ARGV[3])\n"
+	"local PC = tonumber(ARGV[4])\n"
+	"local a = 5\n"
 	"local exp = {}\n"
 	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
-	"local function sliced(call, cmd, key, list)\n"
+	"local function sliced(call, cmd, key, list, per)\n"
 	"  local out = {}\n"
-	"  for s = 1, #list, 1000 do\n"
-	"    local r = call(cmd, key, unpack(list, s, math.min(#list, s + 999)))\n"
+	"  for s = 1, #list, per do\n"
+	"    local r = call(cmd, key, unpack(list, s, math.min(#list, s + per - 1)))\n"
 	"    if type(r) == 'table' and r.err then return nil end\n"
 	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
 	"  end\n"
 	"  return out\n"
 	"end\n"
 	"local groups, ids, fl, fi = {}, {}, {}, {}\n"
-	"local tk, tf = {}, {}\n"
+	"local function want(k, f)\n"
+	"  local m = fi[k]\n"
+	"  if not m then m = {}; fi[k] = m; fl[k] = {} end\n"
+	"  if not m[f] then m[f] = true; local l = fl[k]; l[#l + 1] = f end\n"
+	"end\n"
 	"for g = 1, G do\n"
-	"  local T = tonumber(ARGV[a]); a = a + 1\n"
-	"  local t0 = a; a = a + 3 * T\n"
-	"  local E = tonumber(ARGV[a]); a = a + 1\n"
-	"  local e0 = a; a = a + 4 * E\n"
-	"  groups[g] = {t0, T, e0, E}\n"
+	"  local K = tonumber(ARGV[a])\n"
+	"  local f0 = a + 1\n"
+	"  local b0 = f0 + 3 * K\n"
+	"  local E = tonumber(ARGV[b0 + PC])\n"
+	"  local e0 = b0 + PC + 1\n"
+	"  a = e0 + 4 * E\n"
+	"  local bk = {}\n"
+	"  for p = 1, PC do bk[p] = S + tonumber(ARGV[b0 + p - 1]) end\n"
+	"  groups[g] = {K, f0, bk, E, e0}\n"
 	"  for e = 0, E - 1 do\n"
 	"    local k = tonumber(ARGV[e0 + 4 * e])\n"
-	"    local l = ids[k] or {}; ids[k] = l; l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
+	"    local l = ids[k]\n"
+	"    if not l then l = {}; ids[k] = l end\n"
+	"    l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
 	"  end\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k, f = S + tonumber(ARGV[t0 + 3 * t]), ARGV[t0 + 3 * t + 1]\n"
-	"    tk[#tk + 1] = k; tf[#tf + 1] = f\n"
-	"    local m = fi[k] or {}; fi[k] = m\n"
-	"    if m[f] == nil then\n"
-	"      local l = fl[k] or {}; fl[k] = l; l[#l + 1] = f; m[f] = true\n"
-	"    end\n"
+	"  for q = 0, K - 1 do\n"
+	"    local rf, tf = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 2]\n"
+	"    for p = 1, PC do want(bk[p], rf); want(bk[p] + C, tf) end\n"
 	"  end\n"
 	"end\n"
 	"local member, text, existed = {}, {}, {}\n"
 	"for k = 1, S do\n"
 	"  if ids[k] then\n"
-	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k])\n"
+	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k], 1000)\n"
 	"    if r then\n"
-	"      local m = {}\n"
-	"      for j, v in ipairs(r) do if v == 1 then m[ids[k][j]] = true end end\n"
+	"      local m, l = {}, ids[k]\n"
+	"      for j, v in ipairs(r) do if v == 1 then m[l[j]] = true end end\n"
 	"      member[k] = m\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"for k = S + 1, S + C do\n"
+	"for k = S + 1, S + 2 * C do\n"
 	"  if fl[k] then\n"
-	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k])\n"
+	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k], 1000)\n"
 	"    if r then\n"
-	"      local m = {}\n"
-	"      for j, v in ipairs(r) do m[fl[k][j]] = v; if v then existed[k] = true end end\n"
+	"      local m, l = {}, fl[k]\n"
+	"      for j, v in ipairs(r) do m[l[j]] = v; if v then existed[k] = true end end\n"
 	"      text[k] = m\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local cur, pend, okg, bad = {}, {}, {}, {}\n"
-	"local pos, total = 0, 0\n"
+	"local cur, chg, pend, okg, bad = {}, {}, {}, {}, {}\n"
+	"for k = S + 1, S + C do cur[k] = {}; chg[k] = {} end\n"
+	"for k = 1, S do pend[k] = {} end\n"
+	"local pos = 0\n"
 	"for g = 1, G do\n"
-	"  local t0, T, e0, E = groups[g][1], groups[g][2], groups[g][3], groups[g][4]\n"
+	"  local K, f0, bk, E, e0 = unpack(groups[g])\n"
 	"  local n, amt, new, ok = 0, 0, {}, true\n"
 	"  for e = 0, E - 1 do\n"
 	"    local i = e0 + 4 * e\n"
 	"    local k = tonumber(ARGV[i])\n"
-	"    local pk = ARGV[i] .. '|' .. ARGV[i + 1]\n"
-	"    if member[k] == nil then ok = false end\n"
-	"    if not (member[k] and member[k][ARGV[i + 1]]) and not pend[pk] then\n"
-	"      pend[pk] = true; new[#new + 1] = e\n"
+	"    local mbr, mk, pk = ARGV[i + 1], member[k], pend[k]\n"
+	"    if mk == nil then ok = false end\n"
+	"    if not (mk and mk[mbr]) and not pk[mbr] then\n"
+	"      pk[mbr] = true; new[#new + 1] = e\n"
 	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
 	"    end\n"
 	"  end\n"
 	"  local plan = {}\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
-	"    local field = ARGV[t0 + 3 * t + 1]\n"
-	"    local kd = ARGV[t0 + 3 * t + 2]\n"
-	"    local add = n\n"
-	"    if kd == 'a' then add = amt end\n"
-	"    if add > 0 then\n"
-	"      local ck = k .. '|' .. field\n"
-	"      local v = cur[ck]\n"
-	"      if v == nil then\n"
-	"        v = text[k] ~= nil and num(text[k][field], kd) or false\n"
-	"        cur[ck] = v\n"
+	"  if #new > 0 then\n"
+	"    for q = 0, K - 1 do\n"
+	"      local rf, kd = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 1]\n"
+	"      local add = n\n"
+	"      if kd == 'a' then add = amt end\n"
+	"      if add > 0 then\n"
+	"        for p = 1, PC do\n"
+	"          local k = bk[p]\n"
+	"          local ck = cur[k]\n"
+	"          local v = ck[rf]\n"
+	"          if v == nil then\n"
+	"            v = text[k] ~= nil and num(text[k][rf], kd) or false\n"
+	"            ck[rf] = v\n"
+	"          end\n"
+	"          if v == false or not fits(v + add, kd) then ok = false\n"
+	"          else plan[#plan + 1] = {k, rf, v + add, kd} end\n"
+	"        end\n"
 	"      end\n"
-	"      if v == false or not fits(v + add, kd) then ok = false\n"
-	"      else plan[#plan + 1] = {ck, v + add} end\n"
 	"    end\n"
 	"  end\n"
 	"  if ok then\n"
-	"    for _, pl in ipairs(plan) do cur[pl[1]] = pl[2] end\n"
-	"    okg[#okg + 1] = {t0, T, e0, new, n, amt}\n"
+	"    for _, pl in ipairs(plan) do cur[pl[1]][pl[2]] = pl[3]; chg[pl[1]][pl[2]] = pl[4] end\n"
+	"    if #new > 0 then okg[#okg + 1] = {g, new, n, amt} end\n"
 	"  else\n"
 	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
 	"  end\n"
-	"  pos = pos + E; total = total + E\n"
+	"  pos = pos + E\n"
 	"end\n"
-	"if #bad > 0 then return {0, 0, bad} end\n"
-	"local counted, got, adds, wrote = 0, {}, {}, {}\n"
-	"for _, gr in ipairs(okg) do\n"
-	"  for _, e in ipairs(gr[4]) do\n"
-	"    local i = gr[3] + 4 * e\n"
+	"if #bad > 0 then return {0, 0, bad, 0} end\n"
+	"local counted, adds, tadd, tkind, torder = 0, {}, {}, {}, {}\n"
+	"for _, o in ipairs(okg) do\n"
+	"  local K, f0, bk, E, e0 = unpack(groups[o[1]])\n"
+	"  for _, e in ipairs(o[2]) do\n"
+	"    local i = e0 + 4 * e\n"
 	"    local k = tonumber(ARGV[i])\n"
-	"    local l = adds[k] or {}; adds[k] = l; l[#l + 1] = ARGV[i + 1]\n"
+	"    local l = adds[k]\n"
+	"    if not l then l = {}; adds[k] = l end\n"
+	"    l[#l + 1] = ARGV[i + 1]\n"
 	"  end\n"
-	"  counted = counted + #gr[4]\n"
-	"end\n"
-	"for k = 1, S do\n"
-	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k]) end\n"
-	"end\n"
-	"for _, gr in ipairs(okg) do\n"
-	"  local t0, T, n, amt = gr[1], gr[2], gr[5], gr[6]\n"
-	"  for t = 0, T - 1 do\n"
-	"    local k = S + tonumber(ARGV[t0 + 3 * t])\n"
-	"    local field = ARGV[t0 + 3 * t + 1]\n"
-	"    local ck = k .. '|' .. field\n"
-	"    if ARGV[t0 + 3 * t + 2] == 'a' then\n"
-	"      if amt > 0 then\n"
-	"        got[ck] = redis.call('HINCRBYFLOAT', KEYS[k], field, amt); wrote[k] = true\n"
+	"  counted = counted + #o[2]\n"
+	"  for q = 0, K - 1 do\n"
+	"    local kd, tf = ARGV[f0 + 3 * q + 1], ARGV[f0 + 3 * q + 2]\n"
+	"    local add = o[3]\n"
+	"    if kd == 'a' then add = o[4] end\n"
+	"    if add > 0 then\n"
+	"      for p = 1, PC do\n"
+	"        local tk = bk[p] + C\n"
+	"        local t = tadd[tk]\n"
+	"        if not t then t = {}; tadd[tk] = t; tkind[tk] = {}; torder[tk] = {} end\n"
+	"        if t[tf] == nil then t[tf] = 0; tkind[tk][tf] = kd; local l = torder[tk]; l[#l + 1] = tf end\n"
+	"        t[tf] = t[tf] + add\n"
 	"      end\n"
-	"    elseif n > 0 then\n"
-	"      got[ck] = redis.call('HINCRBY', KEYS[k], field, n); wrote[k] = true\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local out = {counted, total - counted, {}}\n"
-	"for i = 1, #tk do\n"
-	"  local v = got[tk[i] .. '|' .. tf[i]]\n"
-	"  if v == nil then\n"
-	"    if text[tk[i]] == nil then v = '' else v = text[tk[i]][tf[i]] or '0' end\n"
+	"local hs, left = {}, 0\n"
+	"for k = 1, S do\n"
+	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k], 1000) end\n"
+	"end\n"
+	"for k = S + 1, S + C do\n"
+	"  local l = {}\n"
+	"  for f, kd in pairs(chg[k]) do l[#l + 1] = f; l[#l + 1] = fmt(cur[k][f], kd) end\n"
+	"  if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
+	"end\n"
+	"for k = S + C + 1, S + 2 * C do\n"
+	"  if torder[k] then\n"
+	"    local l = {}\n"
+	"    for _, tf in ipairs(torder[k]) do\n"
+	"      local kd = tkind[k][tf]\n"
+	"      local old = text[k] ~= nil and num(text[k][tf], kd)\n"
+	"      if old and fits(old + tadd[k][tf], kd) then\n"
+	"        l[#l + 1] = tf; l[#l + 1] = fmt(old + tadd[k][tf], kd)\n"
+	"      else left = left + 1 end\n"
+	"    end\n"
+	"    if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
 	"  end\n"
-	"  out[#out + 1] = v\n"
+	"end\n"
+	"local out = {counted, pos - counted, {}, left}\n"
+	"for g = 1, G do\n"
+	"  local K, f0, bk = groups[g][1], groups[g][2], groups[g][3]\n"
+	"  for q = 0, K - 1 do\n"
+	"    local rf = ARGV[f0 + 3 * q]\n"
+	"    for p = 1, PC do\n"
+	"      local k = bk[p]\n"
+	"      local kd = chg[k][rf]\n"
+	"      if kd then out[#out + 1] = fmt(cur[k][rf], kd)\n"
+	"      elseif text[k] == nil then out[#out + 1] = ''\n"
+	"      else out[#out + 1] = text[k][rf] or '0' end\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
 	"for k = 1, S do\n"
 	"  local t = redis.call('PTTL', KEYS[k])\n"
@@ -221,115 +286,25 @@ static const char rep_script[] =
 	"    redis.call('EXPIREAT', KEYS[k], exp[k])\n"
 	"  end\n"
 	"end\n"
-	"for k = S + 1, S + C do\n"
-	"  if wrote[k] and not existed[k] then redis.call('EXPIREAT', KEYS[k], exp[k]) end\n"
+	"for k = S + 1, S + 2 * C do\n"
+	"  if hs[k] and not existed[k] then\n"
+	"    redis.call('EXPIREAT', KEYS[k], exp[k > S + C and k - C or k])\n"
+	"  end\n"
 	"end\n"
 	"return out\n";
 
-/*
- * Each entry is checked before its writes (the rep's value and recorded
- * contribution are numbers, the total stays one); an entry that fails is
- * left out and counted in the answer {entries, left_out}. Entries are
- * independent, so writing the others is safe.
- *
- * The commands are per key, not per entry: for each (period, day) pair
- * one HMGET of the contributions it names and one HSET of those that
- * rise; for each KPI of the pair one HGET of the total and one increment
- * by the sum of its rises. A rep named twice for one field (two groups of
- * the rep in one bucket) counts once, at its larger value. Lists are
- * sent in slices, as unpack() has a bounded stack.
- */
-static const char team_script[] =
-	LUA_NUM
-	"local P = #KEYS / 2\n"
-	"local a = 1\n"
-	"local exp = {}\n"
-	"for p = 1, P do exp[p] = ARGV[a]; a = a + 1 end\n"
-	"local N = tonumber(ARGV[a]); a = a + 1\n"
-	"local by, idx = {}, {}\n"
-	"for i = 1, N do\n"
-	"  local p = tonumber(ARGV[a])\n"
-	"  local f = ARGV[a + 1] .. '|' .. ARGV[a + 2]\n"
-	"  local ix = idx[p] or {}; idx[p] = ix\n"
-	"  local l = by[p] or {}; by[p] = l\n"
-	"  local j = ix[f]\n"
-	"  if j == nil then\n"
-	"    l[#l + 1] = {f, ARGV[a + 1], ARGV[a + 3], ARGV[a + 4]}; ix[f] = #l\n"
-	"  else\n"
-	"    local e = l[j]\n"
-	"    local v, w = num(e[3], e[4]), num(ARGV[a + 3], ARGV[a + 4])\n"
-	"    if w and (not v or w > v) then e[3] = ARGV[a + 3] end\n"
-	"  end\n"
-	"  a = a + 5\n"
-	"end\n"
-	"local function slices(cmd, key, list, per, fn)\n"
-	"  local out = {}\n"
-	"  for s = 1, #list, per do\n"
-	"    local args = {}\n"
-	"    for j = s, math.min(#list, s + per - 1) do fn(args, list[j]) end\n"
-	"    local r = redis.pcall(cmd, key, unpack(args))\n"
-	"    if type(r) == 'table' and r.err then return nil end\n"
-	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
-	"  end\n"
-	"  return out\n"
-	"end\n"
-	"local skipped = 0\n"
-	"for p = 1, P do\n"
-	"  local l = by[p] or {}\n"
-	"  local old = #l > 0 and slices('HMGET', KEYS[2 * p], l, 1000,\n"
-	"    function(args, e) args[#args + 1] = e[1] end)\n"
-	"  local rise, kinds, order = {}, {}, {}\n"
-	"  for j, e in ipairs(l) do\n"
-	"    local v = num(e[3], e[4])\n"
-	"    local o = old and num(old[j], e[4])\n"
-	"    if not (v and o) then skipped = skipped + 1\n"
-	"    elseif v > o then\n"
-	"      local k = e[2]\n"
-	"      if rise[k] == nil then rise[k] = {0, {}}; kinds[k] = e[4]; order[#order + 1] = k end\n"
-	"      rise[k][1] = rise[k][1] + (v - o)\n"
-	"      table.insert(rise[k][2], e)\n"
-	"    end\n"
-	"  end\n"
-	"  local sets = {}\n"
-	"  for _, k in ipairs(order) do\n"
-	"    local kd, d, es = kinds[k], rise[k][1], rise[k][2]\n"
-	"    local t = redis.pcall('HGET', KEYS[2 * p - 1], k)\n"
-	"    local tot = type(t) ~= 'table' and num(t, kd)\n"
-	"    if tot and fits(tot + d, kd) then\n"
-	"      if kd == 'a' then\n"
-	"        redis.call('HINCRBYFLOAT', KEYS[2 * p - 1], k, d)\n"
-	"      else\n"
-	"        redis.call('HINCRBY', KEYS[2 * p - 1], k, string.format('%d', d))\n"
-	"      end\n"
-	"      for _, e in ipairs(es) do sets[#sets + 1] = e end\n"
-	"    else skipped = skipped + #es end\n"
-	"  end\n"
-	"  if #sets > 0 then\n"
-	"    slices('HSET', KEYS[2 * p], sets, 500,\n"
-	"      function(args, e) args[#args + 1] = e[1]; args[#args + 1] = e[3] end)\n"
-	"  end\n"
-	"end\n"
-	"for k = 1, 2 * P do\n"
-	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
-	"    redis.call('EXPIREAT', KEYS[k], exp[math.floor((k + 1) / 2)])\n"
-	"  end\n"
-	"end\n"
-	"return {N, skipped}\n";
-
 struct redis_apply {
 	struct redis_conn *conn;
-	int rep_sha, team_sha, board_sha;
+	int shard_sha, board_sha;
 };
 
-/* A rep's absolute value of one field after the rep script. */
+/* A rep's absolute value of one field after the shard script. */
 struct contrib {
-	const struct config_team *team;
+	const struct roster_rep *rr;
 	enum period period;
 	int32_t start_day;
 	int64_t expire_at;
 	size_t kpi;
-	const char *rep_id;
-	const struct roster_rep *rr;	/* for the boards */
 	size_t val_off, val_len;	/* its text in apply_op.vals */
 };
 
@@ -340,20 +315,22 @@ struct apply_op {
 	void *arg;
 	int outstanding;
 	int failed;
-	bool team_phase;
+	bool board_phase;
 	struct apply_stats stats;
 	const struct batch *b;
-	/* events a rep script refused (their fields hold no number) */
+	/* events a shard script refused (their fields hold no number) */
 	struct apply_refused *refused;
 	size_t nrefused, refused_cap;
-	/* the values' text, exactly as Redis answered it (no cut: a
-	 * decimal of 10^60 is 61 digits long) */
+	/* the values' text, exactly as Redis answered it */
 	char *vals;
 	size_t vals_len, vals_cap;
-	/* per rep call: where its targets start in targets[] */
 	struct contrib *targets;
 	size_t ntargets, targets_cap;
-	size_t *call_first, *call_count;
+	/* batch rep indices, grouped by shard: call c holds
+	 * order[call_reps[c]] .. order[call_reps[c + 1] - 1] */
+	uint32_t *order;
+	size_t *call_reps;
+	size_t *call_first, *call_count;	/* its targets */
 	size_t ncalls;
 };
 
@@ -377,136 +354,43 @@ contrib_set(struct apply_op *op, struct contrib *c, const char *s, size_t len)
 	op->vals_len += len;
 }
 
-struct rep_call {
+struct shard_call {
 	struct apply_op *op;
 	size_t index;
 };
 
+/* Records the refused event at position pos (1-based, in the order shard
+ * call `call` sent its events). */
 static void
-team_reply(const redisReply *r, void *arg)
-{
-	struct apply_op *op = arg;
-	const char *err = reply_error_text(r);
-
-	if (err == NULL && reply_team_script(r) != 0)
-		err = "unexpected reply shape from the team script";
-	if (err == NULL && r->element[1]->integer > 0)
-		log_warnx("redis_team_totals_left_out", "entries=%lld err=%s",
-		    (long long)r->element[1]->integer, log_quote("a team total "
-		    "or contribution field holds no number; fix or delete it"));
-	if (err != NULL) {
-		log_warnx("redis_apply_failed", "step=team err=%s", log_quote(err));
-		if (reply_noscript(r))
-			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
-		op->failed = 1;
-	}
-	if (--op->outstanding == 0)
-		op_finish(op);
-}
-
-static void
-send_team_calls(struct apply_op *op)
-{
-	struct redis_argv *args = redis_argv_new();
-	const struct config *cfg = op->cfg;
-	size_t nteams = cfg->nteams;
-
-	/* One call per team: gather that team's contributions. */
-	for (size_t t = 0; t < nteams; t++) {
-		const struct config_team *team = &cfg->teams[t];
-		size_t npairs = 0, nentries = 0;
-		/* distinct (period, day) pairs of this team, small */
-		struct { enum period p; int32_t day; int64_t exp; } *pairs = NULL;
-		size_t pairs_cap = 0;
-
-		for (size_t i = 0; i < op->ntargets; i++) {
-			struct contrib *c = &op->targets[i];
-			size_t k;
-
-			if (c->team != team)
-				continue;
-			nentries++;
-			for (k = 0; k < npairs; k++)
-				if (pairs[k].p == c->period && pairs[k].day == c->start_day)
-					break;
-			if (k == npairs) {
-				if (npairs == pairs_cap) {
-					pairs_cap = pairs_cap ? pairs_cap * 2 : 8;
-					pairs = xreallocarray(pairs, pairs_cap, sizeof(*pairs));
-				}
-				pairs[npairs].p = c->period;
-				pairs[npairs].day = c->start_day;
-				pairs[npairs].exp = c->expire_at;
-				npairs++;
-			}
-		}
-		if (nentries == 0) {
-			free(pairs);
-			continue;
-		}
-		redis_argv_reset(args);
-		redis_argv_str(args, "EVALSHA");
-		redis_argv_str(args, redis_conn_script_sha(op->a->conn,
-		    op->a->team_sha));
-		redis_argv_fmt(args, "%zu", npairs * 2);
-		for (size_t k = 0; k < npairs; k++) {
-			redis_argv_take(args, keys_team_counters(cfg, team->id,
-			    pairs[k].p, pairs[k].day));
-			redis_argv_take(args, keys_team_contrib(cfg, team->id,
-			    pairs[k].p, pairs[k].day));
-		}
-		for (size_t k = 0; k < npairs; k++)
-			redis_argv_fmt(args, "%" PRId64, pairs[k].exp);
-		redis_argv_fmt(args, "%zu", nentries);
-		for (size_t i = 0; i < op->ntargets; i++) {
-			struct contrib *c = &op->targets[i];
-			size_t k;
-
-			if (c->team != team)
-				continue;
-			for (k = 0; k < npairs; k++)
-				if (pairs[k].p == c->period && pairs[k].day == c->start_day)
-					break;
-			redis_argv_fmt(args, "%zu", k + 1);
-			redis_argv_str(args, cfg->kpis[c->kpi].name);
-			redis_argv_str(args, c->rep_id);
-			redis_argv_add(args, op->vals + c->val_off, c->val_len);
-			redis_argv_str(args, cfg->kpis[c->kpi].measure ==
-			    KPI_MEASURE_AMOUNT ? "a" : "c");
-		}
-		free(pairs);
-		if (redis_conn_send(op->a->conn, args, team_reply, op) == 0)
-			op->outstanding++;
-		else
-			op->failed = 1;
-	}
-	redis_argv_free(args);
-}
-
-/* Records the refused event at position pos (1-based, in the order the
- * rep call of batch rep br sent its events). */
-static void
-note_refused(struct apply_op *op, const struct batch_rep *br, long long pos)
+note_refused(struct apply_op *op, size_t call, long long pos)
 {
 	const struct batch *b = op->b;
 	long long k = 0;
 
-	for (uint32_t g = br->first_group; g != UINT32_MAX; g = b->groups[g].next)
-		for (uint32_t e = b->groups[g].first; e != UINT32_MAX;
-		    e = b->events[e].next) {
-			if (++k != pos)
-				continue;
-			if (op->nrefused == op->refused_cap) {
-				op->refused_cap = op->refused_cap ?
-				    op->refused_cap * 2 : 16;
-				op->refused = xreallocarray(op->refused,
-				    op->refused_cap, sizeof(*op->refused));
+	for (size_t i = op->call_reps[call]; i < op->call_reps[call + 1]; i++) {
+		const struct batch_rep *br = &b->reps[op->order[i]];
+
+		for (uint32_t g = br->first_group; g != UINT32_MAX;
+		    g = b->groups[g].next)
+			for (uint32_t e = b->groups[g].first; e != UINT32_MAX;
+			    e = b->events[e].next) {
+				if (++k != pos)
+					continue;
+				if (op->nrefused == op->refused_cap) {
+					op->refused_cap = op->refused_cap ?
+					    op->refused_cap * 2 : 16;
+					op->refused = xreallocarray(op->refused,
+					    op->refused_cap,
+					    sizeof(*op->refused));
+				}
+				op->refused[op->nrefused].partition =
+				    b->events[e].partition;
+				op->refused[op->nrefused].offset =
+				    b->events[e].offset;
+				op->nrefused++;
+				return;
 			}
-			op->refused[op->nrefused].partition = b->events[e].partition;
-			op->refused[op->nrefused].offset = b->events[e].offset;
-			op->nrefused++;
-			return;
-		}
+	}
 }
 
 static void
@@ -526,7 +410,7 @@ board_reply(const redisReply *r, void *arg)
 		op_finish(op);
 }
 
-/* The leaderboards, from the absolute values the rep script answered. */
+/* The leaderboards, from the absolute values the shard scripts answered. */
 static void
 send_board_calls(struct apply_op *op)
 {
@@ -553,41 +437,46 @@ send_board_calls(struct apply_op *op)
 }
 
 static void
-rep_reply(const redisReply *r, void *arg)
+shard_reply(const redisReply *r, void *arg)
 {
-	struct rep_call *rc = arg;
-	struct apply_op *op = rc->op;
+	struct shard_call *sc = arg;
+	struct apply_op *op = sc->op;
 	const char *err = reply_error_text(r);
 	const redisReply *bad = NULL;
 
-	if (err == NULL && reply_rep_script(r, op->call_count[rc->index]) != 0)
-		err = "unexpected reply shape from the rep script";
+	if (err == NULL && reply_shard_script(r, op->call_count[sc->index]) != 0)
+		err = "unexpected reply shape from the shard script";
 	if (err == NULL)
 		bad = r->element[2];
 	if (err != NULL) {
-		log_warnx("redis_apply_failed", "step=rep err=%s", log_quote(err));
+		log_warnx("redis_apply_failed", "step=shard err=%s",
+		    log_quote(err));
 		if (reply_noscript(r))
 			redis_conn_reset(op->a->conn, "script missing (NOSCRIPT)");
 		op->failed = 1;
 	} else if (bad->elements > 0) {
 		/* Nothing of this call was written. */
-		const struct batch_rep *br = &op->b->reps[rc->index];
-
-		log_warnx("redis_counts_refused", "rep=%s events=%zu err=%s",
-		    br->rep->rep->id, bad->elements, log_quote("a counter or "
-		    "dedupe key holds a value no count can be added to"));
+		log_warnx("redis_counts_refused", "events=%zu err=%s",
+		    bad->elements, log_quote("a counter or dedupe key holds "
+		    "a value no count can be added to"));
 		for (size_t i = 0; i < bad->elements; i++)
 			if (bad->element[i]->type == REDIS_REPLY_INTEGER)
-				note_refused(op, br, bad->element[i]->integer);
+				note_refused(op, sc->index,
+				    bad->element[i]->integer);
 		op->failed = 1;
 	} else {
-		size_t first = op->call_first[rc->index];
+		size_t first = op->call_first[sc->index];
 
 		op->stats.counted += (uint64_t)r->element[0]->integer;
 		op->stats.duplicates += (uint64_t)r->element[1]->integer;
-		for (size_t i = 3; i < r->elements; i++) {
+		if (r->element[3]->integer > 0)
+			log_warnx("redis_team_totals_left_out", "fields=%lld "
+			    "err=%s", (long long)r->element[3]->integer,
+			    log_quote("a team total field holds no number; "
+			    "fix or delete it"));
+		for (size_t i = 4; i < r->elements; i++) {
 			const redisReply *v = r->element[i];
-			struct contrib *c = &op->targets[first + i - 3];
+			struct contrib *c = &op->targets[first + i - 4];
 			char num[32];
 			int n;
 
@@ -600,7 +489,7 @@ rep_reply(const redisReply *r, void *arg)
 			}
 		}
 	}
-	free(rc);
+	free(sc);
 	if (--op->outstanding == 0)
 		op_finish(op);
 }
@@ -608,9 +497,8 @@ rep_reply(const redisReply *r, void *arg)
 static void
 op_finish(struct apply_op *op)
 {
-	if (!op->failed && !op->team_phase) {
-		op->team_phase = true;
-		send_team_calls(op);
+	if (!op->failed && !op->board_phase) {
+		op->board_phase = true;
 		send_board_calls(op);
 		if (op->outstanding > 0)
 			return;
@@ -621,145 +509,207 @@ op_finish(struct apply_op *op)
 	free(op->refused);
 	free(op->vals);
 	free(op->targets);
+	free(op->order);
+	free(op->call_reps);
 	free(op->call_first);
 	free(op->call_count);
 	free(op);
 }
 
+/* The index of v in list (n entries, room for one more), added if new. */
 static size_t
-day_index(int32_t *days, size_t *n, int32_t day)
+index_of(int32_t *list, size_t *n, int32_t v)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (days[i] == day)
+		if (list[i] == v)
 			return i;
-	days[*n] = day;
+	list[*n] = v;
 	return (*n)++;
 }
 
-/* Builds and sends the rep script call of batch rep br. */
+/* A counter bucket of a shard call. */
+struct bucket_ref {
+	enum period p;
+	int32_t start, end;
+};
+
+static size_t
+bucket_index(struct bucket_ref *l, size_t *n, enum period p,
+    const struct bucket *bk)
+{
+	for (size_t k = 0; k < *n; k++)
+		if (l[k].p == p && l[k].start == bk->start_day)
+			return k;
+	l[*n].p = p;
+	l[*n].start = bk->start_day;
+	l[*n].end = bk->end_day;
+	return (*n)++;
+}
+
+static struct contrib *
+target_new(struct apply_op *op)
+{
+	if (op->ntargets == op->targets_cap) {
+		op->targets_cap = op->targets_cap ? op->targets_cap * 2 : 256;
+		op->targets = xreallocarray(op->targets, op->targets_cap,
+		    sizeof(*op->targets));
+	}
+	return &op->targets[op->ntargets++];
+}
+
+/* Builds and sends shard call `call`: the reps order[from..to). */
 static int
-send_rep_call(struct apply_op *op, struct redis_argv *args,
-    const struct batch *b,
-    const struct batch_rep *br, size_t call)
+send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
+    size_t call)
 {
 	const struct config *cfg = op->cfg;
-	const struct roster_rep *rr = br->rep;
-	const struct period_rules *rules = &rr->calendar->rules;
-	int32_t *seen = xcalloc(br->nevents, sizeof(int32_t));
+	const struct batch *b = op->b;
+	size_t from = op->call_reps[call], to = op->call_reps[call + 1];
+	size_t nevents = 0, ngroups = 0, nseen = 0, ncnt = 0;
 	int64_t now = caltime_wall_ms() / 1000;
-	struct { enum period p; int32_t start, end; } *cnt;
-	size_t nseen = 0, ncnt = 0, ncnt_cap = (size_t)br->ngroups * PERIOD_COUNT;
-	struct rep_call *rc;
-	uint32_t g;
+	int32_t *seen;
+	struct bucket_ref *cnt;
+	struct shard_call *sc;
 
-	cnt = xcalloc(ncnt_cap, sizeof(*cnt));
+	for (size_t i = from; i < to; i++) {
+		nevents += b->reps[op->order[i]].nevents;
+		ngroups += b->reps[op->order[i]].ngroups;
+	}
+	seen = xcalloc(nevents, sizeof(*seen));
+	cnt = xcalloc(ngroups * PERIOD_COUNT, sizeof(*cnt));
 	/* distinct dedupe days and counter buckets */
-	for (g = br->first_group; g != UINT32_MAX; g = b->groups[g].next) {
-		const struct batch_group *gr = &b->groups[g];
+	for (size_t i = from; i < to; i++) {
+		const struct batch_rep *br = &b->reps[op->order[i]];
+		const struct period_rules *rules = &br->rep->calendar->rules;
 
-		for (uint32_t e = gr->first; e != UINT32_MAX; e = b->events[e].next)
-			day_index(seen, &nseen, b->events[e].utc_day);
-		for (int p = 0; p < PERIOD_COUNT; p++) {
-			struct bucket bk;
-			size_t k;
+		for (uint32_t g = br->first_group; g != UINT32_MAX;
+		    g = b->groups[g].next) {
+			const struct batch_group *gr = &b->groups[g];
 
-			caltime_bucket_of_day(rules, (enum period)p, gr->local_day, &bk);
-			for (k = 0; k < ncnt; k++)
-				if (cnt[k].p == (enum period)p && cnt[k].start == bk.start_day)
-					break;
-			if (k == ncnt) {
-				cnt[ncnt].p = (enum period)p;
-				cnt[ncnt].start = bk.start_day;
-				cnt[ncnt].end = bk.end_day;
-				ncnt++;
+			for (uint32_t e = gr->first; e != UINT32_MAX;
+			    e = b->events[e].next)
+				index_of(seen, &nseen, b->events[e].utc_day);
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				struct bucket bk;
+
+				caltime_bucket_of_day(rules, (enum period)p,
+				    gr->local_day, &bk);
+				bucket_index(cnt, &ncnt, (enum period)p, &bk);
 			}
 		}
 	}
 
 	redis_argv_reset(args);
 	redis_argv_str(args, "EVALSHA");
-	redis_argv_str(args, redis_conn_script_sha(op->a->conn, op->a->rep_sha));
-	redis_argv_fmt(args, "%zu", nseen + ncnt);
+	redis_argv_str(args, redis_conn_script_sha(op->a->conn,
+	    op->a->shard_sha));
+	redis_argv_fmt(args, "%zu", nseen + 2 * ncnt);
 	for (size_t k = 0; k < nseen; k++)
-		redis_argv_take(args, keys_rep_seen(cfg, rr->rep->id, seen[k]));
+		redis_argv_take(args, keys_shard_seen(cfg, shard, seen[k]));
 	for (size_t k = 0; k < ncnt; k++)
-		redis_argv_take(args, keys_rep_counters(cfg, rr->rep->id,
+		redis_argv_take(args, keys_shard_counters(cfg, shard,
+		    cnt[k].p, cnt[k].start));
+	for (size_t k = 0; k < ncnt; k++)
+		redis_argv_take(args, keys_shard_teams(cfg, shard,
 		    cnt[k].p, cnt[k].start));
 	redis_argv_fmt(args, "%zu", nseen);
+	redis_argv_fmt(args, "%zu", ncnt);
 	redis_argv_fmt(args, "%" PRId64, now);
+	redis_argv_fmt(args, "%d", PERIOD_COUNT);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_fmt(args, "%" PRId64,
 		    keys_seen_expire_at(cfg, seen[k], now));
 	for (size_t k = 0; k < ncnt; k++)
 		redis_argv_fmt(args, "%" PRId64,
 		    keys_bucket_expire_at(cfg, cnt[k].p, cnt[k].end));
-	redis_argv_fmt(args, "%" PRIu32, br->ngroups);
+	redis_argv_fmt(args, "%zu", ngroups);
 
 	op->call_first[call] = op->ntargets;
-	for (g = br->first_group; g != UINT32_MAX; g = b->groups[g].next) {
-		const struct batch_group *gr = &b->groups[g];
+	for (size_t i = from; i < to; i++) {
+		const struct batch_rep *br = &b->reps[op->order[i]];
+		const struct roster_rep *rr = br->rep;
+		const struct period_rules *rules = &rr->calendar->rules;
+		const char *rep_id = rr->rep->id;
 
-		redis_argv_fmt(args, "%u", (unsigned)(gr->nkpis * PERIOD_COUNT));
-		for (uint32_t k = 0; k < gr->nkpis; k++) {
-			size_t kpi = gr->kpis[k];
+		for (uint32_t g = br->first_group; g != UINT32_MAX;
+		    g = b->groups[g].next) {
+			const struct batch_group *gr = &b->groups[g];
 
-			for (int p = 0; p < PERIOD_COUNT; p++) {
-				struct bucket bk;
-				size_t ci;
-				struct contrib *c;
+			struct bucket bks[PERIOD_COUNT];
 
-				caltime_bucket_of_day(rules, (enum period)p,
-				    gr->local_day, &bk);
-				for (ci = 0; ci < ncnt; ci++)
-					if (cnt[ci].p == (enum period)p &&
-					    cnt[ci].start == bk.start_day)
-						break;
-				redis_argv_fmt(args, "%zu", ci + 1);
-				redis_argv_str(args, cfg->kpis[kpi].name);
-				redis_argv_str(args, cfg->kpis[kpi].measure ==
+			redis_argv_fmt(args, "%u", (unsigned)gr->nkpis);
+			for (uint32_t k = 0; k < gr->nkpis; k++) {
+				const struct config_kpi *kpi =
+				    &cfg->kpis[gr->kpis[k]];
+
+				redis_argv_take(args, keys_counter_field(rep_id,
+				    kpi->name));
+				redis_argv_str(args, kpi->measure ==
 				    KPI_MEASURE_AMOUNT ? "a" : "c");
-				if (op->ntargets == op->targets_cap) {
-					op->targets_cap = op->targets_cap ?
-					    op->targets_cap * 2 : 256;
-					op->targets = xreallocarray(op->targets,
-					    op->targets_cap, sizeof(*op->targets));
-				}
-				c = &op->targets[op->ntargets++];
-				c->team = rr->team;
-				c->period = (enum period)p;
-				c->start_day = bk.start_day;
-				c->expire_at = keys_bucket_expire_at(cfg,
-				    (enum period)p, bk.end_day);
-				c->kpi = kpi;
-				c->rep_id = rr->rep->id;
-				c->rr = rr;
-				contrib_set(op, c, "0", 1);
+				redis_argv_take(args, keys_team_field(
+				    rr->team->id, kpi->name));
 			}
-		}
-		redis_argv_fmt(args, "%" PRIu32, gr->nevents);
-		for (uint32_t e = gr->first; e != UINT32_MAX; e = b->events[e].next) {
-			const struct batch_event *ev = &b->events[e];
-			size_t si = day_index(seen, &nseen, ev->utc_day);
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				caltime_bucket_of_day(rules, (enum period)p,
+				    gr->local_day, &bks[p]);
+				redis_argv_fmt(args, "%zu", bucket_index(cnt,
+				    &ncnt, (enum period)p, &bks[p]) + 1);
+			}
+			for (uint32_t k = 0; k < gr->nkpis; k++) {
+				for (int p = 0; p < PERIOD_COUNT; p++) {
+					struct contrib *c = target_new(op);
 
-			redis_argv_fmt(args, "%zu", si + 1);
-			redis_argv_add(args, b->ids + ev->id_off, ev->id_len);
-			redis_argv_fmt(args, "%" PRId32, ev->count);
-			redis_argv_fmt(args, "%.17g", ev->amount);
+					c->rr = rr;
+					c->period = (enum period)p;
+					c->start_day = bks[p].start_day;
+					c->expire_at = keys_bucket_expire_at(cfg,
+					    (enum period)p, bks[p].end_day);
+					c->kpi = gr->kpis[k];
+					contrib_set(op, c, "0", 1);
+				}
+			}
+			redis_argv_fmt(args, "%" PRIu32, gr->nevents);
+			for (uint32_t e = gr->first; e != UINT32_MAX;
+			    e = b->events[e].next) {
+				const struct batch_event *ev = &b->events[e];
+				size_t si = index_of(seen, &nseen, ev->utc_day);
+
+				redis_argv_fmt(args, "%zu", si + 1);
+				redis_argv_take(args, keys_seen_member(rep_id,
+				    b->ids + ev->id_off, ev->id_len));
+				redis_argv_fmt(args, "%" PRId32, ev->count);
+				redis_argv_fmt(args, "%.17g", ev->amount);
+			}
 		}
 	}
 	op->call_count[call] = op->ntargets - op->call_first[call];
 	free(seen);
 	free(cnt);
 
-	rc = xcalloc(1, sizeof(*rc));
-	rc->op = op;
-	rc->index = call;
-	if (redis_conn_send(op->a->conn, args, rep_reply, rc) != 0) {
-		free(rc);
+	sc = xcalloc(1, sizeof(*sc));
+	sc->op = op;
+	sc->index = call;
+	if (redis_conn_send(op->a->conn, args, shard_reply, sc) != 0) {
+		free(sc);
 		return -1;
 	}
 	op->outstanding++;
 	return 0;
+}
+
+struct rep_shard {
+	int shard;
+	uint32_t rep;
+};
+
+static int
+rep_shard_cmp(const void *x, const void *y)
+{
+	const struct rep_shard *a = x, *b = y;
+
+	if (a->shard != b->shard)
+		return a->shard < b->shard ? -1 : 1;
+	return a->rep < b->rep ? -1 : a->rep > b->rep;
 }
 
 int
@@ -769,6 +719,9 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 {
 	struct apply_op *op;
 	struct redis_argv *args;
+	struct rep_shard *rs;
+	size_t n = b->nreps ? b->nreps : 1;
+	int *shard_of_call;
 
 	(void)r;
 	if (!redis_conn_up(a->conn))
@@ -778,19 +731,38 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->cfg = cfg;
 	op->cb = cb;
 	op->arg = arg;
-	op->ncalls = b->nreps;
-	op->call_first = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
-	op->call_count = xcalloc(b->nreps ? b->nreps : 1, sizeof(size_t));
 	op->b = b;
+	/* the batch's reps, grouped by shard */
+	rs = xcalloc(n, sizeof(*rs));
+	for (size_t i = 0; i < b->nreps; i++) {
+		rs[i].shard = keys_shard_of(cfg, b->reps[i].rep->rep->id);
+		rs[i].rep = (uint32_t)i;
+	}
+	qsort(rs, b->nreps, sizeof(*rs), rep_shard_cmp);
+	op->order = xcalloc(n, sizeof(*op->order));
+	op->call_reps = xcalloc(n + 1, sizeof(*op->call_reps));
+	shard_of_call = xcalloc(n, sizeof(*shard_of_call));
+	for (size_t i = 0; i < b->nreps; i++) {
+		op->order[i] = rs[i].rep;
+		if (i == 0 || rs[i].shard != rs[i - 1].shard) {
+			shard_of_call[op->ncalls] = rs[i].shard;
+			op->call_reps[op->ncalls++] = i;
+		}
+	}
+	op->call_reps[op->ncalls] = b->nreps;
+	free(rs);
+	op->call_first = xcalloc(op->ncalls + 1, sizeof(size_t));
+	op->call_count = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
-	for (size_t i = 0; i < b->nreps; i++) {
-		if (send_rep_call(op, args, b, &b->reps[i], i) != 0) {
+	for (size_t c = 0; c < op->ncalls; c++) {
+		if (send_shard_call(op, args, shard_of_call[c], c) != 0) {
 			op->failed = 1;
 			break;
 		}
 	}
 	redis_argv_free(args);
+	free(shard_of_call);
 	if (--op->outstanding == 0)
 		op_finish(op);
 	return 0;
@@ -1074,8 +1046,7 @@ redis_apply_new(struct redis_conn *conn)
 	struct redis_apply *a = xcalloc(1, sizeof(*a));
 
 	a->conn = conn;
-	a->rep_sha = redis_conn_add_script(conn, rep_script);
-	a->team_sha = redis_conn_add_script(conn, team_script);
+	a->shard_sha = redis_conn_add_script(conn, shard_script);
 	a->board_sha = redis_conn_add_script(conn, board_redis_script());
 	return a;
 }

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "redis_tls.h"
 #include "reply.h"
 #include "xmalloc.h"
 
@@ -61,6 +62,8 @@ struct redis_conn {
 	struct event_base *base;
 	char *host, *unix_path, *username, *password, *name;
 	int port, db;
+	bool tls;			/* rediss:// */
+	char *ca_file;			/* NULL: the system's CA store */
 	long timeout_ms;
 	redis_state_cb *state_cb;
 	void *state_arg;
@@ -308,6 +311,7 @@ static void
 conn_open(struct redis_conn *c)
 {
 	redisAsyncContext *ac;
+	char err[256];
 
 	if (c->unix_path != NULL)
 		ac = redisAsyncConnectUnix(c->unix_path);
@@ -319,6 +323,14 @@ conn_open(struct redis_conn *c)
 		    log_quote(ac ? ac->errstr : "allocation failed"));
 		if (ac != NULL)
 			redisAsyncFree(ac);
+		schedule_retry(c);
+		return;
+	}
+	if (c->tls && redis_tls_initiate(&ac->c, c->host, c->ca_file, err,
+	    sizeof(err)) != 0) {
+		log_warnx("redis_tls_failed", "conn=%s err=%s", c->name,
+		    log_quote(err));
+		redisAsyncFree(ac);
 		schedule_retry(c);
 		return;
 	}
@@ -506,6 +518,8 @@ redis_conn_new(struct event_base *base, const struct redis_conn_opts *o,
 	c->name = xstrdup(o->name ? o->name : "main");
 	c->port = o->port;
 	c->db = o->db;
+	c->tls = o->tls && o->unix_path == NULL;
+	c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	c->state_cb = cb;
 	c->state_arg = arg;
@@ -598,6 +612,7 @@ redis_conn_free(struct redis_conn *c)
 	event_free(c->retry_ev);
 	event_free(c->drop_ev);
 	event_free(c->watchdog_ev);
+	free(c->ca_file);
 	free(c->host);
 	free(c->unix_path);
 	free(c->username);

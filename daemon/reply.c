@@ -45,16 +45,22 @@ reply_hash(const redisReply *r)
 }
 
 int
-reply_counters(const struct config *cfg, const redisReply *r, double *actual)
+reply_counter_values(const struct config *cfg, const redisReply *r,
+    double *actual)
 {
-	if (reply_hash(r) != 0)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != cfg->nkpis)
 		return -1;
-	for (size_t i = 0; i < r->elements; i += 2) {
-		int k = config_kpi_index(cfg, r->element[i]->str);
+	for (size_t k = 0; k < r->elements; k++) {
+		const redisReply *v = r->element[k];
 
-		if (k >= 0)
-			actual[k] = strtod(r->element[i + 1]->str, NULL);
+		if (v == NULL || (v->type != REDIS_REPLY_NIL &&
+		    (v->type != REDIS_REPLY_STRING || v->str == NULL)))
+			return -1;
 	}
+	for (size_t k = 0; k < r->elements; k++)
+		if (r->element[k]->type == REDIS_REPLY_STRING)
+			actual[k] = strtod(r->element[k]->str, NULL);
 	return 0;
 }
 
@@ -73,37 +79,29 @@ reply_eval_states(const struct config *cfg, const redisReply *r,
 			*last_at = strtoll(v, NULL, 10);
 			continue;
 		}
-		for (size_t k = 0; k < cfg->nkpis; k++) {
-			for (int p = 0; p < PERIOD_COUNT; p++) {
-				char field[EVAL_FIELD_SIZE];
+		/* "<kpi>:<period>", as evaluate_field writes it; KPI names
+		 * hold no ':' */
+		{
+			const char *colon = strrchr(f, ':');
+			char name[EVAL_FIELD_SIZE];
+			enum period p;
+			int k;
 
-				evaluate_field(cfg, k, (enum period)p, field,
-				    sizeof(field));
-				if (strcmp(field, f) == 0 &&
-				    eval_state_parse(v, vl,
-				    &prev[k * PERIOD_COUNT + (size_t)p]) != 0)
-					log_warnx("alert_state_unreadable",
-					    "field=%s", log_quote(f));
-			}
+			if (colon == NULL ||
+			    (size_t)(colon - f) >= sizeof(name) ||
+			    caltime_period_parse(colon + 1, &p) != 0)
+				continue;
+			memcpy(name, f, (size_t)(colon - f));
+			name[colon - f] = '\0';
+			if ((k = config_kpi_index(cfg, name)) < 0)
+				continue;
+			if (eval_state_parse(v, vl,
+			    &prev[(size_t)k * PERIOD_COUNT + (size_t)p]) != 0)
+				log_warnx("alert_state_unreadable",
+				    "field=%s", log_quote(f));
 		}
 	}
 	return 0;
-}
-
-int
-reply_eval_read(const struct config *cfg, const redisReply *r,
-    const char *evaluated_at, double *actual, struct eval_state *prev,
-    int64_t *last_at)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != PERIOD_COUNT + 1)
-		return -1;
-	for (size_t p = 0; p < PERIOD_COUNT; p++)
-		if (reply_counters(cfg, r->element[p], actual +
-		    p * cfg->nkpis) != 0)
-			return -1;
-	return reply_eval_states(cfg, r->element[PERIOD_COUNT], evaluated_at,
-	    prev, last_at);
 }
 
 int
@@ -131,12 +129,13 @@ is_integer(const redisReply *v)
 }
 
 int
-reply_rep_script(const redisReply *r, size_t n)
+reply_shard_script(const redisReply *r, size_t n)
 {
 	const redisReply *bad;
 
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4 ||
+	    !is_integer(r->element[0]) || !is_integer(r->element[1]) ||
+	    !is_integer(r->element[3]))
 		return -1;
 	bad = r->element[2];
 	if (bad == NULL || bad->type != REDIS_REPLY_ARRAY)
@@ -146,9 +145,9 @@ reply_rep_script(const redisReply *r, size_t n)
 			return -1;
 	if (bad->elements > 0)
 		return 0;
-	if (r->elements - 3 != n)
+	if (r->elements - 4 != n)
 		return -1;
-	for (size_t i = 3; i < r->elements; i++) {
+	for (size_t i = 4; i < r->elements; i++) {
 		const redisReply *v = r->element[i];
 
 		if (v == NULL || (v->type != REDIS_REPLY_INTEGER &&
@@ -156,15 +155,6 @@ reply_rep_script(const redisReply *r, size_t n)
 		    (v->type != REDIS_REPLY_STRING || v->str == NULL)))
 			return -1;
 	}
-	return 0;
-}
-
-int
-reply_team_script(const redisReply *r)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    !is_integer(r->element[0]) || !is_integer(r->element[1]))
-		return -1;
 	return 0;
 }
 

@@ -6,9 +6,15 @@
  * inside its send call, and the caller must never be called back from
  * inside sinks_publish).
  *
- * Webhooks are told only about alerts the durable sinks accepted: after a
- * refusal the evaluator publishes the same alerts again at its next
- * evaluation, and a manager must not be paged once per attempt. The
+ * A backend that does not accept an alert (the Redis connection lost with
+ * the XADD in flight, a delivery report in error) is asked again for that
+ * alert alone, after a backoff, until it accepts: the publish answers its
+ * caller only once both backends took every alert. Never failing a
+ * publish half-way matters: the alerts topic may have taken a message
+ * whose stream entry failed, and a publish reported failed would have the
+ * evaluator judge the rep again and send the message a second time.
+ *
+ * Webhooks are told only about alerts the durable sinks accepted, once. The
  * evaluator publishes rep by rep, so digests are gathered in a window
  * and cut per manager at its end: one message per manager per
  * evaluation, not one per rep. The evaluator says when it is busy and
@@ -29,6 +35,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "budget.h"
 #include "caltime.h"
 #include "log.h"
@@ -42,6 +49,9 @@
  * at most this long while the evaluator stays busy. */
 #define DIGEST_MIN_MS		1000
 #define DIGEST_MAX_MS		10000
+/* A backend's retries of the alerts it did not accept. */
+#define RETRY_MIN_MS		500
+#define RETRY_MAX_MS		30000
 /* While busy past the minimum, the window looks again this often. */
 #define DIGEST_RECHECK_MS	100
 /* Held digests (quiet hours) look for a team at work this often. */
@@ -53,15 +63,32 @@ struct rec_copy {
 	char **notify;
 };
 
+#define TO_KAFKA		0x1
+#define TO_REDIS		0x2
+
+struct publish;
+
+/* The argument of one backend's answer about one alert. */
+struct send_ref {
+	struct publish *p;
+	size_t i;
+	unsigned to;			/* TO_KAFKA or TO_REDIS */
+};
+
 struct publish {
 	struct sinks *s;
 	size_t pending;			/* backend answers still due */
-	bool failed;
-	struct rec_copy *recs;		/* for the webhooks; NULL if none */
+	bool round_failed;		/* an answer of this round was -1 */
+	struct rec_copy *recs;		/* the alerts; moved to a digest */
 	size_t n;
+	unsigned *todo;			/* per alert: TO_* not yet accepted */
+	struct send_ref *refs;		/* per alert, [0] kafka [1] redis */
 	sinks_done_cb *cb;
 	void *arg;
 	struct event *done_ev;
+	struct event *retry_ev;
+	struct backoff backoff;
+	int rounds;			/* sends of the alerts not accepted */
 	TAILQ_ENTRY(publish) entry;
 };
 
@@ -95,7 +122,7 @@ struct sinks {
 	struct quiet *held;
 	struct event *quiet_ev;
 
-	struct metric *m_fail_kafka, *m_fail_redis;
+	struct metric *m_fail_kafka, *m_fail_redis, *m_retries;
 };
 
 static void
@@ -445,6 +472,9 @@ publish_free(struct publish *p)
 		free(p->recs);
 	}
 	event_free(p->done_ev);
+	event_free(p->retry_ev);
+	free(p->todo);
+	free(p->refs);
 	free(p);
 }
 
@@ -453,46 +483,96 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct publish *p = arg;
 	struct sinks *s = p->s;
-	int status = p->failed ? -1 : 0;
 
 	(void)fd;
 	(void)what;
 	TAILQ_REMOVE(&s->publishes, p, entry);
-	if (status == 0 && p->recs != NULL)
+	if (p->recs != NULL)
 		notify_webhooks(s, p);
-	p->cb(status, p->arg);
+	p->cb(0, p->arg);
 	publish_free(p);
 }
 
+static sink_result_cb kafka_result, redis_result;
+
 static void
-answered(struct publish *p, int status)
+send_one(struct publish *p, size_t i, unsigned to)
 {
+	struct send_ref *ref = &p->refs[2 * i + (to == TO_REDIS)];
+
+	if (to == TO_KAFKA)
+		sink_kafka_send(p->s->kafka, &p->recs[i].r, kafka_result, ref);
+	else
+		sink_redis_send(p->s->redis, &p->recs[i].r, redis_result, ref);
+}
+
+/* Sends again what was not accepted; every answer is counted before the
+ * first send, as a backend may answer from inside it. */
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct publish *p = arg;
+
+	(void)fd;
+	(void)what;
+	p->round_failed = false;
+	p->rounds++;
+	for (size_t i = 0; i < p->n; i++)
+		p->pending += (p->todo[i] & TO_KAFKA ? 1 : 0) +
+		    (p->todo[i] & TO_REDIS ? 1 : 0);
+	for (size_t i = 0; i < p->n; i++) {
+		unsigned todo = p->todo[i];
+
+		if (todo & TO_KAFKA)
+			send_one(p, i, TO_KAFKA);
+		if (todo & TO_REDIS)
+			send_one(p, i, TO_REDIS);
+	}
+}
+
+static void
+answered(struct send_ref *ref, int status)
+{
+	struct publish *p = ref->p;
 	struct timeval zero = { 0, 0 };
 
 	if (status != 0)
-		p->failed = true;
-	if (--p->pending == 0)
+		p->round_failed = true;
+	else
+		p->todo[ref->i] &= ~ref->to;
+	if (--p->pending > 0)
+		return;
+	if (!p->round_failed) {
 		evtimer_add(p->done_ev, &zero);
+		return;
+	}
+	/* Only the alerts a backend did not take go again: the other one
+	 * has them already, and must not get them twice. */
+	metrics_inc(p->s->m_retries);
+	if (p->rounds == 0)
+		log_warnx("sink_retry", "alerts=%zu first=%s retry_ms=%ld",
+		    p->n, p->recs[0].r.alert_id, p->backoff.next_ms);
+	backoff_arm(&p->backoff, p->retry_ev, true);
 }
 
 static void
 kafka_result(int status, void *arg)
 {
-	struct publish *p = arg;
+	struct send_ref *ref = arg;
 
 	if (status != 0)
-		metrics_inc(p->s->m_fail_kafka);
-	answered(p, status);
+		metrics_inc(ref->p->s->m_fail_kafka);
+	answered(ref, status);
 }
 
 static void
 redis_result(int status, void *arg)
 {
-	struct publish *p = arg;
+	struct send_ref *ref = arg;
 
 	if (status != 0)
-		metrics_inc(p->s->m_fail_redis);
-	answered(p, status);
+		metrics_inc(ref->p->s->m_fail_redis);
+	answered(ref, status);
 }
 
 static void
@@ -528,6 +608,9 @@ sinks_new(struct event_base *base, const struct config *cfg,
 	    "sink=\"kafka\"", "Alerts a durable sink did not accept");
 	s->m_fail_redis = metrics_counter("paced_sink_failures_total",
 	    "sink=\"redis\"", "Alerts a durable sink did not accept");
+	s->m_retries = metrics_counter("paced_sink_retries_total", NULL,
+	    "Rounds of sending again the alerts a durable sink did not "
+	    "accept (only to that sink)");
 	if (al->nwebhooks > 0)
 		s->webhooks = xcalloc(al->nwebhooks, sizeof(*s->webhooks));
 	for (size_t i = 0; i < al->nwebhooks; i++) {
@@ -590,30 +673,37 @@ sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
 {
 	struct publish *p = xcalloc(1, sizeof(*p));
 	struct timeval zero = { 0, 0 };
-	size_t per = s->redis != NULL ? 2 : 1;
+	unsigned all = TO_KAFKA | (s->redis != NULL ? TO_REDIS : 0);
 
 	p->s = s;
 	p->cb = cb;
 	p->arg = arg;
 	p->done_ev = evtimer_new(s->base, done_cb, p);
+	p->retry_ev = evtimer_new(s->base, retry_cb, p);
+	backoff_init(&p->backoff, RETRY_MIN_MS, RETRY_MAX_MS);
 	TAILQ_INSERT_TAIL(&s->publishes, p, entry);
-	if (s->nwebhooks > 0 && n > 0) {
-		p->recs = xcalloc(n, sizeof(*p->recs));
-		for (size_t i = 0; i < n; i++)
-			rec_copy(&p->recs[i], &alerts[i]);
-		p->n = n;
-	}
 	if (n == 0) {
 		evtimer_add(p->done_ev, &zero);
 		return;
 	}
+	/* Copies: a retry may come long after the caller's call. */
+	p->recs = xcalloc(n, sizeof(*p->recs));
+	p->todo = xcalloc(n, sizeof(*p->todo));
+	p->refs = xcalloc(2 * n, sizeof(*p->refs));
+	p->n = n;
+	for (size_t i = 0; i < n; i++) {
+		rec_copy(&p->recs[i], &alerts[i]);
+		p->todo[i] = all;
+		p->refs[2 * i] = (struct send_ref){ p, i, TO_KAFKA };
+		p->refs[2 * i + 1] = (struct send_ref){ p, i, TO_REDIS };
+	}
 	/* All answers are counted before the first send: a backend may
 	 * answer from inside its send call. */
-	p->pending = n * per;
+	p->pending = n * (s->redis != NULL ? 2 : 1);
 	for (size_t i = 0; i < n; i++) {
-		sink_kafka_send(s->kafka, &alerts[i], kafka_result, p);
+		send_one(p, i, TO_KAFKA);
 		if (s->redis != NULL)
-			sink_redis_send(s->redis, &alerts[i], redis_result, p);
+			send_one(p, i, TO_REDIS);
 	}
 }
 

@@ -22,6 +22,14 @@
  * back the ring is emptied and every stream gets a "reset" event (the
  * changes in between are lost: read the boards again), as does a resume
  * from an id the ring no longer holds.
+ *
+ * The subscription is held only while someone may want it: from the
+ * first stream opened until STREAM_WINDOW_MS after the last one closed
+ * (a client reconnecting within the window still resumes). Without a
+ * subscriber on the channel the board script reads no rank and publishes
+ * nothing (board_redis.c), so a daemon nobody watches pays nothing for
+ * the change stream. Dropping it empties the ring: a later resume gets a
+ * reset.
  */
 #include "stream.h"
 
@@ -49,6 +57,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis_tls.h"
 #include "xmalloc.h"
 
 #define STREAM_RING		1024
@@ -81,6 +90,8 @@ struct stream {
 	char *channel;
 	char *host, *unix_path, *username, *password;
 	int port;
+	bool tls;			/* rediss:// */
+	char *ca_file;
 	int max_streams;
 	struct client_list clients;
 	int nclients;
@@ -89,6 +100,8 @@ struct stream {
 	struct evbuffer *tmp;
 	struct event *heartbeat_ev;
 	struct event *resub_ev;
+	struct event *idle_ev;		/* the last stream closed a while ago */
+	bool wanted;			/* subscribe, and stay subscribed */
 	redisAsyncContext *ac;
 	struct evdns_base *dns;
 	struct evdns_getaddrinfo_request *dns_req;
@@ -125,11 +138,15 @@ passes(const struct client *c, const char *team)
 static void
 client_forget(struct stream *s, struct client *c)
 {
+	struct timeval idle = { STREAM_WINDOW_MS / 1000, 0 };
+
 	TAILQ_REMOVE(&s->clients, c, entry);
 	s->nclients--;
 	metrics_set(s->m_clients, s->nclients);
 	free(c->team);
 	free(c);
+	if (s->nclients == 0 && !s->freeing)
+		evtimer_add(s->idle_ev, &idle);
 }
 
 /* Writes len bytes to c; false when c was cut (too much waiting). */
@@ -260,7 +277,7 @@ schedule_resub(struct stream *s)
 	struct timeval tv = { STREAM_RESUB_MS / 1000,
 	    (STREAM_RESUB_MS % 1000) * 1000 };
 
-	if (!s->freeing)
+	if (!s->freeing && s->wanted)
 		evtimer_add(s->resub_ev, &tv);
 }
 
@@ -268,7 +285,7 @@ static void
 lost(struct stream *s, const char *why)
 {
 	s->ac = NULL;
-	if (s->subscribed)
+	if (s->subscribed && s->wanted)
 		log_warnx("stream_unsubscribed", "err=%s", log_quote(why));
 	s->subscribed = false;
 	metrics_set(s->m_subscribed, 0);
@@ -308,6 +325,18 @@ connect_to(struct stream *s, const char *addr)
 			redisAsyncFree(ac);
 		schedule_resub(s);
 		return;
+	}
+	if (s->tls) {
+		char err[256];
+
+		if (redis_tls_initiate(&ac->c, s->host, s->ca_file, err,
+		    sizeof(err)) != 0) {
+			log_warnx("stream_tls_failed", "err=%s",
+			    log_quote(err));
+			redisAsyncFree(ac);
+			schedule_resub(s);
+			return;
+		}
 	}
 	ac->data = s;
 	redisLibeventAttach(ac, s->base);
@@ -382,9 +411,48 @@ subscribe_start(struct stream *s)
 static void
 resub_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct stream *s = arg;
+
 	(void)fd;
 	(void)what;
-	subscribe_start(arg);
+	if (s->wanted && s->ac == NULL && s->dns_req == NULL)
+		subscribe_start(s);
+}
+
+/* A stream opens: subscribe, if not already. */
+static void
+want(struct stream *s)
+{
+	evtimer_del(s->idle_ev);
+	if (s->wanted)
+		return;
+	s->wanted = true;
+	if (s->ac == NULL && s->dns_req == NULL)
+		subscribe_start(s);
+}
+
+/* No stream for STREAM_WINDOW_MS: let the subscription go. */
+static void
+idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->nclients > 0 || !s->wanted)
+		return;
+	s->wanted = false;
+	evtimer_del(s->resub_ev);
+	if (s->dns_req != NULL) {
+		evdns_getaddrinfo_cancel(s->dns_req);
+		s->dns_req = NULL;
+	}
+	if (s->subscribed)
+		log_info("stream_idle", "channel=%s", log_quote(s->channel));
+	if (s->ac != NULL)
+		redisAsyncDisconnect(s->ac);	/* disconnect_cb: lost() */
+	s->was_subscribed = false;		/* no reset for nobody */
+	ring_clear(s);
 }
 
 static void
@@ -420,12 +488,15 @@ stream_new(struct event_base *base, const struct config *start,
 	s->username = dup_or_null(start->redis.username);
 	s->password = dup_or_null(start->redis.password);
 	s->port = start->redis.port;
+	s->tls = start->redis.tls && start->redis.unix_path == NULL;
+	s->ca_file = dup_or_null(start->redis.ca_file);
 	s->max_streams = start->http.max_streams;
 	TAILQ_INIT(&s->clients);
 	s->tmp = evbuffer_new();
 	s->heartbeat_ev = event_new(base, -1, EV_PERSIST, heartbeat_cb, s);
 	evtimer_add(s->heartbeat_ev, &hb);
 	s->resub_ev = evtimer_new(base, resub_cb, s);
+	s->idle_ev = evtimer_new(base, idle_cb, s);
 	s->m_clients = metrics_gauge("paced_stream_clients", NULL,
 	    "Change streams (GET /v1/stream) open");
 	s->m_messages = metrics_counter("paced_stream_messages_total", NULL,
@@ -438,7 +509,6 @@ stream_new(struct event_base *base, const struct config *start,
 	    "1 while subscribed to the changes channel");
 	metrics_set(s->m_clients, 0);
 	metrics_set(s->m_subscribed, 0);
-	subscribe_start(s);
 	return s;
 }
 
@@ -463,12 +533,14 @@ stream_free(struct stream *s)
 	ring_clear(s);
 	event_free(s->heartbeat_ev);
 	event_free(s->resub_ev);
+	event_free(s->idle_ev);
 	evbuffer_free(s->tmp);
 	free(s->channel);
 	free(s->host);
 	free(s->unix_path);
 	free(s->username);
 	free(s->password);
+	free(s->ca_file);
 	free(s);
 }
 
@@ -575,6 +647,7 @@ stream_open(struct stream *s, struct evhttp_request *req, char *msg,
 	evhttp_connection_set_timeout_tv(c->evcon, &forever);
 	TAILQ_INSERT_TAIL(&s->clients, c, entry);
 	s->nclients++;
+	want(s);
 	metrics_set(s->m_clients, s->nclients);
 	first = evbuffer_new();
 	evbuffer_add_printf(first, "retry: %d\n\n", STREAM_RETRY_MS);

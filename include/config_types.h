@@ -95,9 +95,11 @@ struct config_manager {
 };
 
 struct config_webhook {
-	char *url;		/* http://host[:port]/path (plain HTTP) */
+	char *url;		/* https://host[:port]/path or http://... */
 	char *token;		/* from token_file: sent as a bearer token; may be NULL */
+	char *ca_file;		/* CA bundle for https (resolved path); NULL: the system's */
 	int64_t timeout_ms;	/* per attempt, default 5s */
+	int64_t connect_timeout_ms;	/* connect and TLS handshake, default 5s (at most timeout) */
 	int max_retries;	/* default 10; backoff doubles from 1s to 5m */
 	bool digest;		/* one message per manager per evaluation (default true) */
 };
@@ -136,6 +138,7 @@ struct config_boards {
 	char **custom;			/* further groupings, from reps' groups */
 	size_t ncustom;
 	double score_cap;		/* percent of target counted at most */
+	int stream_top;			/* rank messages: the first positions */
 	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
@@ -159,10 +162,13 @@ struct config {
 		char *host;		/* parsed from url; NULL for unix */
 		int port;
 		char *unix_path;	/* NULL for tcp */
+		bool tls;		/* rediss:// */
+		char *ca_file;		/* for rediss://; NULL: the system's CAs */
 		char *username;		/* may be NULL */
 		char *password;		/* may be NULL; never logged */
 		int db;
 		char *key_prefix;
+		int shards;		/* counter shards (keys_shard_of) */
 		int64_t dedupe_window_ms;
 		int64_t retention_ms[PERIOD_COUNT];	/* counter key lifetime past bucket end */
 		int64_t command_timeout_ms;	/* our watchdog on every call */

@@ -259,6 +259,9 @@ int read_all(const char *path, bool regular_only, size_t max, char **out,
     size_t *outlen, char *err, size_t errlen);
 /* The secret in the file named by node n; owned, or NULL on error. */
 char *secret_file(struct loader *l, const yaml_node_t *n, const char *path);
+/* The resolved path (owned) of a readable PEM file of certificates named
+ * by n, or NULL after an error. */
+char *pem_file(struct loader *l, const yaml_node_t *n, const char *path);
 /* 0 when secret s (borrowed) is one line; else reports at n, naming path
  * but never the secret, and returns -1. */
 int secret_one_line(struct loader *l, const yaml_node_t *n,

@@ -4,10 +4,10 @@
 /*
  * The Redis key layout, a public interface (README.md, "Redis keys"):
  * every key paced reads or writes is named here, and nowhere else, and so
- * is every key's expiry. P is redis.key_prefix. Every key of one rep
- * carries the hash tag {rep:R}, every key of one team {team:T}, each
- * leaderboard a tag of its own {board:...}; the keys
- * of one topic and the alert set and stream carry none.
+ * is every key's expiry. P is redis.key_prefix. The counters, dedupe ids
+ * and team shares of one counter shard carry the hash tag {s:N}, the other
+ * keys of one rep {rep:R}, each leaderboard a tag of its own {board:...};
+ * the keys of one topic and the alert set and stream carry none.
  *
  * Each key function returns an owned string; free with free().
  */
@@ -17,28 +17,43 @@
 #include "caltime.h"
 #include "config.h"
 
-/* P:{rep:R}:cnt:<period>:<date>, the rep's counters of one bucket
- * (start_day: the bucket's first local day). Borrows cfg and rep_id. */
+/* The counter shard of rep_id (borrowed): FNV-1a 64 of its bytes modulo
+ * redis.shards. Every key of one shard carries the hash tag {s:<N>}: a
+ * rep's counters, the ids counted for it and its team's share of the
+ * shard's reps live in its shard's keys, and one script call per shard
+ * writes a batch. Borrows cfg. */
+int keys_shard_of(const struct config *cfg, const char *rep_id);
+/* P:{s:N}:cnt:<period>:<date>, the counters of the shard's reps in one
+ * bucket (start_day: the bucket's first local day); fields are
+ * keys_counter_field. Borrows cfg. */
+char *keys_shard_counters(const struct config *cfg, int shard,
+    enum period p, int32_t start_day);
+/* P:{s:N}:team:<period>:<date>, each team's total over the shard's reps
+ * in one bucket; fields are keys_team_field. A team's total is the sum
+ * over every shard. Borrows cfg. */
+char *keys_shard_teams(const struct config *cfg, int shard, enum period p,
+    int32_t start_day);
+/* P:{s:N}:seen:<YYYY-MM-DD>, the ids counted for the shard's reps whose
+ * occurred_at falls on UTC day utc_day; members are keys_seen_member.
+ * Borrows cfg. */
+char *keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day);
+/* keys_shard_counters of rep_id's shard. Borrows cfg and rep_id. */
 char *keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day);
-/* P:{rep:R}:seen:<YYYY-MM-DD>, the event ids counted for the rep whose
- * occurred_at falls on UTC day utc_day. Borrows cfg and rep_id. */
-char *keys_rep_seen(const struct config *cfg, const char *rep_id,
-    int32_t utc_day);
+/* <rep_id>|<kpi>, a rep's field in a shard's counter hash. Borrows. */
+char *keys_counter_field(const char *rep_id, const char *kpi);
+/* <team_id>|<kpi>, a team's field in a shard's team hash. Borrows. */
+char *keys_team_field(const char *team_id, const char *kpi);
+/* <rep_id>|<event_id>, a dedupe set's member (event_id: len bytes, any;
+ * rep ids hold no '|'). Borrows. */
+char *keys_seen_member(const char *rep_id, const char *event_id,
+    size_t len);
 /* P:{rep:R}:pace:<period>:<date>, the rep's last pace figures in one
  * bucket. Borrows cfg and rep_id. */
 char *keys_rep_pace(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day);
 /* P:{rep:R}:alerts, the rep's alert states. Borrows cfg and rep_id. */
 char *keys_rep_alerts(const struct config *cfg, const char *rep_id);
-/* P:{team:T}:cnt:<period>:<date>, the team's totals of one bucket.
- * Borrows cfg and team_id. */
-char *keys_team_counters(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day);
-/* P:{team:T}:contrib:<period>:<date>, each rep's part of those totals.
- * Borrows cfg and team_id. */
-char *keys_team_contrib(const struct config *cfg, const char *team_id,
-    enum period p, int32_t start_day);
 /* P:{board:<scope>:<kpi>:<period>:<date>}, a leaderboard: a sorted set
  * of rep ids scored by their absolute value of kpi in one bucket. scope is
  * org, team:T, role:R or manager:M; the whole name is the hash tag, so each

@@ -21,6 +21,7 @@ struct netaddr_redis {
 	char	*username;
 	char	*password;
 	int	 db;
+	bool	 tls;		/* rediss:// */
 };
 
 /* True when host (borrowed) is an IPv4 or IPv6 address literal. */
@@ -35,8 +36,8 @@ int netaddr_split_host_port(const char *s, size_t len, int defport,
     int minport, char **host, int *port, char *err, size_t errlen);
 
 /*
- * Parses url (borrowed), redis://[user[:password]@]host[:port][/db] or
- * unix:///path[?db=N], into *a, whose strings are then owned: free with
+ * Parses url (borrowed), redis://[user[:password]@]host[:port][/db] (or
+ * rediss://, the same over TLS) or unix:///path[?db=N], into *a, whose strings are then owned: free with
  * netaddr_redis_clear. Returns -1 with the reason in err (never quoting
  * the password) and *a empty.
  */
@@ -47,8 +48,8 @@ int netaddr_redis_parse(const char *url, struct netaddr_redis *a, char *err,
 void netaddr_redis_clear(struct netaddr_redis *a);
 
 /*
- * Checks url (borrowed), http://host[:port]/path with host a name, an IPv4
- * address or [IPv6]. Returns -1 with the reason in err, never quoting the
+ * Checks url (borrowed), https://host[:port]/path or http://..., with host
+ * a name, an IPv4 address or [IPv6]. Returns -1 with the reason in err, never quoting the
  * url (its path often holds a token).
  */
 int netaddr_webhook_check(const char *url, char *err, size_t errlen);

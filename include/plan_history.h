@@ -27,9 +27,10 @@ int plan_history_read(const struct config *cfg, const char *const *reps,
     char *err, size_t errlen);
 
 struct redisReply;
-/* Adds one HGETALL reply r of key (both borrowed) to totals; 0, or -1
- * with the reason in err (an error reply, not a hash, a KPI's value not
- * a count). plan_history_read's parser, public for the reply fuzzer. */
+/* Adds one reply r of key (both borrowed) to totals: the HMGET of a
+ * rep's fields (one element per KPI of cfg, in order; nil: none counted);
+ * 0, or -1 with the reason in err (an error reply, not an array, a KPI's
+ * value not a count). plan_history_read's parser, public for the reply fuzzer. */
 int plan_history_add_reply(const struct config *cfg, const char *key,
     const struct redisReply *r, double *totals, char *err, size_t errlen);
 

@@ -29,6 +29,8 @@ struct redis_conn_opts {
 	const char *username;	/* may be NULL */
 	const char *password;	/* may be NULL; never logged */
 	int db;
+	bool tls;		/* rediss://: TLS, certificate and host verified */
+	const char *ca_file;	/* for tls; NULL: the system's CA store */
 	long timeout_ms;	/* bound of connect and of every command */
 	const char *name;	/* for logs and metrics: "main", "http" */
 };

@@ -26,38 +26,28 @@ bool reply_noscript(const struct redisReply *r);
 /* 0 when r is an HGETALL answer: an array of an even number of
  * strings; else -1. */
 int reply_hash(const struct redisReply *r);
-/* A counter hash (HGETALL of a rep's counters): the value of each of
- * cfg's KPIs into actual[k] (cfg->nkpis; others untouched). -1 when r is
- * not a hash. */
-int reply_counters(const struct config *cfg, const struct redisReply *r,
-    double *actual);
+/* A rep's counters in one bucket (HMGET of its fields, keys_counter_field,
+ * of cfg's KPIs in order): each string into actual[k]; nil (nothing
+ * counted) leaves actual[k] as it was. -1 when r is not an array of
+ * cfg->nkpis strings or nils (nothing written then). */
+int reply_counter_values(const struct config *cfg,
+    const struct redisReply *r, double *actual);
 /* A rep's alert states (HGETALL of its alerts hash): "<kpi>:<period>"
  * fields into prev[k * PERIOD_COUNT + p] (an unreadable one is logged and
  * left not present), the field named evaluated_at into *last_at. -1 when
  * r is not a hash. */
 int reply_eval_states(const struct config *cfg, const struct redisReply *r,
     const char *evaluated_at, struct eval_state *prev, int64_t *last_at);
-/* The evaluator's read script's answer: PERIOD_COUNT counter hashes (a
- * rep's buckets, day to quarter) into actual[p * cfg->nkpis + k], then
- * its alert states as reply_eval_states. -1 when r is not an array of
- * PERIOD_COUNT + 1 hashes (what was read before the first bad one
- * stays). */
-int reply_eval_read(const struct config *cfg, const struct redisReply *r,
-    const char *evaluated_at, double *actual, struct eval_state *prev,
-    int64_t *last_at);
 /* HMGET of n integers: out[i] for each string element (present[i] true
  * when present is not NULL); other elements (nil) leave out[i] as it
  * was. -1 when r is not an array of n elements. */
 int reply_int64s(const struct redisReply *r, size_t n, int64_t *out,
     bool *present);
-/* The rep script's answer: counted and duplicates (integers), the
- * positions of the events it refused (an array of integers), then, when
- * it refused none, the n values it wrote (strings, integers or nil). 0
- * when r has that shape, else -1. */
-int reply_rep_script(const struct redisReply *r, size_t n);
-/* The team script's answer: the entries added and those left out
- * (integers). 0 when r has that shape, else -1. */
-int reply_team_script(const struct redisReply *r);
+/* The shard script's answer: counted and duplicates (integers), the
+ * positions of the events it refused (an array of integers), the team
+ * fields left out (an integer), then, when it refused none, the n values
+ * it wrote (strings, integers or nil). 0 when r has that shape, else -1. */
+int reply_shard_script(const struct redisReply *r, size_t n);
 /* SCRIPT LOAD's answer: 40 hex digits into sha (41 bytes); else -1. */
 int reply_sha1(const struct redisReply *r, char *sha);
 

@@ -42,8 +42,9 @@ struct alert_record {
 					 * NULL or "": none */
 };
 
-/* status 0: every durable sink accepted every alert; -1: at least one did
- * not (the caller keeps its state and publishes again next time). */
+/* status 0: every durable sink accepted every alert (a sink that did not
+ * is asked again, for the alerts it lacks, until it does); -1 only when
+ * the sinks were freed first (the caller keeps its state). */
 typedef void sinks_done_cb(int status, void *arg);
 
 /* Borrows base, cfg (copied what it needs) and conn. Returns owned (free
@@ -70,7 +71,7 @@ void sinks_set_config(struct sinks *s, const struct config *cfg);
  * answer once per alert through a sink_result_cb, possibly from inside the
  * send call; sink.c does the bookkeeping and never answers its own caller
  * synchronously. Webhooks hear only of alerts both durable sinks accepted
- * (a refused publish comes again at the next evaluation), and digests
+ * (a backend that refused is asked again for what it lacks), and digests
  * gather the accepted alerts until the evaluator rests (sinks_evaluating),
  * so a manager gets one per evaluation even though the evaluator
  * publishes rep by rep.

@@ -137,9 +137,11 @@ seed(redisContext *rc, const struct config *cfg, const struct roster *ro)
 			scorecard_bucket(rr, (enum period)p, AT_MS, &b);
 			key = keys_rep_counters(cfg, rr->rep->id, (enum period)p,
 			    b.start_day);
-			redisAppendCommand(rc, "HSET %s calls %d conversations %d meetings %d",
-			    key, (int)(200 + i % 50) * mult, (int)(40 + i % 7) * mult,
-			    (int)(10 + i % 3) * mult);
+			redisAppendCommand(rc, "HSET %s %s|calls %d "
+			    "%s|conversations %d %s|meetings %d", key,
+			    rr->rep->id, (int)(200 + i % 50) * mult,
+			    rr->rep->id, (int)(40 + i % 7) * mult,
+			    rr->rep->id, (int)(10 + i % 3) * mult);
 			free(key);
 			sent++;
 		}

@@ -93,16 +93,17 @@ static long long
 sum_field(redisContext *rc, const char *field)
 {
 	long long total = 0;
-	redisReply *keys = redisCommand(rc, "KEYS paced:{rep:*}:cnt:day:*");
+	redisReply *r = redisCommand(rc, "EVAL %s 0 %s", "local n = 0; "
+	    "local c = '0'; local suf = '|' .. ARGV[1]; repeat "
+	    "local r = redis.call('SCAN', c, 'MATCH', '*:{s:*}:cnt:day:*', "
+	    "'COUNT', 1000); c = r[1]; for _, k in ipairs(r[2]) do "
+	    "local h = redis.call('HGETALL', k); for i = 1, #h, 2 do "
+	    "if h[i]:sub(-#suf) == suf then n = n + tonumber(h[i + 1]) end "
+	    "end end until c == '0'; return n", field);
 
-	for (size_t i = 0; keys != NULL && i < keys->elements; i++) {
-		redisReply *v = redisCommand(rc, "HGET %s %s", keys->element[i]->str, field);
-
-		if (v != NULL && v->type == REDIS_REPLY_STRING)
-			total += atoll(v->str);
-		freeReplyObject(v);
-	}
-	freeReplyObject(keys);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		total = r->integer;
+	freeReplyObject(r);
 	return total;
 }
 
@@ -338,7 +339,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 	    mem / nevents, (double)aof / nevents);
 	counted = 0;
 	r = redisCommand(rc, "EVAL %s 0", "local n = 0; local c = '0'; "
-	    "repeat local r = redis.call('SCAN', c, 'MATCH', '*:{rep:*}:seen:*', "
+	    "repeat local r = redis.call('SCAN', c, 'MATCH', '*:{s:*}:seen:*', "
 	    "'COUNT', 1000); c = r[1]; for _, k in ipairs(r[2]) do "
 	    "n = n + redis.call('SCARD', k) end until c == '0'; return n");
 	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
@@ -347,10 +348,11 @@ cost_run(const char *dir, int port, redisContext *rc)
 
 	team_calls = 0;
 	r = redisCommand(rc, "EVAL %s 0", "local n = 0; local c = '0'; "
-	    "repeat local r = redis.call('SCAN', c, 'MATCH', '*:{team:*}:cnt:day:*', "
+	    "repeat local r = redis.call('SCAN', c, 'MATCH', '*:{s:*}:team:day:*', "
 	    "'COUNT', 1000); c = r[1]; for _, k in ipairs(r[2]) do "
-	    "n = n + tonumber(redis.call('HGET', k, 'calls') or '0') end "
-	    "until c == '0'; return n");
+	    "local h = redis.call('HGETALL', k); for i = 1, #h, 2 do "
+	    "if h[i]:sub(-6) == '|calls' then n = n + tonumber(h[i + 1]) end "
+	    "end end until c == '0'; return n");
 	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
 		team_calls = r->integer;
 	freeReplyObject(r);

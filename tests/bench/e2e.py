@@ -86,6 +86,7 @@ PY = "/usr/bin/python3"
 TOPIC = "bench.activity"
 IDLE_TOPIC = "bench.idle"
 PREFIX = "bench"
+SHARDS = 32         # redis.shards, the default
 
 ZONES = ["America/New_York", "America/Chicago", "America/Denver",
          "America/Los_Angeles", "America/Sao_Paulo", "Europe/London",
@@ -548,6 +549,19 @@ def wait_quiet_evaluator(paced, seconds=120):
         last = n
 
 
+def shard_of(rep):
+    """The rep's counter shard: FNV-1a 64 of its id modulo redis.shards
+    (README, Redis keys)."""
+    h = 0xcbf29ce484222325
+    for b in rep.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % SHARDS
+
+
+def counter_key(rep, period, date):
+    return "%s:{s:%d}:cnt:%s:%s" % (PREFIX, shard_of(rep), period, date)
+
+
 def verify_paced(rds, exp):
     r = rds.r
     keys = list(exp.paced.items())
@@ -555,21 +569,24 @@ def verify_paced(rds, exp):
     for i in range(0, len(keys), 5000):
         p = r.pipeline(transaction=False)
         part = keys[i:i + 5000]
-        for (rep, period, date), _ in part:
-            p.hgetall("%s:{rep:%s}:cnt:%s:%s" % (PREFIX, rep, period, date))
+        for (rep, period, date), want in part:
+            p.hmget(counter_key(rep, period, date),
+                    ["%s|%s" % (rep, k) for k in sorted(want)])
         for ((rep, period, date), want), got in zip(part, p.execute()):
-            gotn = {k: float(v) for k, v in got.items()}
+            gotn = {k: float(v) for k, v in zip(sorted(want), got)
+                    if v is not None}
             if gotn != {k: float(v) for k, v in want.items()}:
                 if bad < 5:
                     say("paced mismatch %s %s %s: want %s got %s"
                         % (rep, period, date, want, got))
                 bad += 1
-    ndays = sum(1 for k in exp.paced if k[1] == "day")
+    nfields = sum(len(v) for k, v in exp.paced.items() if k[1] == "day")
     found = 0
-    for _ in r.scan_iter(match="%s:{rep:*}:cnt:day:*" % PREFIX, count=10000):
-        found += 1
-    if found != ndays:
-        say("paced: %d rep day counter keys, %d expected" % (found, ndays))
+    for k in r.scan_iter(match="%s:{s:*}:cnt:day:*" % PREFIX, count=10000):
+        found += r.hlen(k)
+    if found != nfields:
+        say("paced: %d rep day counter fields, %d expected"
+            % (found, nfields))
         bad += 1
     return bad == 0, len(keys)
 
@@ -596,24 +613,36 @@ def verify_naive(rds, exp):
 
 # ---- produce-to-visible ----
 
-def subscribe_main(port, pattern, out, stop):
-    """The subscriber process: first notification time per key."""
+def subscribe_main(port, pattern, out, stop, plan):
+    """The subscriber process: when each planned (key, field) was first
+    seen. Keyspace notifications name the shard hash a batch wrote; each
+    one is followed by an HMGET of that hash's fields still awaited."""
     import redis
     r = redis.Redis(host="127.0.0.1", port=int(port))
     ps = r.pubsub(ignore_subscribe_messages=True)
     ps.psubscribe(pattern)
+    waiting = {}
+    for key, field in json.load(open(plan)):
+        waiting.setdefault(key, set()).add(field)
     first = {}
     print("ready", flush=True)
     pre = len("__keyspace@0__:")
     while not os.path.exists(stop):
         m = ps.get_message(timeout=0.2)
+        touched = set()
         while m is not None:
-            t = time.time()
             if m["type"] == "pmessage":
-                k = m["channel"][pre:].decode()
-                if k not in first:
-                    first[k] = t
+                touched.add(m["channel"][pre:].decode())
             m = ps.get_message(timeout=0)
+        for k in touched:
+            fields = sorted(waiting.get(k, ()))
+            if not fields:
+                continue
+            t = time.time()
+            for f, v in zip(fields, r.hmget(k, fields)):
+                if v is not None:
+                    first[k + " " + f] = t
+                    waiting[k].discard(f)
     with open(out + ".tmp", "w") as f:
         json.dump(first, f)
     os.rename(out + ".tmp", out)
@@ -641,17 +670,9 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     for f in (out, stop):
         if os.path.exists(f):
             os.unlink(f)
-    sub = subprocess.Popen(
-        [PY, os.path.abspath(__file__), "--subscribe", str(rds.port),
-         "__keyspace@0__:%s:{rep:*}:cnt:day:*" % PREFIX, out, stop],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    if sub.stdout.readline().strip() != b"ready":
-        fail("the keyspace subscriber did not start")
     rnd = random.Random(seed)
     order = list(range(nreps))
     rnd.shuffle(order)
-    p = producer(brokers, 5)
-    before = consumed(paced.metrics())
     today = datetime.date.today()
     plan = []
     for i in range(total):
@@ -659,8 +680,20 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
         team = org.team_of(rep_i)
         d = today - datetime.timedelta(days=day0 + i // nreps)
         noon = datetime.datetime(d.year, d.month, d.day, 12, tzinfo=org.zone[team])
-        key = "%s:{rep:%s}:cnt:day:%s" % (PREFIX, org.reps[rep_i], d.isoformat())
+        rep = org.reps[rep_i]
+        key = (counter_key(rep, "day", d.isoformat()), rep + "|calls")
         plan.append((rep_i, int(noon.timestamp()) * 1000, key))
+    with open(out + ".plan", "w") as f:
+        json.dump([k for _, _, k in plan], f)
+    sub = subprocess.Popen(
+        [PY, os.path.abspath(__file__), "--subscribe", str(rds.port),
+         "__keyspace@0__:%s:{s:*}:cnt:day:*" % PREFIX, out, stop,
+         out + ".plan"],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if sub.stdout.readline().strip() != b"ready":
+        fail("the keyspace subscriber did not start")
+    p = producer(brokers, 5)
+    before = consumed(paced.metrics())
     produced = {}
     start = time.time()
     for i, (rep_i, ts, key) in enumerate(plan):
@@ -677,7 +710,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
                 break
             except BufferError:
                 p.poll(0.01)
-        produced[key] = now
+        produced[key[0] + " " + key[1]] = now
         if i % 100 == 0:
             p.poll(0)
     spent = time.time() - start
@@ -861,7 +894,7 @@ def duration_s(text):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--subscribe":
-        subscribe_main(*sys.argv[2:6])
+        subscribe_main(*sys.argv[2:7])
         return 0
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
     nevents = env_int("BENCH_EVENTS", 1000000)

@@ -155,7 +155,7 @@ redis_counted(void)
 	size_t i;
 
 	do {
-		r = harness_redis_cmd("SCAN %s MATCH %s:{rep:*}:seen:* COUNT 1000",
+		r = harness_redis_cmd("SCAN %s MATCH %s:{s:*}:seen:* COUNT 1000",
 		    cursor, "paced");
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2) {

@@ -121,7 +121,7 @@ static struct config *cfg;
 static void
 feed(redisReply *r, size_t n)
 {
-	double actual[8], totals[8], all[8 * PERIOD_COUNT];
+	double actual[8], totals[8];
 	struct eval_state prev[8 * PERIOD_COUNT];
 	int64_t last_at = 0, ints[8];
 	bool present[8];
@@ -139,15 +139,12 @@ feed(redisReply *r, size_t n)
 			check(r->element[i]->type == REDIS_REPLY_STRING);
 	}
 	memset(actual, 0, sizeof(actual));
-	check((reply_counters(cfg, r, actual) == 0) == (reply_hash(r) == 0));
+	if (reply_counter_values(cfg, r, actual) == 0)
+		check(r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == cfg->nkpis);
 	memset(prev, 0, sizeof(prev));
 	check((reply_eval_states(cfg, r, "_evaluated_at", prev, &last_at) ==
 	    0) == (reply_hash(r) == 0));
-
-	memset(all, 0, sizeof(all));
-	if (reply_eval_read(cfg, r, "_evaluated_at", all, prev, &last_at) == 0)
-		check(r->type == REDIS_REPLY_ARRAY &&
-		    r->elements == PERIOD_COUNT + 1);
 
 	memset(present, 0, sizeof(present));
 	if (reply_int64s(r, n, ints, present) == 0)
@@ -155,16 +152,14 @@ feed(redisReply *r, size_t n)
 	if (r->type == REDIS_REPLY_ARRAY && r->elements <= 8)
 		reply_int64s(r, r->elements, ints, present);
 
-	if (reply_rep_script(r, n) == 0) {
-		check(r->elements >= 3);
+	if (reply_shard_script(r, n) == 0) {
+		check(r->elements >= 4);
 		check(r->element[0]->type == REDIS_REPLY_INTEGER &&
 		    r->element[1]->type == REDIS_REPLY_INTEGER &&
-		    r->element[2]->type == REDIS_REPLY_ARRAY);
-		check(r->element[2]->elements > 0 || r->elements == n + 3);
+		    r->element[2]->type == REDIS_REPLY_ARRAY &&
+		    r->element[3]->type == REDIS_REPLY_INTEGER);
+		check(r->element[2]->elements > 0 || r->elements == n + 4);
 	}
-	if (reply_team_script(r) == 0)
-		check(r->elements == 2 &&
-		    r->element[1]->type == REDIS_REPLY_INTEGER);
 	if (reply_sha1(r, sha) == 0)
 		check(strlen(sha) == 40);
 

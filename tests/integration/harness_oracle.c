@@ -192,10 +192,10 @@ harness_compare_redis(int max_report)
 		    reported - max_report);
 	nkeys_bad = reported;
 	reported = 0;
-	pat = xasprintf("%s:{rep:*}:cnt:*", harness_prefix());
+	pat = xasprintf("%s:{s:*}:cnt:*", harness_prefix());
 	bad += scan_unexpected(counters, pat, &reported, max_report, &nkeys);
 	free(pat);
-	pat = xasprintf("%s:{team:*}:cnt:*", harness_prefix());
+	pat = xasprintf("%s:{s:*}:team:*", harness_prefix());
 	bad += scan_unexpected(counters, pat, &reported, max_report, &nkeys);
 	free(pat);
 	if (reported > max_report)

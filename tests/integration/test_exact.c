@@ -109,7 +109,8 @@ check_scorecard(int port, const char *rep)
  * The key lifetimes README's key table gives, for every key of the kinds
  * with one: a seen set expires dedupe_window (35 d here) after the later
  * of its UTC day's end and the wall time of the last batch that wrote it
- * (between t0, before the stream was produced, and now); a counter or contribution hash of a bucket starting on local day
+ * (between t0, before the stream was produced, and now); a shard's
+ * counter or team hash of a bucket starting on local day
  * D expires retention (400 d for days, 800 d otherwise) after the UTC
  * midnight one day past the bucket's end (the spare day covers every
  * zone); the offsets hash never. Returns the number of keys that differ.
@@ -118,8 +119,8 @@ static int
 check_lifetimes(long long t0)
 {
 	long long t1 = (long long)time(NULL);
-	static const char *const patterns[] = { "*:seen:*", "*:cnt:*",
-	    "*:contrib:*" };
+	static const char *const patterns[] = { "*:seen:*", "*}:cnt:*",
+	    "*}:team:*" };
 	int bad = 0, checked = 0;
 	redisReply *keys, *t;
 

@@ -51,15 +51,17 @@ plan(const char *args, bool err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* HSETs the month counters of rep for the month starting y-m-01. */
+/* HSETs the month counters of rep (its fields in its shard's hash) for
+ * the month starting y-m-01. */
 static void
 seed(const char *rep, int y, unsigned m, long calls, long conv, long props,
     long deals)
 {
 	char *key = keys_rep_counters(cfg, rep, PERIOD_MONTH,
 	    caltime_days_from_civil(y, m, 1));
-	redisReply *r = harness_redis_cmd("HSET %s calls %ld conversations %ld "
-	    "proposals %ld deals %ld", key, calls, conv, props, deals);
+	redisReply *r = harness_redis_cmd("HSET %s %s|calls %ld "
+	    "%s|conversations %ld %s|proposals %ld %s|deals %ld", key, rep,
+	    calls, rep, conv, rep, props, rep, deals);
 
 	cr_assert_not_null(r);
 	cr_assert_neq(r->type, REDIS_REPLY_ERROR, "%s", r->str);

@@ -310,10 +310,16 @@ check_format(const cJSON *m)
 	    str(m, "period"));
 	if (strcmp(str(m, "type"), "rank") == 0) {
 		cr_expect(strlen(str(m, "scope")) > 0);
+		cr_expect(cJSON_IsNumber(item(m, "top")) &&
+		    item(m, "top")->valueint == 25, "top: the default "
+		    "leaderboards.stream_top");
 		cr_expect(cJSON_GetArraySize(item(m, "moves")) > 0);
 		cJSON_ArrayForEach(mv, item(m, "moves")) {
 			cr_expect(strlen(str(mv, "rep")) > 0);
 			cr_expect(cJSON_IsNumber(item(mv, "new_rank")));
+			cr_expect(item(mv, "new_rank")->valueint >= 1 &&
+			    item(mv, "new_rank")->valueint <= 25,
+			    "a move among the first 25");
 			cr_expect(cJSON_IsNumber(item(mv, "old_rank")) ||
 			    cJSON_IsNull(item(mv, "old_rank")));
 			cr_expect(cJSON_IsNumber(item(mv, "value")));
@@ -429,8 +435,8 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 	    "max_streams: 3");
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert_eq(harness_paced_wait_log(&p, "stream_subscribed",
-	    HARNESS_WAIT_MS), 0);
+	/* No stream open: paced holds no subscription of its own. */
+	cr_expect_eq(harness_paced_metric(&p, "paced_stream_subscribed"), 0);
 
 	sub = redisConnect("127.0.0.1", harness_redis_port());
 	cr_assert(sub != NULL && sub->err == 0);
@@ -446,6 +452,9 @@ Test(stream, ranks_statuses_resume_and_heartbeat, .fini = harness_teardown,
 
 	a = sse_open(p.http_port, "/v1/stream?team=east", NULL, &status, NULL);
 	cr_assert_eq(status, 200);
+	/* The first stream makes paced subscribe. */
+	cr_assert_eq(harness_paced_wait_log(&p, "stream_subscribed",
+	    HARNESS_WAIT_MS), 0);
 	a_opened = now_ms();
 
 	/* a2 passes a1 on east's board. */

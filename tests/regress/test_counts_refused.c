@@ -11,8 +11,8 @@
  * script checks every field before its first write: a call that cannot
  * add all its counts writes nothing, and the events it refused go to the
  * DLQ (counter_refused) when the batch is read again, while the rep's
- * other events are counted. Also guarded: a count that would pass 2^63 - 1
- * and an amount field holding text.
+ * other events are counted. Also guarded: a count past what the script
+ * adds exactly (15 digits) and an amount field holding text.
  */
 
 #include "../integration/harness.h"
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keys.h"
 #include "xmalloc.h"
 
 static char when[40], day[16];
@@ -67,6 +68,24 @@ produce(const char *name, char *lines[], size_t n)
 	cr_assert_eq(harness_produce_file(name, 0), 0);
 }
 
+/* The counter shard of rep under the default redis.shards (32). */
+static int
+shard_of(const char *rep)
+{
+	struct config c;
+
+	memset(&c, 0, sizeof(c));
+	c.redis.shards = 32;
+	return keys_shard_of(&c, rep);
+}
+
+/* The day counter hash holding rep's fields; owned. */
+static char *
+day_key(const char *rep)
+{
+	return xasprintf("paced:{s:%d}:cnt:day:%s", shard_of(rep), day);
+}
+
 /* HGET key field as text ("" when absent); owned. */
 static char *
 hget(const char *key, const char *field)
@@ -80,39 +99,58 @@ hget(const char *key, const char *field)
 	return s;
 }
 
+/* rep's day counter of kpi is want. */
 static void
-expect_field(const char *key, const char *field, const char *want)
+expect_rep(const char *rep, const char *kpi, const char *want)
 {
+	char *key = day_key(rep), *field = xasprintf("%s|%s", rep, kpi);
 	char *v = hget(key, field);
 
 	cr_expect_str_eq(v, want, "%s %s is \"%s\", not \"%s\"", key, field, v,
 	    want);
 	free(v);
+	free(field);
+	free(key);
+}
+
+/* Sets rep's day counter of kpi to v by hand. */
+static void
+set_rep(const char *rep, const char *kpi, const char *v)
+{
+	char *key = day_key(rep);
+
+	freeReplyObject(harness_redis_cmd("HSET %s %s|%s %s", key, rep, kpi,
+	    v));
+	free(key);
 }
 
 /* Every counter hash of rep lacks field. */
 static void
 expect_no_field(const char *rep, const char *field)
 {
-	redisReply *keys = harness_redis_cmd("KEYS paced:{rep:%s}:cnt:*", rep);
+	redisReply *keys = harness_redis_cmd("KEYS paced:{s:%d}:cnt:*",
+	    shard_of(rep));
+	char *f = xasprintf("%s|%s", rep, field);
 
 	cr_assert_not_null(keys);
 	cr_assert_eq(keys->type, REDIS_REPLY_ARRAY);
+	cr_assert_gt(keys->elements, 0);
 	for (size_t k = 0; k < keys->elements; k++) {
-		char *v = hget(keys->element[k]->str, field);
+		char *v = hget(keys->element[k]->str, f);
 
 		cr_expect_str_eq(v, "", "%s %s holds \"%s\"",
-		    keys->element[k]->str, field, v);
+		    keys->element[k]->str, f, v);
 		free(v);
 	}
+	free(f);
 	freeReplyObject(keys);
 }
 
 static bool
 seen_has(const char *rep, const char *id)
 {
-	redisReply *r = harness_redis_cmd("SISMEMBER paced:{rep:%s}:seen:%s %s",
-	    rep, day, id);
+	redisReply *r = harness_redis_cmd("SISMEMBER paced:{s:%d}:seen:%s %s|%s",
+	    shard_of(rep), day, rep, id);
 	bool yes;
 
 	cr_assert_not_null(r);
@@ -168,7 +206,8 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
-	char key[256], *lines[7];
+	const char *cur;
+	char *lines[7];
 	size_t want_dlq;
 
 	set_now();
@@ -196,15 +235,11 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 
 	/* A float where HINCRBY wants an integer, set by hand before the
 	 * batch: r-float's day counter of deals_closed. */
-	snprintf(key, sizeof(key), "paced:{rep:r-float}:cnt:day:%s", day);
-	freeReplyObject(harness_redis_cmd("HSET %s deals_closed 1.5", key));
-	/* A count one more deal would take past 2^63 - 1 (HINCRBY fails). */
-	snprintf(key, sizeof(key), "paced:{rep:r-wrap}:cnt:day:%s", day);
-	freeReplyObject(harness_redis_cmd("HSET %s deals_closed "
-	    "9223372036854775800", key));
-	/* An amount that is no number (HINCRBYFLOAT fails). */
-	snprintf(key, sizeof(key), "paced:{rep:r-text}:cnt:day:%s", day);
-	freeReplyObject(harness_redis_cmd("HSET %s revenue n/a", key));
+	set_rep("r-float", "deals_closed", "1.5");
+	/* A count past what the script adds exactly. */
+	set_rep("r-wrap", "deals_closed", "9223372036854775800");
+	/* An amount that is no number. */
+	set_rep("r-text", "revenue", "n/a");
 
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
@@ -231,9 +266,9 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	    "six messages on the DLQ"), 0);
 
 	/* The $100 deal is counted; the two huge amounts are bad. */
-	snprintf(key, sizeof(key), "paced:{rep:r-huge}:cnt:day:%s", day);
-	expect_field(key, "deals_closed", "1");
-	expect_field(key, "revenue", "100");
+	cur = "r-huge";
+	expect_rep(cur, "deals_closed", "1");
+	expect_rep(cur, "revenue", "100");
 	cr_expect(seen_has("r-huge", "h3"));
 	cr_expect(!seen_has("r-huge", "h1"), "h1 marked seen");
 	cr_expect(!seen_has("r-huge", "h2"), "h2 marked seen");
@@ -242,9 +277,9 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 
 	/* The deals hitting the float are refused whole: no id seen, no
 	 * count in any bucket, both on the DLQ; the call is counted. */
-	snprintf(key, sizeof(key), "paced:{rep:r-float}:cnt:day:%s", day);
-	expect_field(key, "deals_closed", "1.5");
-	expect_field(key, "calls", "1");
+	cur = "r-float";
+	expect_rep(cur, "deals_closed", "1.5");
+	expect_rep(cur, "calls", "1");
 	expect_no_field("r-float", "revenue");
 	cr_expect(!seen_has("r-float", "f1"), "f1 marked seen");
 	cr_expect(!seen_has("r-float", "f2"), "f2 marked seen");
@@ -253,15 +288,15 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 	cr_expect_eq(dlq_count("f2", "counter_refused"), 1);
 	cr_expect_eq(dlq_count("f3", "counter_refused"), 0);
 
-	snprintf(key, sizeof(key), "paced:{rep:r-wrap}:cnt:day:%s", day);
-	expect_field(key, "deals_closed", "9223372036854775800");
+	cur = "r-wrap";
+	expect_rep(cur, "deals_closed", "9223372036854775800");
 	expect_no_field("r-wrap", "revenue");
 	cr_expect(!seen_has("r-wrap", "w1"), "w1 marked seen");
 	cr_expect_eq(dlq_count("w1", "counter_refused"), 1);
-	snprintf(key, sizeof(key), "paced:{rep:r-text}:cnt:day:%s", day);
-	expect_field(key, "revenue", "n/a");
+	cur = "r-text";
+	expect_rep(cur, "revenue", "n/a");
 	expect_no_field("r-text", "deals_closed");
-	expect_field(key, "calls", "1");
+	expect_rep(cur, "calls", "1");
 	cr_expect(!seen_has("r-text", "x1"), "x1 marked seen");
 	cr_expect(seen_has("r-text", "x2"));
 	cr_expect_eq(dlq_count("x1", "counter_refused"), 1);
@@ -273,14 +308,14 @@ Test(counts_refused, no_id_seen_without_its_counts, .fini = harness_teardown,
 
 	/* Once the field is mended, the refused deals replayed from the DLQ
 	 * count: they were never marked seen. */
-	snprintf(key, sizeof(key), "paced:{rep:r-float}:cnt:day:%s", day);
-	freeReplyObject(harness_redis_cmd("HSET %s deals_closed 1", key));
+	cur = "r-float";
+	set_rep(cur, "deals_closed", "1");
 	lines[0] = event("r-float", "f1", "deal_closed", "200");
 	lines[1] = event("r-float", "f2", "deal_closed", "300");
 	produce("replay.tsv", lines, 2);
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	expect_field(key, "deals_closed", "3");
-	expect_field(key, "revenue", "500");
+	expect_rep(cur, "deals_closed", "3");
+	expect_rep(cur, "revenue", "500");
 	cr_expect(seen_has("r-float", "f1"));
 	cr_expect(seen_has("r-float", "f2"));
 	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 5);

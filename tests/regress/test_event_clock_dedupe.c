@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keys.h"
 #include "xmalloc.h"
 
 #define WINDOW_S	(35LL * 86400)	/* the harness's redis.dedupe_window */
@@ -41,6 +42,17 @@ dups_are(void *arg)
 
 	return metric(w->p, "paced_events_total{outcome=\"duplicate\"}") >=
 	    w->dups;
+}
+
+/* The counter shard of r-old under the default redis.shards (32). */
+static int
+shard_of_old(void)
+{
+	struct config c;
+
+	memset(&c, 0, sizeof(c));
+	c.redis.shards = 32;
+	return keys_shard_of(&c, "r-old");
 }
 
 Test(event_clock_dedupe, old_history_counted_once, .fini = harness_teardown,
@@ -87,7 +99,7 @@ Test(event_clock_dedupe, old_history_counted_once, .fini = harness_teardown,
 	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"counted\"}"), 1);
 
 	/* Its set outlives the window from now, whatever its day. */
-	r = harness_redis_cmd("TTL paced:{rep:r-old}:seen:%s", day);
+	r = harness_redis_cmd("TTL paced:{s:%d}:seen:%s", shard_of_old(), day);
 	cr_assert_not_null(r);
 	cr_expect_eq(r->type, REDIS_REPLY_INTEGER);
 	cr_expect(r->integer > WINDOW_S - 3600,
@@ -104,7 +116,8 @@ Test(event_clock_dedupe, old_history_counted_once, .fini = harness_teardown,
 	cr_expect_eq(metric(&p, "paced_events_total{outcome=\"duplicate\"}"), 1);
 	cr_expect_eq(metric(&p, "paced_bad_events_total{reason=\"too_old\"}"), 0);
 
-	r = harness_redis_cmd("HGET paced:{rep:r-old}:cnt:day:%s calls", day);
+	r = harness_redis_cmd("HGET paced:{s:%d}:cnt:day:%s r-old|calls",
+	    shard_of_old(), day);
 	cr_assert_not_null(r);
 	cr_expect(r->type == REDIS_REPLY_STRING && strcmp(r->str, "1") == 0,
 	    "calls of %s: %s", day, r->type == REDIS_REPLY_STRING ? r->str :

@@ -376,7 +376,8 @@ def check_k8s(img, out_dir):
     expect(any(p.get("name") == "metrics" and p.get("targetPort") in ("metrics", port)
                for p in sports), "Service: no port named metrics aimed at the container's")
 
-    # Secrets: every *_file key of the config is a key of the Secret.
+    # Secrets: every *_file key of the config is a key of the Secret (but
+    # the roster and CA bundles, which are not secrets).
     sec_mount = [m["mountPath"] for n, m in mounts.items()
                  if vols.get(n, {}).get("secret", {}).get("secretName") == sec["metadata"]["name"]]
     files = []
@@ -388,7 +389,8 @@ def check_k8s(img, out_dir):
         elif isinstance(node, list):
             for v in node:
                 walk(v, key)
-        elif key.endswith("_file") and key != "roster_file" and isinstance(node, str):
+        elif (key.endswith("_file") and key not in ("roster_file", "ca_file")
+              and isinstance(node, str)):
             files.append(node)
     walk(cfg)
     env_vals = {e["name"]: e["value"] for e in c.get("env", []) if "value" in e}

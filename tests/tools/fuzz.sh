@@ -31,6 +31,11 @@ max_len() {
 	esac
 }
 
+# The Makefile's PKGS: hiredis_ssl and OpenSSL when it found them.
+pkgs="rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n libcurl"
+pkg-config --exists 'hiredis_ssl >= 1.0.0' 2>/dev/null &&
+	pkgs="$pkgs hiredis_ssl openssl"
+
 for t in $targets; do
 	out=$build/fuzz/$t
 	mkdir -p "$out/corpus"
@@ -39,9 +44,9 @@ for t in $targets; do
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer \
 		-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I"$root/include" \
-		$(pkg-config --cflags rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n) \
+		$(pkg-config --cflags $pkgs) \
 		"$root/tests/fuzz/fuzz_$t.c" "$lib" \
-		$(pkg-config --libs rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n) \
+		$(pkg-config --libs $pkgs) \
 		-lm -pthread -o "$out/fuzz_$t"
 	set --
 	[ -f "$root/tests/fuzz/$t.dict" ] && set -- -dict="$root/tests/fuzz/$t.dict"

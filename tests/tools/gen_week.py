@@ -405,12 +405,22 @@ def counters(week, calls, prefix):
             "quarter": d.replace(month=(d.month - 1) // 3 * 3 + 1, day=1),
         }
         for period, s in starts.items():
-            for scope in ("rep:" + rep, "team:" + TEAM):
-                key = "%s:{%s}:cnt:%s:%s" % (prefix, scope, period,
-                                            s.isoformat())
+            # the rep's counter shard (README: FNV-1a 64 modulo
+            # redis.shards, 32 by default): its field and its team's share
+            for what, owner in (("cnt", rep), ("team", TEAM)):
+                key = "%s:{s:%d}:%s:%s:%s" % (prefix, shard_of(rep), what,
+                                              period, s.isoformat())
                 h = out.setdefault(key, {})
-                h["calls"] = h.get("calls", 0) + 1
+                f = owner + "|calls"
+                h[f] = h.get(f, 0) + 1
     return out
+
+
+def shard_of(rep, shards=32):
+    h = 0xcbf29ce484222325
+    for b in rep.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % shards
 
 
 def org_yaml(week):

@@ -323,7 +323,7 @@ cat <<EOF
              curl -s 'http://$HTTP/v1/reps/r001/scorecard?period=day'
              curl -s 'http://$HTTP/v1/alerts?status=firing'
  Redis     127.0.0.1:$REDIS_PORT   (data in $RUN/redis, AOF everysec)
-             redis-cli -p $REDIS_PORT hgetall '$PREFIX:{rep:r001}:cnt:day:$TODAY'
+             redis-cli -p $REDIS_PORT hget '$PREFIX:{s:4}:cnt:day:$TODAY' 'r001|calls'
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +
  Kafka     $BROKERS   (mock broker, in memory; also in $RUN/broker.addr)
  Analytics sales.activity.enriched: ${ENRICHED:-0} enriched events acknowledged so far

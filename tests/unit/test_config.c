@@ -5,6 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <librdkafka/rdkafka.h>
+
+#include "kafka_loop.h"
+#include "redis_tls.h"
+#include "xmalloc.h"
+
 #define FX(name)	"tests/fixtures/config/" name
 
 /* The part of a minimal valid file after the scalar sections. */
@@ -527,8 +533,8 @@ Test(config, targets_errors)
 	    FX("targets_bad.yaml") ":25:27: managers[3].manager: manager "
 	    "\"cfo\" is not listed in managers (did you mean \"cro\"?)\n"
 	    FX("targets_bad.yaml") ":28:13: alerts.webhooks[0].url: invalid "
-	    "url: https is not supported: paced sends plain HTTP (use "
-	    "http://, through a TLS proxy if needed)\n"
+	    "url: unsupported scheme (use https://host[:port]/path or "
+	    "http://host[:port]/path)\n"
 	    FX("targets_bad.yaml") ":29:53: alerts.webhooks[1].timeout: 90s is "
 	    "above the maximum 60s\n");
 	free(errs);
@@ -705,17 +711,21 @@ Test(config, webhook_urls)
 		"http://h/", "http://hooks.example.com/a/b?c=d&e=f",
 		"http://10.1.2.3:65535/x", "http://[fe80::1]:8080/p",
 		"http://my_host.local/p", "http://${PACED_TEST_HOOK_HOST}/p",
+		"https://hooks.slack.com/services/T0/B0/x",
+		"https://[::1]:8443/p",
 	};
 	static const struct {
 		const char	*url;
 		const char	*why;
 	} bad[] = {
-		{ "HTTPS://h/p", "https is not supported: paced sends plain "
-		    "HTTP (use http://, through a TLS proxy if needed)" },
-		{ "ftp://h/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
-		{ "h:80/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
+		{ "HTTPS://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "ftp://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "h:80/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
+		{ "https://h", "missing /path after the host (e.g. "
+		    "http://host:8080/paced)" },
 		{ "http://h", "missing /path after the host (e.g. "
 		    "http://host:8080/paced)" },
 		{ "http://h:8080", "missing /path after the host (e.g. "
@@ -793,8 +803,46 @@ Test(config, webhook_fields)
 	    FX("buffer.yaml") ":5:20: alerts.webhooks[2].token_file: cannot "
 	    "read " FX("secrets/nope") ": No such file or directory\n"
 	    FX("buffer.yaml") ":5:34: alerts.webhooks[2].retries: unknown key "
-	    "(valid: url, token_file, timeout, max_retries, digest)\n");
+	    "(valid: url, token_file, timeout, max_retries, digest, ca_file, "
+	    "connect_timeout)\n");
 	free(errs);
+}
+
+/* https webhooks: a CA bundle that must hold a certificate, only for an
+ * https url; a connect timeout in bounds. */
+Test(config, webhook_tls_fields)
+{
+	char		*errs;
+	struct config	*c = buf_load("alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"https://h/a\", ca_file: secrets/http_token}\n"
+	    "    - {url: \"http://h/b\", ca_file: ca.pem}\n"
+	    "    - {url: \"https://h/c\", ca_file: nope.pem, "
+	    "connect_timeout: 61s}\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:37: alerts.webhooks[0].ca_file: "
+	    FX("secrets/http_token") " holds no PEM certificate "
+	    "(-----BEGIN CERTIFICATE-----)\n"
+	    FX("buffer.yaml") ":4:36: alerts.webhooks[1].ca_file: a CA file "
+	    "for a url that is not https://\n"
+	    FX("buffer.yaml") ":5:37: alerts.webhooks[2].ca_file: cannot read "
+	    FX("nope.pem") ": No such file or directory\n"
+	    FX("buffer.yaml") ":5:64: alerts.webhooks[2].connect_timeout: 61s "
+	    "is above the maximum 60s\n");
+	free(errs);
+	c = buf_load("alerts:\n"
+	    "  webhooks:\n"
+	    "    - {url: \"https://hooks.example.com/T0/B0\", ca_file: ca.pem, "
+	    "connect_timeout: 2s}\n"
+	    "    - {url: \"https://h/d\"}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(c->alerts.webhooks[0].ca_file, FX("ca.pem"));
+	cr_assert_eq(c->alerts.webhooks[0].connect_timeout_ms, 2000);
+	cr_assert_null(c->alerts.webhooks[1].ca_file);
+	cr_assert_eq(c->alerts.webhooks[1].connect_timeout_ms, 5000);
+	config_free(c);
 }
 
 Test(config, new_alert_scalars)
@@ -916,7 +964,7 @@ Test(config, unknown_keys)
 
 	cr_assert_str_eq(errs,
 	    FX("unknown_key.yaml") ":3:3: kafka.group: unknown key (valid: "
-	    "brokers, group_id, topics, properties, partitioner)\n"
+	    "brokers, group_id, topics, properties, security, partitioner)\n"
 	    FX("unknown_key.yaml") ":5:3: redis.dedupe_windw: unknown key "
 	    "(did you mean \"dedupe_window\"?)\n");
 	free(errs);
@@ -1290,7 +1338,7 @@ Test(config, redis_url_forms)
 		    7 },
 	};
 	static const char *const bad[] = {
-		"rediss://h", "redis://", "redis://h:0", "redis://h:x",
+		"redi://h", "redis://", "redis://h:0", "redis://h:x",
 		"redis://h/db", "unix://relative.sock", "unix:///s?x=1",
 		"redis://u:%zz@h", "redis://::1:80", "redis://h?x",
 	};
@@ -1857,4 +1905,170 @@ Test(config, docs_name_every_key)
 	for (size_t j = 0; j < ndocs; j++)
 		free(docs[j]);
 	free(docs);
+}
+
+/* The value of librdkafka property key in c's kafka.properties, or NULL. */
+static const char *
+property(const struct config *c, const char *key)
+{
+	for (size_t i = 0; i < c->kafka.nproperties; i++)
+		if (strcmp(c->kafka.properties[i].key, key) == 0)
+			return c->kafka.properties[i].value;
+	return NULL;
+}
+
+/*
+ * kafka.security becomes librdkafka properties that every Kafka client of
+ * paced gets: checked on the conf the consumer and the producer build.
+ */
+Test(config, kafka_security_reaches_librdkafka)
+{
+	char		*errs, buf[512];
+	size_t		 len = sizeof(buf);
+	struct config	*c = buf_load("kafka:\n"
+	    "  properties: {session.timeout.ms: 6000}\n"
+	    "  security:\n"
+	    "    protocol: sasl_ssl\n"
+	    "    sasl_mechanism: SCRAM-SHA-512\n"
+	    "    username: paced\n"
+	    "    password_file: secrets/kafka_password\n"
+	    "    ca_file: ca.pem\n" TAIL, &errs);
+	rd_kafka_conf_t	*conf;
+	char		 err[256];
+
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(property(c, "security.protocol"), "sasl_ssl");
+	cr_assert_str_eq(property(c, "sasl.mechanism"), "SCRAM-SHA-512");
+	cr_assert_str_eq(property(c, "sasl.username"), "paced");
+	cr_assert_str_eq(property(c, "sasl.password"), "kafka-s3cret");
+	cr_assert_str_eq(property(c, "ssl.ca.location"), FX("ca.pem"));
+	cr_assert_str_eq(property(c, "session.timeout.ms"), "6000");
+	conf = rd_kafka_conf_new();
+	cr_assert_eq(kafka_conf_properties(conf, c, false, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(rd_kafka_conf_get(conf, "security.protocol", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "sasl_ssl");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "sasl.mechanisms", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "SCRAM-SHA-512");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "sasl.username", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, "paced");
+	len = sizeof(buf);
+	cr_assert_eq(rd_kafka_conf_get(conf, "ssl.ca.location", buf, &len),
+	    RD_KAFKA_CONF_OK);
+	cr_expect_str_eq(buf, FX("ca.pem"));
+	rd_kafka_conf_destroy(conf);
+	config_free(c);
+
+	/* TLS alone, with the system's CAs. */
+	c = buf_load("kafka: {security: {protocol: ssl}}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_str_eq(property(c, "security.protocol"), "ssl");
+	cr_assert_null(property(c, "sasl.username"));
+	config_free(c);
+}
+
+/* Combinations that cannot work are refused at file:line, and the
+ * password never shows. */
+Test(config, kafka_security_bad_combinations)
+{
+	char		*errs;
+	struct config	*c = buf_load("kafka:\n"
+	    "  properties: {security.protocol: ssl}\n"
+	    "  security:\n"
+	    "    protocol: sasl_ssl\n"
+	    "    sasl_mechanism: GSSAPI\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	/* An invalid mechanism is reported as such, not as missing. */
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: sasl_ssl needs "
+	    "kafka.security.username\n"
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: sasl_ssl needs "
+	    "kafka.security.password_file\n"
+	    FX("buffer.yaml") ":4:15: kafka.security.protocol: kafka.properties "
+	    "sets security.protocol too: give it in one place\n"
+	    FX("buffer.yaml") ":5:21: kafka.security.sasl_mechanism: invalid "
+	    "value \"GSSAPI\" (use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)\n");
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security:\n"
+	    "    protocol: ssl\n"
+	    "    username: paced\n"
+	    "    password_file: secrets/kafka_password\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":4:15: kafka.security.username: only with "
+	    "protocol sasl_plaintext or sasl_ssl (kafka.security.protocol is "
+	    "ssl)\n"
+	    FX("buffer.yaml") ":5:20: kafka.security.password_file: only with "
+	    "protocol sasl_plaintext or sasl_ssl (kafka.security.protocol is "
+	    "ssl)\n");
+	cr_assert_null(strstr(errs, "kafka-s3cret"));
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security:\n"
+	    "    ca_file: ca.pem\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":3:14: kafka.security.ca_file: needs "
+	    "kafka.security.protocol (ssl, sasl_plaintext or sasl_ssl)\n");
+	free(errs);
+
+	c = buf_load("kafka:\n"
+	    "  security: {protocol: sasl_plaintext, sasl_mechanism: PLAIN, "
+	    "username: u, password_file: secrets/kafka_password, "
+	    "ca_file: ca.pem}\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs,
+	    FX("buffer.yaml") ":2:124: kafka.security.ca_file: only with "
+	    "protocol ssl or sasl_ssl (kafka.security.protocol is "
+	    "sasl_plaintext)\n");
+	free(errs);
+}
+
+/*
+ * rediss:// needs a hiredis with TLS: this build (Debian 12's hiredis
+ * 0.14) refuses it at config check, with the reason at file:line; a build
+ * against hiredis 1.x with hiredis_ssl takes it. redis.ca_file goes with
+ * rediss:// only.
+ */
+Test(config, rediss_url)
+{
+	char		*errs;
+	struct config	*c = buf_load("redis:\n"
+	    "  url: \"rediss://redis.internal:6380/0\"\n"
+	    "  ca_file: ca.pem\n" TAIL, &errs);
+
+	if (redis_tls_supported()) {
+		cr_assert_not_null(c, "%s", errs);
+		cr_expect(c->redis.tls);
+		cr_expect_str_eq(c->redis.ca_file, FX("ca.pem"));
+		config_free(c);
+	} else {
+		char	*want = xasprintf(FX("buffer.yaml") ":2:8: redis.url: "
+		    "rediss:// (TLS) needs hiredis 1.0 or later built with TLS "
+		    "(hiredis_ssl); this paced is built against hiredis %s: use "
+		    "redis:// on a private network or a unix socket, or build "
+		    "against hiredis 1.x\n", redis_tls_hiredis_version());
+
+		cr_assert_null(c);
+		cr_assert_str_eq(errs, want);
+		cr_expect_str_eq(redis_tls_hiredis_version(), "0.14");
+		free(want);
+		free(errs);
+	}
+	c = buf_load("redis:\n"
+	    "  url: \"redis://127.0.0.1:6379/0\"\n"
+	    "  ca_file: ca.pem\n" TAIL, &errs);
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":3:12: redis.ca_file: a CA "
+	    "file for a url that is not rediss://\n");
+	free(errs);
 }

@@ -29,6 +29,7 @@ cfg_with(char *prefix)
 
 	memset(&c, 0, sizeof(c));
 	c.redis.key_prefix = prefix;
+	c.redis.shards = 32;
 	c.redis.dedupe_window_ms = 35 * DAY_MS;
 	c.redis.retention_ms[PERIOD_DAY] = 400 * DAY_MS;
 	c.redis.retention_ms[PERIOD_WEEK] = 800 * DAY_MS;
@@ -62,36 +63,50 @@ tag_of(char *k)
 	return t;
 }
 
+/* Shards: FNV-1a 64 of the rep id's bytes modulo redis.shards, as the
+ * README's Python lines compute it: "r001" hashes to 4 mod 32 and 2 mod
+ * 7, "r-9" to 3 mod 32. */
+Test(keys, shard_is_fnv1a_modulo_shards)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	cr_expect_eq(keys_shard_of(&c, "r001"), 4);
+	cr_expect_eq(keys_shard_of(&c, "r-9"), 3);
+	c.redis.shards = 7;
+	cr_expect_eq(keys_shard_of(&c, "r001"), 2);
+	c.redis.shards = 1;
+	cr_expect_eq(keys_shard_of(&c, "r001"), 0);
+}
+
+Test(keys, shard_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	/* README: redis-cli hget 'paced:{s:4}:cnt:week:2026-11-23' 'r001|calls' */
+	is(keys_rep_counters(&c, "r001", PERIOD_WEEK, D_2026_11_23),
+	    "paced:{s:4}:cnt:week:2026-11-23");
+	is(keys_shard_counters(&c, 31, PERIOD_DAY, D_2026_11_29),
+	    "paced:{s:31}:cnt:day:2026-11-29");
+	is(keys_shard_counters(&c, 0, PERIOD_QUARTER, D_2026_10_01),
+	    "paced:{s:0}:cnt:quarter:2026-10-01");
+	is(keys_shard_teams(&c, 4, PERIOD_WEEK, D_2026_11_23),
+	    "paced:{s:4}:team:week:2026-11-23");
+	is(keys_shard_seen(&c, 31, D_2026_11_29), "paced:{s:31}:seen:2026-11-29");
+	is(keys_counter_field("r001", "calls"), "r001|calls");
+	is(keys_team_field("t1", "revenue"), "t1|revenue");
+	is(keys_seen_member("r001", "ev|7 x", 6), "r001|ev|7 x");
+}
+
 Test(keys, rep_keys_follow_the_table)
 {
 	char prefix[] = "paced";
 	struct config c = cfg_with(prefix);
 
-	/* README: redis-cli hgetall 'paced:{rep:r001}:cnt:week:2026-11-23' */
-	is(keys_rep_counters(&c, "r001", PERIOD_WEEK, D_2026_11_23),
-	    "paced:{rep:r001}:cnt:week:2026-11-23");
-	is(keys_rep_counters(&c, "r001", PERIOD_DAY, D_2026_11_29),
-	    "paced:{rep:r001}:cnt:day:2026-11-29");
-	is(keys_rep_counters(&c, "r001", PERIOD_QUARTER, D_2026_10_01),
-	    "paced:{rep:r001}:cnt:quarter:2026-10-01");
-	is(keys_rep_seen(&c, "r001", D_2026_11_29),
-	    "paced:{rep:r001}:seen:2026-11-29");
 	is(keys_rep_pace(&c, "r001", PERIOD_MONTH, D_2026_10_01),
 	    "paced:{rep:r001}:pace:month:2026-10-01");
 	is(keys_rep_alerts(&c, "r001"), "paced:{rep:r001}:alerts");
-}
-
-Test(keys, team_keys_follow_the_table)
-{
-	char prefix[] = "paced";
-	struct config c = cfg_with(prefix);
-
-	is(keys_team_counters(&c, "t1", PERIOD_WEEK, D_2026_11_23),
-	    "paced:{team:t1}:cnt:week:2026-11-23");
-	is(keys_team_contrib(&c, "t1", PERIOD_WEEK, D_2026_11_23),
-	    "paced:{team:t1}:contrib:week:2026-11-23");
-	is(keys_team_contrib(&c, "t1", PERIOD_DAY, D_2026_11_29),
-	    "paced:{team:t1}:contrib:day:2026-11-29");
 }
 
 /* A board is its own hash tag: one slot per scope, KPI and bucket. */
@@ -127,9 +142,9 @@ Test(keys, prefix_is_redis_key_prefix)
 	struct config c = cfg_with(prefix);
 
 	is(keys_rep_counters(&c, "r-9", PERIOD_DAY, D_2026_11_23),
-	    "pace.prod:{rep:r-9}:cnt:day:2026-11-23");
-	is(keys_team_counters(&c, "west", PERIOD_MONTH, D_2026_10_01),
-	    "pace.prod:{team:west}:cnt:month:2026-10-01");
+	    "pace.prod:{s:3}:cnt:day:2026-11-23");
+	is(keys_shard_teams(&c, 3, PERIOD_MONTH, D_2026_10_01),
+	    "pace.prod:{s:3}:team:month:2026-10-01");
 	is(keys_offsets(&c, "sales.activity.v1"),
 	    "pace.prod:offsets:sales.activity.v1");
 	is(keys_alerts_firing(&c), "pace.prod:alerts:firing");
@@ -152,7 +167,7 @@ Test(keys, long_ids_are_not_cut)
 	is(k, want);
 }
 
-Test(keys, one_hash_tag_per_rep_and_per_team)
+Test(keys, one_hash_tag_per_shard_and_per_rep)
 {
 	char prefix[] = "paced";
 	struct config c = cfg_with(prefix);
@@ -160,14 +175,14 @@ Test(keys, one_hash_tag_per_rep_and_per_team)
 
 	/* Every key of one script call shares one tag. */
 	char *rep[] = {
-		keys_rep_counters(&c, "r001", PERIOD_DAY, D_2026_11_23),
-		keys_rep_seen(&c, "r001", D_2026_11_23),
 		keys_rep_pace(&c, "r001", PERIOD_WEEK, D_2026_11_23),
 		keys_rep_alerts(&c, "r001"),
 	};
-	char *team[] = {
-		keys_team_counters(&c, "t1", PERIOD_DAY, D_2026_11_23),
-		keys_team_contrib(&c, "t1", PERIOD_DAY, D_2026_11_23),
+	char *shard[] = {
+		keys_rep_counters(&c, "r001", PERIOD_DAY, D_2026_11_23),
+		keys_shard_counters(&c, 4, PERIOD_WEEK, D_2026_11_23),
+		keys_shard_teams(&c, 4, PERIOD_DAY, D_2026_11_23),
+		keys_shard_seen(&c, 4, D_2026_11_23),
 	};
 	char *none[] = {
 		keys_offsets(&c, "activity"),
@@ -182,9 +197,9 @@ Test(keys, one_hash_tag_per_rep_and_per_team)
 		cr_expect_str_eq(t, "rep:r001");
 		free(t);
 	}
-	for (size_t i = 0; i < sizeof(team) / sizeof(team[0]); i++) {
-		t = tag_of(team[i]);
-		cr_expect_str_eq(t, "team:t1");
+	for (size_t i = 0; i < sizeof(shard) / sizeof(shard[0]); i++) {
+		t = tag_of(shard[i]);
+		cr_expect_str_eq(t, "s:4");
 		free(t);
 	}
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {

@@ -91,7 +91,7 @@ Test(netaddr, redis_url)
 	cr_assert_eq(netaddr_redis_parse("redis://u:hunter2%zz@r1/0", &a,
 	    err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "bad %-escape in the user or password");
-	cr_assert_eq(netaddr_redis_parse("rediss://r1", &a, err,
+	cr_assert_eq(netaddr_redis_parse("redi://r1", &a, err,
 	    sizeof(err)), -1);
 	cr_assert_str_eq(err, "unsupported scheme (use redis://host:port/db "
 	    "or unix:///path/redis.sock)");
@@ -106,10 +106,12 @@ Test(netaddr, webhook_url)
 		{ "http://10.0.0.1:8080/paced", NULL },
 		{ "http://[::1]/hook?token=abc", NULL },
 		{ "http://hooks.internal/", NULL },
-		{ "https://h/p", "https is not supported: paced sends plain "
-		    "HTTP (use http://, through a TLS proxy if needed)" },
-		{ "ftp://h/p", "unsupported scheme (use "
-		    "http://host[:port]/path)" },
+		{ "https://h/p", NULL },
+		{ "https://hooks.example.com:8443/a?b=c", NULL },
+		{ "https://u:p@h/p", "user:password@ is not supported (give "
+		    "a bearer token with token_file)" },
+		{ "ftp://h/p", "unsupported scheme (use https://host[:port]"
+		    "/path or http://host[:port]/path)" },
 		{ "http://h", "missing /path after the host (e.g. "
 		    "http://host:8080/paced)" },
 		{ "http://u:tok@h/p", "user:password@ is not supported (give "
@@ -142,4 +144,25 @@ Test(netaddr, numeric)
 	cr_assert(netaddr_is_numeric("::1"));
 	cr_assert_not(netaddr_is_numeric("localhost"));
 	cr_assert_not(netaddr_is_numeric("[::1]"));
+}
+
+Test(netaddr, rediss_url)
+{
+	struct netaddr_redis	 a;
+	char			 err[160] = "";
+
+	cr_assert_eq(netaddr_redis_parse("rediss://u:p%40ss@redis.internal:6380/2",
+	    &a, err, sizeof(err)), 0, "%s", err);
+	cr_expect(a.tls);
+	cr_expect_str_eq(a.host, "redis.internal");
+	cr_expect_eq(a.port, 6380);
+	cr_expect_eq(a.db, 2);
+	cr_expect_str_eq(a.password, "p@ss");
+	netaddr_redis_clear(&a);
+	cr_assert_eq(netaddr_redis_parse("redis://h/0", &a, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_not(a.tls);
+	netaddr_redis_clear(&a);
+	cr_assert_eq(netaddr_redis_parse("redisss://h/0", &a, err,
+	    sizeof(err)), -1);
 }

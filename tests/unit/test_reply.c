@@ -109,28 +109,33 @@ Test(reply, counters_read_and_wrong_shapes_refused)
 	double actual[2] = { -1, -1 };
 	redisReply *r;
 
-	r = array(6, str("calls"), str("12"), str("other"), str("9"),
-	    str("revenue"), str("4500.5"));
-	cr_assert_eq(reply_counters(c, r, actual), 0);
+	r = array(2, str("12"), str("4500.5"));
+	cr_assert_eq(reply_counter_values(c, r, actual), 0);
 	cr_assert_eq(actual[0], 12);
 	cr_assert_eq(actual[1], 4500.5);
 	tree_free(r);
+	r = array(2, nil(), str("7"));
+	cr_assert_eq(reply_counter_values(c, r, actual), 0);
+	cr_assert_eq(actual[0], 12, "nil: nothing counted, left as it was");
+	cr_assert_eq(actual[1], 7);
+	tree_free(r);
 
 	r = array(2, integer(7), str("1"));
-	cr_assert_eq(reply_counters(c, r, actual), -1);
+	cr_assert_eq(reply_counter_values(c, r, actual), -1);
 	tree_free(r);
-	r = array(2, str("calls"), nil());
-	cr_assert_eq(reply_counters(c, r, actual), -1);
+	r = array(3, str("1"), str("2"), str("3"));
+	cr_assert_eq(reply_counter_values(c, r, actual), -1, "one per KPI");
 	tree_free(r);
-	r = array(3, str("calls"), str("1"), str("revenue"));
-	cr_assert_eq(reply_counters(c, r, actual), -1);
+	r = array(1, str("1"));
+	cr_assert_eq(reply_counter_values(c, r, actual), -1);
 	tree_free(r);
 	r = typed(REDIS_REPLY_ERROR, "WRONGTYPE Operation against a key");
-	cr_assert_eq(reply_counters(c, r, actual), -1);
+	cr_assert_eq(reply_counter_values(c, r, actual), -1);
 	cr_assert_str_eq(reply_error_text(r), "WRONGTYPE Operation against a key");
 	tree_free(r);
-	cr_assert_eq(reply_counters(c, NULL, actual), -1);
-	cr_assert_eq(actual[0], 12, "a refused reply leaves what was read");
+	cr_assert_eq(reply_counter_values(c, NULL, actual), -1);
+	cr_assert_eq(actual[0], 12, "a refused reply writes nothing");
+	cr_assert_eq(actual[1], 7);
 	config_free(c);
 }
 
@@ -161,37 +166,6 @@ Test(reply, alert_states_read)
 	config_free(c);
 }
 
-Test(reply, evaluator_read)
-{
-	struct config *c = two_kpis();
-	struct eval_state prev[2 * PERIOD_COUNT];
-	double actual[2 * PERIOD_COUNT];
-	int64_t last_at = 0;
-	redisReply *r;
-
-	memset(prev, 0, sizeof(prev));
-	memset(actual, 0, sizeof(actual));
-	r = array(5, array(2, str("calls"), str("3")), array(0),
-	    array(2, str("revenue"), str("250")), array(0),
-	    array(2, str("_evaluated_at"), str("1764000600000")));
-	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
-	    &last_at), 0);
-	cr_assert_eq(actual[PERIOD_DAY * 2 + 0], 3);
-	cr_assert_eq(actual[PERIOD_MONTH * 2 + 1], 250);
-	cr_assert_eq(last_at, INT64_C(1764000600000));
-	tree_free(r);
-
-	r = array(5, array(0), nil(), array(0), array(0), array(0));
-	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
-	    &last_at), -1, "a bucket that is not a hash");
-	tree_free(r);
-	r = array(4, array(0), array(0), array(0), array(0));
-	cr_assert_eq(reply_eval_read(c, r, "_evaluated_at", actual, prev,
-	    &last_at), -1);
-	tree_free(r);
-	config_free(c);
-}
-
 Test(reply, hmget_integers)
 {
 	int64_t v[3] = { -1, -1, -1 };
@@ -214,25 +188,26 @@ Test(reply, scripts)
 {
 	redisReply *r;
 
-	r = array(6, integer(3), integer(1), array(0), str("5"), integer(7), nil());
-	cr_assert_eq(reply_rep_script(r, 3), 0);
-	cr_assert_eq(reply_rep_script(r, 2), -1);
+	r = array(7, integer(3), integer(1), array(0), integer(0), str("5"),
+	    integer(7), nil());
+	cr_assert_eq(reply_shard_script(r, 3), 0);
+	cr_assert_eq(reply_shard_script(r, 2), -1);
 	tree_free(r);
-	r = array(3, integer(0), integer(0), array(2, integer(2), integer(5)));
-	cr_assert_eq(reply_rep_script(r, 4), 0, "refused: no values follow");
+	r = array(4, integer(0), integer(0), array(2, integer(2), integer(5)),
+	    integer(0));
+	cr_assert_eq(reply_shard_script(r, 4), 0, "refused: no values follow");
 	tree_free(r);
-	r = array(3, integer(0), integer(0), array(1, str("2")));
-	cr_assert_eq(reply_rep_script(r, 4), -1);
+	r = array(4, integer(0), integer(0), array(1, str("2")), integer(0));
+	cr_assert_eq(reply_shard_script(r, 4), -1);
 	tree_free(r);
-	r = array(4, str("3"), str("1"), array(0), str("5"));
-	cr_assert_eq(reply_rep_script(r, 1), -1, "counts must be integers");
+	r = array(5, str("3"), str("1"), array(0), integer(0), str("5"));
+	cr_assert_eq(reply_shard_script(r, 1), -1, "counts must be integers");
 	tree_free(r);
-	r = array(2, integer(3), integer(1));
-	cr_assert_eq(reply_rep_script(r, 0), -1);
-	cr_assert_eq(reply_team_script(r), 0);
+	r = array(5, integer(3), integer(1), array(0), str("0"), str("5"));
+	cr_assert_eq(reply_shard_script(r, 1), -1, "left out must be an integer");
 	tree_free(r);
-	r = array(2, integer(4), str("2"));
-	cr_assert_eq(reply_team_script(r), -1);
+	r = array(3, integer(3), integer(1), array(0));
+	cr_assert_eq(reply_shard_script(r, 0), -1, "left out missing");
 	tree_free(r);
 }
 
