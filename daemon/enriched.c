@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "caltime.h"
-#include "jsontext.h"
+#include "jsonout.h"
 #include "log.h"
 #include "metrics.h"
 #include "producer.h"
@@ -54,156 +54,67 @@ struct enriched {
 	struct metric *m_delivered, *m_retried, *m_outstanding, *m_oldest;
 };
 
-/* An appender that counts what would not fit, as snprintf does. */
-struct out {
-	char *buf;
-	size_t cap, len;
-};
-
-static void
-put(struct out *o, const char *s, size_t n)
-{
-	if (o->len < o->cap) {
-		size_t room = o->cap - o->len;
-
-		memcpy(o->buf + o->len, s, n < room ? n : room);
-	}
-	o->len += n;
-}
-
-static void
-puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-/* A JSON string (s is valid UTF-8: decode and config checked it). */
-static void
-put_str(struct out *o, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-
-	put(o, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		put(o, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			esc[1] = (char)c;
-			put(o, esc, 2);
-		} else {
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			put(o, esc, 6);
-		}
-	}
-	put(o, run, (size_t)(s - run));
-	put(o, "\"", 1);
-}
-
-static void
-put_str_or_null(struct out *o, const char *s)
-{
-	if (s == NULL)
-		puts_(o, "null");
-	else
-		put_str(o, s);
-}
-
-static void
-put_num(struct out *o, double d)
-{
-	char b[JSONTEXT_NUMBER_SIZE];
-
-	put(o, b, jsontext_number(b, d));
-}
-
-static void
-put_i64(struct out *o, int64_t v)
-{
-	char b[24];
-
-	put(o, b, (size_t)snprintf(b, sizeof(b), "%" PRId64, v));
-}
-
-static void
-put_time(struct out *o, int64_t ms)
-{
-	char b[32];
-
-	caltime_format_utc(ms, b, sizeof(b));
-	put_str(o, b);
-}
-
 size_t
 enriched_format(const struct enriched_event *ee, char *buf, size_t cap)
 {
 	const struct activity *ev = ee->ev;
 	const struct roster_rep *rr = ee->rep;
-	struct out o = { buf, cap, 0 };
-	char date[16];
+	struct jsonout o = { buf, cap, 0 };
 
-	puts_(&o, "{\"schema\":\"paced.enriched\",\"version\":");
-	put_i64(&o, ENRICHED_VERSION);
-	puts_(&o, ",\"event_id\":");
-	put_str(&o, ev->event_id);
-	puts_(&o, ",\"rep_id\":");
-	put_str(&o, rr->rep->id);
-	puts_(&o, ",\"type\":");
-	put_str(&o, ev->type);
-	puts_(&o, ",\"occurred_at\":");
-	put_time(&o, ev->occurred_at_ms);
-	puts_(&o, ",\"count\":");
-	put_i64(&o, ev->count);
-	puts_(&o, ",\"amount\":");
+	jsonout_lit(&o, "{\"schema\":\"paced.enriched\",\"version\":");
+	jsonout_i64(&o, ENRICHED_VERSION);
+	jsonout_lit(&o, ",\"event_id\":");
+	jsonout_str(&o, ev->event_id);
+	jsonout_lit(&o, ",\"rep_id\":");
+	jsonout_str(&o, rr->rep->id);
+	jsonout_lit(&o, ",\"type\":");
+	jsonout_str(&o, ev->type);
+	jsonout_lit(&o, ",\"occurred_at\":");
+	jsonout_time(&o, ev->occurred_at_ms);
+	jsonout_lit(&o, ",\"count\":");
+	jsonout_i64(&o, ev->count);
+	jsonout_lit(&o, ",\"amount\":");
 	if (ev->has_amount)
-		put_num(&o, ev->amount);
+		jsonout_num(&o, ev->amount);
 	else
-		puts_(&o, "null");
-	puts_(&o, ",\"kpis\":[");
+		jsonout_lit(&o, "null");
+	jsonout_lit(&o, ",\"kpis\":[");
 	for (size_t k = 0; k < ee->nkpis; k++) {
 		if (k > 0)
-			put(&o, ",", 1);
-		put_str(&o, ee->cfg->kpis[ee->kpis[k]].name);
+			jsonout_raw(&o, ",", 1);
+		jsonout_str(&o, ee->cfg->kpis[ee->kpis[k]].name);
 	}
-	puts_(&o, "],\"team_id\":");
-	put_str(&o, rr->team->id);
-	puts_(&o, ",\"manager_id\":");
-	put_str_or_null(&o, rr->manager);
-	puts_(&o, ",\"role\":");
-	put_str(&o, rr->role->name);
-	puts_(&o, ",\"timezone\":");
-	put_str(&o, rr->team->timezone);
-	puts_(&o, ",\"local_date\":");
-	caltime_format_date(ee->local_day, date, sizeof(date));
-	put_str(&o, date);
-	puts_(&o, ",\"buckets\":{");
+	jsonout_lit(&o, "],\"team_id\":");
+	jsonout_str(&o, rr->team->id);
+	jsonout_lit(&o, ",\"manager_id\":");
+	jsonout_str(&o, rr->manager);
+	jsonout_lit(&o, ",\"role\":");
+	jsonout_str(&o, rr->role->name);
+	jsonout_lit(&o, ",\"timezone\":");
+	jsonout_str(&o, rr->team->timezone);
+	jsonout_lit(&o, ",\"local_date\":");
+	jsonout_date(&o, ee->local_day);
+	jsonout_lit(&o, ",\"buckets\":{");
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		struct bucket b;
 
 		caltime_bucket_of_day(&rr->calendar->rules, (enum period)p,
 		    ee->local_day, &b);
-		caltime_format_date(b.start_day, date, sizeof(date));
 		if (p > 0)
-			put(&o, ",", 1);
-		put_str(&o, caltime_period_name((enum period)p));
-		put(&o, ":", 1);
-		put_str(&o, date);
+			jsonout_raw(&o, ",", 1);
+		jsonout_str(&o, caltime_period_name((enum period)p));
+		jsonout_raw(&o, ":", 1);
+		jsonout_date(&o, b.start_day);
 	}
-	puts_(&o, "},\"received_at\":");
-	put_time(&o, ee->received_ms);
-	puts_(&o, ",\"source\":{\"topic\":");
-	put_str(&o, ee->topic);
-	puts_(&o, ",\"partition\":");
-	put_i64(&o, ee->partition);
-	puts_(&o, ",\"offset\":");
-	put_i64(&o, ee->offset);
-	puts_(&o, "}}");
+	jsonout_lit(&o, "},\"received_at\":");
+	jsonout_time(&o, ee->received_ms);
+	jsonout_lit(&o, ",\"source\":{\"topic\":");
+	jsonout_str(&o, ee->topic);
+	jsonout_lit(&o, ",\"partition\":");
+	jsonout_i64(&o, ee->partition);
+	jsonout_lit(&o, ",\"offset\":");
+	jsonout_i64(&o, ee->offset);
+	jsonout_lit(&o, "}}");
 	return o.len;
 }
 

@@ -39,6 +39,7 @@
 #include "redis_conn.h"
 #include "roster.h"
 #include "sink.h"
+#include "snapshot.h"
 
 #ifndef PACED_VERSION
 #define PACED_VERSION "0.1.0"
@@ -63,6 +64,7 @@ struct daemon_state {
 	struct consumer *consumer;
 	struct dlq *dlq;
 	struct enriched *enriched;	/* NULL: analytics.enriched off */
+	struct snapshot *snapshot;	/* NULL: analytics.snapshots off */
 	struct sinks *sinks;
 	struct evaluator *evaluator;
 	struct changes *changes;	/* pace status changes seen */
@@ -148,6 +150,14 @@ static void
 out_dropped(uint64_t seq, void *arg)
 {
 	enriched_forget(arg, seq);
+}
+
+/* The evaluator's judgements: the scorecard snapshots. */
+static void
+hook_judged(const struct roster_rep *rep, int64_t at_ms,
+    const struct scorecard *cards, void *arg)
+{
+	snapshot_judged(arg, rep, at_ms, cards);
 }
 
 /* The group is left; exit once evaluations in flight have stored their
@@ -332,6 +342,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
+	if (d->snapshot != NULL)
+		snapshot_reconfigured(d->snapshot);
 	sinks_set_config(d->sinks, c);
 	log_set_level(c->log.level);
 	log_set_format(c->log.format);
@@ -433,6 +445,10 @@ run(const char *path)
 	}
 	if ((d.sinks = sinks_new(d.base, cfg, d.conn, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=alert_sinks err=%s", log_quote(err));
+	if (cfg->analytics.snapshots && (d.snapshot = snapshot_new(d.base,
+	    d.conn, &d.cfg, &d.roster, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=snapshot_producer err=%s",
+		    log_quote(err));
 	{
 		struct evaluator_deps ed = {
 			.base = d.base,
@@ -442,6 +458,8 @@ run(const char *path)
 			.cfg = &d.cfg,
 			.roster = &d.roster,
 			.changes = d.changes = changes_new(),
+			.judged = d.snapshot != NULL ? hook_judged : NULL,
+			.judged_arg = d.snapshot,
 		};
 
 		d.evaluator = evaluator_new(&ed);
@@ -499,6 +517,7 @@ run(const char *path)
 	http_free(d.http);
 	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
+	snapshot_free(d.snapshot, flush_budget(&d));
 	changes_free(d.changes);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));

@@ -152,6 +152,7 @@ struct config {
 		char *topic_dlq;
 		char *topic_alerts;
 		char *topic_enriched;	/* counted events, normalized (analytics) */
+		char *topic_scorecards;	/* scorecard snapshots (analytics) */
 		char *partitioner;	/* the producers': murmur2_random (default) | consistent_random */
 		struct config_kv *properties;	/* passed to librdkafka as-is */
 		size_t nproperties;
@@ -205,6 +206,8 @@ struct config {
 
 	struct {
 		bool enriched;		/* produce to kafka.topic_enriched */
+		bool snapshots;		/* produce to kafka.topic_scorecards */
+		int64_t snapshot_every_ms;	/* each rep's open buckets this often */
 	} analytics;
 
 	struct config_kpi *kpis;

@@ -308,8 +308,11 @@ EXPECT=""
 
 # What the analytics topics have received so far (the backfill is read by
 # now): counted from the daemon's metrics, as no Kafka CLI client ships.
-ENRICHED=$(curl -fsS "http://$HTTP/metrics" 2>/dev/null |
+METRICS=$(curl -fsS "http://$HTTP/metrics" 2>/dev/null)
+ENRICHED=$(printf '%s\n' "$METRICS" |
 	sed -n 's/^paced_enriched_messages_total{result="delivered"} \([0-9]*\).*/\1/p')
+SNAPSHOTS=$(printf '%s\n' "$METRICS" | sed -n 's/^paced_snapshots_total{[^}]*} \([0-9]*\).*/\1/p' |
+	awk '{ n += $1 } END { print n + 0 }')
 
 cat <<EOF
 
@@ -327,7 +330,8 @@ cat <<EOF
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +
  Kafka     $BROKERS   (mock broker, in memory; also in $RUN/broker.addr)
  Analytics sales.activity.enriched: ${ENRICHED:-0} enriched events acknowledged so far
-             curl -s http://$HTTP/metrics | grep '^paced_enriched'
+           sales.scorecards: ${SNAPSHOTS:-0} scorecard snapshots acknowledged so far
+             curl -s http://$HTTP/metrics | grep -E '^paced_(enriched|snapshot)'
  Producer  $STREAM, from $CONFIG
  Webhook   $WEBHOOK_URL: digests per manager printed in
            $RUN/webhook.log (shown here after "==> $RUN/webhook.log <==")
