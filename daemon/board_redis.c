@@ -26,8 +26,8 @@
  *
  * Nobody listening (PUBSUB NUMSUB of the channel is 0), the script reads
  * no position and publishes nothing: the board write alone. "always"
- * skips that check, for a deployment whose subscribers a node cannot
- * count (Redis Cluster counts only its own).
+ * skips that check: on Redis Cluster a node counts only its own
+ * subscribers, while PUBLISH reaches every node's.
  *
  * ARGV: expire_at, channel, message opening, "asc" | "desc", stream_top,
  * "check" | "always", then the (value, rep) pairs.
@@ -41,6 +41,7 @@
 
 #include "board.h"
 #include "changes.h"
+#include "hash.h"
 #include "keys.h"
 #include "xmalloc.h"
 
@@ -107,9 +108,10 @@ board_redis_script(void)
 	return script;
 }
 
+/* One (board, rep, value); the board is (scope, KPI, period, day), its
+ * key built once per board, not per line. */
 struct line {
-	char *key;			/* owned */
-	char *scope;			/* owned */
+	const char *scope;		/* into gather.scopes */
 	const struct board_write *w;
 	double num;			/* w's value */
 };
@@ -120,7 +122,45 @@ struct gather {
 	double num;
 	struct line *v;
 	size_t n, cap;
+	/* the scope names of the call, each once: an open-addressing table
+	 * (a power of two, at most half full) */
+	char **scopes;
+	size_t nscopes, scopes_cap;
 };
+
+/* Scope s (borrowed) as kept in g: found, or added. */
+static const char *
+intern(struct gather *g, const char *s)
+{
+	size_t len = strlen(s), mask, i;
+
+	if (2 * (g->nscopes + 1) > g->scopes_cap) {
+		size_t cap = g->scopes_cap ? g->scopes_cap * 2 : 256;
+		char **t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < g->scopes_cap; k++) {
+			const char *o = g->scopes[k];
+
+			if (o == NULL)
+				continue;
+			i = hash_fnv1a(HASH_FNV1A_INIT, o, strlen(o)) &
+			    (cap - 1);
+			while (t[i] != NULL)
+				i = (i + 1) & (cap - 1);
+			t[i] = g->scopes[k];
+		}
+		free(g->scopes);
+		g->scopes = t;
+		g->scopes_cap = cap;
+	}
+	mask = g->scopes_cap - 1;
+	i = hash_fnv1a(HASH_FNV1A_INIT, s, len) & mask;
+	for (; g->scopes[i] != NULL; i = (i + 1) & mask)
+		if (strcmp(g->scopes[i], s) == 0)
+			return g->scopes[i];
+	g->nscopes++;
+	return g->scopes[i] = xstrdup(s);
+}
 
 static void
 add_scope(const char *scope, void *arg)
@@ -132,23 +172,35 @@ add_scope(const char *scope, void *arg)
 		g->cap = g->cap ? g->cap * 2 : 64;
 		g->v = xreallocarray(g->v, g->cap, sizeof(*g->v));
 	}
-	g->v[g->n].key = keys_board(g->cfg, scope, g->cfg->kpis[w->kpi].name,
-	    w->period, w->start_day);
-	g->v[g->n].scope = xstrdup(scope);
+	g->v[g->n].scope = intern(g, scope);
 	g->v[g->n].w = w;
 	g->v[g->n].num = g->num;
 	g->n++;
 }
 
-/* By key, then rep, the highest value first. */
+/* True when x and y are on one board. */
+static bool
+same_board(const struct line *x, const struct line *y)
+{
+	return x->scope == y->scope && x->w->kpi == y->w->kpi &&
+	    x->w->period == y->w->period && x->w->start_day == y->w->start_day;
+}
+
+/* By board (scope, KPI, period, day), then rep, the highest value first. */
 static int
 line_cmp(const void *a, const void *b)
 {
 	const struct line *x = a, *y = b;
 	int c;
 
-	if ((c = strcmp(x->key, y->key)) != 0)
+	if (x->scope != y->scope && (c = strcmp(x->scope, y->scope)) != 0)
 		return c;
+	if (x->w->kpi != y->w->kpi)
+		return x->w->kpi < y->w->kpi ? -1 : 1;
+	if (x->w->period != y->w->period)
+		return x->w->period < y->w->period ? -1 : 1;
+	if (x->w->start_day != y->w->start_day)
+		return x->w->start_day < y->w->start_day ? -1 : 1;
 	if ((c = strcmp(x->w->rep->rep->id, y->w->rep->rep->id)) != 0)
 		return c;
 	return x->num > y->num ? -1 : x->num < y->num ? 1 : 0;
@@ -159,7 +211,7 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
     const struct board_write *w, size_t n, redis_reply_cb *cb, void *arg,
     int *failed)
 {
-	struct gather g = { cfg, NULL, 0, NULL, 0, 0 };
+	struct gather g = { cfg, NULL, 0, NULL, 0, 0, NULL, 0, 0 };
 	struct redis_argv *args;
 	char *channel = keys_changes_channel(cfg);
 	size_t sent = 0;
@@ -184,7 +236,9 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, "EVALSHA");
 		redis_argv_str(args, redis_conn_script_sha(conn, sha));
 		redis_argv_str(args, "1");
-		redis_argv_str(args, g.v[i].key);
+		redis_argv_take(args, keys_board(cfg, g.v[i].scope,
+		    cfg->kpis[g.v[i].w->kpi].name, g.v[i].w->period,
+		    g.v[i].w->start_day));
 		redis_argv_fmt(args, "%" PRId64, g.v[i].w->expire_at);
 		redis_argv_str(args, channel);
 		redis_argv_take(args, changes_rank_head(g.v[i].scope,
@@ -193,8 +247,9 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
 		    KPI_BETTER_LOWER ? "asc" : "desc");
 		redis_argv_fmt(args, "%d", cfg->boards.stream_top);
-		redis_argv_str(args, "check");
-		for (; j < g.n && strcmp(g.v[j].key, g.v[i].key) == 0; j++) {
+		/* A cluster node counts its own subscribers only. */
+		redis_argv_str(args, cfg->redis.cluster ? "always" : "check");
+		for (; j < g.n && same_board(&g.v[j], &g.v[i]); j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */
 			redis_argv_add(args, g.v[j].w->value,
@@ -208,10 +263,9 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		i = j;
 	}
 	redis_argv_free(args);
-	for (size_t i = 0; i < g.n; i++) {
-		free(g.v[i].key);
-		free(g.v[i].scope);
-	}
+	for (size_t i = 0; i < g.scopes_cap; i++)
+		free(g.scopes[i]);
+	free(g.scopes);
 	free(g.v);
 	free(channel);
 	return sent;

@@ -92,6 +92,8 @@ static void load_properties(struct loader *, yaml_node_t *, const char *);
 static void load_password_file(struct loader *, yaml_node_t *, const char *);
 static void load_redis_ca_file(struct loader *, yaml_node_t *, const char *);
 static void load_token_file(struct loader *, yaml_node_t *, const char *);
+static void load_cluster(struct loader *, yaml_node_t *, const char *);
+static bool cluster_equal(const struct config *, const struct config *);
 static bool properties_equal(const struct config *, const struct config *);
 static bool redis_ca_equal(const struct config *, const struct config *);
 static bool kpis_equal(const struct config *, const struct config *);
@@ -209,6 +211,9 @@ static const struct key_row rows[] = {
 	DURATION("redis.command_timeout", redis.command_timeout_ms,
 	    KEY_RELOAD, "5s", "100ms", "60s",
 	    "paced's own deadline on each Redis call"),
+	CUSTOM("redis.cluster", 0, 1, load_cluster, cluster_equal,
+	    "Redis Cluster: true (redis.url is the seed) or a list of "
+	    "redis:// seed urls"),
 
 	SECTION("http", "the HTTP listener"),
 	STRING("http.listen", http.listen, 0, "127.0.0.1:9464", check_listen,
@@ -847,6 +852,84 @@ load_password_file(struct loader *l, yaml_node_t *n, const char *path)
 	}
 }
 
+/* A seed of redis.cluster: redis://host[:port], no credentials (they
+ * come from redis.url, redis.username, redis.password), no database. */
+static void
+cluster_seed(struct loader *l, yaml_node_t *item, const char *path,
+    struct config_redis_node *out)
+{
+	struct netaddr_redis	 a = { 0 };
+	char			*s, err[128];
+
+	if (item->type != YAML_SCALAR_NODE || node_is_null(item)) {
+		type_error(l, item, path, "a redis:// url");
+		return;
+	}
+	if ((s = scalar_text(l, item, path)) == NULL)
+		return;
+	if (netaddr_redis_parse(s, &a, err, sizeof(err)) != 0)
+		node_error(l, item, path, "invalid url: %s", err);
+	else if (a.unix_path != NULL)
+		node_error(l, item, path, "a cluster seed must be a "
+		    "redis://host:port url, not a unix socket");
+	else if (a.username != NULL || a.password != NULL)
+		node_error(l, item, path, "give credentials in redis.url, "
+		    "redis.username or redis.password, not in a seed url");
+	else if (a.db != 0)
+		node_error(l, item, path, "Redis Cluster has database 0 "
+		    "only (the url names %d)", a.db);
+	else {
+		out->host = a.host;
+		out->port = a.port;
+		out->tls = a.tls;
+		a.host = NULL;
+	}
+	netaddr_redis_clear(&a);
+	free(s);
+}
+
+/* redis.cluster: a boolean, or a non-empty list of seed urls. */
+static void
+load_cluster(struct loader *l, yaml_node_t *n, const char *path)
+{
+	struct config	*c = l->c;
+	size_t		 cnt;
+
+	if (node_is_null(n))
+		return;
+	if (n->type == YAML_SCALAR_NODE) {
+		char	*s = scalar_text(l, n, path);
+		bool	 b;
+
+		if (s == NULL)
+			return;
+		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+			node_error(l, n, path, "expected true, false or a list "
+			    "of redis:// urls, got a quoted string");
+		else if (bool_value(l, n, path, s, &b) == 0)
+			c->redis.cluster = b;
+		free(s);
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_error(l, n, path, "true, false or a list of redis:// urls");
+		return;
+	}
+	if (seq_open(l, n, path, false, "must not be empty", &cnt) != 0)
+		return;
+	c->redis.seeds = xcalloc(cnt, sizeof(*c->redis.seeds));
+	for (size_t i = 0; i < cnt; i++) {
+		char	*ip = path_index(path, i);
+
+		cluster_seed(l, seq_at(l, n, i), ip,
+		    &c->redis.seeds[c->redis.nseeds]);
+		if (c->redis.seeds[c->redis.nseeds].host != NULL)
+			c->redis.nseeds++;
+		free(ip);
+	}
+	c->redis.cluster = true;
+}
+
 static void
 load_token_file(struct loader *l, yaml_node_t *n, const char *path)
 {
@@ -922,6 +1005,33 @@ finish(struct loader *l, const yaml_node_t *root)
 		c->redis.password = l->url.password;
 		l->url.password = NULL;
 	}
+	if (c->redis.cluster && c->redis.unix_path != NULL)
+		node_error(l, seen_node(l, "redis.url"), "redis.url", "Redis "
+		    "Cluster (redis.cluster) needs a redis://host:port url, "
+		    "not a unix socket");
+	else if (c->redis.cluster && c->redis.db != 0)
+		node_error(l, seen_node(l, "redis.url"), "redis.url", "Redis "
+		    "Cluster has database 0 only (the url names %d)",
+		    c->redis.db);
+	else if (c->redis.cluster && c->redis.seeds == NULL &&
+	    c->redis.host != NULL) {
+		/* redis.cluster: true: the url is the one seed. */
+		c->redis.seeds = xcalloc(1, sizeof(*c->redis.seeds));
+		c->redis.seeds[0].host = xstrdup(c->redis.host);
+		c->redis.seeds[0].port = c->redis.port;
+		c->redis.seeds[0].tls = c->redis.tls;
+		c->redis.nseeds = 1;
+	}
+	for (size_t i = 0; i < c->redis.nseeds; i++)
+		if (c->redis.seeds[i].tls != c->redis.tls) {
+			node_error(l, seen_node(l, "redis.cluster"),
+			    "redis.cluster", "seed %zu is %s but redis.url is "
+			    "%s: every node is reached the same way, with "
+			    "redis.url's scheme", i, c->redis.seeds[i].tls ?
+			    "rediss://" : "redis://", c->redis.tls ?
+			    "rediss://" : "redis://");
+			break;
+		}
 
 	if (a->critical_below >= a->warning_below) {
 		yaml_node_t	*n = seen_node(l, "alerts.critical_below");
@@ -1065,6 +1175,9 @@ config_free(struct config *c)
 	free(c->redis.username);
 	free(c->redis.password);
 	free(c->redis.key_prefix);
+	for (size_t i = 0; i < c->redis.nseeds; i++)
+		free(c->redis.seeds[i].host);
+	free(c->redis.seeds);
 	free(c->http.listen);
 	free(c->http.host);
 	free(c->http.token);
@@ -1157,6 +1270,20 @@ properties_equal(const struct config *a, const struct config *b)
 		    b->kafka.properties[i].key) ||
 		    !str_equal(a->kafka.properties[i].value,
 		    b->kafka.properties[i].value))
+			return false;
+	return true;
+}
+
+static bool
+cluster_equal(const struct config *a, const struct config *b)
+{
+	if (a->redis.cluster != b->redis.cluster ||
+	    a->redis.nseeds != b->redis.nseeds)
+		return false;
+	for (size_t i = 0; i < a->redis.nseeds; i++)
+		if (!str_equal(a->redis.seeds[i].host, b->redis.seeds[i].host) ||
+		    a->redis.seeds[i].port != b->redis.seeds[i].port ||
+		    a->redis.seeds[i].tls != b->redis.seeds[i].tls)
 			return false;
 	return true;
 }

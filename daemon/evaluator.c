@@ -52,14 +52,14 @@
 #define EVALUATED_AT_FIELD "_evaluated_at"
 
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
- * number of fields, then field, value pairs. Expiry is set once, when a
- * key first appears (PTTL -1), as for the counters. */
+ * number of fields, then field, value pairs. Expiry is set when a key
+ * first appears: HSET then answers that every field is new (a KPI whose
+ * target appears sets it again, to the same instant). */
 static const char pace_script[] =
 	"local a = 1\n"
 	"for k = 1, #KEYS do\n"
 	"  local n = tonumber(ARGV[a + 1])\n"
-	"  redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n))\n"
-	"  if redis.call('PTTL', KEYS[k]) == -1 then\n"
+	"  if redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n)) == n then\n"
 	"    redis.call('EXPIREAT', KEYS[k], ARGV[a])\n"
 	"  end\n"
 	"  a = a + 2 + 2 * n\n"
@@ -129,6 +129,10 @@ struct evaluator {
 	bool sweep_due;			/* start or reload: look for removed reps */
 	struct sweep *sweep;		/* in flight, or NULL */
 	bool *dirty, *busy, *queued_plain;
+	/* The reps marked dirty, each once (dirty[] says which): the timer
+	 * takes them without scanning the roster. */
+	size_t *dirty_list;
+	size_t ndirty, dirty_cap;
 	size_t nslots;
 	/* A ring of waiting evaluations, FIFO: O(1) per push and pop. */
 	struct queued *queue;
@@ -178,6 +182,26 @@ resize(struct evaluator *e)
 	memset(e->busy + e->nslots, 0, n - e->nslots);
 	memset(e->queued_plain + e->nslots, 0, n - e->nslots);
 	e->nslots = n;
+}
+
+/* Rep (< nslots) is judged again about DIRTY_DELAY_MS from now, once
+ * however often it is marked meanwhile. */
+static void
+mark_dirty(struct evaluator *e, size_t rep)
+{
+	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
+
+	if (!e->dirty[rep]) {
+		e->dirty[rep] = true;
+		if (e->ndirty == e->dirty_cap) {
+			e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 256;
+			e->dirty_list = xreallocarray(e->dirty_list,
+			    e->dirty_cap, sizeof(*e->dirty_list));
+		}
+		e->dirty_list[e->ndirty++] = rep;
+	}
+	if (!evtimer_pending(e->dirty_ev, NULL))
+		evtimer_add(e->dirty_ev, &tv);
 }
 
 /* Room for one more entry in the ring, its order kept. */
@@ -317,7 +341,7 @@ job_finish(struct job *j)
 		metrics_inc(e->m_evals_failed);
 		/* Try again soon: nothing was stored. */
 		if (j->gen == e->gen && j->rep < e->nslots && j->tick == NULL)
-			e->dirty[j->rep] = true;
+			mark_dirty(e, j->rep);
 	} else {
 		metrics_inc(e->m_evals_ok);
 	}
@@ -1187,14 +1211,20 @@ static void
 dirty_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct evaluator *e = arg;
+	size_t n = e->ndirty, nreps = roster_size(roster_of(e));
 
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < e->nslots; i++) {
-		if (!e->dirty[i])
+	/* The list as it stands: reps marked while these are queued wait
+	 * for the next run. */
+	e->ndirty = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = e->dirty_list[k];
+
+		if (i >= e->nslots || !e->dirty[i])
 			continue;
 		e->dirty[i] = false;
-		if (owner_owns(e->d.owner,
+		if (i < nreps && owner_owns(e->d.owner,
 		    roster_rep_at(roster_of(e), i)->rep->id))
 			enqueue(e, i, 0, NULL);
 	}
@@ -1204,17 +1234,13 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 void
 evaluator_rep_changed(struct evaluator *e, size_t rep_index)
 {
-	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
-
 	/* On the event clock only the ticks evaluate: replays stay exact. */
 	if (cfg_of(e)->clock != CLOCK_MODE_WALL)
 		return;
 	resize(e);
 	if (rep_index >= e->nslots)
 		return;
-	e->dirty[rep_index] = true;
-	if (!evtimer_pending(e->dirty_ev, NULL))
-		evtimer_add(e->dirty_ev, &tv);
+	mark_dirty(e, rep_index);
 }
 
 void
@@ -1340,6 +1366,7 @@ evaluator_free(struct evaluator *e)
 	event_free(e->dirty_ev);
 	event_free(e->pump_ev);
 	free(e->dirty);
+	free(e->dirty_list);
 	free(e->busy);
 	free(e->queued_plain);
 	free(e->queue);

@@ -103,6 +103,16 @@ keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day)
 }
 
 char *
+keys_shard_watermarks(const struct config *cfg, int shard, const char *topic)
+{
+	char num[16];
+	const char *parts[] = { prefix(cfg), ":{s:", num, "}:wm:", topic };
+
+	snprintf(num, sizeof(num), "%d", shard);
+	return join(5, parts);
+}
+
+char *
 keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day)
 {

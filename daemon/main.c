@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "owner.h"
 #include "plan_cmd.h"
+#include "redis_cluster.h"
 #include "redis_conn.h"
 #include "roster.h"
 #include "sink.h"
@@ -370,6 +371,13 @@ check_config(const char *path)
 		config_free(c);
 		return 1;
 	}
+	if (c->redis.cluster &&
+	    redis_cluster_check_layout(c, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: redis.cluster: %s\n", path, err);
+		roster_free(r);
+		config_free(c);
+		return 1;
+	}
 	printf("%s: ok (%zu kpis, %zu teams, %zu reps)\n", path, c->nkpis,
 	    c->nteams, c->nreps);
 	roster_free(r);
@@ -415,11 +423,23 @@ run(const char *path)
 	ro.ca_file = cfg->redis.ca_file;
 	ro.timeout_ms = (long)cfg->redis.command_timeout_ms;
 	ro.name = "main";
-	d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
-	/* The API's reads on a connection of their own: a burst of them, or
-	 * one slow one, times out there without dropping ingest's. */
-	ro.name = "http";
-	d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
+	if (cfg->redis.cluster) {
+		if (redis_cluster_check_layout(cfg, err, sizeof(err)) != 0)
+			fatalx("startup_failed", "what=redis.cluster err=%s",
+			    log_quote(err));
+		d.conn = redis_cluster_conn_new(d.base, &ro, cfg->redis.seeds,
+		    cfg->redis.nseeds, redis_state, &d);
+		ro.name = "http";
+		d.reads_conn = redis_cluster_conn_new(d.base, &ro,
+		    cfg->redis.seeds, cfg->redis.nseeds, reads_state, &d);
+	} else {
+		d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
+		/* The API's reads on a connection of their own: a burst of
+		 * them, or one slow one, times out there without dropping
+		 * ingest's. */
+		ro.name = "http";
+		d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
+	}
 	d.owner = owner_new(cfg);
 	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
 	h = ingest_handlers(d.ingest);

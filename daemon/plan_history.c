@@ -5,7 +5,9 @@
  * blocking hiredis context (a command line run, no event loop to block),
  * pipelines one HMGET of each rep's fields per month counter key and sums
  * them per KPI of the catalogue. The keys are read as README's key
- * table documents them, named by keys.c.
+ * table documents them, named by keys.c. On Redis Cluster (redis.cluster)
+ * it starts at the first seed and follows each MOVED or ASK answer to the
+ * node it names, as a cluster client does, one blocking context a node.
  */
 #include "plan_history.h"
 
@@ -18,11 +20,24 @@
 #include "caltime.h"
 #include "keys.h"
 #include "plan.h"
+#include "redis_cluster.h"
 #include "redis_tls.h"
 #include "reply.h"
 #include "xmalloc.h"
 
 #define HISTORY_TIMEOUT_S	10
+#define HISTORY_MAX_NODES	32
+#define HISTORY_MAX_HOPS	5
+
+/* The cluster nodes a run has connected to. */
+struct history_nodes {
+	struct {
+		char		 host[256];
+		int		 port;
+		redisContext	*c;
+	} v[HISTORY_MAX_NODES];
+	int n;
+};
 
 /* Sends AUTH and SELECT as the daemon does; 0 or -1 with err. */
 static int
@@ -94,6 +109,115 @@ plan_history_add_reply(const struct config *cfg, const char *key,
 	return 0;
 }
 
+/* TLS on c to host (borrowed) when the config asks for it (rediss://,
+ * not a unix socket); 0 or -1 with err. */
+static int
+start_tls(redisContext *c, const struct config *cfg, const char *host,
+    char *err, size_t errlen)
+{
+	char terr[256];
+
+	if (!cfg->redis.tls || cfg->redis.unix_path != NULL)
+		return 0;
+	if (redis_tls_initiate(c, host, cfg->redis.ca_file, terr,
+	    sizeof(terr)) != 0) {
+		snprintf(err, errlen, "redis: TLS to %s: %s", host, terr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A blocking context to host:port (borrowed) with the config's
+ * credentials (and TLS), kept in nodes; NULL with err. */
+static redisContext *
+node_context(struct history_nodes *nodes, const struct config *cfg,
+    const char *host, int port, char *err, size_t errlen)
+{
+	struct timeval tv = { HISTORY_TIMEOUT_S, 0 };
+	redisContext *c;
+
+	for (int i = 0; i < nodes->n; i++)
+		if (nodes->v[i].port == port &&
+		    strcmp(nodes->v[i].host, host) == 0)
+			return nodes->v[i].c;
+	if (nodes->n == HISTORY_MAX_NODES) {
+		snprintf(err, errlen, "redis: more than %d cluster nodes",
+		    HISTORY_MAX_NODES);
+		return NULL;
+	}
+	c = redisConnectWithTimeout(host, port, tv);
+	if (c == NULL || c->err) {
+		snprintf(err, errlen, "redis: cannot connect to %s:%d: %s",
+		    host, port, c ? c->errstr : "out of memory");
+		redisFree(c);
+		return NULL;
+	}
+	if (start_tls(c, cfg, host, err, errlen) != 0) {
+		redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	if (handshake(c, cfg, err, errlen) != 0) {
+		redisFree(c);
+		return NULL;
+	}
+	snprintf(nodes->v[nodes->n].host, sizeof(nodes->v[0].host), "%s",
+	    host);
+	nodes->v[nodes->n].port = port;
+	nodes->v[nodes->n].c = c;
+	nodes->n++;
+	return c;
+}
+
+static void append_hmget(redisContext *c, const struct config *cfg,
+    const char *key, const char *rep);
+
+/* r (owned), the answer for key: while it is a MOVED or ASK, asks the
+ * node it names (ASKING first for ASK). Returns the last answer (owned),
+ * or NULL with err. */
+static redisReply *
+follow_redirects(struct history_nodes *nodes, const struct config *cfg,
+    redisReply *r, const char *key, const char *rep, char *err,
+    size_t errlen)
+{
+	char host[256];
+	bool ask;
+	int slot, port;
+
+	for (int hop = 0; r->type == REDIS_REPLY_ERROR &&
+	    redis_cluster_redirect(r->str, &ask, &slot, host, sizeof(host),
+	    &port) == 0; hop++) {
+		redisContext *c;
+		void *next = NULL;
+
+		freeReplyObject(r);
+		if (hop == HISTORY_MAX_HOPS) {
+			snprintf(err, errlen, "redis: %s: redirected more than "
+			    "%d times", key, HISTORY_MAX_HOPS);
+			return NULL;
+		}
+		if ((c = node_context(nodes, cfg, host, port, err,
+		    errlen)) == NULL)
+			return NULL;
+		if (ask)
+			redisAppendCommand(c, "ASKING");
+		append_hmget(c, cfg, key, rep);
+		if (ask && (redisGetReply(c, &next) != REDIS_OK ||
+		    next == NULL)) {
+			snprintf(err, errlen, "redis: %s", c->errstr);
+			return NULL;
+		}
+		if (next != NULL)
+			freeReplyObject(next);
+		if (redisGetReply(c, &next) != REDIS_OK || next == NULL) {
+			snprintf(err, errlen, "redis: %s", c->errstr);
+			return NULL;
+		}
+		r = next;
+	}
+	return r;
+}
+
 /* Appends HMGET key <rep>|<kpi>... (every KPI of cfg, in order). */
 static void
 append_hmget(redisContext *c, const struct config *cfg, const char *key,
@@ -125,47 +249,58 @@ plan_history_read(const struct config *cfg, const char *const *reps,
     char *err, size_t errlen)
 {
 	struct timeval tv = { HISTORY_TIMEOUT_S, 0 };
+	struct history_nodes *nodes = xcalloc(1, sizeof(*nodes));
 	redisContext *c;
 	redisReply *r;
 	char **keys;
+	const char **kreps;
 	size_t i, n = 0, nkeys = nreps * (size_t)nmonths;
 	int32_t month;
 	int m, y, rc = 0;
 	unsigned mo, d;
 
-	if (cfg->redis.unix_path != NULL)
-		c = redisConnectUnixWithTimeout(cfg->redis.unix_path, tv);
-	else
-		c = redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
-	if (c == NULL || c->err) {
-		snprintf(err, errlen, "redis: cannot connect to %s: %s",
-		    cfg->redis.unix_path ? cfg->redis.unix_path :
-		    cfg->redis.host, c ? c->errstr : "out of memory");
-		redisFree(c);
-		return -1;
-	}
-	if (cfg->redis.tls && cfg->redis.unix_path == NULL) {
-		char terr[256];
-
-		if (redis_tls_initiate(c, cfg->redis.host, cfg->redis.ca_file,
-		    terr, sizeof(terr)) != 0) {
-			snprintf(err, errlen, "redis: TLS to %s: %s",
-			    cfg->redis.host, terr);
-			redisFree(c);
+	if (cfg->redis.cluster && cfg->redis.nseeds > 0) {
+		if ((c = node_context(nodes, cfg, cfg->redis.seeds[0].host,
+		    cfg->redis.seeds[0].port, err, errlen)) == NULL) {
+			free(nodes);
 			return -1;
 		}
-	}
-	redisSetTimeout(c, tv);
-	if (handshake(c, cfg, err, errlen) != 0) {
-		redisFree(c);
-		return -1;
+	} else {
+		if (cfg->redis.unix_path != NULL)
+			c = redisConnectUnixWithTimeout(cfg->redis.unix_path, tv);
+		else
+			c = redisConnectWithTimeout(cfg->redis.host,
+			    cfg->redis.port, tv);
+		if (c == NULL || c->err) {
+			snprintf(err, errlen, "redis: cannot connect to %s: %s",
+			    cfg->redis.unix_path ? cfg->redis.unix_path :
+			    cfg->redis.host, c ? c->errstr : "out of memory");
+			redisFree(c);
+			free(nodes);
+			return -1;
+		}
+		if (start_tls(c, cfg, cfg->redis.host, err, errlen) != 0) {
+			redisFree(c);
+			free(nodes);
+			return -1;
+		}
+		redisSetTimeout(c, tv);
+		if (handshake(c, cfg, err, errlen) != 0) {
+			redisFree(c);
+			free(nodes);
+			return -1;
+		}
+		nodes->v[0].c = c;	/* freed with the nodes */
+		nodes->n = 1;
 	}
 	keys = xcalloc(nkeys ? nkeys : 1, sizeof(*keys));
+	kreps = xcalloc(nkeys ? nkeys : 1, sizeof(*kreps));
 	month = first_month;
 	for (m = 0; m < nmonths; m++) {
 		for (i = 0; i < nreps; i++) {
 			keys[n] = keys_rep_counters(cfg, reps[i], PERIOD_MONTH,
 			    month);
+			kreps[n] = reps[i];
 			append_hmget(c, cfg, keys[n], reps[i]);
 			n++;
 		}
@@ -180,6 +315,11 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 			rc = -1;
 			break;
 		}
+		if (rc == 0 && (r = follow_redirects(nodes, cfg, r, keys[i],
+		    kreps[i], err, errlen)) == NULL) {
+			rc = -1;
+			continue;
+		}
 		if (rc == 0 && plan_history_add_reply(cfg, keys[i], r, totals,
 		    err, errlen) != 0)
 			rc = -1;
@@ -188,6 +328,9 @@ plan_history_read(const struct config *cfg, const char *const *reps,
 	for (i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
-	redisFree(c);
+	free(kreps);
+	for (int k = 0; k < nodes->n; k++)
+		redisFree(nodes->v[k].c);
+	free(nodes);
 	return rc;
 }

@@ -93,9 +93,15 @@
  * a hash gets its expiry when created, so one holding any of them has it
  * already); a dedupe set's is checked with PTTL.
  *
- * ARGV: S (dedupe sets), C (counter hashes), now, P (periods), the
- * EXPIREAT of each set and counter hash (a team hash has its counter
- * hash's), G, then per group: K, K x (rep field, kind 'c'|'a', team
+ * The last key is the shard's watermark hash: once the counts are in,
+ * each partition of the batch gets its next offset there, in the same
+ * atomic step. Every shard is called for every batch (one with none of
+ * the batch's reps writes its watermark alone), so a shard's watermark
+ * says: every event before it that belongs to this shard is counted.
+ *
+ * ARGV: S (dedupe sets), C (counter hashes), now, P (periods), W, W x
+ * (partition, next offset), the EXPIREAT of each set and counter hash (a
+ * team hash has its counter hash's), G, then per group: K, K x (rep field, kind 'c'|'a', team
  * field), the P counter key indices of its buckets (day to quarter), E,
  * E x (set index, member, count, amount). Its targets, in the order the
  * values are answered: per KPI, per period.
@@ -110,7 +116,10 @@ static const char shard_script[] =
 	"local C = tonumber(ARGV[2])\n"
 	"local now = tonumber(ARGV[3])\n"
 	"local PC = tonumber(ARGV[4])\n"
-	"local a = 5\n"
+	"local W = tonumber(ARGV[5])\n"
+	"local wm = {}\n"
+	"for w = 6, 5 + 2 * W do wm[#wm + 1] = ARGV[w] end\n"
+	"local a = 6 + 2 * W\n"
 	"local exp = {}\n"
 	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
 	"local G = tonumber(ARGV[a]); a = a + 1\n"
@@ -266,6 +275,7 @@ static const char shard_script[] =
 	"    if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
 	"  end\n"
 	"end\n"
+	"if W > 0 then redis.call('HSET', KEYS[#KEYS], unpack(wm)) end\n"
 	"local out = {counted, pos - counted, {}, left}\n"
 	"for g = 1, G do\n"
 	"  local K, f0, bk = groups[g][1], groups[g][2], groups[g][3]\n"
@@ -575,8 +585,8 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 		nevents += b->reps[op->order[i]].nevents;
 		ngroups += b->reps[op->order[i]].ngroups;
 	}
-	seen = xcalloc(nevents, sizeof(*seen));
-	cnt = xcalloc(ngroups * PERIOD_COUNT, sizeof(*cnt));
+	seen = xcalloc(nevents + 1, sizeof(*seen));
+	cnt = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*cnt));
 	/* distinct dedupe days and counter buckets */
 	for (size_t i = from; i < to; i++) {
 		const struct batch_rep *br = &b->reps[op->order[i]];
@@ -603,7 +613,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	redis_argv_str(args, "EVALSHA");
 	redis_argv_str(args, redis_conn_script_sha(op->a->conn,
 	    op->a->shard_sha));
-	redis_argv_fmt(args, "%zu", nseen + 2 * ncnt);
+	redis_argv_fmt(args, "%zu", nseen + 2 * ncnt + 1);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_take(args, keys_shard_seen(cfg, shard, seen[k]));
 	for (size_t k = 0; k < ncnt; k++)
@@ -612,10 +622,17 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	for (size_t k = 0; k < ncnt; k++)
 		redis_argv_take(args, keys_shard_teams(cfg, shard,
 		    cnt[k].p, cnt[k].start));
+	redis_argv_take(args, keys_shard_watermarks(cfg, shard,
+	    cfg->kafka.topic_activity));
 	redis_argv_fmt(args, "%zu", nseen);
 	redis_argv_fmt(args, "%zu", ncnt);
 	redis_argv_fmt(args, "%" PRId64, now);
 	redis_argv_fmt(args, "%d", PERIOD_COUNT);
+	redis_argv_fmt(args, "%zu", b->nparts);
+	for (size_t k = 0; k < b->nparts; k++) {
+		redis_argv_fmt(args, "%" PRId32, b->parts[k].partition);
+		redis_argv_fmt(args, "%" PRId64, b->parts[k].last_offset + 1);
+	}
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_fmt(args, "%" PRId64,
 		    keys_seen_expire_at(cfg, seen[k], now));
@@ -721,7 +738,7 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	struct redis_argv *args;
 	struct rep_shard *rs;
 	size_t n = b->nreps ? b->nreps : 1;
-	int *shard_of_call;
+	size_t nshards;
 
 	(void)r;
 	if (!redis_conn_up(a->conn))
@@ -732,7 +749,9 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->cb = cb;
 	op->arg = arg;
 	op->b = b;
-	/* the batch's reps, grouped by shard */
+	/* the batch's reps, grouped by shard; every shard gets a call (its
+	 * watermark moves even when none of its reps is in the batch) */
+	nshards = cfg->redis.shards > 0 ? (size_t)cfg->redis.shards : 1;
 	rs = xcalloc(n, sizeof(*rs));
 	for (size_t i = 0; i < b->nreps; i++) {
 		rs[i].shard = keys_shard_of(cfg, b->reps[i].rep->rep->id);
@@ -740,29 +759,27 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	}
 	qsort(rs, b->nreps, sizeof(*rs), rep_shard_cmp);
 	op->order = xcalloc(n, sizeof(*op->order));
-	op->call_reps = xcalloc(n + 1, sizeof(*op->call_reps));
-	shard_of_call = xcalloc(n, sizeof(*shard_of_call));
-	for (size_t i = 0; i < b->nreps; i++) {
-		op->order[i] = rs[i].rep;
-		if (i == 0 || rs[i].shard != rs[i - 1].shard) {
-			shard_of_call[op->ncalls] = rs[i].shard;
-			op->call_reps[op->ncalls++] = i;
+	op->call_reps = xcalloc(nshards + 1, sizeof(*op->call_reps));
+	op->ncalls = nshards;
+	for (size_t i = 0, c = 0; c <= nshards; c++) {
+		op->call_reps[c] = i;
+		while (c < nshards && i < b->nreps && (size_t)rs[i].shard == c) {
+			op->order[i] = rs[i].rep;
+			i++;
 		}
 	}
-	op->call_reps[op->ncalls] = b->nreps;
 	free(rs);
 	op->call_first = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->call_count = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
 	for (size_t c = 0; c < op->ncalls; c++) {
-		if (send_shard_call(op, args, shard_of_call[c], c) != 0) {
+		if (send_shard_call(op, args, (int)c, c) != 0) {
 			op->failed = 1;
 			break;
 		}
 	}
 	redis_argv_free(args);
-	free(shard_of_call);
 	if (--op->outstanding == 0)
 		op_finish(op);
 	return 0;
@@ -813,22 +830,70 @@ redis_apply_watermarks(struct redis_apply *a, const struct config *cfg,
 	return rc;
 }
 
-static void
-watermark_read_reply(const redisReply *r, void *arg)
-{
-	struct simple_op *op = arg;
-	const char *err = reply_error_text(r);
-	int64_t *offs = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
+/* A read of the watermarks: P:offsets and every shard's, pipelined. */
+struct wm_read {
+	watermarks_cb *cb;
+	void *arg;
+	size_t n;
+	int64_t *global;	/* P:offsets: -1 none */
+	int64_t *low;		/* the lowest shard watermark: INT64_MAX none */
+	int outstanding;
+	bool failed;
+};
 
+struct wm_reply {
+	struct wm_read *op;
+	bool global;
+};
+
+static void
+wm_read_done(struct wm_read *op)
+{
+	/* A shard that holds less than P:offsets lost writes the others
+	 * kept (a Redis Cluster primary's): read again from there. With no
+	 * P:offsets at all, the committed offsets decide, as before. */
 	for (size_t i = 0; i < op->n; i++)
-		offs[i] = -1;
-	if (err == NULL && reply_int64s(r, op->n, offs, NULL) != 0)
-		err = "unexpected reply shape to HMGET";
-	if (err != NULL)
-		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
-	op->wcb(err ? -1 : 0, offs, op->arg);
-	free(offs);
+		if (op->global[i] >= 0 && op->low[i] < op->global[i]) {
+			log_warnx("redis_watermark_behind", "index=%zu "
+			    "offsets=%" PRId64 " shard=%" PRId64, i,
+			    op->global[i], op->low[i]);
+			op->global[i] = op->low[i];
+		}
+	op->cb(op->failed ? -1 : 0, op->global, op->arg);
+	free(op->global);
+	free(op->low);
 	free(op);
+}
+
+static void
+wm_read_reply(const redisReply *r, void *arg)
+{
+	struct wm_reply *wr = arg;
+	struct wm_read *op = wr->op;
+	const char *err = reply_error_text(r);
+	int64_t *v = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
+	bool *present = xcalloc(op->n ? op->n : 1, sizeof(bool));
+
+	if (err == NULL && reply_int64s(r, op->n, v, present) != 0)
+		err = "unexpected reply shape to HMGET";
+	if (err != NULL) {
+		log_warnx("redis_watermarks_failed", "err=%s", log_quote(err));
+		op->failed = true;
+	} else {
+		for (size_t i = 0; i < op->n; i++) {
+			if (!present[i])
+				continue;
+			if (wr->global)
+				op->global[i] = v[i];
+			else if (v[i] < op->low[i])
+				op->low[i] = v[i];
+		}
+	}
+	free(present);
+	free(v);
+	free(wr);
+	if (--op->outstanding == 0)
+		wm_read_done(op);
 }
 
 int
@@ -836,23 +901,46 @@ redis_apply_read_watermarks(struct redis_apply *a, const struct config *cfg,
     const char *topic, const int32_t *partitions, size_t n, watermarks_cb *cb,
     void *arg)
 {
-	struct redis_argv *args = redis_argv_new();
-	struct simple_op *op;
-	int rc;
+	struct redis_argv *args;
+	struct wm_read *op;
+	int nshards = cfg->redis.shards > 0 ? cfg->redis.shards : 1;
 
-	redis_argv_str(args, "HMGET");
-	redis_argv_take(args, keys_offsets(cfg, topic));
-	for (size_t i = 0; i < n; i++)
-		redis_argv_fmt(args, "%" PRId32, partitions[i]);
+	if (!redis_conn_up(a->conn))
+		return -1;
+	args = redis_argv_new();
 	op = xcalloc(1, sizeof(*op));
-	op->wcb = cb;
+	op->cb = cb;
 	op->arg = arg;
 	op->n = n;
-	rc = redis_conn_send(a->conn, args, watermark_read_reply, op);
-	if (rc != 0)
-		free(op);
+	op->global = xcalloc(n ? n : 1, sizeof(int64_t));
+	op->low = xcalloc(n ? n : 1, sizeof(int64_t));
+	for (size_t i = 0; i < n; i++) {
+		op->global[i] = -1;
+		op->low[i] = INT64_MAX;
+	}
+	op->outstanding = 1;	/* held while sending */
+	for (int s = -1; s < nshards; s++) {
+		struct wm_reply *wr = xcalloc(1, sizeof(*wr));
+
+		wr->op = op;
+		wr->global = s < 0;
+		redis_argv_reset(args);
+		redis_argv_str(args, "HMGET");
+		redis_argv_take(args, s < 0 ? keys_offsets(cfg, topic) :
+		    keys_shard_watermarks(cfg, s, topic));
+		for (size_t i = 0; i < n; i++)
+			redis_argv_fmt(args, "%" PRId32, partitions[i]);
+		if (redis_conn_send(a->conn, args, wm_read_reply, wr) != 0) {
+			free(wr);
+			op->failed = true;
+			break;
+		}
+		op->outstanding++;
+	}
 	redis_argv_free(args);
-	return rc;
+	if (--op->outstanding == 0)
+		wm_read_done(op);	/* every send failed: -1 */
+	return 0;
 }
 
 static void

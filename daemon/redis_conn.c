@@ -92,6 +92,10 @@ struct redis_conn {
 	struct event *drop_ev;		/* deferred free of the context */
 
 	struct metric *m_up, *m_latency, *m_timeouts, *m_reconnects;
+
+	/* Set on a routed connection: everything above is unused. */
+	const struct redis_conn_router *router;
+	void *rt;
 };
 
 static void conn_connect(struct redis_conn *c);
@@ -166,6 +170,8 @@ redis_conn_command(struct redis_conn *c, int argc, const char **argv,
 {
 	struct pending *p;
 
+	if (c->router != NULL)
+		return c->router->command(c->rt, argc, argv, argvlen, cb, arg);
 	if (c->state != CONN_UP || c->ac == NULL || c->dying)
 		return -1;
 	p = xcalloc(1, sizeof(*p));
@@ -458,6 +464,10 @@ conn_drop(struct redis_conn *c, const char *why)
 void
 redis_conn_reset(struct redis_conn *c, const char *why)
 {
+	if (c->router != NULL) {
+		c->router->reset(c->rt, why);
+		return;
+	}
 	conn_drop(c, why);
 }
 
@@ -557,9 +567,21 @@ redis_conn_new(struct event_base *base, const struct redis_conn_opts *o,
 	return c;
 }
 
+struct redis_conn *
+redis_conn_new_routed(const struct redis_conn_router *ops, void *rt)
+{
+	struct redis_conn *c = xcalloc(1, sizeof(*c));
+
+	c->router = ops;
+	c->rt = rt;
+	return c;
+}
+
 int
 redis_conn_add_script(struct redis_conn *c, const char *lua)
 {
+	if (c->router != NULL)
+		return c->router->add_script(c->rt, lua);
 	if (c->nscripts == REDIS_MAX_SCRIPTS)
 		return -1;
 	c->scripts[c->nscripts] = lua;
@@ -570,12 +592,18 @@ redis_conn_add_script(struct redis_conn *c, const char *lua)
 const char *
 redis_conn_script_sha(const struct redis_conn *c, int i)
 {
+	if (c->router != NULL)
+		return c->router->script_sha(c->rt, i);
 	return c->shas[i];
 }
 
 void
 redis_conn_set_timeout(struct redis_conn *c, long timeout_ms)
 {
+	if (c->router != NULL) {
+		c->router->set_timeout(c->rt, timeout_ms);
+		return;
+	}
 	if (timeout_ms > 0 && timeout_ms != c->timeout_ms) {
 		log_info("redis_timeout_set", "conn=%s old_ms=%ld new_ms=%ld",
 		    c->name, c->timeout_ms, timeout_ms);
@@ -586,6 +614,8 @@ redis_conn_set_timeout(struct redis_conn *c, long timeout_ms)
 bool
 redis_conn_up(const struct redis_conn *c)
 {
+	if (c->router != NULL)
+		return c->router->up(c->rt);
 	return c->state == CONN_UP;
 }
 
@@ -594,6 +624,11 @@ redis_conn_free(struct redis_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->router != NULL) {
+		c->router->free(c->rt);
+		free(c);
+		return;
+	}
 	if (c->dns_req != NULL) {
 		struct evdns_getaddrinfo_request *req = c->dns_req;
 

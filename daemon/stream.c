@@ -90,6 +90,10 @@ struct stream {
 	char *channel;
 	char *host, *unix_path, *username, *password;
 	int port;
+	/* Redis Cluster: pub/sub reaches every node, so any seed serves;
+	 * each attempt takes the next, past a node that is gone. */
+	struct config_redis_node *seeds;
+	size_t nseeds, next_seed;
 	bool tls;			/* rediss:// */
 	char *ca_file;
 	int max_streams;
@@ -389,6 +393,14 @@ subscribe_start(struct stream *s)
 	unsigned char buf[sizeof(struct in6_addr)];
 	struct evutil_addrinfo hints;
 
+	if (s->nseeds > 0) {
+		const struct config_redis_node *n =
+		    &s->seeds[s->next_seed++ % s->nseeds];
+
+		free(s->host);
+		s->host = xstrdup(n->host);
+		s->port = n->port;
+	}
 	if (s->unix_path != NULL || inet_pton(AF_INET, s->host, buf) == 1 ||
 	    inet_pton(AF_INET6, s->host, buf) == 1) {
 		connect_to(s, s->host);
@@ -488,6 +500,14 @@ stream_new(struct event_base *base, const struct config *start,
 	s->username = dup_or_null(start->redis.username);
 	s->password = dup_or_null(start->redis.password);
 	s->port = start->redis.port;
+	if (start->redis.cluster && start->redis.nseeds > 0) {
+		s->nseeds = start->redis.nseeds;
+		s->seeds = xcalloc(s->nseeds, sizeof(*s->seeds));
+		for (size_t i = 0; i < s->nseeds; i++) {
+			s->seeds[i].host = xstrdup(start->redis.seeds[i].host);
+			s->seeds[i].port = start->redis.seeds[i].port;
+		}
+	}
 	s->tls = start->redis.tls && start->redis.unix_path == NULL;
 	s->ca_file = dup_or_null(start->redis.ca_file);
 	s->max_streams = start->http.max_streams;
@@ -537,6 +557,9 @@ stream_free(struct stream *s)
 	evbuffer_free(s->tmp);
 	free(s->channel);
 	free(s->host);
+	for (size_t i = 0; i < s->nseeds; i++)
+		free(s->seeds[i].host);
+	free(s->seeds);
 	free(s->unix_path);
 	free(s->username);
 	free(s->password);

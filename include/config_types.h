@@ -26,6 +26,13 @@ struct config_kv {
 	char *value;
 };
 
+/* A Redis node's address (a Redis Cluster seed). */
+struct config_redis_node {
+	char *host;
+	int port;
+	bool tls;		/* rediss:// */
+};
+
 struct config_kpi {
 	char *name;
 	enum kpi_kind kind;
@@ -173,6 +180,9 @@ struct config {
 		int64_t dedupe_window_ms;
 		int64_t retention_ms[PERIOD_COUNT];	/* counter key lifetime past bucket end */
 		int64_t command_timeout_ms;	/* our watchdog on every call */
+		bool cluster;		/* Redis Cluster: routed by slot */
+		struct config_redis_node *seeds;	/* cluster: where to read the slot map */
+		size_t nseeds;
 	} redis;
 
 	struct {

@@ -37,6 +37,11 @@ char *keys_shard_teams(const struct config *cfg, int shard, enum period p,
  * occurred_at falls on UTC day utc_day; members are keys_seen_member.
  * Borrows cfg. */
 char *keys_shard_seen(const struct config *cfg, int shard, int32_t utc_day);
+/* P:{s:N}:wm:<topic>, the shard's watermark: per partition, the next
+ * offset such that every earlier event of the shard's reps is counted;
+ * written by the counting script with the counts. Borrows cfg and topic. */
+char *keys_shard_watermarks(const struct config *cfg, int shard,
+    const char *topic);
 /* keys_shard_counters of rep_id's shard. Borrows cfg and rep_id. */
 char *keys_rep_counters(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day);

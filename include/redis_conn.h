@@ -68,6 +68,27 @@ int redis_conn_send(struct redis_conn *c, struct redis_argv *v,
 void redis_conn_reset(struct redis_conn *c, const char *why);
 
 /*
+ * A connection whose commands another module routes (Redis Cluster,
+ * redis_cluster.c): every call above on it goes to these functions, with
+ * the same contract, instead of one hiredis context. rt is the router.
+ */
+struct redis_conn_router {
+	int (*command)(void *rt, int argc, const char **argv,
+	    const size_t *argvlen, redis_reply_cb *cb, void *arg);
+	int (*add_script)(void *rt, const char *lua);
+	const char *(*script_sha)(const void *rt, int i);
+	void (*set_timeout)(void *rt, long timeout_ms);
+	bool (*up)(const void *rt);
+	void (*reset)(void *rt, const char *why);
+	void (*free)(void *rt);
+};
+/* Returns an owned connection (free with redis_conn_free) that hands
+ * every call to ops (borrowed, static) on rt (ownership taken: freed by
+ * ops->free with the connection). */
+struct redis_conn *redis_conn_new_routed(const struct redis_conn_router *ops,
+    void *rt);
+
+/*
  * The arguments of one command, built one at a time with no bound on
  * their number or size (a batch's script call has thousands).
  */

@@ -105,7 +105,11 @@ fault_stack(const char *name, unsigned seed, int events, int flags)
 	if (s != NULL && *s != '\0')
 		seed = (unsigned)strtoul(s, NULL, 10);
 	fault_seed = seed;
-	if (harness_setup(name) == -1 || harness_redis_start() == -1)
+	if (harness_setup(name) == -1)
+		return -1;
+	if ((flags & FAULT_CLUSTER) ? harness_cluster_start(3,
+	    (flags & FAULT_REPLICAS) ? 1 : 0) == -1 :
+	    harness_redis_start() == -1)
 		return -1;
 	if (flags & FAULT_12_PARTITIONS)
 		harness_set_partitions(12);
@@ -145,9 +149,10 @@ fault_finish(pid_t prod)
 	return harness_wait_caught_up(180000);
 }
 
-/* Distinct event ids in every dedupe set: the events Redis counted. */
+/* Distinct event ids in the dedupe sets of one Redis (node -1) or of
+ * cluster node node; -1 when it cannot be read. */
 static long long
-redis_counted(void)
+node_counted(int node)
 {
 	redisReply *r, *c;
 	char cursor[32] = "0";
@@ -155,8 +160,9 @@ redis_counted(void)
 	size_t i;
 
 	do {
-		r = harness_redis_cmd("SCAN %s MATCH %s:{s:*}:seen:* COUNT 1000",
-		    cursor, "paced");
+		r = node < 0 ? harness_redis_cmd("SCAN %s MATCH %s:{s:*}:seen:* "
+		    "COUNT 1000", cursor, "paced") : harness_cluster_node_cmd(node,
+		    "SCAN %s MATCH %s:{s:*}:seen:* COUNT 1000", cursor, "paced");
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2) {
 			if (r != NULL)
@@ -174,6 +180,26 @@ redis_counted(void)
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
+	return n;
+}
+
+/* Distinct event ids in every dedupe set: the events Redis counted (on a
+ * cluster, summed over its primaries). */
+static long long
+redis_counted(void)
+{
+	int idx[16], np;
+	long long n = 0, k;
+
+	if (harness_cluster_nodes() == 0)
+		return node_counted(-1);
+	if ((np = harness_cluster_primaries(idx, 16)) == 0)
+		return -1;
+	for (int i = 0; i < np; i++) {
+		if ((k = node_counted(idx[i])) < 0)
+			return -1;
+		n += k;
+	}
 	return n;
 }
 

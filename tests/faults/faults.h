@@ -30,6 +30,9 @@
 
 #define FAULT_LOCAL_BROKER	0x1	/* the mock in-process, for injection */
 #define FAULT_12_PARTITIONS	0x2	/* 12 partitions a topic, not 6 */
+#define FAULT_CLUSTER		0x4	/* a 3-primary Redis Cluster, not one
+					 * redis-server */
+#define FAULT_REPLICAS		0x8	/* with FAULT_CLUSTER: a replica each */
 
 /* Stream size for a scenario: PACED_FAULT_EVENTS or def. */
 int fault_events(int def);

@@ -5,7 +5,8 @@
  * depth up to 5), fed to every parser of a reply: the shape checks and
  * parsers of reply.c the callbacks use (HGETALL of counters and of
  * alert states, the evaluator's read script, HMGET of watermarks and event clocks, the rep script's
- * and the team script's answers, SCRIPT LOAD, errors and NOSCRIPT) and plan_history's HGETALL
+ * and the team script's answers, SCRIPT LOAD, errors and NOSCRIPT), plan_history's HGETALL
+ * reader, and the Redis Cluster router's CLUSTER SLOTS parser and MOVED/ASK
  * reader. A shape a parser does not expect must give its error, never a
  * crash or a read out of bounds.
  *
@@ -20,6 +21,7 @@
 #include "evaluate.h"
 #include "log.h"
 #include "plan_history.h"
+#include "redis_cluster.h"
 #include "reply.h"
 
 #include <hiredis/hiredis.h>
@@ -125,8 +127,12 @@ feed(redisReply *r, size_t n)
 	struct eval_state prev[8 * PERIOD_COUNT];
 	int64_t last_at = 0, ints[8];
 	bool present[8];
-	char sha[41], err[256];
+	char sha[41], err[256], host[64];
 	const char *e;
+	struct redis_cluster_range *ranges;
+	size_t nranges;
+	bool ask;
+	int slot, port;
 
 	e = reply_error_text(r);
 	check(e != NULL || r->type != REDIS_REPLY_ERROR);
@@ -168,6 +174,29 @@ feed(redisReply *r, size_t n)
 	if (plan_history_add_reply(cfg, "P:{rep:r001}:cnt:month:2026-11-01", r,
 	    totals, err, sizeof(err)) != 0)
 		check(err[0] != '\0');
+
+	err[0] = '\0';
+	if (redis_cluster_parse_slots(r, "seed", &ranges, &nranges, err,
+	    sizeof(err)) == 0) {
+		check(r->type == REDIS_REPLY_ARRAY && nranges <= r->elements);
+		for (size_t i = 0; i < nranges; i++)
+			check(ranges[i].first >= 0 &&
+			    ranges[i].first <= ranges[i].last &&
+			    ranges[i].last < REDIS_CLUSTER_SLOTS &&
+			    ranges[i].port >= 1 && ranges[i].port <= 65535 &&
+			    memchr(ranges[i].host, '\0',
+			    sizeof(ranges[i].host)) != NULL);
+		free(ranges);
+	} else
+		check(err[0] != '\0' && ranges == NULL);
+	if (r->type == REDIS_REPLY_ERROR &&
+	    redis_cluster_redirect(r->str, &ask, &slot, host, sizeof(host),
+	    &port) == 0)
+		check(slot >= 0 && slot < REDIS_CLUSTER_SLOTS && port >= 1 &&
+		    port <= 65535 && strlen(host) > 0);
+	if (r->type == REDIS_REPLY_STRING)
+		check(redis_cluster_key_slot(r->str, r->len) <
+		    REDIS_CLUSTER_SLOTS);
 }
 
 int

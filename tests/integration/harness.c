@@ -265,6 +265,7 @@ harness_setup(const char *name)
 	memset(&H, 0, sizeof H);
 	harness_proc_reset();
 	harness_redis_reset();
+	harness_cluster_reset();
 	harness_broker_reset();
 	harness_gen_reset();
 	harness_paced_reset();
@@ -395,6 +396,7 @@ harness_teardown(void)
 	/* Clients go before the servers they talk to. */
 	harness_kafka_reset();
 	harness_redis_reset();
+	harness_cluster_reset();
 	harness_kill_all();
 	reports = sanitizer_reports();
 	harness_broker_reset();

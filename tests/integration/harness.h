@@ -156,6 +156,44 @@ redisContext *harness_redis(void);
 /* Runs a command; returns an owned reply (freeReplyObject) or NULL. */
 redisReply *harness_redis_cmd(const char *fmt, ...);
 
+/*
+ * A Redis Cluster on loopback instead of the single redis-server:
+ * primaries (at least 3) with replicas each, every node a redis-server in
+ * cluster mode (AOF everysec), joined by redis-cli --cluster create; waits
+ * for cluster_state:ok. Daemons configured from then on get redis.cluster
+ * with the primaries as seeds, and harness_redis_cmd follows MOVED and
+ * ASK. Node indices: 0..primaries-1 are the first primaries. 0 or -1.
+ */
+int harness_cluster_start(int primaries, int replicas);
+/* Nodes started, and node i's port (-1: no such node). */
+int harness_cluster_nodes(void);
+int harness_cluster_port(int i);
+/* The indices of the nodes that answer ROLE as primaries, at most max,
+ * into idx; returns their number. */
+int harness_cluster_primaries(int *idx, int max);
+/* A command on node i itself (no redirection); owned reply or NULL. */
+redisReply *harness_cluster_node_cmd(int i, const char *fmt, ...);
+/* Predicate: every live node says cluster_state:ok with all slots. */
+bool harness_cluster_ok(void *arg);
+/* redis-cli --cluster reshard of nslots slots from node from to node to;
+ * its exit code, or -1. */
+int harness_cluster_reshard(int from, int to, int nslots);
+/* Moves slot to node to (-1: another primary than its owner) by hand, as
+ * redis-cli does but slowly: IMPORTING and MIGRATING, then each key with
+ * MIGRATE and a pause of pause_ms, then 2 s with every key moved, then
+ * SETSLOT NODE on every primary; so that calls meet TRYAGAIN (keys split)
+ * and ASK (keys all moved). Returns the keys moved, or -1. */
+int harness_cluster_migrate_slot(int slot, int to, int pause_ms);
+/* A replica of node primary, or -1. */
+int harness_cluster_replica_of(int primary);
+/* CLUSTER FAILOVER on node replica; waits until it is primary and the
+ * cluster is ok. 0 or -1. */
+int harness_cluster_failover(int replica);
+/* Waits until node replica is a primary and the cluster ok. 0 or -1. */
+int harness_cluster_wait_promoted(int replica);
+/* SIGKILLs node i and reaps it. */
+void harness_cluster_kill(int i);
+
 /* Starts the dev broker with the five topics and reads its address.
  * 0 or -1. */
 int harness_broker_start(void);

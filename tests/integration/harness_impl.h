@@ -9,6 +9,7 @@
  *   harness.c         run folder, setup and teardown, log, files, ports
  *   harness_proc.c    child processes: spawn, signal, wait, reap
  *   harness_redis.c   redis-server and its AOF, the assertion client
+ *   harness_cluster.c a Redis Cluster: nodes, create, reshard, failover
  *   harness_broker.c  the dev broker or in-process mock, the producer
  *   harness_gen.c     the stream generators and expected.json
  *   harness_paced.c   paced configs and instances
@@ -17,9 +18,12 @@
  *   harness_oracle.c  Redis, dead-letter topic and metrics vs expected
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include <hiredis/hiredis.h>
 
 /* harness.c */
 void harness_sleep_ms(int ms);
@@ -40,6 +44,18 @@ void harness_kill_all(void);
 
 /* harness_redis.c */
 void harness_redis_reset(void);
+
+/* Points the assertion client and daemon configs at port (a cluster's
+ * first node). */
+void harness_redis_use_port(int port);
+
+/* harness_cluster.c */
+void harness_cluster_reset(void);
+bool harness_cluster_active(void);
+/* The redis.cluster lines of a daemon's config (borrowed), or NULL. */
+const char *harness_cluster_yaml(void);
+/* A command routed like a cluster client (MOVED, ASK); owned reply. */
+redisReply *harness_cluster_vcmd(const char *fmt, va_list ap);
 
 /* harness_broker.c */
 void harness_broker_reset(void);

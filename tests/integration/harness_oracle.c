@@ -133,9 +133,10 @@ compare_key(const cJSON *want, const char *key, int *reported, int max)
 	return bad;
 }
 
+/* SCAN on the single redis-server (node -1) or on cluster node node. */
 static int
-scan_unexpected(const cJSON *counters, const char *pattern, int *reported,
-    int max, size_t *nkeys)
+scan_node(int node, const cJSON *counters, const char *pattern,
+    int *reported, int max, size_t *nkeys)
 {
 	redisReply *r;
 	char cursor[32] = "0";
@@ -143,8 +144,9 @@ scan_unexpected(const cJSON *counters, const char *pattern, int *reported,
 	int bad = 0;
 
 	do {
-		r = harness_redis_cmd("SCAN %s MATCH %s COUNT 1000", cursor,
-		    pattern);
+		r = node < 0 ? harness_redis_cmd("SCAN %s MATCH %s COUNT 1000",
+		    cursor, pattern) : harness_cluster_node_cmd(node,
+		    "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements != 2) {
 			harness_log("redis: SCAN failed");
@@ -166,6 +168,26 @@ scan_unexpected(const cJSON *counters, const char *pattern, int *reported,
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
+	return bad;
+}
+
+/* Keys matching pattern that expected.json does not hold: on the one
+ * redis-server, or on every primary of a cluster. */
+static int
+scan_unexpected(const cJSON *counters, const char *pattern, int *reported,
+    int max, size_t *nkeys)
+{
+	int idx[16], n, bad = 0;
+
+	if (!harness_cluster_active())
+		return scan_node(-1, counters, pattern, reported, max, nkeys);
+	if ((n = harness_cluster_primaries(idx, 16)) < 3) {
+		harness_log("redis: only %d primaries answer", n);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		bad += scan_node(idx[i], counters, pattern, reported, max,
+		    nkeys);
 	return bad;
 }
 

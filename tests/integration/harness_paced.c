@@ -103,6 +103,7 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "  key_prefix: %s\n"
 	    "  dedupe_window: 35d\n"
 	    "  command_timeout: 2s\n"
+	    "%s"		/* redis.cluster, with a cluster */
 	    "http: {listen: \"127.0.0.1:%d\"}\n"
 	    "log: {level: info, format: logfmt}\n"
 	    "%s"		/* batch, unless extra has its own */
@@ -111,7 +112,9 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    index, harness_brokers(), HARNESS_TOPIC, HARNESS_TOPIC_DLQ,
 	    HARNESS_TOPIC_ALERTS, H.kafka_props != NULL ? H.kafka_props : "",
 	    H.redis_host != NULL ? H.redis_host : "127.0.0.1",
-	    harness_redis_port(), harness_prefix(), p->http_port,
+	    harness_redis_port(), harness_prefix(),
+	    harness_cluster_yaml() != NULL ? harness_cluster_yaml() : "",
+	    p->http_port,
 	    extra != NULL && strstr(extra, "batch:") != NULL ? "" :
 	    "batch: {max_messages: 500, max_wait: 20ms}\n",
 	    extra != NULL ? extra : "",

@@ -139,6 +139,16 @@ harness_redis_stop(int sig)
 	H.redis_pid = 0;
 }
 
+void
+harness_redis_use_port(int port)
+{
+	if (H.rc != NULL) {
+		redisFree(H.rc);
+		H.rc = NULL;
+	}
+	H.redis_port = port;
+}
+
 int
 harness_redis_port(void)
 {
@@ -212,11 +222,17 @@ harness_redis(void)
 redisReply *
 harness_redis_cmd(const char *fmt, ...)
 {
-	redisContext *c = harness_redis();
+	redisContext *c;
 	redisReply *r;
 	va_list ap;
 
-	if (c == NULL)
+	if (harness_cluster_active()) {
+		va_start(ap, fmt);
+		r = harness_cluster_vcmd(fmt, ap);
+		va_end(ap);
+		return r;
+	}
+	if ((c = harness_redis()) == NULL)
 		return NULL;
 	va_start(ap, fmt);
 	r = redisvCommand(c, fmt, ap);

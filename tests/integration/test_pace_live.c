@@ -141,6 +141,13 @@ check_pace_hash(double actual, const char *status)
 	check_figures(f, actual, status, "pace hash");
 	cJSON_Delete(f);
 	freeReplyObject(v);
+	/* It expires (set when the hash first appeared): 400 days past the
+	 * bucket, give or take the spare day. */
+	v = harness_redis_cmd("TTL %s", keys->element[0]->str);
+	cr_assert(v != NULL && v->type == REDIS_REPLY_INTEGER);
+	cr_expect(v->integer > 399LL * 86400 && v->integer <= 403LL * 86400,
+	    "TTL of %s: %lld s", keys->element[0]->str, v->integer);
+	freeReplyObject(v);
 	freeReplyObject(keys);
 }
 

@@ -199,3 +199,74 @@ Test(plan_history, rates_from_the_measured_funnel)
 	config_free(cfg);
 	free(cfg_path);
 }
+
+/* The same history on a Redis Cluster of three primaries (redis.cluster:
+ * true, redis.url a node): paced plan follows MOVED to each key's node. */
+Test(plan_history, rates_from_a_redis_cluster)
+{
+	char *yaml, *errs = NULL;
+	cJSON *o;
+	FILE *f;
+	long long elsewhere = 0;
+
+	cr_assert_eq(harness_setup("plan_history_cluster"), 0);
+	cr_assert_eq(harness_cluster_start(3, 0), 0);
+	yaml = xasprintf(
+	    "redis: {url: \"redis://127.0.0.1:%d\", key_prefix: plantest, "
+	    "cluster: true}\n"
+	    "kpis:\n"
+	    "  - {name: calls, kind: leading, events: [call]}\n"
+	    "  - {name: conversations, kind: leading, events: [conversation]}\n"
+	    "  - {name: proposals, kind: leading, events: [proposal_sent]}\n"
+	    "  - {name: deals, kind: lagging, events: [deal_closed]}\n"
+	    "roles:\n"
+	    "  sdr: {targets: {calls: {day: 50}, conversations: {day: 5}}}\n"
+	    "  ae: {targets: {proposals: {week: 2}, deals: {month: 2}}}\n"
+	    "teams: [{id: east, timezone: America/New_York}]\n"
+	    "reps:\n"
+	    "  - {id: s01, team: east, role: sdr}\n"
+	    "  - {id: s02, team: east, role: sdr}\n"
+	    "  - {id: a01, team: east, role: ae}\n",
+	    harness_cluster_port(0));
+	cfg_path = harness_path("plan.yaml");
+	f = fopen(cfg_path, "w");
+	cr_assert_not_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	free(yaml);
+	cfg = config_load(cfg_path, &errs);
+	cr_assert_not_null(cfg, "%s", errs ? errs : "");
+	seed("s01", 2027, 1, 600, 90, 0, 0);
+	seed("s01", 2027, 2, 500, 70, 0, 0);
+	seed("s01", 2027, 3, 400, 80, 0, 0);
+	seed("s02", 2027, 1, 500, 60, 0, 0);
+	seed("s02", 2027, 3, 1000, 150, 0, 0);
+	seed("a01", 2027, 1, 0, 0, 10, 2);
+	seed("a01", 2027, 2, 0, 0, 12, 3);
+	seed("a01", 2027, 3, 0, 0, 18, 5);
+	/* Some of it lives away from the node paced plan starts at. */
+	for (int i = 1; i < 3; i++) {
+		redisReply *r = harness_cluster_node_cmd(i, "DBSIZE");
+
+		if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+			elsewhere += r->integer;
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	cr_assert_gt(elsewhere, 0, "every key is on the seed: no redirection "
+	    "to follow");
+
+	cr_assert_eq(plan("--revenue 700000 --deal-size 35000 --year 2027 "
+	    "--funnel calls:conversations,conversations:proposals,"
+	    "proposals:deals --from-history --at 2027-04-15 --json", true),
+	    0, "%s", out);
+	o = cJSON_Parse(out);
+	cr_assert_not_null(o, "%s", out);
+	cr_assert(fabs(step(o, 0, "rate")->valuedouble - 450.0 / 3000) < 1e-12,
+	    "%s", out);
+	cr_assert(fabs(step(o, 1, "rate")->valuedouble - 40.0 / 450) < 1e-12);
+	cr_assert(fabs(step(o, 2, "rate")->valuedouble - 10.0 / 40) < 1e-12);
+	cJSON_Delete(o);
+	config_free(cfg);
+	free(cfg_path);
+}

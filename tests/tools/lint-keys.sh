@@ -4,7 +4,7 @@
 # (a hash tag, or one of the key table's parts) or when another file reads
 # redis.key_prefix, without which no key can be formatted.
 set -u
-pat='"[^"]*(\{rep:|\{team:|\{s:|\{board:|%s:\{|:alerts|alerts:firing|:offsets:|:evclock:|:began:|:seen:|:cnt:|:pace:|:contrib:|:team:)[^"]*"'
+pat='"[^"]*(\{rep:|\{team:|\{s:|\{board:|%s:\{|:alerts|alerts:firing|:offsets:|:evclock:|:began:|:seen:|:cnt:|:pace:|:contrib:|:team:|:wm:)[^"]*"'
 bad=0
 files=$(git ls-files 'daemon/*.c' 'daemon/**/*.c' 2>/dev/null | sort -u |
     grep -v '^daemon/keys\.c$' || true)

@@ -1397,6 +1397,98 @@ Test(config, url_credentials_overridden)
 	config_free(c);
 }
 
+Test(config, redis_cluster_forms)
+{
+	char		*errs;
+	struct config	*c;
+
+	c = buf_load("redis: {url: \"redis://:pw@h1:7000\"}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_expect(!c->redis.cluster);
+	cr_expect_eq(c->redis.nseeds, 0);
+	config_free(c);
+
+	/* true: the url's node is the one seed. */
+	c = buf_load("redis: {url: \"redis://:pw@h1:7000\", cluster: true}\n"
+	    TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_expect(c->redis.cluster);
+	cr_assert_eq(c->redis.nseeds, 1);
+	cr_expect_str_eq(c->redis.seeds[0].host, "h1");
+	cr_expect_eq(c->redis.seeds[0].port, 7000);
+	cr_expect_str_eq(c->redis.password, "pw");
+	config_free(c);
+
+	c = buf_load("redis:\n  cluster:\n    - \"redis://a:7001\"\n"
+	    "    - \"redis://[::1]:7002/0\"\n    - \"redis://b\"\n" TAIL,
+	    &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_expect(c->redis.cluster);
+	cr_assert_eq(c->redis.nseeds, 3);
+	cr_expect_str_eq(c->redis.seeds[0].host, "a");
+	cr_expect_eq(c->redis.seeds[0].port, 7001);
+	cr_expect_str_eq(c->redis.seeds[1].host, "::1");
+	cr_expect_eq(c->redis.seeds[2].port, 6379);
+	config_free(c);
+
+	c = buf_load("redis: {cluster: false}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_expect(!c->redis.cluster);
+	config_free(c);
+}
+
+Test(config, redis_cluster_errors)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*err;
+	} bad[] = {
+		{ "redis: {cluster: []}\n",
+		    ":1:18: redis.cluster: must not be empty" },
+		{ "redis: {cluster: \"true\"}\n",
+		    ":1:18: redis.cluster: expected true, false or a list of "
+		    "redis:// urls, got a quoted string" },
+		{ "redis: {cluster: [\"unix:///tmp/r.sock\"]}\n",
+		    ":1:19: redis.cluster[0]: a cluster seed must be a "
+		    "redis://host:port url, not a unix socket" },
+		{ "redis: {cluster: [\"redis://u:p@h:1\"]}\n",
+		    ":1:19: redis.cluster[0]: give credentials in redis.url, "
+		    "redis.username or redis.password, not in a seed url" },
+		{ "redis: {cluster: [\"redis://h:1/3\"]}\n",
+		    ":1:19: redis.cluster[0]: Redis Cluster has database 0 "
+		    "only (the url names 3)" },
+		{ "redis: {cluster: [\"redis://h:0\"]}\n",
+		    ":1:19: redis.cluster[0]: invalid url: " },
+		{ "redis: {cluster: {a: 1}}\n",
+		    ":1:18: redis.cluster: expected true, false or a list of "
+		    "redis:// urls" },
+		{ "redis: {cluster: [\"rediss://h:1\"]}\n",
+		    ":1:18: redis.cluster: seed 0 is rediss:// but redis.url "
+		    "is redis://: every node is reached the same way, with "
+		    "redis.url's scheme" },
+		{ "redis: {url: \"redis://h:1/2\", cluster: true}\n",
+		    ":1:14: redis.url: Redis Cluster has database 0 only (the "
+		    "url names 2)" },
+		{ "redis: {url: \"unix:///tmp/r.sock\", cluster: true}\n",
+		    ":1:14: redis.url: Redis Cluster (redis.cluster) needs a "
+		    "redis://host:port url, not a unix socket" },
+	};
+	char		 buf[1024], want[512], *errs;
+	struct config	*c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s" TAIL, bad[i].yaml);
+		c = buf_load(buf, &errs);
+		cr_assert_null(c, "%s loaded", bad[i].yaml);
+		snprintf(want, sizeof(want), FX("buffer.yaml") "%s",
+		    bad[i].err);
+		cr_expect(strncmp(errs, want, strlen(want)) == 0,
+		    "%s: got %s want %s", bad[i].yaml, errs, want);
+		cr_expect_eq(count_lines(errs), 1, "%s", errs);
+		free(errs);
+	}
+}
+
 Test(config, http_listen_forms)
 {
 	char		*errs;

@@ -94,6 +94,8 @@ Test(keys, shard_keys_follow_the_table)
 	is(keys_shard_teams(&c, 4, PERIOD_WEEK, D_2026_11_23),
 	    "paced:{s:4}:team:week:2026-11-23");
 	is(keys_shard_seen(&c, 31, D_2026_11_29), "paced:{s:31}:seen:2026-11-29");
+	is(keys_shard_watermarks(&c, 4, "sales.activity"),
+	    "paced:{s:4}:wm:sales.activity");
 	is(keys_counter_field("r001", "calls"), "r001|calls");
 	is(keys_team_field("t1", "revenue"), "t1|revenue");
 	is(keys_seen_member("r001", "ev|7 x", 6), "r001|ev|7 x");
@@ -183,6 +185,7 @@ Test(keys, one_hash_tag_per_shard_and_per_rep)
 		keys_shard_counters(&c, 4, PERIOD_WEEK, D_2026_11_23),
 		keys_shard_teams(&c, 4, PERIOD_DAY, D_2026_11_23),
 		keys_shard_seen(&c, 4, D_2026_11_23),
+		keys_shard_watermarks(&c, 4, "activity"),
 	};
 	char *none[] = {
 		keys_offsets(&c, "activity"),
