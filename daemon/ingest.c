@@ -10,10 +10,9 @@
  * batches). A batch in flight goes COUNTERS (rep and team scripts) ->
  * WAIT_DLQ (its bad events delivered, and its counted events acknowledged
  * by the output, struct ingest_output: the enriched events topic) ->
- * WATERMARK (the partitions' next
- * offsets written to Redis after the counters, so an append-only Redis
- * that loses its last writes loses the watermark with them) -> offsets
- * stored in Kafka. Any Redis failure drops both batches (see
+ * WATERMARK (the partitions' next offsets written to Redis after the
+ * counters, so an append-only Redis that loses its last writes loses the
+ * watermark with them) -> offsets stored in Kafka. Any Redis failure drops both batches (see
  * ingest_positions.c); their events are read again.
  *
  * When a rep script refuses events (a counter field holds no number; the
