@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "config_boards.h"
+#include "config_contests.h"
 #include "config_kafka.h"
 #include "config_org.h"
 #include "config_roster.h"
@@ -143,8 +144,8 @@ _Static_assert(LOG_LEVEL_DEBUG == 3 && LOG_FORMAT_JSON == 1 &&
 
 /*
  * Every key of the file. Stages: 1 needs nothing, 2 needs the KPIs and
- * calendars, 3 needs the teams and roles. docs/config.md documents each
- * key in a table of its "Keys" part; test_config checks that the two name
+ * calendars, 3 needs the teams and roles, 4 the reps and the score
+ * weights. docs/config.md documents each key in a table of its "Keys" part; test_config checks that the two name
  * the same keys.
  */
 static const struct key_row rows[] = {
@@ -326,6 +327,9 @@ static const struct key_row rows[] = {
 	    "percent of target a KPI counts for at most"),
 	CUSTOM("leaderboards.activity_score.weights", KEY_RELOAD, 3,
 	    load_score_weights, NULL, "per role: the weight of each KPI"),
+
+	CUSTOM("contests", KEY_RELOAD, 4, load_contests, NULL,
+	    "time-bounded competitions on a KPI or the activity score"),
 };
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
 
@@ -1078,7 +1082,7 @@ config_load_buffer(const char *name, const char *buf, size_t len,
 		}
 		if (root != NULL)
 			walk_section(&l, root, "");
-		for (int stage = 1; stage <= 3; stage++) {
+		for (int stage = 1; stage <= 4; stage++) {
 			for (size_t i = 0; i < NROWS && !l.stopped; i++)
 				if (rows[i].stage == stage &&
 				    l.seen[i] != NULL)
@@ -1239,6 +1243,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->boards.ncustom; i++)
 		free(c->boards.custom[i]);
 	free(c->boards.custom);
+	contests_config_free(c);
 	free(c);
 }
 

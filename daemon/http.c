@@ -42,6 +42,7 @@
 #include "caltime.h"
 #include "decode.h"
 #include "http_boards.h"
+#include "http_contests.h"
 #include "http_dash.h"
 #include "http_route.h"
 #include "ingest.h"
@@ -108,6 +109,7 @@ struct http {
 	struct metric *m_open, *m_paused, *m_pauses_full, *m_pauses_error;
 	struct http *next;		/* every http, for the listener's errorcb */
 	struct http_boards *boards;	/* leaderboards, teams, managers */
+	struct http_contests *contests;
 	struct http_dash *dash;		/* the dashboard page, /v1/org */
 	struct stream *stream;		/* GET /v1/stream */
 };
@@ -519,6 +521,13 @@ dispatch(struct evhttp_request *req, void *arg)
 	case HTTP_ROUTE_ORG:
 		http_dash_org(h->dash, req);
 		break;
+	case HTTP_ROUTE_CONTESTS:
+		http_contests_list(h->contests, req);
+		break;
+	case HTTP_ROUTE_CONTEST:
+		http_contests_one(h->contests, req, rt.contest_id,
+		    (size_t)rt.limit);
+		break;
 	}
 }
 
@@ -728,6 +737,8 @@ http_new(struct event_base *base, const struct config *cfg,
 	all_http = h;
 	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
 	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
+	h->contests = http_contests_new(&(struct http_contests_deps){
+	    deps->cfg, deps->owner, h->deps.reads, boards_reply, h });
 	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
 	    deps->roster, dash_reply, h });
 	h->stream = stream_new(base, cfg, deps->cfg);
@@ -816,6 +827,7 @@ http_free(struct http *h)
 		w->req = NULL;
 	}
 	http_boards_free(h->boards);
+	http_contests_free(h->contests);
 	http_dash_free(h->dash);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);

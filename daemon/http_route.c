@@ -8,6 +8,7 @@
  */
 #include "http_route.h"
 
+#include <errno.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
@@ -180,6 +181,40 @@ done:
 	evhttp_clear_headers(&q);
 }
 
+/* "/v1/contests/{id}" and its limit. */
+static void
+route_contest(const char *path, const char *query,
+    struct http_request_route *out)
+{
+	static const char *const allowed[] = { "limit", NULL };
+	const char *id = path + strlen("/v1/contests/"), *s;
+	size_t n = strlen(id);
+	struct evkeyvalq q;
+	char *end;
+
+	if (n < 1 || n > HTTP_CONTEST_ID_MAX ||
+	    strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+		route_error(out, 404, "unknown contest");
+		return;
+	}
+	memcpy(out->contest_id, id, n + 1);
+	out->route = HTTP_ROUTE_CONTEST;
+	out->limit = HTTP_CONTEST_LIMIT_DEFAULT;
+	if (http_query_parse(query, &q, allowed, out->err,
+	    sizeof(out->err)) != 0) {
+		out->route = HTTP_ROUTE_ERROR;
+		out->code = 400;
+	} else if ((s = evhttp_find_header(&q, "limit")) != NULL) {
+		errno = 0;
+		out->limit = strtol(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+		    out->limit < 1 || out->limit > HTTP_CONTEST_LIMIT_MAX)
+			route_error(out, 400, "limit must be an integer from 1 "
+			    "to 10000");
+	}
+	evhttp_clear_headers(&q);
+}
+
 void
 http_route(bool get, const char *path, const char *query,
     const char *auth, const char *token, struct http_request_route *out)
@@ -210,6 +245,14 @@ http_route(bool get, const char *path, const char *query,
 		else
 			out->route = HTTP_ROUTE_ORG;
 	}
+	else if (strcmp(path, "/v1/contests") == 0) {
+		if (query != NULL && *query != '\0')
+			route_error(out, 400, "/v1/contests takes no query "
+			    "parameter");
+		else
+			out->route = HTTP_ROUTE_CONTESTS;
+	} else if (strncmp(path, "/v1/contests/", 13) == 0)
+		route_contest(path, query, out);
 	else if (rep_from_path(path, out->rep_id, sizeof(out->rep_id)) == 0)
 		route_scorecard(query, out);
 	else if (strncmp(path, "/v1/leaderboards/", 17) == 0 ||

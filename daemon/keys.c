@@ -176,6 +176,37 @@ keys_board(const struct config *cfg, const char *scope, const char *kpi,
 }
 
 char *
+keys_contest_board(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:board", prefix(cfg), id);
+}
+
+char *
+keys_contest_days(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:days", prefix(cfg), id);
+}
+
+char *
+keys_contest_reached(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:reached", prefix(cfg), id);
+}
+
+char *
+keys_contest_result(const struct config *cfg, const char *id)
+{
+	return xasprintf("%s:{contest:%s}:result", prefix(cfg), id);
+}
+
+int64_t
+keys_contest_expire_at(const struct config *cfg, int32_t last_day)
+{
+	return keys_expire_at(last_day + 1,
+	    cfg->redis.retention_ms[PERIOD_DAY]);
+}
+
+char *
 keys_offsets(const struct config *cfg, const char *topic)
 {
 	return xasprintf("%s:offsets:%s", prefix(cfg), topic);

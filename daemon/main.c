@@ -4,7 +4,7 @@
  * Startup: config -> logging -> roster -> event base -> Redis connections
  * (ingest's; the HTTP reads') -> owner -> ingest -> consumer and DLQ
  * producer -> sinks -> evaluator (told by the ingest through its hooks)
- * -> HTTP -> subscribe -> loop.
+ * -> contest results -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
  * (finish in-flight writes, store offsets, leave the group, flush the
  * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
@@ -26,6 +26,7 @@
 #include "changes.h"
 #include "config.h"
 #include "consumer.h"
+#include "contest_close.h"
 #include "dlq.h"
 #include "enriched.h"
 #include "evaluator.h"
@@ -68,6 +69,7 @@ struct daemon_state {
 	struct snapshot *snapshot;	/* NULL: analytics.snapshots off */
 	struct sinks *sinks;
 	struct evaluator *evaluator;
+	struct contest_close *contests;	/* results of ended contests */
 	struct changes *changes;	/* pace status changes seen */
 	struct http *http;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *reap_timer;
@@ -484,6 +486,9 @@ run(const char *path)
 
 		d.evaluator = evaluator_new(&ed);
 	}
+	d.contests = contest_close_new(&(struct contest_close_deps){
+	    .base = d.base, .conn = d.conn, .sinks = d.sinks,
+	    .owner = d.owner, .cfg = &d.cfg });
 	{
 		struct ingest_hooks ih = {
 			.rep_changed = hook_rep_changed,
@@ -538,6 +543,7 @@ run(const char *path)
 	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
 	snapshot_free(d.snapshot, flush_budget(&d));
+	contest_close_free(d.contests);
 	changes_free(d.changes);
 	consumer_free(d.consumer);
 	dlq_free(d.dlq, flush_budget(&d));

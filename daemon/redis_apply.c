@@ -26,7 +26,8 @@
  * keys_seen_expire_at).
  *
  * Leaderboards (board_redis.c): after the shard calls, one call per board
- * the batch touches, from the absolute values the shard calls answered.
+ * the batch touches, from the absolute values the shard calls answered;
+ * and one per contest the batch feeds (contest_redis.c).
  */
 #include "redis_apply.h"
 
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #include "board_redis.h"
+#include "contest_redis.h"
 #include "keys.h"
 #include "log.h"
 #include "reply.h"
@@ -305,7 +307,7 @@ static const char shard_script[] =
 
 struct redis_apply {
 	struct redis_conn *conn;
-	int shard_sha, board_sha;
+	int shard_sha, board_sha, contest_sha;
 };
 
 /* A rep's absolute value of one field after the shard script. */
@@ -443,6 +445,10 @@ send_board_calls(struct apply_op *op)
 	op->outstanding += (int)board_redis_write(op->a->conn,
 	    op->a->board_sha, op->cfg, w, op->ntargets, board_reply, op,
 	    &op->failed);
+	/* Contests, from the same absolute day values. */
+	op->outstanding += (int)contest_redis_write(op->a->conn,
+	    op->a->contest_sha, op->cfg, w, op->ntargets, caltime_wall_ms(),
+	    board_reply, op, &op->failed);
 	free(w);
 }
 
@@ -1136,6 +1142,7 @@ redis_apply_new(struct redis_conn *conn)
 	a->conn = conn;
 	a->shard_sha = redis_conn_add_script(conn, shard_script);
 	a->board_sha = redis_conn_add_script(conn, board_redis_script());
+	a->contest_sha = redis_conn_add_script(conn, contest_redis_script());
 	return a;
 }
 

@@ -304,6 +304,20 @@ redis_cluster_check_layout(const struct config *cfg, char *err,
 			    rep);
 			return -1;
 		}
+	/* One contest call: its board, days, finishes and result marker. */
+	for (size_t i = 0; i < cfg->ncontests; i++) {
+		const char *id = cfg->contests[i].id;
+		int c = take_slot(keys_contest_board(cfg, id));
+
+		if (take_slot(keys_contest_days(cfg, id)) != c ||
+		    take_slot(keys_contest_reached(cfg, id)) != c ||
+		    take_slot(keys_contest_result(cfg, id)) != c) {
+			snprintf(err, errlen, "the keys of contest %s hash to "
+			    "several slots: one script call would span slots",
+			    id);
+			return -1;
+		}
+	}
 	/* Shards, and reps, must spread over slots, or one primary holds
 	 * them all. */
 	for (int i = 0; i < cfg->redis.shards && i < 256 && other == -1; i++) {

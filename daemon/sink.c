@@ -83,6 +83,8 @@ struct publish {
 	size_t n;
 	unsigned *todo;			/* per alert: TO_* not yet accepted */
 	struct send_ref *refs;		/* per alert, [0] kafka [1] redis */
+	bool announce;			/* sinks_announce: no digest */
+	char *body;			/* its body for every webhook; may be NULL */
 	sinks_done_cb *cb;
 	void *arg;
 	struct event *done_ev;
@@ -472,6 +474,7 @@ publish_free(struct publish *p)
 		free(p->recs);
 	}
 	event_free(p->done_ev);
+	free(p->body);
 	event_free(p->retry_ev);
 	free(p->todo);
 	free(p->refs);
@@ -487,7 +490,13 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	TAILQ_REMOVE(&s->publishes, p, entry);
-	if (p->recs != NULL)
+	if (p->announce) {
+		/* An announcement: its own body, to every webhook. */
+		for (size_t i = 0; p->body != NULL && i < s->nwebhooks; i++)
+			if (s->webhooks[i] != NULL)
+				sink_webhook_enqueue(s->webhooks[i],
+				    xstrdup(p->body));
+	} else if (p->recs != NULL)
 		notify_webhooks(s, p);
 	p->cb(0, p->arg);
 	publish_free(p);
@@ -667,9 +676,10 @@ sinks_free(struct sinks *s, int timeout_ms)
 	free(s);
 }
 
-void
-sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
-    sinks_done_cb *cb, void *arg)
+/* sinks_publish, and sinks_announce (announce, with body: borrowed). */
+static void
+publish_start(struct sinks *s, const struct alert_record *alerts, size_t n,
+    bool announce, const char *body, sinks_done_cb *cb, void *arg)
 {
 	struct publish *p = xcalloc(1, sizeof(*p));
 	struct timeval zero = { 0, 0 };
@@ -678,6 +688,8 @@ sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
 	p->s = s;
 	p->cb = cb;
 	p->arg = arg;
+	p->announce = announce;
+	p->body = body != NULL ? xstrdup(body) : NULL;
 	p->done_ev = evtimer_new(s->base, done_cb, p);
 	p->retry_ev = evtimer_new(s->base, retry_cb, p);
 	backoff_init(&p->backoff, RETRY_MIN_MS, RETRY_MAX_MS);
@@ -705,6 +717,24 @@ sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
 		if (s->redis != NULL)
 			send_one(p, i, TO_REDIS);
 	}
+}
+
+void
+sinks_publish(struct sinks *s, const struct alert_record *alerts, size_t n,
+    sinks_done_cb *cb, void *arg)
+{
+	publish_start(s, alerts, n, false, NULL, cb, arg);
+}
+
+void
+sinks_announce(struct sinks *s, const char *id, const char *key,
+    const char *kind, const char *json, const char *webhook_body,
+    sinks_done_cb *cb, void *arg)
+{
+	struct alert_record r = { .alert_id = id, .rep_id = key,
+	    .status = kind, .severity = "", .json = json };
+
+	publish_start(s, &r, 1, true, webhook_body, cb, arg);
 }
 
 void

@@ -149,6 +149,30 @@ struct config_boards {
 	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 
+/* A contest (config_contests.c): a time-bounded competition on one KPI
+ * or on the activity score, among reps or among teams. */
+enum contest_kind { CONTEST_RACE, CONTEST_HIGHEST };
+
+struct config_contest {
+	char *id;		/* 1 to 64 of a-z 0-9 _ -: names its keys */
+	char *name;		/* shown to people; the id when not given */
+	int kpi;		/* index into config.kpis; -1: activity score */
+	enum contest_kind kind;
+	double goal;		/* race: the total that wins; highest: 0 */
+	int32_t first_day;	/* local days it counts, both included */
+	int32_t last_day;
+	char *timezone;		/* of its start and end (IANA) */
+	int64_t starts_ms;	/* first_day 00:00 in timezone */
+	int64_t ends_ms;	/* the midnight after last_day in timezone */
+	int64_t settle_ms;	/* after ends_ms, before the result goes out */
+	bool teams;		/* members are teams, else reps */
+	size_t *members;	/* indices into reps or teams, as listed */
+	size_t nmembers;
+	size_t *rep_member;	/* sorted rep indices taking part, and */
+	size_t *rep_slot;	/* the index in members each counts for */
+	size_t nrep_member;
+};
+
 struct config {
 	char *path;		/* the file it came from */
 
@@ -234,6 +258,8 @@ struct config {
 	size_t nmanagers;
 	struct config_alerts alerts;
 	struct config_boards boards;
+	struct config_contest *contests;
+	size_t ncontests;
 };
 
 #endif

@@ -30,7 +30,15 @@ enum http_route {
 	HTTP_ROUTE_BOARDS,
 	HTTP_ROUTE_DASH,		/* /, /index.html, /assets/{file}: no token */
 	HTTP_ROUTE_ORG,			/* /v1/org, no query */
+	HTTP_ROUTE_CONTESTS,		/* /v1/contests, no query */
+	HTTP_ROUTE_CONTEST,		/* /v1/contests/{id}[?limit=N] */
 };
+
+/* A contest id in a path: 1 to 64 of a-z 0-9 _ - (the config's rule). */
+#define HTTP_CONTEST_ID_MAX	64
+/* GET /v1/contests/{id}: limit's default and bounds. */
+#define HTTP_CONTEST_LIMIT_DEFAULT	100
+#define HTTP_CONTEST_LIMIT_MAX		10000
 
 struct http_request_route {
 	enum http_route route;
@@ -43,6 +51,10 @@ struct http_request_route {
 	enum period period;
 	bool has_at;
 	int64_t at_ms;
+	/* HTTP_ROUTE_CONTEST: the id (its charset checked, not the
+	 * config) and the limit of standings lines */
+	char contest_id[HTTP_CONTEST_ID_MAX + 1];
+	long limit;
 };
 
 /*

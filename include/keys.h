@@ -70,6 +70,21 @@ char *keys_rep_alerts(const struct config *cfg, const char *rep_id);
  * board has a slot of its own. Borrows all. */
 char *keys_board(const struct config *cfg, const char *scope,
     const char *kpi, enum period p, int32_t start_day);
+/* The keys of contest id (contests in the config), all under the hash
+ * tag {contest:ID} so that one script call reaches them in one slot:
+ * P:{contest:ID}:board, the standings (sorted set: member = rep or team
+ * id, score = its total); P:{contest:ID}:days, the absolute day values
+ * the totals are summed from (hash); P:{contest:ID}:reached, when each
+ * member reached a race's goal (hash, ms since the epoch);
+ * P:{contest:ID}:result, the result marker (hash: state pending | sent).
+ * Borrow cfg and id. */
+char *keys_contest_board(const struct config *cfg, const char *id);
+char *keys_contest_days(const struct config *cfg, const char *id);
+char *keys_contest_reached(const struct config *cfg, const char *id);
+char *keys_contest_result(const struct config *cfg, const char *id);
+/* EXPIREAT of a contest's keys: redis.retention.day after the UTC
+ * midnight a day past last_day, the contest's last local day. */
+int64_t keys_contest_expire_at(const struct config *cfg, int32_t last_day);
 /* P:offsets:<topic>, the next offset to consume per partition. Borrows
  * cfg and topic. */
 char *keys_offsets(const struct config *cfg, const char *topic);

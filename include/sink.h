@@ -59,6 +59,17 @@ void sinks_free(struct sinks *s, int timeout_ms);
  * later, never from inside this call. */
 void sinks_publish(struct sinks *s, const struct alert_record *alerts,
     size_t n, sinks_done_cb *cb, void *arg);
+/*
+ * A message that is not an alert (a contest's result, README "Contest
+ * result v1"): json goes to the alerts topic (message key: key) and to
+ * the Redis stream as an alert does, with id in the alert_id field and
+ * kind in the status field; once both accepted, every webhook, digest or
+ * not, gets webhook_body as it is. All borrowed (copied). cb as for
+ * sinks_publish.
+ */
+void sinks_announce(struct sinks *s, const char *id, const char *key,
+    const char *kind, const char *json, const char *webhook_body,
+    sinks_done_cb *cb, void *arg);
 /* The evaluator has work (busy) or has nothing queued or in flight any
  * more: a digest goes out once its first alert is 1 s old and the
  * evaluator is idle, or 10 s after its first alert. NULL does nothing. */

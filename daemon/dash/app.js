@@ -1,6 +1,6 @@
 // paced dashboard: one team, one period. Reads the read API (/v1/org,
 // /v1/leaderboards, /v1/teams/{id}/scorecard, /v1/reps/{id}/scorecard,
-// /v1/alerts, /v1/contests when it exists) and keeps it on screen.
+// /v1/alerts, /v1/contests) and keeps it on screen.
 //
 // Updates: the change stream (/v1/stream?team=ID, Server-Sent Events) when
 // the daemon answers it, read with fetch so that the bearer token goes in
@@ -18,7 +18,7 @@
   const STREAM_REFRESH_MS = 30000;
   const STREAM_RETRY_MS = 15000;
   const STREAM_ABSENT_RETRY_MS = 300000;
-  const CONTESTS_EVERY_MS = 60000;
+  const CONTESTS_EVERY_MS = 15000;
   const MOVED_MS = 12000;
   const TOKEN_KEY = 'paced.token';
   const ACTIVITY = 'activity_score';
@@ -53,6 +53,7 @@
     streamRetryAt: 0,
     contestsAt: 0,
     contests: null,
+    standings: {},
     reps: [],
     teamCard: null
   };
@@ -373,26 +374,30 @@
     $('alert-count').className = 'count' + (mine.some((a) => a.severity === 'critical') ? ' critical' : mine.length ? ' warning' : '');
   }
 
-  // Contests are not part of the API yet: the panel shows only when
-  // /v1/contests answers, and shows what it can of each contest.
+  // Running contests the team takes part in (GET /v1/contests lists
+  // them with state and teams; GET /v1/contests/{id}?limit=3 gives the
+  // leaders). A daemon without contests answers 404: the panel hides.
   function renderContests(data) {
     const panel = $('contests-panel');
-    const list = data && (Array.isArray(data) ? data : data.contests);
-    if (!Array.isArray(list)) { panel.hidden = true; return; }
+    const list = data && Array.isArray(data.contests) ? data.contests : null;
+    if (!list) { panel.hidden = true; return; }
     const items = [];
     for (const c of list) {
-      if (c.team_id && c.team_id !== state.team) continue;
+      if (c.state !== 'running') continue;
+      if (Array.isArray(c.teams) && !c.teams.includes(state.team)) continue;
       const li = el('li', 'contest');
-      li.appendChild(el('div', 'contest-name', c.name || c.title || c.contest_id || c.id || 'contest'));
-      const bits = [];
-      if (c.kpi) bits.push(label(c.kpi));
-      if (c.ends_at || c.end) bits.push('ends ' + String(c.ends_at || c.end).slice(0, 16).replace('T', ' '));
-      if (bits.length) li.appendChild(el('div', 'contest-sub', bits.join(' \u00b7 ')));
-      const leaders = c.entries || c.leaders || c.standings;
-      if (Array.isArray(leaders)) {
+      li.appendChild(el('div', 'contest-name', c.name || c.id));
+      const bits = [label(c.metric)];
+      bits.push(c.kind === 'race' ? 'first to ' + fmt(c.goal, c.kpi) : 'highest total');
+      if (c.ends_at) bits.push('ends ' + String(c.ends_at).slice(0, 16).replace('T', ' '));
+      li.appendChild(el('div', 'contest-sub', bits.join(' \u00b7 ')));
+      const leaders = state.standings[c.id];
+      if (leaders && Array.isArray(leaders.entries)) {
         const ol = el('ol', 'contest-leaders');
-        for (const e of leaders.slice(0, 3)) {
-          ol.appendChild(el('li', null, (e.rep_id || e.team_id || '?') + ' ' + fmt(e.value !== undefined ? e.value : e.score, c.kpi)));
+        for (const e of leaders.entries.slice(0, 3)) {
+          const who = e.rep_id || e.team_id;
+          const done = e.reached ? ' \u2713' : '';
+          ol.appendChild(el('li', null, '#' + e.rank + ' ' + who + ' ' + fmt(e.value, c.kpi) + done));
         }
         li.appendChild(ol);
       }
@@ -542,6 +547,8 @@
       if (Date.now() - state.contestsAt > CONTESTS_EVERY_MS) {
         state.contestsAt = Date.now();
         loadContests();
+      } else {
+        renderContests(state.contests);
       }
       state.lastRefresh = Date.now();
       showError(null);
@@ -560,7 +567,19 @@
   async function loadContests() {
     try {
       const res = await fetch('/v1/contests', { headers: authHeaders(), cache: 'no-store' });
-      renderContests(res.ok ? await res.json() : null);
+      const data = res.ok ? await res.json() : null;
+      const running = data && Array.isArray(data.contests) ? data.contests.filter((c) => c.state === 'running') : [];
+      const standings = {};
+      await Promise.all(running.map(async (c) => {
+        try {
+          standings[c.id] = await api('/v1/contests/' + encodeURIComponent(c.id) + '?limit=3');
+        } catch (e) {
+          standings[c.id] = null;
+        }
+      }));
+      state.contests = data;
+      state.standings = standings;
+      renderContests(data);
     } catch (e) {
       renderContests(null);
     }

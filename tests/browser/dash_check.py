@@ -10,7 +10,8 @@ hand against `make run` too. Steps, each bounded in time:
    ask for the token (the API answers 401 without it); the token is typed
    into the dialog and the page goes on with it.
 3. The leaderboard shows the reps in the order --first; the rep
-   scorecards and the live indicator are there. With --expect-stream, the
+   scorecards and the live indicator are there; with --contest, the
+   contests panel shows that running contest, --contest-leader first. With --expect-stream, the
    page must be reading the change stream (/v1/stream).
 4. READY_FILE is written: the caller now produces events that change the
    ranks. The board must show the order --then without a reload (a marker
@@ -130,6 +131,18 @@ def run_page(b, args, failures):
     bars = b.evaluate("document.querySelectorAll('#reps .pace').length")
     live = b.evaluate("document.getElementById('live-text').textContent")
     say(f"{cards} scorecards, {bars} pace bars; live: {live}")
+    if args.contest:
+        # GET /v1/contests, then the running contest's leaders.
+        js = ("(() => { const c = [...document.querySelectorAll("
+              "'#contests .contest')].find(x => x.querySelector("
+              f"'.contest-name').textContent === {args.contest!r}); "
+              "const li = c && c.querySelector('.contest-leaders li'); "
+              "return li ? li.textContent : null; })()")
+        got = b.wait_for(js, args.timeout, f"the contest {args.contest}")
+        say(f"contest {args.contest}: leader {got}")
+        if not got.startswith(f"#1 {args.contest_leader} "):
+            failures.append(f"contest leader {got!r}, want "
+                            f"{args.contest_leader}")
     if args.token and b.evaluate(
             "sessionStorage.getItem('paced.token')") != args.token:
         failures.append("the token is not in session storage")
@@ -190,6 +203,10 @@ def main():
     ap.add_argument("--ready-file", required=True)
     ap.add_argument("--out", required=True, help="folder for screenshots")
     ap.add_argument("--token")
+    ap.add_argument("--contest", help="a running contest's name the "
+                    "contests panel must show")
+    ap.add_argument("--contest-leader", default="",
+                    help="the rep that panel shows first")
     ap.add_argument("--timeout", type=float, default=20,
                     help="seconds for each wait; under 30 with "
                     "--expect-stream")

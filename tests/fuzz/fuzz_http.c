@@ -7,7 +7,8 @@
  * line's, then the Authorization header's value. Any bytes must give a
  * route or a 4xx with a reason, never a crash or a leak; a /v1/ route is
  * only given with the right token, and a scorecard only for an id that
- * keeps the rep_id rule.
+ * keeps the rep_id rule, and a contest only for an id of the contest id
+ * rule with a limit in its bounds.
  */
 #include "http_route.h"
 
@@ -64,15 +65,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(memchr(rt.err, '\0', sizeof(rt.err)) != NULL);
 		check(rt.code != 405 || !get);
 		break;
-	case HTTP_ROUTE_SCORECARD: {
-		size_t n = strlen(rt.rep_id);
-
-		check(n >= 1 && n <= EVENT_REP_MAX);
-		check(strspn(rt.rep_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789._@-") == n);
-		check(rt.period >= 0 && rt.period < PERIOD_COUNT);
-	}
-		/* FALLTHROUGH */
+	case HTTP_ROUTE_SCORECARD:
+	case HTTP_ROUTE_CONTEST:
+	case HTTP_ROUTE_CONTESTS:
 	case HTTP_ROUTE_BOARDS:
 	case HTTP_ROUTE_ALERTS:
 	case HTTP_ROUTE_ORG:
@@ -87,6 +82,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTP_ROUTE_DASH:		/* the page: no token */
 		check(get);
 		break;
+	}
+	/* Each route's own parameters. */
+	if (rt.route == HTTP_ROUTE_SCORECARD) {
+		size_t n = strlen(rt.rep_id);
+
+		check(n >= 1 && n <= EVENT_REP_MAX);
+		check(strspn(rt.rep_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789._@-") == n);
+		check(rt.period >= 0 && rt.period < PERIOD_COUNT);
+	}
+	if (rt.route == HTTP_ROUTE_CONTEST) {
+		size_t n = strlen(rt.contest_id);
+
+		check(n >= 1 && n <= HTTP_CONTEST_ID_MAX);
+		check(strspn(rt.contest_id, "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789_-") == n);
+		check(rt.limit >= 1 && rt.limit <= HTTP_CONTEST_LIMIT_MAX);
 	}
 	evhttp_uri_free(uri);
 	free(buf);

@@ -15,6 +15,8 @@
  * Today's calls, UTC, every day a working day from 00:00 to 24:00:
  *   first  a1 6, a2 4, a3 2, a4 0  ->  a1, a2, a3, a4
  *   then   a3 +8 (10)              ->  a3, a1, a2, a4
+ * A contest runs from yesterday to tomorrow (a race to 20 calls among
+ * a1..a4): the contests panel shows it with a1 (6) leading.
  */
 
 #include "harness.h"
@@ -163,7 +165,21 @@ Test(dashboard, browser_sees_ranks_change, .fini = harness_teardown,
 	cr_assert_eq(harness_setup("dashboard"), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	cr_assert_eq(harness_gen_write("org.yaml", org_yaml), 0);
+	{
+		char from[16], to[16], *org;
+		time_t d0 = now - 86400, d1 = now + 86400;
+
+		gmtime_r(&d0, &tm);
+		strftime(from, sizeof(from), "%Y-%m-%d", &tm);
+		gmtime_r(&d1, &tm);
+		strftime(to, sizeof(to), "%Y-%m-%d", &tm);
+		org = xasprintf("%scontests:\n"
+		    "  - {id: call-race, name: Call race, metric: calls,\n"
+		    "     kind: race, goal: 20, from: %s, to: %s,\n"
+		    "     reps: [a1, a2, a3, a4]}\n", org_yaml, from, to);
+		cr_assert_eq(harness_gen_write("org.yaml", org), 0);
+		free(org);
+	}
 	cr_assert_eq(harness_gen_write("../http.token", TOKEN "\n"), 0);
 	lines = event_line(lines, "a1", "call", 6, seq++, first_at);
 	lines = event_line(lines, "a1", "meeting_held", 1, seq++, first_at);
@@ -206,7 +222,8 @@ Test(dashboard, browser_sees_ranks_change, .fini = harness_teardown,
 		char *argv[] = { "python3", script, "--url", url,
 		    "--first", "a1,a2,a3,a4", "--then", "a3,a1,a2,a4",
 		    "--token", TOKEN, "--ready-file", ready, "--out", out,
-		    "--timeout", "25", "--expect-stream", NULL };
+		    "--timeout", "25", "--expect-stream",
+		    "--contest", "Call race", "--contest-leader", "a1", NULL };
 
 		br = harness_spawn(argv, log);
 		free(script);

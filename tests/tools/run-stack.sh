@@ -242,7 +242,11 @@ PACED_BROKERS=$BROKERS
 PACED_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 PACED_HTTP_LISTEN=$HTTP
 PACED_WEBHOOK_URL=$WEBHOOK_URL
-export PACED_BROKERS PACED_REDIS_URL PACED_HTTP_LISTEN PACED_WEBHOOK_URL
+# The demo's contests run this week, Monday to Sunday (UTC dates).
+PACED_CONTEST_FROM=$(date -u -d "$(($(date -u +%u) - 1)) days ago" +%F)
+PACED_CONTEST_TO=$(date -u -d "$((7 - $(date -u +%u))) days" +%F)
+export PACED_BROKERS PACED_REDIS_URL PACED_HTTP_LISTEN PACED_WEBHOOK_URL \
+	PACED_CONTEST_FROM PACED_CONTEST_TO
 
 # 4. The demo stream. With the plan, its history is in the broker before
 # paced starts: judged on half a week, every rep would look behind.
@@ -335,6 +339,7 @@ cat <<EOF
              curl -s http://$HTTP/metrics | grep '^paced_'
              curl -s 'http://$HTTP/v1/reps/r001/scorecard?period=day'
              curl -s 'http://$HTTP/v1/alerts?status=firing'
+             curl -s http://$HTTP/v1/contests/call-race
  Redis     127.0.0.1:$REDIS_PORT   (data in $RUN/redis, AOF everysec)
              redis-cli -p $REDIS_PORT hget '$PREFIX:{s:4}:cnt:day:$TODAY' 'r001|calls'
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +

@@ -1077,7 +1077,7 @@ Test(config, many_errors_collected_in_file_order)
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
 	    "analytics, "
 	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
-	    "alerts, leaderboards)");
+	    "alerts, leaderboards, contests)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
@@ -1782,7 +1782,13 @@ Test(config, dev_config_loads)
 	setenv("PACED_REDIS_URL", "redis://127.0.0.1:46379/0", 1);
 	setenv("PACED_HTTP_LISTEN", "127.0.0.1:49464", 1);
 	setenv("PACED_WEBHOOK_URL", "http://127.0.0.1:49465/paced", 1);
+	setenv("PACED_CONTEST_FROM", "2026-11-30", 1);
+	setenv("PACED_CONTEST_TO", "2026-12-06", 1);
 	c = load_ok("config/dev.yaml");
+	cr_assert_eq(c->ncontests, 2);
+	cr_assert_str_eq(c->contests[0].id, "call-race");
+	cr_assert_eq(c->contests[0].nmembers, 18);
+	cr_assert(c->contests[1].teams);
 	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:39092");
 	cr_assert_eq(c->redis.port, 46379);
 	cr_assert_eq(c->http.port, 49464);

@@ -125,6 +125,23 @@ Test(keys, board_keys_follow_the_table)
 	    D_2026_11_23), "paced:{board:manager:m-east:revenue:week:2026-11-23}");
 }
 
+/* A contest's four keys share one hash tag: one script call, one slot. */
+Test(keys, contest_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_contest_board(&c, "dec-calls"), "paced:{contest:dec-calls}:board");
+	is(keys_contest_days(&c, "dec-calls"), "paced:{contest:dec-calls}:days");
+	is(keys_contest_reached(&c, "dec-calls"),
+	    "paced:{contest:dec-calls}:reached");
+	is(keys_contest_result(&c, "dec-calls"),
+	    "paced:{contest:dec-calls}:result");
+	/* redis.retention.day past the spare day after the last day */
+	cr_assert_eq(keys_contest_expire_at(&c, D_2026_11_23),
+	    (int64_t)(D_2026_11_23 + 2) * 86400 + 400 * 86400);
+}
+
 Test(keys, untagged_keys_follow_the_table)
 {
 	char prefix[] = "paced";
