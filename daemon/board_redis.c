@@ -35,6 +35,7 @@
 #include "board_redis.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,7 @@ struct gather {
 	 * (a power of two, at most half full) */
 	char **scopes;
 	size_t nscopes, scopes_cap;
+	size_t last, nlast;		/* the previous target's lines */
 };
 
 /* Scope s (borrowed) as kept in g: found, or added. */
@@ -162,20 +164,26 @@ intern(struct gather *g, const char *s)
 	return g->scopes[i] = xstrdup(s);
 }
 
+/* A line of g's current target on the board of scope (interned). */
 static void
-add_scope(const char *scope, void *arg)
+add_line(struct gather *g, const char *scope)
 {
-	struct gather *g = arg;
-	const struct board_write *w = g->w;
-
 	if (g->n == g->cap) {
 		g->cap = g->cap ? g->cap * 2 : 64;
 		g->v = xreallocarray(g->v, g->cap, sizeof(*g->v));
 	}
-	g->v[g->n].scope = intern(g, scope);
-	g->v[g->n].w = w;
+	g->v[g->n].scope = scope;
+	g->v[g->n].w = g->w;
 	g->v[g->n].num = g->num;
 	g->n++;
+}
+
+static void
+add_scope(const char *scope, void *arg)
+{
+	struct gather *g = arg;
+
+	add_line(g, intern(g, scope));
 }
 
 /* True when x and y are on one board. */
@@ -191,18 +199,19 @@ static int
 line_cmp(const void *a, const void *b)
 {
 	const struct line *x = a, *y = b;
-	int c;
 
-	if (x->scope != y->scope && (c = strcmp(x->scope, y->scope)) != 0)
-		return c;
+	/* Scopes are interned and reps are the roster's: pointers order
+	 * them (any order groups a board's lines together). */
+	if (x->scope != y->scope)
+		return (uintptr_t)x->scope < (uintptr_t)y->scope ? -1 : 1;
 	if (x->w->kpi != y->w->kpi)
 		return x->w->kpi < y->w->kpi ? -1 : 1;
 	if (x->w->period != y->w->period)
 		return x->w->period < y->w->period ? -1 : 1;
 	if (x->w->start_day != y->w->start_day)
 		return x->w->start_day < y->w->start_day ? -1 : 1;
-	if ((c = strcmp(x->w->rep->rep->id, y->w->rep->rep->id)) != 0)
-		return c;
+	if (x->w->rep != y->w->rep)
+		return (uintptr_t)x->w->rep < (uintptr_t)y->w->rep ? -1 : 1;
 	return x->num > y->num ? -1 : x->num < y->num ? 1 : 0;
 }
 
@@ -211,20 +220,31 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
     const struct board_write *w, size_t n, redis_reply_cb *cb, void *arg,
     int *failed)
 {
-	struct gather g = { cfg, NULL, 0, NULL, 0, 0, NULL, 0, 0 };
+	struct gather g = { cfg, NULL, 0, NULL, 0, 0, NULL, 0, 0, 0, 0 };
 	struct redis_argv *args;
 	char *channel = keys_changes_channel(cfg);
 	size_t sent = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char text[64];
+		size_t first = g.n;
 
 		/* Values are Redis's text of a number, never this long. */
 		snprintf(text, sizeof(text), "%.*s", (int)w[i].value_len,
 		    w[i].value);
 		g.w = &w[i];
 		g.num = strtod(text, NULL);
-		board_rep_scopes(cfg, w[i].rep, add_scope, &g);
+		if (i > 0 && w[i].rep == w[i - 1].rep && g.nlast > 0) {
+			/* The rep's scopes again (its targets come together):
+			 * the lines of the previous target, this one's value. */
+			for (size_t k = 0; k < g.nlast; k++) {
+				add_line(&g, g.v[g.last + k].scope);
+			}
+		} else {
+			board_rep_scopes(cfg, w[i].rep, add_scope, &g);
+		}
+		g.last = first;
+		g.nlast = g.n - first;
 	}
 	if (g.n > 1)
 		qsort(g.v, g.n, sizeof(*g.v), line_cmp);

@@ -61,27 +61,88 @@ add_common(cJSON *o, const char *type)
 	cJSON_AddStringToObject(o, "at", at);
 }
 
+/* Appends s as a JSON string (quoted, escaped as cJSON does) to the
+ * growing buffer *buf (*len used, *cap allocated). */
+static void
+put_json_string(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = *len + 2 + 6 * strlen(s) + 1;
+
+	if (need > *cap) {
+		*cap = need * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	(*buf)[(*len)++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char *o = *buf + *len;
+
+		if (*p == '"' || *p == '\\') {
+			o[0] = '\\';
+			o[1] = (char)*p;
+			*len += 2;
+		} else if (*p < 0x20) {
+			static const char hex[] = "0123456789abcdef";
+
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[*p >> 4];
+			o[5] = hex[*p & 15];
+			*len += 6;
+		} else {
+			o[0] = (char)*p;
+			*len += 1;
+		}
+	}
+	(*buf)[(*len)++] = '"';
+	(*buf)[*len] = '\0';
+}
+
+/* Appends the literal text t. */
+static void
+put_raw(char **buf, size_t *len, size_t *cap, const char *t)
+{
+	size_t n = strlen(t);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, t, n + 1);
+	*len += n;
+}
+
+/* Written by hand, not through cJSON: one per board and batch. */
 char *
 changes_rank_head(const char *scope, const char *kpi, enum period p,
     int32_t start_day)
 {
-	cJSON *o = cJSON_CreateObject();
-	char date[16], *s;
-	size_t n;
+	char id[CHANGES_ID_SIZE], at[40], date[16], v[16];
+	size_t len = 0, cap = 256;
+	char *s = xmalloc(cap);
 
-	add_common(o, "rank");
-	cJSON_AddStringToObject(o, "scope", scope);
-	if (strncmp(scope, "team:", 5) == 0)
-		cJSON_AddStringToObject(o, "team", scope + 5);
-	cJSON_AddStringToObject(o, "kpi", kpi);
-	cJSON_AddStringToObject(o, "period", caltime_period_name(p));
+	changes_next_id(id, sizeof(id));
+	caltime_format_utc(caltime_wall_ms(), at, sizeof(at));
 	caltime_format_date(start_day, date, sizeof(date));
-	cJSON_AddStringToObject(o, "date", date);
-	s = jsontext_take(o);
-	n = strlen(s);
-	if (n > 0 && s[n - 1] == '}')
-		s[n - 1] = '\0';	/* the script adds "moves" and '}' */
-	return s;
+	snprintf(v, sizeof(v), "%d", CHANGES_VERSION);
+	s[0] = '\0';
+	put_raw(&s, &len, &cap, "{\"v\":");
+	put_raw(&s, &len, &cap, v);
+	put_raw(&s, &len, &cap, ",\"id\":");
+	put_json_string(&s, &len, &cap, id);
+	put_raw(&s, &len, &cap, ",\"type\":\"rank\",\"at\":");
+	put_json_string(&s, &len, &cap, at);
+	put_raw(&s, &len, &cap, ",\"scope\":");
+	put_json_string(&s, &len, &cap, scope);
+	if (strncmp(scope, "team:", 5) == 0) {
+		put_raw(&s, &len, &cap, ",\"team\":");
+		put_json_string(&s, &len, &cap, scope + 5);
+	}
+	put_raw(&s, &len, &cap, ",\"kpi\":");
+	put_json_string(&s, &len, &cap, kpi);
+	put_raw(&s, &len, &cap, ",\"period\":");
+	put_json_string(&s, &len, &cap, caltime_period_name(p));
+	put_raw(&s, &len, &cap, ",\"date\":");
+	put_json_string(&s, &len, &cap, date);
+	return s;	/* the script adds "top", "moves" and '}' */
 }
 
 struct entry {

@@ -161,6 +161,12 @@ static const struct key_row rows[] = {
 	    check_topic, "bad events out (dead-letter)"),
 	STRING("kafka.topics.alerts", kafka.topic_alerts, 0, "sales.alerts",
 	    check_topic, "alerts out"),
+	STRING("kafka.topics.enriched", kafka.topic_enriched, 0,
+	    "sales.activity.enriched", check_topic,
+	    "counted events out, normalized (analytics.enriched)"),
+	STRING("kafka.topics.scorecards", kafka.topic_scorecards, 0,
+	    "sales.scorecards", check_topic,
+	    "scorecard snapshots out (analytics.snapshots)"),
 	CUSTOM("kafka.properties", 0, 1, load_properties, properties_equal,
 	    "librdkafka properties, passed through as strings"),
 	/* After kafka.properties, which it adds to (and is compared
@@ -243,6 +249,15 @@ static const struct key_row rows[] = {
 	SECTION("dlq", "the dead-letter topic"),
 	DURATION("dlq.stuck_after", dlq.stuck_after_ms, KEY_RELOAD, "30s",
 	    "1s", "1h", "not ready while a dead-letter message waits longer"),
+
+	SECTION("analytics", "the outputs for downstream analytics"),
+	BOOL("analytics.enriched", analytics.enriched, 0, "true",
+	    "every counted event, normalized, to kafka.topics.enriched"),
+	BOOL("analytics.snapshots", analytics.snapshots, 0, "true",
+	    "scorecard snapshots to kafka.topics.scorecards"),
+	DURATION("analytics.snapshot_every", analytics.snapshot_every_ms,
+	    KEY_RELOAD, "5m", "1s", "1d",
+	    "a snapshot of every rep's open buckets this often"),
 
 	CUSTOM("kpis", KEY_REQUIRED, 1, load_kpis, kpis_equal,
 	    "the KPIs and the activity types that feed them"),
@@ -1158,6 +1173,8 @@ config_free(struct config *c)
 	free(c->kafka.topic_activity);
 	free(c->kafka.topic_dlq);
 	free(c->kafka.topic_alerts);
+	free(c->kafka.topic_enriched);
+	free(c->kafka.topic_scorecards);
 	free(c->kafka.partitioner);
 	for (size_t i = 0; i < c->kafka.nproperties; i++) {
 		free(c->kafka.properties[i].key);

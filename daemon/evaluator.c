@@ -602,6 +602,8 @@ evaluate_job(struct job *j)
 	evaluate_rep_since(cfg, rr, j->at, data_since(e, rr), j->actual,
 	    j->prev, j->ended, &j->res);
 	write_pace(j, rr);
+	if (e->d.judged != NULL)
+		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
 	if (e->d.changes != NULL)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
 	build_store(j);

@@ -8,10 +8,11 @@
  * One batch is in flight at a time while the next one fills (group
  * commit: an idle stream is written at once, a busy one in large
  * batches). A batch in flight goes COUNTERS (rep and team scripts) ->
- * WAIT_DLQ (its bad events delivered) -> WATERMARK (the partitions' next
- * offsets written to Redis after the counters, so an append-only Redis
- * that loses its last writes loses the watermark with them) -> offsets
- * stored in Kafka. Any Redis failure drops both batches (see
+ * WAIT_DLQ (its bad events delivered, and its counted events acknowledged
+ * by the output, struct ingest_output: the enriched events topic) ->
+ * WATERMARK (the partitions' next offsets written to Redis after the
+ * counters, so an append-only Redis that loses its last writes loses the
+ * watermark with them) -> offsets stored in Kafka. Any Redis failure drops both batches (see
  * ingest_positions.c); their events are read again.
  *
  * When a rep script refuses events (a counter field holds no number; the
@@ -125,6 +126,8 @@ batch_discard(struct ingest *i, struct batch **b)
 {
 	if (*b == NULL)
 		return;
+	if (i->out.dropped != NULL)
+		i->out.dropped((*b)->seq, i->out.arg);
 	retire_check(i, (*b)->seq);
 	batch_reset(*b, i->next_seq++, roster_size(i->roster));
 }
@@ -176,6 +179,26 @@ refused_add(struct ingest *i, const struct apply_stats *st)
 		}
 		i->refused[i->nrefused++] = st->refused[k];
 	}
+}
+
+static void
+output_event(struct ingest *i, const rd_kafka_message_t *m,
+    const struct classified *c)
+{
+	struct enriched_event ee = {
+		.cfg = i->cfg,
+		.ev = &c->ev,
+		.rep = c->rep,
+		.kpis = c->kpis,
+		.nkpis = c->nkpis,
+		.local_day = c->local_day,
+		.topic = i->cfg->kafka.topic_activity,
+		.partition = m->partition,
+		.offset = m->offset,
+		.received_ms = caltime_wall_ms(),
+	};
+
+	i->out.event(i->cur->seq, &ee, i->out.arg);
 }
 
 static bool
@@ -240,6 +263,8 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		    (double)(caltime_wall_ms() - c.ev.occurred_at_ms) / 1000.0);
 		batch_add(i->cur, c.rep, c.kpis, c.nkpis, c.local_day,
 		    c.utc_day, &c.ev);
+		if (i->out.event != NULL)
+			output_event(i, m, &c);
 		break;
 	}
 	if (i->inflight == NULL &&
@@ -341,7 +366,8 @@ progress(struct ingest *i)
 {
 	struct ticket *t;
 
-	if (i->flight != FLIGHT_WAIT_DLQ || i->inflight_dlq > 0)
+	if (i->flight != FLIGHT_WAIT_DLQ || i->inflight_dlq > 0 ||
+	    i->inflight_out)
 		return;
 	for (size_t k = 0; k < i->inflight->nparts; k++)
 		if (i->inflight->parts[k].first_event_ms != INT64_MAX)
@@ -354,6 +380,22 @@ progress(struct ingest *i)
 		(void)ingest_ticket_use(t);
 		ingest_fail(i, "redis not usable for the watermark");
 	}
+}
+
+/* The output has the in-flight batch's events (status 0). */
+static void
+output_done(void *arg, int status)
+{
+	struct ingest *i = ingest_ticket_use(arg);
+
+	if (i == NULL || !i->inflight_out)
+		return;
+	if (status != 0) {
+		ingest_fail(i, "enriched output failed");
+		return;
+	}
+	i->inflight_out = false;
+	progress(i);
 }
 
 static void
@@ -375,6 +417,14 @@ counters_done(int status, const struct apply_stats *st, void *arg)
 	metrics_add(i->m.counted, (double)st->counted);
 	metrics_add(i->m.duplicate, (double)st->duplicates);
 	ingest_flight_enter(i, FLIGHT_WAIT_DLQ);
+	if (i->out.applied != NULL) {
+		struct ticket *t = ingest_ticket_new(i);
+
+		i->inflight_out = i->out.applied(i->inflight->seq, output_done,
+		    t, i->out.arg);
+		if (!i->inflight_out)
+			(void)ingest_ticket_use(t);
+	}
 	progress(i);
 }
 
@@ -453,6 +503,7 @@ ingest_drop_batches(struct ingest *i)
 {
 	i->epoch++;
 	ingest_flight_enter(i, FLIGHT_NONE);
+	i->inflight_out = false;
 	if (i->inflight != NULL) {
 		metrics_inc(i->m.batches_failed);
 		batch_discard(i, &i->inflight);
@@ -695,6 +746,14 @@ ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d)
 {
 	i->consumer = c;
 	i->dlq = d;
+}
+
+void
+ingest_set_output(struct ingest *i, const struct ingest_output *o)
+{
+	static const struct ingest_output none = { 0 };
+
+	i->out = o != NULL ? *o : none;
 }
 
 void

@@ -41,7 +41,8 @@ struct redis_apply;
 enum flight {
 	FLIGHT_NONE,
 	FLIGHT_COUNTERS,	/* rep and team scripts sent */
-	FLIGHT_WAIT_DLQ,	/* waiting for its bad events' delivery */
+	FLIGHT_WAIT_DLQ,	/* waiting for its bad events' delivery and
+				 * the output's acknowledgement */
 	FLIGHT_WATERMARK,	/* watermarks sent */
 };
 
@@ -115,6 +116,7 @@ struct ingest {
 	struct dlq *dlq;
 	struct owner *owner;
 	struct ingest_hooks hooks;
+	struct ingest_output out;
 	const struct config *cfg;
 	const struct roster *roster;
 
@@ -132,6 +134,7 @@ struct ingest {
 	enum flight flight;
 	struct batch *cur, *inflight, *spare;
 	int cur_dlq, inflight_dlq;
+	bool inflight_out;		/* waiting for the output's acknowledgement */
 	uint64_t next_seq;
 	int64_t cur_started_ms;		/* monotonic: cur's first message */
 	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */

@@ -150,6 +150,13 @@ keys_rep_pace(const struct config *cfg, const char *rep_id, enum period p,
 }
 
 char *
+keys_rep_snapshot_final(const struct config *cfg, const char *rep_id,
+    enum period p, int32_t start_day)
+{
+	return bucket_key(cfg, "rep", rep_id, "snapfinal", p, start_day);
+}
+
+char *
 keys_rep_alerts(const struct config *cfg, const char *rep_id)
 {
 	const char *parts[] = { prefix(cfg), ":{rep:", rep_id, "}:alerts" };

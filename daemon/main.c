@@ -29,6 +29,7 @@
 #include "contest_close.h"
 #include "digest_run.h"
 #include "dlq.h"
+#include "enriched.h"
 #include "evaluator.h"
 #include "http.h"
 #include "ingest.h"
@@ -41,6 +42,7 @@
 #include "redis_conn.h"
 #include "roster.h"
 #include "sink.h"
+#include "snapshot.h"
 
 #ifndef PACED_VERSION
 #define PACED_VERSION "0.1.0"
@@ -64,6 +66,8 @@ struct daemon_state {
 	struct ingest *ingest;
 	struct consumer *consumer;
 	struct dlq *dlq;
+	struct enriched *enriched;	/* NULL: analytics.enriched off */
+	struct snapshot *snapshot;	/* NULL: analytics.snapshots off */
 	struct sinks *sinks;
 	struct digest_run *digests;	/* NULL on the event clock */
 	struct evaluator *evaluator;
@@ -131,6 +135,34 @@ hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
     void *arg)
 {
 	evaluator_tick(arg, at_ms, done_cb, done_arg);
+}
+
+/* The ingest's output: the enriched events topic. */
+static void
+out_event(uint64_t seq, const struct enriched_event *ev, void *arg)
+{
+	enriched_add(arg, seq, ev);
+}
+
+static bool
+out_applied(uint64_t seq, void (*done_cb)(void *, int), void *done_arg,
+    void *arg)
+{
+	return enriched_release(arg, seq, done_cb, done_arg);
+}
+
+static void
+out_dropped(uint64_t seq, void *arg)
+{
+	enriched_forget(arg, seq);
+}
+
+/* The evaluator's judgements: the scorecard snapshots. */
+static void
+hook_judged(const struct roster_rep *rep, int64_t at_ms,
+    const struct scorecard *cards, void *arg)
+{
+	snapshot_judged(arg, rep, at_ms, cards);
 }
 
 /* The group is left; exit once evaluations in flight have stored their
@@ -315,6 +347,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
+	if (d->snapshot != NULL)
+		snapshot_reconfigured(d->snapshot);
 	sinks_set_config(d->sinks, c);
 	if (d->digests != NULL)
 		digest_run_set_config(d->digests, c);
@@ -421,11 +455,29 @@ run(const char *path)
 	    sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_producer err=%s", log_quote(err));
 	ingest_attach(d.ingest, d.consumer, d.dlq);
+	if (cfg->analytics.enriched) {
+		struct ingest_output io = {
+			.event = out_event,
+			.applied = out_applied,
+			.dropped = out_dropped,
+		};
+
+		if ((d.enriched = enriched_new(d.base, cfg, err,
+		    sizeof(err))) == NULL)
+			fatalx("startup_failed", "what=enriched_producer err=%s",
+			    log_quote(err));
+		io.arg = d.enriched;
+		ingest_set_output(d.ingest, &io);
+	}
 	if ((d.sinks = sinks_new(d.base, cfg, d.conn, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=alert_sinks err=%s", log_quote(err));
 	/* Scheduled digests follow the wall clock: a replay sends none. */
 	if (cfg->clock == CLOCK_MODE_WALL)
 		d.digests = digest_run_new(d.base, cfg, d.conn, d.sinks);
+	if (cfg->analytics.snapshots && (d.snapshot = snapshot_new(d.base,
+	    d.conn, &d.cfg, &d.roster, err, sizeof(err))) == NULL)
+		fatalx("startup_failed", "what=snapshot_producer err=%s",
+		    log_quote(err));
 	{
 		struct evaluator_deps ed = {
 			.base = d.base,
@@ -435,6 +487,8 @@ run(const char *path)
 			.cfg = &d.cfg,
 			.roster = &d.roster,
 			.changes = d.changes = changes_new(),
+			.judged = d.snapshot != NULL ? hook_judged : NULL,
+			.judged_arg = d.snapshot,
 		};
 
 		d.evaluator = evaluator_new(&ed);
@@ -495,6 +549,7 @@ run(const char *path)
 	http_free(d.http);
 	ingest_set_hooks(d.ingest, NULL);
 	evaluator_free(d.evaluator);
+	snapshot_free(d.snapshot, flush_budget(&d));
 	contest_close_free(d.contests);
 	changes_free(d.changes);
 	consumer_free(d.consumer);
@@ -504,6 +559,9 @@ run(const char *path)
 	reap_retired(&d);
 	ingest_free(d.ingest);
 	d.ingest = NULL;	/* redis_state may still be called */
+	/* After the ingest: releases it still waits for find it gone. What
+	 * is dropped here is from batches whose offsets were not stored. */
+	enriched_free(d.enriched, flush_budget(&d));
 	redis_conn_free(d.reads_conn);
 	redis_conn_free(d.conn);
 	owner_free(d.owner);

@@ -164,6 +164,59 @@ command_cb(redisAsyncContext *ac, void *r, void *privdata)
 	free(p);
 }
 
+/* Writes v in decimal at o; returns the end. */
+static char *
+put_size(char *o, size_t v)
+{
+	char tmp[24];
+	size_t k = 0;
+
+	do {
+		tmp[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (k > 0)
+		*o++ = tmp[--k];
+	return o;
+}
+
+/* The command in the protocol's form, written here with one allocation
+ * (hiredis's own formatting costs a printf per argument), queued with
+ * command_cb for p. */
+static int
+send_formatted(redisAsyncContext *ac, struct pending *p, int argc,
+    const char **argv, const size_t *argvlen)
+{
+	size_t len = 1 + 20 + 2, alen;
+	char *buf, *o;
+	int rc;
+
+	/* argvlen NULL: the arguments are strings (as hiredis takes them) */
+	for (int i = 0; i < argc; i++)
+		len += 1 + 20 + 2 + (argvlen != NULL ? argvlen[i] :
+		    strlen(argv[i])) + 2;
+	o = buf = xmalloc(len);
+	*o++ = '*';
+	o = put_size(o, (size_t)argc);
+	*o++ = '\r';
+	*o++ = '\n';
+	for (int i = 0; i < argc; i++) {
+		alen = argvlen != NULL ? argvlen[i] : strlen(argv[i]);
+		*o++ = '$';
+		o = put_size(o, alen);
+		*o++ = '\r';
+		*o++ = '\n';
+		memcpy(o, argv[i], alen);
+		o += alen;
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	rc = redisAsyncFormattedCommand(ac, command_cb, p, buf,
+	    (size_t)(o - buf));
+	free(buf);
+	return rc;
+}
+
 int
 redis_conn_command(struct redis_conn *c, int argc, const char **argv,
     const size_t *argvlen, redis_reply_cb *cb, void *arg)
@@ -180,8 +233,7 @@ redis_conn_command(struct redis_conn *c, int argc, const char **argv,
 	p->arg = arg;
 	p->sent_ms = caltime_mono_ms();
 	p->deadline_ms = p->sent_ms + c->timeout_ms;
-	if (redisAsyncCommandArgv(c->ac, command_cb, p, argc, argv, argvlen)
-	    != REDIS_OK) {
+	if (send_formatted(c->ac, p, argc, argv, argvlen) != REDIS_OK) {
 		free(p);
 		return -1;
 	}

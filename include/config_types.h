@@ -191,6 +191,8 @@ struct config {
 		char *topic_activity;
 		char *topic_dlq;
 		char *topic_alerts;
+		char *topic_enriched;	/* counted events, normalized (analytics) */
+		char *topic_scorecards;	/* scorecard snapshots (analytics) */
 		char *partitioner;	/* the producers': murmur2_random (default) | consistent_random */
 		struct config_kv *properties;	/* passed to librdkafka as-is */
 		size_t nproperties;
@@ -244,6 +246,12 @@ struct config {
 		/* not ready while a DLQ message waits longer than this */
 		int64_t stuck_after_ms;
 	} dlq;
+
+	struct {
+		bool enriched;		/* produce to kafka.topic_enriched */
+		bool snapshots;		/* produce to kafka.topic_scorecards */
+		int64_t snapshot_every_ms;	/* each rep's open buckets this often */
+	} analytics;
 
 	struct config_kpi *kpis;
 	size_t nkpis;

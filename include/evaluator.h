@@ -25,6 +25,7 @@ struct redis_conn;
 struct sinks;
 struct changes;
 struct owner;
+struct scorecard;
 struct evaluator;
 
 struct evaluator_deps {
@@ -35,6 +36,12 @@ struct evaluator_deps {
 	const struct config *const *cfg;	/* read through: reloads */
 	const struct roster *const *roster;
 	struct changes *changes;	/* pace status changes; may be NULL */
+	/* Told of each rep judged, with its scorecards of every period at
+	 * at_ms (cards[PERIOD_COUNT], borrowed for the call); may be NULL.
+	 * main.c wires it to the scorecard snapshots. */
+	void (*judged)(const struct roster_rep *rep, int64_t at_ms,
+	    const struct scorecard *cards, void *arg);
+	void *judged_arg;
 };
 
 /* Borrows deps' targets. Returns owned (free with evaluator_free). */

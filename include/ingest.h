@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "consumer.h"
+#include "enriched.h"
 #include "roster.h"
 
 struct event_base;
@@ -45,6 +46,24 @@ struct ingest_hooks {
 	void *arg;
 };
 
+/*
+ * Where the ingest hands its counted events (the enriched events topic).
+ * main.c fills it in. event is called for each counted event of batch
+ * seq as it is read; once Redis has applied batch seq, applied is called
+ * and returns true when it will call done_cb(done_arg, status) (never
+ * from inside), status 0 once the output has the batch's events: the
+ * batch's watermarks and offsets wait for it. dropped: batch seq was
+ * dropped (its events are read again). Members NULL: no output.
+ */
+struct ingest_output {
+	void (*event)(uint64_t seq, const struct enriched_event *ev,
+	    void *arg);
+	bool (*applied)(uint64_t seq, void (*done_cb)(void *, int),
+	    void *done_arg, void *arg);
+	void (*dropped)(uint64_t seq, void *arg);
+	void *arg;
+};
+
 /* Borrows base, conn and own (written here: assignment, caught-up
  * partitions, event times); cfg and roster are borrowed until replaced
  * with ingest_set_config. Returns owned (free with ingest_free). */
@@ -60,6 +79,8 @@ void ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d);
 /* Sets whom i tells about changed reps and clock ticks (copied; NULL:
  * nobody). */
 void ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h);
+/* Sets where counted events go (copied; NULL: nowhere). */
+void ingest_set_output(struct ingest *i, const struct ingest_output *o);
 /* redis_state_cb of the main connection (arg: i). */
 void ingest_redis_state(bool up, void *arg);
 /* dlq_delivered_cb (arg: i). */

@@ -57,6 +57,11 @@ char *keys_seen_member(const char *rep_id, const char *event_id,
  * bucket. Borrows cfg and rep_id. */
 char *keys_rep_pace(const struct config *cfg, const char *rep_id,
     enum period p, int32_t start_day);
+/* P:{rep:R}:snapfinal:<period>:<date>, set once the final scorecard
+ * snapshot of the rep's bucket is acknowledged by the topic. Borrows cfg
+ * and rep_id. */
+char *keys_rep_snapshot_final(const struct config *cfg, const char *rep_id,
+    enum period p, int32_t start_day);
 /* P:{rep:R}:alerts, the rep's alert states. Borrows cfg and rep_id. */
 char *keys_rep_alerts(const struct config *cfg, const char *rep_id);
 /* P:{board:<scope>:<kpi>:<period>:<date>}, a leaderboard: a sorted set

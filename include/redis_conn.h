@@ -52,7 +52,8 @@ void redis_conn_set_timeout(struct redis_conn *c, long timeout_ms);
 /* True when connected, authenticated and scripts are loaded. */
 bool redis_conn_up(const struct redis_conn *c);
 /*
- * Sends a command (argv borrowed, copied by hiredis). cb is always called
+ * Sends a command (argv borrowed and copied; argvlen NULL: the arguments
+ * are NUL-terminated strings). cb is always called
  * exactly once unless this returns -1 (not connected), in which case it is
  * never called.
  */

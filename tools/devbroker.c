@@ -29,6 +29,8 @@ static const char *const devbroker_default_topics[] = {
 	"sales.activity",
 	"sales.activity.dlq",
 	"sales.alerts",
+	"sales.activity.enriched",
+	"sales.scorecards",
 };
 
 static void __attribute__((noreturn))
@@ -44,7 +46,8 @@ devbroker_usage(FILE *f, int status)
 "  --brokers N       brokers in the cluster (default 1, at most %d)\n"
 "  --partitions N    partitions per topic (default 6, at most %d)\n"
 "  --topic NAME      create this topic (repeatable); default: sales.activity,\n"
-"                    sales.activity.dlq, sales.alerts\n"
+"                    sales.activity.dlq, sales.alerts, sales.activity.enriched,\n"
+"                    sales.scorecards\n"
 "  --addr-file PATH  write the bootstrap address to PATH (atomically, through\n"
 "                    a temporary file and rename) once listening; removed\n"
 "                    at exit\n"

@@ -56,7 +56,8 @@ Environment (defaults: the size of the performance issue):
   BENCH_EVENTS=1000000   BENCH_REPS=100000   BENCH_TEAMS=50
   BENCH_PARTITIONS=32    BENCH_RATES=2000,10000   BENCH_RATE_SECONDS=20
   BENCH_RSS_REPS=100000,1000000   BENCH_SEED=1   BENCH_EVAL_EVERY=1m
-  BENCH_SKIP=            comma-separated: raw, naive, paced, latency,
+  BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
+                         the analytics outputs off), paced, latency,
                          eval, rss (what not to run)
 A quick run while developing: BENCH_EVENTS=100000 BENCH_REPS=10000
 BENCH_RSS_REPS=10000,100000.
@@ -335,7 +336,7 @@ class Org:
 
 
 def write_config(path, org, roster, brokers, redis_port, http_port, topic,
-                 group, clock="wall", every="1m"):
+                 group, clock="wall", every="1m", extra=""):
     with open(path, "w") as f:
         f.write("""kafka:
   brokers: "%s"
@@ -356,8 +357,9 @@ unknown_rep: skip
 alerts:
   periods: [day, week]
   evaluate_every: %s
-""" % (brokers, group, topic, redis_port, PREFIX, http_port, clock,
-            ORG_YAML, org.teams_yaml(), os.path.basename(roster), every))
+%s""" % (brokers, group, topic, redis_port, PREFIX, http_port, clock,
+            ORG_YAML, org.teams_yaml(), os.path.basename(roster), every,
+            extra))
 
 
 def producer(brokers, linger_ms):
@@ -535,6 +537,31 @@ def consumed(m):
 def evaluations(m):
     return int(m.get('paced_evaluations_total{result="ok"}', 0) +
                m.get('paced_evaluations_total{result="failed"}', 0))
+
+
+def count_all(paced, rds, nevents):
+    """Polls paced until it has consumed nevents; the window from its
+    first counted event to the last: times, CPU, counts, Redis snapshot."""
+    t0 = c0 = cpu0 = None
+    e0 = 0
+    deadline = time.monotonic() + 3600
+    while True:
+        if not paced.alive():
+            fail("paced exited:\n" + open(paced.log).read()[-3000:])
+        if time.monotonic() > deadline:
+            fail("paced did not count every event in an hour")
+        cpu = proc_cpu(paced.pid)
+        m = paced.metrics()
+        now = time.monotonic()
+        c = outcome(m, "counted")
+        other = sum(outcome(m, o) for o in ("duplicate", "bad", "skipped"))
+        if t0 is None and c > 0:
+            t0, c0, cpu0, e0 = now, c, cpu, evaluations(m)
+        if c + other >= nevents:
+            return {"t0": t0, "t1": now, "c0": c0, "c": c, "other": other,
+                    "cpu0": cpu0, "cpu1": cpu, "e0": e0,
+                    "e1": evaluations(m), "s1": rds.snapshot()}
+        time.sleep(0.1)
 
 
 def wait_quiet_evaluator(paced, seconds=120):
@@ -806,7 +833,8 @@ def table(ctx):
     raw = ctx.get("raw")
     for name, label in (("raw", "raw librdkafka, count only (C)"),
                         ("naive", "naive Python, 2 HINCRBY/event, no dedupe"),
-                        ("paced", "paced")):
+                        ("plain", "paced, analytics outputs off"),
+                        ("paced", "paced (enriched events, snapshots)")):
         r = ctx.get(name)
         if r is None:
             a("%-40s %12s" % (label, "not run"))
@@ -922,7 +950,9 @@ def main():
         broker = procs.start([os.path.join(build, "paced-devbroker"),
                               "--partitions", str(nparts), "--topic", TOPIC,
                               "--topic", IDLE_TOPIC, "--topic", "sales.activity.dlq",
-                              "--topic", "sales.alerts", "--addr-file", addr],
+                              "--topic", "sales.alerts",
+                              "--topic", "sales.activity.enriched",
+                              "--topic", "sales.scorecards", "--addr-file", addr],
                              os.path.join(rundir, "broker.log"))
         wait_until(lambda: os.path.exists(addr), 20, "paced-devbroker", broker,
                    os.path.join(rundir, "broker.log"))
@@ -974,6 +1004,33 @@ def main():
                             "exact": "yes (%d hashes)" % nkeys if good else "NO"}
             rds.stop()
 
+        if "plain" not in skip:
+            # The same with the analytics outputs off: what the enriched
+            # events topic and the snapshots cost.
+            say("paced, analytics outputs off")
+            rds = Redis(procs, rundir, "redis-plain")
+            d = os.path.join(rundir, "plain")
+            os.makedirs(d)
+            roster = os.path.join(d, "roster.csv")
+            org.write_roster(roster, nreps)
+            cfg = os.path.join(d, "paced.yaml")
+            port = free_port()
+            write_config(cfg, org, roster, brokers, rds.port, port, TOPIC,
+                         "bench-plain", every=every,
+                         extra="analytics: {enriched: false, snapshots: false}\n")
+            paced = Paced(procs, build, cfg, os.path.join(d, "paced.log"), port)
+            w = count_all(paced, rds, nevents)
+            rate = ((nevents - w["c0"]) / (w["t1"] - w["t0"])
+                    if w["t1"] > w["t0"] else float("nan"))
+            good = w["c"] == nevents and w["other"] == 0
+            ok &= good
+            ctx["plain"] = {"rate": rate,
+                            "exact": "yes (counts only)" if good else
+                            "NO (counted %d, other %d)" % (w["c"], w["other"])}
+            say("paced (analytics off) counted %d at %.0f/s" % (w["c"], rate))
+            paced.stop()
+            rds.stop()
+
         if "paced" not in skip:
             say("paced")
             rds = Redis(procs, rundir, "redis-paced")
@@ -987,38 +1044,28 @@ def main():
                          "bench-paced", every=every)
             s0 = rds.snapshot()
             paced = Paced(procs, build, cfg, os.path.join(d, "paced.log"), port)
-            t0 = c0 = cpu0 = None
-            e0 = 0
-            deadline = time.monotonic() + 3600
-            while True:
-                if not paced.alive():
-                    fail("paced exited:\n" + open(paced.log).read()[-3000:])
-                if time.monotonic() > deadline:
-                    fail("paced did not count every event in an hour")
-                cpu = proc_cpu(paced.pid)
-                m = paced.metrics()
-                now = time.monotonic()
-                c = outcome(m, "counted")
-                other = sum(outcome(m, o) for o in ("duplicate", "bad", "skipped"))
-                if t0 is None and c > 0:
-                    t0, c0, cpu0, e0 = now, c, cpu, evaluations(m)
-                if c + other >= nevents:
-                    t1, cpu1, e1 = now, cpu, evaluations(m)
-                    s1 = rds.snapshot()
-                    break
-                time.sleep(0.1)
+            w = count_all(paced, rds, nevents)
+            t0, t1, c0, c, other = w["t0"], w["t1"], w["c0"], w["c"], w["other"]
+            cpu0, cpu1, e0, e1, s1 = (w["cpu0"], w["cpu1"], w["e0"], w["e1"],
+                                      w["s1"])
             rate = (nevents - c0) / (t1 - t0) if t1 > t0 else float("nan")
             say("paced counted %d (other %d) at %.0f/s; verifying" % (c, other, rate))
             wait_quiet_evaluator(paced)
             good, nkeys = verify_paced(rds, exp)
             good &= c == nevents and other == 0
+            # Every counted event went to the enriched events topic.
+            enriched = int(paced.metrics().get(
+                'paced_enriched_messages_total{result="delivered"}', 0))
+            good &= enriched >= c
             ok &= good
             per = per_event(s0, s1, nevents)
             per["own_cpu_us"] = (cpu1 - cpu0) * 1e6 / (nevents - c0)
             ctx["paced"] = {"rate": rate, "per": per, "seconds": t1 - t0,
                             "evaluations": e1 - e0,
-                            "exact": "yes (%d rep day and week hashes)" % nkeys
-                            if good else "NO (counted %d, other %d)" % (c, other)}
+                            "exact": "yes (%d rep day and week hashes, "
+                            "%d enriched)" % (nkeys, enriched)
+                            if good else "NO (counted %d, other %d, enriched "
+                            "%d)" % (c, other, enriched)}
 
             if "eval" not in skip:
                 say("evaluation pass (waiting for the next %s boundary)" % every)

@@ -37,6 +37,8 @@
 #define HARNESS_TOPIC		"sales.activity"
 #define HARNESS_TOPIC_DLQ	"sales.activity.dlq"
 #define HARNESS_TOPIC_ALERTS	"sales.alerts"
+#define HARNESS_TOPIC_ENRICHED	"sales.activity.enriched"
+#define HARNESS_TOPIC_SCORECARDS	"sales.scorecards"
 #define HARNESS_GROUP		"paced-it"
 
 /* One paced instance: its config file, log file and HTTP port. */
@@ -192,11 +194,11 @@ int harness_cluster_wait_promoted(int replica);
 /* SIGKILLs node i and reaps it. */
 void harness_cluster_kill(int i);
 
-/* Starts the dev broker with the three topics and reads its address.
+/* Starts the dev broker with the five topics and reads its address.
  * 0 or -1. */
 int harness_broker_start(void);
 /* Instead of the dev broker: a mock cluster hosted in the test process
- * itself, with the three topics, so the test can inject faults through
+ * itself, with the five topics, so the test can inject faults through
  * harness_mock(). 0 or -1. */
 int harness_broker_start_local(void);
 /* Partitions per topic for the broker started next (after

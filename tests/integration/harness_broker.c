@@ -62,6 +62,8 @@ harness_broker_start(void)
 		char *argv[] = { bin, "--partitions", parts,
 		    "--topic", HARNESS_TOPIC, "--topic", HARNESS_TOPIC_DLQ,
 		    "--topic", HARNESS_TOPIC_ALERTS,
+		    "--topic", HARNESS_TOPIC_ENRICHED,
+		    "--topic", HARNESS_TOPIC_SCORECARDS,
 		    "--addr-file", H.brokers_file, NULL };
 
 		H.broker_pid = harness_spawn(argv, log);
@@ -91,7 +93,8 @@ int
 harness_broker_start_local(void)
 {
 	static const char *const topics[] = { HARNESS_TOPIC,
-	    HARNESS_TOPIC_DLQ, HARNESS_TOPIC_ALERTS };
+	    HARNESS_TOPIC_DLQ, HARNESS_TOPIC_ALERTS, HARNESS_TOPIC_ENRICHED,
+	    HARNESS_TOPIC_SCORECARDS };
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char err[512];
 	size_t i;

@@ -70,6 +70,9 @@ expected.json:
             roster, in stream order (the DLQ holds them with unknown_rep: dlq)
   totals    {counted, duplicate, bad, skipped: {unknown_rep, unknown_type},
              bad_by_reason: {reason: n}}
+  counted_events [{rep, id, type, team, kpis: [kpi], buckets: {period:
+            date}}] every counted event, in stream order: what the enriched
+            events topic must hold (deduped by rep and event_id)
   probe     {rep, team, period: "day", at, date, actual: {kpi: number}}
             the busiest day of a rep whose id holds '@', for the scorecard
             endpoint
@@ -538,6 +541,7 @@ class Gen:
                   "skipped": {"unknown_rep": 0, "unknown_type": 0},
                   "bad_by_reason": {}}
         repday = {}
+        counted_out = []
         bad_out = []
         ghost_out = []
         lines = []
@@ -565,13 +569,26 @@ class Gen:
                 seen.add(k)
                 totals["counted"] += 1
                 self.apply(counters, repday, p)
+                counted_out.append(self.counted_record(p))
         for ln in lines:
             assert b"\n" not in ln[:-1] and b"\r" not in ln
         values = [b["value_b64"] for b in bad_out]
         assert len(set(values)) == len(values), "bad events must differ"
         probe = self.probe(repday, counters)
         self.unknown_rep_out = ghost_out
+        self.counted_out = counted_out
         return lines, counters, bad_out, totals, probe
+
+    def counted_record(self, ev):
+        rid = ev["rep_id"]
+        team = self.rep_team[rid]
+        cal = CALENDARS[self.team[team][2]]
+        local = from_us(ev["us"]).astimezone(self.zones[team]).date()
+        return {"rep": rid, "id": ev["event_id"], "type": ev["type"],
+                "team": team,
+                "kpis": [k for k, _m in self.type_kpis[ev["type"]]],
+                "buckets": {p: bucket_start(p, local, cal).isoformat()
+                            for p in PERIODS}}
 
     def apply(self, counters, repday, ev):
         rid = ev["rep_id"]
@@ -690,6 +707,7 @@ def main():
            "counters": {k: {f: number(v) for f, v in sorted(h.items())}
                         for k, h in sorted(counters.items())},
            "bad": bad, "unknown_rep": g.unknown_rep_out, "totals": totals,
+           "counted_events": g.counted_out,
            "probe": probe}
     write("expected.json", json.dumps(exp, indent=1, sort_keys=True), "w")
     print("%d messages: %d counted, %d duplicate, %d bad, %d unknown_rep, "

@@ -310,6 +310,24 @@ TODAY=$(TZ=${TZ_EAST:-UTC} date +%F)
 EXPECT=""
 [ "$BACKFILL" = 1 ] && EXPECT=$("$BUILD/paced-produce" --expect --config "$CONFIG" 2>/dev/null)
 
+# What the analytics topics have received so far: counted from the
+# daemon's metrics (no Kafka CLI client ships), once the history is read
+# (consumer lag 0), waiting at most 15 s.
+ENRICHED=0; SNAPSHOTS=0
+i=0
+while [ -n "$PACED_PID" ] && [ "$i" -lt 150 ]; do
+	METRICS=$(curl -fsS "http://$HTTP/metrics" 2>/dev/null)
+	ENRICHED=$(printf '%s\n' "$METRICS" |
+		sed -n 's/^paced_enriched_messages_total{result="delivered"} \([0-9]*\).*/\1/p')
+	SNAPSHOTS=$(printf '%s\n' "$METRICS" |
+		sed -n 's/^paced_snapshots_total{[^}]*} \([0-9]*\).*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }')
+	LAG=$(printf '%s\n' "$METRICS" | sed -n 's/^paced_consumer_lag \([0-9]*\).*/\1/p')
+	[ "${LAG:-1}" = 0 ] && [ "${ENRICHED:-0}" != 0 ] && break
+	i=$((i + 1))
+	sleep 0.1
+done
+
 cat <<EOF
 
 ================================================================ paced stack
@@ -326,6 +344,9 @@ cat <<EOF
              redis-cli -p $REDIS_PORT hget '$PREFIX:{s:4}:cnt:day:$TODAY' 'r001|calls'
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +
  Kafka     $BROKERS   (mock broker, in memory; also in $RUN/broker.addr)
+ Analytics sales.activity.enriched: ${ENRICHED:-0} enriched events acknowledged so far
+           sales.scorecards: ${SNAPSHOTS:-0} scorecard snapshots acknowledged so far
+             curl -s http://$HTTP/metrics | grep -E '^paced_(enriched|snapshot)'
  Producer  $STREAM, from $CONFIG
  Webhook   $WEBHOOK_URL: digests per manager printed in
            $RUN/webhook.log (shown here after "==> $RUN/webhook.log <==")

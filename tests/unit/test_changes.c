@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xmalloc.h"
+
 /* 2026-11-23, a Monday. */
 #define D_2026_11_23	20780
 
@@ -88,5 +90,24 @@ Test(changes, org_and_group_boards_carry_no_team)
 	free(head);
 	head = changes_rank_head("org", "calls", PERIOD_DAY, D_2026_11_23);
 	cr_expect_null(strstr(head, "\"team\""), "%s", head);
+	free(head);
+}
+
+/* A scope from the roster's groups may hold any text: escaped so that the
+ * message still parses and says the same. */
+Test(changes, rank_head_escapes_what_it_quotes)
+{
+	char *head = changes_rank_head("region:a\"b\\c\n\x01", "calls",
+	    PERIOD_DAY, D_2026_11_23);
+	char *msg = xasprintf("%s}", head);
+	cJSON *o = cJSON_Parse(msg);
+
+	cr_assert_not_null(o, "%s", msg);
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "scope")->valuestring,
+	    "region:a\"b\\c\n\x01");
+	cr_expect_str_eq(cJSON_GetObjectItem(o, "type")->valuestring, "rank");
+	cr_expect_eq(cJSON_GetObjectItem(o, "v")->valueint, 1);
+	cJSON_Delete(o);
+	free(msg);
 	free(head);
 }

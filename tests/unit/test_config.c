@@ -1075,6 +1075,7 @@ Test(config, many_errors_collected_in_file_order)
 	    "unknown KPI \"deals\" (valid: calls)");
 	assert_line(errs, FX("multi_errors.yaml") ":33:1: bogus: unknown key "
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
+	    "analytics, "
 	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
 	    "alerts, leaderboards, contests)");
 	/* The url's password never shows. */
