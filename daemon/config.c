@@ -251,7 +251,7 @@ static const struct key_row rows[] = {
 	    "1s", "1h", "not ready while a dead-letter message waits longer"),
 
 	SECTION("analytics", "the outputs for downstream analytics"),
-	BOOL("analytics.enriched", analytics.enriched, 0, "true",
+	BOOL("analytics.enriched", analytics.enriched, 0, "false",
 	    "every counted event, normalized, to kafka.topics.enriched"),
 	BOOL("analytics.snapshots", analytics.snapshots, 0, "true",
 	    "scorecard snapshots to kafka.topics.scorecards"),

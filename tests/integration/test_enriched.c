@@ -172,7 +172,9 @@ Test(enriched, sigkill_mid_stream, .fini = harness_teardown, .timeout = 300)
 
 	cr_assert_eq(harness_start_stack("enriched", 11), 0);
 	total = harness_stream_messages();
-	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	/* Off by default: switched on here. */
+	cr_assert_eq(harness_paced_config(&p, 0, "analytics: {enriched: true}\n"),
+	    0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
 
