@@ -1041,7 +1041,8 @@ def main():
             cfg = os.path.join(d, "paced.yaml")
             port = free_port()
             write_config(cfg, org, roster, brokers, rds.port, port, TOPIC,
-                         "bench-paced", every=every)
+                         "bench-paced", every=every,
+                         extra="analytics: {enriched: true, snapshots: true}\n")
             s0 = rds.snapshot()
             paced = Paced(procs, build, cfg, os.path.join(d, "paced.log"), port)
             w = count_all(paced, rds, nevents)
