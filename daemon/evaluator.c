@@ -635,6 +635,21 @@ evaluate_job(struct job *j)
 	free(recs);
 }
 
+/* One reply less to wait for: true when it was the last and the job
+ * goes on; a failed or outdated job is finished here. */
+static bool
+reads_done(struct job *j)
+{
+	if (--j->pending > 0)
+		return false;
+	if (j->failed || j->gen != j->e->gen) {
+		j->failed = true;
+		job_finish(j);
+		return false;
+	}
+	return true;
+}
+
 static void
 ended_reply(const redisReply *r, void *arg)
 {
@@ -652,14 +667,8 @@ ended_reply(const redisReply *r, void *arg)
 		j->ended[er->slot] = strtod(r->str, NULL);
 	else if (r->type != REDIS_REPLY_NIL)	/* nil: nothing counted */
 		j->failed = true;
-	if (--j->pending > 0)
-		return;
-	if (j->failed || j->gen != j->e->gen) {
-		j->failed = true;
-		job_finish(j);
-		return;
-	}
-	evaluate_job(j);
+	if (reads_done(j))
+		evaluate_job(j);
 }
 
 /*
@@ -716,14 +725,8 @@ read_ended(struct job *j)
 static void
 read_step(struct job *j)
 {
-	if (--j->pending > 0)
-		return;
-	if (j->failed || j->gen != j->e->gen) {
-		j->failed = true;
-		job_finish(j);
-		return;
-	}
-	read_ended(j);
+	if (reads_done(j))
+		read_ended(j);
 }
 
 /* HMGET of the rep's fields in one counter bucket. */
