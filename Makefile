@@ -130,7 +130,7 @@ $(BUILD)/tests/faults/%.o: tests/faults/%.c
 $(BUILD)/tests/faults/%: $(BUILD)/tests/faults/%.o $(FAULT_OBJS) $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libpaced.a
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/bench/benchutil.o $(BUILD)/libpaced.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs json-c jansson 2>/dev/null)
 
 run: deps all

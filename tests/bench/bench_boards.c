@@ -20,6 +20,7 @@
  * replay: no value changes) for the contests. BENCH_BOARD_REPS sets the
  * org's size.
  */
+#include "benchutil.h"
 #include "board_redis.h"
 #include "contest_redis.h"
 
@@ -48,30 +49,6 @@
 
 static int pending;
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 state_cb(bool up, void *arg)
 {
@@ -88,27 +65,6 @@ reply_cb(const redisReply *r, void *arg)
 		exit(1);
 	}
 	pending--;
-}
-
-static double
-info_num(redisContext *rc, const char *section, const char *field)
-{
-	redisReply *r = redisCommand(rc, "INFO %s", section);
-	double v = 0;
-	char *p;
-
-	if (r != NULL && r->type == REDIS_REPLY_STRING &&
-	    (p = strstr(r->str, field)) != NULL)
-		v = strtod(p + strlen(field) + 1, NULL);
-	freeReplyObject(r);
-	return v;
-}
-
-static double
-server_cpu(redisContext *rc)
-{
-	return info_num(rc, "cpu", "used_cpu_sys") +
-	    info_num(rc, "cpu", "used_cpu_user");
 }
 
 /* Every command Redis ran (INFO commandstats), the bench's own left out. */
@@ -179,7 +135,7 @@ main(void)
 	const char *nrep_env = getenv("BENCH_BOARD_REPS");
 	int nreps = nrep_env != NULL && atoi(nrep_env) > 0 ?
 	    atoi(nrep_env) : 1000;
-	int port = free_port();
+	int port = benchutil_free_port();
 	char dir[] = "/tmp/paced-bench-boards-XXXXXX", path[256], portstr[16];
 	char day[16];
 	char *errs = NULL, err[256], (*vals)[4][24];
@@ -334,9 +290,9 @@ main(void)
 			if (pass == 0) {
 				int failed = 0;
 
-				cpu0 = server_cpu(rc);
+				cpu0 = benchutil_server_cpu(rc);
 				cmd0 = commands(rc);
-				t0 = now_s();
+				t0 = benchutil_now_s();
 				c0 = self_cpu();
 				pending = (int)board_redis_write(conn, board_sha,
 				    cfg, w, n, reply_cb, NULL, &failed);
@@ -344,17 +300,17 @@ main(void)
 				boards.calls += pending;
 				while (pending > 0)
 					event_base_loop(base, EVLOOP_ONCE);
-				boards.wall_ms[bi] = (now_s() - t0) * 1000;
-				boards.cpu_ms += (server_cpu(rc) - cpu0) * 1000;
+				boards.wall_ms[bi] = (benchutil_now_s() - t0) * 1000;
+				boards.cpu_ms += (benchutil_server_cpu(rc) - cpu0) * 1000;
 				boards.cmds += commands(rc) - cmd0;
 			}
 			{
 				struct cost *c = pass == 0 ? &contests : &replay;
 				int failed = 0;
 
-				cpu0 = server_cpu(rc);
+				cpu0 = benchutil_server_cpu(rc);
 				cmd0 = commands(rc);
-				t0 = now_s();
+				t0 = benchutil_now_s();
 				c0 = self_cpu();
 				pending = (int)contest_redis_write(conn,
 				    contest_sha, cfg, w, n, 1, reply_cb, NULL,
@@ -363,8 +319,8 @@ main(void)
 				c->calls += pending;
 				while (pending > 0)
 					event_base_loop(base, EVLOOP_ONCE);
-				c->wall_ms[bi] = (now_s() - t0) * 1000;
-				c->cpu_ms += (server_cpu(rc) - cpu0) * 1000;
+				c->wall_ms[bi] = (benchutil_now_s() - t0) * 1000;
+				c->cpu_ms += (benchutil_server_cpu(rc) - cpu0) * 1000;
 				c->cmds += commands(rc) - cmd0;
 			}
 		}

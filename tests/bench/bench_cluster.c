@@ -13,6 +13,7 @@
  * cores three primaries and the client share two cores, so the cluster
  * figure is the cost of routing on a shared box, not what three hosts give.
  */
+#include "benchutil.h"
 #include "redis_apply.h"
 
 #include <arpa/inet.h>
@@ -42,38 +43,6 @@
 static int pending;
 static pid_t pids[NODES + 1];
 static int ports[NODES + 1];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static int
-env_int(const char *name, int dflt)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && atoi(v) > 0 ? atoi(v) : dflt;
-}
 
 static void
 state_cb(bool up, void *arg)
@@ -208,7 +177,7 @@ run(struct event_base *base, struct redis_conn *conn, bool *up,
 		event_base_loop(base, EVLOOP_ONCE);
 	srand(11);
 	memset(&ev, 0, sizeof(ev));
-	t0 = now_s();
+	t0 = benchutil_now_s();
 	for (int c = 0; c < nevents; c += CHUNK) {
 		batch_reset(b, (uint64_t)c + 1, (size_t)nreps);
 		for (int e = c; e < c + CHUNK && e < nevents; e++) {
@@ -239,7 +208,7 @@ run(struct event_base *base, struct redis_conn *conn, bool *up,
 		while (pending > 0)
 			event_base_loop(base, EVLOOP_ONCE);
 	}
-	t0 = now_s() - t0;
+	t0 = benchutil_now_s() - t0;
 	batch_free(b);
 	redis_apply_free(apply);
 	return nevents / t0;
@@ -259,8 +228,8 @@ stop_all(void)
 int
 main(void)
 {
-	int nevents = env_int("BENCH_CLUSTER_EVENTS", 200000);
-	int nreps = env_int("BENCH_CLUSTER_REPS", 10000);
+	int nevents = benchutil_env_int("BENCH_CLUSTER_EVENTS", 200000);
+	int nreps = benchutil_env_int("BENCH_CLUSTER_REPS", 10000);
 	char dir[] = "/tmp/paced-bench-cluster-XXXXXX", path[512], err[256];
 	char *errs = NULL, cmd[1024];
 	struct config *cfg;
@@ -281,10 +250,10 @@ main(void)
 	log_set_level(LOG_LEVEL_WARN);
 	atexit(stop_all);
 	for (int i = 0; i <= NODES; i++)
-		ports[i] = free_port();
+		ports[i] = benchutil_free_port();
 	pids[0] = start_redis(dir, 0, 0);
 	for (int i = 1; i <= NODES; i++)
-		pids[i] = start_redis(dir, i, free_port());
+		pids[i] = start_redis(dir, i, benchutil_free_port());
 	for (int i = 0; i <= NODES; i++) {
 		if ((rc = connect_wait(ports[i])) == NULL) {
 			fprintf(stderr, "bench: redis-server did not start\n");

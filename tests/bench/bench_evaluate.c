@@ -12,6 +12,7 @@
  *   valgrind --tool=callgrind --toggle-collect=measured_pass
  * with a small BENCH_REPS (callgrind prints the instructions of the pass).
  */
+#include "benchutil.h"
 #include "evaluator.h"
 
 #include <arpa/inet.h>
@@ -43,30 +44,6 @@
 
 static int ticks_left;
 static int tick_status;
-
-static double
-clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 static void
 state_cb(bool up, void *arg)
@@ -174,11 +151,11 @@ void
 measured_pass(struct event_base *base, struct evaluator *e, int64_t at,
     double *cpu, double *wall)
 {
-	double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
+	double c0 = benchutil_clock_s(CLOCK_THREAD_CPUTIME_ID), w0 = benchutil_clock_s(CLOCK_MONOTONIC);
 
 	run_tick(base, e, at);
-	*wall = clock_s(CLOCK_MONOTONIC) - w0;
-	*cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	*wall = benchutil_clock_s(CLOCK_MONOTONIC) - w0;
+	*cpu = benchutil_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 }
 
 int
@@ -186,7 +163,7 @@ main(void)
 {
 	const char *env = getenv("BENCH_REPS");
 	long nreps = env != NULL ? atol(env) : 100000;
-	int port = free_port();
+	int port = benchutil_free_port();
 	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], portstr[16], url[64];
 	pid_t redis;
 	FILE *f;

@@ -18,6 +18,7 @@
  * part alone, e.g. under
  *   valgrind --tool=callgrind --toggle-collect=redis_apply_counters ...
  */
+#include "benchutil.h"
 #include "redis_apply.h"
 
 #include <arpa/inet.h>
@@ -48,30 +49,6 @@
 #define COST_TEAMS	50
 
 static int pending;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 static void
 state_cb(bool up, void *arg)
@@ -120,25 +97,6 @@ info(redisContext *rc, const char *section)
 		s = strdup(r->str);
 	freeReplyObject(r);
 	return s;
-}
-
-static double
-info_num(redisContext *rc, const char *section, const char *field)
-{
-	char *s = info(rc, section), *p;
-	double v = 0;
-
-	if (s != NULL && (p = strstr(s, field)) != NULL)
-		v = strtod(p + strlen(field) + 1, NULL);
-	free(s);
-	return v;
-}
-
-static double
-server_cpu(redisContext *rc)
-{
-	return info_num(rc, "cpu", "used_cpu_sys") +
-	    info_num(rc, "cpu", "used_cpu_user");
 }
 
 /* Bytes of the append-only files (Redis 7 keeps them in appendonlydir). */
@@ -212,14 +170,6 @@ commands_per_event(redisContext *rc, double events)
 	return total / events;
 }
 
-static int
-env_int(const char *name, int dflt)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && atoi(v) > 0 ? atoi(v) : dflt;
-}
-
 static const char *cost_zones[] = { "America/New_York", "Europe/Berlin",
     "Asia/Tokyo", "America/Los_Angeles", "Australia/Sydney" };
 
@@ -229,10 +179,10 @@ cost_run(const char *dir, int port, redisContext *rc)
 {
 	static const char *types[] = { "call", "email", "conversation",
 	    "meeting_scheduled", "deal_won" };
-	int nevents = env_int("BENCH_COST_EVENTS", COST_EVENTS);
-	int nreps = env_int("BENCH_COST_REPS", COST_REPS);
-	int nteams = env_int("BENCH_COST_TEAMS", COST_TEAMS);
-	int ndays = env_int("BENCH_COST_DAYS", 5);
+	int nevents = benchutil_env_int("BENCH_COST_EVENTS", COST_EVENTS);
+	int nreps = benchutil_env_int("BENCH_COST_REPS", COST_REPS);
+	int nteams = benchutil_env_int("BENCH_COST_TEAMS", COST_TEAMS);
+	int ndays = benchutil_env_int("BENCH_COST_DAYS", 5);
 	char path[512], url[64], err[256], *errs = NULL;
 	struct config *cfg;
 	struct roster *roster;
@@ -288,12 +238,12 @@ cost_run(const char *dir, int port, redisContext *rc)
 
 	freeReplyObject(redisCommand(rc, "FLUSHALL"));
 	freeReplyObject(redisCommand(rc, "CONFIG RESETSTAT"));
-	cpu0 = server_cpu(rc);
-	mem0 = info_num(rc, "memory", "used_memory");
+	cpu0 = benchutil_server_cpu(rc);
+	mem0 = benchutil_info_num(rc, "memory", "used_memory");
 	aof0 = aof_bytes(dir);
 	srand(11);
 	memset(&ev, 0, sizeof(ev));
-	t0 = now_s();
+	t0 = benchutil_now_s();
 	for (int c = 0; c < nevents; c += CHUNK) {
 		batch_reset(b, (uint64_t)c + 1, (size_t)nreps);
 		for (int e = c; e < c + CHUNK && e < nevents; e++) {
@@ -326,10 +276,10 @@ cost_run(const char *dir, int port, redisContext *rc)
 		while (pending > 0)
 			event_base_loop(base, EVLOOP_ONCE);
 	}
-	secs = now_s() - t0;
+	secs = benchutil_now_s() - t0;
 	sleep(2);		/* appendfsync everysec: let the file catch up */
-	cpu = server_cpu(rc) - cpu0;
-	mem = info_num(rc, "memory", "used_memory") - mem0;
+	cpu = benchutil_server_cpu(rc) - cpu0;
+	mem = benchutil_info_num(rc, "memory", "used_memory") - mem0;
 	aof = aof_bytes(dir) - aof0;
 	printf("bench_redis_apply cost: %d events, %d reps, %d teams, %d days, "
 	    "batches of %d with their watermark; redis-server appendonly, "
@@ -373,7 +323,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 int
 main(void)
 {
-	int port = free_port();
+	int port = benchutil_free_port();
 	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], portstr[16], url[64];
 	pid_t redis;
 	FILE *f;
@@ -485,7 +435,7 @@ main(void)
 		freeReplyObject(redisCommand(rc, "FLUSHALL"));
 		for (int k = 0; k < CHUNK; k++)
 			bs[k] = batch_new();
-		t0 = now_s();
+		t0 = benchutil_now_s();
 		for (int c = 0; c < NEVENTS; c += CHUNK) {
 			if (mode == 0) {
 				batch_reset(bs[0], (uint64_t)c + 1, NREPS);
@@ -508,7 +458,7 @@ main(void)
 			while (pending > 0)
 				event_base_loop(base, EVLOOP_ONCE);
 		}
-		rate[mode] = NEVENTS / (now_s() - t0);
+		rate[mode] = NEVENTS / (benchutil_now_s() - t0);
 		calls[mode] = sum_field(rc, "calls");
 		for (int k = 0; k < CHUNK; k++)
 			batch_free(bs[k]);

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 #define NCLIENTS	1000
 #define NMESSAGES	100
 #define CHANNEL		"bench:changes"
@@ -40,31 +42,6 @@ struct client {
 	char last;		/* the last byte read */
 	char head[4];		/* the head's last bytes */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-free_port(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 static int
 connect_to(int port)
@@ -120,12 +97,12 @@ static int
 wait_frames(struct client *cl, struct pollfd *pfd, int want, double *at,
     double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = benchutil_now_s() + timeout_s;
 	int done = 0;
 
 	for (int i = 0; i < NCLIENTS; i++)
 		if (cl[i].frames >= want) {
-			at[i] = now_s();
+			at[i] = benchutil_now_s();
 			done++;
 		} else {
 			at[i] = 0;
@@ -133,7 +110,7 @@ wait_frames(struct client *cl, struct pollfd *pfd, int want, double *at,
 	while (done < NCLIENTS) {
 		int n;
 
-		if (now_s() > deadline)
+		if (benchutil_now_s() > deadline)
 			return -1;
 		n = poll(pfd, NCLIENTS, 100);
 		if (n <= 0)
@@ -146,7 +123,7 @@ wait_frames(struct client *cl, struct pollfd *pfd, int want, double *at,
 				return -1;
 			}
 			if (at[i] == 0 && cl[i].frames >= want) {
-				at[i] = now_s();
+				at[i] = benchutil_now_s();
 				done++;
 			}
 		}
@@ -201,7 +178,7 @@ main(int argc, char **argv)
 	static double lat[NCLIENTS * NMESSAGES], last[NMESSAGES];
 	char dir[] = "/tmp/bench_stream.XXXXXX", cfgpath[256], paced[4096];
 	char rport_s[16], *self;
-	int rport = free_port(), hport = free_port(), rc = 1;
+	int rport = benchutil_free_port(), hport = benchutil_free_port(), rc = 1;
 	pid_t redis = -1, daemon = -1;
 	struct rlimit rl;
 	redisContext *rc_pub = NULL;
@@ -328,12 +305,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	cpu0 = cpu_s(daemon);
-	t0 = now_s();
+	t0 = benchutil_now_s();
 	for (int m = 0; m < NMESSAGES; m++) {
 		redisReply *r;
 		double pub;
 
-		pub = now_s();
+		pub = benchutil_now_s();
 		r = redisCommand(rc_pub, "PUBLISH " CHANNEL " {\"v\":1,"
 		    "\"id\":\"00000000000000aa-%d\",\"type\":\"rank\","
 		    "\"scope\":\"team:east\",\"team\":\"east\",\"kpi\":\"calls\","
@@ -360,7 +337,7 @@ main(int argc, char **argv)
 				last[m] = d;
 		}
 	}
-	t1 = now_s();
+	t1 = benchutil_now_s();
 	cpu1 = cpu_s(daemon);
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
 	qsort(last, NMESSAGES, sizeof(*last), cmp_double);

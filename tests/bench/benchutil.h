@@ -1,0 +1,28 @@
+#ifndef PACED_BENCHUTIL_H
+#define PACED_BENCHUTIL_H
+
+/*
+ * What the benches of tests/bench share: clocks, a free loopback port,
+ * integer settings from the environment and redis-server's own figures
+ * (INFO). Linked into every bench binary (not a bench itself: its name
+ * does not match bench_*.c).
+ */
+
+#include <hiredis/hiredis.h>
+#include <time.h>
+
+/* Seconds on clock id (CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID...). */
+double benchutil_clock_s(clockid_t id);
+/* Seconds on the monotonic clock. */
+double benchutil_now_s(void);
+/* A TCP port free on 127.0.0.1 at the time of the call. */
+int benchutil_free_port(void);
+/* The environment variable name as a positive integer, else dflt. */
+int benchutil_env_int(const char *name, int dflt);
+/* The number after "field:" in INFO section of rc, 0 when absent. */
+double benchutil_info_num(redisContext *rc, const char *section,
+    const char *field);
+/* redis-server's CPU seconds so far (system and user). */
+double benchutil_server_cpu(redisContext *rc);
+
+#endif
