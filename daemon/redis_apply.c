@@ -305,9 +305,14 @@ static const char shard_script[] =
 	"end\n"
 	"return out\n";
 
+/* Every shard's watermark is written at least this often, events or not:
+ * a batch calls only the shards that hold its reps. */
+#define WM_REFRESH_MS	1000
+
 struct redis_apply {
 	struct redis_conn *conn;
 	int shard_sha, board_sha, contest_sha;
+	int64_t wm_all_at;		/* monotonic ms of the last call to all */
 };
 
 /* A rep's absolute value of one field after the shard script. */
@@ -745,6 +750,8 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	struct rep_shard *rs;
 	size_t n = b->nreps ? b->nreps : 1;
 	size_t nshards;
+	int64_t now_ms;
+	bool all;
 
 	(void)r;
 	if (!redis_conn_up(a->conn))
@@ -755,8 +762,12 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->cb = cb;
 	op->arg = arg;
 	op->b = b;
-	/* the batch's reps, grouped by shard; every shard gets a call (its
-	 * watermark moves even when none of its reps is in the batch) */
+	/* the batch's reps, grouped by shard; a shard without any gets a
+	 * call (its watermark moves) once every WM_REFRESH_MS only */
+	now_ms = caltime_mono_ms();
+	all = a->wm_all_at == 0 || now_ms - a->wm_all_at >= WM_REFRESH_MS;
+	if (all)
+		a->wm_all_at = now_ms;
 	nshards = cfg->redis.shards > 0 ? (size_t)cfg->redis.shards : 1;
 	rs = xcalloc(n, sizeof(*rs));
 	for (size_t i = 0; i < b->nreps; i++) {
@@ -780,6 +791,8 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
 	for (size_t c = 0; c < op->ncalls; c++) {
+		if (!all && op->call_reps[c] == op->call_reps[c + 1])
+			continue;
 		if (send_shard_call(op, args, (int)c, c) != 0) {
 			op->failed = 1;
 			break;
@@ -856,13 +869,16 @@ static void
 wm_read_done(struct wm_read *op)
 {
 	/* A shard that holds less than P:offsets lost writes the others
-	 * kept (a Redis Cluster primary's): read again from there. With no
-	 * P:offsets at all, the committed offsets decide, as before. */
+	 * kept (a Redis Cluster primary's), or had no events since its last
+	 * refresh (WM_REFRESH_MS): read again from there, the dedupe sets
+	 * hold what was counted. With no P:offsets at all, the committed
+	 * offsets decide, as before. */
 	for (size_t i = 0; i < op->n; i++)
 		if (op->global[i] >= 0 && op->low[i] < op->global[i]) {
-			log_warnx("redis_watermark_behind", "index=%zu "
-			    "offsets=%" PRId64 " shard=%" PRId64, i,
-			    op->global[i], op->low[i]);
+			log_info("redis_watermark_behind", "index=%zu "
+			    "offsets=%" PRId64 " shard=%" PRId64 " behind=%"
+			    PRId64, i, op->global[i], op->low[i],
+			    op->global[i] - op->low[i]);
 			op->global[i] = op->low[i];
 		}
 	op->cb(op->failed ? -1 : 0, op->global, op->arg);

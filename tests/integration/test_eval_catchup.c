@@ -23,7 +23,7 @@
 
 #define NSILENT		300
 #define NBUSY		6
-#define HEAVY_EVENTS	40000	/* for busy-1: its partition catches up last */
+#define HEAVY_EVENTS	12000	/* for busy-1: its partition catches up last */
 #define LIGHT_EVENTS	20
 
 static void
