@@ -110,6 +110,7 @@ struct job {
 	 * after publishing, sent until Redis acknowledged them all. */
 	struct redis_writes *store;
 	bool storing;			/* published: waiting on the store */
+	bool dropped;			/* not owned when judged: nothing done */
 };
 
 /* One pass over P:alerts:firing for the alerts of reps no longer on the
@@ -150,7 +151,7 @@ struct evaluator {
 	struct job *jobs;		/* live jobs, for evaluator_free */
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
-	struct metric *m_evals_ok, *m_evals_failed, *m_owned;
+	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	int pace_sha;			/* redis_conn script index */
 };
 
@@ -343,7 +344,7 @@ job_finish(struct job *j)
 		if (j->gen == e->gen && j->rep < e->nslots && j->tick == NULL)
 			mark_dirty(e, j->rep);
 	} else {
-		metrics_inc(e->m_evals_ok);
+		metrics_inc(j->dropped ? e->m_evals_dropped : e->m_evals_ok);
 	}
 	e->inflight--;
 	if (j->failed && j->tick != NULL)
@@ -597,6 +598,13 @@ evaluate_job(struct job *j)
 
 	if (j->last_at > 0 && j->at < j->last_at) {
 		job_finish(j);		/* already judged later than this */
+		return;
+	}
+	if (owner_fenced(e->d.owner) || !owner_owns(e->d.owner, rr->rep->id)) {
+		/* Its partition went to another member (or may have: the
+		 * loop stalled) while the rep was read: that member judges. */
+		j->dropped = true;
+		job_finish(j);
 		return;
 	}
 	evaluate_rep_since(cfg, rr, j->at, data_since(e, rr), j->actual,
@@ -926,7 +934,7 @@ sweep_reply(const redisReply *r, void *arg)
 	int64_t now;
 
 	if (e == NULL || r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    sw->gen != e->gen) {
+	    sw->gen != e->gen || owner_fenced(e->d.owner)) {
 		sweep_end(sw, false);
 		return;
 	}
@@ -1326,6 +1334,9 @@ evaluator_new(const struct evaluator_deps *d)
 	    "result=\"ok\"", "Rep evaluations, by result");
 	e->m_evals_failed = metrics_counter("paced_evaluations_total",
 	    "result=\"failed\"", "Rep evaluations, by result");
+	e->m_evals_dropped = metrics_counter("paced_evaluations_dropped_total",
+	    NULL, "Rep evaluations dropped before judging: the rep's partition "
+	    "was revoked, or the loop stalled (owner_fenced), meanwhile");
 	e->m_owned = metrics_gauge("paced_owned_reps", NULL,
 	    "Reps this member evaluates (their partition is assigned here)");
 	resize(e);

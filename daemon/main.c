@@ -80,7 +80,8 @@ struct daemon_state {
 	bool forced;		/* timed out or cut short: flush nothing */
 	int64_t stop_deadline_ms;	/* monotonic */
 	int exit_code;
-	struct metric *m_reloads_ok, *m_reloads_failed;
+	struct metric *m_reloads_ok, *m_reloads_failed, *m_stalls;
+	uint64_t stalls_seen;
 };
 
 static void
@@ -293,12 +294,24 @@ reap_retired(struct daemon_state *d)
 	}
 }
 
+/* Once a second: retired configs freed; the loop's stall fence (a stall
+ * longer than the group's session timeout may have handed the partitions
+ * on; see owner.c) followed. */
 static void
 reap_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon_state *d = arg;
+
 	(void)fd;
 	(void)what;
-	reap_retired(arg);
+	reap_retired(d);
+	if (owner_alive(d->owner, caltime_mono_ms()) && d->evaluator != NULL)
+		evaluator_owned_grew(d->evaluator);
+	if (owner_stalls(d->owner) != d->stalls_seen) {
+		metrics_add(d->m_stalls, (double)(owner_stalls(d->owner) -
+		    d->stalls_seen));
+		d->stalls_seen = owner_stalls(d->owner);
+	}
 }
 
 static void
@@ -521,6 +534,9 @@ run(const char *path)
 	    "result=\"ok\"", "Config reloads on SIGHUP, by result");
 	d.m_reloads_failed = metrics_counter("paced_config_reloads_total",
 	    "result=\"failed\"", "Config reloads on SIGHUP, by result");
+	d.m_stalls = metrics_counter("paced_loop_stalls_total", NULL,
+	    "Stalls of the event loop long enough to lose the group's session "
+	    "(judging fenced until a rebalance; log owner_fenced)");
 	metrics_set(metrics_gauge("paced_build_info", "version=\"" PACED_VERSION "\"",
 	    "Build information"), 1);
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);

@@ -6,12 +6,24 @@
  * (the default instant). The partitioner is parsed once per config, so a
  * lookup costs one hash of the rep id and a scan of the assigned
  * partitions (a handful per member).
+ *
+ * The stall fence. The group's heartbeats come from librdkafka's threads,
+ * which a stopped process (SIGSTOP, a frozen VM, heavy swapping) stops
+ * too: past the session timeout the group hands this member's partitions
+ * to another, and on waking the member still believes it owns them until
+ * its next heartbeat is answered. Judging meanwhile would send a second
+ * copy of what the new owner sends. So a loop that did not run for nearly
+ * a session timeout (session.timeout.ms less heartbeat.interval.ms) judges
+ * nothing until a rebalance event arrives or three heartbeat intervals
+ * have passed without one (the assignment held).
  */
 #include "owner.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "partitioner.h"
 #include "xmalloc.h"
 
@@ -31,7 +43,30 @@ struct owner {
 	int64_t *began;
 	bool *known;
 	size_t nbegan;
+	/* the stall fence (monotonic ms) */
+	int64_t stall_ms, fence_ms;
+	int64_t alive_at;		/* last owner_alive or rebalance */
+	int64_t fence_until;		/* 0: not fenced */
+	uint64_t stalls;
 };
+
+/* A librdkafka duration property of cfg in ms, or def. */
+static int64_t
+property_ms(const struct config *cfg, const char *key, int64_t def)
+{
+	for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
+		const char *v = cfg->kafka.properties[i].value;
+		char *end;
+		long long n;
+
+		if (strcmp(cfg->kafka.properties[i].key, key) != 0)
+			continue;
+		n = strtoll(v, &end, 10);
+		if (end != v && *end == '\0' && n > 0)
+			return n;
+	}
+	return def;
+}
 
 static struct owned_part *
 part_find(const struct owner *o, int32_t partition)
@@ -72,6 +107,68 @@ owner_set_config(struct owner *o, const struct config *cfg)
 	    partitioner_parse(cfg->kafka.partitioner, &o->kind) != 0)
 		o->kind = PARTITIONER_MURMUR2;
 	o->clock.mode = cfg->clock;
+	/* librdkafka's defaults: 45 s and 3 s */
+	{
+		int64_t session = property_ms(cfg, "session.timeout.ms", 45000);
+		int64_t beat = property_ms(cfg, "heartbeat.interval.ms", 3000);
+
+		o->stall_ms = session - beat;
+		if (o->stall_ms < 1000)
+			o->stall_ms = 1000;
+		o->fence_ms = 3 * beat;
+	}
+}
+
+/* Fences o when the loop has not run for stall_ms before now. */
+static void
+stall_check(struct owner *o, int64_t now)
+{
+	if (o->alive_at == 0 || now - o->alive_at <= o->stall_ms ||
+	    o->fence_until != 0)
+		return;
+	o->fence_until = now + o->fence_ms;
+	o->stalls++;
+	log_warnx("owner_fenced", "stalled_ms=%" PRId64 " fence_ms=%" PRId64
+	    " reason=%s", now - o->alive_at, o->fence_ms, log_quote("the loop "
+	    "did not run for nearly a session timeout: the group may have "
+	    "handed this member's partitions on; nothing is judged until a "
+	    "rebalance or the fence's end"));
+}
+
+bool
+owner_alive(struct owner *o, int64_t now)
+{
+	stall_check(o, now);
+	o->alive_at = now;
+	if (o->fence_until == 0 || now < o->fence_until)
+		return false;
+	o->fence_until = 0;
+	o->epoch++;		/* every caught-up partition is news again */
+	log_info("owner_unfenced", "reason=%s", log_quote("no rebalance "
+	    "came: the assignment held"));
+	return true;
+}
+
+bool
+owner_fenced(const struct owner *o)
+{
+	/* a stall main's timer has not seen yet counts as one */
+	return o->fence_until != 0 || (o->alive_at != 0 &&
+	    caltime_mono_ms() - o->alive_at > o->stall_ms);
+}
+
+uint64_t
+owner_stalls(const struct owner *o)
+{
+	return o->stalls;
+}
+
+/* A rebalance event: the client knows its membership again. */
+static void
+rebalanced(struct owner *o)
+{
+	o->fence_until = 0;
+	o->alive_at = caltime_mono_ms();
 }
 
 void
@@ -95,6 +192,7 @@ owner_assign(struct owner *o, const int32_t *partitions, size_t n)
 		o->parts[k].partition = partitions[k];
 	o->nparts = n;
 	o->epoch++;
+	rebalanced(o);
 }
 
 void
@@ -102,6 +200,7 @@ owner_unassign(struct owner *o)
 {
 	o->nparts = 0;
 	o->epoch++;
+	rebalanced(o);
 }
 
 uint64_t
@@ -149,7 +248,8 @@ owner_owns(const struct owner *o, const char *rep_id)
 	const struct owned_part *p;
 	int32_t partition = owner_partition_of(o, rep_id);
 
-	if (partition < 0 || (p = part_find(o, partition)) == NULL)
+	if (o->fence_until != 0 || partition < 0 ||
+	    (p = part_find(o, partition)) == NULL)
 		return false;
 	/* On the wall clock a rep is judged once its partition's backlog is
 	 * read; the event clock judges each boundary after exactly the events

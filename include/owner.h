@@ -58,6 +58,17 @@ int32_t owner_partition_of(const struct owner *o, const char *rep_id);
  * assigned here and, on the wall clock, caught up. */
 bool owner_owns(const struct owner *o, const char *rep_id);
 
+/* The loop runs (main's timer, at least once a second; now: monotonic
+ * ms). A stall since the last call fences o (see owner.c); returns true
+ * when a fence ends without a rebalance: every caught-up partition is
+ * news again (the epoch moved) and the evaluator should look. */
+bool owner_alive(struct owner *o, int64_t now);
+/* True while this member must judge nothing: fenced after a stall of
+ * the loop, found here too (a reply can be handled before the timer).
+ * owner_owns is false meanwhile. A rebalance event ends the fence. */
+bool owner_fenced(const struct owner *o);
+/* Stalls fenced since the start. */
+uint64_t owner_stalls(const struct owner *o);
 /* When partition's data began (keys_began): a bucket that began before
  * it is judged on the working time since then. Kept across assignments
  * (it never changes); read from Redis on assignment, written by the

@@ -168,3 +168,83 @@ Test(owner, epoch_moves_with_every_assignment)
 	owner_free(o);
 	config_free(c);
 }
+
+/*
+ * The stall fence: session 6 s, heartbeats every 1 s, so a loop that did
+ * not run for more than 5 s judges nothing for 3 s unless a rebalance
+ * event comes first.
+ */
+static struct owner *
+fenced_owner(struct config **c)
+{
+	const int32_t parts[] = { 3 };
+	struct owner *o;
+
+	*c = load("clock: event\n"
+	    "kafka: {brokers: \"127.0.0.1:9092\", properties: "
+	    "{session.timeout.ms: \"6000\", heartbeat.interval.ms: \"1000\"}}\n");
+	o = owner_new(*c);
+	owner_set_partition_count(o, 7);
+	owner_assign(o, parts, 1);
+	return o;
+}
+
+Test(owner, a_stall_fences_until_the_fence_ends)
+{
+	struct config *c;
+	struct owner *o = fenced_owner(&c);
+	int64_t now = caltime_mono_ms();
+	uint64_t epoch;
+
+	/* (times around now: owner_fenced reads the clock itself) */
+	cr_assert_not(owner_alive(o, now - 8000));
+	cr_assert_not(owner_alive(o, now - 4000), "4 s: no stall");
+	cr_assert_not(owner_fenced(o));
+	cr_assert(owner_owns(o, "r007"));
+	cr_assert_eq(owner_stalls(o), 0);
+	/* 5.5 s without a turn of the loop */
+	cr_assert_not(owner_alive(o, now + 1500));
+	cr_assert(owner_fenced(o));
+	cr_assert_not(owner_owns(o, "r007"), "fenced: judges nothing");
+	cr_assert_eq(owner_stalls(o), 1);
+	epoch = owner_epoch(o);
+	cr_assert_not(owner_alive(o, now + 4499), "fence not over");
+	cr_assert(owner_fenced(o));
+	cr_assert(owner_alive(o, now + 4500), "3 s later, no rebalance");
+	cr_assert_not(owner_fenced(o));
+	cr_assert(owner_owns(o, "r007"), "the assignment held");
+	cr_assert_neq(owner_epoch(o), epoch, "caught-up partitions are news");
+	owner_free(o);
+	config_free(c);
+}
+
+Test(owner, a_rebalance_ends_the_fence)
+{
+	struct config *c;
+	struct owner *o = fenced_owner(&c);
+	int64_t now = caltime_mono_ms();
+	const int32_t parts[] = { 6 };
+
+	owner_alive(o, now - 20000);
+	owner_alive(o, now - 10000);
+	cr_assert(owner_fenced(o));
+	owner_unassign(o);		/* the revoke the heartbeat brings */
+	cr_assert_not(owner_fenced(o));
+	cr_assert_not(owner_owns(o, "r007"));
+	owner_assign(o, parts, 1);
+	cr_assert(owner_owns(o, "r001"), "r001 lives in partition 6");
+	owner_free(o);
+	config_free(c);
+}
+
+Test(owner, a_stall_the_timer_has_not_seen_fences_too)
+{
+	struct config *c;
+	struct owner *o = fenced_owner(&c);
+
+	/* the last turn of the loop 6 s ago, nothing since */
+	owner_alive(o, caltime_mono_ms() - 6000);
+	cr_assert(owner_fenced(o), "a reply handled before the timer");
+	owner_free(o);
+	config_free(c);
+}
