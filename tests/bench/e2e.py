@@ -811,6 +811,41 @@ def rss_run(procs, build, rundir, org, brokers, rds, nreps):
     return {"reps": nreps, "rss": rss, "hwm": hwm, "ready": ready}
 
 
+def stop_run(procs, build, rundir, org, brokers, rds, nreps, delay=5.0):
+    """SIGTERM during the start-up pass: the wall clock on an idle topic,
+    so every owned rep is judged once the partitions are caught up; the
+    stop comes `delay` seconds after the first evaluation."""
+    d = os.path.join(rundir, "stop-%d" % nreps)
+    os.makedirs(d, exist_ok=True)
+    roster = os.path.join(d, "roster.csv")
+    org.write_roster(roster, nreps)
+    cfg = os.path.join(d, "paced.yaml")
+    port = free_port()
+    write_config(cfg, org, roster, brokers, rds.port, port, IDLE_TOPIC,
+                 "bench-stop-%d" % nreps, clock="wall", every="1d")
+    paced = Paced(procs, build, cfg, os.path.join(d, "paced.log"), port)
+    wait_until(paced.ready, 300, "paced (%d reps) ready" % nreps,
+               paced.proc, paced.log)
+
+    def evaluations():
+        m = paced.metrics()
+        return sum(v for k, v in m.items()
+                   if k.startswith("paced_evaluations_total"))
+    wait_until(lambda: evaluations() > 0, 120, "the start-up pass",
+               paced.proc, paced.log)
+    time.sleep(delay)
+    done = evaluations()
+    t = time.monotonic()
+    os.kill(paced.pid, signal.SIGTERM)
+    try:
+        rc = paced.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        paced.stop()
+        rc = None
+    return {"reps": nreps, "delay": delay, "done": done, "rc": rc,
+            "seconds": time.monotonic() - t}
+
+
 # ---- the table ----
 
 def fmt_rate(x):
@@ -901,6 +936,11 @@ def table(ctx):
             s += "; %.0f B/rep between them" % (
                 (b0["rss"] - a0["rss"]) / (b0["reps"] - a0["reps"]))
         a(s)
+    for x in ctx.get("stop", []):
+        a("SIGTERM %.0f s into the start-up pass at %s reps (%s evaluations "
+          "done): exit %s after %.2f s (the stop's bound: 20 s)" % (
+              x["delay"], fmt_rate(x["reps"]), fmt_rate(x["done"]),
+              "none (killed)" if x["rc"] is None else x["rc"], x["seconds"]))
     return "\n".join(L)
 
 
@@ -1096,6 +1136,14 @@ def main():
                 say("RSS with %d reps" % n)
                 big = Org(n, nteams)
                 ctx["rss"].append(rss_run(procs, build, rundir, big, brokers, rds, n))
+            rds.stop()
+
+        if "stop" not in skip and rss_reps:
+            rds = Redis(procs, rundir, "redis-stop")
+            n = max(rss_reps)
+            say("SIGTERM during the start-up pass with %d reps" % n)
+            ctx["stop"] = [stop_run(procs, build, rundir, Org(n, nteams),
+                                    brokers, rds, n)]
             rds.stop()
     finally:
         procs.stop_all()
