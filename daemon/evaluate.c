@@ -64,6 +64,58 @@ eval_state_format(const struct eval_state *s, char *buf, size_t len)
 	    s->required_rate);
 }
 
+/*
+ * The seven '|'-separated fields of a state, in place of strtok_r: starts
+ * and lengths. 0, or -1 for another count.
+ */
+static int
+state_fields(const char *buf, size_t len, const char *f[7], size_t n[7])
+{
+	const char *p = buf, *end = buf + len, *bar;
+	int k = 0;
+
+	for (;;) {
+		bar = memchr(p, '|', (size_t)(end - p));
+		if (k == 7)
+			return -1;
+		f[k] = p;
+		n[k] = (size_t)((bar != NULL ? bar : end) - p);
+		if (n[k] == 0)
+			return -1;
+		k++;
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	return k == 7 ? 0 : -1;
+}
+
+int
+eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s)
+{
+	const char *f[7];
+	size_t n[7];
+	char num[EVAL_STATE_SIZE], *end;
+	long day;
+
+	if (len == 0 || len >= EVAL_STATE_SIZE || state_fields(buf, len, f, n))
+		return -1;
+	memset(s, 0, sizeof(*s));
+	memcpy(num, f[0], n[0]);
+	num[n[0]] = '\0';
+	day = strtol(num, &end, 10);
+	if (*end != '\0' || day < INT32_MIN || day > INT32_MAX)
+		return -1;
+	s->start_day = (int32_t)day;
+	if (alert_state_parse(f[1], n[1], &s->alert) != 0)
+		return -1;
+	memcpy(num, f[3], n[3]);
+	num[n[3]] = '\0';
+	s->target = strtod(num, NULL);
+	s->present = true;
+	return 0;
+}
+
 int
 eval_state_parse(const char *buf, size_t len, struct eval_state *s)
 {

@@ -377,7 +377,7 @@ build_store(struct job *j)
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
 	redis_argv_str(v, EVALUATED_AT_FIELD);
-	redis_argv_fmt(v, "%" PRId64, j->at);
+	redis_argv_int(v, j->at);
 	for (size_t s = 0; s < cfg->nkpis * PERIOD_COUNT; s++) {
 		if (!j->res.changed[s] || !j->res.states[s].present)
 			continue;
@@ -517,60 +517,54 @@ pace_json(const struct scorecard_kpi *sk, char *buf)
 #define PACE_JSON_SIZE	(6 * (JSONTEXT_NUMBER_SIZE + 24) + 64)
 
 /* Pace figures for dashboards: one hash per period bucket, all four in
- * one script call. */
+ * one script call, built in one argument vector (the keys first, so the
+ * periods with a target are counted before). */
 static void
 write_pace(struct job *j, const struct roster_rep *rr)
 {
 	struct evaluator *e = j->e;
 	const struct config *cfg = cfg_of(e);
-	struct redis_argv *keys = redis_argv_new(), *args = redis_argv_new();
 	struct redis_argv *v;
 	char json[PACE_JSON_SIZE];
+	size_t n[PERIOD_COUNT], nkeys = 0;
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		const struct scorecard *card = &j->res.cards[p];
-		size_t n = 0;
 
+		n[p] = 0;
 		for (size_t k = 0; k < cfg->nkpis; k++)
-			n += card->kpis[k].has_target;
-		if (n == 0)
+			n[p] += card->kpis[k].has_target;
+		nkeys += n[p] > 0;
+	}
+	if (nkeys == 0)
+		return;
+	v = redis_argv_new();
+	redis_argv_str(v, "EVALSHA");
+	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->pace_sha));
+	redis_argv_int(v, (int64_t)nkeys);
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		if (n[p] > 0)
+			redis_argv_take(v, keys_rep_pace(cfg, rr->rep->id,
+			    (enum period)p, j->res.cards[p].bucket.start_day));
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		const struct scorecard *card = &j->res.cards[p];
+
+		if (n[p] == 0)
 			continue;
-		redis_argv_take(keys, keys_rep_pace(cfg, rr->rep->id,
-		    (enum period)p, card->bucket.start_day));
-		redis_argv_fmt(args, "%" PRId64, keys_bucket_expire_at(cfg,
-		    (enum period)p, card->bucket.end_day));
-		redis_argv_fmt(args, "%zu", n);
+		redis_argv_int(v, keys_bucket_expire_at(cfg, (enum period)p,
+		    card->bucket.end_day));
+		redis_argv_int(v, (int64_t)n[p]);
 		for (size_t k = 0; k < cfg->nkpis; k++) {
 			const struct scorecard_kpi *sk = &card->kpis[k];
 
 			if (!sk->has_target)
 				continue;
-			redis_argv_str(args, cfg->kpis[k].name);
-			redis_argv_add(args, json, pace_json(sk, json));
+			redis_argv_str(v, cfg->kpis[k].name);
+			redis_argv_add(v, json, pace_json(sk, json));
 		}
 	}
-	if (redis_argv_count(keys) > 0) {
-		v = redis_argv_new();
-		redis_argv_str(v, "EVALSHA");
-		redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->pace_sha));
-		redis_argv_fmt(v, "%zu", redis_argv_count(keys));
-		for (size_t i = 0; i < redis_argv_count(keys); i++) {
-			size_t len;
-			const char *s = redis_argv_at(keys, i, &len);
-
-			redis_argv_add(v, s, len);
-		}
-		for (size_t i = 0; i < redis_argv_count(args); i++) {
-			size_t len;
-			const char *s = redis_argv_at(args, i, &len);
-
-			redis_argv_add(v, s, len);
-		}
-		redis_conn_send(e->d.conn, v, pace_reply, e->d.conn);
-		redis_argv_free(v);
-	}
-	redis_argv_free(keys);
-	redis_argv_free(args);
+	redis_conn_send(e->d.conn, v, pace_reply, e->d.conn);
+	redis_argv_free(v);
 }
 
 /* When rr's data began, for evaluate_rep_since(): the start of the local
@@ -781,6 +775,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), q->rep);
 	struct job *j = xcalloc(1, sizeof(*j));
 	struct redis_argv *v = redis_argv_new();
+	char **fields;
 
 	j->e = e;
 	j->gen = e->gen;
@@ -799,7 +794,11 @@ job_start(struct evaluator *e, const struct queued *q)
 		e->jobs->prev_job = j;
 	e->jobs = j;
 	/* The rep's fields in its four counter buckets (its shard's
-	 * hashes), and its alert states: pipelined, one round trip. */
+	 * hashes), and its alert states: pipelined, one round trip. The
+	 * fields are the same in every bucket: built once. */
+	fields = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*fields));
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		fields[k] = keys_counter_field(rr->rep->id, cfg->kpis[k].name);
 	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
 		struct bucket b;
 
@@ -810,8 +809,7 @@ job_start(struct evaluator *e, const struct queued *q)
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
 		    (enum period)p, b.start_day));
 		for (size_t k = 0; k < cfg->nkpis; k++)
-			redis_argv_take(v, keys_counter_field(rr->rep->id,
-			    cfg->kpis[k].name));
+			redis_argv_str(v, fields[k]);
 		j->reads[p].j = j;
 		j->reads[p].slot = (size_t)p;
 		if (redis_conn_send(e->d.conn, v, counters_reply,
@@ -820,6 +818,9 @@ job_start(struct evaluator *e, const struct queued *q)
 		else
 			j->pending++;
 	}
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		free(fields[k]);
+	free(fields);
 	if (!j->failed) {
 		redis_argv_reset(v);
 		redis_argv_str(v, "HGETALL");

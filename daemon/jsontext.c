@@ -81,7 +81,10 @@ digits_of(double a, int k, int digits, long double *exact)
 	uint64_t m = (uint64_t)(scaled + 0.5L);
 	uint64_t lo = digits == 15 ? 100000000000000ULL : 10000000000000000ULL;
 
-	if (m < lo || m >= lo * 10 || fabsl(scaled - (long double)m) > 0.49L)
+	/* The product's error: below 2^-64 relative, so under 6e-5 for 15
+	 * digits (scaled < 1e15) and 6e-3 for 17: margins of 6e-4 and 1e-2. */
+	if (m < lo || m >= lo * 10 ||
+	    fabsl(scaled - (long double)m) > (digits == 15 ? 0.4994L : 0.49L))
 		return 0;
 	*exact = (long double)m / pow10l_tab[k];
 	return m;
@@ -126,7 +129,7 @@ write_fixed(char *buf, bool neg, uint64_t m, int k)
 static size_t
 number_fast(char *buf, double d)
 {
-	double a = fabs(d), frac;
+	double a = fabs(d), frac, back;
 	int e10, e2;
 	long double v15, v17, ulps, off;
 	uint64_t m15, m17;
@@ -144,12 +147,14 @@ number_fast(char *buf, double d)
 	/* Where the 15 digits read back, in units of a's last place. */
 	ulps = fabsl(v15 - (long double)a) / ldexpl(1.0L, e2 - 53);
 	off = ulps - floorl(ulps);
-	if (off > 0.49L && off < 0.51L)
+	/* v15 is within 2^-64 relative of m15 / 10^k: 2^-12 of a's place */
+	if (off > 0.497L && off < 0.503L)
 		return 0;	/* reading back could round either way */
-	if (ulps < 1.5L)	/* read back as a, or one place off: kept */
+	/* Away from a midpoint of a's binade, the 15 digits read back as
+	 * the double nearest v15: cJSON's own test, on that double. */
+	back = (double)v15;
+	if (fabs(back - a) <= fmax(back, a) * DBL_EPSILON)
 		return write_fixed(buf, d < 0, m15, 14 - e10);
-	if (ulps < 2.5L)
-		return 0;	/* two places: cJSON's tolerance decides */
 	if ((m17 = digits_of(a, 16 - e10, 17, &v17)) == 0)
 		return 0;
 	return write_fixed(buf, d < 0, m17, 16 - e10);

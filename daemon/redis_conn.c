@@ -813,6 +813,27 @@ redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
 	argv_push(v, (size_t)n);
 }
 
+void
+redis_argv_int(struct redis_argv *v, int64_t n)
+{
+	char tmp[24];
+	size_t k = 0, len;
+	/* the magnitude as unsigned: INT64_MIN has no positive int64_t */
+	uint64_t u = n < 0 ? -(uint64_t)n : (uint64_t)n;
+
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	len = k + (n < 0);
+	argv_grow(v, len);
+	if (n < 0)
+		v->buf[v->len] = '-';
+	for (size_t i = n < 0; i < len; i++)
+		v->buf[v->len + i] = tmp[--k];
+	argv_push(v, len);
+}
+
 size_t
 redis_argv_count(const struct redis_argv *v)
 {

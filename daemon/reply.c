@@ -95,7 +95,7 @@ reply_eval_states(const struct config *cfg, const redisReply *r,
 			name[colon - f] = '\0';
 			if ((k = config_kpi_index(cfg, name)) < 0)
 				continue;
-			if (eval_state_parse(v, vl,
+			if (eval_state_parse_brief(v, vl,
 			    &prev[(size_t)k * PERIOD_COUNT + (size_t)p]) != 0)
 				log_warnx("alert_state_unreadable",
 				    "field=%s", log_quote(f));

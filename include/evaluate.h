@@ -66,6 +66,11 @@ void evaluate_field(const struct config *cfg, size_t k, enum period p,
 /* Formats/parses a persisted state; parse returns 0 or -1. */
 void eval_state_format(const struct eval_state *s, char *buf, size_t len);
 int eval_state_parse(const char *buf, size_t len, struct eval_state *s);
+/* What judging reads back of a state: the bucket, the alert state and the
+ * target (the other figures are written for readers and never read back:
+ * they stay 0), without the four strtod calls. 0 or -1; stricter than
+ * eval_state_parse (no empty field). */
+int eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s);
 
 /*
  * True when evaluate_rep() resolves st, a stored state of period p

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct redisReply;
@@ -108,6 +109,8 @@ void redis_argv_take(struct redis_argv *v, char *s);
 /* Appends a formatted argument, whatever its length. */
 void redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends n in decimal (as "%" PRId64, without printf's cost). */
+void redis_argv_int(struct redis_argv *v, int64_t n);
 /* The number of arguments in v. */
 size_t redis_argv_count(const struct redis_argv *v);
 /* Argument i of v (borrowed, valid until v changes) and its length. */

@@ -61,6 +61,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(same_double(es.required_rate, es2.required_rate));
 	}
 
+	/* The brief form accepts no more than the full one, and agrees. */
+	if (eval_state_parse_brief(s, size, &es2) == 0) {
+		check(eval_state_parse(s, size, &es) == 0);
+		check(es2.start_day == es.start_day);
+		check(alert_state_equal(&es.alert, &es2.alert));
+		check(same_double(es.target, es2.target));
+	}
+
 	if (evaluate_rep_removed(s, size, 1764000000000, &rm) == 0) {
 		check(rm.rep_id != NULL && rm.kpi != NULL && rm.json != NULL);
 		check(strlen(rm.alert_id) == ALERT_ID_SIZE - 1);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 /*
@@ -290,6 +291,25 @@ Test(evaluate, state_round_trips)
 	cr_assert_float_eq(t.expected, 12.5, 1e-12);
 	cr_assert_eq(eval_state_parse("garbage", 7, &t), -1);
 	cr_assert_eq(eval_state_parse("1|x|1|2|3|4|5", 13, &t), -1);
+	/* What judging reads: the same bucket, alert and target. */
+	cr_assert_eq(eval_state_parse_brief(buf, strlen(buf), &t), 0);
+	cr_assert(t.present);
+	cr_assert_eq(t.start_day, 20780);
+	cr_assert(alert_state_equal(&t.alert, &s.alert));
+	cr_assert_eq(t.target, 40);
+	cr_assert_eq(t.expected, 0, "not read back");
+	cr_assert_eq(eval_state_parse_brief("garbage", 7, &t), -1);
+	cr_assert_eq(eval_state_parse_brief("1|x|1|2|3|4|5", 13, &t), -1);
+	cr_assert_eq(eval_state_parse_brief("1||1|2|3|4|5", 12, &t), -1);
+	cr_assert_eq(eval_state_parse_brief(buf, strlen(buf) - 2, &t), -1,
+	    "the last figure cut off: six fields");
+	snprintf(buf, sizeof(buf), "x|a2:n:0:0:0:0|1|2|3|4|5");
+	cr_assert_eq(eval_state_parse_brief(buf, strlen(buf), &t), -1);
+	snprintf(buf, sizeof(buf), "1|a2:n:0:0:0:0|1|2|3|4|5|6");
+	cr_assert_eq(eval_state_parse_brief(buf, strlen(buf), &t), -1);
+	snprintf(buf, sizeof(buf), "1|a2:n:0:0:0:0|1|2.5|3|4|5");
+	cr_assert_eq(eval_state_parse_brief(buf, strlen(buf), &t), 0);
+	cr_assert_eq(t.target, 2.5);
 }
 
 /* A second config for r1, as a reload would swap in: yaml with the text

@@ -8,6 +8,8 @@
 
 #include <criterion/criterion.h>
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +79,21 @@ Test(redis_argv, reset_empties_it_for_the_next_command)
 	expect_arg(v, 0, "DEL", 3);
 	redis_argv_free(v);
 	redis_argv_free(NULL);
+}
+
+Test(redis_argv, writes_integers_as_printf_would)
+{
+	struct redis_argv *v = redis_argv_new();
+	const int64_t cases[] = { 0, 7, -7, 10, 1795000000000LL, -1795000000000LL,
+	    INT64_MAX, INT64_MIN };
+	char want[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		redis_argv_int(v, cases[i]);
+	cr_assert_eq(redis_argv_count(v), sizeof(cases) / sizeof(cases[0]));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(want, sizeof(want), "%" PRId64, cases[i]);
+		expect_arg(v, i, want, strlen(want));
+	}
+	redis_argv_free(v);
 }
