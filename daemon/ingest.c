@@ -141,13 +141,28 @@ ingest_discard_cur(struct ingest *i)
 
 /* ---- message path ---- */
 
+/* A dead-letter copy of m, unless a batch that finished whole (its copies
+ * acknowledged, P:offsets written) held m already: a read that starts
+ * behind P:offsets, to mend a shard's counts, sends no second copy. */
 static void
-count_bad(struct ingest *i, const rd_kafka_message_t *m, int reason)
+dead_letter(struct ingest *i, const struct part_state *ps,
+    const rd_kafka_message_t *m, const char *reason)
+{
+	if (m->offset < ps->done_below) {
+		metrics_inc(i->m.dlq_reread_skipped);
+		return;
+	}
+	dlq_send(i->dlq, m, reason, i->cur->seq);
+	i->cur_dlq++;
+}
+
+static void
+count_bad(struct ingest *i, const struct part_state *ps,
+    const rd_kafka_message_t *m, int reason)
 {
 	metrics_inc(i->m.bad);
 	metrics_inc(i->m.bad_reason[reason]);
-	dlq_send(i->dlq, m, classify_bad_name(reason), i->cur->seq);
-	i->cur_dlq++;
+	dead_letter(i, ps, m, classify_bad_name(reason));
 }
 
 /* True (and forgotten) when Redis refused the counts of this message. */
@@ -244,7 +259,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 	batch_note_offset(i->cur, m->partition, m->offset);
 	switch (c.outcome) {
 	case CLASSIFY_BAD:
-		count_bad(i, m, c.bad);
+		count_bad(i, ps, m, c.bad);
 		break;
 	case CLASSIFY_SKIPPED:
 		/* Any valid event is evidence of the time, counted or not. */
@@ -253,8 +268,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		metrics_inc(i->m.skip_reason[c.skip]);
 		if (c.skip == CLASSIFY_SKIP_UNKNOWN_REP &&
 		    i->cfg->unknown_rep == UNKNOWN_REP_DLQ) {
-			dlq_send(i->dlq, m, "unknown_rep", i->cur->seq);
-			i->cur_dlq++;
+			dead_letter(i, ps, m, "unknown_rep");
 		}
 		break;
 	case CLASSIFY_COUNTED:
@@ -690,6 +704,9 @@ metrics_register(struct ingest_metrics *m)
 	    "1 when partitions are assigned and Redis is usable");
 	m->kafka_errors = metrics_counter("paced_kafka_consume_errors_total",
 	    NULL, "Errors returned by the consumer instead of a message");
+	m->dlq_reread_skipped = metrics_counter(
+	    "paced_dlq_reread_skipped_total", NULL, "Dead-letter copies not "
+	    "sent again: the message was read again below P:offsets");
 	m->tick_retries = metrics_counter("paced_event_clock_retries_total",
 	    NULL, "Event-clock boundaries judged again after a failed evaluation");
 	m->event_delay = metrics_histogram("paced_event_delay_seconds", NULL,

@@ -81,6 +81,7 @@ enum ticks {
 struct part_state {
 	int32_t partition;
 	int64_t next_needed;	/* lowest offset Redis may lack; -1 unknown */
+	int64_t done_below;	/* offsets below: dead-lettered already */
 	int64_t assigned_ms;
 };
 
@@ -106,6 +107,7 @@ struct ingest_metrics {
 	struct metric *batch_msgs, *batches_ok, *batches_failed;
 	struct metric *paused, *recoveries, *lag, *assigned, *ready;
 	struct metric *kafka_errors, *event_delay, *tick_retries;
+	struct metric *dlq_reread_skipped;
 };
 
 struct ingest {

@@ -128,7 +128,8 @@ ingest_fail(struct ingest *i, const char *why)
 }
 
 static void
-resync_done(int status, const int64_t *offsets, void *arg)
+resync_done(int status, const int64_t *offsets, const int64_t *done,
+    void *arg)
 {
 	struct ingest *i = ingest_ticket_use(arg);
 	const char *topic;
@@ -156,6 +157,8 @@ resync_done(int status, const int64_t *offsets, void *arg)
 		    offsets[k] >= 0 ? "redis" : "last_acknowledged");
 		consumer_seek(i->consumer, topic, ps->partition, target);
 		ps->next_needed = target;
+		if (done[k] > ps->done_below)
+			ps->done_below = done[k];
 	}
 	ingest_pos_enter(i, POS_ACTIVE);
 	backoff_reset(&i->backoff);
@@ -235,7 +238,8 @@ ingest_began_note(struct ingest *i, int32_t partition, int64_t began_ms)
 }
 
 static void
-assign_done(int status, const int64_t *offsets, void *arg)
+assign_done(int status, const int64_t *offsets, const int64_t *done,
+    void *arg)
 {
 	struct ingest *i = ingest_ticket_use(arg);
 	rd_kafka_topic_partition_list_t *l;
@@ -260,6 +264,7 @@ assign_done(int status, const int64_t *offsets, void *arg)
 		    RD_KAFKA_OFFSET_INVALID;
 		i->parts[k].partition = l->elems[k].partition;
 		i->parts[k].next_needed = offsets[k];
+		i->parts[k].done_below = done[k];
 		i->parts[k].assigned_ms = caltime_wall_ms();
 		if (offsets[k] >= 0)
 			ingest_began_note(i, l->elems[k].partition, 0);

@@ -873,15 +873,20 @@ wm_read_done(struct wm_read *op)
 	 * refresh (WM_REFRESH_MS): read again from there, the dedupe sets
 	 * hold what was counted. With no P:offsets at all, the committed
 	 * offsets decide, as before. */
-	for (size_t i = 0; i < op->n; i++)
+	int64_t *from = xcalloc(op->n ? op->n : 1, sizeof(int64_t));
+
+	for (size_t i = 0; i < op->n; i++) {
+		from[i] = op->global[i];
 		if (op->global[i] >= 0 && op->low[i] < op->global[i]) {
 			log_info("redis_watermark_behind", "index=%zu "
 			    "offsets=%" PRId64 " shard=%" PRId64 " behind=%"
 			    PRId64, i, op->global[i], op->low[i],
 			    op->global[i] - op->low[i]);
-			op->global[i] = op->low[i];
+			from[i] = op->low[i];
 		}
-	op->cb(op->failed ? -1 : 0, op->global, op->arg);
+	}
+	op->cb(op->failed ? -1 : 0, from, op->global, op->arg);
+	free(from);
 	free(op->global);
 	free(op->low);
 	free(op);

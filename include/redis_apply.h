@@ -45,9 +45,14 @@ struct apply_stats {
  * events refused (st->nrefused > 0). */
 typedef void apply_done_cb(int status, const struct apply_stats *st,
     void *arg);
-/* offsets[i] is the stored next offset of partitions[i], or -1 when Redis
- * holds none. status -1: the read failed. */
-typedef void watermarks_cb(int status, const int64_t *offsets, void *arg);
+/* offsets[i] is the next offset of partitions[i] to read (the lowest of
+ * its shards' watermarks), or -1 when Redis holds none; done[i] is the
+ * next offset of the last batch finished whole (P:offsets: its counts,
+ * dead-letter copies and outputs acknowledged), or -1. A read from
+ * offsets[i] re-reads [offsets[i], done[i]) only to mend counts a shard
+ * lacks. status -1: the read failed. */
+typedef void watermarks_cb(int status, const int64_t *offsets,
+    const int64_t *done, void *arg);
 
 /* Borrows conn; registers the scripts with it. Returns owned; free with
  * redis_apply_free. */
