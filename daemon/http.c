@@ -51,6 +51,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
+#include "read_gate.h"
 #include "redis_conn.h"
 #include "reply.h"
 #include "scorecard.h"
@@ -72,10 +73,8 @@ struct waiting {
 	struct http *h;
 	struct evhttp_request *req;
 	redis_reply_cb *done;		/* frees the request's struct */
-	bool sent;
-	struct redis_argv *cmd;		/* the read; owned until sent */
+	struct redis_argv *cmd;		/* the read; owned until handed on */
 	TAILQ_ENTRY(waiting) entry;	/* h->waiting: every one */
-	TAILQ_ENTRY(waiting) qentry;	/* h->queue: not sent yet */
 };
 
 TAILQ_HEAD(waiting_list, waiting);
@@ -89,8 +88,7 @@ struct http {
 	struct metric *m_requests[3];	/* 2xx, 4xx, 5xx */
 	struct metric *m_refused;	/* answered by evhttp itself */
 	struct waiting_list waiting;
-	struct waiting_list queue;
-	int inflight;
+	struct read_gate *gate;		/* every route's reads */
 
 	int max_conns;
 	int open;			/* connections open */
@@ -118,22 +116,27 @@ struct http {
  * finds the http that owns the listener. */
 static struct http *all_http;
 
-static void read_pump(struct http *h);
+static void
+read_reply(const redisReply *r, void *arg);
 
-/* Registers a request to answer from the reply of w->cmd: sent at once
- * when fewer than READS_INFLIGHT are in flight, else queued. done gets
- * the reply (NULL: unknown) and frees w. */
+/* Registers a request to answer from the reply of w->cmd, sent through
+ * the read gate (at once, or once fewer than READS_INFLIGHT reads are in
+ * flight). done gets the reply (NULL: unknown) and frees w. */
 static void
 waiting_start(struct http *h, struct waiting *w, struct evhttp_request *req,
     redis_reply_cb *done)
 {
+	int rc;
+
 	w->h = h;
 	w->req = req;
 	w->done = done;
-	w->sent = false;
 	TAILQ_INSERT_TAIL(&h->waiting, w, entry);
-	TAILQ_INSERT_TAIL(&h->queue, w, qentry);
-	read_pump(h);
+	rc = read_gate_send(h->gate, w->cmd, read_reply, w);
+	redis_argv_free(w->cmd);
+	w->cmd = NULL;
+	if (rc != 0)
+		w->done(NULL, w);
 }
 
 /* The reply came: true when there is still someone to answer (w is then
@@ -143,8 +146,6 @@ waiting_done(struct waiting *w)
 {
 	if (w->h == NULL)
 		return false;
-	if (!w->sent)
-		TAILQ_REMOVE(&w->h->queue, w, qentry);
 	TAILQ_REMOVE(&w->h->waiting, w, entry);
 	return true;
 }
@@ -153,37 +154,8 @@ static void
 read_reply(const redisReply *r, void *arg)
 {
 	struct waiting *w = arg;
-	struct http *h = w->h;
 
-	if (h != NULL)
-		h->inflight--;
 	w->done(r, w);		/* frees w */
-	if (h != NULL)
-		read_pump(h);
-}
-
-/* Sends queued reads while there is room; with the connection down the
- * queued ones are answered 503 (their done sees NULL). */
-static void
-read_pump(struct http *h)
-{
-	struct waiting *w;
-
-	while (h->inflight < READS_INFLIGHT &&
-	    (w = TAILQ_FIRST(&h->queue)) != NULL) {
-		int rc;
-
-		TAILQ_REMOVE(&h->queue, w, qentry);
-		w->sent = true;
-		rc = redis_conn_send(h->deps.reads, w->cmd, read_reply, w);
-		redis_argv_free(w->cmd);
-		w->cmd = NULL;
-		if (rc != 0) {
-			w->done(NULL, w);
-			continue;
-		}
-		h->inflight++;
-	}
 }
 
 static void
@@ -728,7 +700,7 @@ http_new(struct event_base *base, const struct config *cfg,
 	if (h->deps.reads == NULL)
 		h->deps.reads = h->deps.conn;
 	TAILQ_INIT(&h->waiting);
-	TAILQ_INIT(&h->queue);
+	h->gate = read_gate_new(h->deps.reads, READS_INFLIGHT);
 	h->max_conns = cfg->http.max_connections;
 	h->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
 	h->adopt_ev = evtimer_new(base, adopt_cb, h);
@@ -736,9 +708,9 @@ http_new(struct event_base *base, const struct config *cfg,
 	h->next = all_http;
 	all_http = h;
 	h->boards = http_boards_new(&(struct http_boards_deps){ deps->cfg,
-	    deps->roster, deps->owner, h->deps.reads, boards_reply, h });
+	    deps->roster, deps->owner, h->gate, boards_reply, h });
 	h->contests = http_contests_new(&(struct http_contests_deps){
-	    deps->cfg, deps->owner, h->deps.reads, boards_reply, h });
+	    deps->cfg, deps->owner, h->gate, boards_reply, h });
 	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
 	    deps->roster, dash_reply, h });
 	h->stream = stream_new(base, cfg, deps->cfg);
@@ -811,16 +783,8 @@ http_free(struct http *h)
 	for (size_t i = 0; i < h->nfresh; i++)
 		bufferevent_decref(h->fresh[i]);
 	h->nfresh = 0;
-	while ((w = TAILQ_FIRST(&h->queue)) != NULL) {
-		/* Never sent: no callback will come. */
-		TAILQ_REMOVE(&h->queue, w, qentry);
-		TAILQ_REMOVE(&h->waiting, w, entry);
-		w->h = NULL;
-		w->req = NULL;
-		redis_argv_free(w->cmd);
-		w->cmd = NULL;
-		w->done(NULL, w);
-	}
+	/* Orphaned: their replies (the gate's NULL for the ones still
+	 * waiting, below) free what they hold. */
 	while ((w = TAILQ_FIRST(&h->waiting)) != NULL) {
 		TAILQ_REMOVE(&h->waiting, w, entry);
 		w->h = NULL;
@@ -828,6 +792,7 @@ http_free(struct http *h)
 	}
 	http_boards_free(h->boards);
 	http_contests_free(h->contests);
+	read_gate_free(h->gate);
 	http_dash_free(h->dash);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);

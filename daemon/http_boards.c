@@ -14,11 +14,9 @@
  * A reload may swap the config and roster while a request waits: the
  * request then answers 503 (retry) rather than mix two rosters.
  *
- * Commands go to the API's read connection. TODO: they do not wait in
- * http.c's queue of at most READS_INFLIGHT reads, which holds one HGETALL
- * per request; a request of these routes sends one command per board date
- * or team (one to three for a team or a floor), so the queue needs entries
- * of several commands first.
+ * Commands go to the API's read connection through http.c's read gate
+ * (read_gate.h): with every other route's reads, at most a few in flight,
+ * the rest waiting in order.
  */
 #include "http_boards.h"
 
@@ -38,6 +36,7 @@
 #include "jsontext.h"
 #include "owner.h"
 #include "keys.h"
+#include "read_gate.h"
 #include "redis_conn.h"
 #include "scorecard.h"
 #include "xmalloc.h"
@@ -279,7 +278,7 @@ breq_send(struct http_boards *b, struct breq *q)
 		breq_free(q);
 		return;
 	}
-	if (!redis_conn_up(b->deps.conn)) {
+	if (!read_gate_up(b->deps.gate)) {
 		reply_error(b, q->req, 503, "redis unavailable");
 		breq_free(q);
 		return;
@@ -311,7 +310,7 @@ breq_send(struct http_boards *b, struct breq *q)
 					    q->cfg->kpis[k].name));
 			}
 		}
-		if (redis_conn_send(b->deps.conn, v, cmd_reply, c) == 0)
+		if (read_gate_send(b->deps.gate, v, cmd_reply, c) == 0)
 			q->outstanding++;
 		else
 			q->failed = 1;

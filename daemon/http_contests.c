@@ -10,10 +10,8 @@
  * answers 503 (retry) rather than rank one config's members with
  * another's.
  *
- * TODO: like the board routes' (http_boards.c), these reads do not wait in
- * http.c's queue of at most READS_INFLIGHT reads, which holds one command
- * per request; they join it once the queue takes entries of several
- * commands.
+ * Reads go through http.c's read gate (read_gate.h), with every other
+ * route's.
  */
 #include "http_contests.h"
 
@@ -31,6 +29,7 @@
 #include "jsontext.h"
 #include "keys.h"
 #include "owner.h"
+#include "read_gate.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
 
@@ -244,7 +243,7 @@ http_contests_one(struct http_contests *hc, struct evhttp_request *req,
 			redis_argv_take(v, keys_contest_result(cfg, id));
 			redis_argv_str(v, "state");
 		}
-		if (redis_conn_send(hc->d.conn, v, read_reply, rd) == 0)
+		if (read_gate_send(hc->d.gate, v, read_reply, rd) == 0)
 			q->outstanding++;
 		else {
 			free(rd);

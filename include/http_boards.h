@@ -23,7 +23,7 @@ struct http_boards;
 typedef void http_boards_reply_cb(struct evhttp_request *req, int code,
     struct evbuffer *body, void *arg);
 struct owner;
-struct redis_conn;
+struct read_gate;
 
 /* What the routes read; http.c hands on its own. The config and roster
  * are read through on every request, so a reload is seen at once. */
@@ -31,7 +31,7 @@ struct http_boards_deps {
 	const struct config *const *cfg;
 	const struct roster *const *roster;
 	const struct owner *owner;	/* the clock */
-	struct redis_conn *conn;	/* the API's reads */
+	struct read_gate *gate;		/* the API's reads (http.c's) */
 	http_boards_reply_cb *reply;
 	void *reply_arg;
 };

@@ -16,7 +16,7 @@ struct evbuffer;
 struct evhttp_request;
 struct http_contests;
 struct owner;
-struct redis_conn;
+struct read_gate;
 
 /* Sends the answer to req: status code, JSON body (borrowed). */
 typedef void http_contests_reply_cb(struct evhttp_request *req, int code,
@@ -26,7 +26,7 @@ typedef void http_contests_reply_cb(struct evhttp_request *req, int code,
 struct http_contests_deps {
 	const struct config *const *cfg;
 	const struct owner *owner;	/* the clock */
-	struct redis_conn *conn;	/* the API's reads */
+	struct read_gate *gate;		/* the API's reads (http.c's) */
 	http_contests_reply_cb *reply;
 	void *reply_arg;
 };

@@ -73,37 +73,61 @@ fill_firing(const char *prefix, int n)
 	}
 }
 
-/* CLIENTS concurrent GET /v1/alerts; counts answers by status into
- * ok and other; returns the number that got no answer in 60 s. */
-static int
-burst(int port, int *ok, int *other)
-{
+/* A burst of CLIENTS concurrent requests. */
+struct burst {
 	struct pollfd pfd[CLIENTS];
-	char buf[65536];
-	int code[CLIENTS], left = 0;
+	int code[CLIENTS];
+	int left;
+};
+
+/* Sends CLIENTS concurrent GET path. */
+static void
+burst_send(struct burst *b, int port, const char *path)
+{
 	struct sockaddr_in sin;
-	static const char req[] = "GET /v1/alerts?status=firing HTTP/1.1\r\n"
-	    "Host: x\r\nConnection: close\r\n\r\n";
-	int64_t deadline = harness_elapsed_ms() + 60000;
+	char req[512];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n", path);
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	b->left = 0;
 	for (int i = 0; i < CLIENTS; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 		cr_assert_neq(fd, -1);
 		cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-		cr_assert_eq(write(fd, req, sizeof(req) - 1),
-		    (ssize_t)sizeof(req) - 1);
-		pfd[i].fd = fd;
-		pfd[i].events = POLLIN;
-		code[i] = 0;
-		left++;
+		cr_assert_eq(write(fd, req, (size_t)n), (ssize_t)n);
+		b->pfd[i].fd = fd;
+		b->pfd[i].events = POLLIN;
+		b->code[i] = 0;
+		b->left++;
 	}
+}
+
+/* Counts the burst's answers by status into ok and other; returns the
+ * number that got no answer in 60 s. With p, the most reads seen waiting
+ * at the gate meanwhile (sampled every 50 ms) into max_queued. */
+static int
+burst_collect(struct burst *b, int *ok, int *other,
+    const struct harness_paced *p, double *max_queued)
+{
+	struct pollfd *pfd = b->pfd;
+	int *code = b->code, left = b->left;
+	char buf[65536];
+	int64_t deadline = harness_elapsed_ms() + 60000;
+
 	while (left > 0 && harness_elapsed_ms() < deadline) {
-		if (poll(pfd, CLIENTS, 1000) <= 0)
+		if (p != NULL) {
+			double q = harness_paced_metric(p,
+			    "paced_http_redis_reads{state=\"queued\"}");
+
+			if (q > *max_queued)
+				*max_queued = q;
+		}
+		if (poll(pfd, CLIENTS, p != NULL ? 50 : 1000) <= 0)
 			continue;
 		for (int i = 0; i < CLIENTS; i++) {
 			ssize_t n;
@@ -131,6 +155,16 @@ burst(int port, int *ok, int *other)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
 	return left;
+}
+
+/* CLIENTS concurrent GET /v1/alerts: as burst_collect. */
+static int
+burst(int port, int *ok, int *other)
+{
+	struct burst b;
+
+	burst_send(&b, port, "/v1/alerts?status=firing");
+	return burst_collect(&b, ok, other, NULL, NULL);
 }
 
 Test(http_reads_burst, api_burst_does_not_stall_ingest,
@@ -170,5 +204,86 @@ Test(http_reads_burst, api_burst_does_not_stall_ingest,
 	cr_expect_eq(harness_paced_metric(&p, "paced_recoveries_total"), 0,
 	    "ingest went into recovery; see %s", p.log);
 	cr_expect_eq(harness_compare_redis(20), 0, "Redis differs from the oracle");
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
+
+/* The org boards of the week (found after ingest wrote them), each grown
+ * by n members no roster holds: a large ZRANGE per request. Returns how
+ * many; the first one's KPI and date into kpi and date. */
+static int
+grow_boards(const char *prefix, int n, char *kpi, size_t kpilen, char *date,
+    size_t datelen)
+{
+	redisContext *rc = harness_redis();
+	redisReply *r;
+	char pattern[256];
+	int found = 0;
+
+	cr_assert_not_null(rc);
+	snprintf(pattern, sizeof(pattern), "%s:{board:org:*:week:*}", prefix);
+	r = redisCommand(rc, "KEYS %s", pattern);
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		const char *key = r->element[i]->str, *k, *w;
+
+		if (found == 0 && (k = strstr(key, "{board:org:")) != NULL &&
+		    (w = strstr(key, ":week:")) != NULL) {
+			k += strlen("{board:org:");
+			snprintf(kpi, kpilen, "%.*s", (int)(w - k), k);
+			snprintf(date, datelen, "%.10s", w + strlen(":week:"));
+		}
+		for (int m = 0; m < n; m++)
+			redisAppendCommand(rc, "ZADD %s %d ghost-%06d", key,
+			    m % 97, m);
+		for (int m = 0; m < n; m++) {
+			redisReply *z = NULL;
+
+			cr_assert_eq(redisGetReply(rc, (void **)&z), REDIS_OK);
+			freeReplyObject(z);
+		}
+		found++;
+	}
+	freeReplyObject(r);
+	return found;
+}
+
+/*
+ * The leaderboard routes' reads went to the read connection directly,
+ * past the bound the other routes keep: 200 requests for a board of
+ * 20,000 members put 200 large ZRANGEs on the connection at once. They
+ * now wait at the same gate (paced_http_redis_reads{state="queued"}),
+ * every request is answered and the read connection never times out.
+ */
+Test(http_reads_burst, board_burst_waits_at_the_gate,
+    .fini = harness_teardown, .timeout = 400)
+{
+	struct harness_paced p;
+	struct burst b;
+	char prefix[128], kpi[64] = "", date[16] = "", path[256];
+	int ok = 0, other = 0, lost;
+	double queued = 0;
+
+	cr_assert_eq(harness_start_stack("http_reads_burst_boards", 29), 0);
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	key_prefix(&p, prefix, sizeof(prefix));
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_produce(0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	cr_assert_gt(grow_boards(prefix, 20000, kpi, sizeof(kpi), date,
+	    sizeof(date)), 0, "no org board of a week in Redis");
+	snprintf(path, sizeof(path), "/v1/leaderboards/org/%s?period=week&"
+	    "at=%sT12:00:00Z&limit=10", kpi, date);
+	burst_send(&b, p.http_port, path);
+	lost = burst_collect(&b, &ok, &other, &p, &queued);
+	harness_log("%d GET %s: %d answered 200, %d other, %d unanswered; "
+	    "at most %g reads waiting at the gate", CLIENTS, path, ok,
+	    other, lost, queued);
+	cr_expect_eq(lost, 0, "requests left unanswered");
+	cr_expect_eq(other, 0, "requests not answered 200");
+	cr_expect_gt(queued, 0, "no read waited at the gate");
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_redis_timeouts_total{conn=\"http\"}"), 0,
+	    "the read connection timed out; see %s", p.log);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
