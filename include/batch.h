@@ -52,6 +52,9 @@ struct batch_partition {
 };
 
 struct batch {
+	/* Given by batch_reset: the ingest hands out each value once, even
+	 * to a batch discarded unapplied, so a DLQ copy or an output tagged
+	 * with a seq can never be taken for a later batch's. */
 	uint64_t seq;
 	size_t nmessages;
 
