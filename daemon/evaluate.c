@@ -98,7 +98,9 @@ eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s)
 	char num[EVAL_STATE_SIZE], *end;
 	long day;
 
-	if (len == 0 || len >= EVAL_STATE_SIZE || state_fields(buf, len, f, n))
+	/* A NUL ends the text for eval_state_parse: refused here too. */
+	if (len == 0 || len >= EVAL_STATE_SIZE ||
+	    memchr(buf, '\0', len) != NULL || state_fields(buf, len, f, n))
 		return -1;
 	memset(s, 0, sizeof(*s));
 	memcpy(num, f[0], n[0]);
