@@ -58,7 +58,9 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INT_SRCS  = $(wildcard tests/integration/test_*.c) $(wildcard tests/regress/test_*.c)
 INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
 # The longest first, so that two at a time end together.
-INT_LONG  = %/test_pacing_week %/test_cluster %/test_dlq %/test_group %/test_kill
+INT_LONG  = %/test_digests %/test_cluster %/test_pacing_week %/test_contests \
+	%/test_http_reads_burst %/test_dlq %/test_reload %/test_enriched %/test_kill \
+	%/test_group
 INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 	$(filter-out $(INT_LONG),$(INT_ALL))
 # The harness, one file per concern, linked into every integration test.

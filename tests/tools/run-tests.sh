@@ -30,20 +30,19 @@ run_one() {
 	while ! mkdir "$out/lock" 2>/dev/null; do sleep 0.1; done
 	cat "$out/$1.report"
 	rmdir "$out/lock"
+	: >"$out/$1.done"
 }
 
-# At most $jobs at a time: when full, wait for the oldest still running.
-# (Functions, so that their arguments leave the script's own alone.)
-count() { echo "$#"; }
-wait_oldest() { wait "$1"; shift; pids="$*"; }
+# How many have ended.
+ended() { find "$out" -name '*.done' | wc -l; }
+
+# At most $jobs at a time: a new one starts as soon as any ends (not
+# the oldest: a long one must not hold the other places idle).
 i=0
-pids=""
 for t in "$@"; do
+	while [ $((i - $(ended))) -ge "$jobs" ]; do sleep 0.2; done
 	i=$((i + 1))
 	run_one "$i" "$t" &
-	pids="$pids $!"
-	# shellcheck disable=SC2086 # the words are the pids
-	[ "$(count $pids)" -ge "$jobs" ] && wait_oldest $pids
 done
 wait
 
