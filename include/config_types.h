@@ -71,6 +71,8 @@ struct config_role {
 	size_t ntargets;
 	struct config_schedule *schedule;	/* sorted by from_day */
 	size_t nschedule;
+	size_t *funnel;		/* KPI indices, top of the funnel first */
+	size_t nfunnel;		/* 0: the role has no funnel */
 };
 
 struct config_team {
@@ -252,6 +254,14 @@ struct config {
 		bool snapshots;		/* produce to kafka.topic_scorecards */
 		int64_t snapshot_every_ms;	/* each rep's open buckets this often */
 	} analytics;
+
+	struct {
+		int64_t window_ms;	/* rolling window, whole days */
+		long min_volume;	/* a rep's step volume for its own rate */
+		double coaching_below;	/* below_team under this x the team's */
+		bool has_revenue;	/* revenue_kpi names an amount KPI */
+		size_t revenue_kpi;
+	} funnel;
 
 	struct config_kpi *kpis;
 	size_t nkpis;
