@@ -10,9 +10,10 @@
  */
 
 #include "config_yaml.h"
+#include "funnel.h"
 
 /* The most steps (KPIs) a funnel has. */
-#define CONFIG_FUNNEL_MAX	16
+#define CONFIG_FUNNEL_MAX	FUNNEL_STEPS_MAX
 
 /* A role's funnel: a list of 2 to CONFIG_FUNNEL_MAX count KPIs, top
  * first, into r (called by the roles loader, stage 2). */
