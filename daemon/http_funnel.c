@@ -161,20 +161,22 @@ cmd_add(struct freq *q, int *slot, bool bucket, int32_t day, int shard,
 /*
  * The commands of q's reps: for each shard, one per window day and one
  * per bucket start day among its reps. The days of reps in different
- * zones differ by a day or so: an index over the span of days finds a
- * command at once.
+ * zones differ by a day or so: an index over the shards the reps are in
+ * and the span of their days finds a command at once.
  */
 static void
 plan_cmds(struct freq *q)
 {
 	int shards = q->cfg->redis.shards;
 	int32_t wlo = 0, whi = 0, blo = 0, bhi = 0;
-	int *widx, *bidx;
-	size_t wspan, bspan;
+	int *dense = xcalloc((size_t)shards, sizeof(int)), *widx, *bidx;
+	size_t wspan, bspan, nused = 0;
 
 	for (size_t m = 0; m < q->nreps; m++) {
 		const struct frep *r = &q->reps[m];
 
+		if (dense[r->shard] == 0)
+			dense[r->shard] = (int)++nused;
 		if (m == 0 || r->today < wlo)
 			wlo = r->today;
 		if (m == 0 || r->today > whi)
@@ -187,13 +189,13 @@ plan_cmds(struct freq *q)
 	wlo -= q->window_days - 1;
 	wspan = (size_t)(whi - wlo + 1);
 	bspan = (size_t)(bhi - blo + 1);
-	widx = xcalloc((size_t)shards * wspan, sizeof(int));
-	bidx = xcalloc((size_t)shards * bspan, sizeof(int));
-	memset(widx, 0xff, (size_t)shards * wspan * sizeof(int));
-	memset(bidx, 0xff, (size_t)shards * bspan * sizeof(int));
+	widx = xcalloc(nused * wspan, sizeof(int));
+	bidx = xcalloc(nused * bspan, sizeof(int));
+	memset(widx, 0xff, nused * wspan * sizeof(int));
+	memset(bidx, 0xff, nused * bspan * sizeof(int));
 	for (size_t m = 0; m < q->nreps; m++) {
 		const struct frep *r = &q->reps[m];
-		size_t s = (size_t)r->shard;
+		size_t s = (size_t)dense[r->shard] - 1;
 
 		for (int32_t d = r->today - q->window_days + 1; d <= r->today;
 		    d++)
@@ -202,6 +204,7 @@ plan_cmds(struct freq *q)
 		cmd_add(q, &bidx[s * bspan + (size_t)(r->bucket.start_day -
 		    blo)], true, r->bucket.start_day, r->shard, m);
 	}
+	free(dense);
 	free(widx);
 	free(bidx);
 }
