@@ -265,7 +265,7 @@ static const struct key_row rows[] = {
 	CUSTOM("calendars", KEY_RELOAD, 1, load_calendars, NULL,
 	    "working days and hours, holidays, week and fiscal year starts"),
 	CUSTOM("roles", KEY_RELOAD | KEY_REQUIRED, 2, load_roles, NULL,
-	    "targets and schedules of each role"),
+	    "targets, schedules and funnel of each role"),
 	CUSTOM("teams", KEY_RELOAD | KEY_REQUIRED, 2, load_teams, NULL,
 	    "teams: time zone, calendar, manager"),
 	CUSTOM("reps", KEY_RELOAD, 3, load_reps, NULL, "the roster inline"),

@@ -4,9 +4,9 @@
 /*
  * What a loaded configuration holds: the structs config.c's loader and
  * its parts (config_yaml.c, config_org.c, config_roster.c,
- * config_boards.c) fill in and every stage reads. Types only, so that the
- * parts of the loader need not include config.h, whose functions they do
- * not call.
+ * config_boards.c, config_contests.c, config_funnel.c) fill in and every
+ * stage reads. Types only, so that the parts of the loader need not
+ * include config.h, whose functions they do not call.
  */
 
 #include <stdbool.h>
