@@ -31,8 +31,11 @@
  *     450000, 2155 more calls.
  * b1 alone in west: .2, .5, .2 (the team's are its own), .02, deal
  *     10000: 15 deals = 750 calls.
- * The org (sdr): 1050 310 45 9 210000; 4400 + ... sums: 220 so far, 440
- *     projected, 4 deals, 112000, target 600000, 2905 more.
+ * The org (sdr): 1050 310 45 9 210000; its forecast sums the reps': 220
+ *     so far, 440 projected, 4 deals, 112000, target 600000, 2905 more.
+ *
+ * Cost: the read API's Redis round trips of a request are counted: one
+ * per (shard, window day) and (shard, bucket) among the reps read.
  */
 
 #include "harness.h"
@@ -41,6 +44,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +334,62 @@ check_org(void)
 	cJSON_Delete(o);
 }
 
+/* The counter shard of a rep (README, Redis keys: FNV-1a 64 mod 32). */
+static unsigned
+shard_of(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 0x100000001b3ULL;
+	return (unsigned)(h % 32);
+}
+
+/* Distinct shards among n ids. */
+static unsigned
+shards_of(const char *const *ids, size_t n)
+{
+	uint32_t seen = 0;
+	unsigned count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!(seen & (1u << shard_of(ids[i])))) {
+			seen |= 1u << shard_of(ids[i]);
+			count++;
+		}
+	return count;
+}
+
+/* The Redis commands of a request: one per shard and window day, one per
+ * shard and bucket (the reps are in one zone, their week starts the same
+ * day), whatever the number of reps. */
+static void
+check_cost(const struct harness_paced *p)
+{
+	static const char *const east[] = { "a1", "a2", "a3" };
+	static const char *const org[] = { "a1", "a2", "a3", "b1" };
+	static const char series[] =
+	    "paced_redis_latency_seconds_count{conn=\"http\"}";
+	double before, after;
+	cJSON *j;
+
+	before = harness_paced_metric(p, series);
+	j = get_ok("/v1/org/funnel?period=week&%s", at_q);
+	cJSON_Delete(j);
+	after = harness_paced_metric(p, series);
+	cr_expect_eq(after - before, shards_of(org, 4) * 31.0,
+	    "org: %g commands, want %u shards x 31", after - before,
+	    shards_of(org, 4));
+	before = after;
+	j = get_ok("/v1/reps/a1/funnel?period=week&%s", at_q);
+	cJSON_Delete(j);
+	after = harness_paced_metric(p, series);
+	cr_expect_eq(after - before, shards_of(east, 3) * 31.0,
+	    "a1 (its team's sdr reps): %g commands, want %u shards x 31",
+	    after - before, shards_of(east, 3));
+	harness_log("org request: %g commands", shards_of(org, 4) * 31.0);
+}
+
 static size_t
 check_bad_requests(void)
 {
@@ -433,6 +493,7 @@ Test(funnel, rates_flags_and_forecast, .fini = harness_teardown,
 	check_rep();
 	check_team();
 	check_org();
+	check_cost(&p);
 	nbad = check_bad_requests();
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_http_requests_total{code=\"4xx\"}"), (double)nbad);
