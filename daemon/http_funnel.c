@@ -598,7 +598,8 @@ answer(struct freq *q)
 	const struct config *cfg = q->cfg;
 	double *actual = xcalloc(cfg->nkpis + 1, sizeof(double));
 	struct scorecard card;
-	cJSON *o = cJSON_CreateObject(), *reps = cJSON_CreateArray(), *one = NULL;
+	cJSON *o = cJSON_CreateObject(), *reps = cJSON_CreateArray();
+	cJSON *one = NULL;
 	const struct frep *first = q->nreps > 0 ? &q->reps[0] : NULL;
 	char ts[40];
 
@@ -640,8 +641,10 @@ answer(struct freq *q)
 		add_date(o, "window_from", first->today - q->window_days + 1);
 		add_date(o, "window_to", first->today);
 	}
-	cJSON_AddNumberToObject(o, "min_volume", (double)cfg->funnel.min_volume);
-	cJSON_AddNumberToObject(o, "coaching_below", cfg->funnel.coaching_below);
+	cJSON_AddNumberToObject(o, "min_volume",
+	    (double)cfg->funnel.min_volume);
+	cJSON_AddNumberToObject(o, "coaching_below",
+	    cfg->funnel.coaching_below);
 	if (q->scope == HTTP_FUNNEL_TEAM) {
 		cJSON_AddNumberToObject(o, "reps_count", (double)q->nreps);
 		cJSON_AddItemToObject(o, "funnels", team_groups_json(q,
