@@ -350,6 +350,15 @@ static const struct key_row rows[] = {
 	NUMBER("funnel.coaching_below", funnel.coaching_below,
 	    KEY_RELOAD | KEY_MIN_EXCL, "0.8", "0", "1",
 	    "a rep's rate under this x its team's is flagged below_team"),
+	BOOL("funnel.coaching", funnel.coaching, KEY_RELOAD, "false",
+	    "the morning digest lists the reps whose step rate stays below "
+	    "their team's"),
+	LONG("funnel.coaching_days", funnel.coaching_days, KEY_RELOAD, "2",
+	    "1", "30", "consecutive mornings below before a rep's step is "
+	    "listed"),
+	NUMBER("funnel.coaching_margin", funnel.coaching_margin, KEY_RELOAD,
+	    "0.05", "0", "1", "a listed step clears at coaching_below + this "
+	    "x the team's rate"),
 	CUSTOM("funnel.revenue", KEY_RELOAD, 2, load_funnel_revenue, NULL,
 	    "the amount KPI the average deal size is read from"),
 };

@@ -3,7 +3,8 @@
  * of its funnel, top first (calls -> conversations -> ... -> deals); the
  * top-level `funnel` block holds the rolling window, the volume below
  * which a rep's rate gives way to its team's, the coaching threshold and
- * the amount KPI that the average deal size is read from. Called by the
+ * the amount KPI that the average deal size is read from, and the
+ * coaching list of the morning digest (its hysteresis). Called by the
  * roles loader and config.c's key table in their stages.
  */
 #include "config_funnel.h"
@@ -104,4 +105,19 @@ funnel_config_finish(struct loader *l)
 	if (c->funnel.window_ms % DAY_MS != 0)
 		node_error(l, seen_node(l, "funnel.window"), "funnel.window",
 		    "the window is whole days (like 30d)");
+	if (!c->funnel.coaching)
+		return;
+	if (c->funnel.coaching_below + c->funnel.coaching_margin > 1 + 1e-9) {
+		const char *at = seen_node(l, "funnel.coaching_margin") != NULL ?
+		    "funnel.coaching_margin" : "funnel.coaching_below";
+
+		node_error(l, seen_node(l, at), at, "with funnel.coaching, "
+		    "coaching_below + coaching_margin is at most 1 (%g + %g): "
+		    "a listed step would clear only above its team's rate",
+		    c->funnel.coaching_below, c->funnel.coaching_margin);
+	}
+	if (!c->alerts.digest_morning)
+		node_error(l, seen_node(l, "funnel.coaching"),
+		    "funnel.coaching", "the coaching list goes out in the "
+		    "morning digest: set alerts.digest.morning");
 }

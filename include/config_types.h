@@ -259,6 +259,9 @@ struct config {
 		int64_t window_ms;	/* rolling window, whole days */
 		long min_volume;	/* a rep's step volume for its own rate */
 		double coaching_below;	/* below_team under this x the team's */
+		bool coaching;		/* the morning digest's coaching list */
+		long coaching_days;	/* mornings below before a flag */
+		double coaching_margin;	/* a flag clears at below + this */
 		bool has_revenue;	/* revenue_kpi names an amount KPI */
 		size_t revenue_kpi;
 	} funnel;

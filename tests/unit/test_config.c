@@ -2297,6 +2297,49 @@ Test(config, funnel_keys)
 	free(errs);
 }
 
+Test(config, funnel_coaching_keys)
+{
+	char		*errs = NULL;
+	struct config	*c = buf_load(TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_not(c->funnel.coaching);
+	cr_expect_eq(c->funnel.coaching_days, 2);
+	cr_expect_eq(c->funnel.coaching_margin, 0.05);
+	config_free(c);
+
+	/* coaching_below 1 stays valid while coaching is off. */
+	c = buf_load(TAIL "funnel: {coaching_below: 1}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	config_free(c);
+
+	c = buf_load(TAIL "alerts:\n  digest: {morning: \"08:30\"}\n"
+	    "funnel: {coaching: true, coaching_days: 3, coaching_margin: 0.1}\n",
+	    &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect(c->funnel.coaching);
+	cr_expect_eq(c->funnel.coaching_days, 3);
+	cr_expect_eq(c->funnel.coaching_margin, 0.1);
+	config_free(c);
+
+	cr_assert_null(buf_load(TAIL "funnel:\n  coaching: true\n"
+	    "  coaching_days: 0\n", &errs));
+	assert_line(errs, FX("buffer.yaml") ":10:13: funnel.coaching: the "
+	    "coaching list goes out in the morning digest: set "
+	    "alerts.digest.morning");
+	cr_expect_not_null(strstr(errs, "funnel.coaching_days"), "%s", errs);
+	free(errs);
+
+	cr_assert_null(buf_load(TAIL "alerts:\n  digest: {morning: \"08:30\"}\n"
+	    "funnel:\n  coaching: true\n  coaching_below: 0.9\n"
+	    "  coaching_margin: 0.2\n", &errs));
+	assert_line(errs, FX("buffer.yaml") ":14:20: funnel.coaching_margin: "
+	    "with funnel.coaching, coaching_below + coaching_margin is at "
+	    "most 1 (0.9 + 0.2): a listed step would clear only above its "
+	    "team's rate");
+	free(errs);
+}
+
 Test(config, funnel_reloads)
 {
 	char		*errs = NULL, err[256];
