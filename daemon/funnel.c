@@ -1,8 +1,9 @@
 /*
  * funnel.c: conversion rates, the rate a rep's forecast uses at each
- * step, the coaching flag and the activity-based forecast (see funnel.h
- * for the rules). Pure; called by http_funnel.c once a request's
- * counters are read.
+ * step, the coaching flag, the coaching list's hysteresis and the
+ * activity-based forecast (see funnel.h for the rules). Pure; called by
+ * http_funnel.c once a request's counters are read and by digest_run.c
+ * for a morning digest's coaching list.
  */
 #include "funnel.h"
 
@@ -50,6 +51,30 @@ funnel_rep_conversions(const struct funnel_counts *rep,
 		c->below_team = enough && c->rep.has && c->team.has &&
 		    c->rep.v < p->coaching_below * c->team.v;
 	}
+}
+
+long
+funnel_coaching_step(const struct funnel_conv *c, double volume,
+    const struct funnel_coaching *p, long before)
+{
+	double rate, team;
+	bool listed = funnel_coaching_listed(p, before);
+
+	if (volume < p->min_volume || !c->rep.has || !c->team.has)
+		return 0;
+	rate = c->rep.v;
+	team = c->team.v;
+	if (rate < p->coaching_below * team ||
+	    (listed && rate < (p->coaching_below + p->margin) * team))
+		return before < FUNNEL_COACHING_DAYS_MAX ? before + 1 :
+		    FUNNEL_COACHING_DAYS_MAX;
+	return 0;
+}
+
+bool
+funnel_coaching_listed(const struct funnel_coaching *p, long days)
+{
+	return days > 0 && days >= p->days;
 }
 
 struct funnel_value

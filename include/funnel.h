@@ -16,6 +16,12 @@
  * min_volume at the step and its rate is under coaching_below x the
  * team's.
  *
+ * Coaching (the morning digest's list): a step is listed once it was
+ * below_team on funnel.coaching_days consecutive mornings, and stays
+ * listed until its rate is back at or above (coaching_below +
+ * coaching_margin) x the team's or its volume falls under min_volume
+ * (funnel_coaching_step).
+ *
  * Forecast of a bucket, at working-time fraction f:
  *	projected_top	  top count so far / f (the top step's run rate over
  *			  the bucket's working time); none while f is 0
@@ -106,6 +112,30 @@ void funnel_forecast(const struct funnel_forecast_in *in,
  * sums the reps' targets of the first kind seen. */
 void funnel_forecast_add(struct funnel_forecast *sum,
     const struct funnel_forecast *f);
+/* The coaching list's hysteresis (funnel.coaching*). */
+struct funnel_coaching {
+	double min_volume;
+	double coaching_below;
+	double margin;		/* a listed step clears at below + margin */
+	long days;		/* consecutive mornings below to be listed */
+};
+
+#define FUNNEL_COACHING_DAYS_MAX	100000
+
+/*
+ * One morning's check of a rep's step c (from funnel_rep_conversions,
+ * borrowed), whose top count over the window is volume: the consecutive
+ * mornings the step has been below, from `before` (the count after the
+ * last check; 0: clear). Below (rate under coaching_below x the team's,
+ * with at least min_volume): before + 1. A listed step (before >= days)
+ * whose rate is still under (coaching_below + margin) x the team's: before
+ * + 1 too. Anything else, or a volume under min_volume, or a missing rate:
+ * 0. The count stops at FUNNEL_COACHING_DAYS_MAX.
+ */
+long funnel_coaching_step(const struct funnel_conv *c, double volume,
+    const struct funnel_coaching *p, long before);
+/* True when a step below for `days` consecutive mornings is listed. */
+bool funnel_coaching_listed(const struct funnel_coaching *p, long days);
 /* "rep", "team" or NULL; "revenue", "deals" or NULL. */
 const char *funnel_source_name(enum funnel_source s);
 const char *funnel_target_name(enum funnel_target t);

@@ -164,3 +164,67 @@ Test(funnel, group_sums)
 	cr_expect(close_to(sum.target.v, 150000));
 	cr_expect(close_to(sum.required_activity.v, 380));
 }
+
+/* A rep's step at `rate` against a team's 0.30, with `volume` at its top. */
+static struct funnel_conv
+step_at(double rate, double volume)
+{
+	struct funnel_counts r = { 2, { volume, rate * volume }, 0 };
+	struct funnel_counts t = { 2, { 1000, 300 }, 0 };
+	struct funnel_conv c;
+
+	funnel_rep_conversions(&r, &t, &params, &c);
+	return c;
+}
+
+static const struct funnel_coaching coach = { 20, 0.8, 0.05, 2 };
+
+Test(funnel, coaching_listed_after_days_below)
+{
+	struct funnel_conv low = step_at(0.20, 100);	/* 0.20 < 0.24 */
+	long d;
+
+	d = funnel_coaching_step(&low, 100, &coach, 0);
+	cr_expect_eq(d, 1);
+	cr_expect_not(funnel_coaching_listed(&coach, d));
+	d = funnel_coaching_step(&low, 100, &coach, d);
+	cr_expect_eq(d, 2);
+	cr_expect(funnel_coaching_listed(&coach, d));
+	d = funnel_coaching_step(&low, 100, &coach, d);
+	cr_expect_eq(d, 3);
+	cr_expect(funnel_coaching_listed(&coach, d));
+	cr_expect_eq(funnel_coaching_step(&low, 100, &coach,
+	    FUNNEL_COACHING_DAYS_MAX), FUNNEL_COACHING_DAYS_MAX);
+	cr_expect_not(funnel_coaching_listed(&coach, 0));
+}
+
+Test(funnel, coaching_margin_holds_a_listed_step)
+{
+	/* 0.24 <= 0.25 < 0.255: above the threshold, under threshold +
+	 * margin. */
+	struct funnel_conv band = step_at(0.25, 100);
+
+	cr_expect_eq(funnel_coaching_step(&band, 100, &coach, 2), 3);
+	cr_expect_eq(funnel_coaching_step(&band, 100, &coach, 5), 6);
+	/* Not yet listed: the band does not count as below. */
+	cr_expect_eq(funnel_coaching_step(&band, 100, &coach, 1), 0);
+	cr_expect_eq(funnel_coaching_step(&band, 100, &coach, 0), 0);
+}
+
+Test(funnel, coaching_clears)
+{
+	/* At (0.8 + 0.05) x 0.30 = 0.255 exactly, and above it. */
+	struct funnel_conv at = step_at(0.255, 1000);
+	struct funnel_conv high = step_at(0.40, 100);
+	struct funnel_conv low = step_at(0.10, 100);
+
+	cr_expect_eq(funnel_coaching_step(&at, 1000, &coach, 4), 0);
+	cr_expect_eq(funnel_coaching_step(&high, 100, &coach, 4), 0);
+	/* Low volume clears, however low the rate. */
+	low = step_at(0.10, 19);
+	cr_expect_eq(funnel_coaching_step(&low, 19, &coach, 4), 0);
+	cr_expect_eq(funnel_coaching_step(&low, 19, &coach, 0), 0);
+	/* No rate (no volume at all) clears too. */
+	low = step_at(0, 0);
+	cr_expect_eq(funnel_coaching_step(&low, 0, &coach, 3), 0);
+}
