@@ -354,7 +354,7 @@ job_finish(struct digest_run *d)
 	char *body;
 
 	body = digest_body(d->job.k, g->id, d->job.day, d->behind, d->nbehind,
-	    d->card, d->ncard, d->news, d->nnews);
+	    d->card, d->ncard, d->news, d->nnews, NULL);
 	sinks_post_digest(d->sinks, body);
 	free(body);
 	v = redis_argv_new();
