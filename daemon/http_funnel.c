@@ -4,7 +4,8 @@
  * for the team's rates) are read from their day counters over the rolling
  * window (funnel.window, the rep's last local days up to the day of at)
  * and from their counters of the ?period= bucket, one HMGET per counter
- * shard and day that holds them, through http.c's read gate. Once every
+ * shard and day that holds them (funnel_read.c plans them and sums the
+ * replies), through http.c's read gate. Once every
  * reply is in, funnel.c turns the counts into rates, coaching flags and
  * the forecast, and the answer goes out.
  *
@@ -30,6 +31,7 @@
 
 #include "caltime.h"
 #include "funnel.h"
+#include "funnel_read.h"
 #include "jsontext.h"
 #include "keys.h"
 #include "owner.h"
@@ -41,25 +43,10 @@
 
 #define DAY_MS	86400000LL
 
-/* One command: the reps whose fields it asks, in order. */
-struct fcmd {
-	struct freq *q;
-	bool bucket;		/* the ?period= bucket, else a window day */
-	int32_t day;
-	int shard;
-	size_t *reps;
-	size_t nreps, cap;
-};
-
-/* A rep read by a request. */
+/* A rep read by a request; its counts are q->rd.reps[] of its index. */
 struct frep {
 	const struct roster_rep *rep;
-	int shard;
-	int32_t today;			/* local day of at */
 	struct bucket bucket;		/* of ?period= holding at */
-	size_t nk;			/* fields read: funnel, then revenue */
-	size_t kidx[FUNNEL_STEPS_MAX + 1];
-	struct funnel_counts win, cur;
 	size_t group;			/* its team x role group */
 };
 
@@ -85,8 +72,7 @@ struct freq {
 	size_t nreps;
 	struct fgroup *groups;
 	size_t ngroups;
-	struct fcmd *cmds;
-	size_t ncmds;
+	struct funnel_read rd;		/* the reps' counts, by index */
 	int outstanding;
 	int failed;
 };
@@ -121,9 +107,7 @@ reply_error(struct http_funnel *f, struct evhttp_request *req, int code,
 static void
 freq_free(struct freq *q)
 {
-	for (size_t i = 0; i < q->ncmds; i++)
-		free(q->cmds[i].reps);
-	free(q->cmds);
+	funnel_read_clear(&q->rd);
 	free(q->reps);
 	free(q->groups);
 	free(q);
@@ -133,116 +117,6 @@ static const struct config_role *
 role_of(const struct freq *q, const struct roster_rep *rep)
 {
 	return &q->cfg->roles[rep->rep->role];
-}
-
-/* Adds rep m of q (by the reps' order) to the rep list of the command
- * at index slot of idx (made when -1). */
-static void
-cmd_add(struct freq *q, int *slot, bool bucket, int32_t day, int shard,
-    size_t m)
-{
-	struct fcmd *c;
-
-	if (*slot < 0) {
-		q->cmds = xreallocarray(q->cmds, q->ncmds + 1,
-		    sizeof(*q->cmds));
-		q->cmds[q->ncmds] = (struct fcmd){ q, bucket, day, shard,
-		    NULL, 0, 0 };
-		*slot = (int)q->ncmds++;
-	}
-	c = &q->cmds[*slot];
-	if (c->nreps == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 8;
-		c->reps = xreallocarray(c->reps, c->cap, sizeof(*c->reps));
-	}
-	c->reps[c->nreps++] = m;
-}
-
-/*
- * The commands of q's reps: for each shard, one per window day and one
- * per bucket start day among its reps. The days of reps in different
- * zones differ by a day or so: an index over the shards the reps are in
- * and the span of their days finds a command at once.
- */
-static void
-plan_cmds(struct freq *q)
-{
-	int shards = q->cfg->redis.shards;
-	int32_t wlo = 0, whi = 0, blo = 0, bhi = 0;
-	int *dense = xcalloc((size_t)shards, sizeof(int)), *widx, *bidx;
-	size_t wspan, bspan, nused = 0;
-
-	for (size_t m = 0; m < q->nreps; m++) {
-		const struct frep *r = &q->reps[m];
-
-		if (dense[r->shard] == 0)
-			dense[r->shard] = (int)++nused;
-		if (m == 0 || r->today < wlo)
-			wlo = r->today;
-		if (m == 0 || r->today > whi)
-			whi = r->today;
-		if (m == 0 || r->bucket.start_day < blo)
-			blo = r->bucket.start_day;
-		if (m == 0 || r->bucket.start_day > bhi)
-			bhi = r->bucket.start_day;
-	}
-	wlo -= q->window_days - 1;
-	wspan = (size_t)(whi - wlo + 1);
-	bspan = (size_t)(bhi - blo + 1);
-	widx = xcalloc(nused * wspan, sizeof(int));
-	bidx = xcalloc(nused * bspan, sizeof(int));
-	memset(widx, 0xff, nused * wspan * sizeof(int));
-	memset(bidx, 0xff, nused * bspan * sizeof(int));
-	for (size_t m = 0; m < q->nreps; m++) {
-		const struct frep *r = &q->reps[m];
-		size_t s = (size_t)dense[r->shard] - 1;
-
-		for (int32_t d = r->today - q->window_days + 1; d <= r->today;
-		    d++)
-			cmd_add(q, &widx[s * wspan + (size_t)(d - wlo)], false,
-			    d, r->shard, m);
-		cmd_add(q, &bidx[s * bspan + (size_t)(r->bucket.start_day -
-		    blo)], true, r->bucket.start_day, r->shard, m);
-	}
-	free(dense);
-	free(widx);
-	free(bidx);
-}
-
-/* Adds v to field j of counts c of rep r (the funnel's steps, then the
- * revenue KPI). */
-static void
-count_add(const struct frep *r, struct funnel_counts *c, size_t j, double v)
-{
-	if (j < c->n)
-		c->step[j] += v;
-	else if (j < r->nk)
-		c->revenue += v;
-}
-
-static double
-reply_number(const redisReply *r)
-{
-	if (r->type == REDIS_REPLY_INTEGER)
-		return (double)r->integer;
-	if (r->type == REDIS_REPLY_STRING)
-		return strtod(r->str, NULL);
-	return 0;
-}
-
-static void
-cmd_read(struct fcmd *c, const redisReply *r)
-{
-	struct freq *q = c->q;
-	size_t e = 0;
-
-	for (size_t i = 0; i < c->nreps; i++) {
-		struct frep *fr = &q->reps[c->reps[i]];
-
-		for (size_t j = 0; j < fr->nk && e < r->elements; j++, e++)
-			count_add(fr, c->bucket ? &fr->cur : &fr->win, j,
-			    reply_number(r->element[e]));
-	}
 }
 
 static void answer(struct freq *q);
@@ -277,13 +151,13 @@ freq_release(struct freq *q)
 static void
 cmd_reply(const redisReply *r, void *arg)
 {
-	struct fcmd *c = arg;
-	struct freq *q = c->q;
+	struct funnel_read_cmd *c = arg;
+	struct freq *q = c->arg;
 
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
 		q->failed = 1;
 	else if (q->f != NULL && !reloaded(q))
-		cmd_read(c, r);
+		funnel_read_take(c, r);
 	freq_release(q);
 }
 
@@ -302,21 +176,10 @@ freq_send(struct http_funnel *f, struct freq *q)
 	TAILQ_INSERT_TAIL(&f->waiting, q, entry);
 	q->outstanding = 1;	/* held while sending */
 	v = redis_argv_new();
-	for (size_t i = 0; i < q->ncmds; i++) {
-		struct fcmd *c = &q->cmds[i];
+	for (size_t i = 0; i < q->rd.ncmds; i++) {
+		struct funnel_read_cmd *c = &q->rd.cmds[i];
 
-		redis_argv_reset(v);
-		redis_argv_str(v, "HMGET");
-		redis_argv_take(v, keys_shard_counters(q->cfg, c->shard,
-		    c->bucket ? q->period : PERIOD_DAY, c->day));
-		for (size_t k = 0; k < c->nreps; k++) {
-			const struct frep *r = &q->reps[c->reps[k]];
-
-			for (size_t j = 0; j < r->nk; j++)
-				redis_argv_take(v, keys_counter_field(
-				    r->rep->rep->id,
-				    q->cfg->kpis[r->kidx[j]].name));
-		}
+		funnel_read_argv(c, v);
 		if (read_gate_send(f->deps.gate, v, cmd_reply, c) == 0)
 			q->outstanding++;
 		else
@@ -447,6 +310,7 @@ rep_json(struct freq *q, size_t m, struct scorecard *card, double *actual)
 {
 	const struct config *cfg = q->cfg;
 	struct frep *r = &q->reps[m];
+	const struct funnel_read_rep *fd = &q->rd.reps[m];
 	const struct config_role *role = role_of(q, r->rep);
 	struct fgroup *g = &q->groups[r->group];
 	struct funnel_params p = { (double)cfg->funnel.min_volume,
@@ -461,9 +325,9 @@ rep_json(struct freq *q, size_t m, struct scorecard *card, double *actual)
 	cJSON_AddStringToObject(o, "rep_id", r->rep->rep->id);
 	cJSON_AddStringToObject(o, "team_id", r->rep->team->id);
 	cJSON_AddStringToObject(o, "role", role->name);
-	add_steps(q, o, role, &r->win, &r->cur);
-	funnel_rep_conversions(&r->win, &g->win, &p, conv);
-	funnel_rates(&r->cur, br);
+	add_steps(q, o, role, &fd->win, &fd->cur);
+	funnel_rep_conversions(&fd->win, &g->win, &p, conv);
+	funnel_rates(&fd->cur, br);
 	list = cJSON_AddArrayToObject(o, "conversions");
 	for (size_t i = 0; i + 1 < role->nfunnel; i++) {
 		cJSON *c = conv_json(q, role, i, &conv[i].rep, &br[i]);
@@ -474,7 +338,7 @@ rep_json(struct freq *q, size_t m, struct scorecard *card, double *actual)
 		cJSON_AddBoolToObject(c, "below_team", conv[i].below_team);
 		cJSON_AddItemToArray(list, c);
 	}
-	size = funnel_deal_size(&r->win);
+	size = funnel_deal_size(&fd->win);
 	if (!size.has)
 		size = funnel_deal_size(&g->win);
 	if (cfg->funnel.has_revenue)
@@ -485,13 +349,13 @@ rep_json(struct freq *q, size_t m, struct scorecard *card, double *actual)
 	/* The bucket's working time and the targets in force. */
 	memset(actual, 0, cfg->nkpis * sizeof(double));
 	for (size_t i = 0; i < role->nfunnel; i++)
-		actual[role->funnel[i]] = r->cur.step[i];
+		actual[role->funnel[i]] = fd->cur.step[i];
 	if (cfg->funnel.has_revenue)
-		actual[cfg->funnel.revenue_kpi] = r->cur.revenue;
+		actual[cfg->funnel.revenue_kpi] = fd->cur.revenue;
 	scorecard_compute(cfg, r->rep, q->period, q->at_ms, actual, card);
 	memset(&in, 0, sizeof(in));
 	in.n = role->nfunnel;
-	in.top_so_far = r->cur.step[0];
+	in.top_so_far = fd->cur.step[0];
 	in.elapsed_fraction = pacing_worktime_fraction(&card->wt);
 	for (size_t i = 0; i + 1 < role->nfunnel; i++)
 		in.rate[i] = conv[i].used;
@@ -601,14 +465,15 @@ answer(struct freq *q)
 	cJSON *o = cJSON_CreateObject(), *reps = cJSON_CreateArray();
 	cJSON *one = NULL;
 	const struct frep *first = q->nreps > 0 ? &q->reps[0] : NULL;
+	int32_t today = q->nreps > 0 ? q->rd.reps[0].last_day : 0;
 	char ts[40];
 
 	card.kpis = xcalloc(cfg->nkpis + 1, sizeof(*card.kpis));
 	for (size_t m = 0; m < q->nreps; m++) {
 		struct fgroup *g = &q->groups[q->reps[m].group];
 
-		counts_add(&g->win, &q->reps[m].win);
-		counts_add(&g->cur, &q->reps[m].cur);
+		counts_add(&g->win, &q->rd.reps[m].win);
+		counts_add(&g->cur, &q->rd.reps[m].cur);
 	}
 	for (size_t m = 0; m < q->nreps; m++) {
 		cJSON *r = rep_json(q, m, &card, actual);
@@ -616,6 +481,7 @@ answer(struct freq *q)
 		if (q->scope == HTTP_FUNNEL_REP &&
 		    strcmp(q->reps[m].rep->rep->id, q->id) == 0) {
 			first = &q->reps[m];
+			today = q->rd.reps[m].last_day;
 			one = r;
 		} else
 			cJSON_AddItemToArray(reps, r);
@@ -638,8 +504,8 @@ answer(struct freq *q)
 	}
 	cJSON_AddNumberToObject(o, "window_days", q->window_days);
 	if (q->scope != HTTP_FUNNEL_ORG && first != NULL) {
-		add_date(o, "window_from", first->today - q->window_days + 1);
-		add_date(o, "window_to", first->today);
+		add_date(o, "window_from", today - q->window_days + 1);
+		add_date(o, "window_to", today);
 	}
 	cJSON_AddNumberToObject(o, "min_volume",
 	    (double)cfg->funnel.min_volume);
@@ -692,14 +558,9 @@ add_rep(struct freq *q, const struct roster_rep *rep)
 	size_t team = (size_t)(rep->team - cfg->teams), g;
 
 	r->rep = rep;
-	r->shard = keys_shard_of(cfg, rep->rep->id);
-	r->today = tzone_local_day(rep->zone, q->at_ms);
 	scorecard_bucket(rep, q->period, q->at_ms, &r->bucket);
-	for (size_t i = 0; i < role->nfunnel; i++)
-		r->kidx[r->nk++] = role->funnel[i];
-	if (cfg->funnel.has_revenue)
-		r->kidx[r->nk++] = cfg->funnel.revenue_kpi;
-	r->win.n = r->cur.n = role->nfunnel;
+	funnel_read_add(&q->rd, role, rep->rep->id,
+	    tzone_local_day(rep->zone, q->at_ms), r->bucket.start_day);
 	for (g = 0; g < q->ngroups; g++)
 		if (q->groups[g].team == team &&
 		    q->groups[g].role == rep->rep->role)
@@ -731,6 +592,7 @@ http_funnel_route(struct http_funnel *f, struct evhttp_request *req,
 	    clock_now(owner_clock(f->deps.owner));
 	q->window_days = (int32_t)(q->cfg->funnel.window_ms / DAY_MS);
 	snprintf(q->id, sizeof(q->id), "%s", rt->rep_id);
+	funnel_read_init(&q->rd, q->cfg, q->window_days, true, q->period);
 	if (q->scope == HTTP_FUNNEL_REP) {
 		if ((self = roster_rep(q->roster, q->id)) == NULL) {
 			reply_error(f, req, 404, "rep not on the roster");
@@ -765,7 +627,7 @@ http_funnel_route(struct http_funnel *f, struct evhttp_request *req,
 		freq_free(q);
 		return;
 	}
-	plan_cmds(q);
+	funnel_read_plan(&q->rd, q);
 	freq_send(f, q);
 	return;
 bad:
