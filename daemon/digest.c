@@ -68,6 +68,28 @@ digest_prev_working_day(const struct pacing_calendar *cal, int32_t day)
 	return day - 1;
 }
 
+long
+digest_coach_before(const char *val, size_t len, int32_t today)
+{
+	char buf[64], *end;
+	long day, before, after;
+
+	if (val == NULL || len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, val, len);
+	buf[len] = '\0';
+	day = strtol(buf, &end, 10);
+	if (*end != ':')
+		return 0;
+	before = strtol(end + 1, &end, 10);
+	if (*end != ':')
+		return 0;
+	after = strtol(end + 1, &end, 10);
+	if (*end != '\0' || before < 0 || after < 0 || day > today)
+		return 0;
+	return day == today ? before : after;
+}
+
 static const char *
 status_of(const char *s)
 {

@@ -97,6 +97,16 @@ char *digest_body(enum digest_kind k, const char *manager, int32_t day,
     const struct digest_news *news, size_t nnews,
     const struct digest_coaching_list *coach);
 
+/*
+ * A rep's step's stored coaching state, "<day>:<before>:<after>" (the
+ * local day of the last check, the count of mornings below before it
+ * and after it; val borrowed, NULL: none): the count today's check
+ * starts from. A check of an earlier day gives its after; one of today
+ * (a digest tried again) its before, so a retry counts the day once.
+ * 0 without a state or when it does not parse.
+ */
+long digest_coach_before(const char *val, size_t len, int32_t today);
+
 /* Parses one pace figure JSON (borrowed) into *l's numbers and status
  * (status points into static storage). 0 or -1. */
 int digest_parse_figures(const char *json, size_t len, struct digest_line *l);

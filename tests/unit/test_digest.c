@@ -312,3 +312,16 @@ Test(digest, coaching_sentence_names_three)
 	cJSON_Delete(o);
 	free(body);
 }
+
+Test(digest, coach_state_counts_a_day_once)
+{
+	cr_assert_eq(digest_coach_before(NULL, 0, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1:2", 9, 20000), 2);
+	cr_assert_eq(digest_coach_before("19990:0:1", 9, 20000), 1);
+	/* Today's check again: from where today's started. */
+	cr_assert_eq(digest_coach_before("20000:1:2", 9, 20000), 1);
+	cr_assert_eq(digest_coach_before("20001:1:2", 9, 20000), 0);
+	cr_assert_eq(digest_coach_before("nope", 4, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1", 7, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1:2x", 10, 20000), 0);
+}
