@@ -20,6 +20,7 @@
 
 #include "config_boards.h"
 #include "config_contests.h"
+#include "config_funnel.h"
 #include "config_kafka.h"
 #include "config_org.h"
 #include "config_roster.h"
@@ -264,7 +265,7 @@ static const struct key_row rows[] = {
 	CUSTOM("calendars", KEY_RELOAD, 1, load_calendars, NULL,
 	    "working days and hours, holidays, week and fiscal year starts"),
 	CUSTOM("roles", KEY_RELOAD | KEY_REQUIRED, 2, load_roles, NULL,
-	    "targets and schedules of each role"),
+	    "targets, schedules and funnel of each role"),
 	CUSTOM("teams", KEY_RELOAD | KEY_REQUIRED, 2, load_teams, NULL,
 	    "teams: time zone, calendar, manager"),
 	CUSTOM("reps", KEY_RELOAD, 3, load_reps, NULL, "the roster inline"),
@@ -339,6 +340,27 @@ static const struct key_row rows[] = {
 
 	CUSTOM("contests", KEY_RELOAD, 4, load_contests, NULL,
 	    "time-bounded competitions on a KPI or the activity score"),
+
+	SECTION("funnel", "conversion rates and the activity-based forecast"),
+	DURATION("funnel.window", funnel.window_ms, KEY_RELOAD, "30d", "1d",
+	    "400d", "the rolling window the rates are measured over (days)"),
+	LONG("funnel.min_volume", funnel.min_volume, KEY_RELOAD, "20", "1",
+	    "1000000000", "a rep's volume at a step below which the forecast "
+	    "takes its team's rate"),
+	NUMBER("funnel.coaching_below", funnel.coaching_below,
+	    KEY_RELOAD | KEY_MIN_EXCL, "0.8", "0", "1",
+	    "a rep's rate under this x its team's is flagged below_team"),
+	BOOL("funnel.coaching", funnel.coaching, KEY_RELOAD, "false",
+	    "the morning digest lists the reps whose step rate stays below "
+	    "their team's"),
+	LONG("funnel.coaching_days", funnel.coaching_days, KEY_RELOAD, "2",
+	    "1", "30", "consecutive mornings below before a rep's step is "
+	    "listed"),
+	NUMBER("funnel.coaching_margin", funnel.coaching_margin, KEY_RELOAD,
+	    "0.05", "0", "1", "a listed step clears at coaching_below + this "
+	    "x the team's rate"),
+	CUSTOM("funnel.revenue", KEY_RELOAD, 2, load_funnel_revenue, NULL,
+	    "the amount KPI the average deal size is read from"),
 };
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
 
@@ -991,6 +1013,7 @@ finish(struct loader *l, const yaml_node_t *root)
 			w.path = rows[i].path;
 			where_error(l, &w, "required key is missing");
 		}
+	funnel_config_finish(l);
 	if (seen_node(l, "reps") == NULL &&
 	    seen_node(l, "roster_file") == NULL) {
 		w.path = "reps";
@@ -1210,6 +1233,7 @@ config_free(struct config *c)
 		free(c->roles[i].name);
 		free(c->roles[i].targets);
 		schedule_free(c->roles[i].schedule, c->roles[i].nschedule);
+		free(c->roles[i].funnel);
 	}
 	free(c->roles);
 	for (size_t i = 0; i < c->nteams; i++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config_boards.h"
+#include "config_funnel.h"
 #include "xmalloc.h"
 
 #define KPI_NAME_MAX		64
@@ -487,10 +488,11 @@ load_schedule(struct loader *l, yaml_node_t *n, const char *path,
 static void
 role_entry(struct loader *l, const struct entry *e, void *arg)
 {
-	static const char *const keys[] = { "targets", "schedule", NULL };
+	static const char *const keys[] = { "targets", "schedule", "funnel",
+	    NULL };
 	struct config_role	*r = &l->c->roles[e->i];
 	const char		**names = arg;
-	yaml_node_t		*f[2];
+	yaml_node_t		*f[3];
 	char			*tpath;
 
 	if (check_id(l, &e->w, "role name", e->name) == 0)
@@ -505,6 +507,11 @@ role_entry(struct loader *l, const struct entry *e, void *arg)
 	if (f[1] != NULL) {
 		tpath = path_key(e->path, "schedule");
 		load_schedule(l, f[1], tpath, &r->schedule, &r->nschedule);
+		free(tpath);
+	}
+	if (f[2] != NULL) {
+		tpath = path_key(e->path, "funnel");
+		load_role_funnel(l, f[2], tpath, r);
 		free(tpath);
 	}
 }

@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 #define TEXT_LINES	50	/* bullets in "text"; the arrays hold all */
+#define COACH_NAMED	3	/* coaching entries the sentence names */
 
 static const char *const kind_names[] = { "morning", "weekly" };
 static const char *const status_names[] = { "not_started", "ahead",
@@ -65,6 +66,28 @@ digest_prev_working_day(const struct pacing_calendar *cal, int32_t day)
 		if (pacing_is_working_day(cal, d))
 			return d;
 	return day - 1;
+}
+
+long
+digest_coach_before(const char *val, size_t len, int32_t today)
+{
+	char buf[64], *end;
+	long day, before, after;
+
+	if (val == NULL || len == 0 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, val, len);
+	buf[len] = '\0';
+	day = strtol(buf, &end, 10);
+	if (*end != ':')
+		return 0;
+	before = strtol(end + 1, &end, 10);
+	if (*end != ':')
+		return 0;
+	after = strtol(end + 1, &end, 10);
+	if (*end != '\0' || before < 0 || after < 0 || day > today)
+		return 0;
+	return day == today ? before : after;
 }
 
 static const char *
@@ -189,11 +212,68 @@ bullet(char **text, size_t *nb, const char *fmt, ...)
 	*text = t;
 }
 
+/* A rate for people: a percentage, one decimal unless whole. */
+static void
+pct(char *buf, size_t len, double rate)
+{
+	double p = round(rate * 1000) / 10;
+
+	if (fabs(p - round(p)) >= 0.05)
+		snprintf(buf, len, "%.1f%%", p);
+	else
+		snprintf(buf, len, "%.0f%%", p);
+}
+
+/* The coaching list in one sentence: the first COACH_NAMED entries,
+ * then how many more. Returns owned; free with free(). */
+static char *
+coaching_sentence(const struct digest_coaching_list *coach)
+{
+	char *s = xstrdup("Worth a coaching talk:"), *t;
+
+	for (size_t i = 0; i < coach->n && i < COACH_NAMED; i++) {
+		const struct digest_coaching *c = &coach->items[i];
+		char r[32], tr[32];
+
+		pct(r, sizeof(r), c->rate);
+		pct(tr, sizeof(tr), c->team_rate);
+		t = xasprintf("%s%s %s turns %s into %s at %s against the "
+		    "team's %s (below for %ld mornings)", s, i == 0 ? "" :
+		    i + 1 == coach->n ? " and" : ";", c->rep_id, c->from_kpi,
+		    c->to_kpi, r, tr, c->days_below);
+		free(s);
+		s = t;
+	}
+	if (coach->n > COACH_NAMED)
+		t = xasprintf("%s; and %zu more.", s, coach->n - COACH_NAMED);
+	else
+		t = xasprintf("%s.", s);
+	free(s);
+	return t;
+}
+
+static cJSON *
+coaching_json(const struct digest_coaching *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "rep_id", c->rep_id);
+	cJSON_AddStringToObject(o, "team_id", c->team_id);
+	cJSON_AddStringToObject(o, "from_kpi", c->from_kpi);
+	cJSON_AddStringToObject(o, "to_kpi", c->to_kpi);
+	cJSON_AddNumberToObject(o, "rate", c->rate);
+	cJSON_AddNumberToObject(o, "team_rate", c->team_rate);
+	cJSON_AddNumberToObject(o, "volume", c->volume);
+	cJSON_AddNumberToObject(o, "days_below", (double)c->days_below);
+	return o;
+}
+
 char *
 digest_body(enum digest_kind k, const char *manager, int32_t day,
     const struct digest_line *behind, size_t nbehind,
     const struct digest_line *card, size_t ncard,
-    const struct digest_news *news, size_t nnews)
+    const struct digest_news *news, size_t nnews,
+    const struct digest_coaching_list *coach)
 {
 	cJSON *o = cJSON_CreateObject(), *arr;
 	char date[16], a[32], t[32], *text;
@@ -222,6 +302,12 @@ digest_body(enum digest_kind k, const char *manager, int32_t day,
 	}
 	if (k == DIGEST_MORNING && nbehind == 0)
 		bullet(&text, &nb, "No one is behind.");
+	if (k == DIGEST_MORNING && coach != NULL && coach->n > 0) {
+		char *sentence = coaching_sentence(coach);
+
+		bullet(&text, &nb, "%s", sentence);
+		free(sentence);
+	}
 	for (size_t i = 0; i < ncard; i++) {
 		const struct digest_line *l = &card[i];
 
@@ -265,6 +351,11 @@ digest_body(enum digest_kind k, const char *manager, int32_t day,
 		arr = cJSON_AddArrayToObject(o, "scorecard");
 		for (size_t i = 0; i < ncard; i++)
 			cJSON_AddItemToArray(arr, line_json(&card[i], true));
+	}
+	if (k == DIGEST_MORNING && coach != NULL) {
+		arr = cJSON_AddArrayToObject(o, "coaching");
+		for (size_t i = 0; i < coach->n; i++)
+			cJSON_AddItemToArray(arr, coaching_json(&coach->items[i]));
 	}
 	arr = cJSON_AddArrayToObject(o, "news");
 	for (size_t i = 0; i < nnews; i++) {

@@ -11,13 +11,21 @@
  *  2. the figures: the pace hashes of the manager's reps, READ_REPS reps
  *     at a time (and, for a morning with positive news, the manager's
  *     news hash);
- *  3. the message (digest.c) goes to every digest webhook, the marker is
+ *  3. with funnel.coaching, for a morning: the coaching list. The
+ *     manager's hysteresis hash P:digest:coach:<manager>, and the window's
+ *     day counters (funnel_read.c) of every rep of the teams x roles of
+ *     its reps with a funnel, COACH_READ_REPS reps at a time (at most
+ *     shards x window days commands each); funnel.c decides each of its
+ *     reps' steps from the team's rates, and the hash is rewritten (the
+ *     steps below or listed, each "<day>:<before>:<after>") in one
+ *     script call;
+ *  4. the message (digest.c) goes to every digest webhook, the marker is
  *     set to "sent" until 8 days past the day, and the news read are
  *     deleted.
  *
  * A reload or a failed read drops the job in hand; its lease lapses and
- * it is tried again. The cost per tick is bounded by SCAN_PER_TICK and
- * READ_REPS, whatever the roster's size.
+ * it is tried again. The cost per tick is bounded by SCAN_PER_TICK,
+ * READ_REPS and COACH_READ_REPS, whatever the roster's size.
  */
 #include "digest_run.h"
 
@@ -33,6 +41,8 @@
 #include "config.h"
 #include "digest.h"
 #include "evaluate.h"
+#include "funnel.h"
+#include "funnel_read.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
@@ -46,6 +56,18 @@
 #define READ_REPS	50
 #define LEASE_S		"300"
 #define QUEUE_MAX	32
+#define COACH_READ_REPS	200
+#define DAY_MS		86400000LL
+
+/* The coaching hash rewritten: KEYS[1], ARGV[1] its EXPIREAT, then
+ * field, value pairs (none: the hash goes). */
+static const char COACH_LUA[] =
+    "redis.call('DEL', KEYS[1])\n"
+    "for i = 2, #ARGV - 1, 2 do\n"
+    "  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "end\n"
+    "if #ARGV > 1 then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end\n"
+    "return 1\n";
 
 /* The claim: the marker's value if any, else nil once set to "sending". */
 static const char CLAIM_LUA[] =
@@ -60,6 +82,31 @@ struct mgr {
 	size_t *reps;			/* indexes into config.reps */
 	size_t nreps;
 	int32_t done[DIGEST_KINDS];	/* the occasion last settled */
+};
+
+/* A team's reps of one role: the coaching list's team rates. */
+struct cgroup {
+	size_t team, role;
+	struct funnel_counts win;
+};
+
+/* A rep whose window the coaching list reads. */
+struct creader {
+	size_t rep;			/* index into config.reps */
+	size_t group;
+	size_t mine;			/* its index in cmine; or SIZE_MAX */
+};
+
+/* One of the manager's reps: its own window. */
+struct cmine {
+	size_t rep;
+	size_t group;
+	struct funnel_counts win;
+};
+
+/* A stored state of P:digest:coach:<manager>. */
+struct cstate {
+	char *field, *value;		/* owned */
 };
 
 struct job {
@@ -105,6 +152,22 @@ struct digest_run {
 	char **news_fields;		/* to delete once sent */
 	size_t nfields, capf;
 
+	/* The coaching list of a morning job (funnel.coaching). */
+	size_t *by_group;		/* config.reps indices by team, role */
+	size_t nby_group;
+	bool coaching;			/* the job is at step 3 */
+	struct cgroup *cgroups;
+	size_t ncgroups;
+	struct creader *creaders;
+	size_t ncreaders, next_creader, chunk_from;
+	struct cmine *cmine;
+	size_t ncmine;
+	struct cstate *cstates;
+	size_t ncstates, capcs;
+	struct funnel_read coach_rd;	/* the chunk in hand */
+	struct digest_coaching *coach;
+	size_t ncoach;
+
 	struct metric *m_sent[DIGEST_KINDS], *m_already[DIGEST_KINDS],
 	    *m_failed[DIGEST_KINDS];
 };
@@ -113,6 +176,8 @@ struct read {
 	struct dlink *link;
 	uint64_t gen;
 	size_t rep;			/* index into config.reps; or SIZE_MAX */
+	struct funnel_read_cmd *cmd;	/* a coaching read; or NULL */
+	bool coach_state;		/* the coaching hash */
 	enum period p;
 	int32_t start_day;
 	bool ended;
@@ -121,6 +186,11 @@ struct read {
 
 static void job_next(struct digest_run *d);
 static void read_more(struct digest_run *d);
+static void coach_more(struct digest_run *d);
+static void coach_start(struct digest_run *d);
+static void take_coach_states(struct digest_run *d,
+    const struct redisReply *r);
+static void read_cb(const struct redisReply *reply, void *arg);
 
 static struct dlink *
 ref(struct digest_run *d)
@@ -157,6 +227,24 @@ job_clear(struct digest_run *d)
 	for (size_t i = 0; i < d->nfields; i++)
 		free(d->news_fields[i]);
 	d->nstrs = d->nfields = d->nbehind = d->ncard = d->nnews = 0;
+	for (size_t i = 0; i < d->ncstates; i++) {
+		free(d->cstates[i].field);
+		free(d->cstates[i].value);
+	}
+	free(d->cstates);
+	free(d->cgroups);
+	free(d->creaders);
+	free(d->cmine);
+	free(d->coach);
+	d->cstates = NULL;
+	d->cgroups = NULL;
+	d->creaders = NULL;
+	d->cmine = NULL;
+	d->coach = NULL;
+	d->ncstates = d->capcs = d->ncgroups = d->ncreaders = d->ncmine = 0;
+	d->next_creader = d->chunk_from = d->ncoach = 0;
+	d->coaching = false;
+	funnel_read_clear(&d->coach_rd);
 	free(d->marker);
 	d->marker = NULL;
 	d->busy = false;
@@ -170,6 +258,9 @@ mgrs_free(struct digest_run *d)
 {
 	for (size_t i = 0; i < d->nmgrs; i++)
 		free(d->mgrs[i].reps);
+	free(d->by_group);
+	d->by_group = NULL;
+	d->nby_group = 0;
 	free(d->mgrs);
 	d->mgrs = NULL;
 	d->nmgrs = 0;
@@ -202,6 +293,43 @@ static const char *
 manager_of(const struct config *cfg, const struct config_rep *r)
 {
 	return r->manager != NULL ? r->manager : cfg->teams[r->team].manager;
+}
+
+struct grouped {
+	size_t team, role, rep;
+};
+
+static int
+grouped_cmp(const void *a, const void *b)
+{
+	const struct grouped *x = a, *y = b;
+
+	if (x->team != y->team)
+		return (x->team > y->team) - (x->team < y->team);
+	if (x->role != y->role)
+		return (x->role > y->role) - (x->role < y->role);
+	return (x->rep > y->rep) - (x->rep < y->rep);
+}
+
+/* The reps whose role has a funnel, by team and role: a coaching list
+ * finds a team's reps of one role without a walk of the roster. */
+static void
+by_group_build(struct digest_run *d)
+{
+	const struct config *cfg = d->cfg;
+	struct grouped *g = xcalloc(cfg->nreps ? cfg->nreps : 1, sizeof(*g));
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nreps; i++)
+		if (cfg->roles[cfg->reps[i].role].nfunnel >= 2)
+			g[n++] = (struct grouped){ cfg->reps[i].team,
+			    cfg->reps[i].role, i };
+	qsort(g, n, sizeof(*g), grouped_cmp);
+	d->by_group = xcalloc(n ? n : 1, sizeof(*d->by_group));
+	for (size_t i = 0; i < n; i++)
+		d->by_group[i] = g[i].rep;
+	d->nby_group = n;
+	free(g);
 }
 
 /* The managers of the roster's reps (their direct reports), each with
@@ -261,6 +389,7 @@ mgrs_build(struct digest_run *d)
 	}
 	free(pairs);
 	d->cursor = 0;
+	by_group_build(d);
 }
 
 static void
@@ -345,6 +474,13 @@ ignore_cb(const struct redisReply *reply, void *arg)
 	unref(arg);
 }
 
+/* The job in hand carries a coaching list. */
+static bool
+coaching_on(const struct digest_run *d)
+{
+	return d->job.k == DIGEST_MORNING && d->cfg->funnel.coaching;
+}
+
 /* Every figure is in: the message goes out, the marker says so. */
 static void
 job_finish(struct digest_run *d)
@@ -353,8 +489,11 @@ job_finish(struct digest_run *d)
 	struct redis_argv *v;
 	char *body;
 
+	struct digest_coaching_list coach = { d->coach, d->ncoach };
+
 	body = digest_body(d->job.k, g->id, d->job.day, d->behind, d->nbehind,
-	    d->card, d->ncard, d->news, d->nnews);
+	    d->card, d->ncard, d->news, d->nnews, coaching_on(d) ? &coach :
+	    NULL);
 	sinks_post_digest(d->sinks, body);
 	free(body);
 	v = redis_argv_new();
@@ -380,8 +519,9 @@ job_finish(struct digest_run *d)
 	redis_argv_free(v);
 	metrics_inc(d->m_sent[d->job.k]);
 	log_info("digest_sent", "manager=%s kind=%s behind=%zu scorecard=%zu "
-	    "news=%zu", log_quote(g->id), digest_kind_name(d->job.k),
-	    d->nbehind, d->ncard, d->nnews);
+	    "news=%zu coaching=%zu", log_quote(g->id),
+	    digest_kind_name(d->job.k), d->nbehind, d->ncard, d->nnews,
+	    d->ncoach);
 	g->done[d->job.k] = d->job.day;
 	job_clear(d);
 }
@@ -513,6 +653,10 @@ read_cb(const struct redisReply *reply, void *arg)
 	}
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
 		d->failed = true;
+	else if (rd->cmd != NULL)
+		funnel_read_take(rd->cmd, reply);
+	else if (rd->coach_state)
+		take_coach_states(d, reply);
 	else if (rd->rep == SIZE_MAX)
 		take_news(d, reply);
 	else
@@ -521,6 +665,8 @@ read_cb(const struct redisReply *reply, void *arg)
 	if (--d->pending == 0) {
 		if (d->failed)
 			job_failed(d, "a read failed");
+		else if (d->coaching)
+			coach_more(d);
 		else
 			read_more(d);
 		if (!d->busy)
@@ -594,6 +740,291 @@ read_rep(struct digest_run *d, size_t rep)
 	}
 }
 
+/* The manager's stored coaching states: field, value pairs. */
+static void
+take_coach_states(struct digest_run *d, const struct redisReply *r)
+{
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const struct redisReply *f = r->element[i], *v = r->element[i + 1];
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		if (d->ncstates == d->capcs) {
+			d->capcs = d->capcs ? d->capcs * 2 : 16;
+			d->cstates = xreallocarray(d->cstates, d->capcs,
+			    sizeof(*d->cstates));
+		}
+		d->cstates[d->ncstates].field = xstrndup(f->str, f->len);
+		d->cstates[d->ncstates++].value = xstrndup(v->str, v->len);
+	}
+}
+
+static int
+cstate_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cstate *)a)->field,
+	    ((const struct cstate *)b)->field);
+}
+
+/* The stored state of field (borrowed), or NULL. */
+static const char *
+cstate_of(const struct digest_run *d, const char *field)
+{
+	struct cstate key = { (char *)(uintptr_t)field, NULL };
+	const struct cstate *c = bsearch(&key, d->cstates, d->ncstates,
+	    sizeof(*d->cstates), cstate_cmp);
+
+	return c != NULL ? c->value : NULL;
+}
+
+/* The first of by_group with team t and role r, and how many. */
+static size_t
+group_span(const struct digest_run *d, size_t t, size_t r, size_t *n)
+{
+	const struct config *cfg = d->cfg;
+	size_t lo = 0, hi = d->nby_group, from;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct config_rep *x = &cfg->reps[d->by_group[mid]];
+
+		if (x->team < t || (x->team == t && x->role < r))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	from = lo;
+	while (lo < d->nby_group && cfg->reps[d->by_group[lo]].team == t &&
+	    cfg->reps[d->by_group[lo]].role == r)
+		lo++;
+	*n = lo - from;
+	return from;
+}
+
+/*
+ * Step 3's start: the groups (team x role) of the manager's reps with a
+ * funnel, the reps to read (every rep of those groups), and the read of
+ * the stored states; then the first chunk.
+ */
+static void
+coach_start(struct digest_run *d)
+{
+	const struct config *cfg = d->cfg;
+	const struct mgr *g = &d->mgrs[d->job.m];
+
+	d->coaching = true;
+	d->cmine = xcalloc(g->nreps ? g->nreps : 1, sizeof(*d->cmine));
+	d->cgroups = xcalloc(g->nreps ? g->nreps : 1, sizeof(*d->cgroups));
+	for (size_t i = 0; i < g->nreps; i++) {
+		const struct config_rep *r = &cfg->reps[g->reps[i]];
+		size_t k;
+
+		if (cfg->roles[r->role].nfunnel < 2)
+			continue;
+		for (k = 0; k < d->ncgroups; k++)
+			if (d->cgroups[k].team == r->team &&
+			    d->cgroups[k].role == r->role)
+				break;
+		if (k == d->ncgroups) {
+			d->cgroups[k].team = r->team;
+			d->cgroups[k].role = r->role;
+			d->cgroups[k].win.n = cfg->roles[r->role].nfunnel;
+			d->ncgroups++;
+		}
+		d->cmine[d->ncmine].rep = g->reps[i];
+		d->cmine[d->ncmine].group = k;
+		d->cmine[d->ncmine++].win.n = cfg->roles[r->role].nfunnel;
+	}
+	for (size_t k = 0; k < d->ncgroups; k++) {
+		size_t n, from = group_span(d, d->cgroups[k].team,
+		    d->cgroups[k].role, &n);
+
+		d->creaders = xreallocarray(d->creaders, d->ncreaders + n + 1,
+		    sizeof(*d->creaders));
+		for (size_t i = 0; i < n; i++) {
+			struct creader *c = &d->creaders[d->ncreaders++];
+
+			c->rep = d->by_group[from + i];
+			c->group = k;
+			c->mine = SIZE_MAX;
+		}
+	}
+	/* The manager's reps among them (cmine is in rep order). */
+	for (size_t j = 0; j < d->ncreaders; j++) {
+		size_t lo = 0, hi = d->ncmine;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (d->cmine[mid].rep < d->creaders[j].rep)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < d->ncmine && d->cmine[lo].rep == d->creaders[j].rep)
+			d->creaders[j].mine = lo;
+	}
+	if (d->ncmine == 0) {
+		job_finish(d);
+		return;
+	}
+	{
+		struct read *rd = xcalloc(1, sizeof(*rd));
+		struct redis_argv *v = redis_argv_new();
+
+		rd->gen = d->gen;
+		rd->rep = SIZE_MAX;
+		rd->coach_state = true;
+		redis_argv_str(v, "HGETALL");
+		redis_argv_take(v, keys_digest_coach(cfg,
+		    d->mgrs[d->job.m].id));
+		rd->link = ref(d);
+		if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
+			d->pending++;
+		else {
+			unref(d->link);
+			free(rd);
+			d->failed = true;
+		}
+		redis_argv_free(v);
+	}
+	coach_more(d);
+}
+
+/* The chunk just read folds into its groups and the manager's reps. */
+static void
+coach_fold(struct digest_run *d)
+{
+	for (size_t i = 0; i < d->coach_rd.nreps; i++) {
+		const struct creader *c = &d->creaders[d->chunk_from + i];
+		const struct funnel_counts *w = &d->coach_rd.reps[i].win;
+		struct funnel_counts *sum = &d->cgroups[c->group].win;
+
+		for (size_t s = 0; s < w->n && s < sum->n; s++)
+			sum->step[s] += w->step[s];
+		if (c->mine != SIZE_MAX)
+			d->cmine[c->mine].win = *w;
+	}
+	funnel_read_clear(&d->coach_rd);
+}
+
+/*
+ * Every window is in: each of the manager's reps' steps is checked
+ * against its team's (funnel_coaching_step), the listed ones make the
+ * list, and the hash is rewritten with the steps below or listed.
+ */
+static void
+coach_decide(struct digest_run *d)
+{
+	const struct config *cfg = d->cfg;
+	struct funnel_params p = { (double)cfg->funnel.min_volume,
+	    cfg->funnel.coaching_below };
+	struct funnel_coaching hp = { (double)cfg->funnel.min_volume,
+	    cfg->funnel.coaching_below, cfg->funnel.coaching_margin,
+	    cfg->funnel.coaching_days };
+	struct redis_argv *v = redis_argv_new();
+	int32_t day = d->job.day;
+	size_t cap = 0;
+
+	qsort(d->cstates, d->ncstates, sizeof(*d->cstates), cstate_cmp);
+	redis_argv_str(v, "EVAL");
+	redis_argv_str(v, COACH_LUA);
+	redis_argv_str(v, "1");
+	redis_argv_take(v, keys_digest_coach(cfg, d->mgrs[d->job.m].id));
+	redis_argv_fmt(v, "%lld", (long long)keys_digest_expire_at(day));
+	for (size_t i = 0; i < d->ncmine; i++) {
+		const struct cmine *m = &d->cmine[i];
+		const struct config_rep *r = &cfg->reps[m->rep];
+		const struct config_role *role = &cfg->roles[r->role];
+		struct funnel_conv conv[FUNNEL_STEPS_MAX];
+
+		funnel_rep_conversions(&m->win, &d->cgroups[m->group].win, &p,
+		    conv);
+		for (size_t s = 0; s + 1 < role->nfunnel; s++) {
+			const char *from = cfg->kpis[role->funnel[s]].name;
+			const char *to = cfg->kpis[role->funnel[s + 1]].name;
+			char *field = keys_digest_coach_field(r->id, from, to);
+			const char *val = cstate_of(d, field);
+			long before = digest_coach_before(val, val != NULL ?
+			    strlen(val) : 0, day);
+			long after = funnel_coaching_step(&conv[s],
+			    m->win.step[s], &hp, before);
+
+			if (after == 0) {
+				free(field);
+				continue;
+			}
+			redis_argv_take(v, field);
+			redis_argv_fmt(v, "%ld:%ld:%ld", (long)day, before,
+			    after);
+			if (!funnel_coaching_listed(&hp, after))
+				continue;
+			if (d->ncoach == cap) {
+				cap = cap ? cap * 2 : 8;
+				d->coach = xreallocarray(d->coach, cap,
+				    sizeof(*d->coach));
+			}
+			d->coach[d->ncoach++] = (struct digest_coaching){
+			    r->id, cfg->teams[r->team].id, from, to,
+			    conv[s].rep.v, conv[s].team.v, m->win.step[s],
+			    after };
+		}
+	}
+	if (redis_conn_send(d->conn, v, ignore_cb, ref(d)) != 0)
+		unref(d->link);
+	redis_argv_free(v);
+}
+
+/* The next COACH_READ_REPS reps' windows, or the list and the end of
+ * the job. The window: the funnel.window days before the digest's. */
+static void
+coach_more(struct digest_run *d)
+{
+	const struct config *cfg = d->cfg;
+	int32_t window = (int32_t)(cfg->funnel.window_ms / DAY_MS);
+	struct redis_argv *v;
+
+	if (d->coach_rd.nreps > 0)
+		coach_fold(d);
+	if (d->next_creader >= d->ncreaders) {
+		coach_decide(d);
+		job_finish(d);
+		return;
+	}
+	funnel_read_init(&d->coach_rd, cfg, window, false, PERIOD_DAY);
+	d->chunk_from = d->next_creader;
+	while (d->next_creader < d->ncreaders &&
+	    d->next_creader - d->chunk_from < COACH_READ_REPS) {
+		const struct config_rep *r =
+		    &cfg->reps[d->creaders[d->next_creader++].rep];
+
+		funnel_read_add(&d->coach_rd, &cfg->roles[r->role], r->id,
+		    d->job.day - 1, 0);
+	}
+	funnel_read_plan(&d->coach_rd, NULL);
+	v = redis_argv_new();
+	for (size_t i = 0; i < d->coach_rd.ncmds; i++) {
+		struct read *rd = xcalloc(1, sizeof(*rd));
+
+		rd->gen = d->gen;
+		rd->rep = SIZE_MAX;
+		rd->cmd = &d->coach_rd.cmds[i];
+		funnel_read_argv(rd->cmd, v);
+		rd->link = ref(d);
+		if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
+			d->pending++;
+		else {
+			unref(d->link);
+			free(rd);
+			d->failed = true;
+			break;
+		}
+	}
+	redis_argv_free(v);
+	if (d->pending == 0)
+		job_failed(d, "Redis refused a read");
+}
+
 /* The next READ_REPS reps' reads, or the end of the job. */
 static void
 read_more(struct digest_run *d)
@@ -609,7 +1040,9 @@ read_more(struct digest_run *d)
 		job_failed(d, "Redis refused a read");
 		return;
 	}
-	if (d->pending == 0)
+	if (d->pending == 0 && coaching_on(d))
+		coach_start(d);
+	else if (d->pending == 0)
 		job_finish(d);
 }
 

@@ -43,6 +43,7 @@
 #include "decode.h"
 #include "http_boards.h"
 #include "http_contests.h"
+#include "http_funnel.h"
 #include "http_dash.h"
 #include "http_route.h"
 #include "ingest.h"
@@ -108,6 +109,7 @@ struct http {
 	struct http *next;		/* every http, for the listener's errorcb */
 	struct http_boards *boards;	/* leaderboards, teams, managers */
 	struct http_contests *contests;
+	struct http_funnel *funnel;	/* the funnel routes */
 	struct http_dash *dash;		/* the dashboard page, /v1/org */
 	struct stream *stream;		/* GET /v1/stream */
 };
@@ -500,6 +502,9 @@ dispatch(struct evhttp_request *req, void *arg)
 		http_contests_one(h->contests, req, rt.contest_id,
 		    (size_t)rt.limit);
 		break;
+	case HTTP_ROUTE_FUNNEL:
+		http_funnel_route(h->funnel, req, &rt);
+		break;
 	}
 }
 
@@ -711,6 +716,8 @@ http_new(struct event_base *base, const struct config *cfg,
 	    deps->roster, deps->owner, h->gate, boards_reply, h });
 	h->contests = http_contests_new(&(struct http_contests_deps){
 	    deps->cfg, deps->owner, h->gate, boards_reply, h });
+	h->funnel = http_funnel_new(&(struct http_funnel_deps){ deps->cfg,
+	    deps->roster, deps->owner, h->gate, boards_reply, h });
 	h->dash = http_dash_new(&(struct http_dash_deps){ deps->cfg,
 	    deps->roster, dash_reply, h });
 	h->stream = stream_new(base, cfg, deps->cfg);
@@ -792,6 +799,7 @@ http_free(struct http *h)
 	}
 	http_boards_free(h->boards);
 	http_contests_free(h->contests);
+	http_funnel_free(h->funnel);
 	read_gate_free(h->gate);
 	http_dash_free(h->dash);
 	if (h->evh != NULL)

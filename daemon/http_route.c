@@ -99,25 +99,26 @@ authorized(const char *auth, const char *token)
 	    token_equal(auth + 7, token);
 }
 
-/* "/v1/reps/{rep_id}/scorecard" with the id percent-decoded (an id may
- * hold '@', which clients encode) and checked against the rep_id rule. */
+/* "<pre>{id}<post>" with the id percent-decoded (an id may hold '@',
+ * which clients encode) and checked against the rep_id rule (which team
+ * ids follow too). */
 static int
-rep_from_path(const char *path, char *rep, size_t replen)
+id_from_path(const char *path, const char *pre, const char *post, char *rep,
+    size_t replen)
 {
-	static const char pre[] = "/v1/reps/", post[] = "/scorecard";
+	size_t prelen = strlen(pre), postlen = strlen(post);
 	size_t plen = strlen(path), seglen;
 	char seg[3 * EVENT_REP_MAX + 1], *dec;
 	size_t declen = 0;
 	int rc = -1;
 
-	if (plen <= sizeof(pre) - 1 + sizeof(post) - 1 ||
-	    strncmp(path, pre, sizeof(pre) - 1) != 0 ||
-	    strcmp(path + plen - (sizeof(post) - 1), post) != 0)
+	if (plen <= prelen + postlen || strncmp(path, pre, prelen) != 0 ||
+	    strcmp(path + plen - postlen, post) != 0)
 		return -1;
-	seglen = plen - (sizeof(pre) - 1) - (sizeof(post) - 1);
+	seglen = plen - prelen - postlen;
 	if (seglen >= sizeof(seg))
 		return -1;
-	memcpy(seg, path + sizeof(pre) - 1, seglen);
+	memcpy(seg, path + prelen, seglen);
 	seg[seglen] = '\0';
 	if ((dec = evhttp_uridecode(seg, 0, &declen)) == NULL)
 		return -1;
@@ -149,14 +150,14 @@ route_alerts(const char *query, struct http_request_route *out)
 	evhttp_clear_headers(&q);
 }
 
+/* ?period=&at= of a scorecard or funnel route (out->route already set). */
 static void
-route_scorecard(const char *query, struct http_request_route *out)
+route_period_at(const char *query, struct http_request_route *out)
 {
 	static const char *const allowed[] = { "period", "at", NULL };
 	struct evkeyvalq q;
 	const char *ps, *at;
 
-	out->route = HTTP_ROUTE_SCORECARD;
 	out->period = PERIOD_DAY;
 	if (http_query_parse(query, &q, allowed, out->err,
 	    sizeof(out->err)) != 0) {
@@ -253,8 +254,25 @@ http_route(bool get, const char *path, const char *query,
 			out->route = HTTP_ROUTE_CONTESTS;
 	} else if (strncmp(path, "/v1/contests/", 13) == 0)
 		route_contest(path, query, out);
-	else if (rep_from_path(path, out->rep_id, sizeof(out->rep_id)) == 0)
-		route_scorecard(query, out);
+	else if (strcmp(path, "/v1/org/funnel") == 0) {
+		out->route = HTTP_ROUTE_FUNNEL;
+		out->funnel = HTTP_FUNNEL_ORG;
+		route_period_at(query, out);
+	} else if (id_from_path(path, "/v1/reps/", "/funnel", out->rep_id,
+	    sizeof(out->rep_id)) == 0) {
+		out->route = HTTP_ROUTE_FUNNEL;
+		out->funnel = HTTP_FUNNEL_REP;
+		route_period_at(query, out);
+	} else if (id_from_path(path, "/v1/teams/", "/funnel", out->rep_id,
+	    sizeof(out->rep_id)) == 0) {
+		out->route = HTTP_ROUTE_FUNNEL;
+		out->funnel = HTTP_FUNNEL_TEAM;
+		route_period_at(query, out);
+	} else if (id_from_path(path, "/v1/reps/", "/scorecard", out->rep_id,
+	    sizeof(out->rep_id)) == 0) {
+		out->route = HTTP_ROUTE_SCORECARD;
+		route_period_at(query, out);
+	}
 	else if (strncmp(path, "/v1/leaderboards/", 17) == 0 ||
 	    strncmp(path, "/v1/teams/", 10) == 0 ||
 	    strncmp(path, "/v1/managers/", 13) == 0)

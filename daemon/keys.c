@@ -266,6 +266,22 @@ keys_digest_news(const struct config *cfg, const char *manager)
 	    manager != NULL ? manager : "");
 }
 
+char *
+keys_digest_coach(const struct config *cfg, const char *manager)
+{
+	return xasprintf("%s:digest:coach:%s", prefix(cfg),
+	    manager != NULL ? manager : "");
+}
+
+char *
+keys_digest_coach_field(const char *rep_id, const char *from_kpi,
+    const char *to_kpi)
+{
+	const char *parts[] = { rep_id, "|", from_kpi, "|", to_kpi };
+
+	return join(5, parts);
+}
+
 int64_t
 keys_digest_expire_at(int32_t day)
 {

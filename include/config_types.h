@@ -4,9 +4,9 @@
 /*
  * What a loaded configuration holds: the structs config.c's loader and
  * its parts (config_yaml.c, config_org.c, config_roster.c,
- * config_boards.c) fill in and every stage reads. Types only, so that the
- * parts of the loader need not include config.h, whose functions they do
- * not call.
+ * config_boards.c, config_contests.c, config_funnel.c) fill in and every
+ * stage reads. Types only, so that the parts of the loader need not
+ * include config.h, whose functions they do not call.
  */
 
 #include <stdbool.h>
@@ -71,6 +71,8 @@ struct config_role {
 	size_t ntargets;
 	struct config_schedule *schedule;	/* sorted by from_day */
 	size_t nschedule;
+	size_t *funnel;		/* KPI indices, top of the funnel first */
+	size_t nfunnel;		/* 0: the role has no funnel */
 };
 
 struct config_team {
@@ -252,6 +254,17 @@ struct config {
 		bool snapshots;		/* produce to kafka.topic_scorecards */
 		int64_t snapshot_every_ms;	/* each rep's open buckets this often */
 	} analytics;
+
+	struct {
+		int64_t window_ms;	/* rolling window, whole days */
+		long min_volume;	/* a rep's step volume for its own rate */
+		double coaching_below;	/* below_team under this x the team's */
+		bool coaching;		/* the morning digest's coaching list */
+		long coaching_days;	/* mornings below before a flag */
+		double coaching_margin;	/* a flag clears at below + this */
+		bool has_revenue;	/* revenue_kpi names an amount KPI */
+		size_t revenue_kpi;
+	} funnel;
 
 	struct config_kpi *kpis;
 	size_t nkpis;

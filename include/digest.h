@@ -67,16 +67,45 @@ struct digest_news {
 	double actual, target;
 };
 
+/* A rep's funnel step listed for coaching (funnel.coaching): its rate
+ * over the window has stayed under its team's for days_below mornings. */
+struct digest_coaching {
+	const char *rep_id;		/* borrowed, as the rest */
+	const char *team_id;
+	const char *from_kpi, *to_kpi;
+	double rate, team_rate;
+	double volume;			/* the rep's count of from_kpi */
+	long days_below;
+};
+
+/* The coaching list of a morning digest (n entries). */
+struct digest_coaching_list {
+	const struct digest_coaching *items;	/* borrowed */
+	size_t n;
+};
+
 /*
  * The digest message (version 1) of kind k for manager (borrowed) on
  * local day `day`: behind[0..nbehind) (morning: who is behind),
- * card[0..ncard) (weekly: every figure of the week), news[0..nnews).
- * Returns owned JSON text; free with free().
+ * card[0..ncard) (weekly: every figure of the week), news[0..nnews), and
+ * for a morning with funnel.coaching on, coach (borrowed; NULL: coaching
+ * off, no "coaching" field). Returns owned JSON text; free with free().
  */
 char *digest_body(enum digest_kind k, const char *manager, int32_t day,
     const struct digest_line *behind, size_t nbehind,
     const struct digest_line *card, size_t ncard,
-    const struct digest_news *news, size_t nnews);
+    const struct digest_news *news, size_t nnews,
+    const struct digest_coaching_list *coach);
+
+/*
+ * A rep's step's stored coaching state, "<day>:<before>:<after>" (the
+ * local day of the last check, the count of mornings below before it
+ * and after it; val borrowed, NULL: none): the count today's check
+ * starts from. A check of an earlier day gives its after; one of today
+ * (a digest tried again) its before, so a retry counts the day once.
+ * 0 without a state or when it does not parse.
+ */
+long digest_coach_before(const char *val, size_t len, int32_t today);
 
 /* Parses one pace figure JSON (borrowed) into *l's numbers and status
  * (status points into static storage). 0 or -1. */

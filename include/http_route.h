@@ -32,7 +32,12 @@ enum http_route {
 	HTTP_ROUTE_ORG,			/* /v1/org, no query */
 	HTTP_ROUTE_CONTESTS,		/* /v1/contests, no query */
 	HTTP_ROUTE_CONTEST,		/* /v1/contests/{id}[?limit=N] */
+	/* /v1/reps/{rep_id}/funnel, /v1/teams/{team_id}/funnel,
+	 * /v1/org/funnel: scope, rep_id (the id), period and at */
+	HTTP_ROUTE_FUNNEL,
 };
+
+enum http_funnel_scope { HTTP_FUNNEL_ORG, HTTP_FUNNEL_TEAM, HTTP_FUNNEL_REP };
 
 /* A contest id in a path: 1 to 64 of a-z 0-9 _ - (the config's rule). */
 #define HTTP_CONTEST_ID_MAX	64
@@ -48,6 +53,8 @@ struct http_request_route {
 	 * checked, not the roster), the period (day when not given) and
 	 * at (has_at false: not given, now) */
 	char rep_id[EVENT_REP_MAX + 1];
+	enum http_funnel_scope funnel;	/* HTTP_ROUTE_FUNNEL: rep_id is the
+					 * rep's or team's id (none: org) */
 	enum period period;
 	bool has_at;
 	int64_t at_ms;

@@ -114,8 +114,17 @@ char *keys_digest_sent(const struct config *cfg, const char *kind,
 /* P:digest:news:<manager>, positive news waiting for the manager's next
  * morning digest. Borrows cfg and manager. */
 char *keys_digest_news(const struct config *cfg, const char *manager);
-/* EXPIREAT of a digest marker of local day `day`, and of a news hash
- * written on that day: 8 days past the UTC midnight ending it. */
+/* P:digest:coach:<manager>, the coaching list's hysteresis of the
+ * manager's reps: field <rep_id>|<from_kpi>|<to_kpi>, value
+ * <day>:<before>:<after> (funnel.coaching). Borrows cfg and manager. */
+char *keys_digest_coach(const struct config *cfg, const char *manager);
+/* The field of a rep's funnel step in P:digest:coach:<manager>:
+ * <rep_id>|<from_kpi>|<to_kpi>. Borrows all. */
+char *keys_digest_coach_field(const char *rep_id, const char *from_kpi,
+    const char *to_kpi);
+/* EXPIREAT of a digest marker of local day `day`, and of a news or
+ * coaching hash written on that day: 8 days past the UTC midnight ending
+ * it. */
 int64_t keys_digest_expire_at(int32_t day);
 /* The pub/sub channel of rank and pace status changes (not a key). */
 char *keys_changes_channel(const struct config *cfg);

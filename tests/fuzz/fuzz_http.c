@@ -72,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case HTTP_ROUTE_ALERTS:
 	case HTTP_ROUTE_ORG:
 	case HTTP_ROUTE_STREAM:
+	case HTTP_ROUTE_FUNNEL:
 		check(get);
 		check(token == NULL || (auth != NULL &&
 		    strcmp(auth, "Bearer " TOKEN) == 0));
@@ -88,6 +89,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = strlen(rt.rep_id);
 
 		check(n >= 1 && n <= EVENT_REP_MAX);
+		check(strspn(rt.rep_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789._@-") == n);
+		check(rt.period >= 0 && rt.period < PERIOD_COUNT);
+	}
+	if (rt.route == HTTP_ROUTE_FUNNEL) {
+		size_t n = strlen(rt.rep_id);
+
+		check(rt.funnel == HTTP_FUNNEL_ORG || rt.funnel ==
+		    HTTP_FUNNEL_TEAM || rt.funnel == HTTP_FUNNEL_REP);
+		check(rt.funnel == HTTP_FUNNEL_ORG ? n == 0 :
+		    n >= 1 && n <= EVENT_REP_MAX);
 		check(strspn(rt.rep_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "abcdefghijklmnopqrstuvwxyz0123456789._@-") == n);
 		check(rt.period >= 0 && rt.period < PERIOD_COUNT);

@@ -340,6 +340,7 @@ cat <<EOF
              curl -s 'http://$HTTP/v1/reps/r001/scorecard?period=day'
              curl -s 'http://$HTTP/v1/alerts?status=firing'
              curl -s http://$HTTP/v1/contests/call-race
+             curl -s 'http://$HTTP/v1/teams/east/funnel?period=week'
  Redis     127.0.0.1:$REDIS_PORT   (data in $RUN/redis, AOF everysec)
              redis-cli -p $REDIS_PORT hget '$PREFIX:{s:4}:cnt:day:$TODAY' 'r001|calls'
              redis-cli -p $REDIS_PORT XRANGE $PREFIX:alerts - +

@@ -1077,7 +1077,7 @@ Test(config, many_errors_collected_in_file_order)
 	    "(valid: kafka, redis, http, log, clock, unknown_rep, batch, dlq, "
 	    "analytics, "
 	    "kpis, calendars, roles, teams, reps, roster_file, managers, "
-	    "alerts, leaderboards, contests)");
+	    "alerts, leaderboards, contests, funnel)");
 	/* The url's password never shows. */
 	cr_assert_null(strstr(errs, "hunter2"));
 	free(errs);
@@ -2219,4 +2219,137 @@ Test(config, rediss_url)
 	cr_assert_str_eq(errs, FX("buffer.yaml") ":3:12: redis.ca_file: a CA "
 	    "file for a url that is not rediss://\n");
 	free(errs);
+}
+
+/* A role's funnel and the funnel block: defaults, a good file, errors
+ * with file:line. */
+#define FUNNEL_KPIS \
+	"kpis:\n" \
+	"  - {name: calls, kind: leading, events: [call]}\n" \
+	"  - {name: meetings, kind: leading, events: [meeting]}\n" \
+	"  - {name: deals, kind: lagging, events: [deal]}\n" \
+	"  - {name: revenue, kind: lagging, events: [deal], measure: amount}\n" \
+	"  - {name: no_shows, kind: leading, events: [no_show], better: lower}\n"
+#define FUNNEL_TAIL \
+	"teams:\n" \
+	"  - {id: east, timezone: UTC}\n" \
+	"reps:\n" \
+	"  - {id: r001, team: east, role: sdr}\n"
+
+Test(config, funnel_keys)
+{
+	char		*errs = NULL;
+	struct config	*c = buf_load(TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(c->funnel.window_ms, 30LL * 86400000);
+	cr_expect_eq(c->funnel.min_volume, 20);
+	cr_expect_eq(c->funnel.coaching_below, 0.8);
+	cr_expect_not(c->funnel.has_revenue);
+	cr_expect_eq(c->roles[0].nfunnel, 0);
+	config_free(c);
+
+	c = buf_load(FUNNEL_KPIS
+	    "roles:\n"
+	    "  sdr: {funnel: [calls, meetings, deals]}\n"
+	    FUNNEL_TAIL
+	    "funnel: {window: 14d, min_volume: 5, coaching_below: 0.5, "
+	    "revenue: revenue}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(c->funnel.window_ms, 14LL * 86400000);
+	cr_expect_eq(c->funnel.min_volume, 5);
+	cr_expect_eq(c->funnel.coaching_below, 0.5);
+	cr_expect(c->funnel.has_revenue);
+	cr_expect_eq(c->funnel.revenue_kpi, 3);
+	cr_assert_eq(c->roles[0].nfunnel, 3);
+	cr_expect_eq(c->roles[0].funnel[0], 0);
+	cr_expect_eq(c->roles[0].funnel[1], 1);
+	cr_expect_eq(c->roles[0].funnel[2], 2);
+	config_free(c);
+
+	cr_assert_null(buf_load(FUNNEL_KPIS
+	    "roles:\n"
+	    "  sdr: {funnel: [calls, meetingz, calls, revenue, no_shows]}\n"
+	    "  ae: {funnel: [calls]}\n"
+	    FUNNEL_TAIL
+	    "funnel: {window: 36h, min_volume: 0, coaching_below: 1.5, "
+	    "revenue: deals}\n", &errs));
+	assert_line(errs, FX("buffer.yaml") ":8:25: roles.sdr.funnel[1]: "
+	    "unknown KPI \"meetingz\" (did you mean \"meetings\"?)");
+	assert_line(errs, FX("buffer.yaml") ":8:35: roles.sdr.funnel[2]: "
+	    "\"calls\" is listed twice");
+	assert_line(errs, FX("buffer.yaml") ":8:42: roles.sdr.funnel[3]: "
+	    "a funnel step is a count KPI where higher is better "
+	    "(\"revenue\" is not)");
+	assert_line(errs, FX("buffer.yaml") ":8:51: roles.sdr.funnel[4]: "
+	    "a funnel step is a count KPI where higher is better "
+	    "(\"no_shows\" is not)");
+	assert_line(errs, FX("buffer.yaml") ":9:16: roles.ae.funnel: "
+	    "a funnel has 2 to 16 KPIs, top first (got 1)");
+	assert_line(errs, FX("buffer.yaml") ":14:18: funnel.window: "
+	    "the window is whole days (like 30d)");
+	cr_expect_not_null(strstr(errs, "funnel.window: the window is whole "
+	    "days"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "funnel.min_volume"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "funnel.coaching_below"), "%s", errs);
+	cr_expect_not_null(strstr(errs, "funnel.revenue: the revenue KPI has "
+	    "measure: amount (\"deals\" counts)"), "%s", errs);
+	free(errs);
+}
+
+Test(config, funnel_coaching_keys)
+{
+	char		*errs = NULL;
+	struct config	*c = buf_load(TAIL, &errs);
+
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_not(c->funnel.coaching);
+	cr_expect_eq(c->funnel.coaching_days, 2);
+	cr_expect_eq(c->funnel.coaching_margin, 0.05);
+	config_free(c);
+
+	/* coaching_below 1 stays valid while coaching is off. */
+	c = buf_load(TAIL "funnel: {coaching_below: 1}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	config_free(c);
+
+	c = buf_load(TAIL "alerts:\n  digest: {morning: \"08:30\"}\n"
+	    "funnel: {coaching: true, coaching_days: 3, coaching_margin: 0.1}\n",
+	    &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect(c->funnel.coaching);
+	cr_expect_eq(c->funnel.coaching_days, 3);
+	cr_expect_eq(c->funnel.coaching_margin, 0.1);
+	config_free(c);
+
+	cr_assert_null(buf_load(TAIL "funnel:\n  coaching: true\n"
+	    "  coaching_days: 0\n", &errs));
+	assert_line(errs, FX("buffer.yaml") ":10:13: funnel.coaching: the "
+	    "coaching list goes out in the morning digest: set "
+	    "alerts.digest.morning");
+	cr_expect_not_null(strstr(errs, "funnel.coaching_days"), "%s", errs);
+	free(errs);
+
+	cr_assert_null(buf_load(TAIL "alerts:\n  digest: {morning: \"08:30\"}\n"
+	    "funnel:\n  coaching: true\n  coaching_below: 0.9\n"
+	    "  coaching_margin: 0.2\n", &errs));
+	assert_line(errs, FX("buffer.yaml") ":14:20: funnel.coaching_margin: "
+	    "with funnel.coaching, coaching_below + coaching_margin is at "
+	    "most 1 (0.9 + 0.2): a listed step would clear only above its "
+	    "team's rate");
+	free(errs);
+}
+
+Test(config, funnel_reloads)
+{
+	char		*errs = NULL, err[256];
+	struct config	*old = buf_load(TAIL, &errs), *c;
+
+	cr_assert_not_null(old, "%s", errs ? errs : "");
+	c = buf_load(TAIL "funnel: {window: 7d, min_volume: 3}\n", &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
+	cr_expect_eq(config_reloadable(old, c, err, sizeof(err)), 0,
+	    "funnel keys reload: %s", err);
+	config_free(c);
+	config_free(old);
 }

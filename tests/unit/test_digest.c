@@ -171,7 +171,7 @@ Test(digest, morning_message)
 		  caltime_days_from_civil(2026, 11, 23), 52, 50 },
 	};
 	char *body = digest_body(DIGEST_MORNING, "m-east",
-	    caltime_days_from_civil(2026, 11, 24), behind, 1, NULL, 0, news, 2);
+	    caltime_days_from_civil(2026, 11, 24), behind, 1, NULL, 0, news, 2, NULL);
 	cJSON *o = cJSON_Parse(body), *b, *n;
 	const char *text;
 
@@ -212,7 +212,7 @@ Test(digest, weekly_message_and_no_one_behind)
 		  .actual = 240, .target = 250, .status = "on_pace" },
 	};
 	char *body = digest_body(DIGEST_WEEKLY, "m-east",
-	    caltime_days_from_civil(2026, 11, 27), NULL, 0, card, 1, NULL, 0);
+	    caltime_days_from_civil(2026, 11, 27), NULL, 0, card, 1, NULL, 0, NULL);
 	cJSON *o = cJSON_Parse(body), *c;
 
 	cr_assert_str_eq(cJSON_GetObjectItem(o, "text")->valuestring,
@@ -225,7 +225,103 @@ Test(digest, weekly_message_and_no_one_behind)
 	cJSON_Delete(o);
 	free(body);
 	body = digest_body(DIGEST_MORNING, "m-x", 20000, NULL, 0, NULL, 0, NULL,
-	    0);
+	    0, NULL);
 	cr_assert(strstr(body, "No one is behind.") != NULL, "%s", body);
 	free(body);
+}
+
+Test(digest, morning_message_with_coaching)
+{
+	struct digest_coaching items[] = {
+		{ "r003", "east", "calls", "meetings", 0.05, 0.125, 200, 3 },
+		{ "r004", "east", "meetings", "deals", 0.2, 0.4, 30, 2 },
+	};
+	struct digest_coaching_list coach = { items, 2 };
+	struct digest_coaching_list none = { NULL, 0 };
+	char *body = digest_body(DIGEST_MORNING, "m-east",
+	    caltime_days_from_civil(2026, 11, 24), NULL, 0, NULL, 0, NULL, 0,
+	    &coach);
+	cJSON *o = cJSON_Parse(body), *arr, *c;
+
+	cr_assert_not_null(o, "%s", body);
+	cr_assert_str_eq(cJSON_GetObjectItem(o, "text")->valuestring,
+	    "*paced: morning summary for m-east, 2026-11-24* (0 behind)\n"
+	    "\xe2\x80\xa2 No one is behind.\n"
+	    "\xe2\x80\xa2 Worth a coaching talk: r003 turns calls into "
+	    "meetings at 5% against the team's 12.5% (below for 3 mornings) "
+	    "and r004 turns meetings into deals at 20% against the team's 40% "
+	    "(below for 2 mornings).");
+	arr = cJSON_GetObjectItem(o, "coaching");
+	cr_assert_eq(cJSON_GetArraySize(arr), 2);
+	c = cJSON_GetArrayItem(arr, 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(c, "rep_id")->valuestring, "r003");
+	cr_assert_str_eq(cJSON_GetObjectItem(c, "team_id")->valuestring, "east");
+	cr_assert_str_eq(cJSON_GetObjectItem(c, "from_kpi")->valuestring,
+	    "calls");
+	cr_assert_str_eq(cJSON_GetObjectItem(c, "to_kpi")->valuestring,
+	    "meetings");
+	cr_assert_float_eq(cJSON_GetObjectItem(c, "rate")->valuedouble, 0.05,
+	    1e-12);
+	cr_assert_float_eq(cJSON_GetObjectItem(c, "team_rate")->valuedouble,
+	    0.125, 1e-12);
+	cr_assert_float_eq(cJSON_GetObjectItem(c, "volume")->valuedouble, 200,
+	    1e-12);
+	cr_assert_eq(cJSON_GetObjectItem(c, "days_below")->valueint, 3);
+	cr_assert_eq(cJSON_GetObjectItem(o, "version")->valueint, 1);
+	cJSON_Delete(o);
+	free(body);
+
+	/* On with no one listed: an empty list and no sentence. */
+	body = digest_body(DIGEST_MORNING, "m-east", 20000, NULL, 0, NULL, 0,
+	    NULL, 0, &none);
+	o = cJSON_Parse(body);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "coaching")), 0);
+	cr_assert_null(strstr(body, "coaching talk"), "%s", body);
+	cJSON_Delete(o);
+	free(body);
+
+	/* Off: no field. */
+	body = digest_body(DIGEST_MORNING, "m-east", 20000, NULL, 0, NULL, 0,
+	    NULL, 0, NULL);
+	cr_assert_null(strstr(body, "\"coaching\""), "%s", body);
+	free(body);
+}
+
+Test(digest, coaching_sentence_names_three)
+{
+	struct digest_coaching items[] = {
+		{ "a", "t", "calls", "meetings", 0.1, 0.3, 100, 2 },
+		{ "b", "t", "calls", "meetings", 0.1, 0.3, 100, 2 },
+		{ "c", "t", "calls", "meetings", 0.1, 0.3, 100, 2 },
+		{ "d", "t", "calls", "meetings", 0.1, 0.3, 100, 2 },
+		{ "e", "t", "calls", "meetings", 0.1, 0.3, 100, 2 },
+	};
+	struct digest_coaching_list coach = { items, 5 };
+	char *body = digest_body(DIGEST_MORNING, "m", 20000, NULL, 0, NULL, 0,
+	    NULL, 0, &coach);
+	cJSON *o = cJSON_Parse(body);
+	const char *text = cJSON_GetObjectItem(o, "text")->valuestring;
+
+	cr_assert_not_null(strstr(text, "Worth a coaching talk: a turns calls "
+	    "into meetings at 10% against the team's 30% (below for 2 "
+	    "mornings); b turns"), "%s", text);
+	cr_assert_not_null(strstr(text, "(below for 2 mornings); and 2 more."),
+	    "%s", text);
+	cr_assert_null(strstr(text, " d turns"), "%s", text);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "coaching")), 5);
+	cJSON_Delete(o);
+	free(body);
+}
+
+Test(digest, coach_state_counts_a_day_once)
+{
+	cr_assert_eq(digest_coach_before(NULL, 0, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1:2", 9, 20000), 2);
+	cr_assert_eq(digest_coach_before("19990:0:1", 9, 20000), 1);
+	/* Today's check again: from where today's started. */
+	cr_assert_eq(digest_coach_before("20000:1:2", 9, 20000), 1);
+	cr_assert_eq(digest_coach_before("20001:1:2", 9, 20000), 0);
+	cr_assert_eq(digest_coach_before("nope", 4, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1", 7, 20000), 0);
+	cr_assert_eq(digest_coach_before("19999:1:2x", 10, 20000), 0);
 }

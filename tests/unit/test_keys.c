@@ -159,6 +159,9 @@ Test(keys, untagged_keys_follow_the_table)
 	    caltime_days_from_civil(2026, 11, 24)),
 	    "paced:digest:morning:m-east:2026-11-24");
 	is(keys_digest_news(&c, "m-east"), "paced:digest:news:m-east");
+	is(keys_digest_coach(&c, "m-east"), "paced:digest:coach:m-east");
+	is(keys_digest_coach_field("r1", "calls", "meetings"),
+	    "r1|calls|meetings");
 	/* 8 days past the UTC midnight that ends 2026-11-24. */
 	cr_expect_eq(keys_digest_expire_at(caltime_days_from_civil(2026, 11,
 	    24)), ((int64_t)caltime_days_from_civil(2026, 11, 25) + 8) * 86400);
