@@ -1,0 +1,714 @@
+/*
+ * board_flush.c: the coalesced board writer. redis_apply.c hands it the
+ * absolute values each applied batch's shard scripts answered
+ * (board_flush_add); its timer writes them every leaderboards.flush_every.
+ *
+ * Values wait in one table keyed by (board, rep), first come first
+ * served: a new value of a (board, rep) already waiting replaces it when
+ * higher and keeps its place. A flush takes the oldest BOARD_FLUSH_MAX
+ * (f->max) of them, so a big roster never holds the loop; the rest wait
+ * for the next tick. Only one flush is in flight at a time.
+ *
+ * A flush first asks PUBSUB NUMSUB of the change stream's channel (not on
+ * Redis Cluster, where a node counts its own subscribers only: there the
+ * board script always runs). Nobody subscribed: one ZADD GT per board,
+ * pipelined, and an EXPIREAT for each board whose expiry this process has
+ * not set since the connection came up (the key may be new; EXPIREAT ...
+ * NX needs Redis 7 and paced supports 6.2). Someone subscribed: the board
+ * script per board (board_redis.c), which reads positions and publishes
+ * rank moves, and checks the expiry itself.
+ *
+ * A flush that fails (an error reply, a lost connection) puts its values
+ * back, merged with those that came meanwhile: ZADD GT makes writing a
+ * value twice harmless. Values still here when the process dies are lost
+ * from the boards (README, Leaderboards, says what mends them).
+ *
+ * Memory: the scope and rep names met are kept (interned) for the
+ * process's life, bounded by the roster; a board's record (its key, and
+ * whether its expiry is set) is dropped once it has had no value for
+ * BOARD_IDLE_MS.
+ */
+#include "board_flush.h"
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "caltime.h"
+#include "hash.h"
+#include "keys.h"
+#include "log.h"
+#include "metrics.h"
+#include "reply.h"
+#include "xmalloc.h"
+
+#define BOARD_IDLE_MS		(10 * 60 * 1000)
+#define EVICT_EVERY_MS		(60 * 1000)
+#define STOP_FAILURES_MAX	3
+#define VALUE_MAX		31	/* bytes of a value's text */
+
+/* A set of strings, each kept once (open addressing, at most half full). */
+struct strset {
+	char **v;
+	size_t n, cap;
+};
+
+struct fboard {
+	const char *scope;		/* interned */
+	size_t kpi;
+	enum period period;
+	int32_t start_day;
+	int64_t expire_at;
+	char *key;			/* owned */
+	bool expiry_set;		/* since the connection came up */
+	size_t refs;			/* values waiting or in flight */
+	int64_t used_ms;		/* monotonic: the last value added */
+};
+
+/* One rep's highest value on one board. */
+struct fentry {
+	struct fboard *b;
+	const char *rep;		/* interned */
+	double num;
+	uint8_t len;
+	char text[VALUE_MAX];
+};
+
+struct flush_op {
+	struct board_flush *f;		/* NULL once f is freed */
+	struct fentry *v;		/* owned; sorted by board */
+	size_t n;
+	int outstanding;
+	bool failed, script;
+};
+
+struct board_flush {
+	struct event_base *base;
+	struct redis_conn *conn;
+	const struct config *const *cfg;
+	struct event *timer;
+	int sha;
+	size_t max;
+	struct strset scopes, reps;
+	/* boards by (scope, kpi, period, day): open addressing */
+	struct fboard **bt;
+	size_t nb, bt_cap;
+	/* the values waiting, oldest first, and their index (position + 1;
+	 * 0: empty) by (board, rep) */
+	struct fentry *pend;
+	size_t npend, pend_cap;
+	uint32_t *pidx;
+	size_t pidx_cap;
+	struct flush_op *op;		/* the flush in flight */
+	size_t inflight;		/* its values */
+	int64_t evicted_ms;
+	/* the scopes of the last rep added (interned) */
+	const char **sc;
+	size_t nsc, sc_cap;
+	/* the stop */
+	board_flush_done_cb *stop_cb;
+	void *stop_arg;
+	bool stopping;
+	int stop_failures;
+	struct metric *m_pending, *m_ok, *m_failed, *m_written;
+};
+
+static void flush_start(struct board_flush *f);
+
+static const char *
+strset_intern(struct strset *s, const char *str)
+{
+	size_t len = strlen(str), mask, i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		char **t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < s->cap; k++) {
+			if (s->v[k] == NULL)
+				continue;
+			i = hash_fnv1a(HASH_FNV1A_INIT, s->v[k],
+			    strlen(s->v[k])) & (cap - 1);
+			while (t[i] != NULL)
+				i = (i + 1) & (cap - 1);
+			t[i] = s->v[k];
+		}
+		free(s->v);
+		s->v = t;
+		s->cap = cap;
+	}
+	mask = s->cap - 1;
+	i = hash_fnv1a(HASH_FNV1A_INIT, str, len) & mask;
+	for (; s->v[i] != NULL; i = (i + 1) & mask)
+		if (strcmp(s->v[i], str) == 0)
+			return s->v[i];
+	s->n++;
+	return s->v[i] = xstrdup(str);
+}
+
+static void
+strset_free(struct strset *s)
+{
+	for (size_t k = 0; k < s->cap; k++)
+		free(s->v[k]);
+	free(s->v);
+}
+
+static uint64_t
+board_hash(const char *scope, size_t kpi, enum period p, int32_t day)
+{
+	uint64_t h = HASH_FNV1A_INIT;
+
+	h = hash_fnv1a(h, &scope, sizeof(scope));
+	h = hash_fnv1a(h, &kpi, sizeof(kpi));
+	h = hash_fnv1a(h, &p, sizeof(p));
+	return hash_fnv1a(h, &day, sizeof(day));
+}
+
+static void
+board_place(struct fboard **t, size_t cap, struct fboard *b)
+{
+	size_t i = board_hash(b->scope, b->kpi, b->period, b->start_day) &
+	    (cap - 1);
+
+	while (t[i] != NULL)
+		i = (i + 1) & (cap - 1);
+	t[i] = b;
+}
+
+/* Rebuilds the board table at cap (a power of two), leaving out the
+ * records evict() cleared. */
+static void
+boards_rehash(struct board_flush *f, size_t cap)
+{
+	struct fboard **t = xcalloc(cap, sizeof(*t));
+
+	for (size_t k = 0; k < f->bt_cap; k++)
+		if (f->bt[k] != NULL)
+			board_place(t, cap, f->bt[k]);
+	free(f->bt);
+	f->bt = t;
+	f->bt_cap = cap;
+}
+
+/* The board (scope, kpi, period, day) of write w: found, or made. */
+static struct fboard *
+board_get(struct board_flush *f, const struct config *cfg, const char *scope,
+    const struct board_write *w)
+{
+	struct fboard *b;
+	size_t i;
+
+	if (2 * (f->nb + 1) > f->bt_cap)
+		boards_rehash(f, f->bt_cap ? f->bt_cap * 2 : 256);
+	i = board_hash(scope, w->kpi, w->period, w->start_day) &
+	    (f->bt_cap - 1);
+	for (; (b = f->bt[i]) != NULL; i = (i + 1) & (f->bt_cap - 1))
+		if (b->scope == scope && b->kpi == w->kpi &&
+		    b->period == w->period && b->start_day == w->start_day)
+			return b;
+	b = xcalloc(1, sizeof(*b));
+	b->scope = scope;
+	b->kpi = w->kpi;
+	b->period = w->period;
+	b->start_day = w->start_day;
+	b->key = keys_board(cfg, scope, cfg->kpis[w->kpi].name, w->period,
+	    w->start_day);
+	f->nb++;
+	return f->bt[i] = b;
+}
+
+/* Drops the records of boards with no value for BOARD_IDLE_MS. */
+static void
+evict(struct board_flush *f, int64_t now)
+{
+	size_t dropped = 0;
+
+	for (size_t k = 0; k < f->bt_cap; k++) {
+		struct fboard *b = f->bt[k];
+
+		if (b == NULL || b->refs > 0 || now - b->used_ms < BOARD_IDLE_MS)
+			continue;
+		free(b->key);
+		free(b);
+		f->bt[k] = NULL;
+		dropped++;
+	}
+	if (dropped > 0) {
+		f->nb -= dropped;
+		boards_rehash(f, f->bt_cap);
+	}
+	f->evicted_ms = now;
+}
+
+static size_t
+entry_hash(const struct fboard *b, const char *rep)
+{
+	uint64_t h = HASH_FNV1A_INIT;
+
+	h = hash_fnv1a(h, &b, sizeof(b));
+	return (size_t)hash_fnv1a(h, &rep, sizeof(rep));
+}
+
+/* The index of the values waiting, built again at cap (a power of two). */
+static void
+pidx_build(struct board_flush *f, size_t cap)
+{
+	if (cap != f->pidx_cap) {
+		free(f->pidx);
+		f->pidx = xcalloc(cap, sizeof(*f->pidx));
+		f->pidx_cap = cap;
+	} else {
+		memset(f->pidx, 0, cap * sizeof(*f->pidx));
+	}
+	for (size_t k = 0; k < f->npend; k++) {
+		size_t i = entry_hash(f->pend[k].b, f->pend[k].rep) & (cap - 1);
+
+		while (f->pidx[i] != 0)
+			i = (i + 1) & (cap - 1);
+		f->pidx[i] = (uint32_t)(k + 1);
+	}
+}
+
+static void
+update_gauge(struct board_flush *f)
+{
+	metrics_set(f->m_pending, (double)(f->npend + f->inflight));
+}
+
+/* Merges (b, rep, num, text) into the values waiting; returns true when
+ * it made a new entry (which then holds a reference to b). */
+static bool
+merge(struct board_flush *f, struct fboard *b, const char *rep, double num,
+    const char *text, size_t len)
+{
+	size_t i;
+	struct fentry *e;
+
+	if (2 * (f->npend + 1) > f->pidx_cap) {
+		size_t cap = f->pidx_cap ? f->pidx_cap : 1024;
+
+		while (2 * (f->npend + 1) > cap)
+			cap *= 2;
+		pidx_build(f, cap);
+	}
+	i = entry_hash(b, rep) & (f->pidx_cap - 1);
+	for (; f->pidx[i] != 0; i = (i + 1) & (f->pidx_cap - 1)) {
+		e = &f->pend[f->pidx[i] - 1];
+		if (e->b != b || e->rep != rep)
+			continue;
+		if (num > e->num) {
+			e->num = num;
+			memcpy(e->text, text, len);
+			e->len = (uint8_t)len;
+		}
+		return false;
+	}
+	if (f->npend == f->pend_cap) {
+		f->pend_cap = f->pend_cap ? f->pend_cap * 2 : 1024;
+		f->pend = xreallocarray(f->pend, f->pend_cap, sizeof(*f->pend));
+	}
+	e = &f->pend[f->npend++];
+	e->b = b;
+	e->rep = rep;
+	e->num = num;
+	memcpy(e->text, text, len);
+	e->len = (uint8_t)len;
+	f->pidx[i] = (uint32_t)f->npend;
+	return true;
+}
+
+static void
+add_scope(const char *scope, void *arg)
+{
+	struct board_flush *f = arg;
+
+	if (f->nsc == f->sc_cap) {
+		f->sc_cap = f->sc_cap ? f->sc_cap * 2 : 16;
+		f->sc = xreallocarray(f->sc, f->sc_cap, sizeof(*f->sc));
+	}
+	f->sc[f->nsc++] = strset_intern(&f->scopes, scope);
+}
+
+void
+board_flush_add(struct board_flush *f, const struct config *cfg,
+    const struct board_write *w, size_t n)
+{
+	const struct roster_rep *last = NULL;
+	const char *rep = NULL;
+	int64_t now = caltime_mono_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		char text[VALUE_MAX + 1];
+		char *end;
+		double num;
+
+		/* No value answered (the counter hash unreadable), or none
+		 * Redis would write: nothing for the boards. */
+		if (w[i].value_len == 0 || w[i].value_len > VALUE_MAX)
+			continue;
+		memcpy(text, w[i].value, w[i].value_len);
+		text[w[i].value_len] = '\0';
+		num = strtod(text, &end);
+		if (*end != '\0' || num != num)
+			continue;
+		if (w[i].rep != last) {
+			/* A rep's targets come together: its scopes once. */
+			last = w[i].rep;
+			f->nsc = 0;
+			board_rep_scopes(cfg, last, add_scope, f);
+			rep = strset_intern(&f->reps, last->rep->id);
+		}
+		for (size_t s = 0; s < f->nsc; s++) {
+			struct fboard *b = board_get(f, cfg, f->sc[s], &w[i]);
+
+			b->expire_at = w[i].expire_at;
+			b->used_ms = now;
+			if (merge(f, b, rep, num, text, w[i].value_len))
+				b->refs++;
+		}
+	}
+	update_gauge(f);
+}
+
+static int
+entry_cmp(const void *x, const void *y)
+{
+	const struct fentry *a = x, *b = y;
+
+	if (a->b != b->b)
+		return (uintptr_t)a->b < (uintptr_t)b->b ? -1 : 1;
+	if (a->rep != b->rep)
+		return (uintptr_t)a->rep < (uintptr_t)b->rep ? -1 : 1;
+	return 0;
+}
+
+/* The end of a flush, with f still there. */
+static void
+flush_done(struct board_flush *f, struct flush_op *op)
+{
+	bool stop_now = false;
+
+	f->op = NULL;
+	f->inflight = 0;
+	if (op->failed) {
+		metrics_inc(f->m_failed);
+		/* Back with the values that came meanwhile. */
+		for (size_t k = 0; k < op->n; k++) {
+			struct fentry *e = &op->v[k];
+
+			/* A new entry keeps the reference this one held. */
+			if (!merge(f, e->b, e->rep, e->num, e->text, e->len))
+				e->b->refs--;
+		}
+		log_warnx("board_flush_failed", "values=%zu waiting=%zu",
+		    op->n, f->npend);
+	} else {
+		metrics_inc(f->m_ok);
+		metrics_add(f->m_written, (double)op->n);
+		for (size_t k = 0; k < op->n; k++) {
+			op->v[k].b->refs--;
+			/* ZADD then EXPIREAT, or the script's own check. */
+			op->v[k].b->expiry_set = true;
+		}
+	}
+	update_gauge(f);
+	if (f->stopping) {
+		if (op->failed)
+			f->stop_failures++;
+		if (f->npend == 0)
+			stop_now = true;
+		else if (f->stop_failures >= STOP_FAILURES_MAX ||
+		    !redis_conn_up(f->conn)) {
+			log_warnx("board_values_dropped", "values=%zu "
+			    "reason=%s", f->npend, op->failed ?
+			    "flushes failed" : "redis down");
+			stop_now = true;
+		} else if (!op->failed) {
+			flush_start(f);	/* what the bound left, at once */
+		}			/* a failure: again at the next tick */
+	}
+	free(op->v);
+	free(op);
+	if (stop_now && f->stop_cb != NULL) {
+		board_flush_done_cb *cb = f->stop_cb;
+
+		f->stop_cb = NULL;
+		cb(f->stop_arg);
+	}
+}
+
+static void
+op_reply_done(struct flush_op *op)
+{
+	if (--op->outstanding > 0)
+		return;
+	if (op->f == NULL) {
+		free(op->v);
+		free(op);
+		return;
+	}
+	flush_done(op->f, op);
+}
+
+static void
+write_reply(const redisReply *r, void *arg)
+{
+	struct flush_op *op = arg;
+	const char *err = reply_error_text(r);
+
+	if (err != NULL) {
+		if (!op->failed && op->f != NULL)
+			log_warnx("board_write_failed", "err=%s",
+			    log_quote(err));
+		if (reply_noscript(r) && op->f != NULL)
+			redis_conn_reset(op->f->conn,
+			    "script missing (NOSCRIPT)");
+		op->failed = true;
+	}
+	op_reply_done(op);
+}
+
+/* One command a board: ZADD GT (and EXPIREAT), or the board script. */
+static void
+send_writes(struct board_flush *f, struct flush_op *op)
+{
+	const struct config *cfg = *f->cfg;
+	struct redis_argv *args = redis_argv_new();
+
+	for (size_t i = 0; i < op->n;) {
+		struct fboard *b = op->v[i].b;
+		size_t j;
+
+		if (op->script) {
+			board_redis_call_open(args, f->conn, f->sha, cfg, b->key,
+			    b->scope, b->kpi, b->period, b->start_day,
+			    b->expire_at, true);
+		} else {
+			redis_argv_reset(args);
+			redis_argv_str(args, "ZADD");
+			redis_argv_str(args, b->key);
+			redis_argv_str(args, "GT");
+		}
+		for (j = i; j < op->n && op->v[j].b == b; j++) {
+			redis_argv_add(args, op->v[j].text, op->v[j].len);
+			redis_argv_str(args, op->v[j].rep);
+		}
+		if (redis_conn_send(f->conn, args, write_reply, op) == 0)
+			op->outstanding++;
+		else
+			op->failed = true;
+		if (!op->script && !b->expiry_set) {
+			redis_argv_reset(args);
+			redis_argv_str(args, "EXPIREAT");
+			redis_argv_str(args, b->key);
+			redis_argv_int(args, b->expire_at);
+			if (redis_conn_send(f->conn, args, write_reply, op) == 0)
+				op->outstanding++;
+			else
+				op->failed = true;
+		}
+		i = j;
+	}
+	redis_argv_free(args);
+}
+
+static void
+numsub_reply(const redisReply *r, void *arg)
+{
+	struct flush_op *op = arg;
+	const char *err = reply_error_text(r);
+
+	if (op->f == NULL) {
+		op_reply_done(op);
+		return;
+	}
+	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER))
+		err = "unexpected reply shape from PUBSUB NUMSUB";
+	if (err != NULL) {
+		log_warnx("board_write_failed", "err=%s", log_quote(err));
+		op->failed = true;
+	} else {
+		op->script = r->element[1]->integer > 0;
+		send_writes(op->f, op);
+	}
+	op_reply_done(op);
+}
+
+static void
+flush_start(struct board_flush *f)
+{
+	const struct config *cfg = *f->cfg;
+	struct flush_op *op;
+	size_t n;
+
+	if (f->op != NULL || f->npend == 0 || !redis_conn_up(f->conn))
+		return;
+	n = f->npend < f->max ? f->npend : f->max;
+	op = xcalloc(1, sizeof(*op));
+	op->f = f;
+	op->n = n;
+	op->v = xreallocarray(NULL, n, sizeof(*op->v));
+	memcpy(op->v, f->pend, n * sizeof(*op->v));
+	memmove(f->pend, f->pend + n, (f->npend - n) * sizeof(*f->pend));
+	f->npend -= n;
+	pidx_build(f, f->pidx_cap);
+	qsort(op->v, n, sizeof(*op->v), entry_cmp);
+	f->op = op;
+	f->inflight = n;
+	/* Held until every reply is in: a send below may answer at once. */
+	op->outstanding = 1;
+	if (cfg->redis.cluster) {
+		/* A node counts its own subscribers only: always the script. */
+		op->script = true;
+		send_writes(f, op);
+	} else {
+		struct redis_argv *args = redis_argv_new();
+
+		redis_argv_str(args, "PUBSUB");
+		redis_argv_str(args, "NUMSUB");
+		redis_argv_take(args, keys_changes_channel(cfg));
+		if (redis_conn_send(f->conn, args, numsub_reply, op) == 0)
+			op->outstanding++;
+		else
+			op->failed = true;
+		redis_argv_free(args);
+	}
+	op_reply_done(op);
+}
+
+static void
+arm(struct board_flush *f)
+{
+	int64_t ms = (*f->cfg)->boards.flush_every_ms;
+	struct timeval tv = { (time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000 * 1000) };
+
+	evtimer_add(f->timer, &tv);
+}
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct board_flush *f = arg;
+	int64_t now = caltime_mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (now - f->evicted_ms >= EVICT_EVERY_MS)
+		evict(f, now);
+	if (f->stopping && f->op == NULL && !redis_conn_up(f->conn) &&
+	    f->stop_cb != NULL) {
+		board_flush_done_cb *cb = f->stop_cb;
+
+		log_warnx("board_values_dropped", "values=%zu reason=%s",
+		    f->npend, "redis down");
+		f->stop_cb = NULL;
+		cb(f->stop_arg);
+	}
+	flush_start(f);
+	arm(f);
+}
+
+struct board_flush *
+board_flush_new(struct event_base *base, struct redis_conn *conn,
+    const struct config *const *cfg)
+{
+	struct board_flush *f = xcalloc(1, sizeof(*f));
+
+	f->base = base;
+	f->conn = conn;
+	f->cfg = cfg;
+	f->max = BOARD_FLUSH_MAX;
+	f->sha = redis_conn_add_script(conn, board_redis_script());
+	f->evicted_ms = caltime_mono_ms();
+	f->m_pending = metrics_gauge("paced_board_values_pending", NULL,
+	    "leaderboard values waiting for their flush or in flight");
+	f->m_ok = metrics_counter("paced_board_flushes_total",
+	    "outcome=\"ok\"", "leaderboard flushes, by outcome");
+	f->m_failed = metrics_counter("paced_board_flushes_total",
+	    "outcome=\"failed\"", "leaderboard flushes, by outcome");
+	f->m_written = metrics_counter("paced_board_values_written_total",
+	    NULL, "leaderboard values written (acknowledged by Redis)");
+	update_gauge(f);
+	f->timer = evtimer_new(base, tick, f);
+	arm(f);
+	return f;
+}
+
+void
+board_flush_free(struct board_flush *f)
+{
+	if (f == NULL)
+		return;
+	if (f->npend + f->inflight > 0)
+		log_warnx("board_values_dropped", "values=%zu reason=%s",
+		    f->npend + f->inflight, "exit");
+	if (f->op != NULL)
+		f->op->f = NULL;	/* its replies find f gone */
+	event_free(f->timer);
+	for (size_t k = 0; k < f->bt_cap; k++)
+		if (f->bt[k] != NULL) {
+			free(f->bt[k]->key);
+			free(f->bt[k]);
+		}
+	free(f->bt);
+	free(f->pend);
+	free(f->pidx);
+	free(f->sc);
+	strset_free(&f->scopes);
+	strset_free(&f->reps);
+	free(f);
+}
+
+void
+board_flush_redis_state(struct board_flush *f, bool up)
+{
+	if (f == NULL || up)
+		return;
+	for (size_t k = 0; k < f->bt_cap; k++)
+		if (f->bt[k] != NULL)
+			f->bt[k]->expiry_set = false;
+}
+
+void
+board_flush_stop(struct board_flush *f, board_flush_done_cb *cb, void *arg)
+{
+	f->stopping = true;
+	f->stop_cb = cb;
+	f->stop_arg = arg;
+	if (f->op != NULL)
+		return;		/* its end flushes the rest */
+	if (f->npend == 0 || !redis_conn_up(f->conn)) {
+		if (f->npend > 0)
+			log_warnx("board_values_dropped", "values=%zu "
+			    "reason=%s", f->npend, "redis down");
+		f->stop_cb = NULL;
+		cb(arg);
+		return;
+	}
+	flush_start(f);
+}
+
+size_t
+board_flush_pending(const struct board_flush *f)
+{
+	return f->npend + f->inflight;
+}
+
+void
+board_flush_set_max(struct board_flush *f, size_t max)
+{
+	f->max = max > 0 ? max : 1;
+}
+
+void
+board_flush_now(struct board_flush *f)
+{
+	flush_start(f);
+}
