@@ -91,16 +91,19 @@ struct board_flush {
 	struct redis_conn *conn;
 	const struct config *const *cfg;
 	struct event *timer;
+	struct event *again;		/* the next flush, at the next loop turn */
 	int sha;
 	size_t max;
 	struct strset scopes, reps;
 	/* boards by (scope, kpi, period, day): open addressing */
 	struct fboard **bt;
 	size_t nb, bt_cap;
-	/* the values waiting, oldest first, and their index (position + 1;
-	 * 0: empty) by (board, rep) */
+	/* the values waiting and their index (position + 1; 0: empty) by
+	 * (board, rep) */
 	struct fentry *pend;
 	size_t npend, pend_cap;
+	bool sorted;			/* pend is in entry_cmp's order */
+	uintptr_t last_board;		/* the last board a bounded flush took */
 	uint32_t *pidx;
 	size_t pidx_cap;
 	struct flush_op *op;		/* the flush in flight */
@@ -158,15 +161,23 @@ strset_free(struct strset *s)
 	free(s->v);
 }
 
+/* A 64-bit finalizer (murmur3's): table positions from pointers and
+ * small integers, cheaper than hashing their bytes. */
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
 static uint64_t
 board_hash(const char *scope, size_t kpi, enum period p, int32_t day)
 {
-	uint64_t h = HASH_FNV1A_INIT;
-
-	h = hash_fnv1a(h, &scope, sizeof(scope));
-	h = hash_fnv1a(h, &kpi, sizeof(kpi));
-	h = hash_fnv1a(h, &p, sizeof(p));
-	return hash_fnv1a(h, &day, sizeof(day));
+	return mix((uint64_t)(uintptr_t)scope ^ mix((uint64_t)kpi << 40 ^
+	    (uint64_t)p << 32 ^ (uint32_t)day));
 }
 
 static void
@@ -248,10 +259,14 @@ evict(struct board_flush *f, int64_t now)
 static size_t
 entry_hash(const struct fboard *b, const char *rep)
 {
-	uint64_t h = HASH_FNV1A_INIT;
+	return (size_t)mix((uint64_t)(uintptr_t)b ^
+	    mix((uint64_t)(uintptr_t)rep));
+}
 
-	h = hash_fnv1a(h, &b, sizeof(b));
-	return (size_t)hash_fnv1a(h, &rep, sizeof(rep));
+static size_t
+waiting(const struct board_flush *f)
+{
+	return f->npend;
 }
 
 /* The index of the values waiting, built again at cap (a power of two). */
@@ -277,7 +292,7 @@ pidx_build(struct board_flush *f, size_t cap)
 static void
 update_gauge(struct board_flush *f)
 {
-	metrics_set(f->m_pending, (double)(f->npend + f->inflight));
+	metrics_set(f->m_pending, (double)(waiting(f) + f->inflight));
 }
 
 /* Merges (b, rep, num, text) into the values waiting; returns true when
@@ -289,13 +304,8 @@ merge(struct board_flush *f, struct fboard *b, const char *rep, double num,
 	size_t i;
 	struct fentry *e;
 
-	if (2 * (f->npend + 1) > f->pidx_cap) {
-		size_t cap = f->pidx_cap ? f->pidx_cap : 1024;
-
-		while (2 * (f->npend + 1) > cap)
-			cap *= 2;
-		pidx_build(f, cap);
-	}
+	if (2 * (f->npend + 1) > f->pidx_cap)
+		pidx_build(f, f->pidx_cap ? f->pidx_cap * 2 : 1024);
 	i = entry_hash(b, rep) & (f->pidx_cap - 1);
 	for (; f->pidx[i] != 0; i = (i + 1) & (f->pidx_cap - 1)) {
 		e = &f->pend[f->pidx[i] - 1];
@@ -313,6 +323,7 @@ merge(struct board_flush *f, struct fboard *b, const char *rep, double num,
 		f->pend = xreallocarray(f->pend, f->pend_cap, sizeof(*f->pend));
 	}
 	e = &f->pend[f->npend++];
+	f->sorted = false;
 	e->b = b;
 	e->rep = rep;
 	e->num = num;
@@ -406,7 +417,7 @@ flush_done(struct board_flush *f, struct flush_op *op)
 				e->b->refs--;
 		}
 		log_warnx("board_flush_failed", "values=%zu waiting=%zu",
-		    op->n, f->npend);
+		    op->n, waiting(f));
 	} else {
 		metrics_inc(f->m_ok);
 		metrics_add(f->m_written, (double)op->n);
@@ -420,17 +431,22 @@ flush_done(struct board_flush *f, struct flush_op *op)
 	if (f->stopping) {
 		if (op->failed)
 			f->stop_failures++;
-		if (f->npend == 0)
+		if (waiting(f) == 0)
 			stop_now = true;
 		else if (f->stop_failures >= STOP_FAILURES_MAX ||
 		    !redis_conn_up(f->conn)) {
 			log_warnx("board_values_dropped", "values=%zu "
-			    "reason=%s", f->npend, op->failed ?
+			    "reason=%s", waiting(f), op->failed ?
 			    "flushes failed" : "redis down");
 			stop_now = true;
 		} else if (!op->failed) {
-			flush_start(f);	/* what the bound left, at once */
+			event_active(f->again, EV_TIMEOUT, 0);
 		}			/* a failure: again at the next tick */
+	} else if (!op->failed && waiting(f) >= f->max) {
+		/* A backlog of a whole flush or more: the next one at the
+		 * next loop turn, not a tick later, or a stream that brings
+		 * more than max values a tick would never catch up. */
+		event_active(f->again, EV_TIMEOUT, 0);
 	}
 	free(op->v);
 	free(op);
@@ -547,18 +563,49 @@ flush_start(struct board_flush *f)
 	struct flush_op *op;
 	size_t n;
 
-	if (f->op != NULL || f->npend == 0 || !redis_conn_up(f->conn))
+	if (f->op != NULL || waiting(f) == 0 || !redis_conn_up(f->conn))
 		return;
-	n = f->npend < f->max ? f->npend : f->max;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
-	op->n = n;
-	op->v = xreallocarray(NULL, n, sizeof(*op->v));
-	memcpy(op->v, f->pend, n * sizeof(*op->v));
-	memmove(f->pend, f->pend + n, (f->npend - n) * sizeof(*f->pend));
-	f->npend -= n;
-	pidx_build(f, f->pidx_cap);
-	qsort(op->v, n, sizeof(*op->v), entry_cmp);
+	if (f->npend <= f->max) {
+		op->n = n = f->npend;
+		op->v = f->pend;
+		f->pend = NULL;
+		f->npend = f->pend_cap = 0;
+		memset(f->pidx, 0, f->pidx_cap * sizeof(*f->pidx));
+		qsort(op->v, n, sizeof(*op->v), entry_cmp);
+	} else {
+		/* Whole boards, in turn: by board, from the one after the
+		 * last board taken, until the next would pass the bound. */
+		size_t s = 0, e;
+
+		if (!f->sorted)
+			qsort(f->pend, f->npend, sizeof(*f->pend), entry_cmp);
+		f->sorted = true;	/* and stays so while nothing is added */
+		while (s < f->npend && (uintptr_t)f->pend[s].b <= f->last_board)
+			s++;
+		if (s == f->npend)
+			s = 0;
+		for (e = s; e < f->npend && e - s < f->max;) {
+			size_t be = e;
+
+			while (be < f->npend && f->pend[be].b == f->pend[e].b)
+				be++;
+			if (be - s > f->max && e > s)
+				break;
+			e = be;
+		}
+		if (e - s > f->max)
+			e = s + f->max;	/* one board over the bound */
+		op->n = n = e - s;
+		op->v = xreallocarray(NULL, n, sizeof(*op->v));
+		memcpy(op->v, f->pend + s, n * sizeof(*op->v));
+		memmove(f->pend + s, f->pend + e,
+		    (f->npend - e) * sizeof(*f->pend));
+		f->npend -= n;
+		f->last_board = (uintptr_t)op->v[n - 1].b;
+		pidx_build(f, f->pidx_cap);
+	}
 	f->op = op;
 	f->inflight = n;
 	/* Held until every reply is in: a send below may answer at once. */
@@ -607,12 +654,20 @@ tick(evutil_socket_t fd, short what, void *arg)
 		board_flush_done_cb *cb = f->stop_cb;
 
 		log_warnx("board_values_dropped", "values=%zu reason=%s",
-		    f->npend, "redis down");
+		    waiting(f), "redis down");
 		f->stop_cb = NULL;
 		cb(f->stop_arg);
 	}
 	flush_start(f);
 	arm(f);
+}
+
+static void
+again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_start(arg);
 }
 
 struct board_flush *
@@ -637,6 +692,7 @@ board_flush_new(struct event_base *base, struct redis_conn *conn,
 	    NULL, "leaderboard values written (acknowledged by Redis)");
 	update_gauge(f);
 	f->timer = evtimer_new(base, tick, f);
+	f->again = event_new(base, -1, 0, again_cb, f);
 	arm(f);
 	return f;
 }
@@ -646,12 +702,13 @@ board_flush_free(struct board_flush *f)
 {
 	if (f == NULL)
 		return;
-	if (f->npend + f->inflight > 0)
+	if (waiting(f) + f->inflight > 0)
 		log_warnx("board_values_dropped", "values=%zu reason=%s",
-		    f->npend + f->inflight, "exit");
+		    waiting(f) + f->inflight, "exit");
 	if (f->op != NULL)
 		f->op->f = NULL;	/* its replies find f gone */
 	event_free(f->timer);
+	event_free(f->again);
 	for (size_t k = 0; k < f->bt_cap; k++)
 		if (f->bt[k] != NULL) {
 			free(f->bt[k]->key);
@@ -684,10 +741,10 @@ board_flush_stop(struct board_flush *f, board_flush_done_cb *cb, void *arg)
 	f->stop_arg = arg;
 	if (f->op != NULL)
 		return;		/* its end flushes the rest */
-	if (f->npend == 0 || !redis_conn_up(f->conn)) {
-		if (f->npend > 0)
+	if (waiting(f) == 0 || !redis_conn_up(f->conn)) {
+		if (waiting(f) > 0)
 			log_warnx("board_values_dropped", "values=%zu "
-			    "reason=%s", f->npend, "redis down");
+			    "reason=%s", waiting(f), "redis down");
 		f->stop_cb = NULL;
 		cb(arg);
 		return;
@@ -698,7 +755,7 @@ board_flush_stop(struct board_flush *f, board_flush_done_cb *cb, void *arg)
 size_t
 board_flush_pending(const struct board_flush *f)
 {
-	return f->npend + f->inflight;
+	return waiting(f) + f->inflight;
 }
 
 void
