@@ -1,9 +1,11 @@
 /*
- * board_redis.c: the leaderboard writes of an applied batch, called by
- * redis_apply.c once the rep script has answered the absolute values.
- * The (board key, rep, value) triples are sorted by key so that each
- * board gets one call however many reps of the batch it holds: the cost
- * is per board and batch, never per event.
+ * board_redis.c: the board script and its calls. board_flush.c (the
+ * coalesced writer the daemon uses) opens one call per board with
+ * board_redis_call_open when someone listens to the change stream;
+ * board_redis_write, for a caller without the writer, sends an applied
+ * batch's values at once. The (board key, rep, value) triples are sorted
+ * by key so that each board gets one call however many reps of the batch
+ * it holds: the cost is per board and batch, never per event.
  *
  * A rep whose batch spans several days of one week has several values
  * for the week's boards: only the highest (the last) is sent.

@@ -2,11 +2,12 @@
 #define PACED_BOARD_REDIS_H
 
 /*
- * The leaderboard writes of an applied batch: each rep's absolute value of
- * each KPI in each bucket, as the rep script answered it, goes to the
- * boards of the rep's scopes (board.h) with one script call per board key
- * (ZADD GT, expiry set when the key first appears). Absolute scores, so a
- * replay or a repeated batch leaves every board as it was.
+ * The board script and its calls: each rep's absolute value of each KPI
+ * in each bucket, as the shard script answered it, goes to the boards of
+ * the rep's scopes (board.h) with one script call per board key (ZADD GT,
+ * expiry set when the key first appears, rank moves published when someone
+ * listens). Absolute scores, so a replay or a repeated batch leaves every
+ * board as it was. The daemon coalesces the values first (board_flush.h).
  */
 
 #include <stdbool.h>
