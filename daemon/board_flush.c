@@ -32,6 +32,7 @@
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,12 +79,24 @@ struct fentry {
 	char text[VALUE_MAX];
 };
 
+struct flush_op;
+
+/* One board's commands in a flush: its entries op->v[from..to). */
+struct board_cmd {
+	struct flush_op *op;
+	size_t from, to;
+	bool failed;
+};
+
 struct flush_op {
 	struct board_flush *f;		/* NULL once f is freed */
 	struct fentry *v;		/* owned; sorted by board */
 	size_t n;
+	struct board_cmd *cmds;		/* owned; NULL: none sent */
+	size_t ncmds;
 	int outstanding;
 	bool failed, script;
+	const char *err;		/* the first error (static text) */
 };
 
 struct board_flush {
@@ -117,6 +130,8 @@ struct board_flush {
 	void *stop_arg;
 	bool stopping;
 	int stop_failures;
+	bool failing;			/* the last flush failed */
+	uint64_t failures;		/* flushes failed in a row */
 	struct metric *m_pending, *m_ok, *m_failed, *m_written;
 };
 
@@ -404,28 +419,46 @@ flush_done(struct board_flush *f, struct flush_op *op)
 {
 	bool stop_now = false;
 
+	size_t kept = 0, written = 0;
+
 	f->op = NULL;
 	f->inflight = 0;
-	if (op->failed) {
-		metrics_inc(f->m_failed);
-		/* Back with the values that came meanwhile. */
-		for (size_t k = 0; k < op->n; k++) {
-			struct fentry *e = &op->v[k];
+	for (size_t c = 0, k = 0; k < op->n; k++) {
+		struct fentry *e = &op->v[k];
 
-			/* A new entry keeps the reference this one held. */
+		while (c < op->ncmds && op->cmds[c].to <= k)
+			c++;
+		if (c == op->ncmds || op->cmds[c].failed) {
+			/* Back with the values that came meanwhile; a new
+			 * entry keeps the reference this one held. */
 			if (!merge(f, e->b, e->rep, e->num, e->text, e->len))
 				e->b->refs--;
+			kept++;
+		} else {
+			e->b->refs--;
+			/* ZADD then EXPIREAT, or the script's own check. */
+			e->b->expiry_set = true;
+			written++;
 		}
-		log_warnx("board_flush_failed", "values=%zu waiting=%zu",
-		    op->n, waiting(f));
+	}
+	metrics_add(f->m_written, (double)written);
+	if (op->failed) {
+		metrics_inc(f->m_failed);
+		/* Logged once until a flush succeeds (Redis answering
+		 * errors every tick must not flood the log). */
+		if (!f->failing)
+			log_warnx("board_flush_failed", "kept=%zu written=%zu "
+			    "waiting=%zu err=%s", kept, written, waiting(f),
+			    log_quote(op->err != NULL ? op->err : "unknown"));
+		f->failing = true;
+		f->failures++;
 	} else {
 		metrics_inc(f->m_ok);
-		metrics_add(f->m_written, (double)op->n);
-		for (size_t k = 0; k < op->n; k++) {
-			op->v[k].b->refs--;
-			/* ZADD then EXPIREAT, or the script's own check. */
-			op->v[k].b->expiry_set = true;
-		}
+		if (f->failing)
+			log_info("board_flush_recovered", "failed_flushes=%"
+			    PRIu64, f->failures);
+		f->failing = false;
+		f->failures = 0;
 	}
 	update_gauge(f);
 	if (f->stopping) {
@@ -448,6 +481,7 @@ flush_done(struct board_flush *f, struct flush_op *op)
 		 * more than max values a tick would never catch up. */
 		event_active(f->again, EV_TIMEOUT, 0);
 	}
+	free(op->cmds);
 	free(op->v);
 	free(op);
 	if (stop_now && f->stop_cb != NULL) {
@@ -464,6 +498,7 @@ op_reply_done(struct flush_op *op)
 	if (--op->outstanding > 0)
 		return;
 	if (op->f == NULL) {
+		free(op->cmds);
 		free(op->v);
 		free(op);
 		return;
@@ -471,20 +506,32 @@ op_reply_done(struct flush_op *op)
 	flush_done(op->f, op);
 }
 
+/* Board cmd's commands failed: its values stay for the next flush. */
+static void
+cmd_failed(struct board_cmd *cmd, const char *why)
+{
+	cmd->failed = true;
+	if (!cmd->op->failed)
+		cmd->op->err = why;
+	cmd->op->failed = true;
+}
+
 static void
 write_reply(const redisReply *r, void *arg)
 {
-	struct flush_op *op = arg;
-	const char *err = reply_error_text(r);
+	struct board_cmd *cmd = arg;
+	struct flush_op *op = cmd->op;
 
-	if (err != NULL) {
-		if (!op->failed && op->f != NULL)
-			log_warnx("board_write_failed", "err=%s",
-			    log_quote(err));
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		/* The text of a reply is gone once this returns: the kind
+		 * of error only. */
+		cmd_failed(cmd, r == NULL ? "no reply (connection lost or "
+		    "timed out)" : reply_noscript(r) ? "NOSCRIPT" :
+		    strncmp(r->str, "WRONGTYPE", 9) == 0 ? "WRONGTYPE: a board "
+		    "key holds another type" : "an error reply");
 		if (reply_noscript(r) && op->f != NULL)
 			redis_conn_reset(op->f->conn,
 			    "script missing (NOSCRIPT)");
-		op->failed = true;
 	}
 	op_reply_done(op);
 }
@@ -495,9 +542,14 @@ send_writes(struct board_flush *f, struct flush_op *op)
 {
 	const struct config *cfg = *f->cfg;
 	struct redis_argv *args = redis_argv_new();
+	size_t nb = 0;
 
+	for (size_t i = 0; i < op->n; i++)
+		nb += i == 0 || op->v[i].b != op->v[i - 1].b;
+	op->cmds = xcalloc(nb, sizeof(*op->cmds));
 	for (size_t i = 0; i < op->n;) {
 		struct fboard *b = op->v[i].b;
+		struct board_cmd *cmd = &op->cmds[op->ncmds++];
 		size_t j;
 
 		if (op->script) {
@@ -514,19 +566,23 @@ send_writes(struct board_flush *f, struct flush_op *op)
 			redis_argv_add(args, op->v[j].text, op->v[j].len);
 			redis_argv_str(args, op->v[j].rep);
 		}
-		if (redis_conn_send(f->conn, args, write_reply, op) == 0)
+		cmd->op = op;
+		cmd->from = i;
+		cmd->to = j;
+		if (redis_conn_send(f->conn, args, write_reply, cmd) == 0)
 			op->outstanding++;
 		else
-			op->failed = true;
+			cmd_failed(cmd, "redis not connected");
 		if (!op->script && !b->expiry_set) {
 			redis_argv_reset(args);
 			redis_argv_str(args, "EXPIREAT");
 			redis_argv_str(args, b->key);
 			redis_argv_int(args, b->expire_at);
-			if (redis_conn_send(f->conn, args, write_reply, op) == 0)
+			if (redis_conn_send(f->conn, args, write_reply,
+			    cmd) == 0)
 				op->outstanding++;
 			else
-				op->failed = true;
+				cmd_failed(cmd, "redis not connected");
 		}
 		i = j;
 	}
@@ -537,17 +593,16 @@ static void
 numsub_reply(const redisReply *r, void *arg)
 {
 	struct flush_op *op = arg;
-	const char *err = reply_error_text(r);
 
 	if (op->f == NULL) {
 		op_reply_done(op);
 		return;
 	}
-	if (err == NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER))
-		err = "unexpected reply shape from PUBSUB NUMSUB";
-	if (err != NULL) {
-		log_warnx("board_write_failed", "err=%s", log_quote(err));
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER) {
+		/* Nothing sent: every value stays for the next flush. */
+		op->err = r == NULL ? "no reply (connection lost or timed "
+		    "out)" : "PUBSUB NUMSUB: an error or an unexpected reply";
 		op->failed = true;
 	} else {
 		op->script = r->element[1]->integer > 0;
@@ -620,10 +675,12 @@ flush_start(struct board_flush *f)
 		redis_argv_str(args, "PUBSUB");
 		redis_argv_str(args, "NUMSUB");
 		redis_argv_take(args, keys_changes_channel(cfg));
-		if (redis_conn_send(f->conn, args, numsub_reply, op) == 0)
+		if (redis_conn_send(f->conn, args, numsub_reply, op) == 0) {
 			op->outstanding++;
-		else
+		} else {
+			op->err = "redis not connected";
 			op->failed = true;
+		}
 		redis_argv_free(args);
 	}
 	op_reply_done(op);

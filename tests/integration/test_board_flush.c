@@ -305,17 +305,27 @@ Test(board_flush, failed_flush_keeps_values, .fini = teardown, .timeout = 60)
 	org = board_key("org");
 	put(0, "4");
 	put(1, "6");
-	/* The org board's key holds a string: its ZADD fails (WRONGTYPE),
-	 * so the whole flush counts as failed and keeps every value. */
+	/* The org board's key holds a string: its ZADD fails (WRONGTYPE).
+	 * The flush counts as failed and keeps that board's values; the
+	 * other boards' are written. */
 	freeReplyObject(harness_redis_cmd("SET %s x", org));
 	flush();
 	cr_assert_eq(metric("paced_board_flushes_total", "outcome=\"failed\""),
 	    1);
-	cr_assert_eq(board_flush_pending(bf), 8);
+	cr_assert_eq(board_flush_pending(bf), 2);
+	cr_assert_eq(metric("paced_board_values_written_total", NULL), 6);
+	cr_assert_eq(score("team:t1", 0), 4);
+	/* Failing again: kept again. */
+	flush();
+	cr_assert_eq(metric("paced_board_flushes_total", "outcome=\"failed\""),
+	    2);
+	cr_assert_eq(board_flush_pending(bf), 2);
 	/* Newer values meanwhile: merged with the ones put back. */
 	put(0, "5");
 	put(1, "2");
 	put(2, "1");
+	/* org: 2 merged (rep 0 raised to 5, rep 1 keeps 6); rep 0 and 1 on
+	 * the 3 other boards, rep 2 on all 4 */
 	cr_assert_eq(board_flush_pending(bf), 12);
 	freeReplyObject(harness_redis_cmd("DEL %s", org));
 	flush();
