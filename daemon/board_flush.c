@@ -3,11 +3,14 @@
  * absolute values each applied batch's shard scripts answered
  * (board_flush_add); its timer writes them every leaderboards.flush_every.
  *
- * Values wait in one table keyed by (board, rep), first come first
- * served: a new value of a (board, rep) already waiting replaces it when
- * higher and keeps its place. A flush takes the oldest BOARD_FLUSH_MAX
- * (f->max) of them, so a big roster never holds the loop; the rest wait
- * for the next tick. Only one flush is in flight at a time.
+ * Values wait with their board, one per rep (a table per board): a new
+ * value of a rep already waiting replaces it when higher. Boards with
+ * values waiting queue in the order they got their first one. A flush
+ * takes whole boards from the head of the queue, at most BOARD_FLUSH_MAX
+ * (f->max) values (a board bigger than that alone is split), so a big
+ * roster never holds the loop: the cost of a flush is linear in what it
+ * takes. The rest wait for the next tick, or for the next loop turn when
+ * a whole flush's worth waits. Only one flush is in flight at a time.
  *
  * A flush first asks PUBSUB NUMSUB of the change stream's channel (not on
  * Redis Cluster, where a node counts its own subscribers only: there the
@@ -58,6 +61,14 @@ struct strset {
 	size_t n, cap;
 };
 
+/* One rep's highest value on one board. */
+struct fentry {
+	const char *rep;		/* interned */
+	double num;
+	uint8_t len;
+	char text[VALUE_MAX];
+};
+
 struct fboard {
 	const char *scope;		/* interned */
 	size_t kpi;
@@ -66,36 +77,35 @@ struct fboard {
 	int64_t expire_at;
 	char *key;			/* owned */
 	bool expiry_set;		/* since the connection came up */
-	size_t refs;			/* values waiting or in flight */
+	bool queued;			/* in the queue of boards waiting */
+	bool busy;			/* in the flush in flight */
 	int64_t used_ms;		/* monotonic: the last value added */
-};
-
-/* One rep's highest value on one board. */
-struct fentry {
-	struct fboard *b;
-	const char *rep;		/* interned */
-	double num;
-	uint8_t len;
-	char text[VALUE_MAX];
+	/* the values waiting, and their index by rep (position + 1; 0:
+	 * empty; a power of two, at most half full) */
+	struct fentry *v;
+	size_t n, cap;
+	uint32_t *idx;
+	size_t idx_cap;
 };
 
 struct flush_op;
 
-/* One board's commands in a flush: its entries op->v[from..to). */
+/* One board's commands in a flush, with the values taken from it. */
 struct board_cmd {
 	struct flush_op *op;
-	size_t from, to;
+	struct fboard *b;
+	struct fentry *v;		/* owned */
+	size_t n;
 	bool failed;
 };
 
 struct flush_op {
 	struct board_flush *f;		/* NULL once f is freed */
-	struct fentry *v;		/* owned; sorted by board */
-	size_t n;
-	struct board_cmd *cmds;		/* owned; NULL: none sent */
+	struct board_cmd *cmds;		/* owned */
 	size_t ncmds;
+	size_t n;			/* values */
 	int outstanding;
-	bool failed, script;
+	bool failed, script, sent;
 	const char *err;		/* the first error (static text) */
 };
 
@@ -111,14 +121,10 @@ struct board_flush {
 	/* boards by (scope, kpi, period, day): open addressing */
 	struct fboard **bt;
 	size_t nb, bt_cap;
-	/* the values waiting and their index (position + 1; 0: empty) by
-	 * (board, rep) */
-	struct fentry *pend;
-	size_t npend, pend_cap;
-	bool sorted;			/* pend is in entry_cmp's order */
-	uintptr_t last_board;		/* the last board a bounded flush took */
-	uint32_t *pidx;
-	size_t pidx_cap;
+	/* boards with values waiting, first come first served: a ring */
+	struct fboard **q;
+	size_t qhead, qn, qcap;
+	size_t waiting;			/* values waiting, over all boards */
 	struct flush_op *op;		/* the flush in flight */
 	size_t inflight;		/* its values */
 	int64_t evicted_ms;
@@ -136,6 +142,7 @@ struct board_flush {
 };
 
 static void flush_start(struct board_flush *f);
+static void op_free(struct flush_op *op);
 
 static const char *
 strset_intern(struct strset *s, const char *str)
@@ -257,9 +264,12 @@ evict(struct board_flush *f, int64_t now)
 	for (size_t k = 0; k < f->bt_cap; k++) {
 		struct fboard *b = f->bt[k];
 
-		if (b == NULL || b->refs > 0 || now - b->used_ms < BOARD_IDLE_MS)
+		if (b == NULL || b->n > 0 || b->busy || b->queued ||
+		    now - b->used_ms < BOARD_IDLE_MS)
 			continue;
 		free(b->key);
+		free(b->v);
+		free(b->idx);
 		free(b);
 		f->bt[k] = NULL;
 		dropped++;
@@ -272,35 +282,34 @@ evict(struct board_flush *f, int64_t now)
 }
 
 static size_t
-entry_hash(const struct fboard *b, const char *rep)
+rep_hash(const char *rep)
 {
-	return (size_t)mix((uint64_t)(uintptr_t)b ^
-	    mix((uint64_t)(uintptr_t)rep));
+	return (size_t)mix((uint64_t)(uintptr_t)rep);
 }
 
 static size_t
 waiting(const struct board_flush *f)
 {
-	return f->npend;
+	return f->waiting;
 }
 
-/* The index of the values waiting, built again at cap (a power of two). */
+/* b's index of its values, built again at cap (a power of two). */
 static void
-pidx_build(struct board_flush *f, size_t cap)
+idx_build(struct fboard *b, size_t cap)
 {
-	if (cap != f->pidx_cap) {
-		free(f->pidx);
-		f->pidx = xcalloc(cap, sizeof(*f->pidx));
-		f->pidx_cap = cap;
+	if (cap != b->idx_cap) {
+		free(b->idx);
+		b->idx = xcalloc(cap, sizeof(*b->idx));
+		b->idx_cap = cap;
 	} else {
-		memset(f->pidx, 0, cap * sizeof(*f->pidx));
+		memset(b->idx, 0, cap * sizeof(*b->idx));
 	}
-	for (size_t k = 0; k < f->npend; k++) {
-		size_t i = entry_hash(f->pend[k].b, f->pend[k].rep) & (cap - 1);
+	for (size_t k = 0; k < b->n; k++) {
+		size_t i = rep_hash(b->v[k].rep) & (cap - 1);
 
-		while (f->pidx[i] != 0)
+		while (b->idx[i] != 0)
 			i = (i + 1) & (cap - 1);
-		f->pidx[i] = (uint32_t)(k + 1);
+		b->idx[i] = (uint32_t)(k + 1);
 	}
 }
 
@@ -310,42 +319,70 @@ update_gauge(struct board_flush *f)
 	metrics_set(f->m_pending, (double)(waiting(f) + f->inflight));
 }
 
-/* Merges (b, rep, num, text) into the values waiting; returns true when
- * it made a new entry (which then holds a reference to b). */
-static bool
+static void
+queue_push(struct board_flush *f, struct fboard *b)
+{
+	if (f->qn == f->qcap) {
+		size_t cap = f->qcap ? f->qcap * 2 : 64;
+		struct fboard **q = xcalloc(cap, sizeof(*q));
+
+		for (size_t k = 0; k < f->qn; k++)
+			q[k] = f->q[(f->qhead + k) % f->qcap];
+		free(f->q);
+		f->q = q;
+		f->qcap = cap;
+		f->qhead = 0;
+	}
+	f->q[(f->qhead + f->qn++) % f->qcap] = b;
+	b->queued = true;
+}
+
+static struct fboard *
+queue_pop(struct board_flush *f)
+{
+	struct fboard *b = f->q[f->qhead];
+
+	f->qhead = (f->qhead + 1) % f->qcap;
+	f->qn--;
+	b->queued = false;
+	return b;
+}
+
+/* Merges (rep, num, text) into b's values waiting. */
+static void
 merge(struct board_flush *f, struct fboard *b, const char *rep, double num,
     const char *text, size_t len)
 {
 	size_t i;
 	struct fentry *e;
 
-	if (2 * (f->npend + 1) > f->pidx_cap)
-		pidx_build(f, f->pidx_cap ? f->pidx_cap * 2 : 1024);
-	i = entry_hash(b, rep) & (f->pidx_cap - 1);
-	for (; f->pidx[i] != 0; i = (i + 1) & (f->pidx_cap - 1)) {
-		e = &f->pend[f->pidx[i] - 1];
-		if (e->b != b || e->rep != rep)
+	if (2 * (b->n + 1) > b->idx_cap)
+		idx_build(b, b->idx_cap ? b->idx_cap * 2 : 16);
+	i = rep_hash(rep) & (b->idx_cap - 1);
+	for (; b->idx[i] != 0; i = (i + 1) & (b->idx_cap - 1)) {
+		e = &b->v[b->idx[i] - 1];
+		if (e->rep != rep)
 			continue;
 		if (num > e->num) {
 			e->num = num;
 			memcpy(e->text, text, len);
 			e->len = (uint8_t)len;
 		}
-		return false;
+		return;
 	}
-	if (f->npend == f->pend_cap) {
-		f->pend_cap = f->pend_cap ? f->pend_cap * 2 : 1024;
-		f->pend = xreallocarray(f->pend, f->pend_cap, sizeof(*f->pend));
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 8;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
-	e = &f->pend[f->npend++];
-	f->sorted = false;
-	e->b = b;
+	e = &b->v[b->n++];
 	e->rep = rep;
 	e->num = num;
 	memcpy(e->text, text, len);
 	e->len = (uint8_t)len;
-	f->pidx[i] = (uint32_t)f->npend;
-	return true;
+	b->idx[i] = (uint32_t)b->n;
+	f->waiting++;
+	if (!b->queued)
+		queue_push(f, b);
 }
 
 static void
@@ -394,23 +431,10 @@ board_flush_add(struct board_flush *f, const struct config *cfg,
 
 			b->expire_at = w[i].expire_at;
 			b->used_ms = now;
-			if (merge(f, b, rep, num, text, w[i].value_len))
-				b->refs++;
+			merge(f, b, rep, num, text, w[i].value_len);
 		}
 	}
 	update_gauge(f);
-}
-
-static int
-entry_cmp(const void *x, const void *y)
-{
-	const struct fentry *a = x, *b = y;
-
-	if (a->b != b->b)
-		return (uintptr_t)a->b < (uintptr_t)b->b ? -1 : 1;
-	if (a->rep != b->rep)
-		return (uintptr_t)a->rep < (uintptr_t)b->rep ? -1 : 1;
-	return 0;
 }
 
 /* The end of a flush, with f still there. */
@@ -423,22 +447,20 @@ flush_done(struct board_flush *f, struct flush_op *op)
 
 	f->op = NULL;
 	f->inflight = 0;
-	for (size_t c = 0, k = 0; k < op->n; k++) {
-		struct fentry *e = &op->v[k];
+	for (size_t c = 0; c < op->ncmds; c++) {
+		struct board_cmd *cmd = &op->cmds[c];
 
-		while (c < op->ncmds && op->cmds[c].to <= k)
-			c++;
-		if (c == op->ncmds || op->cmds[c].failed) {
-			/* Back with the values that came meanwhile; a new
-			 * entry keeps the reference this one held. */
-			if (!merge(f, e->b, e->rep, e->num, e->text, e->len))
-				e->b->refs--;
-			kept++;
+		cmd->b->busy = false;
+		if (!op->sent || cmd->failed) {
+			/* Back with the values that came meanwhile. */
+			for (size_t k = 0; k < cmd->n; k++)
+				merge(f, cmd->b, cmd->v[k].rep, cmd->v[k].num,
+				    cmd->v[k].text, cmd->v[k].len);
+			kept += cmd->n;
 		} else {
-			e->b->refs--;
 			/* ZADD then EXPIREAT, or the script's own check. */
-			e->b->expiry_set = true;
-			written++;
+			cmd->b->expiry_set = true;
+			written += cmd->n;
 		}
 	}
 	metrics_add(f->m_written, (double)written);
@@ -481,9 +503,7 @@ flush_done(struct board_flush *f, struct flush_op *op)
 		 * more than max values a tick would never catch up. */
 		event_active(f->again, EV_TIMEOUT, 0);
 	}
-	free(op->cmds);
-	free(op->v);
-	free(op);
+	op_free(op);
 	if (stop_now && f->stop_cb != NULL) {
 		board_flush_done_cb *cb = f->stop_cb;
 
@@ -493,14 +513,21 @@ flush_done(struct board_flush *f, struct flush_op *op)
 }
 
 static void
+op_free(struct flush_op *op)
+{
+	for (size_t c = 0; c < op->ncmds; c++)
+		free(op->cmds[c].v);
+	free(op->cmds);
+	free(op);
+}
+
+static void
 op_reply_done(struct flush_op *op)
 {
 	if (--op->outstanding > 0)
 		return;
 	if (op->f == NULL) {
-		free(op->cmds);
-		free(op->v);
-		free(op);
+		op_free(op);
 		return;
 	}
 	flush_done(op->f, op);
@@ -542,15 +569,11 @@ send_writes(struct board_flush *f, struct flush_op *op)
 {
 	const struct config *cfg = *f->cfg;
 	struct redis_argv *args = redis_argv_new();
-	size_t nb = 0;
 
-	for (size_t i = 0; i < op->n; i++)
-		nb += i == 0 || op->v[i].b != op->v[i - 1].b;
-	op->cmds = xcalloc(nb, sizeof(*op->cmds));
-	for (size_t i = 0; i < op->n;) {
-		struct fboard *b = op->v[i].b;
-		struct board_cmd *cmd = &op->cmds[op->ncmds++];
-		size_t j;
+	op->sent = true;
+	for (size_t c = 0; c < op->ncmds; c++) {
+		struct board_cmd *cmd = &op->cmds[c];
+		struct fboard *b = cmd->b;
 
 		if (op->script) {
 			board_redis_call_open(args, f->conn, f->sha, cfg, b->key,
@@ -562,13 +585,10 @@ send_writes(struct board_flush *f, struct flush_op *op)
 			redis_argv_str(args, b->key);
 			redis_argv_str(args, "GT");
 		}
-		for (j = i; j < op->n && op->v[j].b == b; j++) {
-			redis_argv_add(args, op->v[j].text, op->v[j].len);
-			redis_argv_str(args, op->v[j].rep);
+		for (size_t k = 0; k < cmd->n; k++) {
+			redis_argv_add(args, cmd->v[k].text, cmd->v[k].len);
+			redis_argv_str(args, cmd->v[k].rep);
 		}
-		cmd->op = op;
-		cmd->from = i;
-		cmd->to = j;
 		if (redis_conn_send(f->conn, args, write_reply, cmd) == 0)
 			op->outstanding++;
 		else
@@ -584,7 +604,6 @@ send_writes(struct board_flush *f, struct flush_op *op)
 			else
 				cmd_failed(cmd, "redis not connected");
 		}
-		i = j;
 	}
 	redis_argv_free(args);
 }
@@ -622,45 +641,44 @@ flush_start(struct board_flush *f)
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
-	if (f->npend <= f->max) {
-		op->n = n = f->npend;
-		op->v = f->pend;
-		f->pend = NULL;
-		f->npend = f->pend_cap = 0;
-		memset(f->pidx, 0, f->pidx_cap * sizeof(*f->pidx));
-		qsort(op->v, n, sizeof(*op->v), entry_cmp);
-	} else {
-		/* Whole boards, in turn: by board, from the one after the
-		 * last board taken, until the next would pass the bound. */
-		size_t s = 0, e;
+	/* Whole boards from the head of the queue while they fit; the
+	 * first one alone may be split. */
+	while (f->qn > 0 && op->n < f->max) {
+		struct fboard *b = f->q[f->qhead];
+		struct board_cmd *cmd;
 
-		if (!f->sorted)
-			qsort(f->pend, f->npend, sizeof(*f->pend), entry_cmp);
-		f->sorted = true;	/* and stays so while nothing is added */
-		while (s < f->npend && (uintptr_t)f->pend[s].b <= f->last_board)
-			s++;
-		if (s == f->npend)
-			s = 0;
-		for (e = s; e < f->npend && e - s < f->max;) {
-			size_t be = e;
-
-			while (be < f->npend && f->pend[be].b == f->pend[e].b)
-				be++;
-			if (be - s > f->max && e > s)
-				break;
-			e = be;
+		if (op->n > 0 && op->n + b->n > f->max)
+			break;
+		if (op->ncmds % 64 == 0)
+			op->cmds = xreallocarray(op->cmds, op->ncmds + 64,
+			    sizeof(*op->cmds));
+		cmd = &op->cmds[op->ncmds++];
+		memset(cmd, 0, sizeof(*cmd));
+		cmd->op = op;
+		cmd->b = b;
+		b->busy = true;
+		(void)queue_pop(f);
+		if (b->n <= f->max) {
+			cmd->v = b->v;
+			cmd->n = b->n;
+			b->v = NULL;
+			b->n = b->cap = 0;
+			memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
+		} else {
+			/* Bigger than a flush: its first max values; the
+			 * rest queue again, behind the others. */
+			cmd->n = f->max;
+			cmd->v = xreallocarray(NULL, cmd->n, sizeof(*cmd->v));
+			memcpy(cmd->v, b->v, cmd->n * sizeof(*cmd->v));
+			b->n -= cmd->n;
+			memmove(b->v, b->v + cmd->n, b->n * sizeof(*b->v));
+			idx_build(b, b->idx_cap);
+			queue_push(f, b);
 		}
-		if (e - s > f->max)
-			e = s + f->max;	/* one board over the bound */
-		op->n = n = e - s;
-		op->v = xreallocarray(NULL, n, sizeof(*op->v));
-		memcpy(op->v, f->pend + s, n * sizeof(*op->v));
-		memmove(f->pend + s, f->pend + e,
-		    (f->npend - e) * sizeof(*f->pend));
-		f->npend -= n;
-		f->last_board = (uintptr_t)op->v[n - 1].b;
-		pidx_build(f, f->pidx_cap);
+		op->n += cmd->n;
+		f->waiting -= cmd->n;
 	}
+	n = op->n;
 	f->op = op;
 	f->inflight = n;
 	/* Held until every reply is in: a send below may answer at once. */
@@ -769,11 +787,12 @@ board_flush_free(struct board_flush *f)
 	for (size_t k = 0; k < f->bt_cap; k++)
 		if (f->bt[k] != NULL) {
 			free(f->bt[k]->key);
+			free(f->bt[k]->v);
+			free(f->bt[k]->idx);
 			free(f->bt[k]);
 		}
 	free(f->bt);
-	free(f->pend);
-	free(f->pidx);
+	free(f->q);
 	free(f->sc);
 	strset_free(&f->scopes);
 	strset_free(&f->reps);
