@@ -442,7 +442,6 @@ static void
 flush_done(struct board_flush *f, struct flush_op *op)
 {
 	bool stop_now = false;
-
 	size_t kept = 0, written = 0;
 
 	f->op = NULL;
