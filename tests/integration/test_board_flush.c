@@ -4,7 +4,9 @@
  * failed flush keeping its values, the final flush of a stop, the expiry
  * set once per board, and the board script when someone listens to the
  * change stream. The flushes are driven by hand (board_flush_now); the
- * timer's period is set long enough not to interfere.
+ * timer's period is set long enough not to interfere. Last, the daemon:
+ * with a flush_every longer than the test, a SIGTERM writes the values
+ * waiting, and every org day board then equals the counters.
  */
 #include "board_flush.h"
 
@@ -14,9 +16,11 @@
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "caltime.h"
@@ -444,4 +448,86 @@ Test(board_flush, script_when_someone_listens, .fini = teardown,
 	freeReplyObject(r);
 	redisFree(sub);
 	free(channel);
+}
+
+/* The counter of rep's kpi on date (day bucket) under prefix; 0 if none
+ * (an amount KPI's events of amount 0 write no field, and the shard
+ * script answers 0 for the rep). */
+static double
+counter(const char *prefix, const char *rep, const char *kpi,
+    const char *date)
+{
+	struct config c;
+	redisReply *r;
+	double v = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.redis.shards = 32;
+	r = harness_redis_cmd("HGET %s:{s:%d}:cnt:day:%s %s|%s", prefix,
+	    keys_shard_of(&c, rep), date, rep, kpi);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		v = atof(r->str);
+	freeReplyObject(r);
+	return v;
+}
+
+Test(board_flush, daemon_stop_writes_values, .fini = harness_teardown,
+    .timeout = 300)
+{
+	struct harness_paced p;
+	redisReply *keys;
+	double waiting;
+	size_t checked = 0;
+	int st;
+
+	cr_assert_eq(harness_start_stack("board_flush_daemon", 3), 0);
+	cr_assert_eq(harness_paced_config(&p, 0,
+	    "leaderboards: {flush_every: 10s}\n"), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_produce(0), 0);
+	/* The counts, not the boards (harness_wait_caught_up would wait for
+	 * a tick of 10 s). */
+	cr_assert_eq(harness_wait_until(harness_caught_up, NULL,
+	    HARNESS_WAIT_MS, "the offsets hash at the high watermarks"), 0);
+	waiting = harness_paced_metric(&p, "paced_board_values_pending");
+	harness_log("board values waiting at the stop: %.0f", waiting);
+	cr_assert_eq(harness_paced_kill(&p, SIGTERM), 0);
+	cr_assert_eq(harness_wait_exit(p.pid, 30000, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d",
+	    st);
+	p.pid = 0;
+	cr_assert_not(harness_paced_logged(&p, "board_values_dropped"));
+
+	/* Every org day board: each member's score is its counter. */
+	keys = harness_redis_cmd("KEYS *{board:org:*:day:*}");
+	cr_assert(keys != NULL && keys->type == REDIS_REPLY_ARRAY &&
+	    keys->elements > 0);
+	for (size_t k = 0; k < keys->elements; k++) {
+		const char *key = keys->element[k]->str;
+		const char *at = strstr(key, ":{board:org:");
+		char prefix[64], kpi[64], date[16];
+		redisReply *z;
+
+		cr_assert_not_null(at);
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(at - key), key);
+		cr_assert_eq(sscanf(at, ":{board:org:%63[^:]:day:%15[^}]}",
+		    kpi, date), 2, "%s", key);
+		z = harness_redis_cmd("ZRANGE %s 0 -1 WITHSCORES", key);
+		cr_assert(z != NULL && z->type == REDIS_REPLY_ARRAY);
+		for (size_t m = 0; m + 1 < z->elements; m += 2) {
+			double want = counter(prefix, z->element[m]->str, kpi,
+			    date);
+
+			cr_expect_float_eq(atof(z->element[m + 1]->str), want,
+			    1e-6, "%s %s: board %s, counter %.17g", key,
+			    z->element[m]->str, z->element[m + 1]->str, want);
+			checked++;
+		}
+		freeReplyObject(z);
+	}
+	harness_log("%zu org day board entries equal their counters (%zu "
+	    "boards)", checked, keys->elements);
+	freeReplyObject(keys);
+	cr_assert(checked > 0);
 }
