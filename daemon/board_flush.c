@@ -54,6 +54,7 @@
 #define EVICT_EVERY_MS		(60 * 1000)
 #define STOP_FAILURES_MAX	3
 #define VALUE_MAX		31	/* bytes of a value's text */
+#define IDX_KEEP_MAX		1024	/* a board's index kept when empty */
 
 /* A set of strings, each kept once (open addressing, at most half full). */
 struct strset {
@@ -662,7 +663,15 @@ flush_start(struct board_flush *f)
 			cmd->n = b->n;
 			b->v = NULL;
 			b->n = b->cap = 0;
-			memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
+			/* A big board's index is not kept between flushes
+			 * (an org board of 100,000 reps: 1 MiB each). */
+			if (b->idx_cap > IDX_KEEP_MAX) {
+				free(b->idx);
+				b->idx = NULL;
+				b->idx_cap = 0;
+			} else {
+				memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
+			}
 		} else {
 			/* Bigger than a flush: its first max values; the
 			 * rest queue again, behind the others. */
