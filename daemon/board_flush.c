@@ -21,15 +21,17 @@
  * script per board (board_redis.c), which reads positions and publishes
  * rank moves, and checks the expiry itself.
  *
- * A flush that fails (an error reply, a lost connection) puts its values
- * back, merged with those that came meanwhile: ZADD GT makes writing a
- * value twice harmless. Values still here when the process dies are lost
+ * A board whose write fails (an error reply, a lost connection; nothing
+ * sent when PUBSUB NUMSUB fails) gets its values back, merged with those
+ * that came meanwhile, for the next tick: ZADD GT makes writing a value
+ * twice harmless. The other boards of the flush are written. A failing
+ * flush is logged once until one succeeds. Values still here when the process dies are lost
  * from the boards (README, Leaderboards, says what mends them).
  *
  * Memory: the scope and rep names met are kept (interned) for the
  * process's life, bounded by the roster; a board's record (its key, and
  * whether its expiry is set) is dropped once it has had no value for
- * BOARD_IDLE_MS.
+ * BOARD_IDLE_MS; a big board's index is freed when a flush empties it.
  */
 #include "board_flush.h"
 

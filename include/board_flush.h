@@ -9,8 +9,9 @@
  * at most BOARD_FLUSH_MAX values a flush. Nobody subscribed to the change
  * stream: one pipelined ZADD GT per board, and an EXPIREAT the first time
  * the writer meets a board; someone subscribed (or Redis Cluster): the
- * board script, which publishes rank moves (board_redis.h). A flush that
- * fails keeps its values, merged with the newer ones, for the next tick.
+ * board script, which publishes rank moves (board_redis.h). A board
+ * whose write fails keeps its values, merged with the newer ones, for the
+ * next tick.
  */
 
 #include <stdbool.h>
