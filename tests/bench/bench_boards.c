@@ -4,7 +4,11 @@
  * append-only on, fsync every second) gets, batch after batch, exactly
  * the calls the daemon sends once a batch's shard scripts have answered:
  * board_redis_write() and contest_redis_write() with the batch's absolute
- * values (each rep x KPI touched, in its four period buckets).
+ * values (each rep x KPI touched, in its four period buckets). The boards
+ * again through the coalesced writer (board_flush.h), on buckets of their
+ * own: flushed after every batch, after every 4 batches (values merged
+ * across batches), and after every batch with a subscriber on the change
+ * stream's channel (the board script).
  *
  * The org: BENCH_BOARD_REPS reps (default 1000) in 20 teams, SDRs and
  * AEs, a manager per team under two directors, three regions; boards per
