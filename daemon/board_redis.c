@@ -1,9 +1,11 @@
 /*
- * board_redis.c: the leaderboard writes of an applied batch, called by
- * redis_apply.c once the rep script has answered the absolute values.
- * The (board key, rep, value) triples are sorted by key so that each
- * board gets one call however many reps of the batch it holds: the cost
- * is per board and batch, never per event.
+ * board_redis.c: the board script and its calls. board_flush.c (the
+ * coalesced writer the daemon uses) opens one call per board with
+ * board_redis_call_open when someone listens to the change stream;
+ * board_redis_write, for a caller without the writer, sends an applied
+ * batch's values at once. The (board key, rep, value) triples are sorted
+ * by key so that each board gets one call however many reps of the batch
+ * it holds: the cost is per board and batch, never per event.
  *
  * A rep whose batch spans several days of one week has several values
  * for the week's boards: only the highest (the last) is sent.
@@ -107,6 +109,27 @@ const char *
 board_redis_script(void)
 {
 	return script;
+}
+
+void
+board_redis_call_open(struct redis_argv *args, struct redis_conn *conn,
+    int sha, const struct config *cfg, const char *key, const char *scope,
+    size_t kpi, enum period period, int32_t start_day, int64_t expire_at,
+    bool always)
+{
+	redis_argv_reset(args);
+	redis_argv_str(args, "EVALSHA");
+	redis_argv_str(args, redis_conn_script_sha(conn, sha));
+	redis_argv_str(args, "1");
+	redis_argv_str(args, key);
+	redis_argv_int(args, expire_at);
+	redis_argv_take(args, keys_changes_channel(cfg));
+	redis_argv_take(args, changes_rank_head(scope, cfg->kpis[kpi].name,
+	    period, start_day));
+	redis_argv_str(args, cfg->kpis[kpi].better == KPI_BETTER_LOWER ?
+	    "asc" : "desc");
+	redis_argv_int(args, cfg->boards.stream_top);
+	redis_argv_str(args, always ? "always" : "check");
 }
 
 /* One (board, rep, value); the board is (scope, KPI, period, day), its
@@ -222,7 +245,6 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 {
 	struct gather g = { cfg, NULL, 0, NULL, 0, 0, NULL, 0, 0, 0, 0 };
 	struct redis_argv *args;
-	char *channel = keys_changes_channel(cfg);
 	size_t sent = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -251,24 +273,15 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 	args = redis_argv_new();
 	for (size_t i = 0; i < g.n;) {
 		size_t j = i;
+		char *key = keys_board(cfg, g.v[i].scope,
+		    cfg->kpis[g.v[i].w->kpi].name, g.v[i].w->period,
+		    g.v[i].w->start_day);
 
-		redis_argv_reset(args);
-		redis_argv_str(args, "EVALSHA");
-		redis_argv_str(args, redis_conn_script_sha(conn, sha));
-		redis_argv_str(args, "1");
-		redis_argv_take(args, keys_board(cfg, g.v[i].scope,
-		    cfg->kpis[g.v[i].w->kpi].name, g.v[i].w->period,
-		    g.v[i].w->start_day));
-		redis_argv_fmt(args, "%" PRId64, g.v[i].w->expire_at);
-		redis_argv_str(args, channel);
-		redis_argv_take(args, changes_rank_head(g.v[i].scope,
-		    cfg->kpis[g.v[i].w->kpi].name, g.v[i].w->period,
-		    g.v[i].w->start_day));
-		redis_argv_str(args, cfg->kpis[g.v[i].w->kpi].better ==
-		    KPI_BETTER_LOWER ? "asc" : "desc");
-		redis_argv_fmt(args, "%d", cfg->boards.stream_top);
 		/* A cluster node counts its own subscribers only. */
-		redis_argv_str(args, cfg->redis.cluster ? "always" : "check");
+		board_redis_call_open(args, conn, sha, cfg, key, g.v[i].scope,
+		    g.v[i].w->kpi, g.v[i].w->period, g.v[i].w->start_day,
+		    g.v[i].w->expire_at, cfg->redis.cluster);
+		free(key);
 		for (; j < g.n && same_board(&g.v[j], &g.v[i]); j++) {
 			if (j > i && g.v[j].w->rep == g.v[j - 1].w->rep)
 				continue;	/* a lower value of the same rep */
@@ -287,6 +300,5 @@ board_redis_write(struct redis_conn *conn, int sha, const struct config *cfg,
 		free(g.scopes[i]);
 	free(g.scopes);
 	free(g.v);
-	free(channel);
 	return sent;
 }

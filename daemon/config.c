@@ -331,6 +331,9 @@ static const struct key_row rows[] = {
 	INT("leaderboards.stream_top", boards.stream_top, KEY_RELOAD, "25",
 	    "0", "10000", "rank messages cover a board's first positions "
 	    "(0: every rep)"),
+	DURATION("leaderboards.flush_every", boards.flush_every_ms,
+	    KEY_RELOAD, "250ms", "10ms", "10s",
+	    "board values of applied batches are written this often"),
 	SECTION("leaderboards.activity_score", "the weighted composite score"),
 	NUMBER("leaderboards.activity_score.cap", boards.score_cap,
 	    KEY_RELOAD | KEY_MIN_EXCL, "150", "0", NULL,

@@ -766,6 +766,12 @@ ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d)
 }
 
 void
+ingest_set_boards(struct ingest *i, struct board_flush *boards)
+{
+	redis_apply_set_boards(i->apply, boards);
+}
+
+void
 ingest_set_output(struct ingest *i, const struct ingest_output *o)
 {
 	static const struct ingest_output none = { 0 };

@@ -6,8 +6,8 @@
  * producer -> sinks -> evaluator (told by the ingest through its hooks)
  * -> contest results -> HTTP -> subscribe -> loop.
  * Signals are libevent events: SIGTERM/SIGINT start a graceful stop
- * (finish in-flight writes, store offsets, leave the group, flush the
- * producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
+ * (finish in-flight writes, store offsets, leave the group, write the
+ * leaderboard values waiting, flush the producers) bounded by STOP_TIMEOUT_S in all; a second one exits at once,
  * flushing nothing. A fatal Kafka client error starts the same stop and
  * makes the exit code EXIT_FATAL. SIGHUP loads the file again and swaps it
  * in only when it is valid and changes no key that needs a restart.
@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "backtest.h"
+#include "board_flush.h"
 #include "caltime.h"
 #include "changes.h"
 #include "config.h"
@@ -64,6 +65,7 @@ struct daemon_state {
 	struct redis_conn *reads_conn;	/* the HTTP API's reads */
 	struct owner *owner;
 	struct ingest *ingest;
+	struct board_flush *boards;	/* leaderboard values, coalesced */
 	struct consumer *consumer;
 	struct dlq *dlq;
 	struct enriched *enriched;	/* NULL: analytics.enriched off */
@@ -108,6 +110,7 @@ redis_state(bool up, void *arg)
 
 	if (d->ingest != NULL)
 		ingest_redis_state(up, d->ingest);
+	board_flush_redis_state(d->boards, up);
 }
 
 /* The read connection's state only shows in metrics and /readyz. */
@@ -187,9 +190,19 @@ drain_evaluations(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-stopped(void *arg)
+boards_flushed(void *arg)
 {
 	drain_evaluations(-1, 0, arg);
+}
+
+/* The ingest has stored its last offsets: the board values it left are
+ * written (bounded by the stop timer), then evaluations drain. */
+static void
+stopped(void *arg)
+{
+	struct daemon_state *d = arg;
+
+	board_flush_stop(d->boards, boards_flushed, d);
 }
 
 /* The stop did not finish: exit without flushing, with a code that says
@@ -460,7 +473,9 @@ run(const char *path)
 		d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
 	}
 	d.owner = owner_new(cfg);
+	d.boards = board_flush_new(d.base, d.conn, &d.cfg);
 	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
+	ingest_set_boards(d.ingest, d.boards);
 	h = ingest_handlers(d.ingest);
 	if ((d.consumer = consumer_new(d.base, cfg, &h, err, sizeof(err))) == NULL)
 		fatalx("startup_failed", "what=kafka_consumer err=%s", log_quote(err));
@@ -580,6 +595,8 @@ run(const char *path)
 	enriched_free(d.enriched, flush_budget(&d));
 	redis_conn_free(d.reads_conn);
 	redis_conn_free(d.conn);
+	board_flush_free(d.boards);	/* after the connection: its replies */
+	d.boards = NULL;
 	owner_free(d.owner);
 	event_free(d.sig_term);
 	event_free(d.sig_int);

@@ -25,9 +25,11 @@
  * also pushed back when it falls over a day short (see
  * keys_seen_expire_at).
  *
- * Leaderboards (board_redis.c): after the shard calls, one call per board
- * the batch touches, from the absolute values the shard calls answered;
- * and one per contest the batch feeds (contest_redis.c).
+ * Leaderboards: after the shard calls, the absolute values the shard
+ * calls answered go to the coalesced board writer (board_flush.c), which
+ * writes them on its timer; without one, one call per board the batch
+ * touches (board_redis.c). And one call per contest the batch feeds
+ * (contest_redis.c).
  */
 #include "redis_apply.h"
 
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board_flush.h"
 #include "board_redis.h"
 #include "contest_redis.h"
 #include "keys.h"
@@ -312,6 +315,7 @@ static const char shard_script[] =
 struct redis_apply {
 	struct redis_conn *conn;
 	int shard_sha, board_sha, contest_sha;
+	struct board_flush *boards;	/* NULL: a call per board and batch */
 	int64_t wm_all_at;		/* monotonic ms of the last call to all */
 };
 
@@ -447,9 +451,12 @@ send_board_calls(struct apply_op *op)
 		w[i].value = op->vals + c->val_off;
 		w[i].value_len = c->val_len;
 	}
-	op->outstanding += (int)board_redis_write(op->a->conn,
-	    op->a->board_sha, op->cfg, w, op->ntargets, board_reply, op,
-	    &op->failed);
+	if (op->a->boards != NULL)
+		board_flush_add(op->a->boards, op->cfg, w, op->ntargets);
+	else
+		op->outstanding += (int)board_redis_write(op->a->conn,
+		    op->a->board_sha, op->cfg, w, op->ntargets, board_reply,
+		    op, &op->failed);
 	/* Contests, from the same absolute day values. */
 	op->outstanding += (int)contest_redis_write(op->a->conn,
 	    op->a->contest_sha, op->cfg, w, op->ntargets, caltime_wall_ms(),
@@ -1171,4 +1178,10 @@ void
 redis_apply_free(struct redis_apply *a)
 {
 	free(a);
+}
+
+void
+redis_apply_set_boards(struct redis_apply *a, struct board_flush *boards)
+{
+	a->boards = boards;
 }

@@ -2,13 +2,15 @@
 #define PACED_BOARD_REDIS_H
 
 /*
- * The leaderboard writes of an applied batch: each rep's absolute value of
- * each KPI in each bucket, as the rep script answered it, goes to the
- * boards of the rep's scopes (board.h) with one script call per board key
- * (ZADD GT, expiry set when the key first appears). Absolute scores, so a
- * replay or a repeated batch leaves every board as it was.
+ * The board script and its calls: each rep's absolute value of each KPI
+ * in each bucket, as the shard script answered it, goes to the boards of
+ * the rep's scopes (board.h) with one script call per board key (ZADD GT,
+ * expiry set when the key first appears, rank moves published when someone
+ * listens). Absolute scores, so a replay or a repeated batch leaves every
+ * board as it was. The daemon coalesces the values first (board_flush.h).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,16 @@ struct board_write {
 
 /* The board script, for redis_conn_add_script. Static. */
 const char *board_redis_script(void);
+/*
+ * Empties args (borrowed) and fills it with the opening of one board
+ * script call (script index sha on conn) on board key (borrowed) of scope
+ * (borrowed), kpi, period and start_day: the (value, rep) pairs follow.
+ * always: publish rank moves without asking PUBSUB NUMSUB first.
+ */
+void board_redis_call_open(struct redis_argv *args, struct redis_conn *conn,
+    int sha, const struct config *cfg, const char *key, const char *scope,
+    size_t kpi, enum period period, int32_t start_day, int64_t expire_at,
+    bool always);
 /*
  * Sends the calls for n writes (borrowed) with the script registered as
  * sha; each call's reply goes to cb(reply, arg). Returns the number of

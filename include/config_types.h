@@ -157,6 +157,7 @@ struct config_boards {
 	size_t ncustom;
 	double score_cap;		/* percent of target counted at most */
 	int stream_top;			/* rank messages: the first positions */
+	int64_t flush_every_ms;		/* board values written this often */
 	double *score_weights;		/* nroles x nkpis, a row per role; NULL: none */
 };
 

@@ -25,6 +25,7 @@
 struct event_base;
 struct redis_conn;
 struct dlq;
+struct board_flush;
 struct owner;
 struct ingest;
 
@@ -79,6 +80,9 @@ void ingest_attach(struct ingest *i, struct consumer *c, struct dlq *d);
 /* Sets whom i tells about changed reps and clock ticks (copied; NULL:
  * nobody). */
 void ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h);
+/* Hands the leaderboard values of applied batches to boards (borrowed,
+ * must outlive i; board_flush.h). Without: one write per board and batch. */
+void ingest_set_boards(struct ingest *i, struct board_flush *boards);
 /* Sets where counted events go (copied; NULL: nowhere). */
 void ingest_set_output(struct ingest *i, const struct ingest_output *o);
 /* redis_state_cb of the main connection (arg: i). */

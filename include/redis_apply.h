@@ -8,8 +8,9 @@
  * before the first write, so a call that cannot add all its counts writes
  * nothing and names the events it refused), then one script call per
  * team that raises the team totals to the sum of the reps' absolute values
- * (so a replay never inflates them), and one per leaderboard touched
- * (board_redis.h). Also reads and writes the partition
+ * (so a replay never inflates them); the leaderboard values go to the
+ * coalesced board writer (board_flush.h), or without one a call per
+ * leaderboard touched (board_redis.h). Also reads and writes the partition
  * watermarks (next offset to consume) kept in Redis.
  */
 
@@ -23,6 +24,7 @@
 #include "roster.h"
 
 struct redis_apply;
+struct board_flush;
 
 /* The message an event came from. */
 struct apply_refused {
@@ -59,6 +61,9 @@ typedef void watermarks_cb(int status, const int64_t *offsets,
 struct redis_apply *redis_apply_new(struct redis_conn *conn);
 /* Frees a; in-flight operations still call back with -1. NULL: nothing. */
 void redis_apply_free(struct redis_apply *a);
+/* Hands the leaderboard values of applied batches to boards (borrowed,
+ * must outlive a) instead of writing them with each batch. */
+void redis_apply_set_boards(struct redis_apply *a, struct board_flush *boards);
 /*
  * Applies the counters of b (borrowed until cb) with roster r and cfg
  * (borrowed until cb). Returns 0 (cb will be called once) or -1 (Redis not

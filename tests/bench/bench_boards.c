@@ -4,7 +4,11 @@
  * append-only on, fsync every second) gets, batch after batch, exactly
  * the calls the daemon sends once a batch's shard scripts have answered:
  * board_redis_write() and contest_redis_write() with the batch's absolute
- * values (each rep x KPI touched, in its four period buckets).
+ * values (each rep x KPI touched, in its four period buckets). The boards
+ * again through the coalesced writer (board_flush.h), on buckets of their
+ * own: flushed after every batch, after every 4 batches (values merged
+ * across batches), and after every batch with a subscriber on the change
+ * stream's channel (the board script).
  *
  * The org: BENCH_BOARD_REPS reps (default 1000) in 20 teams, SDRs and
  * AEs, a manager per team under two directors, three regions; boards per
@@ -21,6 +25,7 @@
  * org's size.
  */
 #include "benchutil.h"
+#include "board_flush.h"
 #include "board_redis.h"
 #include "contest_redis.h"
 
@@ -40,12 +45,20 @@
 #include "config.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "roster.h"
 
 #define NTEAMS		20
 #define NKPIS		3
 #define BATCH_EVENTS	5000
 #define NBATCHES	30
+/* The coalesced writer's runs, each on buckets of its own (start days
+ * moved back by 100 days a run, so every period's bucket differs). */
+#define NMODES		3
+static const char *const mode_names[NMODES] = {
+	"boards, flush per batch", "boards, flush per 4 batches",
+	"boards, flush, a listener",
+};
 
 static int pending;
 
@@ -115,18 +128,32 @@ struct cost {
 	double wall_ms[NBATCHES];
 };
 
+static double
+flushes_done(void)
+{
+	return metrics_value(metrics_counter("paced_board_flushes_total",
+	    "outcome=\"ok\"", "")) + metrics_value(metrics_counter(
+	    "paced_board_flushes_total", "outcome=\"failed\"", ""));
+}
+
 static void
-report(const char *what, const struct cost *c)
+report_unit(const char *what, const struct cost *c, const char *unit)
 {
 	double w[NBATCHES];
 
 	memcpy(w, c->wall_ms, sizeof(w));
 	qsort(w, NBATCHES, sizeof(double), dbl_cmp);
-	printf("  %-26s %6.1f calls, %7.0f Redis commands, %6.2f ms Redis "
+	printf("  %-27s %6.2f %-7s %7.0f Redis commands, %6.2f ms Redis "
 	    "CPU, %5.2f ms paced CPU to build them, wall p50 %6.2f ms p99 "
-	    "%6.2f ms\n", what, c->calls / NBATCHES, c->cmds / NBATCHES,
+	    "%6.2f ms\n", what, c->calls / NBATCHES, unit, c->cmds / NBATCHES,
 	    c->cpu_ms / NBATCHES, c->build_ms / NBATCHES, w[NBATCHES / 2],
 	    w[NBATCHES - 1]);
+}
+
+static void
+report(const char *what, const struct cost *c)
+{
+	report_unit(what, c, "calls,");
 }
 
 int
@@ -151,6 +178,10 @@ main(void)
 	bool up = false, *touched;
 	int32_t today = (int32_t)(time(NULL) / 86400);
 	struct cost boards = { 0 }, contests = { 0 }, replay = { 0 };
+	struct cost flushed[NMODES] = { { 0 } };
+	struct board_flush *bf[NMODES];
+	struct board_write *w2;
+	const struct config *cfg_now;
 	pid_t redis;
 	FILE *f;
 	size_t nw_max = (size_t)nreps * NKPIS * PERIOD_COUNT;
@@ -192,6 +223,7 @@ main(void)
 	    "  sdr: {targets: {calls: {day: 50}, conversations: {day: 8}}}\n"
 	    "  ae: {targets: {conversations: {day: 4}, meetings: {day: 2}}}\n"
 	    "leaderboards:\n  groupings: [role, manager, region]\n"
+	    "  flush_every: 10s\n"
 	    "  activity_score: {weights: {sdr: {calls: 0.6, conversations: "
 	    "0.4}, ae: {conversations: 0.5, meetings: 0.5}}}\n"
 	    "managers:\n  - {id: dir-1}\n  - {id: dir-2}\n", port);
@@ -237,6 +269,9 @@ main(void)
 	conn = redis_conn_new(base, &o, state_cb, &up);
 	board_sha = redis_conn_add_script(conn, board_redis_script());
 	contest_sha = redis_conn_add_script(conn, contest_redis_script());
+	cfg_now = cfg;
+	for (int m = 0; m < NMODES; m++)
+		bf[m] = board_flush_new(base, conn, &cfg_now);
 	while (!up)
 		event_base_loop(base, EVLOOP_ONCE);
 
@@ -244,6 +279,7 @@ main(void)
 	touched = calloc((size_t)nreps * NKPIS, sizeof(*touched));
 	vals = calloc(nw_max, sizeof(*vals));
 	w = calloc(nw_max, sizeof(*w));
+	w2 = calloc(nw_max, sizeof(*w2));
 	srand(11);
 	for (int pass = 0; pass < 2; pass++) {
 		srand(11);
@@ -304,6 +340,48 @@ main(void)
 				boards.cpu_ms += (benchutil_server_cpu(rc) - cpu0) * 1000;
 				boards.cmds += commands(rc) - cmd0;
 			}
+			/* the coalesced writer (first pass only) */
+			for (int m = 0; pass == 0 && m < NMODES; m++) {
+				struct cost *c = &flushed[m];
+				redisContext *sub = NULL;
+				bool now = m != 1 || bi % 4 == 3;
+				double f0;
+
+				memcpy(w2, w, n * sizeof(*w2));
+				for (size_t k = 0; k < n; k++)
+					w2[k].start_day -= 100 * (m + 1);
+				if (m == 2) {
+					char *ch = keys_changes_channel(cfg);
+
+					sub = redisConnect("127.0.0.1", port);
+					freeReplyObject(redisCommand(sub,
+					    "SUBSCRIBE %s", ch));
+					free(ch);
+				}
+				cpu0 = benchutil_server_cpu(rc);
+				cmd0 = commands(rc);
+				t0 = benchutil_now_s();
+				c0 = self_cpu();
+				board_flush_add(bf[m], cfg, w2, n);
+				f0 = flushes_done();
+				/* flushes until nothing waits (a flush ends
+				 * before the next starts; one that leaves
+				 * less than a flush's bound would wait for the
+				 * next tick) */
+				while (now && board_flush_pending(bf[m]) > 0) {
+					board_flush_now(bf[m]);
+					event_base_loop(base, EVLOOP_ONCE);
+				}
+				/* the loop ran nothing else: all of it paced's
+				 * work on the flushes */
+				c->build_ms += (self_cpu() - c0) * 1000;
+				c->calls += flushes_done() - f0;
+				c->wall_ms[bi] = (benchutil_now_s() - t0) * 1000;
+				c->cpu_ms += (benchutil_server_cpu(rc) - cpu0) * 1000;
+				c->cmds += commands(rc) - cmd0;
+				if (sub != NULL)
+					redisFree(sub);
+			}
 			{
 				struct cost *c = pass == 0 ? &contests : &replay;
 				int failed = 0;
@@ -338,8 +416,23 @@ main(void)
 	}
 	printf("  per batch:\n");
 	report("leaderboards", &boards);
+	for (int m = 0; m < NMODES; m++)
+		report_unit(mode_names[m], &flushed[m], "flushes,");
 	report("contests (2)", &contests);
 	report("contests, replayed batch", &replay);
+	if (metrics_value(metrics_counter("paced_board_flushes_total",
+	    "outcome=\"failed\"", "")) > 0) {
+		fprintf(stderr, "bench_boards: a flush failed\n");
+		return 1;
+	}
+	for (int m = 0; m < NMODES; m++) {
+		while (board_flush_pending(bf[m]) > 0) {
+			board_flush_now(bf[m]);
+			event_base_loop(base, EVLOOP_ONCE);
+		}
+		board_flush_free(bf[m]);
+	}
+	free(w2);
 	redisFree(rc);
 	kill(redis, SIGTERM);
 	waitpid(redis, NULL, 0);

@@ -307,10 +307,17 @@ int harness_committed(int64_t *off, int n);
 /* Predicate for harness_wait_until: the offsets hash equals every
  * partition's high watermark of the activity topic. arg unused. */
 bool harness_caught_up(void *arg);
-/* Waits for harness_caught_up and logs how long it took; 0 or -1. */
+/* Waits for harness_caught_up and logs how long it took, then for
+ * harness_wait_boards; 0 or -1. */
 int harness_wait_caught_up(int timeout_ms);
-/* Waits until harness_applied() >= n; 0 or -1. */
+/* Waits until harness_applied() >= n; 0 or -1 (boards may trail: see
+ * harness_wait_boards). */
 int harness_wait_applied(int64_t n, int timeout_ms);
+/* Waits until every daemon started and still running has written the
+ * leaderboard values it holds (its paced_board_values_pending is 0; one
+ * that does not answer counts as done): boards trail the counters by
+ * about leaderboards.flush_every. 0 or -1. */
+int harness_wait_boards(int timeout_ms);
 
 /* Reads the whole topic (every partition from the start to its high
  * watermark). Returns 0 and fills *out (free with harness_msgs_free). */

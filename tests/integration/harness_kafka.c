@@ -186,7 +186,7 @@ harness_wait_caught_up(int timeout_ms)
 	    "the offsets hash to reach the high watermarks") == 0) {
 		harness_log("caught up after %lld ms",
 		    (long long)(harness_elapsed_ms() - t));
-		return 0;
+		return harness_wait_boards(timeout_ms);
 	}
 	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) != -1 &&
 	    applied_offsets(off, harness_partitions()) != -1)

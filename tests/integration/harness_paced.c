@@ -135,6 +135,57 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	return 0;
 }
 
+/* The daemons started (by HTTP port), for harness_wait_boards. */
+#define STARTED_MAX	64
+static struct {
+	int port;
+	pid_t pid;
+} started[STARTED_MAX];
+
+static void
+note_started(const struct harness_paced *p)
+{
+	int free_slot = -1;
+
+	for (int k = 0; k < STARTED_MAX; k++) {
+		if (started[k].port == p->http_port) {
+			started[k].pid = p->pid;
+			return;
+		}
+		if (free_slot == -1 && (started[k].port == 0 ||
+		    !harness_alive(started[k].pid)))
+			free_slot = k;
+	}
+	if (free_slot != -1) {
+		started[free_slot].port = p->http_port;
+		started[free_slot].pid = p->pid;
+	}
+}
+
+static bool
+boards_written(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < STARTED_MAX; k++) {
+		struct harness_paced q = { 0 };
+
+		if (started[k].port == 0 || !harness_alive(started[k].pid))
+			continue;
+		q.http_port = started[k].port;
+		/* No answer (stopped, stopping): nothing to wait for. */
+		if (harness_paced_metric(&q, "paced_board_values_pending") > 0)
+			return false;
+	}
+	return true;
+}
+
+int
+harness_wait_boards(int timeout_ms)
+{
+	return harness_wait_until(boards_written, NULL, timeout_ms,
+	    "the board values written (paced_board_values_pending 0)");
+}
+
 int
 harness_paced_start(struct harness_paced *p)
 {
@@ -155,6 +206,7 @@ harness_paced_start(struct harness_paced *p)
 	}
 	harness_log("paced #%d pid %ld, http %d", p->index, (long)p->pid,
 	    p->http_port);
+	note_started(p);
 	return 0;
 }
 

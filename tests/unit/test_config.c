@@ -245,6 +245,7 @@ Test(config, defaults)
 	cr_assert_eq(c->alerts.stream_maxlen, 10000);
 	cr_assert_eq(c->alerts.nwebhooks, 0);
 	cr_assert_null(c->alerts.webhooks);
+	cr_assert_eq(c->boards.flush_every_ms, 250);
 	config_free(c);
 }
 
@@ -874,6 +875,22 @@ Test(config, new_alert_scalars)
 	cr_assert_str_eq(errs, FX("buffer.yaml") ":1:29: "
 	    "alerts.escalate_critical: expected a boolean, got a list\n");
 	free(errs);
+}
+
+Test(config, board_flush_every)
+{
+	char		*errs;
+	struct config	*c = buf_load("leaderboards:\n"
+	    "  flush_every: 5ms\n" TAIL, &errs);
+
+	cr_assert_null(c);
+	cr_assert_str_eq(errs, FX("buffer.yaml") ":2:16: "
+	    "leaderboards.flush_every: 5ms is below the minimum 10ms\n");
+	free(errs);
+	c = buf_load("leaderboards: {flush_every: 1s}\n" TAIL, &errs);
+	cr_assert_not_null(c, "%s", errs);
+	cr_assert_eq(c->boards.flush_every_ms, 1000);
+	config_free(c);
 }
 
 Test(config, partitioner_names)
