@@ -61,6 +61,9 @@ INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
 INT_LONG  = %/test_digests %/test_cluster %/test_pacing_week %/test_contests \
 	%/test_http_reads_burst %/test_dlq %/test_reload %/test_enriched %/test_kill \
 	%/test_group
+# Tests that wait for the wall clock (a scheduled minute) and barely use
+# the CPU: they run beside the others, holding no place.
+INT_IDLE  = test_digests
 INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 	$(filter-out $(INT_LONG),$(INT_ALL))
 # The harness, one file per concern, linked into every integration test.
@@ -142,7 +145,8 @@ test-unit: all $(UNIT_BINS)
 	@sh tests/tools/run-tests.sh unit $(UNIT_BINS)
 
 test-integration: all $(INT_BINS)
-	@TEST_JOBS=$${TEST_JOBS:-2} sh tests/tools/run-tests.sh integration $(INT_BINS)
+	@TEST_JOBS=$${TEST_JOBS:-2} TEST_IDLE="$(INT_IDLE)" \
+	sh tests/tools/run-tests.sh integration $(INT_BINS)
 
 # The dashboard in headless Chromium (tests/browser/dash_check.py, started
 # by test_dashboard, which test-integration runs too); its screenshots stay
