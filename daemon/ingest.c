@@ -88,11 +88,17 @@ ingest_flight_enter(struct ingest *i, enum flight f)
 {
 	if (i->flight == f)
 		return;
+	int64_t now = caltime_mono_ms();
+
 	log_debug("ingest_flight", "old=%s new=%s", flight_names[i->flight],
 	    flight_names[f]);
+	if (i->flight != FLIGHT_NONE)
+		metrics_observe(i->m.stage[i->flight],
+		    (double)(now - i->flight_since_ms) / 1000.0);
 	i->flight = f;
+	i->flight_since_ms = now;
 	if (f == FLIGHT_WAIT_DLQ)
-		i->wait_dlq_since_ms = caltime_mono_ms();
+		i->wait_dlq_since_ms = now;
 }
 
 static void
@@ -487,6 +493,8 @@ ingest_maybe_flush(struct ingest *i)
 		return;
 	if (!batch_due(i))
 		return;
+	metrics_observe(i->m.stage[FLIGHT_NONE],
+	    (double)(caltime_mono_ms() - i->cur_started_ms) / 1000.0);
 	b = i->cur;
 	i->cur = i->spare != NULL ? i->spare : batch_new();
 	i->spare = NULL;
@@ -660,6 +668,8 @@ metrics_register(struct ingest_metrics *m)
 {
 	static const double size_bounds[] = { 1, 10, 100, 500, 1000, 2500,
 	    5000, 10000, 25000, 50000 };
+	static const double stage_bounds[] = { 0.001, 0.0025, 0.005, 0.01,
+	    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
 	static const double delay_bounds[] = { 1, 5, 15, 60, 300, 900, 3600,
 	    21600, 86400, 604800 };
 	static const char events_help[] = "Activity events consumed, by outcome";
@@ -709,6 +719,16 @@ metrics_register(struct ingest_metrics *m)
 	    "sent again: the message was read again below P:offsets");
 	m->tick_retries = metrics_counter("paced_event_clock_retries_total",
 	    NULL, "Event-clock boundaries judged again after a failed evaluation");
+	for (int f = FLIGHT_NONE; f <= FLIGHT_WATERMARK; f++) {
+		snprintf(labels, sizeof(labels), "stage=\"%s\"",
+		    f == FLIGHT_NONE ? "filling" : flight_names[f]);
+		m->stage[f] = metrics_histogram("paced_batch_stage_seconds",
+		    labels, "Time a batch spends in each stage: filling (its "
+		    "first message to its flush), counters (the shard scripts), "
+		    "wait_dlq (dead-letter copies and the enriched output "
+		    "acknowledged), watermark (P:offsets written)", stage_bounds,
+		    sizeof(stage_bounds) / sizeof(stage_bounds[0]));
+	}
 	m->event_delay = metrics_histogram("paced_event_delay_seconds", NULL,
 	    "Wall time at consumption minus occurred_at of counted events",
 	    delay_bounds, sizeof(delay_bounds) / sizeof(delay_bounds[0]));

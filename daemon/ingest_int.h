@@ -108,6 +108,7 @@ struct ingest_metrics {
 	struct metric *paused, *recoveries, *lag, *assigned, *ready;
 	struct metric *kafka_errors, *event_delay, *tick_retries;
 	struct metric *dlq_reread_skipped;
+	struct metric *stage[FLIGHT_WATERMARK + 1];	/* [NONE]: filling */
 };
 
 struct ingest {
@@ -140,6 +141,7 @@ struct ingest {
 	uint64_t next_seq;
 	int64_t cur_started_ms;		/* monotonic: cur's first message */
 	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */
+	int64_t flight_since_ms;	/* monotonic: the flight's stage began */
 	bool dlq_stuck;			/* as last logged */
 	struct event *flush_ev;
 	/* Messages whose counts Redis refused (a field holds no number):

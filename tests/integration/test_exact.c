@@ -230,6 +230,30 @@ Test(exact, whole_stream, .fini = harness_teardown, .timeout = 300)
 	    "metrics to match the totals");
 	cr_expect_eq(harness_check_metrics(p.http_port, true), 0,
 	    "metrics differ from the totals");
+	/* Every batch applied went through each stage once. */
+	{
+		double applied = harness_paced_metric(&p,
+		    "paced_batches_total{result=\"applied\"}");
+		static const char *const stages[] = { "filling", "counters",
+		    "wait_dlq", "watermark" };
+
+		cr_expect_gt(applied, 0);
+		for (size_t k = 0; k < 4; k++) {
+			char series[96];
+			double n, sum;
+
+			snprintf(series, sizeof(series), "paced_batch_stage_"
+			    "seconds_count{stage=\"%s\"}", stages[k]);
+			n = harness_paced_metric(&p, series);
+			snprintf(series, sizeof(series), "paced_batch_stage_"
+			    "seconds_sum{stage=\"%s\"}", stages[k]);
+			sum = harness_paced_metric(&p, series);
+			harness_log("stage %s: %.0f batches, %.3f s in all",
+			    stages[k], n, sum);
+			cr_expect_geq(n, applied, "stage %s", stages[k]);
+			cr_expect_geq(sum, 0, "stage %s", stages[k]);
+		}
+	}
 	rep = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    harness_expected(), "probe"), "rep")->valuestring;
 	cr_expect_eq(check_scorecard(p.http_port, rep), 0,
