@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "api_read.h"
 #include "board.h"
 #include "caltime.h"
 #include "decode.h"
@@ -59,9 +60,9 @@ struct bcmd {
 };
 
 struct breq {
-	struct http_boards *b;		/* NULL: orphaned */
+	struct api_read ar;		/* first: the reads' life */
+	struct http_boards *b;		/* valid until ar is orphaned */
 	struct evhttp_request *req;
-	TAILQ_ENTRY(breq) entry;
 	enum breq_kind kind;
 	const struct config *cfg;	/* as at the request, not dereferenced */
 	const struct roster *roster;	/* after a reload */
@@ -81,15 +82,11 @@ struct breq {
 	double *val[2];			/* nreps x nkpis, current and previous */
 	struct bcmd *cmds;
 	size_t ncmds;
-	int outstanding;
-	int failed;
 };
-
-TAILQ_HEAD(breq_list, breq);
 
 struct http_boards {
 	struct http_boards_deps deps;
-	struct breq_list waiting;
+	struct api_read_list waiting;
 };
 
 static void
@@ -228,43 +225,46 @@ static void answer(struct breq *q);
 /* True when a reload swapped the config or roster q was built from:
  * its pointers into them may be gone. */
 static bool
-reloaded(const struct breq *q)
+ar_reloaded(const struct api_read *ar)
 {
+	const struct breq *q = (const struct breq *)ar;
+
 	return *q->b->deps.cfg != q->cfg || *q->b->deps.roster != q->roster;
 }
 
-/* One reply less to wait for; the last one answers and frees q. */
-static void
-breq_release(struct breq *q)
+static bool
+ar_take(struct api_read *ar, void *cmd, const redisReply *r)
 {
-	if (--q->outstanding > 0)
-		return;
-	if (q->b == NULL) {
-		breq_free(q);
-		return;
-	}
-	TAILQ_REMOVE(&q->b->waiting, q, entry);
-	if (q->failed)
-		reply_error(q->b, q->req, 503, "redis unavailable");
-	else if (reloaded(q))
-		reply_error(q->b, q->req, 503, "the config was reloaded; retry");
-	else
-		answer(q);
-	breq_free(q);
+	(void)ar;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return false;
+	cmd_read(cmd, r);
+	return true;
 }
 
 static void
-cmd_reply(const redisReply *r, void *arg)
+ar_answer(struct api_read *ar)
 {
-	struct bcmd *c = arg;
-	struct breq *q = c->q;
-
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-		q->failed = 1;
-	else if (q->b != NULL && !reloaded(q))
-		cmd_read(c, r);
-	breq_release(q);
+	answer((struct breq *)ar);
 }
+
+static void
+ar_error(struct api_read *ar, int code, const char *msg)
+{
+	struct breq *q = (struct breq *)ar;
+
+	reply_error(q->b, q->req, code, msg);
+}
+
+static void
+ar_free(struct api_read *ar)
+{
+	breq_free((struct breq *)ar);
+}
+
+static const struct api_read_ops breq_ops = {
+	ar_take, ar_reloaded, ar_answer, ar_error, ar_free
+};
 
 /* Sends q's commands; on failure answers 503 and frees q. */
 static void
@@ -283,8 +283,7 @@ breq_send(struct http_boards *b, struct breq *q)
 		breq_free(q);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&b->waiting, q, entry);
-	q->outstanding = 1;	/* held while sending */
+	api_read_begin(&q->ar, &breq_ops, &b->waiting);
 	v = redis_argv_new();
 	for (size_t i = 0; i < q->ncmds; i++) {
 		struct bcmd *c = &q->cmds[i];
@@ -310,13 +309,10 @@ breq_send(struct http_boards *b, struct breq *q)
 					    q->cfg->kpis[k].name));
 			}
 		}
-		if (read_gate_send(b->deps.gate, v, cmd_reply, c) == 0)
-			q->outstanding++;
-		else
-			q->failed = 1;
+		api_read_send(&q->ar, b->deps.gate, v, c);
 	}
 	redis_argv_free(v);
-	breq_release(q);
+	api_read_end(&q->ar);
 }
 
 static void
@@ -1010,15 +1006,9 @@ http_boards_new(const struct http_boards_deps *deps)
 void
 http_boards_free(struct http_boards *b)
 {
-	struct breq *q;
-
 	if (b == NULL)
 		return;
 	/* The replies still to come free what they hold. */
-	while ((q = TAILQ_FIRST(&b->waiting)) != NULL) {
-		TAILQ_REMOVE(&b->waiting, q, entry);
-		q->b = NULL;
-		q->req = NULL;
-	}
+	api_read_orphan_all(&b->waiting);
 	free(b);
 }

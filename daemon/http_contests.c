@@ -11,7 +11,7 @@
  * another's.
  *
  * Reads go through http.c's read gate (read_gate.h), with every other
- * route's.
+ * route's; api_read.c carries a request from its reads to its answer.
  */
 #include "http_contests.h"
 
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "api_read.h"
 #include "caltime.h"
 #include "contest.h"
 #include "contest_redis.h"
@@ -36,28 +37,19 @@
 #define NREADS	3	/* board, reached, result marker */
 
 struct creq {
-	struct http_contests *hc;	/* NULL: orphaned */
+	struct api_read ar;		/* first: the reads' life */
+	struct http_contests *hc;	/* valid until ar is orphaned */
 	struct evhttp_request *req;
-	TAILQ_ENTRY(creq) entry;
 	const struct config *cfg;	/* as at the request */
 	char id[80];
 	size_t limit;
 	int64_t now_ms;
 	redisReply *got[NREADS];	/* owned copies of the answers */
-	int outstanding;
-	bool failed;
 };
-
-struct cread {
-	struct creq *q;
-	int which;
-};
-
-TAILQ_HEAD(creq_list, creq);
 
 struct http_contests {
 	struct http_contests_deps d;
-	struct creq_list waiting;
+	struct api_read_list waiting;
 };
 
 static void
@@ -177,31 +169,45 @@ answer(struct creq *q)
 	free(lines);
 }
 
-static void
-read_reply(const redisReply *r, void *arg)
+static bool
+ar_take(struct api_read *ar, void *cmd, const redisReply *r)
 {
-	struct cread *rd = arg;
-	struct creq *q = rd->q;
-
-	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		q->failed = true;
-	else
-		q->got[rd->which] = copy_reply(r);
-	free(rd);
-	if (--q->outstanding > 0)
-		return;
-	if (q->hc != NULL) {
-		TAILQ_REMOVE(&q->hc->waiting, q, entry);
-		if (q->failed)
-			reply_error(q->hc, q->req, 503, "redis unavailable");
-		else if (*q->hc->d.cfg != q->cfg)
-			reply_error(q->hc, q->req, 503, "the config was "
-			    "reloaded; retry");
-		else
-			answer(q);
-	}
-	creq_free(q);
+	(void)ar;
+	*(redisReply **)cmd = copy_reply(r);
+	return true;
 }
+
+static bool
+ar_reloaded(const struct api_read *ar)
+{
+	const struct creq *q = (const struct creq *)ar;
+
+	return *q->hc->d.cfg != q->cfg;
+}
+
+static void
+ar_answer(struct api_read *ar)
+{
+	answer((struct creq *)ar);
+}
+
+static void
+ar_error(struct api_read *ar, int code, const char *msg)
+{
+	struct creq *q = (struct creq *)ar;
+
+	reply_error(q->hc, q->req, code, msg);
+}
+
+static void
+ar_free(struct api_read *ar)
+{
+	creq_free((struct creq *)ar);
+}
+
+static const struct api_read_ops creq_ops = {
+	ar_take, ar_reloaded, ar_answer, ar_error, ar_free
+};
 
 void
 http_contests_one(struct http_contests *hc, struct evhttp_request *req,
@@ -222,12 +228,14 @@ http_contests_one(struct http_contests *hc, struct evhttp_request *req,
 	q->limit = limit;
 	q->now_ms = clock_now(owner_clock(hc->d.owner));
 	snprintf(q->id, sizeof(q->id), "%s", id);
+	if (!read_gate_up(hc->d.gate)) {
+		reply_error(hc, req, 503, "redis unavailable");
+		creq_free(q);
+		return;
+	}
+	api_read_begin(&q->ar, &creq_ops, &hc->waiting);
 	v = redis_argv_new();
 	for (int i = 0; i < NREADS; i++) {
-		struct cread *rd = xcalloc(1, sizeof(*rd));
-
-		rd->q = q;
-		rd->which = i;
 		redis_argv_reset(v);
 		if (i == 0) {
 			redis_argv_str(v, "ZRANGE");
@@ -243,20 +251,10 @@ http_contests_one(struct http_contests *hc, struct evhttp_request *req,
 			redis_argv_take(v, keys_contest_result(cfg, id));
 			redis_argv_str(v, "state");
 		}
-		if (read_gate_send(hc->d.gate, v, read_reply, rd) == 0)
-			q->outstanding++;
-		else {
-			free(rd);
-			q->failed = true;
-		}
+		api_read_send(&q->ar, hc->d.gate, v, &q->got[i]);
 	}
 	redis_argv_free(v);
-	if (q->outstanding == 0) {
-		reply_error(hc, req, 503, "redis unavailable");
-		creq_free(q);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&hc->waiting, q, entry);
+	api_read_end(&q->ar);
 }
 
 struct http_contests *
@@ -272,14 +270,9 @@ http_contests_new(const struct http_contests_deps *d)
 void
 http_contests_free(struct http_contests *hc)
 {
-	struct creq *q;
-
 	if (hc == NULL)
 		return;
-	while ((q = TAILQ_FIRST(&hc->waiting)) != NULL) {
-		TAILQ_REMOVE(&hc->waiting, q, entry);
-		q->hc = NULL;
-		q->req = NULL;
-	}
+	/* The replies still to come free what they hold. */
+	api_read_orphan_all(&hc->waiting);
 	free(hc);
 }

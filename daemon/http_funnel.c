@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "api_read.h"
 #include "caltime.h"
 #include "funnel.h"
 #include "funnel_read.h"
@@ -58,9 +59,9 @@ struct fgroup {
 };
 
 struct freq {
-	struct http_funnel *f;		/* NULL: orphaned */
+	struct api_read ar;		/* first: the reads' life */
+	struct http_funnel *f;		/* valid until ar is orphaned */
 	struct evhttp_request *req;
-	TAILQ_ENTRY(freq) entry;
 	enum http_funnel_scope scope;
 	const struct config *cfg;	/* as at the request, not dereferenced */
 	const struct roster *roster;	/* after a reload */
@@ -73,15 +74,11 @@ struct freq {
 	struct fgroup *groups;
 	size_t ngroups;
 	struct funnel_read rd;		/* the reps' counts, by index */
-	int outstanding;
-	int failed;
 };
-
-TAILQ_HEAD(freq_list, freq);
 
 struct http_funnel {
 	struct http_funnel_deps deps;
-	struct freq_list waiting;
+	struct api_read_list waiting;
 };
 
 static void
@@ -123,43 +120,46 @@ static void answer(struct freq *q);
 
 /* True when a reload swapped the config or roster q was built from. */
 static bool
-reloaded(const struct freq *q)
+ar_reloaded(const struct api_read *ar)
 {
+	const struct freq *q = (const struct freq *)ar;
+
 	return *q->f->deps.cfg != q->cfg || *q->f->deps.roster != q->roster;
 }
 
-/* One reply less to wait for; the last one answers and frees q. */
-static void
-freq_release(struct freq *q)
+static bool
+ar_take(struct api_read *ar, void *cmd, const redisReply *r)
 {
-	if (--q->outstanding > 0)
-		return;
-	if (q->f == NULL) {
-		freq_free(q);
-		return;
-	}
-	TAILQ_REMOVE(&q->f->waiting, q, entry);
-	if (q->failed)
-		reply_error(q->f, q->req, 503, "redis unavailable");
-	else if (reloaded(q))
-		reply_error(q->f, q->req, 503, "the config was reloaded; retry");
-	else
-		answer(q);
-	freq_free(q);
+	(void)ar;
+	if (r->type != REDIS_REPLY_ARRAY)
+		return false;
+	funnel_read_take(cmd, r);
+	return true;
 }
 
 static void
-cmd_reply(const redisReply *r, void *arg)
+ar_answer(struct api_read *ar)
 {
-	struct funnel_read_cmd *c = arg;
-	struct freq *q = c->arg;
-
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-		q->failed = 1;
-	else if (q->f != NULL && !reloaded(q))
-		funnel_read_take(c, r);
-	freq_release(q);
+	answer((struct freq *)ar);
 }
+
+static void
+ar_error(struct api_read *ar, int code, const char *msg)
+{
+	struct freq *q = (struct freq *)ar;
+
+	reply_error(q->f, q->req, code, msg);
+}
+
+static void
+ar_free(struct api_read *ar)
+{
+	freq_free((struct freq *)ar);
+}
+
+static const struct api_read_ops freq_ops = {
+	ar_take, ar_reloaded, ar_answer, ar_error, ar_free
+};
 
 /* Sends q's commands; on failure answers 503 and frees q. */
 static void
@@ -173,20 +173,16 @@ freq_send(struct http_funnel *f, struct freq *q)
 		freq_free(q);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&f->waiting, q, entry);
-	q->outstanding = 1;	/* held while sending */
+	api_read_begin(&q->ar, &freq_ops, &f->waiting);
 	v = redis_argv_new();
 	for (size_t i = 0; i < q->rd.ncmds; i++) {
 		struct funnel_read_cmd *c = &q->rd.cmds[i];
 
 		funnel_read_argv(c, v);
-		if (read_gate_send(f->deps.gate, v, cmd_reply, c) == 0)
-			q->outstanding++;
-		else
-			q->failed = 1;
+		api_read_send(&q->ar, f->deps.gate, v, c);
 	}
 	redis_argv_free(v);
-	freq_release(q);
+	api_read_end(&q->ar);
 }
 
 static void
@@ -647,15 +643,9 @@ http_funnel_new(const struct http_funnel_deps *deps)
 void
 http_funnel_free(struct http_funnel *f)
 {
-	struct freq *q;
-
 	if (f == NULL)
 		return;
 	/* The replies still to come free what they hold. */
-	while ((q = TAILQ_FIRST(&f->waiting)) != NULL) {
-		TAILQ_REMOVE(&f->waiting, q, entry);
-		q->f = NULL;
-		q->req = NULL;
-	}
+	api_read_orphan_all(&f->waiting);
 	free(f);
 }
