@@ -36,7 +36,7 @@ struct cgroup {
 };
 
 struct crep {
-	int32_t day;		/* its group's day when its counts were read */
+	int32_t day;		/* its group's day when its counts came */
 	struct funnel_counts win, next;
 };
 
@@ -61,7 +61,7 @@ struct funnel_cache {
 	size_t ngroups;
 	struct crep *reps;		/* by config rep index */
 	size_t nreps;
-	size_t *pass;			/* roster positions of the pass's reps */
+	size_t *pass;			/* the pass's reps (roster positions) */
 	size_t npass, next, chunk_from;
 	bool in_pass;
 	struct flight *flight;

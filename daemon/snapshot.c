@@ -37,7 +37,8 @@
 #include "xmalloc.h"
 
 #define UNKNOWN_DAY	INT32_MIN
-#define MSG_MAX		8192	/* a 16-KPI funnel of 64-byte names fits */
+/* A forecast of a 16-KPI funnel with 64-byte names fits. */
+#define MSG_MAX		8192
 
 struct final_job {
 	struct snapshot *s;		/* NULL once s is freed */

@@ -202,7 +202,8 @@ Test(funnel_cache, chunks_are_bounded_and_days_are_the_teams)
 	int64_t t0 = at("2026-11-23T02:00:00Z");
 	int32_t ny = tzone_local_day(u0->zone, t0);
 
-	cr_assert_eq(ny, tzone_local_day(roster_rep(roster, "a")->zone, t0) - 1);
+	cr_assert_eq(ny, tzone_local_day(roster_rep(roster, "a")->zone, t0) -
+	    1);
 	memset(&rd, 0, sizeof(rd));
 	funnel_cache_want(fc, u0, t0);
 	cr_assert_eq(funnel_cache_chunk(fc, &rd), FUNNEL_CACHE_CHUNK);
