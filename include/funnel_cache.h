@@ -13,8 +13,10 @@
  * Reads go through funnel_read.c on the caller's Redis connection, one
  * chunk of FUNNEL_CACHE_CHUNK reps at a time (one chunk in flight, the
  * next on a later turn of the loop): per chunk at most redis.shards x
- * (window days + 1) HMGETs for reps of one zone. A failed chunk drops the
- * pass; it is tried again FUNNEL_CACHE_RETRY_MS later.
+ * window days HMGETs for reps of one zone (a day more per further zone
+ * offset). A failed chunk drops the pass; it is tried again
+ * FUNNEL_CACHE_RETRY_MS later. Memory: two funnel_counts per rep of the
+ * roster and per team x role, whatever is wanted.
  *
  * The pass can also be driven by hand (no base or connection: the unit
  * tests): funnel_cache_chunk fills a read, funnel_cache_chunk_done takes
