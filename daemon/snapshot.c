@@ -13,6 +13,10 @@
  * and once the topic has acknowledged them all, set the marker. A job
  * that fails forgets the bucket judged, so the next judgement of the rep
  * looks at the closed bucket again.
+ *
+ * The forecast of a rep whose role has a funnel comes from the record's
+ * scorecard and the rates funnel_cache.c keeps (told of every rep
+ * judged here): no read of its own per snapshot.
  */
 #include "snapshot.h"
 
@@ -22,16 +26,19 @@
 #include <string.h>
 
 #include "caltime.h"
+#include "funnel_cache.h"
 #include "jsonout.h"
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "pacing.h"
 #include "producer.h"
 #include "redis_conn.h"
 #include "xmalloc.h"
 
 #define UNKNOWN_DAY	INT32_MIN
-#define MSG_MAX		4096
+/* A forecast of a 16-KPI funnel with 64-byte names fits. */
+#define MSG_MAX		8192
 
 struct final_job {
 	struct snapshot *s;		/* NULL once s is freed */
@@ -61,6 +68,7 @@ struct snapshot {
 	struct rep_seen *reps;
 	size_t nreps;
 	struct final_job *jobs;
+	struct funnel_cache *fc;
 	struct metric *m_open, *m_final, *m_retried, *m_final_failed;
 };
 
@@ -127,10 +135,102 @@ opt_num(struct jsonout *o, const char *name, bool has, double v)
 		jsonout_lit(o, "null");
 }
 
+void
+snapshot_forecast(const struct roster_rep *rr, const struct config *cfg,
+    const struct scorecard *card, const struct funnel_cache_rates *rates,
+    struct snapshot_forecast *out)
+{
+	const struct config_role *role = &cfg->roles[rr->rep->role];
+	size_t last = role->funnel[role->nfunnel - 1];
+	struct funnel_forecast_in in;
+
+	memset(out, 0, sizeof(*out));
+	memset(&in, 0, sizeof(in));
+	out->rates = *rates;
+	in.n = role->nfunnel;
+	in.top_so_far = card->kpis[role->funnel[0]].actual;
+	in.elapsed_fraction = pacing_worktime_fraction(&card->wt);
+	for (size_t i = 0; i + 1 < role->nfunnel; i++)
+		in.rate[i] = rates->conv[i].used;
+	in.deal_size = cfg->funnel.has_revenue ? rates->deal_size :
+	    (struct funnel_value){ false, 0 };
+	if (cfg->funnel.has_revenue &&
+	    card->kpis[cfg->funnel.revenue_kpi].has_target) {
+		in.target_kind = FUNNEL_TARGET_REVENUE;
+		in.target = card->kpis[cfg->funnel.revenue_kpi].fig.target;
+	} else if (card->kpis[last].has_target) {
+		in.target_kind = FUNNEL_TARGET_DEALS;
+		in.target = card->kpis[last].fig.target;
+	}
+	funnel_forecast(&in, &out->fc);
+	out->elapsed_fraction = in.elapsed_fraction;
+}
+
+static void
+opt_value(struct jsonout *o, const char *name, const struct funnel_value *v)
+{
+	opt_num(o, name, v->has, v->v);
+}
+
+/* ,"forecast":{...} of a rep whose role has a funnel (mirrors the rep
+ * forecast of GET /v1/reps/{id}/funnel, with the rates it used). */
+static void
+forecast_json(struct jsonout *o, const struct roster_rep *rr,
+    const struct config *cfg, const struct snapshot_forecast *f)
+{
+	const struct config_role *role = &cfg->roles[rr->rep->role];
+	const struct funnel_forecast *fc;
+
+	if (role->nfunnel == 0)
+		return;
+	if (f == NULL) {
+		jsonout_lit(o, ",\"forecast\":null");
+		return;
+	}
+	fc = &f->fc;
+	jsonout_lit(o, ",\"forecast\":{\"top_kpi\":");
+	jsonout_str(o, cfg->kpis[role->funnel[0]].name);
+	jsonout_lit(o, ",\"elapsed_fraction\":");
+	jsonout_num(o, f->elapsed_fraction);
+	jsonout_lit(o, ",\"top_so_far\":");
+	jsonout_num(o, fc->top_so_far);
+	opt_value(o, ",\"projected_top\":", &fc->projected_top);
+	opt_value(o, ",\"conversion\":", &fc->conversion);
+	opt_value(o, ",\"expected_deals\":", &fc->expected_deals);
+	opt_value(o, ",\"expected_revenue\":", &fc->expected_revenue);
+	jsonout_lit(o, ",\"target_kpi\":");
+	jsonout_str(o, fc->target_kind == FUNNEL_TARGET_NONE ? NULL :
+	    fc->target_kind == FUNNEL_TARGET_REVENUE ?
+	    cfg->kpis[cfg->funnel.revenue_kpi].name :
+	    cfg->kpis[role->funnel[role->nfunnel - 1]].name);
+	opt_value(o, ",\"target\":", &fc->target);
+	opt_value(o, ",\"required_activity\":", &fc->required_activity);
+	if (cfg->funnel.has_revenue)
+		opt_value(o, ",\"avg_deal_size\":", &f->rates.deal_size);
+	else
+		jsonout_lit(o, ",\"avg_deal_size\":null");
+	jsonout_lit(o, ",\"window_to\":");
+	jsonout_date(o, f->rates.window_to);
+	jsonout_lit(o, ",\"rates\":[");
+	for (size_t i = 0; i + 1 < role->nfunnel; i++) {
+		const struct funnel_conv *c = &f->rates.conv[i];
+
+		jsonout_lit(o, i == 0 ? "{\"from\":" : ",{\"from\":");
+		jsonout_str(o, cfg->kpis[role->funnel[i]].name);
+		jsonout_lit(o, ",\"to\":");
+		jsonout_str(o, cfg->kpis[role->funnel[i + 1]].name);
+		opt_value(o, ",\"rate_used\":", &c->used);
+		jsonout_lit(o, ",\"rate_source\":");
+		jsonout_str(o, funnel_source_name(c->source));
+		jsonout_lit(o, "}");
+	}
+	jsonout_lit(o, "]}");
+}
+
 size_t
 snapshot_format(const struct roster_rep *rr, const struct config *cfg,
     size_t k, const struct scorecard *card, int64_t at_ms, bool final,
-    char *buf, size_t cap)
+    const struct snapshot_forecast *fc, char *buf, size_t cap)
 {
 	const struct pacing_figures *f = &card->kpis[k].fig;
 	struct jsonout o = { buf, cap, 0 };
@@ -170,19 +270,38 @@ snapshot_format(const struct roster_rep *rr, const struct config *cfg,
 	    f->required_rate);
 	jsonout_lit(&o, ",\"status\":");
 	jsonout_str(&o, pacing_status_name(f->status));
+	forecast_json(&o, rr, cfg, fc);
 	jsonout_lit(&o, final ? ",\"final\":true}" : ",\"final\":false}");
 	return o.len;
 }
 
-/* Produces KPI k of card (which has a target); opaque: the report's. */
+/* The forecast of card's bucket into out; NULL while the rep's rates
+ * are not known (or its role has no funnel). */
+static const struct snapshot_forecast *
+forecast_of(const struct snapshot *s, const struct roster_rep *rr,
+    const struct config *cfg, const struct scorecard *card,
+    struct snapshot_forecast *out)
+{
+	struct funnel_cache_rates rates;
+
+	if (cfg->roles[rr->rep->role].nfunnel == 0 ||
+	    !funnel_cache_rates(s->fc, rr, &rates))
+		return NULL;
+	snapshot_forecast(rr, cfg, card, &rates, out);
+	return out;
+}
+
+/* Produces KPI k of card (which has a target) with its bucket's forecast
+ * fc (or NULL); opaque: the report's. */
 static void
 produce(struct snapshot *s, const struct roster_rep *rr,
     const struct config *cfg, size_t k, const struct scorecard *card,
-    int64_t at_ms, bool final, void *opaque)
+    int64_t at_ms, bool final, const struct snapshot_forecast *fc,
+    void *opaque)
 {
 	char key[MSG_MAX], value[MSG_MAX];
 	size_t kl = snapshot_key(rr, cfg, k, card, key, sizeof(key));
-	size_t vl = snapshot_format(rr, cfg, k, card, at_ms, final, value,
+	size_t vl = snapshot_format(rr, cfg, k, card, at_ms, final, fc, value,
 	    sizeof(value));
 	struct producer_msg m = {
 		.topic = s->topic,
@@ -266,6 +385,8 @@ job_produce(struct final_job *j)
 	const struct config *cfg = *s->cfg;
 	const struct roster_rep *rr = roster_rep(*s->roster, j->rep_id);
 	struct scorecard card;
+	struct snapshot_forecast fcbuf;
+	const struct snapshot_forecast *fc;
 	struct bucket b;
 	int64_t end_ms;
 
@@ -277,12 +398,14 @@ job_produce(struct final_job *j)
 	end_ms = tzone_local_to_utc(rr->zone, b.end_day, 0);
 	card.kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*card.kpis));
 	scorecard_compute(cfg, rr, j->p, end_ms - 1, j->actual, &card);
+	fc = forecast_of(s, rr, cfg, &card, &fcbuf);
 	for (size_t k = 0; k < cfg->nkpis; k++)
 		if (card.kpis[k].has_target)
 			j->acks++;
 	for (size_t k = 0; k < cfg->nkpis; k++)
 		if (card.kpis[k].has_target)
-			produce(s, rr, cfg, k, &card, end_ms - 1, true, j);
+			produce(s, rr, cfg, k, &card, end_ms - 1, true, fc,
+			    j);
 	free(card.kpis);
 	if (j->acks == 0)
 		job_marked(j);
@@ -427,6 +550,8 @@ snapshot_judged(struct snapshot *s, const struct roster_rep *rr,
 {
 	const struct config *cfg = *s->cfg;
 	struct rep_seen *rs = seen_of(s, rr->index);
+	struct snapshot_forecast fcbuf;
+	const struct snapshot_forecast *fc;
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		int32_t cur = cards[p].bucket.start_day;
@@ -451,11 +576,15 @@ snapshot_judged(struct snapshot *s, const struct roster_rep *rr,
 	    at_ms - rs->last_ms < cfg->analytics.snapshot_every_ms)
 		return;
 	rs->last_ms = at_ms;
-	for (int p = 0; p < PERIOD_COUNT; p++)
+	if (cfg->roles[rr->rep->role].nfunnel > 0)
+		funnel_cache_want(s->fc, rr, at_ms);
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		fc = forecast_of(s, rr, cfg, &cards[p], &fcbuf);
 		for (size_t k = 0; k < cfg->nkpis; k++)
 			if (cards[p].kpis[k].has_target)
 				produce(s, rr, cfg, k, &cards[p], at_ms, false,
-				    NULL);
+				    fc, NULL);
+	}
 }
 
 void
@@ -464,6 +593,7 @@ snapshot_reconfigured(struct snapshot *s)
 	free(s->reps);
 	s->reps = NULL;
 	s->nreps = 0;
+	funnel_cache_reconfigured(s->fc);
 }
 
 struct snapshot *
@@ -490,6 +620,7 @@ snapshot_new(struct event_base *base, struct redis_conn *conn,
 		return NULL;
 	}
 	s->topic = xstrdup((*cfg)->kafka.topic_scorecards);
+	s->fc = funnel_cache_new(base, conn, cfg, roster);
 	s->m_open = metrics_counter("paced_snapshots_total", "final=\"false\"",
 	    help);
 	s->m_final = metrics_counter("paced_snapshots_total", "final=\"true\"",
@@ -523,6 +654,7 @@ snapshot_free(struct snapshot *s, int timeout_ms)
 		free(j->actual);
 		free(j);
 	}
+	funnel_cache_free(s->fc);
 	free(s->topic);
 	free(s->reps);
 	free(s);

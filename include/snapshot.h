@@ -15,6 +15,12 @@
  * final snapshot to one per bucket across restarts and members. Key:
  * <rep_id>|<kpi>|<period>|<period_start>, so a compacted topic keeps each
  * bucket's last snapshot: the final one.
+ *
+ * Forecast: a rep whose role has a funnel gets, on each record of a
+ * bucket, the bucket's activity-based forecast (funnel.c) from the
+ * record's scorecard (the top KPI's actual, the working time gone, the
+ * targets) and the window rates of funnel_cache.c; null until the cache
+ * knows the rep's rates, absent for a role without a funnel.
  */
 
 #include <stdbool.h>
@@ -22,6 +28,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "funnel.h"
+#include "funnel_cache.h"
 #include "roster.h"
 #include "scorecard.h"
 
@@ -30,6 +38,13 @@ struct redis_conn;
 struct snapshot;
 
 #define SNAPSHOT_VERSION	1
+
+/* A bucket's forecast, as a snapshot carries it. */
+struct snapshot_forecast {
+	struct funnel_forecast fc;
+	double elapsed_fraction;
+	struct funnel_cache_rates rates;	/* the rates it used */
+};
 
 /* Borrows base, conn and the config and roster read through cfg and
  * roster (reloads). Returns owned (free with snapshot_free) or NULL with
@@ -52,9 +67,17 @@ void snapshot_reconfigured(struct snapshot *s);
 size_t snapshot_key(const struct roster_rep *rep, const struct config *cfg,
     size_t k, const struct scorecard *card, char *buf, size_t cap);
 /* Writes the message value (JSON) of KPI k of card at at_ms into buf (cap
- * bytes); returns its length (cap or more: did not fit). Pure. */
+ * bytes), with fc (borrowed; NULL: "forecast" null, or absent when the
+ * rep's role has no funnel); returns its length (cap or more: did not
+ * fit). Pure. */
 size_t snapshot_format(const struct roster_rep *rep, const struct config *cfg,
     size_t k, const struct scorecard *card, int64_t at_ms, bool final,
-    char *buf, size_t cap);
+    const struct snapshot_forecast *fc, char *buf, size_t cap);
+/* The forecast of rep's (a role with a funnel) bucket of card (both
+ * borrowed) through rates (borrowed) into out (caller's), as the funnel
+ * API computes a rep's. Pure. */
+void snapshot_forecast(const struct roster_rep *rep, const struct config *cfg,
+    const struct scorecard *card, const struct funnel_cache_rates *rates,
+    struct snapshot_forecast *out);
 
 #endif

@@ -4,13 +4,17 @@
  * final snapshot per rep x KPI with a target, with the bucket's final
  * figures, equal to the scorecard API at the bucket's last second; a
  * SIGKILL and restart sends none of them again (the Redis marker); open
- * buckets are snapshot on the way, marked final: false.
+ * buckets are snapshot on the way, marked final: false. The role's
+ * funnel (calls -> meetings) puts a forecast in the snapshots: once the
+ * restarted daemon has read the window's rates, the next open snapshots
+ * carry the team's rate of the two days before (1 meeting / 4 calls).
  */
 
 #include "harness.h"
 
 #include <criterion/criterion.h>
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +128,68 @@ struct marker_wait {
 	const char *date;
 };
 
+struct metric_wait {
+	const struct harness_paced *p;
+	const char *name;
+	double at_least;
+};
+
+static bool
+metric_reached(void *arg)
+{
+	struct metric_wait *w = arg;
+
+	return harness_paced_metric(w->p, w->name) >= w->at_least;
+}
+
+/*
+ * The forecast of an open calls snapshot of day 3 judged after `since`
+ * (an RFC 3339 prefix, compared as text): the team's rate of days 1 and
+ * 2 (4 calls, 1 meeting: 0.25; no rep reaches min_volume), the meetings
+ * target 2. Returns the problems found; *n counts the checked.
+ */
+static int
+forecast_matches(const cJSON *o, const char *since, int *n)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "forecast");
+	const cJSON *rates, *r0;
+	double top, want_req;
+
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "final")) ||
+	    strcmp(str_of(o, "kpi"), "calls") != 0 ||
+	    strcmp(str_of(o, "period"), "day") != 0 ||
+	    strcmp(str_of(o, "period_start"), dates[2]) != 0 ||
+	    strcmp(str_of(o, "at"), since) < 0)
+		return 0;
+	(*n)++;
+	if (!cJSON_IsObject(x)) {
+		harness_log("snapshots: no forecast at %s", str_of(o, "at"));
+		return 1;
+	}
+	top = num_of(x, "top_so_far");
+	want_req = 8 - top > 0 ? 8 - top : 0;
+	rates = cJSON_GetObjectItemCaseSensitive(x, "rates");
+	r0 = cJSON_GetArrayItem(rates, 0);
+	if (top != num_of(o, "actual") ||
+	    num_of(x, "conversion") != 0.25 ||
+	    strcmp(str_of(x, "top_kpi"), "calls") != 0 ||
+	    strcmp(str_of(x, "target_kpi"), "meetings") != 0 ||
+	    num_of(x, "target") != 2 ||
+	    num_of(x, "required_activity") != want_req ||
+	    fabs(num_of(x, "expected_deals") -
+	    num_of(x, "projected_top") * 0.25) > 1e-9 ||
+	    strcmp(str_of(x, "window_to"), dates[1]) != 0 ||
+	    cJSON_GetArraySize(rates) != 1 ||
+	    strcmp(str_of(r0, "rate_source"), "team") != 0) {
+		char *t = cJSON_PrintUnformatted(o);
+
+		harness_log("snapshots: forecast differs: %s", t);
+		free(t);
+		return 1;
+	}
+	return 0;
+}
+
 static bool
 markers_set(void *arg)
 {
@@ -149,9 +215,12 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 	struct harness_paced p;
 	struct harness_msgs msgs = { 0 };
 	struct marker_wait mw;
+	struct metric_wait fw;
+	char since[32];
+	int nforecast = 0;
 	time_t t0 = time(NULL) - 6 * 86400;
 	cJSON **all;
-	char *buf, *lines[8];
+	char *buf, *lines[9];
 	size_t nopen = 0;
 	int problems = 0;
 
@@ -177,7 +246,8 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 	    "  default: {working_days: [mon, tue, wed, thu, fri, sat, sun], "
 	    "working_hours: \"09:00-17:00\"}\n"
 	    "roles:\n"
-	    "  sdr: {targets: {calls: {day: 10}, meetings: {day: 2}}}\n"
+	    "  sdr: {targets: {calls: {day: 10}, meetings: {day: 2}}, "
+	    "funnel: [calls, meetings]}\n"
 	    "teams:\n"
 	    "  - {id: utc, timezone: UTC, manager: m-utc}\n"
 	    "reps:\n"
@@ -229,6 +299,24 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 	    "paced_snapshots_total{final=\"false\"}"), 6,
 	    "the restarted daemon snapshot nothing");
 
+	/* Its first snapshots asked for the rates. Once they are read, an
+	 * event at 18:00 moves the clock past 14:00, and every rep's next
+	 * open snapshot (at most 3h after its last) carries the forecast. */
+	fw = (struct metric_wait){ &p,
+	    "paced_snapshot_funnel_reads_total{outcome=\"ok\"}", 1 };
+	cr_assert_eq(harness_wait_until(metric_reached, &fw, HARNESS_WAIT_MS,
+	    "the forecast's rates to be read"), 0);
+	fw = (struct metric_wait){ &p,
+	    "paced_snapshots_total{final=\"false\"}", 6 + harness_paced_metric(
+	    &p, "paced_snapshots_total{final=\"false\"}") };
+	lines[7] = event("r3", "c1", "meeting", 2, "18:00:00");
+	cr_assert_eq(harness_gen_write("late.tsv", lines[7]), 0);
+	cr_assert_eq(harness_produce_file("late.tsv", 0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_wait_until(metric_reached, &fw, HARNESS_WAIT_MS,
+	    "the snapshots after 14:00"), 0);
+	snprintf(since, sizeof(since), "%sT14:00:01", dates[2]);
+
 	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_SCORECARDS, &msgs), 0);
 	all = calloc(msgs.n + 1, sizeof(*all));
 	for (size_t k = 0; k < msgs.n; k++) {
@@ -255,6 +343,7 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
 		    "final")))
 			nopen++;
+		problems += forecast_matches(o, since, &nforecast);
 	}
 	for (size_t r = 0; r < 3; r++) {
 		for (size_t k = 0; k < 2; k++) {
@@ -280,13 +369,15 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 	harness_log("snapshots: %zu messages, %zu open, %zu final", msgs.n,
 	    nopen, msgs.n - nopen);
 	cr_expect_gt(nopen, 0, "no open-bucket snapshot");
+	cr_expect_geq(nforecast, 3, "%d open calls snapshots since %s",
+	    nforecast, since);
 	cr_expect_eq(problems, 0, "%d malformed or differing snapshots",
 	    problems);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 	for (size_t k = 0; k < msgs.n; k++)
 		cJSON_Delete(all[k]);
 	free(all);
-	for (int k = 0; k < 7; k++)
+	for (int k = 0; k < 8; k++)
 		free(lines[k]);
 	harness_msgs_free(&msgs);
 }

@@ -1,0 +1,435 @@
+/*
+ * funnel_cache.c: the window conversion rates of the snapshots' forecast,
+ * in memory (funnel_cache.h). snapshot.c tells it of every rep it
+ * snapshots (funnel_cache_want) and asks for a rep's rates when it
+ * formats a snapshot (funnel_cache_rates); its own timer reads the due
+ * groups' window counters, one chunk of FUNNEL_CACHE_CHUNK reps per turn
+ * of the loop, one chunk in flight.
+ *
+ * A pass takes every group due when it starts (each at the day it was
+ * wanted for) and reads all their reps; the sums build in the groups'
+ * and reps' next counts and become current only when the pass's last
+ * chunk is in, so a failed pass leaves the figures before it. A reload
+ * forgets everything (gen): the chunk in flight is dropped on return.
+ */
+#include "funnel_cache.h"
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caltime.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis_conn.h"
+#include "xmalloc.h"
+
+#define UNKNOWN_DAY	INT32_MIN
+#define DAY_MS		86400000LL
+
+struct cgroup {
+	int32_t day;		/* the day the current figures are for */
+	int32_t want_day;	/* the latest day a rep was wanted at */
+	int32_t pass_day;	/* the day the pass under way reads */
+	struct funnel_counts win, next;
+};
+
+struct crep {
+	int32_t day;		/* its group's day when its counts came */
+	struct funnel_counts win, next;
+};
+
+/* A chunk in flight. */
+struct flight {
+	struct funnel_cache *fc;	/* NULL once fc is freed */
+	uint64_t gen;
+	struct funnel_read rd;
+	int outstanding;
+	bool failed;
+};
+
+struct funnel_cache {
+	struct event_base *base;
+	struct redis_conn *conn;
+	const struct config *const *cfg;
+	const struct roster *const *roster;
+	const struct config *for_cfg;	/* what the arrays are sized for */
+	const struct roster *for_roster;
+	uint64_t gen;
+	struct cgroup *groups;		/* team x role */
+	size_t ngroups;
+	struct crep *reps;		/* by config rep index */
+	size_t nreps;
+	size_t *pass;			/* the pass's reps (roster positions) */
+	size_t npass, next, chunk_from;
+	bool in_pass;
+	struct flight *flight;
+	struct event *ev;
+	struct metric *m_ok, *m_failed;
+};
+
+static void
+forget(struct funnel_cache *fc)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct roster *ro = *fc->roster;
+	size_t n = roster_size(ro), maxrep = 0;
+
+	free(fc->groups);
+	free(fc->reps);
+	free(fc->pass);
+	fc->pass = NULL;
+	fc->npass = fc->next = fc->chunk_from = 0;
+	fc->in_pass = false;
+	fc->gen++;
+	fc->for_cfg = cfg;
+	fc->for_roster = ro;
+	for (size_t i = 0; i < n; i++)
+		if (roster_rep_at(ro, i)->index + 1 > maxrep)
+			maxrep = roster_rep_at(ro, i)->index + 1;
+	fc->ngroups = cfg->nteams * cfg->nroles;
+	fc->groups = xcalloc(fc->ngroups ? fc->ngroups : 1,
+	    sizeof(*fc->groups));
+	for (size_t g = 0; g < fc->ngroups; g++)
+		fc->groups[g].day = fc->groups[g].want_day =
+		    fc->groups[g].pass_day = UNKNOWN_DAY;
+	fc->nreps = maxrep;
+	fc->reps = xcalloc(maxrep ? maxrep : 1, sizeof(*fc->reps));
+	for (size_t r = 0; r < maxrep; r++)
+		fc->reps[r].day = UNKNOWN_DAY;
+}
+
+/* The arrays follow the config and roster in force. */
+static void
+follow(struct funnel_cache *fc)
+{
+	if (fc->for_cfg != *fc->cfg || fc->for_roster != *fc->roster)
+		forget(fc);
+}
+
+static size_t
+group_of(const struct config *cfg, const struct roster_rep *rr)
+{
+	return (size_t)(rr->team - cfg->teams) * cfg->nroles + rr->rep->role;
+}
+
+static bool
+due(const struct cgroup *g)
+{
+	return g->want_day != UNKNOWN_DAY && g->pass_day == UNKNOWN_DAY &&
+	    (g->day == UNKNOWN_DAY || g->day < g->want_day);
+}
+
+/* The timer runs on the next turn of the loop, unless it is armed
+ * (a retry's wait included) or a chunk is in flight. */
+static void
+kick(struct funnel_cache *fc, int64_t after_ms)
+{
+	struct timeval tv = { (time_t)(after_ms / 1000),
+	    (suseconds_t)(after_ms % 1000) * 1000 };
+
+	if (fc->base == NULL || fc->flight != NULL ||
+	    evtimer_pending(fc->ev, NULL))
+		return;
+	evtimer_add(fc->ev, &tv);
+}
+
+void
+funnel_cache_want(struct funnel_cache *fc, const struct roster_rep *rr,
+    int64_t at_ms)
+{
+	const struct config *cfg;
+	struct cgroup *g;
+	int32_t today;
+
+	follow(fc);
+	cfg = *fc->cfg;
+	if (cfg->roles[rr->rep->role].nfunnel == 0)
+		return;
+	g = &fc->groups[group_of(cfg, rr)];
+	today = tzone_local_day(rr->zone, at_ms);
+	if (g->want_day == UNKNOWN_DAY || today > g->want_day)
+		g->want_day = today;
+	if (due(g))
+		kick(fc, 0);
+}
+
+bool
+funnel_cache_rates(const struct funnel_cache *fc, const struct roster_rep *rr,
+    struct funnel_cache_rates *out)
+{
+	const struct config *cfg = *fc->cfg;
+	struct funnel_params p;
+	const struct cgroup *g;
+	const struct crep *r;
+
+	if (fc->for_cfg != cfg || fc->for_roster != *fc->roster ||
+	    rr->index >= fc->nreps || cfg->roles[rr->rep->role].nfunnel == 0)
+		return false;
+	g = &fc->groups[group_of(cfg, rr)];
+	r = &fc->reps[rr->index];
+	if (g->day == UNKNOWN_DAY || r->day != g->day)
+		return false;
+	p.min_volume = (double)cfg->funnel.min_volume;
+	p.coaching_below = cfg->funnel.coaching_below;
+	memset(out, 0, sizeof(*out));
+	funnel_rep_conversions(&r->win, &g->win, &p, out->conv);
+	out->deal_size = funnel_deal_size(&r->win);
+	if (!out->deal_size.has)
+		out->deal_size = funnel_deal_size(&g->win);
+	if (!cfg->funnel.has_revenue)
+		out->deal_size = (struct funnel_value){ false, 0 };
+	out->window_to = g->day - 1;
+	return true;
+}
+
+/* Every group due joins a pass, with all its reps. */
+static void
+pass_start(struct funnel_cache *fc)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct roster *ro = *fc->roster;
+	size_t n = roster_size(ro);
+	bool any = false;
+
+	for (size_t i = 0; i < fc->ngroups; i++) {
+		struct cgroup *g = &fc->groups[i];
+
+		if (!due(g))
+			continue;
+		g->pass_day = g->want_day;
+		memset(&g->next, 0, sizeof(g->next));
+		g->next.n = cfg->roles[i % cfg->nroles].nfunnel;
+		any = true;
+	}
+	if (!any)
+		return;
+	fc->pass = xcalloc(n ? n : 1, sizeof(*fc->pass));
+	fc->npass = fc->next = fc->chunk_from = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct roster_rep *rr = roster_rep_at(ro, i);
+
+		if (cfg->roles[rr->rep->role].nfunnel == 0 ||
+		    rr->index >= fc->nreps ||
+		    fc->groups[group_of(cfg, rr)].pass_day == UNKNOWN_DAY)
+			continue;
+		fc->pass[fc->npass++] = i;
+	}
+	fc->in_pass = true;
+}
+
+static void
+pass_end(struct funnel_cache *fc, bool ok)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct roster *ro = *fc->roster;
+
+	for (size_t i = 0; ok && i < fc->npass; i++) {
+		const struct roster_rep *rr = roster_rep_at(ro, fc->pass[i]);
+		struct crep *r = &fc->reps[rr->index];
+
+		r->win = r->next;
+		r->day = fc->groups[group_of(cfg, rr)].pass_day;
+	}
+	for (size_t i = 0; i < fc->ngroups; i++) {
+		struct cgroup *g = &fc->groups[i];
+
+		if (g->pass_day == UNKNOWN_DAY)
+			continue;
+		if (ok) {
+			g->win = g->next;
+			g->day = g->pass_day;
+		}
+		g->pass_day = UNKNOWN_DAY;
+	}
+	free(fc->pass);
+	fc->pass = NULL;
+	fc->npass = fc->next = fc->chunk_from = 0;
+	fc->in_pass = false;
+	if (fc->m_ok != NULL)
+		metrics_inc(ok ? fc->m_ok : fc->m_failed);
+}
+
+size_t
+funnel_cache_chunk(struct funnel_cache *fc, struct funnel_read *rd)
+{
+	const struct config *cfg;
+	const struct roster *ro;
+	int32_t window;
+
+	follow(fc);
+	cfg = *fc->cfg;
+	ro = *fc->roster;
+	window = (int32_t)(cfg->funnel.window_ms / DAY_MS);
+	if (!fc->in_pass)
+		pass_start(fc);
+	if (!fc->in_pass)
+		return 0;
+	if (fc->next >= fc->npass) {
+		pass_end(fc, true);	/* its reps left the roster */
+		return 0;
+	}
+	funnel_read_init(rd, cfg, window, false, PERIOD_DAY);
+	fc->chunk_from = fc->next;
+	while (fc->next < fc->npass &&
+	    fc->next - fc->chunk_from < FUNNEL_CACHE_CHUNK) {
+		const struct roster_rep *rr = roster_rep_at(ro,
+		    fc->pass[fc->next++]);
+
+		funnel_read_add(rd, &cfg->roles[rr->rep->role], rr->rep->id,
+		    fc->groups[group_of(cfg, rr)].pass_day - 1, 0);
+	}
+	funnel_read_plan(rd, NULL);
+	return rd->nreps;
+}
+
+void
+funnel_cache_chunk_done(struct funnel_cache *fc, const struct funnel_read *rd,
+    bool ok)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct roster *ro = *fc->roster;
+
+	if (!fc->in_pass)
+		return;
+	if (!ok) {
+		pass_end(fc, false);
+		return;
+	}
+	for (size_t i = 0; i < rd->nreps &&
+	    fc->chunk_from + i < fc->npass; i++) {
+		const struct roster_rep *rr = roster_rep_at(ro,
+		    fc->pass[fc->chunk_from + i]);
+		const struct funnel_counts *w = &rd->reps[i].win;
+		struct cgroup *g = &fc->groups[group_of(cfg, rr)];
+
+		fc->reps[rr->index].next = *w;
+		for (size_t s = 0; s < w->n && s < g->next.n; s++)
+			g->next.step[s] += w->step[s];
+		g->next.revenue += w->revenue;
+	}
+	if (fc->next >= fc->npass)
+		pass_end(fc, true);
+}
+
+/* ---- on the loop ---- */
+
+static void
+flight_release(struct flight *fl)
+{
+	struct funnel_cache *fc = fl->fc;
+
+	if (--fl->outstanding > 0)
+		return;
+	if (fc != NULL) {
+		fc->flight = NULL;
+		if (fl->gen == fc->gen) {
+			funnel_cache_chunk_done(fc, &fl->rd, !fl->failed);
+			if (fl->failed)
+				log_warnx("snapshot_funnel_read_failed",
+				    "retry_in_ms=%d", FUNNEL_CACHE_RETRY_MS);
+		}
+		kick(fc, fl->failed ? FUNNEL_CACHE_RETRY_MS : 0);
+	}
+	funnel_read_clear(&fl->rd);
+	free(fl);
+}
+
+static void
+reply_cb(const redisReply *r, void *arg)
+{
+	struct funnel_read_cmd *c = arg;
+	struct flight *fl = c->arg;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		fl->failed = true;
+	else if (fl->fc != NULL && fl->gen == fl->fc->gen)
+		funnel_read_take(c, r);
+	flight_release(fl);
+}
+
+/* One chunk of the pass, if there is one to read. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct funnel_cache *fc = arg;
+	struct flight *fl;
+	struct redis_argv *v;
+
+	(void)fd;
+	(void)what;
+	if (fc->flight != NULL)
+		return;
+	fl = xcalloc(1, sizeof(*fl));
+	if (funnel_cache_chunk(fc, &fl->rd) == 0) {
+		funnel_read_clear(&fl->rd);
+		free(fl);
+		return;
+	}
+	fl->fc = fc;
+	fl->gen = fc->gen;
+	fc->flight = fl;
+	fl->outstanding = 1;	/* held while sending */
+	v = redis_argv_new();
+	for (size_t i = 0; i < fl->rd.ncmds; i++) {
+		struct funnel_read_cmd *c = &fl->rd.cmds[i];
+
+		c->arg = fl;
+		funnel_read_argv(c, v);
+		if (redis_conn_send(fc->conn, v, reply_cb, c) != 0) {
+			fl->failed = true;
+			break;
+		}
+		fl->outstanding++;
+	}
+	redis_argv_free(v);
+	flight_release(fl);
+}
+
+struct funnel_cache *
+funnel_cache_new(struct event_base *base, struct redis_conn *conn,
+    const struct config *const *cfg, const struct roster *const *roster)
+{
+	struct funnel_cache *fc = xcalloc(1, sizeof(*fc));
+	static const char help[] = "Passes reading the funnel window counters "
+	    "of the scorecard snapshots' forecast";
+
+	fc->base = base;
+	fc->conn = conn;
+	fc->cfg = cfg;
+	fc->roster = roster;
+	forget(fc);
+	if (base != NULL) {
+		fc->ev = evtimer_new(base, tick_cb, fc);
+		if (fc->ev == NULL)
+			fatalx("startup_failed", "what=evtimer_new");
+		fc->m_ok = metrics_counter("paced_snapshot_funnel_reads_total",
+		    "outcome=\"ok\"", help);
+		fc->m_failed = metrics_counter(
+		    "paced_snapshot_funnel_reads_total", "outcome=\"failed\"",
+		    help);
+	}
+	return fc;
+}
+
+void
+funnel_cache_reconfigured(struct funnel_cache *fc)
+{
+	forget(fc);
+}
+
+void
+funnel_cache_free(struct funnel_cache *fc)
+{
+	if (fc == NULL)
+		return;
+	if (fc->flight != NULL)
+		fc->flight->fc = NULL;	/* its replies free it */
+	if (fc->ev != NULL)
+		event_free(fc->ev);
+	free(fc->groups);
+	free(fc->reps);
+	free(fc->pass);
+	free(fc);
+}
