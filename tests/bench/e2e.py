@@ -682,6 +682,16 @@ def pct(sorted_vals, q):
     return sorted_vals[i]
 
 
+STAGES = ("filling", "counters", "wait_dlq", "watermark")
+
+
+def stage_totals(m):
+    """paced_batch_stage_seconds: (count, sum) per stage."""
+    return {s: (m.get('paced_batch_stage_seconds_count{stage="%s"}' % s, 0),
+                m.get('paced_batch_stage_seconds_sum{stage="%s"}' % s, 0))
+            for s in STAGES}
+
+
 def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     """Events at `rate` for `secs`; returns the figures and the next free
     day offset."""
@@ -720,7 +730,9 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     if sub.stdout.readline().strip() != b"ready":
         fail("the keyspace subscriber did not start")
     p = producer(brokers, 5)
-    before = consumed(paced.metrics())
+    m0 = paced.metrics()
+    before = consumed(m0)
+    stages0 = stage_totals(m0)
     produced = {}
     start = time.time()
     for i, (rep_i, ts, key) in enumerate(plan):
@@ -751,6 +763,13 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
                  "after the last was produced" % rate)
         time.sleep(0.1)
     caught = time.time() - (start + spent)
+    stages1 = stage_totals(paced.metrics())
+    stage_ms = {}
+    for st in STAGES:
+        n = stages1[st][0] - stages0[st][0]
+        stage_ms[st] = ((stages1[st][1] - stages0[st][1]) * 1000 / n
+                        if n > 0 else float("nan"))
+    batches = stages1["counters"][0] - stages0["counters"][0]
     time.sleep(1.0)
     open(stop, "w").close()
     sub.wait(60)
@@ -759,7 +778,8 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     return {"rate": rate, "secs": secs, "produced": total,
             "achieved": total / spent if spent > 0 else 0, "caught_up": caught,
             "visible": len(lat), "p50": pct(lat, 0.50), "p99": pct(lat, 0.99),
-            "max": lat[-1] if lat else float("nan")}, day0 + ndays
+            "max": lat[-1] if lat else float("nan"),
+            "batches": batches, "stage_ms": stage_ms}, day0 + ndays
 
 
 # ---- evaluation pass ----
@@ -917,6 +937,12 @@ def table(ctx):
                 fmt_dur(x["caught_up"])))
         a("(caught up: from the last event produced until paced had counted "
           "them all)")
+        for x in ctx["latency"]:
+            a("at %s/s: %s batches, mean ms per batch: %s" % (
+                fmt_rate(x["rate"]), fmt_rate(x["batches"]), ", ".join(
+                    "%s %.1f" % (st, x["stage_ms"][st]) for st in STAGES)))
+        a("(paced_batch_stage_seconds: filling is a batch's first message "
+          "to its flush, while the batch before is in the later stages)")
         a("")
     if ctx.get("eval"):
         e = ctx["eval"]
