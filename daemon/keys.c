@@ -207,6 +207,40 @@ keys_contest_expire_at(const struct config *cfg, int32_t last_day)
 }
 
 char *
+keys_funnel_team(const struct config *cfg, const char *team_id,
+    const char *role)
+{
+	const char *parts[] = { prefix(cfg), ":funnel:team:", team_id, ":",
+	    role };
+
+	return join(5, parts);
+}
+
+char *
+keys_funnel_rep(const struct config *cfg, const char *rep_id)
+{
+	const char *parts[] = { prefix(cfg), ":{rep:", rep_id, "}:funnel" };
+
+	return join(4, parts);
+}
+
+char *
+keys_funnel_step_field(const char *what, const char *from_kpi,
+    const char *to_kpi)
+{
+	const char *parts[] = { what != NULL ? what : "",
+	    what != NULL ? ":" : "", from_kpi, "|", to_kpi };
+
+	return join(5, parts);
+}
+
+int64_t
+keys_funnel_expire_at(int32_t window_to)
+{
+	return keys_expire_at(window_to + 1, 3LL * 86400 * 1000);
+}
+
+char *
 keys_offsets(const struct config *cfg, const char *topic)
 {
 	return xasprintf("%s:offsets:%s", prefix(cfg), topic);

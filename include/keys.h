@@ -85,6 +85,24 @@ char *keys_contest_result(const struct config *cfg, const char *id);
 /* EXPIREAT of a contest's keys: redis.retention.day after the UTC
  * midnight a day past last_day, the contest's last local day. */
 int64_t keys_contest_expire_at(const struct config *cfg, int32_t last_day);
+/* P:funnel:team:<team_id>:<role>, a team x role's funnel window
+ * figures (hash: per step <from>|<to> its rate, per KPI its count,
+ * window_to, updated_at); no hash tag: one key a command. Borrows all. */
+char *keys_funnel_team(const struct config *cfg, const char *team_id,
+    const char *role);
+/* P:{rep:R}:funnel, a rep's funnel window figures (hash: per step
+ * <from>|<to> its own rate, used:<from>|<to> the rate its forecast uses
+ * and source:<from>|<to> whose, per KPI its count, window_to,
+ * updated_at). Borrows cfg and rep_id. */
+char *keys_funnel_rep(const struct config *cfg, const char *rep_id);
+/* <from>|<to>, a funnel step's field; with a non-NULL what,
+ * <what>:<from>|<to>. Borrows all. */
+char *keys_funnel_step_field(const char *what, const char *from_kpi,
+    const char *to_kpi);
+/* EXPIREAT of the funnel hashes of a window whose last local day is
+ * window_to: 3 days past the UTC midnight ending it (one more after the
+ * window's day, for zones ahead of UTC). */
+int64_t keys_funnel_expire_at(int32_t window_to);
 /* P:offsets:<topic>, the next offset to consume per partition. Borrows
  * cfg and topic. */
 char *keys_offsets(const struct config *cfg, const char *topic);

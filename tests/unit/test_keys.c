@@ -111,6 +111,23 @@ Test(keys, rep_keys_follow_the_table)
 	is(keys_rep_alerts(&c, "r001"), "paced:{rep:r001}:alerts");
 }
 
+/* A rep's funnel hash is its own tag's; a team x role's has none. */
+Test(keys, funnel_keys_follow_the_table)
+{
+	char prefix[] = "paced";
+	struct config c = cfg_with(prefix);
+
+	is(keys_funnel_rep(&c, "r001"), "paced:{rep:r001}:funnel");
+	is(keys_funnel_team(&c, "east", "sdr"), "paced:funnel:team:east:sdr");
+	is(keys_funnel_step_field(NULL, "calls", "meetings"),
+	    "calls|meetings");
+	is(keys_funnel_step_field("used", "calls", "meetings"),
+	    "used:calls|meetings");
+	/* 3 days past the UTC midnight that ends the day after 2026-11-23 */
+	cr_expect_eq(keys_funnel_expire_at(D_2026_11_23),
+	    ((int64_t)D_2026_11_23 + 2) * 86400 + 3 * 86400);
+}
+
 /* A board is its own hash tag: one slot per scope, KPI and bucket. */
 Test(keys, board_keys_follow_the_table)
 {
