@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "caltime.h"
+#include "keys.h"
 #include "log.h"
 #include "metrics.h"
 #include "redis_conn.h"
@@ -32,6 +33,7 @@ struct cgroup {
 	int32_t day;		/* the day the current figures are for */
 	int32_t want_day;	/* the latest day a rep was wanted at */
 	int32_t pass_day;	/* the day the pass under way reads */
+	bool write;		/* its hash is still to be written */
 	struct funnel_counts win, next;
 };
 
@@ -64,9 +66,11 @@ struct funnel_cache {
 	size_t *pass;			/* the pass's reps (roster positions) */
 	size_t npass, next, chunk_from;
 	bool in_pass;
+	size_t *wr;			/* the last pass's reps, to write */
+	size_t nwr, wnext;		/* wnext: groups first, then reps */
 	struct flight *flight;
 	struct event *ev;
-	struct metric *m_ok, *m_failed;
+	struct metric *m_ok, *m_failed, *m_wfailed;
 };
 
 static void
@@ -79,8 +83,10 @@ forget(struct funnel_cache *fc)
 	free(fc->groups);
 	free(fc->reps);
 	free(fc->pass);
-	fc->pass = NULL;
+	free(fc->wr);
+	fc->pass = fc->wr = NULL;
 	fc->npass = fc->next = fc->chunk_from = 0;
+	fc->nwr = fc->wnext = 0;
 	fc->in_pass = false;
 	fc->gen++;
 	fc->for_cfg = cfg;
@@ -240,10 +246,17 @@ pass_end(struct funnel_cache *fc, bool ok)
 		if (ok) {
 			g->win = g->next;
 			g->day = g->pass_day;
+			g->write = fc->base != NULL;
 		}
 		g->pass_day = UNKNOWN_DAY;
 	}
-	free(fc->pass);
+	if (ok && fc->base != NULL) {	/* written on the next turns */
+		free(fc->wr);
+		fc->wr = fc->pass;
+		fc->nwr = fc->npass;
+		fc->wnext = 0;
+	} else
+		free(fc->pass);
 	fc->pass = NULL;
 	fc->npass = fc->next = fc->chunk_from = 0;
 	fc->in_pass = false;
@@ -349,7 +362,152 @@ reply_cb(const redisReply *r, void *arg)
 	flight_release(fl);
 }
 
-/* One chunk of the pass, if there is one to read. */
+static void
+write_cb(const redisReply *r, void *arg)
+{
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		metrics_inc(arg);
+}
+
+static void
+num(struct redis_argv *v, double x)
+{
+	redis_argv_fmt(v, "%.15g", x);
+}
+
+/* A step's value: the figure, or empty when there is none. */
+static void
+value(struct redis_argv *v, const struct funnel_value *x)
+{
+	if (x->has)
+		num(v, x->v);
+	else
+		redis_argv_str(v, "");
+}
+
+static void
+step_field(struct redis_argv *v, const char *what, const struct config *cfg,
+    const struct config_role *role, size_t s)
+{
+	redis_argv_take(v, keys_funnel_step_field(what,
+	    cfg->kpis[role->funnel[s]].name,
+	    cfg->kpis[role->funnel[s + 1]].name));
+}
+
+/* HSET key (taken) with the counts, window_to and updated_at after the
+ * fields v already holds, then its EXPIREAT. */
+static void
+hash_send(struct funnel_cache *fc, struct redis_argv *v, char *key,
+    const struct config_role *role, const struct funnel_counts *c,
+    int32_t window_to)
+{
+	const struct config *cfg = *fc->cfg;
+	char date[16];
+
+	for (size_t k = 0; k < role->nfunnel && k < c->n; k++) {
+		redis_argv_str(v, cfg->kpis[role->funnel[k]].name);
+		num(v, c->step[k]);
+	}
+	caltime_format_date(window_to, date, sizeof(date));
+	redis_argv_str(v, "window_to");
+	redis_argv_str(v, date);
+	redis_argv_str(v, "updated_at");
+	redis_argv_int(v, caltime_wall_ms());
+	if (redis_conn_send(fc->conn, v, write_cb, fc->m_wfailed) != 0)
+		metrics_inc(fc->m_wfailed);
+	redis_argv_reset(v);
+	redis_argv_str(v, "EXPIREAT");
+	redis_argv_str(v, key);
+	redis_argv_int(v, keys_funnel_expire_at(window_to,
+	    caltime_wall_ms() / 1000));
+	if (redis_conn_send(fc->conn, v, write_cb, fc->m_wfailed) != 0)
+		metrics_inc(fc->m_wfailed);
+	redis_argv_reset(v);
+	free(key);
+}
+
+static void
+group_write(struct funnel_cache *fc, struct redis_argv *v, size_t gi)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct config_role *role = &cfg->roles[gi % cfg->nroles];
+	const struct cgroup *g = &fc->groups[gi];
+	struct funnel_value rate[FUNNEL_STEPS_MAX];
+	char *key = keys_funnel_team(cfg, cfg->teams[gi / cfg->nroles].id,
+	    role->name);
+
+	funnel_rates(&g->win, rate);
+	redis_argv_str(v, "HSET");
+	redis_argv_str(v, key);
+	for (size_t s = 0; s + 1 < role->nfunnel && s + 1 < g->win.n; s++) {
+		step_field(v, NULL, cfg, role, s);
+		value(v, &rate[s]);
+	}
+	hash_send(fc, v, key, role, &g->win, g->day - 1);
+}
+
+static void
+rep_write(struct funnel_cache *fc, struct redis_argv *v, size_t pos)
+{
+	const struct config *cfg = *fc->cfg;
+	const struct roster_rep *rr = roster_rep_at(*fc->roster, pos);
+	const struct config_role *role = &cfg->roles[rr->rep->role];
+	struct funnel_cache_rates fr;
+	char *key;
+
+	if (!funnel_cache_rates(fc, rr, &fr))
+		return;
+	key = keys_funnel_rep(cfg, rr->rep->id);
+	redis_argv_str(v, "HSET");
+	redis_argv_str(v, key);
+	for (size_t s = 0; s + 1 < role->nfunnel; s++) {
+		const char *src = funnel_source_name(fr.conv[s].source);
+
+		step_field(v, NULL, cfg, role, s);
+		value(v, &fr.conv[s].rep);
+		step_field(v, "used", cfg, role, s);
+		value(v, &fr.conv[s].used);
+		step_field(v, "source", cfg, role, s);
+		redis_argv_str(v, src != NULL ? src : "");
+	}
+	hash_send(fc, v, key, role, &fc->reps[rr->index].win, fr.window_to);
+}
+
+/* The next FUNNEL_CACHE_CHUNK hashes of the last pass (its groups, then
+ * its reps), pipelined; true while some are left. */
+static bool
+write_chunk(struct funnel_cache *fc)
+{
+	struct redis_argv *v;
+	size_t sent = 0;
+
+	follow(fc);
+	if (fc->wr == NULL)
+		return false;
+	v = redis_argv_new();
+	while (sent < FUNNEL_CACHE_CHUNK && fc->wnext < fc->ngroups + fc->nwr) {
+		size_t i = fc->wnext++;
+
+		if (i < fc->ngroups) {
+			if (!fc->groups[i].write)
+				continue;
+			fc->groups[i].write = false;
+			group_write(fc, v, i);
+		} else
+			rep_write(fc, v, fc->wr[i - fc->ngroups]);
+		sent++;
+	}
+	redis_argv_free(v);
+	if (fc->wnext < fc->ngroups + fc->nwr)
+		return true;
+	free(fc->wr);
+	fc->wr = NULL;
+	fc->nwr = fc->wnext = 0;
+	return false;
+}
+
+/* The last pass's hashes a chunk a turn, then one chunk of the pass, if
+ * there is one to read. */
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -361,10 +519,17 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (fc->flight != NULL)
 		return;
+	if (fc->wr != NULL) {
+		write_chunk(fc);
+		kick(fc, 0);
+		return;
+	}
 	fl = xcalloc(1, sizeof(*fl));
 	if (funnel_cache_chunk(fc, &fl->rd) == 0) {
 		funnel_read_clear(&fl->rd);
 		free(fl);
+		if (fc->wr != NULL)	/* a pass ended without a read */
+			kick(fc, 0);
 		return;
 	}
 	fl->fc = fc;
@@ -409,6 +574,9 @@ funnel_cache_new(struct event_base *base, struct redis_conn *conn,
 		fc->m_failed = metrics_counter(
 		    "paced_snapshot_funnel_reads_total", "outcome=\"failed\"",
 		    help);
+		fc->m_wfailed = metrics_counter(
+		    "paced_snapshot_funnel_writes_failed_total", NULL,
+		    "Funnel window hash writes (HSET, EXPIREAT) that failed");
 	}
 	return fc;
 }
@@ -431,5 +599,6 @@ funnel_cache_free(struct funnel_cache *fc)
 	free(fc->groups);
 	free(fc->reps);
 	free(fc->pass);
+	free(fc->wr);
 	free(fc);
 }

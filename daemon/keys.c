@@ -235,9 +235,12 @@ keys_funnel_step_field(const char *what, const char *from_kpi,
 }
 
 int64_t
-keys_funnel_expire_at(int32_t window_to)
+keys_funnel_expire_at(int32_t window_to, int64_t now)
 {
-	return keys_expire_at(window_to + 1, 3LL * 86400 * 1000);
+	int64_t at = keys_expire_at(window_to + 1, 3LL * 86400 * 1000);
+	int64_t floor = now + 3LL * 86400;
+
+	return at > floor ? at : floor;
 }
 
 char *

@@ -100,9 +100,11 @@ char *keys_funnel_rep(const struct config *cfg, const char *rep_id);
 char *keys_funnel_step_field(const char *what, const char *from_kpi,
     const char *to_kpi);
 /* EXPIREAT of the funnel hashes of a window whose last local day is
- * window_to: 3 days past the UTC midnight ending it (one more after the
- * window's day, for zones ahead of UTC). */
-int64_t keys_funnel_expire_at(int32_t window_to);
+ * window_to, written at now (seconds since the epoch, wall clock): 3 days
+ * past the later of the UTC midnight ending the day after window_to (a
+ * spare day for zones ahead of UTC) and now, so that a window replayed
+ * on the event clock does not expire as it is written. */
+int64_t keys_funnel_expire_at(int32_t window_to, int64_t now);
 /* P:offsets:<topic>, the next offset to consume per partition. Borrows
  * cfg and topic. */
 char *keys_offsets(const struct config *cfg, const char *topic);

@@ -191,6 +191,42 @@ forecast_matches(const cJSON *o, const char *since, int *n)
 }
 
 static bool
+key_exists(void *arg)
+{
+	redisReply *rep = harness_redis_cmd("EXISTS %s", (const char *)arg);
+	bool set = rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer == 1;
+
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return set;
+}
+
+/* The window figures of the funnel hashes in Redis: fields[] holds
+ * field, value pairs, a NULL field ending them. Returns the problems. */
+static int
+hash_matches(const char *key, const char *const *fields)
+{
+	int problems = 0;
+
+	for (size_t i = 0; fields[i] != NULL; i += 2) {
+		redisReply *rep = harness_redis_cmd("HGET %s %s", key,
+		    fields[i]);
+		const char *got = rep != NULL &&
+		    rep->type == REDIS_REPLY_STRING ? rep->str : "(none)";
+
+		if (strcmp(got, fields[i + 1]) != 0) {
+			harness_log("snapshots: %s %s is %s, want %s", key,
+			    fields[i], got, fields[i + 1]);
+			problems++;
+		}
+		if (rep != NULL)
+			freeReplyObject(rep);
+	}
+	return problems;
+}
+
+static bool
 markers_set(void *arg)
 {
 	struct marker_wait *w = arg;
@@ -306,6 +342,26 @@ Test(snapshots, final_once_per_bucket, .fini = harness_teardown,
 	    "paced_snapshot_funnel_reads_total{outcome=\"ok\"}", 1 };
 	cr_assert_eq(harness_wait_until(metric_reached, &fw, HARNESS_WAIT_MS,
 	    "the forecast's rates to be read"), 0);
+	/* The rates are in Redis too: days 1 and 2, the team's 4 calls and
+	 * 1 meeting; r1's 4 calls and no meeting, r2's meeting alone. */
+	cr_assert_eq(harness_wait_until(key_exists,
+	    "paced:{rep:r3}:funnel", HARNESS_WAIT_MS,
+	    "the funnel hashes to be written"), 0);
+	{
+		const char *team[] = { "calls|meetings", "0.25", "calls", "4",
+		    "meetings", "1", "window_to", dates[1], NULL };
+		const char *r1[] = { "calls|meetings", "0", "calls", "4",
+		    "used:calls|meetings", "0.25",
+		    "source:calls|meetings", "team", "window_to", dates[1],
+		    NULL };
+		const char *r2[] = { "calls|meetings", "", "meetings", "1",
+		    "used:calls|meetings", "0.25", NULL };
+
+		cr_expect_eq(hash_matches("paced:funnel:team:utc:sdr", team) +
+		    hash_matches("paced:{rep:r1}:funnel", r1) +
+		    hash_matches("paced:{rep:r2}:funnel", r2), 0,
+		    "the funnel hashes differ");
+	}
 	fw = (struct metric_wait){ &p,
 	    "paced_snapshots_total{final=\"false\"}", 6 + harness_paced_metric(
 	    &p, "paced_snapshots_total{final=\"false\"}") };
