@@ -9,8 +9,10 @@
  * A pass takes every group due when it starts (each at the day it was
  * wanted for) and reads all their reps; the sums build in the groups'
  * and reps' next counts and become current only when the pass's last
- * chunk is in, so a failed pass leaves the figures before it. A reload
- * forgets everything (gen): the chunk in flight is dropped on return.
+ * chunk is in, so a failed pass leaves the figures before it. A pass
+ * that is in keeps its reps (wr) until its hashes are written, a chunk a
+ * turn, before the next pass starts. A reload forgets everything (gen):
+ * the chunk in flight is dropped on return, and the writes left undone.
  */
 #include "funnel_cache.h"
 

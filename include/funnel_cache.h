@@ -15,8 +15,12 @@
  * next on a later turn of the loop): per chunk at most redis.shards x
  * window days HMGETs for reps of one zone (a day more per further zone
  * offset). A failed chunk drops the pass; it is tried again
- * FUNNEL_CACHE_RETRY_MS later. Memory: two funnel_counts per rep of the
- * roster and per team x role, whatever is wanted.
+ * FUNNEL_CACHE_RETRY_MS later. A pass that is in is written to Redis on
+ * the same connection (README, "Redis keys": keys_funnel_team of each of
+ * its groups, keys_funnel_rep of each of its reps; HSET then EXPIREAT,
+ * FUNNEL_CACHE_CHUNK keys a turn of the loop, replies only counted when
+ * they fail) before the next pass starts. Memory: two funnel_counts per
+ * rep of the roster and per team x role, whatever is wanted.
  *
  * The pass can also be driven by hand (no base or connection: the unit
  * tests): funnel_cache_chunk fills a read, funnel_cache_chunk_done takes

@@ -7,7 +7,9 @@
  * buckets are snapshot on the way, marked final: false. The role's
  * funnel (calls -> meetings) puts a forecast in the snapshots: once the
  * restarted daemon has read the window's rates, the next open snapshots
- * carry the team's rate of the two days before (1 meeting / 4 calls).
+ * carry the team's rate of the two days before (1 meeting / 4 calls),
+ * and Redis holds the same window figures (P:funnel:team:*,
+ * P:{rep:R}:funnel).
  */
 
 #include "harness.h"
