@@ -476,8 +476,8 @@ rep_write(struct funnel_cache *fc, struct redis_argv *v, size_t pos)
 }
 
 /* The next FUNNEL_CACHE_CHUNK hashes of the last pass (its groups, then
- * its reps), pipelined; true while some are left. */
-static bool
+ * its reps), pipelined; the last frees wr. */
+static void
 write_chunk(struct funnel_cache *fc)
 {
 	struct redis_argv *v;
@@ -485,7 +485,7 @@ write_chunk(struct funnel_cache *fc)
 
 	follow(fc);
 	if (fc->wr == NULL)
-		return false;
+		return;
 	v = redis_argv_new();
 	while (sent < FUNNEL_CACHE_CHUNK && fc->wnext < fc->ngroups + fc->nwr) {
 		size_t i = fc->wnext++;
@@ -501,11 +501,10 @@ write_chunk(struct funnel_cache *fc)
 	}
 	redis_argv_free(v);
 	if (fc->wnext < fc->ngroups + fc->nwr)
-		return true;
+		return;
 	free(fc->wr);
 	fc->wr = NULL;
 	fc->nwr = fc->wnext = 0;
-	return false;
 }
 
 /* The last pass's hashes a chunk a turn, then one chunk of the pass, if
