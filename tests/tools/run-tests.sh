@@ -5,8 +5,8 @@
 #
 # The integration tests spend most of their time waiting on brokers,
 # Redis and timers, not on the CPU, and each starts its own servers on
-# free ports in its own run folder, so two at a time on two cores halve
-# the wall time without starving one another.
+# free ports in its own run folder, so several at a time on two cores
+# cut the wall time without starving one another.
 #
 # A binary named in TEST_IDLE (space-separated base names) spends its time
 # waiting for the wall clock (a scheduled minute), not the CPU: it starts
