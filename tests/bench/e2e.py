@@ -20,7 +20,8 @@ and prints one table:
     CPU; for paced these cover the whole window from its first counted
     event to its last, with whatever evaluations ran in it (their number
     is printed);
-  * produce-to-visible latency of paced at fixed rates (see below);
+  * produce-to-visible latency of paced at fixed rates (see below), with
+    the mean time a batch spent in each stage (paced_batch_stage_seconds);
   * the paced CPU time of one evaluation pass over every rep (the
     evaluate_every timer, with no ingest running), from /proc/PID/stat;
   * paced's VmRSS (/proc/PID/status) after loading rosters of two sizes,
