@@ -85,8 +85,8 @@ BENCH_E2E = $(BUILD)/tests/bench/rawcount
 .SECONDARY:
 
 .PHONY: all deps run test test-unit test-integration test-browser test-faults \
-	test-faults-bounded test-run test-san fuzz fuzz-long lint test-deploy bench \
-	clean
+	test-faults-bounded test-run test-san test-bins fuzz fuzz-long lint \
+	test-deploy bench clean
 
 all: $(BUILD)/paced $(DEV_BINS)
 
@@ -182,7 +182,12 @@ test-deploy: $(BUILD)/paced
 
 # The same suite, built with clang under ASan and UBSan in its own folder.
 test-san:
+	$(MAKE) -j2 BUILD=build/san CC=clang SAN=1 OPT=-O1 test-bins
 	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
+
+# Every binary the unit and integration runs need (make test builds them
+# first, two files at a time, then runs the tests one phase after another).
+test-bins: all $(UNIT_BINS) $(INT_BINS)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c): replays tests/fuzz/regress/,
 # then runs each for FUZZ_SECONDS (a few by default; hours with fuzz-long).
@@ -196,6 +201,7 @@ fuzz-long:
 
 test: deps
 	$(MAKE) lint
+	$(MAKE) -j2 test-bins $(FAULT_BOUNDED)
 	$(MAKE) test-deploy
 	$(MAKE) test-unit test-integration
 	$(MAKE) test-faults-bounded
