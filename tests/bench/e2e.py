@@ -291,6 +291,8 @@ class Redis:
         return {"calls": calls,
                 "by_cmd": {k[len("cmdstat_"):]: v["calls"] for k, v in cs.items()
                            if k != "cmdstat_info"},
+                "usec": {k[len("cmdstat_"):]: v["usec"] for k, v in cs.items()
+                         if k != "cmdstat_info"},
                 "cpu": cpu["used_cpu_sys"] + cpu["used_cpu_user"],
                 "mem": mem["used_memory"], "aof": self.aof_bytes()}
 
@@ -300,7 +302,10 @@ class Redis:
 
 def per_event(a, b, n):
     by = {k: (v - a["by_cmd"].get(k, 0)) / n for k, v in b["by_cmd"].items()}
+    us = {k: (v - a["usec"].get(k, 0)) / n for k, v in b["usec"].items()}
     return {"commands": (b["calls"] - a["calls"]) / n,
+            "by_usec": sorted(((v, k) for k, v in us.items() if v > 0),
+                              reverse=True),
             "by_cmd": sorted(((v, k) for k, v in by.items() if v > 0),
                              reverse=True),
             "cpu_us": (b["cpu"] - a["cpu"]) * 1e6 / n,
@@ -919,6 +924,9 @@ def table(ctx):
     if ctx.get("paced"):
         a("paced Redis commands per event: " + ", ".join(
             "%s %.2f" % (k, v) for v, k in ctx["paced"]["per"]["by_cmd"][:8]))
+        a("paced Redis time per event by command, us (a script's includes "
+          "the commands it calls): " + ", ".join(
+            "%s %.1f" % (k, v) for v, k in ctx["paced"]["per"]["by_usec"][:8]))
     if ctx.get("paced"):
         a("paced window (first counted event to last): %.1f s; rep "
           "evaluations that ran in it: %s"
