@@ -3,14 +3,23 @@
  * absolute values each applied batch's shard scripts answered
  * (board_flush_add); its timer writes them every leaderboards.flush_every.
  *
- * Values wait with their board, one per rep (a table per board): a new
- * value of a rep already waiting replaces it when higher. Boards with
- * values waiting queue in the order they got their first one. A flush
- * takes whole boards from the head of the queue, at most BOARD_FLUSH_MAX
- * (f->max) values (a board bigger than that alone is split), so a big
- * roster never holds the loop: the cost of a flush is linear in what it
- * takes. The rest wait for the next tick, or for the next loop turn when
- * a whole flush's worth waits. Only one flush is in flight at a time.
+ * Values wait with their rep, not with each board: a rep's record holds
+ * its values (one per KPI, period and bucket: a newer one replaces it
+ * when higher) and the scopes of its boards (org, team, role, managers,
+ * groupings), worked out when the rep is first met and again after a
+ * reload. Adding a value is one look-up of its rep and a short scan of
+ * the rep's few values; a value is spread over the rep's boards only when
+ * a flush takes it. (A table per board, looked up once per board and
+ * value, cost a cache miss or two each on a big roster: most of the
+ * daemon's CPU per event.) Reps with values waiting queue in the order
+ * they got their first one.
+ *
+ * A flush takes whole reps from the head of the queue while their values
+ * times their boards fit in f->max (BOARD_FLUSH_MAX; the first rep alone
+ * may be split between its values), so a big roster never holds the
+ * loop: the cost of a flush is linear in what it takes. The rest wait for
+ * the next tick, or for the next loop turn when a whole flush's worth
+ * waits. Only one flush is in flight at a time.
  *
  * A flush first asks PUBSUB NUMSUB of the change stream's channel (not on
  * Redis Cluster, where a node counts its own subscribers only: there the
@@ -22,16 +31,19 @@
  * rank moves, and checks the expiry itself.
  *
  * A board whose write fails (an error reply, a lost connection; nothing
- * sent when PUBSUB NUMSUB fails) gets its values back, merged with those
- * that came meanwhile, for the next tick: ZADD GT makes writing a value
- * twice harmless. The other boards of the flush are written. A failing
- * flush is logged once until one succeeds. Values still here when the process dies are lost
- * from the boards (README, Leaderboards, says what mends them).
+ * sent when PUBSUB NUMSUB fails) keeps the values it was sent, on the
+ * board itself: the next flush sends them first, with whatever its reps
+ * brought meanwhile (ZADD GT makes writing a value twice, or a lower one
+ * after a higher, harmless). The other boards of the flush are written.
+ * A rep whose scopes change with a reload while it has values waiting
+ * leaves them on its old boards the same way. A failing flush is logged
+ * once until one succeeds. Values still here when the process dies are
+ * lost from the boards (README, Leaderboards, says what mends them).
  *
- * Memory: the scope and rep names met are kept (interned) for the
- * process's life, bounded by the roster; a board's record (its key, and
- * whether its expiry is set) is dropped once it has had no value for
- * BOARD_IDLE_MS; a big board's index is freed when a flush empties it.
+ * Memory: a record per rep met and the names of scopes and KPIs met are
+ * kept for the process's life, bounded by the rosters; a board's record
+ * (its key, whether its expiry is set) is dropped once it has had no
+ * value for BOARD_IDLE_MS.
  */
 #include "board_flush.h"
 
@@ -56,7 +68,8 @@
 #define EVICT_EVERY_MS		(60 * 1000)
 #define STOP_FAILURES_MAX	3
 #define VALUE_MAX		31	/* bytes of a value's text */
-#define IDX_KEEP_MAX		1024	/* a board's index kept when empty */
+#define REP_SCAN_MAX		16	/* a rep's values found by a scan */
+#define REP_KEEP_MAX		16	/* a rep's value array kept when empty */
 
 /* A set of strings, each kept once (open addressing, at most half full). */
 struct strset {
@@ -64,48 +77,83 @@ struct strset {
 	size_t n, cap;
 };
 
-/* One rep's highest value on one board. */
-struct fentry {
-	const char *rep;		/* interned */
+/* A value's text and number. */
+struct fnum {
 	double num;
 	uint8_t len;
 	char text[VALUE_MAX];
 };
 
+/* One value of a rep waiting: every board of its scopes gets it. */
+struct fval {
+	const char *kpi;		/* interned */
+	enum period period;
+	int32_t start_day;
+	int64_t expire_at;
+	struct fnum x;
+};
+
+/* A rep met, with its values waiting. */
+struct frep {
+	const char *id;			/* interned */
+	const char **sc;		/* its boards' scopes (interned); owned */
+	size_t nsc;
+	const struct config *sc_cfg;	/* what they were worked out from */
+	uint64_t sc_gen;
+	struct fval *v;			/* owned */
+	size_t n, cap;
+	uint32_t *idx;			/* v by (kpi, period, day) once n >=
+					 * REP_SCAN_MAX: position + 1, a power
+					 * of two, at most half full */
+	size_t idx_cap;
+	bool indexed;			/* idx holds every value */
+	bool queued;
+};
+
+/* One rep's value on one board: a flush's command, a board's kept. */
+struct fentry {
+	const char *rep;		/* interned */
+	struct fnum x;
+};
+
 struct fboard {
 	const char *scope;		/* interned */
-	size_t kpi;
+	const char *kpi;		/* interned */
 	enum period period;
 	int32_t start_day;
 	int64_t expire_at;
 	char *key;			/* owned */
 	bool expiry_set;		/* since the connection came up */
-	bool queued;			/* in the queue of boards waiting */
-	bool busy;			/* in the flush in flight */
-	int64_t used_ms;		/* monotonic: the last value added */
-	/* the values waiting, and their index by rep (position + 1; 0:
-	 * empty; a power of two, at most half full) */
-	struct fentry *v;
-	size_t n, cap;
-	uint32_t *idx;
-	size_t idx_cap;
+	bool queued;			/* in the queue of boards with kept */
+	uint64_t op_seq;		/* the flush that last took a value */
+	size_t cmd_ix;			/* its command in that flush */
+	int64_t used_ms;		/* monotonic: the last value taken */
+	struct fentry *kept;		/* values a failed write kept; owned */
+	size_t nkept, kept_cap;
+};
+
+/* A first come, first served queue (a ring). */
+struct ring {
+	void **v;
+	size_t head, n, cap;
 };
 
 struct flush_op;
 
-/* One board's commands in a flush, with the values taken from it. */
+/* One board's commands in a flush, with the values sent to it. */
 struct board_cmd {
 	struct flush_op *op;
 	struct fboard *b;
 	struct fentry *v;		/* owned */
-	size_t n;
+	size_t n, cap;
 	bool failed;
 };
 
 struct flush_op {
 	struct board_flush *f;		/* NULL once f is freed */
+	uint64_t seq;
 	struct board_cmd *cmds;		/* owned */
-	size_t ncmds;
+	size_t ncmds, cmds_cap;
 	size_t n;			/* values */
 	int outstanding;
 	bool failed, script, sent;
@@ -120,18 +168,27 @@ struct board_flush {
 	struct event *again;		/* the next flush, at the next loop turn */
 	int sha;
 	size_t max;
-	struct strset scopes, reps;
+	struct strset names;		/* scopes and KPIs */
+	/* reps by id: open addressing */
+	struct frep **rt;
+	size_t nr, rt_cap;
 	/* boards by (scope, kpi, period, day): open addressing */
 	struct fboard **bt;
 	size_t nb, bt_cap;
-	/* boards with values waiting, first come first served: a ring */
-	struct fboard **q;
-	size_t qhead, qn, qcap;
-	size_t waiting;			/* values waiting, over all boards */
+	struct ring reps;		/* reps with values waiting */
+	struct ring kept;		/* boards with values kept */
+	size_t waiting;			/* board values waiting, all told */
 	struct flush_op *op;		/* the flush in flight */
+	uint64_t op_seq;
 	size_t inflight;		/* its values */
 	int64_t evicted_ms;
-	/* the scopes of the last rep added (interned) */
+	uint64_t gen;			/* reloads: the reps' scopes stale */
+	/* KPI names of the last config added under (interned) */
+	const struct config *kpi_cfg;
+	uint64_t kpi_gen;
+	const char **kpis;
+	size_t nkpis;
+	/* a rep's scopes while they are worked out */
 	const char **sc;
 	size_t nsc, sc_cap;
 	/* the stop */
@@ -186,6 +243,33 @@ strset_free(struct strset *s)
 	free(s->v);
 }
 
+static void
+ring_push(struct ring *q, void *p)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64;
+		void **v = xcalloc(cap, sizeof(*v));
+
+		for (size_t k = 0; k < q->n; k++)
+			v[k] = q->v[(q->head + k) % q->cap];
+		free(q->v);
+		q->v = v;
+		q->cap = cap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->n++) % q->cap] = p;
+}
+
+static void *
+ring_pop(struct ring *q)
+{
+	void *p = q->v[q->head];
+
+	q->head = (q->head + 1) % q->cap;
+	q->n--;
+	return p;
+}
+
 /* A 64-bit finalizer (murmur3's): table positions from pointers and
  * small integers, cheaper than hashing their bytes. */
 static uint64_t
@@ -199,10 +283,16 @@ mix(uint64_t h)
 }
 
 static uint64_t
-board_hash(const char *scope, size_t kpi, enum period p, int32_t day)
+bucket_hash(const char *kpi, enum period p, int32_t day)
 {
-	return mix((uint64_t)(uintptr_t)scope ^ mix((uint64_t)kpi << 40 ^
-	    (uint64_t)p << 32 ^ (uint32_t)day));
+	return mix((uint64_t)(uintptr_t)kpi ^ mix((uint64_t)p << 32 ^
+	    (uint32_t)day));
+}
+
+static uint64_t
+board_hash(const char *scope, const char *kpi, enum period p, int32_t day)
+{
+	return mix((uint64_t)(uintptr_t)scope ^ bucket_hash(kpi, p, day));
 }
 
 static void
@@ -231,29 +321,30 @@ boards_rehash(struct board_flush *f, size_t cap)
 	f->bt_cap = cap;
 }
 
-/* The board (scope, kpi, period, day) of write w: found, or made. */
+/* The board (scope, kpi, period, day) of value v: found, or made (its key
+ * from cfg, the config in force: the key's prefix and layout do not
+ * change with a reload). */
 static struct fboard *
 board_get(struct board_flush *f, const struct config *cfg, const char *scope,
-    const struct board_write *w)
+    const struct fval *v)
 {
 	struct fboard *b;
 	size_t i;
 
 	if (2 * (f->nb + 1) > f->bt_cap)
 		boards_rehash(f, f->bt_cap ? f->bt_cap * 2 : 256);
-	i = board_hash(scope, w->kpi, w->period, w->start_day) &
+	i = board_hash(scope, v->kpi, v->period, v->start_day) &
 	    (f->bt_cap - 1);
 	for (; (b = f->bt[i]) != NULL; i = (i + 1) & (f->bt_cap - 1))
-		if (b->scope == scope && b->kpi == w->kpi &&
-		    b->period == w->period && b->start_day == w->start_day)
+		if (b->scope == scope && b->kpi == v->kpi &&
+		    b->period == v->period && b->start_day == v->start_day)
 			return b;
 	b = xcalloc(1, sizeof(*b));
 	b->scope = scope;
-	b->kpi = w->kpi;
-	b->period = w->period;
-	b->start_day = w->start_day;
-	b->key = keys_board(cfg, scope, cfg->kpis[w->kpi].name, w->period,
-	    w->start_day);
+	b->kpi = v->kpi;
+	b->period = v->period;
+	b->start_day = v->start_day;
+	b->key = keys_board(cfg, scope, v->kpi, v->period, v->start_day);
 	f->nb++;
 	return f->bt[i] = b;
 }
@@ -267,12 +358,12 @@ evict(struct board_flush *f, int64_t now)
 	for (size_t k = 0; k < f->bt_cap; k++) {
 		struct fboard *b = f->bt[k];
 
-		if (b == NULL || b->n > 0 || b->busy || b->queued ||
+		if (b == NULL || b->nkept > 0 || b->queued ||
+		    (f->op != NULL && b->op_seq == f->op->seq) ||
 		    now - b->used_ms < BOARD_IDLE_MS)
 			continue;
 		free(b->key);
-		free(b->v);
-		free(b->idx);
+		free(b->kept);
 		free(b);
 		f->bt[k] = NULL;
 		dropped++;
@@ -285,35 +376,9 @@ evict(struct board_flush *f, int64_t now)
 }
 
 static size_t
-rep_hash(const char *rep)
-{
-	return (size_t)mix((uint64_t)(uintptr_t)rep);
-}
-
-static size_t
 waiting(const struct board_flush *f)
 {
 	return f->waiting;
-}
-
-/* b's index of its values, built again at cap (a power of two). */
-static void
-idx_build(struct fboard *b, size_t cap)
-{
-	if (cap != b->idx_cap) {
-		free(b->idx);
-		b->idx = xcalloc(cap, sizeof(*b->idx));
-		b->idx_cap = cap;
-	} else {
-		memset(b->idx, 0, cap * sizeof(*b->idx));
-	}
-	for (size_t k = 0; k < b->n; k++) {
-		size_t i = rep_hash(b->v[k].rep) & (cap - 1);
-
-		while (b->idx[i] != 0)
-			i = (i + 1) & (cap - 1);
-		b->idx[i] = (uint32_t)(k + 1);
-	}
 }
 
 static void
@@ -322,70 +387,72 @@ update_gauge(struct board_flush *f)
 	metrics_set(f->m_pending, (double)(waiting(f) + f->inflight));
 }
 
+/* Keeps (rep, x) on board b for the next flush. */
 static void
-queue_push(struct board_flush *f, struct fboard *b)
+keep(struct board_flush *f, struct fboard *b, const char *rep,
+    const struct fnum *x)
 {
-	if (f->qn == f->qcap) {
-		size_t cap = f->qcap ? f->qcap * 2 : 64;
-		struct fboard **q = xcalloc(cap, sizeof(*q));
-
-		for (size_t k = 0; k < f->qn; k++)
-			q[k] = f->q[(f->qhead + k) % f->qcap];
-		free(f->q);
-		f->q = q;
-		f->qcap = cap;
-		f->qhead = 0;
+	if (b->nkept == b->kept_cap) {
+		b->kept_cap = b->kept_cap ? b->kept_cap * 2 : 8;
+		b->kept = xreallocarray(b->kept, b->kept_cap,
+		    sizeof(*b->kept));
 	}
-	f->q[(f->qhead + f->qn++) % f->qcap] = b;
-	b->queued = true;
-}
-
-static struct fboard *
-queue_pop(struct board_flush *f)
-{
-	struct fboard *b = f->q[f->qhead];
-
-	f->qhead = (f->qhead + 1) % f->qcap;
-	f->qn--;
-	b->queued = false;
-	return b;
-}
-
-/* Merges (rep, num, text) into b's values waiting. */
-static void
-merge(struct board_flush *f, struct fboard *b, const char *rep, double num,
-    const char *text, size_t len)
-{
-	size_t i;
-	struct fentry *e;
-
-	if (2 * (b->n + 1) > b->idx_cap)
-		idx_build(b, b->idx_cap ? b->idx_cap * 2 : 16);
-	i = rep_hash(rep) & (b->idx_cap - 1);
-	for (; b->idx[i] != 0; i = (i + 1) & (b->idx_cap - 1)) {
-		e = &b->v[b->idx[i] - 1];
-		if (e->rep != rep)
-			continue;
-		if (num > e->num) {
-			e->num = num;
-			memcpy(e->text, text, len);
-			e->len = (uint8_t)len;
-		}
-		return;
-	}
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 8;
-		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
-	}
-	e = &b->v[b->n++];
-	e->rep = rep;
-	e->num = num;
-	memcpy(e->text, text, len);
-	e->len = (uint8_t)len;
-	b->idx[i] = (uint32_t)b->n;
+	b->kept[b->nkept].rep = rep;
+	b->kept[b->nkept++].x = *x;
 	f->waiting++;
-	if (!b->queued)
-		queue_push(f, b);
+	if (!b->queued) {
+		b->queued = true;
+		ring_push(&f->kept, b);
+	}
+}
+
+static void
+rep_place(struct frep **t, size_t cap, struct frep *r)
+{
+	size_t i = hash_fnv1a(HASH_FNV1A_INIT, r->id, strlen(r->id)) &
+	    (cap - 1);
+
+	while (t[i] != NULL)
+		i = (i + 1) & (cap - 1);
+	t[i] = r;
+}
+
+/* The record of rep id: found, or made. */
+static struct frep *
+rep_get(struct board_flush *f, const char *id)
+{
+	struct frep *r;
+	size_t i;
+
+	if (2 * (f->nr + 1) > f->rt_cap) {
+		size_t cap = f->rt_cap ? f->rt_cap * 2 : 1024;
+		struct frep **t = xcalloc(cap, sizeof(*t));
+
+		for (size_t k = 0; k < f->rt_cap; k++)
+			if (f->rt[k] != NULL)
+				rep_place(t, cap, f->rt[k]);
+		free(f->rt);
+		f->rt = t;
+		f->rt_cap = cap;
+	}
+	i = hash_fnv1a(HASH_FNV1A_INIT, id, strlen(id)) & (f->rt_cap - 1);
+	for (; (r = f->rt[i]) != NULL; i = (i + 1) & (f->rt_cap - 1))
+		if (strcmp(r->id, id) == 0)
+			return r;
+	r = xcalloc(1, sizeof(*r));
+	r->id = xstrdup(id);
+	f->nr++;
+	return f->rt[i] = r;
+}
+
+static void
+rep_free(struct frep *r)
+{
+	free((char *)r->id);
+	free(r->sc);
+	free(r->v);
+	free(r->idx);
+	free(r);
 }
 
 static void
@@ -397,7 +464,138 @@ add_scope(const char *scope, void *arg)
 		f->sc_cap = f->sc_cap ? f->sc_cap * 2 : 16;
 		f->sc = xreallocarray(f->sc, f->sc_cap, sizeof(*f->sc));
 	}
-	f->sc[f->nsc++] = strset_intern(&f->scopes, scope);
+	f->sc[f->nsc++] = strset_intern(&f->names, scope);
+}
+
+/* r's scopes under cfg. Values it has waiting under other scopes stay on
+ * those boards (kept), for the next flush. */
+static void
+rep_scopes(struct board_flush *f, const struct config *cfg, struct frep *r,
+    const struct roster_rep *rr)
+{
+	f->nsc = 0;
+	board_rep_scopes(cfg, rr, add_scope, f);
+	if (r->n > 0 && (r->nsc != f->nsc ||
+	    memcmp(r->sc, f->sc, f->nsc * sizeof(*f->sc)) != 0)) {
+		for (size_t k = 0; k < r->n; k++)
+			for (size_t s = 0; s < r->nsc; s++) {
+				struct fboard *b = board_get(f, cfg, r->sc[s],
+				    &r->v[k]);
+
+				b->expire_at = r->v[k].expire_at;
+				keep(f, b, r->id, &r->v[k].x);
+			}
+		f->waiting -= r->n * r->nsc;
+		r->n = 0;
+		r->indexed = false;
+		/* Still queued: a flush skips a rep with nothing. */
+	}
+	if (r->nsc != f->nsc) {
+		r->sc = xreallocarray(r->sc, f->nsc, sizeof(*r->sc));
+		r->nsc = f->nsc;
+	}
+	memcpy(r->sc, f->sc, f->nsc * sizeof(*f->sc));
+	r->sc_cfg = cfg;
+	r->sc_gen = f->gen;
+}
+
+/* r's index of its values, built again for n + 1 of them. */
+static void
+rep_index(struct frep *r)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * (r->n + 1))
+		cap *= 2;
+	if (cap != r->idx_cap) {
+		free(r->idx);
+		r->idx = xcalloc(cap, sizeof(*r->idx));
+		r->idx_cap = cap;
+	} else {
+		memset(r->idx, 0, cap * sizeof(*r->idx));
+	}
+	for (size_t k = 0; k < r->n; k++) {
+		size_t i = bucket_hash(r->v[k].kpi, r->v[k].period,
+		    r->v[k].start_day) & (cap - 1);
+
+		while (r->idx[i] != 0)
+			i = (i + 1) & (cap - 1);
+		r->idx[i] = (uint32_t)(k + 1);
+	}
+	r->indexed = true;
+}
+
+static bool
+same_bucket(const struct fval *v, const char *kpi, enum period p,
+    int32_t day)
+{
+	return v->kpi == kpi && v->period == p && v->start_day == day;
+}
+
+/* Merges value x of (kpi, p, day, expire_at) into r's values waiting. */
+static void
+rep_merge(struct board_flush *f, struct frep *r, const char *kpi,
+    enum period p, int32_t day, int64_t expire_at, const struct fnum *x)
+{
+	struct fval *v = NULL;
+	size_t i = 0;
+
+	bool indexed = r->n >= REP_SCAN_MAX;
+
+	if (!indexed) {
+		for (size_t k = 0; k < r->n; k++)
+			if (same_bucket(&r->v[k], kpi, p, day)) {
+				v = &r->v[k];
+				break;
+			}
+	} else {
+		if (!r->indexed || 2 * (r->n + 1) > r->idx_cap)
+			rep_index(r);
+		i = bucket_hash(kpi, p, day) & (r->idx_cap - 1);
+		for (; r->idx[i] != 0; i = (i + 1) & (r->idx_cap - 1))
+			if (same_bucket(&r->v[r->idx[i] - 1], kpi, p, day)) {
+				v = &r->v[r->idx[i] - 1];
+				break;
+			}
+	}
+	if (v != NULL) {
+		if (x->num > v->x.num)
+			v->x = *x;
+		v->expire_at = expire_at;
+		return;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	v = &r->v[r->n++];
+	v->kpi = kpi;
+	v->period = p;
+	v->start_day = day;
+	v->expire_at = expire_at;
+	v->x = *x;
+	if (indexed)
+		r->idx[i] = (uint32_t)r->n;	/* the empty slot found */
+	f->waiting += r->nsc;
+	if (!r->queued) {
+		r->queued = true;
+		ring_push(&f->reps, r);
+	}
+}
+
+/* The interned names of cfg's KPIs. */
+static void
+kpi_names(struct board_flush *f, const struct config *cfg)
+{
+	if (f->kpi_cfg == cfg && f->kpi_gen == f->gen)
+		return;
+	free(f->kpis);
+	f->kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1, sizeof(*f->kpis));
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		f->kpis[k] = strset_intern(&f->names, cfg->kpis[k].name);
+	f->nkpis = cfg->nkpis;
+	f->kpi_cfg = cfg;
+	f->kpi_gen = f->gen;
 }
 
 void
@@ -405,39 +603,44 @@ board_flush_add(struct board_flush *f, const struct config *cfg,
     const struct board_write *w, size_t n)
 {
 	const struct roster_rep *last = NULL;
-	const char *rep = NULL;
-	int64_t now = caltime_mono_ms();
+	struct frep *r = NULL;
 
+	kpi_names(f, cfg);
 	for (size_t i = 0; i < n; i++) {
 		char text[VALUE_MAX + 1];
+		struct fnum x;
 		char *end;
-		double num;
 
 		/* No value answered (the counter hash unreadable), or none
 		 * Redis would write: nothing for the boards. */
-		if (w[i].value_len == 0 || w[i].value_len > VALUE_MAX)
+		if (w[i].value_len == 0 || w[i].value_len > VALUE_MAX ||
+		    w[i].kpi >= f->nkpis)
 			continue;
 		memcpy(text, w[i].value, w[i].value_len);
 		text[w[i].value_len] = '\0';
-		num = strtod(text, &end);
-		if (*end != '\0' || num != num)
+		x.num = strtod(text, &end);
+		if (*end != '\0' || x.num != x.num)
 			continue;
+		memcpy(x.text, text, w[i].value_len);
+		x.len = (uint8_t)w[i].value_len;
 		if (w[i].rep != last) {
-			/* A rep's targets come together: its scopes once. */
+			/* A rep's targets come together: its record once. */
 			last = w[i].rep;
-			f->nsc = 0;
-			board_rep_scopes(cfg, last, add_scope, f);
-			rep = strset_intern(&f->reps, last->rep->id);
+			r = rep_get(f, last->rep->id);
+			if (r->sc_cfg != cfg || r->sc_gen != f->gen)
+				rep_scopes(f, cfg, r, last);
 		}
-		for (size_t s = 0; s < f->nsc; s++) {
-			struct fboard *b = board_get(f, cfg, f->sc[s], &w[i]);
-
-			b->expire_at = w[i].expire_at;
-			b->used_ms = now;
-			merge(f, b, rep, num, text, w[i].value_len);
-		}
+		rep_merge(f, r, f->kpis[w[i].kpi], w[i].period,
+		    w[i].start_day, w[i].expire_at, &x);
 	}
 	update_gauge(f);
+}
+
+void
+board_flush_reloaded(struct board_flush *f)
+{
+	if (f != NULL)
+		f->gen++;
 }
 
 /* The end of a flush, with f still there. */
@@ -452,12 +655,10 @@ flush_done(struct board_flush *f, struct flush_op *op)
 	for (size_t c = 0; c < op->ncmds; c++) {
 		struct board_cmd *cmd = &op->cmds[c];
 
-		cmd->b->busy = false;
 		if (!op->sent || cmd->failed) {
-			/* Back with the values that came meanwhile. */
+			/* Kept on the board, for the next flush. */
 			for (size_t k = 0; k < cmd->n; k++)
-				merge(f, cmd->b, cmd->v[k].rep, cmd->v[k].num,
-				    cmd->v[k].text, cmd->v[k].len);
+				keep(f, cmd->b, cmd->v[k].rep, &cmd->v[k].x);
 			kept += cmd->n;
 		} else {
 			/* ZADD then EXPIREAT, or the script's own check. */
@@ -565,7 +766,20 @@ write_reply(const redisReply *r, void *arg)
 	op_reply_done(op);
 }
 
-/* One command a board: ZADD GT (and EXPIREAT), or the board script. */
+/* The index of KPI name in cfg, or cfg->nkpis when a reload took it. */
+static size_t
+kpi_index(const struct config *cfg, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < cfg->nkpis; k++)
+		if (strcmp(cfg->kpis[k].name, name) == 0)
+			break;
+	return k;
+}
+
+/* One command a board: ZADD GT (and EXPIREAT), or the board script (a
+ * ZADD GT for a KPI a reload took: no ranks to publish for it). */
 static void
 send_writes(struct board_flush *f, struct flush_op *op)
 {
@@ -576,10 +790,12 @@ send_writes(struct board_flush *f, struct flush_op *op)
 	for (size_t c = 0; c < op->ncmds; c++) {
 		struct board_cmd *cmd = &op->cmds[c];
 		struct fboard *b = cmd->b;
+		size_t kpi = op->script ? kpi_index(cfg, b->kpi) : cfg->nkpis;
+		bool script = kpi < cfg->nkpis;
 
-		if (op->script) {
+		if (script) {
 			board_redis_call_open(args, f->conn, f->sha, cfg, b->key,
-			    b->scope, b->kpi, b->period, b->start_day,
+			    b->scope, kpi, b->period, b->start_day,
 			    b->expire_at, true);
 		} else {
 			redis_argv_reset(args);
@@ -588,14 +804,14 @@ send_writes(struct board_flush *f, struct flush_op *op)
 			redis_argv_str(args, "GT");
 		}
 		for (size_t k = 0; k < cmd->n; k++) {
-			redis_argv_add(args, cmd->v[k].text, cmd->v[k].len);
+			redis_argv_add(args, cmd->v[k].x.text, cmd->v[k].x.len);
 			redis_argv_str(args, cmd->v[k].rep);
 		}
 		if (redis_conn_send(f->conn, args, write_reply, cmd) == 0)
 			op->outstanding++;
 		else
 			cmd_failed(cmd, "redis not connected");
-		if (!op->script && !b->expiry_set) {
+		if (!script && !b->expiry_set) {
 			redis_argv_reset(args);
 			redis_argv_str(args, "EXPIREAT");
 			redis_argv_str(args, b->key);
@@ -632,65 +848,130 @@ numsub_reply(const redisReply *r, void *arg)
 	op_reply_done(op);
 }
 
+/* Board b's command in op: found, or made. */
+static struct board_cmd *
+op_cmd(struct flush_op *op, struct fboard *b)
+{
+	struct board_cmd *cmd;
+
+	if (b->op_seq == op->seq)
+		return &op->cmds[b->cmd_ix];
+	if (op->ncmds == op->cmds_cap) {
+		op->cmds_cap = op->cmds_cap ? op->cmds_cap * 2 : 64;
+		op->cmds = xreallocarray(op->cmds, op->cmds_cap,
+		    sizeof(*op->cmds));
+	}
+	b->op_seq = op->seq;
+	b->cmd_ix = op->ncmds;
+	cmd = &op->cmds[op->ncmds++];
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->op = op;
+	cmd->b = b;
+	return cmd;
+}
+
+static void
+cmd_add(struct board_cmd *cmd, const char *rep, const struct fnum *x)
+{
+	if (cmd->n == cmd->cap) {
+		cmd->cap = cmd->cap ? cmd->cap * 2 : 16;
+		cmd->v = xreallocarray(cmd->v, cmd->cap, sizeof(*cmd->v));
+	}
+	cmd->v[cmd->n].rep = rep;
+	cmd->v[cmd->n++].x = *x;
+	cmd->op->n++;
+}
+
+/* Takes into op the values kept on boards, then reps' values spread over
+ * their boards, while they fit in f->max (the first alone may be split). */
+static void
+take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
+    int64_t now)
+{
+	while (f->kept.n > 0 && op->n < f->max) {
+		struct fboard *b = f->kept.v[f->kept.head];
+		struct board_cmd *cmd;
+		size_t n = b->nkept;
+
+		if (op->n > 0 && op->n + n > f->max)
+			break;
+		if (n > f->max)
+			n = f->max;
+		cmd = op_cmd(op, b);
+		for (size_t k = 0; k < n; k++)
+			cmd_add(cmd, b->kept[k].rep, &b->kept[k].x);
+		b->nkept -= n;
+		memmove(b->kept, b->kept + n, b->nkept * sizeof(*b->kept));
+		f->waiting -= n;
+		b->used_ms = now;
+		(void)ring_pop(&f->kept);
+		if (b->nkept > 0) {
+			ring_push(&f->kept, b);	/* behind the others */
+		} else {
+			b->queued = false;
+			free(b->kept);
+			b->kept = NULL;
+			b->kept_cap = 0;
+		}
+	}
+	while (f->reps.n > 0 && op->n < f->max) {
+		struct frep *r = f->reps.v[f->reps.head];
+		size_t n = r->n;
+
+		if (op->n > 0 && op->n + n * r->nsc > f->max)
+			break;
+		if (n * r->nsc > f->max) {
+			/* Bigger than a flush: its first values. */
+			n = r->nsc > 0 ? f->max / r->nsc : n;
+			if (n == 0)
+				n = 1;
+		}
+		for (size_t k = 0; k < n; k++)
+			for (size_t s = 0; s < r->nsc; s++) {
+				struct fboard *b = board_get(f, cfg, r->sc[s],
+				    &r->v[k]);
+
+				b->expire_at = r->v[k].expire_at;
+				b->used_ms = now;
+				cmd_add(op_cmd(op, b), r->id, &r->v[k].x);
+			}
+		f->waiting -= n * r->nsc;
+		(void)ring_pop(&f->reps);
+		if (n < r->n) {
+			r->n -= n;
+			memmove(r->v, r->v + n, r->n * sizeof(*r->v));
+			r->indexed = false;
+			ring_push(&f->reps, r);	/* behind the others */
+			continue;
+		}
+		r->n = 0;
+		r->queued = false;
+		r->indexed = false;
+		if (r->cap > REP_KEEP_MAX) {
+			free(r->v);
+			r->v = NULL;
+			r->cap = 0;
+			free(r->idx);
+			r->idx = NULL;
+			r->idx_cap = 0;
+		}
+	}
+}
+
 static void
 flush_start(struct board_flush *f)
 {
 	const struct config *cfg = *f->cfg;
 	struct flush_op *op;
-	size_t n;
 
 	if (f->op != NULL || waiting(f) == 0 || !redis_conn_up(f->conn))
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
-	/* Whole boards from the head of the queue while they fit; the
-	 * first one alone may be split. */
-	while (f->qn > 0 && op->n < f->max) {
-		struct fboard *b = f->q[f->qhead];
-		struct board_cmd *cmd;
-
-		if (op->n > 0 && op->n + b->n > f->max)
-			break;
-		if (op->ncmds % 64 == 0)
-			op->cmds = xreallocarray(op->cmds, op->ncmds + 64,
-			    sizeof(*op->cmds));
-		cmd = &op->cmds[op->ncmds++];
-		memset(cmd, 0, sizeof(*cmd));
-		cmd->op = op;
-		cmd->b = b;
-		b->busy = true;
-		(void)queue_pop(f);
-		if (b->n <= f->max) {
-			cmd->v = b->v;
-			cmd->n = b->n;
-			b->v = NULL;
-			b->n = b->cap = 0;
-			/* A big board's index is not kept between flushes
-			 * (an org board of 100,000 reps: 1 MiB each). */
-			if (b->idx_cap > IDX_KEEP_MAX) {
-				free(b->idx);
-				b->idx = NULL;
-				b->idx_cap = 0;
-			} else {
-				memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
-			}
-		} else {
-			/* Bigger than a flush: its first max values; the
-			 * rest queue again, behind the others. */
-			cmd->n = f->max;
-			cmd->v = xreallocarray(NULL, cmd->n, sizeof(*cmd->v));
-			memcpy(cmd->v, b->v, cmd->n * sizeof(*cmd->v));
-			b->n -= cmd->n;
-			memmove(b->v, b->v + cmd->n, b->n * sizeof(*b->v));
-			idx_build(b, b->idx_cap);
-			queue_push(f, b);
-		}
-		op->n += cmd->n;
-		f->waiting -= cmd->n;
-	}
-	n = op->n;
+	op->seq = ++f->op_seq;
+	take(f, cfg, op, caltime_mono_ms());
 	f->op = op;
-	f->inflight = n;
+	f->inflight = op->n;
 	/* Held until every reply is in: a send below may answer at once. */
 	op->outstanding = 1;
 	if (cfg->redis.cluster) {
@@ -797,15 +1078,19 @@ board_flush_free(struct board_flush *f)
 	for (size_t k = 0; k < f->bt_cap; k++)
 		if (f->bt[k] != NULL) {
 			free(f->bt[k]->key);
-			free(f->bt[k]->v);
-			free(f->bt[k]->idx);
+			free(f->bt[k]->kept);
 			free(f->bt[k]);
 		}
 	free(f->bt);
-	free(f->q);
+	for (size_t k = 0; k < f->rt_cap; k++)
+		if (f->rt[k] != NULL)
+			rep_free(f->rt[k]);
+	free(f->rt);
+	free(f->reps.v);
+	free(f->kept.v);
 	free(f->sc);
-	strset_free(&f->scopes);
-	strset_free(&f->reps);
+	free(f->kpis);
+	strset_free(&f->names);
 	free(f);
 }
 

@@ -373,6 +373,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
+	board_flush_reloaded(d->boards);
 	if (d->snapshot != NULL)
 		snapshot_reconfigured(d->snapshot);
 	sinks_set_config(d->sinks, c);

@@ -3,7 +3,7 @@
 
 /*
  * The coalesced board writer: the leaderboard values of applied batches
- * are merged in memory (per board key and rep, the highest value: boards
+ * are merged in memory (per rep, KPI and bucket, the highest value: boards
  * hold absolute scores written with ZADD GT, so keeping the maximum is what
  * Redis would keep) and written on a timer, every leaderboards.flush_every,
  * at most BOARD_FLUSH_MAX values a flush. Nobody subscribed to the change
@@ -42,6 +42,9 @@ void board_flush_free(struct board_flush *f);
  * under cfg (borrowed) into the values waiting. */
 void board_flush_add(struct board_flush *f, const struct config *cfg,
     const struct board_write *w, size_t n);
+/* A reload is in force: the reps' boards are worked out again (a rep
+ * moved to another team goes to that team's boards). */
+void board_flush_reloaded(struct board_flush *f);
 /* The main connection went down or came up: a Redis that came back may
  * have lost keys, so every board gets its expiry set again. */
 void board_flush_redis_state(struct board_flush *f, bool up);

@@ -99,9 +99,9 @@ flush(void)
 }
 
 static bool
-flush_ended_4(void)
+flush_ended_5(void)
 {
-	return metric("paced_board_flushes_total", "outcome=\"ok\"") >= 4;
+	return metric("paced_board_flushes_total", "outcome=\"ok\"") >= 5;
 }
 
 static bool
@@ -110,35 +110,49 @@ is_up(void)
 	return up;
 }
 
-static void
-setup(const char *name)
+/* The config of the board tests, written to file and loaded: rep r00 in
+ * team0 (t1 or t2), the others in t1. */
+static struct config *
+load_config(const char *file, const char *team0)
 {
-	char *path, *errs = NULL, err[256], *text;
-	struct redis_conn_opts o = { 0 };
+	char *path, *errs = NULL, *text;
+	struct config *c;
 	size_t len = 0;
 	FILE *mf;
 
-	cr_assert_eq(harness_setup(name), 0);
-	cr_assert_eq(harness_redis_start(), 0);
 	mf = open_memstream(&text, &len);
 	fprintf(mf, "redis: {url: \"redis://127.0.0.1:%d/0\"}\n"
 	    "kpis:\n  - {name: calls, kind: leading, events: [call]}\n"
 	    "roles:\n  sdr: {targets: {calls: {day: 50}}}\n"
 	    "leaderboards: {flush_every: 10s}\n"
 	    "teams:\n  - {id: t1, timezone: UTC, manager: m1}\n"
+	    "  - {id: t2, timezone: UTC, manager: m2}\n"
 	    "reps:\n", harness_redis_port());
 	for (int r = 0; r < NREPS; r++)
-		fprintf(mf, "  - {id: r%02d, team: t1, role: sdr}\n", r);
+		fprintf(mf, "  - {id: r%02d, team: %s, role: sdr}\n", r,
+		    r == 0 ? team0 : "t1");
 	fclose(mf);
-	path = harness_path("flush.yaml");
+	path = harness_path(file);
 	mf = fopen(path, "w");
 	cr_assert_not_null(mf);
 	fputs(text, mf);
 	fclose(mf);
 	free(text);
-	cfg = config_load(path, &errs);
-	cr_assert_not_null(cfg, "%s", errs ? errs : "");
+	c = config_load(path, &errs);
+	cr_assert_not_null(c, "%s", errs ? errs : "");
 	free(path);
+	return c;
+}
+
+static void
+setup(const char *name)
+{
+	char err[256];
+	struct redis_conn_opts o = { 0 };
+
+	cr_assert_eq(harness_setup(name), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cfg = load_config("flush.yaml", "t1");
 	cfg_now = cfg;
 	roster = roster_new(cfg, err, sizeof(err));
 	cr_assert_not_null(roster, "%s", err);
@@ -195,21 +209,28 @@ board_key(const char *scope)
 	return keys_board(cfg, scope, "calls", PERIOD_DAY, today);
 }
 
-/* Rep r's score on scope's board; -1 when absent. */
+/* Rep r's score on scope's calls board of day; -1 when absent. */
 static double
-score(const char *scope, int r)
+score_on(const char *scope, int32_t day, int r)
 {
-	char *key = board_key(scope), rep[8];
-	redisReply *rep_r;
+	char *key = keys_board(cfg, scope, "calls", PERIOD_DAY, day), rep[8];
+	redisReply *x;
 	double v = -1;
 
 	snprintf(rep, sizeof(rep), "r%02d", r);
-	rep_r = harness_redis_cmd("ZSCORE %s %s", key, rep);
-	if (rep_r != NULL && rep_r->type == REDIS_REPLY_STRING)
-		v = atof(rep_r->str);
-	freeReplyObject(rep_r);
+	x = harness_redis_cmd("ZSCORE %s %s", key, rep);
+	if (x != NULL && x->type == REDIS_REPLY_STRING)
+		v = atof(x->str);
+	freeReplyObject(x);
 	free(key);
 	return v;
+}
+
+/* Rep r's score on scope's board of today; -1 when absent. */
+static double
+score(const char *scope, int r)
+{
+	return score_on(scope, today, r);
 }
 
 /* Calls of a command so far (INFO commandstats); 0 when never called. */
@@ -284,15 +305,16 @@ Test(board_flush, bound_per_flush, .fini = teardown, .timeout = 60)
 	put(NREPS - 1, "3");
 	cr_assert_eq(board_flush_pending(bf), NREPS * 4);
 	board_flush_now(bf);
-	/* 48 values: a flush of 10 at a time, each started at the next loop
-	 * turn while a whole flush's worth waits; the last 8 wait for the
-	 * tick (10s here): flushed by hand. */
-	cr_assert(drive(flush_ended_4));
+	/* 48 values, 12 reps on 4 boards each: a flush takes whole reps
+	 * while they fit in 10 values (2 reps, 8 values), each flush started
+	 * at the next loop turn while a whole flush's worth waits; after
+	 * five, the last 8 wait for the tick (10s here): flushed by hand. */
+	cr_assert(drive(flush_ended_5));
 	cr_assert_eq(metric("paced_board_values_written_total", NULL), 40);
 	cr_assert_eq(board_flush_pending(bf), 8);
 	flush();
 	cr_assert(drive(nothing_waits));
-	cr_assert_eq(metric("paced_board_flushes_total", "outcome=\"ok\""), 5);
+	cr_assert_eq(metric("paced_board_flushes_total", "outcome=\"ok\""), 6);
 	cr_assert_eq(metric("paced_board_values_written_total", NULL),
 	    NREPS * 4);
 	for (int r = 0; r < NREPS - 1; r++)
@@ -328,9 +350,10 @@ Test(board_flush, failed_flush_keeps_values, .fini = teardown, .timeout = 60)
 	put(0, "5");
 	put(1, "2");
 	put(2, "1");
-	/* org: 2 merged (rep 0 raised to 5, rep 1 keeps 6); rep 0 and 1 on
-	 * the 3 other boards, rep 2 on all 4 */
-	cr_assert_eq(board_flush_pending(bf), 12);
+	/* The 2 kept on org as they were, and the 3 reps' new values on
+	 * their 4 boards each: one flush sends both (ZADD GT keeps the
+	 * highest: rep 0 raised to 5, rep 1 keeps 6). */
+	cr_assert_eq(board_flush_pending(bf), 14);
 	freeReplyObject(harness_redis_cmd("DEL %s", org));
 	flush();
 	cr_assert_eq(metric("paced_board_flushes_total", "outcome=\"ok\""), 1);
@@ -340,6 +363,72 @@ Test(board_flush, failed_flush_keeps_values, .fini = teardown, .timeout = 60)
 	cr_assert_eq(score("org", 2), 1);
 	cr_assert_eq(score("team:t1", 1), 6);
 	free(org);
+}
+
+Test(board_flush, big_rep_split, .fini = teardown, .timeout = 60)
+{
+	struct board_write w[3];
+
+	setup("board_flush_split");
+	board_flush_set_max(bf, 10);
+	/* One rep, three days: 3 values on 4 boards each, 12 > 10: the
+	 * first flush takes the first two days (8), the third waits. */
+	for (int d = 0; d < 3; d++) {
+		w[d] = wr(0, d == 0 ? "1" : d == 1 ? "2" : "3");
+		w[d].start_day = today - d;
+	}
+	board_flush_add(bf, cfg, w, 3);
+	cr_assert_eq(board_flush_pending(bf), 12);
+	flush();
+	cr_assert_eq(metric("paced_board_values_written_total", NULL), 8);
+	cr_assert_eq(board_flush_pending(bf), 4);
+	cr_assert_eq(score_on("org", today - 1, 0), 2);
+	cr_assert_eq(score_on("org", today - 2, 0), -1);
+	flush();
+	cr_assert_eq(board_flush_pending(bf), 0);
+	cr_assert_eq(score_on("org", today - 2, 0), 3);
+	cr_assert_eq(score_on("team:t1", today - 2, 0), 3);
+}
+
+Test(board_flush, reload_moves_rep, .fini = teardown, .timeout = 60)
+{
+	struct config *moved;
+	struct roster *roster2;
+	struct board_write w;
+	char err[256];
+
+	setup("board_flush_reload");
+	put(0, "3");
+	/* A reload moves r00 to t2 (manager m2) while its value waits: that
+	 * value stays on t1's boards, the next goes to t2's. */
+	moved = load_config("moved.yaml", "t2");
+	roster2 = roster_new(moved, err, sizeof(err));
+	cr_assert_not_null(roster2, "%s", err);
+	cfg_now = moved;
+	board_flush_reloaded(bf);
+	w = wr(0, "4");
+	w.rep = roster_rep_at(roster2, 0);
+	board_flush_add(bf, moved, &w, 1);
+	cr_assert_eq(board_flush_pending(bf), 8);
+	flush();
+	cr_assert_eq(board_flush_pending(bf), 0);
+	cr_assert_eq(score("team:t1", 0), 3);
+	cr_assert_eq(score("manager:m1", 0), 3);
+	cr_assert_eq(score("team:t2", 0), 4);
+	cr_assert_eq(score("manager:m2", 0), 4);
+	cr_assert_eq(score("org", 0), 4);
+	cr_assert_eq(score("role:sdr", 0), 4);
+	/* Another value: t2's boards only. */
+	w.value = "6";
+	w.value_len = 1;
+	board_flush_add(bf, moved, &w, 1);
+	cr_assert_eq(board_flush_pending(bf), 4);
+	flush();
+	cr_assert_eq(score("team:t1", 0), 3);
+	cr_assert_eq(score("team:t2", 0), 6);
+	cfg_now = cfg;
+	roster_free(roster2);
+	config_free(moved);
 }
 
 static bool stop_called;
