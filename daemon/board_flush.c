@@ -28,6 +28,12 @@
  * flush is logged once until one succeeds. Values still here when the process dies are lost
  * from the boards (README, Leaderboards, says what mends them).
  *
+ * The only values dropped while running are those of a board whose
+ * expiry has passed when a flush takes it (Redis away that long, or a
+ * board kept failing): writing them would bring back a board Redis has
+ * dropped, with no expiry when this process had set it before. They are
+ * counted (paced_board_values_dropped_total{reason="expired"}).
+ *
  * Memory: the scope and rep names met are kept (interned) for the
  * process's life, bounded by the roster; a board's record (its key, and
  * whether its expiry is set) is dropped once it has had no value for
@@ -142,6 +148,7 @@ struct board_flush {
 	bool failing;			/* the last flush failed */
 	uint64_t failures;		/* flushes failed in a row */
 	struct metric *m_pending, *m_ok, *m_failed, *m_written;
+	struct metric *m_expired;
 };
 
 static void flush_start(struct board_flush *f);
@@ -349,6 +356,21 @@ queue_pop(struct board_flush *f)
 	f->qn--;
 	b->queued = false;
 	return b;
+}
+
+/* Empties b's values (taken by a flush, or dropped); a big board's index
+ * is not kept (an org board of 100,000 reps: 1 MiB each). */
+static void
+board_empty(struct fboard *b)
+{
+	b->n = 0;
+	if (b->idx_cap > IDX_KEEP_MAX) {
+		free(b->idx);
+		b->idx = NULL;
+		b->idx_cap = 0;
+	} else if (b->idx != NULL) {
+		memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
+	}
 }
 
 /* Merges (rep, num, text) into b's values waiting. */
@@ -637,7 +659,8 @@ flush_start(struct board_flush *f)
 {
 	const struct config *cfg = *f->cfg;
 	struct flush_op *op;
-	size_t n;
+	size_t n, expired = 0;
+	int64_t now_s = caltime_wall_ms() / 1000;
 
 	if (f->op != NULL || waiting(f) == 0 || !redis_conn_up(f->conn))
 		return;
@@ -649,6 +672,14 @@ flush_start(struct board_flush *f)
 		struct fboard *b = f->q[f->qhead];
 		struct board_cmd *cmd;
 
+		if (b->expire_at > 0 && b->expire_at <= now_s) {
+			/* Its bucket's keys are gone: nothing to write. */
+			(void)queue_pop(f);
+			expired += b->n;
+			f->waiting -= b->n;
+			board_empty(b);
+			continue;
+		}
 		if (op->n > 0 && op->n + b->n > f->max)
 			break;
 		if (op->ncmds % 64 == 0)
@@ -664,16 +695,8 @@ flush_start(struct board_flush *f)
 			cmd->v = b->v;
 			cmd->n = b->n;
 			b->v = NULL;
-			b->n = b->cap = 0;
-			/* A big board's index is not kept between flushes
-			 * (an org board of 100,000 reps: 1 MiB each). */
-			if (b->idx_cap > IDX_KEEP_MAX) {
-				free(b->idx);
-				b->idx = NULL;
-				b->idx_cap = 0;
-			} else {
-				memset(b->idx, 0, b->idx_cap * sizeof(*b->idx));
-			}
+			b->cap = 0;
+			board_empty(b);
 		} else {
 			/* Bigger than a flush: its first max values; the
 			 * rest queue again, behind the others. */
@@ -687,6 +710,22 @@ flush_start(struct board_flush *f)
 		}
 		op->n += cmd->n;
 		f->waiting -= cmd->n;
+	}
+	if (expired > 0) {
+		metrics_add(f->m_expired, (double)expired);
+		log_info("board_values_expired", "values=%zu", expired);
+		update_gauge(f);
+	}
+	if (op->n == 0) {
+		/* Every value waiting was dropped: a stop has nothing left. */
+		op_free(op);
+		if (f->stopping && waiting(f) == 0 && f->stop_cb != NULL) {
+			board_flush_done_cb *cb = f->stop_cb;
+
+			f->stop_cb = NULL;
+			cb(f->stop_arg);
+		}
+		return;
 	}
 	n = op->n;
 	f->op = op;
@@ -775,6 +814,8 @@ board_flush_new(struct event_base *base, struct redis_conn *conn,
 	    "outcome=\"failed\"", "leaderboard flushes, by outcome");
 	f->m_written = metrics_counter("paced_board_values_written_total",
 	    NULL, "leaderboard values written (acknowledged by Redis)");
+	f->m_expired = metrics_counter("paced_board_values_dropped_total",
+	    "reason=\"expired\"", "leaderboard values dropped, by reason");
 	update_gauge(f);
 	f->timer = evtimer_new(base, tick, f);
 	f->again = event_new(base, -1, 0, again_cb, f);
