@@ -199,6 +199,7 @@ struct board_flush {
 	bool failing;			/* the last flush failed */
 	uint64_t failures;		/* flushes failed in a row */
 	struct metric *m_pending, *m_ok, *m_failed, *m_written;
+	struct metric *m_expired;
 };
 
 static void flush_start(struct board_flush *f);
@@ -882,17 +883,38 @@ cmd_add(struct board_cmd *cmd, const char *rep, const struct fnum *x)
 	cmd->op->n++;
 }
 
+static bool
+expired(int64_t expire_at, int64_t now_s)
+{
+	return expire_at > 0 && expire_at <= now_s;
+}
+
 /* Takes into op the values kept on boards, then reps' values spread over
- * their boards, while they fit in f->max (the first alone may be split). */
-static void
+ * their boards, while they fit in f->max (the first alone may be split).
+ * Returns the values dropped for their board's expiry. */
+static size_t
 take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
     int64_t now)
 {
+	int64_t now_s = caltime_wall_ms() / 1000;
+	size_t gone = 0;
+
 	while (f->kept.n > 0 && op->n < f->max) {
 		struct fboard *b = f->kept.v[f->kept.head];
 		struct board_cmd *cmd;
 		size_t n = b->nkept;
 
+		if (expired(b->expire_at, now_s)) {
+			/* Its bucket's keys are gone: nothing to write. */
+			gone += n;
+			f->waiting -= n;
+			(void)ring_pop(&f->kept);
+			b->queued = false;
+			b->nkept = b->kept_cap = 0;
+			free(b->kept);
+			b->kept = NULL;
+			continue;
+		}
 		if (op->n > 0 && op->n + n > f->max)
 			break;
 		if (n > f->max)
@@ -926,7 +948,11 @@ take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
 			if (n == 0)
 				n = 1;
 		}
-		for (size_t k = 0; k < n; k++)
+		for (size_t k = 0; k < n; k++) {
+			if (expired(r->v[k].expire_at, now_s)) {
+				gone += r->nsc;
+				continue;
+			}
 			for (size_t s = 0; s < r->nsc; s++) {
 				struct fboard *b = board_get(f, cfg, r->sc[s],
 				    &r->v[k]);
@@ -935,6 +961,7 @@ take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
 				b->used_ms = now;
 				cmd_add(op_cmd(op, b), r->id, &r->v[k].x);
 			}
+		}
 		f->waiting -= n * r->nsc;
 		(void)ring_pop(&f->reps);
 		if (n < r->n) {
@@ -956,6 +983,7 @@ take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
 			r->idx_cap = 0;
 		}
 	}
+	return gone;
 }
 
 static void
@@ -963,13 +991,31 @@ flush_start(struct board_flush *f)
 {
 	const struct config *cfg = *f->cfg;
 	struct flush_op *op;
+	size_t gone;
 
 	if (f->op != NULL || waiting(f) == 0 || !redis_conn_up(f->conn))
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
 	op->seq = ++f->op_seq;
-	take(f, cfg, op, caltime_mono_ms());
+	gone = take(f, cfg, op, caltime_mono_ms());
+	if (gone > 0) {
+		metrics_add(f->m_expired, (double)gone);
+		log_info("board_values_expired", "values=%zu", gone);
+		update_gauge(f);
+	}
+	if (op->n == 0) {
+		/* Every value taken was dropped: a stop may have nothing
+		 * left. */
+		op_free(op);
+		if (f->stopping && waiting(f) == 0 && f->stop_cb != NULL) {
+			board_flush_done_cb *cb = f->stop_cb;
+
+			f->stop_cb = NULL;
+			cb(f->stop_arg);
+		}
+		return;
+	}
 	f->op = op;
 	f->inflight = op->n;
 	/* Held until every reply is in: a send below may answer at once. */
@@ -1056,6 +1102,8 @@ board_flush_new(struct event_base *base, struct redis_conn *conn,
 	    "outcome=\"failed\"", "leaderboard flushes, by outcome");
 	f->m_written = metrics_counter("paced_board_values_written_total",
 	    NULL, "leaderboard values written (acknowledged by Redis)");
+	f->m_expired = metrics_counter("paced_board_values_dropped_total",
+	    "reason=\"expired\"", "leaderboard values dropped, by reason");
 	update_gauge(f);
 	f->timer = evtimer_new(base, tick, f);
 	f->again = event_new(base, -1, 0, again_cb, f);

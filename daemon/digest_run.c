@@ -674,14 +674,32 @@ read_cb(const struct redisReply *reply, void *arg)
 	}
 }
 
+/* Sends read rd (takes ownership; its job is the one in hand) as command
+ * v (borrowed), holding a reference to d until read_cb; on failure drops
+ * the reference, frees rd and marks the job failed. Returns 0 or -1. */
+static int
+send_read(struct digest_run *d, struct redis_argv *v, struct read *rd)
+{
+	rd->gen = d->gen;
+	rd->link = ref(d);
+	if (redis_conn_send(d->conn, v, read_cb, rd) == 0) {
+		d->pending++;
+		return 0;
+	}
+	unref(rd->link);
+	free(rd);
+	d->failed = true;
+	return -1;
+}
+
+/* HGETALL key (takes ownership) for the job in hand. */
 static void
-send_read(struct digest_run *d, char *key, size_t rep, enum period p,
+send_hgetall(struct digest_run *d, char *key, size_t rep, enum period p,
     int32_t start_day, bool ended, bool news_only)
 {
 	struct read *rd = xcalloc(1, sizeof(*rd));
 	struct redis_argv *v = redis_argv_new();
 
-	rd->gen = d->gen;
 	rd->rep = rep;
 	rd->p = p;
 	rd->start_day = start_day;
@@ -689,14 +707,7 @@ send_read(struct digest_run *d, char *key, size_t rep, enum period p,
 	rd->news_only = news_only;
 	redis_argv_str(v, "HGETALL");
 	redis_argv_take(v, key);
-	rd->link = ref(d);
-	if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
-		d->pending++;
-	else {
-		unref(d->link);
-		free(rd);
-		d->failed = true;
-	}
+	(void)send_read(d, v, rd);
 	redis_argv_free(v);
 }
 
@@ -714,7 +725,7 @@ read_rep(struct digest_run *d, size_t rep)
 
 	if (d->job.k == DIGEST_WEEKLY) {
 		caltime_bucket_of_day(rules, PERIOD_WEEK, day, &now_b);
-		send_read(d, keys_rep_pace(cfg, r->id, PERIOD_WEEK,
+		send_hgetall(d, keys_rep_pace(cfg, r->id, PERIOD_WEEK,
 		    now_b.start_day), rep, PERIOD_WEEK, now_b.start_day, false,
 		    false);
 		return;
@@ -724,19 +735,19 @@ read_rep(struct digest_run *d, size_t rep)
 			continue;
 		caltime_bucket_of_day(rules, (enum period)p, prev, &prev_b);
 		if (p == PERIOD_DAY) {
-			send_read(d, keys_rep_pace(cfg, r->id, PERIOD_DAY, prev),
-			    rep, PERIOD_DAY, prev, true, false);
+			send_hgetall(d, keys_rep_pace(cfg, r->id, PERIOD_DAY,
+			    prev), rep, PERIOD_DAY, prev, true, false);
 			continue;
 		}
 		caltime_bucket_of_day(rules, (enum period)p, day, &now_b);
-		send_read(d, keys_rep_pace(cfg, r->id, (enum period)p,
+		send_hgetall(d, keys_rep_pace(cfg, r->id, (enum period)p,
 		    now_b.start_day), rep, (enum period)p, now_b.start_day,
 		    false, false);
 		if (cfg->alerts.positive_news && prev_b.start_day !=
 		    now_b.start_day)
-			send_read(d, keys_rep_pace(cfg, r->id, (enum period)p,
-			    prev_b.start_day), rep, (enum period)p,
-			    prev_b.start_day, true, true);
+			send_hgetall(d, keys_rep_pace(cfg, r->id,
+			    (enum period)p, prev_b.start_day), rep,
+			    (enum period)p, prev_b.start_day, true, true);
 	}
 }
 
@@ -872,20 +883,12 @@ coach_start(struct digest_run *d)
 		struct read *rd = xcalloc(1, sizeof(*rd));
 		struct redis_argv *v = redis_argv_new();
 
-		rd->gen = d->gen;
 		rd->rep = SIZE_MAX;
 		rd->coach_state = true;
 		redis_argv_str(v, "HGETALL");
 		redis_argv_take(v, keys_digest_coach(cfg,
 		    d->mgrs[d->job.m].id));
-		rd->link = ref(d);
-		if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
-			d->pending++;
-		else {
-			unref(d->link);
-			free(rd);
-			d->failed = true;
-		}
+		(void)send_read(d, v, rd);
 		redis_argv_free(v);
 	}
 	coach_more(d);
@@ -1006,19 +1009,11 @@ coach_more(struct digest_run *d)
 	for (size_t i = 0; i < d->coach_rd.ncmds; i++) {
 		struct read *rd = xcalloc(1, sizeof(*rd));
 
-		rd->gen = d->gen;
 		rd->rep = SIZE_MAX;
 		rd->cmd = &d->coach_rd.cmds[i];
 		funnel_read_argv(rd->cmd, v);
-		rd->link = ref(d);
-		if (redis_conn_send(d->conn, v, read_cb, rd) == 0)
-			d->pending++;
-		else {
-			unref(d->link);
-			free(rd);
-			d->failed = true;
+		if (send_read(d, v, rd) == -1)
 			break;
-		}
 	}
 	redis_argv_free(v);
 	if (d->pending == 0)
@@ -1059,7 +1054,7 @@ claim_cb(const struct redisReply *reply, void *arg)
 	d->pending = 0;
 	if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
 		if (d->job.k == DIGEST_MORNING && d->cfg->alerts.positive_news)
-			send_read(d, keys_digest_news(d->cfg,
+			send_hgetall(d, keys_digest_news(d->cfg,
 			    d->mgrs[d->job.m].id), SIZE_MAX, PERIOD_DAY, -1,
 			    false, true);
 		read_more(d);

@@ -188,3 +188,25 @@ funnel_target_name(enum funnel_target t)
 	return t == FUNNEL_TARGET_REVENUE ? "revenue" :
 	    t == FUNNEL_TARGET_DEALS ? "deals" : NULL;
 }
+
+double
+funnel_money(double v)
+{
+	double c;
+
+	if (!isfinite(v))
+		return v;
+	c = round(v * 100.0);
+	/* Past 2^53 cents a double holds no cents: the figure as it is. */
+	if (fabs(c) >= 9007199254740992.0)
+		return v;
+	return c / 100.0;
+}
+
+struct funnel_value
+funnel_money_value(struct funnel_value v)
+{
+	if (v.has)
+		v.v = funnel_money(v.v);
+	return v;
+}

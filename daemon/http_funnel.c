@@ -248,8 +248,10 @@ add_steps(const struct freq *q, cJSON *o, const struct config_role *role,
 
 		cJSON_AddStringToObject(r, "kpi",
 		    cfg->kpis[cfg->funnel.revenue_kpi].name);
-		cJSON_AddNumberToObject(r, "window", win->revenue);
-		cJSON_AddNumberToObject(r, "bucket", cur->revenue);
+		cJSON_AddNumberToObject(r, "window",
+		    funnel_money(win->revenue));
+		cJSON_AddNumberToObject(r, "bucket",
+		    funnel_money(cur->revenue));
 	} else
 		cJSON_AddNullToObject(o, "revenue");
 }
@@ -275,6 +277,10 @@ add_forecast(const struct freq *q, cJSON *o, const struct config_role *role,
     const struct funnel_forecast *fc, bool rep, double fraction)
 {
 	cJSON *x = cJSON_AddObjectToObject(o, "forecast");
+	struct funnel_value revenue = funnel_money_value(fc->expected_revenue);
+	struct funnel_value target = fc->target_kind ==
+	    FUNNEL_TARGET_REVENUE ? funnel_money_value(fc->target) :
+	    fc->target;
 
 	cJSON_AddStringToObject(x, "top_kpi",
 	    q->cfg->kpis[role->funnel[0]].name);
@@ -287,12 +293,12 @@ add_forecast(const struct freq *q, cJSON *o, const struct config_role *role,
 	if (rep)
 		add_opt(x, "conversion", &fc->conversion);
 	add_opt(x, "expected_deals", &fc->expected_deals);
-	add_opt(x, "expected_revenue", &fc->expected_revenue);
+	add_opt(x, "expected_revenue", &revenue);
 	add_name(x, "target_kpi", fc->target_kind == FUNNEL_TARGET_NONE ?
 	    NULL : fc->target_kind == FUNNEL_TARGET_REVENUE ?
 	    q->cfg->kpis[q->cfg->funnel.revenue_kpi].name :
 	    q->cfg->kpis[role->funnel[role->nfunnel - 1]].name);
-	add_opt(x, "target", &fc->target);
+	add_opt(x, "target", &target);
 	add_opt(x, "required_activity", &fc->required_activity);
 }
 
@@ -338,7 +344,8 @@ rep_json(struct freq *q, size_t m, struct scorecard *card, double *actual)
 	if (!size.has)
 		size = funnel_deal_size(&g->win);
 	if (cfg->funnel.has_revenue)
-		add_opt(o, "avg_deal_size", &size);
+		add_opt(o, "avg_deal_size", &(struct funnel_value){ size.has,
+		    funnel_money(size.v) });
 	else
 		cJSON_AddNullToObject(o, "avg_deal_size");
 
@@ -391,7 +398,8 @@ group_json(const struct freq *q, size_t role_i,
 		    &br[i]));
 	size = funnel_deal_size(win);
 	if (q->cfg->funnel.has_revenue)
-		add_opt(o, "avg_deal_size", &size);
+		add_opt(o, "avg_deal_size", &(struct funnel_value){ size.has,
+		    funnel_money(size.v) });
 	else
 		cJSON_AddNullToObject(o, "avg_deal_size");
 	add_forecast(q, o, role, fc, false, 0);

@@ -180,6 +180,7 @@ forecast_json(struct jsonout *o, const struct roster_rep *rr,
 {
 	const struct config_role *role = &cfg->roles[rr->rep->role];
 	const struct funnel_forecast *fc;
+	struct funnel_value money;
 
 	if (role->nfunnel == 0)
 		return;
@@ -197,17 +198,21 @@ forecast_json(struct jsonout *o, const struct roster_rep *rr,
 	opt_value(o, ",\"projected_top\":", &fc->projected_top);
 	opt_value(o, ",\"conversion\":", &fc->conversion);
 	opt_value(o, ",\"expected_deals\":", &fc->expected_deals);
-	opt_value(o, ",\"expected_revenue\":", &fc->expected_revenue);
+	money = funnel_money_value(fc->expected_revenue);
+	opt_value(o, ",\"expected_revenue\":", &money);
 	jsonout_lit(o, ",\"target_kpi\":");
 	jsonout_str(o, fc->target_kind == FUNNEL_TARGET_NONE ? NULL :
 	    fc->target_kind == FUNNEL_TARGET_REVENUE ?
 	    cfg->kpis[cfg->funnel.revenue_kpi].name :
 	    cfg->kpis[role->funnel[role->nfunnel - 1]].name);
-	opt_value(o, ",\"target\":", &fc->target);
+	money = fc->target_kind == FUNNEL_TARGET_REVENUE ?
+	    funnel_money_value(fc->target) : fc->target;
+	opt_value(o, ",\"target\":", &money);
 	opt_value(o, ",\"required_activity\":", &fc->required_activity);
-	if (cfg->funnel.has_revenue)
-		opt_value(o, ",\"avg_deal_size\":", &f->rates.deal_size);
-	else
+	if (cfg->funnel.has_revenue) {
+		money = funnel_money_value(f->rates.deal_size);
+		opt_value(o, ",\"avg_deal_size\":", &money);
+	} else
 		jsonout_lit(o, ",\"avg_deal_size\":null");
 	jsonout_lit(o, ",\"window_to\":");
 	jsonout_date(o, f->rates.window_to);

@@ -107,6 +107,12 @@ struct funnel_value funnel_deal_size(const struct funnel_counts *c);
 /* A rep's forecast of a bucket into out (caller's). */
 void funnel_forecast(const struct funnel_forecast_in *in,
     struct funnel_forecast *out);
+/* A money figure (revenue, deal size, a revenue target) as printed:
+ * rounded to cents, so that sums and products of amounts show no binary
+ * noise (112000.00000000003 is 112000). */
+double funnel_money(double v);
+/* The same for an optional figure: v rounded when it has one. */
+struct funnel_value funnel_money_value(struct funnel_value v);
 /* Adds f into sum (a group's: start from a zeroed struct): each figure
  * is the sum of the reps that have it, none when no rep has; the target
  * sums the reps' targets of the first kind seen. */

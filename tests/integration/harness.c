@@ -270,6 +270,7 @@ harness_setup(const char *name)
 	harness_gen_reset();
 	harness_paced_reset();
 	harness_kafka_reset();
+	harness_hook_reset();
 	H.set = true;
 	clock_gettime(CLOCK_MONOTONIC, &H.t0);
 	snprintf(H.name, sizeof H.name, "%s", name);
@@ -395,6 +396,7 @@ harness_teardown(void)
 	H.set = false;
 	/* Clients go before the servers they talk to. */
 	harness_kafka_reset();
+	harness_hook_reset();
 	harness_redis_reset();
 	harness_cluster_reset();
 	harness_kill_all();

@@ -269,6 +269,46 @@ int harness_paced_kill(struct harness_paced *p, int sig);
  * a connection or protocol failure.
  */
 int harness_http_get(int port, const char *path, int *status, char **body);
+/*
+ * The JSON routes (harness_json.c); these assert through Criterion.
+ * harness_get_json: GET path on port, *status set, the body parsed (owned;
+ * cJSON_Delete). harness_get_ok: the same for a printf-style path,
+ * asserting 200.
+ */
+cJSON *harness_get_json(int port, const char *path, int *status);
+cJSON *harness_get_ok(int port, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* o's field name (borrowed); NULL when absent. */
+const cJSON *harness_item(const cJSON *o, const char *name);
+/* o's number name, asserting it is one. */
+double harness_num(const cJSON *o, const char *name);
+/* o's string name (borrowed), "" when absent or not a string. */
+const char *harness_str(const cJSON *o, const char *name);
+/* got within 1e-9 of want (relative; absolute below 1). */
+bool harness_close_to(double got, double want);
+/* Day number day (days since 1970-01-01) as YYYY-MM-DD in buf. */
+void harness_day_text(int64_t day, char *buf, size_t len);
+
+/*
+ * A webhook receiver on the test's own event base (harness_hook.c), on a
+ * free port of 127.0.0.1: every POST answered 200 and kept parsed (NULL
+ * when not JSON; the first 64). Nothing is answered unless the test runs
+ * the loop: harness_hook_run_until or harness_hook_drain. Torn down by
+ * harness_teardown.
+ */
+/* Starts it; returns its port or -1. */
+int harness_hook_start(void);
+/* The posts received so far. */
+size_t harness_hook_count(void);
+/* Post i (borrowed; NULL past the count or when not JSON). */
+const cJSON *harness_hook_post(size_t i);
+/* Runs the loop until pred(arg) or timeout_ms (logged with what). */
+bool harness_hook_run_until(bool (*pred)(void *), void *arg, int timeout_ms,
+    const char *what);
+/* Runs the loop for ms, so that the answers go out before the test
+ * blocks (a receiver that does not answer within the webhook's timeout
+ * gets the message again). */
+void harness_hook_drain(int ms);
 /* A sample of paced p's /metrics (series as for harness_metric); -1 when
  * absent or unreadable. */
 double harness_paced_metric(const struct harness_paced *p,

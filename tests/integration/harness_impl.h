@@ -14,6 +14,8 @@
  *   harness_gen.c     the stream generators and expected.json
  *   harness_paced.c   paced configs and instances
  *   harness_http.c    HTTP GET and the Prometheus text parser
+ *   harness_json.c    the JSON routes: GET and parse, fields, tolerances
+ *   harness_hook.c    a webhook receiver on the test's event base
  *   harness_kafka.c   watermarks, applied and committed offsets, topics
  *   harness_oracle.c  Redis, dead-letter topic and metrics vs expected
  */
@@ -24,6 +26,9 @@
 #include <sys/types.h>
 
 #include <hiredis/hiredis.h>
+
+/* harness_hook.c */
+void harness_hook_reset(void);
 
 /* harness.c */
 void harness_sleep_ms(int ms);

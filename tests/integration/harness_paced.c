@@ -182,8 +182,27 @@ boards_written(void *arg)
 int
 harness_wait_boards(int timeout_ms)
 {
-	return harness_wait_until(boards_written, NULL, timeout_ms,
-	    "the board values written (paced_board_values_pending 0)");
+	if (harness_wait_until(boards_written, NULL, timeout_ms,
+	    "the board values written (paced_board_values_pending 0)") == 0)
+		return 0;
+	/* Which daemon, and whether its flushes fail or never end. */
+	for (int k = 0; k < STARTED_MAX; k++) {
+		struct harness_paced q = { 0 };
+
+		if (started[k].port == 0 || !harness_alive(started[k].pid))
+			continue;
+		q.http_port = started[k].port;
+		harness_log("  paced pid %ld: %g values pending, flushes %g ok "
+		    "%g failed, %g values written", (long)started[k].pid,
+		    harness_paced_metric(&q, "paced_board_values_pending"),
+		    harness_paced_metric(&q,
+		    "paced_board_flushes_total{outcome=\"ok\"}"),
+		    harness_paced_metric(&q,
+		    "paced_board_flushes_total{outcome=\"failed\"}"),
+		    harness_paced_metric(&q,
+		    "paced_board_values_written_total"));
+	}
+	return -1;
 }
 
 int

@@ -1,7 +1,9 @@
 /*
  * The coalesced board writer (board_flush.c) against a real redis-server:
  * values merged to each (board, rep)'s highest, the bound per flush, a
- * failed flush keeping its values, the final flush of a stop, the expiry
+ * failed flush (an error reply, a lost connection) keeping its values,
+ * the values of an expired board dropped and counted, the final flush
+ * of a stop, the expiry
  * set once per board, and the board script when someone listens to the
  * change stream. The flushes are driven by hand (board_flush_now); the
  * timer's period is set long enough not to interfere. Last, the daemon:
@@ -463,6 +465,80 @@ Test(board_flush, stop_flushes_everything, .fini = teardown, .timeout = 60)
 	stop_called = false;
 	board_flush_stop(bf, stop_done, NULL);
 	cr_assert(stop_called);
+}
+
+static bool
+flush_failed(void)
+{
+	return metric("paced_board_flushes_total", "outcome=\"failed\"") > 0;
+}
+
+/* A flush whose connection is lost keeps its values; once Redis is back
+ * the next flush writes them and nothing stays pending. */
+Test(board_flush, lost_connection_keeps_values, .fini = teardown,
+    .timeout = 60)
+{
+	setup("board_flush_lost");
+	put(0, "3");
+	put(1, "7");
+	/* The flush's commands wait in the client's buffer: the connection
+	 * is gone before the loop writes them. */
+	board_flush_now(bf);
+	freeReplyObject(harness_redis_cmd("CLIENT KILL TYPE normal SKIPME yes"));
+	cr_assert(drive(flush_failed), "the flush did not fail");
+	cr_assert_eq(board_flush_pending(bf), 8);
+	cr_assert_eq(metric("paced_board_values_pending", NULL), 8);
+	cr_assert(drive(is_up), "redis connection not back");
+	flush();
+	cr_assert_eq(board_flush_pending(bf), 0);
+	cr_assert_eq(metric("paced_board_values_pending", NULL), 0);
+	cr_assert_eq(score("org", 0), 3);
+	cr_assert_eq(score("manager:m1", 1), 7);
+}
+
+/* A board whose expiry has passed gets nothing written: its values are
+ * dropped at the flush that takes them, counted, and nothing stays
+ * pending (a flush with only such values sends nothing; a stop ends). */
+Test(board_flush, expired_board_values_dropped, .fini = teardown,
+    .timeout = 60)
+{
+	struct board_write w;
+	char *old_key;
+	redisReply *r;
+
+	setup("board_flush_expired");
+	old_key = keys_board(cfg, "org", "calls", PERIOD_DAY, today - 40);
+	w = wr(0, "5");
+	w.start_day = today - 40;
+	w.expire_at = time(NULL) - 60;
+	board_flush_add(bf, cfg, &w, 1);
+	put(1, "2");
+	cr_assert_eq(board_flush_pending(bf), 8);
+	flush();
+	cr_assert_eq(board_flush_pending(bf), 0);
+	cr_assert_eq(metric("paced_board_values_pending", NULL), 0);
+	cr_assert_eq(metric("paced_board_values_dropped_total",
+	    "reason=\"expired\""), 4);
+	cr_assert_eq(metric("paced_board_values_written_total", NULL), 4);
+	cr_assert_eq(score("org", 1), 2);
+	r = harness_redis_cmd("EXISTS %s", old_key);
+	cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer == 0, "the expired board was written");
+	freeReplyObject(r);
+	/* Only expired values: dropped at once, no flush sent. */
+	board_flush_add(bf, cfg, &w, 1);
+	board_flush_now(bf);
+	cr_assert_eq(board_flush_pending(bf), 0);
+	cr_assert_eq(metric("paced_board_values_dropped_total",
+	    "reason=\"expired\""), 8);
+	cr_assert_eq(flushes(), 1);
+	/* A stop with only expired values ends at once. */
+	board_flush_add(bf, cfg, &w, 1);
+	stop_called = false;
+	board_flush_stop(bf, stop_done, NULL);
+	cr_assert(stop_called, "the stop did not end");
+	cr_assert_eq(board_flush_pending(bf), 0);
+	free(old_key);
 }
 
 Test(board_flush, expiry_set_once, .fini = teardown, .timeout = 60)

@@ -37,79 +37,6 @@ static int http_port;
 static char at_q[64];		/* "at=..." of the readings, URL-encoded */
 static char week_date[16];	/* W as YYYY-MM-DD */
 
-static void
-day_text(int64_t day, char *buf, size_t len)
-{
-	time_t t = (time_t)(day * 86400);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
-/* GET path; *status gets the code; returns the body as JSON (owned). */
-static cJSON *
-get(const char *path, int *status)
-{
-	char *body = NULL;
-	cJSON *j;
-
-	cr_assert_eq(harness_http_get(http_port, path, status, &body), 0,
-	    "GET %s failed", path);
-	j = cJSON_Parse(body);
-	cr_assert_not_null(j, "GET %s: not JSON: %s", path, body);
-	free(body);
-	return j;
-}
-
-static cJSON *
-get_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static cJSON *
-get_ok(const char *fmt, ...)
-{
-	char path[512];
-	va_list ap;
-	int status = 0;
-	cJSON *j;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	j = get(path, &status);
-	cr_assert_eq(status, 200, "GET %s: %d", path, status);
-	return j;
-}
-
-static const cJSON *
-item(const cJSON *o, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
-static double
-num(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-	return v->valuedouble;
-}
-
-static const char *
-str(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static bool
-close_to(double got, double want)
-{
-	return fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want));
-}
-
 /* One expected line of a board. */
 struct want {
 	const char *rep;
@@ -122,26 +49,27 @@ static void
 check_board(const cJSON *b, const char *keyname, const struct want *w,
     size_t n, size_t size, const char *what)
 {
-	const cJSON *entries = item(b, "entries");
+	const cJSON *entries = harness_item(b, "entries");
 
 	cr_assert(cJSON_IsArray(entries), "%s: no entries", what);
 	cr_expect_eq((size_t)cJSON_GetArraySize(entries), n,
 	    "%s: %d entries, want %zu", what, cJSON_GetArraySize(entries), n);
-	cr_expect(close_to(num(b, "size"), (double)size), "%s: size %g",
-	    what, num(b, "size"));
+	cr_expect(harness_close_to(harness_num(b, "size"), (double)size),
+	    "%s: size %g", what, harness_num(b, "size"));
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *e = cJSON_GetArrayItem(entries, (int)i);
 
 		cr_assert_not_null(e, "%s: no entry %zu", what, i);
-		cr_expect_str_eq(str(e, "rep_id"), w[i].rep, "%s: line %zu",
-		    what, i + 1);
-		cr_expect(close_to(num(e, "rank"), w[i].rank), "%s: %s rank %g,"
-		    " want %d", what, w[i].rep, num(e, "rank"), w[i].rank);
-		cr_expect_eq(cJSON_IsTrue(item(e, "tied")), w[i].tied,
+		cr_expect_str_eq(harness_str(e, "rep_id"), w[i].rep,
+		    "%s: line %zu", what, i + 1);
+		cr_expect(harness_close_to(harness_num(e, "rank"), w[i].rank),
+		    "%s: %s rank %g, want %d", what, w[i].rep,
+		    harness_num(e, "rank"), w[i].rank);
+		cr_expect_eq(cJSON_IsTrue(harness_item(e, "tied")), w[i].tied,
 		    "%s: %s tied", what, w[i].rep);
-		cr_expect(close_to(num(e, keyname), w[i].key), "%s: %s %s %g, "
-		    "want %g", what, w[i].rep, keyname, num(e, keyname),
-		    w[i].key);
+		cr_expect(harness_close_to(harness_num(e, keyname), w[i].key),
+		    "%s: %s %s %g, want %g", what, w[i].rep, keyname,
+		    harness_num(e, keyname), w[i].key);
 	}
 }
 
@@ -154,7 +82,7 @@ add_events(char *lines, const char *rep, const char *type, int64_t day,
 
 	if (count == 0)
 		return lines;
-	day_text(day, date, sizeof(date));
+	harness_day_text(day, date, sizeof(date));
 	/* Two events, so that a count splits over a batch or two. */
 	next = xasprintf("%s%s\t{\"event_id\":\"bd-%d\",\"rep_id\":\"%s\","
 	    "\"type\":\"%s\",\"occurred_at\":\"%sT10:00:00Z\",\"count\":%d}\n"
@@ -235,33 +163,33 @@ check_redis_boards(void)
 
 	snprintf(key, sizeof(key), "paced:{board:org:calls:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "b1", &present), 90) && present,
+	cr_expect(harness_close_to(zscore(key, "b1", &present), 90) && present,
 	    "%s b1", key);
 	zscore(key, "b3", &present);
 	cr_expect(!present, "b3 has no activity: not in %s", key);
 	snprintf(key, sizeof(key), "paced:{board:manager:m-east:calls:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "a3", &present), 40) && present,
+	cr_expect(harness_close_to(zscore(key, "a3", &present), 40) && present,
 	    "a3 is under m-east through m-ae: %s", key);
 	snprintf(key, sizeof(key), "paced:{board:manager:vp:meetings:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "b2", &present), 40) && present,
+	cr_expect(harness_close_to(zscore(key, "b2", &present), 40) && present,
 	    "%s b2", key);
 	snprintf(key, sizeof(key), "paced:{board:role:ae:calls:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "a3", &present), 40) && present,
+	cr_expect(harness_close_to(zscore(key, "a3", &present), 40) && present,
 	    "%s a3", key);
 	zscore(key, "a1", &present);
 	cr_expect(!present, "a1 is no ae: not in %s", key);
 	snprintf(key, sizeof(key), "paced:{board:region:emea:calls:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "a1", &present), 60) && present,
+	cr_expect(harness_close_to(zscore(key, "a1", &present), 60) && present,
 	    "%s a1", key);
 	zscore(key, "a2", &present);
 	cr_expect(!present, "a2 is in apac: not in %s", key);
 	snprintf(key, sizeof(key), "paced:{board:team:west:calls:week:%s}",
 	    week_date);
-	cr_expect(close_to(zscore(key, "b2", &present), 10) && present,
+	cr_expect(harness_close_to(zscore(key, "b2", &present), 10) && present,
 	    "%s b2", key);
 }
 
@@ -305,48 +233,57 @@ check_boards(void)
 	cJSON *b;
 	const cJSON *e;
 
-	b = get_ok("/v1/leaderboards/org/calls?period=week&%s", at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/org/calls?period=week&%s", at_q);
 	check_board(b, "value", value, 6, 6, "org calls by value");
-	e = cJSON_GetArrayItem(item(b, "entries"), 0);
-	cr_expect(close_to(num(e, "target"), 100) &&
-	    close_to(num(e, "percent_to_target"), 90), "b1's target and "
+	e = cJSON_GetArrayItem(harness_item(b, "entries"), 0);
+	cr_expect(harness_close_to(harness_num(e, "target"), 100) &&
+	    harness_close_to(harness_num(e, "percent_to_target"), 90),
+	    "b1's target and "
 	    "percent");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/org/calls?period=week&%s&limit=2", at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/org/calls?period=week&%s&limit=2", at_q);
 	check_board(b, "value", value, 2, 6, "org calls, limit 2");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/org/calls?period=week&%s&by=percent",
-	    at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/org/calls?period=week&%s&by=percent", at_q);
 	check_board(b, "percent_to_target", percent, 6, 6,
 	    "org calls by percent");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/org/calls?period=week&%s&by=improved",
-	    at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/org/calls?period=week&%s&by=improved", at_q);
 	check_board(b, "improvement", improved, 6, 6, "most improved");
-	e = cJSON_GetArrayItem(item(b, "entries"), 0);
-	cr_expect(close_to(num(e, "elapsed_fraction"), 0.5) &&
-	    close_to(num(e, "previous_value"), 20) &&
-	    close_to(num(e, "previous_at_share"), 10), "a2's previous week");
+	e = cJSON_GetArrayItem(harness_item(b, "entries"), 0);
+	cr_expect(harness_close_to(harness_num(e, "elapsed_fraction"), 0.5) &&
+	    harness_close_to(harness_num(e, "previous_value"), 20) &&
+	    harness_close_to(harness_num(e, "previous_at_share"), 10),
+	    "a2's previous week");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/org/activity_score?period=week&%s", at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/org/activity_score?period=week&%s", at_q);
 	check_board(b, "score", score, 6, 6, "activity score");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/team:east/calls?period=week&%s", at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/team:east/calls?period=week&%s", at_q);
 	check_board(b, "value", team_east, 3, 3, "team east calls");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/region:emea/calls?period=week&%s", at_q);
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/region:emea/calls?period=week&%s", at_q);
 	check_board(b, "value", emea, 2, 2, "region emea calls");
 	cJSON_Delete(b);
-	b = get_ok("/v1/leaderboards/manager:m-east/calls?period=week&%s"
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/manager:m-east/calls?period=week&%s"
 	    "&by=percent", at_q);
 	check_board(b, "percent_to_target", m_east, 3, 3,
 	    "m-east calls by percent");
 	cJSON_Delete(b);
 	/* The read contract v1 form. */
-	b = get_ok("/v1/leaderboards/calls?period=week&%s&scope=team:east"
+	b = harness_get_ok(http_port,
+	    "/v1/leaderboards/calls?period=week&%s&scope=team:east"
 	    "&rank_by=percent_to_target", at_q);
 	check_board(b, "percent_to_target", m_east, 3, 3, "v1 form");
-	cr_expect_str_eq(str(b, "rank_by"), "percent_to_target");
+	cr_expect_str_eq(harness_str(b, "rank_by"), "percent_to_target");
 	cJSON_Delete(b);
 }
 
@@ -357,7 +294,7 @@ kpi_line(const cJSON *kpis, const char *name)
 	const cJSON *k;
 
 	cJSON_ArrayForEach(k, kpis)
-		if (strcmp(str(k, "kpi"), name) == 0)
+		if (strcmp(harness_str(k, "kpi"), name) == 0)
 			return k;
 	cr_assert_fail("no KPI %s", name);
 	return NULL;
@@ -373,57 +310,64 @@ check_team_and_manager(void)
 	/* east: calls 60+60+40 = 160 of 100+100+50 = 250; half the week
 	 * gone: 125 expected, pace 1.28 (ahead). meetings 5+2+12 = 19 of
 	 * 10+10+20 = 40: 20 expected, pace 0.95 (on pace). */
-	t = get_ok("/v1/teams/east/scorecard?period=week&%s", at_q);
-	cr_expect_str_eq(str(t, "team_id"), "east");
-	cr_expect(close_to(num(t, "reps_count"), 3));
-	cr_expect(close_to(num(t, "elapsed_fraction"), 0.5));
-	k = kpi_line(item(t, "kpis"), "calls");
-	cr_expect(close_to(num(k, "actual"), 160) &&
-	    close_to(num(k, "target"), 250) &&
-	    close_to(num(k, "expected_to_date"), 125) &&
-	    close_to(num(k, "pace"), 1.28) &&
-	    close_to(num(k, "percent_to_target"), 64),
-	    "east calls: %g of %g, pace %g", num(k, "actual"),
-	    num(k, "target"), num(k, "pace"));
-	cr_expect_str_eq(str(k, "status"), "ahead");
-	k = kpi_line(item(t, "kpis"), "meetings");
-	cr_expect(close_to(num(k, "actual"), 19) &&
-	    close_to(num(k, "target"), 40) &&
-	    close_to(num(k, "pace"), 0.95), "east meetings");
-	cr_expect_str_eq(str(k, "status"), "on_pace");
+	t = harness_get_ok(http_port, "/v1/teams/east/scorecard?period=week&%s",
+	    at_q);
+	cr_expect_str_eq(harness_str(t, "team_id"), "east");
+	cr_expect(harness_close_to(harness_num(t, "reps_count"), 3));
+	cr_expect(harness_close_to(harness_num(t, "elapsed_fraction"), 0.5));
+	k = kpi_line(harness_item(t, "kpis"), "calls");
+	cr_expect(harness_close_to(harness_num(k, "actual"), 160) &&
+	    harness_close_to(harness_num(k, "target"), 250) &&
+	    harness_close_to(harness_num(k, "expected_to_date"), 125) &&
+	    harness_close_to(harness_num(k, "pace"), 1.28) &&
+	    harness_close_to(harness_num(k, "percent_to_target"), 64),
+	    "east calls: %g of %g, pace %g", harness_num(k, "actual"),
+	    harness_num(k, "target"), harness_num(k, "pace"));
+	cr_expect_str_eq(harness_str(k, "status"), "ahead");
+	k = kpi_line(harness_item(t, "kpis"), "meetings");
+	cr_expect(harness_close_to(harness_num(k, "actual"), 19) &&
+	    harness_close_to(harness_num(k, "target"), 40) &&
+	    harness_close_to(harness_num(k, "pace"), 0.95), "east meetings");
+	cr_expect_str_eq(harness_str(k, "status"), "on_pace");
 	cJSON_Delete(t);
 	/* west: calls 90+10+0 = 100 of 100+50+100 = 250, b3 in with 0. */
-	t = get_ok("/v1/teams/west/scorecard?period=week&%s", at_q);
-	cr_expect(close_to(num(t, "reps_count"), 3));
-	k = kpi_line(item(t, "kpis"), "calls");
-	cr_expect(close_to(num(k, "actual"), 100) &&
-	    close_to(num(k, "target"), 250) &&
-	    close_to(num(k, "pace"), 0.8), "west calls");
+	t = harness_get_ok(http_port, "/v1/teams/west/scorecard?period=week&%s",
+	    at_q);
+	cr_expect(harness_close_to(harness_num(t, "reps_count"), 3));
+	k = kpi_line(harness_item(t, "kpis"), "calls");
+	cr_expect(harness_close_to(harness_num(k, "actual"), 100) &&
+	    harness_close_to(harness_num(k, "target"), 250) &&
+	    harness_close_to(harness_num(k, "pace"), 0.8), "west calls");
 	cJSON_Delete(t);
 
 	/* m-east: a1 and a2 directly (the team's manager), a3 through m-ae. */
-	m = get_ok("/v1/managers/m-east/reps?period=week&%s", at_q);
-	cr_expect(close_to(num(m, "reps_count"), 3));
-	cJSON_ArrayForEach(r, item(m, "reps")) {
+	m = harness_get_ok(http_port, "/v1/managers/m-east/reps?period=week&%s",
+	    at_q);
+	cr_expect(harness_close_to(harness_num(m, "reps_count"), 3));
+	cJSON_ArrayForEach(r, harness_item(m, "reps")) {
 		seen++;
-		if (cJSON_IsTrue(item(r, "direct")))
+		if (cJSON_IsTrue(harness_item(r, "direct")))
 			direct++;
-		if (strcmp(str(r, "rep_id"), "a3") == 0) {
-			cr_expect_str_eq(str(r, "manager_id"), "m-ae");
-			k = kpi_line(item(r, "kpis"), "meetings");
-			cr_expect(close_to(num(k, "actual"), 12) &&
-			    close_to(num(k, "target"), 20) &&
-			    close_to(num(k, "pace"), 1.2), "a3 meetings");
+		if (strcmp(harness_str(r, "rep_id"), "a3") == 0) {
+			cr_expect_str_eq(harness_str(r, "manager_id"), "m-ae");
+			k = kpi_line(harness_item(r, "kpis"), "meetings");
+			cr_expect(harness_close_to(harness_num(k, "actual"), 12)
+			    && harness_close_to(harness_num(k, "target"), 20) &&
+			    harness_close_to(harness_num(k, "pace"), 1.2),
+			    "a3 meetings");
 		}
 	}
 	cr_expect_eq(seen, 3);
 	cr_expect_eq(direct, 2, "a1 and a2 are direct, a3 is not");
 	cJSON_Delete(m);
-	m = get_ok("/v1/managers/vp/reps?period=week&%s", at_q);
-	cr_expect(close_to(num(m, "reps_count"), 6), "vp sees every rep");
+	m = harness_get_ok(http_port, "/v1/managers/vp/reps?period=week&%s",
+	    at_q);
+	cr_expect(harness_close_to(harness_num(m, "reps_count"), 6),
+	    "vp sees every rep");
 	cJSON_Delete(m);
-	m = get_ok("/v1/managers/m-ae/reps?period=week&%s", at_q);
-	cr_expect(close_to(num(m, "reps_count"), 1));
+	m = harness_get_ok(http_port, "/v1/managers/m-ae/reps?period=week&%s",
+	    at_q);
+	cr_expect(harness_close_to(harness_num(m, "reps_count"), 1));
 	cJSON_Delete(m);
 }
 
@@ -470,12 +414,12 @@ check_bad_requests(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int status = 0;
-		cJSON *j = get(bad[i].path, &status);
+		cJSON *j = harness_get_json(http_port, bad[i].path, &status);
 
 		cr_expect_eq(status, bad[i].status, "GET %s: %d, want %d",
 		    bad[i].path, status, bad[i].status);
-		cr_expect(cJSON_IsString(item(j, "error")) &&
-		    item(j, "error")->valuestring[0] != '\0',
+		cr_expect(cJSON_IsString(harness_item(j, "error")) &&
+		    harness_item(j, "error")->valuestring[0] != '\0',
 		    "GET %s: no error text", bad[i].path);
 		cJSON_Delete(j);
 	}
@@ -500,8 +444,8 @@ Test(boards, ranks_scorecards_and_replay, .fini = harness_teardown,
 
 	/* Day 0 was a Thursday: (day + 3) % 7 is 0 on Mondays. */
 	week = today - (today + 3) % 7 - 14;
-	day_text(week, week_date, sizeof(week_date));
-	day_text(week + 2, wed, sizeof(wed));
+	harness_day_text(week, week_date, sizeof(week_date));
+	harness_day_text(week + 2, wed, sizeof(wed));
 	snprintf(at_q, sizeof(at_q), "at=%sT13:00:00Z", wed);
 
 	cr_assert_eq(harness_setup("boards"), 0);

@@ -51,63 +51,6 @@
 static int http_port;
 static int64_t today;
 
-static void
-day_text(int64_t day, char *buf, size_t len)
-{
-	time_t t = (time_t)(day * 86400);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
-static cJSON *
-get(const char *path, int *status)
-{
-	char *body = NULL;
-	cJSON *j;
-
-	cr_assert_eq(harness_http_get(http_port, path, status, &body), 0,
-	    "GET %s failed", path);
-	j = cJSON_Parse(body);
-	cr_assert_not_null(j, "GET %s: not JSON: %s", path, body);
-	free(body);
-	return j;
-}
-
-static cJSON *
-get_ok(const char *path)
-{
-	int status = 0;
-	cJSON *j = get(path, &status);
-
-	cr_assert_eq(status, 200, "GET %s: %d", path, status);
-	return j;
-}
-
-static const cJSON *
-item(const cJSON *o, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
-static double
-num(const cJSON *o, const char *name)
-{
-	const cJSON *x = item(o, name);
-
-	cr_assert(cJSON_IsNumber(x), "no number %s", name);
-	return x->valuedouble;
-}
-
-static const char *
-str(const cJSON *o, const char *name)
-{
-	const cJSON *x = item(o, name);
-
-	return cJSON_IsString(x) ? x->valuestring : "";
-}
-
 /* Appends one event of count for rep on day (10:00 UTC). */
 static char *
 add_event(char *lines, const char *rep, const char *type, int64_t day,
@@ -115,7 +58,7 @@ add_event(char *lines, const char *rep, const char *type, int64_t day,
 {
 	char date[16], *next;
 
-	day_text(day, date, sizeof(date));
+	harness_day_text(day, date, sizeof(date));
 	next = xasprintf("%s%s\t{\"event_id\":\"ct-%d\",\"rep_id\":\"%s\","
 	    "\"type\":\"%s\",\"occurred_at\":\"%sT10:00:00Z\",\"count\":%d}\n",
 	    lines ? lines : "", rep, (*seq)++, rep, type, date, count);
@@ -140,25 +83,25 @@ check_contest(const char *id, const char *idkey, const struct want *w,
 	const cJSON *e;
 
 	snprintf(path, sizeof(path), "/v1/contests/%s", id);
-	c = get_ok(path);
-	e = item(c, "entries");
+	c = harness_get_ok(http_port, "%s", path);
+	e = harness_item(c, "entries");
 	cr_assert(cJSON_IsArray(e), "%s: no entries", id);
 	cr_expect_eq((size_t)cJSON_GetArraySize(e), n, "%s: %d lines", id,
 	    cJSON_GetArraySize(e));
-	cr_expect_eq(num(c, "size"), (double)n);
+	cr_expect_eq(harness_num(c, "size"), (double)n);
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *x = cJSON_GetArrayItem(e, (int)i);
 
 		cr_assert_not_null(x);
-		cr_expect_str_eq(str(x, idkey), w[i].id, "%s line %zu", id,
-		    i + 1);
-		cr_expect_eq(num(x, "rank"), w[i].rank, "%s %s rank %g", id,
-		    w[i].id, num(x, "rank"));
-		cr_expect_eq(cJSON_IsTrue(item(x, "tied")), w[i].tied,
+		cr_expect_str_eq(harness_str(x, idkey), w[i].id, "%s line %zu",
+		    id, i + 1);
+		cr_expect_eq(harness_num(x, "rank"), w[i].rank, "%s %s rank %g",
+		    id, w[i].id, harness_num(x, "rank"));
+		cr_expect_eq(cJSON_IsTrue(harness_item(x, "tied")), w[i].tied,
 		    "%s %s tied", id, w[i].id);
-		cr_expect(fabs(num(x, "value") - w[i].value) < 1e-6,
-		    "%s %s value %g, want %g", id, w[i].id, num(x, "value"),
-		    w[i].value);
+		cr_expect(fabs(harness_num(x, "value") - w[i].value) < 1e-6,
+		    "%s %s value %g, want %g", id, w[i].id,
+		    harness_num(x, "value"), w[i].value);
 	}
 	return c;
 }
@@ -169,8 +112,8 @@ entry_of(const cJSON *c, const char *key, const char *id)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, item(c, "entries"))
-		if (strcmp(str(e, key), id) == 0)
+	cJSON_ArrayForEach(e, harness_item(c, "entries"))
+		if (strcmp(harness_str(e, key), id) == 0)
 			return e;
 	cr_assert_fail("no entry %s", id);
 	return NULL;
@@ -179,7 +122,7 @@ entry_of(const cJSON *c, const char *key, const char *id)
 static int64_t
 reached_ms(const cJSON *e)
 {
-	const char *s = str(e, "reached_at");
+	const char *s = harness_str(e, "reached_at");
 	int64_t ms = 0;
 
 	cr_assert(caltime_parse_rfc3339(s, strlen(s), &ms) == 0,
@@ -348,12 +291,12 @@ check_bad_requests(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int status = 0;
-		cJSON *j = get(bad[i].path, &status);
+		cJSON *j = harness_get_json(http_port, bad[i].path, &status);
 
 		cr_expect_eq(status, bad[i].status, "GET %s: %d, want %d",
 		    bad[i].path, status, bad[i].status);
-		cr_expect(cJSON_IsString(item(j, "error")) &&
-		    item(j, "error")->valuestring[0] != '\0',
+		cr_expect(cJSON_IsString(harness_item(j, "error")) &&
+		    harness_item(j, "error")->valuestring[0] != '\0',
 		    "GET %s: no error text", bad[i].path);
 		cJSON_Delete(j);
 	}
@@ -369,22 +312,23 @@ check_list(void)
 		{ "team-score", "running" }, { "past-race", "ended" },
 		{ "later", "upcoming" },
 	};
-	cJSON *l = get_ok("/v1/contests");
-	const cJSON *list = item(l, "contests");
+	cJSON *l = harness_get_ok(http_port, "/v1/contests");
+	const cJSON *list = harness_item(l, "contests");
 
 	cr_assert_eq(cJSON_GetArraySize(list), 5);
 	for (size_t i = 0; i < 5; i++) {
 		const cJSON *c = cJSON_GetArrayItem(list, (int)i);
 
-		cr_expect_str_eq(str(c, "id"), want[i].id);
-		cr_expect_str_eq(str(c, "state"), want[i].state, "%s",
+		cr_expect_str_eq(harness_str(c, "id"), want[i].id);
+		cr_expect_str_eq(harness_str(c, "state"), want[i].state, "%s",
 		    want[i].id);
 	}
-	cr_expect_str_eq(str(cJSON_GetArrayItem(list, 0), "name"),
+	cr_expect_str_eq(harness_str(cJSON_GetArrayItem(list, 0), "name"),
 	    "Race to 30 calls");
-	cr_expect_str_eq(str(cJSON_GetArrayItem(list, 2), "metric"),
+	cr_expect_str_eq(harness_str(cJSON_GetArrayItem(list, 2), "metric"),
 	    "activity_score");
-	cr_expect_str_eq(str(cJSON_GetArrayItem(list, 2), "members"), "teams");
+	cr_expect_str_eq(harness_str(cJSON_GetArrayItem(list, 2), "members"),
+	    "teams");
 	cJSON_Delete(l);
 }
 
@@ -403,12 +347,12 @@ Test(contests, race_highest_score_replay_and_result_once,
 
 	now_ms = caltime_wall_ms();
 	today = now_ms / 86400000;
-	day_text(today - 2, d[0], sizeof(d[0]));	/* running from */
-	day_text(today + 1, d[1], sizeof(d[1]));	/* running to */
-	day_text(today - 8, d[2], sizeof(d[2]));	/* past from */
-	day_text(today - 6, d[3], sizeof(d[3]));	/* past to */
-	day_text(today + 2, d[4], sizeof(d[4]));	/* later */
-	day_text(today + 3, d[5], sizeof(d[5]));
+	harness_day_text(today - 2, d[0], sizeof(d[0])); /* running from */
+	harness_day_text(today + 1, d[1], sizeof(d[1]));	/* running to */
+	harness_day_text(today - 8, d[2], sizeof(d[2]));	/* past from */
+	harness_day_text(today - 6, d[3], sizeof(d[3]));	/* past to */
+	harness_day_text(today + 2, d[4], sizeof(d[4]));	/* later */
+	harness_day_text(today + 3, d[5], sizeof(d[5]));
 	/* past-race ended at the midnight starting T-5: due 40 s from now */
 	settle_s = (now_ms - (today - 5) * 86400000) / 1000 + 40;
 
@@ -517,30 +461,31 @@ Test(contests, race_highest_score_replay_and_result_once,
 	    { "b1", 3, false, 29 }, { "a3", 4, true, 0 },
 	    { "b3", 4, true, 0 } }, 5);
 	e = entry_of(c, "rep_id", "a1");
-	cr_expect(cJSON_IsTrue(item(e, "reached")));
+	cr_expect(cJSON_IsTrue(harness_item(e, "reached")));
 	/* reached_at is to the second */
 	cr_expect(reached_ms(e) >= t0 / 1000 * 1000 && reached_ms(e) <= t1,
 	    "a1 reached at %s, between the starts of phase 1 and 2",
-	    str(e, "reached_at"));
+	    harness_str(e, "reached_at"));
 	e = entry_of(c, "rep_id", "a2");
-	cr_expect(cJSON_IsTrue(item(e, "reached")));
+	cr_expect(cJSON_IsTrue(harness_item(e, "reached")));
 	cr_expect(reached_ms(e) >= t1 / 1000 * 1000 && reached_ms(e) <= t2,
-	    "a2 reached at %s, in phase 2", str(e, "reached_at"));
+	    "a2 reached at %s, in phase 2", harness_str(e, "reached_at"));
 	e = entry_of(c, "rep_id", "b1");
-	cr_expect(!cJSON_IsTrue(item(e, "reached")));
-	cr_expect(cJSON_IsNull(item(e, "reached_at")));
-	cr_expect_str_eq(str(c, "state"), "running");
-	cr_expect(cJSON_IsNull(item(c, "result")));
-	cr_expect_str_eq(str(entry_of(c, "rep_id", "b1"), "team_id"), "west");
+	cr_expect(!cJSON_IsTrue(harness_item(e, "reached")));
+	cr_expect(cJSON_IsNull(harness_item(e, "reached_at")));
+	cr_expect_str_eq(harness_str(c, "state"), "running");
+	cr_expect(cJSON_IsNull(harness_item(c, "result")));
+	cr_expect_str_eq(harness_str(entry_of(c, "rep_id", "b1"), "team_id"),
+	    "west");
 	cJSON_Delete(c);
 	cJSON_Delete(check_contest("top-calls", "rep_id", (struct want[]){
 	    { "a1", 1, false, 32 }, { "a2", 2, true, 31 },
 	    { "b2", 2, true, 31 }, { "b1", 4, false, 29 } }, 4));
 	cJSON_Delete(check_contest("team-score", "team_id", (struct want[]){
 	    { "east", 1, false, 385 }, { "west", 2, false, 175 } }, 2));
-	c = get_ok("/v1/contests/race-calls?limit=2");
-	cr_expect_eq(cJSON_GetArraySize(item(c, "entries")), 2);
-	cr_expect_eq(num(c, "size"), 5);
+	c = harness_get_ok(http_port, "/v1/contests/race-calls?limit=2");
+	cr_expect_eq(cJSON_GetArraySize(harness_item(c, "entries")), 2);
+	cr_expect_eq(harness_num(c, "size"), 5);
 	cJSON_Delete(c);
 	/* the stored day values: absolute, per rep and day */
 	{
@@ -570,27 +515,28 @@ Test(contests, race_highest_score_replay_and_result_once,
 	    "the result of past-race on the stream"), 0);
 	cr_assert_eq(stream_results("past-race", &res), 1);
 	cr_assert_not_null(res);
-	cr_expect_str_eq(str(res, "type"), "contest_result");
-	cr_expect_eq(num(res, "version"), 1);
-	cr_expect_str_eq(str(res, "result_id"), "contest:past-race:result");
-	cr_expect_eq(num(res, "size"), 2);
-	cr_expect_eq(cJSON_GetArraySize(item(res, "standings")), 2);
-	cr_expect_eq(cJSON_GetArraySize(item(res, "winners")), 1);
-	cr_expect_str_eq(cJSON_GetArrayItem(item(res, "winners"), 0)->valuestring,
-	    "a1");
-	e = cJSON_GetArrayItem(item(res, "standings"), 1);
-	cr_expect_str_eq(str(e, "rep_id"), "a2");
-	cr_expect_eq(num(e, "value"), 5);
-	cr_expect_eq(num(e, "rank"), 2);
+	cr_expect_str_eq(harness_str(res, "type"), "contest_result");
+	cr_expect_eq(harness_num(res, "version"), 1);
+	cr_expect_str_eq(harness_str(res, "result_id"),
+	    "contest:past-race:result");
+	cr_expect_eq(harness_num(res, "size"), 2);
+	cr_expect_eq(cJSON_GetArraySize(harness_item(res, "standings")), 2);
+	cr_expect_eq(cJSON_GetArraySize(harness_item(res, "winners")), 1);
+	cr_expect_str_eq(cJSON_GetArrayItem(harness_item(res, "winners"),
+	    0)->valuestring, "a1");
+	e = cJSON_GetArrayItem(harness_item(res, "standings"), 1);
+	cr_expect_str_eq(harness_str(e, "rep_id"), "a2");
+	cr_expect_eq(harness_num(e, "value"), 5);
+	cr_expect_eq(harness_num(e, "rank"), 2);
 	cJSON_Delete(res);
 	res = NULL;
 	cr_assert_eq(harness_wait_until(result_marked_sent, NULL, 30000,
 	    "the result marker of past-race to read sent"), 0);
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_contest_results_total{outcome=\"sent\"}"), 1);
-	c = get_ok("/v1/contests/past-race");
-	cr_expect_str_eq(str(c, "state"), "ended");
-	cr_expect_str_eq(str(c, "result"), "sent");
+	c = harness_get_ok(http_port, "/v1/contests/past-race");
+	cr_expect_str_eq(harness_str(c, "state"), "ended");
+	cr_expect_str_eq(harness_str(c, "result"), "sent");
 	cJSON_Delete(c);
 	{
 		bool seen = false;

@@ -24,9 +24,6 @@
 
 #include <criterion/criterion.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,54 +33,6 @@
 #include "config.h"
 #include "keys.h"
 #include "xmalloc.h"
-
-#define MAX_POSTS	16
-
-static struct event_base *base;
-static struct evhttp *http;
-static cJSON *posts[MAX_POSTS];
-static size_t nposts;
-
-static void
-receive(struct evhttp_request *req, void *arg)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	char *body = xmalloc(len + 1);
-
-	(void)arg;
-	evbuffer_remove(in, body, len);
-	body[len] = '\0';
-	if (nposts < MAX_POSTS) {
-		posts[nposts++] = cJSON_Parse(body);
-		harness_log("received %zu bytes: %.300s", len, body);
-	}
-	free(body);
-	evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-static void
-cleanup(void)
-{
-	if (http != NULL)
-		evhttp_free(http);
-	http = NULL;
-	for (size_t i = 0; i < nposts; i++)
-		cJSON_Delete(posts[i]);
-	nposts = 0;
-	if (base != NULL)
-		event_base_free(base);
-	base = NULL;
-	harness_teardown();
-}
-
-static void
-tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
 
 static const char *
 str(const cJSON *o, const char *name)
@@ -97,24 +46,17 @@ str(const cJSON *o, const char *name)
 static const cJSON *
 morning(void)
 {
-	for (size_t i = 0; i < nposts; i++)
-		if (str(posts[i], "kind") != NULL &&
-		    strcmp(str(posts[i], "kind"), "morning") == 0)
-			return posts[i];
+	for (size_t i = 0; i < harness_hook_count(); i++)
+		if (str(harness_hook_post(i), "kind") != NULL &&
+		    strcmp(str(harness_hook_post(i), "kind"), "morning") == 0)
+			return harness_hook_post(i);
 	return NULL;
 }
 
 static bool
-wait_morning(int timeout_ms)
+have_morning(void *arg)
 {
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 50 * 1000 };
-	int64_t deadline = harness_elapsed_ms() + timeout_ms;
-
-	event_add(ev, &tv);
-	while (morning() == NULL && harness_elapsed_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(ev);
+	(void)arg;
 	return morning() != NULL;
 }
 
@@ -190,7 +132,7 @@ state(const char *key, const char *rep)
 }
 
 Test(digest_coaching, hysteresis_through_the_morning_digest,
-    .fini = cleanup, .timeout = 120)
+    .fini = harness_teardown, .timeout = 120)
 {
 	struct harness_paced p;
 	char zone[32], hm[8], *org, *errs = NULL, *s, want[64];
@@ -204,13 +146,8 @@ Test(digest_coaching, hysteresis_through_the_morning_digest,
 	cr_assert_eq(harness_setup("digest_coaching"), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	port = harness_free_port();
-	base = event_base_new();
-	http = evhttp_new(base);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_POST);
-	evhttp_set_gencb(http, receive, NULL);
-	cr_assert_eq(evhttp_bind_socket(http, "127.0.0.1",
-	    (unsigned short)port), 0);
+	port = harness_hook_start();
+	cr_assert_gt(port, 0);
 	snprintf(hm, sizeof(hm), "%02d:%02d",
 	    (int)((local / 3600000) % 24), (int)((local / 60000) % 60));
 	harness_log("zone %s, morning digest at %s local", zone, hm);
@@ -263,7 +200,8 @@ Test(digest_coaching, hysteresis_through_the_morning_digest,
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert(wait_morning(60000), "no morning digest");
+	cr_assert(harness_hook_run_until(have_morning, NULL, 60000,
+	    "the morning digest"), "no morning digest");
 	m = morning();
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "coaching")), 2,
 	    "%s", str(m, "text"));

@@ -22,9 +22,6 @@
 
 #include <criterion/criterion.h>
 
-#include <event2/buffer.h>
-#include <event2/event.h>
-#include <event2/http.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,88 +30,6 @@
 
 #include "caltime.h"
 #include "xmalloc.h"
-
-#define MAX_POSTS	64
-
-static struct event_base *base;
-static struct evhttp *http;
-static cJSON *posts[MAX_POSTS];
-static size_t nposts;
-
-static void
-receive(struct evhttp_request *req, void *arg)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	char *body = xmalloc(len + 1);
-
-	(void)arg;
-	evbuffer_remove(in, body, len);
-	body[len] = '\0';
-	if (nposts < MAX_POSTS) {
-		posts[nposts++] = cJSON_Parse(body);
-		harness_log("received %zu bytes: %.200s", len, body);
-	}
-	free(body);
-	evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-static void
-cleanup(void)
-{
-	if (http != NULL)
-		evhttp_free(http);
-	http = NULL;
-	for (size_t i = 0; i < nposts; i++)
-		cJSON_Delete(posts[i]);
-	nposts = 0;
-	if (base != NULL)
-		event_base_free(base);
-	base = NULL;
-	harness_teardown();
-}
-
-static void
-tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static bool
-run_until(bool (*pred)(void *), void *arg, int timeout_ms, const char *what)
-{
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 50 * 1000 };
-	int64_t deadline = harness_elapsed_ms() + timeout_ms;
-	bool ok;
-
-	event_add(ev, &tv);
-	while (!(ok = pred(arg)) && harness_elapsed_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(ev);
-	if (!ok)
-		harness_log("timed out after %d ms waiting for %s", timeout_ms,
-		    what);
-	return ok;
-}
-
-/* Runs the receiver's loop for ms, so that its answers go out before the
- * test blocks (a receiver that does not answer within the webhook's
- * timeout gets the message again: at least once). */
-static void
-drain(int ms)
-{
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 50 * 1000 };
-	int64_t deadline = harness_elapsed_ms() + ms;
-
-	event_add(ev, &tv);
-	while (harness_elapsed_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(ev);
-}
 
 static const char *
 str(const cJSON *o, const char *name)
@@ -131,9 +46,9 @@ count(const char *kind, const char *manager, const cJSON **last)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < nposts; i++) {
-		const char *k = str(posts[i], "kind");
-		const char *m = str(posts[i], "manager_id");
+	for (size_t i = 0; i < harness_hook_count(); i++) {
+		const char *k = str(harness_hook_post(i), "kind");
+		const char *m = str(harness_hook_post(i), "manager_id");
 
 		if (m == NULL || strcmp(m, manager) != 0)
 			continue;
@@ -142,7 +57,7 @@ count(const char *kind, const char *manager, const cJSON **last)
 			continue;
 		n++;
 		if (last != NULL)
-			*last = posts[i];
+			*last = harness_hook_post(i);
 	}
 	return n;
 }
@@ -268,17 +183,6 @@ write_org(const char *zone, const char *hours, const char *alerts_extra,
 	free(org);
 }
 
-static void
-receiver(int port)
-{
-	base = event_base_new();
-	http = evhttp_new(base);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_POST);
-	evhttp_set_gencb(http, receive, NULL);
-	cr_assert_eq(evhttp_bind_socket(http, "127.0.0.1",
-	    (unsigned short)port), 0);
-}
-
 /* The integer answer of "<verb> <key>" is want. */
 static bool
 redis_int_is(const char *verb, const char *key, long long want)
@@ -299,7 +203,7 @@ s_good_recovered(void *arg)
 	return redis_int_is("HLEN", "paced:alerts:firing", 2);
 }
 
-Test(digests, digests_once_across_processes, .fini = cleanup,
+Test(digests, digests_once_across_processes, .fini = harness_teardown,
     .timeout = 360)
 {
 	struct harness_paced p0, p1;
@@ -312,8 +216,8 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 	cr_assert_eq(harness_setup("digests"), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	port = harness_free_port();
-	receiver(port);
+	port = harness_hook_start();
+	cr_assert_gt(port, 0);
 	hhmm(local, 2, morning, sizeof(morning));
 	snprintf(extra, sizeof(extra), "  quiet_hours: none\n"
 	    "  digest:\n    morning: \"%s\"\n    weekly: \"%s %s\"\n"
@@ -334,12 +238,12 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 		struct want w[] = { { NULL, "m-north", 1 },
 		    { NULL, "m-south", 1 }, { NULL, NULL, 0 } };
 
-		cr_assert(run_until(have, w, 60000, "the alert digests"));
+		cr_assert(harness_hook_run_until(have, w, 60000, "the alert digests"));
 	}
-	drain(1000);
+	harness_hook_drain(1000);
 	write_stream("s-good", "g1", 60);
 	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
-	cr_assert(run_until(s_good_recovered, NULL, 60000,
+	cr_assert(harness_hook_run_until(s_good_recovered, NULL, 60000,
 	    "s-good's recovery"));
 
 	/* The digests: once each, whichever process sent them. */
@@ -348,9 +252,9 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 		    { "morning", "m-south", 1 }, { "weekly", "m-north", 1 },
 		    { "weekly", "m-south", 1 }, { NULL, NULL, 0 } };
 
-		cr_assert(run_until(have, w, 200000, "the scheduled digests"));
+		cr_assert(harness_hook_run_until(have, w, 200000, "the scheduled digests"));
 	}
-	drain(1000);
+	harness_hook_drain(1000);
 	cr_assert_eq(count("morning", "m-north", &m), 1);
 	cr_expect_eq(cJSON_GetObjectItem(m, "version")->valueint, 1);
 	cr_expect_not_null(entry(m, "behind", "n-silent-1", NULL));
@@ -401,7 +305,7 @@ Test(digests, digests_once_across_processes, .fini = cleanup,
 	cr_assert_eq(harness_paced_kill(&p0, SIGKILL), 0);
 	cr_assert_eq(harness_paced_start(&p0), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p0, HARNESS_WAIT_MS), 0);
-	drain(12000);	/* three digest ticks */
+	harness_hook_drain(12000);	/* three digest ticks */
 	cr_expect_eq(count("morning", "m-north", NULL), 1);
 	cr_expect_eq(count("morning", "m-south", NULL), 1);
 	cr_expect_eq(count("weekly", "m-north", NULL), 1);
@@ -418,7 +322,7 @@ held_is(void *arg)
 	return redis_int_is("HLEN", "paced:webhook:held", *(long long *)arg);
 }
 
-Test(digests, held_messages_survive_a_restart, .fini = cleanup,
+Test(digests, held_messages_survive_a_restart, .fini = harness_teardown,
     .timeout = 420)
 {
 	struct harness_paced p;
@@ -431,8 +335,8 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	cr_assert_eq(harness_setup("digests_held"), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	port = harness_free_port();
-	receiver(port);
+	port = harness_hook_start();
+	cr_assert_gt(port, 0);
 	/* Working time begins three to four minutes from now. */
 	hhmm(local, 4, start, sizeof(start));
 	snprintf(hours, sizeof(hours), "%s-24:00", start);
@@ -444,8 +348,8 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 
 	/* At night the three alerts fire and are held, in Redis too. */
 	want = 3;
-	cr_assert(run_until(held_is, &want, 60000, "three held alerts"));
-	cr_expect_eq(nposts, 0);
+	cr_assert(harness_hook_run_until(held_is, &want, 60000, "three held alerts"));
+	cr_expect_eq(harness_hook_count(), 0);
 	cr_assert_eq(harness_paced_kill(&p, SIGKILL), 0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
@@ -461,8 +365,8 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	write_stream("s-good", "g1", 86400);
 	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
 	want = 2;
-	cr_assert(run_until(held_is, &want, 60000, "s-good merged away"));
-	cr_expect_eq(nposts, 0, "a post at night");
+	cr_assert(harness_hook_run_until(held_is, &want, 60000, "s-good merged away"));
+	cr_expect_eq(harness_hook_count(), 0, "a post at night");
 
 	/* n-silent-2's alert leaves the firing set, as when another
 	 * process resolved it: its held firing is no longer true. */
@@ -492,17 +396,17 @@ Test(digests, held_messages_survive_a_restart, .fini = cleanup,
 	{
 		struct want w[] = { { NULL, "m-north", 1 }, { NULL, NULL, 0 } };
 
-		cr_assert(run_until(have, w, 300000, "the held digest"));
+		cr_assert(harness_hook_run_until(have, w, 300000, "the held digest"));
 	}
 	want = 0;
-	cr_assert(run_until(held_is, &want, 10000, "the hold emptied"));
-	drain(5000);	/* anything more */
+	cr_assert(harness_hook_run_until(held_is, &want, 10000, "the hold emptied"));
+	harness_hook_drain(5000);	/* anything more */
 	cr_assert_eq(count(NULL, "m-north", &m), 1);
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "alerts")), 1);
 	cr_expect_str_eq(str(cJSON_GetArrayItem(cJSON_GetObjectItem(m,
 	    "alerts"), 0), "rep_id"), "n-silent-1");
 	cr_expect_eq(count(NULL, "m-south", NULL), 0, "s-good was sent");
-	cr_expect_eq(nposts, 1);
+	cr_expect_eq(harness_hook_count(), 1);
 	cr_expect_eq(harness_paced_metric(&p, "paced_webhook_held"), 0);
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_webhook_held_total{outcome=\"no_longer_firing\"}"), 1);

@@ -56,85 +56,10 @@ static int http_port;
 static char at_q[64];
 
 static void
-day_text(int64_t day, char *buf, size_t len)
-{
-	time_t t = (time_t)(day * 86400);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d", &tm);
-}
-
-static cJSON *
-get(const char *path, int *status)
-{
-	char *body = NULL;
-	cJSON *j;
-
-	cr_assert_eq(harness_http_get(http_port, path, status, &body), 0,
-	    "GET %s failed", path);
-	j = cJSON_Parse(body);
-	cr_assert_not_null(j, "GET %s: not JSON: %s", path, body);
-	free(body);
-	return j;
-}
-
-static cJSON *
-get_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static cJSON *
-get_ok(const char *fmt, ...)
-{
-	char path[512];
-	va_list ap;
-	int status = 0;
-	cJSON *j;
-
-	va_start(ap, fmt);
-	vsnprintf(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	j = get(path, &status);
-	cr_assert_eq(status, 200, "GET %s: %d", path, status);
-	return j;
-}
-
-static const cJSON *
-item(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	cr_assert_not_null(v, "no %s", name);
-	return v;
-}
-
-static double
-num(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-	return v->valuedouble;
-}
-
-static const char *
-str(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static bool
-close_to(double got, double want)
-{
-	return fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want));
-}
-
-static void
 expect_num(const cJSON *o, const char *name, double want, const char *what)
 {
-	cr_expect(close_to(num(o, name), want), "%s: %s %.12g, want %.12g",
-	    what, name, num(o, name), want);
+	cr_expect(harness_close_to(harness_num(o, name), want),
+	    "%s: %s %.12g, want %.12g", what, name, harness_num(o, name), want);
 }
 
 /* Appends one event of rep on day at hour:00 UTC. */
@@ -146,7 +71,7 @@ add_event(char *lines, const char *rep, const char *type, int64_t day,
 
 	if (count == 0)
 		return lines;
-	day_text(day, date, sizeof(date));
+	harness_day_text(day, date, sizeof(date));
 	if (amount > 0)
 		snprintf(am, sizeof(am), ",\"amount\":%.0f", amount);
 	next = xasprintf("%s%s\t{\"event_id\":\"fn-%d\",\"rep_id\":\"%s\","
@@ -179,8 +104,8 @@ conv(const cJSON *o, const char *from)
 {
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, item(o, "conversions"))
-		if (strcmp(str(c, "from"), from) == 0)
+	cJSON_ArrayForEach(c, harness_item(o, "conversions"))
+		if (strcmp(harness_str(c, "from"), from) == 0)
 			return c;
 	cr_assert_fail("no conversion from %s", from);
 	return NULL;
@@ -195,9 +120,9 @@ check_conv(const cJSON *o, const char *from, double rate, double team,
 	expect_num(c, "window_rate", rate, what);
 	expect_num(c, "team_window_rate", team, what);
 	expect_num(c, "rate_used", used, what);
-	cr_expect_str_eq(str(c, "rate_source"), source, "%s: %s source", what,
-	    from);
-	cr_expect_eq(cJSON_IsTrue(item(c, "below_team")), below,
+	cr_expect_str_eq(harness_str(c, "rate_source"), source, "%s: %s source",
+	    what, from);
+	cr_expect_eq(cJSON_IsTrue(harness_item(c, "below_team")), below,
 	    "%s: %s below_team", what, from);
 }
 
@@ -207,7 +132,7 @@ rep_entry(const cJSON *reps, const char *id)
 	const cJSON *r;
 
 	cJSON_ArrayForEach(r, reps)
-		if (strcmp(str(r, "rep_id"), id) == 0)
+		if (strcmp(harness_str(r, "rep_id"), id) == 0)
 			return r;
 	cr_assert_fail("no rep %s", id);
 	return NULL;
@@ -218,14 +143,14 @@ check_forecast(const cJSON *o, double so_far, double projected,
     double deals, double revenue, double target, double required,
     const char *what)
 {
-	const cJSON *f = item(o, "forecast");
+	const cJSON *f = harness_item(o, "forecast");
 
-	cr_expect_str_eq(str(f, "top_kpi"), "calls");
+	cr_expect_str_eq(harness_str(f, "top_kpi"), "calls");
 	expect_num(f, "top_so_far", so_far, what);
 	expect_num(f, "projected_top", projected, what);
 	expect_num(f, "expected_deals", deals, what);
 	expect_num(f, "expected_revenue", revenue, what);
-	cr_expect_str_eq(str(f, "target_kpi"), "revenue", "%s", what);
+	cr_expect_str_eq(harness_str(f, "target_kpi"), "revenue", "%s", what);
 	expect_num(f, "target", target, what);
 	expect_num(f, "required_activity", required, what);
 }
@@ -233,20 +158,21 @@ check_forecast(const cJSON *o, double so_far, double projected,
 static void
 check_rep(void)
 {
-	cJSON *r = get_ok("/v1/reps/a1/funnel?period=week&%s", at_q);
+	cJSON *r = harness_get_ok(http_port,
+	    "/v1/reps/a1/funnel?period=week&%s", at_q);
 	const cJSON *s, *f;
 
-	cr_expect_str_eq(str(r, "rep_id"), "a1");
-	cr_expect_str_eq(str(r, "team_id"), "east");
-	cr_expect_str_eq(str(r, "role"), "sdr");
-	cr_expect_str_eq(str(r, "period"), "week");
+	cr_expect_str_eq(harness_str(r, "rep_id"), "a1");
+	cr_expect_str_eq(harness_str(r, "team_id"), "east");
+	cr_expect_str_eq(harness_str(r, "role"), "sdr");
+	cr_expect_str_eq(harness_str(r, "period"), "week");
 	expect_num(r, "window_days", 30, "a1");
 	expect_num(r, "min_volume", 20, "a1");
-	s = cJSON_GetArrayItem(item(r, "steps"), 0);
-	cr_expect_str_eq(str(s, "kpi"), "calls");
+	s = cJSON_GetArrayItem(harness_item(r, "steps"), 0);
+	cr_expect_str_eq(harness_str(s, "kpi"), "calls");
 	expect_num(s, "window", 200, "a1 calls");
 	expect_num(s, "bucket", 120, "a1 calls");
-	expect_num(item(r, "revenue"), "window", 60000, "a1 revenue");
+	expect_num(harness_item(r, "revenue"), "window", 60000, "a1 revenue");
 	expect_num(r, "avg_deal_size", 30000, "a1");
 	check_conv(r, "calls", 0.2, 0.3, 0.2, "rep", true, "a1");
 	check_conv(r, "convs", 0.25, 40.0 / 300, 0.25, "rep", false, "a1");
@@ -254,17 +180,17 @@ check_rep(void)
 	expect_num(conv(r, "calls"), "bucket_rate", 20.0 / 120, "a1");
 	expect_num(conv(r, "meetings"), "bucket_rate", 0.25, "a1");
 	check_forecast(r, 120, 240, 2.4, 72000, 150000, 380, "a1");
-	f = item(r, "forecast");
+	f = harness_item(r, "forecast");
 	expect_num(f, "elapsed_fraction", 0.5, "a1");
 	expect_num(f, "conversion", 0.01, "a1");
 	cJSON_Delete(r);
 
 	/* week=day: Wednesday has no activity yet. */
-	r = get_ok("/v1/reps/a2/funnel?period=day&%s", at_q);
+	r = harness_get_ok(http_port, "/v1/reps/a2/funnel?period=day&%s", at_q);
 	check_conv(r, "convs", 0.1, 40.0 / 300, 0.1, "rep", true, "a2");
 	check_conv(r, "meetings", 0.2, 0.2, 0.2, "rep", false, "a2");
-	cr_expect(cJSON_IsNull(item(conv(r, "calls"), "bucket_rate")));
-	f = item(r, "forecast");
+	cr_expect(cJSON_IsNull(harness_item(conv(r, "calls"), "bucket_rate")));
+	f = harness_item(r, "forecast");
 	expect_num(f, "top_so_far", 0, "a2 day");
 	cJSON_Delete(r);
 }
@@ -272,20 +198,21 @@ check_rep(void)
 static void
 check_team(void)
 {
-	cJSON *t = get_ok("/v1/teams/east/funnel?period=week&%s", at_q);
-	const cJSON *g, *reps = item(t, "reps");
+	cJSON *t = harness_get_ok(http_port,
+	    "/v1/teams/east/funnel?period=week&%s", at_q);
+	const cJSON *g, *reps = harness_item(t, "reps");
 
-	cr_expect_str_eq(str(t, "team_id"), "east");
+	cr_expect_str_eq(harness_str(t, "team_id"), "east");
 	expect_num(t, "reps_count", 3, "east");
-	cr_assert_eq(cJSON_GetArraySize(item(t, "funnels")), 1);
-	g = cJSON_GetArrayItem(item(t, "funnels"), 0);
-	cr_expect_str_eq(str(g, "role"), "sdr");
+	cr_assert_eq(cJSON_GetArraySize(harness_item(t, "funnels")), 1);
+	g = cJSON_GetArrayItem(harness_item(t, "funnels"), 0);
+	cr_expect_str_eq(harness_str(g, "role"), "sdr");
 	expect_num(conv(g, "calls"), "window_rate", 0.3, "east");
 	expect_num(conv(g, "convs"), "window_rate", 40.0 / 300, "east");
 	expect_num(conv(g, "calls"), "bucket_rate", 60.0 / 220, "east");
 	expect_num(g, "avg_deal_size", 25000, "east");
 	check_forecast(g, 220, 440, 4, 112000, 450000, 2155, "east");
-	expect_num(item(g, "forecast"), "reps", 3, "east");
+	expect_num(harness_item(g, "forecast"), "reps", 3, "east");
 	cr_assert_eq(cJSON_GetArraySize(reps), 3);
 	check_forecast(rep_entry(reps, "a2"), 100, 200, 1.6, 40000, 150000,
 	    650, "a2");
@@ -297,9 +224,10 @@ check_team(void)
 	cJSON_Delete(t);
 
 	/* west: c1's role has no funnel; b1 is its team. */
-	t = get_ok("/v1/teams/west/funnel?period=week&%s", at_q);
+	t = harness_get_ok(http_port, "/v1/teams/west/funnel?period=week&%s",
+	    at_q);
 	expect_num(t, "reps_count", 1, "west");
-	reps = item(t, "reps");
+	reps = harness_item(t, "reps");
 	check_conv(rep_entry(reps, "b1"), "calls", 0.2, 0.2, 0.2, "rep", false,
 	    "b1");
 	check_conv(rep_entry(reps, "b1"), "convs", 0.5, 0.5, 0.5, "team",
@@ -311,23 +239,26 @@ check_team(void)
 static void
 check_org(void)
 {
-	cJSON *o = get_ok("/v1/org/funnel?period=week&%s", at_q);
-	const cJSON *g, *teams = item(o, "teams"), *t;
+	cJSON *o = harness_get_ok(http_port, "/v1/org/funnel?period=week&%s",
+	    at_q);
+	const cJSON *g, *teams = harness_item(o, "teams"), *t;
 	int seen = 0;
 
 	expect_num(o, "reps_count", 4, "org");
-	cr_assert_eq(cJSON_GetArraySize(item(o, "funnels")), 1);
-	g = cJSON_GetArrayItem(item(o, "funnels"), 0);
+	cr_assert_eq(cJSON_GetArraySize(harness_item(o, "funnels")), 1);
+	g = cJSON_GetArrayItem(harness_item(o, "funnels"), 0);
 	expect_num(conv(g, "calls"), "window_rate", 310.0 / 1050, "org");
 	expect_num(conv(g, "convs"), "window_rate", 45.0 / 310, "org");
 	expect_num(conv(g, "meetings"), "window_rate", 0.2, "org");
-	expect_num(g, "avg_deal_size", 210000.0 / 9, "org");
+	/* 210000 / 9, printed to the cent */
+	expect_num(g, "avg_deal_size", 23333.33, "org");
 	check_forecast(g, 220, 440, 4, 112000, 600000, 2905, "org");
 	cJSON_ArrayForEach(t, teams) {
-		const cJSON *tg = cJSON_GetArrayItem(item(t, "funnels"), 0);
+		const cJSON *tg = cJSON_GetArrayItem(harness_item(t, "funnels"),
+		    0);
 
 		seen++;
-		if (strcmp(str(t, "team_id"), "west") == 0)
+		if (strcmp(harness_str(t, "team_id"), "west") == 0)
 			check_forecast(tg, 0, 0, 0, 0, 150000, 750, "org west");
 	}
 	cr_expect_eq(seen, 2);
@@ -374,14 +305,15 @@ check_cost(const struct harness_paced *p)
 	cJSON *j;
 
 	before = harness_paced_metric(p, series);
-	j = get_ok("/v1/org/funnel?period=week&%s", at_q);
+	j = harness_get_ok(http_port, "/v1/org/funnel?period=week&%s", at_q);
 	cJSON_Delete(j);
 	after = harness_paced_metric(p, series);
 	cr_expect_eq(after - before, shards_of(org, 4) * 31.0,
 	    "org: %g commands, want %u shards x 31", after - before,
 	    shards_of(org, 4));
 	before = after;
-	j = get_ok("/v1/reps/a1/funnel?period=week&%s", at_q);
+	j = harness_get_ok(http_port, "/v1/reps/a1/funnel?period=week&%s",
+	    at_q);
 	cJSON_Delete(j);
 	after = harness_paced_metric(p, series);
 	cr_expect_eq(after - before, shards_of(east, 3) * 31.0,
@@ -409,12 +341,12 @@ check_bad_requests(void)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int status = 0;
-		cJSON *j = get(bad[i].path, &status);
+		cJSON *j = harness_get_json(http_port, bad[i].path, &status);
 
 		cr_expect_eq(status, bad[i].status, "GET %s: %d, want %d",
 		    bad[i].path, status, bad[i].status);
-		cr_expect(cJSON_IsString(item(j, "error")) &&
-		    item(j, "error")->valuestring[0] != '\0',
+		cr_expect(cJSON_IsString(harness_item(j, "error")) &&
+		    harness_item(j, "error")->valuestring[0] != '\0',
 		    "GET %s: no error text", bad[i].path);
 		cJSON_Delete(j);
 	}
@@ -436,7 +368,7 @@ Test(funnel, rates_flags_and_forecast, .fini = harness_teardown,
 
 	/* Day 0 was a Thursday: (day + 3) % 7 is 0 on Mondays. */
 	week = today - (today + 3) % 7 - 14;
-	day_text(week + 2, wed, sizeof(wed));
+	harness_day_text(week + 2, wed, sizeof(wed));
 	snprintf(at_q, sizeof(at_q), "at=%sT13:00:00Z", wed);
 
 	cr_assert_eq(harness_setup("funnel"), 0);

@@ -34,49 +34,10 @@
 
 static int http_port;
 
-static const cJSON *
-item(const cJSON *o, const char *name)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
-static double
-num(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-	return v->valuedouble;
-}
-
-static const char *
-str(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static bool
 close_to(double got, double want)
 {
 	return fabs(got - want) <= 1e-6 * fmax(1.0, fabs(want));
-}
-
-/* GET path as JSON (owned), asserting 200. */
-static cJSON *
-get_json(const char *path)
-{
-	char *body = NULL;
-	int status = 0;
-	cJSON *j;
-
-	cr_assert_eq(harness_http_get(http_port, path, &status, &body), 0);
-	cr_assert_eq(status, 200, "GET %s: %d %s", path, status, body);
-	j = cJSON_Parse(body);
-	cr_assert_not_null(j, "GET %s: not JSON: %s", path, body);
-	free(body);
-	return j;
 }
 
 /*
@@ -88,37 +49,39 @@ static void
 check_figures(const cJSON *f, double actual, const char *status,
     const char *where)
 {
-	double expected = num(f, "expected_to_date"), share;
+	double expected = harness_num(f, "expected_to_date"), share;
 
-	cr_expect(close_to(num(f, "actual"), actual), "%s: actual %g", where,
-	    num(f, "actual"));
-	cr_expect(close_to(num(f, "target"), TARGET), "%s: target %g", where,
-	    num(f, "target"));
+	cr_expect(close_to(harness_num(f, "actual"), actual), "%s: actual %g",
+	    where, harness_num(f, "actual"));
+	cr_expect(close_to(harness_num(f, "target"), TARGET), "%s: target %g",
+	    where, harness_num(f, "target"));
 	share = expected / TARGET;
 	cr_expect(share > 0.49 && share < 0.56, "%s: share %g is not about "
 	    "noon's", where, share);
-	cr_expect(close_to(num(f, "pace"), actual / expected), "%s: pace %g, "
-	    "want %g", where, num(f, "pace"), actual / expected);
-	cr_expect(close_to(num(f, "projected"), actual / share), "%s: "
-	    "projected %g, want %g", where, num(f, "projected"),
+	cr_expect(close_to(harness_num(f, "pace"), actual / expected),
+	    "%s: pace %g, want %g", where, harness_num(f, "pace"), actual /
+	    expected);
+	cr_expect(close_to(harness_num(f, "projected"), actual / share), "%s: "
+	    "projected %g, want %g", where, harness_num(f, "projected"),
 	    actual / share);
 	if (actual < TARGET)
-		cr_expect(close_to(num(f, "required_rate"),
+		cr_expect(close_to(harness_num(f, "required_rate"),
 		    (TARGET - actual) / (1 - share)), "%s: required_rate %g, "
-		    "want %g", where, num(f, "required_rate"),
+		    "want %g", where, harness_num(f, "required_rate"),
 		    (TARGET - actual) / (1 - share));
-	cr_expect_str_eq(str(f, "status"), status, "%s", where);
+	cr_expect_str_eq(harness_str(f, "status"), status, "%s", where);
 }
 
 static void
 check_scorecard(double actual, const char *status)
 {
-	cJSON *sc = get_json("/v1/reps/" REP "/scorecard?period=day");
-	const cJSON *k = cJSON_GetArrayItem(item(sc, "kpis"), 0);
+	cJSON *sc = harness_get_ok(http_port, "/v1/reps/" REP
+	    "/scorecard?period=day");
+	const cJSON *k = cJSON_GetArrayItem(harness_item(sc, "kpis"), 0);
 
 	cr_assert_not_null(k, "no KPI in the scorecard");
-	cr_expect_str_eq(str(k, "kpi"), "calls");
-	cr_expect_str_eq(str(sc, "rep_id"), REP);
+	cr_expect_str_eq(harness_str(k, "kpi"), "calls");
+	cr_expect_str_eq(harness_str(sc, "rep_id"), REP);
 	check_figures(k, actual, status, "scorecard");
 	cJSON_Delete(sc);
 }
@@ -194,7 +157,7 @@ firing_is(void *arg)
 
 	if (harness_http_get(http_port, "/v1/alerts?status=firing", &status,
 	    &body) == 0 && status == 200 && (j = cJSON_Parse(body)) != NULL) {
-		const cJSON *a = item(j, "alerts");
+		const cJSON *a = harness_item(j, "alerts");
 
 		if (cJSON_IsArray(a))
 			n = (size_t)cJSON_GetArraySize(a);
@@ -282,15 +245,15 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	cr_assert_eq(m.n, 2, "%zu alerts on the topic", m.n);
 	a = cJSON_Parse(m.v[0].value);
 	cr_assert_not_null(a);
-	cr_expect_str_eq(str(a, "status"), "firing");
-	cr_expect_str_eq(str(a, "severity"), "critical");
-	cr_expect(close_to(num(a, "actual"), 10));
+	cr_expect_str_eq(harness_str(a, "status"), "firing");
+	cr_expect_str_eq(harness_str(a, "severity"), "critical");
+	cr_expect(close_to(harness_num(a, "actual"), 10));
 	cJSON_Delete(a);
 	a = cJSON_Parse(m.v[1].value);
 	cr_assert_not_null(a);
-	cr_expect_str_eq(str(a, "status"), "resolved");
-	cr_expect_str_eq(str(a, "reason"), "recovered");
-	cr_expect(close_to(num(a, "actual"), 160));
+	cr_expect_str_eq(harness_str(a, "status"), "resolved");
+	cr_expect_str_eq(harness_str(a, "reason"), "recovered");
+	cr_expect(close_to(harness_num(a, "actual"), 160));
 	cJSON_Delete(a);
 	harness_msgs_free(&m);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);

@@ -228,3 +228,19 @@ Test(funnel, coaching_clears)
 	low = step_at(0, 0);
 	cr_expect_eq(funnel_coaching_step(&low, 0, &coach, 3), 0);
 }
+
+Test(funnel, money_rounded_to_cents)
+{
+	struct funnel_value v = { true, 0.1 + 0.2 }, none = { false, 0.125 };
+
+	cr_assert_eq(funnel_money(112000.00000000003), 112000.0);
+	cr_assert_eq(funnel_money(4 * 28000.000000000004), 112000.0);
+	cr_assert_eq(funnel_money(25000.0 / 3), 8333.33);
+	cr_assert_eq(funnel_money(-0.004), 0.0);
+	cr_assert_eq(funnel_money(1e300), 1e300);
+	cr_assert(isinf(funnel_money(INFINITY)));
+	cr_assert_eq(funnel_money_value(v).v, 0.3);
+	cr_assert(funnel_money_value(v).has);
+	cr_assert_eq(funnel_money_value(none).v, 0.125);
+	cr_assert(!funnel_money_value(none).has);
+}
