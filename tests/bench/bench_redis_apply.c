@@ -13,8 +13,11 @@
  * writes them): Redis commands (INFO commandstats, the scripts' own
  * commands included), redis-server CPU (INFO cpu), memory (used_memory)
  * and append-only file bytes, each as a delta over the run divided by the
- * events counted. BENCH_COST_EVENTS, BENCH_COST_REPS, BENCH_COST_TEAMS
- * and BENCH_COST_DAYS override the spread; BENCH_COST_ONLY=1 runs this
+ * events counted. The leaderboard values go to the coalesced board
+ * writer, flushed after each batch (the most a flush can cost: nothing
+ * merged across batches); BENCH_COST_BOARDS=0 drops them instead, to
+ * see the counting script alone. BENCH_COST_EVENTS, BENCH_COST_REPS,
+ * BENCH_COST_TEAMS and BENCH_COST_DAYS override the spread; BENCH_COST_ONLY=1 runs this
  * part alone, e.g. under
  *   valgrind --tool=callgrind --toggle-collect=redis_apply_counters ...
  */
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "board_flush.h"
 #include "config.h"
 #include "log.h"
 #include "roster.h"
@@ -189,6 +193,10 @@ cost_run(const char *dir, int port, redisContext *rc)
 	struct event_base *base;
 	struct redis_conn *conn;
 	struct redis_apply *apply;
+	struct board_flush *bf;
+	const struct config *cfg_now;
+	const char *bv = getenv("BENCH_COST_BOARDS");
+	bool boards = bv == NULL || atoi(bv) != 0;
 	struct redis_conn_opts o = { 0 };
 	struct batch *b = batch_new();
 	struct activity ev;
@@ -233,6 +241,9 @@ cost_run(const char *dir, int port, redisContext *rc)
 	o.name = "bench";
 	conn = redis_conn_new(base, &o, state_cb, &up);
 	apply = redis_apply_new(conn);
+	cfg_now = cfg;
+	bf = board_flush_new(base, conn, &cfg_now);
+	redis_apply_set_boards(apply, bf);
 	while (!up)
 		event_base_loop(base, EVLOOP_ONCE);
 
@@ -275,6 +286,10 @@ cost_run(const char *dir, int port, redisContext *rc)
 			return 1;
 		while (pending > 0)
 			event_base_loop(base, EVLOOP_ONCE);
+		while (boards && board_flush_pending(bf) > 0) {
+			board_flush_now(bf);
+			event_base_loop(base, EVLOOP_ONCE);
+		}
 	}
 	secs = benchutil_now_s() - t0;
 	sleep(2);		/* appendfsync everysec: let the file catch up */
@@ -282,8 +297,9 @@ cost_run(const char *dir, int port, redisContext *rc)
 	mem = benchutil_info_num(rc, "memory", "used_memory") - mem0;
 	aof = aof_bytes(dir) - aof0;
 	printf("bench_redis_apply cost: %d events, %d reps, %d teams, %d days, "
-	    "batches of %d with their watermark; redis-server appendonly, "
-	    "fsync everysec\n", nevents, nreps, nteams, ndays, CHUNK);
+	    "batches of %d with their watermark, %s; redis-server appendonly, "
+	    "fsync everysec\n", nevents, nreps, nteams, ndays, CHUNK, boards ?
+	    "boards flushed after each" : "boards left out");
 	printf("  %.0f events/s applied\n", nevents / secs);
 	cmds = commands_per_event(rc, nevents);
 	printf("  per event: %.1f Redis commands, %.1f us redis-server CPU, "
@@ -314,6 +330,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 	batch_free(b);
 	redis_apply_free(apply);
 	redis_conn_free(conn);
+	board_flush_free(bf);	/* BENCH_COST_BOARDS=0: the values dropped */
 	event_base_free(base);
 	roster_free(roster);
 	config_free(cfg);
