@@ -53,16 +53,20 @@
  * (false) is 0. fmt() writes a value back: an integer in full, a decimal
  * in the fewest digits that read back the same double. */
 #define LUA_NUM \
+	"local tonumber, find, byte, format = tonumber, string.find, " \
+	"string.byte, string.format\n" \
 	"local function num(v, kd)\n" \
 	"  if v == false or v == nil then return 0 end\n" \
 	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 then return nil end\n" \
 	"  if kd == 'c' then\n" \
 	"    if v == '0' then return 0 end\n" \
-	"    local d = v:match('^%-?([1-9]%d*)$')\n" \
-	"    if d == nil or #d > 15 then return nil end\n" \
+	"    if not find(v, '^%-?[1-9]%d*$') then return nil end\n" \
+	"    local d = #v\n" \
+	"    if byte(v, 1) == 45 then d = d - 1 end\n" \
+	"    if d > 15 then return nil end\n" \
 	"    return tonumber(v)\n" \
 	"  end\n" \
-	"  if v:find('%s') then return nil end\n" \
+	"  if find(v, '%s') then return nil end\n" \
 	"  local x = tonumber(v)\n" \
 	"  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end\n" \
 	"  return x\n" \
@@ -73,13 +77,13 @@
 	"end\n" \
 	"local function fmt(x, kd)\n" \
 	"  if kd == 'c' or (x == math.floor(x) and x < 1e15 and x > -1e15) then\n" \
-	"    return string.format('%.0f', x)\n" \
+	"    return format('%.0f', x)\n" \
 	"  end\n" \
 	"  for _, f in ipairs({'%.15g', '%.16g'}) do\n" \
-	"    local s = string.format(f, x)\n" \
+	"    local s = format(f, x)\n" \
 	"    if tonumber(s) == x then return s end\n" \
 	"  end\n" \
-	"  return string.format('%.17g', x)\n" \
+	"  return format('%.17g', x)\n" \
 	"end\n"
 
 /*
@@ -113,21 +117,26 @@
  *
  * State is kept in tables keyed by key index, then field, rather than in
  * concatenated strings: the script's cost is in its table and string
- * work, per field, not in Redis commands.
+ * work, per field, not in Redis commands. So that work is kept small: the
+ * library functions it calls per field are locals, each event's set
+ * index is read from ARGV once, a group's planned additions go to arrays
+ * reused by every group (not a table per field), and a changed value is
+ * formatted once, for its HSET and its answer.
  */
 static const char shard_script[] =
 	LUA_NUM
-	"local S = tonumber(ARGV[1])\n"
-	"local C = tonumber(ARGV[2])\n"
-	"local now = tonumber(ARGV[3])\n"
-	"local PC = tonumber(ARGV[4])\n"
-	"local W = tonumber(ARGV[5])\n"
+	"local A = ARGV\n"
+	"local S = tonumber(A[1])\n"
+	"local C = tonumber(A[2])\n"
+	"local now = tonumber(A[3])\n"
+	"local PC = tonumber(A[4])\n"
+	"local W = tonumber(A[5])\n"
 	"local wm = {}\n"
-	"for w = 6, 5 + 2 * W do wm[#wm + 1] = ARGV[w] end\n"
+	"for w = 6, 5 + 2 * W do wm[#wm + 1] = A[w] end\n"
 	"local a = 6 + 2 * W\n"
 	"local exp = {}\n"
-	"for k = 1, S + C do exp[k] = tonumber(ARGV[a]); a = a + 1 end\n"
-	"local G = tonumber(ARGV[a]); a = a + 1\n"
+	"for k = 1, S + C do exp[k] = tonumber(A[a]); a = a + 1 end\n"
+	"local G = tonumber(A[a]); a = a + 1\n"
 	"local function sliced(call, cmd, key, list, per)\n"
 	"  local out = {}\n"
 	"  for s = 1, #list, per do\n"
@@ -137,31 +146,33 @@ static const char shard_script[] =
 	"  end\n"
 	"  return out\n"
 	"end\n"
-	"local groups, ids, fl, fi = {}, {}, {}, {}\n"
+	"local groups, ids, fl, fi, ek = {}, {}, {}, {}, {}\n"
 	"local function want(k, f)\n"
 	"  local m = fi[k]\n"
 	"  if not m then m = {}; fi[k] = m; fl[k] = {} end\n"
 	"  if not m[f] then m[f] = true; local l = fl[k]; l[#l + 1] = f end\n"
 	"end\n"
+	"local ne = 0\n"
 	"for g = 1, G do\n"
-	"  local K = tonumber(ARGV[a])\n"
+	"  local K = tonumber(A[a])\n"
 	"  local f0 = a + 1\n"
 	"  local b0 = f0 + 3 * K\n"
-	"  local E = tonumber(ARGV[b0 + PC])\n"
+	"  local E = tonumber(A[b0 + PC])\n"
 	"  local e0 = b0 + PC + 1\n"
 	"  a = e0 + 4 * E\n"
 	"  local bk = {}\n"
-	"  for p = 1, PC do bk[p] = S + tonumber(ARGV[b0 + p - 1]) end\n"
+	"  for p = 1, PC do bk[p] = S + tonumber(A[b0 + p - 1]) end\n"
 	"  groups[g] = {K, f0, bk, E, e0}\n"
 	"  for e = 0, E - 1 do\n"
-	"    local k = tonumber(ARGV[e0 + 4 * e])\n"
+	"    local k = tonumber(A[e0 + 4 * e])\n"
+	"    ne = ne + 1; ek[ne] = k\n"
 	"    local l = ids[k]\n"
 	"    if not l then l = {}; ids[k] = l end\n"
-	"    l[#l + 1] = ARGV[e0 + 4 * e + 1]\n"
+	"    l[#l + 1] = A[e0 + 4 * e + 1]\n"
 	"  end\n"
 	"  for q = 0, K - 1 do\n"
-	"    local rf, tf = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 2]\n"
-	"    for p = 1, PC do want(bk[p], rf); want(bk[p] + C, tf) end\n"
+	"    local rf, tf = A[f0 + 3 * q], A[f0 + 3 * q + 2]\n"
+	"    for p = 1, PC do local k = bk[p]; want(k, rf); want(k + C, tf) end\n"
 	"  end\n"
 	"end\n"
 	"local member, text, existed = {}, {}, {}\n"
@@ -188,24 +199,26 @@ static const char shard_script[] =
 	"local cur, chg, pend, okg, bad = {}, {}, {}, {}, {}\n"
 	"for k = S + 1, S + C do cur[k] = {}; chg[k] = {} end\n"
 	"for k = 1, S do pend[k] = {} end\n"
+	"local pk, pf, pv, pd = {}, {}, {}, {}\n"
 	"local pos = 0\n"
 	"for g = 1, G do\n"
-	"  local K, f0, bk, E, e0 = unpack(groups[g])\n"
-	"  local n, amt, new, ok = 0, 0, {}, true\n"
+	"  local gr = groups[g]\n"
+	"  local K, f0, bk, E, e0 = gr[1], gr[2], gr[3], gr[4], gr[5]\n"
+	"  local n, amt, nn, new, ok = 0, 0, 0, {}, true\n"
 	"  for e = 0, E - 1 do\n"
 	"    local i = e0 + 4 * e\n"
-	"    local k = tonumber(ARGV[i])\n"
-	"    local mbr, mk, pk = ARGV[i + 1], member[k], pend[k]\n"
+	"    local k = ek[pos + e + 1]\n"
+	"    local mbr, mk, pe = A[i + 1], member[k], pend[k]\n"
 	"    if mk == nil then ok = false end\n"
-	"    if not (mk and mk[mbr]) and not pk[mbr] then\n"
-	"      pk[mbr] = true; new[#new + 1] = e\n"
-	"      n = n + tonumber(ARGV[i + 2]); amt = amt + tonumber(ARGV[i + 3])\n"
+	"    if not (mk and mk[mbr]) and not pe[mbr] then\n"
+	"      pe[mbr] = true; nn = nn + 1; new[nn] = e\n"
+	"      n = n + tonumber(A[i + 2]); amt = amt + tonumber(A[i + 3])\n"
 	"    end\n"
 	"  end\n"
-	"  local plan = {}\n"
-	"  if #new > 0 then\n"
+	"  local np = 0\n"
+	"  if nn > 0 then\n"
 	"    for q = 0, K - 1 do\n"
-	"      local rf, kd = ARGV[f0 + 3 * q], ARGV[f0 + 3 * q + 1]\n"
+	"      local rf, kd = A[f0 + 3 * q], A[f0 + 3 * q + 1]\n"
 	"      local add = n\n"
 	"      if kd == 'a' then add = amt end\n"
 	"      if add > 0 then\n"
@@ -214,37 +227,39 @@ static const char shard_script[] =
 	"          local ck = cur[k]\n"
 	"          local v = ck[rf]\n"
 	"          if v == nil then\n"
-	"            v = text[k] ~= nil and num(text[k][rf], kd) or false\n"
+	"            local tk = text[k]\n"
+	"            v = tk ~= nil and num(tk[rf], kd) or false\n"
 	"            ck[rf] = v\n"
 	"          end\n"
 	"          if v == false or not fits(v + add, kd) then ok = false\n"
-	"          else plan[#plan + 1] = {k, rf, v + add, kd} end\n"
+	"          else np = np + 1; pk[np] = k; pf[np] = rf; pv[np] = v + add; pd[np] = kd end\n"
 	"        end\n"
 	"      end\n"
 	"    end\n"
 	"  end\n"
 	"  if ok then\n"
-	"    for _, pl in ipairs(plan) do cur[pl[1]][pl[2]] = pl[3]; chg[pl[1]][pl[2]] = pl[4] end\n"
-	"    if #new > 0 then okg[#okg + 1] = {g, new, n, amt} end\n"
+	"    for j = 1, np do cur[pk[j]][pf[j]] = pv[j]; chg[pk[j]][pf[j]] = pd[j] end\n"
+	"    if nn > 0 then okg[#okg + 1] = {g, new, n, amt} end\n"
 	"  else\n"
-	"    for _, e in ipairs(new) do bad[#bad + 1] = pos + e + 1 end\n"
+	"    for j = 1, nn do bad[#bad + 1] = pos + new[j] + 1 end\n"
 	"  end\n"
 	"  pos = pos + E\n"
 	"end\n"
 	"if #bad > 0 then return {0, 0, bad, 0} end\n"
 	"local counted, adds, tadd, tkind, torder = 0, {}, {}, {}, {}\n"
 	"for _, o in ipairs(okg) do\n"
-	"  local K, f0, bk, E, e0 = unpack(groups[o[1]])\n"
+	"  local gr = groups[o[1]]\n"
+	"  local K, f0, bk, e0 = gr[1], gr[2], gr[3], gr[5]\n"
 	"  for _, e in ipairs(o[2]) do\n"
 	"    local i = e0 + 4 * e\n"
-	"    local k = tonumber(ARGV[i])\n"
+	"    local k = tonumber(A[i])\n"
 	"    local l = adds[k]\n"
 	"    if not l then l = {}; adds[k] = l end\n"
-	"    l[#l + 1] = ARGV[i + 1]\n"
+	"    l[#l + 1] = A[i + 1]\n"
 	"  end\n"
 	"  counted = counted + #o[2]\n"
 	"  for q = 0, K - 1 do\n"
-	"    local kd, tf = ARGV[f0 + 3 * q + 1], ARGV[f0 + 3 * q + 2]\n"
+	"    local kd, tf = A[f0 + 3 * q + 1], A[f0 + 3 * q + 2]\n"
 	"    local add = o[3]\n"
 	"    if kd == 'a' then add = o[4] end\n"
 	"    if add > 0 then\n"
@@ -258,23 +273,24 @@ static const char shard_script[] =
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"local hs, left = {}, 0\n"
+	"local hs, left, txt = {}, 0, {}\n"
 	"for k = 1, S do\n"
 	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k], 1000) end\n"
 	"end\n"
 	"for k = S + 1, S + C do\n"
-	"  local l = {}\n"
-	"  for f, kd in pairs(chg[k]) do l[#l + 1] = f; l[#l + 1] = fmt(cur[k][f], kd) end\n"
+	"  local l, tx, ck = {}, {}, cur[k]\n"
+	"  for f, kd in pairs(chg[k]) do local v = fmt(ck[f], kd); tx[f] = v; l[#l + 1] = f; l[#l + 1] = v end\n"
+	"  txt[k] = tx\n"
 	"  if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
 	"end\n"
 	"for k = S + C + 1, S + 2 * C do\n"
 	"  if torder[k] then\n"
-	"    local l = {}\n"
+	"    local l, tk, ta, tn = {}, text[k], tadd[k], tkind[k]\n"
 	"    for _, tf in ipairs(torder[k]) do\n"
-	"      local kd = tkind[k][tf]\n"
-	"      local old = text[k] ~= nil and num(text[k][tf], kd)\n"
-	"      if old and fits(old + tadd[k][tf], kd) then\n"
-	"        l[#l + 1] = tf; l[#l + 1] = fmt(old + tadd[k][tf], kd)\n"
+	"      local kd = tn[tf]\n"
+	"      local old = tk ~= nil and num(tk[tf], kd)\n"
+	"      if old and fits(old + ta[tf], kd) then\n"
+	"        l[#l + 1] = tf; l[#l + 1] = fmt(old + ta[tf], kd)\n"
 	"      else left = left + 1 end\n"
 	"    end\n"
 	"    if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
@@ -282,16 +298,20 @@ static const char shard_script[] =
 	"end\n"
 	"if W > 0 then redis.call('HSET', KEYS[#KEYS], unpack(wm)) end\n"
 	"local out = {counted, pos - counted, {}, left}\n"
+	"local no = 4\n"
 	"for g = 1, G do\n"
-	"  local K, f0, bk = groups[g][1], groups[g][2], groups[g][3]\n"
+	"  local gr = groups[g]\n"
+	"  local K, f0, bk = gr[1], gr[2], gr[3]\n"
 	"  for q = 0, K - 1 do\n"
-	"    local rf = ARGV[f0 + 3 * q]\n"
+	"    local rf = A[f0 + 3 * q]\n"
 	"    for p = 1, PC do\n"
 	"      local k = bk[p]\n"
-	"      local kd = chg[k][rf]\n"
-	"      if kd then out[#out + 1] = fmt(cur[k][rf], kd)\n"
-	"      elseif text[k] == nil then out[#out + 1] = ''\n"
-	"      else out[#out + 1] = text[k][rf] or '0' end\n"
+	"      local v = txt[k][rf]\n"
+	"      if v == nil then\n"
+	"        local tk = text[k]\n"
+	"        if tk == nil then v = '' else v = tk[rf] or '0' end\n"
+	"      end\n"
+	"      no = no + 1; out[no] = v\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
