@@ -1172,8 +1172,12 @@ enqueue_newly_owned(struct evaluator *e)
 				continue;
 			owned++;
 			p = owner_partition_of(e->d.owner, id);
-			if (p >= 0 && (size_t)p < e->nparts && fresh[p])
-				enqueue(e, i, 0, NULL);
+			if (p < 0 || (size_t)p >= e->nparts || !fresh[p])
+				continue;
+			/* This judgement reads every count applied so far: a
+			 * re-evaluation marked for some of them would repeat it. */
+			e->dirty[i] = false;
+			enqueue(e, i, 0, NULL);
 		}
 		metrics_set(e->m_owned, (double)owned);
 	}

@@ -313,6 +313,16 @@ on_partitions(int count, void *arg)
 	owner_set_partition_count(i->owner, count);
 }
 
+/* Not from batch_complete itself: the evaluator then starts its reads,
+ * as from the gauge timer, outside the Redis reply being handled. */
+static void
+catch_up_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ingest_catch_up(arg, true);
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -337,6 +347,11 @@ batch_complete(struct ingest *i)
 		ps->next_needed = b->parts[k].last_offset + 1;
 		consumer_store(i->consumer, topic, b->parts[k].partition,
 		    b->parts[k].last_offset + 1);
+		/* Its backlog may be read now: on the gauge timer alone, its
+		 * reps would go unjudged for up to a second more, and the new
+		 * counts of that time be their first status (changes.c). */
+		if (!owner_caught_up(i->owner, ps->partition))
+			event_active(i->catch_up_ev, EV_TIMEOUT, 0);
 	}
 	if (i->cfg->clock == CLOCK_MODE_EVENT && i->evclock.started)
 		ingest_ticks_save(i, b);
@@ -640,7 +655,7 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 	lag = consumer_lag(i->consumer);
 	if (lag >= 0)
 		metrics_set(i->m.lag, (double)lag);
-	ingest_catch_up(i);
+	ingest_catch_up(i, false);
 	if (ingest_dlq_give_up(i))
 		ingest_abandon(i, ingest_revoking(i) ?
 		    "revoked while the dlq holds the batch" :
@@ -758,6 +773,7 @@ ingest_new(struct event_base *base, struct redis_conn *conn,
 	i->flush_ev = event_new(base, -1, 0, flush_cb, i);
 	i->gauge_ev = event_new(base, -1, EV_PERSIST, gauge_cb, i);
 	event_add(i->gauge_ev, &sec);
+	i->catch_up_ev = event_new(base, -1, 0, catch_up_cb, i);
 	metrics_register(&i->m);
 	return i;
 }
@@ -866,6 +882,7 @@ ingest_free(struct ingest *i)
 	event_free(i->retry_ev);
 	event_free(i->flush_ev);
 	event_free(i->gauge_ev);
+	event_free(i->catch_up_ev);
 	batch_free(i->cur);
 	batch_free(i->inflight);
 	batch_free(i->spare);

@@ -167,6 +167,9 @@ struct ingest {
 	int64_t tick_target;		/* judge up to this boundary, then go on */
 
 	struct event *gauge_ev;
+	/* Catch-up looked at on the next loop turn after a batch of a
+	 * partition not yet caught up was applied (ingest_catch_up). */
+	struct event *catch_up_ev;
 	struct ingest_metrics m;
 };
 
@@ -193,7 +196,8 @@ bool ingest_revoking(const struct ingest *i);
 struct part_state *ingest_part_find(struct ingest *i, int32_t partition);
 void ingest_fail(struct ingest *i, const char *why);
 void ingest_revoke_progress(struct ingest *i);
-void ingest_catch_up(struct ingest *i);
+/* read_all: only partitions with no lag at all (else CAUGHT_UP_LAG). */
+void ingest_catch_up(struct ingest *i, bool read_all);
 /* Notes began_ms as the start of partition's data unless known (owner.h). */
 void ingest_began_note(struct ingest *i, int32_t partition, int64_t began_ms);
 void ingest_retry_cb(evutil_socket_t fd, short what, void *arg);

@@ -373,11 +373,16 @@ ingest_on_revoke(const rd_kafka_topic_partition_list_t *parts, bool lost,
 
 /* ---- catch-up ---- */
 
-/* From the gauge timer: partitions whose backlog is read are caught up;
- * the evaluator hears when more reps are owned. */
+/* Partitions whose backlog is read are caught up; the evaluator hears
+ * when more reps are owned. From the gauge timer, a lag of CAUGHT_UP_LAG
+ * at most (a busy partition may never show none); on the loop turn after
+ * a batch of a partition not caught up was applied (read_all), none: at
+ * CAUGHT_UP_LAG there, the last events of every backlog would judge their
+ * reps again right after the catch-up judged them. */
 void
-ingest_catch_up(struct ingest *i)
+ingest_catch_up(struct ingest *i, bool read_all)
 {
+	int64_t max_lag = read_all ? 0 : CAUGHT_UP_LAG;
 	bool grew = false;
 
 	for (size_t k = 0; k < i->nparts && ingest_positioned(i); k++) {
@@ -388,7 +393,7 @@ ingest_catch_up(struct ingest *i)
 			continue;
 		pl = consumer_partition_lag(i->consumer, ps->partition,
 		    ps->next_needed);
-		if ((pl >= 0 && pl <= CAUGHT_UP_LAG) ||
+		if ((pl >= 0 && pl <= max_lag) ||
 		    caltime_wall_ms() - ps->assigned_ms > CATCH_UP_MAX_MS) {
 			grew |= owner_set_caught_up(i->owner, ps->partition);
 			log_info("partition_caught_up", "partition=%d lag=%lld",
