@@ -3,23 +3,28 @@
  * absolute values each applied batch's shard scripts answered
  * (board_flush_add); its timer writes them every leaderboards.flush_every.
  *
- * Values wait with their rep, not with each board: a rep's record holds
- * its values (one per KPI, period and bucket: a newer one replaces it
- * when higher) and the scopes of its boards (org, team, role, managers,
- * groupings), worked out when the rep is first met and again after a
- * reload. Adding a value is one look-up of its rep and a short scan of
- * the rep's few values; a value is spread over the rep's boards only when
- * a flush takes it. (A table per board, looked up once per board and
- * value, cost a cache miss or two each on a big roster: most of the
- * daemon's CPU per event.) Reps with values waiting queue in the order
- * they got their first one.
+ * Values wait with their rep first: a rep's record holds its values (one
+ * per KPI, period and bucket: a newer one replaces it when higher) and
+ * the scopes of its boards (org, team, role, managers, groupings),
+ * worked out when the rep is first met and again after a reload. Adding
+ * a value is one look-up of its rep and a short scan of the rep's few
+ * values. (A table per board, looked up once per board and value, cost
+ * a cache miss or two each on a big roster: most of the daemon's CPU per
+ * event.) Reps with values waiting queue in the order they got their
+ * first one.
  *
- * A flush takes whole reps from the head of the queue while their values
- * times their boards fit in f->max (BOARD_FLUSH_MAX; the first rep alone
- * may be split between its values), so a big roster never holds the
- * loop: the cost of a flush is linear in what it takes. The rest wait for
- * the next tick, or for the next loop turn when a whole flush's worth
- * waits. Only one flush is in flight at a time.
+ * When less than a flush's worth waits on the boards, a flush first
+ * spreads the reps' values over their boards (appended to each board's
+ * list, whole reps in order, at most SPREAD_MAX board values a turn);
+ * then it takes whole boards from the head of the board queue, at most
+ * f->max (BOARD_FLUSH_MAX) values (a board bigger than that alone is
+ * split), so that each board gets one command with all of its values,
+ * and a big roster never holds the loop: the cost of a flush is linear
+ * in what it takes. The rest wait for the next tick, or for the next
+ * loop turn when a whole flush's worth waits. Only one flush is in
+ * flight at a time. A rep's value is on a board's list at most once per
+ * spread; the lists hold at most a flush's worth plus one spread, the
+ * reps' records merge the rest.
  *
  * A flush first asks PUBSUB NUMSUB of the change stream's channel (not on
  * Redis Cluster, where a node counts its own subscribers only: there the
@@ -31,12 +36,12 @@
  * rank moves, and checks the expiry itself.
  *
  * A board whose write fails (an error reply, a lost connection; nothing
- * sent when PUBSUB NUMSUB fails) keeps the values it was sent, on the
- * board itself: the next flush sends them first, with whatever its reps
- * brought meanwhile (ZADD GT makes writing a value twice, or a lower one
- * after a higher, harmless). The other boards of the flush are written.
+ * sent when PUBSUB NUMSUB fails) gets the values it was sent back on its
+ * list, for the next flush, with whatever its reps brought meanwhile
+ * (ZADD GT makes writing a value twice, or a lower one after a higher,
+ * harmless). The other boards of the flush are written.
  * A rep whose scopes change with a reload while it has values waiting
- * leaves them on its old boards the same way. A failing flush is logged
+ * has them spread over its old boards first. A failing flush is logged
  * once until one succeeds. Values still here when the process dies are
  * lost from the boards (README, Leaderboards, says what mends them).
  *
@@ -70,6 +75,7 @@
 #define VALUE_MAX		31	/* bytes of a value's text */
 #define REP_SCAN_MAX		16	/* a rep's values found by a scan */
 #define REP_KEEP_MAX		16	/* a rep's value array kept when empty */
+#define SPREAD_MAX		(16 * BOARD_FLUSH_MAX)	/* board values a turn */
 
 /* A set of strings, each kept once (open addressing, at most half full). */
 struct strset {
@@ -110,7 +116,7 @@ struct frep {
 	bool queued;
 };
 
-/* One rep's value on one board: a flush's command, a board's kept. */
+/* One rep's value on one board: a board's list, a flush's command. */
 struct fentry {
 	const char *rep;		/* interned */
 	struct fnum x;
@@ -124,12 +130,12 @@ struct fboard {
 	int64_t expire_at;
 	char *key;			/* owned */
 	bool expiry_set;		/* since the connection came up */
-	bool queued;			/* in the queue of boards with kept */
+	bool queued;			/* in the queue of boards with values */
 	uint64_t op_seq;		/* the flush that last took a value */
 	size_t cmd_ix;			/* its command in that flush */
 	int64_t used_ms;		/* monotonic: the last value taken */
-	struct fentry *kept;		/* values a failed write kept; owned */
-	size_t nkept, kept_cap;
+	struct fentry *v;		/* values waiting; owned */
+	size_t n, cap;
 };
 
 /* A first come, first served queue (a ring). */
@@ -176,8 +182,10 @@ struct board_flush {
 	struct fboard **bt;
 	size_t nb, bt_cap;
 	struct ring reps;		/* reps with values waiting */
-	struct ring kept;		/* boards with values kept */
+	struct ring boards;		/* boards with values waiting */
 	size_t waiting;			/* board values waiting, all told */
+	size_t on_boards;		/* of which on the boards' lists */
+	size_t gone;			/* dropped for expiry, not yet counted */
 	struct flush_op *op;		/* the flush in flight */
 	uint64_t op_seq;
 	size_t inflight;		/* its values */
@@ -359,12 +367,12 @@ evict(struct board_flush *f, int64_t now)
 	for (size_t k = 0; k < f->bt_cap; k++) {
 		struct fboard *b = f->bt[k];
 
-		if (b == NULL || b->nkept > 0 || b->queued ||
+		if (b == NULL || b->n > 0 || b->queued ||
 		    (f->op != NULL && b->op_seq == f->op->seq) ||
 		    now - b->used_ms < BOARD_IDLE_MS)
 			continue;
 		free(b->key);
-		free(b->kept);
+		free(b->v);
 		free(b);
 		f->bt[k] = NULL;
 		dropped++;
@@ -388,22 +396,24 @@ update_gauge(struct board_flush *f)
 	metrics_set(f->m_pending, (double)(waiting(f) + f->inflight));
 }
 
-/* Keeps (rep, x) on board b for the next flush. */
+/* Appends (rep, x) to board b's list: spread (a value already counted
+ * in f->waiting) or, when back from a failed write, counted again. */
 static void
-keep(struct board_flush *f, struct fboard *b, const char *rep,
-    const struct fnum *x)
+board_push(struct board_flush *f, struct fboard *b, const char *rep,
+    const struct fnum *x, bool back)
 {
-	if (b->nkept == b->kept_cap) {
-		b->kept_cap = b->kept_cap ? b->kept_cap * 2 : 8;
-		b->kept = xreallocarray(b->kept, b->kept_cap,
-		    sizeof(*b->kept));
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 8;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
 	}
-	b->kept[b->nkept].rep = rep;
-	b->kept[b->nkept++].x = *x;
-	f->waiting++;
+	b->v[b->n].rep = rep;
+	b->v[b->n++].x = *x;
+	f->on_boards++;
+	if (back)
+		f->waiting++;
 	if (!b->queued) {
 		b->queued = true;
-		ring_push(&f->kept, b);
+		ring_push(&f->boards, b);
 	}
 }
 
@@ -468,8 +478,11 @@ add_scope(const char *scope, void *arg)
 	f->sc[f->nsc++] = strset_intern(&f->names, scope);
 }
 
-/* r's scopes under cfg. Values it has waiting under other scopes stay on
- * those boards (kept), for the next flush. */
+static void rep_spread(struct board_flush *f, const struct config *cfg,
+    struct frep *r, int64_t now);
+
+/* r's scopes under cfg. Values it has waiting under other scopes are
+ * spread over those boards first. */
 static void
 rep_scopes(struct board_flush *f, const struct config *cfg, struct frep *r,
     const struct roster_rep *rr)
@@ -477,20 +490,9 @@ rep_scopes(struct board_flush *f, const struct config *cfg, struct frep *r,
 	f->nsc = 0;
 	board_rep_scopes(cfg, rr, add_scope, f);
 	if (r->n > 0 && (r->nsc != f->nsc ||
-	    memcmp(r->sc, f->sc, f->nsc * sizeof(*f->sc)) != 0)) {
-		for (size_t k = 0; k < r->n; k++)
-			for (size_t s = 0; s < r->nsc; s++) {
-				struct fboard *b = board_get(f, cfg, r->sc[s],
-				    &r->v[k]);
-
-				b->expire_at = r->v[k].expire_at;
-				keep(f, b, r->id, &r->v[k].x);
-			}
-		f->waiting -= r->n * r->nsc;
-		r->n = 0;
-		r->indexed = false;
-		/* Still queued: a flush skips a rep with nothing. */
-	}
+	    memcmp(r->sc, f->sc, f->nsc * sizeof(*f->sc)) != 0))
+		rep_spread(f, cfg, r, caltime_mono_ms());	/* still queued:
+								 * skipped */
 	if (r->nsc != f->nsc) {
 		r->sc = xreallocarray(r->sc, f->nsc, sizeof(*r->sc));
 		r->nsc = f->nsc;
@@ -659,7 +661,8 @@ flush_done(struct board_flush *f, struct flush_op *op)
 		if (!op->sent || cmd->failed) {
 			/* Kept on the board, for the next flush. */
 			for (size_t k = 0; k < cmd->n; k++)
-				keep(f, cmd->b, cmd->v[k].rep, &cmd->v[k].x);
+				board_push(f, cmd->b, cmd->v[k].rep,
+				    &cmd->v[k].x, true);
 			kept += cmd->n;
 		} else {
 			/* ZADD then EXPIREAT, or the script's own check. */
@@ -871,119 +874,112 @@ op_cmd(struct flush_op *op, struct fboard *b)
 	return cmd;
 }
 
-static void
-cmd_add(struct board_cmd *cmd, const char *rep, const struct fnum *x)
-{
-	if (cmd->n == cmd->cap) {
-		cmd->cap = cmd->cap ? cmd->cap * 2 : 16;
-		cmd->v = xreallocarray(cmd->v, cmd->cap, sizeof(*cmd->v));
-	}
-	cmd->v[cmd->n].rep = rep;
-	cmd->v[cmd->n++].x = *x;
-	cmd->op->n++;
-}
-
 static bool
 expired(int64_t expire_at, int64_t now_s)
 {
 	return expire_at > 0 && expire_at <= now_s;
 }
 
-/* Takes into op the values kept on boards, then reps' values spread over
- * their boards, while they fit in f->max (the first alone may be split).
- * Returns the values dropped for their board's expiry. */
-static size_t
-take(struct board_flush *f, const struct config *cfg, struct flush_op *op,
+/* Moves r's values to its boards' lists (the expired ones dropped and
+ * counted in f->gone) and empties it. */
+static void
+rep_spread(struct board_flush *f, const struct config *cfg, struct frep *r,
     int64_t now)
 {
 	int64_t now_s = caltime_wall_ms() / 1000;
-	size_t gone = 0;
 
-	while (f->kept.n > 0 && op->n < f->max) {
-		struct fboard *b = f->kept.v[f->kept.head];
+	for (size_t k = 0; k < r->n; k++) {
+		if (expired(r->v[k].expire_at, now_s)) {
+			f->gone += r->nsc;
+			f->waiting -= r->nsc;
+			continue;
+		}
+		for (size_t s = 0; s < r->nsc; s++) {
+			struct fboard *b = board_get(f, cfg, r->sc[s], &r->v[k]);
+
+			b->expire_at = r->v[k].expire_at;
+			b->used_ms = now;
+			board_push(f, b, r->id, &r->v[k].x, false);
+		}
+	}
+	r->n = 0;
+	r->indexed = false;
+	if (r->cap > REP_KEEP_MAX) {
+		free(r->v);
+		r->v = NULL;
+		r->cap = 0;
+		free(r->idx);
+		r->idx = NULL;
+		r->idx_cap = 0;
+	}
+}
+
+/* Spreads whole reps, in order, while less than a flush's worth waits on
+ * the boards, at most SPREAD_MAX board values. */
+static void
+spread(struct board_flush *f, const struct config *cfg, int64_t now)
+{
+	size_t moved = 0;
+
+	if (f->on_boards >= f->max)
+		return;
+	while (f->reps.n > 0 && moved < SPREAD_MAX) {
+		struct frep *r = ring_pop(&f->reps);
+
+		r->queued = false;
+		moved += r->n * r->nsc;
+		rep_spread(f, cfg, r, now);
+	}
+}
+
+/* Takes whole boards from the head of the queue into op while they fit in
+ * f->max (the first alone may be split); the values of a board past its
+ * expiry are dropped and counted in f->gone. */
+static void
+take(struct board_flush *f, struct flush_op *op)
+{
+	int64_t now_s = caltime_wall_ms() / 1000;
+
+	while (f->boards.n > 0 && op->n < f->max) {
+		struct fboard *b = f->boards.v[f->boards.head];
 		struct board_cmd *cmd;
-		size_t n = b->nkept;
 
 		if (expired(b->expire_at, now_s)) {
 			/* Its bucket's keys are gone: nothing to write. */
-			gone += n;
-			f->waiting -= n;
-			(void)ring_pop(&f->kept);
+			f->gone += b->n;
+			f->waiting -= b->n;
+			f->on_boards -= b->n;
+			(void)ring_pop(&f->boards);
 			b->queued = false;
-			b->nkept = b->kept_cap = 0;
-			free(b->kept);
-			b->kept = NULL;
+			b->n = b->cap = 0;
+			free(b->v);
+			b->v = NULL;
 			continue;
 		}
-		if (op->n > 0 && op->n + n > f->max)
+		if (op->n > 0 && op->n + b->n > f->max)
 			break;
-		if (n > f->max)
-			n = f->max;
 		cmd = op_cmd(op, b);
-		for (size_t k = 0; k < n; k++)
-			cmd_add(cmd, b->kept[k].rep, &b->kept[k].x);
-		b->nkept -= n;
-		memmove(b->kept, b->kept + n, b->nkept * sizeof(*b->kept));
-		f->waiting -= n;
-		b->used_ms = now;
-		(void)ring_pop(&f->kept);
-		if (b->nkept > 0) {
-			ring_push(&f->kept, b);	/* behind the others */
-		} else {
+		(void)ring_pop(&f->boards);
+		if (b->n <= f->max) {
+			cmd->v = b->v;
+			cmd->n = cmd->cap = b->n;
+			b->v = NULL;
+			b->n = b->cap = 0;
 			b->queued = false;
-			free(b->kept);
-			b->kept = NULL;
-			b->kept_cap = 0;
+		} else {
+			/* Bigger than a flush: its first max values; the
+			 * rest queue again, behind the others. */
+			cmd->n = cmd->cap = f->max;
+			cmd->v = xreallocarray(NULL, cmd->n, sizeof(*cmd->v));
+			memcpy(cmd->v, b->v, cmd->n * sizeof(*cmd->v));
+			b->n -= cmd->n;
+			memmove(b->v, b->v + cmd->n, b->n * sizeof(*b->v));
+			ring_push(&f->boards, b);
 		}
+		op->n += cmd->n;
+		f->waiting -= cmd->n;
+		f->on_boards -= cmd->n;
 	}
-	while (f->reps.n > 0 && op->n < f->max) {
-		struct frep *r = f->reps.v[f->reps.head];
-		size_t n = r->n;
-
-		if (op->n > 0 && op->n + n * r->nsc > f->max)
-			break;
-		if (n * r->nsc > f->max) {
-			/* Bigger than a flush: its first values. */
-			n = r->nsc > 0 ? f->max / r->nsc : n;
-			if (n == 0)
-				n = 1;
-		}
-		for (size_t k = 0; k < n; k++) {
-			if (expired(r->v[k].expire_at, now_s)) {
-				gone += r->nsc;
-				continue;
-			}
-			for (size_t s = 0; s < r->nsc; s++) {
-				struct fboard *b = board_get(f, cfg, r->sc[s],
-				    &r->v[k]);
-
-				b->expire_at = r->v[k].expire_at;
-				b->used_ms = now;
-				cmd_add(op_cmd(op, b), r->id, &r->v[k].x);
-			}
-		}
-		f->waiting -= n * r->nsc;
-		(void)ring_pop(&f->reps);
-		if (n < r->n) {
-			r->n -= n;
-			memmove(r->v, r->v + n, r->n * sizeof(*r->v));
-			r->indexed = false;
-			ring_push(&f->reps, r);	/* behind the others */
-			continue;
-		}
-		r->n = 0;
-		r->queued = false;
-		r->indexed = false;
-		if (r->cap > REP_KEEP_MAX) {
-			free(r->v);
-			r->v = NULL;
-			r->cap = 0;
-			free(r->idx);
-			r->idx = NULL;
-			r->idx_cap = 0;
-		}
-	}
-	return gone;
 }
 
 static void
@@ -991,17 +987,18 @@ flush_start(struct board_flush *f)
 {
 	const struct config *cfg = *f->cfg;
 	struct flush_op *op;
-	size_t gone;
 
 	if (f->op != NULL || waiting(f) == 0 || !redis_conn_up(f->conn))
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
 	op->seq = ++f->op_seq;
-	gone = take(f, cfg, op, caltime_mono_ms());
-	if (gone > 0) {
-		metrics_add(f->m_expired, (double)gone);
-		log_info("board_values_expired", "values=%zu", gone);
+	spread(f, cfg, caltime_mono_ms());
+	take(f, op);
+	if (f->gone > 0) {
+		metrics_add(f->m_expired, (double)f->gone);
+		log_info("board_values_expired", "values=%zu", f->gone);
+		f->gone = 0;
 		update_gauge(f);
 	}
 	if (op->n == 0) {
@@ -1126,7 +1123,7 @@ board_flush_free(struct board_flush *f)
 	for (size_t k = 0; k < f->bt_cap; k++)
 		if (f->bt[k] != NULL) {
 			free(f->bt[k]->key);
-			free(f->bt[k]->kept);
+			free(f->bt[k]->v);
 			free(f->bt[k]);
 		}
 	free(f->bt);
@@ -1135,7 +1132,7 @@ board_flush_free(struct board_flush *f)
 			rep_free(f->rt[k]);
 	free(f->rt);
 	free(f->reps.v);
-	free(f->kept.v);
+	free(f->boards.v);
 	free(f->sc);
 	free(f->kpis);
 	strset_free(&f->names);
