@@ -57,6 +57,7 @@ Environment (defaults: the size of the performance issue):
   BENCH_EVENTS=1000000   BENCH_REPS=100000   BENCH_TEAMS=50
   BENCH_PARTITIONS=32    BENCH_RATES=2000,10000   BENCH_RATE_SECONDS=20
   BENCH_RSS_REPS=100000,1000000   BENCH_SEED=1   BENCH_EVAL_EVERY=1m
+  BENCH_KAFKA_PROPERTIES=  k=v,k=v added to paced's kafka.properties
   BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
                          the analytics outputs off), paced, latency,
                          eval, rss (what not to run)
@@ -341,6 +342,17 @@ class Org:
                         % (i, t, "ae" if i % 4 == 3 else "sdr", t))
 
 
+def kafka_properties():
+    """BENCH_KAFKA_PROPERTIES (k=v,k=v): added to paced's
+    kafka.properties, to measure a client setting."""
+    out = ""
+    for kv in os.environ.get("BENCH_KAFKA_PROPERTIES", "").split(","):
+        if "=" in kv:
+            k, v = kv.split("=", 1)
+            out += "    %s: %s\n" % (k.strip(), json.dumps(v.strip()))
+    return out
+
+
 def write_config(path, org, roster, brokers, redis_port, http_port, topic,
                  group, clock="wall", every="1m", extra=""):
     with open(path, "w") as f:
@@ -350,7 +362,7 @@ def write_config(path, org, roster, brokers, redis_port, http_port, topic,
   topics: {activity: %s}
   properties:
     session.timeout.ms: 6000
-redis:
+%sredis:
   url: "redis://127.0.0.1:%d/0"
   key_prefix: %s
 http:
@@ -363,8 +375,8 @@ unknown_rep: skip
 alerts:
   periods: [day, week]
   evaluate_every: %s
-%s""" % (brokers, group, topic, redis_port, PREFIX, http_port, clock,
-            ORG_YAML, org.teams_yaml(), os.path.basename(roster), every,
+%s""" % (brokers, group, topic, kafka_properties(), redis_port, PREFIX,
+            http_port, clock, ORG_YAML, org.teams_yaml(), os.path.basename(roster), every,
             extra))
 
 
