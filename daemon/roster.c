@@ -169,6 +169,9 @@ roster_new(const struct config *cfg, char *err, size_t errlen)
 		rr->id_len = strlen(cr->id);
 		rr->team_id_len = strlen(rr->team->id);
 		rr->shard = keys_shard_of(cfg, cr->id);
+		for (int k = 0; k < PARTITIONER_KINDS; k++)
+			rr->part_hash[k] = partitioner_key_hash(
+			    (enum partitioner_kind)k, cr->id, rr->id_len);
 		if (strtab_put(&r->by_id, cr->id, i) != i) {
 			snprintf(err, errlen, "duplicate rep id \"%s\"",
 			    cr->id);
