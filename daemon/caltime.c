@@ -235,6 +235,28 @@ caltime_format_utc(int64_t ms, char *buf, size_t buflen)
 	day = caltime_floor_div(ms, MS_PER_DAY);
 	rem = ms - day * MS_PER_DAY;
 	caltime_civil_from_days((int32_t)day, &y, &m, &d);
+	if (y >= 0 && y <= 9999 && buflen >= 25) {	/* printf's output */
+		int h = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60);
+		int s = (int)(rem / 1000 % 60), f = (int)(rem % 1000);
+
+		caltime_format_date((int32_t)day, buf, buflen);
+		buf[10] = 'T';
+		buf[11] = (char)('0' + h / 10);
+		buf[12] = (char)('0' + h % 10);
+		buf[13] = ':';
+		buf[14] = (char)('0' + mi / 10);
+		buf[15] = (char)('0' + mi % 10);
+		buf[16] = ':';
+		buf[17] = (char)('0' + s / 10);
+		buf[18] = (char)('0' + s % 10);
+		buf[19] = '.';
+		buf[20] = (char)('0' + f / 100);
+		buf[21] = (char)('0' + f / 10 % 10);
+		buf[22] = (char)('0' + f % 10);
+		buf[23] = 'Z';
+		buf[24] = '\0';
+		return;
+	}
 	snprintf(buf, buflen, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
 	    (int)(rem / 3600000), (int)(rem / 60000 % 60),
 	    (int)(rem / 1000 % 60), (int)(rem % 1000));

@@ -61,40 +61,40 @@ enriched_format(const struct enriched_event *ee, char *buf, size_t cap)
 	const struct roster_rep *rr = ee->rep;
 	struct jsonout o = { buf, cap, 0 };
 
-	jsonout_lit(&o, "{\"schema\":\"paced.enriched\",\"version\":");
+	JSONOUT_LIT(&o, "{\"schema\":\"paced.enriched\",\"version\":");
 	jsonout_i64(&o, ENRICHED_VERSION);
-	jsonout_lit(&o, ",\"event_id\":");
+	JSONOUT_LIT(&o, ",\"event_id\":");
 	jsonout_str(&o, ev->event_id);
-	jsonout_lit(&o, ",\"rep_id\":");
+	JSONOUT_LIT(&o, ",\"rep_id\":");
 	jsonout_str(&o, rr->rep->id);
-	jsonout_lit(&o, ",\"type\":");
+	JSONOUT_LIT(&o, ",\"type\":");
 	jsonout_str(&o, ev->type);
-	jsonout_lit(&o, ",\"occurred_at\":");
+	JSONOUT_LIT(&o, ",\"occurred_at\":");
 	jsonout_time(&o, ev->occurred_at_ms);
-	jsonout_lit(&o, ",\"count\":");
+	JSONOUT_LIT(&o, ",\"count\":");
 	jsonout_i64(&o, ev->count);
-	jsonout_lit(&o, ",\"amount\":");
+	JSONOUT_LIT(&o, ",\"amount\":");
 	if (ev->has_amount)
 		jsonout_num(&o, ev->amount);
 	else
-		jsonout_lit(&o, "null");
-	jsonout_lit(&o, ",\"kpis\":[");
+		JSONOUT_LIT(&o, "null");
+	JSONOUT_LIT(&o, ",\"kpis\":[");
 	for (size_t k = 0; k < ee->nkpis; k++) {
 		if (k > 0)
 			jsonout_raw(&o, ",", 1);
 		jsonout_str(&o, ee->cfg->kpis[ee->kpis[k]].name);
 	}
-	jsonout_lit(&o, "],\"team_id\":");
+	JSONOUT_LIT(&o, "],\"team_id\":");
 	jsonout_str(&o, rr->team->id);
-	jsonout_lit(&o, ",\"manager_id\":");
+	JSONOUT_LIT(&o, ",\"manager_id\":");
 	jsonout_str(&o, rr->manager);
-	jsonout_lit(&o, ",\"role\":");
+	JSONOUT_LIT(&o, ",\"role\":");
 	jsonout_str(&o, rr->role->name);
-	jsonout_lit(&o, ",\"timezone\":");
+	JSONOUT_LIT(&o, ",\"timezone\":");
 	jsonout_str(&o, rr->team->timezone);
-	jsonout_lit(&o, ",\"local_date\":");
+	JSONOUT_LIT(&o, ",\"local_date\":");
 	jsonout_date(&o, ee->local_day);
-	jsonout_lit(&o, ",\"buckets\":{");
+	JSONOUT_LIT(&o, ",\"buckets\":{");
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		struct bucket b;
 
@@ -106,15 +106,15 @@ enriched_format(const struct enriched_event *ee, char *buf, size_t cap)
 		jsonout_raw(&o, ":", 1);
 		jsonout_date(&o, b.start_day);
 	}
-	jsonout_lit(&o, "},\"received_at\":");
+	JSONOUT_LIT(&o, "},\"received_at\":");
 	jsonout_time(&o, ee->received_ms);
-	jsonout_lit(&o, ",\"source\":{\"topic\":");
+	JSONOUT_LIT(&o, ",\"source\":{\"topic\":");
 	jsonout_str(&o, ee->topic);
-	jsonout_lit(&o, ",\"partition\":");
+	JSONOUT_LIT(&o, ",\"partition\":");
 	jsonout_i64(&o, ee->partition);
-	jsonout_lit(&o, ",\"offset\":");
+	JSONOUT_LIT(&o, ",\"offset\":");
 	jsonout_i64(&o, ee->offset);
-	jsonout_lit(&o, "}}");
+	JSONOUT_LIT(&o, "}}");
 	return o.len;
 }
 
@@ -180,7 +180,7 @@ void
 enriched_add(struct enriched *e, uint64_t seq, const struct enriched_event *ev)
 {
 	const char *rep = ev->rep->rep->id;
-	size_t keylen = strlen(rep), need, len;
+	size_t keylen = ev->rep->id_len, need, len;
 	struct enriched_item *it;
 
 	for (need = 1024;; need = len + 1) {

@@ -594,7 +594,7 @@ evaluate_job(struct job *j)
 		job_finish(j);		/* already judged later than this */
 		return;
 	}
-	if (owner_fenced(e->d.owner) || !owner_owns(e->d.owner, rr->rep->id)) {
+	if (owner_fenced(e->d.owner) || !owner_owns_rep(e->d.owner, rr)) {
 		/* Its partition went to another member (or may have: the
 		 * loop stalled) while the rep was read: that member judges. */
 		j->dropped = true;
@@ -1090,7 +1090,7 @@ enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
 
 	resize(e);
 	for (size_t i = 0; i < roster_size(r); i++) {
-		if (!owner_owns(e->d.owner, roster_rep_at(r, i)->rep->id))
+		if (!owner_owns_rep(e->d.owner, roster_rep_at(r, i)))
 			continue;
 		if (t != NULL)
 			t->left++;
@@ -1240,8 +1240,8 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 		if (i >= e->nslots || !e->dirty[i])
 			continue;
 		e->dirty[i] = false;
-		if (i < nreps && owner_owns(e->d.owner,
-		    roster_rep_at(roster_of(e), i)->rep->id))
+		if (i < nreps && owner_owns_rep(e->d.owner,
+		    roster_rep_at(roster_of(e), i)))
 			enqueue(e, i, 0, NULL);
 	}
 	pump(e);

@@ -72,24 +72,38 @@ void
 jsonout_i64(struct jsonout *o, int64_t v)
 {
 	char b[24];
+	size_t k = sizeof(b);
+	/* the magnitude as unsigned: INT64_MIN has no positive int64_t */
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	jsonout_raw(o, b, (size_t)snprintf(b, sizeof(b), "%" PRId64, v));
+	do {
+		b[--k] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		b[--k] = '-';
+	jsonout_raw(o, b + k, sizeof(b) - k);
 }
 
+/* Dates and times hold no character to escape: quoted as they are. */
 void
 jsonout_time(struct jsonout *o, int64_t ms)
 {
-	char b[32];
+	char b[40];
 
-	caltime_format_utc(ms, b, sizeof(b));
-	jsonout_str(o, b);
+	b[0] = '"';
+	caltime_format_utc(ms, b + 1, sizeof(b) - 2);
+	jsonout_raw(o, b, strlen(b));
+	jsonout_raw(o, "\"", 1);
 }
 
 void
 jsonout_date(struct jsonout *o, int32_t day)
 {
-	char b[16];
+	char b[24];
 
-	caltime_format_date(day, b, sizeof(b));
-	jsonout_str(o, b);
+	b[0] = '"';
+	caltime_format_date(day, b + 1, sizeof(b) - 2);
+	jsonout_raw(o, b, strlen(b));
+	jsonout_raw(o, "\"", 1);
 }

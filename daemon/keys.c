@@ -120,26 +120,63 @@ keys_rep_counters(const struct config *cfg, const char *rep_id,
 	    start_day);
 }
 
+/* <a>|<b> into buf (alen + 1 + blen bytes, no NUL); its length. */
+static size_t
+pair_to(char *buf, const char *a, size_t alen, const char *b, size_t blen)
+{
+	memcpy(buf, a, alen);
+	buf[alen] = '|';
+	memcpy(buf + alen + 1, b, blen);
+	return alen + 1 + blen;
+}
+
+/* pair_to, owned and NUL-terminated. */
+static char *
+pair(const char *a, size_t alen, const char *b, size_t blen)
+{
+	char *out = xmalloc(alen + blen + 2);
+
+	out[pair_to(out, a, alen, b, blen)] = '\0';
+	return out;
+}
+
 char *
 keys_counter_field(const char *rep_id, const char *kpi)
 {
-	const char *parts[] = { rep_id, "|", kpi };
+	return pair(rep_id, strlen(rep_id), kpi, strlen(kpi));
+}
 
-	return join(3, parts);
+size_t
+keys_counter_field_to(char *buf, const char *rep_id, size_t rep_len,
+    const char *kpi, size_t kpi_len)
+{
+	return pair_to(buf, rep_id, rep_len, kpi, kpi_len);
 }
 
 char *
 keys_team_field(const char *team_id, const char *kpi)
 {
-	const char *parts[] = { team_id, "|", kpi };
+	return pair(team_id, strlen(team_id), kpi, strlen(kpi));
+}
 
-	return join(3, parts);
+size_t
+keys_team_field_to(char *buf, const char *team_id, size_t team_len,
+    const char *kpi, size_t kpi_len)
+{
+	return pair_to(buf, team_id, team_len, kpi, kpi_len);
 }
 
 char *
 keys_seen_member(const char *rep_id, const char *event_id, size_t len)
 {
-	return xasprintf("%s|%.*s", rep_id, (int)len, event_id);
+	return pair(rep_id, strlen(rep_id), event_id, len);
+}
+
+size_t
+keys_seen_member_to(char *buf, const char *rep_id, size_t rep_len,
+    const char *event_id, size_t len)
+{
+	return pair_to(buf, rep_id, rep_len, event_id, len);
 }
 
 char *

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "partitioner.h"
+#include "roster.h"
 #include "xmalloc.h"
 
 struct owned_part {
@@ -242,11 +243,11 @@ owner_partition_of(const struct owner *o, const char *rep_id)
 	return partitioner_pick(o->kind, rep_id, strlen(rep_id), o->count);
 }
 
-bool
-owner_owns(const struct owner *o, const char *rep_id)
+/* owner_owns of a rep in partition. */
+static bool
+owns_partition(const struct owner *o, int32_t partition)
 {
 	const struct owned_part *p;
-	int32_t partition = owner_partition_of(o, rep_id);
 
 	if (o->fence_until != 0 || partition < 0 ||
 	    (p = part_find(o, partition)) == NULL)
@@ -255,6 +256,21 @@ owner_owns(const struct owner *o, const char *rep_id)
 	 * read; the event clock judges each boundary after exactly the events
 	 * before it, backlog or not. */
 	return p->caught_up || o->clock.mode == CLOCK_MODE_EVENT;
+}
+
+bool
+owner_owns(const struct owner *o, const char *rep_id)
+{
+	return owns_partition(o, owner_partition_of(o, rep_id));
+}
+
+bool
+owner_owns_rep(const struct owner *o, const struct roster_rep *rr)
+{
+	if (o->count <= 0)
+		return false;
+	return owns_partition(o, partitioner_pick_hash(
+	    rr->part_hash[o->kind], o->count));
 }
 
 void

@@ -119,25 +119,36 @@ partitioner_partition(const void *key, size_t len, int32_t npartitions)
 	return partitioner_pick(PARTITIONER_MURMUR2, key, len, npartitions);
 }
 
+uint32_t
+partitioner_key_hash(enum partitioner_kind kind, const void *key, size_t len)
+{
+	switch (kind) {
+	case PARTITIONER_MURMUR2:
+		/* Java's Utils.toPositive: clear the sign bit, not abs(). */
+		return partitioner_murmur2(key, len) & 0x7fffffffU;
+	case PARTITIONER_CRC32:
+		/* librdkafka takes the CRC unsigned: no sign bit to clear. */
+		return partitioner_crc32(key, len);
+	default:
+		return 0;
+	}
+}
+
+int32_t
+partitioner_pick_hash(uint32_t h, int32_t npartitions)
+{
+	if (npartitions < 1)
+		return -1;
+	return (int32_t)(h % (uint32_t)npartitions);
+}
+
 int32_t
 partitioner_pick(enum partitioner_kind kind, const void *key, size_t len,
     int32_t npartitions)
 {
-	uint32_t h;
-
-	if (npartitions < 1)
+	if (npartitions < 1 || (kind != PARTITIONER_MURMUR2 &&
+	    kind != PARTITIONER_CRC32))
 		return -1;
-	switch (kind) {
-	case PARTITIONER_MURMUR2:
-		/* Java's Utils.toPositive: clear the sign bit, not abs(). */
-		h = partitioner_murmur2(key, len) & 0x7fffffffU;
-		break;
-	case PARTITIONER_CRC32:
-		/* librdkafka takes the CRC unsigned: no sign bit to clear. */
-		h = partitioner_crc32(key, len);
-		break;
-	default:
-		return -1;
-	}
-	return (int32_t)(h % (uint32_t)npartitions);
+	return partitioner_pick_hash(partitioner_key_hash(kind, key, len),
+	    npartitions);
 }

@@ -59,6 +59,9 @@ struct pmsg {
 	size_t nheaders;
 	TAILQ_ENTRY(pmsg) all;		/* outstanding, oldest first */
 	TAILQ_ENTRY(pmsg) wait;		/* waiting to be produced again */
+	/* With resend, the copies of topic, key and value, each with a NUL:
+	 * one allocation per message, the pmsg's own. */
+	char data[];
 };
 
 TAILQ_HEAD(pmsg_list, pmsg);
@@ -116,10 +119,13 @@ memdup(const void *v, size_t len)
 	return c;
 }
 
+/* A new pmsg with room for extra bytes of copies (pmsg_copy). */
 static struct pmsg *
-pmsg_new(struct producer *p, void *opaque)
+pmsg_new(struct producer *p, void *opaque, size_t extra)
 {
-	struct pmsg *pm = xcalloc(1, sizeof(*pm));
+	struct pmsg *pm = xmalloc(sizeof(*pm) + extra);
+
+	memset(pm, 0, sizeof(*pm));
 
 	pm->opaque = opaque;
 	pm->first_ms = caltime_mono_ms();
@@ -129,14 +135,40 @@ pmsg_new(struct producer *p, void *opaque)
 	return pm;
 }
 
-/* Keeps a copy of m (borrowed) in pm, for the resend timer. */
+/* The room pmsg_copy needs for m's topic, key and value. */
+static size_t
+pmsg_copy_size(const struct producer_msg *m)
+{
+	return strlen(m->topic) + 1 +
+	    (m->key != NULL ? m->keylen + 1 : 0) +
+	    (m->value != NULL ? m->valuelen + 1 : 0);
+}
+
+/* len bytes of v and a NUL at *at, which moves past them; NULL stays. */
+static void *
+place(char **at, const void *v, size_t len)
+{
+	char *c = *at;
+
+	if (v == NULL)
+		return NULL;
+	memcpy(c, v, len);
+	c[len] = '\0';
+	*at += len + 1;
+	return c;
+}
+
+/* Keeps a copy of m (borrowed) in pm, for the resend timer: topic, key
+ * and value in pm's own storage (pmsg_new with pmsg_copy_size). */
 static void
 pmsg_copy(struct pmsg *pm, const struct producer_msg *m)
 {
-	pm->topic = xstrdup(m->topic);
-	pm->key = memdup(m->key, m->keylen);
+	char *at = pm->data;
+
+	pm->topic = place(&at, m->topic, strlen(m->topic));
+	pm->key = place(&at, m->key, m->keylen);
 	pm->keylen = m->key != NULL ? m->keylen : 0;
-	pm->value = memdup(m->value, m->valuelen);
+	pm->value = place(&at, m->value, m->valuelen);
 	pm->valuelen = m->value != NULL ? m->valuelen : 0;
 	if (m->nheaders > 0)
 		pm->headers = xcalloc(m->nheaders, sizeof(*pm->headers));
@@ -160,9 +192,6 @@ pmsg_free(struct producer *p, struct pmsg *pm)
 		free(pm->headers[i].value);
 	}
 	free(pm->headers);
-	free(pm->topic);
-	free(pm->key);
-	free(pm->value);
 	free(pm);
 }
 
@@ -286,7 +315,8 @@ cut_more(struct producer *p, struct pmsg *pm, bool halve)
 int
 producer_send(struct producer *p, const struct producer_msg *m, void *opaque)
 {
-	struct pmsg *pm = pmsg_new(p, opaque);
+	struct pmsg *pm = pmsg_new(p, opaque, p->resend ?
+	    pmsg_copy_size(m) : 0);
 	rd_kafka_resp_err_t e;
 
 	if (!p->resend) {

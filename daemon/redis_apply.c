@@ -373,6 +373,7 @@ struct apply_op {
 	size_t *call_reps;
 	size_t *call_first, *call_count;	/* its targets */
 	size_t ncalls;
+	size_t *kpi_len;	/* strlen of each KPI's name */
 };
 
 static void op_finish(struct apply_op *op);
@@ -561,6 +562,7 @@ op_finish(struct apply_op *op)
 	free(op->call_reps);
 	free(op->call_first);
 	free(op->call_count);
+	free(op->kpi_len);
 	free(op);
 }
 
@@ -605,7 +607,9 @@ target_new(struct apply_op *op)
 	return &op->targets[op->ntargets++];
 }
 
-/* Builds and sends shard call `call`: the reps order[from..to). */
+/* Builds and sends shard call `call`: the reps order[from..to). The
+ * arguments are written in place (numbers without printf, fields from the
+ * lengths the roster keeps): this runs for every event of every batch. */
 static int
 send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
     size_t call)
@@ -613,10 +617,14 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	const struct config *cfg = op->cfg;
 	const struct batch *b = op->b;
 	size_t from = op->call_reps[call], to = op->call_reps[call + 1];
-	size_t nevents = 0, ngroups = 0, nseen = 0, ncnt = 0;
+	size_t nevents = 0, ngroups = 0, nseen = 0, ncnt = 0, gi;
 	int64_t now = caltime_wall_ms() / 1000;
 	int32_t *seen;
 	struct bucket_ref *cnt;
+	/* per group of the call, in order, per period: its bucket and the
+	 * bucket's index in cnt */
+	struct bucket *gbk;
+	size_t *gidx;
 	struct shard_call *sc;
 
 	for (size_t i = from; i < to; i++) {
@@ -625,7 +633,10 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	}
 	seen = xcalloc(nevents + 1, sizeof(*seen));
 	cnt = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*cnt));
+	gbk = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*gbk));
+	gidx = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*gidx));
 	/* distinct dedupe days and counter buckets */
+	gi = 0;
 	for (size_t i = from; i < to; i++) {
 		const struct batch_rep *br = &b->reps[op->order[i]];
 		const struct period_rules *rules = &br->rep->calendar->rules;
@@ -637,12 +648,11 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 			for (uint32_t e = gr->first; e != UINT32_MAX;
 			    e = b->events[e].next)
 				index_of(seen, &nseen, b->events[e].utc_day);
-			for (int p = 0; p < PERIOD_COUNT; p++) {
-				struct bucket bk;
-
+			for (int p = 0; p < PERIOD_COUNT; p++, gi++) {
 				caltime_bucket_of_day(rules, (enum period)p,
-				    gr->local_day, &bk);
-				bucket_index(cnt, &ncnt, (enum period)p, &bk);
+				    gr->local_day, &gbk[gi]);
+				gidx[gi] = bucket_index(cnt, &ncnt,
+				    (enum period)p, &gbk[gi]);
 			}
 		}
 	}
@@ -651,7 +661,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	redis_argv_str(args, "EVALSHA");
 	redis_argv_str(args, redis_conn_script_sha(op->a->conn,
 	    op->a->shard_sha));
-	redis_argv_fmt(args, "%zu", nseen + 2 * ncnt + 1);
+	redis_argv_int(args, (int64_t)(nseen + 2 * ncnt + 1));
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_take(args, keys_shard_seen(cfg, shard, seen[k]));
 	for (size_t k = 0; k < ncnt; k++)
@@ -662,54 +672,53 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 		    cnt[k].p, cnt[k].start));
 	redis_argv_take(args, keys_shard_watermarks(cfg, shard,
 	    cfg->kafka.topic_activity));
-	redis_argv_fmt(args, "%zu", nseen);
-	redis_argv_fmt(args, "%zu", ncnt);
-	redis_argv_fmt(args, "%" PRId64, now);
-	redis_argv_fmt(args, "%d", PERIOD_COUNT);
-	redis_argv_fmt(args, "%zu", b->nparts);
+	redis_argv_int(args, (int64_t)nseen);
+	redis_argv_int(args, (int64_t)ncnt);
+	redis_argv_int(args, now);
+	redis_argv_int(args, PERIOD_COUNT);
+	redis_argv_int(args, (int64_t)b->nparts);
 	for (size_t k = 0; k < b->nparts; k++) {
-		redis_argv_fmt(args, "%" PRId32, b->parts[k].partition);
-		redis_argv_fmt(args, "%" PRId64, b->parts[k].last_offset + 1);
+		redis_argv_int(args, b->parts[k].partition);
+		redis_argv_int(args, b->parts[k].last_offset + 1);
 	}
 	for (size_t k = 0; k < nseen; k++)
-		redis_argv_fmt(args, "%" PRId64,
-		    keys_seen_expire_at(cfg, seen[k], now));
+		redis_argv_int(args, keys_seen_expire_at(cfg, seen[k], now));
 	for (size_t k = 0; k < ncnt; k++)
-		redis_argv_fmt(args, "%" PRId64,
-		    keys_bucket_expire_at(cfg, cnt[k].p, cnt[k].end));
-	redis_argv_fmt(args, "%zu", ngroups);
+		redis_argv_int(args, keys_bucket_expire_at(cfg, cnt[k].p,
+		    cnt[k].end));
+	redis_argv_int(args, (int64_t)ngroups);
 
 	op->call_first[call] = op->ntargets;
+	gi = 0;
 	for (size_t i = from; i < to; i++) {
 		const struct batch_rep *br = &b->reps[op->order[i]];
 		const struct roster_rep *rr = br->rep;
-		const struct period_rules *rules = &rr->calendar->rules;
 		const char *rep_id = rr->rep->id;
+		size_t rep_len = rr->id_len;
 
 		for (uint32_t g = br->first_group; g != UINT32_MAX;
-		    g = b->groups[g].next) {
+		    g = b->groups[g].next, gi += PERIOD_COUNT) {
 			const struct batch_group *gr = &b->groups[g];
+			const struct bucket *bks = &gbk[gi];
 
-			struct bucket bks[PERIOD_COUNT];
-
-			redis_argv_fmt(args, "%u", (unsigned)gr->nkpis);
+			redis_argv_int(args, gr->nkpis);
 			for (uint32_t k = 0; k < gr->nkpis; k++) {
 				const struct config_kpi *kpi =
 				    &cfg->kpis[gr->kpis[k]];
+				size_t kl = op->kpi_len[gr->kpis[k]];
 
-				redis_argv_take(args, keys_counter_field(rep_id,
-				    kpi->name));
-				redis_argv_str(args, kpi->measure ==
-				    KPI_MEASURE_AMOUNT ? "a" : "c");
-				redis_argv_take(args, keys_team_field(
-				    rr->team->id, kpi->name));
+				redis_argv_end(args, keys_counter_field_to(
+				    redis_argv_begin(args, rep_len + 1 + kl),
+				    rep_id, rep_len, kpi->name, kl));
+				redis_argv_add(args, kpi->measure ==
+				    KPI_MEASURE_AMOUNT ? "a" : "c", 1);
+				redis_argv_end(args, keys_team_field_to(
+				    redis_argv_begin(args,
+				    rr->team_id_len + 1 + kl), rr->team->id,
+				    rr->team_id_len, kpi->name, kl));
 			}
-			for (int p = 0; p < PERIOD_COUNT; p++) {
-				caltime_bucket_of_day(rules, (enum period)p,
-				    gr->local_day, &bks[p]);
-				redis_argv_fmt(args, "%zu", bucket_index(cnt,
-				    &ncnt, (enum period)p, &bks[p]) + 1);
-			}
+			for (int p = 0; p < PERIOD_COUNT; p++)
+				redis_argv_int(args, (int64_t)gidx[gi + p] + 1);
 			for (uint32_t k = 0; k < gr->nkpis; k++) {
 				for (int p = 0; p < PERIOD_COUNT; p++) {
 					struct contrib *c = target_new(op);
@@ -717,29 +726,34 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 					c->rr = rr;
 					c->period = (enum period)p;
 					c->start_day = bks[p].start_day;
-					c->expire_at = keys_bucket_expire_at(cfg,
-					    (enum period)p, bks[p].end_day);
+					c->expire_at = keys_bucket_expire_at(
+					    cfg, (enum period)p,
+					    bks[p].end_day);
 					c->kpi = gr->kpis[k];
 					contrib_set(op, c, "0", 1);
 				}
 			}
-			redis_argv_fmt(args, "%" PRIu32, gr->nevents);
+			redis_argv_int(args, gr->nevents);
 			for (uint32_t e = gr->first; e != UINT32_MAX;
 			    e = b->events[e].next) {
 				const struct batch_event *ev = &b->events[e];
 				size_t si = index_of(seen, &nseen, ev->utc_day);
 
-				redis_argv_fmt(args, "%zu", si + 1);
-				redis_argv_take(args, keys_seen_member(rep_id,
+				redis_argv_int(args, (int64_t)si + 1);
+				redis_argv_end(args, keys_seen_member_to(
+				    redis_argv_begin(args,
+				    rep_len + 1 + ev->id_len), rep_id, rep_len,
 				    b->ids + ev->id_off, ev->id_len));
-				redis_argv_fmt(args, "%" PRId32, ev->count);
-				redis_argv_fmt(args, "%.17g", ev->amount);
+				redis_argv_int(args, ev->count);
+				redis_argv_double(args, ev->amount);
 			}
 		}
 	}
 	op->call_count[call] = op->ntargets - op->call_first[call];
 	free(seen);
 	free(cnt);
+	free(gbk);
+	free(gidx);
 
 	sc = xcalloc(1, sizeof(*sc));
 	sc->op = op;
@@ -798,7 +812,7 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	nshards = cfg->redis.shards > 0 ? (size_t)cfg->redis.shards : 1;
 	rs = xcalloc(n, sizeof(*rs));
 	for (size_t i = 0; i < b->nreps; i++) {
-		rs[i].shard = keys_shard_of(cfg, b->reps[i].rep->rep->id);
+		rs[i].shard = b->reps[i].rep->shard;
 		rs[i].rep = (uint32_t)i;
 	}
 	qsort(rs, b->nreps, sizeof(*rs), rep_shard_cmp);
@@ -813,6 +827,9 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 		}
 	}
 	free(rs);
+	op->kpi_len = xcalloc(cfg->nkpis + 1, sizeof(*op->kpi_len));
+	for (size_t k = 0; k < cfg->nkpis; k++)
+		op->kpi_len[k] = strlen(cfg->kpis[k].name);
 	op->call_first = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->call_count = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->outstanding = 1;	/* held until every call is sent */

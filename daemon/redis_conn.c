@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -831,6 +832,32 @@ redis_argv_int(struct redis_argv *v, int64_t n)
 		v->buf[v->len] = '-';
 	for (size_t i = n < 0; i < len; i++)
 		v->buf[v->len + i] = tmp[--k];
+	argv_push(v, len);
+}
+
+void
+redis_argv_double(struct redis_argv *v, double d)
+{
+	/* %.17g prints an integer below 10^17 in full, without exponent or
+	 * point; -0 and the rest go to printf. */
+	if (d > -1e17 && d < 1e17 && d == (double)(int64_t)d &&
+	    !(d == 0 && signbit(d))) {
+		redis_argv_int(v, (int64_t)d);
+		return;
+	}
+	redis_argv_fmt(v, "%.17g", d);
+}
+
+char *
+redis_argv_begin(struct redis_argv *v, size_t maxlen)
+{
+	argv_grow(v, maxlen);
+	return v->buf + v->len;
+}
+
+void
+redis_argv_end(struct redis_argv *v, size_t len)
+{
 	argv_push(v, len);
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "xmalloc.h"
 
 /* A string-keyed table; keys borrow from the config, values are indices. */
@@ -165,6 +166,12 @@ roster_new(const struct config *cfg, char *err, size_t errlen)
 		rr->manager = cr->manager != NULL ? cr->manager :
 		    rr->team->manager;
 		rr->index = i;
+		rr->id_len = strlen(cr->id);
+		rr->team_id_len = strlen(rr->team->id);
+		rr->shard = keys_shard_of(cfg, cr->id);
+		for (int k = 0; k < PARTITIONER_KINDS; k++)
+			rr->part_hash[k] = partitioner_key_hash(
+			    (enum partitioner_kind)k, cr->id, rr->id_len);
 		if (strtab_put(&r->by_id, cr->id, i) != i) {
 			snprintf(err, errlen, "duplicate rep id \"%s\"",
 			    cr->id);

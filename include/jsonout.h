@@ -21,6 +21,8 @@ struct jsonout {
 void jsonout_raw(struct jsonout *o, const char *s, size_t n);
 /* A NUL-terminated raw string (borrowed). */
 void jsonout_lit(struct jsonout *o, const char *s);
+/* jsonout_lit of a string literal, its length known at compile time. */
+#define JSONOUT_LIT(o, s)	jsonout_raw((o), "" s "", sizeof(s) - 1)
 /* A JSON string of s (borrowed, valid UTF-8), quoted and escaped; NULL
  * writes null. */
 void jsonout_str(struct jsonout *o, const char *s);

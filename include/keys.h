@@ -53,6 +53,15 @@ char *keys_team_field(const char *team_id, const char *kpi);
  * rep ids hold no '|'). Borrows. */
 char *keys_seen_member(const char *rep_id, const char *event_id,
     size_t len);
+/* The same three names written into buf for the hot path, no allocation
+ * and no strlen: each string with its length; buf holds at least both
+ * lengths plus one. Returns the bytes written (no NUL added). */
+size_t keys_counter_field_to(char *buf, const char *rep_id, size_t rep_len,
+    const char *kpi, size_t kpi_len);
+size_t keys_team_field_to(char *buf, const char *team_id, size_t team_len,
+    const char *kpi, size_t kpi_len);
+size_t keys_seen_member_to(char *buf, const char *rep_id, size_t rep_len,
+    const char *event_id, size_t len);
 /* P:{rep:R}:pace:<period>:<date>, the rep's last pace figures in one
  * bucket. Borrows cfg and rep_id. */
 char *keys_rep_pace(const struct config *cfg, const char *rep_id,

@@ -21,6 +21,8 @@
 #include "caltime.h"
 #include "config.h"
 
+struct roster_rep;
+
 struct owner;
 
 /* Borrows cfg for the call (see owner_set_config). Returns owned (free
@@ -57,6 +59,9 @@ int32_t owner_partition_of(const struct owner *o, const char *rep_id);
 /* True when this member judges rep_id (borrowed) now: its partition is
  * assigned here and, on the wall clock, caught up. */
 bool owner_owns(const struct owner *o, const char *rep_id);
+/* owner_owns of a roster rep (borrowed), from the hash the roster keeps
+ * of its id: nothing hashed per call. */
+bool owner_owns_rep(const struct owner *o, const struct roster_rep *rr);
 
 /* The loop runs (main's timer, at least once a second; now: monotonic
  * ms). A stall since the last call fences o (see owner.c); returns true

@@ -26,6 +26,7 @@ enum partitioner_kind {
 	PARTITIONER_MURMUR2,
 	PARTITIONER_CRC32,
 };
+#define PARTITIONER_KINDS	2
 
 /* Parses a librdkafka partitioner name: "murmur2_random" | "murmur2" |
  * "consistent_random" | "consistent"; borrows name. Returns 0 or -1. */
@@ -44,6 +45,12 @@ uint32_t partitioner_crc32(const void *key, size_t len);
  * modulo npartitions. Returns -1 if npartitions < 1. */
 int32_t partitioner_partition(const void *key, size_t len,
     int32_t npartitions);
+/* The value producers configured with kind take modulo the partition
+ * count for key (borrowed); 0 for an unknown kind. */
+uint32_t partitioner_key_hash(enum partitioner_kind kind, const void *key,
+    size_t len);
+/* The partition of a partitioner_key_hash value: -1 if npartitions < 1. */
+int32_t partitioner_pick_hash(uint32_t h, int32_t npartitions);
 /* The partition that producers configured with kind pick for key
  * (borrowed). Returns -1 if npartitions < 1. */
 int32_t partitioner_pick(enum partitioner_kind kind, const void *key,

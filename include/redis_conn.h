@@ -111,6 +111,13 @@ void redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends n in decimal (as "%" PRId64, without printf's cost). */
 void redis_argv_int(struct redis_argv *v, int64_t n);
+/* Appends d as "%.17g" writes it; integral values without printf. */
+void redis_argv_double(struct redis_argv *v, double d);
+/* Room for an argument of at most maxlen bytes, written in place (owned
+ * by v, valid until v changes); redis_argv_end(v, len) then appends the
+ * len bytes written there. Builds an argument without a copy. */
+char *redis_argv_begin(struct redis_argv *v, size_t maxlen);
+void redis_argv_end(struct redis_argv *v, size_t len);
 /* The number of arguments in v. */
 size_t redis_argv_count(const struct redis_argv *v);
 /* Argument i of v (borrowed, valid until v changes) and its length. */

@@ -11,6 +11,7 @@
 
 #include "caltime.h"
 #include "config.h"
+#include "partitioner.h"
 
 struct roster;
 
@@ -23,6 +24,13 @@ struct roster_rep {
 	struct tzone *zone;		/* the team's zone, shared per team */
 	const char *manager;		/* rep's manager, else the team's; may be NULL */
 	size_t index;			/* index into config.reps */
+	/* Worked out once per roster, for the hot path: */
+	size_t id_len;			/* strlen(rep->id) */
+	size_t team_id_len;		/* strlen(team->id) */
+	int shard;			/* keys_shard_of(cfg, rep->id) */
+	/* partitioner_key_hash of its id, per enum partitioner_kind: who
+	 * owns the rep is asked for every rep judged */
+	uint32_t part_hash[PARTITIONER_KINDS];
 };
 
 /* Borrows cfg (must outlive the roster). Returns an owned roster (free with

@@ -1,6 +1,7 @@
 #include "caltime.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 /*
@@ -203,6 +204,29 @@ Test(format, utc)
 	cr_assert_str_eq(buf, "1969-12-31T23:59:59.999Z");
 	caltime_format_utc(at(D_1123, 23, 59) + 59123, buf, 25);
 	cr_assert_str_eq(buf, "2026-11-23T23:59:59.123Z");
+}
+
+/* The digits written by hand match printf's, on either side of the
+ * years they cover. */
+Test(format, utc_matches_printf)
+{
+	const int64_t step = 86400000LL * 367 + 3723456;
+	char buf[64], want[64];
+
+	for (int64_t ms = -70000LL * 31556952000LL; ms < 9000LL * 31556952000LL;
+	    ms += step * 97) {
+		int64_t day = caltime_floor_div(ms, 86400000LL);
+		int64_t rem = ms - day * 86400000LL;
+		int y;
+		unsigned m, d;
+
+		caltime_civil_from_days((int32_t)day, &y, &m, &d);
+		snprintf(want, sizeof(want), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+		    y, m, d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
+		    (int)(rem / 1000 % 60), (int)(rem % 1000));
+		caltime_format_utc(ms, buf, sizeof(buf));
+		cr_assert_str_eq(buf, want);
+	}
 }
 
 Test(format, round_trip)

@@ -101,6 +101,22 @@ Test(keys, shard_keys_follow_the_table)
 	is(keys_seen_member("r001", "ev|7 x", 6), "r001|ev|7 x");
 }
 
+Test(keys, fields_written_in_place_match)
+{
+	char buf[64];
+	size_t n;
+
+	n = keys_counter_field_to(buf, "r001", 4, "calls", 5);
+	cr_assert_eq(n, 10);
+	cr_assert(memcmp(buf, "r001|calls", n) == 0);
+	n = keys_team_field_to(buf, "t1", 2, "revenue", 7);
+	cr_assert_eq(n, 10);
+	cr_assert(memcmp(buf, "t1|revenue", n) == 0);
+	n = keys_seen_member_to(buf, "r001", 4, "ev|7 x", 6);
+	cr_assert_eq(n, 11);
+	cr_assert(memcmp(buf, "r001|ev|7 x", n) == 0);
+}
+
 Test(keys, rep_keys_follow_the_table)
 {
 	char prefix[] = "paced";

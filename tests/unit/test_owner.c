@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "roster.h"
+
 /*
  * Partitions of r001 and r007 (murmur2, as Kafka's Java client; CRC-32,
  * librdkafka's consistent_random) are the ones test_partitioner.c checks
@@ -96,6 +98,40 @@ Test(owner, partitioner_follows_the_config)
 	cr_assert_eq(owner_partition_of(o, "r007"), 3, "murmur2 after reload");
 	cr_assert_not(owner_owns(o, "r007"));
 	cr_assert(owner_owns(o, "r001"));
+	owner_free(o);
+	config_free(c);
+	config_free(m);
+}
+
+/* owner_owns_rep (the roster's hashes) answers as owner_owns (the id),
+ * whichever partitioner the config names, and after it changes. */
+Test(owner, owns_rep_follows_owns)
+{
+	struct config *c = load("clock: event\nkafka: {partitioner: consistent_random}\n");
+	struct config *m = load("clock: event\n");
+	struct owner *o = owner_new(c);
+	char err[256];
+	struct roster *r = roster_new(c, err, sizeof(err));
+	const int32_t parts[] = { 6 };
+
+	cr_assert_not_null(r, "%s", err);
+	for (int round = 0; round < 3; round++) {
+		if (round == 1) {
+			owner_set_partition_count(o, 7);
+			owner_assign(o, parts, 1);
+		}
+		if (round == 2)
+			owner_set_config(o, m);
+		for (size_t i = 0; i < roster_size(r); i++) {
+			const struct roster_rep *rr = roster_rep_at(r, i);
+
+			cr_assert_eq(owner_owns_rep(o, rr),
+			    owner_owns(o, rr->rep->id), "%s, round %d",
+			    rr->rep->id, round);
+		}
+	}
+	cr_assert(owner_owns_rep(o, roster_rep(r, "r001")));
+	roster_free(r);
 	owner_free(o);
 	config_free(c);
 	config_free(m);

@@ -81,6 +81,42 @@ Test(redis_argv, reset_empties_it_for_the_next_command)
 	redis_argv_free(NULL);
 }
 
+Test(redis_argv, writes_doubles_as_printf_would)
+{
+	struct redis_argv *v = redis_argv_new();
+	const double cases[] = { 0, -0.0, 1, 4999, 123.45, 0.1, 1e15,
+	    99999999999999999.0, 1e17, 1e18, -3, 2.5e-300, 1.0 / 3 };
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	char want[40];
+
+	for (size_t i = 0; i < n; i++)
+		redis_argv_double(v, cases[i]);
+	cr_assert_eq(redis_argv_count(v), n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%.17g", cases[i]);
+		expect_arg(v, i, want, strlen(want));
+	}
+	redis_argv_free(v);
+}
+
+Test(redis_argv, builds_an_argument_in_place)
+{
+	struct redis_argv *v = redis_argv_new();
+	char *p;
+
+	redis_argv_str(v, "HGET");
+	p = redis_argv_begin(v, 100000);	/* more than the first buffer */
+	memset(p, 'x', 100000);
+	memcpy(p, "key", 3);
+	redis_argv_end(v, 3);
+	redis_argv_str(v, "f");
+	cr_assert_eq(redis_argv_count(v), 3);
+	expect_arg(v, 0, "HGET", 4);
+	expect_arg(v, 1, "key", 3);
+	expect_arg(v, 2, "f", 1);
+	redis_argv_free(v);
+}
+
 Test(redis_argv, writes_integers_as_printf_would)
 {
 	struct redis_argv *v = redis_argv_new();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "xmalloc.h"
 
 static struct config *
@@ -46,8 +47,15 @@ Test(roster, lookups)
 	rep = roster_rep(r, "r002");
 	cr_assert_str_eq(rep->role->name, "ae");
 	cr_assert_eq(rep->index, 1);
-	for (size_t i = 0; i < roster_size(r); i++)
-		cr_assert_eq(roster_rep_at(r, i)->rep, &c->reps[i]);
+	for (size_t i = 0; i < roster_size(r); i++) {
+		const struct roster_rep *ri = roster_rep_at(r, i);
+
+		cr_assert_eq(ri->rep, &c->reps[i]);
+		/* what the hot path keeps instead of working it out again */
+		cr_assert_eq(ri->id_len, strlen(ri->rep->id));
+		cr_assert_eq(ri->team_id_len, strlen(ri->team->id));
+		cr_assert_eq(ri->shard, keys_shard_of(c, ri->rep->id));
+	}
 	cr_assert_null(roster_rep_at(r, 3));
 	roster_free(r);
 	config_free(c);
