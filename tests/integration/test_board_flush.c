@@ -134,7 +134,7 @@ load_config(const char *file, const char *team0)
 		fprintf(mf, "  - {id: r%02d, team: %s, role: sdr}\n", r,
 		    r == 0 ? team0 : "t1");
 	fclose(mf);
-	path = harness_path(file);
+	path = harness_path("%s", file);
 	mf = fopen(path, "w");
 	cr_assert_not_null(mf);
 	fputs(text, mf);
