@@ -109,3 +109,32 @@ Test(jsontext, near_ties_of_the_fifteenth_digit)
 		same_as_cjson(nextafter(d, INFINITY));
 	}
 }
+
+Test(jsontext, exact_ties_and_random_doubles)
+{
+	/* Exact ties of the fifteenth digit (printf rounds them to even),
+	 * the rounding that carries to the next power of 10, and doubles of
+	 * random bits across the fast path's range and its edges. */
+	static const double v[] = {
+		1234567890123.125, 1234567890123.375, 1234567890123.625,
+		9999999999999.995, 999999999999999.5, 99999999999999.95,
+		0.00099999999999999995, 0.000999999999999999, 9.9999999999999995,
+		1e-4, 1e15, 0.0001000000000000001, 999999999999999.875,
+	};
+	uint64_t s = 0x2545f4914f6cdd1dULL;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		same_as_cjson(v[i]);
+		same_as_cjson(nextafter(v[i], 0));
+		same_as_cjson(nextafter(v[i], INFINITY));
+	}
+	for (int i = 0; i < 300000; i++) {
+		/* exponents of 2^-16 .. 2^53: 1.5e-5 .. 1.8e16 */
+		uint64_t bits = (next(&s) & ((1ULL << 52) - 1)) |
+		    ((uint64_t)(1023 - 16 + next(&s) % 70) << 52);
+		double d;
+
+		memcpy(&d, &bits, sizeof(d));
+		same_as_cjson(next(&s) & 1 ? -d : d);
+	}
+}
