@@ -153,6 +153,9 @@ struct evaluator {
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	int pace_sha;			/* redis_conn script index */
+	/* The teams' buckets and working time at the instants judged,
+	 * shared by their reps; cleared when the config is swapped. */
+	struct scorecard_memo *memo;
 };
 
 static void pump(struct evaluator *e);
@@ -601,8 +604,8 @@ evaluate_job(struct job *j)
 		job_finish(j);
 		return;
 	}
-	evaluate_rep_since(cfg, rr, j->at, data_since(e, rr), j->actual,
-	    j->prev, j->ended, &j->res);
+	evaluate_rep_memo(cfg, rr, j->at, data_since(e, rr), j->actual,
+	    j->prev, j->ended, e->memo, &j->res);
 	write_pace(j, rr);
 	if (e->d.judged != NULL)
 		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
@@ -802,7 +805,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
 		struct bucket b;
 
-		scorecard_bucket(rr, (enum period)p, j->at, &b);
+		scorecard_bucket_memo(e->memo, rr, (enum period)p, j->at, &b);
 		j->start[p] = b.start_day;
 		redis_argv_reset(v);
 		redis_argv_str(v, "HMGET");
@@ -1287,6 +1290,7 @@ void
 evaluator_reconfigured(struct evaluator *e)
 {
 	e->gen++;
+	scorecard_memo_clear(e->memo);
 	memset(e->busy, 0, e->nslots);
 	/* Their jobs no longer count: back to the queue, in order. */
 	while (e->nparked > 0)
@@ -1321,6 +1325,7 @@ evaluator_new(const struct evaluator_deps *d)
 	char labels[96];
 
 	e->d = *d;
+	e->memo = scorecard_memo_new();
 	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
 	if (e->pace_sha < 0)
 		fatalx("startup_failed", "what=redis_scripts");
@@ -1391,5 +1396,6 @@ evaluator_free(struct evaluator *e)
 	free(e->queue);
 	free(e->parked);
 	free(e->part_seen);
+	scorecard_memo_free(e->memo);
 	free(e);
 }
