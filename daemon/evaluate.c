@@ -113,7 +113,7 @@ eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s)
 		return -1;
 	memcpy(num, f[3], n[3]);
 	num[n[3]] = '\0';
-	s->target = strtod(num, NULL);
+	s->target = jsontext_strtod(num);
 	s->present = true;
 	return 0;
 }

@@ -246,3 +246,20 @@ jsontext_number(char *buf, double d)
 		len = snprintf(buf, JSONTEXT_NUMBER_SIZE, "%1.17g", d);
 	return (size_t)len;
 }
+
+double
+jsontext_strtod(const char *s)
+{
+	const char *p = s + (*s == '-');
+	uint64_t v = 0;
+	int n = 0;
+
+	/* digits only, 1 to 15 of them: exact in a double */
+	while (*p >= '0' && *p <= '9' && n < 16) {
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		n++;
+	}
+	if (*p != '\0' || n == 0 || n > 15)
+		return strtod(s, NULL);
+	return *s == '-' ? -(double)v : (double)v;
+}

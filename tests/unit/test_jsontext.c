@@ -138,3 +138,20 @@ Test(jsontext, exact_ties_and_random_doubles)
 		same_as_cjson(next(&s) & 1 ? -d : d);
 	}
 }
+
+Test(jsontext, strtod_as_libc)
+{
+	static const char *const v[] = {
+		"0", "-0", "7", "-7", "0012", "123456789012345",
+		"-123456789012345", "1234567890123456", "99999999999999999999",
+		"12.5", "1e3", " 12", "+12", "12 ", "", "-", "abc", "0x10",
+		"3.0000000000000004", "inf", "-nan", "18446744073709551616",
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		double a = jsontext_strtod(v[i]), b = strtod(v[i], NULL);
+
+		cr_assert(memcmp(&a, &b, sizeof(a)) == 0 ||
+		    (isnan(a) && isnan(b)), "%s: %.17g against %.17g", v[i], a, b);
+	}
+}
