@@ -113,7 +113,7 @@ eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s)
 		return -1;
 	memcpy(num, f[3], n[3]);
 	num[n[3]] = '\0';
-	s->target = strtod(num, NULL);
+	s->target = jsontext_strtod(num);
 	s->present = true;
 	return 0;
 }
@@ -382,6 +382,16 @@ evaluate_rep_since(const struct config *cfg, const struct roster_rep *rep,
     const struct eval_state *prev, const double *ended,
     struct eval_result *res)
 {
+	evaluate_rep_memo(cfg, rep, at_ms, since_ms, actual, prev, ended, NULL,
+	    res);
+}
+
+void
+evaluate_rep_memo(const struct config *cfg, const struct roster_rep *rep,
+    int64_t at_ms, int64_t since_ms, const double *actual,
+    const struct eval_state *prev, const double *ended,
+    struct scorecard_memo *memo, struct eval_result *res)
+{
 	struct alert_rules rules = {
 		.warning_below = cfg->alerts.warning_below,
 		.critical_below = cfg->alerts.critical_below,
@@ -398,9 +408,9 @@ evaluate_rep_since(const struct config *cfg, const struct roster_rep *rep,
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		res->cards[p].kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1,
 		    sizeof(struct scorecard_kpi));
-		scorecard_compute(cfg, rep, (enum period)p, at_ms,
-		    actual + (size_t)p * cfg->nkpis, &res->cards[p]);
-		scorecard_since(cfg, rep, since_ms, &res->cards[p]);
+		scorecard_compute_memo(cfg, rep, (enum period)p, at_ms,
+		    actual + (size_t)p * cfg->nkpis, memo, &res->cards[p]);
+		scorecard_since_memo(cfg, rep, since_ms, memo, &res->cards[p]);
 	}
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		for (int pi = 0; pi < PERIOD_COUNT; pi++) {

@@ -153,6 +153,12 @@ struct evaluator {
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	int pace_sha;			/* redis_conn script index */
+	/* The teams' buckets and working time at the instants judged,
+	 * shared by their reps; cleared when the config is swapped. */
+	struct scorecard_memo *memo;
+	/* The reads' and the pace figures' commands, built one at a time
+	 * (sending copies them; no reply comes inside the send). */
+	struct redis_argv *argv;
 };
 
 static void pump(struct evaluator *e);
@@ -538,7 +544,8 @@ write_pace(struct job *j, const struct roster_rep *rr)
 	}
 	if (nkeys == 0)
 		return;
-	v = redis_argv_new();
+	v = e->argv;
+	redis_argv_reset(v);
 	redis_argv_str(v, "EVALSHA");
 	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->pace_sha));
 	redis_argv_int(v, (int64_t)nkeys);
@@ -564,7 +571,6 @@ write_pace(struct job *j, const struct roster_rep *rr)
 		}
 	}
 	redis_conn_send(e->d.conn, v, pace_reply, e->d.conn);
-	redis_argv_free(v);
 }
 
 /* When rr's data began, for evaluate_rep_since(): the start of the local
@@ -601,8 +607,8 @@ evaluate_job(struct job *j)
 		job_finish(j);
 		return;
 	}
-	evaluate_rep_since(cfg, rr, j->at, data_since(e, rr), j->actual,
-	    j->prev, j->ended, &j->res);
+	evaluate_rep_memo(cfg, rr, j->at, data_since(e, rr), j->actual,
+	    j->prev, j->ended, e->memo, &j->res);
 	write_pace(j, rr);
 	if (e->d.judged != NULL)
 		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
@@ -687,7 +693,7 @@ read_ended(struct job *j)
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
 	size_t nslots = cfg->nkpis * PERIOD_COUNT;
-	struct redis_argv *v = redis_argv_new();
+	struct redis_argv *v = e->argv;
 
 	for (size_t s = 0; s < nslots; s++) {
 		enum period p = (enum period)(s % PERIOD_COUNT);
@@ -714,7 +720,6 @@ read_ended(struct job *j)
 		}
 		j->pending++;
 	}
-	redis_argv_free(v);
 	if (j->pending > 0)
 		return;
 	if (j->failed)
@@ -774,7 +779,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), q->rep);
 	struct job *j = xcalloc(1, sizeof(*j));
-	struct redis_argv *v = redis_argv_new();
+	struct redis_argv *v = e->argv;
 	char **fields;
 
 	j->e = e;
@@ -802,7 +807,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
 		struct bucket b;
 
-		scorecard_bucket(rr, (enum period)p, j->at, &b);
+		scorecard_bucket_memo(e->memo, rr, (enum period)p, j->at, &b);
 		j->start[p] = b.start_day;
 		redis_argv_reset(v);
 		redis_argv_str(v, "HMGET");
@@ -830,7 +835,6 @@ job_start(struct evaluator *e, const struct queued *q)
 		else
 			j->pending++;
 	}
-	redis_argv_free(v);
 	if (j->pending == 0)
 		job_finish(j);
 }
@@ -1287,6 +1291,7 @@ void
 evaluator_reconfigured(struct evaluator *e)
 {
 	e->gen++;
+	scorecard_memo_clear(e->memo);
 	memset(e->busy, 0, e->nslots);
 	/* Their jobs no longer count: back to the queue, in order. */
 	while (e->nparked > 0)
@@ -1321,6 +1326,8 @@ evaluator_new(const struct evaluator_deps *d)
 	char labels[96];
 
 	e->d = *d;
+	e->memo = scorecard_memo_new();
+	e->argv = redis_argv_new();
 	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
 	if (e->pace_sha < 0)
 		fatalx("startup_failed", "what=redis_scripts");
@@ -1391,5 +1398,7 @@ evaluator_free(struct evaluator *e)
 	free(e->queue);
 	free(e->parked);
 	free(e->part_seen);
+	scorecard_memo_free(e->memo);
+	redis_argv_free(e->argv);
 	free(e);
 }

@@ -59,52 +59,84 @@ jsontext_take(cJSON *o)
 
 /*
  * A fast path for what the pace figures hold (magnitudes 1e-4..1e15),
- * giving cJSON's text without printf: d's 15 (else 17) significant
- * digits as an integer, from a long double product (exact powers of 10,
- * a relative error below 1e-19, so the rounding is right away from a
- * tie). cJSON keeps the 15 digits when they read back within its
- * tolerance (one unit in the last place or so), which is decided here in
- * units of d's last place. Whatever is near a tie, a binade edge or that
- * tolerance returns 0: cJSON's own way (printf, read back) then decides.
+ * giving cJSON's text without printf or a read back, exactly: a double
+ * is m * 2^-s (m of 53 bits, s from 3 to 66 in that range), so d * 10^k
+ * (k up to 20) is the integer m * 10^k (below 2^120) shifted right by s,
+ * and its rounding to the nearest integer (ties to even, as printf does)
+ * is exact in 128 bits. cJSON reads its 15 digits back with sscanf: q
+ * (below 2^53) over 10^k (exact up to 10^22) is one correctly rounded
+ * division, the double strtod gives for that text. Outside the range, or
+ * where %g would write an exponent, returns 0 and cJSON's own way (printf,
+ * read back) decides.
  */
-static const long double pow10l_tab[] = {
-	1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L,
-	1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+__extension__ typedef unsigned __int128 u128;
+
+static const uint64_t pow10_u64[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
 };
 
-/* round(a * 10^k) when that has exactly `digits` digits and is not near
- * a tie; 0 otherwise. */
-static uint64_t
-digits_of(double a, int k, int digits, long double *exact)
-{
-	long double scaled = (long double)a * pow10l_tab[k];
-	uint64_t m = (uint64_t)(scaled + 0.5L);
-	uint64_t lo = digits == 15 ? 100000000000000ULL : 10000000000000000ULL;
+static const double pow10_dbl[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
 
-	/* The product's error: below 2^-64 relative, so under 6e-5 for 15
-	 * digits (scaled < 1e15) and 6e-3 for 17: margins of 6e-4 and 1e-2. */
-	if (m < lo || m >= lo * 10 ||
-	    fabsl(scaled - (long double)m) > (digits == 15 ? 0.4994L : 0.49L))
-		return 0;
-	*exact = (long double)m / pow10l_tab[k];
-	return m;
+/* m * 10^k (k <= 20), exact. */
+static u128
+times_pow10(uint64_t m, int k)
+{
+	u128 p = (u128)m * pow10_u64[k > 19 ? 19 : k];
+
+	return k > 19 ? p * 10 : p;
 }
+
+/* m * 10^k / 2^s rounded to the nearest integer, ties to even. */
+static uint64_t
+round_scaled(uint64_t m, int k, int s)
+{
+	u128 p = times_pow10(m, k);
+	u128 q = p >> s, r = p - (q << s), half = (u128)1 << (s - 1);
+
+	if (r > half || (r == half && (q & 1) != 0))
+		q++;
+	return (uint64_t)q;
+}
+
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
 
 /* Writes m / 10^k the way %g writes it (no exponent, no trailing zeros). */
 static size_t
 write_fixed(char *buf, bool neg, uint64_t m, int k)
 {
-	char digits[24];
-	int nd = 0, point, len = 0;
+	char digits[24], *d = digits + sizeof(digits);
+	int nd, point;
+	size_t len = 0;
 
 	while (k > 0 && m % 10 == 0) {
 		m /= 10;
 		k--;
 	}
-	while (m > 0 || nd == 0) {
-		digits[nd++] = (char)('0' + m % 10);
-		m /= 10;
+	while (m >= 100) {
+		unsigned r = (unsigned)(m % 100);
+
+		m /= 100;
+		d -= 2;
+		memcpy(d, digit_pairs + 2 * r, 2);
 	}
+	if (m >= 10) {
+		d -= 2;
+		memcpy(d, digit_pairs + 2 * m, 2);
+	} else {
+		*--d = (char)('0' + m);
+	}
+	nd = (int)(digits + sizeof(digits) - d);
 	if (neg)
 		buf[len++] = '-';
 	point = nd - k;		/* digits before the decimal point */
@@ -113,51 +145,62 @@ write_fixed(char *buf, bool neg, uint64_t m, int k)
 		buf[len++] = '.';
 		for (int i = point; i < 0; i++)
 			buf[len++] = '0';
-		while (nd > 0)
-			buf[len++] = digits[--nd];
+		memcpy(buf + len, d, (size_t)nd);
+		len += (size_t)nd;
 	} else {
-		for (int i = 0; nd > 0; i++) {
-			if (i == point)
-				buf[len++] = '.';
-			buf[len++] = digits[--nd];
+		memcpy(buf + len, d, (size_t)point);
+		len += (size_t)point;
+		if (nd > point) {
+			buf[len++] = '.';
+			memcpy(buf + len, d + point, (size_t)(nd - point));
+			len += (size_t)(nd - point);
 		}
 	}
 	buf[len] = '\0';
-	return (size_t)len;
+	return len;
 }
 
 static size_t
 number_fast(char *buf, double d)
 {
-	double a = fabs(d), frac, back;
-	int e10, e2;
-	long double v15, v17, ulps, off;
-	uint64_t m15, m17;
+	double a = fabs(d), back;
+	uint64_t bits, m, q;
+	int s, e2, e10, g, k, tries;
 
 	if (!(a >= 1e-4 && a < 1e15))
 		return 0;
-	frac = frexp(a, &e2);
-	if (frac < 0.5 + 1e-9 || frac > 1 - 1e-9)
-		return 0;	/* a binade edge: the tolerance changes there */
-	e10 = (int)floor(log10(a));	/* off by one near a power of 10: */
-	if (e10 < -4 || e10 > 14)	/* then m is out of range below */
-		return 0;
-	if ((m15 = digits_of(a, 14 - e10, 15, &v15)) == 0)
-		return 0;
-	/* Where the 15 digits read back, in units of a's last place. */
-	ulps = fabsl(v15 - (long double)a) / ldexpl(1.0L, e2 - 53);
-	off = ulps - floorl(ulps);
-	/* v15 is within 2^-64 relative of m15 / 10^k: 2^-12 of a's place */
-	if (off > 0.497L && off < 0.503L)
-		return 0;	/* reading back could round either way */
-	/* Away from a midpoint of a's binade, the 15 digits read back as
-	 * the double nearest v15: cJSON's own test, on that double. */
-	back = (double)v15;
+	memcpy(&bits, &a, sizeof(bits));
+	/* a = m * 2^-s, a normal number here */
+	m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+	s = 1075 - (int)(bits >> 52);
+	/* a is in [2^(e2-1), 2^e2): floor(log10(a)) is about
+	 * (e2 - 1) * log10(2); the integer part of a * 10^(14 - e10) says
+	 * which one (15 digits, no more, no less). */
+	e2 = 53 - s;
+	g = (e2 - 1) * 1233;
+	e10 = g >= 0 ? g / 4096 : -((-g + 4095) / 4096);
+	for (tries = 0;; tries++) {
+		uint64_t t;
+
+		k = 14 - e10;
+		if (k < 0 || k > 18 || tries == 3)
+			return 0;
+		t = (uint64_t)(times_pow10(m, k) >> s);
+		if (t >= pow10_u64[15])
+			e10++;
+		else if (t < pow10_u64[14])
+			e10--;
+		else
+			break;
+	}
+	q = round_scaled(m, k, s);
+	if (q == pow10_u64[15] && e10 == 14)
+		return 0;	/* %g writes 1e+15 */
+	back = (double)q / pow10_dbl[k];
 	if (fabs(back - a) <= fmax(back, a) * DBL_EPSILON)
-		return write_fixed(buf, d < 0, m15, 14 - e10);
-	if ((m17 = digits_of(a, 16 - e10, 17, &v17)) == 0)
-		return 0;
-	return write_fixed(buf, d < 0, m17, 16 - e10);
+		return write_fixed(buf, d < 0, q, k);
+	/* 17 digits, as cJSON prints when the 15 do not read back. */
+	return write_fixed(buf, d < 0, round_scaled(m, k + 2, s), k + 2);
 }
 
 size_t
@@ -202,4 +245,21 @@ jsontext_number(char *buf, double d)
 	if (!(fabs(test - d) <= fmax(fabs(test), fabs(d)) * DBL_EPSILON))
 		len = snprintf(buf, JSONTEXT_NUMBER_SIZE, "%1.17g", d);
 	return (size_t)len;
+}
+
+double
+jsontext_strtod(const char *s)
+{
+	const char *p = s + (*s == '-');
+	uint64_t v = 0;
+	int n = 0;
+
+	/* digits only, 1 to 15 of them: exact in a double */
+	while (*p >= '0' && *p <= '9' && n < 16) {
+		v = v * 10 + (uint64_t)(*p++ - '0');
+		n++;
+	}
+	if (*p != '\0' || n == 0 || n > 15)
+		return strtod(s, NULL);
+	return *s == '-' ? -(double)v : (double)v;
 }

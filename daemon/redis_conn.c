@@ -83,6 +83,10 @@ struct redis_conn {
 	char drop_reason[128];
 
 	struct pending *head, *tail;	/* in-flight, oldest first */
+	/* A command in the protocol's form, before hiredis copies it: kept
+	 * from one command to the next. */
+	char *fmt;
+	size_t fmt_cap;
 
 	const char *scripts[REDIS_MAX_SCRIPTS];
 	char shas[REDIS_MAX_SCRIPTS][41];
@@ -181,22 +185,26 @@ put_size(char *o, size_t v)
 	return o;
 }
 
-/* The command in the protocol's form, written here with one allocation
- * (hiredis's own formatting costs a printf per argument), queued with
- * command_cb for p. */
+/* The command in the protocol's form, written here into the connection's
+ * buffer (hiredis's own formatting costs a printf per argument), queued
+ * with command_cb for p. */
 static int
-send_formatted(redisAsyncContext *ac, struct pending *p, int argc,
+send_formatted(struct redis_conn *c, struct pending *p, int argc,
     const char **argv, const size_t *argvlen)
 {
 	size_t len = 1 + 20 + 2, alen;
 	char *buf, *o;
-	int rc;
 
 	/* argvlen NULL: the arguments are strings (as hiredis takes them) */
 	for (int i = 0; i < argc; i++)
 		len += 1 + 20 + 2 + (argvlen != NULL ? argvlen[i] :
 		    strlen(argv[i])) + 2;
-	o = buf = xmalloc(len);
+	if (len > c->fmt_cap) {
+		free(c->fmt);
+		c->fmt_cap = len > 4096 ? len : 4096;
+		c->fmt = xmalloc(c->fmt_cap);
+	}
+	o = buf = c->fmt;
 	*o++ = '*';
 	o = put_size(o, (size_t)argc);
 	*o++ = '\r';
@@ -212,10 +220,8 @@ send_formatted(redisAsyncContext *ac, struct pending *p, int argc,
 		*o++ = '\r';
 		*o++ = '\n';
 	}
-	rc = redisAsyncFormattedCommand(ac, command_cb, p, buf,
+	return redisAsyncFormattedCommand(c->ac, command_cb, p, buf,
 	    (size_t)(o - buf));
-	free(buf);
-	return rc;
 }
 
 int
@@ -234,7 +240,7 @@ redis_conn_command(struct redis_conn *c, int argc, const char **argv,
 	p->arg = arg;
 	p->sent_ms = caltime_mono_ms();
 	p->deadline_ms = p->sent_ms + c->timeout_ms;
-	if (send_formatted(c->ac, p, argc, argv, argvlen) != REDIS_OK) {
+	if (send_formatted(c, p, argc, argv, argvlen) != REDIS_OK) {
 		free(p);
 		return -1;
 	}
@@ -706,6 +712,7 @@ redis_conn_free(struct redis_conn *c)
 	free(c->username);
 	free(c->password);
 	free(c->name);
+	free(c->fmt);
 	free(c);
 }
 

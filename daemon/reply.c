@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "evaluate.h"
+#include "jsontext.h"
 #include "log.h"
 
 const char *
@@ -60,7 +61,7 @@ reply_counter_values(const struct config *cfg, const redisReply *r,
 	}
 	for (size_t k = 0; k < r->elements; k++)
 		if (r->element[k]->type == REDIS_REPLY_STRING)
-			actual[k] = strtod(r->element[k]->str, NULL);
+			actual[k] = jsontext_strtod(r->element[k]->str);
 	return 0;
 }
 

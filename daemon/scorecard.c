@@ -3,6 +3,9 @@
  * sources are built per call from the role's and the rep's targets and
  * schedules (every schedule entry is kept for every KPI, so an entry that
  * does not name a KPI still ends the previous entry's value for it).
+ * A memo (optional, the evaluator's) keeps the buckets and the working
+ * time every rep of a team shares at one instant: an evaluation pass
+ * works them out once per team, not once per rep.
  */
 #include "scorecard.h"
 
@@ -10,6 +13,122 @@
 #include <string.h>
 
 #include "xmalloc.h"
+
+/* Direct-mapped: a pass needs a few keys per team (four periods, the
+ * instant judged and the instants the reps' data began). */
+#define MEMO_SLOTS	128
+
+struct memo_bucket {
+	bool used;
+	const struct config_calendar *cal;
+	const struct tzone *zone;
+	enum period p;
+	int64_t at_ms;
+	struct bucket b;
+};
+
+/* The working time without out-of-office days (the rep's own). */
+struct memo_worktime {
+	bool used;
+	const struct config_calendar *cal;
+	const struct tzone *zone;
+	int32_t start_day, end_day;
+	int64_t at_ms;
+	struct pacing_worktime wt;
+};
+
+struct scorecard_memo {
+	struct memo_bucket buckets[MEMO_SLOTS];
+	struct memo_worktime worktimes[MEMO_SLOTS];
+};
+
+struct scorecard_memo *
+scorecard_memo_new(void)
+{
+	return xcalloc(1, sizeof(struct scorecard_memo));
+}
+
+void
+scorecard_memo_free(struct scorecard_memo *m)
+{
+	free(m);
+}
+
+void
+scorecard_memo_clear(struct scorecard_memo *m)
+{
+	if (m != NULL)
+		memset(m, 0, sizeof(*m));
+}
+
+static size_t
+memo_slot(const void *cal, const void *zone, int64_t a, int64_t b)
+{
+	uint64_t h = (uint64_t)(uintptr_t)cal * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)(uintptr_t)zone * 0xc2b2ae3d27d4eb4fULL;
+	h ^= (uint64_t)a * 0x165667b19e3779f9ULL;
+	h ^= (uint64_t)b * 0x27d4eb2f165667c5ULL;
+	h ^= h >> 29;
+	return (size_t)(h % MEMO_SLOTS);
+}
+
+static void
+bucket_of(struct scorecard_memo *m, const struct roster_rep *rep,
+    enum period p, int64_t at_ms, struct bucket *b)
+{
+	struct memo_bucket *e;
+
+	if (m == NULL) {
+		caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms, b);
+		return;
+	}
+	e = &m->buckets[memo_slot(rep->calendar, rep->zone, at_ms, p)];
+	if (!e->used || e->cal != rep->calendar || e->zone != rep->zone ||
+	    e->p != p || e->at_ms != at_ms) {
+		caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms,
+		    &e->b);
+		e->used = true;
+		e->cal = rep->calendar;
+		e->zone = rep->zone;
+		e->p = p;
+		e->at_ms = at_ms;
+	}
+	*b = e->b;
+}
+
+/* pacing_worktime() for rep, the team's part from the memo. */
+static void
+worktime_of(struct scorecard_memo *m, const struct roster_rep *rep,
+    const struct bucket *b, int64_t at_ms, struct pacing_worktime *wt)
+{
+	const struct config_rep *cr = rep->rep;
+	struct pacing_calendar cal;
+	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
+	struct memo_worktime *e;
+
+	scorecard_calendar(rep->calendar, &cal);
+	if (m == NULL) {
+		pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
+		return;
+	}
+	e = &m->worktimes[memo_slot(rep->calendar, rep->zone, at_ms,
+	    ((int64_t)b->start_day << 32) ^ (uint32_t)b->end_day)];
+	if (!e->used || e->cal != rep->calendar || e->zone != rep->zone ||
+	    e->start_day != b->start_day || e->end_day != b->end_day ||
+	    e->at_ms != at_ms) {
+		pacing_worktime(&cal, NULL, rep->zone, b, at_ms, &e->wt);
+		e->used = true;
+		e->cal = rep->calendar;
+		e->zone = rep->zone;
+		e->start_day = b->start_day;
+		e->end_day = b->end_day;
+		e->at_ms = at_ms;
+	}
+	*wt = e->wt;
+	/* What pacing_worktime() does last, with the rep's days. */
+	pacing_worktime_apply_ooo(wt, &cal, &ooo, rep->zone, b, at_ms);
+}
 
 static void
 fill_targets(const struct config_target *t, size_t n, size_t kpi,
@@ -56,7 +175,14 @@ void
 scorecard_bucket(const struct roster_rep *rep, enum period p, int64_t at_ms,
     struct bucket *b)
 {
-	caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms, b);
+	bucket_of(NULL, rep, p, at_ms, b);
+}
+
+void
+scorecard_bucket_memo(struct scorecard_memo *m, const struct roster_rep *rep,
+    enum period p, int64_t at_ms, struct bucket *b)
+{
+	bucket_of(m, rep, p, at_ms, b);
 }
 
 void
@@ -74,12 +200,7 @@ void
 scorecard_worktime(const struct roster_rep *rep, const struct bucket *b,
     int64_t at_ms, struct pacing_worktime *wt)
 {
-	const struct config_rep *cr = rep->rep;
-	struct pacing_calendar cal;
-	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
-
-	scorecard_calendar(rep->calendar, &cal);
-	pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
+	worktime_of(NULL, rep, b, at_ms, wt);
 }
 
 static void
@@ -99,24 +220,38 @@ direction_of(const struct config *cfg, size_t k)
 	    PACING_LOWER_IS_BETTER : PACING_HIGHER_IS_BETTER;
 }
 
-int64_t
-scorecard_since_gone(const struct roster_rep *rep, const struct bucket *b,
-    int64_t since_ms)
+static int64_t
+since_gone(struct scorecard_memo *m, const struct roster_rep *rep,
+    const struct bucket *b, int64_t since_ms)
 {
 	struct pacing_worktime before;
 
 	if (since_ms <= b->start_ms)
 		return 0;
-	scorecard_worktime(rep, b, since_ms, &before);
+	worktime_of(m, rep, b, since_ms, &before);
 	return before.elapsed_ms > 0 ? before.elapsed_ms : 0;
+}
+
+int64_t
+scorecard_since_gone(const struct roster_rep *rep, const struct bucket *b,
+    int64_t since_ms)
+{
+	return since_gone(NULL, rep, b, since_ms);
 }
 
 void
 scorecard_since(const struct config *cfg, const struct roster_rep *rep,
     int64_t since_ms, struct scorecard *sc)
 {
+	scorecard_since_memo(cfg, rep, since_ms, NULL, sc);
+}
+
+void
+scorecard_since_memo(const struct config *cfg, const struct roster_rep *rep,
+    int64_t since_ms, struct scorecard_memo *m, struct scorecard *sc)
+{
 	struct pacing_thresholds th;
-	int64_t gone = scorecard_since_gone(rep, &sc->bucket, since_ms);
+	int64_t gone = since_gone(m, rep, &sc->bucket, since_ms);
 	int64_t total = sc->wt.total_ms;
 
 	if (gone <= 0 || total <= 0)
@@ -144,14 +279,22 @@ void
 scorecard_compute(const struct config *cfg, const struct roster_rep *rep,
     enum period p, int64_t at_ms, const double *actual, struct scorecard *sc)
 {
+	scorecard_compute_memo(cfg, rep, p, at_ms, actual, NULL, sc);
+}
+
+void
+scorecard_compute_memo(const struct config *cfg,
+    const struct roster_rep *rep, enum period p, int64_t at_ms,
+    const double *actual, struct scorecard_memo *m, struct scorecard *sc)
+{
 	const struct config_role *role = rep->role;
 	const struct config_rep *cr = rep->rep;
 	struct pacing_thresholds th;
 
 	thresholds_of(cfg, &th);
 	sc->period = p;
-	scorecard_bucket(rep, p, at_ms, &sc->bucket);
-	scorecard_worktime(rep, &sc->bucket, at_ms, &sc->wt);
+	bucket_of(m, rep, p, at_ms, &sc->bucket);
+	worktime_of(m, rep, &sc->bucket, at_ms, &sc->wt);
 	for (size_t k = 0; k < cfg->nkpis; k++) {
 		struct scorecard_kpi *out = &sc->kpis[k];
 		struct pacing_targets role_t, rep_t;

@@ -104,6 +104,12 @@ void evaluate_rep_since(const struct config *cfg,
     const struct roster_rep *rep, int64_t at_ms, int64_t since_ms,
     const double *actual, const struct eval_state *prev, const double *ended,
     struct eval_result *res);
+/* evaluate_rep_since() with the team's buckets and working time from memo
+ * (borrowed, updated; NULL: none), the evaluator's for a pass. */
+void evaluate_rep_memo(const struct config *cfg,
+    const struct roster_rep *rep, int64_t at_ms, int64_t since_ms,
+    const double *actual, const struct eval_state *prev, const double *ended,
+    struct scorecard_memo *memo, struct eval_result *res);
 /* Frees what res owns and zeroes it. */
 void eval_result_clear(struct eval_result *res);
 

@@ -19,6 +19,9 @@ char *jsontext_take(cJSON *o);
  * bytes), with no locale and mostly without printf; returns the length. */
 #define JSONTEXT_NUMBER_SIZE	32
 size_t jsontext_number(char *buf, double d);
+/* strtod(s, NULL) of s (borrowed, NUL-terminated), without strtod for a
+ * plain integer of 1 to 15 digits (what Redis answers for a counter). */
+double jsontext_strtod(const char *s);
 /* obj (borrowed) as one line of JSON text and a newline in a new buffer:
  * an HTTP answer's body. Returns owned (free with evbuffer_free). */
 struct evbuffer *jsontext_body(const cJSON *obj);

@@ -69,4 +69,29 @@ int64_t scorecard_since_gone(const struct roster_rep *rep,
 void scorecard_bucket(const struct roster_rep *rep, enum period p,
     int64_t at_ms, struct bucket *b);
 
+/*
+ * The buckets and the working time the reps of a team share at one
+ * instant, worked out once: what the *_memo forms below read and fill
+ * (their results are those of the plain forms). Its keys are the config's
+ * calendars and the roster's zones: clear it whenever either is swapped.
+ */
+struct scorecard_memo;
+/* Returns an owned, empty memo; free with scorecard_memo_free. */
+struct scorecard_memo *scorecard_memo_new(void);
+/* Frees m; NULL does nothing. */
+void scorecard_memo_free(struct scorecard_memo *m);
+/* Forgets all m holds (a config or roster swap); NULL does nothing. */
+void scorecard_memo_clear(struct scorecard_memo *m);
+/* scorecard_compute(), scorecard_since() and scorecard_bucket() through
+ * m (borrowed, updated; NULL: none). */
+void scorecard_compute_memo(const struct config *cfg,
+    const struct roster_rep *rep, enum period p, int64_t at_ms,
+    const double *actual, struct scorecard_memo *m, struct scorecard *sc);
+void scorecard_since_memo(const struct config *cfg,
+    const struct roster_rep *rep, int64_t since_ms, struct scorecard_memo *m,
+    struct scorecard *sc);
+void scorecard_bucket_memo(struct scorecard_memo *m,
+    const struct roster_rep *rep, enum period p, int64_t at_ms,
+    struct bucket *b);
+
 #endif

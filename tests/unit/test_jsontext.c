@@ -109,3 +109,49 @@ Test(jsontext, near_ties_of_the_fifteenth_digit)
 		same_as_cjson(nextafter(d, INFINITY));
 	}
 }
+
+Test(jsontext, exact_ties_and_random_doubles)
+{
+	/* Exact ties of the fifteenth digit (printf rounds them to even),
+	 * the rounding that carries to the next power of 10, and doubles of
+	 * random bits across the fast path's range and its edges. */
+	static const double v[] = {
+		1234567890123.125, 1234567890123.375, 1234567890123.625,
+		9999999999999.995, 999999999999999.5, 99999999999999.95,
+		0.00099999999999999995, 0.000999999999999999, 9.9999999999999995,
+		1e-4, 1e15, 0.0001000000000000001, 999999999999999.875,
+	};
+	uint64_t s = 0x2545f4914f6cdd1dULL;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		same_as_cjson(v[i]);
+		same_as_cjson(nextafter(v[i], 0));
+		same_as_cjson(nextafter(v[i], INFINITY));
+	}
+	for (int i = 0; i < 300000; i++) {
+		/* exponents of 2^-16 .. 2^53: 1.5e-5 .. 1.8e16 */
+		uint64_t bits = (next(&s) & ((1ULL << 52) - 1)) |
+		    ((uint64_t)(1023 - 16 + next(&s) % 70) << 52);
+		double d;
+
+		memcpy(&d, &bits, sizeof(d));
+		same_as_cjson(next(&s) & 1 ? -d : d);
+	}
+}
+
+Test(jsontext, strtod_as_libc)
+{
+	static const char *const v[] = {
+		"0", "-0", "7", "-7", "0012", "123456789012345",
+		"-123456789012345", "1234567890123456", "99999999999999999999",
+		"12.5", "1e3", " 12", "+12", "12 ", "", "-", "abc", "0x10",
+		"3.0000000000000004", "inf", "-nan", "18446744073709551616",
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		double a = jsontext_strtod(v[i]), b = strtod(v[i], NULL);
+
+		cr_assert(memcmp(&a, &b, sizeof(a)) == 0 ||
+		    (isnan(a) && isnan(b)), "%s: %.17g against %.17g", v[i], a, b);
+	}
+}

@@ -210,3 +210,59 @@ Test(scorecard, a_bucket_that_began_before_the_data)
 	cr_assert_float_eq(day.kpis[0].fig.target, 50, 1e-9);
 	cr_assert_eq(day.wt.total_ms, 8 * 3600000LL);
 }
+
+/* The memo's scorecards are the plain ones, byte for byte: for a rep with
+ * days away and one without, every period, instants across the days
+ * away, a holiday and a DST change, the instants the data began, and
+ * the same keys asked again (read from the memo then). */
+Test(scorecard, memo_gives_the_plain_figures)
+{
+	static const char *const when[] = {
+		"2026-11-02T08:59:00-05:00", "2026-11-26T12:00:00-05:00",
+		"2026-12-22T16:30:00-05:00", "2026-12-25T10:00:00-05:00",
+		"2027-03-14T12:00:00-04:00", "2026-11-01T01:30:00-04:00",
+	};
+	static const char *const reps[] = { "r007", "r008" };
+	struct scorecard_memo *m = scorecard_memo_new();
+	double actual[2] = { 31, 4 };
+
+	for (int round = 0; round < 2; round++)
+	for (size_t w = 0; w < sizeof(when) / sizeof(when[0]); w++)
+	for (size_t r = 0; r < 2; r++)
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		const struct roster_rep *rr = roster_rep(roster, reps[r]);
+		struct scorecard_kpi ka[2], kb[2];
+		struct scorecard a, b;
+		struct bucket ba, bb;
+		int64_t at, since;
+
+		cr_assert_eq(caltime_parse_rfc3339(when[w], strlen(when[w]),
+		    &at), 0);
+		since = at - 3 * 86400000LL;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		memset(ka, 0, sizeof(ka));
+		memset(kb, 0, sizeof(kb));
+		a.kpis = ka;
+		b.kpis = kb;
+		scorecard_compute(cfg, rr, (enum period)p, at, actual, &a);
+		scorecard_since(cfg, rr, since, &a);
+		scorecard_compute_memo(cfg, rr, (enum period)p, at, actual, m,
+		    &b);
+		scorecard_since_memo(cfg, rr, since, m, &b);
+		cr_assert_eq(memcmp(&a.bucket, &b.bucket, sizeof(a.bucket)), 0,
+		    "%s %s p=%d", reps[r], when[w], p);
+		cr_assert_eq(memcmp(&a.wt, &b.wt, sizeof(a.wt)), 0,
+		    "%s %s p=%d", reps[r], when[w], p);
+		cr_assert_eq(memcmp(ka, kb, sizeof(ka)), 0, "%s %s p=%d",
+		    reps[r], when[w], p);
+		memset(&ba, 0, sizeof(ba));
+		memset(&bb, 0, sizeof(bb));
+		scorecard_bucket(rr, (enum period)p, at, &ba);
+		scorecard_bucket_memo(m, rr, (enum period)p, at, &bb);
+		cr_assert_eq(memcmp(&ba, &bb, sizeof(ba)), 0);
+	}
+	scorecard_memo_clear(m);
+	scorecard_memo_free(m);
+	scorecard_memo_free(NULL);
+}
