@@ -39,10 +39,18 @@ struct cgroup {
 	struct funnel_counts win, next;
 };
 
+/* A rep's window counts live in fc->counts, two rows (win, next) of
+ * fc->stride doubles (its funnel's steps, then the revenue), and only
+ * for a rep whose role has a funnel: a struct funnel_counts a rep (its
+ * room for FUNNEL_STEPS_MAX steps) was most of the daemon's memory per
+ * rep. */
 struct crep {
 	int32_t day;		/* its group's day when its counts came */
-	struct funnel_counts win, next;
+	uint32_t slot;		/* its rows in fc->counts; NO_SLOT: none */
 };
+
+#define NO_SLOT		UINT32_MAX
+enum { WIN, NEXT };
 
 /* A chunk in flight. */
 struct flight {
@@ -65,6 +73,8 @@ struct funnel_cache {
 	size_t ngroups;
 	struct crep *reps;		/* by config rep index */
 	size_t nreps;
+	double *counts;			/* the reps' rows (see struct crep) */
+	size_t stride;
 	size_t *pass;			/* the pass's reps (roster positions) */
 	size_t npass, next, chunk_from;
 	bool in_pass;
@@ -80,10 +90,11 @@ forget(struct funnel_cache *fc)
 {
 	const struct config *cfg = *fc->cfg;
 	const struct roster *ro = *fc->roster;
-	size_t n = roster_size(ro), maxrep = 0;
+	size_t n = roster_size(ro), maxrep = 0, nslots = 0;
 
 	free(fc->groups);
 	free(fc->reps);
+	free(fc->counts);
 	free(fc->pass);
 	free(fc->wr);
 	fc->pass = fc->wr = NULL;
@@ -104,8 +115,51 @@ forget(struct funnel_cache *fc)
 		    fc->groups[g].pass_day = UNKNOWN_DAY;
 	fc->nreps = maxrep;
 	fc->reps = xcalloc(maxrep ? maxrep : 1, sizeof(*fc->reps));
-	for (size_t r = 0; r < maxrep; r++)
+	for (size_t r = 0; r < maxrep; r++) {
 		fc->reps[r].day = UNKNOWN_DAY;
+		fc->reps[r].slot = NO_SLOT;
+	}
+	fc->stride = 1;
+	for (size_t k = 0; k < cfg->nroles; k++)
+		if (cfg->roles[k].nfunnel + 1 > fc->stride)
+			fc->stride = cfg->roles[k].nfunnel + 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct roster_rep *rr = roster_rep_at(ro, i);
+
+		if (cfg->roles[rr->rep->role].nfunnel > 0 &&
+		    fc->reps[rr->index].slot == NO_SLOT)
+			fc->reps[rr->index].slot = (uint32_t)nslots++;
+	}
+	fc->counts = xcalloc(nslots ? nslots * 2 * fc->stride : 1,
+	    sizeof(*fc->counts));
+}
+
+/* r's row `which` (WIN or NEXT) as counts of a funnel of n steps. */
+static void
+rep_counts(const struct funnel_cache *fc, const struct crep *r, int which,
+    size_t n, struct funnel_counts *out)
+{
+	const double *row = fc->counts + ((size_t)r->slot * 2 +
+	    (size_t)which) * fc->stride;
+
+	memset(out, 0, sizeof(*out));
+	out->n = n < fc->stride ? n : fc->stride - 1;
+	memcpy(out->step, row, out->n * sizeof(*row));
+	out->revenue = row[fc->stride - 1];
+}
+
+/* Stores c as r's row `which`. */
+static void
+rep_store(struct funnel_cache *fc, const struct crep *r, int which,
+    const struct funnel_counts *c)
+{
+	double *row = fc->counts + ((size_t)r->slot * 2 + (size_t)which) *
+	    fc->stride;
+	size_t n = c->n < fc->stride - 1 ? c->n : fc->stride - 1;
+
+	memset(row, 0, fc->stride * sizeof(*row));
+	memcpy(row, c->step, n * sizeof(*row));
+	row[fc->stride - 1] = c->revenue;
 }
 
 /* The arrays follow the config and roster in force. */
@@ -171,19 +225,21 @@ funnel_cache_rates(const struct funnel_cache *fc, const struct roster_rep *rr,
 	struct funnel_params p;
 	const struct cgroup *g;
 	const struct crep *r;
+	struct funnel_counts win;
 
 	if (fc->for_cfg != cfg || fc->for_roster != *fc->roster ||
 	    rr->index >= fc->nreps || cfg->roles[rr->rep->role].nfunnel == 0)
 		return false;
 	g = &fc->groups[group_of(cfg, rr)];
 	r = &fc->reps[rr->index];
-	if (g->day == UNKNOWN_DAY || r->day != g->day)
+	if (g->day == UNKNOWN_DAY || r->day != g->day || r->slot == NO_SLOT)
 		return false;
+	rep_counts(fc, r, WIN, cfg->roles[rr->rep->role].nfunnel, &win);
 	p.min_volume = (double)cfg->funnel.min_volume;
 	p.coaching_below = cfg->funnel.coaching_below;
 	memset(out, 0, sizeof(*out));
-	funnel_rep_conversions(&r->win, &g->win, &p, out->conv);
-	out->deal_size = funnel_deal_size(&r->win);
+	funnel_rep_conversions(&win, &g->win, &p, out->conv);
+	out->deal_size = funnel_deal_size(&win);
 	if (!out->deal_size.has)
 		out->deal_size = funnel_deal_size(&g->win);
 	if (!cfg->funnel.has_revenue)
@@ -236,8 +292,13 @@ pass_end(struct funnel_cache *fc, bool ok)
 	for (size_t i = 0; ok && i < fc->npass; i++) {
 		const struct roster_rep *rr = roster_rep_at(ro, fc->pass[i]);
 		struct crep *r = &fc->reps[rr->index];
+		double *row;
 
-		r->win = r->next;
+		if (r->slot == NO_SLOT)
+			continue;
+		row = fc->counts + (size_t)r->slot * 2 * fc->stride;
+		memcpy(row + WIN * fc->stride, row + NEXT * fc->stride,
+		    fc->stride * sizeof(*row));
 		r->day = fc->groups[group_of(cfg, rr)].pass_day;
 	}
 	for (size_t i = 0; i < fc->ngroups; i++) {
@@ -319,7 +380,8 @@ funnel_cache_chunk_done(struct funnel_cache *fc, const struct funnel_read *rd,
 		const struct funnel_counts *w = &rd->reps[i].win;
 		struct cgroup *g = &fc->groups[group_of(cfg, rr)];
 
-		fc->reps[rr->index].next = *w;
+		if (fc->reps[rr->index].slot != NO_SLOT)
+			rep_store(fc, &fc->reps[rr->index], NEXT, w);
 		for (size_t s = 0; s < w->n && s < g->next.n; s++)
 			g->next.step[s] += w->step[s];
 		g->next.revenue += w->revenue;
@@ -455,10 +517,12 @@ rep_write(struct funnel_cache *fc, struct redis_argv *v, size_t pos)
 	const struct roster_rep *rr = roster_rep_at(*fc->roster, pos);
 	const struct config_role *role = &cfg->roles[rr->rep->role];
 	struct funnel_cache_rates fr;
+	struct funnel_counts win;
 	char *key;
 
 	if (!funnel_cache_rates(fc, rr, &fr))
 		return;
+	rep_counts(fc, &fc->reps[rr->index], WIN, role->nfunnel, &win);
 	key = keys_funnel_rep(cfg, rr->rep->id);
 	redis_argv_str(v, "HSET");
 	redis_argv_str(v, key);
@@ -472,7 +536,7 @@ rep_write(struct funnel_cache *fc, struct redis_argv *v, size_t pos)
 		step_field(v, "source", cfg, role, s);
 		redis_argv_str(v, src != NULL ? src : "");
 	}
-	hash_send(fc, v, key, role, &fc->reps[rr->index].win, fr.window_to);
+	hash_send(fc, v, key, role, &win, fr.window_to);
 }
 
 /* The next FUNNEL_CACHE_CHUNK hashes of the last pass (its groups, then
@@ -599,6 +663,7 @@ funnel_cache_free(struct funnel_cache *fc)
 		event_free(fc->ev);
 	free(fc->groups);
 	free(fc->reps);
+	free(fc->counts);
 	free(fc->pass);
 	free(fc->wr);
 	free(fc);
