@@ -163,7 +163,7 @@ main(void)
 	int nreps = nrep_env != NULL && atoi(nrep_env) > 0 ?
 	    atoi(nrep_env) : 1000;
 	int port = benchutil_free_port();
-	char dir[] = "/tmp/paced-bench-boards-XXXXXX", path[256], portstr[16];
+	char dir[] = "/tmp/paced-bench-boards-XXXXXX", path[256];
 	char day[16];
 	char *errs = NULL, err[256], (*vals)[4][24];
 	long long *count;
@@ -189,27 +189,8 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((redis = fork()) == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execlp("redis-server", "redis-server", "--port", portstr, "--bind",
-		    "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "",
-		    "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && rc == NULL; i++) {
-		usleep(50000);
-		rc = redisConnect("127.0.0.1", port);
-		if (rc != NULL && rc->err) {
-			redisFree(rc);
-			rc = NULL;
-		}
-	}
-	if (rc == NULL) {
-		fprintf(stderr, "bench_boards: redis-server did not start\n");
+	if ((rc = benchutil_redis_start(dir, port, true, "bench_boards", &redis)) == NULL)
 		return 1;
-	}
 
 	snprintf(path, sizeof(path), "%s/bench.yaml", dir);
 	f = fopen(path, "w");

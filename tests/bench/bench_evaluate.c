@@ -164,7 +164,7 @@ main(void)
 	const char *env = getenv("BENCH_REPS");
 	long nreps = env != NULL ? atol(env) : 100000;
 	int port = benchutil_free_port();
-	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], portstr[16], url[64];
+	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], url[64];
 	pid_t redis;
 	FILE *f;
 	struct config *cfg;
@@ -187,27 +187,8 @@ main(void)
 
 	if (nreps <= 0 || mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((redis = fork()) == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execlp("redis-server", "redis-server", "--port", portstr, "--bind",
-		    "127.0.0.1", "--dir", dir, "--appendonly", "no", "--save", "",
-		    "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && rc == NULL; i++) {
-		usleep(50000);
-		rc = redisConnect("127.0.0.1", port);
-		if (rc != NULL && rc->err) {
-			redisFree(rc);
-			rc = NULL;
-		}
-	}
-	if (rc == NULL) {
-		fprintf(stderr, "bench: redis-server did not start\n");
+	if ((rc = benchutil_redis_start(dir, port, false, "bench_evaluate", &redis)) == NULL)
 		return 1;
-	}
 
 	snprintf(path, sizeof(path), "%s/bench.yaml", dir);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", port);

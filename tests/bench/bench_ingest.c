@@ -296,33 +296,14 @@ int
 main(void)
 {
 	int port = benchutil_free_port(), status;
-	char dir[] = "/tmp/paced-bench-XXXXXX", cmd[256], portstr[16];
+	char dir[] = "/tmp/paced-bench-XXXXXX", cmd[256];
 	redisContext *rc = NULL;
 	pid_t redis;
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((redis = fork()) == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execlp("redis-server", "redis-server", "--port", portstr, "--bind",
-		    "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
-		    "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && rc == NULL; i++) {
-		usleep(50000);
-		rc = redisConnect("127.0.0.1", port);
-		if (rc != NULL && rc->err) {
-			redisFree(rc);
-			rc = NULL;
-		}
-	}
-	if (rc == NULL) {
-		fprintf(stderr, "bench_ingest: redis-server did not start\n");
+	if ((rc = benchutil_redis_start(dir, port, false, "bench_ingest", &redis)) == NULL)
 		return 1;
-	}
 	status = run(dir, port, rc);
 	redisFree(rc);
 	kill(redis, SIGTERM);

@@ -355,7 +355,7 @@ int
 main(void)
 {
 	int port = benchutil_free_port();
-	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], portstr[16], url[64];
+	char dir[] = "/tmp/paced-bench-XXXXXX", path[256], url[64];
 	pid_t redis;
 	FILE *f;
 	struct config *cfg;
@@ -379,28 +379,8 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((redis = fork()) == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execlp("redis-server", "redis-server", "--port", portstr, "--bind",
-		    "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", "",
-		    "--loglevel", "warning", "--auto-aof-rewrite-percentage", "0",
-		    (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && rc == NULL; i++) {
-		usleep(50000);
-		rc = redisConnect("127.0.0.1", port);
-		if (rc != NULL && rc->err) {
-			redisFree(rc);
-			rc = NULL;
-		}
-	}
-	if (rc == NULL) {
-		fprintf(stderr, "bench: redis-server did not start\n");
+	if ((rc = benchutil_redis_start(dir, port, true, "bench_redis_apply", &redis)) == NULL)
 		return 1;
-	}
 
 	/* BENCH_COST_ONLY=1: the cost part alone (for callgrind, where the
 	 * one-call-per-event part runs past its timeouts). */

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,4 +69,36 @@ benchutil_server_cpu(redisContext *rc)
 {
 	return benchutil_info_num(rc, "cpu", "used_cpu_sys") +
 	    benchutil_info_num(rc, "cpu", "used_cpu_user");
+}
+
+redisContext *
+benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
+    pid_t *pid)
+{
+	char portstr[16];
+	redisContext *rc = NULL;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((*pid = fork()) == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
+		execlp("redis-server", "redis-server", "--port", portstr,
+		    "--bind", "127.0.0.1", "--dir", dir, "--save", "",
+		    "--appendonly", aof ? "yes" : "no",
+		    "--auto-aof-rewrite-percentage", "0", "--loglevel",
+		    "warning", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && rc == NULL; i++) {
+		usleep(50000);
+		rc = redisConnect("127.0.0.1", port);
+		if (rc != NULL && rc->err) {
+			redisFree(rc);
+			rc = NULL;
+		}
+	}
+	if (rc == NULL)
+		fprintf(stderr, "%s: redis-server did not start\n", who);
+	return rc;
 }

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "xmalloc.h"
 
 #define MAX_PORTS	64
@@ -443,4 +445,29 @@ harness_path(const char *fmt, ...)
 	vsnprintf(rel, sizeof rel, fmt, ap);
 	va_end(ap);
 	return xasprintf("%s/%s", H.run, rel);
+}
+
+static void
+loop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+bool
+harness_loop_until(struct event_base *base, bool (*pred)(void *), void *arg,
+    int timeout_ms)
+{
+	struct event *ev = event_new(base, -1, EV_PERSIST, loop_tick, NULL);
+	struct timeval tv = { 0, 10 * 1000 };
+	int64_t deadline = harness_elapsed_ms() + timeout_ms;
+	bool ok = false;
+
+	event_add(ev, &tv);
+	while (!(pred != NULL && (ok = pred(arg))) &&
+	    harness_elapsed_ms() < deadline)
+		event_base_loop(base, EVLOOP_ONCE);
+	event_free(ev);
+	return ok;
 }

@@ -100,6 +100,11 @@ char *harness_path(const char *fmt, ...)
 void harness_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds since setup (monotonic). */
 int64_t harness_elapsed_ms(void);
+/* Runs base's loop (a test's own) until pred(arg) (NULL: never) or
+ * timeout_ms, waking at least every 10 ms; returns pred's last word. */
+struct event_base;
+bool harness_loop_until(struct event_base *base, bool (*pred)(void *),
+    void *arg, int timeout_ms);
 
 /* Stream size: PACED_TEST_EVENTS or 20000. */
 int harness_events(void);

@@ -77,29 +77,11 @@ harness_hook_post(size_t i)
 	return i < K.n ? K.posts[i] : NULL;
 }
 
-static void
-tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
 /* Runs the loop until pred(arg) (NULL: never) or the deadline. */
 static bool
 run(bool (*pred)(void *), void *arg, int timeout_ms)
 {
-	struct event *ev = event_new(K.base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 50 * 1000 };
-	int64_t deadline = harness_elapsed_ms() + timeout_ms;
-	bool ok = false;
-
-	event_add(ev, &tv);
-	while (!(pred != NULL && (ok = pred(arg))) &&
-	    harness_elapsed_ms() < deadline)
-		event_base_loop(K.base, EVLOOP_ONCE);
-	event_free(ev);
-	return ok;
+	return harness_loop_until(K.base, pred, arg, timeout_ms);
 }
 
 bool

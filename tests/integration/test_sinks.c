@@ -55,37 +55,11 @@ struct done {
 	int calls;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
 /* Runs the loop until pred(arg) or timeout_ms; returns pred's last word. */
 static bool
 run_until(bool (*pred)(void *), void *arg, int timeout_ms)
 {
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 10 * 1000 };
-	int64_t deadline = now_ms() + timeout_ms;
-	bool ok;
-
-	event_add(ev, &tv);
-	while (!(ok = pred(arg)) && now_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(ev);
-	return ok;
+	return harness_loop_until(base, pred, arg, timeout_ms);
 }
 
 static void

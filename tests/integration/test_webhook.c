@@ -115,31 +115,14 @@ cleanup(void)
 	harness_teardown();
 }
 
-static void
-tick(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
 /* Runs the loop until pred(arg) or timeout_ms; returns pred's last word. */
 static bool
 run_until(bool (*pred)(void *), void *arg, int timeout_ms, const char *what)
 {
-	struct event *ev = event_new(base, -1, EV_PERSIST, tick, NULL);
-	struct timeval tv = { 0, 50 * 1000 };
-	int64_t deadline = harness_elapsed_ms() + timeout_ms;
-	bool ok;
-
-	event_add(ev, &tv);
-	while (!(ok = pred(arg)) && harness_elapsed_ms() < deadline)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(ev);
-	if (!ok)
-		harness_log("timed out after %d ms waiting for %s", timeout_ms,
-		    what);
-	return ok;
+	if (harness_loop_until(base, pred, arg, timeout_ms))
+		return true;
+	harness_log("timed out after %d ms waiting for %s", timeout_ms, what);
+	return false;
 }
 
 static bool
