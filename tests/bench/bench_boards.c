@@ -63,12 +63,6 @@ static const char *const mode_names[NMODES] = {
 static int pending;
 
 static void
-state_cb(bool up, void *arg)
-{
-	*(bool *)arg = up;
-}
-
-static void
 reply_cb(const redisReply *r, void *arg)
 {
 	(void)arg;
@@ -247,7 +241,7 @@ main(void)
 	o.port = port;
 	o.timeout_ms = 30000;
 	o.name = "bench";
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	board_sha = redis_conn_add_script(conn, board_redis_script());
 	contest_sha = redis_conn_add_script(conn, contest_redis_script());
 	cfg_now = cfg;

@@ -45,12 +45,6 @@ static pid_t pids[NODES + 1];
 static int ports[NODES + 1];
 
 static void
-state_cb(bool up, void *arg)
-{
-	*(bool *)arg = up;
-}
-
-static void
 done_cb(int status, const struct apply_stats *st, void *arg)
 {
 	(void)st;
@@ -306,7 +300,7 @@ main(void)
 	/* One Redis. */
 	o.port = ports[0];
 	cpu0[0] = server_cpu(ports[0]);
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	rate[0] = run(base, conn, &up, cfg, roster, nevents, nreps);
 	redis_conn_free(conn);
 	cpu1[0] = server_cpu(ports[0]);
@@ -319,7 +313,7 @@ main(void)
 		cpu0[1] += server_cpu(ports[i + 1]);
 	}
 	up = false;
-	conn = redis_cluster_conn_new(base, &o, seeds, NODES, state_cb, &up);
+	conn = redis_cluster_conn_new(base, &o, seeds, NODES, benchutil_up_cb, &up);
 	rate[1] = run(base, conn, &up, cfg, roster, nevents, nreps);
 	redis_conn_free(conn);
 	for (int i = 0; i < NODES; i++) {

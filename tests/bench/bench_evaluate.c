@@ -46,12 +46,6 @@ static int ticks_left;
 static int tick_status;
 
 static void
-state_cb(bool up, void *arg)
-{
-	*(bool *)arg = up;
-}
-
-static void
 tick_done(void *arg, int status)
 {
 	(void)arg;
@@ -224,7 +218,7 @@ main(void)
 	o.port = port;
 	o.timeout_ms = 60000;
 	o.name = "bench";
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	own = owner_new(cfg);
 	owner_set_partition_count(own, NPARTS);
 	for (int p = 0; p < NPARTS; p++)

@@ -59,12 +59,6 @@ static int pending;
 static int released;
 
 static void
-state_cb(bool up, void *arg)
-{
-	*(bool *)arg = up;
-}
-
-static void
 done_cb(int status, const struct apply_stats *st, void *arg)
 {
 	(void)st;
@@ -212,7 +206,7 @@ run(const char *dir, int port, redisContext *rc)
 	o.port = port;
 	o.timeout_ms = 30000;
 	o.name = "bench";
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	apply = redis_apply_new(conn);
 	bf = board_flush_new(base, conn, &cfg_now);
 	redis_apply_set_boards(apply, bf);

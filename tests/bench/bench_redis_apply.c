@@ -55,12 +55,6 @@
 static int pending;
 
 static void
-state_cb(bool up, void *arg)
-{
-	*(bool *)arg = up;
-}
-
-static void
 done_cb(int status, const struct apply_stats *st, void *arg)
 {
 	(void)st;
@@ -241,7 +235,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 	o.port = port;
 	o.timeout_ms = 300000;	/* a script under valgrind */
 	o.name = "bench";
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	apply = redis_apply_new(conn);
 	cfg_now = cfg;
 	if (boards) {
@@ -253,7 +247,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 
 		d.port = benchutil_free_port();
 		d.name = "nowhere";
-		dead = redis_conn_new(base, &d, state_cb, &dead_up);
+		dead = redis_conn_new(base, &d, benchutil_up_cb, &dead_up);
 		bf = board_flush_new(base, dead, &cfg_now);
 	}
 	redis_apply_set_boards(apply, bf);
@@ -434,7 +428,7 @@ main(void)
 	o.port = port;
 	o.timeout_ms = 10000;
 	o.name = "bench";
-	conn = redis_conn_new(base, &o, state_cb, &up);
+	conn = redis_conn_new(base, &o, benchutil_up_cb, &up);
 	apply = redis_apply_new(conn);
 	while (!up)
 		event_base_loop(base, EVLOOP_ONCE);

@@ -102,3 +102,9 @@ benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
 		fprintf(stderr, "%s: redis-server did not start\n", who);
 	return rc;
 }
+
+void
+benchutil_up_cb(bool up, void *arg)
+{
+	*(bool *)arg = up;
+}
