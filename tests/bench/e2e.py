@@ -756,6 +756,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     # connections (about a second here): a message to every partition of
     # a topic nobody reads, flushed before the clock starts, so that this
     # wait is not counted as paced's.
+    p.list_topics(TOPIC, timeout=10)
     md = p.list_topics(WARMUP_TOPIC, timeout=10)
     for part in md.topics[WARMUP_TOPIC].partitions:
         p.produce(WARMUP_TOPIC, b"warmup", partition=part)
