@@ -131,8 +131,7 @@ struct fboard {
 	char *key;			/* owned */
 	bool expiry_set;		/* since the connection came up */
 	bool queued;			/* in the queue of boards with values */
-	uint64_t op_seq;		/* the flush that last took a value */
-	size_t cmd_ix;			/* its command in that flush */
+	bool busy;			/* in the flush in flight */
 	int64_t used_ms;		/* monotonic: the last value taken */
 	struct fentry *v;		/* values waiting; owned */
 	size_t n, cap;
@@ -151,13 +150,12 @@ struct board_cmd {
 	struct flush_op *op;
 	struct fboard *b;
 	struct fentry *v;		/* owned */
-	size_t n, cap;
+	size_t n;
 	bool failed;
 };
 
 struct flush_op {
 	struct board_flush *f;		/* NULL once f is freed */
-	uint64_t seq;
 	struct board_cmd *cmds;		/* owned */
 	size_t ncmds, cmds_cap;
 	size_t n;			/* values */
@@ -187,7 +185,6 @@ struct board_flush {
 	size_t on_boards;		/* of which on the boards' lists */
 	size_t gone;			/* dropped for expiry, not yet counted */
 	struct flush_op *op;		/* the flush in flight */
-	uint64_t op_seq;
 	size_t inflight;		/* its values */
 	int64_t evicted_ms;
 	uint64_t gen;			/* reloads: the reps' scopes stale */
@@ -368,7 +365,7 @@ evict(struct board_flush *f, int64_t now)
 		struct fboard *b = f->bt[k];
 
 		if (b == NULL || b->n > 0 || b->queued ||
-		    (f->op != NULL && b->op_seq == f->op->seq) ||
+		    b->busy ||
 		    now - b->used_ms < BOARD_IDLE_MS)
 			continue;
 		free(b->key);
@@ -479,7 +476,7 @@ add_scope(const char *scope, void *arg)
 }
 
 static void rep_spread(struct board_flush *f, const struct config *cfg,
-    struct frep *r, int64_t now);
+    struct frep *r, int64_t now, int64_t now_s);
 
 /* r's scopes under cfg. Values it has waiting under other scopes are
  * spread over those boards first. */
@@ -489,10 +486,11 @@ rep_scopes(struct board_flush *f, const struct config *cfg, struct frep *r,
 {
 	f->nsc = 0;
 	board_rep_scopes(cfg, rr, add_scope, f);
+	/* Still queued afterwards, with nothing: spread() skips it. */
 	if (r->n > 0 && (r->nsc != f->nsc ||
 	    memcmp(r->sc, f->sc, f->nsc * sizeof(*f->sc)) != 0))
-		rep_spread(f, cfg, r, caltime_mono_ms());	/* still queued:
-								 * skipped */
+		rep_spread(f, cfg, r, caltime_mono_ms(),
+		    caltime_wall_ms() / 1000);
 	if (r->nsc != f->nsc) {
 		r->sc = xreallocarray(r->sc, f->nsc, sizeof(*r->sc));
 		r->nsc = f->nsc;
@@ -658,6 +656,7 @@ flush_done(struct board_flush *f, struct flush_op *op)
 	for (size_t c = 0; c < op->ncmds; c++) {
 		struct board_cmd *cmd = &op->cmds[c];
 
+		cmd->b->busy = false;
 		if (!op->sent || cmd->failed) {
 			/* Kept on the board, for the next flush. */
 			for (size_t k = 0; k < cmd->n; k++)
@@ -852,21 +851,18 @@ numsub_reply(const redisReply *r, void *arg)
 	op_reply_done(op);
 }
 
-/* Board b's command in op: found, or made. */
+/* A new command of op, for board b. */
 static struct board_cmd *
 op_cmd(struct flush_op *op, struct fboard *b)
 {
 	struct board_cmd *cmd;
 
-	if (b->op_seq == op->seq)
-		return &op->cmds[b->cmd_ix];
 	if (op->ncmds == op->cmds_cap) {
 		op->cmds_cap = op->cmds_cap ? op->cmds_cap * 2 : 64;
 		op->cmds = xreallocarray(op->cmds, op->cmds_cap,
 		    sizeof(*op->cmds));
 	}
-	b->op_seq = op->seq;
-	b->cmd_ix = op->ncmds;
+	b->busy = true;
 	cmd = &op->cmds[op->ncmds++];
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->op = op;
@@ -880,14 +876,12 @@ expired(int64_t expire_at, int64_t now_s)
 	return expire_at > 0 && expire_at <= now_s;
 }
 
-/* Moves r's values to its boards' lists (the expired ones dropped and
- * counted in f->gone) and empties it. */
+/* Moves r's values to its boards' lists (the ones expired by now_s, wall
+ * clock seconds, dropped and counted in f->gone) and empties it. */
 static void
 rep_spread(struct board_flush *f, const struct config *cfg, struct frep *r,
-    int64_t now)
+    int64_t now, int64_t now_s)
 {
-	int64_t now_s = caltime_wall_ms() / 1000;
-
 	for (size_t k = 0; k < r->n; k++) {
 		if (expired(r->v[k].expire_at, now_s)) {
 			f->gone += r->nsc;
@@ -919,6 +913,7 @@ rep_spread(struct board_flush *f, const struct config *cfg, struct frep *r,
 static void
 spread(struct board_flush *f, const struct config *cfg, int64_t now)
 {
+	int64_t now_s = caltime_wall_ms() / 1000;
 	size_t moved = 0;
 
 	if (f->on_boards >= f->max)
@@ -928,7 +923,7 @@ spread(struct board_flush *f, const struct config *cfg, int64_t now)
 
 		r->queued = false;
 		moved += r->n * r->nsc;
-		rep_spread(f, cfg, r, now);
+		rep_spread(f, cfg, r, now, now_s);
 	}
 }
 
@@ -962,14 +957,14 @@ take(struct board_flush *f, struct flush_op *op)
 		(void)ring_pop(&f->boards);
 		if (b->n <= f->max) {
 			cmd->v = b->v;
-			cmd->n = cmd->cap = b->n;
+			cmd->n = b->n;
 			b->v = NULL;
 			b->n = b->cap = 0;
 			b->queued = false;
 		} else {
 			/* Bigger than a flush: its first max values; the
 			 * rest queue again, behind the others. */
-			cmd->n = cmd->cap = f->max;
+			cmd->n = f->max;
 			cmd->v = xreallocarray(NULL, cmd->n, sizeof(*cmd->v));
 			memcpy(cmd->v, b->v, cmd->n * sizeof(*cmd->v));
 			b->n -= cmd->n;
@@ -992,7 +987,6 @@ flush_start(struct board_flush *f)
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->f = f;
-	op->seq = ++f->op_seq;
 	spread(f, cfg, caltime_mono_ms());
 	take(f, op);
 	if (f->gone > 0) {
