@@ -87,22 +87,6 @@ start_redis(const char *dir, int i, int bus)
 	return pid;
 }
 
-static redisContext *
-connect_wait(int port)
-{
-	redisContext *rc = NULL;
-
-	for (int i = 0; i < 100 && rc == NULL; i++) {
-		usleep(50000);
-		rc = redisConnect("127.0.0.1", port);
-		if (rc != NULL && rc->err) {
-			redisFree(rc);
-			rc = NULL;
-		}
-	}
-	return rc;
-}
-
 static double
 server_cpu(int port)
 {
@@ -249,7 +233,7 @@ main(void)
 	for (int i = 1; i <= NODES; i++)
 		pids[i] = start_redis(dir, i, benchutil_free_port());
 	for (int i = 0; i <= NODES; i++) {
-		if ((rc = connect_wait(ports[i])) == NULL) {
+		if ((rc = benchutil_redis_wait(ports[i])) == NULL) {
 			fprintf(stderr, "bench: redis-server did not start\n");
 			return 1;
 		}

@@ -76,7 +76,7 @@ benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
     pid_t *pid)
 {
 	char portstr[16];
-	redisContext *rc = NULL;
+	redisContext *rc;
 
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	if ((*pid = fork()) == 0) {
@@ -90,6 +90,16 @@ benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
 		    "warning", (char *)NULL);
 		_exit(127);
 	}
+	if ((rc = benchutil_redis_wait(port)) == NULL)
+		fprintf(stderr, "%s: redis-server did not start\n", who);
+	return rc;
+}
+
+redisContext *
+benchutil_redis_wait(int port)
+{
+	redisContext *rc = NULL;
+
 	for (int i = 0; i < 100 && rc == NULL; i++) {
 		usleep(50000);
 		rc = redisConnect("127.0.0.1", port);
@@ -98,8 +108,6 @@ benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
 			rc = NULL;
 		}
 	}
-	if (rc == NULL)
-		fprintf(stderr, "%s: redis-server did not start\n", who);
 	return rc;
 }
 

@@ -30,6 +30,9 @@ double benchutil_info_num(redisContext *rc, const char *section,
  * connection (owned), or NULL with a message on stderr naming who. */
 redisContext *benchutil_redis_start(const char *dir, int port, bool aof,
     const char *who, pid_t *pid);
+/* Connects to the redis-server on 127.0.0.1:port, trying for 5 s; the
+ * connection (owned), or NULL. */
+redisContext *benchutil_redis_wait(int port);
 /* A redis_conn state callback: *(bool *)arg = up. */
 void benchutil_up_cb(bool up, void *arg);
 /* redis-server's CPU seconds so far (system and user). */
