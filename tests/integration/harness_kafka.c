@@ -194,6 +194,7 @@ harness_wait_caught_up(int timeout_ms)
 			harness_log("  partition %d: applied %lld, high "
 			    "watermark %lld", i, (long long)off[i],
 			    (long long)hi[i]);
+	harness_paced_diagnose();
 	return -1;
 }
 

@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "harness_impl.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,7 @@ paced_config_write(struct harness_paced *p, const char *extra)
 static struct {
 	int port;
 	pid_t pid;
+	char log[PATH_MAX];
 } started[STARTED_MAX];
 
 static void
@@ -150,6 +152,8 @@ note_started(const struct harness_paced *p)
 	for (int k = 0; k < STARTED_MAX; k++) {
 		if (started[k].port == p->http_port) {
 			started[k].pid = p->pid;
+			snprintf(started[k].log, sizeof started[k].log, "%s",
+			    p->log);
 			return;
 		}
 		if (free_slot == -1 && (started[k].port == 0 ||
@@ -159,6 +163,8 @@ note_started(const struct harness_paced *p)
 	if (free_slot != -1) {
 		started[free_slot].port = p->http_port;
 		started[free_slot].pid = p->pid;
+		snprintf(started[free_slot].log, sizeof started[free_slot].log,
+		    "%s", p->log);
 	}
 }
 
@@ -203,6 +209,69 @@ harness_wait_boards(int timeout_ms)
 		    "paced_board_values_written_total"));
 	}
 	return -1;
+}
+
+/* The last lines of a log, to the harness log. */
+static void
+log_tail(const char *path, int lines)
+{
+	char buf[1024];
+	long *starts;
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	starts = xcalloc((size_t)lines, sizeof(*starts));
+	for (;;) {
+		long at = ftell(f);
+
+		if (fgets(buf, sizeof buf, f) == NULL)
+			break;
+		starts[n++ % lines] = at;
+		/* A line longer than buf: the rest is the same line. */
+		while (strchr(buf, '\n') == NULL &&
+		    fgets(buf, sizeof buf, f) != NULL)
+			;
+	}
+	for (long k = n > lines ? n - lines : 0; k < n; k++) {
+		if (fseek(f, starts[k % lines], SEEK_SET) != 0 ||
+		    fgets(buf, sizeof buf, f) == NULL)
+			break;
+		buf[strcspn(buf, "\n")] = '\0';
+		harness_log("    | %s", buf);
+	}
+	free(starts);
+	fclose(f);
+}
+
+void
+harness_paced_diagnose(void)
+{
+	static const char *const names[] = {
+		"paced_ready", "paced_assigned_partitions", "paced_paused",
+		"paced_consumer_lag", "paced_recoveries_total",
+		"paced_events_total{outcome=\"counted\"}",
+		"paced_events_total{outcome=\"bad\"}",
+		"paced_events_total{outcome=\"skipped\"}",
+		"paced_batches_total{result=\"applied\"}",
+		"paced_batches_total{result=\"failed\"}",
+		"paced_kafka_consume_errors_total",
+	};
+
+	for (int k = 0; k < STARTED_MAX; k++) {
+		struct harness_paced q = { 0 };
+
+		if (started[k].port == 0 || !harness_alive(started[k].pid))
+			continue;
+		q.http_port = started[k].port;
+		harness_log("  paced pid %ld, http %d:", (long)started[k].pid,
+		    started[k].port);
+		for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++)
+			harness_log("    %s %g", names[n],
+			    harness_paced_metric(&q, names[n]));
+		log_tail(started[k].log, 30);
+	}
 }
 
 int
