@@ -5,15 +5,20 @@
  * (assignment, recovery, revoke, catch-up) are in ingest_positions.c, the
  * event clock in ingest_ticks.c; ingest_int.h holds the struct.
  *
- * One batch is in flight at a time while the next one fills (group
- * commit: an idle stream is written at once, a busy one in large
- * batches). A batch in flight goes COUNTERS (rep and team scripts) ->
- * WAIT_DLQ (its bad events delivered, and its counted events acknowledged
- * by the output, struct ingest_output: the enriched events topic) ->
- * WATERMARK (the partitions' next offsets written to Redis after the
- * counters, so an append-only Redis that loses its last writes loses the
- * watermark with them) -> offsets stored in Kafka. Any Redis failure drops both batches (see
- * ingest_positions.c); their events are read again.
+ * A batch fills while at most two are in flight (group commit: an idle
+ * stream is written at once, a busy one in large batches). A batch in
+ * flight goes COUNTERS (rep and team scripts) -> COUNTED (while the batch
+ * before it finishes) -> WAIT_DLQ (its bad events delivered, and its
+ * counted events acknowledged by the output, struct ingest_output: the
+ * enriched events topic) -> WATERMARK (the partitions' next offsets
+ * written to Redis after the counters, so an append-only Redis that loses
+ * its last writes loses the watermark with them) -> offsets stored in
+ * Kafka. The next batch's counters are sent while the one before waits
+ * for its acknowledgements: its counts are visible that much sooner, and
+ * the watermarks still move in batch order, each after everything below
+ * it was counted and delivered. Any Redis failure drops every batch (see
+ * ingest_positions.c); their events are read again, and the dedupe sets
+ * count once what a dropped batch had counted already.
  *
  * When a rep script refuses events (a counter field holds no number; the
  * call then wrote nothing), the batch fails the same way and those
@@ -47,8 +52,8 @@
 
 #define FUTURE_SKEW_MS		(24LL * 3600 * 1000)
 
-static const char *const flight_names[] = { "none", "counters", "wait_dlq",
-    "watermark" };
+static const char *const flight_names[] = { "none", "counters", "counted",
+    "wait_dlq", "watermark" };
 static const char *const life_names[] = { "running", "stopping", "closing" };
 
 struct ticket *
@@ -83,22 +88,29 @@ ingest_flight_name(enum flight f)
 	return flight_names[f];
 }
 
-void
-ingest_flight_enter(struct ingest *i, enum flight f)
+/* The slot's batch enters stage f (NONE: it leaves the slot); the time
+ * of the stage it leaves is observed. */
+static void
+slot_enter(struct ingest *i, struct flight_slot *sl, enum flight f)
 {
-	if (i->flight == f)
-		return;
 	int64_t now = caltime_mono_ms();
 
-	log_debug("ingest_flight", "old=%s new=%s", flight_names[i->flight],
+	if (sl->stage == f)
+		return;
+	log_debug("ingest_flight", "seq=%" PRIu64 " old=%s new=%s",
+	    sl->b != NULL ? sl->b->seq : 0, flight_names[sl->stage],
 	    flight_names[f]);
-	if (i->flight != FLIGHT_NONE)
-		metrics_observe(i->m.stage[i->flight],
-		    (double)(now - i->flight_since_ms) / 1000.0);
-	i->flight = f;
-	i->flight_since_ms = now;
-	if (f == FLIGHT_WAIT_DLQ)
-		i->wait_dlq_since_ms = now;
+	if (sl->stage != FLIGHT_NONE)
+		metrics_observe(i->m.stage[sl->stage],
+		    (double)(now - sl->since_ms) / 1000.0);
+	sl->stage = f;
+	sl->since_ms = now;
+}
+
+bool
+ingest_in_flight(const struct ingest *i)
+{
+	return i->counting.b != NULL || i->finishing.b != NULL;
 }
 
 static void
@@ -287,7 +299,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 			output_event(i, m, &c);
 		break;
 	}
-	if (i->inflight == NULL &&
+	if (i->counting.b == NULL &&
 	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages)
 		ingest_maybe_flush(i);
 	return true;
@@ -300,8 +312,8 @@ on_accepting(void *arg)
 
 	if (ingest_revoking(i) || i->life != LIFE_RUNNING)
 		return false;
-	/* Backpressure: the next batch is full while one is in flight. */
-	return !(i->inflight != NULL &&
+	/* Backpressure: the next batch is full while one is counting. */
+	return !(i->counting.b != NULL &&
 	    i->cur->nmessages >= (size_t)i->cfg->batch.max_messages);
 }
 
@@ -333,10 +345,34 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- batch lifecycle ---- */
 
+static void progress(struct ingest *i);
+
+/* The counting slot's batch, counted, becomes the finishing one when the
+ * batch ahead has finished: it waits for its bad events and the output,
+ * then writes its watermark. */
+static void
+advance(struct ingest *i)
+{
+	struct flight_slot *c = &i->counting, *f = &i->finishing;
+
+	if (f->b != NULL || c->b == NULL || c->stage != FLIGHT_COUNTED)
+		return;
+	slot_enter(i, c, FLIGHT_NONE);
+	f->b = c->b;
+	f->dlq = c->dlq;
+	f->out = c->out;
+	f->stage = FLIGHT_NONE;
+	slot_enter(i, f, FLIGHT_WAIT_DLQ);
+	c->b = NULL;
+	c->dlq = 0;
+	c->out = false;
+	progress(i);
+}
+
 static void
 batch_complete(struct ingest *i)
 {
-	struct batch *b = i->inflight;
+	struct batch *b = i->finishing.b;
 	const char *topic = i->cfg->kafka.topic_activity;
 
 	for (size_t k = 0; k < b->nparts; k++) {
@@ -361,10 +397,14 @@ batch_complete(struct ingest *i)
 		for (size_t k = 0; k < b->nreps; k++)
 			i->hooks.rep_changed(b->reps[k].rep->index, i->hooks.arg);
 	retire_check(i, b->seq);
-	i->spare = b;
-	i->inflight = NULL;
-	ingest_flight_enter(i, FLIGHT_NONE);
+	if (i->spare == NULL)
+		i->spare = b;
+	else
+		batch_free(b);
+	slot_enter(i, &i->finishing, FLIGHT_NONE);
+	i->finishing.b = NULL;
 	backoff_reset(&i->backoff);
+	advance(i);
 
 	if (ingest_revoking(i))
 		ingest_revoke_progress(i);
@@ -373,7 +413,7 @@ batch_complete(struct ingest *i)
 	else if (i->ticks != TICKS_IDLE) {
 		if (i->cur->nmessages > 0)
 			ingest_maybe_flush(i);
-		else
+		else if (!ingest_in_flight(i))
 			ingest_ticks_run(i);
 	} else {
 		ingest_maybe_flush(i);
@@ -399,37 +439,53 @@ watermark_done(int status, const struct apply_stats *st, void *arg)
 static void
 progress(struct ingest *i)
 {
+	struct flight_slot *f = &i->finishing;
 	struct ticket *t;
 
-	if (i->flight != FLIGHT_WAIT_DLQ || i->inflight_dlq > 0 ||
-	    i->inflight_out)
+	if (f->stage != FLIGHT_WAIT_DLQ || f->dlq > 0 || f->out)
 		return;
-	for (size_t k = 0; k < i->inflight->nparts; k++)
-		if (i->inflight->parts[k].first_event_ms != INT64_MAX)
-			ingest_began_note(i, i->inflight->parts[k].partition,
-			    i->inflight->parts[k].first_event_ms);
+	for (size_t k = 0; k < f->b->nparts; k++)
+		if (f->b->parts[k].first_event_ms != INT64_MAX)
+			ingest_began_note(i, f->b->parts[k].partition,
+			    f->b->parts[k].first_event_ms);
 	t = ingest_ticket_new(i);
-	ingest_flight_enter(i, FLIGHT_WATERMARK);
+	slot_enter(i, f, FLIGHT_WATERMARK);
 	if (redis_apply_watermarks(i->apply, i->cfg, i->cfg->kafka.topic_activity,
-	    i->inflight, watermark_done, t) != 0) {
+	    f->b, watermark_done, t) != 0) {
 		(void)ingest_ticket_use(t);
 		ingest_fail(i, "redis not usable for the watermark");
 	}
 }
 
-/* The output has the in-flight batch's events (status 0). */
+/* What the output's acknowledgement finds its batch by. */
+struct out_wait {
+	struct ticket *t;
+	uint64_t seq;
+};
+
+/* The output has the events of batch w->seq (status 0). */
 static void
 output_done(void *arg, int status)
 {
-	struct ingest *i = ingest_ticket_use(arg);
+	struct out_wait *w = arg;
+	struct ingest *i = ingest_ticket_use(w->t);
+	uint64_t seq = w->seq;
+	struct flight_slot *sl = NULL;
 
-	if (i == NULL || !i->inflight_out)
+	free(w);
+	if (i == NULL)
+		return;
+	if (i->finishing.b != NULL && i->finishing.b->seq == seq)
+		sl = &i->finishing;
+	else if (i->counting.b != NULL && i->counting.b->seq == seq)
+		sl = &i->counting;
+	if (sl == NULL || !sl->out)
 		return;
 	if (status != 0) {
 		ingest_fail(i, "enriched output failed");
 		return;
 	}
-	i->inflight_out = false;
+	sl->out = false;
 	progress(i);
 }
 
@@ -451,16 +507,26 @@ counters_done(int status, const struct apply_stats *st, void *arg)
 	}
 	metrics_add(i->m.counted, (double)st->counted);
 	metrics_add(i->m.duplicate, (double)st->duplicates);
-	ingest_flight_enter(i, FLIGHT_WAIT_DLQ);
+	slot_enter(i, &i->counting, FLIGHT_COUNTED);
+	/* Its events go out now, behind the batch before's (released when
+	 * it was counted): the acknowledgements overlap that batch's wait. */
 	if (i->out.applied != NULL) {
-		struct ticket *t = ingest_ticket_new(i);
+		struct out_wait *w = xmalloc(sizeof(*w));
 
-		i->inflight_out = i->out.applied(i->inflight->seq, output_done,
-		    t, i->out.arg);
-		if (!i->inflight_out)
-			(void)ingest_ticket_use(t);
+		w->t = ingest_ticket_new(i);
+		w->seq = i->counting.b->seq;
+		i->counting.out = i->out.applied(w->seq, output_done, w,
+		    i->out.arg);
+		if (!i->counting.out) {
+			(void)ingest_ticket_use(w->t);
+			free(w);
+		}
 	}
-	progress(i);
+	advance(i);
+	/* The slot is free for the next batch, whose counters overlap this
+	 * one's wait. */
+	if (i->counting.b == NULL)
+		ingest_maybe_flush(i);
 }
 
 void
@@ -468,9 +534,11 @@ ingest_dlq_delivered(uint64_t seq, void *arg)
 {
 	struct ingest *i = arg;
 
-	if (i->inflight != NULL && i->inflight->seq == seq) {
-		i->inflight_dlq--;
+	if (i->finishing.b != NULL && i->finishing.b->seq == seq) {
+		i->finishing.dlq--;
 		progress(i);
+	} else if (i->counting.b != NULL && i->counting.b->seq == seq) {
+		i->counting.dlq--;
 	} else if (i->cur->seq == seq) {
 		i->cur_dlq--;
 	}
@@ -502,7 +570,7 @@ ingest_maybe_flush(struct ingest *i)
 
 	/* Written while positioned and not recovering, and during a revoke
 	 * unless the partitions are lost. */
-	if (i->inflight != NULL || i->cur->nmessages == 0 ||
+	if (i->counting.b != NULL || i->cur->nmessages == 0 ||
 	    (i->pos != POS_ACTIVE && i->pos != POS_REVOKING) ||
 	    !redis_conn_up(i->conn))
 		return;
@@ -514,10 +582,11 @@ ingest_maybe_flush(struct ingest *i)
 	i->cur = i->spare != NULL ? i->spare : batch_new();
 	i->spare = NULL;
 	batch_reset(i->cur, i->next_seq++, roster_size(i->roster));
-	i->inflight = b;
-	i->inflight_dlq = i->cur_dlq;
+	i->counting.b = b;
+	i->counting.dlq = i->cur_dlq;
+	i->counting.out = false;
 	i->cur_dlq = 0;
-	ingest_flight_enter(i, FLIGHT_COUNTERS);
+	slot_enter(i, &i->counting, FLIGHT_COUNTERS);
 	if (b->nreps == 0) {
 		struct apply_stats none = { 0 };
 
@@ -535,23 +604,31 @@ ingest_maybe_flush(struct ingest *i)
 /* Forgets the batch in flight and the one being filled, offsets
  * unstored: their events are read again. A reply still owed for the old
  * batch finds another epoch and is ignored. */
+static void
+slot_drop(struct ingest *i, struct flight_slot *sl)
+{
+	slot_enter(i, sl, FLIGHT_NONE);
+	sl->out = false;
+	sl->dlq = 0;
+	if (sl->b == NULL)
+		return;
+	metrics_inc(i->m.batches_failed);
+	batch_discard(i, &sl->b);
+	if (i->spare == NULL)
+		i->spare = sl->b;
+	else
+		batch_free(sl->b);
+	sl->b = NULL;
+}
+
 void
 ingest_drop_batches(struct ingest *i)
 {
 	i->epoch++;
-	ingest_flight_enter(i, FLIGHT_NONE);
-	i->inflight_out = false;
-	if (i->inflight != NULL) {
-		metrics_inc(i->m.batches_failed);
-		batch_discard(i, &i->inflight);
-		if (i->spare == NULL)
-			i->spare = i->inflight;
-		else
-			batch_free(i->inflight);
-		i->inflight = NULL;
-	}
+	slot_drop(i, &i->finishing);
+	slot_drop(i, &i->counting);
 	batch_discard(i, &i->cur);
-	i->cur_dlq = i->inflight_dlq = 0;
+	i->cur_dlq = 0;
 }
 
 /* A revoke or a stop waits no longer for the DLQ: it failed for good,
@@ -559,16 +636,16 @@ ingest_drop_batches(struct ingest *i)
 bool
 ingest_dlq_give_up(const struct ingest *i)
 {
-	return i->inflight != NULL && i->flight == FLIGHT_WAIT_DLQ &&
+	return i->finishing.stage == FLIGHT_WAIT_DLQ &&
 	    (ingest_revoking(i) || i->life != LIFE_RUNNING) &&
 	    (dlq_failed(i->dlq) ||
-	    caltime_mono_ms() - i->wait_dlq_since_ms >= DLQ_GIVE_UP_MS);
+	    caltime_mono_ms() - i->finishing.since_ms >= DLQ_GIVE_UP_MS);
 }
 
 /*
- * Drops the in-flight batch, which waits for the DLQ, and the one filling
- * behind it, storing no offset: storing the later one's would skip the
- * earlier one's events. Their counters may be in Redis already; the next
+ * Drops the finishing batch, which waits for the DLQ, and the ones behind
+ * it, storing no offset: storing a later one's would skip the earlier
+ * one's events. Their counters may be in Redis already; the next
  * owner (or the restart) reads the events again from the watermark, the
  * dedupe counts them once, and their bad events go to the DLQ again (at
  * least once).
@@ -576,9 +653,10 @@ ingest_dlq_give_up(const struct ingest *i)
 void
 ingest_abandon(struct ingest *i, const char *why)
 {
-	log_warnx("ingest_abandoned", "why=%s messages=%zu pending=%zu "
-	    "dlq_outstanding=%d", log_quote(why),
-	    i->inflight != NULL ? i->inflight->nmessages : 0,
+	log_warnx("ingest_abandoned", "why=%s messages=%zu counting=%zu "
+	    "pending=%zu dlq_outstanding=%d", log_quote(why),
+	    i->finishing.b != NULL ? i->finishing.b->nmessages : 0,
+	    i->counting.b != NULL ? i->counting.b->nmessages : 0,
 	    i->cur->nmessages, dlq_outstanding(i->dlq));
 	ingest_drop_batches(i);
 	if (ingest_revoking(i))
@@ -608,12 +686,12 @@ ingest_stop_progress(struct ingest *i)
 		ingest_abandon(i, "stopping while the dlq holds the batch");
 		return;		/* abandon calls again */
 	}
-	if (i->inflight != NULL)
+	if (ingest_in_flight(i))
 		return;
 	if (i->cur->nmessages > 0 && !ingest_recovering(i) &&
 	    redis_conn_up(i->conn)) {
 		ingest_maybe_flush(i);
-		if (i->inflight != NULL)
+		if (ingest_in_flight(i))
 			return;
 	}
 	life_enter(i, LIFE_CLOSING);
@@ -629,7 +707,8 @@ ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg)
 		return;
 	life_enter(i, LIFE_STOPPING);
 	log_info("ingest_stopping", "inflight=%d pending=%zu",
-	    i->inflight != NULL, i->cur->nmessages);
+	    (i->counting.b != NULL) + (i->finishing.b != NULL),
+	    i->cur->nmessages);
 	ingest_stop_progress(i);
 }
 
@@ -666,7 +745,7 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 			log_warnx("dlq_stuck", "outstanding=%d oldest_ms=%lld "
 			    "flight=%s", dlq_outstanding(i->dlq),
 			    (long long)dlq_oldest_ms(i->dlq),
-			    flight_names[i->flight]);
+			    flight_names[i->finishing.stage]);
 		else
 			log_info("dlq_unstuck", "outstanding=%d",
 			    dlq_outstanding(i->dlq));
@@ -833,7 +912,7 @@ ingest_set_config(struct ingest *i, const struct config *cfg,
 	i->retired_cfg = i->cfg;
 	i->retired_roster = i->roster;
 	i->retire_seq = i->cur->seq;
-	i->retired_ready = i->inflight == NULL && i->cur->nmessages == 0;
+	i->retired_ready = !ingest_in_flight(i) && i->cur->nmessages == 0;
 	i->cfg = cfg;
 	i->roster = roster;
 	i->evclock.every_ms = cfg->alerts.evaluate_every_ms;
@@ -884,7 +963,8 @@ ingest_free(struct ingest *i)
 	event_free(i->gauge_ev);
 	event_free(i->catch_up_ev);
 	batch_free(i->cur);
-	batch_free(i->inflight);
+	batch_free(i->counting.b);
+	batch_free(i->finishing.b);
 	batch_free(i->spare);
 	if (i->pending_assign != NULL)
 		rd_kafka_topic_partition_list_destroy(i->pending_assign);

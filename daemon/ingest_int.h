@@ -9,7 +9,7 @@
  * modules: they include ingest.h.
  *
  * Three machines, each with one state enum and one enter function that
- * logs old -> new: the batch in flight (enum flight), the partitions'
+ * logs old -> new: the batches in flight (enum flight, per slot), the partitions'
  * positions (enum pos) and the daemon's life (enum life); the event-clock
  * driver is a fourth, smaller one (enum ticks).
  */
@@ -36,14 +36,28 @@ struct redis_apply;
  * the DLQ, then drops the batch without storing its offsets. */
 #define DLQ_GIVE_UP_MS		5000
 
-/* The batch in flight: counters -> its bad events delivered -> the
- * partitions' watermarks -> offsets stored. */
+/* A batch past filling: COUNTERS (its rep and team scripts sent) ->
+ * COUNTED (acknowledged; it waits while the batch ahead finishes) ->
+ * WAIT_DLQ (its bad events delivered, its counted events acknowledged by
+ * the output) -> WATERMARK (the partitions' next offsets written) ->
+ * offsets stored in Kafka. Two are in flight at most, in two slots: one
+ * counting (COUNTERS, COUNTED), one finishing (WAIT_DLQ, WATERMARK), so a
+ * batch's counters overlap the wait of the batch before it, and
+ * watermarks are written in batch order. */
 enum flight {
 	FLIGHT_NONE,
-	FLIGHT_COUNTERS,	/* rep and team scripts sent */
-	FLIGHT_WAIT_DLQ,	/* waiting for its bad events' delivery and
-				 * the output's acknowledgement */
-	FLIGHT_WATERMARK,	/* watermarks sent */
+	FLIGHT_COUNTERS,
+	FLIGHT_COUNTED,
+	FLIGHT_WAIT_DLQ,
+	FLIGHT_WATERMARK,
+};
+
+struct flight_slot {
+	struct batch *b;	/* NULL: empty */
+	enum flight stage;
+	int64_t since_ms;	/* monotonic: the stage began */
+	int dlq;		/* its dead-letter copies not yet delivered */
+	bool out;		/* waiting for the output's acknowledgement */
 };
 
 /* Where the partitions stand. Messages are taken only in POS_ACTIVE. */
@@ -134,14 +148,11 @@ struct ingest {
 	uint64_t epoch;			/* replies of older epochs are stale */
 
 	/* The batch lifecycle (ingest.c). */
-	enum flight flight;
-	struct batch *cur, *inflight, *spare;
-	int cur_dlq, inflight_dlq;
-	bool inflight_out;		/* waiting for the output's acknowledgement */
+	struct batch *cur, *spare;
+	int cur_dlq;
+	struct flight_slot counting, finishing;
 	uint64_t next_seq;
 	int64_t cur_started_ms;		/* monotonic: cur's first message */
-	int64_t wait_dlq_since_ms;	/* monotonic: the flight began WAIT_DLQ */
-	int64_t flight_since_ms;	/* monotonic: the flight's stage began */
 	bool dlq_stuck;			/* as last logged */
 	struct event *flush_ev;
 	/* Messages whose counts Redis refused (a field holds no number):
@@ -176,7 +187,8 @@ struct ingest {
 /* ingest.c */
 struct ticket *ingest_ticket_new(struct ingest *i);
 struct ingest *ingest_ticket_use(struct ticket *t);
-void ingest_flight_enter(struct ingest *i, enum flight f);
+/* True while a batch is in flight (counting or finishing). */
+bool ingest_in_flight(const struct ingest *i);
 const char *ingest_flight_name(enum flight f);
 void ingest_maybe_flush(struct ingest *i);
 void ingest_drop_batches(struct ingest *i);

@@ -106,8 +106,10 @@ ingest_fail(struct ingest *i, const char *why)
 {
 	if (ingest_recovering(i))
 		return;
-	log_warnx("ingest_recovering", "why=%s partitions=%zu flight=%s",
-	    log_quote(why), i->nparts, ingest_flight_name(i->flight));
+	log_warnx("ingest_recovering", "why=%s partitions=%zu counting=%s "
+	    "finishing=%s", log_quote(why), i->nparts,
+	    ingest_flight_name(i->counting.stage),
+	    ingest_flight_name(i->finishing.stage));
 	metrics_inc(i->m.recoveries);
 	/* A revoke under way unassigns below; before an assignment is
 	 * positioned there is nothing to recover (it reads Redis anyway). */
@@ -343,12 +345,12 @@ ingest_revoke_progress(struct ingest *i)
 		ingest_abandon(i, "revoked while the dlq holds the batch");
 		return;		/* abandon calls again */
 	}
-	if (i->inflight != NULL)
+	if (ingest_in_flight(i))
 		return;		/* batch_complete, fail or abandon call again */
 	if (i->cur->nmessages > 0 && i->pos == POS_REVOKING &&
 	    redis_conn_up(i->conn)) {
 		ingest_maybe_flush(i);
-		if (i->inflight != NULL)
+		if (ingest_in_flight(i))
 			return;
 	}
 	revoke_finish(i);

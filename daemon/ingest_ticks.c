@@ -54,7 +54,7 @@ ingest_ticks_allow(struct ingest *i, int64_t at_ms)
 		return false;
 	i->tick_target = target;
 	ticks_enter(i, TICKS_WAITING);
-	if (i->inflight == NULL && i->cur->nmessages == 0)
+	if (!ingest_in_flight(i) && i->cur->nmessages == 0)
 		ingest_ticks_run(i);
 	else
 		ingest_maybe_flush(i);

@@ -704,7 +704,7 @@ def pct(sorted_vals, q):
     return sorted_vals[i]
 
 
-STAGES = ("filling", "counters", "wait_dlq", "watermark")
+STAGES = ("filling", "counters", "counted", "wait_dlq", "watermark")
 
 
 def stage_totals(m):

@@ -235,10 +235,11 @@ Test(exact, whole_stream, .fini = harness_teardown, .timeout = 300)
 		double applied = harness_paced_metric(&p,
 		    "paced_batches_total{result=\"applied\"}");
 		static const char *const stages[] = { "filling", "counters",
-		    "wait_dlq", "watermark" };
+		    "counted", "wait_dlq", "watermark" };
 
 		cr_expect_gt(applied, 0);
-		for (size_t k = 0; k < 4; k++) {
+		for (size_t k = 0; k < sizeof(stages) / sizeof(stages[0]);
+		    k++) {
 			char series[96];
 			double n, sum;
 
