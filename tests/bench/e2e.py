@@ -61,6 +61,8 @@ Environment (defaults: the size of the performance issue):
   BENCH_PARTITIONS=32    BENCH_RATES=2000,10000   BENCH_RATE_SECONDS=20
   BENCH_RSS_REPS=100000,1000000   BENCH_SEED=1   BENCH_EVAL_EVERY=1m
   BENCH_KAFKA_PROPERTIES=  k=v,k=v added to paced's kafka.properties
+  BENCH_PACED_YAML=      YAML added to paced's config (a setting to
+                         measure: 'batch: {max_wait: 5ms}')
   BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
                          the analytics outputs off), paced, latency,
                          eval, rss (what not to run)
@@ -357,6 +359,12 @@ def kafka_properties():
     return out
 
 
+def paced_yaml():
+    """BENCH_PACED_YAML: added to paced's config, to measure a setting."""
+    y = os.environ.get("BENCH_PACED_YAML", "")
+    return y + "\n" if y and not y.endswith("\n") else y
+
+
 def write_config(path, org, roster, brokers, redis_port, http_port, topic,
                  group, clock="wall", every="1m", extra=""):
     with open(path, "w") as f:
@@ -379,9 +387,9 @@ unknown_rep: skip
 alerts:
   periods: [day, week]
   evaluate_every: %s
-%s""" % (brokers, group, topic, kafka_properties(), redis_port, PREFIX,
+%s%s""" % (brokers, group, topic, kafka_properties(), redis_port, PREFIX,
             http_port, clock, ORG_YAML, org.teams_yaml(), os.path.basename(roster), every,
-            extra))
+            extra, paced_yaml()))
 
 
 def producer(brokers, linger_ms):
