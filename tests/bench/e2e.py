@@ -569,6 +569,18 @@ def evaluations(m):
                m.get('paced_evaluations_total{result="failed"}', 0))
 
 
+def wait_boards(paced, seconds=300):
+    """Until paced holds no leaderboard value unwritten; the wait, s."""
+    t = time.monotonic()
+    while time.monotonic() - t < seconds:
+        if paced.metrics().get("paced_board_values_pending", 0) == 0:
+            break
+        time.sleep(0.1)
+    else:
+        fail("leaderboard values still pending after %d s" % seconds)
+    return time.monotonic() - t
+
+
 def count_all(paced, rds, nevents):
     """Polls paced until it has consumed nevents; the window from its
     first counted event to the last: times, CPU, counts, Redis snapshot."""
@@ -588,9 +600,17 @@ def count_all(paced, rds, nevents):
         if t0 is None and c > 0:
             t0, c0, cpu0, e0 = now, c, cpu, evaluations(m)
         if c + other >= nevents:
+            s1 = rds.snapshot()
+            # Leaderboard values trail the counters; the Redis figures
+            # above leave out those still waiting (the evaluations of the
+            # changed reps run meanwhile, and would be counted too).
+            pending = m.get("paced_board_values_pending", 0)
+            waited = wait_boards(paced)
+            say("leaderboard values waiting at the last count: %d, written "
+                "%.1f s later" % (pending, waited))
             return {"t0": t0, "t1": now, "c0": c0, "c": c, "other": other,
                     "cpu0": cpu0, "cpu1": cpu, "e0": e0,
-                    "e1": evaluations(m), "s1": rds.snapshot()}
+                    "e1": evaluations(m), "s1": s1}
         time.sleep(0.1)
 
 
