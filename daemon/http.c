@@ -226,7 +226,8 @@ route_readyz(struct http *h, struct evhttp_request *req)
 	bool ready = ingest_ready(h->deps.ingest);
 
 	cJSON_AddStringToObject(o, "status", ready ? "ready" : "not_ready");
-	cJSON_AddBoolToObject(o, "redis_up", redis_conn_up(h->deps.conn));
+	cJSON_AddBoolToObject(o, "redis_up",
+	    ingest_redis_up(h->deps.ingest));
 	cJSON_AddBoolToObject(o, "redis_reads_up",
 	    redis_conn_up(h->deps.reads));
 	cJSON_AddBoolToObject(o, "dlq_stuck", ingest_dlq_stuck(h->deps.ingest));

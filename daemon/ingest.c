@@ -947,6 +947,12 @@ ingest_ready(const struct ingest *i)
 }
 
 bool
+ingest_redis_up(const struct ingest *i)
+{
+	return redis_conn_up(i->conn);
+}
+
+bool
 ingest_dlq_stuck(const struct ingest *i)
 {
 	return i->dlq != NULL &&

@@ -63,6 +63,7 @@ struct daemon_state {
 	const struct roster *roster;
 	struct redis_conn *conn;
 	struct redis_conn *reads_conn;	/* the HTTP API's reads */
+	struct redis_conn *ingest_conn;	/* counting and watermarks */
 	struct owner *owner;
 	struct ingest *ingest;
 	struct board_flush *boards;	/* leaderboard values, coalesced */
@@ -108,9 +109,16 @@ redis_state(bool up, void *arg)
 {
 	struct daemon_state *d = arg;
 
+	board_flush_redis_state(d->boards, up);
+}
+
+static void
+ingest_state(bool up, void *arg)
+{
+	struct daemon_state *d = arg;
+
 	if (d->ingest != NULL)
 		ingest_redis_state(up, d->ingest);
-	board_flush_redis_state(d->boards, up);
 }
 
 /* The read connection's state only shows in metrics and /readyz. */
@@ -372,6 +380,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	d->roster = r;
 	redis_conn_set_timeout(d->conn, (long)c->redis.command_timeout_ms);
 	redis_conn_set_timeout(d->reads_conn, (long)c->redis.command_timeout_ms);
+	redis_conn_set_timeout(d->ingest_conn,
+	    (long)c->redis.command_timeout_ms);
 	evaluator_reconfigured(d->evaluator);
 	board_flush_reloaded(d->boards);
 	if (d->snapshot != NULL)
@@ -465,6 +475,9 @@ run(const char *path)
 		ro.name = "http";
 		d.reads_conn = redis_cluster_conn_new(d.base, &ro,
 		    cfg->redis.seeds, cfg->redis.nseeds, reads_state, &d);
+		ro.name = "ingest";
+		d.ingest_conn = redis_cluster_conn_new(d.base, &ro,
+		    cfg->redis.seeds, cfg->redis.nseeds, ingest_state, &d);
 	} else {
 		d.conn = redis_conn_new(d.base, &ro, redis_state, &d);
 		/* The API's reads on a connection of their own: a burst of
@@ -472,10 +485,15 @@ run(const char *path)
 		 * ingest's. */
 		ro.name = "http";
 		d.reads_conn = redis_conn_new(d.base, &ro, reads_state, &d);
+		/* The counting scripts and watermarks on a connection of
+		 * their own: not queued behind the evaluator's and the board
+		 * writer's commands. */
+		ro.name = "ingest";
+		d.ingest_conn = redis_conn_new(d.base, &ro, ingest_state, &d);
 	}
 	d.owner = owner_new(cfg);
 	d.boards = board_flush_new(d.base, d.conn, &d.cfg);
-	d.ingest = ingest_new(d.base, d.conn, d.owner, cfg, roster);
+	d.ingest = ingest_new(d.base, d.ingest_conn, d.owner, cfg, roster);
 	ingest_set_boards(d.ingest, d.boards);
 	h = ingest_handlers(d.ingest);
 	if ((d.consumer = consumer_new(d.base, cfg, &h, err, sizeof(err))) == NULL)
@@ -590,11 +608,12 @@ run(const char *path)
 	sinks_free(d.sinks, flush_budget(&d));
 	reap_retired(&d);
 	ingest_free(d.ingest);
-	d.ingest = NULL;	/* redis_state may still be called */
+	d.ingest = NULL;	/* ingest_state may still be called */
 	/* After the ingest: releases it still waits for find it gone. What
 	 * is dropped here is from batches whose offsets were not stored. */
 	enriched_free(d.enriched, flush_budget(&d));
 	redis_conn_free(d.reads_conn);
+	redis_conn_free(d.ingest_conn);
 	redis_conn_free(d.conn);
 	board_flush_free(d.boards);	/* after the connection: its replies */
 	d.boards = NULL;

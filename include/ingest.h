@@ -108,6 +108,8 @@ void ingest_stop(struct ingest *i, void (*done_cb)(void *), void *arg);
 /* Ready: Redis up, partitions assigned and positioned, not recovering,
  * and the DLQ not stuck. */
 bool ingest_ready(const struct ingest *i);
+/* Whether the ingest's Redis connection is usable. */
+bool ingest_redis_up(const struct ingest *i);
 /* True while a DLQ message has waited longer than dlq.stuck_after. */
 bool ingest_dlq_stuck(const struct ingest *i);
 

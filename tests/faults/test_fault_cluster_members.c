@@ -62,7 +62,7 @@ Test(fault, cluster_members_killed_added_resharded,
 		    "paced #%d exited; see %s", i, p[i].log);
 		if (i != 2)
 			moved += harness_paced_metric(&p[i],
-			    "paced_redis_cluster_redirects_total{conn=\"main\","
+			    "paced_redis_cluster_redirects_total{conn=\"ingest\","
 			    "kind=\"moved\"}");
 	}
 	harness_log("MOVED followed by the members alive: %.0f", moved);

@@ -129,6 +129,7 @@ Test(cluster, stream_counted_exactly, .fini = harness_teardown,
 	cr_expect_eq(harness_check_metrics(p.http_port, true), 0,
 	    "event metrics differ from the oracle");
 	cr_expect_eq(metric(&p, "paced_redis_up{conn=\"main\"}"), 1);
+	cr_expect_eq(metric(&p, "paced_redis_up{conn=\"ingest\"}"), 1);
 	cr_expect_eq(metric(&p, "paced_redis_cluster_primaries{conn=\"main\"}"),
 	    3);
 	cr_expect_eq(metric(&p, "paced_redis_cluster_slots_up{conn=\"main\"}"),
@@ -197,11 +198,11 @@ Test(cluster, reshard_mid_stream, .fini = harness_teardown, .timeout = 400)
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
 	check_exact(&p);
 
-	moved = metric(&p, "paced_redis_cluster_redirects_total{conn=\"main\","
+	moved = metric(&p, "paced_redis_cluster_redirects_total{conn=\"ingest\","
 	    "kind=\"moved\"}");
-	ask = metric(&p, "paced_redis_cluster_redirects_total{conn=\"main\","
+	ask = metric(&p, "paced_redis_cluster_redirects_total{conn=\"ingest\","
 	    "kind=\"ask\"}");
-	tryagain = metric(&p, "paced_redis_cluster_retries_total{conn=\"main\","
+	tryagain = metric(&p, "paced_redis_cluster_retries_total{conn=\"ingest\","
 	    "reason=\"tryagain\"}");
 	harness_log("redirections: moved %.0f, ask %.0f; tryagain %.0f", moved,
 	    ask, tryagain);
