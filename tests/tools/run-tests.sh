@@ -10,7 +10,8 @@
 #
 # A binary named in TEST_IDLE (space-separated base names) spends its time
 # waiting for the wall clock (a scheduled minute), not the CPU: it starts
-# at once and takes no place of the TEST_JOBS.
+# at once, takes no place of the TEST_JOBS, and runs its tests all at
+# once (each waits on its own servers and run folder).
 #
 # usage: run-tests.sh KIND BINARY...
 set -u
@@ -24,7 +25,9 @@ trap 'rm -rf "$out"' EXIT
 # $out/INDEX.rc, and $out/INDEX.KIND once reported (slot or idle).
 run_one() {
 	start=$(date +%s)
-	"$2" --jobs 1 >"$out/$1.log" 2>&1
+	n=1
+	[ "$3" = idle ] && n=4
+	"$2" --jobs "$n" >"$out/$1.log" 2>&1
 	rc=$?
 	echo "$rc $(($(date +%s) - start))" >"$out/$1.rc"
 	{
