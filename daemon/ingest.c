@@ -30,7 +30,7 @@
  * revoke or a stop waits for it. A batch waiting for the DLQ waits as
  * long as it takes (the consumer pauses and keeps polling meanwhile),
  * except that a revoke or a stop gives up on it after DLQ_GIVE_UP_MS:
- * both batches are dropped unstored, and their events are read again.
+ * every batch is dropped unstored, and their events are read again.
  */
 #include "ingest_int.h"
 
@@ -347,6 +347,17 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 static void progress(struct ingest *i);
 
+/* A batch done with (completed or dropped) is kept to fill next, unless
+ * one is kept already. */
+static void
+batch_keep_spare(struct ingest *i, struct batch *b)
+{
+	if (i->spare == NULL)
+		i->spare = b;
+	else
+		batch_free(b);
+}
+
 /* The counting slot's batch, counted, becomes the finishing one when the
  * batch ahead has finished: it waits for its bad events and the output,
  * then writes its watermark. */
@@ -361,8 +372,7 @@ advance(struct ingest *i)
 	f->b = c->b;
 	f->dlq = c->dlq;
 	f->out = c->out;
-	f->stage = FLIGHT_NONE;
-	slot_enter(i, f, FLIGHT_WAIT_DLQ);
+	slot_enter(i, f, FLIGHT_WAIT_DLQ);	/* from NONE: it was empty */
 	c->b = NULL;
 	c->dlq = 0;
 	c->out = false;
@@ -397,10 +407,7 @@ batch_complete(struct ingest *i)
 		for (size_t k = 0; k < b->nreps; k++)
 			i->hooks.rep_changed(b->reps[k].rep->index, i->hooks.arg);
 	retire_check(i, b->seq);
-	if (i->spare == NULL)
-		i->spare = b;
-	else
-		batch_free(b);
+	batch_keep_spare(i, b);
 	slot_enter(i, &i->finishing, FLIGHT_NONE);
 	i->finishing.b = NULL;
 	backoff_reset(&i->backoff);
@@ -601,9 +608,6 @@ ingest_maybe_flush(struct ingest *i)
 	}
 }
 
-/* Forgets the batch in flight and the one being filled, offsets
- * unstored: their events are read again. A reply still owed for the old
- * batch finds another epoch and is ignored. */
 static void
 slot_drop(struct ingest *i, struct flight_slot *sl)
 {
@@ -614,13 +618,13 @@ slot_drop(struct ingest *i, struct flight_slot *sl)
 		return;
 	metrics_inc(i->m.batches_failed);
 	batch_discard(i, &sl->b);
-	if (i->spare == NULL)
-		i->spare = sl->b;
-	else
-		batch_free(sl->b);
+	batch_keep_spare(i, sl->b);
 	sl->b = NULL;
 }
 
+/* Forgets the batches in flight and the one being filled, offsets
+ * unstored: their events are read again. A reply still owed for an old
+ * batch finds another epoch and is ignored. */
 void
 ingest_drop_batches(struct ingest *i)
 {
@@ -632,7 +636,7 @@ ingest_drop_batches(struct ingest *i)
 }
 
 /* A revoke or a stop waits no longer for the DLQ: it failed for good,
- * or the in-flight batch has waited DLQ_GIVE_UP_MS. */
+ * or the finishing batch has waited DLQ_GIVE_UP_MS. */
 bool
 ingest_dlq_give_up(const struct ingest *i)
 {

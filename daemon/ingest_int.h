@@ -9,9 +9,9 @@
  * modules: they include ingest.h.
  *
  * Three machines, each with one state enum and one enter function that
- * logs old -> new: the batches in flight (enum flight, per slot), the partitions'
- * positions (enum pos) and the daemon's life (enum life); the event-clock
- * driver is a fourth, smaller one (enum ticks).
+ * logs old -> new: the batches in flight (enum flight, one per slot), the
+ * partitions' positions (enum pos) and the daemon's life (enum life); the
+ * event-clock driver is a fourth, smaller one (enum ticks).
  */
 
 #include "ingest.h"

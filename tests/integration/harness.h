@@ -363,8 +363,8 @@ int harness_wait_applied(int64_t n, int timeout_ms);
  * that does not answer counts as done): boards trail the counters by
  * about leaderboards.flush_every. 0 or -1. */
 int harness_wait_boards(int timeout_ms);
-/* Logs each running daemon's ingest metrics and the end of its log:
- * what a wait that timed out needs to be understood. */
+/* Logs each running daemon's ingest and board metrics and the end of its
+ * log: what a wait that timed out needs to be understood. */
 void harness_paced_diagnose(void);
 
 /* Reads the whole topic (every partition from the start to its high

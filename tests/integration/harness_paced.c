@@ -192,22 +192,7 @@ harness_wait_boards(int timeout_ms)
 	    "the board values written (paced_board_values_pending 0)") == 0)
 		return 0;
 	/* Which daemon, and whether its flushes fail or never end. */
-	for (int k = 0; k < STARTED_MAX; k++) {
-		struct harness_paced q = { 0 };
-
-		if (started[k].port == 0 || !harness_alive(started[k].pid))
-			continue;
-		q.http_port = started[k].port;
-		harness_log("  paced pid %ld: %g values pending, flushes %g ok "
-		    "%g failed, %g values written", (long)started[k].pid,
-		    harness_paced_metric(&q, "paced_board_values_pending"),
-		    harness_paced_metric(&q,
-		    "paced_board_flushes_total{outcome=\"ok\"}"),
-		    harness_paced_metric(&q,
-		    "paced_board_flushes_total{outcome=\"failed\"}"),
-		    harness_paced_metric(&q,
-		    "paced_board_values_written_total"));
-	}
+	harness_paced_diagnose();
 	return -1;
 }
 
@@ -257,6 +242,10 @@ harness_paced_diagnose(void)
 		"paced_batches_total{result=\"applied\"}",
 		"paced_batches_total{result=\"failed\"}",
 		"paced_kafka_consume_errors_total",
+		"paced_board_values_pending",
+		"paced_board_flushes_total{outcome=\"ok\"}",
+		"paced_board_flushes_total{outcome=\"failed\"}",
+		"paced_board_values_written_total",
 	};
 
 	for (int k = 0; k < STARTED_MAX; k++) {
