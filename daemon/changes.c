@@ -145,16 +145,33 @@ changes_rank_head(const char *scope, const char *kpi, enum period p,
 	return s;	/* the script adds "top", "moves" and '}' */
 }
 
+/*
+ * The last status seen, per rep: one entry per rep id (one lookup per
+ * evaluation), holding a status per period for each KPI it was judged
+ * on. KPIs are named by their index in names[], the KPI names met so
+ * far (a reload may reorder or rename them; a name keeps its index).
+ */
+struct kstat {
+	uint16_t name;			/* index into changes.names */
+	int8_t status[PERIOD_COUNT];	/* -1: not seen yet */
+};
+
 struct entry {
-	char *key;			/* "<rep>\037<kpi>\037<period>" */
-	int status;
-	int32_t start_day;
+	char *rep;
+	struct kstat *k;
+	size_t nk;
 	struct entry *next;
 };
 
 struct changes {
 	struct entry **tab;
 	size_t cap, n;
+	char **names;
+	size_t nnames;
+	/* map[k]: the names[] index of the config's KPI k (checked by name
+	 * at each use: a config may come and go at the same address) */
+	uint16_t *map;
+	size_t nmap;
 };
 
 struct changes *
@@ -177,10 +194,15 @@ changes_free(struct changes *c)
 
 		for (e = c->tab[i]; e != NULL; e = next) {
 			next = e->next;
-			free(e->key);
+			free(e->rep);
+			free(e->k);
 			free(e);
 		}
 	}
+	for (size_t i = 0; i < c->nnames; i++)
+		free(c->names[i]);
+	free(c->names);
+	free(c->map);
 	free(c->tab);
 	free(c);
 }
@@ -205,7 +227,7 @@ grow(struct changes *c)
 		struct entry *e, *next;
 
 		for (e = c->tab[i]; e != NULL; e = next) {
-			size_t b = fnv(e->key) & (cap - 1);
+			size_t b = fnv(e->rep) & (cap - 1);
 
 			next = e->next;
 			e->next = tab[b];
@@ -217,27 +239,65 @@ grow(struct changes *c)
 	c->cap = cap;
 }
 
-/* The entry of key, made (status -1: not seen yet) when missing. */
+/* The entry of rep, made (nothing seen yet) when missing. */
 static struct entry *
-lookup(struct changes *c, const char *key)
+lookup(struct changes *c, const char *rep)
 {
-	size_t b = fnv(key) & (c->cap - 1);
+	size_t b = fnv(rep) & (c->cap - 1);
 	struct entry *e;
 
 	for (e = c->tab[b]; e != NULL; e = e->next)
-		if (strcmp(e->key, key) == 0)
+		if (strcmp(e->rep, rep) == 0)
 			return e;
 	if (c->n + 1 > c->cap) {
 		grow(c);
-		b = fnv(key) & (c->cap - 1);
+		b = fnv(rep) & (c->cap - 1);
 	}
 	e = xcalloc(1, sizeof(*e));
-	e->key = xstrdup(key);
-	e->status = -1;
+	e->rep = xstrdup(rep);
 	e->next = c->tab[b];
 	c->tab[b] = e;
 	c->n++;
 	return e;
+}
+
+/* The names[] index of cfg's KPI k. */
+static uint16_t
+name_of(struct changes *c, const struct config *cfg, size_t k)
+{
+	const char *name = cfg->kpis[k].name;
+
+	if (c->nmap != cfg->nkpis) {
+		c->map = xreallocarray(c->map, cfg->nkpis ? cfg->nkpis : 1,
+		    sizeof(*c->map));
+		for (size_t i = 0; i < cfg->nkpis; i++)
+			c->map[i] = UINT16_MAX;
+		c->nmap = cfg->nkpis;
+	}
+	if (c->map[k] != UINT16_MAX && strcmp(c->names[c->map[k]], name) == 0)
+		return c->map[k];
+	for (size_t i = 0; i < c->nnames; i++)
+		if (strcmp(c->names[i], name) == 0)
+			return c->map[k] = (uint16_t)i;
+	c->names = xreallocarray(c->names, c->nnames + 1, sizeof(*c->names));
+	c->names[c->nnames] = xstrdup(name);
+	return c->map[k] = (uint16_t)c->nnames++;
+}
+
+/* The statuses of KPI name in e, made (none seen) when missing. */
+static int8_t *
+statuses(struct entry *e, uint16_t name)
+{
+	struct kstat *ks;
+
+	for (size_t i = 0; i < e->nk; i++)
+		if (e->k[i].name == name)
+			return e->k[i].status;
+	e->k = xreallocarray(e->k, e->nk + 1, sizeof(*e->k));
+	ks = &e->k[e->nk++];
+	ks->name = name;
+	memset(ks->status, -1, sizeof(ks->status));
+	return ks->status;
 }
 
 static void
@@ -268,26 +328,26 @@ changes_status(struct changes *c, struct redis_conn *conn,
 {
 	char *channel = NULL;
 	size_t sent = 0;
+	struct entry *e = NULL;
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		const struct scorecard *card = &cards[p];
 
 		for (size_t k = 0; k < cfg->nkpis; k++) {
 			const struct scorecard_kpi *sk = &card->kpis[k];
-			char key[256], date[16];
-			struct entry *e;
+			char date[16];
+			int8_t *st;
 			int old;
 			cJSON *o;
 
 			if (!sk->has_target)
 				continue;
-			snprintf(key, sizeof(key), "%s\037%s\037%d",
-			    rr->rep->id, cfg->kpis[k].name, p);
-			e = lookup(c, key);
-			old = e->status;
-			e->status = (int)sk->fig.status;
-			e->start_day = card->bucket.start_day;
-			if (old < 0 || old == e->status)
+			if (e == NULL)
+				e = lookup(c, rr->rep->id);
+			st = statuses(e, name_of(c, cfg, k));
+			old = st[p];
+			st[p] = (int8_t)sk->fig.status;
+			if (old < 0 || old == st[p])
 				continue;
 			if (channel == NULL)
 				channel = keys_changes_channel(cfg);

@@ -118,6 +118,18 @@ eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s)
 	return 0;
 }
 
+void
+eval_state_brief(const struct eval_state *in, struct eval_state *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!in->present)
+		return;
+	out->present = true;
+	out->start_day = in->start_day;
+	out->alert = in->alert;
+	out->target = in->target;
+}
+
 int
 eval_state_parse(const char *buf, size_t len, struct eval_state *s)
 {

@@ -37,6 +37,7 @@
 #include "owner.h"
 #include "redis_conn.h"
 #include "redis_writes.h"
+#include "repcache.h"
 #include "reply.h"
 #include "sink.h"
 #include "xmalloc.h"
@@ -109,7 +110,9 @@ struct job {
 	/* The writes of the new states, built under the job's config;
 	 * after publishing, sent until Redis acknowledged them all. */
 	struct redis_writes *store;
-	bool storing;			/* published: waiting on the store */
+	bool storing;			/* waiting on the store */
+	uint32_t cache_epoch;		/* repcache_epoch when read */
+	uint64_t cache_gen;		/* the evaluator's when read */
 	bool dropped;			/* not owned when judged: nothing done */
 };
 
@@ -152,6 +155,12 @@ struct evaluator {
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
+	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
+	/* The reps' counters and states as Redis holds them (repcache.h);
+	 * cache_gen counts its clearings, owner_seen the owner_epoch it
+	 * was last cleared at (a rebalance forgets it). */
+	struct repcache *cache;
+	uint64_t cache_gen, owner_seen;
 	int pace_sha;			/* redis_conn script index */
 	/* The teams' buckets and working time at the instants judged,
 	 * shared by their reps; cleared when the config is swapped. */
@@ -373,7 +382,7 @@ build_store(struct job *j)
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), j->rep);
 	char field[EVAL_FIELD_SIZE], val[EVAL_STATE_SIZE];
 	char *key = keys_rep_alerts(cfg, rr->rep->id);
-	char *fkey = keys_alerts_firing(cfg);
+	char *fkey = j->res.nalerts > 0 ? keys_alerts_firing(cfg) : NULL;
 	struct redis_argv *v;
 
 	/* One HSET of the instant and every changed state, one HDEL of the
@@ -454,10 +463,52 @@ alerts_sent(struct job *j)
 
 /* Redis acknowledged every write of the states of the sent alerts: the
  * rep may be judged again. */
+/* Forgets the cache when a rebalance came since it was filled: another
+ * member may have written its reps meanwhile. */
+static void
+cache_check_owner(struct evaluator *e)
+{
+	if (owner_epoch(e->d.owner) != e->owner_seen) {
+		e->owner_seen = owner_epoch(e->d.owner);
+		repcache_clear(e->cache);
+		e->cache_gen++;
+	}
+}
+
+/* Redis acknowledged the job's states: the cache holds them too. */
+static void
+cache_stored(struct job *j)
+{
+	struct evaluator *e = j->e;
+
+	if (e == NULL || j->gen != e->gen || j->cache_gen != e->cache_gen)
+		return;
+	repcache_stored(e->cache, j->rep, j->res.states, j->res.changed,
+	    j->at);
+}
+
+/* The states of a job that sent no alert were written once: cached when
+ * acknowledged; otherwise the rep is read again at its next evaluation
+ * (what Redis holds is judged again, as without the cache). */
+static void
+stored_once(void *arg, bool ok)
+{
+	struct job *j = arg;
+
+	if (ok)
+		cache_stored(j);
+	else if (j->e != NULL)
+		repcache_forget(j->e->cache, j->rep);
+	job_finish(j);
+}
+
 static void
 stored(void *arg)
 {
-	job_finish(arg);
+	struct job *j = arg;
+
+	cache_stored(j);
+	job_finish(j);
 }
 
 static void
@@ -617,8 +668,8 @@ evaluate_job(struct job *j)
 	build_store(j);
 	if (j->res.nalerts == 0) {
 		/* Nothing sent: a lost write is judged again. */
-		redis_writes_send_once(j->store);
-		job_finish(j);
+		j->storing = true;
+		redis_writes_try(j->store, stored_once, j);
 		return;
 	}
 	recs = xcalloc(j->res.nalerts, sizeof(*recs));
@@ -732,8 +783,14 @@ read_ended(struct job *j)
 static void
 read_step(struct job *j)
 {
-	if (reads_done(j))
-		read_ended(j);
+	struct evaluator *e = j->e;
+
+	if (!reads_done(j))
+		return;
+	if (j->cache_gen == e->cache_gen)
+		repcache_fill(e->cache, j->rep, j->cache_epoch, j->start,
+		    j->actual, j->prev, j->last_at, caltime_mono_ms());
+	read_ended(j);
 }
 
 /* HMGET of the rep's fields in one counter bucket. */
@@ -798,6 +855,23 @@ job_start(struct evaluator *e, const struct queued *q)
 	if (e->jobs != NULL)
 		e->jobs->prev_job = j;
 	e->jobs = j;
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		struct bucket b;
+
+		scorecard_bucket_memo(e->memo, rr, (enum period)p, j->at, &b);
+		j->start[p] = b.start_day;
+	}
+	/* Known here: judged without a read. */
+	cache_check_owner(e);
+	j->cache_gen = e->cache_gen;
+	if (repcache_get(e->cache, j->rep, j->start, caltime_mono_ms(),
+	    j->actual, j->prev, &j->last_at)) {
+		metrics_inc(e->m_read_cache);
+		read_ended(j);
+		return;
+	}
+	metrics_inc(e->m_read_redis);
+	j->cache_epoch = repcache_epoch(e->cache, j->rep);
 	/* The rep's fields in its four counter buckets (its shard's
 	 * hashes), and its alert states: pipelined, one round trip. The
 	 * fields are the same in every bucket: built once. */
@@ -805,14 +879,10 @@ job_start(struct evaluator *e, const struct queued *q)
 	for (size_t k = 0; k < cfg->nkpis; k++)
 		fields[k] = keys_counter_field(rr->rep->id, cfg->kpis[k].name);
 	for (int p = 0; p < PERIOD_COUNT && !j->failed; p++) {
-		struct bucket b;
-
-		scorecard_bucket_memo(e->memo, rr, (enum period)p, j->at, &b);
-		j->start[p] = b.start_day;
 		redis_argv_reset(v);
 		redis_argv_str(v, "HMGET");
 		redis_argv_take(v, keys_rep_counters(cfg, rr->rep->id,
-		    (enum period)p, b.start_day));
+		    (enum period)p, j->start[p]));
 		for (size_t k = 0; k < cfg->nkpis; k++)
 			redis_argv_str(v, fields[k]);
 		j->reads[p].j = j;
@@ -1102,6 +1172,7 @@ enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
 		n++;
 	}
 	metrics_set(e->m_owned, (double)n);
+	metrics_set(e->m_cache_reps, (double)repcache_known(e->cache));
 	return n;
 }
 
@@ -1264,6 +1335,33 @@ evaluator_rep_changed(struct evaluator *e, size_t rep_index)
 }
 
 void
+evaluator_counted(struct evaluator *e, const struct config *cfg,
+    const struct roster_rep *rr, size_t kpi, enum period p, int32_t start_day,
+    const char *value, size_t len)
+{
+	char num[64];
+
+	/* A batch of an older config or roster: its indices mean others. */
+	if (cfg != cfg_of(e) || roster_rep_at(roster_of(e), rr->index) != rr)
+		return;
+	if (len == 0 || len >= sizeof(num)) {
+		repcache_forget(e->cache, rr->index);
+		return;
+	}
+	memcpy(num, value, len);
+	num[len] = '\0';
+	repcache_counted(e->cache, rr->index, kpi, p, start_day,
+	    jsontext_strtod(num));
+}
+
+void
+evaluator_counts_unknown(struct evaluator *e)
+{
+	repcache_clear(e->cache);
+	e->cache_gen++;
+}
+
+void
 evaluator_tick(struct evaluator *e, int64_t at_ms, void (*done_cb)(void *, int),
     void *arg)
 {
@@ -1292,6 +1390,8 @@ evaluator_reconfigured(struct evaluator *e)
 {
 	e->gen++;
 	scorecard_memo_clear(e->memo);
+	repcache_reset(e->cache, roster_size(roster_of(e)), cfg_of(e)->nkpis);
+	e->cache_gen++;
 	memset(e->busy, 0, e->nslots);
 	/* Their jobs no longer count: back to the queue, in order. */
 	while (e->nparked > 0)
@@ -1327,6 +1427,8 @@ evaluator_new(const struct evaluator_deps *d)
 
 	e->d = *d;
 	e->memo = scorecard_memo_new();
+	e->cache = repcache_new(roster_size(roster_of(e)), cfg_of(e)->nkpis);
+	e->owner_seen = owner_epoch(d->owner);
 	e->argv = redis_argv_new();
 	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
 	if (e->pace_sha < 0)
@@ -1342,10 +1444,22 @@ evaluator_new(const struct evaluator_deps *d)
 			    labels, "Alerts accepted by the durable sinks");
 		}
 	}
+	(void)redis_writes_metrics();
 	e->m_evals_ok = metrics_counter("paced_evaluations_total",
 	    "result=\"ok\"", "Rep evaluations, by result");
 	e->m_evals_failed = metrics_counter("paced_evaluations_total",
 	    "result=\"failed\"", "Rep evaluations, by result");
+	e->m_read_cache = metrics_counter("paced_evaluation_reads_total",
+	    "from=\"cache\"", "Rep evaluations by where their counters and "
+	    "alert states came from: the evaluator's copy (no Redis read) or "
+	    "a Redis read");
+	e->m_read_redis = metrics_counter("paced_evaluation_reads_total",
+	    "from=\"redis\"", "Rep evaluations by where their counters and "
+	    "alert states came from: the evaluator's copy (no Redis read) or "
+	    "a Redis read");
+	e->m_cache_reps = metrics_gauge("paced_evaluator_cached_reps", NULL,
+	    "Reps whose counters and alert states the evaluator holds (judged "
+	    "without a Redis read while their buckets stay the same)");
 	e->m_evals_dropped = metrics_counter("paced_evaluations_dropped_total",
 	    NULL, "Rep evaluations dropped before judging: the rep's partition "
 	    "was revoked, or the loop stalled (owner_fenced), meanwhile");
@@ -1399,6 +1513,7 @@ evaluator_free(struct evaluator *e)
 	free(e->parked);
 	free(e->part_seen);
 	scorecard_memo_free(e->memo);
+	repcache_free(e->cache);
 	redis_argv_free(e->argv);
 	free(e);
 }

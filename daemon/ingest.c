@@ -915,7 +915,13 @@ ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h)
 {
 	static const struct ingest_hooks none = { 0 };
 
+	struct apply_values av;
+
 	i->hooks = h != NULL ? *h : none;
+	av.counted = i->hooks.counted;
+	av.unknown = i->hooks.counts_unknown;
+	av.arg = i->hooks.arg;
+	redis_apply_set_values(i->apply, &av);
 }
 
 /* ---- config retirement ---- */

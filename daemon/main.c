@@ -149,6 +149,20 @@ hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
 	evaluator_tick(arg, at_ms, done_cb, done_arg);
 }
 
+static void
+hook_counted(const struct config *cfg, const struct roster_rep *rr,
+    size_t kpi, enum period p, int32_t start_day, const char *value,
+    size_t len, void *arg)
+{
+	evaluator_counted(arg, cfg, rr, kpi, p, start_day, value, len);
+}
+
+static void
+hook_counts_unknown(void *arg)
+{
+	evaluator_counts_unknown(arg);
+}
+
 /* The ingest's output: the enriched events topic. */
 static void
 out_event(uint64_t seq, const struct enriched_event *ev, void *arg)
@@ -548,6 +562,8 @@ run(const char *path)
 			.rep_changed = hook_rep_changed,
 			.owned_grew = hook_owned_grew,
 			.tick = hook_tick,
+			.counted = hook_counted,
+			.counts_unknown = hook_counts_unknown,
 			.arg = d.evaluator,
 		};
 

@@ -336,6 +336,7 @@ struct redis_apply {
 	struct redis_conn *conn;
 	int shard_sha, board_sha, contest_sha;
 	struct board_flush *boards;	/* NULL: a call per board and batch */
+	struct apply_values values;
 	int64_t wm_all_at;		/* monotonic ms of the last call to all */
 };
 
@@ -543,9 +544,32 @@ shard_reply(const redisReply *r, void *arg)
 		op_finish(op);
 }
 
+/* The shard calls are over: their values, or that they are unknown. */
+static void
+hand_values(struct apply_op *op)
+{
+	const struct apply_values *av = &op->a->values;
+
+	if (op->failed) {
+		if (av->unknown != NULL)
+			av->unknown(av->arg);
+		return;
+	}
+	if (av->counted == NULL)
+		return;
+	for (size_t i = 0; i < op->ntargets; i++) {
+		const struct contrib *c = &op->targets[i];
+
+		av->counted(op->cfg, c->rr, c->kpi, c->period, c->start_day,
+		    op->vals + c->val_off, c->val_len, av->arg);
+	}
+}
+
 static void
 op_finish(struct apply_op *op)
 {
+	if (!op->board_phase)
+		hand_values(op);
 	if (!op->failed && !op->board_phase) {
 		op->board_phase = true;
 		send_board_calls(op);
@@ -1215,6 +1239,14 @@ void
 redis_apply_free(struct redis_apply *a)
 {
 	free(a);
+}
+
+void
+redis_apply_set_values(struct redis_apply *a, const struct apply_values *v)
+{
+	static const struct apply_values none;
+
+	a->values = v != NULL ? *v : none;
 }
 
 void

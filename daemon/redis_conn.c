@@ -757,7 +757,9 @@ static void
 argv_grow(struct redis_argv *v, size_t len)
 {
 	if (v->len + len + 1 > v->cap) {
-		size_t cap = v->cap ? v->cap : 4096;
+		/* Small first: most commands are a few short arguments
+		 * (a job's state write is made per evaluation). */
+		size_t cap = v->cap ? v->cap : 256;
 
 		while (cap < v->len + len + 1)
 			cap *= 2;
@@ -765,7 +767,7 @@ argv_grow(struct redis_argv *v, size_t len)
 		v->cap = cap;
 	}
 	if (v->n == v->ncap) {
-		v->ncap = v->ncap ? v->ncap * 2 : 64;
+		v->ncap = v->ncap ? v->ncap * 2 : 16;
 		v->offs = xreallocarray(v->offs, v->ncap, sizeof(size_t));
 		v->lens = xreallocarray(v->lens, v->ncap, sizeof(size_t));
 	}

@@ -32,13 +32,24 @@ struct redis_writes {
 	bool abandoned;			/* freed with replies due */
 	int rounds;
 	redis_writes_done_cb *done;
+	redis_writes_tried_cb *tried;	/* one round only */
 	void *arg;
-	struct event *retry_ev;
+	struct event_base *base;
+	struct event *retry_ev;		/* made at the first retry */
 	struct backoff backoff;
-	struct metric *m_retries;
 };
 
 static void retry_cb(evutil_socket_t, short, void *);
+
+/* Looked up when a round fails, not per list: lists are made per
+ * evaluation, and a lookup walks the registry. */
+struct metric *
+redis_writes_metrics(void)
+{
+	return metrics_counter("paced_alert_state_retries_total", NULL,
+	    "Rounds of storing again the alert states of sent alerts after "
+	    "Redis did not acknowledge them");
+}
 
 struct redis_writes *
 redis_writes_new(struct event_base *base, struct redis_conn *conn,
@@ -48,11 +59,8 @@ redis_writes_new(struct event_base *base, struct redis_conn *conn,
 
 	w->conn = conn;
 	w->what = xstrdup(what);
-	w->retry_ev = evtimer_new(base, retry_cb, w);
+	w->base = base;
 	backoff_init(&w->backoff, RETRY_MIN_MS, RETRY_MAX_MS);
-	w->m_retries = metrics_counter("paced_alert_state_retries_total",
-	    NULL, "Rounds of storing again the alert states of sent alerts "
-	    "after Redis did not acknowledge them");
 	return w;
 }
 
@@ -92,7 +100,8 @@ release(struct redis_writes *w)
 	for (size_t i = 0; i < w->n; i++)
 		redis_argv_free(w->v[i]);
 	free(w->v);
-	event_free(w->retry_ev);
+	if (w->retry_ev != NULL)
+		event_free(w->retry_ev);
 	free(w->what);
 	free(w);
 }
@@ -105,12 +114,19 @@ round_end(struct redis_writes *w)
 		release(w);
 		return;
 	}
+	if (w->tried != NULL) {
+		/* tried may free w: nothing after it. */
+		w->tried(w->arg, !w->failed);
+		return;
+	}
 	if (!w->failed) {
 		/* done may free w: nothing after it. */
 		w->done(w->arg);
 		return;
 	}
-	metrics_inc(w->m_retries);
+	metrics_inc(redis_writes_metrics());
+	if (w->retry_ev == NULL)
+		w->retry_ev = evtimer_new(w->base, retry_cb, w);
 	if (w->rounds == 1)
 		log_warnx("alert_state_store_failed", "what=%s commands=%zu "
 		    "retry_ms=%ld", w->what, w->n, w->backoff.next_ms);
@@ -157,6 +173,15 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+redis_writes_try(struct redis_writes *w, redis_writes_tried_cb *tried,
+    void *arg)
+{
+	w->tried = tried;
+	w->arg = arg;
+	send_round(w);
+}
+
+void
 redis_writes_start(struct redis_writes *w, redis_writes_done_cb *done,
     void *arg)
 {
@@ -172,7 +197,8 @@ redis_writes_free(struct redis_writes *w)
 		return;
 	if (w->pending > 0) {
 		w->abandoned = true;
-		evtimer_del(w->retry_ev);
+		if (w->retry_ev != NULL)
+			evtimer_del(w->retry_ev);
 		return;
 	}
 	release(w);

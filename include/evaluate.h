@@ -71,6 +71,8 @@ int eval_state_parse(const char *buf, size_t len, struct eval_state *s);
  * they stay 0), without the four strtod calls. 0 or -1; stricter than
  * eval_state_parse (no empty field). */
 int eval_state_parse_brief(const char *buf, size_t len, struct eval_state *s);
+/* What eval_state_parse_brief would read back of in once formatted. */
+void eval_state_brief(const struct eval_state *in, struct eval_state *out);
 
 /*
  * True when evaluate_rep() resolves st, a stored state of period p

@@ -58,6 +58,15 @@ void evaluator_reconfigured(struct evaluator *e);
 void evaluator_owned_grew(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
+/* A counting script under cfg answered value (len bytes of text) for
+ * rr's kpi in the bucket of period p starting on start_day: the
+ * evaluator's copy takes it (a batch of another config is ignored). */
+void evaluator_counted(struct evaluator *e, const struct config *cfg,
+    const struct roster_rep *rr, size_t kpi, enum period p, int32_t start_day,
+    const char *value, size_t len);
+/* Some counts were written or not, nobody knows (a failed batch): the
+ * evaluator reads every rep from Redis again. */
+void evaluator_counts_unknown(struct evaluator *e);
 /* Event clock: evaluates every owned rep at at_ms; done_cb(arg, status)
  * once all are settled (never from inside this call), status -1 when an
  * evaluation failed (nothing was stored for it: judge the tick again). */

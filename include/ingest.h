@@ -44,6 +44,14 @@ struct ingest_hooks {
 	 * when an evaluation failed and the boundary must be judged again. */
 	void (*tick)(int64_t at_ms, void (*done_cb)(void *, int),
 	    void *done_arg, void *arg);
+	/* A counting script answered value (len bytes of text, not
+	 * NUL-terminated) for rr's kpi in the bucket of period p starting
+	 * on start_day, in a batch under cfg. */
+	void (*counted)(const struct config *cfg, const struct roster_rep *rr,
+	    size_t kpi, enum period p, int32_t start_day, const char *value,
+	    size_t len, void *arg);
+	/* A batch's counting failed: some of its counts may be written. */
+	void (*counts_unknown)(void *arg);
 	void *arg;
 };
 

@@ -56,6 +56,21 @@ typedef void apply_done_cb(int status, const struct apply_stats *st,
 typedef void watermarks_cb(int status, const int64_t *offsets,
     const int64_t *done, void *arg);
 
+/*
+ * Where the absolute values the counting scripts answered go besides the
+ * leaderboards: counted for each value of an applied batch (value: its
+ * text, len bytes, not NUL-terminated; cfg the batch's), unknown once for
+ * a batch that failed (some of its calls may have been applied). Members
+ * NULL: nowhere.
+ */
+struct apply_values {
+	void (*counted)(const struct config *cfg, const struct roster_rep *rr,
+	    size_t kpi, enum period p, int32_t start_day, const char *value,
+	    size_t len, void *arg);
+	void (*unknown)(void *arg);
+	void *arg;
+};
+
 /* Borrows conn; registers the scripts with it. Returns owned; free with
  * redis_apply_free. */
 struct redis_apply *redis_apply_new(struct redis_conn *conn);
@@ -63,6 +78,9 @@ struct redis_apply *redis_apply_new(struct redis_conn *conn);
 void redis_apply_free(struct redis_apply *a);
 /* Hands the leaderboard values of applied batches to boards (borrowed,
  * must outlive a) instead of writing them with each batch. */
+/* Sets where the values of applied batches go (copied; NULL: nowhere). */
+void redis_apply_set_values(struct redis_apply *a,
+    const struct apply_values *v);
 void redis_apply_set_boards(struct redis_apply *a, struct board_flush *boards);
 /*
  * Applies the counters of b (borrowed until cb) with roster r and cfg

@@ -22,6 +22,12 @@ struct redis_writes;
  * from inside redis_writes_start when the list is empty). */
 typedef void redis_writes_done_cb(void *arg);
 
+struct metric;
+
+/* Registers (and returns) the retries counter: call once at start so
+ * that it is exported before the first retry. */
+struct metric *redis_writes_metrics(void);
+
 /* Borrows base and conn (both must outlive it) and what (copied: names
  * the list in the log, e.g. a rep id). Returns owned; free with
  * redis_writes_free. */
@@ -33,6 +39,12 @@ struct redis_argv *redis_writes_add(struct redis_writes *w);
 size_t redis_writes_count(const struct redis_writes *w);
 /* Sends the list once, nothing waiting for the answers. */
 void redis_writes_send_once(struct redis_writes *w);
+/* Sends the list once and calls tried(arg, ok) when every reply is in
+ * (ok: all acknowledged), possibly from inside this call when not
+ * connected. No retry. */
+typedef void redis_writes_tried_cb(void *arg, bool ok);
+void redis_writes_try(struct redis_writes *w, redis_writes_tried_cb *tried,
+    void *arg);
 /* Sends the list until Redis acknowledged all of it, then done(arg). */
 void redis_writes_start(struct redis_writes *w, redis_writes_done_cb *done,
     void *arg);

@@ -247,6 +247,14 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def thread_cpu(pid):
+    """utime + stime of a process's main thread (paced's event loop,
+    where every evaluation runs; librdkafka's threads are others)."""
+    with open("/proc/%d/task/%d/stat" % (pid, pid)) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 def proc_status(pid, key):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -853,8 +861,9 @@ def eval_pass(paced, every_s):
     if nxt - now < 2:
         nxt += every_s
     time.sleep(max(0, nxt - now - 0.5))
-    cpu0 = proc_cpu(paced.pid)
-    e0 = evaluations(paced.metrics())
+    cpu0, loop0 = proc_cpu(paced.pid), thread_cpu(paced.pid)
+    m0 = paced.metrics()
+    e0 = evaluations(m0)
     t0 = nxt
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -863,9 +872,15 @@ def eval_pass(paced, every_s):
         if e - e0 >= owned > 0:
             break
     t1 = time.time()
-    cpu1 = proc_cpu(paced.pid)
+    cpu1, loop1 = proc_cpu(paced.pid), thread_cpu(paced.pid)
+    m1 = paced.metrics()
+    sent = 'paced_redis_latency_seconds_count{conn="main"}'
+    reads = 'paced_evaluation_reads_total{from="%s"}'
     return {"owned": owned, "evaluations": e - e0, "cpu": cpu1 - cpu0,
-            "wall": t1 - t0}
+            "loop_cpu": loop1 - loop0, "wall": t1 - t0,
+            "sent": m1.get(sent, 0) - m0.get(sent, 0),
+            "from_cache": m1.get(reads % "cache", 0) - m0.get(reads % "cache", 0),
+            "from_redis": m1.get(reads % "redis", 0) - m0.get(reads % "redis", 0)}
 
 
 # ---- RSS ----
@@ -1009,12 +1024,20 @@ def table(ctx):
         a("")
     if ctx.get("eval"):
         e = ctx["eval"]
+        n = max(1, e["evaluations"])
         a("evaluation pass (evaluate_every timer, no ingest): %s reps owned, "
-          "%s evaluations, paced CPU %.2f s (%.0f us/rep), wall %.2f s, "
-          "%.1f Redis commands/rep"
-          % (fmt_rate(e["owned"]), fmt_rate(e["evaluations"]), e["cpu"],
-             e["cpu"] * 1e6 / max(1, e["evaluations"]), e["wall"],
-             e["commands_per_rep"]))
+          "%s evaluations (%s judged from the evaluator's copy, %s read "
+          "from Redis), wall %.2f s"
+          % (fmt_rate(e["owned"]), fmt_rate(e["evaluations"]),
+             fmt_rate(e["from_cache"]), fmt_rate(e["from_redis"]), e["wall"]))
+        a("  paced CPU %.2f s (%.1f us/rep; the event loop's thread alone "
+          "%.2f s, %.1f us/rep; the rest is librdkafka's threads and the "
+          "metrics scrapes meanwhile)"
+          % (e["cpu"], e["cpu"] * 1e6 / n, e["loop_cpu"],
+             e["loop_cpu"] * 1e6 / n))
+        a("  Redis commands per rep: %.2f sent by paced (conn=main), %.1f "
+          "run by Redis (a script's own commands included)"
+          % (e["sent"] / n, e["commands_per_rep"]))
     if ctx.get("rss"):
         parts = ["%s reps %.1f MiB = %.0f B/rep" % (
             fmt_rate(x["reps"]), x["rss"] / 1048576, x["rss"] / x["reps"])

@@ -5,7 +5,10 @@
  * that backlog is counted, and fires critical with the ten calls in (a
  * judgement between reading the backlog and counting it would see 0).
  * Then 150 more calls: the rep is judged again because its counters
- * changed, and the alert resolves (recovered) within seconds. At each step the scorecard endpoint and the
+ * changed, and the alert resolves (recovered) within seconds; then 40
+ * more, and the pace hash follows. The judgements after the first come
+ * from the evaluator's copy of the rep, kept current by the counting
+ * script's answers (no Redis read). At each step the scorecard endpoint and the
  * pace hash in Redis carry the pace figures, checked against their
  * definitions: expected_to_date = target x elapsed working share, pace =
  * actual / expected, projected = actual / share, required_rate = what is
@@ -143,6 +146,29 @@ produce_calls(int first, int n, bool counted)
 	    (int64_t)len, HARNESS_WAIT_MS), 0);
 }
 
+/* The day pace hash's actual is arg (text). */
+static bool
+pace_hash_is(void *arg)
+{
+	redisReply *keys, *v = NULL;
+	cJSON *f = NULL;
+	bool ok = false;
+
+	keys = harness_redis_cmd("KEYS paced:{rep:" REP "}:pace:day:*");
+	if (keys != NULL && keys->type == REDIS_REPLY_ARRAY &&
+	    keys->elements == 1)
+		v = harness_redis_cmd("HGET %s calls", keys->element[0]->str);
+	if (v != NULL && v->type == REDIS_REPLY_STRING &&
+	    (f = cJSON_Parse(v->str)) != NULL)
+		ok = close_to(harness_num(f, "actual"), atof(arg));
+	cJSON_Delete(f);
+	if (v != NULL)
+		freeReplyObject(v);
+	if (keys != NULL)
+		freeReplyObject(keys);
+	return ok;
+}
+
 struct want_firing {
 	size_t n;
 };
@@ -239,6 +265,20 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	    (long long)(harness_elapsed_ms() - t0));
 	check_scorecard(160, "ahead");
 	check_pace_hash(160, "ahead");
+	/* Judged from the evaluator's copy of the rep (no Redis read):
+	 * the counting script's answers kept it current. */
+	cr_expect(harness_paced_metric(&p,
+	    "paced_evaluation_reads_total{from=\"cache\"}") >= 1,
+	    "no evaluation from the evaluator's copy");
+	cr_expect(harness_paced_metric(&p,
+	    "paced_evaluation_reads_total{from=\"redis\"}") >= 1,
+	    "the first evaluation did not read Redis");
+
+	/* 40 more: judged from the copy again, with the new count. */
+	produce_calls(160, 40, true);
+	cr_assert_eq(harness_wait_until(pace_hash_is, (void *)"200",
+	    JUDGED_MS, "the pace hash with 200 calls"), 0);
+	check_pace_hash(200, "ahead");
 
 	/* The alerts topic: the critical alert, then its resolution. */
 	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_ALERTS, &m), 0);

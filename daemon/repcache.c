@@ -1,0 +1,268 @@
+/*
+ * repcache.c: the evaluator's copy of its reps' counters and alert states
+ * (see repcache.h).
+ *
+ * Memory: an epoch per rep on the roster (4 bytes), a pointer per rep,
+ * and an entry per rep judged here: a small header, its counters only
+ * once one is not zero (four buckets of nkpis doubles), its states only
+ * while one is stored (most reps have none).
+ */
+#include "repcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+struct rc_bucket {
+	int32_t start_day;
+	bool whole;		/* every KPI known (a read); else only counted */
+};
+
+struct rc_entry {
+	int64_t read_at;	/* monotonic ms of the read; 0: none */
+	int64_t last_at;
+	bool states_known;
+	struct rc_bucket b[PERIOD_COUNT];
+	double *vals;		/* [p * nkpis + k]; NULL: all zero */
+	struct eval_state *states;	/* [k * PERIOD_COUNT + p]; NULL: none */
+};
+
+struct repcache {
+	size_t nreps, nkpis;
+	uint32_t *epoch;
+	struct rc_entry **ent;
+	size_t known;
+};
+
+static void
+entry_free(struct rc_entry *en)
+{
+	if (en == NULL)
+		return;
+	free(en->vals);
+	free(en->states);
+	free(en);
+}
+
+struct repcache *
+repcache_new(size_t nreps, size_t nkpis)
+{
+	struct repcache *c = xcalloc(1, sizeof(*c));
+
+	repcache_reset(c, nreps, nkpis);
+	return c;
+}
+
+void
+repcache_clear(struct repcache *c)
+{
+	for (size_t r = 0; r < c->nreps; r++) {
+		entry_free(c->ent[r]);
+		c->ent[r] = NULL;
+	}
+	c->known = 0;
+}
+
+void
+repcache_reset(struct repcache *c, size_t nreps, size_t nkpis)
+{
+	repcache_clear(c);
+	free(c->ent);
+	free(c->epoch);
+	c->nreps = nreps;
+	c->nkpis = nkpis;
+	c->ent = xcalloc(nreps ? nreps : 1, sizeof(*c->ent));
+	c->epoch = xcalloc(nreps ? nreps : 1, sizeof(*c->epoch));
+}
+
+void
+repcache_free(struct repcache *c)
+{
+	if (c == NULL)
+		return;
+	repcache_clear(c);
+	free(c->ent);
+	free(c->epoch);
+	free(c);
+}
+
+static bool
+entry_known(const struct rc_entry *en)
+{
+	return en != NULL && en->read_at != 0 && en->states_known;
+}
+
+void
+repcache_forget(struct repcache *c, size_t rep)
+{
+	if (rep >= c->nreps || c->ent[rep] == NULL)
+		return;
+	if (entry_known(c->ent[rep]))
+		c->known--;
+	entry_free(c->ent[rep]);
+	c->ent[rep] = NULL;
+}
+
+size_t
+repcache_known(const struct repcache *c)
+{
+	return c->known;
+}
+
+uint32_t
+repcache_epoch(const struct repcache *c, size_t rep)
+{
+	return rep < c->nreps ? c->epoch[rep] : 0;
+}
+
+static size_t
+nvals(const struct repcache *c)
+{
+	return (size_t)PERIOD_COUNT * c->nkpis;
+}
+
+void
+repcache_counted(struct repcache *c, size_t rep, size_t kpi,
+    enum period p, int32_t start_day, double v)
+{
+	struct rc_entry *en;
+	struct rc_bucket *b;
+
+	if (rep >= c->nreps || kpi >= c->nkpis || (int)p < 0 ||
+	    p >= PERIOD_COUNT)
+		return;
+	c->epoch[rep]++;
+	if ((en = c->ent[rep]) == NULL)
+		return;		/* never judged here: nothing to keep */
+	b = &en->b[p];
+	if (start_day < b->start_day)
+		return;		/* a late event in an earlier bucket */
+	if (start_day > b->start_day) {
+		/* A new bucket: only this KPI is known in it. */
+		b->start_day = start_day;
+		b->whole = false;
+		if (en->vals != NULL)
+			for (size_t k = 0; k < c->nkpis; k++)
+				en->vals[(size_t)p * c->nkpis + k] = 0;
+	}
+	if (en->vals == NULL) {
+		if (v == 0)
+			return;
+		en->vals = xcalloc(nvals(c), sizeof(double));
+	}
+	en->vals[(size_t)p * c->nkpis + kpi] = v;
+}
+
+bool
+repcache_get(const struct repcache *c, size_t rep,
+    const int32_t start[PERIOD_COUNT], int64_t now_ms, double *actual,
+    struct eval_state *prev, int64_t *last_at)
+{
+	const struct rc_entry *en;
+	size_t ns = c->nkpis * PERIOD_COUNT;
+
+	if (rep >= c->nreps || !entry_known(en = c->ent[rep]) ||
+	    now_ms - en->read_at >= REPCACHE_REFRESH_MS || now_ms < en->read_at)
+		return false;
+	for (int p = 0; p < PERIOD_COUNT; p++)
+		if (!en->b[p].whole || en->b[p].start_day != start[p])
+			return false;
+	if (en->vals != NULL)
+		memcpy(actual, en->vals, nvals(c) * sizeof(double));
+	else
+		memset(actual, 0, nvals(c) * sizeof(double));
+	if (en->states != NULL)
+		memcpy(prev, en->states, ns * sizeof(*prev));
+	else
+		memset(prev, 0, ns * sizeof(*prev));
+	*last_at = en->last_at;
+	return true;
+}
+
+/* Keeps the present states of s (brief), or none. */
+static void
+set_states(const struct repcache *c, struct rc_entry *en,
+    const struct eval_state *s)
+{
+	size_t ns = c->nkpis * PERIOD_COUNT;
+	bool any = false;
+
+	for (size_t i = 0; i < ns && !any; i++)
+		any = s[i].present;
+	if (!any) {
+		free(en->states);
+		en->states = NULL;
+		return;
+	}
+	if (en->states == NULL)
+		en->states = xcalloc(ns, sizeof(*en->states));
+	for (size_t i = 0; i < ns; i++)
+		eval_state_brief(&s[i], &en->states[i]);
+}
+
+void
+repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
+    const int32_t start[PERIOD_COUNT], const double *actual,
+    const struct eval_state *prev, int64_t last_at, int64_t now_ms)
+{
+	struct rc_entry *en;
+	bool any = false;
+
+	if (rep >= c->nreps || c->epoch[rep] != epoch)
+		return;		/* a count came in between: unsure */
+	if ((en = c->ent[rep]) == NULL)
+		en = c->ent[rep] = xcalloc(1, sizeof(*en));
+	else if (entry_known(en))
+		c->known--;
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		en->b[p].start_day = start[p];
+		en->b[p].whole = true;
+	}
+	for (size_t i = 0; i < nvals(c) && !any; i++)
+		any = actual[i] != 0;
+	if (!any) {
+		free(en->vals);
+		en->vals = NULL;
+	} else {
+		if (en->vals == NULL)
+			en->vals = xmalloc(nvals(c) * sizeof(double));
+		memcpy(en->vals, actual, nvals(c) * sizeof(double));
+	}
+	set_states(c, en, prev);
+	en->states_known = true;
+	en->last_at = last_at;
+	en->read_at = now_ms != 0 ? now_ms : 1;
+	c->known++;
+}
+
+void
+repcache_stored(struct repcache *c, size_t rep,
+    const struct eval_state *states, const bool *changed, int64_t last_at)
+{
+	struct rc_entry *en;
+	size_t ns = c->nkpis * PERIOD_COUNT;
+	bool any = false;
+
+	if (rep >= c->nreps || !entry_known(en = c->ent[rep]))
+		return;
+	en->last_at = last_at;
+	for (size_t i = 0; i < ns; i++) {
+		if (!changed[i])
+			continue;
+		if (en->states == NULL) {
+			if (!states[i].present)
+				continue;	/* none before, none now */
+			en->states = xcalloc(ns, sizeof(*en->states));
+		}
+		eval_state_brief(&states[i], &en->states[i]);
+	}
+	if (en->states == NULL)
+		return;
+	for (size_t i = 0; i < ns && !any; i++)
+		any = en->states[i].present;
+	if (!any) {
+		free(en->states);
+		en->states = NULL;
+	}
+}
