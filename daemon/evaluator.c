@@ -4,7 +4,7 @@
  * its alert states (one script call); if a state fires in a bucket
  * that has ended, read that bucket's counter too (a second round trip,
  * only then: the period_ended message carries the bucket's final count);
- * evaluate, write the pace figures for dashboards (one script call),
+ * evaluate, write the pace figures for dashboards (pace_write.c),
  * publish the alerts, and store the changed states once the durable sinks
  * accepted them. A job that published holds its rep until Redis has
  * acknowledged every write of those states, sending them again (they are
@@ -35,6 +35,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "owner.h"
+#include "pace_write.h"
 #include "redis_conn.h"
 #include "redis_writes.h"
 #include "repcache.h"
@@ -51,21 +52,6 @@
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
 #define EVALUATED_AT_FIELD "_evaluated_at"
-
-/* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
- * number of fields, then field, value pairs. Expiry is set when a key
- * first appears: HSET then answers that every field is new (a KPI whose
- * target appears sets it again, to the same instant). */
-static const char pace_script[] =
-	"local a = 1\n"
-	"for k = 1, #KEYS do\n"
-	"  local n = tonumber(ARGV[a + 1])\n"
-	"  if redis.call('HSET', KEYS[k], unpack(ARGV, a + 2, a + 1 + 2 * n)) == n then\n"
-	"    redis.call('EXPIREAT', KEYS[k], ARGV[a])\n"
-	"  end\n"
-	"  a = a + 2 + 2 * n\n"
-	"end\n"
-	"return 0\n";
 
 struct tick {
 	int64_t at;
@@ -161,7 +147,7 @@ struct evaluator {
 	 * was last cleared at (a rebalance forgets it). */
 	struct repcache *cache;
 	uint64_t cache_gen, owner_seen;
-	int pace_sha;			/* redis_conn script index */
+	struct pace_write *pace;		/* the pace hashes' writes */
 	/* The teams' buckets and working time at the instants judged,
 	 * shared by their reps; cleared when the config is swapped. */
 	struct scorecard_memo *memo;
@@ -526,104 +512,6 @@ published(int status, void *arg)
 	redis_writes_start(j->store, stored, j);
 }
 
-static void
-pace_reply(const redisReply *r, void *arg)
-{
-	struct redis_conn *conn = arg;
-
-	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "NOSCRIPT", 8) == 0)
-		redis_conn_reset(conn, "script missing (NOSCRIPT)");
-}
-
-/* Appends "<name>":<number> to a pace figure's JSON text. */
-static char *
-pace_number(char *o, const char *name, double d)
-{
-	*o++ = ',';
-	*o++ = '"';
-	o = stpcpy(o, name);
-	*o++ = '"';
-	*o++ = ':';
-	return o + jsontext_number(o, d);
-}
-
-/* One KPI's pace figures as JSON (cJSON's text: same keys, same order,
- * same numbers), written straight into buf. */
-static size_t
-pace_json(const struct scorecard_kpi *sk, char *buf)
-{
-	char *o = buf;
-
-	o = stpcpy(o, "{\"actual\":");
-	o += jsontext_number(o, sk->actual);
-	o = pace_number(o, "target", sk->fig.target);
-	o = pace_number(o, "expected_to_date", sk->fig.expected_to_date);
-	if (sk->fig.has_pace)
-		o = pace_number(o, "pace", sk->fig.pace);
-	if (sk->fig.has_projected)
-		o = pace_number(o, "projected", sk->fig.projected);
-	if (sk->fig.has_required_rate)
-		o = pace_number(o, "required_rate", sk->fig.required_rate);
-	o = stpcpy(o, ",\"status\":\"");
-	o = stpcpy(o, pacing_status_name(sk->fig.status));
-	o = stpcpy(o, "\"}");
-	return (size_t)(o - buf);
-}
-
-#define PACE_JSON_SIZE	(6 * (JSONTEXT_NUMBER_SIZE + 24) + 64)
-
-/* Pace figures for dashboards: one hash per period bucket, all four in
- * one script call, built in one argument vector (the keys first, so the
- * periods with a target are counted before). */
-static void
-write_pace(struct job *j, const struct roster_rep *rr)
-{
-	struct evaluator *e = j->e;
-	const struct config *cfg = cfg_of(e);
-	struct redis_argv *v;
-	char json[PACE_JSON_SIZE];
-	size_t n[PERIOD_COUNT], nkeys = 0;
-
-	for (int p = 0; p < PERIOD_COUNT; p++) {
-		const struct scorecard *card = &j->res.cards[p];
-
-		n[p] = 0;
-		for (size_t k = 0; k < cfg->nkpis; k++)
-			n[p] += card->kpis[k].has_target;
-		nkeys += n[p] > 0;
-	}
-	if (nkeys == 0)
-		return;
-	v = e->argv;
-	redis_argv_reset(v);
-	redis_argv_str(v, "EVALSHA");
-	redis_argv_str(v, redis_conn_script_sha(e->d.conn, e->pace_sha));
-	redis_argv_int(v, (int64_t)nkeys);
-	for (int p = 0; p < PERIOD_COUNT; p++)
-		if (n[p] > 0)
-			redis_argv_take(v, keys_rep_pace(cfg, rr->rep->id,
-			    (enum period)p, j->res.cards[p].bucket.start_day));
-	for (int p = 0; p < PERIOD_COUNT; p++) {
-		const struct scorecard *card = &j->res.cards[p];
-
-		if (n[p] == 0)
-			continue;
-		redis_argv_int(v, keys_bucket_expire_at(cfg, (enum period)p,
-		    card->bucket.end_day));
-		redis_argv_int(v, (int64_t)n[p]);
-		for (size_t k = 0; k < cfg->nkpis; k++) {
-			const struct scorecard_kpi *sk = &card->kpis[k];
-
-			if (!sk->has_target)
-				continue;
-			redis_argv_str(v, cfg->kpis[k].name);
-			redis_argv_add(v, json, pace_json(sk, json));
-		}
-	}
-	redis_conn_send(e->d.conn, v, pace_reply, e->d.conn);
-}
-
 /* When rr's data began, for evaluate_rep_since(): the start of the local
  * day (the rep's team zone) of its partition's first event, so that the
  * days before the data are not read as zero activity and the first day is
@@ -660,7 +548,7 @@ evaluate_job(struct job *j)
 	}
 	evaluate_rep_memo(cfg, rr, j->at, data_since(e, rr), j->actual,
 	    j->prev, j->ended, e->memo, &j->res);
-	write_pace(j, rr);
+	pace_write_send(e->pace, cfg, rr, j->res.cards);
 	if (e->d.judged != NULL)
 		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
 	if (e->d.changes != NULL)
@@ -1430,9 +1318,7 @@ evaluator_new(const struct evaluator_deps *d)
 	e->cache = repcache_new(roster_size(roster_of(e)), cfg_of(e)->nkpis);
 	e->owner_seen = owner_epoch(d->owner);
 	e->argv = redis_argv_new();
-	e->pace_sha = redis_conn_add_script(d->conn, pace_script);
-	if (e->pace_sha < 0)
-		fatalx("startup_failed", "what=redis_scripts");
+	e->pace = pace_write_new(d->conn);
 	e->wall_ev = evtimer_new(d->base, wall_cb, e);
 	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);
 	e->pump_ev = event_new(d->base, -1, 0, pump_cb, e);
@@ -1514,6 +1400,7 @@ evaluator_free(struct evaluator *e)
 	free(e->part_seen);
 	scorecard_memo_free(e->memo);
 	repcache_free(e->cache);
+	pace_write_free(e->pace);
 	redis_argv_free(e->argv);
 	free(e);
 }

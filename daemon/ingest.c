@@ -113,16 +113,14 @@ ingest_in_flight(const struct ingest *i)
 	return i->counting.b != NULL || i->finishing.b != NULL;
 }
 
-/* No batch may start counting now. On the event clock, one batch is in
- * flight at a time: the last boundary judged is saved when a batch
- * completes, and a daemon killed with a batch counted past a boundary it
- * judged but did not save judges that boundary again after the restart,
- * with those counts in Redis; two batches in flight widen that window. */
+/* No batch may start counting now: one is. (On the event clock too: a
+ * boundary judged is in Redis before an event past it goes in, see
+ * ingest_ticks.c, so a kill with two batches in flight judges nothing
+ * again.) */
 static bool
 counting_busy(const struct ingest *i)
 {
-	return i->counting.b != NULL || (i->cfg->clock == CLOCK_MODE_EVENT &&
-	    i->finishing.b != NULL);
+	return i->counting.b != NULL;
 }
 
 static void
@@ -641,6 +639,9 @@ void
 ingest_drop_batches(struct ingest *i)
 {
 	i->epoch++;
+	/* An event-clock boundary's write in flight answers a ticket of
+	 * the old epoch, which finds nothing: written again later. */
+	i->ticks_saving = false;
 	slot_drop(i, &i->finishing);
 	slot_drop(i, &i->counting);
 	batch_discard(i, &i->cur);

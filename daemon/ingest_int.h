@@ -176,6 +176,12 @@ struct ingest {
 	enum ticks ticks;
 	struct evclock evclock;
 	int64_t tick_target;		/* judge up to this boundary, then go on */
+	/* A boundary judged is written to Redis for every assigned
+	 * partition, and acknowledged, before an event past it goes in
+	 * (ingest_ticks.c): unsaved until then, saving while the write is
+	 * out (saving_done: the boundary it writes). */
+	bool ticks_unsaved, ticks_saving;
+	int64_t ticks_saving_done;
 
 	struct event *gauge_ev;
 	/* Catch-up looked at on the next loop turn after a batch of a

@@ -6,8 +6,12 @@
  * ingest's hooks) judges each boundary up to the message's own, and then
  * the message goes in. A boundary whose evaluation failed is judged
  * again, never skipped. The last boundary judged is kept in Redis per
- * partition, so a restart goes on from there. Called from the message
- * path, batch completion and the evaluator's replies.
+ * partition, so a restart goes on from there: it is written for every
+ * assigned partition, and Redis has acknowledged it, before the first
+ * event past it goes in. Otherwise a crash after that event was counted
+ * would have the restart judge the boundary again with the event's count
+ * in Redis. Called from the message path, batch completion and the
+ * evaluator's replies.
  */
 #include "ingest_int.h"
 
@@ -36,6 +40,14 @@ ticks_enter(struct ingest *i, enum ticks t)
 	i->ticks = t;
 }
 
+/* Whether boundaries may be judged (or saved) now. */
+static bool
+ticks_can_go(const struct ingest *i)
+{
+	return i->hooks.tick != NULL && !ingest_recovering(i) &&
+	    i->life == LIFE_RUNNING && !ingest_revoking(i);
+}
+
 bool
 ingest_ticks_allow(struct ingest *i, int64_t at_ms)
 {
@@ -48,6 +60,14 @@ ingest_ticks_allow(struct ingest *i, int64_t at_ms)
 	 * consumer kicks the drain when it arrives. */
 	if (owner_partition_count(i->owner) <= 0)
 		return false;
+	if (i->ticks_unsaved) {
+		/* Nothing goes in before the last boundary judged is in
+		 * Redis; written here when nothing else is under way. */
+		if (i->ticks == TICKS_IDLE && !i->ticks_saving &&
+		    ticks_can_go(i))
+			ingest_ticks_run(i);
+		return false;
+	}
 	if (evclock_admit(&i->evclock, at_ms, &target))
 		return true;
 	if (i->ticks != TICKS_IDLE)
@@ -78,6 +98,7 @@ tick_done_cb(void *arg, int status)
 	ticks_enter(i, TICKS_WAITING);
 	if (status == 0) {
 		evclock_judged(&i->evclock, i->evclock.done + 1);
+		i->ticks_unsaved = true;
 		ingest_ticks_run(i);
 		return;
 	}
@@ -87,14 +108,75 @@ tick_done_cb(void *arg, int status)
 	event_base_once(i->base, -1, EV_TIMEOUT, tick_retry_cb, i, &later);
 }
 
+static void
+ticks_saved(int status, void *arg)
+{
+	struct ingest *i = ingest_ticket_use(arg);
+	struct timeval later = { 0, 200 * 1000 };
+
+	if (i == NULL)
+		return;		/* dropped meanwhile: written again later */
+	i->ticks_saving = false;
+	if (status != 0) {
+		log_warnx("event_clock_save_failed", "boundary=%" PRId64
+		    " retry_ms=200", i->ticks_saving_done);
+		event_base_once(i->base, -1, EV_TIMEOUT, tick_retry_cb, i,
+		    &later);
+		return;
+	}
+	if (i->ticks_saving_done == i->evclock.done)
+		i->ticks_unsaved = false;
+	ingest_ticks_run(i);
+}
+
+/* Writes the last boundary judged for every assigned partition; true
+ * when the write went out (ticks_saved follows). */
+static bool
+ticks_save(struct ingest *i)
+{
+	struct ticket *t;
+	int32_t *pl;
+	int rc;
+
+	if (i->nparts == 0) {
+		i->ticks_unsaved = false;	/* nothing to hold back */
+		return false;
+	}
+	pl = xcalloc(i->nparts, sizeof(*pl));
+	for (size_t k = 0; k < i->nparts; k++)
+		pl[k] = i->parts[k].partition;
+	t = ingest_ticket_new(i);
+	i->ticks_saving_done = i->evclock.done;
+	rc = redis_apply_save_evclock_parts(i->apply, i->cfg,
+	    i->cfg->kafka.topic_activity, pl, i->nparts, i->evclock.done,
+	    ticks_saved, t);
+	free(pl);
+	if (rc != 0) {
+		(void)ingest_ticket_use(t);
+		return false;
+	}
+	i->ticks_saving = true;
+	return true;
+}
+
 void
 ingest_ticks_run(struct ingest *i)
 {
-	if (i->ticks == TICKS_RUNNING)
+	struct timeval later = { 0, 200 * 1000 };
+
+	if (i->ticks == TICKS_RUNNING || i->ticks_saving)
 		return;
-	if (i->evclock.done >= i->tick_target || i->hooks.tick == NULL ||
-	    ingest_recovering(i) || i->life != LIFE_RUNNING ||
-	    ingest_revoking(i)) {
+	if (i->evclock.done >= i->tick_target || !ticks_can_go(i)) {
+		if (i->ticks_unsaved && ticks_can_go(i)) {
+			/* Judged up to the target: into Redis first. */
+			ticks_enter(i, TICKS_WAITING);
+			if (!ticks_save(i) && i->ticks_unsaved)
+				event_base_once(i->base, -1, EV_TIMEOUT,
+				    tick_retry_cb, i, &later);
+			else if (!i->ticks_unsaved)
+				ingest_ticks_run(i);
+			return;
+		}
 		ticks_enter(i, TICKS_IDLE);
 		consumer_kick(i->consumer);
 		return;

@@ -1064,6 +1064,44 @@ redis_apply_save_evclock(struct redis_apply *a, const struct config *cfg,
 	redis_argv_free(args);
 }
 
+struct evclock_save {
+	void (*cb)(int, void *);
+	void *arg;
+};
+
+static void
+evclock_saved_reply(const redisReply *r, void *arg)
+{
+	struct evclock_save *op = arg;
+
+	op->cb(r != NULL && r->type == REDIS_REPLY_INTEGER ? 0 : -1, op->arg);
+	free(op);
+}
+
+int
+redis_apply_save_evclock_parts(struct redis_apply *a,
+    const struct config *cfg, const char *topic, const int32_t *partitions,
+    size_t n, int64_t tick, void (*cb)(int status, void *arg), void *arg)
+{
+	struct redis_argv *args = redis_argv_new();
+	struct evclock_save *op = xmalloc(sizeof(*op));
+	int rc;
+
+	op->cb = cb;
+	op->arg = arg;
+	redis_argv_str(args, "HSET");
+	redis_argv_take(args, keys_evclock(cfg, topic));
+	for (size_t k = 0; k < n; k++) {
+		redis_argv_fmt(args, "%" PRId32, partitions[k]);
+		redis_argv_fmt(args, "%" PRId64, tick);
+	}
+	rc = redis_conn_send(a->conn, args, evclock_saved_reply, op);
+	redis_argv_free(args);
+	if (rc != 0)
+		free(op);
+	return rc;
+}
+
 struct evclock_op {
 	evclock_cb *cb;
 	void *arg;

@@ -110,6 +110,13 @@ typedef void evclock_cb(int status, const int64_t *ticks, const bool *present,
  * nothing waits for the answer. No partition: nothing sent. */
 void redis_apply_save_evclock(struct redis_apply *a, const struct config *cfg,
     const char *topic, const struct batch *b, int64_t tick);
+/* Stores tick as the boundary judged of n partitions (borrowed) of topic,
+ * then cb(status, arg): 0 once Redis acknowledged it, -1 on an error or
+ * without an answer (the connection lost or freed: cb is still called).
+ * Returns 0, or -1 (Redis not usable; cb not called). */
+int redis_apply_save_evclock_parts(struct redis_apply *a,
+    const struct config *cfg, const char *topic, const int32_t *partitions,
+    size_t n, int64_t tick, void (*cb)(int status, void *arg), void *arg);
 /* Reads the boundaries judged of n partitions (borrowed) of topic.
  * Returns 0, or -1 (Redis not usable; cb not called). */
 int redis_apply_read_evclock(struct redis_apply *a, const struct config *cfg,
