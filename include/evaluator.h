@@ -6,7 +6,8 @@
  * (silent reps included; each member evaluates only the reps whose
  * partition it owns), again soon after a rep's counters change, and on
  * the event clock at every evaluate_every boundary the watermark passes.
- * Counters and alert state are read from Redis; alerts go to the sinks;
+ * Counters and alert state come from the evaluator's copy of the rep
+ * (repcache.h) or are read from Redis; alerts go to the sinks;
  * the new state is stored only once the durable sinks accepted the alerts,
  * so a restart neither re-fires nor forgets one. At start and after a
  * reload it also resolves the firing alerts of reps no longer on the
