@@ -415,11 +415,27 @@ evaluate_rep_memo(const struct config *cfg, const struct roster_rep *rep,
 	};
 	size_t nslots = cfg->nkpis * PERIOD_COUNT;
 
-	res->states = xcalloc(nslots ? nslots : 1, sizeof(*res->states));
-	res->changed = xcalloc(nslots ? nslots : 1, sizeof(bool));
+	/* A result emptied by eval_result_empty (same config) is used
+	 * again, zeroed, rather than allocated anew. */
+	if (res->states == NULL) {
+		res->states = xcalloc(nslots ? nslots : 1,
+		    sizeof(*res->states));
+		res->changed = xcalloc(nslots ? nslots : 1, sizeof(bool));
+	} else {
+		memset(res->states, 0, nslots * sizeof(*res->states));
+		memset(res->changed, 0, nslots * sizeof(bool));
+	}
+	res->nalerts = 0;
 	for (int p = 0; p < PERIOD_COUNT; p++) {
-		res->cards[p].kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1,
-		    sizeof(struct scorecard_kpi));
+		struct scorecard_kpi *kpis = res->cards[p].kpis;
+
+		if (kpis == NULL)
+			kpis = xcalloc(cfg->nkpis ? cfg->nkpis : 1,
+			    sizeof(struct scorecard_kpi));
+		else
+			memset(kpis, 0, cfg->nkpis * sizeof(*kpis));
+		memset(&res->cards[p], 0, sizeof(res->cards[p]));
+		res->cards[p].kpis = kpis;
 		scorecard_compute_memo(cfg, rep, (enum period)p, at_ms,
 		    actual + (size_t)p * cfg->nkpis, memo, &res->cards[p]);
 		scorecard_since_memo(cfg, rep, since_ms, memo, &res->cards[p]);
@@ -523,6 +539,16 @@ evaluate_rep_memo(const struct config *cfg, const struct roster_rep *rep,
 			res->states[slot] = st;
 		}
 	}
+}
+
+void
+eval_result_empty(struct eval_result *res)
+{
+	for (size_t i = 0; i < res->nalerts; i++) {
+		free(res->alerts[i].json);
+		res->alerts[i].json = NULL;
+	}
+	res->nalerts = 0;
 }
 
 void

@@ -138,7 +138,14 @@ struct evaluator {
 	bool stopping;			/* evaluator_stop: take no more work */
 	size_t inflight;
 	struct job *jobs;		/* live jobs, for evaluator_free */
+	struct job *spare[MAX_INFLIGHT];	/* finished, kept for reuse */
+	size_t nspare;
 	struct event *wall_ev, *dirty_ev, *pump_ev;
+	/* The pump's next turn once its budget is spent: a timer, so that
+	 * the loop polls its sockets in between (an event made active from
+	 * its own callback runs again before any I/O). */
+	struct event *pump_later_ev;
+	bool in_pump;		/* pump() is running: it goes on by itself */
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
@@ -157,6 +164,7 @@ struct evaluator {
 };
 
 static void pump(struct evaluator *e);
+static void pump_turn(struct evaluator *e);
 
 static const struct config *
 cfg_of(const struct evaluator *e)
@@ -309,15 +317,68 @@ park(struct evaluator *e, const struct queued *q)
 }
 
 static void
-job_release(struct job *j)
+job_free(struct job *j)
 {
-	redis_writes_free(j->store);
 	eval_result_clear(&j->res);
 	free(j->actual);
 	free(j->prev);
+	free(j);
+}
+
+/* Frees what the job holds; the job itself and its arrays are kept for
+ * the next one (at most MAX_INFLIGHT of them, the same config). */
+static void
+job_release(struct job *j)
+{
+	struct evaluator *e = j->e;
+
+	redis_writes_free(j->store);
 	free(j->ended);
 	free(j->ended_reads);
-	free(j);
+	if (e == NULL || j->gen != e->gen || e->nspare == MAX_INFLIGHT) {
+		job_free(j);
+		return;
+	}
+	eval_result_empty(&j->res);
+	e->spare[e->nspare++] = j;
+}
+
+/* A job for the config of generation e->gen, zeroed but for its
+ * arrays (actual and prev zeroed too, res emptied). */
+static struct job *
+job_new(struct evaluator *e)
+{
+	size_t n = (cfg_of(e)->nkpis ? cfg_of(e)->nkpis : 1) * PERIOD_COUNT;
+	struct eval_result res;
+	double *actual;
+	struct eval_state *prev;
+	struct job *j;
+
+	if (e->nspare == 0) {
+		j = xcalloc(1, sizeof(*j));
+		j->actual = xcalloc(n, sizeof(double));
+		j->prev = xcalloc(n, sizeof(struct eval_state));
+		return j;
+	}
+	j = e->spare[--e->nspare];
+	actual = j->actual;
+	prev = j->prev;
+	res = j->res;
+	memset(j, 0, sizeof(*j));
+	memset(actual, 0, n * sizeof(double));
+	memset(prev, 0, n * sizeof(struct eval_state));
+	j->actual = actual;
+	j->prev = prev;
+	j->res = res;
+	return j;
+}
+
+/* The spare jobs (a new config may have other sizes). */
+static void
+spares_free(struct evaluator *e)
+{
+	while (e->nspare > 0)
+		job_free(e->spare[--e->nspare]);
 }
 
 static void
@@ -355,7 +416,22 @@ job_finish(struct job *j)
 	/* Nothing left of this evaluation: one digest per manager for it. */
 	if (e->nqueue == 0 && e->nparked == 0 && e->inflight == 0)
 		sinks_evaluating(e->d.sinks, false);
-	event_active(e->pump_ev, EV_TIMEOUT, 0);
+	/* A job judged from the evaluator's copy ends inside the pump,
+	 * which takes the next entry itself. */
+	if (!e->in_pump)
+		event_active(e->pump_ev, EV_TIMEOUT, 0);
+}
+
+/* True when the judgement changed a stored state. */
+static bool
+states_changed(const struct job *j)
+{
+	size_t n = cfg_of(j->e)->nkpis * PERIOD_COUNT;
+
+	for (size_t s = 0; s < n; s++)
+		if (j->res.changed[s])
+			return true;
+	return false;
 }
 
 /* The writes of the changed states and the firing set, built under the
@@ -553,6 +629,14 @@ evaluate_job(struct job *j)
 		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
 	if (e->d.changes != NULL)
 		changes_status(e->d.changes, e->d.conn, cfg, rr, j->res.cards);
+	if (j->res.nalerts == 0 && cfg->clock == CLOCK_MODE_WALL &&
+	    !states_changed(j)) {
+		/* Nothing to store: on the wall clock the instant alone is
+		 * not written (every later judgement is at a later instant). */
+		cache_stored(j);
+		job_finish(j);
+		return;
+	}
 	build_store(j);
 	if (j->res.nalerts == 0) {
 		/* Nothing sent: a lost write is judged again. */
@@ -723,7 +807,7 @@ job_start(struct evaluator *e, const struct queued *q)
 {
 	const struct config *cfg = cfg_of(e);
 	const struct roster_rep *rr = roster_rep_at(roster_of(e), q->rep);
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct job *j = job_new(e);
 	struct redis_argv *v = e->argv;
 	char **fields;
 
@@ -732,10 +816,6 @@ job_start(struct evaluator *e, const struct queued *q)
 	j->rep = q->rep;
 	j->tick = q->tick;
 	j->at = q->at ? q->at : clock_now(owner_clock(e->d.owner));
-	j->actual = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
-	    sizeof(double));
-	j->prev = xcalloc((cfg->nkpis ? cfg->nkpis : 1) * PERIOD_COUNT,
-	    sizeof(struct eval_state));
 	e->busy[q->rep] = true;
 	if (e->inflight++ == 0)
 		sinks_evaluating(e->d.sinks, true);
@@ -993,7 +1073,7 @@ drop_queued(struct evaluator *e, const struct queued *q)
 /* Starts queued evaluations: at most MAX_INFLIGHT at a time and
  * PUMP_BUDGET entries per loop turn, O(1) each. */
 static void
-pump(struct evaluator *e)
+pump_turn(struct evaluator *e)
 {
 	size_t budget = PUMP_BUDGET;
 	size_t nreps = roster_size(roster_of(e));
@@ -1013,7 +1093,9 @@ pump(struct evaluator *e)
 		struct queued q;
 
 		if (budget-- == 0) {	/* the rest on the next loop turn */
-			event_active(e->pump_ev, EV_TIMEOUT, 0);
+			static const struct timeval now = { 0, 0 };
+
+			evtimer_add(e->pump_later_ev, &now);
 			return;
 		}
 		q = queue_pop(e);
@@ -1033,6 +1115,18 @@ pump(struct evaluator *e)
 			e->queued_plain[q.rep] = false;
 		job_start(e, &q);
 	}
+}
+
+/* One turn of the pump; a job that ends inside it (judged from the
+ * evaluator's copy) leaves the next entry to it. */
+static void
+pump(struct evaluator *e)
+{
+	if (e->in_pump)
+		return;
+	e->in_pump = true;
+	pump_turn(e);
+	e->in_pump = false;
 }
 
 static void
@@ -1277,6 +1371,7 @@ void
 evaluator_reconfigured(struct evaluator *e)
 {
 	e->gen++;
+	spares_free(e);
 	scorecard_memo_clear(e->memo);
 	repcache_reset(e->cache, roster_size(roster_of(e)), cfg_of(e)->nkpis);
 	e->cache_gen++;
@@ -1322,6 +1417,7 @@ evaluator_new(const struct evaluator_deps *d)
 	e->wall_ev = evtimer_new(d->base, wall_cb, e);
 	e->dirty_ev = evtimer_new(d->base, dirty_cb, e);
 	e->pump_ev = event_new(d->base, -1, 0, pump_cb, e);
+	e->pump_later_ev = evtimer_new(d->base, pump_cb, e);
 	for (int s = 0; s < 2; s++) {
 		for (int v = 0; v < 2; v++) {
 			snprintf(labels, sizeof(labels),
@@ -1391,6 +1487,7 @@ evaluator_free(struct evaluator *e)
 	event_free(e->wall_ev);
 	event_free(e->dirty_ev);
 	event_free(e->pump_ev);
+	event_free(e->pump_later_ev);
 	free(e->dirty);
 	free(e->dirty_list);
 	free(e->busy);
@@ -1399,6 +1496,7 @@ evaluator_free(struct evaluator *e)
 	free(e->parked);
 	free(e->part_seen);
 	scorecard_memo_free(e->memo);
+	spares_free(e);
 	repcache_free(e->cache);
 	pace_write_free(e->pace);
 	redis_argv_free(e->argv);

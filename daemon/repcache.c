@@ -174,8 +174,6 @@ repcache_get(const struct repcache *c, size_t rep,
 		memset(actual, 0, nvals(c) * sizeof(double));
 	if (en->states != NULL)
 		memcpy(prev, en->states, ns * sizeof(*prev));
-	else
-		memset(prev, 0, ns * sizeof(*prev));
 	*last_at = en->last_at;
 	return true;
 }

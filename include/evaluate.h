@@ -113,6 +113,9 @@ void evaluate_rep_memo(const struct config *cfg,
     const double *actual, const struct eval_state *prev, const double *ended,
     struct scorecard_memo *memo, struct eval_result *res);
 /* Frees what res owns and zeroes it. */
+/* Frees what res's alerts own and keeps its arrays, for another
+ * evaluate_rep_memo under the same config (which zeroes them). */
+void eval_result_empty(struct eval_result *res);
 void eval_result_clear(struct eval_result *res);
 
 /* The resolution of a firing alert whose rep left the roster. */

@@ -59,7 +59,8 @@ void repcache_counted(struct repcache *c, size_t rep, size_t kpi,
  * period) and was read less than REPCACHE_REFRESH_MS before now_ms
  * (monotonic): actual[p * nkpis + k] gets its counters,
  * prev[k * PERIOD_COUNT + p] its states (as eval_state_brief leaves
- * them) and *last_at the instant it was last judged (0: never).
+ * them; prev must come zeroed: a rep with no state leaves it so) and
+ * *last_at the instant it was last judged (0: never).
  */
 bool repcache_get(const struct repcache *c, size_t rep,
     const int32_t start[PERIOD_COUNT], int64_t now_ms, double *actual,

@@ -880,7 +880,8 @@ def eval_pass(paced, every_s):
             "loop_cpu": loop1 - loop0, "wall": t1 - t0,
             "sent": m1.get(sent, 0) - m0.get(sent, 0),
             "from_cache": m1.get(reads % "cache", 0) - m0.get(reads % "cache", 0),
-            "from_redis": m1.get(reads % "redis", 0) - m0.get(reads % "redis", 0)}
+            "from_redis": m1.get(reads % "redis", 0) - m0.get(reads % "redis", 0),
+            "stalls": m1.get("paced_loop_stalls_total", 0) - m0.get("paced_loop_stalls_total", 0)}
 
 
 # ---- RSS ----
@@ -1027,9 +1028,10 @@ def table(ctx):
         n = max(1, e["evaluations"])
         a("evaluation pass (evaluate_every timer, no ingest): %s reps owned, "
           "%s evaluations (%s judged from the evaluator's copy, %s read "
-          "from Redis), wall %.2f s"
+          "from Redis), wall %.2f s, event loop stalls %d"
           % (fmt_rate(e["owned"]), fmt_rate(e["evaluations"]),
-             fmt_rate(e["from_cache"]), fmt_rate(e["from_redis"]), e["wall"]))
+             fmt_rate(e["from_cache"]), fmt_rate(e["from_redis"]), e["wall"],
+             e["stalls"]))
         a("  paced CPU %.2f s (%.1f us/rep; the event loop's thread alone "
           "%.2f s, %.1f us/rep; the rest is librdkafka's threads and the "
           "metrics scrapes meanwhile)"

@@ -63,6 +63,7 @@ Test(repcache, fill_then_hit)
 	struct eval_state prev[NSLOTS];
 	int64_t last_at = 0;
 
+	memset(prev, 0, sizeof(prev));
 	cr_assert_eq(repcache_known(c), 1);
 	cr_assert(repcache_get(c, 1, starts, T0 + 5, actual, prev, &last_at));
 	cr_assert_eq(last_at, 777);
@@ -203,6 +204,7 @@ Test(repcache, stored_states_read_back_as_redis_holds_them)
 	size_t slot = 1 * PERIOD_COUNT + PERIOD_WEEK;
 
 	memset(states, 0, sizeof(states));
+	memset(prev, 0, sizeof(prev));
 	some_state(&states[slot]);
 	changed[slot] = true;
 	repcache_stored(c, 1, states, changed, 888);
@@ -218,6 +220,7 @@ Test(repcache, stored_states_read_back_as_redis_holds_them)
 	/* Deleted (changed, not present): none left. */
 	memset(&states[slot], 0, sizeof(states[slot]));
 	repcache_stored(c, 1, states, changed, 999);
+	memset(prev, 0, sizeof(prev));
 	cr_assert(repcache_get(c, 1, starts, T0, actual, prev, &last_at));
 	cr_assert_not(prev[slot].present);
 	cr_assert_eq(last_at, 999);
