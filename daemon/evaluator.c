@@ -16,7 +16,7 @@
  * however often it changes meanwhile; the pump takes PUMP_BUDGET entries a
  * loop turn at most.
  */
-#include "evaluator.h"
+#include "evaluator_int.h"
 
 #include <cjson/cJSON.h>
 #include <event2/event.h>
@@ -43,140 +43,9 @@
 #include "sink.h"
 #include "xmalloc.h"
 
-#define MAX_INFLIGHT	64
-#define DIRTY_DELAY_MS	250
-/* Queue entries one pump takes per loop turn at most; the rest wait for
- * the next turn, so that ingest's I/O is served in between. */
-#define PUMP_BUDGET	256
-/* In the alert state hash: the instant of the last evaluation. A replay
- * on the event clock re-evaluates boundaries already judged before a
- * restart; those are skipped so time never runs backwards for a rep. */
-#define EVALUATED_AT_FIELD "_evaluated_at"
-
-struct tick {
-	int64_t at;
-	size_t left;
-	void (*done)(void *, int);
-	bool failed;		/* an evaluation of this tick failed */
-	void *arg;
-};
-
-struct queued {
-	size_t rep;
-	int64_t at;		/* 0: now on the clock, when it starts */
-	struct tick *tick;
-};
-
-struct job;
-
-/* The argument of one read of a counter bucket (ended: of an ended
- * bucket's counter). */
-struct ended_read {
-	struct job *j;
-	size_t slot;			/* k * PERIOD_COUNT + p; or the period */
-};
-
-struct job {
-	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
-	struct job *prev_job, *next_job;	/* the evaluator's live jobs */
-	uint64_t gen;
-	size_t rep;
-	int64_t at;
-	struct tick *tick;
-	int pending;
-	bool failed;
-	int64_t last_at;	/* when this rep was last evaluated; 0: never */
-	double *actual;
-	struct eval_state *prev;
-	int32_t start[PERIOD_COUNT];	/* the buckets holding at */
-	struct ended_read reads[PERIOD_COUNT];	/* the first read's */
-	double *ended;			/* evaluate_rep's ended[] */
-	struct ended_read *ended_reads;
-	struct eval_result res;
-	/* The writes of the new states, built under the job's config;
-	 * after publishing, sent until Redis acknowledged them all. */
-	struct redis_writes *store;
-	bool storing;			/* waiting on the store */
-	uint32_t cache_epoch;		/* repcache_epoch when read */
-	uint64_t cache_gen;		/* the evaluator's when read */
-	bool dropped;			/* not owned when judged: nothing done */
-};
-
-/* One pass over P:alerts:firing for the alerts of reps no longer on the
- * roster (see sweep_start). */
-struct sweep {
-	struct evaluator *e;		/* NULL: orphaned by evaluator_free */
-	uint64_t gen;
-	struct eval_removed *rm;	/* being published */
-	size_t nrm;
-	bool foreign;			/* some belong to another member */
-	struct redis_writes *store;	/* after publishing, until acked */
-};
-
-struct evaluator {
-	struct evaluator_deps d;
-	uint64_t gen;
-	bool sweep_due;			/* start or reload: look for removed reps */
-	struct sweep *sweep;		/* in flight, or NULL */
-	bool *dirty, *busy, *queued_plain;
-	/* The reps marked dirty, each once (dirty[] says which): the timer
-	 * takes them without scanning the roster. */
-	size_t *dirty_list;
-	size_t ndirty, dirty_cap;
-	size_t nslots;
-	/* A ring of waiting evaluations, FIFO: O(1) per push and pop. */
-	struct queued *queue;
-	size_t qhead, nqueue, queue_cap;
-	/* Taken from the queue while their rep was busy; back at the head
-	 * of the queue, in order, when that rep's job ends. */
-	struct queued *parked;
-	size_t nparked, parked_cap;
-	/* Per partition: caught up when owned_grew last looked (wall). */
-	bool *part_seen;
-	size_t nparts;
-	uint64_t epoch_seen;		/* owner_epoch when part_seen was set */
-	bool stopping;			/* evaluator_stop: take no more work */
-	size_t inflight;
-	struct job *jobs;		/* live jobs, for evaluator_free */
-	struct job *spare[MAX_INFLIGHT];	/* finished, kept for reuse */
-	size_t nspare;
-	struct event *wall_ev, *dirty_ev, *pump_ev;
-	/* The pump's next turn once its budget is spent: a timer, so that
-	 * the loop polls its sockets in between (an event made active from
-	 * its own callback runs again before any I/O). */
-	struct event *pump_later_ev;
-	bool in_pump;		/* pump() is running: it goes on by itself */
-	struct metric *m_alerts[2][2];	/* [status][severity-1] */
-	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
-	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
-	/* The reps' counters and states as Redis holds them (repcache.h);
-	 * cache_gen counts its clearings, owner_seen the owner_epoch it
-	 * was last cleared at (a rebalance forgets it). */
-	struct repcache *cache;
-	uint64_t cache_gen, owner_seen;
-	struct pace_write *pace;		/* the pace hashes' writes */
-	/* The teams' buckets and working time at the instants judged,
-	 * shared by their reps; cleared when the config is swapped. */
-	struct scorecard_memo *memo;
-	/* The reads' and the pace figures' commands, built one at a time
-	 * (sending copies them; no reply comes inside the send). */
-	struct redis_argv *argv;
-};
-
 static void pump(struct evaluator *e);
 static void pump_turn(struct evaluator *e);
 
-static const struct config *
-cfg_of(const struct evaluator *e)
-{
-	return *e->d.cfg;
-}
-
-static const struct roster *
-roster_of(const struct evaluator *e)
-{
-	return *e->d.roster;
-}
 
 static void
 resize(struct evaluator *e)
@@ -523,8 +392,6 @@ alerts_sent(struct job *j)
 	}
 }
 
-/* Redis acknowledged every write of the states of the sent alerts: the
- * rep may be judged again. */
 /* Forgets the cache when a rebalance came since it was filled: another
  * member may have written its reps meanwhile. */
 static void
@@ -564,6 +431,8 @@ stored_once(void *arg, bool ok)
 	job_finish(j);
 }
 
+/* Redis acknowledged every write of the states of the sent alerts: the
+ * rep may be judged again. */
 static void
 stored(void *arg)
 {
@@ -875,184 +744,6 @@ job_start(struct evaluator *e, const struct queued *q)
 	}
 	if (j->pending == 0)
 		job_finish(j);
-}
-
-/*
- * Reps removed from the roster. Their alerts would stay in
- * P:alerts:firing (and /v1/alerts) for ever: no evaluation runs for a rep
- * that is not on the roster. So at start and after every reload the
- * evaluator reads the firing set once, and for each alert of a rep not on
- * the roster whose activity partition this member owns (the partitioner
- * places any rep id), publishes a resolved copy of the stored alert
- * (reason rep_removed) through the sinks, then, once the durable sinks
- * accepted it, deletes it from the firing set and deletes the rep's
- * alert states. The pass is repeated at every evaluate_every tick while
- * it cannot finish: Redis or a sink is down, this member owns nothing
- * yet (before the first assignment, or on the wall clock until the
- * partition is caught up), or an alert of a removed rep belongs to
- * another member (which resolves it once it has the same roster).
- */
-static void
-sweep_free(struct sweep *sw)
-{
-	for (size_t i = 0; i < sw->nrm; i++)
-		eval_removed_clear(&sw->rm[i]);
-	free(sw->rm);
-	redis_writes_free(sw->store);
-	free(sw);
-}
-
-static void
-sweep_end(struct sweep *sw, bool done)
-{
-	struct evaluator *e = sw->e;
-
-	if (e != NULL) {
-		e->sweep = NULL;
-		/* A reload since the read asks for a pass of its own. */
-		if (done && sw->gen == e->gen)
-			e->sweep_due = false;
-		if (sw->nrm > 0 && e->nqueue == 0 && e->inflight == 0)
-			sinks_evaluating(e->d.sinks, false);
-	}
-	sweep_free(sw);
-}
-
-/* Redis acknowledged the deletions: the pass is over. */
-static void
-sweep_stored(void *arg)
-{
-	struct sweep *sw = arg;
-
-	sweep_end(sw, !sw->foreign);
-}
-
-static void
-sweep_published(int status, void *arg)
-{
-	struct sweep *sw = arg;
-	struct evaluator *e = sw->e;
-	const struct config *cfg;
-	struct redis_argv *v;
-
-	if (e == NULL || status != 0) {
-		sweep_end(sw, false);
-		return;
-	}
-	cfg = cfg_of(e);
-	/* The resolved messages went out: their deletions must reach Redis
-	 * before another pass reads the firing set, or it would send them
-	 * again. */
-	sw->store = redis_writes_new(e->d.base, e->d.conn, "removed reps");
-	for (size_t i = 0; i < sw->nrm; i++) {
-		const struct eval_removed *rm = &sw->rm[i];
-
-		metrics_inc(e->m_alerts[ALERT_STATUS_RESOLVED]
-		    [rm->severity == ALERT_LEVEL_CRITICAL]);
-		log_info("alert", "id=%s status=resolved severity=%s reason=%s rep=%s kpi=%s period=%s",
-		    rm->alert_id, alert_level_name(rm->severity),
-		    alert_reason_name(ALERT_REASON_REP_REMOVED), rm->rep_id,
-		    rm->kpi, rm->period);
-		/* Back on the roster since (two reloads in a row): its
-		 * evaluations own the state again; leave it. */
-		if (roster_rep(roster_of(e), rm->rep_id) != NULL)
-			continue;
-		v = redis_writes_add(sw->store);
-		redis_argv_str(v, "HDEL");
-		redis_argv_take(v, keys_alerts_firing(cfg));
-		redis_argv_str(v, rm->alert_id);
-		v = redis_writes_add(sw->store);
-		redis_argv_str(v, "DEL");
-		redis_argv_take(v, keys_rep_alerts(cfg, rm->rep_id));
-	}
-	redis_writes_start(sw->store, sweep_stored, sw);
-}
-
-static void
-sweep_reply(const redisReply *r, void *arg)
-{
-	struct sweep *sw = arg;
-	struct evaluator *e = sw->e;
-	struct alert_record *recs;
-	int64_t now;
-
-	if (e == NULL || r == NULL || r->type != REDIS_REPLY_ARRAY ||
-	    sw->gen != e->gen || owner_fenced(e->d.owner)) {
-		sweep_end(sw, false);
-		return;
-	}
-	now = clock_now(owner_clock(e->d.owner));
-	if (now <= 0)		/* the event clock before any event */
-		now = caltime_wall_ms();
-	for (size_t i = 0; i + 1 < r->elements; i += 2) {
-		const redisReply *v = r->element[i + 1];
-		struct eval_removed rm;
-
-		if (v->type != REDIS_REPLY_STRING ||
-		    evaluate_rep_removed(v->str, v->len, now, &rm) != 0)
-			continue;
-		if (roster_rep(roster_of(e), rm.rep_id) != NULL) {
-			eval_removed_clear(&rm);
-			continue;
-		}
-		if (!owner_owns(e->d.owner, rm.rep_id)) {
-			sw->foreign = true;
-			eval_removed_clear(&rm);
-			continue;
-		}
-		sw->rm = xreallocarray(sw->rm, sw->nrm + 1, sizeof(*sw->rm));
-		sw->rm[sw->nrm++] = rm;
-	}
-	if (sw->nrm == 0) {
-		sweep_end(sw, !sw->foreign);
-		return;
-	}
-	recs = xcalloc(sw->nrm, sizeof(*recs));
-	for (size_t i = 0; i < sw->nrm; i++) {
-		const struct eval_removed *rm = &sw->rm[i];
-
-		recs[i].alert_id = rm->alert_id;
-		recs[i].rep_id = rm->rep_id;
-		recs[i].team_id = rm->team_id;
-		recs[i].manager_id = rm->manager_id;
-		recs[i].notify = (const char *const *)rm->notify;
-		recs[i].nnotify = rm->nnotify;
-		recs[i].status = alert_status_name(ALERT_STATUS_RESOLVED);
-		recs[i].severity = alert_level_name(rm->severity);
-		recs[i].kpi = rm->kpi;
-		recs[i].period = rm->period;
-		recs[i].message = rm->message;
-		recs[i].json = rm->json;
-	}
-	sinks_publish(e->d.sinks, recs, sw->nrm, sweep_published, sw);
-	free(recs);
-}
-
-/* Reads the firing set for the alerts of removed reps, if a pass is due
- * and none is running. */
-static void
-sweep_start(struct evaluator *e)
-{
-	const struct config *cfg = cfg_of(e);
-	struct sweep *sw;
-	struct redis_argv *v;
-	int rc;
-
-	if (!e->sweep_due || e->sweep != NULL || !redis_conn_up(e->d.conn))
-		return;
-	v = redis_argv_new();
-	redis_argv_str(v, "HGETALL");
-	redis_argv_take(v, keys_alerts_firing(cfg));
-	sw = xcalloc(1, sizeof(*sw));
-	sw->e = e;
-	sw->gen = e->gen;
-	rc = redis_conn_send(e->d.conn, v, sweep_reply, sw);
-	redis_argv_free(v);
-	if (rc != 0) {
-		free(sw);
-		return;
-	}
-	e->sweep = sw;
 }
 
 /* Settles a queued entry that will not run: its tick (if any) failed, so

@@ -81,20 +81,6 @@ redis_writes_count(const struct redis_writes *w)
 }
 
 static void
-ignore_reply(const redisReply *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
-void
-redis_writes_send_once(struct redis_writes *w)
-{
-	for (size_t i = 0; i < w->n; i++)
-		redis_conn_send(w->conn, w->v[i], ignore_reply, NULL);
-}
-
-static void
 release(struct redis_writes *w)
 {
 	for (size_t i = 0; i < w->n; i++)
@@ -177,8 +163,7 @@ redis_writes_try(struct redis_writes *w, redis_writes_tried_cb *tried,
     void *arg)
 {
 	w->tried = tried;
-	w->arg = arg;
-	send_round(w);
+	redis_writes_start(w, NULL, arg);
 }
 
 void

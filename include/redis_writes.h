@@ -37,8 +37,6 @@ struct redis_writes *redis_writes_new(struct event_base *base,
 struct redis_argv *redis_writes_add(struct redis_writes *w);
 /* Number of commands in the list. */
 size_t redis_writes_count(const struct redis_writes *w);
-/* Sends the list once, nothing waiting for the answers. */
-void redis_writes_send_once(struct redis_writes *w);
 /* Sends the list once and calls tried(arg, ok) when every reply is in
  * (ok: all acknowledged), possibly from inside this call when not
  * connected. No retry. */
