@@ -62,8 +62,10 @@ ingest_ticks_allow(struct ingest *i, int64_t at_ms)
 		return false;
 	if (i->ticks_unsaved) {
 		/* Nothing goes in before the last boundary judged is in
-		 * Redis; written here when nothing else is under way. */
-		if (i->ticks == TICKS_IDLE && !i->ticks_saving &&
+		 * Redis; written here unless a write or a judgement is under
+		 * way (a write dropped with a recovery left the state
+		 * waiting: this takes it up). */
+		if (i->ticks != TICKS_RUNNING && !i->ticks_saving &&
 		    ticks_can_go(i))
 			ingest_ticks_run(i);
 		return false;
