@@ -23,7 +23,10 @@ and prints one table:
   * produce-to-visible latency of paced at fixed rates (see below), with
     the mean time a batch spent in each stage (paced_batch_stage_seconds);
   * the paced CPU time of one evaluation pass over every rep (the
-    evaluate_every timer, with no ingest running), from /proc/PID/stat;
+    evaluate_every timer, with no ingest running, until its last command
+    is answered), from /proc/PID/stat, and the event loop thread's alone;
+    the commands paced sent and Redis ran per rep; the reps judged from
+    the evaluator's copy and read from Redis; the loop's stalls;
   * paced's VmRSS (/proc/PID/status) after loading rosters of two sizes,
     per rep, and per rep between them.
 
@@ -872,9 +875,19 @@ def eval_pass(paced, every_s):
         if e - e0 >= owned > 0:
             break
     t1 = time.time()
+    # The pass's last commands are answered (and their replies handled,
+    # which is part of its CPU) before the figures are read.
+    sent = 'paced_redis_latency_seconds_count{conn="main"}'
+    last = -1
+    settle = time.monotonic() + 10
+    while time.monotonic() < settle:
+        n = paced.metrics().get(sent, 0)
+        if n == last:
+            break
+        last = n
+        time.sleep(0.2)
     cpu1, loop1 = proc_cpu(paced.pid), thread_cpu(paced.pid)
     m1 = paced.metrics()
-    sent = 'paced_redis_latency_seconds_count{conn="main"}'
     reads = 'paced_evaluation_reads_total{from="%s"}'
     return {"owned": owned, "evaluations": e - e0, "cpu": cpu1 - cpu0,
             "loop_cpu": loop1 - loop0, "wall": t1 - t0,
