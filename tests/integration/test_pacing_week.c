@@ -567,6 +567,63 @@ restart_week(const char *name, int sig)
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
 
+/* The week's stack and daemon, the stream produced at rate messages a
+ * second: returns the producer once a third of the stream is applied. */
+static pid_t
+third_applied(const char *name, int rate, struct harness_paced *p)
+{
+	pid_t prod;
+
+	week_stack(name);
+	cr_assert_eq(harness_paced_config(p, 0, NULL), 0);
+	start_paced(p);
+	cr_assert_neq(prod = harness_produce_start(rate), -1);
+	cr_assert_eq(harness_wait_applied(harness_stream_messages() / 3,
+	    HARNESS_WAIT_MS), 0);
+	return prod;
+}
+
+/* The producer exited cleanly and the daemon counted the whole stream. */
+static void
+produced(pid_t prod)
+{
+	int st;
+
+	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "paced-produce failed");
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+}
+
+/* The alerts topic against the model, each alert at least once (what an
+ * interruption may cost: one published again); what names it. */
+static void
+check_at_least_once(const char *what)
+{
+	struct harness_msgs m;
+	cJSON **got;
+	char **raw;
+	size_t dups;
+
+	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_ALERTS, &m), 0);
+	got = calloc(m.n + 1, sizeof(*got));
+	raw = calloc(m.n + 1, sizeof(*raw));
+	for (size_t i = 0; i < m.n; i++) {
+		raw[i] = m.v[i].value != NULL ? m.v[i].value : "";
+		got[i] = cJSON_Parse(raw[i]);
+		cr_assert_not_null(got[i], "alert %zu is not JSON", i);
+	}
+	cr_expect_eq(compare_at_least_once(got, raw, m.n, &dups), 0,
+	    "an alert was lost or changed by the %s; see %s/harness.log",
+	    what, harness_run_dir());
+	harness_log("%zu alerts published, %zu of them repeats", m.n, dups);
+	for (size_t i = 0; i < m.n; i++)
+		cJSON_Delete(got[i]);
+	free(got);
+	free(raw);
+	harness_msgs_free(&m);
+}
+
 /*
  * SIGKILL at a moment the test does not choose (the stream produced at a
  * steady rate, the daemon killed once a third of it is applied, wherever
@@ -578,46 +635,15 @@ restart_week(const char *name, int sig)
 Test(week, sigkill_anywhere, .fini = harness_teardown, .timeout = 120)
 {
 	struct harness_paced p;
-	struct harness_msgs m;
-	cJSON **got;
-	char **raw;
-	size_t dups;
-	pid_t prod;
-	int st;
+	pid_t prod = third_applied("week_anywhere", 400, &p);
 
-	week_stack("week_anywhere");
-	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
-	start_paced(&p);
-	cr_assert_neq(prod = harness_produce_start(400), -1);
-	cr_assert_eq(harness_wait_applied(harness_stream_messages() / 3,
-	    HARNESS_WAIT_MS), 0);
 	cr_assert_eq(harness_paced_kill(&p, SIGKILL), 0);
 	harness_log("killed with %lld of %lld applied",
 	    (long long)harness_applied(), (long long)harness_stream_messages());
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "paced-produce failed");
-	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-
-	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_ALERTS, &m), 0);
-	got = calloc(m.n + 1, sizeof(*got));
-	raw = calloc(m.n + 1, sizeof(*raw));
-	for (size_t i = 0; i < m.n; i++) {
-		raw[i] = m.v[i].value != NULL ? m.v[i].value : "";
-		got[i] = cJSON_Parse(raw[i]);
-		cr_assert_not_null(got[i], "alert %zu is not JSON", i);
-	}
-	cr_expect_eq(compare_at_least_once(got, raw, m.n, &dups), 0,
-	    "an alert was lost or changed by the kill; see %s/harness.log",
-	    harness_run_dir());
-	harness_log("%zu alerts published, %zu of them repeats", m.n, dups);
-	for (size_t i = 0; i < m.n; i++)
-		cJSON_Delete(got[i]);
-	free(got);
-	free(raw);
-	harness_msgs_free(&m);
+	produced(prod);
+	check_at_least_once("kill");
 	cr_expect_eq(harness_compare_redis(20), 0, "Redis counters differ");
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
@@ -634,47 +660,17 @@ Test(week, sigkill_anywhere, .fini = harness_teardown, .timeout = 120)
 Test(week, redis_stalled_anywhere, .fini = harness_teardown, .timeout = 120)
 {
 	struct harness_paced p;
-	struct harness_msgs m;
-	cJSON **got;
-	char **raw;
-	size_t dups;
-	pid_t prod;
-	int st;
-
-	week_stack("week_stalled");
-	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
-	start_paced(&p);
 	/* Slow enough (about 5 s) that the stall falls mid-stream. */
-	cr_assert_neq(prod = harness_produce_start(100), -1);
-	cr_assert_eq(harness_wait_applied(harness_stream_messages() / 3,
-	    HARNESS_WAIT_MS), 0);
+	pid_t prod = third_applied("week_stalled", 100, &p);
+
 	harness_log("stopping redis with %lld of %lld applied",
 	    (long long)harness_applied(), (long long)harness_stream_messages());
 	cr_assert_eq(kill(harness_redis_pid(), SIGSTOP), 0);
 	usleep(3000 * 1000);
 	cr_assert_eq(kill(harness_redis_pid(), SIGCONT), 0);
-	cr_assert_eq(harness_wait_exit(prod, HARNESS_WAIT_MS, &st), 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	    "paced-produce failed");
-	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	produced(prod);
 
-	cr_assert_eq(harness_read_topic(HARNESS_TOPIC_ALERTS, &m), 0);
-	got = calloc(m.n + 1, sizeof(*got));
-	raw = calloc(m.n + 1, sizeof(*raw));
-	for (size_t i = 0; i < m.n; i++) {
-		raw[i] = m.v[i].value != NULL ? m.v[i].value : "";
-		got[i] = cJSON_Parse(raw[i]);
-		cr_assert_not_null(got[i], "alert %zu is not JSON", i);
-	}
-	cr_expect_eq(compare_at_least_once(got, raw, m.n, &dups), 0,
-	    "an alert was lost or changed by the stall; see %s/harness.log",
-	    harness_run_dir());
-	harness_log("%zu alerts published, %zu of them repeats", m.n, dups);
-	for (size_t i = 0; i < m.n; i++)
-		cJSON_Delete(got[i]);
-	free(got);
-	free(raw);
-	harness_msgs_free(&m);
+	check_at_least_once("stall");
 	cr_expect_eq(harness_compare_redis(20), 0, "Redis counters differ");
 	cr_expect(harness_paced_metric(&p, "paced_redis_timeouts_total")
 	    >= 1, "no Redis command timed out: the stall tested nothing");
