@@ -400,7 +400,6 @@ cache_check_owner(struct evaluator *e)
 	if (owner_epoch(e->d.owner) != e->owner_seen) {
 		e->owner_seen = owner_epoch(e->d.owner);
 		repcache_clear(e->cache);
-		e->cache_gen++;
 	}
 }
 
@@ -410,7 +409,7 @@ cache_stored(struct job *j)
 {
 	struct evaluator *e = j->e;
 
-	if (e == NULL || j->gen != e->gen || j->cache_gen != e->cache_gen)
+	if (e == NULL || j->gen != e->gen || j->cache_gen != repcache_generation(e->cache))
 		return;
 	repcache_stored(e->cache, j->rep, j->res.states, j->res.changed,
 	    j->at);
@@ -628,7 +627,7 @@ read_step(struct job *j)
 
 	if (!reads_done(j))
 		return;
-	if (j->cache_gen == e->cache_gen)
+	if (j->cache_gen == repcache_generation(e->cache))
 		repcache_fill(e->cache, j->rep, j->cache_epoch, j->start,
 		    j->actual, j->prev, j->last_at, caltime_mono_ms());
 	read_ended(j);
@@ -700,7 +699,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	}
 	/* Known here: judged without a read. */
 	cache_check_owner(e);
-	j->cache_gen = e->cache_gen;
+	j->cache_gen = repcache_generation(e->cache);
 	if (repcache_get(e->cache, j->rep, j->start, caltime_mono_ms(),
 	    j->actual, j->prev, &j->last_at)) {
 		metrics_inc(e->m_read_cache);
@@ -1031,7 +1030,6 @@ void
 evaluator_counts_unknown(struct evaluator *e)
 {
 	repcache_clear(e->cache);
-	e->cache_gen++;
 }
 
 void
@@ -1065,7 +1063,6 @@ evaluator_reconfigured(struct evaluator *e)
 	spares_free(e);
 	scorecard_memo_clear(e->memo);
 	repcache_reset(e->cache, roster_size(roster_of(e)), cfg_of(e)->nkpis);
-	e->cache_gen++;
 	memset(e->busy, 0, e->nslots);
 	/* Their jobs no longer count: back to the queue, in order. */
 	while (e->nparked > 0)
@@ -1097,6 +1094,9 @@ evaluator_new(const struct evaluator_deps *d)
 	struct evaluator *e = xcalloc(1, sizeof(*e));
 	static const char *const st[] = { "firing", "resolved" };
 	static const char *const sev[] = { "warning", "critical" };
+	static const char reads_help[] = "Rep evaluations by where their "
+	    "counters and alert states came from: the evaluator's copy (no "
+	    "Redis read) or a Redis read";
 	char labels[96];
 
 	e->d = *d;
@@ -1123,13 +1123,9 @@ evaluator_new(const struct evaluator_deps *d)
 	e->m_evals_failed = metrics_counter("paced_evaluations_total",
 	    "result=\"failed\"", "Rep evaluations, by result");
 	e->m_read_cache = metrics_counter("paced_evaluation_reads_total",
-	    "from=\"cache\"", "Rep evaluations by where their counters and "
-	    "alert states came from: the evaluator's copy (no Redis read) or "
-	    "a Redis read");
+	    "from=\"cache\"", reads_help);
 	e->m_read_redis = metrics_counter("paced_evaluation_reads_total",
-	    "from=\"redis\"", "Rep evaluations by where their counters and "
-	    "alert states came from: the evaluator's copy (no Redis read) or "
-	    "a Redis read");
+	    "from=\"redis\"", reads_help);
 	e->m_cache_reps = metrics_gauge("paced_evaluator_cached_reps", NULL,
 	    "Reps whose counters and alert states the evaluator holds (judged "
 	    "without a Redis read while their buckets stay the same)");

@@ -78,7 +78,7 @@ struct job {
 	struct redis_writes *store;
 	bool storing;			/* waiting on the store */
 	uint32_t cache_epoch;		/* repcache_epoch when read */
-	uint64_t cache_gen;		/* the evaluator's when read */
+	uint64_t cache_gen;		/* repcache_generation when started */
 	bool dropped;			/* not owned when judged: nothing done */
 };
 
@@ -130,10 +130,10 @@ struct evaluator {
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
 	/* The reps' counters and states as Redis holds them (repcache.h);
-	 * cache_gen counts its clearings, owner_seen the owner_epoch it
-	 * was last cleared at (a rebalance forgets it). */
+	 * owner_seen: the owner_epoch it was last cleared at (a rebalance
+	 * forgets it). */
 	struct repcache *cache;
-	uint64_t cache_gen, owner_seen;
+	uint64_t owner_seen;
 	struct pace_write *pace;		/* the pace hashes' writes */
 	/* The teams' buckets and working time at the instants judged,
 	 * shared by their reps; cleared when the config is swapped. */

@@ -915,7 +915,6 @@ void
 ingest_set_hooks(struct ingest *i, const struct ingest_hooks *h)
 {
 	static const struct ingest_hooks none = { 0 };
-
 	struct apply_values av;
 
 	i->hooks = h != NULL ? *h : none;

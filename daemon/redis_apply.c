@@ -1045,23 +1045,41 @@ ignore_reply(const redisReply *r, void *arg)
 	(void)arg;
 }
 
+/* The HSET of tick as the boundary judged of n partitions of topic,
+ * sent with cb(arg). */
+static int
+send_evclock(struct redis_apply *a, const struct config *cfg,
+    const char *topic, const int32_t *partitions, size_t n, int64_t tick,
+    redis_reply_cb *cb, void *arg)
+{
+	struct redis_argv *args = redis_argv_new();
+	int rc;
+
+	redis_argv_str(args, "HSET");
+	redis_argv_take(args, keys_evclock(cfg, topic));
+	for (size_t k = 0; k < n; k++) {
+		redis_argv_fmt(args, "%" PRId32, partitions[k]);
+		redis_argv_fmt(args, "%" PRId64, tick);
+	}
+	rc = redis_conn_send(a->conn, args, cb, arg);
+	redis_argv_free(args);
+	return rc;
+}
+
 void
 redis_apply_save_evclock(struct redis_apply *a, const struct config *cfg,
     const char *topic, const struct batch *b, int64_t tick)
 {
-	struct redis_argv *args;
+	int32_t *pl;
 
 	if (b->nparts == 0)
 		return;
-	args = redis_argv_new();
-	redis_argv_str(args, "HSET");
-	redis_argv_take(args, keys_evclock(cfg, topic));
-	for (size_t k = 0; k < b->nparts; k++) {
-		redis_argv_fmt(args, "%" PRId32, b->parts[k].partition);
-		redis_argv_fmt(args, "%" PRId64, tick);
-	}
-	redis_conn_send(a->conn, args, ignore_reply, NULL);
-	redis_argv_free(args);
+	pl = xcalloc(b->nparts, sizeof(*pl));
+	for (size_t k = 0; k < b->nparts; k++)
+		pl[k] = b->parts[k].partition;
+	(void)send_evclock(a, cfg, topic, pl, b->nparts, tick, ignore_reply,
+	    NULL);
+	free(pl);
 }
 
 struct evclock_save {
@@ -1083,20 +1101,13 @@ redis_apply_save_evclock_parts(struct redis_apply *a,
     const struct config *cfg, const char *topic, const int32_t *partitions,
     size_t n, int64_t tick, void (*cb)(int status, void *arg), void *arg)
 {
-	struct redis_argv *args = redis_argv_new();
 	struct evclock_save *op = xmalloc(sizeof(*op));
 	int rc;
 
 	op->cb = cb;
 	op->arg = arg;
-	redis_argv_str(args, "HSET");
-	redis_argv_take(args, keys_evclock(cfg, topic));
-	for (size_t k = 0; k < n; k++) {
-		redis_argv_fmt(args, "%" PRId32, partitions[k]);
-		redis_argv_fmt(args, "%" PRId64, tick);
-	}
-	rc = redis_conn_send(a->conn, args, evclock_saved_reply, op);
-	redis_argv_free(args);
+	rc = send_evclock(a, cfg, topic, partitions, n, tick,
+	    evclock_saved_reply, op);
 	if (rc != 0)
 		free(op);
 	return rc;

@@ -19,10 +19,10 @@ struct rc_bucket {
 	bool whole;		/* every KPI known (a read); else only counted */
 };
 
+/* A rep judged here: made by a read (repcache_fill), so known whole. */
 struct rc_entry {
-	int64_t read_at;	/* monotonic ms of the read; 0: none */
+	int64_t read_at;	/* monotonic ms of the read */
 	int64_t last_at;
-	bool states_known;
 	struct rc_bucket b[PERIOD_COUNT];
 	double *vals;		/* [p * nkpis + k]; NULL: all zero */
 	struct eval_state *states;	/* [k * PERIOD_COUNT + p]; NULL: none */
@@ -32,7 +32,8 @@ struct repcache {
 	size_t nreps, nkpis;
 	uint32_t *epoch;
 	struct rc_entry **ent;
-	size_t known;
+	size_t known;		/* entries */
+	uint64_t gen;		/* clearings */
 };
 
 static void
@@ -62,6 +63,7 @@ repcache_clear(struct repcache *c)
 		c->ent[r] = NULL;
 	}
 	c->known = 0;
+	c->gen++;
 }
 
 void
@@ -87,19 +89,12 @@ repcache_free(struct repcache *c)
 	free(c);
 }
 
-static bool
-entry_known(const struct rc_entry *en)
-{
-	return en != NULL && en->read_at != 0 && en->states_known;
-}
-
 void
 repcache_forget(struct repcache *c, size_t rep)
 {
 	if (rep >= c->nreps || c->ent[rep] == NULL)
 		return;
-	if (entry_known(c->ent[rep]))
-		c->known--;
+	c->known--;
 	entry_free(c->ent[rep]);
 	c->ent[rep] = NULL;
 }
@@ -108,6 +103,12 @@ size_t
 repcache_known(const struct repcache *c)
 {
 	return c->known;
+}
+
+uint64_t
+repcache_generation(const struct repcache *c)
+{
+	return c->gen;
 }
 
 uint32_t
@@ -162,7 +163,7 @@ repcache_get(const struct repcache *c, size_t rep,
 	const struct rc_entry *en;
 	size_t ns = c->nkpis * PERIOD_COUNT;
 
-	if (rep >= c->nreps || !entry_known(en = c->ent[rep]) ||
+	if (rep >= c->nreps || (en = c->ent[rep]) == NULL ||
 	    now_ms - en->read_at >= REPCACHE_REFRESH_MS || now_ms < en->read_at)
 		return false;
 	for (int p = 0; p < PERIOD_COUNT; p++)
@@ -178,25 +179,34 @@ repcache_get(const struct repcache *c, size_t rep,
 	return true;
 }
 
-/* Keeps the present states of s (brief), or none. */
+/* Takes the states s[i] where changed[i] (all when changed is NULL), as
+ * eval_state_brief leaves them; keeps the array only while one is
+ * present. */
 static void
-set_states(const struct repcache *c, struct rc_entry *en,
-    const struct eval_state *s)
+put_states(const struct repcache *c, struct rc_entry *en,
+    const struct eval_state *s, const bool *changed)
 {
 	size_t ns = c->nkpis * PERIOD_COUNT;
 	bool any = false;
 
+	for (size_t i = 0; i < ns; i++) {
+		if (changed != NULL && !changed[i])
+			continue;
+		if (en->states == NULL) {
+			if (!s[i].present)
+				continue;	/* none before, none now */
+			en->states = xcalloc(ns, sizeof(*en->states));
+		}
+		eval_state_brief(&s[i], &en->states[i]);
+	}
+	if (en->states == NULL)
+		return;
 	for (size_t i = 0; i < ns && !any; i++)
-		any = s[i].present;
+		any = en->states[i].present;
 	if (!any) {
 		free(en->states);
 		en->states = NULL;
-		return;
 	}
-	if (en->states == NULL)
-		en->states = xcalloc(ns, sizeof(*en->states));
-	for (size_t i = 0; i < ns; i++)
-		eval_state_brief(&s[i], &en->states[i]);
 }
 
 void
@@ -209,10 +219,10 @@ repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
 
 	if (rep >= c->nreps || c->epoch[rep] != epoch)
 		return;		/* a count came in between: unsure */
-	if ((en = c->ent[rep]) == NULL)
+	if ((en = c->ent[rep]) == NULL) {
 		en = c->ent[rep] = xcalloc(1, sizeof(*en));
-	else if (entry_known(en))
-		c->known--;
+		c->known++;
+	}
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		en->b[p].start_day = start[p];
 		en->b[p].whole = true;
@@ -227,11 +237,11 @@ repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
 			en->vals = xmalloc(nvals(c) * sizeof(double));
 		memcpy(en->vals, actual, nvals(c) * sizeof(double));
 	}
-	set_states(c, en, prev);
-	en->states_known = true;
+	free(en->states);
+	en->states = NULL;
+	put_states(c, en, prev, NULL);
 	en->last_at = last_at;
-	en->read_at = now_ms != 0 ? now_ms : 1;
-	c->known++;
+	en->read_at = now_ms;
 }
 
 void
@@ -239,28 +249,9 @@ repcache_stored(struct repcache *c, size_t rep,
     const struct eval_state *states, const bool *changed, int64_t last_at)
 {
 	struct rc_entry *en;
-	size_t ns = c->nkpis * PERIOD_COUNT;
-	bool any = false;
 
-	if (rep >= c->nreps || !entry_known(en = c->ent[rep]))
+	if (rep >= c->nreps || (en = c->ent[rep]) == NULL)
 		return;
 	en->last_at = last_at;
-	for (size_t i = 0; i < ns; i++) {
-		if (!changed[i])
-			continue;
-		if (en->states == NULL) {
-			if (!states[i].present)
-				continue;	/* none before, none now */
-			en->states = xcalloc(ns, sizeof(*en->states));
-		}
-		eval_state_brief(&states[i], &en->states[i]);
-	}
-	if (en->states == NULL)
-		return;
-	for (size_t i = 0; i < ns && !any; i++)
-		any = en->states[i].present;
-	if (!any) {
-		free(en->states);
-		en->states = NULL;
-	}
+	put_states(c, en, states, changed);
 }

@@ -76,11 +76,11 @@ struct apply_values {
 struct redis_apply *redis_apply_new(struct redis_conn *conn);
 /* Frees a; in-flight operations still call back with -1. NULL: nothing. */
 void redis_apply_free(struct redis_apply *a);
-/* Hands the leaderboard values of applied batches to boards (borrowed,
- * must outlive a) instead of writing them with each batch. */
 /* Sets where the values of applied batches go (copied; NULL: nowhere). */
 void redis_apply_set_values(struct redis_apply *a,
     const struct apply_values *v);
+/* Hands the leaderboard values of applied batches to boards (borrowed,
+ * must outlive a) instead of writing them with each batch. */
 void redis_apply_set_boards(struct redis_apply *a, struct board_flush *boards);
 /*
  * Applies the counters of b (borrowed until cb) with roster r and cfg

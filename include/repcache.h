@@ -45,6 +45,9 @@ void repcache_clear(struct repcache *c);
 void repcache_forget(struct repcache *c, size_t rep);
 /* Reps known (counters and states), for the metrics. */
 size_t repcache_known(const struct repcache *c);
+/* Counts the clearings (repcache_clear, repcache_reset): what was read or
+ * written before one is no longer the cache's to take. */
+uint64_t repcache_generation(const struct repcache *c);
 
 /* The count of values counted for rep so far: a read sent at one epoch
  * fills the rep only if it is the same when the answer comes. */
