@@ -355,6 +355,9 @@ bool harness_caught_up(void *arg);
 /* Waits for harness_caught_up and logs how long it took, then for
  * harness_wait_boards; 0 or -1. */
 int harness_wait_caught_up(int timeout_ms);
+/* The same without waiting for the leaderboards (a test that looks at
+ * board values still waiting); on a timeout the same diagnostics. */
+int harness_wait_counted(int timeout_ms);
 /* Waits until harness_applied() >= n; 0 or -1 (boards may trail: see
  * harness_wait_boards). */
 int harness_wait_applied(int64_t n, int timeout_ms);

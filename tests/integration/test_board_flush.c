@@ -628,8 +628,7 @@ Test(board_flush, daemon_stop_writes_values, .fini = harness_teardown,
 	cr_assert_eq(harness_produce(0), 0);
 	/* The counts, not the boards (harness_wait_caught_up would wait for
 	 * a tick of 10 s). */
-	cr_assert_eq(harness_wait_until(harness_caught_up, NULL,
-	    HARNESS_WAIT_MS, "the offsets hash at the high watermarks"), 0);
+	cr_assert_eq(harness_wait_counted(HARNESS_WAIT_MS), 0);
 	waiting = harness_paced_metric(&p, "paced_board_values_pending");
 	harness_log("board values waiting at the stop: %.0f", waiting);
 	cr_assert_eq(harness_paced_kill(&p, SIGTERM), 0);
@@ -730,8 +729,7 @@ Test(board_flush, daemon_kill_then_next_events_mend, .fini = harness_teardown,
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
 	cr_assert_eq(harness_produce(0), 0);
-	cr_assert_eq(harness_wait_until(harness_caught_up, NULL,
-	    HARNESS_WAIT_MS, "the offsets hash at the high watermarks"), 0);
+	cr_assert_eq(harness_wait_counted(HARNESS_WAIT_MS), 0);
 	waiting = harness_paced_metric(&p, "paced_board_values_pending");
 	cr_assert_eq(harness_paced_kill(&p, SIGKILL), 0);
 	behind = org_boards_behind(&n);
