@@ -14,6 +14,18 @@
  * fetch again from the message after the last one polled, so nothing is
  * skipped. The owner's own pause (consumer_pause_all) and ours are kept
  * apart and applied together.
+ *
+ * librdkafka orders a partition's operations by a version taken when each
+ * is issued, and drops one served after a later one as outdated. The group
+ * starts a partition's fetcher from its own thread once the committed
+ * offset is known; a pause or resume issued meanwhile from the loop can be
+ * served first, and the fetcher's start is then dropped: the partition is
+ * assigned and never fetched, with no error (librdkafka 2.0; a test saw it
+ * after a resume issued right after an assignment). So a partition is
+ * paused only once it has delivered a message (its fetcher runs), one that
+ * delivers its first while a pause is wanted is paused then, and a pause is
+ * lifted before its partition is given up (librdkafka keeps the flag across
+ * unassign and assign), never right after an assignment.
  */
 #include "consumer.h"
 
@@ -37,6 +49,13 @@
 #define DRAIN_MAX	2000	/* messages per callback: keeps callbacks short */
 #define HOLD_PAUSE_MS	1000	/* backpressure this long: pause, keep polling */
 
+/* One partition of the current assignment. */
+struct cpart {
+	int32_t partition;
+	bool started;		/* a message of it was polled */
+	bool paused;		/* librdkafka was told to pause it */
+};
+
 struct consumer {
 	struct event_base *base;
 	rd_kafka_t *rk;
@@ -52,7 +71,10 @@ struct consumer {
 	size_t nheld, hfirst, hcap;
 	bool owner_paused;		/* consumer_pause_all */
 	bool hold_paused;		/* ours: backpressure lasted */
-	bool applied_paused;		/* what librdkafka was told */
+	bool applied_paused;		/* pause wanted and applied */
+	struct cpart *parts;		/* the current assignment */
+	size_t nparts;
+	size_t unstarted;		/* of parts: no message polled yet */
 	int64_t hold_since_ms;		/* backpressure began; 0: none */
 	char *topic;			/* the activity topic */
 	int partition_count;		/* -1 unknown */
@@ -116,21 +138,62 @@ held_drop_partition(struct consumer *c, int32_t partition)
 	}
 }
 
-/* Pauses or resumes every assigned partition. */
+/* Pauses the started partitions not paused yet, or resumes the paused
+ * ones. */
 static void
 pause_assigned(struct consumer *c, bool pause)
 {
-	rd_kafka_topic_partition_list_t *parts = NULL;
+	rd_kafka_topic_partition_list_t *l;
 
-	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	if (parts->cnt > 0) {
-		if (pause)
-			rd_kafka_pause_partitions(c->rk, parts);
-		else
-			rd_kafka_resume_partitions(c->rk, parts);
+	l = rd_kafka_topic_partition_list_new((int)c->nparts);
+	for (size_t k = 0; k < c->nparts; k++) {
+		struct cpart *p = &c->parts[k];
+
+		if (pause ? p->started && !p->paused : p->paused) {
+			rd_kafka_topic_partition_list_add(l, c->topic,
+			    p->partition);
+			p->paused = pause;
+		}
 	}
-	rd_kafka_topic_partition_list_destroy(parts);
+	if (l->cnt > 0) {
+		if (pause)
+			rd_kafka_pause_partitions(c->rk, l);
+		else
+			rd_kafka_resume_partitions(c->rk, l);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* A message was polled: its partition's fetcher runs, so it can be paused
+ * (at once, if a pause is wanted). */
+static void
+note_polled(struct consumer *c, const rd_kafka_message_t *m)
+{
+	if (c->unstarted == 0 || m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	for (size_t k = 0; k < c->nparts; k++) {
+		struct cpart *p = &c->parts[k];
+
+		if (p->partition != m->partition)
+			continue;
+		if (!p->started) {
+			p->started = true;
+			c->unstarted--;
+			if (c->applied_paused)
+				pause_assigned(c, true);
+		}
+		return;
+	}
+}
+
+/* Lifts our pause of the partitions given up (librdkafka would keep it for
+ * their next assignment) and forgets them. */
+static void
+forget_assignment(struct consumer *c)
+{
+	pause_assigned(c, false);
+	c->nparts = c->unstarted = 0;
+	c->applied_paused = false;
 }
 
 /* Tells librdkafka when the owner's pause or ours changed the sum. */
@@ -181,8 +244,10 @@ hold(struct consumer *c)
 		return;
 	/* Callbacks (rebalance, errors, logs) run in here; a message
 	 * fetched before the pause took effect waits with the others. */
-	while (!c->closing && (m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
+	while (!c->closing && (m = rd_kafka_consumer_poll(c->rk, 0)) != NULL) {
+		note_polled(c, m);
 		held_push(c, m);
+	}
 }
 
 static void
@@ -257,6 +322,7 @@ rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	    parts->cnt, rd_kafka_assignment_lost(rk));
 	if (c->closing) {
 		/* Offsets were stored before closing started. */
+		forget_assignment(c);
 		rd_kafka_assign(rk, NULL);
 		return;
 	}
@@ -276,8 +342,10 @@ drain(struct consumer *c)
 
 		/* Serve the close queue: rebalance events and the end. */
 		while ((ev = rd_kafka_queue_poll(c->close_queue, 0)) != NULL) {
-			if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+			if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+				forget_assignment(c);
 				rd_kafka_assign(c->rk, NULL);
+			}
 			rd_kafka_event_destroy(ev);
 		}
 		/* Keep serving the consumer queue for logs and errors. */
@@ -307,10 +375,13 @@ drain(struct consumer *c)
 		} else if ((m = rd_kafka_consumer_poll(c->rk, 0)) == NULL) {
 			hold_end(c);
 			return;
-		} else if (!c->h.message(m, c->h.arg)) {
-			held_push(c, m);	/* offered again, first */
-			hold(c);
-			return;
+		} else {
+			note_polled(c, m);
+			if (!c->h.message(m, c->h.arg)) {
+				held_push(c, m);	/* offered again, first */
+				hold(c);
+				return;
+			}
 		}
 		rd_kafka_message_destroy(m);
 		if (c->closing)
@@ -486,21 +557,28 @@ consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts
 {
 	rd_kafka_resp_err_t e;
 
+	forget_assignment(c);	/* none after an unassign */
 	e = rd_kafka_assign(c->rk, parts);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		log_warnx("kafka_assign_failed", "err=%s", rd_kafka_err2str(e));
-	/* A pause does not reliably survive unassign and assign, and one
-	 * that does (librdkafka keeps a partition's pause flag across them;
-	 * a pause applied before an unassign that a resume, seeing no
-	 * assignment, never reached) stops fetching for good: start the new
-	 * partitions resumed, then apply ours (the owner's was about the old
-	 * assignment). */
-	pause_assigned(c, false);
+	free(c->parts);
+	c->parts = xcalloc(parts->cnt > 0 ? (size_t)parts->cnt : 1,
+	    sizeof(*c->parts));
+	c->nparts = 0;
+	for (int k = 0; k < parts->cnt; k++)
+		if (strcmp(parts->elems[k].topic, c->topic) == 0)
+			c->parts[c->nparts++].partition =
+			    parts->elems[k].partition;
+	c->unstarted = c->nparts;
+	/* No partition is paused before it delivers (see the top); ours
+	 * applies as they do. The owner's pause was about the old
+	 * assignment. */
 	c->applied_paused = false;
 	c->owner_paused = false;
 	apply_pause(c);
 	consumer_kick(c);
 }
+
 
 void
 consumer_unassign(struct consumer *c)
@@ -510,6 +588,7 @@ consumer_unassign(struct consumer *c)
 	/* Commit what is stored now; the group may hand these partitions to
 	 * another member at once. */
 	consumer_drop_held(c);	/* it belongs to a partition we give up */
+	forget_assignment(c);
 	e = rd_kafka_commit(c->rk, NULL, 1);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -700,6 +779,7 @@ consumer_free(struct consumer *c)
 			close(c->md_pipe[i]);
 	consumer_drop_held(c);
 	free(c->held);
+	free(c->parts);
 	kafka_wake_free(c->wake);
 	if (c->drain_ev != NULL)
 		event_free(c->drain_ev);

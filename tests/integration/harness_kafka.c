@@ -183,12 +183,25 @@ harness_wait_caught_up(int timeout_ms)
 	return harness_wait_boards(timeout_ms);
 }
 
+/* A wait on the applied offsets timed out: where each partition stands. */
+static void
+diagnose_stuck(void)
+{
+	int64_t hi[HARNESS_MAX_PARTITIONS], off[HARNESS_MAX_PARTITIONS];
+
+	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) != -1 &&
+	    applied_offsets(off, harness_partitions()) != -1)
+		for (int i = 0; i < harness_partitions(); i++)
+			harness_log("  partition %d: applied %lld, high "
+			    "watermark %lld", i, (long long)off[i],
+			    (long long)hi[i]);
+	harness_paced_diagnose();
+}
+
 int
 harness_wait_counted(int timeout_ms)
 {
-	int64_t hi[HARNESS_MAX_PARTITIONS], off[HARNESS_MAX_PARTITIONS];
 	int64_t t = harness_elapsed_ms();
-	int i;
 
 	if (harness_wait_until(harness_caught_up, NULL, timeout_ms,
 	    "the offsets hash to reach the high watermarks") == 0) {
@@ -196,13 +209,7 @@ harness_wait_counted(int timeout_ms)
 		    (long long)(harness_elapsed_ms() - t));
 		return 0;
 	}
-	if (harness_watermarks(HARNESS_TOPIC, hi, harness_partitions()) != -1 &&
-	    applied_offsets(off, harness_partitions()) != -1)
-		for (i = 0; i < harness_partitions(); i++)
-			harness_log("  partition %d: applied %lld, high "
-			    "watermark %lld", i, (long long)off[i],
-			    (long long)hi[i]);
-	harness_paced_diagnose();
+	diagnose_stuck();
 	return -1;
 }
 
@@ -218,7 +225,10 @@ harness_wait_applied(int64_t n, int timeout_ms)
 	char what[64];
 
 	snprintf(what, sizeof what, "%lld messages applied", (long long)n);
-	return harness_wait_until(applied_at_least, &n, timeout_ms, what);
+	if (harness_wait_until(applied_at_least, &n, timeout_ms, what) == 0)
+		return 0;
+	diagnose_stuck();
+	return -1;
 }
 
 static void *

@@ -78,7 +78,8 @@ harness_paced_rewrite(struct harness_paced *p, const char *extra)
 static int
 paced_config_write(struct harness_paced *p, const char *extra)
 {
-	char *org, *orgpath, *text, *path, *log;
+	char *org, *orgpath, *text, *path, *log, *kdebug;
+	const char *dbg = getenv("PACED_TEST_KAFKA_DEBUG");
 	int index = p->index;
 
 	orgpath = xasprintf("%s/org.yaml", harness_gen_dir());
@@ -88,6 +89,10 @@ paced_config_write(struct harness_paced *p, const char *extra)
 		harness_log("no org.yaml: run harness_gen first");
 		return -1;
 	}
+	/* librdkafka's debug contexts (e.g. "cgrp,topic"), logged at level
+	 * debug: for a test that hangs in the group or the fetcher. */
+	kdebug = dbg != NULL && *dbg != '\0' ?
+	    xasprintf("    debug: \"%s\"\n", dbg) : xstrdup("");
 	text = xasprintf(
 	    "# paced integration test, instance %d\n"
 	    "kafka:\n"
@@ -98,7 +103,7 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "    session.timeout.ms: \"6000\"\n"
 	    "    heartbeat.interval.ms: \"1000\"\n"
 	    "    auto.offset.reset: earliest\n"
-	    "%s"
+	    "%s%s"
 	    "redis:\n"
 	    "  url: \"redis://%s:%d/0\"\n"
 	    "  key_prefix: %s\n"
@@ -106,22 +111,24 @@ paced_config_write(struct harness_paced *p, const char *extra)
 	    "  command_timeout: 2s\n"
 	    "%s"		/* redis.cluster, with a cluster */
 	    "http: {listen: \"127.0.0.1:%d\"}\n"
-	    "log: {level: info, format: logfmt}\n"
+	    "log: {level: %s, format: logfmt}\n"
 	    "%s"		/* batch, unless extra has its own */
 	    "%s%s"
 	    "%s",
 	    index, harness_brokers(), HARNESS_TOPIC, HARNESS_TOPIC_DLQ,
 	    HARNESS_TOPIC_ALERTS, H.kafka_props != NULL ? H.kafka_props : "",
+	    kdebug,
 	    H.redis_host != NULL ? H.redis_host : "127.0.0.1",
 	    harness_redis_port(), harness_prefix(),
 	    harness_cluster_yaml() != NULL ? harness_cluster_yaml() : "",
-	    p->http_port,
+	    p->http_port, *kdebug != '\0' ? "debug" : "info",
 	    extra != NULL && strstr(extra, "batch:") != NULL ? "" :
 	    "batch: {max_messages: 500, max_wait: 20ms}\n",
 	    extra != NULL ? extra : "",
 	    extra != NULL && *extra != '\0' &&
 	    extra[strlen(extra) - 1] != '\n' ? "\n" : "", org);
 	free(org);
+	free(kdebug);
 	path = harness_path("paced-%d.yaml", index);
 	log = harness_path("paced-%d.log", index);
 	snprintf(p->config, sizeof p->config, "%s", path);
@@ -242,6 +249,8 @@ harness_paced_diagnose(void)
 		"paced_batches_total{result=\"applied\"}",
 		"paced_batches_total{result=\"failed\"}",
 		"paced_kafka_consume_errors_total",
+		"paced_event_clock_retries_total", "paced_loop_stalls_total",
+		"paced_redis_up", "paced_redis_timeouts_total",
 		"paced_board_values_pending",
 		"paced_board_flushes_total{outcome=\"ok\"}",
 		"paced_board_flushes_total{outcome=\"failed\"}",
