@@ -620,6 +620,17 @@ consumer_seek(struct consumer *c, const char *topic, int32_t partition,
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_error_t *e;
 
+	/* Nothing polled from it since its assignment: it starts where it
+	 * was assigned, and a seek issued now could be served before the
+	 * start of its fetcher and drop it (see the top). */
+	for (size_t k = 0; k < c->nparts; k++)
+		if (c->parts[k].partition == partition && !c->parts[k].started) {
+			rd_kafka_topic_partition_list_destroy(l);
+			log_debug("kafka_seek_skipped", "partition=%d offset=%lld "
+			    "why=\"nothing polled since its assignment\"",
+			    (int)partition, (long long)offset);
+			return;
+		}
 	/* Messages held back are from before the new position. */
 	held_drop_partition(c, partition);
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
