@@ -29,7 +29,6 @@
  */
 #include "consumer.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -54,6 +53,7 @@ struct cpart {
 	int32_t partition;
 	bool started;		/* a message of it was polled */
 	bool paused;		/* librdkafka was told to pause it */
+	int64_t idle_since_ms;	/* its fetch state not "active" since; 0 */
 };
 
 struct consumer {
@@ -279,35 +279,43 @@ rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	    rd_kafka_err2name((rd_kafka_resp_err_t)err), log_quote(reason));
 }
 
+/* A partition of the statistics: ours is fetching or not. */
+static void
+stats_part(int32_t partition, const char *fetch_state, void *arg)
+{
+	struct consumer *c = arg;
+	int64_t now = caltime_mono_ms();
+
+	for (size_t k = 0; k < c->nparts; k++) {
+		struct cpart *p = &c->parts[k];
+
+		if (p->partition != partition)
+			continue;
+		if (strcmp(fetch_state, "active") == 0)
+			p->idle_since_ms = 0;
+		else if (p->idle_since_ms == 0)
+			p->idle_since_ms = now;
+		return;
+	}
+}
+
 /* librdkafka's statistics carry the partition count of every topic it
- * knows: the only way to learn it without a blocking metadata request. */
+ * knows (the only way to learn it without a blocking metadata request)
+ * and each assigned partition's fetch state. */
 static int
 rk_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
 	struct consumer *c = opaque;
-	cJSON *root = cJSON_ParseWithLength(json, len);
-	const cJSON *parts;
-	int n = 0;
+	int n;
 
 	(void)rk;
-	parts = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(root, "topics"), c->topic),
-	    "partitions");
-	if (cJSON_IsObject(parts)) {
-		const cJSON *p;
-
-		cJSON_ArrayForEach(p, parts)
-			if (p->string != NULL && strcmp(p->string, "-1") != 0)
-				n++;
-		if (n > 0 && n != c->partition_count) {
-			log_info("kafka_partitions", "topic=%s count=%d", c->topic, n);
-			c->partition_count = n;
-			if (c->h.partitions != NULL)
-				c->h.partitions(n, c->h.arg);
-		}
+	n = kafka_stats_partitions(json, len, c->topic, stats_part, c);
+	if (n > 0 && n != c->partition_count) {
+		log_info("kafka_partitions", "topic=%s count=%d", c->topic, n);
+		c->partition_count = n;
+		if (c->h.partitions != NULL)
+			c->h.partitions(n, c->h.arg);
 	}
-	cJSON_Delete(root);
 	return 0;	/* librdkafka frees json */
 }
 
@@ -579,7 +587,6 @@ consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts
 	consumer_kick(c);
 }
 
-
 void
 consumer_unassign(struct consumer *c)
 {
@@ -723,6 +730,19 @@ consumer_drop_held(struct consumer *c)
 		held_pop(c);
 		rd_kafka_message_destroy(m);
 	}
+}
+
+int
+consumer_not_fetching(const struct consumer *c, int64_t min_ms)
+{
+	int64_t now = caltime_mono_ms();
+	int n = 0;
+
+	for (size_t k = 0; k < c->nparts; k++)
+		if (c->parts[k].idle_since_ms != 0 &&
+		    now - c->parts[k].idle_since_ms >= min_ms)
+			n++;
+	return n;
 }
 
 int

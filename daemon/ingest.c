@@ -51,6 +51,7 @@
 #include "xmalloc.h"
 
 #define FUTURE_SKEW_MS		(24LL * 3600 * 1000)
+#define NOT_FETCHING_MS		30000	/* assigned, not fetched: warn */
 
 static const char *const flight_names[] = { "none", "counters", "counted",
     "wait_dlq", "watermark" };
@@ -738,6 +739,26 @@ ingest_update_paused(struct ingest *i)
 	    consumer_paused(i->consumer) ? 1 : 0);
 }
 
+/* Partitions assigned and not fetched for NOT_FETCHING_MS: a fault of the
+ * Kafka client, not of the stream (their lag is unknown, so it does not
+ * show in paced_consumer_lag). */
+static void
+not_fetching_check(struct ingest *i)
+{
+	int n = consumer_not_fetching(i->consumer, NOT_FETCHING_MS);
+
+	metrics_set(i->m.not_fetching, (double)n);
+	if (n == i->not_fetching)
+		return;
+	if (n > 0)
+		log_warnx("kafka_partitions_not_fetching", "count=%d for_ms=%d "
+		    "hint=\"assigned and not fetched; a restart or a rebalance "
+		    "starts them again\"", n, NOT_FETCHING_MS);
+	else
+		log_info("kafka_partitions_fetching", "count=0");
+	i->not_fetching = n;
+}
+
 static void
 gauge_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -767,6 +788,7 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 			log_info("dlq_unstuck", "outstanding=%d",
 			    dlq_outstanding(i->dlq));
 	}
+	not_fetching_check(i);
 	ingest_update_paused(i);
 	metrics_set(i->m.assigned, (double)i->nparts);
 	metrics_set(i->m.ready, ingest_ready(i) ? 1 : 0);
@@ -819,6 +841,9 @@ metrics_register(struct ingest_metrics *m)
 	    "Times the ingest path paused and re-read positions from Redis");
 	m->lag = metrics_gauge("paced_consumer_lag", NULL,
 	    "Messages behind the high watermark, summed over assigned partitions");
+	m->not_fetching = metrics_gauge("paced_kafka_partitions_not_fetching",
+	    NULL, "Assigned partitions whose fetcher has not been active for "
+	    "30 s (librdkafka's statistics); 0 when all is well");
 	m->assigned = metrics_gauge("paced_assigned_partitions", NULL,
 	    "Partitions assigned to this member and positioned");
 	m->ready = metrics_gauge("paced_ready", NULL,

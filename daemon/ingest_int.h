@@ -120,6 +120,7 @@ struct ingest_metrics {
 	struct metric *skip_reason[CLASSIFY_SKIP_COUNT];
 	struct metric *batch_msgs, *batches_ok, *batches_failed;
 	struct metric *paused, *recoveries, *lag, *assigned, *ready;
+	struct metric *not_fetching;
 	struct metric *kafka_errors, *event_delay, *tick_retries;
 	struct metric *dlq_reread_skipped;
 	struct metric *stage[FLIGHT_WATERMARK + 1];	/* [NONE]: filling */
@@ -154,6 +155,7 @@ struct ingest {
 	uint64_t next_seq;
 	int64_t cur_started_ms;		/* monotonic: cur's first message */
 	bool dlq_stuck;			/* as last logged */
+	int not_fetching;		/* as last logged */
 	struct event *flush_ev;
 	/* Messages whose counts Redis refused (a field holds no number):
 	 * when read again they go to the DLQ (counter_refused). */

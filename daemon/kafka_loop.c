@@ -1,14 +1,17 @@
 /*
  * kafka_loop.c: the pieces every librdkafka handle of the daemon needs on
  * the loop: a non-blocking pipe that the queue writes into, the libevent
- * read event that drains it, the poll timer, and the one place a fatal
- * client error is reported to.
+ * read event that drains it, the poll timer, the walk of a statistics
+ * document's partitions, and the one place a fatal client error is
+ * reported to.
  */
 #include "kafka_loop.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +160,40 @@ kafka_fatal(const char *client, const char *reason)
 	log_error("kafka_fatal", "client=%s err=%s", client, log_quote(reason));
 	if (fatal_cb != NULL)
 		fatal_cb(client, reason, fatal_arg);
+}
+
+int
+kafka_stats_partitions(const char *json, size_t len, const char *topic,
+    kafka_stats_part_cb *cb, void *arg)
+{
+	cJSON *root = cJSON_ParseWithLength(json, len);
+	const cJSON *parts, *p;
+	int n = 0;
+
+	if (root == NULL)
+		return -1;
+	parts = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "topics"), topic),
+	    "partitions");
+	if (!cJSON_IsObject(parts))
+		parts = NULL;
+	cJSON_ArrayForEach(p, parts) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(p,
+		    "fetch_state");
+		char *end;
+		long id;
+
+		if (p->string == NULL)
+			continue;
+		id = strtol(p->string, &end, 10);
+		if (end == p->string || *end != '\0' || id < 0 || id > INT32_MAX)
+			continue;	/* "-1": messages not assigned yet */
+		n++;
+		if (cb != NULL)
+			cb((int32_t)id, cJSON_IsString(st) ? st->valuestring : "",
+			    arg);
+	}
+	cJSON_Delete(root);
+	return n;
 }

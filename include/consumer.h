@@ -83,6 +83,10 @@ void consumer_close(struct consumer *c);
 int64_t consumer_lag(struct consumer *c);
 /* Drops the messages left with the consumer (after a revoke). */
 void consumer_drop_held(struct consumer *c);
+/* Assigned partitions whose fetch state in librdkafka's statistics has
+ * not been "active" for min_ms or longer (a partition assigned and not
+ * fetched; paused ones stay "active"). */
+int consumer_not_fetching(const struct consumer *c, int64_t min_ms);
 /* Partition count of the activity topic from librdkafka's statistics;
  * -1 until the first statistics arrive. */
 int consumer_partition_count(const struct consumer *c);

@@ -12,6 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -34,6 +35,17 @@ struct kafka_wake *kafka_wake_new(struct event_base *base, rd_kafka_queue_t *q,
     int tick_ms, void (*cb)(void *), void *arg, char *err, size_t errlen);
 /* Stops the wake-ups and frees w; NULL does nothing. */
 void kafka_wake_free(struct kafka_wake *w);
+
+/* One partition of a statistics document: its number and librdkafka's
+ * fetch state ("active", "none", "offset-query", "stopped", ...). */
+typedef void kafka_stats_part_cb(int32_t partition, const char *fetch_state,
+    void *arg);
+/* Walks the partitions of topic in a librdkafka statistics JSON document
+ * (json borrowed, len bytes; the "-1" entry of unassigned messages left
+ * out), calling cb for each. Returns how many, or -1 for a document that
+ * does not parse. */
+int kafka_stats_partitions(const char *json, size_t len, const char *topic,
+    kafka_stats_part_cb *cb, void *arg);
 
 /*
  * A fatal librdkafka error (the client cannot go on, e.g. an idempotent

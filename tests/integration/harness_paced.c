@@ -251,6 +251,7 @@ harness_paced_diagnose(void)
 		"paced_kafka_consume_errors_total",
 		"paced_event_clock_retries_total", "paced_loop_stalls_total",
 		"paced_redis_up", "paced_redis_timeouts_total",
+		"paced_kafka_partitions_not_fetching",
 		"paced_board_values_pending",
 		"paced_board_flushes_total{outcome=\"ok\"}",
 		"paced_board_flushes_total{outcome=\"failed\"}",

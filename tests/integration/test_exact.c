@@ -230,6 +230,9 @@ Test(exact, whole_stream, .fini = harness_teardown, .timeout = 300)
 	    "metrics to match the totals");
 	cr_expect_eq(harness_check_metrics(p.http_port, true), 0,
 	    "metrics differ from the totals");
+	/* Every assigned partition fetched (the gauge exists: -1 if not). */
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_kafka_partitions_not_fetching"), 0);
 	/* Every batch applied went through each stage once. */
 	{
 		double applied = harness_paced_metric(&p,
