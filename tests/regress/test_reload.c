@@ -175,7 +175,7 @@ Test(reload, command_timeout_and_batch_wait_apply, .fini = harness_teardown,
 	struct harness_paced p;
 	struct want ok = { &p, "paced_config_reloads_total{result=\"ok\"}", 0 };
 	struct want timeouts = { &p,
-	    "paced_redis_timeouts_total{conn=\"main\"}", 0 };
+	    "paced_redis_timeouts_total{conn=\"ingest\"}", 0 };
 	int64_t before, until, t0, waited;
 	pid_t pid;
 
