@@ -36,13 +36,16 @@ evclock_admit(struct evclock *c, int64_t at_ms, int64_t *target)
 	if (!c->started) {
 		c->started = true;
 		/* A restart goes on from the last boundary judged before it,
-		 * not from the first event it reads. */
-		if (c->restored && c->saved < idx) {
-			c->done = c->saved;
-		} else {
+		 * not from the first event it reads: that one may be older
+		 * (a shard's watermark behind has the restart read again from
+		 * there, counted already), and judging its boundaries again
+		 * would use the later counts Redis holds. Older events go in
+		 * as late ones do. */
+		if (!c->restored) {
 			c->done = idx;
 			return true;
 		}
+		c->done = c->saved;
 	}
 	if (idx <= c->done)
 		return true;

@@ -51,16 +51,24 @@ Test(evclock, restart_goes_on_from_the_lowest_saved_boundary)
 	cr_assert_eq(target, 10);
 }
 
-Test(evclock, a_saved_boundary_ahead_of_the_event_is_ignored)
+/* The first event after a restart older than the boundary saved (read
+ * again from a shard's watermark behind): nothing judged again. */
+Test(evclock, events_older_than_the_saved_boundary_judge_nothing_again)
 {
 	struct evclock c;
 	const int64_t saved[] = { 12 };
-	int64_t target;
+	int64_t target = -1;
 
 	evclock_init(&c, MIN);
 	evclock_restore(&c, saved, 1);
 	cr_assert(evclock_admit(&c, 10 * MIN, &target));
-	cr_assert_eq(c.done, 10);
+	cr_assert_eq(c.done, 12);
+	cr_assert(evclock_admit(&c, 11 * MIN, &target));
+	cr_assert(evclock_admit(&c, 12 * MIN + 59999, &target));
+	cr_assert_eq(target, -1);
+	cr_assert_not(evclock_admit(&c, 13 * MIN, &target),
+	    "boundary 13 was not judged before the restart");
+	cr_assert_eq(target, 13);
 }
 
 Test(evclock, restore_of_nothing_forgets)
