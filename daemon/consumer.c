@@ -164,26 +164,30 @@ pause_assigned(struct consumer *c, bool pause)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The partition of the current assignment, or NULL. */
+static struct cpart *
+cpart_find(struct consumer *c, int32_t partition)
+{
+	for (size_t k = 0; k < c->nparts; k++)
+		if (c->parts[k].partition == partition)
+			return &c->parts[k];
+	return NULL;
+}
+
 /* A message was polled: its partition's fetcher runs, so it can be paused
  * (at once, if a pause is wanted). */
 static void
 note_polled(struct consumer *c, const rd_kafka_message_t *m)
 {
-	if (c->unstarted == 0 || m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	for (size_t k = 0; k < c->nparts; k++) {
-		struct cpart *p = &c->parts[k];
+	struct cpart *p;
 
-		if (p->partition != m->partition)
-			continue;
-		if (!p->started) {
-			p->started = true;
-			c->unstarted--;
-			if (c->applied_paused)
-				pause_assigned(c, true);
-		}
+	if (c->unstarted == 0 || m->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    (p = cpart_find(c, m->partition)) == NULL || p->started)
 		return;
-	}
+	p->started = true;
+	c->unstarted--;
+	if (c->applied_paused)
+		pause_assigned(c, true);
 }
 
 /* Lifts our pause of the partitions given up (librdkafka would keep it for
@@ -283,20 +287,14 @@ rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void
 stats_part(int32_t partition, const char *fetch_state, void *arg)
 {
-	struct consumer *c = arg;
-	int64_t now = caltime_mono_ms();
+	struct cpart *p = cpart_find(arg, partition);
 
-	for (size_t k = 0; k < c->nparts; k++) {
-		struct cpart *p = &c->parts[k];
-
-		if (p->partition != partition)
-			continue;
-		if (strcmp(fetch_state, "active") == 0)
-			p->idle_since_ms = 0;
-		else if (p->idle_since_ms == 0)
-			p->idle_since_ms = now;
+	if (p == NULL)
 		return;
-	}
+	if (strcmp(fetch_state, "active") == 0)
+		p->idle_since_ms = 0;
+	else if (p->idle_since_ms == 0)
+		p->idle_since_ms = caltime_mono_ms();
 }
 
 /* librdkafka's statistics carry the partition count of every topic it
@@ -581,7 +579,6 @@ consumer_assign(struct consumer *c, const rd_kafka_topic_partition_list_t *parts
 	/* No partition is paused before it delivers (see the top); ours
 	 * applies as they do. The owner's pause was about the old
 	 * assignment. */
-	c->applied_paused = false;
 	c->owner_paused = false;
 	apply_pause(c);
 	consumer_kick(c);
@@ -624,22 +621,22 @@ void
 consumer_seek(struct consumer *c, const char *topic, int32_t partition,
     int64_t offset)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	const struct cpart *p = cpart_find(c, partition);
+	rd_kafka_topic_partition_list_t *l;
 	rd_kafka_error_t *e;
 
 	/* Nothing polled from it since its assignment: it starts where it
 	 * was assigned, and a seek issued now could be served before the
 	 * start of its fetcher and drop it (see the top). */
-	for (size_t k = 0; k < c->nparts; k++)
-		if (c->parts[k].partition == partition && !c->parts[k].started) {
-			rd_kafka_topic_partition_list_destroy(l);
-			log_debug("kafka_seek_skipped", "partition=%d offset=%lld "
-			    "why=\"nothing polled since its assignment\"",
-			    (int)partition, (long long)offset);
-			return;
-		}
+	if (p != NULL && !p->started) {
+		log_debug("kafka_seek_skipped", "partition=%d offset=%lld "
+		    "why=\"nothing polled since its assignment\"",
+		    (int)partition, (long long)offset);
+		return;
+	}
 	/* Messages held back are from before the new position. */
 	held_drop_partition(c, partition);
+	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
 	e = rd_kafka_seek_partitions(c->rk, l, 0);
 	if (e != NULL) {
