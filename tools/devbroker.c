@@ -207,7 +207,16 @@ main(int argc, char **argv)
 
 	conf = rd_kafka_conf_new();
 	rd_kafka_conf_set_log_cb(conf, devbroker_rdkafka_log);
+	/*
+	 * The mock brokers' sockets take the hosting handle's settings: with
+	 * Nagle on (librdkafka's default), a reply written in two parts
+	 * waits for the client's delayed ACK, about 40 ms (measured: one
+	 * produce of 200 messages to 32 partitions, p99 of the delivery
+	 * reports 46 ms with it, a few ms without).
+	 */
 	if (rd_kafka_conf_set(conf, "client.id", "paced-devbroker", errstr,
+	    sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr,
 	    sizeof(errstr)) != RD_KAFKA_CONF_OK)
 		fatalx("rdkafka_conf", "err=%s", log_quote(errstr));
 	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,

@@ -103,6 +103,10 @@ harness_broker_start_local(void)
 	    harness_run_dir());
 	/* The hosting handle has no bootstrap.servers on purpose. */
 	rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+	/* The mock brokers' sockets take this handle's settings: with Nagle
+	 * on, a reply written in two parts waits ~40 ms for a delayed ACK
+	 * (see tools/devbroker.c). */
+	rd_kafka_conf_set(conf, "socket.nagle.disable", "true", err, sizeof err);
 	if ((H.mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err,
 	    sizeof err)) == NULL) {
 		harness_log("mock broker: %s", err);
