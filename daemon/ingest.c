@@ -245,6 +245,21 @@ output_event(struct ingest *i, const rd_kafka_message_t *m,
 	i->out.event(i->cur->seq, &ee, i->out.arg);
 }
 
+/* The time from the message's Kafka timestamp (set by its producer or
+ * the broker) to its reading here: where an event's latency goes before
+ * paced has it. A timestamp in the future (clock skew) counts as 0. */
+static void
+read_delay_note(struct ingest *i, const rd_kafka_message_t *m)
+{
+	rd_kafka_timestamp_type_t tt;
+	int64_t ts = rd_kafka_message_timestamp(m, &tt), d;
+
+	if (tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts <= 0)
+		return;
+	d = caltime_wall_ms() - ts;
+	metrics_observe(i->m.read_delay, d > 0 ? (double)d / 1000.0 : 0.0);
+}
+
 static bool
 on_message(const rd_kafka_message_t *m, void *arg)
 {
@@ -265,6 +280,7 @@ on_message(const rd_kafka_message_t *m, void *arg)
 		ps->next_needed = m->offset;
 	if (i->pos != POS_ACTIVE || i->life != LIFE_RUNNING)
 		return true;	/* resync or the next owner re-reads it */
+	read_delay_note(i, m);
 
 	if (refused_take(i, m->partition, m->offset)) {
 		c.outcome = CLASSIFY_BAD;
@@ -865,6 +881,9 @@ metrics_register(struct ingest_metrics *m)
 		    "acknowledged), watermark (P:offsets written)", stage_bounds,
 		    sizeof(stage_bounds) / sizeof(stage_bounds[0]));
 	}
+	m->read_delay = metrics_histogram("paced_kafka_read_delay_seconds",
+	    NULL, "Wall time at reading minus the message's Kafka timestamp",
+	    stage_bounds, sizeof(stage_bounds) / sizeof(stage_bounds[0]));
 	m->event_delay = metrics_histogram("paced_event_delay_seconds", NULL,
 	    "Wall time at consumption minus occurred_at of counted events",
 	    delay_bounds, sizeof(delay_bounds) / sizeof(delay_bounds[0]));

@@ -121,7 +121,7 @@ struct ingest_metrics {
 	struct metric *batch_msgs, *batches_ok, *batches_failed;
 	struct metric *paused, *recoveries, *lag, *assigned, *ready;
 	struct metric *not_fetching;
-	struct metric *kafka_errors, *event_delay, *tick_retries;
+	struct metric *kafka_errors, *event_delay, *read_delay, *tick_retries;
 	struct metric *dlq_reread_skipped;
 	struct metric *stage[FLIGHT_WATERMARK + 1];	/* [NONE]: filling */
 };

@@ -64,6 +64,9 @@ Environment (defaults: the size of the performance issue):
   BENCH_PARTITIONS=32    BENCH_RATES=2000,10000   BENCH_RATE_SECONDS=20
   BENCH_RSS_REPS=100000,1000000   BENCH_SEED=1   BENCH_EVAL_EVERY=1m
   BENCH_KAFKA_PROPERTIES=  k=v,k=v added to paced's kafka.properties
+                         (which hold fetch.wait.max.ms=5 first: the mock
+                         broker holds a fetch that found nothing for its
+                         whole wait, see MOCK_KAFKA_PROPERTIES)
   BENCH_PACED_YAML=      YAML added to paced's config (a setting to
                          measure: 'batch: {max_wait: 5ms}')
   BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
@@ -359,15 +362,25 @@ class Org:
                         % (i, t, "ae" if i % 4 == 3 else "sdr", t))
 
 
+# The mock broker answers a fetch that found no data only when the
+# fetch's wait (fetch.wait.max.ms) is over, even if data arrives meanwhile;
+# a Kafka broker answers as soon as fetch.min.bytes (1) are there. With
+# paced's 100 ms, the mock alone would add up to 100 ms to an event's
+# latency (measured: paced_kafka_read_delay_seconds mean 58 ms at
+# 2,000/s, 10 ms with this), which no real broker adds.
+MOCK_KAFKA_PROPERTIES = {"fetch.wait.max.ms": "5"}
+
+
 def kafka_properties():
-    """BENCH_KAFKA_PROPERTIES (k=v,k=v): added to paced's
-    kafka.properties, to measure a client setting."""
-    out = ""
+    """MOCK_KAFKA_PROPERTIES, then BENCH_KAFKA_PROPERTIES (k=v,k=v):
+    paced's kafka.properties; the second to measure a client setting."""
+    props = dict(MOCK_KAFKA_PROPERTIES)
     for kv in os.environ.get("BENCH_KAFKA_PROPERTIES", "").split(","):
         if "=" in kv:
             k, v = kv.split("=", 1)
-            out += "    %s: %s\n" % (k.strip(), json.dumps(v.strip()))
-    return out
+            props[k.strip()] = v.strip()
+    return "".join("    %s: %s\n" % (k, json.dumps(v))
+                   for k, v in props.items())
 
 
 def paced_yaml():
@@ -701,17 +714,26 @@ def verify_naive(rds, exp):
 
 # ---- produce-to-visible ----
 
-def subscribe_main(port, pattern, out, stop, plan):
+def subscribe_main(port, pattern, out, stop, plan, rate):
     """The subscriber process: when each planned (key, field) was first
     seen. Keyspace notifications name the shard hash a batch wrote; each
-    one is followed by an HMGET of that hash's fields still awaited."""
+    one is followed by an HMGET of that hash's fields awaited: those of
+    the events produced by now (event i is produced at start + i / rate,
+    start being written to out.start when the clock starts), not yet
+    seen. Asking only for these keeps the subscriber's own work per
+    notification small and even over the run: asking for every field of
+    the run still unseen made its first seconds slow (an HMGET of
+    thousands of fields per notification), which it then counted as
+    paced's latency."""
     import redis
     r = redis.Redis(host="127.0.0.1", port=int(port))
     ps = r.pubsub(ignore_subscribe_messages=True)
     ps.psubscribe(pattern)
-    waiting = {}
-    for key, field in json.load(open(plan)):
-        waiting.setdefault(key, set()).add(field)
+    order = json.load(open(plan))
+    rate = float(rate)
+    awaited = {}
+    due = 0             # order[:due] are awaited or seen
+    start = None
     first = {}
     print("ready", flush=True)
     pre = len("__keyspace@0__:")
@@ -722,15 +744,27 @@ def subscribe_main(port, pattern, out, stop, plan):
             if m["type"] == "pmessage":
                 touched.add(m["channel"][pre:].decode())
             m = ps.get_message(timeout=0)
+        if start is None:
+            try:
+                start = float(open(out + ".start").read())
+            except (OSError, ValueError):
+                continue
+        # An event is produced at its due time or later, so one written
+        # is always awaited by the time its notification is read.
+        upto = min(len(order), int((time.time() + 0.05 - start) * rate) + 1)
+        while due < upto:
+            key, field = order[due]
+            awaited.setdefault(key, set()).add(field)
+            due += 1
         for k in touched:
-            fields = sorted(waiting.get(k, ()))
+            fields = list(awaited.get(k, ()))
             if not fields:
                 continue
             t = time.time()
             for f, v in zip(fields, r.hmget(k, fields)):
                 if v is not None:
                     first[k + " " + f] = t
-                    waiting[k].discard(f)
+                    awaited[k].discard(f)
     with open(out + ".tmp", "w") as f:
         json.dump(first, f)
     os.rename(out + ".tmp", out)
@@ -753,6 +787,27 @@ def stage_totals(m):
             for s in STAGES}
 
 
+READ_DELAY = "paced_kafka_read_delay_seconds"
+
+
+def hist_quantile(m0, m1, name, q):
+    """The upper bound of the bucket holding quantile q of the
+    observations of histogram `name` between two metric readings."""
+    les = []
+    for k in m1:
+        if k.startswith(name + '_bucket{le="'):
+            le = k[len(name) + len('_bucket{le="'):-2]
+            les.append((float("inf") if le == "+Inf" else float(le),
+                        m1[k] - m0.get(k, 0)))
+    les.sort()
+    if not les or les[-1][1] <= 0:
+        return float("nan")
+    for le, n in les:
+        if n >= q * les[-1][1]:
+            return le
+    return float("inf")
+
+
 def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     """Events at `rate` for `secs`; returns the figures and the next free
     day offset."""
@@ -765,7 +820,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
              % (rate, secs, ndays, nreps))
     out = os.path.join(rundir, "visible-%d.json" % rate)
     stop = out + ".stop"
-    for f in (out, stop):
+    for f in (out, stop, out + ".start"):
         if os.path.exists(f):
             os.unlink(f)
     rnd = random.Random(seed)
@@ -786,7 +841,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     sub = subprocess.Popen(
         [PY, os.path.abspath(__file__), "--subscribe", str(rds.port),
          "__keyspace@0__:%s:{s:*}:cnt:day:*" % PREFIX, out, stop,
-         out + ".plan"],
+         out + ".plan", str(rate)],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     if sub.stdout.readline().strip() != b"ready":
         fail("the keyspace subscriber did not start")
@@ -806,6 +861,9 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     stages0 = stage_totals(m0)
     produced = {}
     start = time.time()
+    with open(out + ".start.tmp", "w") as f:
+        f.write("%.6f" % start)
+    os.rename(out + ".start.tmp", out + ".start")
     for i, (rep_i, ts, key) in enumerate(plan):
         due = start + i / rate
         now = time.time()
@@ -841,6 +899,13 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
         stage_ms[st] = ((stages1[st][1] - stages0[st][1]) * 1000 / n
                         if n > 0 else float("nan"))
     batches = stages1["counters"][0] - stages0["counters"][0]
+    m1 = paced.metrics()
+    n = m1.get(READ_DELAY + "_count", 0) - m0.get(READ_DELAY + "_count", 0)
+    read = {"mean": ((m1.get(READ_DELAY + "_sum", 0) -
+                      m0.get(READ_DELAY + "_sum", 0)) / n
+                     if n > 0 else float("nan")),
+            "p50": hist_quantile(m0, m1, READ_DELAY, 0.50),
+            "p99": hist_quantile(m0, m1, READ_DELAY, 0.99)}
     time.sleep(1.0)
     open(stop, "w").close()
     sub.wait(60)
@@ -850,7 +915,8 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
             "achieved": total / spent if spent > 0 else 0, "caught_up": caught,
             "visible": len(lat), "p50": pct(lat, 0.50), "p99": pct(lat, 0.99),
             "max": lat[-1] if lat else float("nan"),
-            "batches": batches, "stage_ms": stage_ms}, day0 + ndays
+            "batches": batches, "stage_ms": stage_ms, "read": read}, \
+        day0 + ndays
 
 
 # ---- evaluation pass ----
@@ -1035,6 +1101,12 @@ def table(ctx):
                     "%s %.1f" % (st, x["stage_ms"][st]) for st in STAGES)))
         a("(paced_batch_stage_seconds: filling is a batch's first message "
           "to its flush, while the batch before is in the later stages)")
+        for x in ctx["latency"]:
+            r = x["read"]
+            a("at %s/s: produce to read by paced (%s): mean %s, p50 <= %s, "
+              "p99 <= %s" % (fmt_rate(x["rate"]), READ_DELAY,
+                             fmt_dur(r["mean"]), fmt_dur(r["p50"]),
+                             fmt_dur(r["p99"])))
         a("")
     if ctx.get("eval"):
         e = ctx["eval"]
@@ -1089,7 +1161,7 @@ def duration_s(text):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--subscribe":
-        subscribe_main(*sys.argv[2:7])
+        subscribe_main(*sys.argv[2:8])
         return 0
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build"))
     nevents = env_int("BENCH_EVENTS", 1000000)
