@@ -78,7 +78,10 @@ mark_dirty(struct evaluator *e, size_t rep)
 			    e->dirty_cap, sizeof(*e->dirty_list));
 		}
 		e->dirty_list[e->ndirty++] = rep;
+		metrics_set(e->m_changed, (double)e->ndirty);
 	}
+	if (e->changes_held)
+		return;		/* taken up when released */
 	if (!evtimer_pending(e->dirty_ev, NULL))
 		evtimer_add(e->dirty_ev, &tv);
 }
@@ -970,17 +973,21 @@ evaluator_owned_grew(struct evaluator *e)
 	pump(e);
 }
 
+/* Queues the changed reps, the first DIRTY_PER_RUN of them marked; the
+ * rest wait for the next run. None while changes are held. */
 static void
 dirty_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct evaluator *e = arg;
 	size_t n = e->ndirty, nreps = roster_size(roster_of(e));
+	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
 
 	(void)fd;
 	(void)what;
-	/* The list as it stands: reps marked while these are queued wait
-	 * for the next run. */
-	e->ndirty = 0;
+	if (e->changes_held)
+		return;		/* evaluator_hold_changes arms it again */
+	if (n > DIRTY_PER_RUN)
+		n = DIRTY_PER_RUN;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = e->dirty_list[k];
 
@@ -991,7 +998,29 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 		    roster_rep_at(roster_of(e), i)))
 			enqueue(e, i, 0, NULL);
 	}
+	/* Reps marked while these are queued wait for the next run. */
+	memmove(e->dirty_list, e->dirty_list + n,
+	    (e->ndirty - n) * sizeof(*e->dirty_list));
+	e->ndirty -= n;
+	metrics_set(e->m_changed, (double)e->ndirty);
+	if (e->ndirty > 0)
+		evtimer_add(e->dirty_ev, &tv);
 	pump(e);
+}
+
+void
+evaluator_hold_changes(struct evaluator *e, bool hold)
+{
+	struct timeval now = { 0, 0 };
+
+	if (hold == e->changes_held)
+		return;
+	e->changes_held = hold;
+	metrics_set(e->m_held, hold ? 1 : 0);
+	log_info("evaluator_changes", "held=%s waiting=%zu",
+	    hold ? "yes" : "no", e->ndirty);
+	if (!hold && e->ndirty > 0)
+		evtimer_add(e->dirty_ev, &now);
 }
 
 void
@@ -1129,6 +1158,11 @@ evaluator_new(const struct evaluator_deps *d)
 	e->m_cache_reps = metrics_gauge("paced_evaluator_cached_reps", NULL,
 	    "Reps whose counters and alert states the evaluator holds (judged "
 	    "without a Redis read while their buckets stay the same)");
+	e->m_changed = metrics_gauge("paced_evaluator_changed_reps", NULL,
+	    "Reps with new counts waiting to be judged again");
+	e->m_held = metrics_gauge("paced_evaluator_changes_held", NULL,
+	    "1 while re-evaluations after new counts wait: the ingest is "
+	    "behind (over batch.max_messages unapplied)");
 	e->m_evals_dropped = metrics_counter("paced_evaluations_dropped_total",
 	    NULL, "Rep evaluations dropped before judging: the rep's partition "
 	    "was revoked, or the loop stalled (owner_fenced), meanwhile");

@@ -25,6 +25,9 @@ struct metric;
 
 #define MAX_INFLIGHT	64
 #define DIRTY_DELAY_MS	250
+/* Changed reps queued per run of the dirty timer: after a hold, the reps
+ * marked meanwhile go out at this pace, not in one burst. */
+#define DIRTY_PER_RUN	4096
 /* Queue entries one pump takes per loop turn at most; the rest wait for
  * the next turn, so that ingest's I/O is served in between. */
 #define PUMP_BUDGET	256
@@ -103,6 +106,9 @@ struct evaluator {
 	 * takes them without scanning the roster. */
 	size_t *dirty_list;
 	size_t ndirty, dirty_cap;
+	/* The ingest is behind: re-evaluations after changes wait (the
+	 * marks stay, each rep judged once when it is released). */
+	bool changes_held;
 	size_t nslots;
 	/* A ring of waiting evaluations, FIFO: O(1) per push and pop. */
 	struct queued *queue;
@@ -129,6 +135,7 @@ struct evaluator {
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
+	struct metric *m_changed, *m_held;
 	/* The reps' counters and states as Redis holds them (repcache.h);
 	 * owner_seen: the owner_epoch it was last cleared at (a rebalance
 	 * forgets it). */

@@ -433,6 +433,7 @@ batch_complete(struct ingest *i)
 	if (i->hooks.rep_changed != NULL)
 		for (size_t k = 0; k < b->nreps; k++)
 			i->hooks.rep_changed(b->reps[k].rep->index, i->hooks.arg);
+	ingest_backlog_check(i, false);
 	retire_check(i, b->seq);
 	batch_keep_spare(i, b);
 	slot_enter(i, &i->finishing, FLIGHT_NONE);
@@ -789,6 +790,7 @@ gauge_cb(evutil_socket_t fd, short what, void *arg)
 	if (lag >= 0)
 		metrics_set(i->m.lag, (double)lag);
 	ingest_catch_up(i, false);
+	ingest_backlog_check(i, true);
 	if (ingest_dlq_give_up(i))
 		ingest_abandon(i, ingest_revoking(i) ?
 		    "revoked while the dlq holds the batch" :

@@ -156,6 +156,8 @@ struct ingest {
 	int64_t cur_started_ms;		/* monotonic: cur's first message */
 	bool dlq_stuck;			/* as last logged */
 	int not_fetching;		/* as last logged */
+	bool behind;			/* as last told (hooks.backlog) */
+	int64_t backlog_checked_ms;	/* monotonic */
 	struct event *flush_ev;
 	/* Messages whose counts Redis refused (a field holds no number):
 	 * when read again they go to the DLQ (counter_refused). */
@@ -218,6 +220,9 @@ void ingest_fail(struct ingest *i, const char *why);
 void ingest_revoke_progress(struct ingest *i);
 /* read_all: only partitions with no lag at all (else CAUGHT_UP_LAG). */
 void ingest_catch_up(struct ingest *i, bool read_all);
+/* Tells hooks.backlog when the ingest falls behind or catches up; at
+ * most every BACKLOG_CHECK_MS unless forced. */
+void ingest_backlog_check(struct ingest *i, bool force);
 /* Notes began_ms as the start of partition's data unless known (owner.h). */
 void ingest_began_note(struct ingest *i, int32_t partition, int64_t began_ms);
 void ingest_retry_cb(evutil_socket_t fd, short what, void *arg);

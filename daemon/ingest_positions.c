@@ -35,6 +35,7 @@
  * look behind). After CATCH_UP_MAX_MS they are judged anyway. */
 #define CAUGHT_UP_LAG		100
 #define CATCH_UP_MAX_MS		(10LL * 60 * 1000)
+#define BACKLOG_CHECK_MS	100
 
 static const char *const pos_names[] = { "unassigned", "assigning",
     "assign_reading", "active", "recovering", "resyncing", "revoking",
@@ -404,4 +405,34 @@ ingest_catch_up(struct ingest *i, bool read_all)
 	}
 	if (grew && i->hooks.owned_grew != NULL)
 		i->hooks.owned_grew(i->hooks.arg);
+}
+
+/* Behind: more of the owned partitions' messages wait to be applied
+ * than one full batch; caught up again under half of that, so that a
+ * backlog near the bound does not flap. */
+void
+ingest_backlog_check(struct ingest *i, bool force)
+{
+	int64_t now = caltime_mono_ms(), lag = 0, bound;
+	bool behind;
+
+	if (!force && now - i->backlog_checked_ms < BACKLOG_CHECK_MS)
+		return;
+	i->backlog_checked_ms = now;
+	for (size_t k = 0; k < i->nparts && ingest_positioned(i); k++) {
+		int64_t pl = consumer_partition_lag(i->consumer,
+		    i->parts[k].partition, i->parts[k].next_needed);
+
+		if (pl > 0)
+			lag += pl;
+	}
+	bound = i->cfg->batch.max_messages;
+	behind = i->behind ? lag > bound / 2 : lag > bound;
+	if (behind == i->behind)
+		return;
+	i->behind = behind;
+	log_info("ingest_backlog", "behind=%s unapplied=%lld bound=%lld",
+	    behind ? "yes" : "no", (long long)lag, (long long)bound);
+	if (i->hooks.backlog != NULL)
+		i->hooks.backlog(behind, i->hooks.arg);
 }

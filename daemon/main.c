@@ -143,6 +143,12 @@ hook_owned_grew(void *arg)
 }
 
 static void
+hook_backlog(bool behind, void *arg)
+{
+	evaluator_hold_changes(arg, behind);
+}
+
+static void
 hook_tick(int64_t at_ms, void (*done_cb)(void *, int), void *done_arg,
     void *arg)
 {
@@ -564,6 +570,7 @@ run(const char *path)
 			.tick = hook_tick,
 			.counted = hook_counted,
 			.counts_unknown = hook_counts_unknown,
+			.backlog = hook_backlog,
 			.arg = d.evaluator,
 		};
 

@@ -59,6 +59,10 @@ void evaluator_reconfigured(struct evaluator *e);
 void evaluator_owned_grew(struct evaluator *e);
 /* Rep (config index) has new counters: evaluate it soon (wall clock). */
 void evaluator_rep_changed(struct evaluator *e, size_t rep_index);
+/* While held (the ingest is behind), reps changed are only marked; once
+ * released they are judged, each once, a few thousand every 250 ms at
+ * most. The timer's passes go on either way. */
+void evaluator_hold_changes(struct evaluator *e, bool hold);
 /* A counting script under cfg answered value (len bytes of text) for
  * rr's kpi in the bucket of period p starting on start_day: the
  * evaluator's copy takes it (a batch of another config is ignored). */

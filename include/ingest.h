@@ -52,6 +52,11 @@ struct ingest_hooks {
 	    size_t len, void *arg);
 	/* A batch's counting failed: some of its counts may be written. */
 	void (*counts_unknown)(void *arg);
+	/* The ingest fell behind (over batch.max_messages of its partitions'
+	 * messages not applied yet: behind true), or caught up again (under
+	 * half of that): work that competes with counting for Redis may
+	 * wait meanwhile. */
+	void (*backlog)(bool behind, void *arg);
 	void *arg;
 };
 

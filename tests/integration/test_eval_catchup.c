@@ -1,5 +1,5 @@
 /*
- * Start-up after a backlog on the wall clock: the six partitions catch up
+ * each_rep_judged_once: start-up after a backlog on the wall clock: the six partitions catch up
  * at different moments (one holds a large backlog, read one message a batch,
  * the rest little or nothing), and each catch-up tells the evaluator that more reps are
  * owned. Every rep must be judged once for it, not once per partition
@@ -7,6 +7,13 @@
  * (plus at most one more for each rep whose events were still being
  * counted when its partition caught up). The timer (evaluate_every: 1d)
  * does not fire meanwhile.
+ *
+ * changes_held_while_behind: with every rep judged and paced idle, a
+ * burst of calls by the busy reps is read one message a batch, so the
+ * unapplied messages stay over batch.max_messages for a while: the
+ * re-evaluations after changes wait (logged, paced_evaluator_changes_held)
+ * and each busy rep is judged again about once when the ingest has caught
+ * up, not once per 250 ms of reading.
  */
 
 #include "harness.h"
@@ -66,17 +73,18 @@ write_org(void)
 	free(reps);
 }
 
-/* Calls of the busy reps over the last hour, busy-1 by far the most. */
+/* Calls of the busy reps over the last hour, busy-1 heavy of them, the
+ * others light each; event ids begin with tag. */
 static void
-write_stream(void)
+write_calls(const char *name, const char *tag, int heavy, int light)
 {
-	size_t cap = (size_t)(HEAVY_EVENTS + NBUSY * LIGHT_EVENTS) * 200, len = 0;
+	size_t cap = (size_t)(heavy + NBUSY * light) * 200, len = 0;
 	char *text = xmalloc(cap), ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	for (int i = 0; i < NBUSY; i++) {
-		int n = i == 0 ? HEAVY_EVENTS : LIGHT_EVENTS;
+		int n = i == 0 ? heavy : light;
 
 		for (int k = 0; k < n; k++) {
 			time_t t = now - 3600 + (time_t)(k % 3000);
@@ -84,13 +92,13 @@ write_stream(void)
 			gmtime_r(&t, &tm);
 			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 			len += (size_t)snprintf(text + len, cap - len,
-			    "busy-%d\t{\"event_id\":\"b%d-%d\",\"rep_id\":\"busy-%d\","
-			    "\"type\":\"call\",\"occurred_at\":\"%s\"}\n", i + 1,
-			    i + 1, k, i + 1, ts);
+			    "busy-%d\t{\"event_id\":\"%s%d-%d\",\"rep_id\":"
+			    "\"busy-%d\",\"type\":\"call\",\"occurred_at\":\"%s\"}\n",
+			    i + 1, tag, i + 1, k, i + 1, ts);
 			cr_assert_lt(len, cap);
 		}
 	}
-	cr_assert_eq(harness_gen_write("stream.tsv", text), 0);
+	cr_assert_eq(harness_gen_write(name, text), 0);
 	free(text);
 }
 
@@ -130,18 +138,47 @@ catch_up_moments(const struct harness_paced *p)
 	return n;
 }
 
+/* Lines of p's log holding needle. */
+static int
+log_count(const struct harness_paced *p, const char *needle)
+{
+	FILE *f = fopen(p->log, "r");
+	char line[1024];
+	int n = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* paced_evaluations_total once no evaluation ran for two seconds. */
+static double
+settled_evaluations(struct harness_paced *p)
+{
+	double evals = harness_paced_metric(p, "paced_evaluations_total"), before;
+
+	do {
+		before = evals;
+		sleep(2);
+		evals = harness_paced_metric(p, "paced_evaluations_total");
+	} while (evals != before);
+	return evals;
+}
+
 Test(eval_catchup, each_rep_judged_once, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
 	struct owned_all o;
-	double evals, before;
+	double evals;
 
 	cr_assert_eq(harness_setup("eval_catchup"), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
 	write_org();
-	write_stream();
+	write_calls("stream.tsv", "b", HEAVY_EVENTS, LIGHT_EVENTS);
 	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
 	/* One message a batch: the heavy partition is read over several
 	 * seconds, the others at once. */
@@ -154,19 +191,68 @@ Test(eval_catchup, each_rep_judged_once, .fini = harness_teardown,
 	o.want = NSILENT + NBUSY;
 	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
 	    "every rep owned"), 0);
-	/* Settled: no evaluation for two seconds. */
-	evals = harness_paced_metric(&p, "paced_evaluations_total");
-	do {
-		before = evals;
-		sleep(2);
-		evals = harness_paced_metric(&p, "paced_evaluations_total");
-	} while (evals != before);
+	evals = settled_evaluations(&p);
 	harness_log("%g evaluations for %d reps; partitions caught up in %d "
 	    "distinct seconds", evals, NSILENT + NBUSY, catch_up_moments(&p));
 	cr_expect_geq(evals, NSILENT + NBUSY, "a rep was not judged");
 	cr_expect_leq(evals, NSILENT + 2 * NBUSY,
 	    "%g evaluations for %d reps: judged once per partition caught up?",
 	    evals, NSILENT + NBUSY);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"failed\"}"), 0);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
+
+#define BURST_EACH	4000	/* calls of each busy rep in the burst */
+
+Test(eval_catchup, changes_held_while_behind, .fini = harness_teardown,
+    .timeout = 180)
+{
+	struct harness_paced p;
+	struct owned_all o;
+	double judged, evals;
+	int held;
+
+	cr_assert_eq(harness_setup("eval_catchup_held"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	write_org();
+	write_calls("first.tsv", "f", 1, 1);
+	cr_assert_eq(harness_produce_file("first.tsv", 0), 0);
+	cr_assert_eq(harness_paced_config(&p, 0,
+	    "batch: {max_messages: 1}\n"), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	o.p = &p;
+	o.want = NSILENT + NBUSY;
+	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
+	    "every rep owned"), 0);
+	judged = settled_evaluations(&p);
+	cr_assert_geq(judged, NSILENT + NBUSY);
+	/* The start-up's few messages may have held them already. */
+	held = log_count(&p, "event=evaluator_changes held=yes");
+
+	write_calls("burst.tsv", "x", BURST_EACH, BURST_EACH);
+	cr_assert_eq(harness_produce_file("burst.tsv", 0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	evals = settled_evaluations(&p) - judged;
+	harness_log("%d calls over %d reps read 1 a batch: %g evaluations",
+	    NBUSY * BURST_EACH, NBUSY, evals);
+	cr_expect_gt(log_count(&p, "event=evaluator_changes held=yes"), held,
+	    "the re-evaluations after changes never waited; see %s", p.log);
+	cr_expect_eq(log_count(&p, "event=evaluator_changes held=no"),
+	    log_count(&p, "event=evaluator_changes held=yes"),
+	    "a hold not released; see %s", p.log);
+	cr_expect_eq(harness_paced_metric(&p, "paced_evaluator_changes_held"),
+	    0);
+	cr_expect_eq(harness_paced_metric(&p, "paced_evaluator_changed_reps"),
+	    0);
+	/* Each busy rep once when released, and once more at most for the
+	 * last batches, read after the release. */
+	cr_expect_geq(evals, NBUSY, "a changed rep was not judged again");
+	cr_expect_leq(evals, 2 * NBUSY, "%g evaluations for %d changed reps",
+	    evals, NBUSY);
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_evaluations_total{result=\"failed\"}"), 0);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
