@@ -167,30 +167,42 @@ settled_evaluations(struct harness_paced *p)
 	return evals;
 }
 
+/* A stack with the org, the stream of calls written to name (see
+ * write_calls) produced first, and paced reading one message a batch,
+ * started and owning every rep once its partitions caught up. */
+static void
+start_owning(struct harness_paced *p, const char *test, const char *name,
+    const char *tag, int heavy, int light)
+{
+	struct owned_all o;
+
+	cr_assert_eq(harness_setup(test), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	write_org();
+	write_calls(name, tag, heavy, light);
+	cr_assert_eq(harness_produce_file(name, 0), 0);
+	cr_assert_eq(harness_paced_config(p, 0,
+	    "batch: {max_messages: 1}\n"), 0);
+	cr_assert_eq(harness_paced_start(p), 0);
+	cr_assert_eq(harness_paced_wait_ready(p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	o.p = p;
+	o.want = NSILENT + NBUSY;
+	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
+	    "every rep owned"), 0);
+}
+
 Test(eval_catchup, each_rep_judged_once, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
-	struct owned_all o;
 	double evals;
 
-	cr_assert_eq(harness_setup("eval_catchup"), 0);
-	cr_assert_eq(harness_redis_start(), 0);
-	cr_assert_eq(harness_broker_start(), 0);
-	write_org();
-	write_calls("stream.tsv", "b", HEAVY_EVENTS, LIGHT_EVENTS);
-	cr_assert_eq(harness_produce_file("stream.tsv", 0), 0);
 	/* One message a batch: the heavy partition is read over several
 	 * seconds, the others at once. */
-	cr_assert_eq(harness_paced_config(&p, 0,
-	    "batch: {max_messages: 1}\n"), 0);
-	cr_assert_eq(harness_paced_start(&p), 0);
-	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	o.p = &p;
-	o.want = NSILENT + NBUSY;
-	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
-	    "every rep owned"), 0);
+	start_owning(&p, "eval_catchup", "stream.tsv", "b", HEAVY_EVENTS,
+	    LIGHT_EVENTS);
 	evals = settled_evaluations(&p);
 	harness_log("%g evaluations for %d reps; partitions caught up in %d "
 	    "distinct seconds", evals, NSILENT + NBUSY, catch_up_moments(&p));
@@ -209,25 +221,10 @@ Test(eval_catchup, changes_held_while_behind, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
-	struct owned_all o;
 	double judged, evals;
 	int held;
 
-	cr_assert_eq(harness_setup("eval_catchup_held"), 0);
-	cr_assert_eq(harness_redis_start(), 0);
-	cr_assert_eq(harness_broker_start(), 0);
-	write_org();
-	write_calls("first.tsv", "f", 1, 1);
-	cr_assert_eq(harness_produce_file("first.tsv", 0), 0);
-	cr_assert_eq(harness_paced_config(&p, 0,
-	    "batch: {max_messages: 1}\n"), 0);
-	cr_assert_eq(harness_paced_start(&p), 0);
-	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	o.p = &p;
-	o.want = NSILENT + NBUSY;
-	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
-	    "every rep owned"), 0);
+	start_owning(&p, "eval_catchup_held", "first.tsv", "f", 1, 1);
 	judged = settled_evaluations(&p);
 	cr_assert_geq(judged, NSILENT + NBUSY);
 	/* The start-up's few messages may have held them already. */
