@@ -908,14 +908,14 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
                  "after the last was produced" % rate)
         time.sleep(0.1)
     caught = time.time() - (start + spent)
-    stages1 = stage_totals(paced.metrics())
+    m1 = paced.metrics()
+    stages1 = stage_totals(m1)
     stage_ms = {}
     for st in STAGES:
         n = stages1[st][0] - stages0[st][0]
         stage_ms[st] = ((stages1[st][1] - stages0[st][1]) * 1000 / n
                         if n > 0 else float("nan"))
     batches = stages1["counters"][0] - stages0["counters"][0]
-    m1 = paced.metrics()
     n = m1.get(READ_DELAY + "_count", 0) - m0.get(READ_DELAY + "_count", 0)
     read = {"mean": ((m1.get(READ_DELAY + "_sum", 0) -
                       m0.get(READ_DELAY + "_sum", 0)) / n
