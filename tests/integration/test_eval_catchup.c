@@ -14,6 +14,10 @@
  * re-evaluations after changes wait (logged, paced_evaluator_changes_held)
  * and each busy rep is judged again about once when the ingest has caught
  * up, not once per 250 ms of reading.
+ *
+ * timer_pass_spread: evaluate_every 2s over 2,006 reps: each pass queues
+ * the roster in steps over about half the interval (not all at once), no
+ * pass overruns the next tick, and every rep is judged once a pass.
  */
 
 #include "harness.h"
@@ -33,13 +37,14 @@
 #define HEAVY_EVENTS	12000	/* for busy-1: its partition catches up last */
 #define LIGHT_EVENTS	20
 
+/* nquiet silent reps and the NBUSY busy ones, judged every `every`. */
 static void
-write_org(void)
+write_org(int nquiet, const char *every)
 {
 	char *reps = xstrdup(""), *org, *next;
 
-	for (int i = 0; i < NSILENT; i++) {
-		next = xasprintf("%s  - {id: quiet-%03d, team: core, role: ae}\n",
+	for (int i = 0; i < nquiet; i++) {
+		next = xasprintf("%s  - {id: quiet-%04d, team: core, role: ae}\n",
 		    reps, i + 1);
 		free(reps);
 		reps = next;
@@ -67,7 +72,7 @@ write_org(void)
 	    "alerts:\n"
 	    "  periods: [week]\n"
 	    "  grace: 0.99\n"
-	    "  evaluate_every: 1d\n", reps);
+	    "  evaluate_every: %s\n", reps, every);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	free(reps);
@@ -172,14 +177,14 @@ settled_evaluations(struct harness_paced *p)
  * started and owning every rep once its partitions caught up. */
 static void
 start_owning(struct harness_paced *p, const char *test, const char *name,
-    const char *tag, int heavy, int light)
+    const char *tag, int heavy, int light, int nquiet, const char *every)
 {
 	struct owned_all o;
 
 	cr_assert_eq(harness_setup(test), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	write_org();
+	write_org(nquiet, every);
 	write_calls(name, tag, heavy, light);
 	cr_assert_eq(harness_produce_file(name, 0), 0);
 	cr_assert_eq(harness_paced_config(p, 0,
@@ -188,7 +193,7 @@ start_owning(struct harness_paced *p, const char *test, const char *name,
 	cr_assert_eq(harness_paced_wait_ready(p, HARNESS_WAIT_MS), 0);
 	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
 	o.p = p;
-	o.want = NSILENT + NBUSY;
+	o.want = nquiet + NBUSY;
 	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
 	    "every rep owned"), 0);
 }
@@ -202,7 +207,7 @@ Test(eval_catchup, each_rep_judged_once, .fini = harness_teardown,
 	/* One message a batch: the heavy partition is read over several
 	 * seconds, the others at once. */
 	start_owning(&p, "eval_catchup", "stream.tsv", "b", HEAVY_EVENTS,
-	    LIGHT_EVENTS);
+	    LIGHT_EVENTS, NSILENT, "1d");
 	evals = settled_evaluations(&p);
 	harness_log("%g evaluations for %d reps; partitions caught up in %d "
 	    "distinct seconds", evals, NSILENT + NBUSY, catch_up_moments(&p));
@@ -224,7 +229,8 @@ Test(eval_catchup, changes_held_while_behind, .fini = harness_teardown,
 	double judged, evals;
 	int held;
 
-	start_owning(&p, "eval_catchup_held", "first.tsv", "f", 1, 1);
+	start_owning(&p, "eval_catchup_held", "first.tsv", "f", 1, 1, NSILENT,
+	    "1d");
 	judged = settled_evaluations(&p);
 	cr_assert_geq(judged, NSILENT + NBUSY);
 	/* The start-up's few messages may have held them already. */
@@ -250,6 +256,42 @@ Test(eval_catchup, changes_held_while_behind, .fini = harness_teardown,
 	cr_expect_geq(evals, NBUSY, "a changed rep was not judged again");
 	cr_expect_leq(evals, 2 * NBUSY, "%g evaluations for %d changed reps",
 	    evals, NBUSY);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"failed\"}"), 0);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
+
+#define SPREAD_QUIET	2000
+
+Test(eval_catchup, timer_pass_spread, .fini = harness_teardown,
+    .timeout = 180)
+{
+	struct harness_paced p;
+	double secs, e0, e1;
+	int reps = SPREAD_QUIET + NBUSY;
+	time_t end;
+
+	start_owning(&p, "eval_catchup_spread", "few.tsv", "s", 1, 1,
+	    SPREAD_QUIET, "2s");
+	/* The first whole pass sets the gauge. */
+	end = time(NULL) + 60;
+	while ((secs = harness_paced_metric(&p,
+	    "paced_evaluation_pass_seconds")) <= 0 && time(NULL) < end)
+		usleep(100 * 1000);
+	e0 = harness_paced_metric(&p, "paced_evaluations_total");
+	sleep(8);		/* four ticks */
+	e1 = harness_paced_metric(&p, "paced_evaluations_total");
+	secs = harness_paced_metric(&p, "paced_evaluation_pass_seconds");
+	harness_log("%d reps every 2 s: a pass queued in %.3f s, %g "
+	    "evaluations in 8 s", reps, secs, e1 - e0);
+	/* 2,006 reps over 1 s: steps of 101 every 50 ms, the last one
+	 * queued after 20 steps. At once, the pass would take 0 s. */
+	cr_expect_geq(secs, 0.8, "the pass was not spread: %.3f s", secs);
+	cr_expect_lt(secs, 2.0, "the pass took the whole interval");
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluation_pass_overruns_total"), 0);
+	cr_expect_geq(e1 - e0, 3.0 * reps, "a pass left reps out");
+	cr_expect_leq(e1 - e0, 5.0 * reps, "a rep judged twice a pass");
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_evaluations_total{result=\"failed\"}"), 0);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
