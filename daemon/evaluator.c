@@ -948,8 +948,10 @@ arm_wall(struct evaluator *e)
 /*
  * One step of the wall timer's pass: queues the next reps of the roster
  * (those owned), as many as spread the pass over half of evaluate_every
- * in steps of PASS_STEP_MS (at least PASS_MIN_STEP), none while
- * PASS_QUEUE_MAX evaluations wait. Flat out, a pass over a large roster
+ * in steps of PASS_STEP_MS (at least PASS_MIN_STEP, at most
+ * PASS_MAX_STEP: a step after a stalled loop catches up in several). The evaluations
+ * themselves go at the pump's pace, behind those queued before (the
+ * re-evaluations after new counts among them). Flat out, a pass over a large roster
  * took Redis and the CPU from the counting for seconds (100k reps: 6.5 s
  * of wall time) and sat in the latency's tail; spread, each rep is still
  * judged once a pass, up to half an interval later, and the loop's work
@@ -959,8 +961,8 @@ static void
 pass_step(struct evaluator *e)
 {
 	const struct roster *r = roster_of(e);
-	size_t n = roster_size(r), chunk;
-	int64_t every = cfg_of(e)->alerts.evaluate_every_ms;
+	size_t n = roster_size(r), chunk, due, done;
+	int64_t every = cfg_of(e)->alerts.evaluate_every_ms, elapsed;
 	struct timeval tv = { 0, PASS_STEP_MS * 1000 };
 
 	if (e->pass_left == 0)
@@ -971,21 +973,28 @@ pass_step(struct evaluator *e)
 	}
 	if (e->pass_left > n)	/* the roster shrank */
 		e->pass_left = n;
-	if (e->nqueue < PASS_QUEUE_MAX) {
-		resize(e);
-		chunk = (n * PASS_STEP_MS * 2 + (size_t)every - 1) /
-		    (size_t)every;
-		if (chunk < PASS_MIN_STEP)
-			chunk = PASS_MIN_STEP;
-		for (; chunk > 0 && e->pass_left > 0; chunk--, e->pass_left--) {
-			size_t i = e->pass_next < n ? e->pass_next : 0;
+	if (e->pass_total > n)
+		e->pass_total = n;
+	resize(e);
+	/* Due by the end of this step: the share of the roster its time
+	 * into the spread says (a late timer catches up). */
+	elapsed = caltime_wall_ms() - e->pass_began + PASS_STEP_MS;
+	due = elapsed >= every / 2 ? n :
+	    (size_t)((double)n * (double)elapsed / (double)(every / 2));
+	done = e->pass_total - e->pass_left;
+	chunk = due > done ? due - done : 0;
+	if (chunk < PASS_MIN_STEP)
+		chunk = PASS_MIN_STEP;
+	if (chunk > PASS_MAX_STEP)
+		chunk = PASS_MAX_STEP;
+	for (; chunk > 0 && e->pass_left > 0; chunk--, e->pass_left--) {
+		size_t i = e->pass_next < n ? e->pass_next : 0;
 
-			e->pass_next = i + 1;
-			if (!owner_owns_rep(e->d.owner, roster_rep_at(r, i)))
-				continue;
-			enqueue(e, i, 0, NULL);
-			e->pass_owned++;
-		}
+		e->pass_next = i + 1;
+		if (!owner_owns_rep(e->d.owner, roster_rep_at(r, i)))
+			continue;
+		enqueue(e, i, 0, NULL);
+		e->pass_owned++;
 	}
 	if (e->pass_left > 0) {
 		evtimer_add(e->pass_ev, &tv);
@@ -1021,7 +1030,7 @@ pass_begin(struct evaluator *e)
 		    e->pass_left, n, cfg_of(e)->alerts.evaluate_every_ms);
 		evtimer_del(e->pass_ev);
 	}
-	e->pass_left = n;
+	e->pass_left = e->pass_total = n;
 	e->pass_owned = 0;
 	e->pass_began = caltime_wall_ms();
 	pass_step(e);

@@ -33,12 +33,12 @@ struct metric;
 #define PUMP_BUDGET	256
 /* The wall timer's pass over the roster is spread over half of
  * evaluate_every at most: every PASS_STEP_MS a step queues the next reps
- * of the roster, at least PASS_MIN_STEP of them, and none while
- * PASS_QUEUE_MAX evaluations are waiting already (the pass then takes
- * as long as the evaluations do, never a queue of the whole roster). */
+ * of the roster, the share due by then, at least PASS_MIN_STEP and at
+ * most PASS_MAX_STEP of them. (The queue holds each rep once at most,
+ * so it never outgrows the roster.) */
 #define PASS_STEP_MS	50
 #define PASS_MIN_STEP	64
-#define PASS_QUEUE_MAX	4096
+#define PASS_MAX_STEP	8192
 /* In the alert state hash: the instant of the last evaluation. A replay
  * on the event clock re-evaluates boundaries already judged before a
  * restart; those are skipped so time never runs backwards for a rep. */
@@ -136,9 +136,9 @@ struct evaluator {
 	size_t nspare;
 	struct event *wall_ev, *dirty_ev, *pump_ev;
 	/* The wall timer's pass (pass_step): the roster index it visits
-	 * next, the reps it has still to visit, the owned ones it queued,
-	 * when it began (wall ms); stepped by pass_ev. */
-	size_t pass_next, pass_left, pass_owned;
+	 * next, the reps it visits in all and has still to visit, the owned
+	 * ones it queued, when it began (wall ms); stepped by pass_ev. */
+	size_t pass_next, pass_total, pass_left, pass_owned;
 	int64_t pass_began;
 	struct event *pass_ev;
 	struct metric *m_pass_seconds, *m_pass_overruns;

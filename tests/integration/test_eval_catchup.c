@@ -284,8 +284,8 @@ Test(eval_catchup, timer_pass_spread, .fini = harness_teardown,
 	secs = harness_paced_metric(&p, "paced_evaluation_pass_seconds");
 	harness_log("%d reps every 2 s: a pass queued in %.3f s, %g "
 	    "evaluations in 8 s", reps, secs, e1 - e0);
-	/* 2,006 reps over 1 s: steps of 101 every 50 ms, the last one
-	 * queued after 20 steps. At once, the pass would take 0 s. */
+	/* 2,006 reps over 1 s: a share every 50 ms, the last one queued
+	 * about 950 ms after the tick. At once, the pass would take 0 s. */
 	cr_expect_geq(secs, 0.8, "the pass was not spread: %.3f s", secs);
 	cr_expect_lt(secs, 2.0, "the pass took the whole interval");
 	cr_expect_eq(harness_paced_metric(&p,
