@@ -947,15 +947,15 @@ arm_wall(struct evaluator *e)
 
 /*
  * One step of the wall timer's pass: queues the next reps of the roster
- * (those owned), as many as spread the pass over half of evaluate_every
- * in steps of PASS_STEP_MS (at least PASS_MIN_STEP, at most
- * PASS_MAX_STEP: a step after a stalled loop catches up in several). The evaluations
- * themselves go at the pump's pace, behind those queued before (the
- * re-evaluations after new counts among them). Flat out, a pass over a large roster
- * took Redis and the CPU from the counting for seconds (100k reps: 6.5 s
- * of wall time) and sat in the latency's tail; spread, each rep is still
- * judged once a pass, up to half an interval later, and the loop's work
- * per step is bounded whatever the roster.
+ * (those owned), the share that spreads the pass over half of
+ * evaluate_every by this step's time (at least PASS_MIN_STEP, at most
+ * PASS_MAX_STEP: after a stalled loop it catches up over several
+ * steps). The evaluations themselves go at the pump's pace, behind
+ * those queued before (re-evaluations after new counts among them).
+ * Flat out, a pass over a large roster took Redis and the CPU from the
+ * counting for seconds (100k reps: 6.5 s of wall time); spread, each
+ * rep is still judged once a pass, up to half an interval later, and
+ * the loop's work per step is bounded whatever the roster.
  */
 static void
 pass_step(struct evaluator *e)
