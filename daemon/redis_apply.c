@@ -11,7 +11,7 @@
  * events whose "rep|id" is new to the set of its UTC day add their
  * count/amount to the group's totals, which are then added once per KPI
  * field, to the rep's field and to its team's; the ids join the sets.
- * Every value is checked before the first write (see shard_script). It
+ * Every value is checked before the first write (see count_script.c). It
  * answers [counted, duplicates, refused, left_out, value...]: refused
  * lists the events it could not count (and then nothing was written, nor
  * any value follows); left_out counts team fields that hold no number
@@ -42,291 +42,12 @@
 #include "board_flush.h"
 #include "board_redis.h"
 #include "contest_redis.h"
+#include "count_script.h"
 #include "keys.h"
 #include "log.h"
 #include "reply.h"
 #include "xmalloc.h"
 
-/* Lua: a field's text as a number, or nil. 'c': an integer of at most 15
- * digits (Lua's numbers are doubles: exact below 2^53, and adding a batch
- * stays below it); 'a': a decimal, finite as a double. A missing field
- * (false) is 0. fmt() writes a value back: an integer in full, a decimal
- * in the fewest digits that read back the same double. */
-#define LUA_NUM \
-	"local tonumber, find, byte, format = tonumber, string.find, " \
-	"string.byte, string.format\n" \
-	"local function num(v, kd)\n" \
-	"  if v == false or v == nil then return 0 end\n" \
-	"  if type(v) ~= 'string' or #v == 0 or #v > 5000 then return nil end\n" \
-	"  if kd == 'c' then\n" \
-	"    if v == '0' then return 0 end\n" \
-	"    if not find(v, '^%-?[1-9]%d*$') then return nil end\n" \
-	"    local d = #v\n" \
-	"    if byte(v, 1) == 45 then d = d - 1 end\n" \
-	"    if d > 15 then return nil end\n" \
-	"    return tonumber(v)\n" \
-	"  end\n" \
-	"  if find(v, '%s') then return nil end\n" \
-	"  local x = tonumber(v)\n" \
-	"  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end\n" \
-	"  return x\n" \
-	"end\n" \
-	"local function fits(x, kd)\n" \
-	"  if kd == 'c' then return x < 1e15 and x > -1e15 end\n" \
-	"  return x == x and x < math.huge and x > -math.huge\n" \
-	"end\n" \
-	"local function fmt(x, kd)\n" \
-	"  if kd == 'c' or (x == math.floor(x) and x < 1e15 and x > -1e15) then\n" \
-	"    return format('%.0f', x)\n" \
-	"  end\n" \
-	"  for _, f in ipairs({'%.15g', '%.16g'}) do\n" \
-	"    local s = format(f, x)\n" \
-	"    if tonumber(s) == x then return s end\n" \
-	"  end\n" \
-	"  return format('%.17g', x)\n" \
-	"end\n"
-
-/*
- * Two passes. The first only reads, one command per key: which ids are
- * new (SMISMEMBER on each dedupe set, and ids met earlier in the call),
- * the text of every counter and team field the call names (HMGET on each
- * hash), and from these whether every rep field a group adds to holds a
- * number that stays one after the addition. A group that fails refuses
- * its new events; if any is refused the call writes nothing and answers
- * their positions (1-based, in the order sent), so that no id is ever
- * marked seen without its counts. Only then the second pass writes, with
- * commands that can no longer fail: one SADD per dedupe set and one HSET
- * per hash of every value that changed. A team field holding no number
- * is left out (and counted); the others are written. A hash gets its
- * expiry when none of the fields the call names existed (it may be new;
- * a hash gets its expiry when created, so one holding any of them has it
- * already); a dedupe set's is checked with PTTL.
- *
- * The last key is the shard's watermark hash: once the counts are in,
- * each partition of the batch gets its next offset there, in the same
- * atomic step. Every shard is called for every batch (one with none of
- * the batch's reps writes its watermark alone), so a shard's watermark
- * says: every event before it that belongs to this shard is counted.
- *
- * ARGV: S (dedupe sets), C (counter hashes), now, P (periods), W, W x
- * (partition, next offset), the EXPIREAT of each set and counter hash (a
- * team hash has its counter hash's), G, then per group: K, K x (rep field, kind 'c'|'a', team
- * field), the P counter key indices of its buckets (day to quarter), E,
- * E x (set index, member, count, amount). Its targets, in the order the
- * values are answered: per KPI, per period.
- *
- * State is kept in tables keyed by key index, then field, rather than in
- * concatenated strings: the script's cost is in its table and string
- * work, per field, not in Redis commands. So that work is kept small: the
- * library functions it calls per field are locals, each event's set
- * index is read from ARGV once, a group's planned additions go to arrays
- * reused by every group (not a table per field), and a changed value is
- * formatted once, for its HSET and its answer.
- */
-static const char shard_script[] =
-	LUA_NUM
-	"local A = ARGV\n"
-	"local S = tonumber(A[1])\n"
-	"local C = tonumber(A[2])\n"
-	"local now = tonumber(A[3])\n"
-	"local PC = tonumber(A[4])\n"
-	"local W = tonumber(A[5])\n"
-	"local wm = {}\n"
-	"for w = 6, 5 + 2 * W do wm[#wm + 1] = A[w] end\n"
-	"local a = 6 + 2 * W\n"
-	"local exp = {}\n"
-	"for k = 1, S + C do exp[k] = tonumber(A[a]); a = a + 1 end\n"
-	"local G = tonumber(A[a]); a = a + 1\n"
-	"local function sliced(call, cmd, key, list, per)\n"
-	"  local out = {}\n"
-	"  for s = 1, #list, per do\n"
-	"    local r = call(cmd, key, unpack(list, s, math.min(#list, s + per - 1)))\n"
-	"    if type(r) == 'table' and r.err then return nil end\n"
-	"    if type(r) == 'table' then for _, v in ipairs(r) do out[#out + 1] = v end end\n"
-	"  end\n"
-	"  return out\n"
-	"end\n"
-	"local groups, ids, fl, fi, ek = {}, {}, {}, {}, {}\n"
-	"local function want(k, f)\n"
-	"  local m = fi[k]\n"
-	"  if not m then m = {}; fi[k] = m; fl[k] = {} end\n"
-	"  if not m[f] then m[f] = true; local l = fl[k]; l[#l + 1] = f end\n"
-	"end\n"
-	"local ne = 0\n"
-	"for g = 1, G do\n"
-	"  local K = tonumber(A[a])\n"
-	"  local f0 = a + 1\n"
-	"  local b0 = f0 + 3 * K\n"
-	"  local E = tonumber(A[b0 + PC])\n"
-	"  local e0 = b0 + PC + 1\n"
-	"  a = e0 + 4 * E\n"
-	"  local bk = {}\n"
-	"  for p = 1, PC do bk[p] = S + tonumber(A[b0 + p - 1]) end\n"
-	"  groups[g] = {K, f0, bk, E, e0}\n"
-	"  for e = 0, E - 1 do\n"
-	"    local k = tonumber(A[e0 + 4 * e])\n"
-	"    ne = ne + 1; ek[ne] = k\n"
-	"    local l = ids[k]\n"
-	"    if not l then l = {}; ids[k] = l end\n"
-	"    l[#l + 1] = A[e0 + 4 * e + 1]\n"
-	"  end\n"
-	"  for q = 0, K - 1 do\n"
-	"    local rf, tf = A[f0 + 3 * q], A[f0 + 3 * q + 2]\n"
-	"    for p = 1, PC do local k = bk[p]; want(k, rf); want(k + C, tf) end\n"
-	"  end\n"
-	"end\n"
-	"local member, text, existed = {}, {}, {}\n"
-	"for k = 1, S do\n"
-	"  if ids[k] then\n"
-	"    local r = sliced(redis.pcall, 'SMISMEMBER', KEYS[k], ids[k], 1000)\n"
-	"    if r then\n"
-	"      local m, l = {}, ids[k]\n"
-	"      for j, v in ipairs(r) do if v == 1 then m[l[j]] = true end end\n"
-	"      member[k] = m\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"for k = S + 1, S + 2 * C do\n"
-	"  if fl[k] then\n"
-	"    local r = sliced(redis.pcall, 'HMGET', KEYS[k], fl[k], 1000)\n"
-	"    if r then\n"
-	"      local m, l = {}, fl[k]\n"
-	"      for j, v in ipairs(r) do m[l[j]] = v; if v then existed[k] = true end end\n"
-	"      text[k] = m\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"local cur, chg, pend, okg, bad = {}, {}, {}, {}, {}\n"
-	"for k = S + 1, S + C do cur[k] = {}; chg[k] = {} end\n"
-	"for k = 1, S do pend[k] = {} end\n"
-	"local pk, pf, pv, pd = {}, {}, {}, {}\n"
-	"local pos = 0\n"
-	"for g = 1, G do\n"
-	"  local gr = groups[g]\n"
-	"  local K, f0, bk, E, e0 = gr[1], gr[2], gr[3], gr[4], gr[5]\n"
-	"  local n, amt, nn, new, ok = 0, 0, 0, {}, true\n"
-	"  for e = 0, E - 1 do\n"
-	"    local i = e0 + 4 * e\n"
-	"    local k = ek[pos + e + 1]\n"
-	"    local mbr, mk, pe = A[i + 1], member[k], pend[k]\n"
-	"    if mk == nil then ok = false end\n"
-	"    if not (mk and mk[mbr]) and not pe[mbr] then\n"
-	"      pe[mbr] = true; nn = nn + 1; new[nn] = e\n"
-	"      n = n + tonumber(A[i + 2]); amt = amt + tonumber(A[i + 3])\n"
-	"    end\n"
-	"  end\n"
-	"  local np = 0\n"
-	"  if nn > 0 then\n"
-	"    for q = 0, K - 1 do\n"
-	"      local rf, kd = A[f0 + 3 * q], A[f0 + 3 * q + 1]\n"
-	"      local add = n\n"
-	"      if kd == 'a' then add = amt end\n"
-	"      if add > 0 then\n"
-	"        for p = 1, PC do\n"
-	"          local k = bk[p]\n"
-	"          local ck = cur[k]\n"
-	"          local v = ck[rf]\n"
-	"          if v == nil then\n"
-	"            local tk = text[k]\n"
-	"            v = tk ~= nil and num(tk[rf], kd) or false\n"
-	"            ck[rf] = v\n"
-	"          end\n"
-	"          if v == false or not fits(v + add, kd) then ok = false\n"
-	"          else np = np + 1; pk[np] = k; pf[np] = rf; pv[np] = v + add; pd[np] = kd end\n"
-	"        end\n"
-	"      end\n"
-	"    end\n"
-	"  end\n"
-	"  if ok then\n"
-	"    for j = 1, np do cur[pk[j]][pf[j]] = pv[j]; chg[pk[j]][pf[j]] = pd[j] end\n"
-	"    if nn > 0 then okg[#okg + 1] = {g, new, n, amt} end\n"
-	"  else\n"
-	"    for j = 1, nn do bad[#bad + 1] = pos + new[j] + 1 end\n"
-	"  end\n"
-	"  pos = pos + E\n"
-	"end\n"
-	"if #bad > 0 then return {0, 0, bad, 0} end\n"
-	"local counted, adds, tadd, tkind, torder = 0, {}, {}, {}, {}\n"
-	"for _, o in ipairs(okg) do\n"
-	"  local gr = groups[o[1]]\n"
-	"  local K, f0, bk, e0 = gr[1], gr[2], gr[3], gr[5]\n"
-	"  for _, e in ipairs(o[2]) do\n"
-	"    local i = e0 + 4 * e\n"
-	"    local k = tonumber(A[i])\n"
-	"    local l = adds[k]\n"
-	"    if not l then l = {}; adds[k] = l end\n"
-	"    l[#l + 1] = A[i + 1]\n"
-	"  end\n"
-	"  counted = counted + #o[2]\n"
-	"  for q = 0, K - 1 do\n"
-	"    local kd, tf = A[f0 + 3 * q + 1], A[f0 + 3 * q + 2]\n"
-	"    local add = o[3]\n"
-	"    if kd == 'a' then add = o[4] end\n"
-	"    if add > 0 then\n"
-	"      for p = 1, PC do\n"
-	"        local tk = bk[p] + C\n"
-	"        local t = tadd[tk]\n"
-	"        if not t then t = {}; tadd[tk] = t; tkind[tk] = {}; torder[tk] = {} end\n"
-	"        if t[tf] == nil then t[tf] = 0; tkind[tk][tf] = kd; local l = torder[tk]; l[#l + 1] = tf end\n"
-	"        t[tf] = t[tf] + add\n"
-	"      end\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"local hs, left, txt = {}, 0, {}\n"
-	"for k = 1, S do\n"
-	"  if adds[k] then sliced(redis.call, 'SADD', KEYS[k], adds[k], 1000) end\n"
-	"end\n"
-	"for k = S + 1, S + C do\n"
-	"  local l, tx, ck = {}, {}, cur[k]\n"
-	"  for f, kd in pairs(chg[k]) do local v = fmt(ck[f], kd); tx[f] = v; l[#l + 1] = f; l[#l + 1] = v end\n"
-	"  txt[k] = tx\n"
-	"  if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
-	"end\n"
-	"for k = S + C + 1, S + 2 * C do\n"
-	"  if torder[k] then\n"
-	"    local l, tk, ta, tn = {}, text[k], tadd[k], tkind[k]\n"
-	"    for _, tf in ipairs(torder[k]) do\n"
-	"      local kd = tn[tf]\n"
-	"      local old = tk ~= nil and num(tk[tf], kd)\n"
-	"      if old and fits(old + ta[tf], kd) then\n"
-	"        l[#l + 1] = tf; l[#l + 1] = fmt(old + ta[tf], kd)\n"
-	"      else left = left + 1 end\n"
-	"    end\n"
-	"    if #l > 0 then hs[k] = true; sliced(redis.call, 'HSET', KEYS[k], l, 1000) end\n"
-	"  end\n"
-	"end\n"
-	"if W > 0 then redis.call('HSET', KEYS[#KEYS], unpack(wm)) end\n"
-	"local out = {counted, pos - counted, {}, left}\n"
-	"local no = 4\n"
-	"for g = 1, G do\n"
-	"  local gr = groups[g]\n"
-	"  local K, f0, bk = gr[1], gr[2], gr[3]\n"
-	"  for q = 0, K - 1 do\n"
-	"    local rf = A[f0 + 3 * q]\n"
-	"    for p = 1, PC do\n"
-	"      local k = bk[p]\n"
-	"      local v = txt[k][rf]\n"
-	"      if v == nil then\n"
-	"        local tk = text[k]\n"
-	"        if tk == nil then v = '' else v = tk[rf] or '0' end\n"
-	"      end\n"
-	"      no = no + 1; out[no] = v\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"for k = 1, S do\n"
-	"  local t = redis.call('PTTL', KEYS[k])\n"
-	"  if t == -1 or (t >= 0 and t < (exp[k] - now - 86400) * 1000) then\n"
-	"    redis.call('EXPIREAT', KEYS[k], exp[k])\n"
-	"  end\n"
-	"end\n"
-	"for k = S + 1, S + 2 * C do\n"
-	"  if hs[k] and not existed[k] then\n"
-	"    redis.call('EXPIREAT', KEYS[k], exp[k > S + C and k - C or k])\n"
-	"  end\n"
-	"end\n"
-	"return out\n";
 
 /* Every shard's watermark is written at least this often, events or not:
  * a batch calls only the shards that hold its reps. */
@@ -631,9 +352,71 @@ target_new(struct apply_op *op)
 	return &op->targets[op->ntargets++];
 }
 
+/* A target of the call: rep rr's field of kpi in bucket bk of period p,
+ * "0" until the script answers. */
+static void
+target_add(struct apply_op *op, const struct roster_rep *rr, size_t kpi,
+    enum period p, const struct bucket *bk)
+{
+	struct contrib *c = target_new(op);
+
+	c->rr = rr;
+	c->period = p;
+	c->start_day = bk->start_day;
+	c->expire_at = keys_bucket_expire_at(op->cfg, p, bk->end_day);
+	c->kpi = kpi;
+	contrib_set(op, c, "0", 1);
+}
+
+/* A name a shard call sends once (a dedupe member, a rep field, a team
+ * field), sorted to find its repeats: a, b, c, then the bytes s order it;
+ * the index it gets goes to ref. */
+struct name_ref {
+	uint32_t a, b, c, ref;
+	const char *s;
+	size_t len;
+	const struct roster_rep *rr;
+};
+
+static int
+name_ref_cmp(const void *x, const void *y)
+{
+	const struct name_ref *p = x, *q = y;
+
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	if (p->b != q->b)
+		return p->b < q->b ? -1 : 1;
+	if (p->c != q->c)
+		return p->c < q->c ? -1 : 1;
+	if (p->len != q->len)
+		return p->len < q->len ? -1 : 1;
+	return p->len > 0 ? memcmp(p->s, q->s, p->len) : 0;
+}
+
+/* Sorts the n names of l, gives each distinct one its index (from 1, in
+ * that order) in idx[ref], counts them per value of a in per_a, and keeps
+ * the first of each at the front of l. Returns how many are distinct. */
+static size_t
+name_refs_index(struct name_ref *l, size_t n, uint32_t *idx, uint32_t *per_a)
+{
+	size_t u = 0;
+
+	qsort(l, n, sizeof(*l), name_ref_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (u == 0 || name_ref_cmp(&l[u - 1], &l[i]) != 0) {
+			per_a[l[i].a]++;
+			l[u++] = l[i];
+		}
+		idx[l[i].ref] = (uint32_t)u;
+	}
+	return u;
+}
+
 /* Builds and sends shard call `call`: the reps order[from..to). The
- * arguments are written in place (numbers without printf, fields from the
- * lengths the roster keeps): this runs for every event of every batch. */
+ * arguments are written in place (numbers packed, names from the lengths
+ * the roster keeps, each name once): this runs for every event of every
+ * batch. */
 static int
 send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
     size_t call)
@@ -642,6 +425,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	const struct batch *b = op->b;
 	size_t from = op->call_reps[call], to = op->call_reps[call + 1];
 	size_t nevents = 0, ngroups = 0, nseen = 0, ncnt = 0, gi;
+	size_t nfields = 0, nm = 0, nf = 0, nt = 0, nnums, ei, fi;
 	int64_t now = caltime_wall_ms() / 1000;
 	int32_t *seen;
 	struct bucket_ref *cnt;
@@ -649,37 +433,81 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	 * bucket's index in cnt */
 	struct bucket *gbk;
 	size_t *gidx;
+	/* the names, and per event its member's index, per group x KPI x
+	 * period its rep field's and team field's */
+	struct name_ref *mem, *rf, *tf;
+	uint32_t *midx, *ridx, *tidx, *per_set, *per_cnt, *per_team;
+	char *w, *w0;
 	struct shard_call *sc;
 
 	for (size_t i = from; i < to; i++) {
-		nevents += b->reps[op->order[i]].nevents;
-		ngroups += b->reps[op->order[i]].ngroups;
+		const struct batch_rep *br = &b->reps[op->order[i]];
+
+		nevents += br->nevents;
+		ngroups += br->ngroups;
+		for (uint32_t g = br->first_group; g != UINT32_MAX;
+		    g = b->groups[g].next)
+			nfields += b->groups[g].nkpis * PERIOD_COUNT;
 	}
 	seen = xcalloc(nevents + 1, sizeof(*seen));
 	cnt = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*cnt));
 	gbk = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*gbk));
 	gidx = xcalloc(ngroups * PERIOD_COUNT + 1, sizeof(*gidx));
-	/* distinct dedupe days and counter buckets */
-	gi = 0;
+	mem = xcalloc(nevents + 1, sizeof(*mem));
+	rf = xcalloc(nfields + 1, sizeof(*rf));
+	tf = xcalloc(nfields + 1, sizeof(*tf));
+	midx = xcalloc(nevents + 1, sizeof(*midx));
+	ridx = xcalloc(nfields + 1, sizeof(*ridx));
+	tidx = xcalloc(nfields + 1, sizeof(*tidx));
+	/* distinct dedupe days and counter buckets, every name */
+	gi = ei = fi = 0;
 	for (size_t i = from; i < to; i++) {
 		const struct batch_rep *br = &b->reps[op->order[i]];
-		const struct period_rules *rules = &br->rep->calendar->rules;
+		const struct roster_rep *rr = br->rep;
+		const struct period_rules *rules = &rr->calendar->rules;
 
 		for (uint32_t g = br->first_group; g != UINT32_MAX;
-		    g = b->groups[g].next) {
+		    g = b->groups[g].next, gi += PERIOD_COUNT) {
 			const struct batch_group *gr = &b->groups[g];
 
 			for (uint32_t e = gr->first; e != UINT32_MAX;
-			    e = b->events[e].next)
-				index_of(seen, &nseen, b->events[e].utc_day);
-			for (int p = 0; p < PERIOD_COUNT; p++, gi++) {
-				caltime_bucket_of_day(rules, (enum period)p,
-				    gr->local_day, &gbk[gi]);
-				gidx[gi] = bucket_index(cnt, &ncnt,
-				    (enum period)p, &gbk[gi]);
+			    e = b->events[e].next, ei++) {
+				const struct batch_event *ev = &b->events[e];
+
+				mem[ei].a = (uint32_t)index_of(seen, &nseen,
+				    ev->utc_day);
+				mem[ei].b = (uint32_t)(i - from);
+				mem[ei].s = b->ids + ev->id_off;
+				mem[ei].len = ev->id_len;
+				mem[ei].rr = rr;
+				mem[ei].ref = (uint32_t)ei;
 			}
+			for (int p = 0; p < PERIOD_COUNT; p++) {
+				caltime_bucket_of_day(rules, (enum period)p,
+				    gr->local_day, &gbk[gi + p]);
+				gidx[gi + p] = bucket_index(cnt, &ncnt,
+				    (enum period)p, &gbk[gi + p]);
+			}
+			for (uint32_t k = 0; k < gr->nkpis; k++)
+				for (int p = 0; p < PERIOD_COUNT; p++, fi++) {
+					rf[fi].a = (uint32_t)gidx[gi + p];
+					rf[fi].b = (uint32_t)(i - from);
+					rf[fi].c = (uint32_t)gr->kpis[k];
+					rf[fi].rr = rr;
+					rf[fi].ref = (uint32_t)fi;
+					tf[fi] = rf[fi];
+					tf[fi].b = 0;
+					tf[fi].s = rr->team->id;
+					tf[fi].len = rr->team_id_len;
+				}
 		}
 	}
+	per_set = xcalloc(nseen + 1, sizeof(*per_set));
+	per_cnt = xcalloc(ncnt + 1, sizeof(*per_cnt));
+	per_team = xcalloc(ncnt + 1, sizeof(*per_team));
+	nm = name_refs_index(mem, nevents, midx, per_set);
+	nf = name_refs_index(rf, nfields, ridx, per_cnt);
+	nt = name_refs_index(tf, nfields, tidx, per_team);
 
 	redis_argv_reset(args);
 	redis_argv_str(args, "EVALSHA");
@@ -710,74 +538,94 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	for (size_t k = 0; k < ncnt; k++)
 		redis_argv_int(args, keys_bucket_expire_at(cfg, cnt[k].p,
 		    cnt[k].end));
-	redis_argv_int(args, (int64_t)ngroups);
 
+	/* the numbers */
+	nnums = nseen + 2 * ncnt + 1 + 2 * ngroups + 3 * nevents +
+	    nfields / PERIOD_COUNT + 2 * nfields;
+	w = w0 = redis_argv_begin(args, 5 + nnums * COUNT_SCRIPT_PACK_MAX);
+	w = count_script_pack_array(w, (uint32_t)nnums);
+	for (size_t k = 0; k < nseen; k++)
+		w = count_script_pack_int(w, per_set[k]);
+	for (size_t k = 0; k < ncnt; k++)
+		w = count_script_pack_int(w, per_cnt[k]);
+	for (size_t k = 0; k < ncnt; k++)
+		w = count_script_pack_int(w, per_team[k]);
+	w = count_script_pack_int(w, (int64_t)ngroups);
 	op->call_first[call] = op->ntargets;
-	gi = 0;
+	gi = ei = fi = 0;
 	for (size_t i = from; i < to; i++) {
 		const struct batch_rep *br = &b->reps[op->order[i]];
 		const struct roster_rep *rr = br->rep;
-		const char *rep_id = rr->rep->id;
-		size_t rep_len = rr->id_len;
 
 		for (uint32_t g = br->first_group; g != UINT32_MAX;
 		    g = b->groups[g].next, gi += PERIOD_COUNT) {
 			const struct batch_group *gr = &b->groups[g];
 			const struct bucket *bks = &gbk[gi];
 
-			redis_argv_int(args, gr->nkpis);
+			w = count_script_pack_int(w, gr->nkpis);
 			for (uint32_t k = 0; k < gr->nkpis; k++) {
-				const struct config_kpi *kpi =
-				    &cfg->kpis[gr->kpis[k]];
-				size_t kl = op->kpi_len[gr->kpis[k]];
+				size_t kpi = gr->kpis[k];
+				bool amount = cfg->kpis[kpi].measure ==
+				    KPI_MEASURE_AMOUNT;
 
-				redis_argv_end(args, keys_counter_field_to(
-				    redis_argv_begin(args, rep_len + 1 + kl),
-				    rep_id, rep_len, kpi->name, kl));
-				redis_argv_add(args, kpi->measure ==
-				    KPI_MEASURE_AMOUNT ? "a" : "c", 1);
-				redis_argv_end(args, keys_team_field_to(
-				    redis_argv_begin(args,
-				    rr->team_id_len + 1 + kl), rr->team->id,
-				    rr->team_id_len, kpi->name, kl));
-			}
-			for (int p = 0; p < PERIOD_COUNT; p++)
-				redis_argv_int(args, (int64_t)gidx[gi + p] + 1);
-			for (uint32_t k = 0; k < gr->nkpis; k++) {
-				for (int p = 0; p < PERIOD_COUNT; p++) {
-					struct contrib *c = target_new(op);
-
-					c->rr = rr;
-					c->period = (enum period)p;
-					c->start_day = bks[p].start_day;
-					c->expire_at = keys_bucket_expire_at(
-					    cfg, (enum period)p,
-					    bks[p].end_day);
-					c->kpi = gr->kpis[k];
-					contrib_set(op, c, "0", 1);
+				w = count_script_pack_int(w, amount);
+				for (int q = 0; q < PERIOD_COUNT; q++, fi++) {
+					w = count_script_pack_int(w, ridx[fi]);
+					w = count_script_pack_int(w, tidx[fi]);
+					target_add(op, rr, kpi, (enum period)q,
+					    &bks[q]);
 				}
 			}
-			redis_argv_int(args, gr->nevents);
+			w = count_script_pack_int(w, gr->nevents);
 			for (uint32_t e = gr->first; e != UINT32_MAX;
-			    e = b->events[e].next) {
+			    e = b->events[e].next, ei++) {
 				const struct batch_event *ev = &b->events[e];
-				size_t si = index_of(seen, &nseen, ev->utc_day);
 
-				redis_argv_int(args, (int64_t)si + 1);
-				redis_argv_end(args, keys_seen_member_to(
-				    redis_argv_begin(args,
-				    rep_len + 1 + ev->id_len), rep_id, rep_len,
-				    b->ids + ev->id_off, ev->id_len));
-				redis_argv_int(args, ev->count);
-				redis_argv_double(args, ev->amount);
+				w = count_script_pack_int(w, midx[ei]);
+				w = count_script_pack_int(w, ev->count);
+				w = count_script_pack_double(w, ev->amount);
 			}
 		}
 	}
+	redis_argv_end(args, (size_t)(w - w0));
 	op->call_count[call] = op->ntargets - op->call_first[call];
+
+	/* the names, each once, in the order of their indices */
+	for (size_t k = 0; k < nm; k++) {
+		const struct roster_rep *rr = mem[k].rr;
+
+		redis_argv_end(args, keys_seen_member_to(redis_argv_begin(args,
+		    rr->id_len + 1 + mem[k].len), rr->rep->id, rr->id_len,
+		    mem[k].s, mem[k].len));
+	}
+	for (size_t k = 0; k < nf; k++) {
+		const struct roster_rep *rr = rf[k].rr;
+		size_t kl = op->kpi_len[rf[k].c];
+
+		redis_argv_end(args, keys_counter_field_to(
+		    redis_argv_begin(args, rr->id_len + 1 + kl), rr->rep->id,
+		    rr->id_len, cfg->kpis[rf[k].c].name, kl));
+	}
+	for (size_t k = 0; k < nt; k++) {
+		size_t kl = op->kpi_len[tf[k].c];
+
+		redis_argv_end(args, keys_team_field_to(
+		    redis_argv_begin(args, tf[k].len + 1 + kl), tf[k].s,
+		    tf[k].len, cfg->kpis[tf[k].c].name, kl));
+	}
 	free(seen);
 	free(cnt);
 	free(gbk);
 	free(gidx);
+	free(mem);
+	free(rf);
+	free(tf);
+	free(midx);
+	free(ridx);
+	free(tidx);
+	free(per_set);
+	free(per_cnt);
+	free(per_team);
 
 	sc = xcalloc(1, sizeof(*sc));
 	sc->op = op;
@@ -1278,7 +1126,7 @@ redis_apply_new(struct redis_conn *conn)
 	struct redis_apply *a = xcalloc(1, sizeof(*a));
 
 	a->conn = conn;
-	a->shard_sha = redis_conn_add_script(conn, shard_script);
+	a->shard_sha = redis_conn_add_script(conn, count_script());
 	a->board_sha = redis_conn_add_script(conn, board_redis_script());
 	a->contest_sha = redis_conn_add_script(conn, contest_redis_script());
 	return a;
