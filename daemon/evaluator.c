@@ -1004,6 +1004,7 @@ pass_step(struct evaluator *e)
 		    (double)repcache_known(e->cache));
 		metrics_set(e->m_pass_seconds,
 		    (double)(caltime_wall_ms() - e->pass_began) / 1000.0);
+		metrics_inc(e->m_passes);
 	}
 	pump(e);
 }
@@ -1262,6 +1263,8 @@ evaluator_new(const struct evaluator_deps *d)
 	e->m_pass_seconds = metrics_gauge("paced_evaluation_pass_seconds",
 	    NULL, "The last evaluate_every pass on the wall clock: from its "
 	    "tick to its last rep queued (spread over half the interval)");
+	e->m_passes = metrics_counter("paced_evaluation_passes_total", NULL,
+	    "evaluate_every passes on the wall clock that queued every rep");
 	e->m_pass_overruns = metrics_counter(
 	    "paced_evaluation_pass_overruns_total", NULL, "evaluate_every "
 	    "ticks that came before the last pass had queued every rep (it "

@@ -141,7 +141,7 @@ struct evaluator {
 	size_t pass_next, pass_total, pass_left, pass_owned;
 	int64_t pass_began;
 	struct event *pass_ev;
-	struct metric *m_pass_seconds, *m_pass_overruns;
+	struct metric *m_pass_seconds, *m_pass_overruns, *m_passes;
 	/* The pump's next turn once its budget is spent: a timer, so that
 	 * the loop polls its sockets in between (an event made active from
 	 * its own callback runs again before any I/O). */
