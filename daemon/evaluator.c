@@ -934,14 +934,20 @@ enqueue_newly_owned(struct evaluator *e)
 	free(fresh);
 }
 
+/* The timer for the next multiple of evaluate_every after the one it
+ * was set for: libevent's timers run on the monotonic clock, and one may
+ * fire a few ms before the wall clock's boundary, which must not count
+ * as a tick of its own. */
 static void
 arm_wall(struct evaluator *e)
 {
 	int64_t every = cfg_of(e)->alerts.evaluate_every_ms;
 	int64_t now = caltime_wall_ms();
-	int64_t next = (now / every + 1) * every;
+	int64_t from = now > e->wall_at ? now : e->wall_at;
+	int64_t next = (from / every + 1) * every;
 	struct timeval tv = { (next - now) / 1000, ((next - now) % 1000) * 1000 };
 
+	e->wall_at = next;
 	evtimer_add(e->wall_ev, &tv);
 }
 

@@ -135,6 +135,7 @@ struct evaluator {
 	struct job *spare[MAX_INFLIGHT];	/* finished, kept for reuse */
 	size_t nspare;
 	struct event *wall_ev, *dirty_ev, *pump_ev;
+	int64_t wall_at;	/* the boundary wall_ev is set for (wall ms) */
 	/* The wall timer's pass (pass_step): the roster index it visits
 	 * next, the reps it visits in all and has still to visit, the owned
 	 * ones it queued, when it began (wall ms); stepped by pass_ev. */
