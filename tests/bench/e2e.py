@@ -23,8 +23,9 @@ and prints one table:
   * produce-to-visible latency of paced at fixed rates (see below), with
     the mean time a batch spent in each stage (paced_batch_stage_seconds);
   * the paced CPU time of one evaluation pass over every rep (the
-    evaluate_every timer, with no ingest running, until its last command
-    is answered), from /proc/PID/stat, and the event loop thread's alone;
+    evaluate_every timer, with no ingest running, spread over half the
+    interval, until its last command is answered), from /proc/PID/stat,
+    and the event loop thread's alone;
     the commands paced sent and Redis ran per rep; the reps judged from
     the evaluator's copy and read from Redis; the loop's stalls;
   * paced's VmRSS (/proc/PID/status) after loading rosters of two sizes,
