@@ -63,27 +63,44 @@ resize(struct evaluator *e)
 	e->nslots = n;
 }
 
+/* The dirty timer's next run, ms from now (0: on the next loop turn). */
+static void
+dirty_arm(struct evaluator *e, int ms)
+{
+	struct timeval tv = { 0, ms * 1000 };
+
+	evtimer_add(e->dirty_ev, &tv);
+}
+
 /* Rep (< nslots) is judged again about DIRTY_DELAY_MS from now, once
  * however often it is marked meanwhile. */
 static void
 mark_dirty(struct evaluator *e, size_t rep)
 {
-	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
-
 	if (!e->dirty[rep]) {
 		e->dirty[rep] = true;
+		if (e->ndirty == e->dirty_cap &&
+		    e->dirty_head >= e->ndirty / 2) {
+			/* the runs took half of it from the front: reuse
+			 * their room (an entry moves at most once for each
+			 * one taken before it: O(1) a mark, amortised) */
+			e->ndirty -= e->dirty_head;
+			memmove(e->dirty_list, e->dirty_list + e->dirty_head,
+			    e->ndirty * sizeof(*e->dirty_list));
+			e->dirty_head = 0;
+		}
 		if (e->ndirty == e->dirty_cap) {
 			e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 256;
 			e->dirty_list = xreallocarray(e->dirty_list,
 			    e->dirty_cap, sizeof(*e->dirty_list));
 		}
 		e->dirty_list[e->ndirty++] = rep;
-		metrics_set(e->m_changed, (double)e->ndirty);
+		metrics_set(e->m_changed, (double)(e->ndirty - e->dirty_head));
 	}
 	if (e->changes_held)
 		return;		/* taken up when released */
 	if (!evtimer_pending(e->dirty_ev, NULL))
-		evtimer_add(e->dirty_ev, &tv);
+		dirty_arm(e, DIRTY_DELAY_MS);
 }
 
 /* Room for one more entry in the ring, its order kept. */
@@ -1076,8 +1093,7 @@ static void
 dirty_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct evaluator *e = arg;
-	size_t n = e->ndirty, nreps = roster_size(roster_of(e));
-	struct timeval tv = { 0, DIRTY_DELAY_MS * 1000 };
+	size_t n = e->ndirty - e->dirty_head, nreps = roster_size(roster_of(e));
 
 	(void)fd;
 	(void)what;
@@ -1085,7 +1101,7 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 		return;		/* evaluator_hold_changes arms it again */
 	if (n > DIRTY_PER_RUN)
 		n = DIRTY_PER_RUN;
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = e->dirty_head; k < e->dirty_head + n; k++) {
 		size_t i = e->dirty_list[k];
 
 		if (i >= e->nslots || !e->dirty[i])
@@ -1096,28 +1112,26 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 			enqueue(e, i, 0, NULL);
 	}
 	/* Reps marked while these are queued wait for the next run. */
-	memmove(e->dirty_list, e->dirty_list + n,
-	    (e->ndirty - n) * sizeof(*e->dirty_list));
-	e->ndirty -= n;
-	metrics_set(e->m_changed, (double)e->ndirty);
+	e->dirty_head += n;
+	if (e->dirty_head == e->ndirty)
+		e->dirty_head = e->ndirty = 0;
+	metrics_set(e->m_changed, (double)(e->ndirty - e->dirty_head));
 	if (e->ndirty > 0)
-		evtimer_add(e->dirty_ev, &tv);
+		dirty_arm(e, DIRTY_DELAY_MS);
 	pump(e);
 }
 
 void
 evaluator_hold_changes(struct evaluator *e, bool hold)
 {
-	struct timeval now = { 0, 0 };
-
 	if (hold == e->changes_held)
 		return;
 	e->changes_held = hold;
 	metrics_set(e->m_held, hold ? 1 : 0);
 	log_info("evaluator_changes", "held=%s waiting=%zu",
-	    hold ? "yes" : "no", e->ndirty);
+	    hold ? "yes" : "no", e->ndirty - e->dirty_head);
 	if (!hold && e->ndirty > 0)
-		evtimer_add(e->dirty_ev, &now);
+		dirty_arm(e, 0);
 }
 
 void

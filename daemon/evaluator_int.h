@@ -113,7 +113,7 @@ struct evaluator {
 	/* The reps marked dirty, each once (dirty[] says which): the timer
 	 * takes them without scanning the roster. */
 	size_t *dirty_list;
-	size_t ndirty, dirty_cap;
+	size_t dirty_head, ndirty, dirty_cap;	/* [dirty_head, ndirty) wait */
 	/* The ingest is behind: re-evaluations after changes wait (the
 	 * marks stay, each rep judged once when it is released). */
 	bool changes_held;
