@@ -954,13 +954,15 @@ enqueue_newly_owned(struct evaluator *e)
 /* The timer for the next multiple of evaluate_every after the one it
  * was set for: libevent's timers run on the monotonic clock, and one may
  * fire a few ms before the wall clock's boundary, which must not count
- * as a tick of its own. */
+ * as a tick of its own. (A wall clock set back by more than an interval
+ * counts from now.) */
 static void
 arm_wall(struct evaluator *e)
 {
 	int64_t every = cfg_of(e)->alerts.evaluate_every_ms;
 	int64_t now = caltime_wall_ms();
-	int64_t from = now > e->wall_at ? now : e->wall_at;
+	int64_t from = e->wall_at > now && e->wall_at - now <= every ?
+	    e->wall_at : now;
 	int64_t next = (from / every + 1) * every;
 	struct timeval tv = { (next - now) / 1000, ((next - now) % 1000) * 1000 };
 
@@ -1050,8 +1052,9 @@ pass_begin(struct evaluator *e)
 
 	if (e->pass_left > 0) {
 		metrics_inc(e->m_pass_overruns);
-		log_warnx("evaluation_pass_overrun", "left=%zu reps=%zu every_ms=%" PRId64,
-		    e->pass_left, n, cfg_of(e)->alerts.evaluate_every_ms);
+		log_warnx("evaluation_pass_overrun",
+		    "left=%zu reps=%zu every_ms=%" PRId64, e->pass_left, n,
+		    cfg_of(e)->alerts.evaluate_every_ms);
 		evtimer_del(e->pass_ev);
 	}
 	e->pass_left = e->pass_total = n;
