@@ -79,7 +79,7 @@ mark_dirty(struct evaluator *e, size_t rep)
 {
 	if (!e->dirty[rep]) {
 		e->dirty[rep] = true;
-		if (e->ndirty == e->dirty_cap &&
+		if (e->ndirty == e->dirty_cap && e->dirty_head > 0 &&
 		    e->dirty_head >= e->ndirty / 2) {
 			/* the runs took half of it from the front: reuse
 			 * their room (an entry moves at most once for each
