@@ -847,6 +847,14 @@ pump_cb(evutil_socket_t fd, short what, void *arg)
 	pump(arg);
 }
 
+/* After every rep was queued (a tick, a timer pass): n of them owned. */
+static void
+owned_noted(struct evaluator *e, size_t n)
+{
+	metrics_set(e->m_owned, (double)n);
+	metrics_set(e->m_cache_reps, (double)repcache_known(e->cache));
+}
+
 /* Enqueues every owned rep; returns how many. */
 static size_t
 enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
@@ -863,8 +871,7 @@ enqueue_owned(struct evaluator *e, int64_t at, struct tick *t)
 		enqueue(e, i, at, t);
 		n++;
 	}
-	metrics_set(e->m_owned, (double)n);
-	metrics_set(e->m_cache_reps, (double)repcache_known(e->cache));
+	owned_noted(e, n);
 	return n;
 }
 
@@ -1024,9 +1031,7 @@ pass_step(struct evaluator *e)
 	if (e->pass_left > 0) {
 		evtimer_add(e->pass_ev, &tv);
 	} else {
-		metrics_set(e->m_owned, (double)e->pass_owned);
-		metrics_set(e->m_cache_reps,
-		    (double)repcache_known(e->cache));
+		owned_noted(e, e->pass_owned);
 		metrics_set(e->m_pass_seconds,
 		    (double)(caltime_wall_ms() - e->pass_began) / 1000.0);
 		metrics_inc(e->m_passes);

@@ -263,21 +263,24 @@ Test(eval_catchup, changes_held_while_behind, .fini = harness_teardown,
 
 #define SPREAD_QUIET	2000
 
+static bool
+passed_once(void *arg)
+{
+	return harness_paced_metric(arg, "paced_evaluation_passes_total") >= 1;
+}
+
 Test(eval_catchup, timer_pass_spread, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
 	double secs, e0, e1;
 	int reps = SPREAD_QUIET + NBUSY;
-	time_t end;
 
 	start_owning(&p, "eval_catchup_spread", "few.tsv", "s", 1, 1,
 	    SPREAD_QUIET, "2s");
 	/* The first whole pass sets the gauge. */
-	end = time(NULL) + 60;
-	while ((secs = harness_paced_metric(&p,
-	    "paced_evaluation_pass_seconds")) <= 0 && time(NULL) < end)
-		usleep(100 * 1000);
+	cr_assert_eq(harness_wait_until(passed_once, &p, HARNESS_WAIT_MS,
+	    "a timer pass over every rep"), 0);
 	e0 = harness_paced_metric(&p, "paced_evaluations_total");
 	sleep(8);		/* four ticks */
 	e1 = harness_paced_metric(&p, "paced_evaluations_total");
