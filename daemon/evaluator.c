@@ -703,7 +703,7 @@ job_start(struct evaluator *e, const struct queued *q)
 	j->gen = e->gen;
 	j->rep = q->rep;
 	j->tick = q->tick;
-	j->at = q->at ? q->at : clock_now(owner_clock(e->d.owner));
+	j->at = q->at ? q->at : e->turn_now;
 	e->busy[q->rep] = true;
 	if (e->inflight++ == 0)
 		sinks_evaluating(e->d.sinks, true);
@@ -789,6 +789,10 @@ pump_turn(struct evaluator *e)
 	size_t nreps = roster_size(roster_of(e));
 
 	resize(e);
+	/* One instant for the turn (a few milliseconds at most): the
+	 * buckets and working time of a team are then worked out once for
+	 * all its reps in it, not once per rep. */
+	e->turn_now = clock_now(owner_clock(e->d.owner));
 	if (e->stopping) {	/* all of it at once: no I/O, O(1) each */
 		while (e->nparked > 0)
 			drop_queued(e, &e->parked[--e->nparked]);

@@ -148,6 +148,8 @@ struct evaluator {
 	 * its own callback runs again before any I/O). */
 	struct event *pump_later_ev;
 	bool in_pump;		/* pump() is running: it goes on by itself */
+	int64_t turn_now;	/* the instant of the pump's turn: the jobs
+				 * it starts without one of their own */
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;

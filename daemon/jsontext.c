@@ -160,8 +160,10 @@ write_fixed(char *buf, bool neg, uint64_t m, int k)
 	return len;
 }
 
+/* exact: the text reads back as d itself (15 digits only when they do,
+ * else 17, which always do); else as cJSON checks it (within an epsilon). */
 static size_t
-number_fast(char *buf, double d)
+number_fast(char *buf, double d, bool exact)
 {
 	double a = fabs(d), back;
 	uint64_t bits, m, q;
@@ -197,7 +199,7 @@ number_fast(char *buf, double d)
 	if (q == pow10_u64[15] && e10 == 14)
 		return 0;	/* %g writes 1e+15 */
 	back = (double)q / pow10_dbl[k];
-	if (fabs(back - a) <= fmax(back, a) * DBL_EPSILON)
+	if (exact ? back == a : fabs(back - a) <= fmax(back, a) * DBL_EPSILON)
 		return write_fixed(buf, d < 0, q, k);
 	/* 17 digits, as cJSON prints when the 15 do not read back. */
 	return write_fixed(buf, d < 0, round_scaled(m, k + 2, s), k + 2);
@@ -237,7 +239,7 @@ jsontext_number(char *buf, double d)
 		buf[o] = '\0';
 		return o;
 	}
-	if ((n = number_fast(buf, d)) > 0)
+	if ((n = number_fast(buf, d, false)) > 0)
 		return n;
 	/* cJSON's own way: 15 digits, 17 when those do not read back. */
 	len = snprintf(buf, JSONTEXT_NUMBER_SIZE, "%1.15g", d);
@@ -245,6 +247,23 @@ jsontext_number(char *buf, double d)
 	if (!(fabs(test - d) <= fmax(fabs(test), fabs(d)) * DBL_EPSILON))
 		len = snprintf(buf, JSONTEXT_NUMBER_SIZE, "%1.17g", d);
 	return (size_t)len;
+}
+
+size_t
+jsontext_number_exact(char *buf, double d)
+{
+	size_t n;
+
+	if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d &&
+	    !(d == 0 && signbit(d))) {
+		int64_t v = (int64_t)d;
+		uint64_t u = v < 0 ? (uint64_t)-v : (uint64_t)v;
+
+		return write_fixed(buf, v < 0, u, 0);
+	}
+	if ((n = number_fast(buf, d, true)) > 0)
+		return n;
+	return (size_t)snprintf(buf, JSONTEXT_NUMBER_SIZE, "%.17g", d);
 }
 
 double

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -224,6 +225,27 @@ send_formatted(struct redis_conn *c, struct pending *p, int argc,
 	    (size_t)(o - buf));
 }
 
+/*
+ * hiredis keeps what is to be written in one buffer, written when the
+ * loop finds the socket writable: a callback that sends thousands of
+ * commands (a pass of evaluations, a batch's calls) grows it to megabytes,
+ * copied at each doubling and freed once written. Past FLUSH_EARLY bytes
+ * it is written now (non-blocking, as the write event would): the buffer
+ * stays small and Redis starts on the commands sooner. An error is left
+ * in the context for the write event to handle (no callback runs here).
+ */
+#define FLUSH_EARLY	(64 * 1024)
+
+static void
+flush_early(struct redis_conn *c)
+{
+	redisContext *rc = &c->ac->c;
+	int done = 0;
+
+	if (rc->err == 0 && sdslen(rc->obuf) >= FLUSH_EARLY)
+		(void)redisBufferWrite(rc, &done);
+}
+
 int
 redis_conn_command(struct redis_conn *c, int argc, const char **argv,
     const size_t *argvlen, redis_reply_cb *cb, void *arg)
@@ -249,6 +271,7 @@ redis_conn_command(struct redis_conn *c, int argc, const char **argv,
 	else
 		c->head = p;
 	c->tail = p;
+	flush_early(c);
 	return 0;
 }
 

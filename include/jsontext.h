@@ -19,6 +19,11 @@ char *jsontext_take(cJSON *o);
  * bytes), with no locale and mostly without printf; returns the length. */
 #define JSONTEXT_NUMBER_SIZE	32
 size_t jsontext_number(char *buf, double d);
+/* Writes d (finite or not) so that strtod reads back d itself: an
+ * integral value below 10^15 as an integer, else the fewer of 15 or 17
+ * significant digits that do (printf's %.17g where neither fast way
+ * applies); returns the length. buf: JSONTEXT_NUMBER_SIZE bytes. */
+size_t jsontext_number_exact(char *buf, double d);
 /* strtod(s, NULL) of s (borrowed, NUL-terminated), without strtod for a
  * plain integer of 1 to 15 digits (what Redis answers for a counter). */
 double jsontext_strtod(const char *s);

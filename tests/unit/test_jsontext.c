@@ -155,3 +155,64 @@ Test(jsontext, strtod_as_libc)
 		    (isnan(a) && isnan(b)), "%s: %.17g against %.17g", v[i], a, b);
 	}
 }
+
+/* jsontext_number_exact: the text reads back as d, bit for bit, and has
+ * at most 17 significant digits (as %.17g's). */
+static void
+reads_back(double d)
+{
+	char buf[JSONTEXT_NUMBER_SIZE], ref[40];
+	size_t n = jsontext_number_exact(buf, d);
+	double back = strtod(buf, NULL);
+
+	cr_assert_eq(n, strlen(buf), "d=%.17g", d);
+	if (isnan(d)) {
+		cr_assert(isnan(back), "d=nan text=%s", buf);
+		return;
+	}
+	cr_assert(memcmp(&back, &d, sizeof(d)) == 0, "d=%.17g text=%s", d, buf);
+	snprintf(ref, sizeof(ref), "%.17g", d);
+	cr_assert_leq(n, strlen(ref), "d=%.17g text=%s", d, buf);
+}
+
+Test(jsontext, exact_numbers_read_back)
+{
+	static const double v[] = {
+		0, -0.0, 1, -1, 7, 1e15 - 1, -(1e15 - 1), 1e15, 2e15, 0.1, 0.3,
+		1.0 / 3, 2.0 / 3, 1e-4, 9.9999999999999995e-5, 1e-300, 5e-324,
+		DBL_MAX, -DBL_MAX, 123456.78901234567, 999999999999999.875,
+		9999999999999.995, 0.00099999999999999995, INFINITY, -INFINITY,
+		NAN,
+	};
+	uint64_t s = 0x853c49e6748fea9bULL;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		reads_back(v[i]);
+		if (isfinite(v[i])) {
+			reads_back(nextafter(v[i], 0));
+			reads_back(nextafter(v[i], INFINITY));
+		}
+	}
+	{
+		/* -0 keeps its sign; 0.1 is written short, not %.17g's
+		 * 0.10000000000000001 */
+		char buf[JSONTEXT_NUMBER_SIZE];
+
+		jsontext_number_exact(buf, -0.0);
+		cr_assert_str_eq(buf, "-0");
+		jsontext_number_exact(buf, 0.1);
+		cr_assert_str_eq(buf, "0.1");
+		jsontext_number_exact(buf, -123456789012345.0);
+		cr_assert_str_eq(buf, "-123456789012345");
+	}
+	for (int i = 0; i < 300000; i++) {
+		/* random bits over every exponent, and ratios as figures are */
+		uint64_t bits = next(&s);
+		double d, r = (double)(next(&s) % 100000) / (double)(1 + next(&s) % 997);
+
+		memcpy(&d, &bits, sizeof(d));
+		reads_back(d);
+		reads_back(r);
+		reads_back(-r * 1e-3);
+	}
+}
