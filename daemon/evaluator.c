@@ -512,7 +512,9 @@ evaluate_job(struct job *j)
 	}
 	evaluate_rep_memo(cfg, rr, j->at, data_since(e, rr), j->actual,
 	    j->prev, j->ended, e->memo, &j->res);
-	pace_write_send(e->pace, cfg, rr, j->res.cards);
+	metrics_inc(pace_write_send(e->pace, cfg, rr, j->res.cards,
+	    repcache_pace_sum(e->cache, j->rep)) ? e->m_pace_written :
+	    e->m_pace_same);
 	if (e->d.judged != NULL)
 		e->d.judged(rr, j->at, j->res.cards, e->d.judged_arg);
 	if (e->d.changes != NULL)
@@ -1249,6 +1251,10 @@ evaluator_new(const struct evaluator_deps *d)
 	static const char reads_help[] = "Rep evaluations by where their "
 	    "counters and alert states came from: the evaluator's copy (no "
 	    "Redis read) or a Redis read";
+	static const char pace_help[] = "Rep evaluations by what became of "
+	    "their pace figures: written, or not written because Redis holds "
+	    "the same since the rep's last read (outside working hours, a "
+	    "replayed instant)";
 	char labels[96];
 
 	e->d = *d;
@@ -1279,6 +1285,10 @@ evaluator_new(const struct evaluator_deps *d)
 	    "from=\"cache\"", reads_help);
 	e->m_read_redis = metrics_counter("paced_evaluation_reads_total",
 	    "from=\"redis\"", reads_help);
+	e->m_pace_written = metrics_counter("paced_pace_writes_total",
+	    "outcome=\"written\"", pace_help);
+	e->m_pace_same = metrics_counter("paced_pace_writes_total",
+	    "outcome=\"unchanged\"", pace_help);
 	e->m_cache_reps = metrics_gauge("paced_evaluator_cached_reps", NULL,
 	    "Reps whose counters and alert states the evaluator holds (judged "
 	    "without a Redis read while their buckets stay the same)");

@@ -153,6 +153,7 @@ struct evaluator {
 	struct metric *m_alerts[2][2];	/* [status][severity-1] */
 	struct metric *m_evals_ok, *m_evals_failed, *m_evals_dropped, *m_owned;
 	struct metric *m_read_cache, *m_read_redis, *m_cache_reps;
+	struct metric *m_pace_written, *m_pace_same;
 	struct metric *m_changed, *m_held;
 	/* The reps' counters and states as Redis holds them (repcache.h);
 	 * owner_seen: the owner_epoch it was last cleared at (a rebalance

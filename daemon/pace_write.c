@@ -7,6 +7,7 @@
 #include "pace_write.h"
 
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "jsontext.h"
@@ -19,6 +20,7 @@ struct pace_write {
 	struct redis_conn *conn;
 	int sha;			/* redis_conn script index */
 	struct redis_argv *argv;	/* built one call at a time */
+	uint64_t gen;			/* failed writes: seeds every sum */
 };
 
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
@@ -37,14 +39,71 @@ static const char pace_script[] =
 	"return 0\n";
 
 
+/* A write that failed (an error, the connection lost) makes every sum
+ * kept by the callers stale: each rep's next figures are written. */
 static void
 pace_reply(const redisReply *r, void *arg)
 {
-	struct redis_conn *conn = arg;
+	struct pace_write *w = arg;
 
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		w->gen++;
 	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0)
-		redis_conn_reset(conn, "script missing (NOSCRIPT)");
+		redis_conn_reset(w->conn, "script missing (NOSCRIPT)");
+}
+
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 32);
+}
+
+static uint64_t
+mix_double(uint64_t h, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, sizeof(v));
+	return mix(h, v);
+}
+
+/* A sum of everything a write of cards says (keys, fields, values), in
+ * the generation of w; never 0. */
+static uint64_t
+cards_sum(const struct pace_write *w, const struct config *cfg,
+    const struct scorecard *cards)
+{
+	uint64_t h = mix(0x243f6a8885a308d3ULL, w->gen);
+
+	for (int p = 0; p < PERIOD_COUNT; p++) {
+		const struct scorecard *card = &cards[p];
+
+		h = mix(h, ((uint64_t)(uint32_t)card->bucket.start_day << 32) |
+		    (uint32_t)card->bucket.end_day);
+		for (size_t k = 0; k < cfg->nkpis; k++) {
+			const struct scorecard_kpi *sk = &card->kpis[k];
+			const struct pacing_figures *f = &sk->fig;
+
+			if (!sk->has_target) {
+				h = mix(h, 0);
+				continue;
+			}
+			h = mix(h, 1 | (uint64_t)f->has_pace << 1 |
+			    (uint64_t)f->has_projected << 2 |
+			    (uint64_t)f->has_required_rate << 3 |
+			    (uint64_t)f->status << 8);
+			h = mix_double(h, sk->actual);
+			h = mix_double(h, f->target);
+			h = mix_double(h, f->expected_to_date);
+			h = mix_double(h, f->has_pace ? f->pace : 0);
+			h = mix_double(h, f->has_projected ? f->projected : 0);
+			h = mix_double(h, f->has_required_rate ?
+			    f->required_rate : 0);
+		}
+	}
+	return h != 0 ? h : 1;
 }
 
 /* Appends "<name>":<number> to a pace figure's JSON text. */
@@ -87,13 +146,22 @@ pace_json(const struct scorecard_kpi *sk, char *buf)
 /* Pace figures for dashboards: one hash per period bucket, all four in
  * one script call, built in one argument vector (the keys first, so the
  * periods with a target are counted before). */
-void
+bool
 pace_write_send(struct pace_write *w, const struct config *cfg,
-    const struct roster_rep *rr, const struct scorecard *cards)
+    const struct roster_rep *rr, const struct scorecard *cards,
+    uint64_t *last)
 {
 	struct redis_argv *v;
 	char json[PACE_JSON_SIZE];
 	size_t n[PERIOD_COUNT], nkeys = 0;
+	uint64_t sum;
+
+	if (last != NULL) {
+		sum = cards_sum(w, cfg, cards);
+		if (*last == sum)
+			return false;	/* Redis holds these figures */
+		*last = sum;
+	}
 
 	for (int p = 0; p < PERIOD_COUNT; p++) {
 		const struct scorecard *card = &cards[p];
@@ -104,7 +172,7 @@ pace_write_send(struct pace_write *w, const struct config *cfg,
 		nkeys += n[p] > 0;
 	}
 	if (nkeys == 0)
-		return;
+		return false;
 	v = w->argv;
 	redis_argv_reset(v);
 	redis_argv_str(v, "EVALSHA");
@@ -131,7 +199,9 @@ pace_write_send(struct pace_write *w, const struct config *cfg,
 			redis_argv_add(v, json, pace_json(sk, json));
 		}
 	}
-	redis_conn_send(w->conn, v, pace_reply, w->conn);
+	if (redis_conn_send(w->conn, v, pace_reply, w) != 0)
+		w->gen++;
+	return true;
 }
 
 struct pace_write *

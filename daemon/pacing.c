@@ -168,20 +168,18 @@ span_elapsed(int64_t s, int64_t len, int64_t now_ms)
 }
 
 void
-pacing_worktime(const struct pacing_calendar *cal,
-    const struct pacing_absence *ooo, struct tzone *z,
-    const struct bucket *b, int64_t now_ms, struct pacing_worktime *wt)
+pacing_workdays(const struct pacing_calendar *cal, struct tzone *z,
+    const struct bucket *b, int32_t today, struct pacing_workdays *wd)
 {
 	int64_t	 len, s;
-	int32_t	 today, hint;
+	int32_t	 hint;
 	size_t	 h, nh = cal->holidays != NULL ? cal->nholidays : 0;
 
-	memset(wt, 0, sizeof(*wt));
-	wt->day_ms = nominal_day_ms(cal);
-	if (wt->day_ms == 0 || b->end_day <= b->start_day)
+	memset(wd, 0, sizeof(*wd));
+	wd->today = today;
+	wd->day_ms = nominal_day_ms(cal);
+	if (wd->day_ms == 0 || b->end_day <= b->start_day)
 		return;
-
-	today = tzone_local_day(z, now_ms);
 	hint = hint_before(z, b->start_day);
 	h = lower_bound(cal->holidays, nh, b->start_day);
 	for (int32_t d = b->start_day; d < b->end_day; d++) {
@@ -190,15 +188,40 @@ pacing_worktime(const struct pacing_calendar *cal,
 		if (!working_weekday(cal, d) ||
 		    (h < nh && cal->holidays[h] == d))
 			continue;
-		wt->days_period++;
+		wd->days_period++;
 		len = work_span(cal, z, d, &hint, &s);
-		wt->total_ms += len;
+		wd->total_ms += len;
 		if (d < today)
-			wt->elapsed_ms += len;
-		else if (d == today)
-			wt->elapsed_ms += span_elapsed(s, len, now_ms);
+			wd->before_ms += len;
+		else if (d == today) {
+			wd->today_start = s;
+			wd->today_len = len;
+		}
 	}
-	wt->days_present = wt->days_period;
+}
+
+void
+pacing_worktime_at(const struct pacing_workdays *wd, int64_t now_ms,
+    struct pacing_worktime *wt)
+{
+	memset(wt, 0, sizeof(*wt));
+	wt->day_ms = wd->day_ms;
+	wt->total_ms = wd->total_ms;
+	wt->elapsed_ms = wd->before_ms +
+	    span_elapsed(wd->today_start, wd->today_len, now_ms);
+	wt->days_period = wd->days_period;
+	wt->days_present = wd->days_period;
+}
+
+void
+pacing_worktime(const struct pacing_calendar *cal,
+    const struct pacing_absence *ooo, struct tzone *z,
+    const struct bucket *b, int64_t now_ms, struct pacing_worktime *wt)
+{
+	struct pacing_workdays wd;
+
+	pacing_workdays(cal, z, b, tzone_local_day(z, now_ms), &wd);
+	pacing_worktime_at(&wd, now_ms, wt);
 	pacing_worktime_apply_ooo(wt, cal, ooo, z, b, now_ms);
 }
 

@@ -26,6 +26,7 @@ struct rc_entry {
 	struct rc_bucket b[PERIOD_COUNT];
 	double *vals;		/* [p * nkpis + k]; NULL: all zero */
 	struct eval_state *states;	/* [k * PERIOD_COUNT + p]; NULL: none */
+	uint64_t pace_sum;	/* of the pace figures written since the read */
 };
 
 struct repcache {
@@ -242,6 +243,14 @@ repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
 	put_states(c, en, prev, NULL);
 	en->last_at = last_at;
 	en->read_at = now_ms;
+	en->pace_sum = 0;	/* written again after each read */
+}
+
+uint64_t *
+repcache_pace_sum(struct repcache *c, size_t rep)
+{
+	return rep < c->nreps && c->ent[rep] != NULL ?
+	    &c->ent[rep]->pace_sum : NULL;
 }
 
 void

@@ -14,9 +14,14 @@
 
 #include "xmalloc.h"
 
-/* Direct-mapped: a pass needs a few keys per team (four periods, the
- * instant judged and the instants the reps' data began). */
+/* Direct-mapped. Buckets: per zone and calendar the four holding the
+ * instant judged. Working days: per zone, calendar and bucket, those as of
+ * the local day of the instant judged (one entry for the whole day) and
+ * as of the day each partition's data began (constant: 4 x zones x
+ * partitions keys, 1,280 with 10 zones and 32 partitions); at 128 slots
+ * those evicted one another, at 4,096 (about 300 KiB) they mostly stay. */
 #define MEMO_SLOTS	128
+#define MEMO_WT_SLOTS	4096
 
 struct memo_bucket {
 	bool used;
@@ -27,19 +32,20 @@ struct memo_bucket {
 	struct bucket b;
 };
 
-/* The working time without out-of-office days (the rep's own). */
+/* The working days of a bucket as of a local day, without out-of-office
+ * days (the rep's own): the working time at any instant of that day
+ * without a zone lookup. */
 struct memo_worktime {
 	bool used;
 	const struct config_calendar *cal;
 	const struct tzone *zone;
 	int32_t start_day, end_day;
-	int64_t at_ms;
-	struct pacing_worktime wt;
+	struct pacing_workdays wd;
 };
 
 struct scorecard_memo {
 	struct memo_bucket buckets[MEMO_SLOTS];
-	struct memo_worktime worktimes[MEMO_SLOTS];
+	struct memo_worktime worktimes[MEMO_WT_SLOTS];
 };
 
 struct scorecard_memo *
@@ -62,15 +68,18 @@ scorecard_memo_clear(struct scorecard_memo *m)
 }
 
 static size_t
-memo_slot(const void *cal, const void *zone, int64_t a, int64_t b)
+memo_slot(const void *cal, const void *zone, int64_t a, int64_t b,
+    size_t slots)
 {
 	uint64_t h = (uint64_t)(uintptr_t)cal * 0x9e3779b97f4a7c15ULL;
 
 	h ^= (uint64_t)(uintptr_t)zone * 0xc2b2ae3d27d4eb4fULL;
 	h ^= (uint64_t)a * 0x165667b19e3779f9ULL;
 	h ^= (uint64_t)b * 0x27d4eb2f165667c5ULL;
-	h ^= h >> 29;
-	return (size_t)(h % MEMO_SLOTS);
+	h ^= h >> 33;		/* every bit of the key into the low ones */
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (size_t)(h % slots);
 }
 
 static void
@@ -83,7 +92,8 @@ bucket_of(struct scorecard_memo *m, const struct roster_rep *rep,
 		caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms, b);
 		return;
 	}
-	e = &m->buckets[memo_slot(rep->calendar, rep->zone, at_ms, p)];
+	e = &m->buckets[memo_slot(rep->calendar, rep->zone, at_ms, p,
+	    MEMO_SLOTS)];
 	if (!e->used || e->cal != rep->calendar || e->zone != rep->zone ||
 	    e->p != p || e->at_ms != at_ms) {
 		caltime_bucket(rep->zone, &rep->calendar->rules, p, at_ms,
@@ -106,26 +116,28 @@ worktime_of(struct scorecard_memo *m, const struct roster_rep *rep,
 	struct pacing_calendar cal;
 	struct pacing_absence ooo = { cr->out_of_office, cr->nout_of_office };
 	struct memo_worktime *e;
+	int32_t today;
 
 	scorecard_calendar(rep->calendar, &cal);
 	if (m == NULL) {
 		pacing_worktime(&cal, &ooo, rep->zone, b, at_ms, wt);
 		return;
 	}
-	e = &m->worktimes[memo_slot(rep->calendar, rep->zone, at_ms,
-	    ((int64_t)b->start_day << 32) ^ (uint32_t)b->end_day)];
+	today = tzone_local_day(rep->zone, at_ms);
+	e = &m->worktimes[memo_slot(rep->calendar, rep->zone, today,
+	    ((int64_t)b->start_day << 32) ^ (uint32_t)b->end_day,
+	    MEMO_WT_SLOTS)];
 	if (!e->used || e->cal != rep->calendar || e->zone != rep->zone ||
 	    e->start_day != b->start_day || e->end_day != b->end_day ||
-	    e->at_ms != at_ms) {
-		pacing_worktime(&cal, NULL, rep->zone, b, at_ms, &e->wt);
+	    e->wd.today != today) {
+		pacing_workdays(&cal, rep->zone, b, today, &e->wd);
 		e->used = true;
 		e->cal = rep->calendar;
 		e->zone = rep->zone;
 		e->start_day = b->start_day;
 		e->end_day = b->end_day;
-		e->at_ms = at_ms;
 	}
-	*wt = e->wt;
+	pacing_worktime_at(&e->wd, at_ms, wt);
 	/* What pacing_worktime() does last, with the rep's days. */
 	pacing_worktime_apply_ooo(wt, &cal, &ooo, rep->zone, b, at_ms);
 }

@@ -211,6 +211,26 @@ void pacing_worktime(const struct pacing_calendar *cal,
     const struct pacing_absence *ooo, struct tzone *z,
     const struct bucket *b, int64_t now_ms, struct pacing_worktime *wt);
 /*
+ * pacing_worktime in two steps, for callers that judge many instants of
+ * one day: the working days of bucket b in zone z as of local day today
+ * (one zone lookup per working day), then the working time at an instant
+ * of that day (no lookup). pacing_worktime is the two, with today the
+ * local day of now_ms, and the rep's OOO days applied after.
+ */
+struct pacing_workdays {
+	int32_t		 today;		/* the local day it was made for */
+	int32_t		 days_period;	/* working days less holidays */
+	int64_t		 day_ms;	/* one working day: end - start */
+	int64_t		 total_ms;	/* every working day's span */
+	int64_t		 before_ms;	/* the spans of the days before today */
+	int64_t		 today_start;	/* today's span, when it has one */
+	int64_t		 today_len;
+};
+void pacing_workdays(const struct pacing_calendar *cal, struct tzone *z,
+    const struct bucket *b, int32_t today, struct pacing_workdays *wd);
+void pacing_worktime_at(const struct pacing_workdays *wd, int64_t now_ms,
+    struct pacing_worktime *wt);
+/*
  * Borrows all but wt (caller's, updated); takes the rep's OOO days out of
  * wt, which pacing_worktime filled for the same cal, z, b and now_ms with
  * no OOO days. Costs a zone lookup per OOO working day in the bucket.

@@ -72,6 +72,10 @@ bool repcache_get(const struct repcache *c, size_t rep,
 void repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
     const int32_t start[PERIOD_COUNT], const double *actual,
     const struct eval_state *prev, int64_t last_at, int64_t now_ms);
+/* The sum of the pace figures last written for rep since its last read
+ * (pace_write_send's; 0: none), NULL when rep is not known. Borrowed
+ * until the next call that changes c. */
+uint64_t *repcache_pace_sum(struct repcache *c, size_t rep);
 /* Redis acknowledged rep's states after a judgement at last_at: the
  * changed ones (states[s] where changed[s]; not present: deleted). */
 void repcache_stored(struct repcache *c, size_t rep,

@@ -298,3 +298,123 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	harness_msgs_free(&m);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
 }
+
+struct pace_counts {
+	struct harness_paced *p;
+	double written, same;
+};
+
+static void
+pace_counts(struct pace_counts *c)
+{
+	c->written = harness_paced_metric(c->p,
+	    "paced_pace_writes_total{outcome=\"written\"}");
+	c->same = harness_paced_metric(c->p,
+	    "paced_pace_writes_total{outcome=\"unchanged\"}");
+}
+
+/* arg: a pace_counts; true once two more judgements found the figures
+ * Redis holds. */
+static bool
+judged_same_twice(void *arg)
+{
+	struct pace_counts *c = arg, now = { .p = c->p };
+
+	pace_counts(&now);
+	return now.same >= c->same + 2;
+}
+
+/*
+ * Figures that did not change are not written again. The team's working
+ * day (09:00-10:00 local) is over, its zone picked so that it is about
+ * noon there: the day's figures stand still. The 2 s timer judges the rep
+ * again and again; after the first write of its 10 calls no judgement
+ * writes (the same figures), the pace hash stays as written; a new call
+ * changes the figures and they are written at once.
+ */
+Test(pace_live, same_figures_not_written_again, .fini = harness_teardown,
+    .timeout = 120)
+{
+	struct harness_paced p;
+	struct pace_counts before = { .p = &p }, after = { .p = &p };
+	time_t t = time(NULL);
+	struct tm tm;
+	char zone[32], *org;
+	redisReply *r;
+
+	gmtime_r(&t, &tm);
+	snprintf(zone, sizeof(zone), "Etc/GMT%+d", tm.tm_hour - 12);
+	cr_assert_eq(harness_setup("pace_same"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	org = xasprintf(
+	    "clock: wall\n"
+	    "kpis:\n"
+	    "  - {name: calls, kind: leading, events: [call]}\n"
+	    "calendars:\n"
+	    "  default:\n"
+	    "    working_days: [mon, tue, wed, thu, fri, sat, sun]\n"
+	    "    working_hours: \"09:00-10:00\"\n"
+	    "roles:\n"
+	    "  ae: {targets: {calls: {day: %g}}}\n"
+	    "teams:\n"
+	    "  - {id: noon, timezone: \"%s\", manager: m-noon}\n"
+	    "reps:\n"
+	    "  - {id: " REP ", team: noon, role: ae}\n"
+	    "alerts:\n"
+	    "  periods: [day]\n"
+	    "  kpis: leading\n"
+	    "  evaluate_every: 2s\n", TARGET, zone);
+	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
+	free(org);
+	harness_log("team zone %s", zone);
+	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	http_port = p.http_port;
+
+	produce_calls(0, 10, true);
+	cr_assert_eq(harness_wait_until(pace_hash_is, (void *)"10",
+	    JUDGED_MS, "the pace hash with 10 calls"), 0);
+	pace_counts(&before);
+	cr_assert_geq(before.written, 1, "no pace write counted");
+	cr_assert_eq(harness_wait_until(judged_same_twice, &before, JUDGED_MS,
+	    "two judgements of the same figures"), 0);
+	pace_counts(&after);
+	cr_expect_eq(after.written, before.written, "the same figures were "
+	    "written again: %g writes, %g before", after.written,
+	    before.written);
+	/* What Redis holds was not rewritten: a value put there stays. */
+	r = harness_redis_cmd("KEYS paced:{rep:" REP "}:pace:day:*");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == 1);
+	freeReplyObject(harness_redis_cmd("HSET %s calls mark",
+	    r->element[0]->str));
+	before = after;
+	cr_assert_eq(harness_wait_until(judged_same_twice, &before, JUDGED_MS,
+	    "two more judgements"), 0);
+	freeReplyObject(r);
+	r = harness_redis_cmd("KEYS paced:{rep:" REP "}:pace:day:*");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements == 1);
+	{
+		redisReply *m = harness_redis_cmd("HGET %s calls",
+		    r->element[0]->str);
+
+		cr_expect(m != NULL && m->type == REDIS_REPLY_STRING &&
+		    strcmp(m->str, "mark") == 0,
+		    "the pace hash was written again");
+		if (m != NULL)
+			freeReplyObject(m);
+	}
+	freeReplyObject(r);
+
+	/* One more call: new figures, written. */
+	pace_counts(&before);
+	produce_calls(10, 1, true);
+	cr_assert_eq(harness_wait_until(pace_hash_is, (void *)"11",
+	    JUDGED_MS, "the pace hash with 11 calls"), 0);
+	pace_counts(&after);
+	cr_expect_gt(after.written, before.written);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}

@@ -213,14 +213,23 @@ Test(scorecard, a_bucket_that_began_before_the_data)
 
 /* The memo's scorecards are the plain ones, byte for byte: for a rep with
  * days away and one without, every period, instants across the days
- * away, a holiday and a DST change, the instants the data began, and
- * the same keys asked again (read from the memo then). */
+ * away, a holiday and DST changes, several instants of one day, the
+ * instants the data began, and the same keys asked again (read from the
+ * memo then). */
 Test(scorecard, memo_gives_the_plain_figures)
 {
 	static const char *const when[] = {
 		"2026-11-02T08:59:00-05:00", "2026-11-26T12:00:00-05:00",
 		"2026-12-22T16:30:00-05:00", "2026-12-25T10:00:00-05:00",
 		"2027-03-14T12:00:00-04:00", "2026-11-01T01:30:00-04:00",
+		/* several instants of one day (the memo keeps a day's
+		 * working days and works out each instant from them) */
+		"2026-12-22T00:00:00-05:00", "2026-12-22T08:59:59.999-05:00",
+		"2026-12-22T09:00:00-05:00", "2026-12-22T12:34:56.789-05:00",
+		"2026-12-22T17:00:00-05:00", "2026-12-22T23:59:59.999-05:00",
+		"2027-03-14T01:59:00-05:00", "2027-03-14T03:00:00-04:00",
+		"2027-03-15T09:30:00-04:00", "2027-03-15T16:59:59-04:00",
+		"2026-11-01T01:30:00-05:00", "2026-11-02T13:00:00-05:00",
 	};
 	static const char *const reps[] = { "r007", "r008" };
 	struct scorecard_memo *m = scorecard_memo_new();
