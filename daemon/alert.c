@@ -372,33 +372,64 @@ alert_state_equal(const struct alert_state *a, const struct alert_state *b)
 	    a->pending_since_worked_ms == b->pending_since_worked_ms;
 }
 
+/* Appends ":" (unless first) and v in decimal at o; returns the end. */
+static char *
+put_num(char *o, int64_t v, bool first)
+{
+	char tmp[24];
+	size_t k = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	if (!first)
+		*o++ = ':';
+	if (v < 0)
+		*o++ = '-';
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	while (k > 0)
+		*o++ = tmp[--k];
+	return o;
+}
+
 int
 alert_state_format(const struct alert_state *st, char *buf, size_t bufsz)
 {
 	static const char levels[] = "nwc", pendings[] = "nud";
-	int n;
+	/* the longest: the tag, 2 letters, 8 numbers of at most 20
+	 * characters and their colons */
+	char tmp[sizeof(STATE_TAG) + 2 + 8 * 21 + 8], *o = tmp;
+	size_t n;
 
 	if (!state_valid(st))
 		return -1;
-	/* Unknown worked time goes back as it came: "a1" says just that. */
+	/* Unknown worked time goes back as it came: "a1" says just that.
+	 * Written by hand: printf cost more than the rest of a judgement. */
 	if (st->pending != ALERT_PENDING_NONE)
-		n = snprintf(buf, bufsz, STATE_TAG_A3 "%c:%" PRId64 ":%" PRId64
-		    ":%" PRIu32 ":%" PRId64 ":%c:%" PRIu32 ":%" PRId64,
-		    levels[st->level], st->fired_at_ms, st->last_sent_ms,
-		    st->repeats, st->last_sent_worked_ms,
-		    pendings[st->pending], st->pending_count,
-		    st->pending_since_worked_ms);
+		o = stpcpy(o, STATE_TAG_A3);
 	else if (st->last_sent_worked_ms == ALERT_WORKED_UNKNOWN)
-		n = snprintf(buf, bufsz, STATE_TAG_A1 "%c:%" PRId64 ":%"
-		    PRId64 ":%" PRIu32, levels[st->level], st->fired_at_ms,
-		    st->last_sent_ms, st->repeats);
+		o = stpcpy(o, STATE_TAG_A1);
 	else
-		n = snprintf(buf, bufsz, STATE_TAG "%c:%" PRId64 ":%" PRId64
-		    ":%" PRIu32 ":%" PRId64, levels[st->level],
-		    st->fired_at_ms, st->last_sent_ms, st->repeats,
-		    st->last_sent_worked_ms);
-	if (n < 0 || (size_t)n >= bufsz)
+		o = stpcpy(o, STATE_TAG);
+	*o++ = levels[st->level];
+	o = put_num(o, st->fired_at_ms, false);
+	o = put_num(o, st->last_sent_ms, false);
+	o = put_num(o, st->repeats, false);
+	if (st->pending != ALERT_PENDING_NONE ||
+	    st->last_sent_worked_ms != ALERT_WORKED_UNKNOWN)
+		o = put_num(o, st->last_sent_worked_ms, false);
+	if (st->pending != ALERT_PENDING_NONE) {
+		*o++ = ':';
+		*o++ = pendings[st->pending];
+		o = put_num(o, st->pending_count, false);
+		o = put_num(o, st->pending_since_worked_ms, false);
+	}
+	n = (size_t)(o - tmp);
+	if (n >= bufsz)
 		return -1;
+	memcpy(buf, tmp, n);
+	buf[n] = '\0';
 	return 0;
 }
 

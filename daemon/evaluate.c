@@ -63,8 +63,22 @@ eval_state_format(const struct eval_state *s, char *buf, size_t len)
 
 	/* Each figure in the fewest digits that read back the same double
 	 * (printf's %.17g costs more than the rest of the state). */
-	alert_state_format(&s->alert, st, sizeof(st));
-	o = (size_t)snprintf(buf, len, "%" PRId32 "|%s", s->start_day, st);
+	if (len < 16) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	if (alert_state_format(&s->alert, st, sizeof(st)) != 0)
+		st[0] = '\0';
+	o = jsontext_number_exact(buf, (double)s->start_day);
+	n = strlen(st);
+	if (o + 1 + n >= len) {
+		buf[o] = '\0';
+		return;
+	}
+	buf[o++] = '|';
+	memcpy(buf + o, st, n + 1);
+	o += n;
 	for (int i = 0; i < 5 && o < len; i++) {
 		n = jsontext_number_exact(num, fig[i]);
 		if (o + 1 + n >= len) {
