@@ -50,7 +50,19 @@ void
 evaluate_field(const struct config *cfg, size_t k, enum period p, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "%s:%s", cfg->kpis[k].name, caltime_period_name(p));
+	const char *kpi = cfg->kpis[k].name, *per = caltime_period_name(p);
+	size_t a = strlen(kpi), b = strlen(per);
+
+	/* as snprintf("%s:%s") would, without its cost (once per state
+	 * stored) */
+	if (len == 0)
+		return;
+	if (a + 1 + b < len) {
+		memcpy(buf, kpi, a);
+		buf[a] = ':';
+		memcpy(buf + a + 1, per, b + 1);
+	} else
+		snprintf(buf, len, "%s:%s", kpi, per);
 }
 
 void
