@@ -21,6 +21,8 @@ struct pace_write {
 	int sha;			/* redis_conn script index */
 	struct redis_argv *argv;	/* built one call at a time */
 	uint64_t gen;			/* failed writes: seeds every sum */
+	size_t inflight;		/* writes not answered yet */
+	bool orphaned;			/* freed: the last answer frees it */
 };
 
 /* KEYS: the pace hashes of one rep; ARGV, per key: its EXPIREAT, its
@@ -46,6 +48,12 @@ pace_reply(const redisReply *r, void *arg)
 {
 	struct pace_write *w = arg;
 
+	w->inflight--;
+	if (w->orphaned) {
+		if (w->inflight == 0)
+			free(w);
+		return;
+	}
 	if (r == NULL || r->type == REDIS_REPLY_ERROR)
 		w->gen++;
 	if (r != NULL && r->type == REDIS_REPLY_ERROR &&
@@ -199,8 +207,11 @@ pace_write_send(struct pace_write *w, const struct config *cfg,
 			redis_argv_add(v, json, pace_json(sk, json));
 		}
 	}
-	if (redis_conn_send(w->conn, v, pace_reply, w) != 0)
+	w->inflight++;		/* before: an answer may come at once */
+	if (redis_conn_send(w->conn, v, pace_reply, w) != 0) {
+		w->inflight--;
 		w->gen++;
+	}
 	return true;
 }
 
@@ -223,5 +234,10 @@ pace_write_free(struct pace_write *w)
 	if (w == NULL)
 		return;
 	redis_argv_free(w->argv);
+	w->argv = NULL;
+	if (w->inflight > 0) {	/* the connection answers them later */
+		w->orphaned = true;
+		return;
+	}
 	free(w);
 }
