@@ -4,8 +4,9 @@
  *
  * Memory: an epoch per rep on the roster (4 bytes), a pointer per rep,
  * and an entry per rep judged here: a small header, its counters only
- * once one is not zero (four buckets of nkpis doubles), its states only
- * while one is stored (most reps have none).
+ * once one is not zero (four buckets of nkpis doubles), and the states it
+ * has (a rep alerting on 3 of its nkpis x 4 pairs keeps 3, not a slot for
+ * every pair: 8 KPIs made that 3.3 KiB a rep, copied at every judgement).
  */
 #include "repcache.h"
 
@@ -19,13 +20,20 @@ struct rc_bucket {
 	bool whole;		/* every KPI known (a read); else only counted */
 };
 
+/* A present state and its slot, k * PERIOD_COUNT + p. */
+struct rc_state {
+	uint32_t slot;
+	struct eval_state s;
+};
+
 /* A rep judged here: made by a read (repcache_fill), so known whole. */
 struct rc_entry {
 	int64_t read_at;	/* monotonic ms of the read */
 	int64_t last_at;
 	struct rc_bucket b[PERIOD_COUNT];
 	double *vals;		/* [p * nkpis + k]; NULL: all zero */
-	struct eval_state *states;	/* [k * PERIOD_COUNT + p]; NULL: none */
+	struct rc_state *states;	/* nstates, by slot; NULL: none */
+	uint32_t nstates;
 	uint64_t pace_sum;	/* of the pace figures written since the read */
 };
 
@@ -174,37 +182,45 @@ repcache_get(const struct repcache *c, size_t rep,
 		memcpy(actual, en->vals, nvals(c) * sizeof(double));
 	else
 		memset(actual, 0, nvals(c) * sizeof(double));
-	if (en->states != NULL)
-		memcpy(prev, en->states, ns * sizeof(*prev));
+	for (size_t i = 0; i < en->nstates; i++)
+		if (en->states[i].slot < ns)
+			prev[en->states[i].slot] = en->states[i].s;
 	*last_at = en->last_at;
 	return true;
 }
 
 /* Takes the states s[i] where changed[i] (all when changed is NULL), as
- * eval_state_brief leaves them; keeps the array only while one is
- * present. */
+ * eval_state_brief leaves them: a present one is kept (in its slot's
+ * place, or added), one no longer present dropped; the list is freed
+ * when it holds none. */
 static void
 put_states(const struct repcache *c, struct rc_entry *en,
     const struct eval_state *s, const bool *changed)
 {
 	size_t ns = c->nkpis * PERIOD_COUNT;
-	bool any = false;
 
 	for (size_t i = 0; i < ns; i++) {
+		size_t at;
+
 		if (changed != NULL && !changed[i])
 			continue;
-		if (en->states == NULL) {
-			if (!s[i].present)
-				continue;	/* none before, none now */
-			en->states = xcalloc(ns, sizeof(*en->states));
+		for (at = 0; at < en->nstates; at++)
+			if (en->states[at].slot == i)
+				break;
+		if (!s[i].present) {
+			if (at < en->nstates)	/* last one into its place */
+				en->states[at] = en->states[--en->nstates];
+			continue;
 		}
-		eval_state_brief(&s[i], &en->states[i]);
+		if (at == en->nstates) {
+			en->states = xreallocarray(en->states,
+			    (size_t)en->nstates + 1, sizeof(*en->states));
+			en->nstates++;
+		}
+		en->states[at].slot = (uint32_t)i;
+		eval_state_brief(&s[i], &en->states[at].s);
 	}
-	if (en->states == NULL)
-		return;
-	for (size_t i = 0; i < ns && !any; i++)
-		any = en->states[i].present;
-	if (!any) {
+	if (en->nstates == 0) {
 		free(en->states);
 		en->states = NULL;
 	}
@@ -240,6 +256,7 @@ repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
 	}
 	free(en->states);
 	en->states = NULL;
+	en->nstates = 0;
 	put_states(c, en, prev, NULL);
 	en->last_at = last_at;
 	en->read_at = now_ms;

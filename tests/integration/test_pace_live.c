@@ -193,22 +193,23 @@ firing_is(void *arg)
 	return n == ((struct want_firing *)arg)->n;
 }
 
-Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
-    .timeout = 120)
+/*
+ * The run folder, Redis, the broker and paced's config for REP alone in a
+ * team whose zone is at about local noon (Etc/GMT-N is UTC+N: N = 12 - the
+ * UTC hour puts noon there), working every day in hours, with a day target
+ * of TARGET on calls and the alerts block's lines after periods and kpis.
+ */
+static void
+setup_noon(const char *name, const char *hours, const char *alerts,
+    struct harness_paced *p)
 {
-	struct harness_paced p;
-	struct harness_msgs m;
-	struct want_firing w;
 	time_t t = time(NULL);
 	struct tm tm;
 	char zone[32], *org;
-	int64_t t0;
-	cJSON *a;
 
-	/* Etc/GMT-N is UTC+N: N = 12 - the UTC hour puts noon there. */
 	gmtime_r(&t, &tm);
 	snprintf(zone, sizeof(zone), "Etc/GMT%+d", tm.tm_hour - 12);
-	cr_assert_eq(harness_setup("pace_live"), 0);
+	cr_assert_eq(harness_setup(name), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
 	org = xasprintf(
@@ -218,7 +219,7 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	    "calendars:\n"
 	    "  default:\n"
 	    "    working_days: [mon, tue, wed, thu, fri, sat, sun]\n"
-	    "    working_hours: \"00:00-24:00\"\n"
+	    "    working_hours: \"%s\"\n"
 	    "roles:\n"
 	    "  ae: {targets: {calls: {day: %g}}}\n"
 	    "teams:\n"
@@ -228,16 +229,29 @@ Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
 	    "alerts:\n"
 	    "  periods: [day]\n"
 	    "  kpis: leading\n"
+	    "%s", hours, TARGET, zone, alerts);
+	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
+	free(org);
+	harness_log("team zone %s", zone);
+	cr_assert_eq(harness_paced_config(p, 0, NULL), 0);
+}
+
+Test(pace_live, judged_on_change_with_pace_figures, .fini = harness_teardown,
+    .timeout = 120)
+{
+	struct harness_paced p;
+	struct harness_msgs m;
+	struct want_firing w;
+	int64_t t0;
+	cJSON *a;
+
+	setup_noon("pace_live", "00:00-24:00",
 	    "  grace: 0\n"
 	    "  repeat_interval: 4h\n"
 	    "  evaluate_every: 1h\n"
 	    "  min_breach: 0s\n"
 	    "  min_breach_evaluations: 1\n"
-	    "  resolve_margin: 0\n", TARGET, zone);
-	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
-	free(org);
-	harness_log("team zone %s", zone);
-	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	    "  resolve_margin: 0\n", &p);
 
 	/* 10 of about 100 expected, waiting in the topic when paced starts:
 	 * the rep is judged as soon as the backlog is counted (not merely
@@ -337,38 +351,9 @@ Test(pace_live, same_figures_not_written_again, .fini = harness_teardown,
 {
 	struct harness_paced p;
 	struct pace_counts before = { .p = &p }, after = { .p = &p };
-	time_t t = time(NULL);
-	struct tm tm;
-	char zone[32], *org;
 	redisReply *r;
 
-	gmtime_r(&t, &tm);
-	snprintf(zone, sizeof(zone), "Etc/GMT%+d", tm.tm_hour - 12);
-	cr_assert_eq(harness_setup("pace_same"), 0);
-	cr_assert_eq(harness_redis_start(), 0);
-	cr_assert_eq(harness_broker_start(), 0);
-	org = xasprintf(
-	    "clock: wall\n"
-	    "kpis:\n"
-	    "  - {name: calls, kind: leading, events: [call]}\n"
-	    "calendars:\n"
-	    "  default:\n"
-	    "    working_days: [mon, tue, wed, thu, fri, sat, sun]\n"
-	    "    working_hours: \"09:00-10:00\"\n"
-	    "roles:\n"
-	    "  ae: {targets: {calls: {day: %g}}}\n"
-	    "teams:\n"
-	    "  - {id: noon, timezone: \"%s\", manager: m-noon}\n"
-	    "reps:\n"
-	    "  - {id: " REP ", team: noon, role: ae}\n"
-	    "alerts:\n"
-	    "  periods: [day]\n"
-	    "  kpis: leading\n"
-	    "  evaluate_every: 2s\n", TARGET, zone);
-	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
-	free(org);
-	harness_log("team zone %s", zone);
-	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
+	setup_noon("pace_same", "09:00-10:00", "  evaluate_every: 2s\n", &p);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
 	http_port = p.http_port;

@@ -242,3 +242,57 @@ Test(repcache, stored_needs_a_known_rep)
 	cr_assert_not(repcache_get(c, 0, starts, T0, actual, prev, &last_at));
 	repcache_free(c);
 }
+
+/* Several states: kept by slot through additions, changes and deletions
+ * in any order (each as eval_state_brief keeps it: its target marks it
+ * here); a read (fill) replaces them all. */
+Test(repcache, several_states_by_slot)
+{
+	struct repcache *c = filled(2);
+	struct eval_state states[NSLOTS], prev[NSLOTS];
+	bool changed[NSLOTS];
+	double actual[NSLOTS];
+	int64_t last_at;
+
+	memset(states, 0, sizeof(states));
+	memset(changed, 0, sizeof(changed));
+	for (size_t s = 1; s < NSLOTS; s += 2) {	/* 1, 3, 5, 7 */
+		some_state(&states[s]);
+		states[s].target = (double)s;
+		changed[s] = true;
+	}
+	repcache_stored(c, 2, states, changed, 10);
+	/* 3 gone, 5 changed, 6 new; 1 and 7 not changed (left as they
+	 * are even though states[] says otherwise now) */
+	memset(changed, 0, sizeof(changed));
+	memset(&states[3], 0, sizeof(states[3]));
+	changed[3] = true;
+	states[5].target = 55;
+	changed[5] = true;
+	some_state(&states[6]);
+	states[6].target = 66;
+	changed[6] = true;
+	states[1].target = 1000;
+	repcache_stored(c, 2, states, changed, 20);
+	memset(prev, 0, sizeof(prev));
+	cr_assert(repcache_get(c, 2, starts, T0, actual, prev, &last_at));
+	for (size_t s = 0; s < NSLOTS; s++) {
+		double v[NSLOTS] = { 0, 1, 0, 0, 0, 55, 66, 7 };
+
+		cr_assert_eq(prev[s].present, s == 1 || s == 5 || s == 6 ||
+		    s == 7, "slot %zu", s);
+		if (prev[s].present)
+			cr_assert_eq(prev[s].target, v[s], "slot %zu: %g", s,
+			    prev[s].target);
+	}
+	/* A read replaces every state: one left. */
+	memset(states, 0, sizeof(states));
+	some_state(&states[4]);
+	repcache_fill(c, 2, repcache_epoch(c, 2), starts, actual, states, 30,
+	    T0);
+	memset(prev, 0, sizeof(prev));
+	cr_assert(repcache_get(c, 2, starts, T0, actual, prev, &last_at));
+	for (size_t s = 0; s < NSLOTS; s++)
+		cr_assert_eq(prev[s].present, s == 4, "slot %zu", s);
+	repcache_free(c);
+}
