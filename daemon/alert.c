@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "jsontext.h"
 
 /* Version tags of the state string; a new layout gets a new tag and the
  * parser keeps reading the old ones. "a2" added the working time at the
@@ -372,25 +373,12 @@ alert_state_equal(const struct alert_state *a, const struct alert_state *b)
 	    a->pending_since_worked_ms == b->pending_since_worked_ms;
 }
 
-/* Appends ":" (unless first) and v in decimal at o; returns the end. */
+/* Appends ":" and v in decimal at o; returns the end. */
 static char *
-put_num(char *o, int64_t v, bool first)
+put_num(char *o, int64_t v)
 {
-	char tmp[24];
-	size_t k = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	if (!first)
-		*o++ = ':';
-	if (v < 0)
-		*o++ = '-';
-	do {
-		tmp[k++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	while (k > 0)
-		*o++ = tmp[--k];
-	return o;
+	*o++ = ':';
+	return o + jsontext_i64(o, v);
 }
 
 int
@@ -413,17 +401,17 @@ alert_state_format(const struct alert_state *st, char *buf, size_t bufsz)
 	else
 		o = stpcpy(o, STATE_TAG);
 	*o++ = levels[st->level];
-	o = put_num(o, st->fired_at_ms, false);
-	o = put_num(o, st->last_sent_ms, false);
-	o = put_num(o, st->repeats, false);
+	o = put_num(o, st->fired_at_ms);
+	o = put_num(o, st->last_sent_ms);
+	o = put_num(o, st->repeats);
 	if (st->pending != ALERT_PENDING_NONE ||
 	    st->last_sent_worked_ms != ALERT_WORKED_UNKNOWN)
-		o = put_num(o, st->last_sent_worked_ms, false);
+		o = put_num(o, st->last_sent_worked_ms);
 	if (st->pending != ALERT_PENDING_NONE) {
 		*o++ = ':';
 		*o++ = pendings[st->pending];
-		o = put_num(o, st->pending_count, false);
-		o = put_num(o, st->pending_since_worked_ms, false);
+		o = put_num(o, st->pending_count);
+		o = put_num(o, st->pending_since_worked_ms);
 	}
 	n = (size_t)(o - tmp);
 	if (n >= bufsz)

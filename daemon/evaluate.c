@@ -82,7 +82,7 @@ eval_state_format(const struct eval_state *s, char *buf, size_t len)
 	}
 	if (alert_state_format(&s->alert, st, sizeof(st)) != 0)
 		st[0] = '\0';
-	o = jsontext_number_exact(buf, (double)s->start_day);
+	o = jsontext_i64(buf, s->start_day);
 	n = strlen(st);
 	if (o + 1 + n >= len) {
 		buf[o] = '\0';
@@ -91,12 +91,10 @@ eval_state_format(const struct eval_state *s, char *buf, size_t len)
 	buf[o++] = '|';
 	memcpy(buf + o, st, n + 1);
 	o += n;
-	for (int i = 0; i < 5 && o < len; i++) {
+	for (int i = 0; i < 5; i++) {
 		n = jsontext_number_exact(num, fig[i]);
-		if (o + 1 + n >= len) {
-			o = len;
-			break;
-		}
+		if (o + 1 + n >= len)
+			break;		/* cut after the last figure that fits */
 		buf[o++] = '|';
 		memcpy(buf + o, num, n + 1);
 		o += n;

@@ -71,18 +71,9 @@ jsonout_num(struct jsonout *o, double d)
 void
 jsonout_i64(struct jsonout *o, int64_t v)
 {
-	char b[24];
-	size_t k = sizeof(b);
-	/* the magnitude as unsigned: INT64_MIN has no positive int64_t */
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	char b[JSONTEXT_INT_SIZE];
 
-	do {
-		b[--k] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		b[--k] = '-';
-	jsonout_raw(o, b + k, sizeof(b) - k);
+	jsonout_raw(o, b, jsontext_i64(b, v));
 }
 
 /* Dates and times hold no character to escape: quoted as they are. */

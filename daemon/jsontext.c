@@ -206,6 +206,26 @@ number_fast(char *buf, double d, bool exact)
 }
 
 size_t
+jsontext_i64(char *buf, int64_t v)
+{
+	char tmp[24];
+	size_t k = 0, o = 0;
+	/* the magnitude as unsigned: INT64_MIN has no positive int64_t */
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	if (v < 0)
+		buf[o++] = '-';
+	do {
+		tmp[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	while (k > 0)
+		buf[o++] = tmp[--k];
+	buf[o] = '\0';
+	return o;
+}
+
+size_t
 jsontext_number(char *buf, double d)
 {
 	double test;
@@ -220,25 +240,8 @@ jsontext_number(char *buf, double d)
 		memcpy(buf, "-0", 3);
 		return 2;
 	}
-	if (d >= -2147483648.0 && d < 2147483648.0 && d == (double)(int)d) {
-		/* "%d", without printf's cost */
-		long long v = (long long)d;
-		char tmp[16];
-		size_t k = 0, o = 0;
-
-		if (v < 0) {
-			buf[o++] = '-';
-			v = -v;
-		}
-		do {
-			tmp[k++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v > 0);
-		while (k > 0)
-			buf[o++] = tmp[--k];
-		buf[o] = '\0';
-		return o;
-	}
+	if (d >= -2147483648.0 && d < 2147483648.0 && d == (double)(int)d)
+		return jsontext_i64(buf, (int64_t)d);	/* "%d" */
 	if ((n = number_fast(buf, d, false)) > 0)
 		return n;
 	/* cJSON's own way: 15 digits, 17 when those do not read back. */
@@ -255,12 +258,8 @@ jsontext_number_exact(char *buf, double d)
 	size_t n;
 
 	if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d &&
-	    !(d == 0 && signbit(d))) {
-		int64_t v = (int64_t)d;
-		uint64_t u = v < 0 ? (uint64_t)-v : (uint64_t)v;
-
-		return write_fixed(buf, v < 0, u, 0);
-	}
+	    !(d == 0 && signbit(d)))
+		return jsontext_i64(buf, (int64_t)d);
 	if ((n = number_fast(buf, d, true)) > 0)
 		return n;
 	return (size_t)snprintf(buf, JSONTEXT_NUMBER_SIZE, "%.17g", d);

@@ -34,6 +34,7 @@
 
 #include "backoff.h"
 #include "caltime.h"
+#include "jsontext.h"
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
@@ -174,16 +175,7 @@ command_cb(redisAsyncContext *ac, void *r, void *privdata)
 static char *
 put_size(char *o, size_t v)
 {
-	char tmp[24];
-	size_t k = 0;
-
-	do {
-		tmp[k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	while (k > 0)
-		*o++ = tmp[--k];
-	return o;
+	return o + jsontext_i64(o, (int64_t)v);	/* sizes fit */
 }
 
 /* The command in the protocol's form, written here into the connection's
@@ -849,21 +841,11 @@ redis_argv_fmt(struct redis_argv *v, const char *fmt, ...)
 void
 redis_argv_int(struct redis_argv *v, int64_t n)
 {
-	char tmp[24];
-	size_t k = 0, len;
-	/* the magnitude as unsigned: INT64_MIN has no positive int64_t */
-	uint64_t u = n < 0 ? -(uint64_t)n : (uint64_t)n;
+	char tmp[JSONTEXT_INT_SIZE];
+	size_t len = jsontext_i64(tmp, n);
 
-	do {
-		tmp[k++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	len = k + (n < 0);
 	argv_grow(v, len);
-	if (n < 0)
-		v->buf[v->len] = '-';
-	for (size_t i = n < 0; i < len; i++)
-		v->buf[v->len + i] = tmp[--k];
+	memcpy(v->buf + v->len, tmp, len);
 	argv_push(v, len);
 }
 

@@ -7,6 +7,8 @@
  */
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct evbuffer;
 
@@ -19,6 +21,10 @@ char *jsontext_take(cJSON *o);
  * bytes), with no locale and mostly without printf; returns the length. */
 #define JSONTEXT_NUMBER_SIZE	32
 size_t jsontext_number(char *buf, double d);
+/* Writes v in decimal ("%lld", without printf) and a NUL into buf (at
+ * least JSONTEXT_INT_SIZE bytes); returns the length. */
+#define JSONTEXT_INT_SIZE	21
+size_t jsontext_i64(char *buf, int64_t v);
 /* Writes d (finite or not) so that strtod reads back d itself: an
  * integral value below 10^15 as an integer, else the fewer of 15 or 17
  * significant digits that do (printf's %.17g where neither fast way

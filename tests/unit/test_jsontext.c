@@ -216,3 +216,20 @@ Test(jsontext, exact_numbers_read_back)
 		reads_back(-r * 1e-3);
 	}
 }
+
+Test(jsontext, i64_as_printf)
+{
+	static const int64_t v[] = {
+		0, 1, -1, 9, 10, -10, 1234567890123LL, INT32_MIN, INT32_MAX,
+		INT64_MAX, INT64_MIN, INT64_MIN + 1,
+	};
+	char buf[JSONTEXT_INT_SIZE], want[32];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = jsontext_i64(buf, v[i]);
+
+		snprintf(want, sizeof(want), "%lld", (long long)v[i]);
+		cr_assert_str_eq(buf, want);
+		cr_assert_eq(n, strlen(want));
+	}
+}
