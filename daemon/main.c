@@ -496,6 +496,7 @@ run(const char *path)
 		d.reads_conn = redis_cluster_conn_new(d.base, &ro,
 		    cfg->redis.seeds, cfg->redis.nseeds, reads_state, &d);
 		ro.name = "ingest";
+		ro.check_settings = true;
 		d.ingest_conn = redis_cluster_conn_new(d.base, &ro,
 		    cfg->redis.seeds, cfg->redis.nseeds, ingest_state, &d);
 	} else {
@@ -509,6 +510,7 @@ run(const char *path)
 		 * their own: not queued behind the evaluator's and the board
 		 * writer's commands. */
 		ro.name = "ingest";
+		ro.check_settings = true;	/* what counting costs Redis */
 		d.ingest_conn = redis_conn_new(d.base, &ro, ingest_state, &d);
 	}
 	d.owner = owner_new(cfg);

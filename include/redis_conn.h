@@ -34,6 +34,10 @@ struct redis_conn_opts {
 	const char *ca_file;	/* for tls; NULL: the system's CA store */
 	long timeout_ms;	/* bound of connect and of every command */
 	const char *name;	/* for logs and metrics: "main", "http" */
+	/* Asks the server's settings that change what counting costs it
+	 * (CONFIG GET, at each connect; refused is fine) and logs advice
+	 * once: see README, Redis settings. */
+	bool check_settings;
 };
 
 /* Borrows base and opts' strings (copied). Returns an owned connection

@@ -87,7 +87,8 @@ benchutil_redis_start(const char *dir, int port, bool aof, const char *who,
 		    "--bind", "127.0.0.1", "--dir", dir, "--save", "",
 		    "--appendonly", aof ? "yes" : "no",
 		    "--auto-aof-rewrite-percentage", "0", "--loglevel",
-		    "warning", (char *)NULL);
+		    "warning", "--hash-max-listpack-entries", "128",
+		    (char *)NULL);
 		_exit(127);
 	}
 	if ((rc = benchutil_redis_wait(port)) == NULL)

@@ -76,6 +76,12 @@ Environment (defaults: the size of the performance issue):
                          whole wait, see MOCK_KAFKA_PROPERTIES)
   BENCH_PACED_YAML=      YAML added to paced's config (a setting to
                          measure: 'batch: {max_wait: 5ms}')
+  BENCH_REDIS_ARGS=--hash-max-listpack-entries 128
+                         settings added to every redis-server's command
+                         line (space-separated); the default is the value
+                         of the redis.conf Redis and Debian ship (a Redis
+                         started without a config file has 512: see
+                         README, Redis settings)
   BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
                          the analytics outputs off), paced, latency,
                          eval, rss (what not to run)
@@ -109,6 +115,8 @@ IDLE_TOPIC = "bench.idle"
 WARMUP_TOPIC = "bench.warmup"   # nobody consumes it
 PREFIX = "bench"
 SHARDS = 32         # redis.shards, the default
+REDIS_ARGS = os.environ.get(
+    "BENCH_REDIS_ARGS", "--hash-max-listpack-entries 128").split()
 
 ZONES = ["America/New_York", "America/Chicago", "America/Denver",
          "America/Los_Angeles", "America/Sao_Paulo", "Europe/London",
@@ -290,8 +298,8 @@ class Redis:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--appendonly", "yes",
              "--appendfsync", "everysec", "--save", "",
-             "--auto-aof-rewrite-percentage", "0", "--daemonize", "no"],
-            self.log)
+             "--auto-aof-rewrite-percentage", "0", "--daemonize", "no"]
+            + REDIS_ARGS, self.log)
         self.r = redis.Redis(host="127.0.0.1", port=self.port,
                              decode_responses=True)
 
@@ -1060,6 +1068,7 @@ def table(ctx):
     a("machine: %s" % ctx["machine"])
     a("all on this one box: mock broker (paced-devbroker), redis-server 7 "
       "(AOF everysec, a fresh one per consumer), the consumer, the producer")
+    a("redis-server settings added: %s" % (" ".join(REDIS_ARGS) or "none"))
     a("stream: %s messages verified in the broker, %.0f B/event on average (JSON)"
       % (fmt_rate(ctx["broker_count"]), ctx["avg_bytes"]))
     a("")

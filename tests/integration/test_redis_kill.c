@@ -4,15 +4,22 @@
  * data: the daemon must ride it out without exiting, report not ready and
  * paused (paced_paused 1) while Redis is down and unpaused after, and end
  * with Redis equal to the oracle exactly.
+ *
+ * The setting advice (README, Redis settings) on the way: none while
+ * Redis keeps hash-max-listpack-entries at 128 (set before paced starts),
+ * and once (the ingest connection) after the restart has put back the
+ * server's own 512.
  */
 
 #include "harness.h"
+#include "harness_impl.h"
 
 #include <criterion/criterion.h>
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct outage {
 	struct harness_paced *p;
@@ -65,6 +72,19 @@ outage_over(void *arg)
 	return harness_elapsed_ms() >= s->until;
 }
 
+/* How many lines of paced's log (every run) hold needle. */
+static int
+log_count(const struct harness_paced *p, const char *needle)
+{
+	char *text = harness_read_file(p->log, NULL), *s;
+	int n = 0;
+
+	for (s = text; s != NULL && (s = strstr(s, needle)) != NULL; s++)
+		n++;
+	free(text);
+	return n;
+}
+
 Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
     .timeout = 300)
 {
@@ -72,14 +92,21 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
 	struct outage o = { &p, false, false, false };
 	struct sample s = { &o, 0 };
 	pid_t prod;
+	redisReply *r;
 	int64_t total;
 	int st;
 
 	cr_assert_eq(harness_start_stack("redis_kill", 4), 0);
 	total = harness_stream_messages();
+	r = redisCommand(harness_redis(), "CONFIG SET "
+	    "hash-max-listpack-entries 128");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
 	cr_assert_eq(harness_paced_config(&p, 0, NULL), 0);
 	cr_assert_eq(harness_paced_start(&p), 0);
 	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_expect_eq(log_count(&p, "redis_setting_advice"), 0,
+	    "advice at 128; see %s", p.log);
 
 	cr_assert_neq(prod = harness_produce_start((int)(total / 8)), -1);
 	cr_assert_eq(harness_wait_applied(total / 3, HARNESS_WAIT_MS), 0);
@@ -114,6 +141,9 @@ Test(redis_kill, sigkill_redis_mid_stream, .fini = harness_teardown,
 	    "no Redis round trip measured");
 	cr_expect_gt(harness_paced_metric(&p, "paced_batch_messages_count"), 0,
 	    "no batch size observed");
+	cr_expect_eq(log_count(&p, "redis_setting_advice"), 1,
+	    "advice not logged once after the restart; see %s", p.log);
+	cr_expect_eq(log_count(&p, "value=512 advice=128"), 1);
 	cr_expect(harness_alive(p.pid), "paced exited (status %d); see %s",
 	    harness_exit_status(p.pid), p.log);
 }

@@ -178,6 +178,7 @@ HTTP="127.0.0.1:$HTTP_PORT"
 # 1. Redis: AOF on, fsync every second, no RDB snapshots.
 $DETACH redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN/redis" \
 	--appendonly yes --appendfsync everysec --save "" --daemonize no \
+	--hash-max-listpack-entries 128 \
 	>"$RUN/redis.log" 2>&1 </dev/null &
 REDIS_PID=$!
 i=0
