@@ -242,7 +242,7 @@ static const struct key_row rows[] = {
 	    "an event from a rep not on the roster: skipped, or to the DLQ"),
 
 	SECTION("batch", "how events are batched before Redis"),
-	INT("batch.max_messages", batch.max_messages, KEY_RELOAD, "5000",
+	INT("batch.max_messages", batch.max_messages, KEY_RELOAD, "20000",
 	    "1", "100000", "flush a batch at this many messages"),
 	DURATION("batch.max_wait", batch.max_wait_ms, KEY_RELOAD, "10ms",
 	    "1ms", "10s", "or when its oldest message is this old"),

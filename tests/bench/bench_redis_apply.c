@@ -17,7 +17,8 @@
  * writer, flushed after each batch (the most a flush can cost: nothing
  * merged across batches); BENCH_COST_BOARDS=0 drops them instead, to
  * see the counting script alone. BENCH_COST_EVENTS, BENCH_COST_REPS,
- * BENCH_COST_TEAMS and BENCH_COST_DAYS override the spread; BENCH_COST_ONLY=1 runs this
+ * BENCH_COST_TEAMS and BENCH_COST_DAYS override the spread, BENCH_COST_BATCH
+ * the batch size (5000, the default batch.max_messages); BENCH_COST_ONLY=1 runs this
  * part alone, e.g. under
  *   valgrind --tool=callgrind --toggle-collect=redis_apply_counters ...
  */
@@ -181,6 +182,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 	int nreps = benchutil_env_int("BENCH_COST_REPS", COST_REPS);
 	int nteams = benchutil_env_int("BENCH_COST_TEAMS", COST_TEAMS);
 	int ndays = benchutil_env_int("BENCH_COST_DAYS", 5);
+	int chunk = benchutil_env_int("BENCH_COST_BATCH", CHUNK);
 	char path[512], url[64], err[256], *errs = NULL;
 	struct config *cfg;
 	struct roster *roster;
@@ -262,9 +264,9 @@ cost_run(const char *dir, int port, redisContext *rc)
 	srand(11);
 	memset(&ev, 0, sizeof(ev));
 	t0 = benchutil_now_s();
-	for (int c = 0; c < nevents; c += CHUNK) {
+	for (int c = 0; c < nevents; c += chunk) {
 		batch_reset(b, (uint64_t)c + 1, (size_t)nreps);
-		for (int e = c; e < c + CHUNK && e < nevents; e++) {
+		for (int e = c; e < c + chunk && e < nevents; e++) {
 			int type = rand() % 20 == 0 ? 4 : rand() % 4;
 			const struct roster_rep *rep =
 			    roster_rep_at(roster, (size_t)(rand() % nreps));
@@ -305,7 +307,7 @@ cost_run(const char *dir, int port, redisContext *rc)
 	aof = aof_bytes(dir) - aof0;
 	printf("bench_redis_apply cost: %d events, %d reps, %d teams, %d days, "
 	    "batches of %d with their watermark, %s; redis-server appendonly, "
-	    "fsync everysec\n", nevents, nreps, nteams, ndays, CHUNK, boards ?
+	    "fsync everysec\n", nevents, nreps, nteams, ndays, chunk, boards ?
 	    "boards flushed after each" : "boards left out");
 	printf("  %.0f events/s applied\n", nevents / secs);
 	cmds = commands_per_event(rc, nevents);

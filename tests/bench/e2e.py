@@ -19,7 +19,9 @@ and prints one table:
     no RDB snapshots, automatic rewrites off) and the consumer's own
     CPU; for paced these cover the whole window from its first counted
     event to its last, with whatever evaluations ran in it (their number
-    is printed);
+    is printed), and again up to the moment its last leaderboard values
+    are written (they trail the counts by leaderboards.flush_every and
+    more under a backlog);
   * produce-to-visible latency of paced at fixed rates (see below), with
     the mean time a batch spent in each stage (paced_batch_stage_seconds);
   * the paced CPU time of one evaluation pass over every rep (the
@@ -646,11 +648,14 @@ def count_all(paced, rds, nevents):
             # changed reps run meanwhile, and would be counted too).
             pending = m.get("paced_board_values_pending", 0)
             waited = wait_boards(paced)
+            s2 = rds.snapshot()
             say("leaderboard values waiting at the last count: %d, written "
                 "%.1f s later" % (pending, waited))
             return {"t0": t0, "t1": now, "c0": c0, "c": c, "other": other,
                     "cpu0": cpu0, "cpu1": cpu, "e0": e0,
-                    "e1": evaluations(m), "s1": s1}
+                    "e1": evaluations(m), "s1": s1, "s2": s2,
+                    "boards_s": waited,
+                    "e2": evaluations(paced.metrics())}
         time.sleep(0.1)
 
 
@@ -1113,6 +1118,13 @@ def table(ctx):
         a("paced window (first counted event to last): %.1f s; rep "
           "evaluations that ran in it: %s"
           % (ctx["paced"]["seconds"], fmt_rate(ctx["paced"]["evaluations"])))
+        b = ctx["paced"]["boards"]
+        a("paced with its leaderboard values written too (%.1f s after the "
+          "last count; %s rep evaluations by then), per event: %.2f Redis "
+          "commands, %.1f us redis-server CPU, %.0f B memory, %.0f B AOF"
+          % (ctx["paced"]["boards_s"],
+             fmt_rate(ctx["paced"]["evaluations2"]), b["commands"],
+             b["cpu_us"], b["mem"], b["aof"]))
     a("")
     if ctx.get("latency"):
         a("produce-to-visible, paced (keyspace notification of the rep's day "
@@ -1337,6 +1349,9 @@ def main():
             per["own_cpu_us"] = (cpu1 - cpu0) * 1e6 / (nevents - c0)
             ctx["paced"] = {"rate": rate, "per": per, "seconds": t1 - t0,
                             "evaluations": e1 - e0,
+                            "boards": per_event(s0, w["s2"], nevents),
+                            "boards_s": w["boards_s"],
+                            "evaluations2": w["e2"] - e0,
                             "exact": "yes (%d rep day and week hashes, "
                             "%d enriched)" % (nkeys, enriched)
                             if good else "NO (counted %d, other %d, enriched "

@@ -203,7 +203,7 @@ Test(config, defaults)
 	cr_assert_eq(c->log.format, LOG_FORMAT_LOGFMT);
 	cr_assert_eq(c->clock, CLOCK_MODE_WALL);
 	cr_assert_eq(c->unknown_rep, UNKNOWN_REP_SKIP);
-	cr_assert_eq(c->batch.max_messages, 5000);
+	cr_assert_eq(c->batch.max_messages, 20000);
 	cr_assert_eq(c->batch.max_wait_ms, 10);
 	cr_assert_eq(c->dlq.stuck_after_ms, 30000);
 	cr_assert(c->alerts.periods[PERIOD_DAY]);
