@@ -8,6 +8,10 @@
 # that did it is left in BUILD (crash-*, leak-*, timeout-*): add it to
 # tests/fuzz/regress/<target>/ with the fix.
 #
+# FUZZ_STEP=build only builds the targets (make test does it while the
+# other tests run); FUZZ_STEP=run then replays and runs them as built.
+# Unset, it does both.
+#
 # usage: fuzz.sh BUILD [SECONDS] [TARGET...]	(SECONDS per target, default 8)
 set -eu
 
@@ -17,10 +21,17 @@ secs=${2:-8}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 CC=${FUZZ_CC:-clang}
 targets=${*:-decode config http reply roster alert_state}
+step=${FUZZ_STEP:-both}
+case "$step" in
+build|run|both) ;;
+*) echo "fuzz: FUZZ_STEP is build, run or unset, not $step" >&2; exit 2 ;;
+esac
 
-make -C "$root" -s -j2 BUILD="$build" CC="$CC" SAN=fuzz OPT=-O1 \
-	"$build/libpaced.a"
-lib=$(cd "$root" && cd "$build" && pwd)/libpaced.a
+if [ "$step" != run ]; then
+	make -C "$root" -s -j2 BUILD="$build" CC="$CC" SAN=fuzz OPT=-O1 \
+		"$build/libpaced.a"
+	lib=$(cd "$root" && cd "$build" && pwd)/libpaced.a
+fi
 
 # The longest input each target is run with: events and JSON stored from
 # them reach 64 KiB, so every target that can see one goes past it.
@@ -36,18 +47,32 @@ pkgs="rdkafka libevent hiredis yaml-0.1 libcjson icu-i18n libcurl"
 pkg-config --exists 'hiredis_ssl >= 1.0.0' 2>/dev/null &&
 	pkgs="$pkgs hiredis_ssl openssl"
 
-for t in $targets; do
+if [ "$step" != run ]; then
+	for t in $targets; do
+		out=$build/fuzz/$t
+		mkdir -p "$out/corpus"
+		# shellcheck disable=SC2046
+		$CC -std=c11 -O1 -g -Wall -Wextra -Werror \
+			-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+			-fno-omit-frame-pointer \
+			-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I"$root/include" \
+			$(pkg-config --cflags $pkgs) \
+			"$root/tests/fuzz/fuzz_$t.c" "$lib" \
+			$(pkg-config --libs $pkgs) \
+			-lm -pthread -o "$out/fuzz_$t"
+	done
+fi
+[ "$step" = build ] && exit 0
+
+# run_target T: T's regression inputs, then T for $secs; 0, or 1 after
+# saying what failed.
+run_target() {
+	t=$1
 	out=$build/fuzz/$t
-	mkdir -p "$out/corpus"
-	# shellcheck disable=SC2046
-	$CC -std=c11 -O1 -g -Wall -Wextra -Werror \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer \
-		-D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I"$root/include" \
-		$(pkg-config --cflags $pkgs) \
-		"$root/tests/fuzz/fuzz_$t.c" "$lib" \
-		$(pkg-config --libs $pkgs) \
-		-lm -pthread -o "$out/fuzz_$t"
+	[ -x "$out/fuzz_$t" ] || {
+		echo "fuzz: $t: $out/fuzz_$t not built (FUZZ_STEP=build first)" >&2
+		return 1
+	}
 	set --
 	[ -f "$root/tests/fuzz/$t.dict" ] && set -- -dict="$root/tests/fuzz/$t.dict"
 	# Every regression input once: the bugs they found stay fixed.
@@ -56,7 +81,7 @@ for t in $targets; do
 		"$out/fuzz_$t" -runs=1 "$regress"/* >"$out/regress.log" 2>&1 || {
 			cat "$out/regress.log"
 			echo "fuzz: $t: a regression input fails again" >&2
-			exit 1
+			return 1
 		}
 		echo "fuzz: $t: $(ls "$regress" | wc -l) regression inputs pass"
 	fi
@@ -72,9 +97,32 @@ for t in $targets; do
 		"$out/corpus" $seeds >"$out/run.log" 2>&1 || {
 		tail -60 "$out/run.log"
 		echo "fuzz: $t: failed; see $out/run.log" >&2
-		exit 1
+		return 1
 	}
 	echo "fuzz: $t: $(grep -E '^stat::number_of_executed_units' "$out/run.log" |
 		awk '{print $2}') runs in ${secs}s," \
 		"$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$out/run.log" | tail -1)"
+}
+
+# A libFuzzer run is one process on one core: FUZZ_JOBS lanes (default 2,
+# the cores of the machine `make test` is timed on) each run every
+# FUZZ_JOBS-th target in turn, each target still for its $secs.
+jobs=${FUZZ_JOBS:-2}
+lanes=
+lane=0
+while [ "$lane" -lt "$jobs" ]; do
+	(
+		i=0
+		for t in $targets; do
+			[ $((i % jobs)) -eq "$lane" ] && { run_target "$t" || exit 1; }
+			i=$((i + 1))
+		done
+	) &
+	lanes="$lanes $!"
+	lane=$((lane + 1))
 done
+rc=0
+for pid in $lanes; do
+	wait "$pid" || rc=1
+done
+exit "$rc"
