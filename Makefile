@@ -61,9 +61,10 @@ INT_ALL   = $(INT_SRCS:tests/%.c=$(BUILD)/tests/%)
 INT_LONG  = %/test_digests %/test_cluster %/test_pacing_week %/test_contests \
 	%/test_http_reads_burst %/test_dlq %/test_reload %/test_enriched %/test_kill \
 	%/test_group
-# Tests that wait for the wall clock (a scheduled minute) and barely use
-# the CPU: they run beside the others, holding no place.
-INT_IDLE  = test_digests
+# Tests that wait for the wall clock (a scheduled minute; the instant a
+# past contest settles, then its closing looks) and barely use the CPU:
+# they run beside the others, holding no place.
+INT_IDLE  = test_digests test_contests
 INT_BINS  = $(foreach l,$(INT_LONG),$(filter $(l),$(INT_ALL))) \
 	$(filter-out $(INT_LONG),$(INT_ALL))
 # The harness, one file per concern, linked into every integration test.
