@@ -187,7 +187,9 @@ test-san:
 	$(MAKE) BUILD=build/san CC=clang SAN=1 OPT=-O1 test-unit test-integration
 
 # Every binary the unit and integration runs need (make test builds them
-# first, two files at a time, then runs the tests one phase after another).
+# first, two files at a time, then runs the tests one phase after another;
+# the sanitizer build's are compiled beside the first build's tests, see
+# test-late-bins).
 test-bins: all $(UNIT_BINS) $(INT_BINS)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c): replays tests/fuzz/regress/,
