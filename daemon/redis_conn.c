@@ -282,8 +282,9 @@ handshake_done(struct redis_conn *c)
 }
 
 /*
- * The answer to CONFIG GET hash-max-listpack-entries (a name and its
- * value). A counter hash Redis keeps as a listpack is one list: every
+ * The answer to CONFIG GET hash-max-*-entries: name, value pairs (Redis 7
+ * answers the listpack setting and its older name, Redis 6.2 only
+ * hash-max-ziplist-entries). A counter hash Redis keeps as a listpack is one list: every
  * field the counting script sets is found by walking it. At the 512
  * entries of a Redis started without a config file that walk was most of
  * the script's cost in bench_redis_apply; redis.conf as Redis and Debian
@@ -294,15 +295,22 @@ handshake_done(struct redis_conn *c)
 static void
 settings_reply(struct redis_conn *c, const redisReply *reply)
 {
-	long long v;
+	long long v = 0;
 	char *end;
 
-	if (c->advised || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 2 || reply->element[1]->type !=
-	    REDIS_REPLY_STRING)
+	if (c->advised || reply->type != REDIS_REPLY_ARRAY)
 		return;
-	v = strtoll(reply->element[1]->str, &end, 10);
-	if (*end != '\0' || v <= LISTPACK_ADVICE)
+	for (size_t i = 1; i < reply->elements; i += 2) {
+		const redisReply *e = reply->element[i];
+		long long x;
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		x = strtoll(e->str, &end, 10);
+		if (*end == '\0' && x > v)
+			v = x;
+	}
+	if (v <= LISTPACK_ADVICE)
 		return;
 	c->advised = true;
 	log_warnx("redis_setting_advice", "conn=%s "
@@ -405,7 +413,7 @@ connect_cb(const redisAsyncContext *ac, int status)
 	}
 	if (c->check_settings) {
 		const char *argv[3] = { "CONFIG", "GET",
-		    "hash-max-listpack-entries" };
+		    "hash-max-*-entries" };
 
 		handshake_send(c, 3, 3, argv);
 	}
