@@ -285,10 +285,10 @@ handshake_done(struct redis_conn *c)
  * The answer to CONFIG GET hash-max-*-entries: name, value pairs (Redis 7
  * answers the listpack setting and its older name, Redis 6.2 only
  * hash-max-ziplist-entries). A counter hash Redis keeps as a listpack is one list: every
- * field the counting script sets is found by walking it. At the 512
- * entries of a Redis started without a config file that walk was most of
- * the script's cost in bench_redis_apply; redis.conf as Redis and Debian
- * ship it says 128.
+ * field the counting script sets is found by walking it. At Redis's
+ * default of 512 entries that walk was most of the script's cost in
+ * bench_redis_apply; 128 trades some memory for it (README, Redis
+ * settings).
  */
 #define LISTPACK_ADVICE	128
 
@@ -313,10 +313,11 @@ settings_reply(struct redis_conn *c, const redisReply *reply)
 	if (v <= LISTPACK_ADVICE)
 		return;
 	c->advised = true;
-	log_warnx("redis_setting_advice", "conn=%s "
+	log_info("redis_setting_advice", "conn=%s "
 	    "setting=hash-max-listpack-entries value=%lld advice=%d "
 	    "why=%s", c->name, v, LISTPACK_ADVICE, log_quote("counter "
-	    "hashes of up to that many fields are searched field by field: "
+	    "hashes of up to that many fields are walked for every field "
+	    "counted: less Redis CPU at the advised size, some more memory; "
 	    "see README, Redis settings"));
 }
 

@@ -80,10 +80,9 @@ Environment (defaults: the size of the performance issue):
                          measure: 'batch: {max_wait: 5ms}')
   BENCH_REDIS_ARGS=--hash-max-listpack-entries 128
                          settings added to every redis-server's command
-                         line (space-separated); the default is the value
-                         of the redis.conf Redis and Debian ship (a Redis
-                         started without a config file has 512: see
-                         README, Redis settings)
+                         line (space-separated); the default is what
+                         deploy/redis/redis.conf sets (Redis's own
+                         default is 512: see README, Redis settings)
   BENCH_SKIP=            comma-separated: raw, naive, plain (paced with
                          the analytics outputs off), paced, latency,
                          eval, rss (what not to run)
