@@ -284,10 +284,10 @@ handshake_done(struct redis_conn *c)
 /*
  * The answer to CONFIG GET hash-max-*-entries: name, value pairs (Redis 7
  * answers the listpack setting and its older name, Redis 6.2 only
- * hash-max-ziplist-entries). A counter hash Redis keeps as a listpack is one list: every
- * field the counting script sets is found by walking it. At Redis's
- * default of 512 entries that walk was most of the script's cost in
- * bench_redis_apply; 128 trades some memory for it (README, Redis
+ * hash-max-ziplist-entries). A counter hash Redis keeps as a listpack is
+ * one list: every field the counting script sets is found by walking it.
+ * At Redis's default of 512 entries that walk was most of the script's
+ * cost in bench_redis_apply; 128 trades some memory for it (README, Redis
  * settings).
  */
 #define LISTPACK_ADVICE	128

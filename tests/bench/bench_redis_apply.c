@@ -17,8 +17,9 @@
  * writer, flushed after each batch (the most a flush can cost: nothing
  * merged across batches); BENCH_COST_BOARDS=0 drops them instead, to
  * see the counting script alone. BENCH_COST_EVENTS, BENCH_COST_REPS,
- * BENCH_COST_TEAMS and BENCH_COST_DAYS override the spread, BENCH_COST_BATCH
- * the batch size (5000, the default batch.max_messages); BENCH_COST_ONLY=1 runs this
+ * BENCH_COST_TEAMS and BENCH_COST_DAYS override the spread,
+ * BENCH_COST_BATCH the batch size (5000 here; the daemon's
+ * batch.max_messages is 20000 by default); BENCH_COST_ONLY=1 runs this
  * part alone, e.g. under
  *   valgrind --tool=callgrind --toggle-collect=redis_apply_counters ...
  */
