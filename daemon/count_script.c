@@ -21,10 +21,11 @@
  * already); a dedupe set's is checked with PTTL.
  *
  * The last key is the shard's watermark hash: once the counts are in,
- * each partition of the batch gets its next offset there, in the same
- * atomic step. Every shard is called for every batch (one with none of
- * the batch's reps writes its watermark alone), so a shard's watermark
- * says: every event before it that belongs to this shard is counted.
+ * each partition the call names (W below: those of the call's events,
+ * or every partition of the batch at the refresh, redis_apply.c) gets
+ * its next offset there, in the same atomic step, so a shard's
+ * watermark says: every event before it that belongs to this shard is
+ * counted.
  *
  * A field's text as a number (num): kind 0, a count: an integer of at
  * most 15 digits (Lua's numbers are doubles: exact below 2^53, and adding

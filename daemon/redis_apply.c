@@ -59,6 +59,7 @@ struct redis_apply {
 	struct board_flush *boards;	/* NULL: a call per board and batch */
 	struct apply_values values;
 	int64_t wm_all_at;		/* monotonic ms of the last call to all */
+	int64_t wm_refresh_ms;		/* WM_REFRESH_MS */
 };
 
 /* A rep's absolute value of one field after the shard script. */
@@ -95,7 +96,18 @@ struct apply_op {
 	size_t *call_reps;
 	size_t *call_first, *call_count;	/* its targets */
 	size_t ncalls;
+	/* every call carries every partition of the batch (the watermark
+	 * refresh), or only those of its own events */
+	bool all_parts;
+	struct part_ref *part_by;	/* b->parts sorted by partition */
+	uint32_t *part_mark;		/* per b->parts index: call + 1 */
 	size_t *kpi_len;	/* strlen of each KPI's name */
+};
+
+/* A partition of the batch and its index in batch.parts. */
+struct part_ref {
+	int32_t partition;
+	uint32_t index;
 };
 
 static void op_finish(struct apply_op *op);
@@ -307,6 +319,8 @@ op_finish(struct apply_op *op)
 	free(op->call_reps);
 	free(op->call_first);
 	free(op->call_count);
+	free(op->part_by);
+	free(op->part_mark);
 	free(op->kpi_len);
 	free(op);
 }
@@ -411,6 +425,81 @@ name_refs_index(struct name_ref *l, size_t n, uint32_t *idx, uint32_t *per_a)
 		idx[l[i].ref] = (uint32_t)u;
 	}
 	return u;
+}
+
+static int
+part_ref_cmp(const void *x, const void *y)
+{
+	const struct part_ref *a = x, *b = y;
+
+	return a->partition < b->partition ? -1 : a->partition > b->partition;
+}
+
+/* The index in batch.parts of partition p, or -1. */
+static long
+part_index(const struct apply_op *op, int32_t p)
+{
+	size_t lo = 0, hi = op->b->nparts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (op->part_by[mid].partition == p)
+			return (long)op->part_by[mid].index;
+		if (op->part_by[mid].partition < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Writes the watermark's arguments of call `call`: W, then W x
+ * (partition, next offset). A call carries the partitions its own events
+ * came from: every event of the batch that belongs to this shard and
+ * came from one of them is in this call, so the shard has counted every
+ * event of theirs before the batch's end. The others move at the
+ * refresh, when every call carries every partition of the batch (a shard
+ * without events then gets a call of its own). Fewer fields per call: at
+ * a live rate a batch of a few dozen events spread over most partitions
+ * sends one or two events per call, and the whole list of partitions
+ * was most of its arguments and of what Redis's append-only file got. */
+static void
+put_watermark(struct apply_op *op, struct redis_argv *args, size_t from,
+    size_t to, size_t call)
+{
+	const struct batch *b = op->b;
+	size_t w = 0;
+
+	if (op->all_parts) {
+		redis_argv_int(args, (int64_t)b->nparts);
+		for (size_t k = 0; k < b->nparts; k++) {
+			redis_argv_int(args, b->parts[k].partition);
+			redis_argv_int(args, b->parts[k].last_offset + 1);
+		}
+		return;
+	}
+	for (size_t i = from; i < to; i++) {
+		const struct batch_rep *br = &b->reps[op->order[i]];
+
+		for (uint32_t g = br->first_group; g != UINT32_MAX;
+		    g = b->groups[g].next)
+			for (uint32_t e = b->groups[g].first; e != UINT32_MAX;
+			    e = b->events[e].next) {
+				long k = part_index(op, b->events[e].partition);
+
+				if (k >= 0 && op->part_mark[k] != call + 1) {
+					op->part_mark[k] = (uint32_t)(call + 1);
+					w++;
+				}
+			}
+	}
+	redis_argv_int(args, (int64_t)w);
+	for (size_t k = 0; k < b->nparts; k++)
+		if (op->part_mark[k] == call + 1) {
+			redis_argv_int(args, b->parts[k].partition);
+			redis_argv_int(args, b->parts[k].last_offset + 1);
+		}
 }
 
 /* Builds and sends shard call `call`: the reps order[from..to). The
@@ -528,11 +617,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	redis_argv_int(args, (int64_t)ncnt);
 	redis_argv_int(args, now);
 	redis_argv_int(args, PERIOD_COUNT);
-	redis_argv_int(args, (int64_t)b->nparts);
-	for (size_t k = 0; k < b->nparts; k++) {
-		redis_argv_int(args, b->parts[k].partition);
-		redis_argv_int(args, b->parts[k].last_offset + 1);
-	}
+	put_watermark(op, args, from, to, call);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_int(args, keys_seen_expire_at(cfg, seen[k], now));
 	for (size_t k = 0; k < ncnt; k++)
@@ -678,7 +763,7 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 	/* the batch's reps, grouped by shard; a shard without any gets a
 	 * call (its watermark moves) once every WM_REFRESH_MS only */
 	now_ms = caltime_mono_ms();
-	all = a->wm_all_at == 0 || now_ms - a->wm_all_at >= WM_REFRESH_MS;
+	all = a->wm_all_at == 0 || now_ms - a->wm_all_at >= a->wm_refresh_ms;
 	if (all)
 		a->wm_all_at = now_ms;
 	nshards = cfg->redis.shards > 0 ? (size_t)cfg->redis.shards : 1;
@@ -704,6 +789,18 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 		op->kpi_len[k] = strlen(cfg->kpis[k].name);
 	op->call_first = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->call_count = xcalloc(op->ncalls + 1, sizeof(size_t));
+	op->all_parts = all;
+	if (!all) {
+		op->part_by = xcalloc(b->nparts + 1, sizeof(*op->part_by));
+		op->part_mark = xcalloc(b->nparts + 1,
+		    sizeof(*op->part_mark));
+		for (size_t k = 0; k < b->nparts; k++) {
+			op->part_by[k].partition = b->parts[k].partition;
+			op->part_by[k].index = (uint32_t)k;
+		}
+		qsort(op->part_by, b->nparts, sizeof(*op->part_by),
+		    part_ref_cmp);
+	}
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
 	for (size_t c = 0; c < op->ncalls; c++) {
@@ -1126,10 +1223,17 @@ redis_apply_new(struct redis_conn *conn)
 	struct redis_apply *a = xcalloc(1, sizeof(*a));
 
 	a->conn = conn;
+	a->wm_refresh_ms = WM_REFRESH_MS;
 	a->shard_sha = redis_conn_add_script(conn, count_script());
 	a->board_sha = redis_conn_add_script(conn, board_redis_script());
 	a->contest_sha = redis_conn_add_script(conn, contest_redis_script());
 	return a;
+}
+
+void
+redis_apply_set_refresh_ms(struct redis_apply *a, int64_t ms)
+{
+	a->wm_refresh_ms = ms;
 }
 
 void

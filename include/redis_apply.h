@@ -79,6 +79,9 @@ void redis_apply_free(struct redis_apply *a);
 /* Sets where the values of applied batches go (copied; NULL: nowhere). */
 void redis_apply_set_values(struct redis_apply *a,
     const struct apply_values *v);
+/* Sets how often every shard is called with every partition of the batch,
+ * events or not (tests; default 1 s: see redis_apply.c, put_watermark). */
+void redis_apply_set_refresh_ms(struct redis_apply *a, int64_t ms);
 /* Hands the leaderboard values of applied batches to boards (borrowed,
  * must outlive a) instead of writing them with each batch. */
 void redis_apply_set_boards(struct redis_apply *a, struct board_flush *boards);
