@@ -176,7 +176,7 @@ main(void)
 	redisContext *rc = NULL;
 	int32_t parts[NPARTS];
 	long long c0, c1, s0, s1, n0, n1;
-	double cpu, wall;
+	double cpu, wall, rcpu0, rcpu1;
 	int status;
 
 	if (nreps <= 0 || mkdtemp(dir) == NULL)
@@ -245,10 +245,12 @@ main(void)
 	run_tick(base, e, AT_MS);	/* stores states, creates pace hashes */
 	status = tick_status;
 	c0 = commands(rc);
+	rcpu0 = benchutil_server_cpu(rc);
 	s0 = metric_sum("paced_redis_latency_seconds_count");
 	n0 = metric_sum("paced_evaluations_total");
 	measured_pass(base, e, AT_MS + 60000, &cpu, &wall);
 	c1 = commands(rc);
+	rcpu1 = benchutil_server_cpu(rc);
 	s1 = metric_sum("paced_redis_latency_seconds_count");
 	n1 = metric_sum("paced_evaluations_total");
 	status |= tick_status;
@@ -258,6 +260,7 @@ main(void)
 	printf("  %-34s %10.2f us\n", "paced CPU per rep", cpu * 1e6 / (double)nreps);
 	printf("  %-34s %10.2f\n", "commands paced sent per rep", (double)(s1 - s0) / (double)nreps);
 	printf("  %-34s %10.2f\n", "commands Redis ran per rep", (double)(c1 - c0 - 1) / (double)nreps);
+	printf("  %-34s %10.2f us\n", "redis-server CPU per rep", (rcpu1 - rcpu0) * 1e6 / (double)nreps);
 	printf("  %-34s %10s\n", "", "(a script's own calls included)");
 	printf("  %-34s %10.3f s\n", "paced CPU of the pass", cpu);
 	printf("  %-34s %10.3f s\n", "wall time of the pass", wall);

@@ -889,6 +889,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
     m0 = paced.metrics()
     before = consumed(m0)
     stages0 = stage_totals(m0)
+    r0, cpu0 = rds.snapshot(), proc_cpu(paced.pid)
     produced = {}
     start = time.time()
     with open(out + ".start.tmp", "w") as f:
@@ -922,6 +923,7 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
         time.sleep(0.1)
     caught = time.time() - (start + spent)
     m1 = paced.metrics()
+    r1, cpu1 = rds.snapshot(), proc_cpu(paced.pid)
     stages1 = stage_totals(m1)
     stage_ms = {}
     for st in STAGES:
@@ -944,7 +946,13 @@ def latency_run(brokers, org, rds, paced, rundir, rate, secs, day0, seed):
             "achieved": total / spent if spent > 0 else 0, "caught_up": caught,
             "visible": len(lat), "p50": pct(lat, 0.50), "p99": pct(lat, 0.99),
             "max": lat[-1] if lat else float("nan"),
-            "batches": batches, "stage_ms": stage_ms, "read": read}, \
+            "batches": batches, "stage_ms": stage_ms, "read": read,
+            "evaluations": evaluations(m1) - evaluations(m0),
+            "redis_us": (r1["cpu"] - r0["cpu"]) * 1e6 / total,
+            "paced_us": (cpu1 - cpu0) * 1e6 / total,
+            "usec": {k: (v - r0["usec"].get(k, 0)) / total
+                     for k, v in r1["usec"].items()
+                     if v > r0["usec"].get(k, 0)}}, \
         day0 + ndays
 
 
@@ -1145,6 +1153,16 @@ def table(ctx):
                     "%s %.1f" % (st, x["stage_ms"][st]) for st in STAGES)))
         a("(paced_batch_stage_seconds: filling is a batch's first message "
           "to its flush, while the batch before is in the later stages)")
+        for x in ctx["latency"]:
+            top = sorted(x["usec"].items(), key=lambda kv: -kv[1])[:5]
+            a("at %s/s, per event from the first produced to the last "
+              "counted: redis-server CPU %.1f us (by command: %s), paced "
+              "CPU %.1f us; %s rep evaluations" % (
+                  fmt_rate(x["rate"]), x["redis_us"],
+                  ", ".join("%s %.1f" % kv for kv in top), x["paced_us"],
+                  fmt_rate(x["evaluations"])))
+        a("(Redis's figures include the bench's keyspace subscriber, an "
+          "HMGET a notification; a script's time includes its commands')")
         for x in ctx["latency"]:
             r = x["read"]
             a("at %s/s: produce to read by paced (%s): mean %s, p50 <= %s, "
