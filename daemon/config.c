@@ -321,6 +321,9 @@ static const struct key_row rows[] = {
 	    "true", "a critical alert also notifies the manager's manager"),
 	LONG("alerts.stream_maxlen", alerts.stream_maxlen, KEY_RELOAD, "10000",
 	    "100", "10000000", "approximate cap of the Redis alert stream"),
+	LONG("alerts.reevaluate_per_second", alerts.reevaluate_per_second,
+	    KEY_RELOAD, "2000", "1", "1000000",
+	    "re-evaluations after new counts a second at most"),
 	CUSTOM("alerts.webhooks", KEY_RELOAD, 1, load_webhooks, NULL,
 	    "HTTP endpoints that receive alerts"),
 

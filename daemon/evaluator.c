@@ -72,30 +72,48 @@ dirty_arm(struct evaluator *e, int ms)
 	evtimer_add(e->dirty_ev, &tv);
 }
 
-/* Rep (< nslots) is judged again about DIRTY_DELAY_MS from now, once
- * however often it is marked meanwhile. */
+static void
+dirty_push(struct dirty_q *q, size_t rep)
+{
+	if (q->n == q->cap && q->head > 0 && q->head >= q->n / 2) {
+		/* the runs took half of it from the front: reuse their room
+		 * (an entry moves at most once for each one taken before
+		 * it: O(1) a mark, amortised) */
+		q->n -= q->head;
+		memmove(q->list, q->list + q->head, q->n * sizeof(*q->list));
+		q->head = 0;
+	}
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 256;
+		q->list = xreallocarray(q->list, q->cap, sizeof(*q->list));
+	}
+	q->list[q->n++] = rep;
+}
+
+/* The reps marked and not taken yet. */
+static size_t
+dirty_waiting(const struct evaluator *e)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < DIRTY_QUEUES; k++)
+		n += e->dirty_q[k].n - e->dirty_q[k].head;
+	return n;
+}
+
+/* Rep (< nslots) is judged again about DIRTY_DELAY_MS from now (later
+ * when more changed than alerts.reevaluate_per_second allows), once
+ * however often it is marked meanwhile. A rep with an alert state in the
+ * copy, or not in it, goes first: a rep catching up is resolved soon
+ * whatever the rate of events. */
 static void
 mark_dirty(struct evaluator *e, size_t rep)
 {
 	if (!e->dirty[rep]) {
 		e->dirty[rep] = true;
-		if (e->ndirty == e->dirty_cap && e->dirty_head > 0 &&
-		    e->dirty_head >= e->ndirty / 2) {
-			/* the runs took half of it from the front: reuse
-			 * their room (an entry moves at most once for each
-			 * one taken before it: O(1) a mark, amortised) */
-			e->ndirty -= e->dirty_head;
-			memmove(e->dirty_list, e->dirty_list + e->dirty_head,
-			    e->ndirty * sizeof(*e->dirty_list));
-			e->dirty_head = 0;
-		}
-		if (e->ndirty == e->dirty_cap) {
-			e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 256;
-			e->dirty_list = xreallocarray(e->dirty_list,
-			    e->dirty_cap, sizeof(*e->dirty_list));
-		}
-		e->dirty_list[e->ndirty++] = rep;
-		metrics_set(e->m_changed, (double)(e->ndirty - e->dirty_head));
+		dirty_push(&e->dirty_q[repcache_alerting(e->cache, rep) ? 0 : 1],
+		    rep);
+		metrics_set(e->m_changed, (double)dirty_waiting(e));
 	}
 	if (e->changes_held)
 		return;		/* taken up when released */
@@ -512,6 +530,9 @@ evaluate_job(struct job *j)
 	}
 	evaluate_rep_memo(cfg, rr, j->at, data_since(e, rr), j->actual,
 	    j->prev, j->ended, e->memo, &j->res);
+	/* the order of its next re-evaluation (a hint: whatever becomes
+	 * of the states' write) */
+	repcache_note_alerting(e->cache, j->rep, j->res.states);
 	metrics_inc(pace_write_send(e->pace, cfg, rr, j->res.cards,
 	    repcache_pace_sum(e->cache, j->rep)) ? e->m_pace_written :
 	    e->m_pace_same);
@@ -1101,36 +1122,48 @@ evaluator_owned_grew(struct evaluator *e)
 	pump(e);
 }
 
-/* Queues the changed reps, the first DIRTY_PER_RUN of them marked; the
- * rest wait for the next run. None while changes are held. */
+/* Queues the changed reps: a run's share of alerts.reevaluate_per_second
+ * (the alerting queue first, each in the order marked); the rest wait
+ * for the next run. None while changes are held. */
 static void
 dirty_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct evaluator *e = arg;
-	size_t n = e->ndirty - e->dirty_head, nreps = roster_size(roster_of(e));
+	size_t nreps = roster_size(roster_of(e));
+	long rate = cfg_of(e)->alerts.reevaluate_per_second;
+	size_t budget = (size_t)(rate > 0 ? rate : 1) * DIRTY_DELAY_MS / 1000;
 
 	(void)fd;
 	(void)what;
 	if (e->changes_held)
 		return;		/* evaluator_hold_changes arms it again */
-	if (n > DIRTY_PER_RUN)
-		n = DIRTY_PER_RUN;
-	for (size_t k = e->dirty_head; k < e->dirty_head + n; k++) {
-		size_t i = e->dirty_list[k];
+	if (budget == 0)
+		budget = 1;
+	for (int q = 0; q < DIRTY_QUEUES && budget > 0; q++) {
+		struct dirty_q *dq = &e->dirty_q[q];
+		size_t n = dq->n - dq->head;
 
-		if (i >= e->nslots || !e->dirty[i])
-			continue;
-		e->dirty[i] = false;
-		if (i < nreps && owner_owns_rep(e->d.owner,
-		    roster_rep_at(roster_of(e), i)))
-			enqueue(e, i, 0, NULL);
+		if (n > budget)
+			n = budget;
+		budget -= n;
+		for (size_t k = dq->head; k < dq->head + n; k++) {
+			size_t i = dq->list[k];
+
+			if (i >= e->nslots || !e->dirty[i])
+				continue;
+			e->dirty[i] = false;
+			if (i < nreps && owner_owns_rep(e->d.owner,
+			    roster_rep_at(roster_of(e), i)))
+				enqueue(e, i, 0, NULL);
+		}
+		/* Reps marked while these are queued wait for the next
+		 * run. */
+		dq->head += n;
+		if (dq->head == dq->n)
+			dq->head = dq->n = 0;
 	}
-	/* Reps marked while these are queued wait for the next run. */
-	e->dirty_head += n;
-	if (e->dirty_head == e->ndirty)
-		e->dirty_head = e->ndirty = 0;
-	metrics_set(e->m_changed, (double)(e->ndirty - e->dirty_head));
-	if (e->ndirty > 0)
+	metrics_set(e->m_changed, (double)dirty_waiting(e));
+	if (dirty_waiting(e) > 0)
 		dirty_arm(e, DIRTY_DELAY_MS);
 	pump(e);
 }
@@ -1143,8 +1176,8 @@ evaluator_hold_changes(struct evaluator *e, bool hold)
 	e->changes_held = hold;
 	metrics_set(e->m_held, hold ? 1 : 0);
 	log_info("evaluator_changes", "held=%s waiting=%zu",
-	    hold ? "yes" : "no", e->ndirty - e->dirty_head);
-	if (!hold && e->ndirty > 0)
+	    hold ? "yes" : "no", dirty_waiting(e));
+	if (!hold && dirty_waiting(e) > 0)
 		dirty_arm(e, 0);
 }
 
@@ -1354,7 +1387,8 @@ evaluator_free(struct evaluator *e)
 	event_free(e->pump_later_ev);
 	event_free(e->pass_ev);
 	free(e->dirty);
-	free(e->dirty_list);
+	for (int q = 0; q < DIRTY_QUEUES; q++)
+		free(e->dirty_q[q].list);
 	free(e->busy);
 	free(e->queued_plain);
 	free(e->queue);

@@ -20,14 +20,18 @@ struct pace_write;
 struct redis_argv;
 struct redis_writes;
 struct repcache;
+
+/* Reps waiting in the order they came: [head, n) of list. */
+struct dirty_q {
+	size_t *list;
+	size_t head, n, cap;
+};
 struct scorecard_memo;
 struct metric;
 
 #define MAX_INFLIGHT	64
+#define DIRTY_QUEUES	2	/* 0: alerting (or unknown) reps, 1: others */
 #define DIRTY_DELAY_MS	250
-/* Changed reps queued per run of the dirty timer: after a hold, the reps
- * marked meanwhile go out at this pace, not in one burst. */
-#define DIRTY_PER_RUN	4096
 /* Queue entries one pump takes per loop turn at most; the rest wait for
  * the next turn, so that ingest's I/O is served in between. */
 #define PUMP_BUDGET	256
@@ -110,10 +114,11 @@ struct evaluator {
 	bool sweep_due;			/* start or reload: look for removed reps */
 	struct sweep *sweep;		/* in flight, or NULL */
 	bool *dirty, *busy, *queued_plain;
-	/* The reps marked dirty, each once (dirty[] says which): the timer
-	 * takes them without scanning the roster. */
-	size_t *dirty_list;
-	size_t dirty_head, ndirty, dirty_cap;	/* [dirty_head, ndirty) wait */
+	/* The reps marked dirty, each once (dirty[] says which), in the
+	 * order marked: the timer takes them without scanning the roster,
+	 * alerts.reevaluate_per_second at most; those with an alert state
+	 * (or not in the copy) when marked first. */
+	struct dirty_q dirty_q[DIRTY_QUEUES];
 	/* The ingest is behind: re-evaluations after changes wait (the
 	 * marks stay, each rep judged once when it is released). */
 	bool changes_held;

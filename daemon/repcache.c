@@ -37,10 +37,18 @@ struct rc_entry {
 	uint64_t pace_sum;	/* of the pace figures written since the read */
 };
 
+enum { ALERT_UNKNOWN, ALERT_NONE, ALERT_SOME };
+
 struct repcache {
 	size_t nreps, nkpis;
 	uint32_t *epoch;
 	struct rc_entry **ent;
+	/* per rep, whether its last states known here held any: ALERT_*;
+	 * a hint of which changed reps to judge first, so it outlives the
+	 * entry (forgotten when its counters' bucket moved) and a clearing
+	 * (a rebalance, a partition caught up): at worst it orders a rep
+	 * wrongly until its next judgement */
+	uint8_t *alert;
 	size_t known;		/* entries */
 	uint64_t gen;		/* clearings */
 };
@@ -81,10 +89,12 @@ repcache_reset(struct repcache *c, size_t nreps, size_t nkpis)
 	repcache_clear(c);
 	free(c->ent);
 	free(c->epoch);
+	free(c->alert);
 	c->nreps = nreps;
 	c->nkpis = nkpis;
 	c->ent = xcalloc(nreps ? nreps : 1, sizeof(*c->ent));
 	c->epoch = xcalloc(nreps ? nreps : 1, sizeof(*c->epoch));
+	c->alert = xcalloc(nreps ? nreps : 1, sizeof(*c->alert));
 }
 
 void
@@ -95,6 +105,7 @@ repcache_free(struct repcache *c)
 	repcache_clear(c);
 	free(c->ent);
 	free(c->epoch);
+	free(c->alert);
 	free(c);
 }
 
@@ -263,6 +274,12 @@ repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
 	en->pace_sum = 0;	/* written again after each read */
 }
 
+bool
+repcache_alerting(const struct repcache *c, size_t rep)
+{
+	return rep >= c->nreps || c->alert[rep] != ALERT_NONE;
+}
+
 uint64_t *
 repcache_pace_sum(struct repcache *c, size_t rep)
 {
@@ -280,4 +297,22 @@ repcache_stored(struct repcache *c, size_t rep,
 		return;
 	en->last_at = last_at;
 	put_states(c, en, states, changed);
+}
+
+void
+repcache_note_alerting(struct repcache *c, size_t rep,
+    const struct eval_state *states)
+{
+	size_t ns = c->nkpis * PERIOD_COUNT;
+
+	if (rep >= c->nreps)
+		return;
+	c->alert[rep] = ALERT_NONE;
+	for (size_t i = 0; i < ns; i++)
+		if (states[i].present &&
+		    (states[i].alert.level != ALERT_LEVEL_NONE ||
+		    states[i].alert.pending != ALERT_PENDING_NONE)) {
+			c->alert[rep] = ALERT_SOME;
+			break;
+		}
 }

@@ -144,6 +144,7 @@ struct config_alerts {
 	double ahead_above;	/* default 1.1 */
 	bool escalate_critical;	/* default true: critical also tells the manager's manager */
 	long stream_maxlen;	/* Redis stream P:alerts cap (~), default 10000 */
+	long reevaluate_per_second;	/* after new counts, default 2000 */
 	struct config_webhook *webhooks;
 	size_t nwebhooks;
 };

@@ -72,6 +72,15 @@ bool repcache_get(const struct repcache *c, size_t rep,
 void repcache_fill(struct repcache *c, size_t rep, uint32_t epoch,
     const int32_t start[PERIOD_COUNT], const double *actual,
     const struct eval_state *prev, int64_t last_at, int64_t now_ms);
+/* True when rep's last judgement here left an alert firing or a breach
+ * under way (its entry may be gone since: a new bucket, a clearing), or
+ * it was not judged here since the roster was set (it may have one). A
+ * hint. */
+bool repcache_alerting(const struct repcache *c, size_t rep);
+/* Rep's whole states after a judgement (the layout of repcache_get's
+ * prev): the hint of repcache_alerting, copy or not. */
+void repcache_note_alerting(struct repcache *c, size_t rep,
+    const struct eval_state *states);
 /* The sum of the pace figures last written for rep since its last read
  * (pace_write_send's; 0: none), NULL when rep is not known. Borrowed
  * until the next call that changes c. */

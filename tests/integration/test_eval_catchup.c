@@ -18,9 +18,20 @@
  * timer_pass_spread: evaluate_every 2s over 2,006 reps: each pass queues
  * the roster in steps over about half the interval (not all at once), no
  * pass overruns the next tick, and every rep is judged once a pass.
+ *
+ * changes_paced: alerts.reevaluate_per_second 40 and a call for each of
+ * 300 reps at once: they are judged again at that pace (about 7.5 s),
+ * not all within the 250 ms after their counts, and each of them is.
+ *
+ * changes_alerting_first: the same at 20 a second, the busy reps (far
+ * behind a huge target, grace 0: a breach under way, an alert state)
+ * called after the 300 silent ones (a target of 0: no state): the busy
+ * reps' pace figures show their call within about a second, ahead of
+ * the silent reps marked before them.
  */
 
 #include "harness.h"
+#include "harness_impl.h"
 
 #include <criterion/criterion.h>
 
@@ -37,6 +48,10 @@
 #define HEAVY_EVENTS	12000	/* for busy-1: its partition catches up last */
 #define LIGHT_EVENTS	20
 
+static const char *alerts_extra = "";	/* more of write_org's alerts */
+static const char *grace = "0.99";	/* write_org's alerts.grace */
+static const char *quiet_role = "ae";	/* the silent reps' role */
+
 /* nquiet silent reps and the NBUSY busy ones, judged every `every`. */
 static void
 write_org(int nquiet, const char *every)
@@ -44,8 +59,8 @@ write_org(int nquiet, const char *every)
 	char *reps = xstrdup(""), *org, *next;
 
 	for (int i = 0; i < nquiet; i++) {
-		next = xasprintf("%s  - {id: quiet-%04d, team: core, role: ae}\n",
-		    reps, i + 1);
+		next = xasprintf("%s  - {id: quiet-%04d, team: core, role: %s}\n",
+		    reps, i + 1, quiet_role);
 		free(reps);
 		reps = next;
 	}
@@ -65,14 +80,15 @@ write_org(int nquiet, const char *every)
 	    "    working_hours: \"00:00-24:00\"\n"
 	    "roles:\n"
 	    "  ae: {targets: {calls: {week: 1000000}}}\n"
+	    "  calm: {targets: {calls: {week: 0}}}\n"
 	    "teams:\n"
 	    "  - {id: core, timezone: Etc/UTC, manager: m-core}\n"
 	    "reps:\n"
 	    "%s"
 	    "alerts:\n"
 	    "  periods: [week]\n"
-	    "  grace: 0.99\n"
-	    "  evaluate_every: %s\n", reps, every);
+	    "  grace: %s\n"
+	    "  evaluate_every: %s\n%s", reps, grace, every, alerts_extra);
 	cr_assert_eq(harness_gen_write("org.yaml", org), 0);
 	free(org);
 	free(reps);
@@ -295,6 +311,173 @@ Test(eval_catchup, timer_pass_spread, .fini = harness_teardown,
 	    "paced_evaluation_pass_overruns_total"), 0);
 	cr_expect_geq(e1 - e0, 3.0 * reps, "a pass left reps out");
 	cr_expect_leq(e1 - e0, 5.0 * reps, "a rep judged twice a pass");
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"failed\"}"), 0);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
+
+#define PACE_PER_SECOND	40
+
+/* One call in the last minute for each of the nquiet silent reps. */
+static void
+write_quiet_calls(const char *name, int nquiet)
+{
+	size_t cap = (size_t)nquiet * 200, len = 0;
+	char *text = xmalloc(cap), ts[32];
+	time_t t = time(NULL) - 60;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (int i = 0; i < nquiet; i++) {
+		len += (size_t)snprintf(text + len, cap - len,
+		    "quiet-%04d\t{\"event_id\":\"q%d\",\"rep_id\":"
+		    "\"quiet-%04d\",\"type\":\"call\",\"occurred_at\":"
+		    "\"%s\"}\n", i + 1, i, i + 1, ts);
+		cr_assert_lt(len, cap);
+	}
+	cr_assert_eq(harness_gen_write(name, text), 0);
+	free(text);
+}
+
+Test(eval_catchup, changes_paced, .fini = harness_teardown, .timeout = 180)
+{
+	struct harness_paced p;
+	struct owned_all o;
+	double judged, early, evals, secs, read_s;
+	int64_t t0;
+
+	cr_assert_eq(harness_setup("eval_catchup_paced"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	alerts_extra = "  reevaluate_per_second: 40\n";
+	write_org(NSILENT, "1d");
+	write_calls("first.tsv", "p", 1, 1);
+	cr_assert_eq(harness_produce_file("first.tsv", 0), 0);
+	cr_assert_eq(harness_paced_config(&p, 0, ""), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	o.p = &p;
+	o.want = NSILENT + NBUSY;
+	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
+	    "every rep owned"), 0);
+	judged = settled_evaluations(&p);
+	cr_assert_geq(judged, NSILENT + NBUSY);
+
+	write_quiet_calls("quiet.tsv", NSILENT);
+	cr_assert_eq(harness_produce_file("quiet.tsv", 0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	t0 = harness_elapsed_ms();
+	sleep(2);
+	early = harness_paced_metric(&p, "paced_evaluations_total") - judged;
+	read_s = (double)(harness_elapsed_ms() - t0) / 1000.0;
+	evals = settled_evaluations(&p) - judged;
+	secs = (double)(harness_elapsed_ms() - t0) / 1000.0;
+	harness_log("%d changed reps at %d a second: %g judged in the first "
+	    "%.2f s, %g in all (settled %.1f s after the counts)", NSILENT,
+	    PACE_PER_SECOND, early, read_s, evals, secs);
+	/* A run every 250 ms takes a quarter of a second's share; the
+	 * counts were marked at most about 0.2 s before t0 (the catch-up's
+	 * poll). All 300 at once would be over it (unless this box took
+	 * over 6 s to read the metric). */
+	cr_expect_leq(early, (read_s + 0.5) * PACE_PER_SECOND + 10,
+	    "%g re-evaluations within %.2f s at %d a second", early, read_s,
+	    PACE_PER_SECOND);
+	cr_expect_gt(early, 0, "no re-evaluation within 2 s");
+	cr_expect_geq(evals, NSILENT, "a changed rep was not judged again");
+	cr_expect_leq(evals, NSILENT + NBUSY, "%g evaluations for %d changed "
+	    "reps", evals, NSILENT);
+	cr_expect_eq(harness_paced_metric(&p, "paced_evaluator_changed_reps"),
+	    0);
+	cr_expect_eq(harness_paced_metric(&p,
+	    "paced_evaluations_total{result=\"failed\"}"), 0);
+	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);
+}
+
+/* The calls figure of busy rep i's week pace hash ("" when none). */
+static char *
+busy_pace(int i)
+{
+	redisReply *k, *v;
+	char *out;
+
+	k = harness_redis_cmd("KEYS %s:{rep:busy-%d}:pace:week:*",
+	    harness_prefix(), i + 1);
+	cr_assert(k != NULL && k->type == REDIS_REPLY_ARRAY);
+	if (k->elements != 1) {
+		freeReplyObject(k);
+		return xstrdup("");
+	}
+	v = harness_redis_cmd("HGET %s calls", k->element[0]->str);
+	cr_assert_not_null(v);
+	out = xstrdup(v->type == REDIS_REPLY_STRING ? v->str : "");
+	freeReplyObject(v);
+	freeReplyObject(k);
+	return out;
+}
+
+Test(eval_catchup, changes_alerting_first, .fini = harness_teardown,
+    .timeout = 180)
+{
+	struct harness_paced p;
+	struct owned_all o;
+	double judged, early, read_s;
+	int64_t t0;
+	int shown = 0;
+
+	cr_assert_eq(harness_setup("eval_catchup_first"), 0);
+	cr_assert_eq(harness_redis_start(), 0);
+	cr_assert_eq(harness_broker_start(), 0);
+	alerts_extra = "  reevaluate_per_second: 20\n";
+	grace = "0";
+	quiet_role = "calm";
+	write_org(NSILENT, "1d");
+	cr_assert_eq(harness_paced_config(&p, 0, ""), 0);
+	cr_assert_eq(harness_paced_start(&p), 0);
+	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
+	o.p = &p;
+	o.want = NSILENT + NBUSY;
+	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
+	    "every rep owned"), 0);
+	judged = settled_evaluations(&p);
+	cr_assert_geq(judged, NSILENT + NBUSY);
+	for (int i = 0; i < NBUSY; i++) {
+		char *v = busy_pace(i);
+
+		cr_assert(strstr(v, "\"actual\":0") != NULL,
+		    "busy-%d before its call: %s", i + 1, v);
+		free(v);
+	}
+
+	/* The silent reps' calls first, then one for each busy rep. */
+	write_quiet_calls("quiet.tsv", NSILENT);
+	write_calls("busy.tsv", "z", 1, 1);
+	cr_assert_eq(harness_produce_file("quiet.tsv", 0), 0);
+	cr_assert_eq(harness_produce_file("busy.tsv", 0), 0);
+	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
+	t0 = harness_elapsed_ms();
+	for (int tries = 0; tries < 40 && shown < NBUSY; tries++) {
+		shown = 0;
+		for (int i = 0; i < NBUSY; i++) {
+			char *v = busy_pace(i);
+
+			shown += strstr(v, "\"actual\":1") != NULL;
+			free(v);
+		}
+		if (shown < NBUSY)
+			usleep(50000);
+	}
+	early = harness_paced_metric(&p, "paced_evaluations_total") - judged;
+	read_s = (double)(harness_elapsed_ms() - t0) / 1000.0;
+	harness_log("%d of %d busy reps judged with their call %.2f s after "
+	    "the counts, %g evaluations by then", shown, NBUSY, read_s, early);
+	cr_expect_eq(shown, NBUSY, "a busy rep with an alert state waited "
+	    "behind the silent ones");
+	/* In order marked, the busy reps would come after the 300 silent
+	 * ones: 15 s at 20 a second. */
+	cr_expect_lt(early, NSILENT / 2, "%g evaluations before the busy "
+	    "reps were judged", early);
 	cr_expect_eq(harness_paced_metric(&p,
 	    "paced_evaluations_total{result=\"failed\"}"), 0);
 	cr_expect(harness_alive(p.pid), "paced exited; see %s", p.log);

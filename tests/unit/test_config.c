@@ -243,6 +243,7 @@ Test(config, defaults)
 	cr_assert_float_eq(c->alerts.ahead_above, 1.1, 1e-9);
 	cr_assert(c->alerts.escalate_critical);
 	cr_assert_eq(c->alerts.stream_maxlen, 10000);
+	cr_assert_eq(c->alerts.reevaluate_per_second, 2000);
 	cr_assert_eq(c->alerts.nwebhooks, 0);
 	cr_assert_null(c->alerts.webhooks);
 	cr_assert_eq(c->boards.flush_every_ms, 250);
@@ -852,7 +853,8 @@ Test(config, new_alert_scalars)
 	struct config	*c = buf_load("alerts:\n"
 	    "  ahead_above: 1\n"
 	    "  escalate_critical: \"true\"\n"
-	    "  stream_maxlen: 99\n" TAIL, &errs);
+	    "  stream_maxlen: 99\n"
+	    "  reevaluate_per_second: 0\n" TAIL, &errs);
 
 	cr_assert_null(c);
 	cr_assert_str_eq(errs,
@@ -861,14 +863,18 @@ Test(config, new_alert_scalars)
 	    FX("buffer.yaml") ":3:22: alerts.escalate_critical: expected a "
 	    "boolean, got a quoted string\n"
 	    FX("buffer.yaml") ":4:18: alerts.stream_maxlen: 99 is out of range "
-	    "(100 to 10000000)\n");
+	    "(100 to 10000000)\n"
+	    FX("buffer.yaml") ":5:26: alerts.reevaluate_per_second: 0 is out "
+	    "of range (1 to 1000000)\n");
 	free(errs);
 	c = buf_load("alerts: {ahead_above: 25, escalate_critical: False, "
-	    "stream_maxlen: 10000000}\n" TAIL, &errs);
+	    "stream_maxlen: 10000000, reevaluate_per_second: 1000000}\n" TAIL,
+	    &errs);
 	cr_assert_not_null(c, "%s", errs);
 	cr_assert_float_eq(c->alerts.ahead_above, 25, 1e-9);
 	cr_assert_not(c->alerts.escalate_critical);
 	cr_assert_eq(c->alerts.stream_maxlen, 10000000L);
+	cr_assert_eq(c->alerts.reevaluate_per_second, 1000000L);
 	config_free(c);
 	c = buf_load("alerts: {escalate_critical: [true]}\n" TAIL, &errs);
 	cr_assert_null(c);

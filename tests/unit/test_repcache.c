@@ -296,3 +296,40 @@ Test(repcache, several_states_by_slot)
 		cr_assert_eq(prev[s].present, s == 4, "slot %zu", s);
 	repcache_free(c);
 }
+
+/* The hint of which changed reps to judge first: unknown until judged,
+ * then whether an alert fires or a breach is under way; a state with
+ * neither (what an alerting pair keeps once calm) is not one; the hint
+ * outlives a forgotten entry and a clearing, not a reset. */
+Test(repcache, alerting_hint)
+{
+	struct repcache *c = repcache_new(4, NKPIS);
+	struct eval_state s[NSLOTS];
+
+	cr_assert(repcache_alerting(c, 1), "unknown reads as alerting");
+	cr_assert(repcache_alerting(c, 99), "out of range reads as alerting");
+	memset(s, 0, sizeof(s));
+	repcache_note_alerting(c, 1, s);
+	cr_assert_not(repcache_alerting(c, 1));
+	s[3].present = true;		/* calm: level none, no breach */
+	repcache_note_alerting(c, 1, s);
+	cr_assert_not(repcache_alerting(c, 1));
+	s[3].alert.pending = ALERT_PENDING_UP;
+	repcache_note_alerting(c, 1, s);
+	cr_assert(repcache_alerting(c, 1), "a breach under way");
+	s[3].alert.pending = ALERT_PENDING_NONE;
+	repcache_note_alerting(c, 1, s);
+	cr_assert_not(repcache_alerting(c, 1), "the breach is over");
+	s[NSLOTS - 1].present = true;
+	s[NSLOTS - 1].alert.level = ALERT_LEVEL_WARNING;
+	repcache_note_alerting(c, 2, s);
+	cr_assert(repcache_alerting(c, 2), "an alert firing");
+	cr_assert(repcache_alerting(c, 0), "rep 0 is still unknown");
+	repcache_forget(c, 2);
+	repcache_clear(c);
+	cr_assert(repcache_alerting(c, 2), "the hint went with the clearing");
+	cr_assert_not(repcache_alerting(c, 1));
+	repcache_reset(c, 4, NKPIS);
+	cr_assert(repcache_alerting(c, 1), "a reset keeps an old roster's hint");
+	repcache_free(c);
+}
