@@ -340,30 +340,39 @@ write_quiet_calls(const char *name, int nquiet)
 	free(text);
 }
 
-Test(eval_catchup, changes_paced, .fini = harness_teardown, .timeout = 180)
+/* A stack with the org (write_org as the globals say) and nothing
+ * produced, paced started, owning every rep, each judged once: the
+ * evaluations by then. */
+static double
+start_judged(struct harness_paced *p, const char *test)
 {
-	struct harness_paced p;
 	struct owned_all o;
-	double judged, early, evals, secs, read_s;
-	int64_t t0;
+	double judged;
 
-	cr_assert_eq(harness_setup("eval_catchup_paced"), 0);
+	cr_assert_eq(harness_setup(test), 0);
 	cr_assert_eq(harness_redis_start(), 0);
 	cr_assert_eq(harness_broker_start(), 0);
-	alerts_extra = "  reevaluate_per_second: 40\n";
 	write_org(NSILENT, "1d");
-	write_calls("first.tsv", "p", 1, 1);
-	cr_assert_eq(harness_produce_file("first.tsv", 0), 0);
-	cr_assert_eq(harness_paced_config(&p, 0, ""), 0);
-	cr_assert_eq(harness_paced_start(&p), 0);
-	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	cr_assert_eq(harness_wait_caught_up(HARNESS_WAIT_MS), 0);
-	o.p = &p;
+	cr_assert_eq(harness_paced_config(p, 0, ""), 0);
+	cr_assert_eq(harness_paced_start(p), 0);
+	cr_assert_eq(harness_paced_wait_ready(p, HARNESS_WAIT_MS), 0);
+	o.p = p;
 	o.want = NSILENT + NBUSY;
 	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
 	    "every rep owned"), 0);
-	judged = settled_evaluations(&p);
+	judged = settled_evaluations(p);
 	cr_assert_geq(judged, NSILENT + NBUSY);
+	return judged;
+}
+
+Test(eval_catchup, changes_paced, .fini = harness_teardown, .timeout = 180)
+{
+	struct harness_paced p;
+	double judged, early, evals, secs, read_s;
+	int64_t t0;
+
+	alerts_extra = "  reevaluate_per_second: 40\n";
+	judged = start_judged(&p, "eval_catchup_paced");
 
 	write_quiet_calls("quiet.tsv", NSILENT);
 	cr_assert_eq(harness_produce_file("quiet.tsv", 0), 0);
@@ -421,27 +430,14 @@ Test(eval_catchup, changes_alerting_first, .fini = harness_teardown,
     .timeout = 180)
 {
 	struct harness_paced p;
-	struct owned_all o;
 	double judged, early, read_s;
 	int64_t t0;
 	int shown = 0;
 
-	cr_assert_eq(harness_setup("eval_catchup_first"), 0);
-	cr_assert_eq(harness_redis_start(), 0);
-	cr_assert_eq(harness_broker_start(), 0);
 	alerts_extra = "  reevaluate_per_second: 20\n";
 	grace = "0";
 	quiet_role = "calm";
-	write_org(NSILENT, "1d");
-	cr_assert_eq(harness_paced_config(&p, 0, ""), 0);
-	cr_assert_eq(harness_paced_start(&p), 0);
-	cr_assert_eq(harness_paced_wait_ready(&p, HARNESS_WAIT_MS), 0);
-	o.p = &p;
-	o.want = NSILENT + NBUSY;
-	cr_assert_eq(harness_wait_until(owns_all, &o, HARNESS_WAIT_MS,
-	    "every rep owned"), 0);
-	judged = settled_evaluations(&p);
-	cr_assert_geq(judged, NSILENT + NBUSY);
+	judged = start_judged(&p, "eval_catchup_first");
 	for (int i = 0; i < NBUSY; i++) {
 		char *v = busy_pace(i);
 

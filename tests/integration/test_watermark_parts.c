@@ -58,31 +58,17 @@ done_cb(int st, const struct apply_stats *stats, void *arg)
 	pending--;
 }
 
-/* Runs the loop until pred() or 10 s. */
 static bool
-drive(bool (*pred)(void))
+is_up(void *arg)
 {
-	for (int i = 0; i < 10000; i++) {
-		if (pred())
-			return true;
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (pred())
-			return true;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	return pred();
-}
-
-static bool
-is_up(void)
-{
+	(void)arg;
 	return up;
 }
 
 static bool
-applied(void)
+applied(void *arg)
 {
+	(void)arg;
 	return pending == 0;
 }
 
@@ -131,7 +117,8 @@ setup(void)
 	conn = redis_conn_new(base, &o, state_cb, NULL);
 	apply = redis_apply_new(conn);
 	b = batch_new();
-	cr_assert(drive(is_up), "redis connection not up");
+	cr_assert(harness_loop_until(base, is_up, NULL, 10000),
+	    "redis connection not up");
 }
 
 static void
@@ -169,39 +156,44 @@ apply_batch(void)
 	pending = 1;
 	cr_assert_eq(redis_apply_counters(apply, b, roster, cfg, done_cb,
 	    NULL), 0);
-	cr_assert(drive(applied), "the batch was not applied");
+	cr_assert(harness_loop_until(base, applied, NULL, 10000),
+	    "the batch was not applied");
 	cr_assert_eq(status, 0, "the batch failed");
+}
+
+/* Field f of hash key (freed here) as a number; none when absent. */
+static long long
+hget(char *key, const char *f, long long none)
+{
+	redisReply *r = harness_redis_cmd("HGET %s %s", key, f);
+	long long v;
+
+	cr_assert_not_null(r);
+	v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : none;
+	freeReplyObject(r);
+	free(key);
+	return v;
 }
 
 /* Shard s's watermark of partition p; -1 when it has none. */
 static long long
 wm(int s, int p)
 {
-	char *key = keys_shard_watermarks(cfg, s, TOPIC);
-	redisReply *r = harness_redis_cmd("HGET %s %d", key, p);
-	long long v;
+	char f[16];
 
-	cr_assert_not_null(r);
-	v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
-	freeReplyObject(r);
-	free(key);
-	return v;
+	snprintf(f, sizeof(f), "%d", p);
+	return hget(keys_shard_watermarks(cfg, s, TOPIC), f, -1);
 }
 
 /* The rep's day count of calls. */
 static long long
 calls(const struct roster_rep *rep)
 {
-	char *key = keys_rep_counters(cfg, rep->rep->id, PERIOD_DAY, today);
-	redisReply *r = harness_redis_cmd("HGET %s %s|calls", key,
-	    rep->rep->id);
-	long long v;
+	char f[160];
 
-	cr_assert_not_null(r);
-	v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
-	freeReplyObject(r);
-	free(key);
-	return v;
+	snprintf(f, sizeof(f), "%s|calls", rep->rep->id);
+	return hget(keys_rep_counters(cfg, rep->rep->id, PERIOD_DAY, today),
+	    f, 0);
 }
 
 Test(watermark_parts, a_shard_moves_its_own_partitions_until_the_refresh,
