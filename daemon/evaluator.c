@@ -103,9 +103,10 @@ dirty_waiting(const struct evaluator *e)
 
 /* Rep (< nslots) is judged again about DIRTY_DELAY_MS from now (later
  * when more changed than alerts.reevaluate_per_second allows), once
- * however often it is marked meanwhile. A rep with an alert state in the
- * copy, or not in it, goes first: a rep catching up is resolved soon
- * whatever the rate of events. */
+ * however often it is marked meanwhile. A rep whose last judgement here
+ * left an alert firing or a breach under way (or that was not judged
+ * here yet) goes first: a rep catching up is resolved soon whatever the
+ * rate of events. */
 static void
 mark_dirty(struct evaluator *e, size_t rep)
 {
@@ -1131,14 +1132,17 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 	struct evaluator *e = arg;
 	size_t nreps = roster_size(roster_of(e));
 	long rate = cfg_of(e)->alerts.reevaluate_per_second;
-	size_t budget = (size_t)(rate > 0 ? rate : 1) * DIRTY_DELAY_MS / 1000;
+	size_t budget;
 
 	(void)fd;
 	(void)what;
 	if (e->changes_held)
 		return;		/* evaluator_hold_changes arms it again */
-	if (budget == 0)
-		budget = 1;
+	/* A run's share, and what earlier runs left of theirs (under one
+	 * rep): at most one run's worth, so a quiet spell builds no burst. */
+	e->dirty_credit += (int64_t)(rate > 0 ? rate : 1) * DIRTY_DELAY_MS;
+	budget = (size_t)(e->dirty_credit / 1000);
+	e->dirty_credit -= (int64_t)budget * 1000;
 	for (int q = 0; q < DIRTY_QUEUES && budget > 0; q++) {
 		struct dirty_q *dq = &e->dirty_q[q];
 		size_t n = dq->n - dq->head;
@@ -1165,6 +1169,8 @@ dirty_cb(evutil_socket_t fd, short what, void *arg)
 	metrics_set(e->m_changed, (double)dirty_waiting(e));
 	if (dirty_waiting(e) > 0)
 		dirty_arm(e, DIRTY_DELAY_MS);
+	else
+		e->dirty_credit = 0;
 	pump(e);
 }
 

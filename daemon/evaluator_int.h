@@ -20,17 +20,17 @@ struct pace_write;
 struct redis_argv;
 struct redis_writes;
 struct repcache;
+struct scorecard_memo;
+struct metric;
 
 /* Reps waiting in the order they came: [head, n) of list. */
 struct dirty_q {
 	size_t *list;
 	size_t head, n, cap;
 };
-struct scorecard_memo;
-struct metric;
 
 #define MAX_INFLIGHT	64
-#define DIRTY_QUEUES	2	/* 0: alerting (or unknown) reps, 1: others */
+#define DIRTY_QUEUES	2	/* 0: repcache_alerting reps, 1: others */
 #define DIRTY_DELAY_MS	250
 /* Queue entries one pump takes per loop turn at most; the rest wait for
  * the next turn, so that ingest's I/O is served in between. */
@@ -116,9 +116,12 @@ struct evaluator {
 	bool *dirty, *busy, *queued_plain;
 	/* The reps marked dirty, each once (dirty[] says which), in the
 	 * order marked: the timer takes them without scanning the roster,
-	 * alerts.reevaluate_per_second at most; those with an alert state
-	 * (or not in the copy) when marked first. */
+	 * alerts.reevaluate_per_second at most (dirty_credit: thousandths
+	 * of a rep not taken yet, so that a rate below four a second is
+	 * kept too); those whose last judgement left an alert firing or a
+	 * breach under way (repcache_alerting) first. */
 	struct dirty_q dirty_q[DIRTY_QUEUES];
+	int64_t dirty_credit;
 	/* The ingest is behind: re-evaluations after changes wait (the
 	 * marks stay, each rep judged once when it is released). */
 	bool changes_held;
