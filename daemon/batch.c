@@ -34,6 +34,7 @@ batch_new(void)
 
 	b->table_cap = 1024;
 	b->table = xcalloc(b->table_cap, sizeof(uint32_t));
+	b->note_part = UINT32_MAX;
 	return b;
 }
 
@@ -59,6 +60,7 @@ batch_reset(struct batch *b, uint64_t seq, size_t nreps_total)
 	b->seq = seq;
 	b->nmessages = 0;
 	b->nreps = b->ngroups = b->nevents = b->ids_len = b->nparts = 0;
+	b->note_part = UINT32_MAX;
 	if (nreps_total > b->rep_slots) {
 		b->rep_slot = xreallocarray(b->rep_slot, nreps_total, sizeof(uint32_t));
 		b->rep_stamp = xreallocarray(b->rep_stamp, nreps_total, sizeof(uint64_t));
@@ -73,14 +75,15 @@ void
 batch_note_offset(struct batch *b, int32_t partition, int64_t offset)
 {
 	b->nmessages++;
-	b->note_partition = partition;
 	b->note_offset = offset;
 	for (size_t i = 0; i < b->nparts; i++) {
 		if (b->parts[i].partition == partition) {
 			b->parts[i].last_offset = offset;
+			b->note_part = (uint32_t)i;
 			return;
 		}
 	}
+	b->note_part = (uint32_t)b->nparts;
 	grow((void **)&b->parts, &b->parts_cap, b->nparts + 1, sizeof(*b->parts));
 	b->parts[b->nparts].partition = partition;
 	b->parts[b->nparts].first_offset = offset;
@@ -197,12 +200,11 @@ batch_add(struct batch *b, const struct roster_rep *rep, const size_t *kpis,
 	e->count = ev->count;
 	e->amount = ev->has_amount ? ev->amount : 0;
 	e->next = NONE;
-	e->partition = b->note_partition;
+	e->part = b->note_part;
 	e->offset = b->note_offset;
-	for (size_t i = 0; i < b->nparts; i++)
-		if (b->parts[i].partition == b->note_partition &&
-		    ev->occurred_at_ms < b->parts[i].first_event_ms)
-			b->parts[i].first_event_ms = ev->occurred_at_ms;
+	if (e->part < b->nparts &&
+	    ev->occurred_at_ms < b->parts[e->part].first_event_ms)
+		b->parts[e->part].first_event_ms = ev->occurred_at_ms;
 	b->ids_len += idlen;
 
 	gr = &b->groups[g];

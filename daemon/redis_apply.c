@@ -97,17 +97,10 @@ struct apply_op {
 	size_t *call_first, *call_count;	/* its targets */
 	size_t ncalls;
 	/* every call carries every partition of the batch (the watermark
-	 * refresh), or only those of its own events */
-	bool all_parts;
-	struct part_ref *part_by;	/* b->parts sorted by partition */
-	uint32_t *part_mark;		/* per b->parts index: call + 1 */
+	 * refresh), or only those of its own events: per b->parts index,
+	 * the last call (+ 1) with an event from it; NULL at the refresh */
+	uint32_t *part_mark;
 	size_t *kpi_len;	/* strlen of each KPI's name */
-};
-
-/* A partition of the batch and its index in batch.parts. */
-struct part_ref {
-	int32_t partition;
-	uint32_t index;
 };
 
 static void op_finish(struct apply_op *op);
@@ -160,7 +153,8 @@ note_refused(struct apply_op *op, size_t call, long long pos)
 					    sizeof(*op->refused));
 				}
 				op->refused[op->nrefused].partition =
-				    b->events[e].partition;
+				    b->events[e].part < b->nparts ?
+				    b->parts[b->events[e].part].partition : -1;
 				op->refused[op->nrefused].offset =
 				    b->events[e].offset;
 				op->nrefused++;
@@ -319,7 +313,6 @@ op_finish(struct apply_op *op)
 	free(op->call_reps);
 	free(op->call_first);
 	free(op->call_count);
-	free(op->part_by);
 	free(op->part_mark);
 	free(op->kpi_len);
 	free(op);
@@ -427,36 +420,9 @@ name_refs_index(struct name_ref *l, size_t n, uint32_t *idx, uint32_t *per_a)
 	return u;
 }
 
-static int
-part_ref_cmp(const void *x, const void *y)
-{
-	const struct part_ref *a = x, *b = y;
-
-	return a->partition < b->partition ? -1 : a->partition > b->partition;
-}
-
-/* The index in batch.parts of partition p, or -1. */
-static long
-part_index(const struct apply_op *op, int32_t p)
-{
-	size_t lo = 0, hi = op->b->nparts;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (op->part_by[mid].partition == p)
-			return (long)op->part_by[mid].index;
-		if (op->part_by[mid].partition < p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 /* Writes the watermark's arguments of call `call`: W, then W x
  * (partition, next offset). A call carries the partitions its own events
- * came from: every event of the batch that belongs to this shard and
+ * came from (marked in part_mark as send_shard_call walks them): every event of the batch that belongs to this shard and
  * came from one of them is in this call, so the shard has counted every
  * event of theirs before the batch's end. The others move at the
  * refresh, when every call carries every partition of the batch (a shard
@@ -465,38 +431,17 @@ part_index(const struct apply_op *op, int32_t p)
  * sends one or two events per call, and the whole list of partitions
  * was most of its arguments and of what Redis's append-only file got. */
 static void
-put_watermark(struct apply_op *op, struct redis_argv *args, size_t from,
-    size_t to, size_t call)
+put_watermark(struct apply_op *op, struct redis_argv *args, size_t call)
 {
 	const struct batch *b = op->b;
+	const uint32_t *mark = op->part_mark;
 	size_t w = 0;
 
-	if (op->all_parts) {
-		redis_argv_int(args, (int64_t)b->nparts);
-		for (size_t k = 0; k < b->nparts; k++) {
-			redis_argv_int(args, b->parts[k].partition);
-			redis_argv_int(args, b->parts[k].last_offset + 1);
-		}
-		return;
-	}
-	for (size_t i = from; i < to; i++) {
-		const struct batch_rep *br = &b->reps[op->order[i]];
-
-		for (uint32_t g = br->first_group; g != UINT32_MAX;
-		    g = b->groups[g].next)
-			for (uint32_t e = b->groups[g].first; e != UINT32_MAX;
-			    e = b->events[e].next) {
-				long k = part_index(op, b->events[e].partition);
-
-				if (k >= 0 && op->part_mark[k] != call + 1) {
-					op->part_mark[k] = (uint32_t)(call + 1);
-					w++;
-				}
-			}
-	}
+	for (size_t k = 0; k < b->nparts; k++)
+		w += mark == NULL || mark[k] == call + 1;
 	redis_argv_int(args, (int64_t)w);
 	for (size_t k = 0; k < b->nparts; k++)
-		if (op->part_mark[k] == call + 1) {
+		if (mark == NULL || mark[k] == call + 1) {
 			redis_argv_int(args, b->parts[k].partition);
 			redis_argv_int(args, b->parts[k].last_offset + 1);
 		}
@@ -570,6 +515,10 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 				mem[ei].len = ev->id_len;
 				mem[ei].rr = rr;
 				mem[ei].ref = (uint32_t)ei;
+				if (op->part_mark != NULL &&
+				    ev->part < b->nparts)
+					op->part_mark[ev->part] =
+					    (uint32_t)(call + 1);
 			}
 			for (int p = 0; p < PERIOD_COUNT; p++) {
 				caltime_bucket_of_day(rules, (enum period)p,
@@ -617,7 +566,7 @@ send_shard_call(struct apply_op *op, struct redis_argv *args, int shard,
 	redis_argv_int(args, (int64_t)ncnt);
 	redis_argv_int(args, now);
 	redis_argv_int(args, PERIOD_COUNT);
-	put_watermark(op, args, from, to, call);
+	put_watermark(op, args, call);
 	for (size_t k = 0; k < nseen; k++)
 		redis_argv_int(args, keys_seen_expire_at(cfg, seen[k], now));
 	for (size_t k = 0; k < ncnt; k++)
@@ -789,18 +738,9 @@ redis_apply_counters(struct redis_apply *a, const struct batch *b,
 		op->kpi_len[k] = strlen(cfg->kpis[k].name);
 	op->call_first = xcalloc(op->ncalls + 1, sizeof(size_t));
 	op->call_count = xcalloc(op->ncalls + 1, sizeof(size_t));
-	op->all_parts = all;
-	if (!all) {
-		op->part_by = xcalloc(b->nparts + 1, sizeof(*op->part_by));
+	if (!all)
 		op->part_mark = xcalloc(b->nparts + 1,
 		    sizeof(*op->part_mark));
-		for (size_t k = 0; k < b->nparts; k++) {
-			op->part_by[k].partition = b->parts[k].partition;
-			op->part_by[k].index = (uint32_t)k;
-		}
-		qsort(op->part_by, b->nparts, sizeof(*op->part_by),
-		    part_ref_cmp);
-	}
 	op->outstanding = 1;	/* held until every call is sent */
 	args = redis_argv_new();
 	for (size_t c = 0; c < op->ncalls; c++) {

@@ -22,7 +22,8 @@ struct batch_event {
 	int32_t count;
 	double amount;
 	uint32_t next;		/* next event of the group, UINT32_MAX ends */
-	int32_t partition;	/* the message it came from: the last one */
+	uint32_t part;		/* batch.parts index of the message it came
+				 * from (the last one) */
 	int64_t offset;		/* batch_note_offset recorded */
 };
 
@@ -68,7 +69,8 @@ struct batch {
 	size_t ids_len, ids_cap;
 	struct batch_partition *parts;
 	size_t nparts, parts_cap;
-	int32_t note_partition;	/* the message last noted */
+	uint32_t note_part;	/* parts index of the message last noted;
+				 * UINT32_MAX: none since batch_reset */
 	int64_t note_offset;
 
 	/* rep index in config -> slot in reps + 1 (0: absent), stamped */
